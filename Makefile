@@ -1,0 +1,44 @@
+# FusionLabel developer commands. Every target sets itself up first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NUSC_VENV := .venv-nusc
+NUSC_STAMP := $(NUSC_VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup system demo test lint bench clean
+
+setup: system $(STAMP) $(NUSC_STAMP)
+
+system:
+	@bash scripts/setup_system.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+# The official nuScenes devkit needs numpy<2: it lives in its own environment and is driven
+# from the tests in a subprocess (see tests/calib/test_nuscenes_devkit.py).
+$(NUSC_STAMP): scripts/requirements-nuscenes.txt
+	$(PYTHON) -m venv $(NUSC_VENV)
+	$(NUSC_VENV)/bin/python -m pip install -q --upgrade pip
+	$(NUSC_VENV)/bin/python -m pip install -q -r scripts/requirements-nuscenes.txt
+	@touch $(NUSC_STAMP)
+
+demo: setup
+	$(VENV)/bin/fusionlabel demo
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	@set -e; for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f; done
+
+clean:
+	rm -rf $(VENV) $(NUSC_VENV) .pytest_cache .ruff_cache

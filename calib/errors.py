@@ -1,0 +1,25 @@
+"""Exceptions raised by calib/: each names the offending file or key where one exists."""
+
+from __future__ import annotations
+
+
+class TransformError(ValueError):
+    """A 4x4 rigid transform (or rotation) failed a boundary check."""
+
+
+class CalibrationError(ValueError):
+    """A calibration file or record is missing, malformed or implausible.
+
+    ``path`` and ``key`` name what was wrong when known; they are part of the message too.
+    """
+
+    def __init__(self, message: str, path: str | None = None, key: str | None = None) -> None:
+        parts = []
+        if path is not None:
+            parts.append(str(path))
+        if key is not None:
+            parts.append(f"key {key!r}")
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.path = path
+        self.key = key

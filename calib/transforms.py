@@ -1,0 +1,141 @@
+"""Rigid transforms as 4x4 float64 arrays named ``T_<dst>_from_<src>``.
+
+Conventions: ``pts_dst = (T_dst_from_src @ [pts_src, 1].T).T``; compose right to left
+(``T_c_from_a = T_c_from_b @ T_b_from_a``). Quaternions are (w, x, y, z). Yaw is a rotation about
++z in radians, wrapped to (-pi, pi].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial.transform import Rotation
+
+from calib.errors import TransformError
+
+F64 = NDArray[np.float64]
+
+#: Default tolerance for orthonormality checks of rotation matrices read from files.
+ROT_TOL = 1e-4
+
+
+def check_rotation(R: ArrayLike, name: str = "R", tol: float = ROT_TOL) -> F64:
+    """Return ``R`` as a (3, 3) float64 proper rotation, or raise TransformError saying why."""
+    R = np.asarray(R, dtype=np.float64)
+    if R.shape != (3, 3):
+        raise TransformError(f"{name}: expected a 3x3 rotation, got shape {R.shape}")
+    if not np.all(np.isfinite(R)):
+        raise TransformError(f"{name}: rotation contains NaN or inf")
+    err = np.abs(R @ R.T - np.eye(3)).max()
+    if err > tol:
+        raise TransformError(f"{name}: rotation is not orthonormal (max |R R^T - I| = {err:.3g})")
+    det = np.linalg.det(R)
+    if det < 0:
+        raise TransformError(f"{name}: rotation has determinant {det:.3f} (a reflection, not a rotation)")
+    return R
+
+
+def check_transform(T: ArrayLike, name: str = "T", tol: float = ROT_TOL) -> F64:
+    """Return ``T`` as a (4, 4) float64 rigid transform, or raise TransformError saying why.
+
+    Checks the shape, finiteness, the bottom row ``[0, 0, 0, 1]`` and an orthonormal,
+    right-handed rotation block.
+    """
+    T = np.asarray(T, dtype=np.float64)
+    if T.shape != (4, 4):
+        raise TransformError(f"{name}: expected a 4x4 transform, got shape {T.shape}")
+    if not np.all(np.isfinite(T)):
+        raise TransformError(f"{name}: transform contains NaN or inf")
+    if np.abs(T[3] - np.array([0.0, 0.0, 0.0, 1.0])).max() > 1e-9:
+        raise TransformError(f"{name}: bottom row must be [0, 0, 0, 1], got {T[3].tolist()}")
+    check_rotation(T[:3, :3], name=f"{name} rotation block", tol=tol)
+    return T
+
+
+def make_transform(R: ArrayLike | None = None, t: ArrayLike | None = None) -> F64:
+    """Build a 4x4 transform from a (3, 3) rotation and a (3,) translation (metres)."""
+    T = np.eye(4)
+    if R is not None:
+        T[:3, :3] = check_rotation(R)
+    if t is not None:
+        t = np.asarray(t, dtype=np.float64).reshape(3)
+        T[:3, 3] = t
+    return T
+
+
+def invert(T: ArrayLike) -> F64:
+    """Inverse of a rigid transform: ``T_a_from_b -> T_b_from_a`` (exact, no matrix inverse)."""
+    T = np.asarray(T, dtype=np.float64)
+    R = T[:3, :3]
+    out = np.eye(4)
+    out[:3, :3] = R.T
+    out[:3, 3] = -R.T @ T[:3, 3]
+    return out
+
+
+def compose(*Ts: ArrayLike) -> F64:
+    """Compose transforms right to left: ``compose(T_c_from_b, T_b_from_a) = T_c_from_a``."""
+    out = np.eye(4)
+    for T in Ts:
+        out = out @ np.asarray(T, dtype=np.float64)
+    return out
+
+
+def transform_points(T: ArrayLike, pts: ArrayLike) -> F64:
+    """Apply a (4, 4) transform to (N, 3) points; returns (N, 3) float64."""
+    T = np.asarray(T, dtype=np.float64)
+    pts = np.asarray(pts, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f"points must have shape (N, 3), got {pts.shape}")
+    return pts @ T[:3, :3].T + T[:3, 3]
+
+
+def quat_to_rotation(q_wxyz: ArrayLike) -> F64:
+    """(w, x, y, z) quaternion (normalised here) -> (3, 3) rotation matrix."""
+    q = np.asarray(q_wxyz, dtype=np.float64).reshape(4)
+    n = np.linalg.norm(q)
+    if not np.isfinite(n) or n < 1e-12:
+        raise TransformError(f"quaternion {q.tolist()} has zero or non-finite norm")
+    w, x, y, z = q / n
+    return Rotation.from_quat([x, y, z, w]).as_matrix()
+
+
+def rotation_to_quat(R: ArrayLike) -> F64:
+    """(3, 3) rotation -> (w, x, y, z) quaternion with w >= 0."""
+    x, y, z, w = Rotation.from_matrix(check_rotation(R)).as_quat()
+    q = np.array([w, x, y, z])
+    return -q if q[0] < 0 else q
+
+
+def yaw_to_rotation(yaw: float) -> F64:
+    """Rotation about +z by ``yaw`` radians, (3, 3)."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def rotation_to_yaw(R: ArrayLike) -> float:
+    """Heading about +z of a rotation: angle of the rotated x axis in the xy plane, radians."""
+    R = np.asarray(R, dtype=np.float64)
+    return float(np.arctan2(R[1, 0], R[0, 0]))
+
+
+def quat_to_yaw(q_wxyz: ArrayLike) -> float:
+    """Heading about +z of a (w, x, y, z) quaternion, radians."""
+    return rotation_to_yaw(quat_to_rotation(q_wxyz))
+
+
+def yaw_to_quat(yaw: float) -> F64:
+    """(w, x, y, z) quaternion of a rotation about +z by ``yaw`` radians."""
+    return np.array([np.cos(yaw / 2.0), 0.0, 0.0, np.sin(yaw / 2.0)])
+
+
+def wrap_angle(a: ArrayLike) -> F64 | float:
+    """Wrap angle(s) in radians to (-pi, pi]."""
+    a = np.asarray(a, dtype=np.float64)
+    w = np.pi - np.mod(np.pi - a, 2.0 * np.pi)
+    return float(w) if w.ndim == 0 else w
+
+
+def pose_from_xyz_yaw(x: float, y: float, z: float, yaw: float) -> F64:
+    """4x4 transform with translation (x, y, z) metres and rotation ``yaw`` about +z."""
+    return make_transform(yaw_to_rotation(yaw), [x, y, z])

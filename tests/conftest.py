@@ -1,0 +1,34 @@
+"""Shared test configuration: headless Qt by default, real-data paths, and GL skipping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "data" / "real"
+
+# Without Xvfb and without a display, Qt must not try xcb (pytest-qt would abort the whole run).
+HAVE_DISPLAY = bool(os.environ.get("DISPLAY")) or shutil.which("Xvfb") is not None
+if not HAVE_DISPLAY:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def real_data(*parts: str) -> Path:
+    """Path under ../shared/data/real; skips the test when it is absent."""
+    p = REAL.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"real sample data not present: {p}")
+    return p
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if HAVE_DISPLAY:
+        return
+    skip = pytest.mark.skip(reason="no display and no Xvfb: GL tests need one")
+    for item in items:
+        if "gl" in item.keywords:
+            item.add_marker(skip)
