@@ -121,8 +121,9 @@ def _clip_polylines(
     if idx.size == 0:
         return []
     d = p1 - p0
-    s = p0 + d * t0[:, None]
-    e = p0 + d * t1[:, None]
+    with np.errstate(invalid="ignore"):
+        s = p0 + d * t0[:, None]
+        e = p0 + d * t1[:, None]
     # a new piece starts at a visible segment that does not continue the previous one
     cont = np.zeros(idx.size, dtype=bool)
     cont[1:] = (idx[1:] == idx[:-1] + 1) & (t1[idx[:-1]] >= 1.0) & (t0[idx[1:]] <= 0.0)
