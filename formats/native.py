@@ -32,10 +32,10 @@ from numpy.typing import NDArray
 
 from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
+from formats.errors import FormatError
 from fusionlabel.box import Box3D
 from fusionlabel.errors import FusionLabelError
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
-from formats.errors import FormatError
 
 FORMAT = "fusionlabel-native"
 VERSION = 1

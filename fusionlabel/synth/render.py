@@ -166,7 +166,9 @@ class CameraRenderer:
         # tile layout -> image layout (pixels outside the valid field of view take the extra slot)
         H, W = self.camera.height, self.camera.width
         perm = self.perm
-        img = np.concatenate([np.clip(color.reshape(-1, 3) + 0.5, 0, 255).astype(np.uint8), [[0, 0, 0]]])
+        img = np.concatenate(
+            [np.clip(color.reshape(-1, 3) + 0.5, 0, 255).astype(np.uint8), np.zeros((1, 3), np.uint8)]
+        )
         img = img[perm].reshape(H, W, 3)
         if len(prims):
             inst_t = np.where(on_box, prims.instance[np.maximum(owner, 0)], -1).astype(np.int32)
