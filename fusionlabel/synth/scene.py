@@ -283,6 +283,37 @@ def _turn_path(road: Road, s_start: float, lane_d: float, r_turn: float, out_len
 
 
 LANE_OFF = 1.75
+#: Smallest gap (m) between the footprints of two labelled objects at any time.
+MIN_CLEARANCE = 0.25
+
+
+def footprints_overlap(a: tuple[F64, F64, F64], b: tuple[F64, F64, F64], margin: float) -> bool:
+    """Whether two moving oriented rectangles come closer than ``margin`` (m) at any sample time.
+
+    Each is ``(centres (T, 2), yaws (T,), half sizes (2,))`` over the same T times; separating
+    axis test on the four edge normals (a gap of at least ``margin`` on one axis separates)."""
+    ca, ya, ha = a
+    cb, yb, hb = b
+    reach = np.hypot(*ha) + np.hypot(*hb) + margin
+    close = np.hypot(*(cb - ca).T) < reach
+    if not close.any():
+        return False
+    ca, ya, cb, yb = ca[close], ya[close], cb[close], yb[close]
+    axes_a = np.stack([np.stack([np.cos(ya), np.sin(ya)], 1), np.stack([-np.sin(ya), np.cos(ya)], 1)], 1)
+    axes_b = np.stack([np.stack([np.cos(yb), np.sin(yb)], 1), np.stack([-np.sin(yb), np.cos(yb)], 1)], 1)
+    delta = cb - ca
+    separated = np.zeros(ca.shape[0], dtype=bool)
+    for k in range(2):
+        for axes in (axes_a, axes_b):
+            u = axes[:, k]
+            ra = ha[0] * np.abs(np.einsum("ij,ij->i", u, axes_a[:, 0])) + ha[1] * np.abs(
+                np.einsum("ij,ij->i", u, axes_a[:, 1])
+            )
+            rb = hb[0] * np.abs(np.einsum("ij,ij->i", u, axes_b[:, 0])) + hb[1] * np.abs(
+                np.einsum("ij,ij->i", u, axes_b[:, 1])
+            )
+            separated |= np.abs(np.einsum("ij,ij->i", u, delta)) >= ra + rb + margin
+    return not bool(separated.all())
 
 
 @dataclass
@@ -320,10 +351,25 @@ def build_layout(rng: np.random.Generator, duration: float) -> SceneLayout:
     ego = EgoMotion(road, -5.25, s_ego0, v_ego)
 
     objects: list[SceneObject] = []
-    next_id = iter(range(1, 10_000))
+    # labelled objects must never overlap: each new one is checked against the others (oriented
+    # footprints, separating axis test, MIN_CLEARANCE margin) at 20 Hz over the whole drive; an
+    # overlapping one is refused
+    times = np.linspace(0.0, duration, max(int(round(duration / 0.05)) + 1, 2))
+    placed: list[tuple[F64, F64, F64]] = []  # (centres (T, 2), yaws (T,), half length/width (2,))
 
-    def add(label: str, parts: list[Part], state: str, **kw: object) -> None:
-        objects.append(SceneObject(next(next_id), label, parts, {"state": state}, **kw))  # type: ignore[arg-type]
+    def add(label: str, parts: list[Part], state: str, **kw: object) -> bool:
+        ob = SceneObject(len(placed) + 1, label, parts, {"state": state}, **kw)  # type: ignore[arg-type]
+        boxes = [ob.box_at(float(t)) for t in times]
+        mine = (
+            np.array([b.center[:2] for b in boxes]),
+            np.array([b.yaw for b in boxes]),
+            np.array(ob.size[:2]) / 2.0,
+        )
+        if any(footprints_overlap(mine, other, MIN_CLEARANCE) for other in placed):
+            return False
+        objects.append(ob)
+        placed.append(mine)
+        return True
 
     s_lo, s_hi = s_ego0 - 45.0, s_ego_end + 85.0
     far = s_hi + 200.0
@@ -363,27 +409,24 @@ def build_layout(rng: np.random.Generator, duration: float) -> SceneLayout:
             speed=rng.uniform(7.0, 11.0),
         )
 
-    # cyclists in the bike lanes
+    # cyclists in the bike lanes (one each way; the first position that is free of the others)
     bike_d = (ROAD_EDGE + BIKE_EDGE) / 2
-    s0 = s_ego0 + rng.uniform(6.0, 12.0)
-    add(
-        "cyclist",
-        cyclist_parts(rng),
-        "moving",
-        path=_lane_path(road, s0, far, -bike_d),
-        speed=rng.uniform(3.5, 5.0),
-    )
-    s0 = s_ego0 + rng.uniform(20.0, 40.0)
-    add(
-        "cyclist",
-        cyclist_parts(rng),
-        "moving",
-        path=_lane_path(road, s0, s0 - 300.0, bike_d),
-        speed=rng.uniform(4.0, 6.0),
-    )
+    for _ in range(20):
+        s0 = s_ego0 + rng.uniform(4.0, 30.0)
+        path = _lane_path(road, s0, far, -bike_d)
+        if add("cyclist", cyclist_parts(rng), "moving", path=path, speed=rng.uniform(3.5, 5.0)):
+            break
+    for _ in range(20):
+        s0 = s_ego0 + rng.uniform(20.0, 40.0)
+        path = _lane_path(road, s0, s0 - 300.0, bike_d)
+        if add("cyclist", cyclist_parts(rng), "moving", path=path, speed=rng.uniform(4.0, 6.0)):
+            break
 
     # pedestrians on the sidewalks (walking either way, some standing)
-    for _ in range(int(rng.integers(6, 9))):
+    n_ped = int(rng.integers(6, 9))
+    tries = 0
+    while n_ped > 0 and tries < 60:
+        tries += 1
         side = 1 if rng.random() < 0.5 else -1
         dd = side * rng.uniform(11.8, 13.6)
         s0 = float(rng.uniform(s_ego0 - 10.0, s_ego_end + 45.0))
@@ -408,14 +451,11 @@ def build_layout(rng: np.random.Generator, duration: float) -> SceneLayout:
         if speed == 0.0:
             x, y = road.to_world(s0, dd)
             yaw = float(road.heading(s0)) + rng.uniform(-np.pi, np.pi)
-            add(
-                "pedestrian",
-                pedestrian_parts(rng),
-                state,
-                static_pose=(float(x), float(y), float(wrap_angle(yaw))),
-            )
+            pose = (float(x), float(y), float(wrap_angle(yaw)))
+            n_ped -= add("pedestrian", pedestrian_parts(rng), state, static_pose=pose)
         else:
-            add("pedestrian", pedestrian_parts(rng), state, path=_lane_path(road, s0, s_end, dd), speed=speed)
+            path = _lane_path(road, s0, s_end, dd)
+            n_ped -= add("pedestrian", pedestrian_parts(rng), state, path=path, speed=speed)
 
     # parked cars in the parking strips (the right one leaves the junction free)
     park_d = (BIKE_EDGE + PARKING_EDGE) / 2
