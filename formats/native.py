@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +33,9 @@ from numpy.typing import NDArray
 from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
 from formats.errors import FormatError
+
+if TYPE_CHECKING:
+    from fusionlabel.synth import SynthScene
 from fusionlabel.box import Box3D
 from fusionlabel.errors import FusionLabelError
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
@@ -431,7 +434,7 @@ class NativeWriter:
 
 
 def write_synth_scene(
-    scene: Any,
+    scene: SynthScene,
     out: PathLike,
     overwrite: bool = False,
     masks: bool = False,
