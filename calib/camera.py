@@ -462,7 +462,8 @@ class CameraModel:
         with np.errstate(divide="ignore", invalid="ignore"):
             xy = pts[:, :2] / z[:, None]
         xy[~(z > 0)] = np.nan
-        uv = self._apply_K(self.distort(xy))
+        with np.errstate(over="ignore", invalid="ignore"):  # far outside the FOV: inf/NaN, invalid
+            uv = self._apply_K(self.distort(xy))
         valid = self.in_fov(pts, near)
         if require_in_image:
             valid &= self.in_image(uv)

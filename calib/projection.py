@@ -308,12 +308,14 @@ def _clip_polygon_disk(poly: F64, radius: float) -> F64:
     """Clip a convex polygon to a regular polygon inscribed in the disk of ``radius``."""
     if not math.isfinite(radius) or len(poly) == 0:
         return poly
-    if np.hypot(poly[:, 0], poly[:, 1]).max() < radius * math.cos(math.pi / _DISK_SIDES):
-        return poly
     c = radius * math.cos(math.pi / _DISK_SIDES)
-    for k in range(_DISK_SIDES):
-        phi = 2 * math.pi * (k + 0.5) / _DISK_SIDES
-        poly = _clip_polygon_halfplane(poly, np.array([math.cos(phi), math.sin(phi)]), c)
+    phi = 2 * math.pi * (np.arange(_DISK_SIDES) + 0.5) / _DISK_SIDES
+    normals = np.stack([np.cos(phi), np.sin(phi)], axis=1)
+    # Clipping only moves vertices inside the half-planes already satisfied, so the half-planes
+    # violated by the input are the only ones that can cut.
+    cutting = np.flatnonzero(((poly @ normals.T) > c).any(axis=0))
+    for k in cutting:
+        poly = _clip_polygon_halfplane(poly, normals[k], c)
         if len(poly) == 0:
             break
     return poly
@@ -330,13 +332,13 @@ def _densify(poly: F64, camera: CameraModel, step_px: float, max_samples: int) -
     """Insert samples along a closed normalised polygon's edges (for distortion)."""
     if not camera.is_distorted or len(poly) < 2:
         return poly
-    nxt = np.roll(poly, -1, axis=0)
-    parts = []
-    for p, q in zip(poly, nxt, strict=True):
-        n = _samples(float(np.hypot(*(q - p))), camera, step_px, max_samples)
-        t = np.linspace(0.0, 1.0, n, endpoint=False)[:, None]
-        parts.append(p + (q - p) * t)
-    return np.concatenate(parts)
+    d = np.roll(poly, -1, axis=0) - poly
+    length_px = np.hypot(d[:, 0], d[:, 1]) * max(camera.fx, camera.fy)
+    n = np.clip(np.ceil(length_px / step_px), 1, max_samples).astype(np.int64)
+    which = np.repeat(np.arange(len(poly)), n)
+    first = np.repeat(np.cumsum(n) - n, n)
+    t = (np.arange(which.size) - first) / n[which]
+    return poly[which] + d[which] * t[:, None]
 
 
 def box_outline_normalized(corners_cam: ArrayLike, camera: CameraModel, near: float = DEFAULT_NEAR) -> F64:

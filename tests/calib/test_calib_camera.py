@@ -174,3 +174,15 @@ def test_project_unproject_identity(key: str, frac: float, phi: float, depth: fl
     assert valid[0]
     back = cam.unproject(uv, d)
     np.testing.assert_allclose(back, pt, rtol=1e-6, atol=1e-6 * depth)
+
+
+def test_pickle_and_deepcopy() -> None:
+    import copy
+    import pickle
+
+    for key in MODELS:
+        cam = cam_of(key)
+        for other in (pickle.loads(pickle.dumps(cam)), copy.deepcopy(cam)):
+            assert other == cam and other.max_angle == cam.max_angle
+            uv, _, _ = other.project(np.array([[0.1, 0.2, 3.0]]))
+            np.testing.assert_allclose(uv, cam.project(np.array([[0.1, 0.2, 3.0]]))[0])

@@ -256,3 +256,14 @@ def test_malformed_raw_calib(tmp_path: Path, which: int, old: str, new: str, key
     with pytest.raises(CalibrationError) as ei:
         load_kitti_raw_calib(*paths)
     assert paths[which].name in str(ei.value) and repr(key) in str(ei.value), str(ei.value)
+
+
+def test_kitti_rig_json_round_trip(tmp_path: Path) -> None:
+    from calib.rig import load_rig_json, save_rig_json
+
+    root = real_data(*OBJECT)
+    rig = load_kitti_calib(root / "calib" / "000002.txt").to_rig(
+        {2: (1242, 375), 3: (1242, 375)}, cameras=(2, 3)
+    )
+    save_rig_json(rig, tmp_path / "rig.json")
+    assert load_rig_json(tmp_path / "rig.json") == rig

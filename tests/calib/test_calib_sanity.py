@@ -121,3 +121,10 @@ def test_bad_input() -> None:
         check_calibration(np.zeros((5, 3)), cam, T)
     r = check_calibration(np.zeros((0, 3)), cam, np.eye(4))
     assert not r.ok and r.n_in_image == 0
+
+
+def test_kitti_upside_down_camera_flagged(kitti) -> None:
+    pts, cam, T = kitti[1]
+    roll = np.diag([-1.0, -1.0, 1.0, 1.0])  # camera rolled by 180 degrees about its optical axis
+    r = check_calibration(pts, cam, roll @ T)
+    assert not r.ok and r.upright < -0.9 and "far from upright" in r.summary
