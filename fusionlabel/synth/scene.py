@@ -44,7 +44,7 @@ class Part:
     reflectivity: float
 
 
-class Path:
+class Polyline:
     """A path in the world xy plane sampled densely, parametrised by arc length ``u`` (m)."""
 
     def __init__(self, xy: F64) -> None:
@@ -82,7 +82,7 @@ class SceneObject:
     parts: list[Part]
     attributes: dict[str, str] = field(default_factory=dict)
     static_pose: tuple[float, float, float] | None = None
-    path: Path | None = None
+    path: Polyline | None = None
     u0: float = 0.0
     speed: float = 0.0
     size: tuple[float, float, float] = field(init=False)
@@ -252,17 +252,17 @@ class EgoMotion:
         return T
 
 
-def _sd_path(road: Road, s: F64, d: F64) -> Path:
-    return Path(road.to_world(s, d))
+def _sd_path(road: Road, s: F64, d: F64) -> Polyline:
+    return Polyline(road.to_world(s, d))
 
 
-def _lane_path(road: Road, s_from: float, s_to: float, d: float) -> Path:
+def _lane_path(road: Road, s_from: float, s_to: float, d: float) -> Polyline:
     n = max(int(abs(s_to - s_from) / 0.25), 2)
     s = np.linspace(s_from, s_to, n)
     return _sd_path(road, s, np.full_like(s, d))
 
 
-def _turn_path(road: Road, s_start: float, lane_d: float, r_turn: float, out_len: float) -> Path:
+def _turn_path(road: Road, s_start: float, lane_d: float, r_turn: float, out_len: float) -> Polyline:
     """Drive in lane ``lane_d`` (< 0) from ``s_start``, turn right into the side street (quadratic
     Bezier of radius about ``r_turn``) and drive ``out_len`` metres along it."""
     s_int = road.side_street_s
@@ -279,7 +279,7 @@ def _turn_path(road: Road, s_start: float, lane_d: float, r_turn: float, out_len
     bez = (1 - b) ** 2 * p0 + 2 * (1 - b) * b * corner + b**2 * p2
     ks = np.linspace(k_lane + r_turn, k_lane + r_turn + out_len, max(int(out_len / 0.25), 2))[:, None]
     out = c - LANE_OFF * t - ks * n
-    return Path(np.concatenate([approach, bez[1:], out[1:]]))
+    return Polyline(np.concatenate([approach, bez[1:], out[1:]]))
 
 
 LANE_OFF = 1.75
