@@ -107,7 +107,7 @@ def describe_sequence(seq: Any) -> dict[str, Any]:
         "name": seq.name,
         "path": str(seq.root) if seq.root is not None else None,
         "frames": n,
-        "duration_s": (ts[-1] - ts[0]) * 1e-9 if n else 0.0,
+        "duration_s": (ts[-1] - ts[0]) / 1e9 if n else 0.0,
         "lidars": list(seq.lidar_names),
         "cameras": list(seq.camera_names),
         "images": images,
@@ -200,7 +200,11 @@ def _run_info(args: argparse.Namespace) -> int:
 
 
 # ---- demo ----------------------------------------------------------------------------------------
-DEMO_VERSION = 1
+def _demo_version() -> int:
+    """Bumped with the generator, so that a cached demo scene of an older generator is not reused."""
+    from fusionlabel.synth.generator import GENERATOR_VERSION
+
+    return GENERATOR_VERSION
 
 
 def cache_dir() -> Path:
@@ -214,7 +218,7 @@ def cache_dir() -> Path:
 
 def demo_path(seed: int = 0, cameras: int = 6, frames: int = 20) -> Path:
     """Cache folder of the demo scene for these parameters."""
-    name = f"demo-v{DEMO_VERSION}-seed{seed}-{cameras}cams"
+    name = f"demo-v{_demo_version()}-seed{seed}-{cameras}cams"
     if frames != 20:
         name += f"-{frames}f"
     return cache_dir() / name
