@@ -261,3 +261,20 @@ def test_config_is_validated() -> None:
         SynthConfig(cameras=3)
     with pytest.raises(ValueError, match="frames"):
         SynthConfig(frames=0)
+
+
+def test_road_coordinates_round_trip() -> None:
+    from fusionlabel.synth.road import Road
+
+    for turn in (1, -1):
+        road = Road(120.0, turn, 60.0)
+        s = np.array([0.0, 10.0, 55.5, 140.0])
+        d = np.array([-5.25, 0.0, 3.0, 14.0])
+        xy = road.to_world(s, d)
+        s2, d2 = road.to_road(xy[:, 0], xy[:, 1])
+        assert np.allclose(s2, s) and np.allclose(d2, d)
+        # d > 0 is to the left of the driving direction
+        t, n = road.tangent_normal(30.0)
+        left = road.to_world(30.0, 2.0) - road.to_world(30.0, 0.0)
+        assert np.allclose(left, 2.0 * n) and abs(np.cross(t, n) - 1.0) < 1e-12
+        assert np.allclose(road.to_world(0.0, 0.0), [0.0, 0.0])
