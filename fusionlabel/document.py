@@ -405,11 +405,13 @@ class AnnotationDocument:
             f = _int(rd.pop("frame"), f"reviews.boxes[{i}]: frame")
             if tid not in doc._tracks:
                 raise ModelError(f"reviews.boxes[{i}]: no track with id {tid}")
-            doc._set_review(f, tid, _review(rd, f"reviews.boxes[{i}] (track {tid}, frame {f})"))
+            where = f"reviews.boxes[{i}] (track {tid}, frame {f})"
+            _load_review(doc, f, tid, _review(rd, where), where)
         for i, rd in enumerate(reviews["frames"]):
             rd = _keys(rd, f"reviews.frames[{i}]", {"frame", "status", "comment", "who", "when"})
             f = _int(rd.pop("frame"), f"reviews.frames[{i}]: frame")
-            doc._set_review(f, None, _review(rd, f"reviews.frames[{i}] (frame {f})"))
+            where = f"reviews.frames[{i}] (frame {f})"
+            _load_review(doc, f, None, _review(rd, where), where)
         return doc
 
 
@@ -459,6 +461,15 @@ def _box_from_dict(bd: object, where: str) -> Box3D:
 
 def _is_number(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _load_review(
+    doc: AnnotationDocument, frame: int, track_id: int | None, review: Review, where: str
+) -> None:
+    try:
+        doc._set_review(frame, track_id, review)
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None
 
 
 def _review(rd: dict[str, Any], where: str) -> Review:

@@ -132,6 +132,12 @@ def _box_hits(pts: F64, boxes: F64, margin: float) -> Iterable[tuple[NDArray[np.
     n, m = len(pts), len(boxes)
     if n == 0 or m == 0:
         return
+    finite = np.isfinite(pts).all(axis=1)
+    if not finite.all():  # NaN / inf points (invalid returns) are in no box
+        keep = np.flatnonzero(finite)
+        for bi, pi in _box_hits(pts[keep], boxes, margin):
+            yield bi, keep[pi]
+        return
     half = boxes[:, 3:6] / 2.0 + (margin + BOUNDARY_EPS)
     radius = np.hypot(half[:, 0], half[:, 1]) + 1e-6  # the index's key loses ~1e-9 m
     x0, y0 = pts[:, 0].min(), pts[:, 1].min()
@@ -186,7 +192,8 @@ def points_in_boxes(
     ``pts`` is ``(N, 3)`` (extra columns such as intensity are ignored), ``boxes`` ``(M, 7)``, both
     in the same frame, metres. A point is inside when its coordinates in the box frame satisfy
     ``|x| <= l/2 + margin``, ``|y| <= w/2 + margin``, ``|z| <= h/2 + margin`` (up to
-    ``BOUNDARY_EPS``, so points computed on a face or corner count as inside).
+    ``BOUNDARY_EPS``, so points computed on a face or corner count as inside). Non-finite points
+    are in no box.
     """
     p, b = _as_points(pts), as_box_array(boxes)
     mask = np.zeros((len(b), len(p)), dtype=bool)
@@ -302,7 +309,9 @@ def _clip_batch(poly: F64, n: NDArray[np.intp], a: F64, b: F64) -> tuple[F64, ND
     cmask = np.stack([keep, cross_], axis=2).reshape(p_count, 2 * cap)
     order = np.argsort(~cmask, axis=1, kind="stable")[:, : cap + 1]
     out = np.take_along_axis(cand, order[..., None], axis=1)
-    return out, cmask.sum(axis=1)
+    # a convex polygon gains at most one vertex per clip; rounding on (nearly) collinear vertices
+    # could flag more, all on the clip line, so dropping the excess loses no area
+    return out, np.minimum(cmask.sum(axis=1), cap + 1)
 
 
 def _bev_intersection_areas(pa: F64, pb: F64) -> F64:

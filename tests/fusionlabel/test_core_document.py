@@ -183,6 +183,11 @@ def bad_variants() -> list[tuple[str, object, str]]:
             lambda d: d["reviews"]["boxes"][0].pop("who"),
             "reviews.boxes\\[0\\]: missing key 'who'",
         ),
+        (
+            "review frame",
+            lambda d: d["reviews"]["frames"][0].update(frame=40),
+            "reviews.frames\\[0\\] \\(frame 40\\): frame 40 is outside",
+        ),
         ("not a mapping", lambda d: d["tracks"].append(3), "tracks\\[2\\]: expected a mapping"),
     ]
 

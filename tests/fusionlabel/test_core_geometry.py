@@ -144,9 +144,7 @@ def test_counts_and_first_box_indices_agree_with_mask(bs: list[Box3D], seed: int
 def test_chunking_gives_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(3)
     pts = rng.uniform(-20, 20, size=(3000, 3))
-    bs = np.column_stack(
-        [rng.uniform(-15, 15, (40, 3)), rng.uniform(1, 8, (40, 3)), rng.uniform(-3, 3, 40)]
-    )
+    bs = np.column_stack([rng.uniform(-15, 15, (40, 3)), rng.uniform(1, 8, (40, 3)), rng.uniform(-3, 3, 40)])
     full = points_in_boxes(pts, bs)
     counts = count_points_in_boxes(pts, bs)
     first = point_box_indices(pts, bs)
@@ -172,11 +170,47 @@ def test_points_in_boxes_edge_cases() -> None:
 
 def test_points_in_boxes_outside_the_cloud_and_degenerate_clouds() -> None:
     pts = np.array([[0.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, -3.0, 0.5]])  # one x value only
-    bs = [Box3D((-50, 0, 0), (2, 2, 2), 0.0), Box3D((0, 5, 0), (1, 1, 1), 1.0),
-          Box3D((50, 50, 0), (2, 2, 2), 0.0), Box3D((0, -3, 0), (1, 1, 2), 0.5)]
+    bs = [
+        Box3D((-50, 0, 0), (2, 2, 2), 0.0),
+        Box3D((0, 5, 0), (1, 1, 1), 1.0),
+        Box3D((50, 50, 0), (2, 2, 2), 0.0),
+        Box3D((0, -3, 0), (1, 1, 2), 0.5),
+    ]
     assert point_box_indices(pts, bs).tolist() == [-1, 1, 3]
     far = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0], [1e4 + 0.4, -1e4, 0.0]])
     assert points_in_boxes(far, Box3D((1e4, -1e4, 0), (1, 1, 1), 0.0))[0].tolist() == [True, False, True]
+
+
+def test_non_finite_points_are_in_no_box() -> None:
+    pts = np.array([[0.0, 0.0, 0.0], [np.nan, 0.0, 0.0], [0.5, np.inf, 0.0], [0.2, 0.1, 0.0]])
+    b = Box3D((0, 0, 0), (2, 2, 2), 0.3)
+    assert points_in_boxes(pts, b)[0].tolist() == [True, False, False, True]
+    assert point_box_indices(pts, b).tolist() == [0, -1, -1, 0]
+    assert count_points_in_boxes(np.full((3, 3), np.nan), b).tolist() == [0]
+
+
+def test_iou_is_robust_to_nearly_identical_and_parallel_boxes() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        a = Box3D(tuple(rng.uniform(-100, 100, 3)), tuple(rng.uniform(0.5, 5, 3)), rng.uniform(-3, 3))
+        tiny = rng.choice([0.0, 1e-13, 1e-9])
+        b = Box3D(
+            np.asarray(a.center) + tiny * rng.standard_normal(3), a.size, a.yaw + tiny * rng.standard_normal()
+        )
+        flipped = a.replace(yaw=a.yaw + math.pi)  # same rectangle, corners in another order
+        for x, y in ((a, b), (a, flipped)):
+            assert bev_iou(x, y) == pytest.approx(1.0, abs=1e-6)
+            assert bev_iou_matrix([x], [y])[0, 0] == pytest.approx(1.0, abs=1e-6)
+            assert iou_3d_matrix([x], [y])[0, 0] == pytest.approx(1.0, abs=1e-6)
+        # sliding along a shared heading: parallel, partly coincident edges
+        h = np.array([math.cos(a.yaw), math.sin(a.yaw), 0.0])
+        c = Box3D(np.asarray(a.center) + h * a.length / 2, a.size, a.yaw)
+        assert bev_iou(a, c) == pytest.approx(1 / 3, abs=1e-9)
+        assert bev_iou_matrix([a], [c])[0, 0] == pytest.approx(1 / 3, abs=1e-9)
+        # touching end to end
+        d = Box3D(np.asarray(a.center) + h * a.length, a.size, a.yaw)
+        assert bev_iou(a, d) == pytest.approx(0.0, abs=1e-9)
+        assert bev_iou_matrix([a], [d])[0, 0] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_points_in_yawed_box_hand_case() -> None:
@@ -270,10 +304,22 @@ def test_convex_intersection_degenerate_inputs() -> None:
 
 def test_iou_matrix_shapes_and_values() -> None:
     rng = np.random.default_rng(0)
-    A = np.column_stack([rng.uniform(-10, 10, (30, 2)), rng.uniform(-1, 1, 30), rng.uniform(1, 5, (30, 3)),
-                         rng.uniform(-3, 3, 30)])
-    B = np.column_stack([rng.uniform(-10, 10, (20, 2)), rng.uniform(-1, 1, 20), rng.uniform(1, 5, (20, 3)),
-                         rng.uniform(-3, 3, 20)])
+    A = np.column_stack(
+        [
+            rng.uniform(-10, 10, (30, 2)),
+            rng.uniform(-1, 1, 30),
+            rng.uniform(1, 5, (30, 3)),
+            rng.uniform(-3, 3, 30),
+        ]
+    )
+    B = np.column_stack(
+        [
+            rng.uniform(-10, 10, (20, 2)),
+            rng.uniform(-1, 1, 20),
+            rng.uniform(1, 5, (20, 3)),
+            rng.uniform(-3, 3, 20),
+        ]
+    )
     m, m3 = bev_iou_matrix(A, B), iou_3d_matrix(A, B)
     assert m.shape == (30, 20) and m3.shape == (30, 20)
     for i in range(30):
