@@ -48,9 +48,9 @@ class BoxRef:
 
     track_id: int
     label: str
-    frame: int
     box: Box3D
     is_keyframe: bool
+    frame: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +144,14 @@ class AnnotationDocument:
             t = self._tracks[tid]
             box = t.box_at(frame)
             if box is not None:
-                out.append(BoxRef(tid, t.label, frame, box, frame in t.keyframes))
+                out.append(BoxRef(tid, t.label, box, frame in t.keyframes, frame))
         return out
 
     def box_at(self, track_id: int, frame: int) -> BoxRef | None:
         """The box of one track at ``frame``, or None where the track has none."""
         t = self.track(track_id)
         box = t.box_at(frame)
-        return None if box is None else BoxRef(track_id, t.label, frame, box, frame in t.keyframes)
+        return None if box is None else BoxRef(track_id, t.label, box, frame in t.keyframes, frame)
 
     def num_boxes(self) -> int:
         """Number of boxes over all frames, interpolated ones included."""

@@ -307,8 +307,11 @@ def _clip_batch(poly: F64, n: NDArray[np.intp], a: F64, b: F64) -> tuple[F64, ND
     inter = poly + t[..., None] * (nxt - poly)
     cand = np.stack([poly, inter], axis=2).reshape(p_count, 2 * cap, 2)
     cmask = np.stack([keep, cross_], axis=2).reshape(p_count, 2 * cap)
-    order = np.argsort(~cmask, axis=1, kind="stable")[:, : cap + 1]
-    out = np.take_along_axis(cand, order[..., None], axis=1)
+    # compact the kept candidates to the front of each row, in order
+    slot = np.cumsum(cmask, axis=1) - 1
+    rows, cols = np.nonzero(cmask & (slot <= cap))
+    out = np.zeros((p_count, cap + 1, 2))
+    out[rows, slot[rows, cols]] = cand[rows, cols]
     # a convex polygon gains at most one vertex per clip; rounding on (nearly) collinear vertices
     # could flag more, all on the clip line, so dropping the excess loses no area
     return out, np.minimum(cmask.sum(axis=1), cap + 1)
