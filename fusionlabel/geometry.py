@@ -48,7 +48,7 @@ def boxes_to_array(boxes: Iterable[Box3D]) -> F64:
 
 def as_box_array(boxes: Box3D | Sequence[Box3D] | ArrayLike) -> F64:
     """Boxes as a ``(M, 7)`` float64 array: accepts a Box3D, a sequence of Box3D, ``(7,)`` or
-    ``(M, 7)`` arrays. Raises ValueError for any other shape."""
+    ``(M, 7)`` arrays. Raises ValueError for any other shape, a non-finite value or a size <= 0."""
     if isinstance(boxes, Box3D):
         return boxes.to_array()[None, :]
     if isinstance(boxes, (list, tuple)) and boxes and isinstance(boxes[0], Box3D):
@@ -60,6 +60,10 @@ def as_box_array(boxes: Box3D | Sequence[Box3D] | ArrayLike) -> F64:
         a = a.reshape(0, 7)
     if a.ndim != 2 or a.shape[1] != 7:
         raise ValueError(f"boxes must have shape (M, 7) [x, y, z, l, w, h, yaw], got {a.shape}")
+    bad = ~np.isfinite(a).all(axis=1) | (a[:, 3:6] <= 0.0).any(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"box {i} has a non-finite value or a non-positive size: {a[i].tolist()}")
     return a
 
 

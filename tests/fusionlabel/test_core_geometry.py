@@ -83,6 +83,10 @@ def test_box_array_conversions_and_shapes() -> None:
     assert box_corners(np.zeros((0, 7))).shape == (0, 8, 3)
     with pytest.raises(ValueError, match=r"\(M, 7\)"):
         box_corners(np.zeros((3, 6)))
+    with pytest.raises(ValueError, match="box 1 has a non-finite value or a non-positive size"):
+        bev_iou_matrix([[0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 1, 0, 1, 0]], b)
+    with pytest.raises(ValueError, match="box 0"):
+        points_in_boxes(np.zeros((1, 3)), [0, 0, np.nan, 1, 1, 1, 0])
 
 
 @settings(max_examples=100, deadline=None)
