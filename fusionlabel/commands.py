@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+import numpy as np
+
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument, Review
 from fusionlabel.errors import ModelError
@@ -68,8 +70,9 @@ class CreateTrack(Command):
         self.description = f"Create {label}"
 
     def apply(self, doc: AnnotationDocument) -> None:
-        tid = doc.new_track_id() if self.track_id is None else self.track_id
-        track = Track(tid, self.label, dict(self.attributes), {self.frame: self.box}, self.interpolation)
+        tid = doc.new_track_id() if self.track_id is None else _index(self.track_id)
+        frame = doc.check_frame(self.frame)
+        track = Track(tid, self.label, dict(self.attributes), {frame: self.box}, self.interpolation)
         doc._insert_track(track)
         self.track_id = tid
 
@@ -421,3 +424,8 @@ class UndoStack:
     def _check_not_in_group(self, what: str) -> None:
         if self._group_starts:
             raise RuntimeError(f"cannot {what} inside an open command group")
+
+
+def _index(v: object) -> object:
+    """numpy integers as Python ints (ids and frames stay JSON-ready); anything else unchanged."""
+    return int(v) if isinstance(v, np.integer) else v

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from fusionlabel.box import Box3D
 from fusionlabel.errors import ModelError
 from fusionlabel.model import INTERPOLATION_METHODS, Track
@@ -177,9 +179,11 @@ class AnnotationDocument:
         return dict(self._frame_reviews)
 
     def check_frame(self, frame: int) -> int:
-        """Return ``frame`` if it is a valid frame index, else raise ModelError naming it."""
-        if isinstance(frame, bool) or not isinstance(frame, int):
+        """Return ``frame`` as an int if it is a valid frame index (numpy integers accepted), else
+        raise ModelError naming it."""
+        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
             raise ModelError(f"frame index must be an int, got {frame!r}")
+        frame = int(frame)
         if frame < 0 or (self.frame_count is not None and frame >= self.frame_count):
             n = "unknown" if self.frame_count is None else self.frame_count
             raise ModelError(f"frame {frame} is outside the sequence (frame count {n})")
@@ -227,6 +231,8 @@ class AnnotationDocument:
         _check_label(track.label, track.track_id)
         for f, box in track.keyframes.items():
             self.check_frame(f)
+            if not isinstance(f, int):
+                raise ModelError(f"track {track.track_id}: keyframe index {f!r} must be a Python int")
             self._check_box(box, f"track {track.track_id} frame {f}")
         self._tracks[track.track_id] = track
         for f, r in (reviews or {}).items():
@@ -256,7 +262,7 @@ class AnnotationDocument:
     def _set_keyframe(self, track_id: int, frame: int, box: Box3D) -> Box3D | None:
         """Add or replace the keyframe at ``frame``; returns the previous keyframe box or None."""
         track = self.track(track_id)
-        self.check_frame(frame)
+        frame = self.check_frame(frame)
         self._check_box(box, f"track {track_id} frame {frame}")
         previous = track.keyframes.get(frame)
         track.keyframes[frame] = box
@@ -266,6 +272,7 @@ class AnnotationDocument:
     def _remove_keyframe(self, track_id: int, frame: int) -> Box3D:
         """Remove the keyframe at ``frame`` (not the last one of the track); returns its box."""
         track = self.track(track_id)
+        frame = self.check_frame(frame)
         if frame not in track.keyframes:
             raise ModelError(f"track {track_id} has no keyframe at frame {frame}")
         if len(track.keyframes) == 1:
@@ -301,7 +308,7 @@ class AnnotationDocument:
     def _set_review(self, frame: int, track_id: int | None, review: Review | None) -> Review | None:
         """Store (or with None clear) the review of a track's box at ``frame`` or, with
         ``track_id`` None, of the frame. Returns the previously stored review or None."""
-        self.check_frame(frame)
+        frame = self.check_frame(frame)
         if review is not None and not isinstance(review, Review):
             raise ModelError(f"expected a Review, got {type(review).__name__}")
         if track_id is None:
@@ -309,7 +316,7 @@ class AnnotationDocument:
             store: dict[Any, Review] = self._frame_reviews
             key: Any = frame
         else:
-            self.track(track_id)
+            track_id = self.track(track_id).track_id  # the stored (Python int) id
             previous = self._box_reviews.get((track_id, frame))
             store, key = self._box_reviews, (track_id, frame)
         if review is None:

@@ -3,8 +3,10 @@ failure rollback, interpolated boxes after undo, and random command sequences.""
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -110,6 +112,17 @@ def test_create_track_picks_a_fresh_id_and_keeps_it_for_redo() -> None:
     assert 2 not in doc
     stack.redo()
     assert doc.track(2).keyframes == {7: car(30.0)}
+
+
+def test_numpy_integers_are_accepted_as_ids_and_frames() -> None:
+    doc, stack = populated()
+    stack.push(CreateTrack("truck", np.int64(4), car(30.0), track_id=np.int64(7)))
+    stack.push(SetKeyframe(np.int32(7), np.int64(8), car(31.0)))
+    stack.push(SetReview.make(np.int64(6), "accepted", track_id=np.int64(7), when=0))
+    d = doc.to_dict()
+    assert d["tracks"][-1]["id"] == 7 and set(d["tracks"][-1]["keyframes"]) == {"4", "8"}
+    assert json.loads(json.dumps(d)) == d
+    assert all(type(f) is int for f in doc.track(7).keyframes)
 
 
 def test_delete_track_restores_its_reviews() -> None:
