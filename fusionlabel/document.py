@@ -34,8 +34,8 @@ REVIEW_STATUSES = ("unreviewed", "accepted", "rejected")
 
 #: Kinds of :class:`DocumentEvent`.
 EVENT_KINDS = (
-    "track_added",
-    "track_removed",
+    "track_added",  # also brings back the track's box reviews (undo of a delete)
+    "track_removed",  # its box reviews go with it
     "track_changed",  # keyframes (boxes) changed; ``frames`` are the frames whose box changed
     "label_changed",
     "attributes_changed",
@@ -111,6 +111,16 @@ class AnnotationDocument:
         self._box_reviews: dict[tuple[int, int], Review] = {}
         self._frame_reviews: dict[int, Review] = {}
         self._listeners: list[Listener] = []
+
+    @classmethod
+    def from_tracks(cls, tracks: Iterable[Track], frame_count: int | None = None) -> AnnotationDocument:
+        """A document holding copies of ``tracks`` (e.g. synthetic ground truth), no reviews."""
+        doc = cls(frame_count)
+        for t in tracks:
+            doc._insert_track(
+                Track(t.track_id, t.label, dict(t.attributes), dict(t.keyframes), t.interpolation)
+            )
+        return doc
 
     # ---- read API -------------------------------------------------------------------------------
     @property

@@ -12,6 +12,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.commands import CreateTrack, SetKeyframe, SetReview, UndoStack
 from fusionlabel.document import AnnotationDocument, BoxRef, DocumentEvent, Review
 from fusionlabel.errors import ModelError
+from fusionlabel.model import Track
 
 
 def car(x: float, yaw: float = 0.0) -> Box3D:
@@ -199,3 +200,13 @@ def test_from_dict_is_strict(name: str, mutate: object, message: str) -> None:
     mutate(d)  # type: ignore[operator]
     with pytest.raises(ModelError, match=message):
         AnnotationDocument.from_dict(d)
+
+
+def test_from_tracks_copies_the_tracks() -> None:
+    t = Track(3, "car", {"a": "b"}, {0: car(0.0), 4: car(4.0)})
+    doc = AnnotationDocument.from_tracks([t], frame_count=5)
+    assert doc.track(3).box_at(2) == t.box_at(2) and doc.track(3) is not t
+    UndoStack(doc).push(SetKeyframe(3, 2, car(9.0)))
+    assert 2 not in t.keyframes
+    with pytest.raises(ModelError, match="frame 4 is outside"):
+        AnnotationDocument.from_tracks([t], frame_count=4)
