@@ -1,18 +1,19 @@
-"""Exceptions of formats/: every one names the offending file and what is wrong with it."""
+"""Exceptions of formats/: every one names the file and what is wrong with it."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from fusionlabel.errors import FusionLabelError
+
+class FormatError(ValueError):
+    """A file could not be read or written as its format requires. ``path`` names the file."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, message: str) -> None:
+        self.path = Path(path) if path is not None else None
+        self.reason = message
+        super().__init__(f"{path}: {message}" if path is not None else message)
 
 
-class FormatError(FusionLabelError, ValueError):
-    """A file is missing, unreadable or malformed. ``path`` is the file; ``message`` the problem.
-
-    ``str(err)`` is ``"<path>: <message>"``."""
-
-    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
-        self.path = str(path)
-        self.message = message
-        super().__init__(f"{self.path}: {message}")
+class PointCloudError(FormatError):
+    """A point-cloud file is truncated, malformed, or its header disagrees with its data."""

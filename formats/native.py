@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
 from formats.errors import FormatError
+from formats.io import atomic_write_bytes, atomic_write_json
 
 if TYPE_CHECKING:
     from fusionlabel.synth import SynthScene
@@ -53,7 +54,7 @@ PNG_COMPRESSION = 1
 PathLike = str | os.PathLike[str]
 
 
-# ---- atomic writes ---------------------------------------------------------------------------
+# ---- folder fsync and JSON (file writes: formats.io.atomic_write_*) ----------------------------
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -65,36 +66,6 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def atomic_write_bytes(path: PathLike, data: bytes | memoryview) -> None:
-    """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync,
-    ``os.replace``. On any failure the temporary file is removed and ``path`` is untouched."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def atomic_write_text(path: PathLike, text: str) -> None:
-    """UTF-8 text, written atomically (see :func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: PathLike, data: Any) -> None:
-    """JSON (indent 1, keys in insertion order, strict: NaN/inf refused), written atomically."""
-    atomic_write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
 
 
 def read_json(path: PathLike) -> Any:

@@ -17,7 +17,8 @@ from calib.transforms import rotation_to_yaw, wrap_angle, yaw_to_rotation
 from fusionlabel.errors import ModelError
 
 # Corner order of a unit box (signs of +-l/2, +-w/2, +-h/2). Corners 0-3 are the bottom face
-# (z = -h/2) counter-clockwise seen from above starting front-left; 4-7 the top face, same order.
+# (z = -h/2) clockwise seen from above (x forward, y left) starting front-left: front-left,
+# front-right, rear-right, rear-left; 4-7 the top face, same order.
 # Edges 0-1 (bottom) and 4-5 (top) are the FRONT face edges (x = +l/2).
 CORNER_SIGNS = np.array(
     [

@@ -1,0 +1,496 @@
+"""The annotation document: the one mutable annotation set of a sequence.
+
+An :class:`AnnotationDocument` holds the tracks (world-frame keyframes, see
+:class:`~fusionlabel.model.Track`) and the QA review state of boxes and frames. Everything outside
+``fusionlabel.commands`` treats it as read-only: edits are commands pushed on an
+:class:`~fusionlabel.commands.UndoStack`, which call the document's ``_``-prefixed mutation
+primitives. Each primitive validates first and then changes one thing, so a failing primitive
+leaves the document as it was; after a change it notifies the subscribed plain-Python listeners
+with a :class:`DocumentEvent` (no Qt here; the GUI adapts these to its own signals).
+
+``to_dict`` / ``from_dict`` give the versioned, JSON-ready form that ``formats.native`` writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fusionlabel.box import Box3D
+from fusionlabel.errors import ModelError
+from fusionlabel.model import INTERPOLATION_METHODS, Track
+
+log = logging.getLogger(__name__)
+
+#: Version of the ``to_dict`` layout; ``from_dict`` refuses any other.
+DOCUMENT_VERSION = 1
+
+REVIEW_STATUSES = ("unreviewed", "accepted", "rejected")
+
+#: Kinds of :class:`DocumentEvent`.
+EVENT_KINDS = (
+    "track_added",  # also brings back the track's box reviews (undo of a delete)
+    "track_removed",  # its box reviews go with it
+    "track_changed",  # keyframes (boxes) changed; ``frames`` are the frames whose box changed
+    "label_changed",
+    "attributes_changed",
+    "review_changed",  # ``track_id`` None for a frame review
+)
+
+
+# ---- small value types ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class BoxRef:
+    """A box of a track at one frame: world-frame ``box``; ``is_keyframe`` False when interpolated."""
+
+    track_id: int
+    label: str
+    box: Box3D
+    is_keyframe: bool
+    frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """QA review of one box (track at a frame) or of a whole frame.
+
+    ``status`` is one of ``REVIEW_STATUSES``; ``who`` names the reviewer; ``when`` is an ISO 8601
+    string or integer nanoseconds since the epoch (None when unknown).
+    """
+
+    status: str = "unreviewed"
+    comment: str = ""
+    who: str = ""
+    when: str | int | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in REVIEW_STATUSES:
+            raise ModelError(f"review status must be one of {REVIEW_STATUSES}, got {self.status!r}")
+        if not isinstance(self.comment, str) or not isinstance(self.who, str):
+            raise ModelError("review comment and who must be strings")
+        if self.when is not None and (isinstance(self.when, bool) or not isinstance(self.when, (str, int))):
+            raise ModelError(f"review time must be an ISO string or integer ns, got {self.when!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "comment": self.comment, "who": self.who, "when": self.when}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentEvent:
+    """A change of the document: ``kind`` (one of ``EVENT_KINDS``), the track concerned (None for
+    frame reviews) and the frames whose displayed content changed."""
+
+    kind: str
+    track_id: int | None = None
+    frames: tuple[int, ...] = field(default_factory=tuple)
+
+
+Listener = Callable[[DocumentEvent], None]
+
+
+# ---- the document --------------------------------------------------------------------------------
+class AnnotationDocument:
+    """Tracks by id and review state of one sequence (``frame_count`` frames, when known).
+
+    Read API: ``tracks`` (dict id -> Track, read-only by convention), ``track(id)``,
+    ``boxes_at(frame)``, ``num_boxes()``, ``box_review(track_id, frame)``, ``frame_review(frame)``.
+    Mutations: through ``fusionlabel.commands`` only.
+    """
+
+    def __init__(self, frame_count: int | None = None) -> None:
+        if frame_count is not None and (isinstance(frame_count, bool) or not isinstance(frame_count, int)
+                                        or frame_count < 0):
+            raise ModelError(f"frame_count must be a non-negative int or None, got {frame_count!r}")
+        self.frame_count = frame_count
+        self._tracks: dict[int, Track] = {}
+        self._box_reviews: dict[tuple[int, int], Review] = {}
+        self._frame_reviews: dict[int, Review] = {}
+        self._listeners: list[Listener] = []
+
+    @classmethod
+    def from_tracks(cls, tracks: Iterable[Track], frame_count: int | None = None) -> AnnotationDocument:
+        """A document holding copies of ``tracks`` (e.g. synthetic ground truth), no reviews."""
+        doc = cls(frame_count)
+        for t in tracks:
+            doc._insert_track(
+                Track(t.track_id, t.label, dict(t.attributes), dict(t.keyframes), t.interpolation)
+            )
+        return doc
+
+    # ---- read API -------------------------------------------------------------------------------
+    @property
+    def tracks(self) -> dict[int, Track]:
+        """Tracks by id. Treat as read-only: change them through commands."""
+        return self._tracks
+
+    def __contains__(self, track_id: object) -> bool:
+        return track_id in self._tracks
+
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    def track(self, track_id: int) -> Track:
+        """The track with this id; ModelError naming the id when there is none."""
+        try:
+            return self._tracks[track_id]
+        except KeyError:
+            raise ModelError(f"no track with id {track_id}") from None
+
+    def track_ids(self) -> list[int]:
+        return sorted(self._tracks)
+
+    def new_track_id(self) -> int:
+        """An id not used by any track (one more than the largest; 0 for an empty document)."""
+        return max(self._tracks, default=-1) + 1
+
+    def boxes_at(self, frame: int) -> list[BoxRef]:
+        """Every box at ``frame`` (keyframes and interpolated ones), in track-id order."""
+        self.check_frame(frame)
+        out = []
+        for tid in sorted(self._tracks):
+            t = self._tracks[tid]
+            box = t.box_at(frame)
+            if box is not None:
+                out.append(BoxRef(tid, t.label, box, frame in t.keyframes, frame))
+        return out
+
+    def box_at(self, track_id: int, frame: int) -> BoxRef | None:
+        """The box of one track at ``frame``, or None where the track has none."""
+        t = self.track(track_id)
+        box = t.box_at(frame)
+        return None if box is None else BoxRef(track_id, t.label, box, frame in t.keyframes, frame)
+
+    def num_boxes(self) -> int:
+        """Number of boxes over all frames, interpolated ones included."""
+        return sum(len(t.frames()) for t in self._tracks.values())
+
+    def num_keyframes(self) -> int:
+        return sum(len(t.keyframes) for t in self._tracks.values())
+
+    def box_review(self, track_id: int, frame: int) -> Review:
+        """Review of a track's box at a frame (a default ``unreviewed`` one when none is stored)."""
+        return self._box_reviews.get((track_id, frame), Review())
+
+    def frame_review(self, frame: int) -> Review:
+        """Review of a whole frame (a default ``unreviewed`` one when none is stored)."""
+        return self._frame_reviews.get(frame, Review())
+
+    def box_reviews(self) -> dict[tuple[int, int], Review]:
+        """Stored box reviews by (track_id, frame) (a copy)."""
+        return dict(self._box_reviews)
+
+    def frame_reviews(self) -> dict[int, Review]:
+        """Stored frame reviews by frame (a copy)."""
+        return dict(self._frame_reviews)
+
+    def check_frame(self, frame: int) -> int:
+        """Return ``frame`` as an int if it is a valid frame index (numpy integers accepted), else
+        raise ModelError naming it."""
+        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
+            raise ModelError(f"frame index must be an int, got {frame!r}")
+        frame = int(frame)
+        if frame < 0 or (self.frame_count is not None and frame >= self.frame_count):
+            n = "unknown" if self.frame_count is None else self.frame_count
+            raise ModelError(f"frame {frame} is outside the sequence (frame count {n})")
+        return frame
+
+    # ---- events ---------------------------------------------------------------------------------
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
+        """Call ``callback(event)`` after every change; returns a function that unsubscribes.
+
+        A listener that raises is logged (with its traceback) and does not stop the change nor
+        the other listeners: the document stays consistent whatever a view does.
+        """
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, kind: str, track_id: int | None = None, frames: Iterable[int] = ()) -> None:
+        event = DocumentEvent(kind, track_id, tuple(frames))
+        for cb in list(self._listeners):
+            try:
+                cb(event)
+            except Exception:
+                log.exception("document listener %r failed on %s", cb, event)
+
+    # ---- mutation primitives (for fusionlabel.commands only) ------------------------------------
+    def _check_box(self, box: object, what: str) -> Box3D:
+        if not isinstance(box, Box3D):
+            raise ModelError(f"{what}: expected a Box3D, got {type(box).__name__}")
+        return box
+
+    def _insert_track(self, track: Track, reviews: Mapping[int, Review] | None = None) -> None:
+        """Add a track (and its box reviews by frame). The track must have a keyframe."""
+        if not isinstance(track, Track):
+            raise ModelError(f"expected a Track, got {type(track).__name__}")
+        if isinstance(track.track_id, bool) or not isinstance(track.track_id, int):
+            raise ModelError(f"track id must be an int, got {track.track_id!r}")
+        if track.track_id in self._tracks:
+            raise ModelError(f"track id {track.track_id} already exists")
+        if not track.keyframes:
+            raise ModelError(f"track {track.track_id} has no keyframe")
+        _check_label(track.label, track.track_id)
+        for f, box in track.keyframes.items():
+            self.check_frame(f)
+            if not isinstance(f, int):
+                raise ModelError(f"track {track.track_id}: keyframe index {f!r} must be a Python int")
+            self._check_box(box, f"track {track.track_id} frame {f}")
+        self._tracks[track.track_id] = track
+        for f, r in (reviews or {}).items():
+            self._box_reviews[(track.track_id, f)] = r
+        self._emit("track_added", track.track_id, track.frames())
+
+    def _remove_track(self, track_id: int) -> tuple[Track, dict[int, Review]]:
+        """Remove a track and its box reviews; returns both (reviews by frame) for an undo."""
+        track = self.track(track_id)
+        del self._tracks[track_id]
+        reviews = {f: r for (t, f), r in self._box_reviews.items() if t == track_id}
+        for f in reviews:
+            del self._box_reviews[(track_id, f)]
+        self._emit("track_removed", track_id, track.frames())
+        return track, reviews
+
+    def _changed_frames(self, track: Track, frame: int) -> range:
+        """Frames whose box changes when the keyframe at ``frame`` is set or removed: from just
+        after the previous keyframe to just before the next one (``frame`` included)."""
+        ks = [k for k in track.keyframes if k != frame]
+        before = [k for k in ks if k < frame]
+        after = [k for k in ks if k > frame]
+        lo = max(before) + 1 if before else frame
+        hi = min(after) - 1 if after else frame
+        return range(lo, hi + 1)
+
+    def _set_keyframe(self, track_id: int, frame: int, box: Box3D) -> Box3D | None:
+        """Add or replace the keyframe at ``frame``; returns the previous keyframe box or None."""
+        track = self.track(track_id)
+        frame = self.check_frame(frame)
+        self._check_box(box, f"track {track_id} frame {frame}")
+        previous = track.keyframes.get(frame)
+        track.keyframes[frame] = box
+        self._emit("track_changed", track_id, self._changed_frames(track, frame))
+        return previous
+
+    def _remove_keyframe(self, track_id: int, frame: int) -> Box3D:
+        """Remove the keyframe at ``frame`` (not the last one of the track); returns its box."""
+        track = self.track(track_id)
+        frame = self.check_frame(frame)
+        if frame not in track.keyframes:
+            raise ModelError(f"track {track_id} has no keyframe at frame {frame}")
+        if len(track.keyframes) == 1:
+            raise ModelError(f"track {track_id}: cannot remove its only keyframe (delete the track)")
+        frames = self._changed_frames(track, frame)
+        box = track.keyframes.pop(frame)
+        self._emit("track_changed", track_id, frames)
+        return box
+
+    def _set_label(self, track_id: int, label: str) -> str:
+        """Set a track's class; returns the previous one."""
+        track = self.track(track_id)
+        _check_label(label, track_id)
+        previous, track.label = track.label, label
+        self._emit("label_changed", track_id, track.frames())
+        return previous
+
+    def _set_attribute(self, track_id: int, key: str, value: str | None) -> str | None:
+        """Set (or with None remove) a track attribute; returns the previous value or None."""
+        track = self.track(track_id)
+        if not isinstance(key, str) or not key:
+            raise ModelError(f"track {track_id}: attribute name must be a non-empty string, got {key!r}")
+        if value is not None and not isinstance(value, str):
+            raise ModelError(f"track {track_id}: attribute {key!r} must be a string, got {value!r}")
+        previous = track.attributes.get(key)
+        if value is None:
+            track.attributes.pop(key, None)
+        else:
+            track.attributes[key] = value
+        self._emit("attributes_changed", track_id, track.frames())
+        return previous
+
+    def _set_review(self, frame: int, track_id: int | None, review: Review | None) -> Review | None:
+        """Store (or with None clear) the review of a track's box at ``frame`` or, with
+        ``track_id`` None, of the frame. Returns the previously stored review or None."""
+        frame = self.check_frame(frame)
+        if review is not None and not isinstance(review, Review):
+            raise ModelError(f"expected a Review, got {type(review).__name__}")
+        if track_id is None:
+            previous = self._frame_reviews.get(frame)
+            store: dict[Any, Review] = self._frame_reviews
+            key: Any = frame
+        else:
+            track_id = self.track(track_id).track_id  # the stored (Python int) id
+            previous = self._box_reviews.get((track_id, frame))
+            store, key = self._box_reviews, (track_id, frame)
+        if review is None:
+            store.pop(key, None)
+        else:
+            store[key] = review
+        self._emit("review_changed", track_id, (frame,))
+        return previous
+
+    # ---- plain-data form ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain data (version ``DOCUMENT_VERSION``); see :meth:`from_dict`.
+
+        ``{"version": 1, "frame_count": int | None,
+        "tracks": [{"id", "label", "attributes", "interpolation",
+        "keyframes": {"<frame>": {"center": [x, y, z], "size": [l, w, h], "yaw": rad}}}],
+        "reviews": {"boxes": [{"track_id", "frame", "status", "comment", "who", "when"}],
+        "frames": [{"frame", "status", "comment", "who", "when"}]}}``; world frame, metres,
+        radians; tracks by id, keyframes and reviews by frame.
+        """
+        tracks = []
+        for tid in sorted(self._tracks):
+            t = self._tracks[tid]
+            tracks.append(
+                {
+                    "id": tid,
+                    "label": t.label,
+                    "attributes": dict(sorted(t.attributes.items())),
+                    "interpolation": t.interpolation,
+                    "keyframes": {
+                        str(f): {"center": list(b.center), "size": list(b.size), "yaw": b.yaw}
+                        for f, b in sorted(t.keyframes.items())
+                    },
+                }
+            )
+        boxes = [
+            {"track_id": tid, "frame": f, **r.to_dict()} for (tid, f), r in sorted(self._box_reviews.items())
+        ]
+        frames = [{"frame": f, **r.to_dict()} for f, r in sorted(self._frame_reviews.items())]
+        return {
+            "version": DOCUMENT_VERSION,
+            "frame_count": self.frame_count,
+            "tracks": tracks,
+            "reviews": {"boxes": boxes, "frames": frames},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnnotationDocument:
+        """Build a document from :meth:`to_dict` data; strict: a missing, unknown or ill-typed key
+        raises ModelError naming it (and the track / frame it belongs to)."""
+        d = _keys(data, "document", {"version", "frame_count", "tracks", "reviews"})
+        if d["version"] != DOCUMENT_VERSION:
+            raise ModelError(f"document: unsupported version {d['version']!r} (expected {DOCUMENT_VERSION})")
+        frame_count = d["frame_count"]
+        if frame_count is not None:
+            frame_count = _int(frame_count, "document: frame_count")
+        doc = cls(frame_count)
+        if not isinstance(d["tracks"], list):
+            raise ModelError("document: 'tracks' must be a list")
+        for i, td in enumerate(d["tracks"]):
+            where = f"tracks[{i}]"
+            td = _keys(td, where, {"id", "label", "attributes", "interpolation", "keyframes"})
+            tid = _int(td["id"], f"{where}: id")
+            where = f"track {tid}"
+            if tid in doc._tracks:
+                raise ModelError(f"{where}: duplicate track id")
+            attrs = td["attributes"]
+            if not isinstance(attrs, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()
+            ):
+                raise ModelError(f"{where}: 'attributes' must map strings to strings")
+            if td["interpolation"] not in INTERPOLATION_METHODS:
+                raise ModelError(f"{where}: unknown interpolation {td['interpolation']!r}")
+            if not isinstance(td["keyframes"], dict) or not td["keyframes"]:
+                raise ModelError(f"{where}: 'keyframes' must be a non-empty mapping frame -> box")
+            keyframes: dict[int, Box3D] = {}
+            for fkey, bd in td["keyframes"].items():
+                f = _frame_key(fkey, f"{where}: keyframe key")
+                keyframes[f] = _box_from_dict(bd, f"{where} keyframe {f}")
+            _check_label(td["label"], tid)
+            track = Track(tid, td["label"], dict(attrs), keyframes, td["interpolation"])
+            try:
+                doc._insert_track(track)
+            except ModelError as e:
+                raise ModelError(f"{where}: {e}") from None
+        reviews = _keys(d["reviews"], "reviews", {"boxes", "frames"})
+        for name in ("boxes", "frames"):
+            if not isinstance(reviews[name], list):
+                raise ModelError(f"reviews: '{name}' must be a list")
+        for i, rd in enumerate(reviews["boxes"]):
+            rd = _keys(rd, f"reviews.boxes[{i}]", {"track_id", "frame", "status", "comment", "who", "when"})
+            tid = _int(rd.pop("track_id"), f"reviews.boxes[{i}]: track_id")
+            f = _int(rd.pop("frame"), f"reviews.boxes[{i}]: frame")
+            if tid not in doc._tracks:
+                raise ModelError(f"reviews.boxes[{i}]: no track with id {tid}")
+            where = f"reviews.boxes[{i}] (track {tid}, frame {f})"
+            _load_review(doc, f, tid, _review(rd, where), where)
+        for i, rd in enumerate(reviews["frames"]):
+            rd = _keys(rd, f"reviews.frames[{i}]", {"frame", "status", "comment", "who", "when"})
+            f = _int(rd.pop("frame"), f"reviews.frames[{i}]: frame")
+            where = f"reviews.frames[{i}] (frame {f})"
+            _load_review(doc, f, None, _review(rd, where), where)
+        return doc
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+def _check_label(label: object, track_id: int) -> None:
+    if not isinstance(label, str) or not label.strip():
+        raise ModelError(f"track {track_id}: label must be a non-empty string, got {label!r}")
+
+
+def _keys(data: object, where: str, expected: set[str]) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ModelError(f"{where}: expected a mapping, got {type(data).__name__}")
+    missing = expected - set(data)
+    if missing:
+        raise ModelError(f"{where}: missing key {sorted(missing)[0]!r}")
+    unknown = set(data) - expected
+    if unknown:
+        raise ModelError(f"{where}: unknown key {sorted(map(str, unknown))[0]!r}")
+    return dict(data)
+
+
+def _int(v: object, where: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ModelError(f"{where}: expected an integer, got {v!r}")
+    return v
+
+
+def _frame_key(k: object, where: str) -> int:
+    if isinstance(k, str) and k.strip().lstrip("-").isdigit():
+        return int(k)
+    return _int(k, where)
+
+
+def _box_from_dict(bd: object, where: str) -> Box3D:
+    bd = _keys(bd, where, {"center", "size", "yaw"})
+    for name, n in (("center", 3), ("size", 3)):
+        v = bd[name]
+        if not isinstance(v, (list, tuple)) or len(v) != n or not all(_is_number(x) for x in v):
+            raise ModelError(f"{where}: {name!r} must be {n} numbers, got {v!r}")
+    if not _is_number(bd["yaw"]):
+        raise ModelError(f"{where}: 'yaw' must be a number, got {bd['yaw']!r}")
+    try:
+        return Box3D(tuple(bd["center"]), tuple(bd["size"]), bd["yaw"])
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _load_review(
+    doc: AnnotationDocument, frame: int, track_id: int | None, review: Review, where: str
+) -> None:
+    try:
+        doc._set_review(frame, track_id, review)
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None
+
+
+def _review(rd: dict[str, Any], where: str) -> Review:
+    try:
+        return Review(rd["status"], rd["comment"], rd["who"], rd["when"])
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None
