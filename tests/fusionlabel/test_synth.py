@@ -142,6 +142,23 @@ def test_lidar_returns_lie_inside_their_gt_box(scene: SynthScene, frames: list) 
     assert checked >= 10
 
 
+def test_lidar_agrees_with_core_points_in_boxes(scene: SynthScene, frames: list) -> None:
+    """Cross-check with the core's vectorised points-in-boxes (fusionlabel.geometry)."""
+    from fusionlabel.geometry import point_box_indices, points_in_boxes
+
+    for fr in frames:
+        sweep = fr.lidar["lidar_top"]
+        pts_world = _to_world(scene, fr, sweep.points[:, :3])
+        ids = sorted(fr.boxes)
+        boxes = [fr.boxes[k] for k in ids]
+        inside = points_in_boxes(pts_world, boxes, margin=0.01)
+        for row, k in enumerate(ids):
+            assert inside[row, sweep.instance == k].all(), f"track {k}"
+        # ground and structure points are in no box (shrunk by 2 cm against range noise)
+        first = point_box_indices(pts_world[sweep.instance < 0], boxes, margin=-0.02)
+        assert (first == -1).all()
+
+
 def _first_hit(origin: np.ndarray, target: np.ndarray, prims) -> tuple[int, float]:
     """Brute force: index of the first part hit on the segment origin -> target and its distance."""
     d = target - origin
