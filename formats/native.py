@@ -502,6 +502,16 @@ def load_sequence(path: PathLike) -> SequenceInfo:
     version = _require(data, "version", "top level", ip)
     if version != VERSION:
         raise FormatError(ip, f"unsupported version {version!r} (known: {VERSION})")
+    lpf = data.get("lidar_point_format")
+    if lpf is not None and (
+        not isinstance(lpf, dict)
+        or lpf.get("dtype", "float32") != "float32"
+        or lpf.get("byte_order", "little") != "little"
+        or list(lpf.get("fields", LIDAR_FIELDS)) != list(LIDAR_FIELDS)
+    ):
+        raise FormatError(
+            ip, f"lidar_point_format {lpf!r} is not supported (only little-endian float32 x, y, z, intensity)"
+        )
     rig_path = root / str(data.get("rig", RIG_FILE))
     if not rig_path.is_file():
         raise FormatError(rig_path, "rig file not found")

@@ -215,6 +215,7 @@ def test_malformed_index_json(written: tuple[SynthScene, Path], tmp_path: Path) 
         (lambda d: d["frames"][2]["lidar"].update(lidar_top="lidar/nope.bin"), "not found"),
         (lambda d: d["frames"][0]["cameras"].update(cam_rear="x.png"), "not a camera of the rig"),
         (lambda d: d["frames"][2].update(index=5), "frames[2].index: expected 2"),
+        (lambda d: d["lidar_point_format"].update(dtype="float64"), "lidar_point_format"),
     ],
 )
 def test_bad_index_content(written: tuple[SynthScene, Path], tmp_path: Path, mutate, message: str) -> None:
