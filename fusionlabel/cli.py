@@ -1,4 +1,4 @@
-"""The ``fusionlabel`` command line: ``synth``, ``info`` and ``demo`` (more subcommands plug in
+"""The ``fusionlabel`` command line: ``synth``, ``info``, ``demo`` and ``open`` (more subcommands plug in
 through :data:`COMMANDS`).
 
 This is the one module of the core that may use ``formats`` and ``gui``; it imports them lazily,
@@ -257,10 +257,29 @@ def _run_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- open ----------------------------------------------------------------------------------------
+def _add_open(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", type=Path, help="sequence folder")
+    p.add_argument("--frame", type=int, default=0, help="frame to show first (0-based)")
+    p.add_argument("--screenshot", type=Path, help="save a PNG of the window with the data loaded, then exit")
+
+
+def _run_open(args: argparse.Namespace) -> int:
+    if not args.path.exists():
+        raise CLIError(f"{args.path}: no such file or folder")
+    import gui.app as app  # lazy: the GUI is optional
+
+    argv = [str(args.path), "--frame", str(args.frame)]
+    if args.screenshot is not None:
+        argv += ["--screenshot", str(args.screenshot)]
+    return int(app.main(argv) or 0)
+
+
 COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
     Command("demo", "generate (once, cached) the demo scene and open it", _add_demo, _run_demo),
+    Command("open", "open a sequence in the labeling workstation", _add_open, _run_open),
 ]
 
 

@@ -1,0 +1,247 @@
+"""Camera panels: every camera image of the frame with all boxes projected through the calibration.
+
+Boxes are projected with :func:`calib.projection.project_box_edges` (near-plane clipped, lens
+distortion sampled, clipped to the image), in the class colour; the front face is drawn thicker,
+interpolated boxes dashed, the selected box white and thicker. A toggle overlays the LiDAR points
+coloured by depth (``CameraModel.project``). Clicking inside a projected box emits
+``box_clicked(track_id)`` (the nearest box wins when several contain the click).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPolygonF
+from PyQt6.QtWidgets import QGridLayout, QWidget
+
+from calib.camera import CameraModel
+from calib.projection import FRONT_FACE_EDGES, box_extent2d, project_box_edges
+from gui.colors import SELECTED_COLOR, class_color, depth_colors_u8
+
+F64 = NDArray[np.float64]
+
+#: Preferred tiling order of the usual 6-camera ring (others follow in rig order).
+RING_ORDER = ("cam_front_left", "cam_front", "cam_front_right", "cam_back_left", "cam_back", "cam_back_right")
+
+
+@dataclass(frozen=True)
+class CameraBox:
+    """A box to draw in the cameras: ``corners`` (8, 3) world metres, ``label``, ``keyframe``."""
+
+    track_id: int
+    label: str
+    corners: F64
+    keyframe: bool = True
+
+
+class CameraPanel(QWidget):
+    """One camera: the image scaled to fit (aspect kept) and the projected boxes on top."""
+
+    box_clicked = pyqtSignal(int)
+
+    def __init__(self, name: str, camera: CameraModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name, self.camera = name, camera
+        self.setMinimumSize(120, 80)
+        self._image: NDArray[np.uint8] | None = None
+        self._qimage: QImage | None = None
+        self._composite: NDArray[np.uint8] | None = None
+        self._T_cam_from_world = np.eye(4)
+        self._boxes: list[CameraBox] = []
+        self._edges: list[tuple[int, int, F64]] = []  # (box index, edge index, (M, 2) px)
+        self.selected: int | None = None
+        self.show_points = False
+        self._pts_world: NDArray[np.float32] | None = None
+
+    # ---- data -----------------------------------------------------------------------------------
+    def set_frame(
+        self,
+        image: NDArray[np.uint8] | None,
+        T_cam_from_world: F64,
+        boxes: Sequence[CameraBox],
+        pts_world: NDArray[np.float32] | None = None,
+    ) -> None:
+        """Image (H, W, 3) uint8 RGB (None: no image this frame), the camera pose and the boxes."""
+        self._image = image
+        self._T_cam_from_world = np.asarray(T_cam_from_world, dtype=np.float64)
+        self._pts_world = pts_world
+        self.set_boxes(boxes, update=False)
+        self._compose()
+        self.update()
+
+    def set_boxes(self, boxes: Sequence[CameraBox], update: bool = True) -> None:
+        self._boxes = list(boxes)
+        T = self._T_cam_from_world
+        edges: list[tuple[int, int, F64]] = []
+        for i, b in enumerate(self._boxes):
+            corners_cam = b.corners @ T[:3, :3].T + T[:3, 3]
+            if corners_cam[:, 2].max() <= 0.1:
+                continue
+            for e, poly in project_box_edges(corners_cam, self.camera):
+                edges.append((i, e, poly))
+        self._edges = edges
+        if update:
+            self.update()
+
+    def set_selected(self, track_id: int | None) -> None:
+        self.selected = track_id
+        self.update()
+
+    def set_show_points(self, on: bool) -> None:
+        self.show_points = on
+        self._compose()
+        self.update()
+
+    def edges_of(self, track_id: int) -> list[tuple[int, F64]]:
+        """Projected edge pieces (edge index, (M, 2) image px) of a track's box in this camera."""
+        return [(e, poly) for i, e, poly in self._edges if self._boxes[i].track_id == track_id]
+
+    def _compose(self) -> None:
+        """The displayed image: the camera image, with the depth-coloured points when enabled."""
+        if self._image is None:
+            self._qimage = None
+            return
+        img = self._image
+        if self.show_points and self._pts_world is not None and len(self._pts_world):
+            img = img.copy()
+            T = self._T_cam_from_world
+            pts_cam = self._pts_world.astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+            front = pts_cam[:, 2] > 0.5
+            uv, depth, valid = self.camera.project(pts_cam[front])
+            uv, depth = uv[valid], depth[valid]
+            order = np.argsort(-depth)  # far first, near on top
+            u = np.rint(uv[order, 0]).astype(np.int64)
+            v = np.rint(uv[order, 1]).astype(np.int64)
+            rgb = depth_colors_u8(depth[order])
+            h, w = img.shape[:2]
+            for du, dv in ((0, 0), (1, 0), (0, 1), (1, 1)):
+                uu, vv = u + du, v + dv
+                k = (uu >= 0) & (uu < w) & (vv >= 0) & (vv < h)
+                img[vv[k], uu[k]] = rgb[k]
+        self._composite = np.ascontiguousarray(img)
+        h, w = self._composite.shape[:2]
+        self._qimage = QImage(self._composite.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+
+    # ---- geometry -------------------------------------------------------------------------------
+    def image_rect(self) -> QRectF:
+        """Where the image is drawn in the widget (aspect kept, centred)."""
+        W, H = self.camera.width, self.camera.height
+        s = min(self.width() / W, self.height() / H)
+        w, h = W * s, H * s
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def image_to_widget(self, uv: NDArray[np.floating]) -> F64:
+        """(N, 2) image px (pixel centres at integers) -> (N, 2) widget px."""
+        r = self.image_rect()
+        s = r.width() / self.camera.width
+        uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+        return np.column_stack([r.x() + (uv[:, 0] + 0.5) * s, r.y() + (uv[:, 1] + 0.5) * s])
+
+    def widget_to_image(self, xy: NDArray[np.floating]) -> F64:
+        r = self.image_rect()
+        s = r.width() / self.camera.width
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        return np.column_stack([(xy[:, 0] - r.x()) / s - 0.5, (xy[:, 1] - r.y()) / s - 0.5])
+
+    # ---- painting -------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(10, 10, 12))
+        r = self.image_rect()
+        if self._qimage is not None:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            p.drawImage(r, self._qimage)
+        else:
+            p.setPen(QColor(150, 150, 150))
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no image")
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # non-selected first, then the selected box on top
+        order = sorted(self._edges, key=lambda t: self._boxes[t[0]].track_id == self.selected)
+        for i, e, poly in order:
+            b = self._boxes[i]
+            sel = b.track_id == self.selected
+            color = SELECTED_COLOR if sel else class_color(b.label)
+            pen = QPen(QColor(*color))
+            width = 1.6 if b.keyframe else 1.2
+            if e in FRONT_FACE_EDGES:
+                width *= 1.8
+            if sel:
+                width += 1.0
+            pen.setWidthF(width)
+            if not b.keyframe:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            pts = self.image_to_widget(poly)
+            p.drawPolyline(QPolygonF([QPointF(float(x), float(y)) for x, y in pts]))
+        p.setPen(QColor(235, 235, 235))
+        p.fillRect(QRectF(r.x(), r.y(), 8 + 7 * len(self.name), 18), QColor(0, 0, 0, 140))
+        p.drawText(QPointF(r.x() + 4, r.y() + 13), self.name)
+        p.end()
+
+    # ---- clicks ---------------------------------------------------------------------------------
+    def box_at(self, uv: Sequence[float]) -> int | None:
+        """Track id of the nearest box whose projected outline contains image point ``uv``."""
+        T = self._T_cam_from_world
+        best: tuple[float, int] | None = None
+        for b in self._boxes:
+            corners_cam = b.corners @ T[:3, :3].T + T[:3, 3]
+            if corners_cam[:, 2].max() <= 0.1:
+                continue
+            ext = box_extent2d(corners_cam, self.camera)
+            if ext is None or ext.clipped is None or len(ext.polygon) < 3:
+                continue
+            if _inside(ext.polygon, float(uv[0]), float(uv[1])):
+                depth = float(np.linalg.norm(corners_cam.mean(axis=0)))
+                if best is None or depth < best[0]:
+                    best = (depth, b.track_id)
+        return None if best is None else best[1]
+
+    def mousePressEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
+        if e.button() != Qt.MouseButton.LeftButton:
+            return
+        uv = self.widget_to_image(np.array([[e.position().x(), e.position().y()]]))[0]
+        tid = self.box_at(uv)
+        if tid is not None:
+            self.box_clicked.emit(tid)
+
+
+def _inside(poly: F64, x: float, y: float) -> bool:
+    px, py = poly[:, 0], poly[:, 1]
+    qx, qy = np.roll(px, -1), np.roll(py, -1)
+    cond = (py > y) != (qy > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = px + (y - py) * (qx - px) / (qy - py)
+    return bool(np.count_nonzero(cond & (x < xs)) % 2)
+
+
+def tile_order(names: Sequence[str]) -> list[str]:
+    """Camera names in display order: the usual ring first (front row, back row), then the rest."""
+    ring = [n for n in RING_ORDER if n in names]
+    return ring + [n for n in names if n not in ring]
+
+
+class CameraGrid(QWidget):
+    """All camera panels tiled in a grid (1 column for 1 camera, 2 for up to 4, 3 for up to 9...)."""
+
+    box_clicked = pyqtSignal(int)
+
+    def __init__(self, cameras: dict[str, CameraModel], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.panels: dict[str, CameraPanel] = {}
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        names = tile_order(list(cameras))
+        n = len(names)
+        cols = 1 if n <= 1 else 2 if n <= 4 else 3 if n <= 9 else math.ceil(math.sqrt(n))
+        for k, name in enumerate(names):
+            panel = CameraPanel(name, cameras[name], self)
+            panel.box_clicked.connect(self.box_clicked)
+            layout.addWidget(panel, k // cols, k % cols)
+            self.panels[name] = panel
+        self.columns = cols

@@ -1,0 +1,123 @@
+"""What the window edits: a loaded sequence, its annotation document and undo stack (no Qt).
+
+All loading of sequences goes through :func:`load_session` (the one place to switch to
+``formats.datasets.open_dataset`` for KITTI/nuScenes when it lands) and all frame reading through
+:func:`load_frame`.
+
+Initial annotations: when a sequence is opened without a project, its ground-truth tracks (if it
+has any, e.g. every synthetic sequence) become the initial annotation, so that the demo shows boxes
+and a labeler can correct them. The document is clean (not "modified") right after loading.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fusionlabel.commands import UndoStack
+from fusionlabel.document import AnnotationDocument
+from fusionlabel.model import SequenceInfo
+from gui.frames import FrameData, FrameSource, make_frame_cache
+
+Progress = Callable[[int, int, str], None]
+
+
+class SessionError(Exception):
+    """A sequence or project cannot be opened; the message names the file and the problem."""
+
+
+@dataclass
+class Session:
+    """A sequence being labelled: ``seq`` (frames, rig), ``doc`` (the annotation document),
+    ``undo`` (its undo stack), ``source`` (the path that was opened), ``project_path`` (where
+    Save writes; None until chosen) and ``frames`` (cache of :class:`FrameData`)."""
+
+    seq: SequenceInfo
+    doc: AnnotationDocument
+    undo: UndoStack
+    source: Path
+    project_path: Path | None = None
+    frames: FrameSource | None = field(default=None, repr=False)
+    initial_annotation: str = "empty"  # "ground_truth", "project" or "empty"
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def frame(self, index: int) -> FrameData:
+        """Frame data through the cache (prefetching the neighbours)."""
+        assert self.frames is not None
+        return self.frames.get(index)
+
+    def close(self) -> None:
+        if self.frames is not None:
+            self.frames.close()
+
+
+def load_frame(seq: SequenceInfo, index: int, cameras: bool = True) -> FrameData:
+    """Read frame ``index``: every LiDAR sweep transformed to the world frame with
+    ``T_world_from_ego[index] @ T_ego_from_lidar`` and stacked; every camera image (when
+    ``cameras``). Raises the reader's error (naming the file) on bad data."""
+    from formats import native
+
+    fi = seq.frames[index]
+    pts_list, inten_list = [], []
+    for name in fi.lidar_files:
+        raw = native.read_lidar_frame(seq, index, name)  # (N, 4) float32, sensor frame
+        T = seq.T_world_from_sensor(index, name)
+        pts = raw[:, :3].astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+        pts_list.append(pts.astype(np.float32))
+        inten_list.append(raw[:, 3].astype(np.float32))
+    if pts_list:
+        pts_world = np.concatenate(pts_list)
+        intensity = np.concatenate(inten_list)
+    else:
+        pts_world = np.zeros((0, 3), np.float32)
+        intensity = np.zeros(0, np.float32)
+    images = {}
+    if cameras:
+        for name, path in fi.camera_files.items():
+            images[name] = native.read_image(path)
+    return FrameData(index, pts_world, intensity, np.array(fi.T_world_from_ego), images)
+
+
+def _open_sequence(path: Path) -> SequenceInfo:
+    """The one switch over sequence formats (native now; ``formats.datasets`` later)."""
+    from formats import native
+
+    if not path.exists():
+        raise SessionError(f"{path}: no such file or folder")
+    if native.is_native(path):
+        return native.load_sequence(path)
+    raise SessionError(f"{path}: not a recognised sequence (expected a folder with {native.INDEX_FILE})")
+
+
+def load_session(path: str | os.PathLike[str], progress: Progress | None = None) -> Session:
+    """Open a sequence folder: index, rig, initial annotation (see the module docstring) and the
+    first frame (so that the window can draw at once). ``progress(done, total, what)`` is called
+    between steps (from the calling thread). Errors: :class:`SessionError` or the reader's
+    ``FormatError``/``CalibrationError``, all naming the file."""
+    from formats import native
+
+    p = Path(path)
+
+    def step(done: int, what: str) -> None:
+        if progress is not None:
+            progress(done, 3, what)
+
+    step(0, f"reading {p.name}")
+    seq = _open_sequence(p)
+    step(1, "reading annotations")
+    tracks = native.load_ground_truth(seq) if seq.format == "native" else []
+    doc = AnnotationDocument.from_tracks(tracks, frame_count=len(seq))
+    kind = "ground_truth" if tracks else "empty"
+    session = Session(seq, doc, UndoStack(doc), p, None, initial_annotation=kind)
+    step(2, "reading the first frame")
+    session.frames = make_frame_cache(lambda i: load_frame(seq, i), len(seq))
+    if len(seq):
+        session.frames.get(0)
+    step(3, "done")
+    return session
