@@ -48,10 +48,10 @@ from fusionlabel.commands import DeleteTrack, SetLabel
 from fusionlabel.document import BoxRef, DocumentEvent
 from gui import persist
 from gui.cameras import CameraBox, CameraGrid
-from gui.colors import COLOR_MODES, SELECTED_COLOR, class_color, class_color_f, point_colors, ramp
+from gui.colors import COLOR_MODES, SELECTED_COLOR, bev_colors, class_color, class_color_f, point_colors
 from gui.frames import FrameData
 from gui.ortho import OrthoView, PlaneEvent, Shape
-from gui.session import Session, load_session
+from gui.session import Session, derive, load_session
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
 
 APP_NAME = "FusionLabel"
@@ -415,13 +415,19 @@ class MainWindow(QMainWindow):
     def _update_points(self) -> None:
         if self._fd is None:
             return
-        pts, inten = self._points()
-        origin = self._fd.T_world_from_ego[:3, 3]
+        fd = self._fd
+        origin = fd.T_world_from_ego[:3, 3]
         ground = float(origin[2])
-        rgb = point_colors(self.color_mode, pts, inten, origin, ground)
-        self.view3d.set_points(pts, rgb)
-        bev_rgb = (ramp(pts[:, 2], ground - 0.3, ground + 2.5) * 255).astype(np.uint8)
-        self.bev.set_points(pts[:, :2], bev_rgb, order=pts[:, 2])
+        if self.accumulate <= 0:  # the common case: colours and order precomputed by the loader
+            derive(fd, self.color_mode)
+            self.view3d.set_points(fd.pts_world, fd.memo[("rgb", self.color_mode)])
+            order = fd.memo["z_order"]
+            self.bev.set_points(fd.pts_world[order, :2], fd.memo["bev_rgb"])
+            return
+        pts, inten = self._points()
+        self.view3d.set_points(pts, point_colors(self.color_mode, pts, inten, origin, ground))
+        order = np.argsort(pts[:, 2], kind="stable")
+        self.bev.set_points(pts[order, :2], bev_colors(pts[order, 2], ground))
 
     # ---- boxes ----------------------------------------------------------------------------------
     def boxes(self) -> list[BoxRef]:

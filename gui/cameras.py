@@ -20,7 +20,7 @@ from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPolygonF
 from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from calib.camera import CameraModel
-from calib.projection import FRONT_FACE_EDGES, box_extent2d, project_box_edges
+from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, project_box_edges
 from gui.colors import SELECTED_COLOR, class_color, depth_colors_u8
 
 F64 = NDArray[np.float64]
@@ -53,10 +53,13 @@ class CameraPanel(QWidget):
         self._composite: NDArray[np.uint8] | None = None
         self._T_cam_from_world = np.eye(4)
         self._boxes: list[CameraBox] = []
-        self._edges: list[tuple[int, int, F64]] = []  # (box index, edge index, (M, 2) px)
+        self._edges: list[tuple[int, int, F64]] = []  # (box index, edge index, (M, 2) image px)
         self.selected: int | None = None
         self.show_points = False
         self._pts_world: NDArray[np.float32] | None = None
+        self._cone: float | None = None
+        self._scaled: tuple[tuple[int, int], QImage] | None = None
+        self._polys: tuple[tuple[int, int], list[QPolygonF]] | None = None
 
     # ---- data -----------------------------------------------------------------------------------
     def set_frame(
@@ -75,18 +78,49 @@ class CameraPanel(QWidget):
         self.update()
 
     def set_boxes(self, boxes: Sequence[CameraBox], update: bool = True) -> None:
+        """Project the boxes' edges (boxes wholly outside the view cone are skipped first)."""
         self._boxes = list(boxes)
         T = self._T_cam_from_world
-        edges: list[tuple[int, int, F64]] = []
-        for i, b in enumerate(self._boxes):
-            corners_cam = b.corners @ T[:3, :3].T + T[:3, 3]
-            if corners_cam[:, 2].max() <= 0.1:
-                continue
-            for e, poly in project_box_edges(corners_cam, self.camera):
-                edges.append((i, e, poly))
-        self._edges = edges
+        self._polys = None
+        if not self._boxes:
+            self._edges = []
+            return
+        corners_cam = np.stack([b.corners for b in self._boxes]) @ T[:3, :3].T + T[:3, 3]  # (B, 8, 3)
+        visible = np.flatnonzero(self._in_view_cone(corners_cam))
+        self._edges = project_boxes(corners_cam[visible], self.camera, visible)
+        self._polys = None
         if update:
             self.update()
+
+    def view_cone(self) -> float:
+        """Half-angle (rad) of a cone around the optical axis that contains every pixel's ray."""
+        if self._cone is None:
+            u0, v0, u1, v1 = self.camera.image_rect()
+            n = 33
+            us, vs = np.linspace(u0, u1, n), np.linspace(v0, v1, n)
+            border = np.concatenate([
+                np.stack([us, np.full(n, v0)], 1), np.stack([us, np.full(n, v1)], 1),
+                np.stack([np.full(n, u0), vs], 1), np.stack([np.full(n, u1), vs], 1),
+            ])
+            rays = self.camera.rays(border)
+            if np.isfinite(rays).all():
+                self._cone = float(np.arctan(np.hypot(rays[:, 0], rays[:, 1]).max()))
+            else:
+                self._cone = float(self.camera.max_angle)
+        return self._cone
+
+    def _in_view_cone(self, corners_cam: F64) -> NDArray[np.bool_]:
+        """(B,) conservative visibility of boxes (B, 8, 3) camera frame: the bounding sphere
+        touches the view cone and some corner is in front of the camera."""
+        centre = corners_cam.mean(axis=1)
+        radius = np.linalg.norm(corners_cam - centre[:, None], axis=2).max(axis=1)
+        dist = np.linalg.norm(centre, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            angle = np.arccos(np.clip(centre[:, 2] / dist, -1.0, 1.0))
+            slack = np.arcsin(np.clip(radius / dist, 0.0, 1.0))
+        inside = dist <= radius
+        front = corners_cam[:, :, 2].max(axis=1) > 0.1
+        return front & (inside | (angle - slack <= self.view_cone() + 0.02))
 
     def set_selected(self, track_id: int | None) -> None:
         self.selected = track_id
@@ -126,6 +160,7 @@ class CameraPanel(QWidget):
         self._composite = np.ascontiguousarray(img)
         h, w = self._composite.shape[:2]
         self._qimage = QImage(self._composite.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        self._scaled = None
 
     # ---- geometry -------------------------------------------------------------------------------
     def image_rect(self) -> QRectF:
@@ -154,15 +189,31 @@ class CameraPanel(QWidget):
         p.fillRect(self.rect(), QColor(10, 10, 12))
         r = self.image_rect()
         if self._qimage is not None:
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            p.drawImage(r, self._qimage)
+            size = (max(int(round(r.width())), 1), max(int(round(r.height())), 1))
+            if self._scaled is None or self._scaled[0] != size:
+                scaled = self._qimage.scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation)
+                self._scaled = (size, scaled)
+            p.drawImage(QPointF(r.x(), r.y()), self._scaled[1])
         else:
             p.setPen(QColor(150, 150, 150))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no image")
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        size = (self.width(), self.height())
+        if self._polys is None or self._polys[0] != size:
+            polys = []
+            if self._edges:
+                allpts = self.image_to_widget(np.concatenate([poly for _, _, poly in self._edges])).tolist()
+                start = 0
+                for _, _, poly in self._edges:
+                    pts = allpts[start: start + len(poly)]
+                    start += len(poly)
+                    polys.append(QPolygonF([QPointF(x, y) for x, y in pts]))
+            self._polys = (size, polys)
         # non-selected first, then the selected box on top
-        order = sorted(self._edges, key=lambda t: self._boxes[t[0]].track_id == self.selected)
-        for i, e, poly in order:
+        order = sorted(range(len(self._edges)), key=lambda k: self._boxes[self._edges[k][0]].track_id == self.selected)
+        for k in order:
+            i, e, _ = self._edges[k]
             b = self._boxes[i]
             sel = b.track_id == self.selected
             color = SELECTED_COLOR if sel else class_color(b.label)
@@ -176,8 +227,7 @@ class CameraPanel(QWidget):
             if not b.keyframe:
                 pen.setStyle(Qt.PenStyle.DashLine)
             p.setPen(pen)
-            pts = self.image_to_widget(poly)
-            p.drawPolyline(QPolygonF([QPointF(float(x), float(y)) for x, y in pts]))
+            p.drawPolyline(self._polys[1][k])
         p.setPen(QColor(235, 235, 235))
         p.fillRect(QRectF(r.x(), r.y(), 8 + 7 * len(self.name), 18), QColor(0, 0, 0, 140))
         p.drawText(QPointF(r.x() + 4, r.y() + 13), self.name)
@@ -208,6 +258,42 @@ class CameraPanel(QWidget):
         tid = self.box_at(uv)
         if tid is not None:
             self.box_clicked.emit(tid)
+
+
+#: Samples per edge of the fast path for distorted cameras.
+FAST_SAMPLES = 12
+
+
+def project_boxes(
+    corners_cam: F64, camera: CameraModel, ids: NDArray[np.integer] | None = None
+) -> list[tuple[int, int, F64]]:
+    """Edges of boxes (B, 8, 3) in the camera frame (m) as image polylines ``(box id, edge index,
+    (M, 2) px)``. ``ids`` (B,) names the boxes (default 0..B-1).
+
+    Fast path, batched over all boxes: a box whose edges, sampled at ``FAST_SAMPLES`` points each
+    (2 without distortion), all project validly (in front, inside the valid FOV and the image)
+    is drawn from those samples: the same distortion-bent curves as
+    :func:`calib.projection.project_box_edges`, without clipping, which such a box does not need.
+    Every other box goes through ``project_box_edges`` (near-plane and image clipping)."""
+    B = len(corners_cam)
+    ids = np.arange(B) if ids is None else np.asarray(ids)
+    if B == 0:
+        return []
+    k = FAST_SAMPLES if camera.is_distorted else 2
+    a = corners_cam[:, BOX_EDGES[:, 0]]  # (B, 12, 3)
+    b = corners_cam[:, BOX_EDGES[:, 1]]
+    t = np.linspace(0.0, 1.0, k)
+    samples = a[:, :, None, :] + (b - a)[:, :, None, :] * t[None, None, :, None]  # (B, 12, k, 3)
+    uv, _, valid = camera.project(samples.reshape(-1, 3))
+    uv = uv.reshape(B, 12, k, 2)
+    fast = valid.reshape(B, 12 * k).all(axis=1)
+    out: list[tuple[int, int, F64]] = []
+    for i in range(B):
+        if fast[i]:
+            out.extend((int(ids[i]), e, uv[i, e]) for e in range(12))
+        else:
+            out.extend((int(ids[i]), e, poly) for e, poly in project_box_edges(corners_cam[i], camera))
+    return out
 
 
 def _inside(poly: F64, x: float, y: float) -> bool:

@@ -101,6 +101,11 @@ def point_colors(
     raise ValueError(f"unknown colour mode {mode!r}; expected one of {COLOR_MODES}")
 
 
+def bev_colors(z: NDArray[np.floating], ground_z: float = 0.0) -> NDArray[np.uint8]:
+    """(N,) world heights (m) -> (N, 3) uint8 RGB of the bird's-eye view (ground - 0.3 to + 2.5 m)."""
+    return (ramp(z, ground_z - 0.3, ground_z + 2.5) * 255).astype(np.uint8)
+
+
 def depth_colors_u8(depth: NDArray[np.floating], near: float = 1.0, far: float = 60.0) -> NDArray[np.uint8]:
     """(N,) depth m -> (N, 3) uint8 RGB along the ramp reversed: near red, far dark blue."""
     rgb = ramp(-np.asarray(depth, dtype=np.float32), -far, -near)

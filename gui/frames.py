@@ -32,6 +32,8 @@ class FrameData:
     intensity: NDArray[np.float32]
     T_world_from_ego: NDArray[np.float64]
     images: dict[str, NDArray[np.uint8]] = field(default_factory=dict)
+    #: Derived arrays computed once (in the loading thread when possible), e.g. ``"z_order"``.
+    memo: dict[object, Any] = field(default_factory=dict, repr=False)
 
     @property
     def nbytes(self) -> int:

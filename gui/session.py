@@ -81,7 +81,25 @@ def load_frame(seq: SequenceInfo, index: int, cameras: bool = True) -> FrameData
     if cameras:
         for name, path in fi.camera_files.items():
             images[name] = native.read_image(path)
-    return FrameData(index, pts_world, intensity, np.array(fi.T_world_from_ego), images)
+    fd = FrameData(index, pts_world, intensity, np.array(fi.T_world_from_ego), images)
+    derive(fd)
+    return fd
+
+
+def derive(fd: FrameData, mode: str = "height") -> FrameData:
+    """Precompute what every frame switch needs (so that it happens in the prefetch thread):
+    ``z_order`` (indices sorting the points by height), ``("rgb", mode)`` (N, 3) float colours of
+    the 3D view and ``"bev_rgb"`` (N, 3) uint8 colours of the BEV in ``z_order``."""
+    from gui.colors import bev_colors, point_colors
+
+    origin = fd.T_world_from_ego[:3, 3]
+    if "z_order" not in fd.memo:
+        fd.memo["z_order"] = np.argsort(fd.pts_world[:, 2], kind="stable")
+    if ("rgb", mode) not in fd.memo:
+        fd.memo[("rgb", mode)] = point_colors(mode, fd.pts_world, fd.intensity, origin, float(origin[2]))
+    if "bev_rgb" not in fd.memo:
+        fd.memo["bev_rgb"] = bev_colors(fd.pts_world[fd.memo["z_order"], 2], float(origin[2]))
+    return fd
 
 
 def _open_sequence(path: Path) -> SequenceInfo:

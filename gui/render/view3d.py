@@ -98,6 +98,7 @@ class View3D:
         self.text.set_gl_state("translucent", depth_test=False)
         self.lod_points = int(lod_points)
         self.lod_enabled = True
+        self._lod_index: tuple[int, NDArray[np.int64]] | None = None
         self._rest = QTimer()
         self._rest.setSingleShot(True)
         self._rest.setInterval(int(rest_ms))
@@ -119,11 +120,14 @@ class View3D:
         n = len(pts_world)
         color = np.ones((n, 4), np.float32)
         color[:, :3] = rgb
-        if n > self.lod_points:
+        if self._lod_index is not None and self._lod_index[0] == n:
+            lod = self._lod_index[1]
+        elif n > self.lod_points:
             rng = np.random.default_rng(0)
             lod = np.sort(rng.choice(n, self.lod_points, replace=False))
         else:
             lod = np.arange(n)
+        self._lod_index = (n, lod)
         self.points.set_data(pts_world, color, lod)
 
     def set_boxes(self, boxes: Sequence[BoxGlyph]) -> None:
