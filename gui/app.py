@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QObject, QPoint, Qt, QThread, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
+from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QThread, QTimer, pyqtSignal
+from PyQt6.QtGui import QAction, QCloseEvent, QImage, QKeyEvent, QKeySequence, QPainter
 from PyQt6.QtWidgets import (
+    QAbstractSpinBox,
     QApplication,
     QCheckBox,
     QComboBox,
@@ -35,22 +36,37 @@ from PyQt6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QSpinBox,
     QSplitter,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from fusionlabel.commands import DeleteTrack, SetLabel
+from formats.project import AUTOSAVE_INTERVAL_S, RecoveryStore
+from fusionlabel.box import Box3D
+from fusionlabel.commands import SetAttribute, SetLabel, UndoStack
 from fusionlabel.document import BoxRef, DocumentEvent
+from fusionlabel.tools import (
+    KeyEvent,
+    Keymap,
+    PointerEvent,
+    Preview,
+    ToolContext,
+    ToolController,
+    box_handles,
+    box_outline,
+    world_to_view,
+)
 from gui import persist
 from gui.cameras import CameraBox, CameraGrid
 from gui.colors import COLOR_MODES, SELECTED_COLOR, bev_colors, class_color, class_color_f, point_colors
 from gui.frames import FrameData
-from gui.ortho import OrthoView, PlaneEvent, Shape
+from gui.ortho import OrthoView, PlaneEvent, Shape, modifier_names
 from gui.session import Session, derive, load_session
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
 
@@ -71,8 +87,9 @@ class Prompter:
         )
         return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(r, "cancel")
 
-    def ask_recover(self, parent: QWidget, path: Path, when: float) -> bool:
-        """Restore the autosaved recovery copy ``path`` (written at ``when``, epoch seconds)?"""
+    def ask_recover(self, parent: QWidget, path: Path, when: float) -> bool | None:
+        """Restore the autosaved recovery copy ``path`` (written at ``when``, epoch seconds)?
+        True: restore; False: discard it; None: keep it for later and open without it."""
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
         r = QMessageBox.question(
             parent,
@@ -86,11 +103,15 @@ class Prompter:
         QMessageBox.critical(parent, title, text)
 
     def save_path(self, parent: QWidget, suggested: Path) -> Path | None:
-        p, _ = QFileDialog.getSaveFileName(parent, "Save annotations", str(suggested), "Projects (*.json)")
+        p, _ = QFileDialog.getSaveFileName(parent, "Save annotations", str(suggested),
+                                           "FusionLabel projects (*.flproj);;JSON (*.json)")
         return Path(p) if p else None
 
     def open_path(self, parent: QWidget) -> Path | None:
-        p = QFileDialog.getExistingDirectory(parent, "Open a sequence folder")
+        """A sequence folder (or, after cancelling that, a project file)."""
+        p = QFileDialog.getExistingDirectory(parent, "Open a sequence folder (cancel: open a project file)")
+        if not p:
+            p, _ = QFileDialog.getOpenFileName(parent, "Open a project", "", "FusionLabel projects (*.flproj *.json)")
         return Path(p) if p else None
 
 
@@ -113,21 +134,61 @@ class _LoadWorker(QObject):
             self.done.emit(session)
 
 
+# ---- key conversion ------------------------------------------------------------------------------
+_KEY_NAMES = {
+    Qt.Key.Key_Left: "left", Qt.Key.Key_Right: "right", Qt.Key.Key_Up: "up", Qt.Key.Key_Down: "down",
+    Qt.Key.Key_Tab: "tab", Qt.Key.Key_Backtab: "tab", Qt.Key.Key_Escape: "escape", Qt.Key.Key_Delete: "delete",
+    Qt.Key.Key_Backspace: "backspace", Qt.Key.Key_Space: "space", Qt.Key.Key_Return: "enter",
+    Qt.Key.Key_Enter: "enter", Qt.Key.Key_PageUp: "page_up", Qt.Key.Key_PageDown: "page_down",
+    Qt.Key.Key_Home: "home", Qt.Key.Key_End: "end", Qt.Key.Key_Comma: ",", Qt.Key.Key_Period: ".",
+    Qt.Key.Key_Less: ",", Qt.Key.Key_Greater: ".",
+}
+
+
+def key_event_from_qt(e: QKeyEvent) -> KeyEvent | None:
+    """A Qt key press as the tools' :class:`KeyEvent` (lower-case unshifted key name, modifiers),
+    or None for keys the tools do not know (function keys, bare modifiers...)."""
+    k = e.key()
+    name = _KEY_NAMES.get(Qt.Key(k))
+    if name is None:
+        if Qt.Key.Key_A.value <= k <= Qt.Key.Key_Z.value:
+            name = chr(k).lower()
+        elif Qt.Key.Key_0.value <= k <= Qt.Key.Key_9.value:
+            name = chr(k)
+        else:
+            return None
+    mods = set(modifier_names(e.modifiers()))
+    if k == Qt.Key.Key_Backtab:
+        mods.add("shift")
+    return KeyEvent(name, frozenset(mods))
+
+
+_CURSORS = {
+    "move": Qt.CursorShape.SizeAllCursor,
+    "rotate": Qt.CursorShape.PointingHandCursor,
+    "crosshair": Qt.CursorShape.CrossCursor,
+}
+
+
 # ---- the window -----------------------------------------------------------------------------------
 class MainWindow(QMainWindow):
     """The labeling workstation. ``open_path(path)`` loads in the background (``loaded`` or
-    ``load_failed`` is emitted); ``set_frame``, ``select`` drive it like the user does."""
+    ``load_failed`` is emitted); ``set_frame``, ``select`` drive it like the user does. Frame,
+    selection and the drag preview live in the tools' :class:`ToolContext` (``ctx``); mouse and
+    keys go through the :class:`ToolController` (``ctl``)."""
 
     loaded = pyqtSignal()
     load_failed = pyqtSignal(str)
     frame_shown = pyqtSignal(int)
 
-    def __init__(self, prompter: Prompter | None = None, autosave_s: float = 60.0) -> None:
+    def __init__(self, prompter: Prompter | None = None, autosave_s: float = AUTOSAVE_INTERVAL_S) -> None:
         super().__init__()
         self.prompter = prompter or Prompter()
+        self.autosave_s = float(autosave_s)
         self.session: Session | None = None
-        self.frame = 0
-        self.selection: int | None = None
+        self.ctx: ToolContext | None = None
+        self.ctl: ToolController | None = None
+        self.recovery: RecoveryStore | None = None
         self.color_mode = "height"
         self.accumulate = 0
         self.follow_ego = True
@@ -135,31 +196,45 @@ class MainWindow(QMainWindow):
         self._thread: QThread | None = None
         self._worker: _LoadWorker | None = None
         self._unsub: list = []
-        self._changes = 0  # document changes since the last autosave
         self._recovered = False  # document restored from a recovery copy and not saved yet
+        self._keep_recovery = False
         self._boxes_dirty = False
         self.camera_grid: CameraGrid | None = None
         self.setWindowTitle(APP_NAME)
         self.resize(1600, 1000)
+        self.keymap = Keymap.default()
         self._build()
         self._actions()
         self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(max(1, int(autosave_s * 1000)))
-        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
+        self.autosave_timer.timeout.connect(self._autosave_tick)
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._play_tick)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    # ---- state through the tool context ---------------------------------------------------------
+    @property
+    def frame(self) -> int:
+        return self.ctx.frame if self.ctx is not None else 0
+
+    @property
+    def selection(self) -> int | None:
+        return self.ctx.selection if self.ctx is not None else None
 
     # ---- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         from gui.render.view3d import View3D  # the only vispy user
 
         self.view3d = View3D()
-        self.bev = OrthoView(title="BEV")
-        self.bev.pointer.connect(self._on_bev_pointer)
+        self.bev = OrthoView(title="BEV (drag: edit; B: create tool; right drag: pan; wheel: zoom)")
+        self.bev.pointer.connect(lambda ev: self._on_pointer("bev", self.bev, ev))
+        self.bev.view_changed.connect(self._update_overlays)
         self.side = OrthoView(title="side (from the right)")
         self.front = OrthoView(title="front")
-        for v in (self.side, self.front):
-            v.pointer.connect(self._on_box_view_pointer)
+        self.side.pointer.connect(lambda ev: self._on_pointer("side", self.side, ev))
+        self.front.pointer.connect(lambda ev: self._on_pointer("front", self.front, ev))
 
         self.top_split = QSplitter(Qt.Orientation.Horizontal)
         self.top_split.addWidget(self.bev)
@@ -192,6 +267,8 @@ class MainWindow(QMainWindow):
         self.objects = ObjectList()
         self.objects.selected.connect(self.select)
         self.objects.label_edited.connect(self._set_label)
+        self.objects.attribute_edited.connect(self._set_attribute)
+        self.objects.new_class_changed.connect(self._set_default_class)
         dock = QDockWidget("Objects", self)
         dock.setObjectName("objects")
         dock.setWidget(self.objects)
@@ -226,55 +303,104 @@ class MainWindow(QMainWindow):
         rdock.setObjectName("selected")
         rdock.setWidget(right)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, rdock)
-        self.resizeDocks([dock, rdock], [230, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([dock, rdock], [240, 300], Qt.Orientation.Horizontal)
 
+        self.tool_label = QLabel("tool: edit")
+        self.statusBar().addPermanentWidget(self.tool_label)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setVisible(False)
         self.statusBar().addPermanentWidget(self.progress)
 
     def _actions(self) -> None:
-        self.shortcut_rows: list[tuple[str, str]] = []
+        """Menus. Keys of the tools' keymap are handled by :meth:`eventFilter` (the menu shows
+        them); the window's own keys (not in the keymap) are QAction shortcuts."""
+        self.app_rows: list[tuple[str, str, str]] = []
 
-        def act(menu, text: str, keys: Sequence[str], slot, tip: str = "") -> QAction:  # type: ignore[no-untyped-def]
+        def act(menu, text: str, keys: Sequence[str], slot, group: str = "Window", shown: str = ""):  # type: ignore[no-untyped-def]
             a = QAction(text, self)
             if keys:
                 a.setShortcuts([QKeySequence(k) for k in keys])
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                self.app_rows.append((group, ", ".join(keys), text.replace("&", "").rstrip(".")))
+            elif shown:
+                a.setText(f"{text}\t{shown}")
             a.triggered.connect(slot)
             menu.addAction(a)
             self.addAction(a)
-            self.shortcut_rows.append((", ".join(keys), tip or text.replace("&", "")))
             return a
 
+        def mapped(action: str) -> str:
+            keys = self.keymap.shortcuts_for(action)
+            return keys[0] if keys else ""
+
         m = self.menuBar().addMenu("&File")
-        act(m, "&Open...", ["Ctrl+O"], lambda: self._ask_open())
-        self.save_action = act(m, "&Save", ["Ctrl+S"], lambda: self.save())
-        act(m, "Save &as...", ["Ctrl+Shift+S"], lambda: self.save(ask=True))
-        act(m, "&Quit", ["Ctrl+Q"], self.close)
+        act(m, "&Open sequence or project...", ["Ctrl+O"], lambda: self._ask_open(), "File")
+        self.save_action = act(m, "&Save", [], lambda: self.save(), shown=mapped("save"))
+        act(m, "Save &as...", ["Ctrl+Shift+S"], lambda: self.save(ask=True), "File")
+        act(m, "&Quit", ["Ctrl+Q"], self.close, "File")
         m = self.menuBar().addMenu("&Edit")
-        self.undo_action = act(m, "&Undo", ["Ctrl+Z"], self.undo)
-        self.redo_action = act(m, "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], self.redo)
-        act(m, "&Delete track", ["Delete"], self.delete_selected, "delete the selected track")
-        act(m, "Deselect", ["Escape"], lambda: self.select(None), "clear the selection")
+        self.undo_action = act(m, "&Undo", [], self.undo, shown=mapped("undo"))
+        self.redo_action = act(m, "&Redo", [], self.redo, shown=mapped("redo"))
+        act(m, "Copy box to next frame", [], lambda: self._perform("copy_to_next_frame"),
+            shown=mapped("copy_to_next_frame"))
+        act(m, "Delete box at this frame", [], lambda: self._perform("delete_box"), shown=mapped("delete_box"))
+        act(m, "Delete track", [], lambda: self._perform("delete_track"), shown=mapped("delete_track"))
+        m.addSeparator()
+        act(m, "Edit tool", [], lambda: self._perform("tool_edit"), shown=mapped("tool_edit"))
+        act(m, "Create tool", [], lambda: self._perform("tool_create"), shown=mapped("tool_create"))
         m = self.menuBar().addMenu("&Navigate")
-        act(m, "Next frame", ["Right", "D"], lambda: self.set_frame(self.frame + 1))
-        act(m, "Previous frame", ["Left", "A"], lambda: self.set_frame(self.frame - 1))
-        act(m, "Play / pause", ["Space"], self.toggle_play)
-        act(m, "Next keyframe", ["]"], lambda: self.jump_keyframe(1), "next keyframe of the selected track")
-        act(m, "Previous keyframe", ["["], lambda: self.jump_keyframe(-1), "previous keyframe of the selected track")
-        act(m, "First frame", ["Home"], lambda: self.set_frame(0))
-        act(m, "Last frame", ["End"], lambda: self.set_frame(len(self.session) - 1 if self.session else 0))
+        act(m, "Next frame", [], lambda: self.set_frame(self.frame + 1), shown=mapped("frame_step"))
+        act(m, "Play / pause", ["Space"], self.toggle_play, "Navigation")
+        act(m, "Next keyframe", ["]"], lambda: self.jump_keyframe(1), "Navigation")
+        act(m, "Previous keyframe", ["["], lambda: self.jump_keyframe(-1), "Navigation")
         m = self.menuBar().addMenu("&View")
-        act(m, "Cycle point colours", ["C"], self._cycle_colors, "points by height / intensity / distance")
-        act(m, "LiDAR in cameras", ["P"], lambda: self.cam_points_box.toggle(), "toggle LiDAR points in the cameras")
-        act(m, "Reset views", ["R"], self.reset_views, "centre the views on the ego vehicle")
+        act(m, "Cycle point colours", ["M"], self._cycle_colors, "View")
+        act(m, "LiDAR in cameras", ["P"], lambda: self.cam_points_box.toggle(), "View")
+        act(m, "Centre the views on the ego vehicle", ["Z"], self.reset_views, "View")
         m = self.menuBar().addMenu("&Help")
-        act(m, "&Keyboard shortcuts", ["F1", "?"], self.show_help)
+        act(m, "&Keyboard shortcuts", ["F1", "?"], self.show_help, "Help")
+
+    def shortcut_rows(self) -> list[tuple[str, str, str]]:
+        """(group, keys, action) of every shortcut: the tools' keymap, then the window's own."""
+        return [*self.keymap.help_rows(), *self.app_rows]
+
+    # ---- keys: the tools' keymap first ----------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # type: ignore[override]
+        if event.type() != QEvent.Type.KeyPress or self.ctl is None:
+            return False
+        if not isinstance(obj, QWidget) or obj.window() is not self:
+            return False
+        if isinstance(obj, (QLineEdit, QAbstractSpinBox, QTextEdit)) or (
+            isinstance(obj, QComboBox) and obj.isEditable()
+        ):
+            return False  # typing goes to text fields
+        ke = key_event_from_qt(event)  # type: ignore[arg-type]
+        if ke is None:
+            return False
+        try:
+            action = self.ctl.on_key(ke)
+        except Exception as e:  # an action failing must not kill the window
+            self.statusBar().showMessage(f"{ke.key}: {type(e).__name__}: {e}", 8000)
+            return True
+        return action is not None
+
+    def _perform(self, action: str, **kw: object) -> bool:
+        if self.ctl is None:
+            return False
+        try:
+            return self.ctl.perform(action, **kw)
+        except Exception as e:
+            self.statusBar().showMessage(f"{action}: {type(e).__name__}: {e}", 8000)
+            return False
+
+    def _on_app_action(self, name: str) -> None:
+        if name == "save":
+            self.save()
 
     # ---- session --------------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike[str]) -> None:
-        """Load a sequence in a worker thread; the window stays responsive meanwhile."""
+        """Load a sequence or project in a worker thread; the window stays responsive."""
         if self._thread is not None:
             return
         if self.session is not None and not self._confirm_discard():
@@ -317,14 +443,13 @@ class MainWindow(QMainWindow):
         self.loaded.emit()
 
     def set_session(self, session: Session) -> None:
-        """Show a loaded session (replacing the current one)."""
+        """Show a loaded session (replacing the current one); offers a newer recovery copy."""
         self._close_session()
         self.session = session
-        self.frame = 0
-        self.selection = None
         self._recovered = False
-        self._changes = 0
-        self._unsub = [session.doc.subscribe(self._on_doc_event), session.undo.subscribe(self._update_title)]
+        self._keep_recovery = False  # a recovery copy the user put off: never autosave over it
+        self._offer_recovery()
+        self._bind_document()
         cams = {n: session.seq.rig.camera(n) for n in session.seq.camera_names}
         if self.camera_grid is not None:
             self.camera_grid.setParent(None)
@@ -333,54 +458,113 @@ class MainWindow(QMainWindow):
         self.camera_grid = CameraGrid(cams)
         self.camera_grid.box_clicked.connect(self.select)
         self.cam_layout.addWidget(self.camera_grid)
-        self.objects.set_classes(self._classes())
+        self.objects.set_ontology(session.ontology, self._classes())
         self.objects.refresh(session.doc)
         ts = [f.timestamp_ns for f in session.seq.frames]
         period_ms = float(np.median(np.diff(ts))) / 1e6 if len(ts) > 1 else 100.0
         self.play_timer.setInterval(max(10, int(round(period_ms))))
-        self._maybe_recover()
         self.show_frame(0, recentre=True)
         self.autosave_timer.start()
         self._update_title()
+        what = {"ground_truth": "ground truth as the initial annotation", "project": "project",
+                "empty": "no annotation yet"}[session.initial_annotation]
         self.statusBar().showMessage(
-            f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks "
-            f"({'ground truth' if session.initial_annotation == 'ground_truth' else session.initial_annotation})",
-            8000,
+            f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks ({what})", 8000)
+
+    def _bind_document(self) -> None:
+        """(Re)create the tool context, controller and recovery store for the session's document."""
+        assert self.session is not None
+        s = self.session
+        for u in self._unsub:
+            u()
+        if self.recovery is None and not self._keep_recovery:
+            self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered)
+        self.ctx = ToolContext(
+            s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car",
+            on_selection=self._on_selection, on_preview=self._on_preview, on_frame=self._on_frame,
+            on_message=lambda t: self.statusBar().showMessage(t, 5000),
         )
+        self.ctl = ToolController(self.ctx, self.keymap, on_app_action=self._on_app_action,
+                                  on_tool_changed=self._on_tool_changed)
+        self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
+        self._on_tool_changed(self.ctl.active_name)
+
+    def _offer_recovery(self) -> None:
+        """After a crash: offer the recovery copy when it is newer than the project."""
+        assert self.session is not None
+        store = persist.recovery_store(self.session, self.autosave_s)
+        if not store.recovery_is_newer():
+            store.close()
+            self.recovery = None
+            return
+        answer = self.prompter.ask_recover(self, store.path, store.path.stat().st_mtime)
+        if answer is None:
+            store.close()
+            self.recovery = None
+            self._keep_recovery = True
+            return
+        if answer:
+            try:
+                project = store.load_recovery()
+                doc = project.document
+                if doc.frame_count is not None and doc.frame_count != len(self.session.seq):
+                    raise ValueError(f"made for {doc.frame_count} frames, the sequence has {len(self.session.seq)}")
+            except Exception as e:
+                self.prompter.error(self, "Cannot restore", f"{store.path}: {type(e).__name__}: {e}")
+                store.close()
+                self.recovery = None
+                return
+            store.close()
+            self.session.doc = doc
+            self.session.undo = UndoStack(doc)
+            self._recovered = True
+            self.recovery = None  # made for the restored document by _bind_document
+        else:
+            store.discard()
+            store.close()
+            self.recovery = None
 
     def _close_session(self) -> None:
         for u in self._unsub:
             u()
         self._unsub = []
         self.play_timer.stop()
+        self.autosave_timer.stop()
+        if self.recovery is not None:
+            self.recovery.close()
+            self.recovery = None
         if self.session is not None:
             self.session.close()
         self.session = None
+        self.ctx = None
+        self.ctl = None
 
     def _classes(self) -> list[str]:
         assert self.session is not None
-        used = [t.label for t in self.session.doc.tracks.values()]
-        return sorted(set(used) | {"car", "pedestrian", "cyclist", "truck", "bus"})
+        names = self.session.ontology.class_names()
+        used = sorted({t.label for t in self.session.doc.tracks.values()} - set(names))
+        return [*names, *used]
 
     # ---- frames ---------------------------------------------------------------------------------
     def set_frame(self, index: int) -> None:
         """Go to frame ``index`` (clamped to the sequence)."""
-        if self.session is None:
-            return
-        index = int(min(max(index, 0), len(self.session) - 1))
-        if index != self.frame:
-            self.show_frame(index)
+        if self.ctx is not None:
+            self.ctx.set_frame(int(index))
+
+    def _on_frame(self, index: int) -> None:
+        self.show_frame(index)
 
     def show_frame(self, index: int, recentre: bool = False) -> None:
-        assert self.session is not None
+        """Draw frame ``index`` (the context's frame) in every view."""
+        assert self.session is not None and self.ctx is not None
         try:
             fd = self.session.frame(index)
         except Exception as e:
             self.play_timer.stop()
             self.prompter.error(self, "Cannot read frame", f"frame {index}: {type(e).__name__}: {e}")
             return
-        self.frame = index
         self._fd = fd
+        self.ctx.points = fd.pts_world
         T = fd.T_world_from_ego
         ego_xy = T[:2, 3]
         ego_yaw = math.atan2(T[1, 0], T[0, 0])
@@ -401,8 +585,6 @@ class MainWindow(QMainWindow):
     def _points(self) -> tuple[np.ndarray, np.ndarray]:
         """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""
         assert self.session is not None and self._fd is not None
-        if self.accumulate <= 0:
-            return self._fd.pts_world, self._fd.intensity
         pts, inten = [self._fd.pts_world], [self._fd.intensity]
         for f in range(self.frame - self.accumulate, self.frame + self.accumulate + 1):
             if f == self.frame or not 0 <= f < len(self.session):
@@ -436,74 +618,124 @@ class MainWindow(QMainWindow):
             return []
         return self.session.doc.boxes_at(self.frame)
 
-    def _update_boxes(self) -> None:
-        from gui.render.view3d import BoxGlyph
+    def _shown_boxes(self) -> list[tuple[int | None, str, Box3D, bool]]:
+        """(track id, label, box, is_keyframe) drawn now: the document's, with the drag preview
+        replacing its track's box (a new box while creating has track id None)."""
+        prev = self.ctx.preview if self.ctx is not None else None
+        out: list[tuple[int | None, str, Box3D, bool]] = []
+        for r in self.boxes():
+            if prev is not None and prev.frame == self.frame and prev.track_id == r.track_id:
+                out.append((r.track_id, r.label, prev.box, True))
+            else:
+                out.append((r.track_id, r.label, r.box, r.is_keyframe))
+        if prev is not None and prev.frame == self.frame and prev.track_id is None:
+            label = self.ctx.default_class if self.ctx is not None else "car"
+            out.append((None, label, prev.box, True))
+        return out
 
+    def _update_boxes(self) -> None:
+        """Every view's boxes from the document (cameras included)."""
         self._boxes_dirty = False
         if self.session is None:
             return
-        refs = self.boxes()
-        glyphs, shapes, cam_boxes = [], [], []
-        for r in refs:
-            corners = r.box.corners()
-            sel = r.track_id == self.selection
-            glyphs.append(BoxGlyph(corners, class_color_f(r.label), r.is_keyframe, sel, str(r.track_id)))
-            color = SELECTED_COLOR if sel else class_color(r.label)
-            shapes.append(
-                Shape(corners[:4, :2], color, 2.5 if sel else (1.6 if r.is_keyframe else 1.2), True,
-                      not r.is_keyframe, 50 if sel else 0, str(r.track_id), r.track_id)
-            )
-            c = np.asarray(r.box.center[:2])
-            front = corners[[0, 1], :2].mean(axis=0)
-            shapes.append(Shape(np.stack([c, front]), color, 1.5, closed=False))
-            cam_boxes.append(CameraBox(r.track_id, r.label, corners, r.is_keyframe))
-        self.view3d.set_boxes(glyphs)
-        self.bev.set_shapes(shapes)
+        cam_boxes = [CameraBox(r.track_id, r.label, r.box.corners(), r.is_keyframe) for r in self.boxes()]
         if self.camera_grid is not None:
             for panel in self.camera_grid.panels.values():
                 panel.set_boxes(cam_boxes, update=False)
                 panel.set_selected(self.selection)
+        self._update_overlays()
         self._update_box_views()
         self._update_timeline()
 
+    def _update_overlays(self) -> None:
+        """3D and BEV boxes (with the preview), and the selected box's handles in the BEV."""
+        from gui.render.view3d import BoxGlyph
+
+        if self.session is None:
+            return
+        glyphs, shapes = [], []
+        sel = self.selection
+        selected_box = None
+        for tid, label, box, key in self._shown_boxes():
+            corners = box.corners()
+            is_sel = tid is not None and tid == sel
+            if is_sel or tid is None:
+                selected_box = box
+            glyphs.append(BoxGlyph(corners, class_color_f(label), key, is_sel or tid is None,
+                                   "new" if tid is None else str(tid)))
+            color = SELECTED_COLOR if (is_sel or tid is None) else class_color(label)
+            shapes.append(Shape(corners[:4, :2], color, 2.5 if is_sel else (1.6 if key else 1.2), True, not key,
+                                45 if is_sel else 0, "" if tid is None else str(tid), tid))
+            c = np.asarray(box.center[:2])
+            shapes.append(Shape(np.stack([c, corners[[0, 1], :2].mean(axis=0)]), color, 1.5, closed=False))
+        if selected_box is not None:
+            shapes += self._handle_shapes("bev", selected_box, self.bev.scale, None)
+        self.view3d.set_boxes(glyphs)
+        self.bev.set_shapes(shapes)
+
+    def _handle_shapes(self, view: str, box: Box3D, ppm: float, ref: Box3D | None) -> list[Shape]:
+        """Small squares at the tools' handles (and the rotation handle with its stem)."""
+        out = []
+        half = 3.5 / ppm
+        sq = np.array([[-half, -half], [half, -half], [half, half], [-half, half]])
+        for h in box_handles(view, box, ppm, ref):
+            pos = np.asarray(h.pos)
+            if h.kind == "rotate":
+                front = np.asarray(box_outline(view, box, ref)[:2].mean(axis=0))
+                out.append(Shape(np.stack([front, pos]), (255, 230, 90), 1.2, closed=False))
+                ang = np.linspace(0, 2 * np.pi, 13)[:-1]
+                out.append(Shape(pos + 1.6 * half * np.column_stack([np.cos(ang), np.sin(ang)]), (255, 230, 90), 1.5,
+                                 True, False, 200))
+            else:
+                out.append(Shape(pos + sq, (255, 255, 255), 1.0, True, False, 220))
+        return out
+
     def _update_box_views(self) -> None:
-        """Side and front views of the selected box: its neighbourhood in the box frame."""
-        ref = None
-        if self.session is not None and self.selection is not None and self.selection in self.session.doc:
-            ref = self.session.doc.box_at(self.selection, self.frame)
+        """Side and front views of the selected box: its neighbourhood in the view planes of the
+        tools (u along the box axis from its committed centre, z world)."""
+        ref = self.ctx.selected_box() if self.ctx is not None else None
         if ref is None or self._fd is None:
             for v in (self.side, self.front):
                 v.set_points(np.zeros((0, 2)), np.zeros((0, 3), np.uint8))
                 v.set_shapes([])
-                v.message = "select a box" if ref is None else ""
+                v.message = "select a box (click it in the BEV, a camera or the list)"
             return
         box = ref.box
+        shown = box
+        prev = self.ctx.preview if self.ctx is not None else None
+        if prev is not None and prev.track_id == ref.track_id and prev.frame == self.frame:
+            shown = prev.box
         l, w, h = box.size
-        cx, cy, cz = box.center
-        cos, sin = math.cos(box.yaw), math.sin(box.yaw)
+        cz = box.center[2]
         pts = self._fd.pts_world
-        dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
-        u = dx * cos + dy * sin  # along the heading
-        v = -dx * sin + dy * cos  # to the left
-        z = pts[:, 2]
         m = 1.5
-        near = (np.abs(u) < l / 2 + m) & (np.abs(v) < w / 2 + m) & (np.abs(z - cz) < h / 2 + m)
-        u, v, z = u[near], v[near], z[near]
-        inside = (np.abs(u) <= l / 2) & (np.abs(v) <= w / 2) & (np.abs(z - cz) <= h / 2)
-        rgb = np.full((len(u), 3), 120, np.uint8)
+        R = max(l, w) / 2 + m
+        rough = (np.abs(pts[:, 0] - box.center[0]) < R) & (np.abs(pts[:, 1] - box.center[1]) < R)
+        near = pts[rough].astype(np.float64)
+        side_uv = world_to_view("side", near, box)
+        front_uv = world_to_view("front", near, box)
+        keep = (np.abs(side_uv[:, 0]) < l / 2 + m) & (np.abs(front_uv[:, 0]) < w / 2 + m) & (
+            np.abs(near[:, 2] - cz) < h / 2 + m)
+        side_uv, front_uv, near = side_uv[keep], front_uv[keep], near[keep]
+        inside = (np.abs(side_uv[:, 0]) <= l / 2) & (np.abs(front_uv[:, 0]) <= w / 2) & (
+            np.abs(near[:, 2] - cz) <= h / 2)
+        rgb = np.full((len(near), 3), 110, np.uint8)
         rgb[inside] = class_color(ref.label)
-        color = SELECTED_COLOR
-        for view, a, half in ((self.side, u, l / 2), (self.front, v, w / 2)):
-            view.message = f"track {ref.track_id} {ref.label}  {l:.2f} x {w:.2f} x {h:.2f} m" + (
-                "" if ref.is_keyframe else "  (interpolated)")
-            view.set_points(np.column_stack([a, z]), rgb, order=inside.astype(np.float32))
-            rect = np.array([[-half, cz - h / 2], [half, cz - h / 2], [half, cz + h / 2], [-half, cz + h / 2]])
-            shapes = [Shape(rect, color, 2.0, True, not ref.is_keyframe, 30)]
-            if view is self.side:
-                shapes.append(Shape(np.array([[0.0, cz], [half, cz]]), color, 1.5, closed=False))
-            view.set_shapes(shapes)
+        text = f"track {ref.track_id} {ref.label}  {shown.size[0]:.2f} x {shown.size[1]:.2f} x {shown.size[2]:.2f} m"
+        if not ref.is_keyframe:
+            text += "  (interpolated)"
+        for view, name, uv, half in ((self.side, "side", side_uv, l / 2), (self.front, "front", front_uv, w / 2)):
+            view.message = text
+            view.set_points(uv, rgb, order=inside.astype(np.float32))
             view.set_view(up_angle=math.pi / 2)
             view.fit((-half - m / 2, cz - h / 2 - m / 2), (half + m / 2, cz + h / 2 + m / 2), margin=0.05)
+            outline = box_outline(name, shown, box)
+            shapes = [Shape(outline, SELECTED_COLOR, 2.0, True, not ref.is_keyframe, 30)]
+            if name == "side":
+                c = outline.mean(axis=0)
+                shapes.append(Shape(np.array([c, [outline[:2, 0].mean(), c[1]]]), SELECTED_COLOR, 1.5, closed=False))
+            shapes += self._handle_shapes(name, shown, view.scale, box)
+            view.set_shapes(shapes)
 
     def _update_timeline(self) -> None:
         if self.session is None:
@@ -518,53 +750,68 @@ class MainWindow(QMainWindow):
         t_s = (ts[self.frame].timestamp_ns - ts[0].timestamp_ns) / 1e9
         self.timeline.set_state(len(self.session), self.frame, t_s, keys, span, self.play_timer.isActive())
 
-    # ---- selection and editing ------------------------------------------------------------------
+    # ---- selection, tools and editing -----------------------------------------------------------
     def select(self, track_id: int | None) -> None:
         """Select a track (None: nothing)."""
-        if self.session is not None and track_id is not None and track_id not in self.session.doc:
-            track_id = None
-        if track_id == self.selection:
+        if self.ctx is not None:
+            self.ctx.set_selection(track_id)
+
+    def _on_selection(self, track_id: int | None) -> None:
+        self.objects.set_current(track_id, self.session.doc if self.session else None)
+        if not self._boxes_dirty:
+            self._update_boxes()
+
+    def _on_preview(self, preview: Preview | None) -> None:
+        self._update_overlays()
+        self._update_box_views()
+
+    def _on_tool_changed(self, name: str) -> None:
+        self.tool_label.setText(f"tool: {name}")
+        self.bev.setCursor(Qt.CursorShape.CrossCursor if name == "create" else Qt.CursorShape.ArrowCursor)
+
+    def _on_pointer(self, view: str, widget: OrthoView, ev: PlaneEvent) -> None:
+        if self.ctl is None or self.ctx is None:
             return
-        self.selection = track_id
-        self.objects.set_current(track_id)
-        self._update_boxes()
-
-    def _on_bev_pointer(self, ev: PlaneEvent) -> None:
-        if ev.kind == "press":
-            hits = self.bev.shapes_at(ev.xy)
-            self.select(hits[0].key if hits else None)  # type: ignore[arg-type]
-
-    def _on_box_view_pointer(self, ev: PlaneEvent) -> None:
-        pass
+        if view != "bev" and self.ctx.selected_box() is None:
+            return
+        pe = PointerEvent(ev.kind, ev.xy, ev.button, ev.modifiers, view, max(ev.px_per_m, 1e-6))
+        try:
+            self.ctl.on_pointer(pe)
+            if ev.kind == "move" and ev.button == "none":
+                hint = self.ctl.cursor(pe)
+                shape = _CURSORS.get(hint)
+                if shape is None and hint.startswith("resize:"):
+                    shape = Qt.CursorShape.SizeFDiagCursor if "_" in hint else Qt.CursorShape.SizeHorCursor
+                default = Qt.CursorShape.CrossCursor if self.ctl.active_name == "create" else Qt.CursorShape.ArrowCursor
+                widget.setCursor(shape or default)
+        except Exception as e:  # a tool error must not kill the window; the document is unchanged
+            self.statusBar().showMessage(f"{type(e).__name__}: {e}", 8000)
 
     def _set_label(self, track_id: int, label: str) -> None:
         if self.session is None or self.session.doc.track(track_id).label == label:
             return
         self.session.undo.push(SetLabel(track_id, label))
 
-    def delete_selected(self) -> None:
-        if self.session is None or self.selection is None:
+    def _set_attribute(self, track_id: int, key: str, value: str) -> None:
+        if self.session is None or self.session.doc.track(track_id).attributes.get(key) == value:
             return
-        tid = self.selection
-        self.select(None)
-        self.session.undo.push(DeleteTrack(tid))
+        self.session.undo.push(SetAttribute(track_id, key, value or None))
+
+    def _set_default_class(self, label: str) -> None:
+        if self.ctx is not None and label:
+            self.ctx.default_class = label
+
+    def delete_selected(self) -> None:
+        """Delete the selected track (all frames)."""
+        self._perform("delete_track")
 
     def undo(self) -> None:
-        if self.session is not None:
-            self.session.undo.undo()
-            self._validate_selection()
+        self._perform("undo")
 
     def redo(self) -> None:
-        if self.session is not None:
-            self.session.undo.redo()
-            self._validate_selection()
-
-    def _validate_selection(self) -> None:
-        if self.session is not None and self.selection is not None and self.selection not in self.session.doc:
-            self.select(None)
+        self._perform("redo")
 
     def _on_doc_event(self, event: DocumentEvent) -> None:
-        self._changes += 1
         if not self._boxes_dirty:
             self._boxes_dirty = True
             QTimer.singleShot(0, self._refresh_after_change)
@@ -572,6 +819,8 @@ class MainWindow(QMainWindow):
     def _refresh_after_change(self) -> None:
         if self.session is None:
             return
+        if self.ctx is not None:
+            self.ctx.validate_selection()
         self._update_boxes()
         self.objects.refresh(self.session.doc)
 
@@ -627,7 +876,7 @@ class MainWindow(QMainWindow):
         self.set_frame(self.frame + 1)
 
     def show_help(self) -> None:
-        ShortcutHelp(self.shortcut_rows, self).exec()
+        ShortcutHelp(self.shortcut_rows(), self).exec()
 
     # ---- saving, autosave, recovery -------------------------------------------------------------
     @property
@@ -658,46 +907,34 @@ class MainWindow(QMainWindow):
             return False
         self.session.project_path = Path(path)
         self.session.undo.mark_clean()
+        if self.recovery is not None:
+            self.recovery.mark_saved(path)
+            if self._recovered:  # from now on the undo stack's clean state is the saved one
+                self.recovery.close()
+                self.recovery = persist.recovery_store(self.session, self.autosave_s)
         self._recovered = False
-        persist.remove_recovery(self.session)
-        self._changes = 0
         self._update_title()
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
 
-    def autosave(self) -> Path | None:
-        """Write the recovery copy if the document changed since the last one."""
-        if self.session is None or (self._changes == 0 and not self._recovered) or not self.is_modified:
-            return None
+    def _autosave_tick(self) -> None:
+        if self.recovery is None:
+            return
         try:
-            p = persist.write_recovery(self.session)
+            if self.recovery.maybe_autosave():
+                self.statusBar().showMessage(f"Autosaved to {self.recovery.path}", 3000)
         except Exception as e:  # never interrupt the labeler for an autosave; say it
             self.statusBar().showMessage(f"Autosave failed: {e}", 10000)
-            return None
-        self._changes = 0
-        self.statusBar().showMessage(f"Autosaved to {p}", 3000)
-        return p
 
-    def _maybe_recover(self) -> None:
-        assert self.session is not None
-        rec = persist.find_recovery(self.session)
-        if rec is None:
-            return
-        if self.prompter.ask_recover(self, rec, rec.stat().st_mtime):
-            try:
-                persist.restore_recovery(self.session, rec)
-            except Exception as e:
-                self.prompter.error(self, "Cannot restore", f"{rec}: {type(e).__name__}: {e}")
-                return
-            # the session's document object was replaced: re-subscribe
-            for u in self._unsub:
-                u()
-            self._unsub = [self.session.doc.subscribe(self._on_doc_event),
-                           self.session.undo.subscribe(self._update_title)]
-            self._recovered = True
-            self.objects.refresh(self.session.doc)
-        else:
-            persist.remove_recovery(self.session)
+    def autosave(self) -> Path | None:
+        """Write the recovery copy now if there are unsaved changes; its path, else None."""
+        if self.recovery is None or not self.is_modified:
+            return None
+        try:
+            return self.recovery.write_recovery()
+        except Exception as e:
+            self.statusBar().showMessage(f"Autosave failed: {e}", 10000)
+            return None
 
     def _confirm_discard(self) -> bool:
         """True when it is fine to drop the current document (saved, discarded or unchanged)."""
@@ -707,8 +944,8 @@ class MainWindow(QMainWindow):
         if ans == "save":
             return self.save()
         if ans == "discard":
-            assert self.session is not None
-            persist.remove_recovery(self.session)
+            if self.recovery is not None:
+                self.recovery.discard()
             return True
         return False
 
@@ -724,6 +961,9 @@ class MainWindow(QMainWindow):
         self.autosave_timer.stop()
         self._finish_thread()
         self._close_session()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         self.view3d.close()
         event.accept()
 
@@ -793,8 +1033,8 @@ def run(args: argparse.Namespace, prompter: Prompter | None = None) -> int:
             def error(self, parent: QWidget, title: str, text: str) -> None:
                 print(f"fusionlabel open: {title}: {text}", file=sys.stderr)
 
-            def ask_recover(self, parent: QWidget, path: Path, when: float) -> bool:
-                return False
+            def ask_recover(self, parent: QWidget, path: Path, when: float) -> bool | None:
+                return None  # a screenshot run leaves a recovery copy alone
 
         win.prompter = prompter or _Quiet()
     win.open_path(args.path)
@@ -813,7 +1053,8 @@ def run(args: argparse.Namespace, prompter: Prompter | None = None) -> int:
     args.screenshot.parent.mkdir(parents=True, exist_ok=True)
     ok = img.save(str(args.screenshot))
     win._recovered = False
-    win.session.undo.mark_clean() if win.session else None  # a screenshot run never asks to save
+    if win.session is not None:
+        win.session.undo.mark_clean()  # a screenshot run never asks to save
     win.close()
     if not ok:
         print(f"fusionlabel open: cannot write {args.screenshot}", file=sys.stderr)

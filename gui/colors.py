@@ -5,6 +5,7 @@ Colours are RGB(A) floats in [0, 1] unless a function says ``uint8``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -12,7 +13,7 @@ from numpy.typing import NDArray
 
 F32 = NDArray[np.float32]
 
-#: Class colours (RGB 0-255): bright, distinct from road grey, sky and each other.
+#: Class colours (RGB 0-255) for classes the default ontology does not know (its colours win).
 CLASS_COLORS: dict[str, tuple[int, int, int]] = {
     "car": (255, 150, 0),
     "truck": (255, 90, 40),
@@ -49,9 +50,18 @@ _RAMP = np.array(
 )
 
 
+@functools.cache
+def _ontology_colors() -> dict[str, tuple[int, int, int]]:
+    from fusionlabel.ontology import Ontology
+
+    onto = Ontology.default()
+    return {name: tuple(onto.color(name)) for name in onto.class_names()}  # type: ignore[misc]
+
+
 def class_color(label: str) -> tuple[int, int, int]:
-    """RGB 0-255 of a class: the table above, else a stable colour derived from the name."""
-    c = CLASS_COLORS.get(label)
+    """RGB 0-255 of a class: the default ontology's colour, else the table above, else a stable
+    colour derived from the name."""
+    c = _ontology_colors().get(label) or CLASS_COLORS.get(label)
     if c is not None:
         return c
     h = hashlib.md5(label.encode("utf-8")).digest()

@@ -7,8 +7,9 @@ rasterised into an image of the widget's size with numpy (fast for 100k+ points)
 painted over it. The view maps plane -> screen with a centre, a scale (px per metre) and the plane
 direction that points up on screen (the BEV keeps the ego heading up).
 
-Mouse: wheel zooms about the cursor, right or middle drag pans; left-button events are emitted
-as :class:`PlaneEvent` in plane metres (``pointer`` signal) for the editing tools.
+Mouse: wheel zooms about the cursor, right or middle drag pans; left-button presses, releases and
+double clicks and every other move (hover: button ``"none"``) are emitted as :class:`PlaneEvent`
+in plane metres (``pointer`` signal) for the editing tools.
 """
 
 from __future__ import annotations
@@ -45,15 +46,27 @@ class Shape:
 
 @dataclass(frozen=True)
 class PlaneEvent:
-    """A left-button pointer event in plane metres: ``kind`` ``press``/``move``/``release``/
-    ``double``; ``xy`` (2,) plane metres; ``buttons`` Qt buttons held; ``modifiers`` Qt modifiers;
-    ``px_per_m`` the view's scale (so tools can turn pixel tolerances into metres)."""
+    """A pointer event in plane metres: ``kind`` ``press``/``move``/``release``/``double_click``;
+    ``xy`` plane metres; ``button`` ``"left"`` or ``"none"`` (a hover move); ``modifiers`` a set
+    of ``"shift"``/``"ctrl"``/``"alt"``; ``px_per_m`` the view's scale (for pixel tolerances)."""
 
     kind: str
     xy: tuple[float, float]
-    buttons: Qt.MouseButton
-    modifiers: Qt.KeyboardModifier
+    button: str
+    modifiers: frozenset[str]
     px_per_m: float
+
+
+def modifier_names(mods: Qt.KeyboardModifier) -> frozenset[str]:
+    """Qt modifiers -> {"shift", "ctrl", "alt"} (Ctrl is Command on macOS, as Qt maps it)."""
+    out = set()
+    if mods & Qt.KeyboardModifier.ShiftModifier:
+        out.add("shift")
+    if mods & Qt.KeyboardModifier.ControlModifier:
+        out.add("ctrl")
+    if mods & Qt.KeyboardModifier.AltModifier:
+        out.add("alt")
+    return frozenset(out)
 
 
 class OrthoView(QWidget):
@@ -228,10 +241,10 @@ class OrthoView(QWidget):
         return [sh for _, sh in sorted(hits, key=lambda t: t[0])]
 
     # ---- mouse ----------------------------------------------------------------------------------
-    def _event(self, kind: str, e: QMouseEvent) -> PlaneEvent:
+    def _event(self, kind: str, e: QMouseEvent, button: str = "left") -> PlaneEvent:
         pos = e.position()
         xy = self.to_plane(np.array([[pos.x(), pos.y()]]))[0]
-        return PlaneEvent(kind, (float(xy[0]), float(xy[1])), e.buttons(), e.modifiers(), self.scale)
+        return PlaneEvent(kind, (float(xy[0]), float(xy[1])), button, modifier_names(e.modifiers()), self.scale)
 
     def mousePressEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
         self.setFocus()
@@ -248,7 +261,8 @@ class OrthoView(QWidget):
             dp = np.array([[d[0, 0] / self.scale, -d[0, 1] / self.scale]]) @ self._rot()
             self.set_view(c0 - dp[0])
             return
-        self.pointer.emit(self._event("move", e))
+        left = bool(e.buttons() & Qt.MouseButton.LeftButton)
+        self.pointer.emit(self._event("move", e, "left" if left else "none"))
 
     def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
         if self._pan_from is not None and e.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
@@ -259,7 +273,7 @@ class OrthoView(QWidget):
 
     def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
         if e.button() == Qt.MouseButton.LeftButton:
-            self.pointer.emit(self._event("double", e))
+            self.pointer.emit(self._event("double_click", e))
 
     def wheelEvent(self, e: QWheelEvent) -> None:  # type: ignore[override]
         steps = e.angleDelta().y() / 120.0

@@ -1,107 +1,46 @@
-"""Saving the annotation project, the autosave recovery copy and restoring it (no Qt).
+"""Saving the annotation project and the autosave recovery copy, through ``formats.project``.
 
-Interim project file (until ``formats.project`` is wired in): a JSON object
-``{"format": "fusionlabel-gui-project", "version": 1, "sequence": "<path of the sequence>",
-"document": AnnotationDocument.to_dict()}`` written atomically (``formats.io``: temp file, fsync,
-rename). The recovery copy has the same layout and lives in the cache folder
-(``$FUSIONLABEL_CACHE/recovery/<sequence name>-<hash of its path>.json``), so read-only datasets
-work; it is removed after a successful save or when the user discards the changes.
+- :func:`save_project` writes the project file atomically (``formats.project.save_project``:
+  temp file, fsync, rename), with the sequence path relative to the project file.
+- :func:`recovery_store` makes the ``formats.project.RecoveryStore`` of a session: the recovery
+  copy lives next to the project (``<project>.recovery.json``) or, for a project never saved, in
+  ``$FUSIONLABEL_CACHE/recovery/``; the window writes it from a timer, offers it on the next start
+  when it is newer than the project (after a crash), and removes it after a save or a discard.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
-from typing import Any
 
-from fusionlabel.commands import UndoStack
-from fusionlabel.document import AnnotationDocument
+from formats.project import RecoveryStore
+from formats.project import save_project as _save_project
 from gui.session import Session
-
-PROJECT_FORMAT = "fusionlabel-gui-project"
-PROJECT_VERSION = 1
-
-
-def _cache_dir() -> Path:
-    from fusionlabel.cli import cache_dir
-
-    return cache_dir()
 
 
 def default_project_path(session: Session) -> Path:
-    """Suggested project file: ``<sequence>/labels/annotations.json`` (native sequences)."""
-    root = session.seq.root or session.source
-    return Path(root) / "labels" / "annotations.json"
-
-
-def project_dict(session: Session) -> dict[str, Any]:
-    return {
-        "format": PROJECT_FORMAT,
-        "version": PROJECT_VERSION,
-        "sequence": str(Path(session.source).resolve()),
-        "document": session.doc.to_dict(),
-    }
+    """Suggested project file: ``<sequence folder>/annotations.flproj``."""
+    root = session.seq.root if session.seq.root is not None else session.source
+    return Path(root) / "annotations.flproj"
 
 
 def save_project(session: Session, path: str | os.PathLike[str]) -> Path:
-    """Write the project atomically to ``path``; returns the path."""
-    from formats.io import atomic_write_json
-
+    """Write the session's project atomically to ``path``; returns the path. The caller marks the
+    undo stack clean and the recovery store saved."""
     p = Path(path)
-    atomic_write_json(p, project_dict(session))
+    _save_project(p, session.doc, session.sequence_ref, ontology=session.ontology_name)
     return p
 
 
-def read_project(path: str | os.PathLike[str]) -> AnnotationDocument:
-    """The document of a project (or recovery) file; ValueError naming the file when malformed."""
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"{p}: cannot read the project: {e}") from None
-    if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
-        fmt = data.get("format") if isinstance(data, dict) else None
-        raise ValueError(f"{p}: not a FusionLabel project (format {fmt!r})")
-    try:
-        return AnnotationDocument.from_dict(data["document"])
-    except (KeyError, ValueError) as e:
-        raise ValueError(f"{p}: {e}") from None
-
-
-def recovery_path(session: Session) -> Path:
-    key = hashlib.sha1(str(Path(session.source).resolve()).encode("utf-8")).hexdigest()[:12]
-    return _cache_dir() / "recovery" / f"{session.seq.name}-{key}.json"
-
-
-def write_recovery(session: Session) -> Path:
-    """Write the recovery copy (atomically); returns its path."""
-    return save_project(session, recovery_path(session))
-
-
-def find_recovery(session: Session) -> Path | None:
-    """The recovery copy of this sequence when one exists and is newer than the project file."""
-    p = recovery_path(session)
-    if not p.exists():
-        return None
-    proj = session.project_path
-    if proj is not None and proj.exists() and proj.stat().st_mtime >= p.stat().st_mtime:
-        return None
-    return p
-
-
-def restore_recovery(session: Session, path: Path) -> None:
-    """Replace the session's document by the recovery copy (a fresh undo stack)."""
-    doc = read_project(path)
-    if doc.frame_count is not None and doc.frame_count != len(session.seq):
-        raise ValueError(f"{path}: made for {doc.frame_count} frames, the sequence has {len(session.seq)}")
-    session.doc = doc
-    session.undo = UndoStack(doc)
-
-
-def remove_recovery(session: Session) -> None:
-    try:
-        recovery_path(session).unlink()
-    except FileNotFoundError:
-        pass
+def recovery_store(session: Session, interval_s: float, track_clean_state: bool = True) -> RecoveryStore:
+    """The recovery store of a session. ``track_clean_state`` False makes it ignore the undo
+    stack's clean state (used right after restoring a recovery copy, whose content is not saved
+    anywhere although the fresh undo stack is clean)."""
+    return RecoveryStore(
+        session.doc,
+        session.sequence_ref,
+        project_path=session.project_path,
+        stack=session.undo if track_clean_state else None,
+        ontology=session.ontology_name,
+        interval_s=interval_s,
+    )

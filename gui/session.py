@@ -4,9 +4,14 @@ All loading of sequences goes through :func:`load_session` (the one place to swi
 ``formats.datasets.open_dataset`` for KITTI/nuScenes when it lands) and all frame reading through
 :func:`load_frame`.
 
-Initial annotations: when a sequence is opened without a project, its ground-truth tracks (if it
-has any, e.g. every synthetic sequence) become the initial annotation, so that the demo shows boxes
-and a labeler can correct them. The document is clean (not "modified") right after loading.
+``load_session`` takes a sequence folder or a project file (``formats.project``, ``*.flproj``):
+
+- a project: its document is the annotation and Save writes back to the project file;
+- a sequence folder: its ground-truth tracks (if it has any, e.g. every synthetic sequence)
+  become the initial annotation, so that the demo shows boxes and a labeler can correct them;
+  Save asks where to write the project (suggesting ``<sequence>/annotations.flproj``).
+
+The document is clean (not "modified") right after loading.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from formats.project import PROJECT_FORMAT, PROJECT_SUFFIX, SequenceRef, load_project
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import SequenceInfo
+from fusionlabel.ontology import Ontology
 from gui.frames import FrameData, FrameSource, make_frame_cache
 
 Progress = Callable[[int, int, str], None]
@@ -43,6 +50,14 @@ class Session:
     project_path: Path | None = None
     frames: FrameSource | None = field(default=None, repr=False)
     initial_annotation: str = "empty"  # "ground_truth", "project" or "empty"
+    ontology: Ontology = field(default_factory=Ontology.default, repr=False)
+    ontology_name: str = "default"
+
+    @property
+    def sequence_ref(self) -> SequenceRef:
+        """Where the sequence is, for the project file."""
+        root = self.seq.root if self.seq.root is not None else self.source
+        return SequenceRef(Path(root), self.seq.format, self.seq.name)
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -113,10 +128,35 @@ def _open_sequence(path: Path) -> SequenceInfo:
     raise SessionError(f"{path}: not a recognised sequence (expected a folder with {native.INDEX_FILE})")
 
 
+def is_project_file(path: Path) -> bool:
+    """A project file: ``*.flproj``, or a JSON file whose ``format`` is the project format."""
+    if not path.is_file():
+        return False
+    if path.suffix == PROJECT_SUFFIX:
+        return True
+    if path.suffix == ".json":
+        try:
+            with open(path, encoding="utf-8") as f:
+                head = f.read(4096)
+        except OSError:
+            return False
+        return f'"{PROJECT_FORMAT}"' in head
+    return False
+
+
+def _ontology(name: str, project_path: Path | None) -> Ontology:
+    if name == "default":
+        return Ontology.default()
+    p = Path(name)
+    if not p.is_absolute() and project_path is not None:
+        p = project_path.parent / p
+    return Ontology.load(p)
+
+
 def load_session(path: str | os.PathLike[str], progress: Progress | None = None) -> Session:
-    """Open a sequence folder: index, rig, initial annotation (see the module docstring) and the
-    first frame (so that the window can draw at once). ``progress(done, total, what)`` is called
-    between steps (from the calling thread). Errors: :class:`SessionError` or the reader's
+    """Open a sequence folder or a project file (see the module docstring) and read the first
+    frame (so that the window can draw at once). ``progress(done, total, what)`` is called between
+    steps (from the calling thread). Errors: :class:`SessionError` or the reader's
     ``FormatError``/``CalibrationError``, all naming the file."""
     from formats import native
 
@@ -127,12 +167,26 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None)
             progress(done, 3, what)
 
     step(0, f"reading {p.name}")
-    seq = _open_sequence(p)
+    project = None
+    if is_project_file(p):
+        project = load_project(p)
+        if not project.sequence.exists:
+            raise SessionError(f"{p}: its sequence {project.sequence.path} does not exist (moved?)")
+        seq = _open_sequence(project.sequence.path)
+    else:
+        seq = _open_sequence(p)
     step(1, "reading annotations")
-    tracks = native.load_ground_truth(seq) if seq.format == "native" else []
-    doc = AnnotationDocument.from_tracks(tracks, frame_count=len(seq))
-    kind = "ground_truth" if tracks else "empty"
-    session = Session(seq, doc, UndoStack(doc), p, None, initial_annotation=kind)
+    if project is not None:
+        doc = project.document
+        if doc.frame_count is not None and doc.frame_count != len(seq):
+            raise SessionError(f"{p}: annotates {doc.frame_count} frames, the sequence has {len(seq)}")
+        session = Session(seq, doc, UndoStack(doc), project.sequence.path, p, initial_annotation="project",
+                          ontology=_ontology(project.ontology, p), ontology_name=project.ontology)
+    else:
+        tracks = native.load_ground_truth(seq) if seq.format == "native" else []
+        doc = AnnotationDocument.from_tracks(tracks, frame_count=len(seq))
+        kind = "ground_truth" if tracks else "empty"
+        session = Session(seq, doc, UndoStack(doc), p, None, initial_annotation=kind)
     step(2, "reading the first frame")
     session.frames = make_frame_cache(lambda i: load_frame(seq, i), len(seq))
     if len(seq):

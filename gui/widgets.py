@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PyQt6.QtCore import QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QKeySequence, QMouseEvent, QPainter, QPen
+from PyQt6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
+    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -23,6 +24,7 @@ from PyQt6.QtWidgets import (
 )
 
 from fusionlabel.document import AnnotationDocument
+from fusionlabel.ontology import Ontology
 from gui.colors import class_color
 
 
@@ -146,11 +148,15 @@ class Timeline(QWidget):
 
 
 class ObjectList(QWidget):
-    """Tracks of the document: id, class (editable from the class list), keyframes, frames.
-    A class filter on top. Emits ``selected(track_id)`` and ``label_edited(track_id, label)``."""
+    """Tracks of the document: id, class, keyframes, frames; a class filter on top; below, the
+    class and attribute editors of the selected track (values from the ontology) and the class of
+    new boxes. Emits ``selected(track_id)``, ``label_edited(track_id, label)``,
+    ``attribute_edited(track_id, name, value)`` and ``new_class_changed(label)``."""
 
     selected = pyqtSignal(int)
     label_edited = pyqtSignal(int, str)
+    attribute_edited = pyqtSignal(int, str, str)
+    new_class_changed = pyqtSignal(str)
 
     ALL = "all classes"
 
@@ -173,22 +179,40 @@ class ObjectList(QWidget):
         self.tree.setSortingEnabled(True)
         self.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         lay.addWidget(self.tree, 1)
-        edit = QHBoxLayout()
-        edit.addWidget(QLabel("Class:"))
+        self.form = QFormLayout()
         self.class_box = QComboBox(self)
         self.class_box.setToolTip("class of the selected track")
-        edit.addWidget(self.class_box, 1)
-        lay.addLayout(edit)
+        self.form.addRow("Class", self.class_box)
+        lay.addLayout(self.form)
+        self.attr_form = QFormLayout()
+        lay.addLayout(self.attr_form)
+        new = QFormLayout()
+        self.new_box = QComboBox(self)
+        self.new_box.setToolTip("class of the boxes you create (B: create tool, N: box at the pointer)")
+        new.addRow("New boxes", self.new_box)
+        lay.addLayout(new)
         self.classes: list[str] = []
+        self.ontology: Ontology | None = None
+        self.attr_boxes: dict[str, QComboBox] = {}
         self._items: dict[int, QTreeWidgetItem] = {}
         self._current: int | None = None
+        self._doc: AnnotationDocument | None = None
         self._updating = False
         self.tree.currentItemChanged.connect(self._on_current)
         self.filter.currentTextChanged.connect(lambda _t: self._apply_filter())
         self.class_box.activated.connect(self._on_class)
+        self.new_box.currentTextChanged.connect(lambda t: None if self._updating else self.new_class_changed.emit(t))
+
+    @property
+    def new_class(self) -> str:
+        return self.new_box.currentText()
+
+    def set_ontology(self, ontology: Ontology | None, classes: Sequence[str]) -> None:
+        """Classes offered by the editors and the filter (the ontology's, then others in use)."""
+        self.ontology = ontology
+        self.set_classes(classes)
 
     def set_classes(self, classes: Sequence[str]) -> None:
-        """Classes offered by the class editor and the filter (the ontology's, or those in use)."""
         self.classes = list(dict.fromkeys(classes))
         self._updating = True
         cur = self.filter.currentText()
@@ -198,11 +222,16 @@ class ObjectList(QWidget):
             self.filter.setCurrentText(cur)
         self.class_box.clear()
         self.class_box.addItems(self.classes)
+        new = self.new_box.currentText() or ("car" if "car" in self.classes else (self.classes or [""])[0])
+        self.new_box.clear()
+        self.new_box.addItems(self.classes)
+        self.new_box.setCurrentText(new)
         self._updating = False
-        self._sync_class_box()
+        self._sync_editors()
 
     def refresh(self, doc: AnnotationDocument) -> None:
         """Rebuild the rows from the document (cheap: a few hundred tracks)."""
+        self._doc = doc
         self._updating = True
         self.tree.setSortingEnabled(False)
         self.tree.clear()
@@ -221,24 +250,49 @@ class ObjectList(QWidget):
         if self._current in self._items:
             self.tree.setCurrentItem(self._items[self._current])
         self._updating = False
-        self._sync_class_box()
+        self._sync_editors()
 
-    def set_current(self, track_id: int | None) -> None:
+    def set_current(self, track_id: int | None, doc: AnnotationDocument | None = None) -> None:
+        if doc is not None:
+            self._doc = doc
         self._current = track_id
         self._updating = True
         if track_id is not None and track_id in self._items:
             self.tree.setCurrentItem(self._items[track_id])
             self.tree.scrollToItem(self._items[track_id])
         else:
-            self.tree.setCurrentItem(None)  # type: ignore[arg-type]
+            self.tree.clearSelection()
         self._updating = False
-        self._sync_class_box()
+        self._sync_editors()
 
-    def _sync_class_box(self) -> None:
-        it = self._items.get(self._current) if self._current is not None else None
-        self.class_box.setEnabled(it is not None)
-        if it is not None:
-            self.class_box.setCurrentText(it.text(1))
+    def _sync_editors(self) -> None:
+        """Class and attribute editors show the selected track (disabled without one)."""
+        track = None
+        if self._doc is not None and self._current is not None and self._current in self._doc:
+            track = self._doc.track(self._current)
+        self._updating = True
+        self.class_box.setEnabled(track is not None)
+        if track is not None:
+            if self.class_box.findText(track.label) < 0:
+                self.class_box.addItem(track.label)
+            self.class_box.setCurrentText(track.label)
+        while self.attr_form.rowCount():
+            self.attr_form.removeRow(0)
+        self.attr_boxes = {}
+        spec = self.ontology.get(track.label) if (track is not None and self.ontology is not None) else None
+        if track is not None and spec is not None:
+            for a in spec.attributes:
+                box = QComboBox(self)
+                values = list(a.values) if a.required else ["", *a.values]
+                box.addItems(values)
+                box.setCurrentText(track.attributes.get(a.name, ""))
+                box.setToolTip(a.description or a.name)
+                tid, name = track.track_id, a.name
+                box.activated.connect(
+                    lambda _i, b=box, t=tid, n=name: self.attribute_edited.emit(t, n, b.currentText()))
+                self.attr_form.addRow(a.name, box)
+                self.attr_boxes[a.name] = box
+        self._updating = False
 
     def _apply_filter(self) -> None:
         cls = self.filter.currentText()
@@ -250,7 +304,7 @@ class ObjectList(QWidget):
             return
         tid = int(cur.data(0, Qt.ItemDataRole.UserRole))
         self._current = tid
-        self._sync_class_box()
+        self._sync_editors()
         self.selected.emit(tid)
 
     def _on_class(self, _index: int) -> None:
@@ -268,19 +322,20 @@ class _NumericItem(QTreeWidgetItem):
 
 
 class ShortcutHelp(QDialog):
-    """A table of every keyboard shortcut: (keys, what it does)."""
+    """A table of every keyboard shortcut: (group, keys, what it does)."""
 
-    def __init__(self, rows: Sequence[tuple[str, str]], parent: QWidget | None = None) -> None:
+    def __init__(self, rows: Sequence[tuple[str, str, str]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         lay = QVBoxLayout(self)
-        table = QTableWidget(len(rows), 2, self)
-        table.setHorizontalHeaderLabels(["Keys", "Action"])
-        for r, (keys, what) in enumerate(rows):
-            table.setItem(r, 0, QTableWidgetItem(QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)
-                                                 if keys else ""))
-            table.setItem(r, 1, QTableWidgetItem(what))
+        table = QTableWidget(len(rows), 3, self)
+        table.setHorizontalHeaderLabels(["Group", "Keys", "Action"])
+        for r, (group, keys, what) in enumerate(rows):
+            table.setItem(r, 0, QTableWidgetItem(group))
+            table.setItem(r, 1, QTableWidgetItem(keys))
+            table.setItem(r, 2, QTableWidgetItem(what))
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         table.horizontalHeader().setStretchLastSection(True)
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -289,4 +344,4 @@ class ShortcutHelp(QDialog):
         close.clicked.connect(self.accept)
         lay.addWidget(close)
         self.table = table
-        self.resize(520, 560)
+        self.resize(640, 640)

@@ -117,29 +117,39 @@ def test_small_frame_cache_prefetches_and_reports_errors() -> None:
         c.close()
 
 
-def test_project_save_read_and_recovery(scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_project_save_and_open_as_session(scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gui import persist
-    from gui.session import load_session
+    from gui.session import SessionError, is_project_file, load_session
 
     monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
     s = load_session(scene)
     try:
         s.undo.push(CreateTrack("car", 1, Box3D((1.0, 2.0, 0.8), (4.0, 1.8, 1.6), 0.3)))
-        out = persist.save_project(s, tmp_path / "p.json")
-        doc = persist.read_project(out)
-        assert doc.to_dict() == s.doc.to_dict()
-        assert persist.find_recovery(s) is None
-        rec = persist.write_recovery(s)
-        assert rec.exists() and persist.find_recovery(s) == rec
-        n = len(s.doc)
-        s.undo.undo()
-        persist.restore_recovery(s, rec)
-        assert len(s.doc) == n
-        persist.remove_recovery(s)
-        assert persist.find_recovery(s) is None
-        (tmp_path / "junk.json").write_text('{"format": "other"}')
-        with pytest.raises(ValueError, match="junk.json"):
-            persist.read_project(tmp_path / "junk.json")
+        out = persist.save_project(s, tmp_path / "work" / "p.flproj")
+        assert is_project_file(out) and not is_project_file(scene)
+        s2 = load_session(out)
+        try:
+            assert s2.initial_annotation == "project" and s2.project_path == out
+            assert s2.doc.to_dict() == s.doc.to_dict()
+            assert s2.seq.root == scene and len(s2) == 3
+        finally:
+            s2.close()
+        # the recovery store of a never-saved session lives in the cache folder
+        store = persist.recovery_store(s, 60.0)
+        try:
+            assert str(store.path).startswith(str(tmp_path / "cache"))
+            assert store.dirty
+            rec = store.write_recovery()
+            assert rec.exists() and store.recovery_is_newer()
+        finally:
+            store.close()
+        # a project whose sequence is gone names both
+        text = out.read_text().replace(str(scene), str(tmp_path / "gone"))
+        bad = tmp_path / "a" / "b" / "q.flproj"  # the relative path does not lead to it either
+        bad.parent.mkdir(parents=True)
+        bad.write_text(text)
+        with pytest.raises(SessionError, match="q.flproj"):
+            load_session(bad)
     finally:
         s.close()
 

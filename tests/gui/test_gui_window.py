@@ -279,13 +279,23 @@ def test_undo_redo_keys_and_delete(qtbot, scene: Path, cache: Path) -> None:
     n = len(win.session.doc)
     tid = win.boxes()[0].track_id
     win.select(tid)
-    qtbot.keyClick(win, QtCore.Qt.Key.Key_Delete)
-    assert len(win.session.doc) == n - 1 and win.selection is None
-    qtbot.keyClick(win, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
-    assert len(win.session.doc) == n
-    qtbot.keyClick(win, QtCore.Qt.Key.Key_Y, QtCore.Qt.KeyboardModifier.ControlModifier)
+    # Delete: the keyframe at this frame (GT has one on every frame)
+    qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_Delete)
+    assert 0 not in win.session.doc.track(tid).keyframes and len(win.session.doc) == n
+    qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert 0 in win.session.doc.track(tid).keyframes
+    # Shift+Delete: the whole track
+    win.select(tid)
+    qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_Delete, QtCore.Qt.KeyboardModifier.ShiftModifier)
     assert len(win.session.doc) == n - 1
-    win.session.undo.undo()
+    qtbot.wait(10)
+    assert win.selection is None
+    qtbot.keyClick(win.objects.tree, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert len(win.session.doc) == n
+    qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_Y, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert len(win.session.doc) == n - 1
+    win.undo()
+    assert len(win.session.doc) == n
     win._set_label(tid, "truck")
     assert win.session.doc.track(tid).label == "truck"
 
