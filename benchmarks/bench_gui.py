@@ -40,7 +40,8 @@ def ensure_sequence(path: Path, frames: int) -> Path:
 
 def stats(ms: list[float]) -> str:
     a = np.asarray(ms)
-    return f"mean {a.mean():6.1f} ms  p50 {np.percentile(a, 50):6.1f}  p95 {np.percentile(a, 95):6.1f}  max {a.max():6.1f}"
+    p50, p95 = np.percentile(a, 50), np.percentile(a, 95)
+    return f"mean {a.mean():6.1f} ms  p50 {p50:6.1f}  p95 {p95:6.1f}  max {a.max():6.1f}"
 
 
 def bench_stepping(path: Path, app) -> None:  # type: ignore[no-untyped-def]
@@ -127,14 +128,15 @@ def bench_3d(app) -> None:  # type: ignore[no-untyped-def]
         for lod in (False, True):
             v.points.set_lod(lod)
             times = []
-            for k in range(6):
+            for _ in range(6):
                 v.view.camera.azimuth += 3
                 t = time.perf_counter()
                 v.render()
                 times.append(1000 * (time.perf_counter() - t))
             ms = float(np.median(times))
             label = f"LOD ({v.points.count} pts)" if lod else "full"
-            print(f"3D {n:>9,} points, {label:<18}: {ms:7.1f} ms/frame ({1000 / ms:5.1f} fps); set_points {upload:.0f} ms")
+            print(f"3D {n:>9,} points, {label:<18}: {ms:7.1f} ms/frame ({1000 / ms:5.1f} fps); "
+                  f"set_points {upload:.0f} ms")
         v.points.set_lod(False)
     v.close()
     w.close()
