@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
         self._recovered = False  # document restored from a recovery copy and not saved yet
         self._keep_recovery = False
         self._boxes_dirty = False
+        self._in_show = False
         self.camera_grid: CameraGrid | None = None
         self.setWindowTitle(APP_NAME)
         self.resize(1600, 1000)
@@ -230,7 +231,7 @@ class MainWindow(QMainWindow):
         self.view3d = View3D()
         self.bev = OrthoView(title="BEV (drag: edit; B: create tool; right drag: pan; wheel: zoom)")
         self.bev.pointer.connect(lambda ev: self._on_pointer("bev", self.bev, ev))
-        self.bev.view_changed.connect(self._update_overlays)
+        self.bev.view_changed.connect(self._on_bev_view_changed)
         self.side = OrthoView(title="side (from the right)")
         self.front = OrthoView(title="front")
         self.side.pointer.connect(lambda ev: self._on_pointer("side", self.side, ev))
@@ -568,12 +569,16 @@ class MainWindow(QMainWindow):
         T = fd.T_world_from_ego
         ego_xy = T[:2, 3]
         ego_yaw = math.atan2(T[1, 0], T[0, 0])
-        if recentre:
-            self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]), ego_yaw, 60.0)
-            self.bev.set_view(ego_xy, 7.0, ego_yaw)
-        elif self.follow_ego:
-            self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]))
-            self.bev.set_view(ego_xy, None, ego_yaw)
+        self._in_show = True  # the overlays are redrawn below, not on every view change
+        try:
+            if recentre:
+                self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]), ego_yaw, 60.0)
+                self.bev.set_view(ego_xy, 7.0, ego_yaw)
+            elif self.follow_ego:
+                self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]))
+                self.bev.set_view(ego_xy, None, ego_yaw)
+        finally:
+            self._in_show = False
         self._update_points()
         if self.camera_grid is not None:
             for name, panel in self.camera_grid.panels.items():
@@ -646,6 +651,10 @@ class MainWindow(QMainWindow):
         self._update_overlays()
         self._update_box_views()
         self._update_timeline()
+
+    def _on_bev_view_changed(self) -> None:
+        if not self._in_show:  # zoom changes the handles' size in metres
+            self._update_overlays()
 
     def _update_overlays(self) -> None:
         """3D and BEV boxes (with the preview), and the selected box's handles in the BEV."""

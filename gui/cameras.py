@@ -43,6 +43,8 @@ class CameraPanel(QWidget):
     """One camera: the image scaled to fit (aspect kept) and the projected boxes on top."""
 
     box_clicked = pyqtSignal(int)
+    #: Antialiased box lines (nicer; costs some time per repaint with the software rasteriser).
+    antialias = True
 
     def __init__(self, name: str, camera: CameraModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -198,7 +200,7 @@ class CameraPanel(QWidget):
         else:
             p.setPen(QColor(150, 150, 150))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no image")
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         size = (self.width(), self.height())
         if self._polys is None or self._polys[0] != size:
             polys = []
