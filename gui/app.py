@@ -211,6 +211,10 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self._autosave_tick)
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._play_tick)
+        self.rest_timer = QTimer(self)  # full-quality camera panels once frames stop changing
+        self.rest_timer.setSingleShot(True)
+        self.rest_timer.setInterval(300)
+        self.rest_timer.timeout.connect(lambda: self._set_draft(False))
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -581,11 +585,19 @@ class MainWindow(QMainWindow):
             self._in_show = False
         self._update_points()
         if self.camera_grid is not None:
+            if not recentre:
+                self._set_draft(True)
+                self.rest_timer.start()
             for name, panel in self.camera_grid.panels.items():
                 T_cam = np.linalg.inv(self.session.seq.T_world_from_sensor(index, name))
                 panel.set_frame(fd.images.get(name), T_cam, (), fd.pts_world)
         self._update_boxes()
         self.frame_shown.emit(index)
+
+    def _set_draft(self, on: bool) -> None:
+        if self.camera_grid is not None:
+            for panel in self.camera_grid.panels.values():
+                panel.set_draft(on)
 
     def _points(self) -> tuple[np.ndarray, np.ndarray]:
         """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""

@@ -62,6 +62,9 @@ class CameraPanel(QWidget):
         self._cone: float | None = None
         self._scaled: tuple[tuple[int, int], QImage] | None = None
         self._polys: tuple[tuple[int, int], list[QPolygonF]] | None = None
+        #: Draft quality (nearest-neighbour image scaling, no antialiasing) while frames change
+        #: quickly; :meth:`set_draft` (False) repaints in full quality.
+        self.draft = False
 
     # ---- data -----------------------------------------------------------------------------------
     def set_frame(
@@ -123,6 +126,12 @@ class CameraPanel(QWidget):
         inside = dist <= radius
         front = corners_cam[:, :, 2].max(axis=1) > 0.1
         return front & (inside | (angle - slack <= self.view_cone() + 0.02))
+
+    def set_draft(self, on: bool) -> None:
+        if on != self.draft:
+            self.draft = on
+            self._scaled = None
+            self.update()
 
     def set_selected(self, track_id: int | None) -> None:
         self.selected = track_id
@@ -193,14 +202,15 @@ class CameraPanel(QWidget):
         if self._qimage is not None:
             size = (max(int(round(r.width())), 1), max(int(round(r.height())), 1))
             if self._scaled is None or self._scaled[0] != size:
-                scaled = self._qimage.scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation)
+                fast, smooth = Qt.TransformationMode.FastTransformation, Qt.TransformationMode.SmoothTransformation
+                mode = fast if self.draft else smooth
+                scaled = self._qimage.scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio, mode)
                 self._scaled = (size, scaled)
             p.drawImage(QPointF(r.x(), r.y()), self._scaled[1])
         else:
             p.setPen(QColor(150, 150, 150))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no image")
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias and not self.draft)
         size = (self.width(), self.height())
         if self._polys is None or self._polys[0] != size:
             polys = []
