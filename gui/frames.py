@@ -37,7 +37,9 @@ class FrameData:
 
     @property
     def nbytes(self) -> int:
-        return int(self.pts_world.nbytes + self.intensity.nbytes + sum(i.nbytes for i in self.images.values()))
+        arrays = [self.pts_world, self.intensity, *self.images.values(),
+                  *(v for v in self.memo.values() if isinstance(v, np.ndarray))]
+        return int(sum(a.nbytes for a in arrays))
 
 
 class FrameSource(Protocol):
