@@ -7,8 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fusionlabel.box import Box3D
+from fusionlabel.box import CORNER_SIGNS, Box3D
 from fusionlabel.commands import CreateTrack, UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.tools import (
@@ -125,3 +127,27 @@ def test_one_command_per_gesture_and_exact_undo(name, view, p0, p1) -> None:
     assert doc.to_dict() == before
     stack.redo()
     assert doc.box_at(0, 0).box != CAR
+
+
+# ---- properties -------------------------------------------------------------------------------
+
+finite = st.floats(-5.0, 5.0, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    yaw=st.floats(-math.pi, math.pi),
+    signs=st.tuples(st.sampled_from([-1, 0, 1]), st.sampled_from([-1, 0, 1]), st.sampled_from([-1, 0, 1])),
+    d=st.tuples(finite, finite, finite),
+)
+def test_resize_property_opposite_corner_fixed_and_min_size(yaw, signs, d) -> None:
+    box = Box3D((1.0, -2.0, 0.5), (3.0, 1.5, 1.2), yaw)
+    out = resized(box, signs, np.asarray(d), min_size=0.1)
+    assert min(out.size) >= 0.1 - 1e-12 and out.yaw == box.yaw
+    # the corner opposite to the grabbed faces (sign -s on each moved axis) does not move
+    opposite = np.array([-s if s else 1 for s in signs], dtype=float)
+    idx = int(np.flatnonzero((CORNER_SIGNS == opposite).all(axis=1))[0])
+    assert out.corners()[idx] == pytest.approx(box.corners()[idx], abs=1e-9)
+    for i, s in enumerate(signs):
+        if not s:
+            assert out.size[i] == box.size[i]
