@@ -42,6 +42,9 @@ class Preview:
 
 
 GroundModel = float | Callable[[float, float], float] | None
+#: ``(doc, track_id, from_frame, to_frame) -> Box3D | None``: where a track's box will be at
+#: ``to_frame`` (motion prediction); None falls back to a plain copy.
+BoxPredictor = Callable[[AnnotationDocument, int, int, int], Box3D | None]
 
 
 class ToolContext:
@@ -55,6 +58,8 @@ class ToolContext:
     - ``ground``: ground height (m, world z): a constant, a function ``(x, y) -> z``, or None to
       estimate it from ``points`` (the 5th percentile of the heights within 4 m; 0 without points).
     - ``default_class``: the class of new boxes; ``ontology``: class priors (size, attributes).
+    - ``box_predictor``: optional motion prediction used by "copy to next frame" (see
+      ``BoxPredictor``); without one the box is copied unchanged.
     - ``pick_tolerance_px``: how close (screen pixels) the pointer must be to a handle, an edge
       or a footprint to grab or pick it (raise it on high-DPI screens).
     - callbacks (each optional): ``on_selection(track_id | None)``, ``on_preview(Preview | None)``,
@@ -77,6 +82,7 @@ class ToolContext:
         on_frame: Callable[[int], None] | None = None,
         on_message: Callable[[str], None] | None = None,
         pick_tolerance_px: float = HANDLE_TOLERANCE_PX,
+        box_predictor: BoxPredictor | None = None,
     ) -> None:
         self.doc = doc
         self.stack = stack if stack is not None else UndoStack(doc)
@@ -92,6 +98,7 @@ class ToolContext:
         self.on_message = on_message
         self.preview: Preview | None = None
         self.pick_tolerance_px = float(pick_tolerance_px)
+        self.box_predictor = box_predictor
         if selection is not None:
             self.set_selection(selection)
 

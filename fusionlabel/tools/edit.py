@@ -184,3 +184,4 @@ class EditTool(SelectTool):
         if d.track_id not in self.ctx.doc or d.frame != self.ctx.frame:
             return  # the document or frame changed under the drag: drop it
         self.ctx.stack.push(SetKeyframe(d.track_id, d.frame, d.box))
+        self._last_click = None  # the boxes moved: the next click is a fresh one
