@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -236,7 +236,7 @@ class Ontology:
         except KeyError:
             raise KeyError(f"class {label!r} is not in ontology {self.name!r}") from None
 
-    def __iter__(self):  # noqa: ANN204 - iterator of ClassSpec
+    def __iter__(self) -> Iterator[ClassSpec]:
         return iter(self.classes)
 
     def __len__(self) -> int:

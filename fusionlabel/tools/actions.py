@@ -94,7 +94,8 @@ def copy_to_next_frame(ctx: ToolContext, advance: bool = True) -> bool:
     """Copy the selected track's box at this frame (keyframe or interpolated) to a new keyframe
     at frame + 1, then (``advance``) go to that frame keeping the selection. Refused (False)
     at the last frame or when frame + 1 already is a keyframe of the track (it would be
-    overwritten). Motion prediction will replace the plain copy later."""
+    overwritten). With ``ctx.box_predictor`` the new keyframe is its prediction instead of a
+    plain copy."""
     ref = ctx.selected_box()
     if ref is None:
         return False
@@ -105,7 +106,11 @@ def copy_to_next_frame(ctx: ToolContext, advance: bool = True) -> bool:
     if ctx.doc.track(ref.track_id).is_keyframe(target):
         ctx.message(f"track {ref.track_id} already has a keyframe at frame {target}")
         return False
-    ctx.stack.push(SetKeyframe(ref.track_id, target, ref.box))
+    box = ref.box
+    if ctx.box_predictor is not None:
+        predicted = ctx.box_predictor(ctx.doc, ref.track_id, ctx.frame, target)
+        box = box if predicted is None else predicted
+    ctx.stack.push(SetKeyframe(ref.track_id, target, box))
     if advance:
         ctx.set_frame(target)
     return True

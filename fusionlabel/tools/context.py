@@ -17,6 +17,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument, BoxRef
 from fusionlabel.ontology import Ontology
+from fusionlabel.tools.handles import HANDLE_TOLERANCE_PX
 
 #: Radius (m) around a position in which the ground height is estimated from the points.
 GROUND_RADIUS = 4.0
@@ -41,6 +42,9 @@ class Preview:
 
 
 GroundModel = float | Callable[[float, float], float] | None
+#: ``(doc, track_id, from_frame, to_frame) -> Box3D | None``: where a track's box will be at
+#: ``to_frame`` (motion prediction); None falls back to a plain copy.
+BoxPredictor = Callable[[AnnotationDocument, int, int, int], Box3D | None]
 
 
 class ToolContext:
@@ -54,6 +58,10 @@ class ToolContext:
     - ``ground``: ground height (m, world z): a constant, a function ``(x, y) -> z``, or None to
       estimate it from ``points`` (the 5th percentile of the heights within 4 m; 0 without points).
     - ``default_class``: the class of new boxes; ``ontology``: class priors (size, attributes).
+    - ``box_predictor``: optional motion prediction used by "copy to next frame" (see
+      ``BoxPredictor``); without one the box is copied unchanged.
+    - ``pick_tolerance_px``: how close (screen pixels) the pointer must be to a handle, an edge
+      or a footprint to grab or pick it (raise it on high-DPI screens).
     - callbacks (each optional): ``on_selection(track_id | None)``, ``on_preview(Preview | None)``,
       ``on_frame(frame)`` (load the frame and assign ``points``), ``on_message(text)`` (status).
     """
@@ -73,6 +81,8 @@ class ToolContext:
         on_preview: Callable[[Preview | None], None] | None = None,
         on_frame: Callable[[int], None] | None = None,
         on_message: Callable[[str], None] | None = None,
+        pick_tolerance_px: float = HANDLE_TOLERANCE_PX,
+        box_predictor: BoxPredictor | None = None,
     ) -> None:
         self.doc = doc
         self.stack = stack if stack is not None else UndoStack(doc)
@@ -87,6 +97,8 @@ class ToolContext:
         self.on_frame = on_frame
         self.on_message = on_message
         self.preview: Preview | None = None
+        self.pick_tolerance_px = float(pick_tolerance_px)
+        self.box_predictor = box_predictor
         if selection is not None:
             self.set_selection(selection)
 

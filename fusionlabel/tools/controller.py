@@ -70,6 +70,11 @@ class ToolController:
         if self.on_tool_changed is not None:
             self.on_tool_changed(name)
 
+    def cancel(self) -> bool:
+        """Cancel the active tool's gesture (call it when the frame or the document is changed
+        from outside during a drag, e.g. by the timeline); True when there was one."""
+        return self.tool.cancel()
+
     def _created(self, track_id: int) -> None:
         if self.return_to_edit:
             self.set_tool("edit")

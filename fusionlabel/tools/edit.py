@@ -32,7 +32,6 @@ from fusionlabel.tools.base import moved_beyond_threshold
 from fusionlabel.tools.context import Preview, ToolContext
 from fusionlabel.tools.events import PointerEvent
 from fusionlabel.tools.handles import (
-    HANDLE_TOLERANCE_PX,
     MIN_SIZE,
     Handle,
     moved,
@@ -120,7 +119,7 @@ class EditTool(SelectTool):
     def cursor(self, ev: PointerEvent) -> str:
         ref = self.ctx.selected_box()
         if ref is not None:
-            hit = pick(ev.view, ref.box, ev.pos_world, ev.pixels_per_metre, ref.box, HANDLE_TOLERANCE_PX)
+            hit = pick(ev.view, ref.box, ev.pos_world, ev.pixels_per_metre, ref.box, self.ctx.pick_tolerance_px)
             if isinstance(hit, Handle):
                 return "rotate" if hit.kind == "rotate" else f"resize:{hit.name}"
             if hit == "inside":
@@ -133,7 +132,7 @@ class EditTool(SelectTool):
     def _press_at(self, ev: PointerEvent) -> bool:
         ref = self.ctx.selected_box()
         if ref is not None:
-            hit = pick(ev.view, ref.box, ev.pos_world, ev.pixels_per_metre, ref.box, HANDLE_TOLERANCE_PX)
+            hit = pick(ev.view, ref.box, ev.pos_world, ev.pixels_per_metre, ref.box, self.ctx.pick_tolerance_px)
             if hit is not None:
                 kind = "move" if hit == "inside" else ("rotate" if hit.kind == "rotate" else "resize")
                 handle = hit if isinstance(hit, Handle) else None
@@ -185,3 +184,4 @@ class EditTool(SelectTool):
         if d.track_id not in self.ctx.doc or d.frame != self.ctx.frame:
             return  # the document or frame changed under the drag: drop it
         self.ctx.stack.push(SetKeyframe(d.track_id, d.frame, d.box))
+        self._last_click = None  # the boxes moved: the next click is a fresh one

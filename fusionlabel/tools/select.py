@@ -7,7 +7,7 @@ import math
 from fusionlabel.tools.base import Tool, moved_beyond_threshold
 from fusionlabel.tools.context import ToolContext
 from fusionlabel.tools.events import PointerEvent
-from fusionlabel.tools.handles import HANDLE_TOLERANCE_PX, footprint_distance
+from fusionlabel.tools.handles import footprint_distance
 
 
 def pick_candidates(ctx: ToolContext, xy: tuple[float, float], tolerance: float) -> list[int]:
@@ -63,7 +63,7 @@ class SelectTool(Tool):
 
     def click(self, ev: PointerEvent) -> None:
         """Apply the click rule at ``ev.pos_world`` (BEV)."""
-        tol = ev.metres(HANDLE_TOLERANCE_PX)
+        tol = ev.metres(self.ctx.pick_tolerance_px)
         pos = ev.pos_world
         cands = pick_candidates(self.ctx, pos, tol)
         repeat = self._last_click is not None and math.dist(pos, self._last_click) <= tol

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import formats.io
 from formats.errors import FormatError
 from formats.project import PROJECT_FORMAT, SequenceRef, load_project, project_from_dict, save_project
 from fusionlabel.box import Box3D
@@ -83,13 +82,13 @@ def test_failed_save_leaves_the_old_file_intact(tmp_path: Path, monkeypatch: pyt
     def fail(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(formats.io.os, "fsync", fail)  # fails after part of the data was written
+    monkeypatch.setattr(os, "fsync", fail)  # the data is written, fsync fails before the rename
     with pytest.raises(OSError, match="disk full"):
         save_project(proj, doc, tmp_path)
     monkeypatch.undo()
     assert proj.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.flproj"]  # no temp file left behind
-    monkeypatch.setattr(formats.io.os, "replace", fail)
+    monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError):
         save_project(proj, doc, tmp_path)
     monkeypatch.undo()

@@ -144,8 +144,6 @@ def test_discard_and_close(tmp_path: Path) -> None:
 
 
 def test_recovery_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import formats.io
-
     doc, stack, proj, store, clock = setup(tmp_path)
     stack.push(SetKeyframe(0, 5, BOX))
     store.write_recovery()
@@ -155,7 +153,7 @@ def test_recovery_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def fail(*a: object) -> None:
         raise OSError("boom")
 
-    monkeypatch.setattr(formats.io.os, "replace", fail)
+    monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError):
         store.write_recovery()
     monkeypatch.undo()

@@ -223,3 +223,19 @@ def test_key_event_normalises() -> None:
         KeyEvent("w", frozenset({"meta"}))
     with pytest.raises(ValueError):
         PointerEvent("press", (0.0, float("nan")))
+
+
+def test_copy_to_next_frame_uses_the_box_predictor() -> None:
+    ctx, ctl, _, _ = make()
+    calls = []
+
+    def predict(doc, tid, f0, f1):
+        calls.append((tid, f0, f1))
+        b = doc.box_at(tid, f0).box
+        return b.replace(center=(b.center[0] + 1.0, b.center[1], b.center[2]))
+
+    ctx.box_predictor = predict
+    ctx.set_selection(1)
+    key(ctl, "c")
+    assert calls == [(1, 0, 1)]
+    assert ctx.doc.box_at(1, 1).box.center == pytest.approx((11.0, 0.0, 1.0))
