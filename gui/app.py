@@ -200,6 +200,7 @@ class MainWindow(QMainWindow):
         self._keep_recovery = False
         self._boxes_dirty = False
         self._in_show = False
+        self._help: ShortcutHelp | None = None
         self.camera_grid: CameraGrid | None = None
         self.setWindowTitle(APP_NAME)
         self.resize(1600, 1000)
@@ -719,7 +720,7 @@ class MainWindow(QMainWindow):
             for v in (self.side, self.front):
                 v.set_points(np.zeros((0, 2)), np.zeros((0, 3), np.uint8))
                 v.set_shapes([])
-                v.message = "select a box (click it in the BEV, a camera or the list)"
+                v.message = "select a box"
             return
         box = ref.box
         shown = box
@@ -896,8 +897,13 @@ class MainWindow(QMainWindow):
             return
         self.set_frame(self.frame + 1)
 
-    def show_help(self) -> None:
-        ShortcutHelp(self.shortcut_rows(), self).exec()
+    def show_help(self) -> ShortcutHelp:
+        """The shortcut table (non-modal: it can stay open while working)."""
+        if self._help is None:
+            self._help = ShortcutHelp(self.shortcut_rows(), self)
+        self._help.show()
+        self._help.raise_()
+        return self._help
 
     # ---- saving, autosave, recovery -------------------------------------------------------------
     @property

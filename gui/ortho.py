@@ -195,12 +195,14 @@ class OrthoView(QWidget):
         p.setFont(font)
         for sh in self._shapes + self._preview:
             self._paint_shape(p, sh)
-        if self.title:
-            p.setPen(QColor(220, 220, 220))
-            p.drawText(8, 18, self.title)
-        if self.message:
-            p.setPen(QColor(160, 160, 160))
-            p.drawText(8, self.height() - 8, self.message)
+        for text, y, color in ((self.title, 4, QColor(225, 225, 225)), (self.message, self.height() - 22,
+                                                                        QColor(200, 200, 200))):
+            if not text:
+                continue
+            w = p.fontMetrics().horizontalAdvance(text) + 10
+            p.fillRect(4, y, w, 18, QColor(0, 0, 0, 150))
+            p.setPen(color)
+            p.drawText(9, y + 14, text)
         p.end()
 
     def _paint_shape(self, p: QPainter, sh: Shape) -> None:

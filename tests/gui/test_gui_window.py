@@ -308,3 +308,20 @@ def test_screenshot_shows_cameras_and_3d(qtbot, scene: Path, cache: Path, tmp_pa
     pos = w3.mapTo(win, QtCore.QPoint(0, 0))
     part = img[pos.y(): pos.y() + w3.height(), pos.x(): pos.x() + w3.width()]
     assert part.std() > 15  # the 3D canvas is in the screenshot, not a blank rectangle
+
+
+def test_help_dialog_lists_the_keymap_and_play_advances(qtbot, scene: Path, cache: Path) -> None:
+    win = open_window(qtbot, scene)
+    qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_F1)
+    dlg = win._help
+    assert dlg is not None and dlg.isVisible()
+    texts = [dlg.table.item(r, 2).text() for r in range(dlg.table.rowCount())]
+    keys = [dlg.table.item(r, 1).text() for r in range(dlg.table.rowCount())]
+    assert "Undo" in texts and "Ctrl+Z" in keys  # from the tools' keymap
+    assert any("keyframe" in t for t in texts)  # the window's own keys
+    dlg.close()
+    # play at the sensor rate (10 Hz) runs to the end and stops
+    win.set_frame(0)
+    qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_Space)
+    assert win.play_timer.isActive() and win.play_timer.interval() == 100
+    qtbot.waitUntil(lambda: win.frame == 2 and not win.play_timer.isActive(), timeout=5000)
