@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPolygonF
+from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, project_box_edges
 from gui.colors import SELECTED_COLOR, class_color, depth_colors_u8
+from gui.ortho import qpolygon
 
 F64 = NDArray[np.float64]
 
@@ -61,7 +62,7 @@ class CameraPanel(QWidget):
         self._pts_world: NDArray[np.float32] | None = None
         self._cone: float | None = None
         self._scaled: tuple[tuple[int, int], QImage] | None = None
-        self._polys: tuple[tuple[int, int], list[QPolygonF]] | None = None
+        self._polys: tuple[tuple[int, int, int | None], list] | None = None
         #: Draft quality (nearest-neighbour image scaling, no antialiasing) while frames change
         #: quickly; :meth:`set_draft` (False) repaints in full quality.
         self.draft = False
@@ -211,39 +212,45 @@ class CameraPanel(QWidget):
             p.setPen(QColor(150, 150, 150))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no image")
         p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias and not self.draft)
-        size = (self.width(), self.height())
-        if self._polys is None or self._polys[0] != size:
-            polys = []
-            if self._edges:
-                allpts = self.image_to_widget(np.concatenate([poly for _, _, poly in self._edges])).tolist()
-                start = 0
-                for _, _, poly in self._edges:
-                    pts = allpts[start: start + len(poly)]
-                    start += len(poly)
-                    polys.append(QPolygonF([QPointF(x, y) for x, y in pts]))
-            self._polys = (size, polys)
-        # non-selected first, then the selected box on top
-        order = sorted(range(len(self._edges)), key=lambda k: self._boxes[self._edges[k][0]].track_id == self.selected)
-        for k in order:
-            i, e, _ = self._edges[k]
+        key = (self.width(), self.height(), self.selected)
+        if self._polys is None or self._polys[0] != key:
+            self._polys = (key, self._styled_lines())
+        for (color, width, dashed), lines in self._polys[1]:
+            pen = QPen(QColor(*color))
+            pen.setWidthF(width)
+            if dashed:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            for poly in lines:
+                p.drawPolyline(poly)
+        p.setPen(QColor(235, 235, 235))
+        p.fillRect(QRectF(r.x(), r.y(), 8 + 7 * len(self.name), 18), QColor(0, 0, 0, 140))
+        p.drawText(QPointF(r.x() + 4, r.y() + 13), self.name)
+        p.end()
+
+    def _styled_lines(self) -> list[tuple[tuple[tuple[int, int, int], float, bool], object]]:
+        """Edge polylines (QPolygonF, widget pixels) grouped by pen (colour, width, dashed), in
+        drawing order (the selected box last). Each group is converted in one piece and sliced."""
+        groups: dict[tuple[tuple[int, int, int], float, bool], list[F64]] = {}
+        order: dict[tuple[tuple[int, int, int], float, bool], int] = {}
+        for i, e, poly in self._edges:
             b = self._boxes[i]
             sel = b.track_id == self.selected
-            color = SELECTED_COLOR if sel else class_color(b.label)
-            pen = QPen(QColor(*color))
             width = 1.6 if b.keyframe else 1.2
             if e in FRONT_FACE_EDGES:
                 width *= 1.8
             if sel:
                 width += 1.0
-            pen.setWidthF(width)
-            if not b.keyframe:
-                pen.setStyle(Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            p.drawPolyline(self._polys[1][k])
-        p.setPen(QColor(235, 235, 235))
-        p.fillRect(QRectF(r.x(), r.y(), 8 + 7 * len(self.name), 18), QColor(0, 0, 0, 140))
-        p.drawText(QPointF(r.x() + 4, r.y() + 13), self.name)
-        p.end()
+            style = (SELECTED_COLOR if sel else class_color(b.label), width, not b.keyframe)
+            groups.setdefault(style, []).append(poly)
+            order[style] = 1 if sel else 0
+        out: list[tuple[tuple[tuple[int, int, int], float, bool], object]] = []
+        for style in sorted(groups, key=lambda s: order[s]):
+            polys = groups[style]
+            big = qpolygon(self.image_to_widget(np.concatenate(polys)))
+            starts = np.cumsum([0] + [len(q) for q in polys[:-1]])
+            out.append((style, [big.mid(int(s), len(q)) for s, q in zip(starts, polys, strict=True)]))
+        return out
 
     # ---- clicks ---------------------------------------------------------------------------------
     def box_at(self, uv: Sequence[float]) -> int | None:

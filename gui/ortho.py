@@ -193,8 +193,15 @@ class OrthoView(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, font.pointSizeF()))
         p.setFont(font)
-        for sh in self._shapes + self._preview:
-            self._paint_shape(p, sh)
+        shapes = self._shapes + self._preview
+        if shapes:  # one plane -> screen mapping and one polygon conversion for all shapes
+            screen = self.to_screen(np.concatenate([sh.points for sh in shapes]))
+            big = qpolygon(screen)
+            start = 0
+            for sh in shapes:
+                n = len(sh.points)
+                self._paint_shape(p, sh, big.mid(start, n), screen[start])
+                start += n
         for text, y, color in ((self.title, 4, QColor(225, 225, 225)), (self.message, self.height() - 22,
                                                                         QColor(200, 200, 200))):
             if not text:
@@ -205,9 +212,7 @@ class OrthoView(QWidget):
             p.drawText(9, y + 14, text)
         p.end()
 
-    def _paint_shape(self, p: QPainter, sh: Shape) -> None:
-        pts = self.to_screen(sh.points)
-        poly = QPolygonF([QPointF(float(a), float(b)) for a, b in pts])
+    def _paint_shape(self, p: QPainter, sh: Shape, poly: QPolygonF, first: F64) -> None:
         pen = QPen(QColor(*sh.color))
         pen.setWidthF(sh.width)
         if sh.dashed:
@@ -226,7 +231,7 @@ class OrthoView(QWidget):
             p.drawPath(path)
         if sh.text:
             p.setPen(QColor(*sh.color))
-            p.drawText(QPointF(float(pts[0, 0]) + 3, float(pts[0, 1]) - 3), sh.text)
+            p.drawText(QPointF(float(first[0]) + 3, float(first[1]) - 3), sh.text)
 
     def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         self._raster = None
@@ -288,6 +293,18 @@ class OrthoView(QWidget):
         self.scale = new_scale
         after = self.to_plane(np.array([[pos.x(), pos.y()]]))[0]
         self.set_view(self.center + (anchor - after))
+
+
+def qpolygon(pts: NDArray[np.floating]) -> QPolygonF:
+    """(N, 2) float array -> QPolygonF, filled through its buffer (no per-point Python objects)."""
+    a = np.ascontiguousarray(pts, dtype=np.float64).reshape(-1, 2)
+    poly = QPolygonF()
+    poly.fill(QPointF(), len(a))
+    if len(a):
+        ptr = poly.data()
+        ptr.setsize(a.nbytes)
+        np.frombuffer(ptr, dtype=np.float64).reshape(-1, 2)[:] = a
+    return poly
 
 
 def _area(poly: F64) -> float:
