@@ -558,6 +558,8 @@ class MainWindow(QMainWindow):
             self.ctx.set_frame(int(index))
 
     def _on_frame(self, index: int) -> None:
+        if self.ctl is not None and self.ctl.tool.dragging:
+            self.ctl.cancel()  # a drag belongs to the frame it started on
         self.show_frame(index)
 
     def show_frame(self, index: int, recentre: bool = False) -> None:

@@ -325,3 +325,33 @@ def test_help_dialog_lists_the_keymap_and_play_advances(qtbot, scene: Path, cach
     qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_Space)
     assert win.play_timer.isActive() and win.play_timer.interval() == 100
     qtbot.waitUntil(lambda: win.frame == 2 and not win.play_timer.isActive(), timeout=5000)
+
+
+def test_object_list_filter_and_attribute_editing(qtbot, scene: Path, cache: Path) -> None:
+    win = open_window(qtbot, scene)
+    doc = win.session.doc
+    ol = win.objects
+    ol.filter.setCurrentText("pedestrian")
+    shown = [tid for tid, it in ol._items.items() if not it.isHidden()]
+    assert shown and all(doc.track(t).label == "pedestrian" for t in shown)
+    ol.filter.setCurrentText(ol.ALL)
+    car = next(t for t in doc.track_ids() if doc.track(t).label == "car")
+    ol.tree.setCurrentItem(ol._items[car])  # selecting in the list selects in the window
+    assert win.selection == car
+    assert "state" in ol.attr_boxes  # the ontology's attributes of a car
+    box = ol.attr_boxes["occlusion"]
+    values = [box.itemText(i) for i in range(box.count())]
+    value = next(v for v in values if v and v != doc.track(car).attributes.get("occlusion"))
+    box.setCurrentText(value)
+    box.activated.emit(box.currentIndex())
+    assert doc.track(car).attributes["occlusion"] == value
+    win.undo()
+    assert doc.track(car).attributes.get("occlusion") != value
+    # class change through the class box is one undoable command
+    cb = ol.class_box
+    cb.setCurrentText("truck")
+    cb.activated.emit(cb.currentIndex())
+    assert doc.track(car).label == "truck"
+    qtbot.waitUntil(lambda: ol._items[car].text(1) == "truck", timeout=2000)
+    win.undo()
+    assert doc.track(car).label == "car"
