@@ -587,6 +587,8 @@ class MainWindow(QMainWindow):
         finally:
             self._in_show = False
         self._update_points()
+        if not recentre:  # frames changing quickly: draft quality until 300 ms after the last one
+            self.view3d.interacted()
         if self.camera_grid is not None:
             if not recentre:
                 self._set_draft(True)

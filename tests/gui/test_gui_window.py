@@ -192,6 +192,9 @@ def test_navigation_selection_and_timeline(qtbot, scene: Path, cache: Path) -> N
     # colour modes and accumulation redraw without errors
     for mode in ("intensity", "distance", "height"):
         win.set_color_mode(mode)
+    # frame changes draw the decimated cloud until the views rest
+    assert win.view3d.lod_active
+    qtbot.waitUntil(lambda: not win.view3d.lod_active, timeout=3000)
     n = win.view3d.points.count
     win.set_accumulate(1)
     assert win.view3d.points.count > n
