@@ -67,7 +67,7 @@ from gui.cameras import CameraBox, CameraGrid
 from gui.colors import COLOR_MODES, SELECTED_COLOR, bev_colors, class_color, class_color_f, point_colors
 from gui.frames import FrameData
 from gui.ortho import OrthoView, PlaneEvent, Shape, modifier_names
-from gui.session import Session, derive, load_session
+from gui.session import Session, derive, height_order, load_session
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
 
 APP_NAME = "FusionLabel"
@@ -630,7 +630,7 @@ class MainWindow(QMainWindow):
             return
         pts, inten = self._points()
         self.view3d.set_points(pts, point_colors(self.color_mode, pts, inten, origin, ground))
-        order = np.argsort(pts[:, 2], kind="stable")
+        order = height_order(pts[:, 2])
         self.bev.set_points(pts[order, :2], bev_colors(pts[order, 2], ground))
 
     # ---- boxes ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import QGridLayout, QWidget
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, project_box_edges
 from gui.colors import SELECTED_COLOR, class_color, depth_colors_u8
+from gui.frames import transform_f32
 from gui.ortho import qpolygon
 
 F64 = NDArray[np.float64]
@@ -156,7 +157,7 @@ class CameraPanel(QWidget):
         if self.show_points and self._pts_world is not None and len(self._pts_world):
             img = img.copy()
             T = self._T_cam_from_world
-            pts_cam = self._pts_world.astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+            pts_cam = transform_f32(T, self._pts_world)
             front = pts_cam[:, 2] > 0.5
             uv, depth, valid = self.camera.project(pts_cam[front])
             uv, depth = uv[valid], depth[valid]

@@ -75,13 +75,24 @@ def class_color_f(label: str, alpha: float = 1.0) -> tuple[float, float, float, 
     return (r / 255.0, g / 255.0, b / 255.0, alpha)
 
 
-def ramp(values: NDArray[np.floating], lo: float, hi: float) -> F32:
-    """(N,) values -> (N, 3) float32 RGB in [0, 1] along the colour ramp, clipped to [lo, hi]."""
-    t = np.clip((np.asarray(values, dtype=np.float32) - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
-    x = t * (len(_RAMP) - 1)
+def _ramp_exact(t: NDArray[np.floating]) -> F32:
+    x = np.asarray(t, dtype=np.float32) * (len(_RAMP) - 1)
     i = np.minimum(x.astype(np.int32), len(_RAMP) - 2)
     f = (x - i)[:, None]
     return (_RAMP[i] * (1.0 - f) + _RAMP[i + 1] * f).astype(np.float32)
+
+
+#: The ramp sampled at 1024 levels: colouring is one table lookup per point.
+_LUT = _ramp_exact(np.linspace(0.0, 1.0, 1024))
+
+
+def ramp(values: NDArray[np.floating], lo: float, hi: float) -> F32:
+    """(N,) values -> (N, 3) float32 RGB in [0, 1] along the colour ramp, clipped to [lo, hi]
+    (1024 levels)."""
+    v = np.asarray(values, dtype=np.float32)
+    scale = np.float32((len(_LUT) - 1) / max(hi - lo, 1e-6))
+    idx = np.clip((v - np.float32(lo)) * scale + np.float32(0.5), 0, len(_LUT) - 1).astype(np.int32)
+    return _LUT[idx]
 
 
 def point_colors(

@@ -42,6 +42,20 @@ class FrameData:
         return int(sum(a.nbytes for a in arrays))
 
 
+def transform_f32(T: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(N, 3) points through a 4x4 transform ``T`` -> (N, 3) float32, column by column (no BLAS call: a
+    multi-threaded matrix product is slow on a busy 2-core machine)."""
+    R, t = T[:3, :3].astype(np.float32), T[:3, 3].astype(np.float32)
+    out = np.empty((len(pts), 3), np.float32)
+    x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
+    for r in range(3):
+        np.multiply(x, R[r, 0], out=out[:, r])
+        out[:, r] += y * R[r, 1]
+        out[:, r] += z * R[r, 2]
+        out[:, r] += t[r]
+    return out
+
+
 class FrameSource(Protocol):
     """What the window needs from a frame cache."""
 

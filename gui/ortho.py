@@ -100,7 +100,9 @@ class OrthoView(QWidget):
         self, pts_plane: NDArray[np.floating], rgb: NDArray[np.uint8], order: NDArray[np.floating] | None = None
     ) -> None:
         """(N, 2) plane metres with (N, 3) uint8 colours; ``order`` (N,) draws high values on top."""
-        pts = np.asarray(pts_plane, dtype=np.float64).reshape(-1, 2)
+        pts = np.asarray(pts_plane).reshape(-1, 2)
+        if pts.dtype != np.float32:
+            pts = pts.astype(np.float64)
         rgb = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3)
         if order is not None and len(pts):
             idx = np.argsort(order, kind="stable")
@@ -128,10 +130,19 @@ class OrthoView(QWidget):
         c, s = math.cos(a), math.sin(a)
         return np.array([[c, -s], [s, c]])
 
-    def to_screen(self, pts_plane: NDArray[np.floating]) -> F64:
-        """(N, 2) plane metres -> (N, 2) widget pixels (x right, y down)."""
-        d = (np.asarray(pts_plane, dtype=np.float64).reshape(-1, 2) - self.center) @ self._rot().T
-        return np.column_stack([self.width() / 2 + self.scale * d[:, 0], self.height() / 2 - self.scale * d[:, 1]])
+    def to_screen(self, pts_plane: NDArray[np.floating]) -> NDArray[np.floating]:
+        """(N, 2) plane metres -> (N, 2) widget pixels (x right, y down); float32 in, float32 out
+        (the point raster), else float64. Computed column-wise (no BLAS call)."""
+        p = np.asarray(pts_plane).reshape(-1, 2)
+        dt = np.float32 if p.dtype == np.float32 else np.float64
+        r = self._rot().astype(dt)
+        s = dt(self.scale)
+        dx = p[:, 0] - dt(self.center[0])
+        dy = p[:, 1] - dt(self.center[1])
+        out = np.empty((len(p), 2), dt)
+        out[:, 0] = (dx * r[0, 0] + dy * r[0, 1]) * s + dt(self.width() / 2)
+        out[:, 1] = dt(self.height() / 2) - (dx * r[1, 0] + dy * r[1, 1]) * s
+        return out
 
     def to_plane(self, pts_screen: NDArray[np.floating]) -> F64:
         """(N, 2) widget pixels -> (N, 2) plane metres."""
