@@ -169,3 +169,23 @@ def test_colors() -> None:
     assert class_color("some_new_class") == class_color("some_new_class")
     near, far = depth_colors_u8(np.array([1.0, 60.0]))
     assert near[0] > near[2] and far[2] > far[0]  # near red, far blue
+
+
+def test_fast_helpers_match_the_plain_computations() -> None:
+    from calib.transforms import pose_from_xyz_yaw
+    from gui.colors import _ramp_exact, ramp
+    from gui.frames import transform_f32
+    from gui.session import height_order
+
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-80, 80, (5000, 3)).astype(np.float32)
+    T = pose_from_xyz_yaw(120.0, -40.0, 1.8, 2.3)
+    ref = pts.astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+    assert np.abs(transform_f32(T, pts) - ref).max() < 1e-3
+    z = rng.normal(0, 2, 5000).astype(np.float32)
+    order = height_order(z)
+    assert sorted(order.tolist()) == list(range(5000))
+    assert np.all(np.diff(z[order]) > -0.011)  # ascending to 1 cm
+    v = rng.uniform(-1, 4, 1000)
+    t = np.clip((v + 0.5) / 3.5, 0, 1)
+    assert np.abs(ramp(v, -0.5, 3.0) - _ramp_exact(t)).max() < 0.01
