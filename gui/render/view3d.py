@@ -99,6 +99,7 @@ class View3D:
         self.lod_points = int(lod_points)
         self.lod_enabled = True
         self._lod_index: tuple[int, NDArray[np.int64]] | None = None
+        self._texts: list[str] = []
         self._rest = QTimer()
         self._rest.setSingleShot(True)
         self._rest.setInterval(int(rest_ms))
@@ -165,7 +166,9 @@ class View3D:
             else:
                 visual.visible = False
         if texts:
-            self.text.text = texts
+            if texts != self._texts:  # the glyph buffers are rebuilt only when the strings change
+                self.text.text = texts
+                self._texts = texts
             self.text.pos = np.array(text_pos, dtype=np.float32)
             self.text.visible = True
         else:
