@@ -679,7 +679,7 @@ class MainWindow(QMainWindow):
 
         if self.session is None:
             return
-        glyphs, shapes = [], []
+        glyphs, shapes = [], self._ego_shapes()
         sel = self.selection
         selected_box = None
         for tid, label, box, key in self._shown_boxes():
@@ -698,6 +698,20 @@ class MainWindow(QMainWindow):
             shapes += self._handle_shapes("bev", selected_box, self.bev.scale, None)
         self.view3d.set_boxes(glyphs)
         self.bev.set_shapes(shapes)
+
+    def _ego_shapes(self) -> list[Shape]:
+        """BEV context: range rings every 10 m around the ego vehicle and its footprint."""
+        if self._fd is None:
+            return []
+        T = self._fd.T_world_from_ego
+        ang = math.atan2(T[1, 0], T[0, 0]) + np.linspace(0, 2 * np.pi, 97)  # starts ahead: labels on top
+        ring = np.column_stack([np.cos(ang), np.sin(ang)])
+        out = [Shape(T[:2, 3] + r * ring, (70, 76, 88), 1.0, closed=False, text=f"{r} m" if r in (20, 40) else "")
+               for r in (10, 20, 30, 40, 50)]
+        # a generic car footprint: the ego origin is below the rear axle
+        fp = np.array([[3.8, 0.95], [3.8, -0.95], [-1.0, -0.95], [-1.0, 0.95]])
+        out.append(Shape(fp @ T[:2, :2].T + T[:2, 3], (170, 170, 180), 1.5, True, False, 60, "ego"))
+        return out
 
     def _handle_shapes(self, view: str, box: Box3D, ppm: float, ref: Box3D | None) -> list[Shape]:
         """Small squares at the tools' handles (and the rotation handle with its stem)."""
