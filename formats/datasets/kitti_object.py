@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from calib.readers import KittiCalib, load_kitti_calib
 from calib.rig import Rig
@@ -52,7 +51,9 @@ def find_split(path: Path, split: str | None = None) -> Path:
     raise DatasetError(path, "not a KITTI object folder: no calib/ here nor in training/ or testing/")
 
 
-def load_kitti_object(path: Path, split: str | None = None, **options: Any) -> LoadedSequence:
+def load_kitti_object(
+    path: Path, split: str | None = None, tolerance_ms: float | None = None, name: str | None = None
+) -> LoadedSequence:
     """Open a KITTI object split folder (or its parent, ``split`` = "training" by default)."""
     root = find_split(Path(path), split)
     velo = list_files(root / "velodyne", (".bin",))
@@ -70,11 +71,12 @@ def load_kitti_object(path: Path, split: str | None = None, **options: Any) -> L
         lambda fid: calibs.get(fid, root / "calib" / f"{fid}.txt"),
         labels.get,
         "kitti-object",
-        **options,
+        tolerance_ms,
+        name,
     )
 
 
-def load_kitti_flat(path: Path, **options: Any) -> LoadedSequence:
+def load_kitti_flat(path: Path, tolerance_ms: float | None = None, name: str | None = None) -> LoadedSequence:
     """Open a flat KITTI folder: ``<id>.bin``, ``<id>.png``, ``<id>.txt`` (calib), ``<id>_gt.txt``."""
     root = Path(path)
     if not root.is_dir():
@@ -94,7 +96,8 @@ def load_kitti_flat(path: Path, **options: Any) -> LoadedSequence:
         lambda fid: txt.get(fid, root / f"{fid}.txt"),
         labels.get,
         "kitti-flat",
-        **options,
+        tolerance_ms,
+        name,
     )
 
 
