@@ -413,12 +413,16 @@ def map_track_ids(ids: Iterable[str]) -> dict[str, int]:
     """Original object ids -> int track ids, deterministically: decimal ids keep their value;
     other ids (and decimal ids that would collide, e.g. "07" vs "7") get the next free integers
     after the largest decimal id, in sorted order."""
-    uniq = sorted(set(ids), key=natural_key)
+    uniq_ids = set(ids)
+    numeric = [s for s in uniq_ids if re.fullmatch(r"-?\d+", s.strip())]
+    # canonical spellings ("7") before others ("07") so that they keep the value
+    numeric.sort(key=lambda s: (int(s), s.strip() != str(int(s)), s))
+    uniq = numeric + sorted(uniq_ids - set(numeric))
     out: dict[str, int] = {}
     taken: set[int] = set()
     rest = []
     for s in uniq:
-        if re.fullmatch(r"-?\d+", s.strip()) and int(s) not in taken:
+        if s in numeric and int(s) not in taken:
             out[s] = int(s)
             taken.add(int(s))
         else:
