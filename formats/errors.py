@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from fusionlabel.errors import FusionLabelError
 
-class FormatError(ValueError):
+
+class FormatError(FusionLabelError, ValueError):
     """A file could not be read or written as its format requires. ``path`` names the file."""
 
     def __init__(self, path: str | os.PathLike[str] | None, message: str) -> None:
         self.path = Path(path) if path is not None else None
         self.reason = message
+        self.message = message
         super().__init__(f"{path}: {message}" if path is not None else message)
 
 
