@@ -15,6 +15,7 @@ Formats (``FORMATS``; ``detect_format`` tries them in this order): ``packed`` (`
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import os
 from collections.abc import Callable
@@ -42,10 +43,12 @@ __all__ = [
     "LoadedSequence",
     "TimestampError",
     "UnknownFormatError",
+    "add_open_arguments",
     "describe",
     "detect_format",
     "format_names",
     "open_dataset",
+    "open_from_args",
 ]
 
 
@@ -253,3 +256,44 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
         "sync": loaded.sync.to_dict()["cameras"],
         "warnings": list(loaded.warnings),
     }
+
+
+# ---- command-line wiring (for fusionlabel/cli.py: ``info``/``open``) ------------------------------
+def add_open_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--format`` and the loader options to a sub-command's parser (see :func:`open_from_args`)."""
+    g = parser.add_argument_group("dataset options")
+    g.add_argument("--format", dest="dataset_format", choices=sorted([*FORMATS, *ALIASES]), default=None,
+                   help="dataset layout (default: detected)")
+    g.add_argument("--layout", default=None,
+                   help=".bin point layout: kitti, nuscenes, or comma-separated field names (x,y,z,...)")
+    g.add_argument("--sequence", default=None, help="KITTI tracking sequence (e.g. 0001)")
+    g.add_argument("--label-path", type=Path, default=None, help="KITTI tracking label file")
+    g.add_argument("--oxts-path", type=Path, default=None, help="KITTI tracking OXTS file")
+    g.add_argument("--drive", default=None, help="KITTI raw drive (name or number)")
+    g.add_argument("--scene", default=None, help="nuScenes scene name or token")
+    g.add_argument("--tables", dest="nusc_version", default=None, help="nuScenes table version folder")
+    g.add_argument("--rig", type=Path, default=None, help="rig JSON for a plain folder")
+    g.add_argument("--timestamp-unit", choices=["ns", "us", "ms", "s"], default=None,
+                   help="unit of integer timestamps in file names / timestamps.txt")
+    g.add_argument("--tolerance-ms", type=float, default=None, help="camera-LiDAR sync tolerance in ms")
+
+
+def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> LoadedSequence:
+    """:func:`open_dataset` with the options parsed by :func:`add_open_arguments`."""
+    layout = getattr(args, "layout", None)
+    if layout is not None and "," in layout:
+        layout = tuple(x.strip() for x in layout.split(","))
+    options = {
+        "layout": layout,
+        "sequence": getattr(args, "sequence", None),
+        "label_path": getattr(args, "label_path", None),
+        "oxts_path": getattr(args, "oxts_path", None),
+        "drive": getattr(args, "drive", None),
+        "scene": getattr(args, "scene", None),
+        "version": getattr(args, "nusc_version", None),
+        "rig": getattr(args, "rig", None),
+        "timestamp_unit": getattr(args, "timestamp_unit", None),
+        "tolerance_ms": getattr(args, "tolerance_ms", None),
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    return open_dataset(path, getattr(args, "dataset_format", None), **given)
