@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from calib.transforms import transform_points
-from formats.datasets import describe, detect_format, open_dataset
+from formats.datasets import DatasetError, describe, detect_format, open_dataset
 from fusionlabel.geometry import count_points_in_boxes
 from tests.conftest import real_data
 
@@ -154,3 +154,15 @@ def test_ab3dmot_tracking_labels() -> None:
             total += 1
             ok += bool(0 <= uv[0, 0] < 1224 and 0 <= uv[0, 1] < 370)
     assert ok / total > 0.8
+
+
+def test_nuscenes_missing_sensor_file_is_named(tmp_path) -> None:
+    root = real_data("nuscenes_kf")
+    (tmp_path / "v1.0-mini-kf").symlink_to(root / "v1.0-mini-kf")
+    with pytest.raises(DatasetError) as e:
+        open_dataset(tmp_path)
+    assert "samples/LIDAR_TOP/" in str(e.value.path) and "not found" in str(e.value)
+    ls = open_dataset(tmp_path, check_files=False)  # the tables alone still parse
+    assert ls.annotations.num_boxes() == 69
+    with pytest.raises(DatasetError, match="no scene 'scene-9999'"):
+        open_dataset(root, scene="scene-9999")
