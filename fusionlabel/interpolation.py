@@ -37,7 +37,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from calib.transforms import wrap_angle
 from fusionlabel.box import Box3D
 from fusionlabel.errors import ModelError
 
@@ -59,6 +58,12 @@ PATH_YAW_TOL = math.radians(35.0)
 FrameTimes = Sequence[int] | Mapping[int, int]
 #: Inclusive frame intervals (first, last) of a track's gaps.
 Gaps = Sequence[tuple[int, int]]
+
+
+def _wrap(a: float) -> float:
+    """Angle in radians wrapped to (-pi, pi] (scalar; ``calib.transforms.wrap_angle`` semantics)."""
+    w = math.remainder(a, 2.0 * math.pi)
+    return math.pi if w <= -math.pi else w
 
 
 # ---- gaps -----------------------------------------------------------------------------------------
@@ -152,7 +157,7 @@ def _times(frames: Sequence[int], times_ns: FrameTimes | None) -> list[float]:
 def lerp_box(a: Box3D, b: Box3D, t: float) -> Box3D:
     """Linear blend of two world-frame boxes at ``t`` in [0, 1]: centre and size linearly, yaw
     along the shortest arc (never the long way round through a flip)."""
-    dyaw = wrap_angle(b.yaw - a.yaw)
+    dyaw = _wrap(b.yaw - a.yaw)
     return Box3D(
         tuple(ca + t * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True)),
         tuple(sa + t * (sb - sa) for sa, sb in zip(a.size, b.size, strict=True)),
@@ -178,13 +183,13 @@ class _Segment:
     def of(cls, a: Box3D, b: Box3D, dt: float) -> _Segment:
         dx, dy = b.center[0] - a.center[0], b.center[1] - a.center[1]
         chord = math.hypot(dx, dy)
-        dyaw = float(wrap_angle(b.yaw - a.yaw))
+        dyaw = float(_wrap(b.yaw - a.yaw))
         mid = a.yaw + dyaw / 2.0
         sign = 1.0 if dx * math.cos(mid) + dy * math.sin(mid) >= 0.0 else -1.0
         half = abs(dyaw) / 2.0
         arc = chord * (half / math.sin(half)) if half > 1e-6 else chord  # a circular arc's length
         moving = chord >= MOVE_EPS
-        consistent = moving and abs(wrap_angle(math.atan2(sign * dy, sign * dx) - mid)) <= HEADING_TOL
+        consistent = moving and abs(_wrap(math.atan2(sign * dy, sign * dx) - mid)) <= HEADING_TOL
         return cls(dx, dy, dt, dyaw, sign, arc / dt, moving, consistent)
 
 
@@ -248,7 +253,7 @@ class _SmoothSegment:
             self.kind = "heading"
             # the along-path yaw is used only when it stays close to the shortest-arc yaw
             for s in (0.25, 0.5, 0.75):
-                if abs(wrap_angle(self._path_yaw(s) - (a.yaw + s * seg.dyaw))) > PATH_YAW_TOL:
+                if abs(_wrap(self._path_yaw(s) - (a.yaw + s * seg.dyaw))) > PATH_YAW_TOL:
                     self.kind = "heading_arc_yaw"
                     break
         else:
@@ -358,35 +363,36 @@ def interpolate_boxes_at(
 
     ``keyframes`` maps frame -> world box; ``gaps`` are normalised inclusive intervals (see
     :func:`normalize_gaps`); ``times_ns`` gives frame timestamps (integer ns) or None for
-    uniform frames. Evaluating many frames at once shares the per-segment setup.
+    uniform frames. Each box needs at most four keyframes (the segment and its neighbours), and
+    evaluating many frames at once shares the per-segment setup.
     """
     check_method(method)
     extrapolate = check_extrapolation(extrapolate)
     ks = sorted(keyframes)
     frames = list(frames)
-    if not ks:
-        return [None] * len(frames)
-    runs = pieces(ks, gaps)
-    run_of = {f: i for i, run in enumerate(runs) for f in run}
-    run_keys: dict[int, list[tuple[float, Box3D]]] = {}
-    seg_cache: dict[tuple[int, int], _SmoothSegment | None] = {}
+    segments: dict[int, _SmoothSegment] = {}
 
-    def keys_of(r: int) -> list[tuple[float, Box3D]]:
-        if r not in run_keys:
-            run = runs[r]
-            run_keys[r] = list(zip(_times(run, times_ns), (keyframes[f] for f in run), strict=True))
-        return run_keys[r]
+    def linked(i: int, j: int) -> bool:
+        """Keyframes ``ks[i]`` and ``ks[j] (j = i + 1)`` exist and are in the same piece."""
+        return 0 <= i and j < len(ks) and not gap_between(gaps, ks[i] + 1, ks[j] - 1)
 
-    def segment(r: int, i: int) -> _SmoothSegment | None:
-        if (r, i) not in seg_cache:
-            keys = keys_of(r)
-            segs = [
-                _Segment.of(keys[j][1], keys[j + 1][1], keys[j + 1][0] - keys[j][0]) if 0 <= j < len(keys) - 1 else None
-                for j in (i - 1, i, i + 1)
-            ]
-            assert segs[1] is not None
-            seg_cache[(r, i)] = _SmoothSegment(keys[i][1], keys[i + 1][1], segs[1], segs[0], segs[2])
-        return seg_cache[(r, i)]
+    def keys(lo: int, hi: int) -> list[tuple[float, Box3D]]:
+        """(time, box) of keyframes ``ks[lo..hi]``, times relative to the first (checked increasing)."""
+        sel = ks[lo:hi + 1]
+        return list(zip(_times(sel, times_ns), (keyframes[f] for f in sel), strict=True))
+
+    def smooth_segment(i: int) -> _SmoothSegment:
+        if i not in segments:
+            lo = i - 1 if linked(i - 1, i) else i
+            hi = i + 2 if linked(i + 1, i + 2) else i + 1
+            kk = keys(lo, hi)
+            segs = [_Segment.of(kk[j][1], kk[j + 1][1], kk[j + 1][0] - kk[j][0]) for j in range(len(kk) - 1)]
+            mid = i - lo
+            segments[i] = _SmoothSegment(
+                kk[mid][1], kk[mid + 1][1], segs[mid], segs[mid - 1] if mid > 0 else None,
+                segs[mid + 1] if mid + 1 < len(segs) else None,
+            )
+        return segments[i]
 
     out: list[Box3D | None] = []
     for f in frames:
@@ -395,40 +401,30 @@ def interpolate_boxes_at(
         if box is not None:
             out.append(box)
             continue
-        if in_gap(gaps, f):
+        if not ks or in_gap(gaps, f):
             out.append(None)
             continue
         j = bisect.bisect_left(ks, f)
-        left = ks[j - 1] if j > 0 else None
-        right = ks[j] if j < len(ks) else None
-        if left is not None and right is not None and run_of[left] == run_of[right]:
-            r = run_of[left]
-            keys = keys_of(r)
-            i = runs[r].index(left)
-            (t0, a), (t1, b) = keys[i], keys[i + 1]
-            s = (_times([runs[r][0], f], times_ns)[1] - t0) / (t1 - t0)
-            if not 0.0 < s < 1.0:
-                raise ModelError(f"frame timestamps must increase: frame {f} is not between {left} and {right}")
-            if method == "linear":
-                out.append(lerp_box(a, b, s))
-            else:
-                seg = segment(r, i)
-                assert seg is not None
-                out.append(seg.at(s))
+        if linked(j - 1, j):  # between two keyframes of one piece
+            left, right = ks[j - 1], ks[j]
+            _, t, t1 = _times([left, f, right], times_ns)  # raises unless the times increase
+            s = t / t1
+            a, b = keyframes[left], keyframes[right]
+            out.append(lerp_box(a, b, s) if method == "linear" else smooth_segment(j - 1).at(s))
             continue
         # outside a piece: extrapolate from the nearer reachable end, if allowed
         box = None
         if extrapolate:
-            if left is not None and f - left <= extrapolate and not gap_between(gaps, left + 1, f):
-                keys = keys_of(run_of[left])
-                vel, rate = end_motion(keys, True, method)
-                dt = frame_time(f, times_ns) - frame_time(left, times_ns)
-                box = predict_box(keys[-1][1], vel, rate, dt)
-            elif right is not None and right - f <= extrapolate and not gap_between(gaps, f, right - 1):
-                keys = keys_of(run_of[right])
-                vel, rate = end_motion(keys, False, method)
-                dt = frame_time(f, times_ns) - frame_time(right, times_ns)
-                box = predict_box(keys[0][1], vel, rate, dt)
+            if j > 0 and f - ks[j - 1] <= extrapolate and not gap_between(gaps, ks[j - 1] + 1, f):
+                end = keys(j - 2 if linked(j - 2, j - 1) else j - 1, j - 1)
+                vel, rate = end_motion(end, True, method)
+                dt = _times([ks[j - 1], f], times_ns)[1]
+                box = predict_box(end[-1][1], vel, rate, dt)
+            elif j < len(ks) and ks[j] - f <= extrapolate and not gap_between(gaps, f, ks[j] - 1):
+                end = keys(j, j + 1 if linked(j, j + 1) else j)
+                vel, rate = end_motion(end, False, method)
+                dt = -_times([f, ks[j]], times_ns)[1]
+                box = predict_box(end[0][1], vel, rate, dt)
         out.append(box)
     return out
 
