@@ -21,5 +21,13 @@ class CalibrationError(ValueError):
             parts.append(f"key {key!r}")
         prefix = ": ".join(parts)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.detail = message
         self.path = path
         self.key = key
+
+
+class UnknownSensorError(KeyError):
+    """A sensor name that the rig does not know; the message lists the known names."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -1,0 +1,642 @@
+"""The native sequence layout (written by ``fusionlabel synth``) and the native track file.
+
+See ``docs/native-format.md`` for the full description. In short::
+
+    ROOT/
+      fusionlabel.json                 index: frames, timestamps (ns), ego poses, relative file paths
+      rig.json                         sensor rig (calib.rig native rig JSON)
+      lidar/<lidar>/<index:06d>.bin    float32 (N, 4): x, y, z (m, sensor frame), intensity [0, 1]
+      lidar_instance/<lidar>/<index:06d>.bin   int32 (N,): GT track id per point, -1 = none (optional)
+      cameras/<camera>/<index:06d>.png 8-bit RGB images
+      masks/<camera>/<index:06d>.png   16-bit instance masks, value = track id + 1, 0 = none (optional)
+      labels/ground_truth.json         tracks in the world frame (optional)
+
+Every file is written atomically (temporary file in the same folder, fsync, ``os.replace``); a
+whole sequence is written into a temporary sibling folder that is renamed when complete. Bad input
+raises :class:`formats.errors.FormatError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calib.rig import Rig, load_rig_json, save_rig_json
+from calib.transforms import check_transform
+from formats.errors import FormatError
+from formats.io import atomic_write_bytes, atomic_write_json
+
+if TYPE_CHECKING:
+    from fusionlabel.synth import SynthScene
+from fusionlabel.box import Box3D
+from fusionlabel.errors import FusionLabelError
+from fusionlabel.model import FrameInfo, SequenceInfo, Track
+
+FORMAT = "fusionlabel-native"
+VERSION = 1
+INDEX_FILE = "fusionlabel.json"
+RIG_FILE = "rig.json"
+GT_FILE = "labels/ground_truth.json"
+TRACKS_FORMAT = "fusionlabel-tracks"
+TRACKS_VERSION = 1
+LIDAR_FIELDS = ("x", "y", "z", "intensity")
+PNG_COMPRESSION = 1
+
+PathLike = str | os.PathLike[str]
+
+
+# ---- folder fsync and JSON (file writes: formats.io.atomic_write_*) ----------------------------
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_json(path: PathLike) -> Any:
+    """Parse a JSON file; FormatError names the file, line and column on failure."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FormatError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise FormatError(path, f"cannot read: {e}") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise FormatError(path, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except ValueError as e:
+        raise FormatError(path, str(e)) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON: {name} is not allowed")
+
+
+# ---- point clouds ----------------------------------------------------------------------------
+def lidar_to_bytes(points: NDArray[np.floating]) -> bytes:
+    """(N, 4) x, y, z, intensity -> little-endian float32 bytes (row-major)."""
+    pts = np.asarray(points)
+    if pts.ndim != 2 or pts.shape[1] != 4:
+        raise ValueError(f"lidar points must have shape (N, 4), got {pts.shape}")
+    if not np.isfinite(pts).all():
+        raise ValueError("lidar points contain NaN or inf")
+    return np.ascontiguousarray(pts, dtype="<f4").tobytes()
+
+
+def write_lidar(path: PathLike, points: NDArray[np.floating]) -> None:
+    """Write (N, 4) float32 points (x, y, z in metres in the sensor frame, intensity) atomically."""
+    atomic_write_bytes(path, lidar_to_bytes(points))
+
+
+def read_lidar(path: PathLike, expected_points: int | None = None) -> NDArray[np.float32]:
+    """Read a native ``.bin`` sweep -> (N, 4) float32 (x, y, z m in the sensor frame, intensity).
+
+    Raises FormatError when the file is missing, its size is not a whole number of 16-byte
+    points, the point count differs from ``expected_points`` or a value is NaN/inf."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FormatError(path, "lidar file not found") from None
+    except OSError as e:
+        raise FormatError(path, f"cannot read lidar file: {e}") from None
+    if len(raw) % 16:
+        raise FormatError(
+            path, f"size {len(raw)} bytes is not a multiple of 16 (float32 x, y, z, intensity): truncated?"
+        )
+    pts = np.frombuffer(raw, dtype="<f4").reshape(-1, 4).astype(np.float32)
+    if expected_points is not None and pts.shape[0] != expected_points:
+        raise FormatError(path, f"expected {expected_points} points, found {pts.shape[0]}")
+    bad = ~np.isfinite(pts).all(axis=1)
+    if bad.any():
+        raise FormatError(
+            path, f"{int(bad.sum())} points contain NaN or inf (first at row {int(np.argmax(bad))})"
+        )
+    return pts
+
+
+def write_instance(path: PathLike, instance: NDArray[np.integer]) -> None:
+    """Write (N,) per-point instance ids as little-endian int32, atomically."""
+    inst = np.asarray(instance)
+    if inst.ndim != 1:
+        raise ValueError(f"instance ids must have shape (N,), got {inst.shape}")
+    atomic_write_bytes(path, np.ascontiguousarray(inst, dtype="<i4").tobytes())
+
+
+def read_instance(path: PathLike, expected_points: int | None = None) -> NDArray[np.int32]:
+    """Read per-point instance ids (N,) int32 (GT track id, -1 = ground/structure)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FormatError(path, "instance file not found") from None
+    except OSError as e:
+        raise FormatError(path, f"cannot read instance file: {e}") from None
+    if len(raw) % 4:
+        raise FormatError(path, f"size {len(raw)} bytes is not a multiple of 4 (int32 per point): truncated?")
+    inst = np.frombuffer(raw, dtype="<i4").astype(np.int32)
+    if expected_points is not None and inst.shape[0] != expected_points:
+        raise FormatError(path, f"expected {expected_points} instance ids, found {inst.shape[0]}")
+    return inst
+
+
+# ---- images ----------------------------------------------------------------------------------
+def encode_png(image: NDArray[np.generic]) -> bytes:
+    """RGB (H, W, 3) uint8 or single-channel (H, W) uint8/uint16 -> PNG bytes (deterministic)."""
+    import cv2
+
+    img = np.asarray(image)
+    if img.ndim == 3:
+        img = np.ascontiguousarray(img[:, :, ::-1])  # RGB -> BGR for OpenCV
+    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def read_image(path: PathLike) -> NDArray[np.uint8]:
+    """Read an image file -> (H, W, 3) uint8 RGB; FormatError when missing or undecodable."""
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(path, "image file not found")
+    data = np.fromfile(path, dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if img is None:
+        raise FormatError(path, "cannot decode image (corrupt or not an image)")
+    return img[:, :, ::-1].copy()
+
+
+def read_mask(path: PathLike) -> NDArray[np.int32]:
+    """Read a 16-bit instance mask PNG -> (H, W) int32 track ids (-1 = none)."""
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(path, "mask file not found")
+    img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None or img.ndim != 2:
+        raise FormatError(path, "cannot decode a single-channel instance mask")
+    return img.astype(np.int32) - 1
+
+
+# ---- tracks ----------------------------------------------------------------------------------
+def _num_list(v: Any, n: int, where: str, path: Path) -> list[float]:
+    if (
+        not isinstance(v, list)
+        or len(v) != n
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+    ):
+        raise FormatError(path, f"{where}: expected a list of {n} numbers, got {v!r}")
+    out = [float(x) for x in v]
+    if not all(math.isfinite(x) for x in out):
+        raise FormatError(path, f"{where}: contains NaN or inf")
+    return out
+
+
+def _require(d: Any, key: str, where: str, path: Path) -> Any:
+    if not isinstance(d, dict):
+        raise FormatError(path, f"{where}: expected an object, got {type(d).__name__}")
+    if key not in d:
+        raise FormatError(path, f"{where}: missing key {key!r}")
+    return d[key]
+
+
+def box_to_dict(box: Box3D) -> dict[str, Any]:
+    return {"center": list(box.center), "size": list(box.size), "yaw": box.yaw}
+
+
+def tracks_to_dict(tracks: Iterable[Track]) -> dict[str, Any]:
+    """Tracks -> the JSON document of ``labels/*.json`` (world frame, keyframes only)."""
+    out = []
+    for tr in tracks:
+        out.append(
+            {
+                "id": int(tr.track_id),
+                "label": tr.label,
+                "attributes": dict(tr.attributes),
+                "interpolation": tr.interpolation,
+                "keyframes": {str(f): box_to_dict(tr.keyframes[f]) for f in tr.keyframe_indices()},
+            }
+        )
+    return {"format": TRACKS_FORMAT, "version": TRACKS_VERSION, "frame": "world", "tracks": out}
+
+
+def tracks_from_dict(data: Any, path: PathLike = "<tracks>") -> list[Track]:
+    """Parse the JSON document of :func:`tracks_to_dict`; FormatError names ``path`` and the key."""
+    path = Path(path)
+    version = _require(data, "version", "top level", path)
+    if version != TRACKS_VERSION:
+        raise FormatError(path, f"unsupported tracks version {version!r} (known: {TRACKS_VERSION})")
+    fmt = data.get("format", TRACKS_FORMAT)
+    if fmt != TRACKS_FORMAT:
+        raise FormatError(path, f"format is {fmt!r}, expected {TRACKS_FORMAT!r}")
+    if data.get("frame", "world") != "world":
+        raise FormatError(path, f"boxes must be in the 'world' frame, got {data.get('frame')!r}")
+    items = _require(data, "tracks", "top level", path)
+    if not isinstance(items, list):
+        raise FormatError(path, "tracks: expected a list")
+    tracks: list[Track] = []
+    seen: set[int] = set()
+    for i, t in enumerate(items):
+        where = f"tracks[{i}]"
+        tid = _require(t, "id", where, path)
+        if not isinstance(tid, int) or isinstance(tid, bool):
+            raise FormatError(path, f"{where}.id: expected an integer, got {tid!r}")
+        if tid in seen:
+            raise FormatError(path, f"{where}.id: duplicate track id {tid}")
+        seen.add(tid)
+        label = _require(t, "label", where, path)
+        if not isinstance(label, str) or not label:
+            raise FormatError(path, f"{where}.label: expected a non-empty string, got {label!r}")
+        attrs = t.get("attributes", {})
+        if not isinstance(attrs, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()
+        ):
+            raise FormatError(path, f"{where}.attributes: expected an object of strings")
+        kfs = _require(t, "keyframes", where, path)
+        if not isinstance(kfs, dict):
+            raise FormatError(path, f"{where}.keyframes: expected an object frame -> box")
+        keyframes: dict[int, Box3D] = {}
+        for k, b in kfs.items():
+            kw = f"{where}.keyframes[{k!r}]"
+            try:
+                frame = int(k)
+            except ValueError:
+                raise FormatError(path, f"{kw}: frame key must be an integer") from None
+            if frame < 0:
+                raise FormatError(path, f"{kw}: negative frame index")
+            center = _num_list(_require(b, "center", kw, path), 3, f"{kw}.center", path)
+            size = _num_list(_require(b, "size", kw, path), 3, f"{kw}.size", path)
+            yaw = _num_list([_require(b, "yaw", kw, path)], 1, f"{kw}.yaw", path)[0]
+            try:
+                keyframes[frame] = Box3D(tuple(center), tuple(size), yaw)
+            except FusionLabelError as e:
+                raise FormatError(path, f"{kw}: {e}") from None
+        try:
+            tracks.append(
+                Track(tid, label, dict(attrs), keyframes, interpolation=t.get("interpolation", "linear"))
+            )
+        except FusionLabelError as e:
+            raise FormatError(path, f"{where}: {e}") from None
+    return tracks
+
+
+def save_tracks(path: PathLike, tracks: Iterable[Track]) -> None:
+    """Write tracks (world-frame keyframes) as JSON, atomically."""
+    atomic_write_json(path, tracks_to_dict(tracks))
+
+
+def load_tracks(path: PathLike) -> list[Track]:
+    """Read a track file written by :func:`save_tracks`."""
+    return tracks_from_dict(read_json(path), path)
+
+
+# ---- the sequence index ----------------------------------------------------------------------
+class NativeWriter:
+    """Writes a sequence into ``root`` (which must exist): sensor files with :meth:`add_frame`,
+    then the rig, the tracks and the index with :meth:`finish`."""
+
+    def __init__(self, root: PathLike, name: str, rig: Rig) -> None:
+        self.root = Path(root)
+        self.name = name
+        self.rig = rig
+        self.frames: list[dict[str, Any]] = []
+        self._dirs: set[Path] = set()
+
+    def _file(self, rel: str) -> Path:
+        p = self.root / rel
+        if p.parent not in self._dirs:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(p.parent)
+        return p
+
+    def add_frame(
+        self,
+        index: int,
+        timestamp_ns: int,
+        T_world_from_ego: NDArray[np.float64],
+        lidar: Mapping[str, NDArray[np.floating]] | None = None,
+        lidar_instance: Mapping[str, NDArray[np.integer]] | None = None,
+        cameras: Mapping[str, NDArray[np.uint8]] | None = None,
+        camera_timestamps_ns: Mapping[str, int] | None = None,
+        masks: Mapping[str, NDArray[np.integer]] | None = None,
+    ) -> None:
+        """Write one frame's files. ``lidar`` sensor -> (N, 4) points in the sensor frame;
+        ``cameras`` sensor -> (H, W, 3) RGB uint8; ``masks`` sensor -> (H, W) track ids (-1 none)."""
+        if index != len(self.frames):
+            raise ValueError(f"frames must be added in order: expected {len(self.frames)}, got {index}")
+        T = check_transform(T_world_from_ego, f"frame {index} T_world_from_ego")
+        rec: dict[str, Any] = {
+            "index": int(index),
+            "timestamp_ns": int(timestamp_ns),
+            "T_world_from_ego": T.tolist(),
+            "lidar": {},
+            "lidar_points": {},
+            "cameras": {},
+            "camera_timestamps_ns": {},
+        }
+        for name, pts in (lidar or {}).items():
+            rel = f"lidar/{name}/{index:06d}.bin"
+            write_lidar(self._file(rel), pts)
+            rec["lidar"][name] = rel
+            rec["lidar_points"][name] = int(np.asarray(pts).shape[0])
+        if lidar_instance:
+            rec["lidar_instance"] = {}
+            for name, inst in lidar_instance.items():
+                if np.asarray(inst).shape[0] != rec["lidar_points"].get(name):
+                    raise ValueError(f"frame {index} {name}: instance ids do not match the point count")
+                rel = f"lidar_instance/{name}/{index:06d}.bin"
+                write_instance(self._file(rel), inst)
+                rec["lidar_instance"][name] = rel
+        for name, img in (cameras or {}).items():
+            rel = f"cameras/{name}/{index:06d}.png"
+            atomic_write_bytes(self._file(rel), encode_png(img))
+            rec["cameras"][name] = rel
+            ts = (camera_timestamps_ns or {}).get(name, timestamp_ns)
+            rec["camera_timestamps_ns"][name] = int(ts)
+        if masks:
+            rec["camera_masks"] = {}
+            for name, m in masks.items():
+                m = np.asarray(m)
+                if m.max(initial=-1) >= 65535:
+                    raise ValueError("instance ids must be < 65535 to fit a 16-bit mask")
+                rel = f"masks/{name}/{index:06d}.png"
+                atomic_write_bytes(self._file(rel), encode_png((m + 1).astype(np.uint16)))
+                rec["camera_masks"][name] = rel
+        self.frames.append(rec)
+
+    def finish(self, tracks: Iterable[Track] | None = None, meta: Mapping[str, Any] | None = None) -> Path:
+        """Write ``rig.json``, the ground truth (when ``tracks`` is given) and, last, the index."""
+        save_rig_json(self.rig, self.root / RIG_FILE)
+        index: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "rig": RIG_FILE,
+            "lidar_point_format": {"dtype": "float32", "byte_order": "little", "fields": list(LIDAR_FIELDS)},
+        }
+        if tracks is not None:
+            save_tracks(self._file(GT_FILE), tracks)
+            index["ground_truth"] = GT_FILE
+        if meta:
+            index["meta"] = dict(meta)
+        index["frames"] = self.frames
+        atomic_write_json(self.root / INDEX_FILE, index)
+        return self.root / INDEX_FILE
+
+
+def write_synth_scene(
+    scene: SynthScene,
+    out: PathLike,
+    overwrite: bool = False,
+    masks: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Render every frame of a :class:`fusionlabel.synth.SynthScene` and write it to ``out``.
+
+    The sequence is written into a temporary sibling folder and renamed to ``out`` when complete,
+    so an interrupted run never leaves a half-written sequence at ``out``. ``out`` must not exist
+    or be an empty folder unless ``overwrite`` (then the old folder is replaced at the end).
+    ``progress(done, total)`` is called after each frame. Returns ``out``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FormatError(out, "exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FormatError(out, "folder exists and is not empty (use overwrite / --force)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        writer = NativeWriter(tmp, scene.name, scene.rig)
+        n = len(scene)
+        for i in range(n):
+            fr = scene.frame(i)
+            writer.add_frame(
+                i,
+                fr.timestamp_ns,
+                fr.T_world_from_ego,
+                lidar={k: v.points for k, v in fr.lidar.items()},
+                lidar_instance={k: v.instance for k, v in fr.lidar.items()},
+                cameras={k: v.image for k, v in fr.cameras.items()},
+                camera_timestamps_ns={k: fr.timestamp_ns for k in fr.cameras},
+                masks={k: v.instance for k, v in fr.cameras.items()} if masks else None,
+            )
+            if progress is not None:
+                progress(i + 1, n)
+        cfg = scene.config
+        meta = {
+            "generator": "fusionlabel.synth",
+            "seed": cfg.seed,
+            "cameras": cfg.cameras,
+            "image_size": list(cfg.image_size),
+            "beams": cfg.beams,
+            "azimuths": cfg.azimuths,
+        }
+        writer.finish(scene.tracks(), meta)
+        _fsync_dir(tmp)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+        _fsync_dir(out.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+# ---- reading ---------------------------------------------------------------------------------
+def _index_path(path: PathLike) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        return p / INDEX_FILE
+    return p
+
+
+def is_native(path: PathLike) -> bool:
+    """Whether ``path`` is a native sequence folder (or its index file)."""
+    return _index_path(path).is_file()
+
+
+def load_sequence(path: PathLike) -> SequenceInfo:
+    """Load a native sequence (folder or its ``fusionlabel.json``) -> SequenceInfo (format
+    ``"native"``). File paths in the frames are absolute. ``meta`` holds ``lidar_points``
+    (per frame: sensor -> N), ``lidar_instance_files`` and ``camera_mask_files`` (per frame:
+    sensor -> Path), ``ground_truth`` (Path or None) and the index's own ``meta``.
+
+    Checks the index, the rig and that every referenced file exists; FormatError (or the rig's
+    CalibrationError) names the file and the problem."""
+    ip = _index_path(path)
+    if not ip.exists():
+        raise FormatError(ip, f"not a native sequence: {INDEX_FILE} not found")
+    root = ip.parent
+    data = read_json(ip)
+    if not isinstance(data, dict):
+        raise FormatError(ip, "top level must be a JSON object")
+    fmt = _require(data, "format", "top level", ip)
+    if fmt != FORMAT:
+        raise FormatError(ip, f"format is {fmt!r}, expected {FORMAT!r}")
+    version = _require(data, "version", "top level", ip)
+    if version != VERSION:
+        raise FormatError(ip, f"unsupported version {version!r} (known: {VERSION})")
+    lpf = data.get("lidar_point_format")
+    if lpf is not None and (
+        not isinstance(lpf, dict)
+        or lpf.get("dtype", "float32") != "float32"
+        or lpf.get("byte_order", "little") != "little"
+        or list(lpf.get("fields", LIDAR_FIELDS)) != list(LIDAR_FIELDS)
+    ):
+        raise FormatError(
+            ip, f"lidar_point_format {lpf!r} is not supported (only little-endian float32 x, y, z, intensity)"
+        )
+    rig_path = root / str(data.get("rig", RIG_FILE))
+    if not rig_path.is_file():
+        raise FormatError(rig_path, "rig file not found")
+    rig = load_rig_json(rig_path)
+    frames_raw = _require(data, "frames", "top level", ip)
+    if not isinstance(frames_raw, list):
+        raise FormatError(ip, "frames: expected a list")
+
+    def file_of(rel: Any, where: str) -> Path:
+        if not isinstance(rel, str) or not rel:
+            raise FormatError(ip, f"{where}: expected a relative file path, got {rel!r}")
+        p = root / rel
+        if not p.is_file():
+            raise FormatError(p, f"file referenced by {where} in {INDEX_FILE} not found")
+        return p
+
+    def sensor_map(fr: dict[str, Any], key: str, where: str, kind: str) -> dict[str, Any]:
+        m = fr.get(key, {})
+        if not isinstance(m, dict):
+            raise FormatError(ip, f"{where}.{key}: expected an object sensor -> value")
+        names = rig.lidar_names() if kind == "lidar" else rig.camera_names()
+        for name in m:
+            if name not in names:
+                raise FormatError(ip, f"{where}.{key}: sensor {name!r} is not a {kind} of the rig ({names})")
+        return m
+
+    frames: list[FrameInfo] = []
+    lidar_points: list[dict[str, int]] = []
+    inst_files: list[dict[str, Path]] = []
+    mask_files: list[dict[str, Path]] = []
+    last_ts: int | None = None
+    for i, fr in enumerate(frames_raw):
+        where = f"frames[{i}]"
+        idx = _require(fr, "index", where, ip)
+        if idx != i:
+            raise FormatError(ip, f"{where}.index: expected {i}, got {idx!r}")
+        ts = _require(fr, "timestamp_ns", where, ip)
+        if not isinstance(ts, int) or isinstance(ts, bool):
+            raise FormatError(ip, f"{where}.timestamp_ns: expected an integer (ns), got {ts!r}")
+        if last_ts is not None and ts <= last_ts:
+            raise FormatError(ip, f"{where}.timestamp_ns: timestamps must increase ({ts} after {last_ts})")
+        last_ts = ts
+        T_raw = _require(fr, "T_world_from_ego", where, ip)
+        try:
+            T = check_transform(np.asarray(T_raw, dtype=np.float64), f"{where}.T_world_from_ego")
+        except (ValueError, TypeError) as e:
+            raise FormatError(ip, str(e)) from None
+        lid = {
+            n: file_of(r, f"{where}.lidar.{n}") for n, r in sensor_map(fr, "lidar", where, "lidar").items()
+        }
+        cams = {
+            n: file_of(r, f"{where}.cameras.{n}")
+            for n, r in sensor_map(fr, "cameras", where, "camera").items()
+        }
+        cts = sensor_map(fr, "camera_timestamps_ns", where, "camera")
+        for n, v in cts.items():
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise FormatError(
+                    ip, f"{where}.camera_timestamps_ns.{n}: expected an integer (ns), got {v!r}"
+                )
+        npts = sensor_map(fr, "lidar_points", where, "lidar")
+        for n, v in npts.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise FormatError(ip, f"{where}.lidar_points.{n}: expected a point count, got {v!r}")
+        lidar_points.append(dict(npts))
+        inst_files.append(
+            {
+                n: file_of(r, f"{where}.lidar_instance.{n}")
+                for n, r in sensor_map(fr, "lidar_instance", where, "lidar").items()
+            }
+        )
+        mask_files.append(
+            {
+                n: file_of(r, f"{where}.camera_masks.{n}")
+                for n, r in sensor_map(fr, "camera_masks", where, "camera").items()
+            }
+        )
+        frames.append(
+            FrameInfo(
+                i,
+                ts,
+                T,
+                lidar_files=lid,
+                camera_files=cams,
+                camera_timestamps_ns={k: int(v) for k, v in cts.items()},
+            )
+        )
+    gt = data.get("ground_truth")
+    gt_path = file_of(gt, "ground_truth") if gt is not None else None
+    name = data.get("name", root.name)
+    meta = {
+        "lidar_points": lidar_points,
+        "lidar_instance_files": inst_files,
+        "camera_mask_files": mask_files,
+        "ground_truth": gt_path,
+        "index_file": ip,
+        "meta": data.get("meta", {}),
+    }
+    return SequenceInfo(str(name), "native", frames, rig, root=root, meta=meta)
+
+
+def read_lidar_frame(seq: SequenceInfo, frame: int, name: str | None = None) -> NDArray[np.float32]:
+    """(N, 4) float32 sweep of lidar ``name`` (default: the first) at ``frame`` of a native
+    sequence, checked against the point count recorded in the index."""
+    name = name or seq.lidar_names[0]
+    fi = seq.frames[frame]
+    if name not in fi.lidar_files:
+        raise FormatError(
+            seq.meta.get("index_file", seq.root or "?"), f"frame {frame} has no sweep of {name!r}"
+        )
+    expected = seq.meta.get("lidar_points", [{}] * len(seq))[frame].get(name)
+    return read_lidar(fi.lidar_files[name], expected)
+
+
+def read_lidar_instance(seq: SequenceInfo, frame: int, name: str | None = None) -> NDArray[np.int32] | None:
+    """Per-point instance ids of a sweep, or None when the sequence has none."""
+    name = name or seq.lidar_names[0]
+    p = seq.meta.get("lidar_instance_files", [{}] * len(seq))[frame].get(name)
+    if p is None:
+        return None
+    expected = seq.meta.get("lidar_points", [{}] * len(seq))[frame].get(name)
+    return read_instance(p, expected)
+
+
+def load_ground_truth(seq: SequenceInfo) -> list[Track]:
+    """The sequence's ground-truth tracks ([] when it has none)."""
+    p = seq.meta.get("ground_truth")
+    return [] if p is None else load_tracks(p)

@@ -1,0 +1,5 @@
+"""``python -m fusionlabel``: the command line (see fusionlabel.cli)."""
+
+from fusionlabel.cli import main
+
+raise SystemExit(main())

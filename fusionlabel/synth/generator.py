@@ -1,0 +1,191 @@
+"""The synthetic sequence: configuration, rig, ego poses, ground truth and per-frame sensor data.
+
+``SynthScene(SynthConfig(frames=20, seed=0, cameras=6))`` builds the scene layout once
+(deterministic for the seed) and renders frames on demand with :meth:`SynthScene.frame`. Nothing is
+written to disk here: ``formats.native`` writes a scene in the native layout.
+
+Frames are 10 Hz; frame ``i`` is at ``START_NS + i * dt_ns`` nanoseconds. The LiDAR sweep and every
+camera image of a frame are captured at the frame time (``camera_timestamps_ns`` equal the frame
+timestamp), so the ground truth of frame ``i`` holds exactly for all of its sensor data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calib.camera import CameraModel
+from calib.rig import Rig, Sensor
+from calib.transforms import make_transform, pose_from_xyz_yaw
+from fusionlabel.box import Box3D
+from fusionlabel.model import Track
+from fusionlabel.synth.lidar import LidarSpec, LidarSweep, cast_sweep
+from fusionlabel.synth.render import CameraImage, CameraRenderer
+from fusionlabel.synth.scene import SceneLayout, build_layout, primitives_at
+
+F64 = NDArray[np.float64]
+
+#: Timestamp of frame 0 (ns): 2020-09-13T12:26:40Z, fixed so that outputs are reproducible.
+START_NS = 1_600_000_000_000_000_000
+LIDAR_NAME = "lidar_top"
+GENERATOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Parameters of a synthetic sequence.
+
+    ``frames`` (>= 1) at ``dt_ns`` spacing; ``cameras`` 0, 1 (forward) or 6 (ring);
+    ``image_size`` (width, height) px of every camera; ``beams`` x ``azimuths`` LiDAR rays."""
+
+    frames: int = 20
+    seed: int = 0
+    cameras: int = 6
+    image_size: tuple[int, int] = (800, 450)
+    beams: int = 64
+    azimuths: int = 1800
+    dt_ns: int = 100_000_000
+
+    def __post_init__(self) -> None:
+        if self.frames < 1:
+            raise ValueError(f"frames must be >= 1, got {self.frames}")
+        if self.cameras not in (0, 1, 6):
+            raise ValueError(f"cameras must be 0, 1 or 6, got {self.cameras}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        w, h = self.image_size
+        if w < 16 or h < 16:
+            raise ValueError(f"image size must be at least 16 x 16, got {w} x {h}")
+        if self.beams < 1 or self.azimuths < 8:
+            raise ValueError("need at least 1 beam and 8 azimuth steps")
+
+
+@dataclass
+class SynthFrame:
+    """Sensor data and ground truth of one frame.
+
+    ``T_world_from_ego`` (4, 4); ``lidar`` sensor name -> :class:`LidarSweep` (points in that
+    sensor's frame); ``cameras`` sensor name -> :class:`CameraImage`; ``boxes`` track id -> world
+    box."""
+
+    index: int
+    timestamp_ns: int
+    T_world_from_ego: F64
+    lidar: dict[str, LidarSweep] = field(default_factory=dict)
+    cameras: dict[str, CameraImage] = field(default_factory=dict)
+    boxes: dict[int, Box3D] = field(default_factory=dict)
+
+
+def _camera_pose(x: float, y: float, z: float, yaw_deg: float, pitch_deg: float = 0.0) -> F64:
+    """``T_ego_from_cam`` of an optical frame (x right, y down, z forward) looking along
+    ``yaw_deg`` (about +z of ego) and tilted down by ``pitch_deg``."""
+    yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
+    f = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), -math.sin(pitch)])
+    r = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
+    d = np.cross(f, r)
+    return make_transform(np.stack([r, d, f], axis=1), [x, y, z])
+
+
+def _intrinsics(width: int, height: int, f: float) -> F64:
+    return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
+
+
+def make_rig(cameras: int, image_size: tuple[int, int] = (800, 450)) -> Rig:
+    """The synthetic rig: ``lidar_top`` on the roof and 0, 1 (``cam_front``) or 6 cameras.
+
+    The ring: ``cam_front`` (radtan, 70 deg), ``cam_front_left``/``cam_front_right`` (pinhole,
+    70 deg, +-55 deg), ``cam_back_left``/``cam_back_right`` (radtan, 70 deg, +-125 deg) and
+    ``cam_back`` (fisheye, about 130 deg). The ego frame origin is on the ground below the rear
+    axle; the lidar is yawed by 0.5 deg so that ``T_ego_from_lidar`` is not a pure translation."""
+    w, h = image_size
+    sensors = [Sensor(LIDAR_NAME, "lidar", pose_from_xyz_yaw(0.95, 0.0, 1.84, math.radians(0.5)))]
+    f70 = (w / 2.0) / math.tan(math.radians(35.0))
+    radtan_front = CameraModel(_intrinsics(w, h, f70), w, h, "radtan", (-0.10, 0.02, 0.0005, -0.0003, 0.0))
+    radtan_back = CameraModel(_intrinsics(w, h, f70), w, h, "radtan", (-0.06, 0.01, 0.0, 0.0))
+    pinhole = CameraModel(_intrinsics(w, h, f70), w, h, "none", ())
+    f_fish = (w / 2.0) / math.radians(65.0)
+    fisheye = CameraModel(_intrinsics(w, h, f_fish), w, h, "fisheye", (-0.01, 0.002, 0.0, 0.0))
+    ring = [
+        ("cam_front", _camera_pose(1.70, 0.0, 1.55, 0.0, 2.0), radtan_front),
+        ("cam_front_left", _camera_pose(1.50, 0.45, 1.55, 55.0, 2.0), pinhole),
+        ("cam_front_right", _camera_pose(1.50, -0.45, 1.55, -55.0, 2.0), pinhole),
+        ("cam_back_left", _camera_pose(0.30, 0.45, 1.55, 125.0, 2.0), radtan_back),
+        ("cam_back_right", _camera_pose(0.30, -0.45, 1.55, -125.0, 2.0), radtan_back),
+        ("cam_back", _camera_pose(-0.85, 0.0, 1.60, 180.0, 5.0), fisheye),
+    ]
+    for name, T, cam in ring[: cameras if cameras in (0, 1) else 6]:
+        sensors.append(Sensor(name, "camera", T, cam))
+    return Rig(sensors)
+
+
+class SynthScene:
+    """A deterministic synthetic sequence for ``config`` (see the module docstring)."""
+
+    def __init__(self, config: SynthConfig | None = None) -> None:
+        self.config = config or SynthConfig()
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, GENERATOR_VERSION])
+        self.duration_s = (cfg.frames - 1) * cfg.dt_ns * 1e-9
+        self.layout: SceneLayout = build_layout(rng, self.duration_s)
+        self.rig = make_rig(cfg.cameras, cfg.image_size)
+        self.lidar_spec = LidarSpec.default(cfg.beams, cfg.azimuths)
+        self._lidar_dirs = self.lidar_spec.directions()
+        self._renderers: dict[str, CameraRenderer] = {}
+        self.name = f"synth-seed{cfg.seed}-{cfg.frames}f-{cfg.cameras}cam"
+
+    # ---- sequence-level truth ----------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.config.frames
+
+    def time_s(self, index: int) -> float:
+        return index * self.config.dt_ns * 1e-9
+
+    def timestamp_ns(self, index: int) -> int:
+        return START_NS + index * self.config.dt_ns
+
+    def ego_pose(self, index: int) -> F64:
+        """``T_world_from_ego`` (4, 4) at frame ``index``."""
+        return self.layout.ego.pose_at(self.time_s(index))
+
+    def boxes(self, index: int) -> dict[int, Box3D]:
+        """Ground-truth world boxes of frame ``index``: track id -> Box3D."""
+        t = self.time_s(index)
+        return {o.instance: o.box_at(t) for o in self.layout.labelled}
+
+    def tracks(self) -> list[Track]:
+        """Ground-truth tracks: one per labelled object, every frame a keyframe (world frame)."""
+        out = []
+        for o in self.layout.labelled:
+            kf = {i: o.box_at(self.time_s(i)) for i in range(len(self))}
+            out.append(Track(o.instance, o.label or "unknown", dict(o.attributes), kf))
+        return out
+
+    # ---- per-frame sensor data ---------------------------------------------------------------
+    def renderer(self, name: str) -> CameraRenderer:
+        if name not in self._renderers:
+            self._renderers[name] = CameraRenderer(self.rig.camera(name))
+        return self._renderers[name]
+
+    def frame(self, index: int, cameras: bool = True, lidar: bool = True) -> SynthFrame:
+        """Render frame ``index``: LiDAR sweep(s) and camera images with instance ids."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} out of range 0..{len(self) - 1}")
+        t = self.time_s(index)
+        T_we = self.ego_pose(index)
+        prims = primitives_at(self.layout.objects, t)
+        fr = SynthFrame(index, self.timestamp_ns(index), T_we, boxes=self.boxes(index))
+        if lidar:
+            for name in self.rig.lidar_names():
+                rng = np.random.default_rng([self.config.seed, index, GENERATOR_VERSION, 7])
+                T_wl = T_we @ self.rig.T("ego", name)
+                fr.lidar[name] = cast_sweep(
+                    self.lidar_spec, T_wl, prims, self.layout.road, rng, dirs_lidar=self._lidar_dirs
+                )
+        if cameras:
+            for name in self.rig.camera_names():
+                T_wc = T_we @ self.rig.T("ego", name)
+                fr.cameras[name] = self.renderer(name).render(T_wc, prims, self.layout.road)
+        return fr
