@@ -31,6 +31,9 @@ from fusionlabel.model import Track
 
 F64 = NDArray[np.float64]
 
+#: Most points the refinement search uses (an even subsample of the region beyond that).
+MAX_FIT_POINTS = 1500
+
 
 # ---- prediction -----------------------------------------------------------------------------------
 def predict_box_at(track: Track, frame: int, target: int, times_ns: FrameTimes | None = None) -> Box3D:
@@ -84,14 +87,21 @@ class RefineResult:
     shift: tuple[float, float, float]
 
 
-def _boundary_cost(u: F64, v: F64, half_l: float, half_w: float, trunc: float) -> F64:
-    """Truncated squared distance of BEV points (box frame, ``(..., N)``) to the rectangle's
-    boundary, averaged over the last axis: 0 when every point lies on a face."""
+def _signed_distance(u: F64, v: F64, half_l: float, half_w: float) -> F64:
+    """Signed distance (m) of BEV points in the box frame to the rectangle's boundary: negative
+    inside, positive outside."""
     qx, qy = np.abs(u) - half_l, np.abs(v) - half_w
     outside = np.hypot(np.maximum(qx, 0.0), np.maximum(qy, 0.0))
-    inside = np.minimum(np.maximum(qx, qy), 0.0)
-    d = outside + inside
-    return np.minimum(d * d, trunc * trunc).mean(axis=-1)
+    return outside + np.minimum(np.maximum(qx, qy), 0.0)
+
+
+def _fit_cost(d: F64, tolerance: float) -> F64:
+    """Mean robust cost over the last axis of signed boundary distances ``d``: squared distance,
+    capped at ``tolerance`` inside the box (roof, cabin and far-side returns are neither rewarded
+    nor punished beyond that) and at 3 ``tolerance`` outside it (points outside weigh more)."""
+    inner = np.minimum(d, 0.0) ** 2
+    outer = np.maximum(d, 0.0) ** 2
+    return (np.minimum(inner, tolerance**2) + np.minimum(outer, (3.0 * tolerance) ** 2)).mean(axis=-1)
 
 
 def refine_box(
@@ -112,8 +122,10 @@ def refine_box(
     ``search_xy`` metres (plus what a ``search_yaw`` turn sweeps), without the ``ground_clearance``
     metres above its bottom (road surface) and without points inside ``exclude_boxes`` (other
     objects). A coarse-to-fine search over (dx, dy, dyaw) within +-``search_xy`` m and
-    +-``search_yaw`` rad minimises the truncated squared distance of the points to the box's
-    faces (LiDAR returns lie on the surface), with a weak pull towards the input box. The fit is
+    +-``search_yaw`` rad minimises a robust squared distance of the points to the box's faces
+    (LiDAR returns lie on the surface; points outside the box weigh more than points inside),
+    with a weak pull towards the input box (which decides where the points leave the position
+    free, e.g. along the only visible face). The fit is
     refused (``ok`` False) when fewer than ``min_points`` points are in the region, when fewer
     than ``min_support`` of them lie within ``tolerance`` m of the fitted faces, or when the best
     fit is at the edge of the search (the object is further off than the search allows).
@@ -141,38 +153,43 @@ def refine_box(
     n = len(u)
     if n < min_points:
         return RefineResult(False, box, f"too few points to refine: {n} < {min_points}", n, 0, (0.0, 0.0, 0.0))
-    if n > 4000:  # a deterministic subsample keeps the search fast
-        idx = np.linspace(0, n - 1, 4000).astype(np.intp)
+    if n > MAX_FIT_POINTS:  # a deterministic subsample keeps the search fast
+        idx = np.linspace(0, n - 1, MAX_FIT_POINTS).astype(np.intp)
         u_fit, v_fit = u[idx], v[idx]
     else:
         u_fit, v_fit = u, v
-    trunc = 3.0 * tolerance
-    prior = 0.02 * trunc * trunc
+    prior = 0.05 * tolerance**2
 
     def costs(cx: F64, cy: F64, ct: F64) -> F64:
-        """Cost of candidate offsets (box frame of the input box), shape (K,)."""
+        """Cost of candidate offsets (in the input box's frame), shape (K,)."""
         ca, sa = np.cos(ct)[:, None], np.sin(ct)[:, None]
         pu, pv = u_fit[None, :] - cx[:, None], v_fit[None, :] - cy[:, None]
-        ru, rv = ca * pu + sa * pv, -sa * pu + ca * pv
-        data = _boundary_cost(ru, rv, half_l, half_w, trunc)
-        return data + prior * ((cx * cx + cy * cy) / search_xy**2 + (ct * ct) / max(search_yaw, 1e-9) ** 2)
+        d = _signed_distance(ca * pu + sa * pv, -sa * pu + ca * pv, half_l, half_w)
+        return _fit_cost(d, tolerance) + prior * (
+            (cx * cx + cy * cy) / search_xy**2 + (ct * ct) / max(search_yaw, 1e-9) ** 2
+        )
 
-    best = np.zeros(3)
-    span = np.array([search_xy, search_xy, search_yaw])
-    steps = 9
-    for _level in range(5):
-        axes = [best[i] + np.linspace(-span[i], span[i], steps) for i in range(3)]
-        axes = [np.clip(a, -lim, lim) for a, lim in zip(axes, (search_xy, search_xy, search_yaw), strict=True)]
-        gx, gy, gt = (a.ravel() for a in np.meshgrid(*axes, indexing="ij"))
-        k = int(np.argmin(costs(gx, gy, gt)))
-        best = np.array([gx[k], gy[k], gt[k]])
-        span = span * 2.0 / (steps - 1)  # the next level spans one step of this one each side
-        steps = 5
+    # coarse grid over the whole window, then each of the best few coarse cells refined
+    limits = np.array([search_xy, search_xy, search_yaw])
+    axes = [np.linspace(-lim, lim, 9) for lim in limits]
+    grid = np.stack([a.ravel() for a in np.meshgrid(*axes, indexing="ij")], axis=1)
+    coarse = costs(grid[:, 0], grid[:, 1], grid[:, 2])
+    best, best_cost = np.zeros(3), np.inf
+    for k in np.argsort(coarse)[:4]:
+        cand, span = grid[k], limits / 4.0
+        for _level in range(4):
+            local = [np.clip(cand[i] + np.linspace(-span[i], span[i], 5), -limits[i], limits[i]) for i in range(3)]
+            g = np.stack([a.ravel() for a in np.meshgrid(*local, indexing="ij")], axis=1)
+            cs = costs(g[:, 0], g[:, 1], g[:, 2])
+            j = int(np.argmin(cs))
+            cand, span = g[j], span / 2.0
+        if cs[j] < best_cost:
+            best, best_cost = cand, float(cs[j])
     bx, by, bt = (float(x) for x in best)
-    # support at the fitted pose, over all region points
     ca, sa = math.cos(bt), math.sin(bt)
+    # support at the fitted pose, over all region points
     pu, pv = u - bx, v - by
-    d = np.sqrt(_boundary_cost((ca * pu + sa * pv)[:, None], (-sa * pu + ca * pv)[:, None], half_l, half_w, np.inf))
+    d = np.abs(_signed_distance(ca * pu + sa * pv, -sa * pu + ca * pv, half_l, half_w))
     n_support = int((d <= tolerance).sum())
     shift_world = (c * bx - s * by, s * bx + c * by, bt)
     fitted = Box3D((box.center[0] + shift_world[0], box.center[1] + shift_world[1], box.center[2]), box.size,
