@@ -183,3 +183,30 @@ def test_propagate_with_refinement() -> None:
     stack.undo()
     stack.push(PropagateBoxes(10, points_world=pts, refine=False, track_ids=[0]))
     assert doc.track(0).keyframes[11].center[0] == pytest.approx(11.0)
+
+
+def test_refinement_on_a_ray_cast_sweep() -> None:
+    synth = pytest.importorskip("fusionlabel.synth")
+    from calib.transforms import transform_points
+    from fusionlabel.geometry import count_points_in_boxes
+
+    scene = synth.SynthScene(synth.SynthConfig(frames=11, seed=1, cameras=0, beams=32, azimuths=1024))
+    fr = scene.frame(10, cameras=False)
+    pts = transform_points(scene.ego_pose(10) @ scene.rig.T("ego", synth.LIDAR_NAME),
+                           fr.lidar[synth.LIDAR_NAME].points[:, :3].astype(np.float64))
+    truth = list(fr.boxes.values())
+    counts = count_points_in_boxes(pts, truth)
+    rng = np.random.default_rng(0)
+    before, after = [], []
+    cars = [b for b, n in zip(truth, counts, strict=True) if n >= 150 and b.size[0] > 3.5]
+    assert len(cars) >= 3
+    for b in cars:
+        d = rng.uniform(-0.3, 0.3, 2)
+        guess = Box3D((b.center[0] + d[0], b.center[1] + d[1], b.center[2]), b.size,
+                      b.yaw + math.radians(rng.uniform(-5, 5)))
+        res = refine_box(guess, pts, exclude_boxes=[o for o in truth if o is not b])
+        if res.ok:
+            before.append(bev_iou(guess, b))
+            after.append(bev_iou(res.box, b))
+    assert len(after) >= 0.8 * len(cars)
+    assert np.mean(after) > max(0.85, np.mean(before) + 0.1)
