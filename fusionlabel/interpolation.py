@@ -123,16 +123,18 @@ def pieces(keyframe_frames: Iterable[int], gaps: Gaps = ()) -> list[list[int]]:
 
 
 # ---- time -----------------------------------------------------------------------------------------
-def frame_time(frame: int, times_ns: FrameTimes | None) -> float:
-    """Time of ``frame`` in seconds (from the frame timestamps), or the frame index itself when no
-    timestamps are given (uniform frames; speeds are then in metres per frame)."""
+def time_between(first: int, second: int, times_ns: FrameTimes | None) -> float:
+    """``time(second) - time(first)``: seconds from the timestamps (exact integer difference), or
+    frames without them."""
     if times_ns is None:
-        return float(frame)
-    try:
-        t = times_ns[frame]
-    except (IndexError, KeyError):
-        raise ModelError(f"no timestamp for frame {frame}") from None
-    return int(t) * 1e-9
+        return float(second - first)
+    ns = []
+    for f in (first, second):
+        try:
+            ns.append(int(times_ns[f]))
+        except (IndexError, KeyError):
+            raise ModelError(f"no timestamp for frame {f}") from None
+    return (ns[1] - ns[0]) * 1e-9
 
 
 def _times(frames: Sequence[int], times_ns: FrameTimes | None) -> list[float]:

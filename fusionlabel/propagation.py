@@ -26,7 +26,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.commands import Command
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
-from fusionlabel.interpolation import FrameTimes, end_motion, frame_time, gap_between, predict_box
+from fusionlabel.interpolation import FrameTimes, end_motion, gap_between, predict_box, time_between
 from fusionlabel.model import Track
 
 F64 = NDArray[np.float64]
@@ -62,10 +62,12 @@ def predict_box_at(track: Track, frame: int, target: int, times_ns: FrameTimes |
                 ref_frame, ref = k, track.keyframes[k]
     if ref is None:
         return src
-    t_src, t_ref, t_tgt = (frame_time(f, times_ns) for f in (frame, ref_frame, target))
-    keys = [(t_ref, ref), (t_src, src)] if step < 0 else [(t_src, src), (t_ref, ref)]
+    t_ref = time_between(frame, ref_frame, times_ns)  # relative to the source frame
+    keys = [(t_ref, ref), (0.0, src)] if step < 0 else [(0.0, src), (t_ref, ref)]
+    if keys[1][0] <= keys[0][0]:
+        raise ModelError(f"frame timestamps must increase between frames {frame} and {ref_frame}")
     vel, rate = end_motion(keys, step < 0, "smooth")
-    return predict_box(src, vel, rate, t_tgt - t_src)
+    return predict_box(src, vel, rate, time_between(frame, target, times_ns))
 
 
 # ---- refinement -----------------------------------------------------------------------------------
