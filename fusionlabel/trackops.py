@@ -226,7 +226,9 @@ class MergeTracks(ReplaceTracks):
                 f"cannot merge tracks {self.keep_id} and {self.other_id}: their spans overlap "
                 f"(frames {max(a0, b0)}..{min(a1, b1)})"
             )
-        gaps = [*keep.gaps, *other.gaps]
+        # a track's gaps never hide the other track's span (they marked absence before the merge)
+        gaps = [*_clip_gaps(keep.gaps, 0, b0 - 1), *_clip_gaps(keep.gaps, b1 + 1, None),
+                *_clip_gaps(other.gaps, 0, a0 - 1), *_clip_gaps(other.gaps, a1 + 1, None)]
         lo, hi = (a1 + 1, b0 - 1) if a1 < b0 else (b1 + 1, a0 - 1)
         if self.bridge:  # interpolate across: no gap frame may stay between the spans
             gaps = [*_clip_gaps(gaps, 0, lo - 1), *_clip_gaps(gaps, hi + 1, None)]

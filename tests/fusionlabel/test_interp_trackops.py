@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fusionlabel.box import Box3D
-from fusionlabel.commands import CreateTrack, SetKeyframe, SetReview, UndoStack
+from fusionlabel.commands import Command, CreateTrack, SetKeyframe, SetReview, UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
 from fusionlabel.trackops import (
@@ -121,6 +123,12 @@ def test_merge_two_tracks_with_a_gap_between() -> None:
     stack.push(bridged)
     assert doc.track(0).gaps == () and all(doc.box_at(0, f) is not None for f in range(41))
     stack.undo()
+    # a gap that marked the object absent after its first track ended does not hide the second
+    stack.push(SetGap(0, 25, 49))
+    stack.push(MergeTracks(0, 2))
+    assert doc.track(0).gaps == ((25, 29), (41, 49)) and all(doc.box_at(0, f) is not None for f in range(30, 41))
+    stack.undo()
+    stack.undo()
     with pytest.raises(ModelError, match="spans overlap"):
         stack.push(MergeTracks(0, 1))
     with pytest.raises(ModelError, match="itself"):
@@ -205,3 +213,57 @@ def test_interpolate_document_for_the_cli() -> None:
     assert only.changed == [1] and doc.track(0).interpolation == "smooth"
     with pytest.raises(ModelError, match="unknown interpolation"):
         interpolate_document(doc, "cubic")
+
+
+def make_op(name: str, tid: int, frame: int, k: int) -> Command:
+    """One track operation from drawn numbers (it may well be refused)."""
+    if name == "make":
+        return MakeKeyframe(tid, frame)
+    if name == "method":
+        return SetInterpolation(tid, "linear" if k % 2 else "smooth")
+    if name == "gap":
+        return SetGap(tid, frame, min(N - 1, frame + k))
+    if name == "ungap":
+        return RemoveGap(tid, frame, frame + k)
+    if name == "split":
+        return SplitTrack(tid, frame)
+    if name == "merge":
+        return MergeTracks(tid, k % 4, bridge=bool(k % 2))
+    if name == "id":
+        return ChangeTrackId(tid, 10 + k)
+    if name == "delete_from":
+        return DeleteFromFrame(tid, frame)
+    return SetKeyframe(tid, frame, car(frame * 0.5, k * 0.3, k * 0.1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["make", "method", "gap", "ungap", "split", "merge", "id", "delete_from", "key"]),
+            st.integers(0, 3),
+            st.integers(0, N - 1),
+            st.integers(0, 12),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_random_operation_sequences_undo_and_redo_exactly(ops: list[tuple[str, int, int, int]]) -> None:
+    doc, stack = populated()
+    start, start_boxes = doc.to_dict(), boxes(doc)
+    states = []
+    for name, tid, frame, k in ops:
+        cmd = make_op(name, tid, frame, k)
+        try:
+            stack.push(cmd)
+        except ModelError:
+            continue
+        states.append((doc.to_dict(), boxes(doc)))
+    for state in reversed(states):
+        assert (doc.to_dict(), boxes(doc)) == state
+        stack.undo()
+    assert doc.to_dict() == start and boxes(doc) == start_boxes
+    for state in states:
+        stack.redo()
+        assert (doc.to_dict(), boxes(doc)) == state
