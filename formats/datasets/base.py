@@ -28,7 +28,7 @@ from formats.datasets.errors import DatasetError, ImageSizeError, TimestampError
 from formats.pointcloud import PointCloud, read_point_cloud
 from formats.sync import SyncReport
 from fusionlabel.document import AnnotationDocument
-from fusionlabel.model import SequenceInfo
+from fusionlabel.model import SequenceInfo, Track
 
 F64 = NDArray[np.float64]
 PathLike = str | os.PathLike[str]
@@ -444,3 +444,16 @@ def require_file(path: Path, what: str) -> Path:
     if not path.is_file():
         raise DatasetError(path, f"{what} not found")
     return path
+
+
+def dense_tracks(tracks: dict[int, Track]) -> list[Track]:
+    """Tracks of a layout that labels every frame (KITTI tracking, nuScenes samples, SUSTechPOINTS),
+    sorted by id, each with a gap wherever the object has no box between its first and last
+    observation: absent means absent (occluded or out of view), not something to interpolate."""
+    out = []
+    for tid in sorted(tracks):
+        tr = tracks[tid]
+        ks = tr.keyframe_indices()
+        gaps = tuple((a + 1, b - 1) for a, b in zip(ks, ks[1:], strict=False) if b - a > 1)
+        out.append(tr.copy(gaps=gaps) if gaps else tr)
+    return out

@@ -29,6 +29,7 @@ from formats.datasets.base import (
     IgnoreRegion,
     LoadedSequence,
     check_image_size,
+    dense_tracks,
     list_files,
 )
 from formats.datasets.base import (
@@ -169,7 +170,7 @@ def load_kitti_tracking(
     )
     return LoadedSequence(
         info=info,
-        annotations=AnnotationDocument.from_tracks([tracks[t] for t in sorted(tracks)], n),
+        annotations=AnnotationDocument.from_tracks(dense_tracks(tracks), n),
         ignore_regions=ignore,
         sync=report,
         lidar_layout="kitti",

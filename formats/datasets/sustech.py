@@ -39,6 +39,7 @@ from formats.datasets.base import (
     LoadedSequence,
     check_image_size,
     check_increasing,
+    dense_tracks,
     image_size,
     list_files,
     map_track_ids,
@@ -204,7 +205,7 @@ def load_sustech(
                         meta={"frame_ids": ids, "timestamps_from": source})
     return LoadedSequence(
         info=info,
-        annotations=AnnotationDocument.from_tracks([tracks[t] for t in sorted(tracks)], len(frames)),
+        annotations=AnnotationDocument.from_tracks(dense_tracks(tracks), len(frames)),
         sync=report,
         warnings=warnings,
     )

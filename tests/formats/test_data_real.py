@@ -74,6 +74,8 @@ def test_sustechpoints_example() -> None:
     assert ls.info.meta["timestamps_from"] == "points"
     assert [sum(r.is_keyframe for r in ls.annotations.boxes_at(k)) for k in range(4)] == [19, 21, 23, 24]
     assert ls.annotations.num_keyframes() == 87
+    # every frame is labelled: an object missing from a frame is absent there, not interpolated
+    assert ls.annotations.num_boxes() == 87
     for tid in (1, 5, 6, 8, 15, 20, 23, 27, 31, 50, 51, 53, 54, 81, 82, 1001):
         assert ls.annotations.track(tid).keyframe_indices() == [0, 1, 2, 3]
     assert [len(ls.read_lidar(k)) for k in range(4)] == [68242, 66781, 66899, 67153]
