@@ -1,0 +1,415 @@
+"""The native annotation project file, and autosave / crash recovery.
+
+A project file (suggested suffix ``.flproj``) is UTF-8 JSON, written atomically
+(:mod:`formats.io`: temp file, fsync, rename)::
+
+    {
+     "format": "fusionlabel-project",
+     "version": 1,
+     "sequence": {"path": "../scenes/synth-seed0",      # relative to the project file's folder
+                  "absolute_path": "/data/scenes/synth-seed0",   # where it was at save time
+                  "format": "native",                   # the sequence reader to use
+                  "name": "synth-seed0"},               # optional
+     "ontology": "default",                             # the ontology name (or a file path)
+     "document": {...},                                 # AnnotationDocument.to_dict(): tracks with
+                                                        # world-frame keyframes, review state
+     "meta": {"saved_by": "alice", "saved_at": "2026-11-22T01:02:03.456789+00:00",
+              "saved_at_ns": 1795..., "app": "fusionlabel 0.1.0", "...": "free-form"}
+    }
+
+The sequence path is stored relative to the project file when possible (projects and data move
+together), with the absolute path as a fallback for a project copied elsewhere: loading resolves
+the relative path first, then the absolute one. A missing sequence is not an error here
+(``SequenceRef.exists`` says so; the GUI asks the user).
+
+Recovery: :class:`RecoveryStore` keeps a copy of an edited, unsaved document in
+``<project>.recovery.json`` next to the project (or, for a project never saved, in
+``<cache>/recovery/<sequence name>-<hash of the sequence path>.recovery.json``). The GUI calls
+:meth:`RecoveryStore.maybe_autosave` from a timer; after a successful save it calls
+:meth:`RecoveryStore.mark_saved`. On start, :meth:`RecoveryStore.recovery_is_newer` says whether
+to offer the recovery copy (it was written after the project was last saved).
+
+Errors are :class:`formats.errors.FormatError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from formats.errors import FormatError
+from formats.io import atomic_write_json
+from formats.native import read_json
+from fusionlabel import __version__
+from fusionlabel.commands import UndoStack
+from fusionlabel.document import AnnotationDocument, DocumentEvent
+from fusionlabel.errors import ModelError
+
+PROJECT_FORMAT = "fusionlabel-project"
+PROJECT_VERSION = 1
+PROJECT_SUFFIX = ".flproj"
+RECOVERY_SUFFIX = ".recovery.json"
+#: Default autosave interval, seconds.
+AUTOSAVE_INTERVAL_S = 60.0
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class SequenceRef:
+    """Where the annotated sequence is: ``path`` (absolute once resolved), its reader ``format``
+    (e.g. ``"native"``, ``"kitti-tracking"``, ``"nuscenes"``) and an optional display ``name``."""
+
+    path: Path
+    format: str = "native"
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+        if not isinstance(self.format, str) or not self.format:
+            raise ValueError(f"sequence format must be a non-empty string, got {self.format!r}")
+
+    @property
+    def exists(self) -> bool:
+        return self.path.exists()
+
+
+@dataclass
+class Project:
+    """A loaded project: the file it came from, the sequence reference (path resolved), the
+    document, the ontology name and the metadata (``saved_by``, ``saved_at``, ``saved_at_ns``,
+    ``app``, plus anything the saver added)."""
+
+    path: Path | None
+    sequence: SequenceRef
+    document: AnnotationDocument
+    ontology: str = "default"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def saved_at_ns(self) -> int | None:
+        v = self.meta.get("saved_at_ns")
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+# ---- save ----------------------------------------------------------------------------------------
+def _as_sequence_ref(sequence: SequenceRef | PathLike, sequence_format: str) -> SequenceRef:
+    if isinstance(sequence, SequenceRef):
+        return sequence
+    return SequenceRef(Path(sequence), sequence_format)
+
+
+def _sequence_entry(seq: SequenceRef, base_dir: Path) -> dict[str, Any]:
+    absolute = Path(os.path.abspath(seq.path))
+    try:
+        rel = Path(os.path.relpath(absolute, os.path.abspath(base_dir))).as_posix()
+    except ValueError:  # another drive (Windows): no relative path
+        rel = absolute.as_posix()
+    entry: dict[str, Any] = {"path": rel, "absolute_path": absolute.as_posix(), "format": seq.format}
+    if seq.name:
+        entry["name"] = seq.name
+    return entry
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return ""
+
+
+def project_to_dict(
+    doc: AnnotationDocument,
+    sequence: SequenceRef,
+    base_dir: PathLike,
+    ontology: str = "default",
+    saved_by: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+    now_ns: int | None = None,
+) -> dict[str, Any]:
+    """The JSON-ready project (see the module doc); the sequence path is made relative to
+    ``base_dir`` (the project file's folder). ``now_ns``: the save time (default: now)."""
+    now_ns = time.time_ns() if now_ns is None else int(now_ns)
+    seconds, rest_ns = divmod(now_ns, 1_000_000_000)
+    stamp = (
+        _dt.datetime.fromtimestamp(seconds, tz=_dt.UTC) + _dt.timedelta(microseconds=rest_ns // 1000)
+    ).isoformat()
+    m: dict[str, Any] = dict(meta or {})
+    m.update(
+        saved_by=_user() if saved_by is None else saved_by,
+        saved_at=stamp,
+        saved_at_ns=now_ns,
+        app=f"fusionlabel {__version__}",
+    )
+    return {
+        "format": PROJECT_FORMAT,
+        "version": PROJECT_VERSION,
+        "sequence": _sequence_entry(sequence, Path(base_dir)),
+        "ontology": ontology,
+        "document": doc.to_dict(),
+        "meta": m,
+    }
+
+
+def save_project(
+    path: PathLike,
+    doc: AnnotationDocument,
+    sequence: SequenceRef | PathLike,
+    *,
+    sequence_format: str = "native",
+    ontology: str = "default",
+    saved_by: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+    now_ns: int | None = None,
+) -> Project:
+    """Write the project atomically (the previous file stays intact if anything fails) and return
+    it as :func:`load_project` would read it back. ``sequence`` is a :class:`SequenceRef` or a
+    path (then ``sequence_format`` names its format). Call ``stack.mark_clean()`` (and
+    :meth:`RecoveryStore.mark_saved`) after it returns."""
+    path = Path(path)
+    seq = _as_sequence_ref(sequence, sequence_format)
+    data = project_to_dict(doc, seq, path.parent, ontology, saved_by, meta, now_ns)
+    atomic_write_json(path, data)
+    return Project(path, SequenceRef(Path(os.path.abspath(seq.path)), seq.format, seq.name), doc, ontology,
+                   data["meta"])
+
+
+# ---- load ----------------------------------------------------------------------------------------
+def _require(d: Any, key: str, where: str, path: Path) -> Any:
+    if not isinstance(d, dict):
+        raise FormatError(path, f"{where}: expected an object, got {type(d).__name__}")
+    if key not in d:
+        raise FormatError(path, f"{where}: missing key {key!r}")
+    return d[key]
+
+
+def _string(v: Any, key: str, path: Path) -> str:
+    if not isinstance(v, str) or not v:
+        raise FormatError(path, f"{key}: expected a non-empty string, got {v!r}")
+    return v
+
+
+def project_from_dict(data: Any, path: PathLike, base_dir: PathLike | None = None) -> Project:
+    """Validate and build a :class:`Project` from :func:`project_to_dict` data; ``path`` names the
+    file in errors, ``base_dir`` (default: its folder) resolves the relative sequence path."""
+    path = Path(path)
+    base = Path(base_dir) if base_dir is not None else path.parent
+    fmt = _require(data, "format", "top level", path)
+    if fmt != PROJECT_FORMAT:
+        raise FormatError(path, f"format: expected {PROJECT_FORMAT!r}, got {fmt!r}")
+    version = _require(data, "version", "top level", path)
+    if version != PROJECT_VERSION:
+        raise FormatError(path, f"version: unsupported version {version!r} (known: {PROJECT_VERSION})")
+    unknown = sorted(set(data) - {"format", "version", "sequence", "ontology", "document", "meta"})
+    if unknown:
+        raise FormatError(path, f"{unknown[0]}: unknown top-level key")
+    s = _require(data, "sequence", "top level", path)
+    rel = _string(_require(s, "path", "sequence", path), "sequence.path", path)
+    seq_format = _string(_require(s, "format", "sequence", path), "sequence.format", path)
+    absolute = s.get("absolute_path")
+    if absolute is not None:
+        absolute = _string(absolute, "sequence.absolute_path", path)
+    name = s.get("name")
+    if name is not None:
+        name = _string(name, "sequence.name", path)
+    unknown = sorted(set(s) - {"path", "absolute_path", "format", "name"})
+    if unknown:
+        raise FormatError(path, f"sequence.{unknown[0]}: unknown key")
+    resolved = Path(os.path.abspath(base / rel))
+    if not resolved.exists() and absolute is not None and Path(absolute).exists():
+        resolved = Path(absolute)
+    ontology = _string(data.get("ontology", "default"), "ontology", path)
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict):
+        raise FormatError(path, f"meta: expected an object, got {type(meta).__name__}")
+    try:
+        doc = AnnotationDocument.from_dict(_require(data, "document", "top level", path))
+    except ModelError as e:
+        raise FormatError(path, f"document: {e}") from None
+    return Project(path, SequenceRef(resolved, seq_format, name), doc, ontology, dict(meta))
+
+
+def load_project(path: PathLike) -> Project:
+    """Read a project file; :class:`FormatError` names the file and the key on any problem."""
+    path = Path(path)
+    return project_from_dict(read_json(path), path)
+
+
+# ---- recovery ------------------------------------------------------------------------------------
+def default_cache_dir() -> Path:
+    """``$FUSIONLABEL_CACHE``, else ``$XDG_CACHE_HOME/fusionlabel``, else ``~/.cache/fusionlabel``
+    (the CLI's cache folder)."""
+    env = os.environ.get("FUSIONLABEL_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "fusionlabel"
+
+
+def recovery_path_for_project(project_path: PathLike) -> Path:
+    """``<project>.recovery.json`` next to the project file."""
+    p = Path(project_path)
+    return p.with_name(p.name + RECOVERY_SUFFIX)
+
+
+def recovery_path_for_sequence(sequence_path: PathLike, cache_dir: PathLike | None = None) -> Path:
+    """The recovery file of a never-saved project on ``sequence_path``: keyed by the sequence's
+    absolute path in ``<cache>/recovery/``."""
+    absolute = os.path.abspath(sequence_path)
+    digest = hashlib.sha1(absolute.encode("utf-8")).hexdigest()[:12]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(absolute).name)[:60] or "sequence"
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return base / "recovery" / f"{stem}-{digest}{RECOVERY_SUFFIX}"
+
+
+def _saved_at_ns(path: Path) -> int | None:
+    """The ``meta.saved_at_ns`` of a project/recovery file, else its modification time (ns), else
+    None when it does not exist."""
+    if not path.exists():
+        return None
+    try:
+        v = read_json(path).get("meta", {}).get("saved_at_ns")
+        if isinstance(v, int) and not isinstance(v, bool):
+            return v
+    except (FormatError, AttributeError):
+        pass
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def is_recovery_newer(recovery_path: PathLike, project_path: PathLike | None) -> bool:
+    """True when a recovery file exists and was written after the project was last saved (or the
+    project file does not exist). Times come from ``meta.saved_at_ns`` (file times as a fallback
+    for unreadable files)."""
+    rec = _saved_at_ns(Path(recovery_path))
+    if rec is None:
+        return False
+    proj = None if project_path is None else _saved_at_ns(Path(project_path))
+    return proj is None or rec > proj
+
+
+class RecoveryStore:
+    """Autosave of an edited document to a recovery file (see the module doc).
+
+    ``doc`` is watched for changes; ``stack`` (optional) tells when the document is back in its
+    saved state (nothing to recover). ``project_path`` None means never saved: the recovery file
+    is keyed by ``sequence.path`` in ``cache_dir``. ``interval_s``: least time between two
+    autosaves; times are seconds from ``clock`` (``time.monotonic`` by default).
+    """
+
+    def __init__(
+        self,
+        doc: AnnotationDocument,
+        sequence: SequenceRef | PathLike,
+        *,
+        project_path: PathLike | None = None,
+        cache_dir: PathLike | None = None,
+        stack: UndoStack | None = None,
+        ontology: str = "default",
+        interval_s: float = AUTOSAVE_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not interval_s > 0:
+            raise ValueError(f"autosave interval must be positive, got {interval_s!r}")
+        self.doc = doc
+        self.sequence = _as_sequence_ref(sequence, "native")
+        self.stack = stack
+        self.ontology = ontology
+        self.interval_s = float(interval_s)
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self.clock = clock
+        self.project_path = None if project_path is None else Path(project_path)
+        self.path = (
+            recovery_path_for_sequence(self.sequence.path, self.cache_dir)
+            if project_path is None
+            else recovery_path_for_project(project_path)
+        )
+        self._dirty = stack is not None and not stack.is_clean  # unsaved edits made before the store
+        self._last_write = clock()
+        self._unsubscribe = doc.subscribe(self._on_change)
+
+    def _on_change(self, event: DocumentEvent) -> None:
+        self._dirty = True
+
+    def set_project_path(self, project_path: PathLike) -> None:
+        """The project now lives at ``project_path`` (first save, or save as): the recovery file
+        moves next to it (the previous recovery file is removed)."""
+        new = recovery_path_for_project(project_path)
+        if new != self.path:
+            self.discard()
+        self.project_path = Path(project_path)
+        self.path = new
+
+    @property
+    def dirty(self) -> bool:
+        """True when the document changed since the last recovery write and is not in its saved
+        state."""
+        if self.stack is not None and self.stack.is_clean:
+            return False
+        return self._dirty
+
+    def maybe_autosave(self, now: float | None = None) -> bool:
+        """Write the recovery file when :attr:`dirty` and at least ``interval_s`` passed since the
+        last write; True when written. When the document is back in its saved state, a stale
+        recovery file is removed instead."""
+        now = self.clock() if now is None else now
+        if self.stack is not None and self.stack.is_clean:
+            self._dirty = False
+            if self.path.exists():
+                self.discard()
+            return False
+        if not self._dirty or now - self._last_write < self.interval_s:
+            return False
+        self.write_recovery(now)
+        return True
+
+    def write_recovery(self, now: float | None = None) -> Path:
+        """Write the recovery file now (atomically); returns its path."""
+        meta = {"recovery": True, "recovery_of": None if self.project_path is None else str(self.project_path)}
+        base = self.path.parent
+        data = project_to_dict(self.doc, self.sequence, base, self.ontology, meta=meta)
+        atomic_write_json(self.path, data)
+        self._dirty = False
+        self._last_write = self.clock() if now is None else now
+        return self.path
+
+    def has_recovery(self) -> bool:
+        return self.path.exists()
+
+    def recovery_is_newer(self) -> bool:
+        """True when the recovery file exists and is newer than the project file (or there is no
+        project file): offer it to the user after a crash."""
+        return is_recovery_newer(self.path, self.project_path)
+
+    def load_recovery(self) -> Project:
+        """Read the recovery file (a project file; ``meta["recovery"]`` is True)."""
+        return load_project(self.path)
+
+    def discard(self) -> None:
+        """Remove the recovery file (if any)."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def mark_saved(self, project_path: PathLike | None = None) -> None:
+        """Call after a successful project save: the recovery file is no longer needed."""
+        if project_path is not None:
+            self.set_project_path(project_path)
+        self.discard()
+        self._dirty = False
+        self._last_write = self.clock()
+
+    def close(self) -> None:
+        """Stop watching the document (the recovery file is kept)."""
+        self._unsubscribe()

@@ -1,0 +1,157 @@
+"""The keyboard map: which key does what. The GUI shows :meth:`Keymap.help_rows` in its
+shortcut dialog and feeds :class:`~fusionlabel.tools.events.KeyEvent` objects to the
+:class:`~fusionlabel.tools.controller.ToolController`, which looks them up here.
+
+Bindings match the key and the **exact** set of modifiers. ``shift`` selects the large step of
+the step-sized actions (nudge, rotate, resize, frame step); see :class:`Steps`. The table is
+documented in ``docs/tools.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from fusionlabel.tools.events import KeyEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """Step sizes of the keyboard edits: small (plain key) and large (with shift)."""
+
+    move: float = 0.05  # metres
+    move_large: float = 0.5
+    rotate: float = math.radians(1.0)  # radians
+    rotate_large: float = math.radians(10.0)
+    size: float = 0.05  # metres
+    size_large: float = 0.5
+    frames: int = 1
+    frames_large: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class KeyBinding:
+    """``key`` + exact ``modifiers`` -> ``action`` with ``args`` (unit directions for the
+    step-sized actions); ``large`` picks the large step; ``group`` and ``description`` are for
+    the help dialog."""
+
+    key: str
+    modifiers: frozenset[str]
+    action: str
+    description: str
+    group: str
+    args: tuple[float, ...] = ()
+    large: bool = False
+
+    @property
+    def shortcut(self) -> str:
+        """Human-readable shortcut, e.g. ``"Ctrl+Shift+Z"``."""
+        parts = [m.capitalize() for m in ("ctrl", "alt", "shift") if m in self.modifiers]
+        return "+".join([*parts, _KEY_TEXT.get(self.key, self.key.upper())])
+
+
+_KEY_TEXT = {
+    "left": "Left", "right": "Right", "up": "Up", "down": "Down", "tab": "Tab", "escape": "Esc",
+    "delete": "Delete", "backspace": "Backspace", "page_up": "PgUp", "page_down": "PgDown",
+    "home": "Home", "end": "End", "space": "Space", "enter": "Enter", ",": ",", ".": ".",
+}
+
+#: Actions that the controller does not perform itself but hands to the application.
+APP_ACTIONS = frozenset({"save"})
+
+
+def _b(key: str, mods: Iterable[str], action: str, description: str, group: str,
+       args: tuple[float, ...] = (), large: bool = False) -> KeyBinding:
+    return KeyBinding(key, frozenset(mods), action, description, group, args, large)
+
+
+def _stepped(key: str, mods: tuple[str, ...], action: str, what: str, group: str,
+             args: tuple[float, ...]) -> list[KeyBinding]:
+    return [
+        _b(key, mods, action, what, group, args),
+        _b(key, (*mods, "shift"), action, f"{what} (large step)", group, args, large=True),
+    ]
+
+
+def default_bindings() -> list[KeyBinding]:
+    """The default key table (see docs/tools.md)."""
+    out: list[KeyBinding] = []
+    nav = "Navigation"
+    for key in ("right", ".", "page_down"):
+        out += _stepped(key, (), "frame_step", "Next frame", nav, (1,))
+    for key in ("left", ",", "page_up"):
+        out += _stepped(key, (), "frame_step", "Previous frame", nav, (-1,))
+    out += [
+        _b("home", (), "frame_first", "First frame", nav),
+        _b("end", (), "frame_last", "Last frame", nav),
+        _b("tab", (), "select_next", "Select the next box of this frame", nav, (1,)),
+        _b("tab", ("shift",), "select_next", "Select the previous box of this frame", nav, (-1,)),
+        _b("escape", (), "escape", "Cancel the drag, else deselect", nav),
+    ]
+    ed = "Boxes"
+    out += [
+        _b("n", (), "create_at_cursor", "New box of the current class at the pointer (BEV)", ed),
+        _b("delete", (), "delete_box", "Delete the box at this frame (its keyframe; the track if only one)", ed),
+        _b("backspace", (), "delete_box", "Delete the box at this frame", ed),
+        _b("delete", ("shift",), "delete_track", "Delete the whole track (all frames)", ed),
+        _b("backspace", ("shift",), "delete_track", "Delete the whole track (all frames)", ed),
+        _b("c", (), "copy_to_next_frame", "Copy the box to the next frame and go there", ed),
+        _b("v", (), "tool_edit", "Select / edit tool", ed),
+        _b("b", (), "tool_create", "Create tool (drag rear to front; shift: corner to corner)", ed),
+    ]
+    mv = "Nudge (box frame)"
+    for key, what, d in (
+        ("w", "Move forward", (1, 0, 0)), ("s", "Move backward", (-1, 0, 0)),
+        ("a", "Move left", (0, 1, 0)), ("d", "Move right", (0, -1, 0)),
+        ("r", "Move up", (0, 0, 1)), ("f", "Move down", (0, 0, -1)),
+    ):
+        out += _stepped(key, (), "nudge", what, mv, d)
+    out += _stepped("q", (), "rotate", "Rotate counter-clockwise", mv, (1,))
+    out += _stepped("e", (), "rotate", "Rotate clockwise", mv, (-1,))
+    sz = "Resize (symmetric)"
+    for key, what, d in (
+        ("w", "Longer", (1, 0, 0)), ("s", "Shorter", (-1, 0, 0)),
+        ("d", "Wider", (0, 1, 0)), ("a", "Narrower", (0, -1, 0)),
+        ("r", "Taller", (0, 0, 1)), ("f", "Lower", (0, 0, -1)),
+    ):
+        out += _stepped(key, ("alt",), "resize", what, sz, d)
+    gen = "General"
+    out += [
+        _b("z", ("ctrl",), "undo", "Undo", gen),
+        _b("z", ("ctrl", "shift"), "redo", "Redo", gen),
+        _b("y", ("ctrl",), "redo", "Redo", gen),
+        _b("s", ("ctrl",), "save", "Save the project", gen),
+    ]
+    return out
+
+
+@dataclass
+class Keymap:
+    """A lookup table of :class:`KeyBinding` (each key + modifier set bound at most once)."""
+
+    bindings: list[KeyBinding] = field(default_factory=default_bindings)
+
+    def __post_init__(self) -> None:
+        self._index: dict[tuple[str, frozenset[str]], KeyBinding] = {}
+        for b in self.bindings:
+            k = (b.key, b.modifiers)
+            if k in self._index:
+                raise ValueError(f"{b.shortcut} is bound twice ({self._index[k].action} and {b.action})")
+            self._index[k] = b
+
+    @classmethod
+    def default(cls) -> Keymap:
+        return cls()
+
+    def lookup(self, ev: KeyEvent) -> KeyBinding | None:
+        """The binding of a key event, or None."""
+        return self._index.get((ev.key, ev.modifiers))
+
+    def help_rows(self) -> list[tuple[str, str, str]]:
+        """(group, shortcut, description) rows for a help dialog, in table order."""
+        return [(b.group, b.shortcut, b.description) for b in self.bindings]
+
+    def shortcuts_for(self, action: str) -> list[str]:
+        """Shortcut texts bound to ``action`` (e.g. for menu entries)."""
+        return [b.shortcut for b in self.bindings if b.action == action]
