@@ -307,12 +307,38 @@ def _run_pack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- interpolate ---------------------------------------------------------------------------------
+def _add_interpolate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("project", type=Path, help="annotation project file (.json)")
+    p.add_argument("--method", choices=["linear", "smooth"], default="smooth",
+                   help="interpolation between keyframes, in the world frame (default: smooth)")
+    p.add_argument("--track", type=int, action="append", dest="tracks", help="only this track id (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="report without saving")
+
+
+def _run_interpolate(args: argparse.Namespace) -> int:
+    from formats.project import load_project, save_project
+    from fusionlabel.trackops import interpolate_document
+
+    proj = load_project(args.project)
+    report = interpolate_document(proj.document, args.method, track_ids=args.tracks)
+    if report.changed and not args.dry_run:
+        save_project(args.project, proj.document, proj.sequence, ontology=proj.ontology,
+                     meta={k: v for k, v in proj.meta.items() if k not in ("saved_at", "saved_at_ns", "app")})
+    print(f"{args.project}: {report.tracks} tracks, {report.keyframes} keyframes, "
+          f"{report.interpolated} interpolated boxes ({report.method}), {report.gap_frames} gap frames; "
+          f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
+    return EXIT_OK
+
+
 COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
     Command("demo", "generate (once, cached) the demo scene and open it", _add_demo, _run_demo),
     Command("check-calib", "check LiDAR-camera extrinsics against the point cloud", _add_check_calib,
             _run_check_calib),
+    Command("interpolate", "set the interpolation of a project's tracks and report", _add_interpolate,
+            _run_interpolate),
     Command("pack", "write a packed HDF5 copy of a sequence (opens and steps faster)", _add_pack, _run_pack),
 ]
 
