@@ -346,6 +346,7 @@ COMMANDS: list[Command] = [
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusionlabel", description="FusionLabel: LiDAR + camera labeling")
     parser.add_argument("--version", action="version", version=f"fusionlabel {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS:
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
@@ -355,8 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 error). Set ``FUSIONLABEL_DEBUG=1``
-    to get the traceback instead of the one-line message."""
+    """Run the command line; returns the exit code (0 ok, 2 error). ``--debug`` (or
+    ``FUSIONLABEL_DEBUG=1``) shows the traceback instead of the one-line message."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -365,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("fusionlabel: interrupted", file=sys.stderr)
         return 130
     except (CLIError, ValueError, KeyError, OSError) as e:
-        if os.environ.get("FUSIONLABEL_DEBUG"):
+        if args.debug or os.environ.get("FUSIONLABEL_DEBUG"):
             raise
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
         print(f"fusionlabel: error: {' '.join(msg.split())}", file=sys.stderr)

@@ -240,7 +240,8 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
         cam = info.rig.camera(c)
         images[c] = {"width": cam.width, "height": cam.height, "model": cam.model}
     return {
-        "format": info.format,
+        "format": "packed" if "packed_from" in info.meta else info.format,
+        "source_format": info.format,
         "name": info.name,
         "path": str(info.root) if info.root is not None else None,
         "frames": n,
