@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.errors import CalibrationError, TransformError, UnknownSensorError
+from calib.fileio import atomic_write_text
 from calib.transforms import check_transform, invert, make_transform, quat_to_rotation
 
 F64 = NDArray[np.float64]
@@ -292,32 +292,6 @@ def load_rig_json(path: str | os.PathLike[str]) -> Rig:
             f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", path=str(path)
         ) from None
     return Rig.from_dict(data, source=str(path))
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically: temp file in the same folder, fsync, ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable where the platform allows it
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
 
 
 def save_rig_json(rig: Rig, path: str | os.PathLike[str]) -> None:

@@ -1,51 +1,5 @@
-"""Atomic file writes: a temp file in the target folder, fsync, then ``os.replace``.
+"""Atomic file writes for formats/ (the implementation lives in :mod:`calib.fileio`)."""
 
-A crash or an error in the middle leaves the previous file untouched and no partial file behind.
-"""
+from calib.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
 
-from __future__ import annotations
-
-import json
-import os
-import tempfile
-from pathlib import Path
-from typing import Any
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (same-folder temp file, fsync, rename, fsync dir)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Atomically write UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int | None = 1) -> None:
-    """Serialise ``obj`` to JSON first (so a serialisation error writes nothing), then write atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=indent, allow_nan=False) + "\n")
+__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text"]

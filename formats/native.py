@@ -38,6 +38,7 @@ from formats.io import atomic_write_bytes, atomic_write_json
 if TYPE_CHECKING:
     from fusionlabel.synth import SynthScene
 from fusionlabel.box import Box3D
+from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import FusionLabelError
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
 
@@ -225,19 +226,10 @@ def box_to_dict(box: Box3D) -> dict[str, Any]:
 
 
 def tracks_to_dict(tracks: Iterable[Track]) -> dict[str, Any]:
-    """Tracks -> the JSON document of ``labels/*.json`` (world frame, keyframes only)."""
-    out = []
-    for tr in tracks:
-        out.append(
-            {
-                "id": int(tr.track_id),
-                "label": tr.label,
-                "attributes": dict(tr.attributes),
-                "interpolation": tr.interpolation,
-                "keyframes": {str(f): box_to_dict(tr.keyframes[f]) for f in tr.keyframe_indices()},
-            }
-        )
-    return {"format": TRACKS_FORMAT, "version": TRACKS_VERSION, "frame": "world", "tracks": out}
+    """Tracks -> the JSON document of ``labels/*.json`` (world frame, keyframes only, gaps). The
+    track entries are exactly those of ``AnnotationDocument.to_dict`` (one serialisation)."""
+    doc = AnnotationDocument.from_tracks(tracks)
+    return {"format": TRACKS_FORMAT, "version": TRACKS_VERSION, "frame": "world", "tracks": doc.to_dict()["tracks"]}
 
 
 def tracks_from_dict(data: Any, path: PathLike = "<tracks>") -> list[Track]:
@@ -254,50 +246,16 @@ def tracks_from_dict(data: Any, path: PathLike = "<tracks>") -> list[Track]:
     items = _require(data, "tracks", "top level", path)
     if not isinstance(items, list):
         raise FormatError(path, "tracks: expected a list")
-    tracks: list[Track] = []
-    seen: set[int] = set()
-    for i, t in enumerate(items):
-        where = f"tracks[{i}]"
-        tid = _require(t, "id", where, path)
-        if not isinstance(tid, int) or isinstance(tid, bool):
-            raise FormatError(path, f"{where}.id: expected an integer, got {tid!r}")
-        if tid in seen:
-            raise FormatError(path, f"{where}.id: duplicate track id {tid}")
-        seen.add(tid)
-        label = _require(t, "label", where, path)
-        if not isinstance(label, str) or not label:
-            raise FormatError(path, f"{where}.label: expected a non-empty string, got {label!r}")
-        attrs = t.get("attributes", {})
-        if not isinstance(attrs, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()
-        ):
-            raise FormatError(path, f"{where}.attributes: expected an object of strings")
-        kfs = _require(t, "keyframes", where, path)
-        if not isinstance(kfs, dict):
-            raise FormatError(path, f"{where}.keyframes: expected an object frame -> box")
-        keyframes: dict[int, Box3D] = {}
-        for k, b in kfs.items():
-            kw = f"{where}.keyframes[{k!r}]"
-            try:
-                frame = int(k)
-            except ValueError:
-                raise FormatError(path, f"{kw}: frame key must be an integer") from None
-            if frame < 0:
-                raise FormatError(path, f"{kw}: negative frame index")
-            center = _num_list(_require(b, "center", kw, path), 3, f"{kw}.center", path)
-            size = _num_list(_require(b, "size", kw, path), 3, f"{kw}.size", path)
-            yaw = _num_list([_require(b, "yaw", kw, path)], 1, f"{kw}.yaw", path)[0]
-            try:
-                keyframes[frame] = Box3D(tuple(center), tuple(size), yaw)
-            except FusionLabelError as e:
-                raise FormatError(path, f"{kw}: {e}") from None
-        try:
-            tracks.append(
-                Track(tid, label, dict(attrs), keyframes, interpolation=t.get("interpolation", "linear"))
-            )
-        except FusionLabelError as e:
-            raise FormatError(path, f"{where}: {e}") from None
-    return tracks
+    # attributes and interpolation may be left out of hand-written files
+    items = [
+        {"attributes": {}, "interpolation": "linear", **t} if isinstance(t, dict) else t for t in items
+    ]
+    doc_dict = {"version": 1, "frame_count": None, "tracks": items, "reviews": {"boxes": [], "frames": []}}
+    try:
+        doc = AnnotationDocument.from_dict(doc_dict)
+    except FusionLabelError as e:
+        raise FormatError(path, str(e)) from None
+    return [doc.tracks[t] for t in sorted(doc.tracks)]
 
 
 def save_tracks(path: PathLike, tracks: Iterable[Track]) -> None:

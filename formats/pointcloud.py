@@ -69,9 +69,16 @@ class PointCloud:
         return int(self.xyz.nbytes + sum(v.nbytes for v in self.fields.values()))
 
 
-def _finish(xyz: np.ndarray, fields: dict[str, np.ndarray], path: Path, warnings: list[str]) -> PointCloud:
-    """Cast to float32, drop rows with non-finite xyz (recording how many)."""
-    xyz = np.ascontiguousarray(xyz, dtype=np.float32)
+def _finish(
+    xyz: np.ndarray, fields: dict[str, np.ndarray], path: Path, warnings: list[str], contiguous: bool = True
+) -> PointCloud:
+    """Cast to float32, drop rows with non-finite xyz (recording how many). With ``contiguous``
+    False, arrays that need no cast stay as given (views of the caller's buffer)."""
+    xyz = np.ascontiguousarray(xyz, dtype=np.float32) if contiguous else np.asarray(xyz, dtype=np.float32)
+    if np.isfinite(xyz).all():  # the common case, ~50x cheaper than the per-row test below
+        if contiguous:
+            fields = {k: np.ascontiguousarray(v) for k, v in fields.items()}
+        return PointCloud(xyz, fields, path, warnings)
     finite = np.isfinite(xyz).all(axis=1)
     n_bad = int((~finite).sum())
     if n_bad:
@@ -85,31 +92,49 @@ def _finish(xyz: np.ndarray, fields: dict[str, np.ndarray], path: Path, warnings
 # ---------------------------------------------------------------------------------------------
 # .bin
 # ---------------------------------------------------------------------------------------------
-def read_bin(path: str | os.PathLike[str], layout: str | Sequence[str]) -> PointCloud:
+def read_bin(path: str | os.PathLike[str], layout: str | Sequence[str], contiguous: bool = False) -> PointCloud:
     """Read a raw float32 ``.bin`` sweep with a known layout.
 
     ``layout`` is ``"kitti"`` (x y z intensity), ``"nuscenes"`` (x y z intensity ring) or an
     explicit sequence of field names whose first three are x, y, z. The file size must be a whole
     number of rows; otherwise the file is refused as truncated or of another layout.
+
+    By default nothing is copied: ``xyz`` and the float fields are strided views of the one (N, k)
+    row-major buffer read from the file (within ~1.5x of ``np.fromfile`` alone; the buffer belongs
+    to the returned cloud). ``contiguous=True`` copies each into its own C-contiguous array.
     """
     path = Path(path)
     names = _bin_layout(layout, path)
     row = 4 * len(names)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size % row:
+                raise PointCloudError(
+                    path,
+                    f"size {size} bytes is not a multiple of the {row}-byte row of layout "
+                    f"{' '.join(names)} (truncated file, or a different layout)",
+                )
+            arr = np.fromfile(f, dtype="<f4", count=size // 4)
     except OSError as e:
         raise PointCloudError(path, f"cannot read: {e.strerror or e}") from e
-    if len(data) % row:
-        raise PointCloudError(
-            path,
-            f"size {len(data)} bytes is not a multiple of the {row}-byte row of layout "
-            f"{' '.join(names)} (truncated file, or a different layout)",
-        )
-    arr = np.frombuffer(data, dtype="<f4").reshape(-1, len(names))
-    fields = {n: arr[:, i].copy() for i, n in enumerate(names[3:], start=3)}
+    if arr.size * 4 != size:
+        raise PointCloudError(path, f"read {arr.size * 4} of {size} bytes (file changed while reading?)")
+    arr = arr.reshape(-1, len(names))
+    all_finite = bool(np.isfinite(np.dot(arr.reshape(-1), arr.reshape(-1))))  # NaN/inf anywhere -> not finite
+    if contiguous:  # column by column: ~5x faster than copying the strided (N, 3) block at once
+        xyz = np.empty((arr.shape[0], 3), np.float32)
+        for i in range(3):
+            xyz[:, i] = arr[:, i]
+        fields = {n: arr[:, i].copy() for i, n in enumerate(names[3:], start=3)}
+    else:
+        xyz = arr[:, :3]
+        fields = {n: arr[:, i] for i, n in enumerate(names[3:], start=3)}
     if "ring" in fields:
         fields["ring"] = fields["ring"].astype(np.uint16)
-    return _finish(arr[:, :3], fields, path, [])
+    if all_finite:
+        return PointCloud(xyz, fields, path, [])
+    return _finish(xyz, fields, path, [], contiguous)
 
 
 def _bin_layout(layout: str | Sequence[str] | None, path: Path) -> tuple[str, ...]:

@@ -68,54 +68,25 @@ def _seed(text: str) -> int:
     return v
 
 
-def open_sequence(path: str | os.PathLike[str]) -> Any:
-    """Load a sequence from ``path`` (native layout; other formats plug in here) -> SequenceInfo."""
-    from formats import native
+def open_sequence(path: str | os.PathLike[str], args: argparse.Namespace | None = None) -> Any:
+    """Open any supported layout at ``path`` -> ``formats.datasets.LoadedSequence`` (format
+    detected, or forced by ``--format`` and the loader options in ``args``)."""
+    from formats import datasets
 
     p = Path(path)
     if not p.exists():
         raise CLIError(f"{p}: no such file or folder")
-    if native.is_native(p):
-        return native.load_sequence(p)
-    raise CLIError(f"{p}: not a recognised sequence (expected a folder with {native.INDEX_FILE})")
+    if args is not None:
+        return datasets.open_from_args(p, args)
+    return datasets.open_dataset(p)
 
 
-def describe_sequence(seq: Any) -> dict[str, Any]:
-    """Facts about a loaded sequence as a JSON-ready dict: format, name, frames, sensors, point
-    counts (read from the sweeps), tracks and boxes (all frames, interpolated ones included)."""
-    from formats import native
+def describe_sequence(loaded: Any) -> dict[str, Any]:
+    """Facts about an opened sequence as a JSON-ready dict (``formats.datasets.describe``): format,
+    name, frames, sensors, points per sweep, tracks, boxes (interpolated ones included), sync."""
+    from formats import datasets
 
-    n = len(seq)
-    counts: list[int] = []
-    for i in range(n):
-        for name in seq.frames[i].lidar_files:
-            if seq.format == "native":
-                counts.append(int(native.read_lidar_frame(seq, i, name).shape[0]))
-    tracks = native.load_ground_truth(seq) if seq.format == "native" else []
-    boxes = 0
-    labels: dict[str, int] = {}
-    for tr in tracks:
-        labels[tr.label] = labels.get(tr.label, 0) + 1
-        boxes += sum(1 for f in tr.frames() if 0 <= f < n and tr.box_at(f) is not None)
-    ts = [fr.timestamp_ns for fr in seq.frames]
-    images = {}
-    for name in seq.camera_names:
-        cam = seq.rig.camera(name)
-        images[name] = {"width": cam.width, "height": cam.height, "model": cam.model}
-    return {
-        "format": seq.format,
-        "name": seq.name,
-        "path": str(seq.root) if seq.root is not None else None,
-        "frames": n,
-        "duration_s": (ts[-1] - ts[0]) / 1e9 if n else 0.0,
-        "lidars": list(seq.lidar_names),
-        "cameras": list(seq.camera_names),
-        "images": images,
-        "points": {"min": min(counts), "max": max(counts)} if counts else {"min": 0, "max": 0},
-        "tracks": len(tracks),
-        "labels": dict(sorted(labels.items())),
-        "boxes": boxes,
-    }
+    return datasets.describe(loaded)
 
 
 def format_summary(info: dict[str, Any]) -> str:
@@ -133,8 +104,23 @@ def format_summary(info: dict[str, Any]) -> str:
             f"{info['points']['min']}..{info['points']['max']}",
             f"  cameras: {cams}",
             f"  tracks:  {info['tracks']} ({labels}); boxes over all frames: {info['boxes']}",
+            *_sync_lines(info),
+            *(f"  warning: {w}" for w in info.get("warnings", [])),
         ]
     )
+
+
+def _sync_lines(info: dict[str, Any]) -> list[str]:
+    """One line per camera whose images are not all paired with a sweep (missing or out of tolerance)."""
+    out = []
+    for cam, st in (info.get("sync") or {}).items():
+        if not isinstance(st, dict):
+            continue
+        bad = {k: v for k, v in st.items() if k in ("missing", "out_of_tolerance", "unused") and v}
+        if bad:
+            detail = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in bad.items())
+            out.append(f"  sync {cam}: matched {st.get('matched', '?')}; {detail}")
+    return out
 
 
 # ---- synth ---------------------------------------------------------------------------------------
@@ -186,12 +172,15 @@ def _run_synth(args: argparse.Namespace) -> int:
 
 # ---- info ----------------------------------------------------------------------------------------
 def _add_info(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", type=Path, help="sequence folder")
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_open_arguments(p)
 
 
 def _run_info(args: argparse.Namespace) -> int:
-    info = describe_sequence(open_sequence(args.path))
+    info = describe_sequence(open_sequence(args.path, args))
     if args.json:
         print(json.dumps(info))
     else:
@@ -257,6 +246,91 @@ def _run_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- check-calib ---------------------------------------------------------------------------------
+def _add_check_calib(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
+    p.add_argument("--frame", type=int, default=0, help="frame whose sweep is used (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_open_arguments(p)
+
+
+def check_calibrations(loaded: Any, frame: int) -> list[dict[str, Any]]:
+    """Run ``calib.sanity.check_calibration`` for every LiDAR x camera pair of ``frame``."""
+    from calib.sanity import check_calibration
+
+    info = loaded.info
+    if not 0 <= frame < len(info.frames):
+        raise CLIError(f"{info.root}: frame {frame} out of range 0..{len(info.frames) - 1}")
+    out = []
+    for lidar in info.frames[frame].lidar_files:
+        cloud = loaded.read_lidar(frame, lidar)
+        if cloud is None:
+            continue
+        for cam in info.rig.camera_names():
+            T_cam_from_lidar = loaded.T_sensor_from_world(frame, cam) @ loaded.T_world_from_sensor(frame, lidar)
+            rep = check_calibration(cloud.xyz, loaded.rig(frame).camera(cam), T_cam_from_lidar)
+            out.append({"lidar": lidar, "camera": cam, "ok": bool(rep.ok), "summary": rep.summary})
+    return out
+
+
+def _run_check_calib(args: argparse.Namespace) -> int:
+    results = check_calibrations(open_sequence(args.path, args), args.frame)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for r in results:
+            print(f"{'ok  ' if r['ok'] else 'FAIL'} {r['lidar']} -> {r['camera']}: {r['summary']}")
+    return EXIT_OK if all(r["ok"] for r in results) else 1
+
+
+# ---- pack ----------------------------------------------------------------------------------------
+def _add_pack(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
+    p.add_argument("out", type=Path, help="output .h5 file")
+    p.add_argument("--compression", choices=["lzf", "gzip", "none"], default="lzf")
+    add_open_arguments(p)
+
+
+def _run_pack(args: argparse.Namespace) -> int:
+    from formats.packed import pack
+
+    loaded = open_sequence(args.path, args)
+    t0 = time.perf_counter()
+    pack(loaded, args.out, compression=args.compression)
+    size = args.out.stat().st_size / 1e6
+    print(f"packed {len(loaded.info.frames)} frames into {args.out} ({size:.1f} MB) "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return EXIT_OK
+
+
+# ---- interpolate ---------------------------------------------------------------------------------
+def _add_interpolate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("project", type=Path, help="annotation project file (.json)")
+    p.add_argument("--method", choices=["linear", "smooth"], default="smooth",
+                   help="interpolation between keyframes, in the world frame (default: smooth)")
+    p.add_argument("--track", type=int, action="append", dest="tracks", help="only this track id (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="report without saving")
+
+
+def _run_interpolate(args: argparse.Namespace) -> int:
+    from formats.project import load_project, save_project
+    from fusionlabel.trackops import interpolate_document
+
+    proj = load_project(args.project)
+    report = interpolate_document(proj.document, args.method, track_ids=args.tracks)
+    if report.changed and not args.dry_run:
+        save_project(args.project, proj.document, proj.sequence, ontology=proj.ontology,
+                     meta={k: v for k, v in proj.meta.items() if k not in ("saved_at", "saved_at_ns", "app")})
+    print(f"{args.project}: {report.tracks} tracks, {report.keyframes} keyframes, "
+          f"{report.interpolated} interpolated boxes ({report.method}), {report.gap_frames} gap frames; "
+          f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
+    return EXIT_OK
+
+
 # ---- open ----------------------------------------------------------------------------------------
 def _add_open(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="sequence folder")
@@ -279,6 +353,11 @@ COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
     Command("demo", "generate (once, cached) the demo scene and open it", _add_demo, _run_demo),
+    Command("check-calib", "check LiDAR-camera extrinsics against the point cloud", _add_check_calib,
+            _run_check_calib),
+    Command("interpolate", "set the interpolation of a project's tracks and report", _add_interpolate,
+            _run_interpolate),
+    Command("pack", "write a packed HDF5 copy of a sequence (opens and steps faster)", _add_pack, _run_pack),
     Command("open", "open a sequence in the labeling workstation", _add_open, _run_open),
 ]
 
@@ -286,6 +365,7 @@ COMMANDS: list[Command] = [
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusionlabel", description="FusionLabel: LiDAR + camera labeling")
     parser.add_argument("--version", action="version", version=f"fusionlabel {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS:
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
@@ -295,8 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 error). Set ``FUSIONLABEL_DEBUG=1``
-    to get the traceback instead of the one-line message."""
+    """Run the command line; returns the exit code (0 ok, 2 error). ``--debug`` (or
+    ``FUSIONLABEL_DEBUG=1``) shows the traceback instead of the one-line message."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -305,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("fusionlabel: interrupted", file=sys.stderr)
         return 130
     except (CLIError, ValueError, KeyError, OSError) as e:
-        if os.environ.get("FUSIONLABEL_DEBUG"):
+        if args.debug or os.environ.get("FUSIONLABEL_DEBUG"):
             raise
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
         print(f"fusionlabel: error: {' '.join(msg.split())}", file=sys.stderr)

@@ -22,7 +22,7 @@ import numpy as np
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument, Review
 from fusionlabel.errors import ModelError
-from fusionlabel.model import Track
+from fusionlabel.model import DEFAULT_INTERPOLATION, Track
 
 
 class Command:
@@ -52,7 +52,8 @@ class Command:
 
 class CreateTrack(Command):
     """A new track with its first keyframe. ``track_id`` None picks a fresh id at the first apply
-    (kept for redo); after apply, ``self.track_id`` is the id of the created track."""
+    (kept for redo); after apply, ``self.track_id`` is the id of the created track. The
+    interpolation method defaults to the model's (``DEFAULT_INTERPOLATION``, smooth)."""
 
     def __init__(
         self,
@@ -61,7 +62,7 @@ class CreateTrack(Command):
         box: Box3D,
         attributes: Mapping[str, str] | None = None,
         track_id: int | None = None,
-        interpolation: str = "linear",
+        interpolation: str = DEFAULT_INTERPOLATION,
     ) -> None:
         self.label, self.frame, self.box = label, frame, box
         self.attributes = dict(attributes or {})

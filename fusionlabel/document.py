@@ -23,6 +23,7 @@ import numpy as np
 
 from fusionlabel.box import Box3D
 from fusionlabel.errors import ModelError
+from fusionlabel.interpolation import FrameTimes, normalize_gaps
 from fusionlabel.model import INTERPOLATION_METHODS, Track
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class AnnotationDocument:
     Mutations: through ``fusionlabel.commands`` only.
     """
 
-    def __init__(self, frame_count: int | None = None) -> None:
+    def __init__(self, frame_count: int | None = None, frame_times_ns: FrameTimes | None = None) -> None:
         if frame_count is not None and (isinstance(frame_count, bool) or not isinstance(frame_count, int)
                                         or frame_count < 0):
             raise ModelError(f"frame_count must be a non-negative int or None, got {frame_count!r}")
@@ -111,16 +112,46 @@ class AnnotationDocument:
         self._box_reviews: dict[tuple[int, int], Review] = {}
         self._frame_reviews: dict[int, Review] = {}
         self._listeners: list[Listener] = []
+        self._frame_times_ns: tuple[int, ...] | None = None
+        if frame_times_ns is not None:
+            self.set_frame_times(frame_times_ns)
 
     @classmethod
     def from_tracks(cls, tracks: Iterable[Track], frame_count: int | None = None) -> AnnotationDocument:
         """A document holding copies of ``tracks`` (e.g. synthetic ground truth), no reviews."""
         doc = cls(frame_count)
         for t in tracks:
-            doc._insert_track(
-                Track(t.track_id, t.label, dict(t.attributes), dict(t.keyframes), t.interpolation)
-            )
+            doc._insert_track(t.copy())
         return doc
+
+    # ---- frame times (sequence metadata, not annotation: not a command, not serialised) ----------
+    @property
+    def frame_times_ns(self) -> tuple[int, ...] | None:
+        """Timestamps (integer ns) of the frames, indexed by frame, or None (uniform frames)."""
+        return self._frame_times_ns
+
+    def set_frame_times(self, frame_times_ns: FrameTimes | None) -> None:
+        """Use these frame timestamps (integer ns, one per frame from frame 0, strictly increasing;
+        e.g. ``SequenceInfo.frame_times_ns()``) to interpolate boxes in time, or None for uniform
+        frames. Emits ``track_changed`` for every track (interpolated boxes may move)."""
+        if frame_times_ns is None:
+            times = None
+        else:
+            if isinstance(frame_times_ns, Mapping):
+                if sorted(frame_times_ns) != list(range(len(frame_times_ns))):
+                    raise ModelError("frame times: a mapping must have every frame 0..n-1")
+                frame_times_ns = [frame_times_ns[f] for f in range(len(frame_times_ns))]
+            values = list(frame_times_ns)
+            if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+                raise ModelError("frame times must be integer nanoseconds")
+            times = tuple(int(v) for v in values)
+            if any(b <= a for a, b in zip(times, times[1:], strict=False)):
+                raise ModelError("frame times must increase strictly")
+            if self.frame_count is not None and len(times) < self.frame_count:
+                raise ModelError(f"frame times: {len(times)} given for {self.frame_count} frames")
+        self._frame_times_ns = times
+        for tid in sorted(self._tracks):
+            self._emit("track_changed", tid, self._tracks[tid].frames())
 
     # ---- read API -------------------------------------------------------------------------------
     @property
@@ -154,7 +185,7 @@ class AnnotationDocument:
         out = []
         for tid in sorted(self._tracks):
             t = self._tracks[tid]
-            box = t.box_at(frame)
+            box = t.box_at(frame, self._frame_times_ns)
             if box is not None:
                 out.append(BoxRef(tid, t.label, box, frame in t.keyframes, frame))
         return out
@@ -162,7 +193,7 @@ class AnnotationDocument:
     def box_at(self, track_id: int, frame: int) -> BoxRef | None:
         """The box of one track at ``frame``, or None where the track has none."""
         t = self.track(track_id)
-        box = t.box_at(frame)
+        box = t.box_at(frame, self._frame_times_ns)
         return None if box is None else BoxRef(track_id, t.label, box, frame in t.keyframes, frame)
 
     def num_boxes(self) -> int:
@@ -244,6 +275,8 @@ class AnnotationDocument:
             if not isinstance(f, int):
                 raise ModelError(f"track {track.track_id}: keyframe index {f!r} must be a Python int")
             self._check_box(box, f"track {track.track_id} frame {f}")
+        for gap in track.gaps:
+            self.check_frame(gap[1])
         self._tracks[track.track_id] = track
         for f, r in (reviews or {}).items():
             self._box_reviews[(track.track_id, f)] = r
@@ -261,13 +294,9 @@ class AnnotationDocument:
 
     def _changed_frames(self, track: Track, frame: int) -> range:
         """Frames whose box changes when the keyframe at ``frame`` is set or removed: from just
-        after the previous keyframe to just before the next one (``frame`` included)."""
-        ks = [k for k in track.keyframes if k != frame]
-        before = [k for k in ks if k < frame]
-        after = [k for k in ks if k > frame]
-        lo = max(before) + 1 if before else frame
-        hi = min(after) - 1 if after else frame
-        return range(lo, hi + 1)
+        after the previous keyframe to just before the next one (``frame`` included), two
+        keyframes each side for the smooth method (see ``Track.affected_frames``)."""
+        return track.affected_frames(frame)
 
     def _set_keyframe(self, track_id: int, frame: int, box: Box3D) -> Box3D | None:
         """Add or replace the keyframe at ``frame``; returns the previous keyframe box or None."""
@@ -342,10 +371,13 @@ class AnnotationDocument:
 
         ``{"version": 1, "frame_count": int | None,
         "tracks": [{"id", "label", "attributes", "interpolation",
-        "keyframes": {"<frame>": {"center": [x, y, z], "size": [l, w, h], "yaw": rad}}}],
+        "keyframes": {"<frame>": {"center": [x, y, z], "size": [l, w, h], "yaw": rad}},
+        "gaps": [[first, last], ...]}],
         "reviews": {"boxes": [{"track_id", "frame", "status", "comment", "who", "when"}],
         "frames": [{"frame", "status", "comment", "who", "when"}]}}``; world frame, metres,
-        radians; tracks by id, keyframes and reviews by frame.
+        radians; tracks by id, keyframes and reviews by frame. ``gaps`` (inclusive frame intervals
+        where the object is absent) is optional and written only for a track that has gaps, so a
+        document without gaps has exactly the original version-1 layout.
         """
         tracks = []
         for tid in sorted(self._tracks):
@@ -362,6 +394,8 @@ class AnnotationDocument:
                     },
                 }
             )
+            if t.gaps:
+                tracks[-1]["gaps"] = [list(g) for g in t.gaps]
         boxes = [
             {"track_id": tid, "frame": f, **r.to_dict()} for (tid, f), r in sorted(self._box_reviews.items())
         ]
@@ -388,7 +422,7 @@ class AnnotationDocument:
             raise ModelError("document: 'tracks' must be a list")
         for i, td in enumerate(d["tracks"]):
             where = f"tracks[{i}]"
-            td = _keys(td, where, {"id", "label", "attributes", "interpolation", "keyframes"})
+            td = _keys(td, where, {"id", "label", "attributes", "interpolation", "keyframes"}, optional={"gaps"})
             tid = _int(td["id"], f"{where}: id")
             where = f"track {tid}"
             if tid in doc._tracks:
@@ -407,7 +441,11 @@ class AnnotationDocument:
                 f = _frame_key(fkey, f"{where}: keyframe key")
                 keyframes[f] = _box_from_dict(bd, f"{where} keyframe {f}")
             _check_label(td["label"], tid)
-            track = Track(tid, td["label"], dict(attrs), keyframes, td["interpolation"])
+            gaps = td.get("gaps", [])
+            if not isinstance(gaps, list):
+                raise ModelError(f"{where}: 'gaps' must be a list of [first, last] pairs")
+            gaps = normalize_gaps((tuple(g) if isinstance(g, list) else g for g in gaps), f"{where}: gaps")
+            track = Track(tid, td["label"], dict(attrs), keyframes, td["interpolation"], gaps)
             try:
                 doc._insert_track(track)
             except ModelError as e:
@@ -438,13 +476,13 @@ def _check_label(label: object, track_id: int) -> None:
         raise ModelError(f"track {track_id}: label must be a non-empty string, got {label!r}")
 
 
-def _keys(data: object, where: str, expected: set[str]) -> dict[str, Any]:
+def _keys(data: object, where: str, expected: set[str], optional: set[str] = frozenset()) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise ModelError(f"{where}: expected a mapping, got {type(data).__name__}")
     missing = expected - set(data)
     if missing:
         raise ModelError(f"{where}: missing key {sorted(missing)[0]!r}")
-    unknown = set(data) - expected
+    unknown = set(data) - expected - optional
     if unknown:
         raise ModelError(f"{where}: unknown key {sorted(map(str, unknown))[0]!r}")
     return dict(data)

@@ -1,8 +1,9 @@
 """The annotation model: tracks with keyframes, and the description of a sequence.
 
-Boxes are world-frame :class:`~fusionlabel.box.Box3D`. A :class:`Track` stores **keyframes only**;
-the boxes of the frames between keyframes are computed on demand (never stored), so editing a
-keyframe updates them. Frames are integer indices into the sequence; time is integer nanoseconds.
+Boxes are world-frame :class:`~fusionlabel.box.Box3D`. A :class:`Track` stores **keyframes only**
+(and its gaps); the boxes of the frames between keyframes are computed on demand (never stored,
+see :mod:`fusionlabel.interpolation`), so editing a keyframe updates them. Frames are integer
+indices into the sequence; time is integer nanoseconds.
 
 Tracks are changed only by commands (see ``fusionlabel.commands``); code outside the commands
 treats them as read-only.
@@ -10,6 +11,7 @@ treats them as read-only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,39 +19,74 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from calib.transforms import check_transform, wrap_angle
+from calib.transforms import check_transform
 from fusionlabel.box import Box3D
-from fusionlabel.errors import ModelError
+from fusionlabel.interpolation import (
+    DEFAULT_METHOD,
+    METHODS,
+    FrameTimes,
+    affected_frames,
+    check_method,
+    covered_frames,
+    gap_between,
+    in_gap,
+    interpolate_boxes_at,
+    lerp_box,
+    normalize_gaps,
+    pieces,
+)
 
-INTERPOLATION_METHODS = ("linear",)
+#: Interpolation methods a track may use (see :mod:`fusionlabel.interpolation`).
+INTERPOLATION_METHODS = METHODS
+#: Method of a new track.
+DEFAULT_INTERPOLATION = DEFAULT_METHOD
 
 
 def interpolate_boxes(a: Box3D, b: Box3D, t: float) -> Box3D:
     """Linear blend of two world-frame boxes at ``t`` in [0, 1]: centre and size linearly, yaw
     along the shortest arc (never flips by pi through the long way)."""
-    ca, cb = np.asarray(a.center), np.asarray(b.center)
-    sa, sb = np.asarray(a.size), np.asarray(b.size)
-    dyaw = wrap_angle(b.yaw - a.yaw)
-    return Box3D(tuple(ca + t * (cb - ca)), tuple(sa + t * (sb - sa)), a.yaw + t * dyaw)
+    return lerp_box(a, b, t)
 
 
 @dataclass
 class Track:
-    """One object over time: id, class, attributes and its keyframes (frame index -> world box).
+    """One object over time: id, class, attributes, its keyframes (frame index -> world box), the
+    interpolation method and its gaps.
 
     ``box_at(frame)`` returns the keyframe box, an interpolated box between keyframes, or None
-    outside the keyframe span (extrapolation is off in the model).
+    outside the keyframe span and inside a gap (extrapolation is off unless asked for).
+
+    ``interpolation`` is one of ``INTERPOLATION_METHODS`` (``"smooth"`` by default, see
+    :mod:`fusionlabel.interpolation`). ``gaps`` are inclusive frame intervals ``(first, last)``
+    where the object is absent (occluded): a gap frame has no box unless it is a keyframe, and
+    interpolation never crosses a gap. They are stored normalised (sorted, disjoint, merged).
     """
 
     track_id: int
     label: str
     attributes: dict[str, str] = field(default_factory=dict)
     keyframes: dict[int, Box3D] = field(default_factory=dict)
-    interpolation: str = "linear"
+    interpolation: str = DEFAULT_INTERPOLATION
+    gaps: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.interpolation not in INTERPOLATION_METHODS:
-            raise ModelError(f"track {self.track_id}: unknown interpolation {self.interpolation!r}")
+        check_method(self.interpolation, f"track {self.track_id}")
+        self.gaps = normalize_gaps(self.gaps, f"track {self.track_id}")
+
+    def copy(self, **changes: Any) -> Track:
+        """An independent copy (its own keyframes and attributes dicts) with ``changes`` applied
+        (any field: ``track_id``, ``label``, ``attributes``, ``keyframes``, ``interpolation``,
+        ``gaps``)."""
+        fields = {
+            "track_id": self.track_id,
+            "label": self.label,
+            "attributes": dict(self.attributes),
+            "keyframes": dict(self.keyframes),
+            "interpolation": self.interpolation,
+            "gaps": self.gaps,
+        }
+        fields.update(changes)
+        return Track(**fields)
 
     def keyframe_indices(self) -> list[int]:
         """Sorted frame indices of the keyframes."""
@@ -65,22 +102,48 @@ class Track:
     def is_keyframe(self, frame: int) -> bool:
         return frame in self.keyframes
 
-    def box_at(self, frame: int) -> Box3D | None:
-        """World-frame box at ``frame``: the keyframe, an interpolation, or None outside the span."""
+    def in_gap(self, frame: int) -> bool:
+        """True when ``frame`` lies in one of the track's gaps (whether or not it is a keyframe)."""
+        return in_gap(self.gaps, frame)
+
+    def pieces(self) -> list[list[int]]:
+        """Keyframe frames split at the gaps: runs interpolated independently of each other."""
+        return pieces(self.keyframes, self.gaps)
+
+    def box_at(self, frame: int, times_ns: FrameTimes | None = None, extrapolate: int = 0) -> Box3D | None:
+        """World-frame box at ``frame``: the keyframe, an interpolation, or None outside the span
+        and in a gap.
+
+        ``times_ns``: frame timestamps (integer ns; a sequence indexed by frame or a mapping) to
+        interpolate in time rather than by frame index; ``extrapolate``: up to this many frames
+        (at most ``MAX_EXTRAPOLATION_FRAMES``) past a piece's first / last keyframe get a
+        predicted box.
+        """
         box = self.keyframes.get(frame)
         if box is not None:
             return box
-        ks = self.keyframe_indices()
-        if not ks or frame < ks[0] or frame > ks[-1]:
-            return None
-        i = int(np.searchsorted(ks, frame))
-        f0, f1 = ks[i - 1], ks[i]
-        return interpolate_boxes(self.keyframes[f0], self.keyframes[f1], (frame - f0) / (f1 - f0))
+        return self.boxes_at([frame], times_ns, extrapolate)[0]
 
-    def frames(self) -> range:
-        """All frames on which the track has a box (keyframe or interpolated)."""
+    def boxes_at(
+        self, frames: Iterable[int], times_ns: FrameTimes | None = None, extrapolate: int = 0
+    ) -> list[Box3D | None]:
+        """World-frame boxes (or None) at each of ``frames`` (see :meth:`box_at`), computed in one
+        pass (cheaper than calling ``box_at`` per frame)."""
+        return interpolate_boxes_at(self.keyframes, frames, self.interpolation, self.gaps, times_ns, extrapolate)
+
+    def frames(self) -> range | list[int]:
+        """All frames on which the track has a box (keyframe or interpolated), ascending: a range
+        when the track has no gap that splits it."""
         s = self.span()
-        return range(0) if s is None else range(s[0], s[1] + 1)
+        if s is None:
+            return range(0)
+        if not self.gaps or not gap_between(self.gaps, s[0], s[1]):
+            return range(s[0], s[1] + 1)
+        return covered_frames(self.keyframes, self.gaps)
+
+    def affected_frames(self, frame: int) -> range:
+        """Frames whose box may change when the keyframe at ``frame`` is set or removed."""
+        return affected_frames(self.keyframes, frame, self.interpolation, self.gaps)
 
 
 @dataclass
@@ -130,6 +193,11 @@ class SequenceInfo:
 
     def T_world_from_ego(self, frame: int) -> NDArray[np.float64]:
         return self.frames[frame].T_world_from_ego
+
+    def frame_times_ns(self) -> list[int]:
+        """LiDAR timestamps (integer ns) of the frames, indexed by frame (for interpolation in time,
+        e.g. ``AnnotationDocument.set_frame_times``)."""
+        return [int(f.timestamp_ns) for f in self.frames]
 
     def T_world_from_sensor(self, frame: int, sensor: str) -> NDArray[np.float64]:
         """Pose of a sensor in the world at ``frame``: ``T_world_from_ego @ T_ego_from_sensor``."""

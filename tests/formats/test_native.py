@@ -92,6 +92,23 @@ def test_tracks_round_trip_with_sparse_keyframes(tmp_path: Path) -> None:
     assert list(json.loads(p.read_text())["tracks"][0]["keyframes"]) == ["0", "4"]
 
 
+def test_tracks_keep_gaps_and_interpolation(tmp_path: Path) -> None:
+    tr = Track(
+        3,
+        "pedestrian",
+        {},
+        {k: Box3D((k, 0, 0.9), (0.6, 0.6, 1.8), 0) for k in (0, 2, 6, 9)},
+        interpolation="smooth",
+        gaps=((3, 5),),
+    )
+    p = tmp_path / "g.json"
+    native.save_tracks(p, [tr])
+    (back,) = native.load_tracks(p)
+    assert back.gaps == ((3, 5),) and back.interpolation == "smooth"
+    assert back.box_at(4) is None and back.box_at(1) is not None and back.box_at(7) is not None
+    assert [back.box_at(f) for f in range(10)] == [tr.box_at(f) for f in range(10)]
+
+
 def test_writes_are_deterministic(tmp_path: Path) -> None:
     cfg = SynthConfig(frames=2, seed=9, cameras=6, image_size=(64, 36), azimuths=360)
     a = native.write_synth_scene(SynthScene(cfg), tmp_path / "a")
@@ -242,15 +259,19 @@ def _one(box: str) -> str:
     ("payload", "message"),
     [
         ("{not json", "invalid JSON at line 1"),
-        (_one('{"center": [0, 0], "size": [1, 1, 1], "yaw": 0}'), "center: expected a list of 3 numbers"),
+        (_one('{"center": [0, 0], "size": [1, 1, 1], "yaw": 0}'), "'center' must be 3 numbers"),
         (_one('{"center": [0, 0, 0], "size": [1, -1, 1], "yaw": 0}'), "size must be positive"),
         (_one('{"center": [0, 0, NaN], "size": [1, 1, 1], "yaw": 0}'), "NaN is not allowed"),
         (_one('{"center": [0, 0, 0], "size": [1, 1, 1]}'), "missing key 'yaw'"),
-        (_doc('{"id": 1, "label": "car", "keyframes": {"x": {}}}'), "frame key must be an integer"),
+        (_doc('{"id": 1, "label": "car", "keyframes": {"x": {}}}'), "keyframe key: expected an integer"),
         (_doc('{"id": 1, "keyframes": {}}'), "tracks[0]: missing key 'label'"),
+        (_doc('{"id": 1, "label": "car", "keyframes": {}}'), "'keyframes' must be a non-empty mapping"),
         (
-            _doc('{"id": 1, "label": "a", "keyframes": {}}, {"id": 1, "label": "b", "keyframes": {}}'),
-            "duplicate track id 1",
+            _doc(
+                '{"id": 1, "label": "a", "keyframes": {"0": {"center": [0, 0, 0], "size": [1, 1, 1], "yaw": 0}}}, '
+                '{"id": 1, "label": "b", "keyframes": {"0": {"center": [0, 0, 0], "size": [1, 1, 1], "yaw": 0}}}'
+            ),
+            "track 1: duplicate track id",
         ),
     ],
 )

@@ -1,0 +1,316 @@
+"""Open real datasets as core sequences: one entry point for every layout.
+
+>>> loaded = open_dataset("/data/kitti/object")            # format detected
+>>> loaded = open_dataset(path, format="kitti-tracking", sequence="0001", label_path=".../0001.txt")
+>>> loaded.info            # fusionlabel.model.SequenceInfo (frames, timestamps, poses, rig)
+>>> loaded.annotations     # fusionlabel.document.AnnotationDocument (world-frame tracks)
+>>> loaded.read_lidar(0)   # formats.pointcloud.PointCloud in the sensor frame
+>>> loaded.read_image(0, "image_2")
+
+Formats (``FORMATS``; ``detect_format`` tries them in this order): ``packed`` (``.h5``),
+``native``, ``nuscenes``, ``kitti-raw``, ``kitti-tracking``, ``kitti-object``, ``sustech``,
+``kitti-flat``, ``folder``. Each loader's module documents its layout, frames and conventions;
+``docs/datasets.md`` has the overview.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from formats.datasets.base import FrameData, IgnoreRegion, LoadedSequence, list_files
+from formats.datasets.errors import DatasetError, ImageSizeError, TimestampError, UnknownFormatError
+from formats.datasets.folder import find_rig, load_folder
+from formats.datasets.kitti_object import load_kitti_flat, load_kitti_object
+from formats.datasets.kitti_raw import find_drives, load_kitti_raw
+from formats.datasets.kitti_tracking import load_kitti_tracking
+from formats.datasets.native import is_native, load_native
+from formats.datasets.nuscenes import find_versions, load_nuscenes
+from formats.datasets.sustech import is_sustech, load_sustech
+from formats.pointcloud import SUFFIXES as CLOUD_SUFFIXES
+from fusionlabel.errors import ModelError
+
+__all__ = [
+    "FORMATS",
+    "DatasetError",
+    "FrameData",
+    "IgnoreRegion",
+    "ImageSizeError",
+    "LoadedSequence",
+    "TimestampError",
+    "UnknownFormatError",
+    "add_open_arguments",
+    "describe",
+    "detect_format",
+    "format_names",
+    "open_dataset",
+    "open_from_args",
+]
+
+
+def _load_packed(path: Path, **options: Any) -> LoadedSequence:
+    from formats.packed import load_packed
+
+    return load_packed(path, **options)
+
+
+def _is_packed(path: Path) -> bool:
+    from formats.packed import is_packed
+
+    return is_packed(path)
+
+
+def _split_dir(path: Path) -> Path | None:
+    if (path / "calib").is_dir():
+        return path
+    for s in ("training", "testing"):
+        if (path / s / "calib").is_dir():
+            return path / s
+    return None
+
+
+def _is_kitti_tracking(path: Path) -> bool:
+    d = _split_dir(path)
+    if d is None or not list_files(d / "calib", (".txt",)):
+        return False
+    subdirs = [d / x for x in ("velodyne", "image_02", "image_03")]
+    has_seq_dirs = any(s.is_dir() and any(p.is_dir() for p in s.iterdir()) for s in subdirs)
+    return has_seq_dirs or (d / "label_02").is_dir() or (d / "oxts").is_dir()
+
+
+def _is_kitti_object(path: Path) -> bool:
+    d = _split_dir(path)
+    return d is not None and any((d / x).is_dir() for x in ("velodyne", "image_2", "label_2"))
+
+
+def _is_kitti_raw(path: Path) -> bool:
+    return bool(find_drives(path)) and (
+        (path / "calib_cam_to_cam.txt").is_file() or (path.parent / "calib_cam_to_cam.txt").is_file()
+        or any((d.parent / "calib_cam_to_cam.txt").is_file() for d in find_drives(path))
+    )
+
+
+def _is_nuscenes(path: Path) -> bool:
+    return bool(find_versions(path)) or ((path / "sample.json").is_file() and (path / "scene.json").is_file())
+
+
+def _is_kitti_flat(path: Path) -> bool:
+    if not path.is_dir():
+        return False
+    txt = list_files(path, (".txt",))
+    data = set(list_files(path, (".bin", ".png", ".jpg")))
+    for stem, p in txt.items():
+        if stem in data:
+            try:
+                head = p.read_text(encoding="utf-8", errors="replace")[:4096]
+            except OSError:
+                continue
+            if "P2" in head and "Tr_velo" in head:
+                return True
+    return False
+
+
+def _is_folder(path: Path) -> bool:
+    if not path.is_dir():
+        return False
+    if find_rig(path) is not None:
+        return True
+    suffixes = (".pcd.bin", *CLOUD_SUFFIXES)
+    return bool(list_files(path, suffixes)) or bool(list_files(path / "lidar", suffixes))
+
+
+@dataclass(frozen=True)
+class DatasetFormat:
+    """A layout: its ``name``, how it is recognised, how it is opened, and what it expects."""
+
+    name: str
+    detect: Callable[[Path], bool]
+    load: Callable[..., LoadedSequence]
+    expects: str
+
+
+#: The layouts in detection order (the first match wins).
+FORMATS: dict[str, DatasetFormat] = {
+    f.name: f
+    for f in (
+        DatasetFormat("packed", _is_packed, _load_packed, "a .h5/.hdf5 file written by formats.packed.pack"),
+        DatasetFormat("native", is_native, load_native, "a folder with fusionlabel.json (fusionlabel synth)"),
+        DatasetFormat("nuscenes", _is_nuscenes, load_nuscenes, "<root>/<version>/{scene,sample,...}.json"),
+        DatasetFormat("kitti-raw", _is_kitti_raw, load_kitti_raw,
+                      "<date>/calib_*.txt + <date>_drive_NNNN_sync/{velodyne_points,image_0X,oxts}/"),
+        DatasetFormat("kitti-tracking", _is_kitti_tracking, load_kitti_tracking,
+                      "calib/<seq>.txt + velodyne/<seq>/, image_02/<seq>/, label_02/<seq>.txt"),
+        DatasetFormat("kitti-object", _is_kitti_object, load_kitti_object,
+                      "[training/]{calib,velodyne,image_2,label_2}/<id>.*"),
+        DatasetFormat("sustech", is_sustech, load_sustech, "lidar/*.pcd + label/ or calib/camera/ (SUSTechPOINTS)"),
+        DatasetFormat("kitti-flat", _is_kitti_flat, load_kitti_flat,
+                      "<id>.bin, <id>.png, <id>.txt (KITTI calib), <id>_gt.txt in one folder"),
+        DatasetFormat("folder", _is_folder, load_folder,
+                      "point-cloud files (in lidar/ or per-LiDAR folders), camera folders, rig.json"),
+    )
+}
+
+ALIASES = {
+    "kitti": "kitti-object",
+    "kitti_object": "kitti-object",
+    "kitti_tracking": "kitti-tracking",
+    "kitti_raw": "kitti-raw",
+    "kitti_flat": "kitti-flat",
+    "nusc": "nuscenes",
+    "lyft": "nuscenes",
+    "sustechpoints": "sustech",
+    "h5": "packed",
+    "hdf5": "packed",
+    "plain": "folder",
+}
+
+
+def format_names() -> list[str]:
+    """The names ``--format`` accepts (aliases not included)."""
+    return list(FORMATS)
+
+
+def _canonical(fmt: str, path: Path) -> str:
+    name = ALIASES.get(fmt.lower(), fmt.lower())
+    if name not in FORMATS:
+        raise UnknownFormatError(path, f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    return name
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """The name of the first layout of ``FORMATS`` that ``path`` matches. UnknownFormatError
+    (naming the path and what each layout expects) when none does."""
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(p, "no such file or folder")
+    for f in FORMATS.values():
+        if f.detect(p):
+            return f.name
+    lines = "\n".join(f"  {f.name}: {f.expects}" for f in FORMATS.values())
+    raise UnknownFormatError(p, f"not a recognised dataset layout; expected one of:\n{lines}")
+
+
+def open_dataset(
+    path: str | os.PathLike[str], format: str | None = None, estimate_poses: bool = False, **options: Any
+) -> LoadedSequence:
+    """Open ``path`` as ``format`` (detected when None). Options go to the layout's loader (see
+    its module: ``sequence``, ``label_path``, ``scene``, ``layout``, ``tolerance_ms``, ...);
+    options that layout does not take are ignored with a warning in ``warnings``.
+    ``estimate_poses``: for data without ego poses, estimate them by registering the LiDAR sweeps
+    (:mod:`formats.datasets.egoposes`)."""
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(p, "no such file or folder")
+    name = detect_format(p) if format is None else _canonical(format, p)
+    loader = FORMATS[name].load
+    params = inspect.signature(loader).parameters
+    named = {k for k, v in params.items() if v.kind not in (v.VAR_KEYWORD, v.VAR_POSITIONAL)}
+    if name == "packed":
+        from formats.packed import load_packed
+
+        named = set(inspect.signature(load_packed).parameters) - {"_"}
+    unused = sorted(k for k, v in options.items() if k not in named and v is not None)
+    loaded = loader(p, **{k: v for k, v in options.items() if k in named})
+    for k in unused:
+        loaded.warnings.append(f"option {k!r} is not used by format {name!r}")
+    if estimate_poses:
+        from formats.datasets.egoposes import with_estimated_poses
+
+        with_estimated_poses(loaded)
+    try:  # interpolate the loaded tracks in time, not in frame counts
+        loaded.annotations.set_frame_times(loaded.info.frame_times_ns())
+    except ModelError as e:
+        loaded.warnings.append(f"frame times not used for interpolation: {e}")
+    return loaded
+
+
+def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any]:
+    """Facts about an opened sequence as a JSON-ready dict (for ``fusionlabel info``): format,
+    name, frames, duration, sensors, image sizes, points per sweep (reads every sweep when
+    ``count_points``), tracks, labels, boxes over all frames, ignore regions, sync statistics."""
+    info = loaded.info
+    n = len(info.frames)
+    counts = []
+    if count_points:
+        for k in range(n):
+            for name in info.frames[k].lidar_files:
+                pc = loaded.read_lidar(k, name)
+                if pc is not None:
+                    counts.append(len(pc))
+    labels: dict[str, int] = {}
+    boxes = 0
+    for tr in loaded.annotations.tracks.values():
+        labels[tr.label] = labels.get(tr.label, 0) + 1
+        boxes += sum(1 for f in tr.frames() if 0 <= f < n and tr.box_at(f) is not None)
+    ts = [f.timestamp_ns for f in info.frames]
+    images = {}
+    for c in info.rig.camera_names():
+        cam = info.rig.camera(c)
+        images[c] = {"width": cam.width, "height": cam.height, "model": cam.model}
+    return {
+        "format": "packed" if "packed_from" in info.meta else info.format,
+        "source_format": info.format,
+        "name": info.name,
+        "path": str(info.root) if info.root is not None else None,
+        "frames": n,
+        "duration_s": (ts[-1] - ts[0]) * 1e-9 if n else 0.0,
+        "lidars": list(info.rig.lidar_names()),
+        "cameras": list(info.rig.camera_names()),
+        "images": images,
+        "points": {"min": min(counts), "max": max(counts)} if counts else {"min": 0, "max": 0},
+        "tracks": len(loaded.annotations),
+        "labels": dict(sorted(labels.items())),
+        "boxes": boxes,
+        "ignore_regions": len(loaded.ignore_regions),
+        "sync": loaded.sync.to_dict()["cameras"],
+        "warnings": list(loaded.warnings),
+    }
+
+
+# ---- command-line wiring (for fusionlabel/cli.py: ``info``/``open``) ------------------------------
+def add_open_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--format`` and the loader options to a sub-command's parser (see :func:`open_from_args`)."""
+    g = parser.add_argument_group("dataset options")
+    g.add_argument("--format", dest="dataset_format", choices=sorted([*FORMATS, *ALIASES]), default=None,
+                   help="dataset layout (default: detected)")
+    g.add_argument("--layout", default=None,
+                   help=".bin point layout: kitti, nuscenes, or comma-separated field names (x,y,z,...)")
+    g.add_argument("--sequence", default=None, help="KITTI tracking sequence (e.g. 0001)")
+    g.add_argument("--label-path", type=Path, default=None, help="KITTI tracking label file")
+    g.add_argument("--oxts-path", type=Path, default=None, help="KITTI tracking OXTS file")
+    g.add_argument("--drive", default=None, help="KITTI raw drive (name or number)")
+    g.add_argument("--scene", default=None, help="nuScenes scene name or token")
+    g.add_argument("--tables", dest="nusc_version", default=None, help="nuScenes table version folder")
+    g.add_argument("--rig", type=Path, default=None, help="rig JSON for a plain folder")
+    g.add_argument("--timestamp-unit", choices=["ns", "us", "ms", "s"], default=None,
+                   help="unit of integer timestamps in file names / timestamps.txt")
+    g.add_argument("--tolerance-ms", type=float, default=None, help="camera-LiDAR sync tolerance in ms")
+    g.add_argument("--estimate-poses", action="store_true",
+                   help="data without ego poses: estimate them by registering the LiDAR sweeps")
+
+
+def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> LoadedSequence:
+    """:func:`open_dataset` with the options parsed by :func:`add_open_arguments`."""
+    layout = getattr(args, "layout", None)
+    if layout is not None and "," in layout:
+        layout = tuple(x.strip() for x in layout.split(","))
+    options = {
+        "layout": layout,
+        "sequence": getattr(args, "sequence", None),
+        "label_path": getattr(args, "label_path", None),
+        "oxts_path": getattr(args, "oxts_path", None),
+        "drive": getattr(args, "drive", None),
+        "scene": getattr(args, "scene", None),
+        "version": getattr(args, "nusc_version", None),
+        "rig": getattr(args, "rig", None),
+        "timestamp_unit": getattr(args, "timestamp_unit", None),
+        "tolerance_ms": getattr(args, "tolerance_ms", None),
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    return open_dataset(path, getattr(args, "dataset_format", None),
+                        estimate_poses=bool(getattr(args, "estimate_poses", False)), **given)

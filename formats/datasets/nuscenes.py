@@ -1,0 +1,306 @@
+"""nuScenes layout (also the Lyft Level 5 tables, which share the schema): JSON tables in
+``<root>/<version>/*.json`` plus ``samples/`` (keyframe files) and ``sweeps/``.
+
+* A **scene** is a sequence (``scene=`` name or token; default: the first scene of the table).
+  Its keyframe ``sample`` s, sorted by timestamp, are the frames.
+* The frame time and ego pose are those of the primary LiDAR's keyframe sample_data
+  (``LIDAR_TOP`` when present); sweeps are read with the ``nuscenes`` ``.bin`` layout
+  (x y z intensity ring, float32) in the LiDAR frame.
+* Cameras: the keyframe sample_data of each camera channel of the sample. Each camera image has
+  its own capture time and ego pose: ``LoadedSequence.sensor_poses`` keeps those, so that
+  ``T_sensor_from_world(frame, "CAM_FRONT")`` projects exactly as the devkit does. A camera whose
+  time differs from the sweep's by more than the tolerance (default 75 ms: the 20 Hz LiDAR sweeps
+  for 50 ms and each camera fires as the sweep crosses its field of view) is not paired and is
+  reported in ``sync``.
+* The rig: sensors named by channel (``LIDAR_TOP``, ``CAM_FRONT``, ...) from ``calibrated_sensor``
+  (camera sizes from the sample_data records, checked against the image files).
+* World = nuScenes' global (map) frame. ``sample_annotation`` boxes are already global: size
+  ``(w, l, h)`` becomes ``(l, w, h)`` and the rotation quaternion (w, x, y, z) its yaw.
+  Annotations are grouped into tracks by ``instance_token``; track ids are 0, 1, ... in order of
+  (first frame, instance token), and the token is kept as the ``instance_token`` attribute; the
+  label is the category name.
+* Timestamps: microseconds in the tables (Lyft writes them as floats) -> integer ns.
+* ``check_files=False`` parses the tables without requiring the sensor files (tests on schema-only
+  samples).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calib.errors import CalibrationError
+from calib.readers import nuscenes_ego_pose, nuscenes_sensor
+from calib.rig import Rig
+from calib.transforms import quat_to_yaw
+from formats.datasets.base import LoadedSequence, check_image_size, image_size
+from formats.datasets.errors import DatasetError
+from formats.sync import report_from_pairs
+from fusionlabel.box import Box3D
+from fusionlabel.document import AnnotationDocument
+from fusionlabel.errors import ModelError
+from fusionlabel.model import FrameInfo, SequenceInfo, Track
+
+TABLES = ("scene", "sample", "sample_data", "calibrated_sensor", "sensor", "ego_pose")
+OPTIONAL_TABLES = ("sample_annotation", "instance", "category", "log")
+NUSCENES_TOLERANCE_NS = 75_000_000
+
+
+def find_versions(root: Path) -> list[str]:
+    """Sub-folders of ``root`` that hold ``sample.json`` and ``scene.json`` (table versions)."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and (p / "sample.json").is_file() and (p / "scene.json").is_file()
+    )
+
+
+def _us_to_ns(v: Any, where: Path, what: str) -> int:
+    try:
+        return int((Decimal(repr(v) if isinstance(v, float) else str(v)) * 1000).to_integral_value())
+    except Exception:
+        raise DatasetError(where, f"{what}: timestamp {v!r} is not a number (microseconds)") from None
+
+
+def load_tables(version_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The tables of a version folder, each as token -> record. Required: scene, sample,
+    sample_data, calibrated_sensor, sensor, ego_pose; optional: sample_annotation, instance,
+    category, log."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in TABLES + OPTIONAL_TABLES:
+        p = version_dir / f"{name}.json"
+        if not p.is_file():
+            if name in TABLES:
+                raise DatasetError(p, "nuScenes table not found")
+            out[name] = {}
+            continue
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as e:
+            raise DatasetError(p, f"cannot read: {e}") from None
+        except json.JSONDecodeError as e:
+            raise DatasetError(p, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        if not isinstance(data, list):
+            raise DatasetError(p, "a nuScenes table must be a JSON list of records")
+        table = {}
+        for i, rec in enumerate(data):
+            if not isinstance(rec, dict) or "token" not in rec:
+                raise DatasetError(p, f"record {i} is not an object with a token")
+            table[rec["token"]] = rec
+        out[name] = table
+    return out
+
+
+def load_nuscenes(
+    path: Path,
+    version: str | None = None,
+    scene: str | None = None,
+    check_files: bool = True,
+    tolerance_ms: float | None = None,
+    lidar: str | None = None,
+    **_: Any,
+) -> LoadedSequence:
+    """Open one scene of a nuScenes-schema dataset (``path``: the data root or the version folder)."""
+    root = Path(path)
+    if (root / "sample.json").is_file():  # the version folder itself
+        version, root = root.name, root.parent
+    versions = find_versions(root)
+    if version is None:
+        if not versions:
+            raise DatasetError(root, "no <version>/sample.json + scene.json: not a nuScenes dataset")
+        if len(versions) > 1:
+            raise DatasetError(root, f"several table versions {versions}: pass version=")
+        version = versions[0]
+    vdir = root / version
+    t = load_tables(vdir)
+    where = {k: vdir / f"{k}.json" for k in TABLES + OPTIONAL_TABLES}
+
+    def rec(table: str, token: Any, what: str) -> dict[str, Any]:
+        r = t[table].get(token)
+        if r is None:
+            raise DatasetError(where[table], f"{what}: unknown {table} token {token!r}")
+        return r
+
+    scenes = list(t["scene"].values())
+    if not scenes:
+        raise DatasetError(where["scene"], "no scenes")
+    if scene is None:
+        sc = scenes[0]
+    else:
+        found = [s for s in scenes if scene in (s.get("name"), s["token"])]
+        if not found:
+            raise DatasetError(where["scene"], f"no scene {scene!r}; scenes: {[s.get('name') for s in scenes]}")
+        sc = found[0]
+    samples = sorted(
+        (s for s in t["sample"].values() if s.get("scene_token") == sc["token"]),
+        key=lambda s: (_us_to_ns(s.get("timestamp"), where["sample"], f"sample {s['token']}"), s["token"]),
+    )
+    if not samples:
+        raise DatasetError(where["sample"], f"scene {sc.get('name')!r} has no samples")
+    frame_of = {s["token"]: k for k, s in enumerate(samples)}
+
+    # keyframe sample_data of each sample, by channel
+    by_sample: list[dict[str, dict[str, Any]]] = [{} for _ in samples]
+    for sd in t["sample_data"].values():
+        k = frame_of.get(sd.get("sample_token"))
+        if k is None or not sd.get("is_key_frame", True):
+            continue
+        cs = rec("calibrated_sensor", sd.get("calibrated_sensor_token"), f"sample_data {sd['token']}")
+        sensor = rec("sensor", cs.get("sensor_token"), f"calibrated_sensor {cs['token']}")
+        ch = sensor.get("channel")
+        if ch in by_sample[k]:
+            raise DatasetError(where["sample_data"], f"sample {samples[k]['token']} has two keyframes of {ch}")
+        by_sample[k][ch] = sd
+
+    def modality(sd: dict[str, Any]) -> str:
+        cs = t["calibrated_sensor"][sd["calibrated_sensor_token"]]
+        return str(t["sensor"][cs["sensor_token"]].get("modality"))
+
+    channels: dict[str, dict[str, Any]] = {}
+    for per in by_sample:
+        for ch, sd in per.items():
+            channels.setdefault(ch, sd)
+    lidars = sorted(ch for ch, sd in channels.items() if modality(sd) == "lidar")
+    cameras = sorted(ch for ch, sd in channels.items() if modality(sd) == "camera")
+    if lidar is None:
+        lidar = "LIDAR_TOP" if "LIDAR_TOP" in lidars else (lidars[0] if lidars else None)
+    if lidar is None:
+        raise DatasetError(where["sample_data"], f"scene {sc.get('name')!r} has no LiDAR keyframes")
+    if lidar not in lidars:
+        raise DatasetError(where["sample_data"], f"no LiDAR channel {lidar!r}; found {lidars}")
+
+    # rig: one calibrated_sensor per channel (the first seen; a change within the scene is refused)
+    sensors = []
+    warnings: list[str] = []
+    for ch in lidars + cameras:
+        sd0 = channels[ch]
+        cs = t["calibrated_sensor"][sd0["calibrated_sensor_token"]]
+        srec = t["sensor"][cs["sensor_token"]]
+        size = (int(sd0.get("width") or 0), int(sd0.get("height") or 0)) if ch in cameras else None
+        try:
+            sensors.append(nuscenes_sensor(cs, srec, image_size=size))
+        except CalibrationError as e:
+            raise DatasetError(where["calibrated_sensor"], str(e)) from None
+        for per in by_sample:
+            sd = per.get(ch)
+            if sd is not None and sd["calibrated_sensor_token"] != cs["token"]:
+                other = t["calibrated_sensor"][sd["calibrated_sensor_token"]]
+                if other.get("translation") != cs.get("translation") or other.get("rotation") != cs.get("rotation"):
+                    raise DatasetError(where["calibrated_sensor"], f"{ch}: calibration changes within the scene")
+    rig = Rig(sensors)
+
+    def pose(sd: dict[str, Any]) -> np.ndarray:
+        try:
+            return nuscenes_ego_pose(rec("ego_pose", sd.get("ego_pose_token"), f"sample_data {sd['token']}"))
+        except CalibrationError as e:
+            raise DatasetError(where["ego_pose"], str(e)) from None
+
+    frames: list[FrameInfo] = []
+    sensor_poses: list[dict[str, np.ndarray]] = []
+    pairs: dict[str, dict[int, int | None]] = {c: {} for c in cameras}
+    for k, per in enumerate(by_sample):
+        sd_l = per.get(lidar)
+        if sd_l is None:
+            raise DatasetError(where["sample_data"], f"sample {samples[k]['token']} has no {lidar} keyframe")
+        ts = _us_to_ns(sd_l.get("timestamp"), where["sample_data"], f"sample_data {sd_l['token']}")
+        lidar_files = {}
+        for ch in lidars:
+            sd = per.get(ch)
+            if sd is not None:
+                lidar_files[ch] = root / sd["filename"]
+        cam_files, cam_ts, poses = {}, {}, {}
+        for ch in cameras:
+            sd = per.get(ch)
+            if sd is None:
+                continue
+            cam_files[ch] = root / sd["filename"]
+            cam_ts[ch] = _us_to_ns(sd.get("timestamp"), where["sample_data"], f"sample_data {sd['token']}")
+            poses[ch] = pose(sd)
+            pairs[ch][k] = cam_ts[ch]
+        for ch in lidars:
+            if ch != lidar and ch in per:
+                poses[ch] = pose(per[ch])
+        frames.append(FrameInfo(k, ts, pose(sd_l), lidar_files=lidar_files, camera_files=cam_files,
+                                camera_timestamps_ns=cam_ts))
+        sensor_poses.append(poses)
+    for i in range(1, len(frames)):
+        if frames[i].timestamp_ns <= frames[i - 1].timestamp_ns:
+            raise DatasetError(where["sample_data"], f"{lidar} keyframe timestamps out of order at frame {i}")
+
+    tol = NUSCENES_TOLERANCE_NS if tolerance_ms is None else int(tolerance_ms * 1e6)
+    accepted, report = report_from_pairs([f.timestamp_ns for f in frames], pairs, tol)
+    for k, f in enumerate(frames):
+        for ch in list(f.camera_files):
+            if k not in accepted[ch]:
+                del f.camera_files[ch]
+                del f.camera_timestamps_ns[ch]
+                sensor_poses[k].pop(ch, None)
+
+    if check_files:
+        for f in frames:
+            for p in f.lidar_files.values():
+                if not p.is_file():
+                    raise DatasetError(p, "LiDAR file referenced by sample_data not found")
+            for ch, p in f.camera_files.items():
+                if not p.is_file():
+                    raise DatasetError(p, "camera image referenced by sample_data not found")
+                check_image_size(p, image_size(p), rig, ch)
+
+    # annotations -> tracks by instance
+    anns = [a for a in t["sample_annotation"].values() if a.get("sample_token") in frame_of]
+    first: dict[str, int] = {}
+    for a in anns:
+        inst = a.get("instance_token")
+        first[inst] = min(first.get(inst, 1 << 62), frame_of[a["sample_token"]])
+    order = sorted(first, key=lambda i: (first[i], str(i)))
+    ids = {inst: n for n, inst in enumerate(order)}
+    tracks: dict[str, Track] = {}
+    for a in sorted(anns, key=lambda a: a["token"]):
+        inst = a.get("instance_token")
+        k = frame_of[a["sample_token"]]
+        w = where["sample_annotation"]
+        try:
+            wlh = [float(v) for v in a["size"]]
+            box = Box3D(tuple(a["translation"]), (wlh[1], wlh[0], wlh[2]), quat_to_yaw(a["rotation"]))
+        except (KeyError, TypeError, ValueError, ModelError) as e:
+            raise DatasetError(w, f"sample_annotation {a['token']}: bad box ({e})") from None
+        tr = tracks.get(inst)
+        if tr is None:
+            label = "unknown"
+            irec = t["instance"].get(inst)
+            if irec is not None:
+                crec = t["category"].get(irec.get("category_token"))
+                if crec is not None and crec.get("name"):
+                    label = str(crec["name"])
+            tr = tracks[inst] = Track(ids[inst], label, {"instance_token": str(inst)})
+        if k in tr.keyframes:
+            raise DatasetError(w, f"instance {inst} has two annotations in sample {a['sample_token']}")
+        tr.keyframes[k] = box
+    log = t["log"].get(sc.get("log_token"), {})
+    info = SequenceInfo(
+        str(sc.get("name", sc["token"])),
+        "nuscenes",
+        frames,
+        rig,
+        root=root,
+        meta={
+            "version": version,
+            "scene_token": sc["token"],
+            "scenes": [s.get("name") for s in scenes],
+            "sample_tokens": [s["token"] for s in samples],
+            "log": log.get("logfile"),
+            "location": log.get("location"),
+        },
+    )
+    return LoadedSequence(
+        info=info,
+        annotations=AnnotationDocument.from_tracks(sorted(tracks.values(), key=lambda tr: tr.track_id), len(frames)),
+        sync=report,
+        sensor_poses=sensor_poses,
+        lidar_layout="nuscenes",
+        warnings=warnings,
+    )

@@ -1,0 +1,267 @@
+"""Random access to the frames of a sequence: an LRU cache bounded in bytes with background
+prefetch of the neighbouring frames. Core module: no Qt, and no formats import, the frame loader is
+a callable ``loader(index) -> item`` (e.g. ``LoadedSequence.read_frame``).
+
+Behaviour
+---------
+* ``get(i)`` returns the cached item (a *hit*); waits for a load of ``i`` already in flight in a
+  prefetch thread instead of loading it twice (a *wait*, its duration recorded); otherwise loads
+  it in the calling thread (a *miss*). It then schedules prefetch of ``i+1 .. i+ahead`` and
+  ``i-1 .. i-behind`` (in the direction of travel first) on a small thread pool.
+* The cache holds items up to ``max_bytes`` (sizes from ``size_of``: by default the ``nbytes`` of
+  the item, or the sum over numpy arrays found in it), evicting the least recently used first. An
+  item larger than the bound is returned but not kept.
+* A loader exception propagates to the ``get`` that asked (also when it happened in a prefetch);
+  nothing is cached for that frame and the next ``get`` tries again.
+* Thread-safe: any thread may call ``get``; ``close()`` stops the prefetch threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+def nbytes_of(item: Any) -> int:
+    """Bytes held by ``item``: its ``nbytes`` when it has one, else the sum over the numpy arrays in
+    (nested) dicts, lists, tuples and dataclass-like objects' ``__dict__``."""
+    nb = getattr(item, "nbytes", None)
+    if isinstance(nb, (int, np.integer)):
+        return int(nb)
+    if isinstance(item, np.ndarray):
+        return int(item.nbytes)
+    if isinstance(item, dict):
+        return sum(nbytes_of(v) for v in item.values())
+    if isinstance(item, (list, tuple)):
+        return sum(nbytes_of(v) for v in item)
+    if hasattr(item, "__dict__"):
+        return sum(nbytes_of(v) for v in vars(item).values())
+    return 0
+
+
+@dataclass
+class CacheStats:
+    """Counters of a :class:`FrameCache`: ``hits`` (served from the cache), ``misses`` (loaded in
+    the caller's thread), ``waits`` (waited for an in-flight prefetch), ``prefetched`` (loads done
+    in the background), ``evictions``, ``wait_s`` (seconds of every wait, in order), ``bytes`` and
+    ``items`` currently cached."""
+
+    hits: int = 0
+    misses: int = 0
+    waits: int = 0
+    prefetched: int = 0
+    evictions: int = 0
+    wait_s: list[float] = field(default_factory=list)
+    bytes: int = 0
+    items: int = 0
+
+
+class FrameCache(Generic[T]):
+    """LRU frame cache with prefetch (behaviour in the module docstring).
+
+    ``loader(i)`` loads frame ``i`` of ``frame_count``; ``max_bytes`` bounds the cache;
+    ``ahead``/``behind`` frames around each requested one are prefetched by ``workers`` threads.
+    """
+
+    def __init__(
+        self,
+        loader: Callable[[int], T],
+        frame_count: int,
+        max_bytes: int = 1 << 30,
+        size_of: Callable[[T], int] = nbytes_of,
+        ahead: int = 2,
+        behind: int = 1,
+        workers: int = 2,
+    ) -> None:
+        if frame_count < 0 or max_bytes < 0 or ahead < 0 or behind < 0 or workers < 1:
+            raise ValueError("frame_count, max_bytes, ahead, behind must be >= 0 and workers >= 1")
+        self._loader = loader
+        self.frame_count = int(frame_count)
+        self.max_bytes = int(max_bytes)
+        self._size_of = size_of
+        self.ahead = int(ahead)
+        self.behind = int(behind)
+        self._lock = threading.Lock()
+        self._items: OrderedDict[int, tuple[T, int]] = OrderedDict()
+        self._inflight: dict[int, Future[T]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frame-prefetch")
+        self._closed = False
+        self._last: int | None = None
+        self._background_futures: dict[int, Future[T]] = {}
+        self.stats = CacheStats()
+
+    # ---- public API ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.frame_count
+
+    def __contains__(self, frame: object) -> bool:
+        with self._lock:
+            return frame in self._items
+
+    def get(self, frame: int, prefetch: bool = True) -> T:
+        """Frame ``frame``, from the cache, an in-flight load, or loaded now; then prefetches."""
+        frame = self._check(frame)
+        fut: Future[T] | None = None
+        owner = False
+        with self._lock:
+            entry = self._items.get(frame)
+            if entry is not None:
+                self._items.move_to_end(frame)
+                self.stats.hits += 1
+            else:
+                fut = self._inflight.get(frame)
+                if fut is None:
+                    fut = Future()
+                    self._inflight[frame] = fut
+                    owner = True
+                    self.stats.misses += 1
+        if entry is not None:
+            item = entry[0]
+        elif owner:
+            assert fut is not None
+            item = self._load_into(frame, fut)
+        else:
+            assert fut is not None
+            t0 = time.perf_counter()
+            try:
+                item = fut.result()
+            except CancelledError:  # the cache was closed before the prefetch ran: load here
+                return self.get(frame, prefetch=False)
+            finally:
+                with self._lock:
+                    self.stats.waits += 1
+                    self.stats.wait_s.append(time.perf_counter() - t0)
+        if prefetch:
+            self._schedule(frame)
+        return item
+
+    def prefetch(self, frames: Iterable[int]) -> None:
+        """Start background loads of ``frames`` that are neither cached nor in flight."""
+        for f in frames:
+            if 0 <= f < self.frame_count:
+                self._submit(int(f))
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no load is in flight (tests, benchmarks); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                futs = list(self._inflight.values())
+            if not futs:
+                return True
+            for f in futs:
+                rest = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    f.exception(timeout=rest)
+                except TimeoutError:
+                    return False
+                except Exception:  # noqa: BLE001 - a cancelled future also counts as done here
+                    pass
+
+    def clear(self) -> None:
+        """Drop every cached item (in-flight loads finish and are cached)."""
+        with self._lock:
+            self._items.clear()
+            self.stats.bytes = 0
+            self.stats.items = 0
+
+    def close(self) -> None:
+        """Stop prefetching (pending prefetches are cancelled); ``get`` still works, loading in
+        the caller's thread."""
+        self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:  # prefetches the pool dropped before they ran
+            for frame, fut in list(self._background_futures.items()):
+                if not fut.done() and self._inflight.get(frame) is fut:
+                    del self._inflight[frame]
+                    fut.cancel()
+            self._background_futures.clear()
+
+    def __enter__(self) -> FrameCache[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _check(self, frame: int) -> int:
+        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
+            raise TypeError(f"frame must be an int, got {frame!r}")
+        if not 0 <= frame < self.frame_count:
+            raise IndexError(f"frame {frame} out of range 0..{self.frame_count - 1}")
+        return int(frame)
+
+    def _load_into(self, frame: int, fut: Future[T]) -> T:
+        try:
+            item = self._loader(frame)
+        except BaseException as e:
+            with self._lock:
+                self._inflight.pop(frame, None)
+            fut.set_exception(e)
+            raise
+        self._store(frame, item)
+        with self._lock:
+            self._inflight.pop(frame, None)
+        fut.set_result(item)
+        return item
+
+    def _store(self, frame: int, item: T) -> None:
+        size = int(self._size_of(item))
+        with self._lock:
+            if size > self.max_bytes:
+                return
+            old = self._items.pop(frame, None)
+            if old is not None:
+                self.stats.bytes -= old[1]
+            self._items[frame] = (item, size)
+            self.stats.bytes += size
+            while self.stats.bytes > self.max_bytes and self._items:
+                _, (_, s) = self._items.popitem(last=False)
+                self.stats.bytes -= s
+                self.stats.evictions += 1
+            self.stats.items = len(self._items)
+
+    def _schedule(self, frame: int) -> None:
+        direction = 1 if self._last is None or frame >= self._last else -1
+        self._last = frame
+        fwd = [frame + d for d in range(1, self.ahead + 1)]
+        back = [frame - d for d in range(1, self.behind + 1)]
+        order = fwd + back if direction > 0 else back + fwd
+        self.prefetch(order)
+
+    def _submit(self, frame: int) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            if frame in self._items or frame in self._inflight:
+                return
+            fut: Future[T] = Future()
+            self._inflight[frame] = fut
+            self._background_futures[frame] = fut
+        try:
+            self._pool.submit(self._background, frame, fut)
+        except RuntimeError:  # pool shut down meanwhile
+            with self._lock:
+                self._inflight.pop(frame, None)
+            fut.cancel()
+
+    def _background(self, frame: int, fut: Future[T]) -> None:
+        try:
+            self._load_into(frame, fut)
+        except BaseException:  # noqa: BLE001 - delivered to whoever waits on the future
+            return
+        finally:
+            with self._lock:
+                if self._background_futures.get(frame) is fut:
+                    del self._background_futures[frame]
+        with self._lock:
+            self.stats.prefetched += 1
