@@ -456,7 +456,7 @@ class MainWindow(QMainWindow):
         self._keep_recovery = False  # a recovery copy the user put off: never autosave over it
         self._offer_recovery()
         self._bind_document()
-        cams = {n: session.seq.rig.camera(n) for n in session.seq.camera_names}
+        cams = {n: session.camera(0, n) for n in session.camera_names}
         if self.camera_grid is not None:
             self.camera_grid.setParent(None)
         self.cam_placeholder.setVisible(not cams)
@@ -594,8 +594,8 @@ class MainWindow(QMainWindow):
                 self._set_draft(True)
                 self.rest_timer.start()
             for name, panel in self.camera_grid.panels.items():
-                T_cam = np.linalg.inv(self.session.seq.T_world_from_sensor(index, name))
-                panel.set_frame(fd.images.get(name), T_cam, (), fd.pts_world)
+                panel.set_frame(fd.images.get(name), self.session.T_cam_from_world(index, name), (), fd.pts_world,
+                                camera=self.session.camera(index, name))
         self._update_boxes()
         self.frame_shown.emit(index)
 

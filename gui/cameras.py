@@ -75,8 +75,15 @@ class CameraPanel(QWidget):
         T_cam_from_world: F64,
         boxes: Sequence[CameraBox],
         pts_world: NDArray[np.float32] | None = None,
+        camera: CameraModel | None = None,
     ) -> None:
-        """Image (H, W, 3) uint8 RGB (None: no image this frame), the camera pose and the boxes."""
+        """Image (H, W, 3) uint8 RGB (None: no image this frame), the pose ``T_cam_from_world``,
+        the boxes, the world points (for the LiDAR overlay) and, when the calibration changes per
+        frame, this frame's camera model."""
+        if camera is not None and camera is not self.camera:
+            self.camera = camera
+            self._cone = None
+            self._scaled = None
         self._image = image
         self._T_cam_from_world = np.asarray(T_cam_from_world, dtype=np.float64)
         self._pts_world = pts_world

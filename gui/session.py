@@ -1,15 +1,18 @@
 """What the window edits: a loaded sequence, its annotation document and undo stack (no Qt).
 
-All loading of sequences goes through :func:`load_session` (the one place to switch to
-``formats.datasets.open_dataset`` for KITTI/nuScenes when it lands) and all frame reading through
+All loading goes through :func:`load_session`, which opens sequences with
+``formats.datasets.open_dataset`` (native, KITTI object/tracking/raw, nuScenes, SUSTechPOINTS,
+packed HDF5, plain folders: the format is detected), and all frame reading through
 :func:`load_frame`.
 
-``load_session`` takes a sequence folder or a project file (``formats.project``, ``*.flproj``):
+``load_session`` takes a sequence (folder or file) or a project file (``formats.project``,
+``*.flproj``):
 
 - a project: its document is the annotation and Save writes back to the project file;
-- a sequence folder: its ground-truth tracks (if it has any, e.g. every synthetic sequence)
-  become the initial annotation, so that the demo shows boxes and a labeler can correct them;
-  Save asks where to write the project (suggesting ``<sequence>/annotations.flproj``).
+- a sequence: its ground-truth / label tracks (``LoadedSequence.annotations``: every synthetic
+  sequence has them, KITTI and nuScenes their labels) become the initial annotation, so that the
+  demo shows boxes and a labeler corrects them instead of starting from nothing; Save asks where
+  to write the project (suggesting ``<sequence>/annotations.flproj``).
 
 The document is clean (not "modified") right after loading.
 """
@@ -20,9 +23,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from calib.camera import CameraModel
 from formats.project import PROJECT_FORMAT, PROJECT_SUFFIX, SequenceRef, load_project
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
@@ -39,11 +44,12 @@ class SessionError(Exception):
 
 @dataclass
 class Session:
-    """A sequence being labelled: ``seq`` (frames, rig), ``doc`` (the annotation document),
-    ``undo`` (its undo stack), ``source`` (the path that was opened), ``project_path`` (where
-    Save writes; None until chosen) and ``frames`` (cache of :class:`FrameData`)."""
+    """A sequence being labelled: ``loaded`` (the ``formats.datasets.LoadedSequence``: frames,
+    rig(s), readers), ``doc`` (the annotation document), ``undo`` (its undo stack), ``source``
+    (the sequence path), ``project_path`` (where Save writes; None until chosen) and ``frames``
+    (cache of :class:`FrameData`)."""
 
-    seq: SequenceInfo
+    loaded: Any
     doc: AnnotationDocument
     undo: UndoStack
     source: Path
@@ -54,10 +60,28 @@ class Session:
     ontology_name: str = "default"
 
     @property
+    def seq(self) -> SequenceInfo:
+        """Frames (timestamps, ego poses, files) and the sequence rig."""
+        return self.loaded.info
+
+    @property
+    def camera_names(self) -> list[str]:
+        return list(self.loaded.rig().camera_names())
+
+    def camera(self, frame: int, name: str) -> CameraModel:
+        """The camera model valid at ``frame`` (calibration may change per frame, e.g. KITTI
+        object)."""
+        return self.loaded.rig(frame).camera(name)
+
+    def T_cam_from_world(self, frame: int, name: str) -> np.ndarray:
+        """4x4 pose of the world in camera ``name``'s optical frame at ``frame``."""
+        return self.loaded.T_sensor_from_world(frame, name)
+
+    @property
     def sequence_ref(self) -> SequenceRef:
         """Where the sequence is, for the project file."""
         root = self.seq.root if self.seq.root is not None else self.source
-        return SequenceRef(Path(root), self.seq.format, self.seq.name)
+        return SequenceRef(Path(root), self.loaded.format, self.seq.name)
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -70,21 +94,29 @@ class Session:
     def close(self) -> None:
         if self.frames is not None:
             self.frames.close()
+        closer = getattr(self.loaded, "closer", None)
+        if closer is not None:
+            closer()
 
 
-def load_frame(seq: SequenceInfo, index: int, cameras: bool = True) -> FrameData:
-    """Read frame ``index``: every LiDAR sweep transformed to the world frame with
-    ``T_world_from_ego[index] @ T_ego_from_lidar`` and stacked; every camera image (when
-    ``cameras``). Raises the reader's error (naming the file) on bad data."""
-    from formats import native
-
-    fi = seq.frames[index]
+def load_frame(loaded: Any, index: int, cameras: bool = True) -> FrameData:
+    """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
+    frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
+    [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``). Raises the
+    reader's error (naming the file) on bad data."""
+    info = loaded.info
     pts_list, inten_list = [], []
-    for name in fi.lidar_files:
-        raw = native.read_lidar_frame(seq, index, name)  # (N, 4) float32, sensor frame
-        T = seq.T_world_from_sensor(index, name)
-        pts_list.append(transform_f32(T, raw[:, :3]))
-        inten_list.append(raw[:, 3].astype(np.float32))
+    for name in loaded.lidar_names:
+        pc = loaded.read_lidar(index, name)
+        if pc is None or len(pc) == 0:
+            continue
+        pts_list.append(transform_f32(loaded.T_world_from_sensor(index, name), pc.xyz))
+        inten = pc.intensity
+        if inten is None:
+            inten_list.append(np.zeros(len(pc), np.float32))
+        else:
+            inten = np.asarray(inten, dtype=np.float32)
+            inten_list.append(inten / 255.0 if inten.size and float(inten.max()) > 1.5 else inten)
     if pts_list:
         pts_world = np.concatenate(pts_list)
         intensity = np.concatenate(inten_list)
@@ -93,9 +125,14 @@ def load_frame(seq: SequenceInfo, index: int, cameras: bool = True) -> FrameData
         intensity = np.zeros(0, np.float32)
     images = {}
     if cameras:
-        for name, path in fi.camera_files.items():
-            images[name] = native.read_image(path)
-    fd = FrameData(index, pts_world, intensity, np.array(fi.T_world_from_ego), images)
+        for name in loaded.rig(index).camera_names():
+            img = loaded.read_image(index, name)
+            if img is None:
+                continue
+            if img.ndim == 2:
+                img = np.repeat(img[:, :, None], 3, axis=2)
+            images[name] = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+    fd = FrameData(index, pts_world, intensity, np.array(info.frames[index].T_world_from_ego), images)
     derive(fd)
     return fd
 
@@ -125,17 +162,6 @@ def derive(fd: FrameData, mode: str = "height") -> FrameData:
     return fd
 
 
-def _open_sequence(path: Path) -> SequenceInfo:
-    """The one switch over sequence formats (native now; ``formats.datasets`` later)."""
-    from formats import native
-
-    if not path.exists():
-        raise SessionError(f"{path}: no such file or folder")
-    if native.is_native(path):
-        return native.load_sequence(path)
-    raise SessionError(f"{path}: not a recognised sequence (expected a folder with {native.INDEX_FILE})")
-
-
 def is_project_file(path: Path) -> bool:
     """A project file: ``*.flproj``, or a JSON file whose ``format`` is the project format."""
     if not path.is_file():
@@ -161,13 +187,21 @@ def _ontology(name: str, project_path: Path | None) -> Ontology:
     return Ontology.load(p)
 
 
-def load_session(path: str | os.PathLike[str], progress: Progress | None = None) -> Session:
-    """Open a sequence folder or a project file (see the module docstring) and read the first
-    frame (so that the window can draw at once). ``progress(done, total, what)`` is called between
-    steps (from the calling thread). Errors: :class:`SessionError` or the reader's
-    ``FormatError``/``CalibrationError``, all naming the file."""
-    from formats import native
+def open_sequence(path: Path, format: str | None = None) -> Any:
+    """The one switch over sequence formats: ``formats.datasets.open_dataset`` (detected format
+    unless ``format`` is given) -> ``LoadedSequence``."""
+    from formats.datasets import open_dataset
 
+    if not path.exists():
+        raise SessionError(f"{path}: no such file or folder")
+    return open_dataset(path, format=format)
+
+
+def load_session(path: str | os.PathLike[str], progress: Progress | None = None) -> Session:
+    """Open a sequence or a project file (see the module docstring) and read the first frame (so
+    that the window can draw at once). ``progress(done, total, what)`` is called between steps
+    (from the calling thread). Errors: :class:`SessionError` or the reader's errors
+    (``FormatError``, ``DatasetError``, ``CalibrationError``), all naming the file."""
     p = Path(path)
 
     def step(done: int, what: str) -> None:
@@ -180,24 +214,26 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None)
         project = load_project(p)
         if not project.sequence.exists:
             raise SessionError(f"{p}: its sequence {project.sequence.path} does not exist (moved?)")
-        seq = _open_sequence(project.sequence.path)
+        loaded = open_sequence(project.sequence.path, project.sequence.format)
+        source = project.sequence.path
     else:
-        seq = _open_sequence(p)
+        loaded = open_sequence(p)
+        source = p
+    n = len(loaded.info)
     step(1, "reading annotations")
     if project is not None:
         doc = project.document
-        if doc.frame_count is not None and doc.frame_count != len(seq):
-            raise SessionError(f"{p}: annotates {doc.frame_count} frames, the sequence has {len(seq)}")
-        session = Session(seq, doc, UndoStack(doc), project.sequence.path, p, initial_annotation="project",
+        if doc.frame_count is not None and doc.frame_count != n:
+            raise SessionError(f"{p}: annotates {doc.frame_count} frames, the sequence has {n}")
+        session = Session(loaded, doc, UndoStack(doc), source, p, initial_annotation="project",
                           ontology=_ontology(project.ontology, p), ontology_name=project.ontology)
     else:
-        tracks = native.load_ground_truth(seq) if seq.format == "native" else []
-        doc = AnnotationDocument.from_tracks(tracks, frame_count=len(seq))
-        kind = "ground_truth" if tracks else "empty"
-        session = Session(seq, doc, UndoStack(doc), p, None, initial_annotation=kind)
+        doc = loaded.annotations if loaded.annotations is not None else AnnotationDocument(n)
+        kind = "ground_truth" if len(doc) else "empty"
+        session = Session(loaded, doc, UndoStack(doc), source, None, initial_annotation=kind)
     step(2, "reading the first frame")
-    session.frames = make_frame_cache(lambda i: load_frame(seq, i), len(seq))
-    if len(seq):
+    session.frames = make_frame_cache(lambda i: load_frame(loaded, i), n)
+    if n:
         session.frames.get(0)
     step(3, "done")
     return session

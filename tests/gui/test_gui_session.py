@@ -54,7 +54,7 @@ def test_frame_points_are_in_the_world_frame(scene: Path) -> None:
     s = load_session(scene)
     try:
         frame = 2
-        fd = load_frame(s.seq, frame)
+        fd = load_frame(s.loaded, frame)
         inst = native.read_lidar_instance(s.seq, frame)
         assert inst is not None and len(inst) == len(fd.pts_world)
         refs = s.doc.boxes_at(frame)
