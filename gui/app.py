@@ -621,7 +621,7 @@ class MainWindow(QMainWindow):
             return
         fd = self._fd
         origin = fd.T_world_from_ego[:3, 3]
-        ground = float(origin[2])
+        ground = float(fd.memo.get("ground_z", origin[2]))
         if self.accumulate <= 0:  # the common case: colours and order precomputed by the loader
             derive(fd, self.color_mode)
             self.view3d.set_points(fd.pts_world, fd.memo[("rgb", self.color_mode)])

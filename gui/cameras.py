@@ -333,8 +333,10 @@ def _inside(poly: F64, x: float, y: float) -> bool:
 
 
 def tile_order(names: Sequence[str]) -> list[str]:
-    """Camera names in display order: the usual ring first (front row, back row), then the rest."""
-    ring = [n for n in RING_ORDER if n in names]
+    """Camera names in display order: the usual ring first (front row, back row; names compared
+    case-insensitively, so nuScenes' ``CAM_FRONT`` counts), then the rest."""
+    by_lower = {n.lower(): n for n in names}
+    ring = [by_lower[r] for r in RING_ORDER if r in by_lower]
     return ring + [n for n in names if n not in ring]
 
 

@@ -51,17 +51,20 @@ _RAMP = np.array(
 
 
 @functools.cache
-def _ontology_colors() -> dict[str, tuple[int, int, int]]:
+def _ontology_color(label: str) -> tuple[int, int, int] | None:
+    """The default ontology's colour of ``label``, also for a KITTI type ("Car") or a nuScenes
+    category ("vehicle.car") that the ontology maps to one of its classes."""
     from fusionlabel.ontology import Ontology
 
     onto = Ontology.default()
-    return {name: tuple(onto.color(name)) for name in onto.class_names()}  # type: ignore[misc]
+    spec = onto.get(label) or onto.get(label.lower()) or onto.from_kitti(label) or onto.from_nuscenes(label)
+    return None if spec is None else (int(spec.color[0]), int(spec.color[1]), int(spec.color[2]))
 
 
 def class_color(label: str) -> tuple[int, int, int]:
-    """RGB 0-255 of a class: the default ontology's colour, else the table above, else a stable
-    colour derived from the name."""
-    c = _ontology_colors().get(label) or CLASS_COLORS.get(label)
+    """RGB 0-255 of a class: the default ontology's colour (see :func:`_ontology_color`), else the
+    table above, else a stable colour derived from the name."""
+    c = _ontology_color(label) or CLASS_COLORS.get(label)
     if c is not None:
         return c
     h = hashlib.md5(label.encode("utf-8")).digest()

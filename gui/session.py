@@ -153,13 +153,27 @@ def derive(fd: FrameData, mode: str = "height") -> FrameData:
     from gui.colors import bev_colors, point_colors
 
     origin = fd.T_world_from_ego[:3, 3]
+    if "ground_z" not in fd.memo:
+        fd.memo["ground_z"] = ground_height(fd.pts_world, origin)
+    ground = fd.memo["ground_z"]
     if "z_order" not in fd.memo:
         fd.memo["z_order"] = height_order(fd.pts_world[:, 2])
     if ("rgb", mode) not in fd.memo:
-        fd.memo[("rgb", mode)] = point_colors(mode, fd.pts_world, fd.intensity, origin, float(origin[2]))
+        fd.memo[("rgb", mode)] = point_colors(mode, fd.pts_world, fd.intensity, origin, ground)
     if "bev_rgb" not in fd.memo:
-        fd.memo["bev_rgb"] = bev_colors(fd.pts_world[fd.memo["z_order"], 2], float(origin[2]))
+        fd.memo["bev_rgb"] = bev_colors(fd.pts_world[fd.memo["z_order"], 2], ground)
     return fd
+
+
+def ground_height(pts_world: np.ndarray, origin: np.ndarray, radius: float = 25.0) -> float:
+    """Ground height (world z, m) near the ego vehicle: the 10th percentile of the heights of the
+    points within ``radius`` m of ``origin`` (3,) horizontally (origin z when there are none).
+    Ego frames differ (on the ground, or at the LiDAR as in KITTI); the colours need the ground."""
+    if len(pts_world) == 0:
+        return float(origin[2])
+    sub = pts_world[:: max(1, len(pts_world) // 20000)]
+    near = sub[(sub[:, 0] - origin[0]) ** 2 + (sub[:, 1] - origin[1]) ** 2 < radius**2, 2]
+    return float(np.percentile(near, 10)) if len(near) >= 50 else float(origin[2])
 
 
 def is_project_file(path: Path) -> bool:
