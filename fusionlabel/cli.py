@@ -1,4 +1,4 @@
-"""The ``fusionlabel`` command line: ``synth``, ``info``, ``demo`` and ``open`` (more subcommands plug in
+"""The ``fusionlabel`` command line: ``synth``, ``info`` and ``demo`` (more subcommands plug in
 through :data:`COMMANDS`).
 
 This is the one module of the core that may use ``formats`` and ``gui``; it imports them lazily,
@@ -333,7 +333,7 @@ def _run_interpolate(args: argparse.Namespace) -> int:
 
 # ---- open ----------------------------------------------------------------------------------------
 def _add_open(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", type=Path, help="sequence folder")
+    p.add_argument("path", type=Path, help="sequence (any supported layout) or project file (.flproj)")
     p.add_argument("--frame", type=int, default=0, help="frame to show first (0-based)")
     p.add_argument("--screenshot", type=Path, help="save a PNG of the window with the data loaded, then exit")
 
