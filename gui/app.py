@@ -91,13 +91,18 @@ class Prompter:
         """Restore the autosaved recovery copy ``path`` (written at ``when``, epoch seconds)?
         True: restore; False: discard it; None: keep it for later and open without it."""
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
-        r = QMessageBox.question(
-            parent,
-            APP_NAME,
-            f"FusionLabel did not close properly. A recovery copy of your annotations from {stamp} "
-            f"exists:\n{path}\n\nRestore it?",
-        )
-        return r == QMessageBox.StandardButton.Yes
+        box = QMessageBox(parent)
+        box.setWindowTitle(APP_NAME)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setText(f"FusionLabel did not close properly. A recovery copy of your annotations from {stamp} "
+                    f"exists:\n{path}\n\nRestore it?")
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard it", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Not now (keep it)", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(restore)
+        box.exec()
+        clicked = box.clickedButton()
+        return True if clicked is restore else False if clicked is discard else None
 
     def error(self, parent: QWidget, title: str, text: str) -> None:
         QMessageBox.critical(parent, title, text)
@@ -1035,7 +1040,7 @@ class MainWindow(QMainWindow):
 # ---- entry point --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fusionlabel open", description="open a sequence in the labeling workstation")
-    p.add_argument("path", nargs="?", type=Path, help="sequence folder")
+    p.add_argument("path", nargs="?", type=Path, help="sequence (any supported layout) or project file")
     p.add_argument("--frame", type=int, default=0, help="frame to show first (0-based)")
     p.add_argument("--screenshot", type=Path, help="save a PNG of the window with the data loaded, then exit")
     p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
