@@ -89,7 +89,8 @@ class Prompter:
 
     def ask_recover(self, parent: QWidget, path: Path, when: float) -> bool | None:
         """Restore the autosaved recovery copy ``path`` (written at ``when``, epoch seconds)?
-        True: restore; False: discard it; None: keep it for later and open without it."""
+        True: restore; False: discard it; None: keep it (moved aside, see
+        :meth:`MainWindow._offer_recovery`) and open without it."""
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
         box = QMessageBox(parent)
         box.setWindowTitle(APP_NAME)
@@ -186,10 +187,14 @@ class MainWindow(QMainWindow):
     load_failed = pyqtSignal(str)
     frame_shown = pyqtSignal(int)
 
-    def __init__(self, prompter: Prompter | None = None, autosave_s: float = AUTOSAVE_INTERVAL_S) -> None:
+    def __init__(self, prompter: Prompter | None = None, autosave_s: float = AUTOSAVE_INTERVAL_S,
+                 recovery: bool = True) -> None:
+        """``autosave_s``: autosave interval (s); ``recovery`` False: no autosave and no recovery
+        question (a screenshot run, which must leave a user's recovery copy alone)."""
         super().__init__()
         self.prompter = prompter or Prompter()
         self.autosave_s = float(autosave_s)
+        self.recovery_enabled = bool(recovery)
         self.session: Session | None = None
         self.ctx: ToolContext | None = None
         self.ctl: ToolController | None = None
@@ -202,7 +207,6 @@ class MainWindow(QMainWindow):
         self._worker: _LoadWorker | None = None
         self._unsub: list = []
         self._recovered = False  # document restored from a recovery copy and not saved yet
-        self._keep_recovery = False
         self._boxes_dirty = False
         self._in_show = False
         self._help: ShortcutHelp | None = None
@@ -458,8 +462,8 @@ class MainWindow(QMainWindow):
         self._close_session()
         self.session = session
         self._recovered = False
-        self._keep_recovery = False  # a recovery copy the user put off: never autosave over it
-        self._offer_recovery()
+        if self.recovery_enabled:
+            self._offer_recovery()
         self._bind_document()
         cams = {n: session.camera(0, n) for n in session.camera_names}
         if self.camera_grid is not None:
@@ -488,7 +492,7 @@ class MainWindow(QMainWindow):
         s = self.session
         for u in self._unsub:
             u()
-        if self.recovery is None and not self._keep_recovery:
+        if self.recovery is None and self.recovery_enabled:
             self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered)
         self.ctx = ToolContext(
             s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car",
@@ -509,10 +513,11 @@ class MainWindow(QMainWindow):
             self.recovery = None
             return
         answer = self.prompter.ask_recover(self, store.path, store.path.stat().st_mtime)
-        if answer is None:
+        if answer is None:  # keep it, out of the way of this session's autosaves
+            kept = self._move_aside(store.path)
             store.close()
             self.recovery = None
-            self._keep_recovery = True
+            self.statusBar().showMessage(f"Recovery copy kept as {kept}", 15000)
             return
         if answer:
             try:
@@ -521,7 +526,8 @@ class MainWindow(QMainWindow):
                 if doc.frame_count is not None and doc.frame_count != len(self.session.seq):
                     raise ValueError(f"made for {doc.frame_count} frames, the sequence has {len(self.session.seq)}")
             except Exception as e:
-                self.prompter.error(self, "Cannot restore", f"{store.path}: {type(e).__name__}: {e}")
+                kept = self._move_aside(store.path)
+                self.prompter.error(self, "Cannot restore", f"{store.path}: {type(e).__name__}: {e}\n(kept as {kept})")
                 store.close()
                 self.recovery = None
                 return
@@ -534,6 +540,16 @@ class MainWindow(QMainWindow):
             store.discard()
             store.close()
             self.recovery = None
+
+    @staticmethod
+    def _move_aside(path: Path) -> Path:
+        """Rename a recovery copy to ``<name>.kept-<time>.json`` (never overwritten by autosave)."""
+        kept = path.with_name(f"{path.name.removesuffix('.json')}.kept-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        try:
+            os.replace(path, kept)
+        except OSError:
+            return path
+        return kept
 
     def _close_session(self) -> None:
         for u in self._unsub:
@@ -1083,10 +1099,8 @@ def run(args: argparse.Namespace, prompter: Prompter | None = None) -> int:
             def error(self, parent: QWidget, title: str, text: str) -> None:
                 print(f"fusionlabel open: {title}: {text}", file=sys.stderr)
 
-            def ask_recover(self, parent: QWidget, path: Path, when: float) -> bool | None:
-                return None  # a screenshot run leaves a recovery copy alone
-
         win.prompter = prompter or _Quiet()
+        win.recovery_enabled = False  # a screenshot run leaves a recovery copy alone
     win.open_path(args.path)
     if not args.screenshot:
         return app.exec()

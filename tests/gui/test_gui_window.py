@@ -358,3 +358,33 @@ def test_object_list_filter_and_attribute_editing(qtbot, scene: Path, cache: Pat
     qtbot.waitUntil(lambda: ol._items[car].text(1) == "truck", timeout=2000)
     win.undo()
     assert doc.track(car).label == "car"
+
+
+def test_recovery_kept_for_later_is_moved_aside(qtbot, scene: Path, cache: Path) -> None:
+    from fusionlabel.commands import DeleteTrack
+
+    win = open_window(qtbot, scene, FakePrompter(save_answer="discard"))
+    win.session.undo.push(DeleteTrack(win.boxes()[0].track_id))
+    rec = win.autosave()
+    assert rec is not None and rec.exists()
+    win.session.undo.mark_clean()  # pretend-crash: close without prompting; the copy stays
+    win.close()
+    p2 = FakePrompter(recover=None)  # type: ignore[arg-type]
+    win2 = open_window(qtbot, scene, p2)
+    assert "recover" in p2.asked
+    kept = list(rec.parent.glob("*.kept-*.json"))
+    assert len(kept) == 1 and not rec.exists()
+    assert not win2.is_modified  # opened without it
+    # this session autosaves normally, next to the kept copy
+    win2.session.undo.push(DeleteTrack(win2.boxes()[0].track_id))
+    assert win2.autosave() == rec and rec.exists() and kept[0].exists()
+    # a screenshot-style window neither asks nor autosaves
+    from gui.app import MainWindow
+
+    p3 = FakePrompter()
+    win3 = MainWindow(p3, recovery=False)
+    qtbot.addWidget(win3)
+    win3.show()
+    with qtbot.waitSignal(win3.loaded, timeout=30000):
+        win3.open_path(scene)
+    assert "recover" not in p3.asked and win3.recovery is None
