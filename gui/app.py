@@ -207,12 +207,16 @@ class MainWindow(QMainWindow):
         self._worker: _LoadWorker | None = None
         self._unsub: list = []
         self._recovered = False  # document restored from a recovery copy and not saved yet
+        self._closed = False
         self._boxes_dirty = False
         self._in_show = False
         self._help: ShortcutHelp | None = None
         self.camera_grid: CameraGrid | None = None
         self.setWindowTitle(APP_NAME)
         self.resize(1600, 1000)
+        # Closing frees the window and its GL context at once (a leaked QOpenGLWidget keeps its
+        # context; after many windows, e.g. in a test session, context creation fails).
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.keymap = Keymap.default()
         self._build()
         self._actions()
@@ -1021,9 +1025,15 @@ class MainWindow(QMainWindow):
             self.open_path(p)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # type: ignore[override]
+        if self._closed:  # closing twice (e.g. by the user and then by a test harness) is a no-op
+            event.accept()
+            return
         if not self._confirm_discard():
             event.ignore()
             return
+        self._closed = True
+        self.play_timer.stop()
+        self.rest_timer.stop()
         self.autosave_timer.stop()
         self._finish_thread()
         self._close_session()

@@ -100,7 +100,8 @@ class View3D:
         self.lod_enabled = True
         self._lod_index: tuple[int, NDArray[np.int64]] | None = None
         self._texts: list[str] = []
-        self._rest = QTimer()
+        self._closed = False
+        self._rest = QTimer(self.canvas.native)  # dies with the widget
         self._rest.setSingleShot(True)
         self._rest.setInterval(int(rest_ms))
         self._rest.timeout.connect(self._at_rest)
@@ -197,6 +198,8 @@ class View3D:
         return self.points.lod
 
     def _at_rest(self) -> None:
+        if self._closed:
+            return
         self.points.set_lod(False)
         self.canvas.update()
 
@@ -219,5 +222,9 @@ class View3D:
         return p[:, :2] / p[:, 3:4]
 
     def close(self) -> None:
+        """Stop the level-of-detail timer and close the canvas (once)."""
         self._rest.stop()
-        self.canvas.close()
+        if not self._closed:
+            self._closed = True
+            self.lod_enabled = False
+            self.canvas.close()

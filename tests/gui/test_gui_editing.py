@@ -32,6 +32,25 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _scene(tmp_path_factory)
 
 
+_OPEN: list = []  # windows opened by this module's tests, closed after each test
+
+
+@pytest.fixture(autouse=True)
+def _close_windows(qtbot):  # type: ignore[no-untyped-def]
+    """Windows delete themselves on close (freeing their GL context); close those a test left
+    open, answering "discard", and let Qt run the deferred deletes."""
+    yield
+    from PyQt6 import sip
+
+    while _OPEN:
+        w = _OPEN.pop()
+        if not sip.isdeleted(w):
+            if hasattr(w.prompter, "save_answer"):
+                w.prompter.save_answer = "discard"
+            w.close()
+    qtbot.wait(5)
+
+
 class Answers:
     """Prompter with canned answers."""
 
@@ -59,7 +78,7 @@ def open_window(qtbot, path: Path, prompter: Answers):  # type: ignore[no-untype
     from gui.app import MainWindow
 
     win = MainWindow(prompter)
-    qtbot.addWidget(win)
+    _OPEN.append(win)
     win.resize(1400, 900)
     win.show()
     qtbot.waitExposed(win)

@@ -15,6 +15,25 @@ QtCore = pytest.importorskip("PyQt6.QtCore")
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 
 
+_OPEN: list = []  # windows opened by this module's tests, closed after each test
+
+
+@pytest.fixture(autouse=True)
+def _close_windows(qtbot):  # type: ignore[no-untyped-def]
+    """Windows delete themselves on close (freeing their GL context); close those a test left
+    open, answering "discard", and let Qt run the deferred deletes."""
+    yield
+    from PyQt6 import sip
+
+    while _OPEN:
+        w = _OPEN.pop()
+        if not sip.isdeleted(w):
+            if hasattr(w.prompter, "save_answer"):
+                w.prompter.save_answer = "discard"
+            w.close()
+    qtbot.wait(5)
+
+
 class Quiet:
     def ask_save_changes(self, parent: object) -> str:
         return "discard"
@@ -44,7 +63,7 @@ def test_real_sample_boxes_in_camera(qtbot, tmp_path: Path, monkeypatch: pytest.
         pytest.skip(f"real sample data not present: {path}")
     monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
     win = MainWindow(Quiet())  # type: ignore[arg-type]
-    qtbot.addWidget(win)
+    _OPEN.append(win)
     win.resize(1400, 900)
     win.show()
     with qtbot.waitSignal(win.loaded, timeout=60000):

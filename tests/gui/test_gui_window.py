@@ -28,6 +28,25 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _scene(tmp_path_factory)
 
 
+_OPEN: list = []  # windows opened by this module's tests, closed after each test
+
+
+@pytest.fixture(autouse=True)
+def _close_windows(qtbot):  # type: ignore[no-untyped-def]
+    """Windows delete themselves on close (freeing their GL context); close those a test left
+    open, answering "discard", and let Qt run the deferred deletes."""
+    yield
+    from PyQt6 import sip
+
+    while _OPEN:
+        w = _OPEN.pop()
+        if not sip.isdeleted(w):
+            if hasattr(w.prompter, "save_answer"):
+                w.prompter.save_answer = "discard"
+            w.close()
+    qtbot.wait(5)
+
+
 class FakePrompter:
     """Canned answers; records what was asked."""
 
@@ -65,7 +84,7 @@ def open_window(qtbot, path: Path, prompter: FakePrompter | None = None, **kw): 
     from gui.app import MainWindow
 
     win = MainWindow(prompter or FakePrompter(), **kw)
-    qtbot.addWidget(win)
+    _OPEN.append(win)
     win.resize(1400, 900)
     win.show()
     qtbot.waitExposed(win)
@@ -235,7 +254,7 @@ def test_bad_folder_shows_an_error_and_the_window_stays(qtbot, tmp_path: Path, c
     (bad / "fusionlabel.json").write_text("{oops")
     p = FakePrompter()
     win = MainWindow(p)
-    qtbot.addWidget(win)
+    _OPEN.append(win)
     win.show()
     with qtbot.waitSignal(win.load_failed, timeout=10000):
         win.open_path(bad)
@@ -383,7 +402,7 @@ def test_recovery_kept_for_later_is_moved_aside(qtbot, scene: Path, cache: Path)
 
     p3 = FakePrompter()
     win3 = MainWindow(p3, recovery=False)
-    qtbot.addWidget(win3)
+    _OPEN.append(win3)
     win3.show()
     with qtbot.waitSignal(win3.loaded, timeout=30000):
         win3.open_path(scene)
