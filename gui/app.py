@@ -916,6 +916,11 @@ class MainWindow(QMainWindow):
         self._update_points()
 
     def set_camera_points(self, on: bool) -> None:
+        """Overlay the LiDAR points (coloured by depth) on the camera images."""
+        if self.cam_points_box.isChecked() != on:
+            self.cam_points_box.blockSignals(True)
+            self.cam_points_box.setChecked(on)
+            self.cam_points_box.blockSignals(False)
         if self.camera_grid is not None:
             for panel in self.camera_grid.panels.values():
                 panel.set_show_points(on)
@@ -1076,6 +1081,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, prompter: Prompter | None = None) -> int:
     """Run the window for parsed arguments (see :func:`build_parser`); returns the exit code."""
+    display = any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    if QApplication.instance() is None and sys.platform.startswith("linux") and not display:
+        # Qt would abort the whole process; say what to do instead
+        print("fusionlabel open: no display (DISPLAY is not set); run it in a desktop session or under "
+              "xvfb-run -a -s '-screen 0 1600x1000x24' (the 3D view needs X or Wayland, not 'offscreen')",
+              file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     win = MainWindow(prompter)

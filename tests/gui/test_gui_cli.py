@@ -69,3 +69,12 @@ def test_open_broken_sequence_screenshot_fails_cleanly(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "fusionlabel.json" in r.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_open_without_a_display_says_so(scene: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), FUSIONLABEL_CACHE=str(tmp_path / "cache"))
+    for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(k, None)
+    r = subprocess.run([sys.executable, "-m", "fusionlabel", "open", str(scene)], capture_output=True, text=True,
+                       env=env, timeout=120, cwd=ROOT)
+    assert r.returncode == 2 and "no display" in r.stderr
