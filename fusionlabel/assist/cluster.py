@@ -31,7 +31,7 @@ class ClusterParams:
     max_radius: float = 1.0
     voxel: float = 0.08
     min_points: int = 3
-    z_scale: float = 0.5
+    z_scale: float = 0.0
 
     def radius_at(self, rng: ArrayLike) -> F64:
         return np.minimum(self.base + self.per_metre * np.asarray(rng, dtype=np.float64), self.max_radius)

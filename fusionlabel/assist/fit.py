@@ -33,6 +33,11 @@ F64 = NDArray[np.float64]
 
 #: Classes a cluster may be guessed as when no candidates are given (names of the default ontology).
 DEFAULT_CANDIDATES = ("car", "van", "truck", "bus", "cyclist", "pedestrian")
+#: Prior class frequencies (road scenes) for the class guess; classes not listed get
+#: ``OTHER_CLASS_PRIOR``. A partly seen car (its rear only) looks like a cyclist's side: the
+#: frequency decides such ties.
+CLASS_PRIORS = {"car": 0.5, "pedestrian": 0.2, "cyclist": 0.1, "van": 0.08, "truck": 0.06, "bus": 0.03}
+OTHER_CLASS_PRIOR = 0.03
 #: Points higher than this above the ground are ignored when segmenting (overhangs, trees).
 MAX_OBJECT_HEIGHT = 4.5
 #: Classes whose longest plausible length is below this (m) are "small" (people, bikes): their
@@ -180,11 +185,17 @@ def assign_axes(ext: tuple[float, float], prior: ClassSpec) -> tuple[bool, float
 
 
 def guess_class(
-    ext: tuple[float, float], height: float, ontology: Ontology, candidates: Sequence[str] | None = None
+    ext: tuple[float, float],
+    height: float,
+    ontology: Ontology,
+    candidates: Sequence[str] | None = None,
+    priors: dict[str, float] | None = None,
 ) -> ClassGuess:
     """Class probabilities from a cluster's visible BEV extents (two axes, m) and height above the
     ground (m), under each candidate class's size prior (log-normal, sigma from its min..max range;
-    the smaller BEV extent only as a lower bound)."""
+    the smaller BEV extent only as a lower bound) times the class frequency ``priors`` (default
+    ``CLASS_PRIORS``)."""
+    pri = CLASS_PRIORS if priors is None else priors
     names = [n for n in (candidates or DEFAULT_CANDIDATES) if n in ontology]
     if not names:
         names = ontology.class_names()
@@ -194,7 +205,7 @@ def guess_class(
         _, c = assign_axes(ext, spec)
         costs.append(c + _full_cost(height, spec, 2))
     costs_a = np.array(costs)
-    logits = -0.5 * costs_a
+    logits = -0.5 * costs_a + np.log([max(pri.get(n, OTHER_CLASS_PRIOR), 1e-6) for n in names])
     prob = np.exp(logits - logits.max())
     prob /= prob.sum()
     i = int(np.argmax(prob))
@@ -203,10 +214,11 @@ def guess_class(
 
 
 # ---- box from a cluster -------------------------------------------------------------------------------
-def _extend(lo: float, hi: float, target: float, sensor: float) -> tuple[float, float]:
+def _extend(lo: float, hi: float, target: float, sensor: float, exact: bool = False) -> tuple[float, float]:
     """Grow the interval [lo, hi] to length ``target`` away from ``sensor`` (its coordinate on the
-    same axis): the edge nearest the sensor stays."""
-    if hi - lo >= target:
+    same axis): the edge nearest the sensor stays. With ``exact`` a longer interval is shortened
+    the same way (else it is kept)."""
+    if hi - lo >= target and not exact:
         return lo, hi
     if abs(sensor - lo) <= abs(sensor - hi):
         return lo, lo + target
@@ -221,11 +233,14 @@ def box_from_cluster(
     class_hint: str | None = None,
     candidates: Sequence[str] | None = None,
     yaw: float | None = None,
+    size: tuple[float, float] | None = None,
 ) -> tuple[Box3D, ClassGuess, bool]:
     """The box of one object's points (N, 3) (ground removed): L-shape heading (or the given
     ``yaw``), the class from ``class_hint`` or guessed from the size priors, extension to the
     class's typical size away from the sensor ``origin`` where the object is only partly seen,
-    bottom on the ``ground`` (None: the lowest point). Returns (box, guess, partial)."""
+    bottom on the ``ground`` (None: the lowest point). With ``size`` (length, width) m the
+    footprint gets exactly that size, its edges nearest the sensor kept (a track's size applied
+    to each frame). Returns (box, guess, partial)."""
     p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     if len(p) == 0:
         raise ValueError("box_from_cluster: no points")
@@ -262,12 +277,13 @@ def box_from_cluster(
     for ext, k in ((rect.a, len_k), (rect.b, wid_k)):
         mean = spec.size.mean[k]
         if ext < PARTIAL_SHARE * mean:
-            targets.append(mean)
             partial = True
+        if size is not None:
+            targets.append(float(size[k]))
         else:
-            targets.append(ext)
-    lo_u, hi_u = _extend(lo_u, hi_u, targets[0], su)
-    lo_v, hi_v = _extend(lo_v, hi_v, targets[1], sv)
+            targets.append(mean if ext < PARTIAL_SHARE * mean else ext)
+    lo_u, hi_u = _extend(lo_u, hi_u, targets[0], su, exact=size is not None)
+    lo_v, hi_v = _extend(lo_v, hi_v, targets[1], sv, exact=size is not None)
     um, vm = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
     centre_xy = um * e1 + vm * e2
     du, dv = hi_u - lo_u, hi_v - lo_v
