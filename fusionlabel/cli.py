@@ -331,6 +331,121 @@ def _run_interpolate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- prelabel ------------------------------------------------------------------------------------
+def _add_prelabel(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("src", type=Path, help="a sequence (any supported layout) or an annotation project file")
+    p.add_argument("--out", type=Path, default=None,
+                   help="project file to write (default: SRC itself for a project, else ./<sequence name>.flproj); "
+                        "an existing project keeps its human labels, only its proposals are replaced")
+    p.add_argument("--detector", default=None,
+                   help="external detector: 'module:callable' or an entry point name of group "
+                        "fusionlabel.detectors (default: geometric clusters with size-prior classes)")
+    p.add_argument("--max-range", type=float, default=60.0, help="proposal range around the sensor, m (60)")
+    p.add_argument("--frames", default=None, help="frame range FIRST:LAST (inclusive, default all)")
+    p.add_argument("--lidar", default=None, help="LiDAR sensor name (default: the frame's first)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_open_arguments(p)
+
+
+def _frame_range(text: str | None, n: int) -> range:
+    if text is None:
+        return range(n)
+    try:
+        a, _, b = text.partition(":")
+        lo, hi = int(a) if a else 0, int(b) if b else n - 1
+    except ValueError:
+        raise CLIError(f"--frames: expected FIRST:LAST, got {text!r}") from None
+    if not (0 <= lo <= hi < n):
+        raise CLIError(f"--frames {text}: out of range 0..{n - 1}")
+    return range(lo, hi + 1)
+
+
+def _run_prelabel(args: argparse.Namespace) -> int:
+    from formats.errors import FormatError
+    from formats.project import SequenceRef, load_project, save_project
+    from fusionlabel.assist import PrelabelParams, ReviewQueue, frames_from_sequence, load_detector, prelabel
+    from fusionlabel.assist.review import set_prelabels
+    from fusionlabel.commands import UndoStack
+    from fusionlabel.ontology import Ontology
+
+    src: Path = args.src
+    if not src.exists():
+        raise CLIError(f"{src}: no such file or folder")
+    project = None
+    if src.is_file() and src.suffix.lower() in (".json", ".flproj"):
+        try:
+            project = load_project(src)
+        except FormatError:
+            project = None  # not a project: a dataset file (e.g. packed) is tried below
+    if project is not None:
+        if not project.sequence.exists:
+            raise CLIError(f"{src}: its sequence {project.sequence.path} does not exist")
+        loaded = open_sequence(project.sequence.path) if project.sequence.format == "detect" else \
+            _open_format(project.sequence.path, project.sequence.format)
+        out = args.out or src
+    else:
+        loaded = open_sequence(src, args)
+        out = args.out or Path.cwd() / f"{loaded.info.name}.flproj"
+        if out.exists():
+            project = load_project(out)
+    doc = project.document if project is not None else loaded.annotations
+    ontology = Ontology.default()
+    detector = load_detector(args.detector, ontology) if args.detector else None
+    frames = _frame_range(args.frames, len(loaded.info.frames))
+    t0 = time.perf_counter()
+    result = prelabel(
+        frames_from_sequence(loaded, args.lidar, frames, with_images=detector is not None),
+        ontology,
+        detector=detector,
+        params=PrelabelParams(max_range=args.max_range),
+        independent_frames=bool(loaded.info.meta.get("independent_frames")),
+    )
+    set_prelabels(doc, result.proposals)
+    seq = project.sequence if project is not None else SequenceRef(
+        Path(loaded.info.root or src), loaded.info.format, loaded.info.name)
+    meta = {k: v for k, v in (project.meta if project is not None else {}).items()
+            if k not in ("saved_at", "saved_at_ns", "app", "saved_by")}
+    meta["prelabel"] = {"source": args.detector or "cluster", "frames": [frames.start, frames.stop - 1],
+                        "proposals": len(doc.proposals)}
+    save_project(out, doc, seq, ontology=project.ontology if project is not None else "default", meta=meta)
+    dt = time.perf_counter() - t0
+    queue = ReviewQueue(doc, UndoStack(doc))
+    by_class: dict[str, int] = {}
+    for p in doc.proposals.values():
+        by_class[p.label] = by_class.get(p.label, 0) + 1
+    report = {
+        "project": str(out),
+        "frames": result.frames,
+        "proposals": len(doc.proposals),
+        "proposal_boxes": sum(len(p.boxes) for p in doc.proposals.values()),
+        "classes": dict(sorted(by_class.items())),
+        "human_tracks": len(doc.tracks),
+        "seconds": round(dt, 2),
+        "review_queue": [
+            {"id": pid, "label": doc.proposals[pid].label, "confidence": round(doc.proposals[pid].confidence, 3)}
+            for pid in queue.ids()[:10]
+        ],
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        classes = ", ".join(f"{k} {v}" for k, v in report["classes"].items()) or "none"
+        print(f"{out}: {report['proposals']} proposals ({classes}), {report['proposal_boxes']} boxes over "
+              f"{result.frames} frames in {dt:.1f} s; {report['human_tracks']} human tracks kept")
+        if report["review_queue"]:
+            head = ", ".join(f"#{q['id']} {q['label']} {q['confidence']:.2f}" for q in report["review_queue"][:5])
+            print(f"  review queue (lowest confidence first): {head}")
+    return EXIT_OK
+
+
+def _open_format(path: Path, fmt: str) -> Any:
+    from formats import datasets
+
+    return datasets.open_dataset(path, fmt)
+
+
 COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
@@ -340,6 +455,8 @@ COMMANDS: list[Command] = [
     Command("interpolate", "set the interpolation of a project's tracks and report", _add_interpolate,
             _run_interpolate),
     Command("pack", "write a packed HDF5 copy of a sequence (opens and steps faster)", _add_pack, _run_pack),
+    Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
+            _add_prelabel, _run_prelabel),
 ]
 
 

@@ -13,9 +13,58 @@ from fusionlabel.assist.fit import (
     lshape_yaw,
     resolve_class,
 )
+from fusionlabel.assist.detectors import (
+    ENTRY_POINT_GROUP,
+    DetectorError,
+    available_detectors,
+    load_detector,
+    to_detections,
+)
 from fusionlabel.assist.ground import GroundModel, fit_ground, flat_ground
+from fusionlabel.assist.metrics import PrelabelScore, evaluate_prelabels
+from fusionlabel.assist.prelabel import (
+    Detection,
+    FrameInput,
+    PrelabelParams,
+    PrelabelResult,
+    associate,
+    cluster_detections,
+    frames_from_sequence,
+    prelabel,
+)
+from fusionlabel.assist.review import (
+    AcceptProposal,
+    EditProposal,
+    RejectProposal,
+    ReviewQueue,
+    SetProposals,
+    proposals_apart_from,
+    set_prelabels,
+)
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
+    "AcceptProposal",
+    "Detection",
+    "DetectorError",
+    "EditProposal",
+    "FrameInput",
+    "PrelabelParams",
+    "PrelabelResult",
+    "PrelabelScore",
+    "RejectProposal",
+    "ReviewQueue",
+    "SetProposals",
+    "associate",
+    "available_detectors",
+    "cluster_detections",
+    "evaluate_prelabels",
+    "frames_from_sequence",
+    "load_detector",
+    "prelabel",
+    "proposals_apart_from",
+    "set_prelabels",
+    "to_detections",
     "BoxFit",
     "ClassGuess",
     "ClusterParams",

@@ -14,8 +14,9 @@ Method:
 2. ``method="grid"`` (default): the ground becomes a bilinear surface on a grid of nodes
    ``cell`` metres apart, fitted by least squares to the points near the current surface with a
    smoothness prior (second differences of neighbouring nodes, which cost nothing for a plane,
-   so slopes are free and only bends pay) and a weak pull towards the plane where there are no
-   points. Two passes with a narrowing band around the surface drop objects standing on it.
+   so slopes are free and only bends pay). Repeated passes with a band around the current
+   surface let it climb slopes away from the plane (the prior extrapolates the slope into cells
+   not yet reached); the last passes narrow the band to drop objects standing on it.
    ``method="plane"`` keeps the single plane.
 """
 
@@ -205,11 +206,7 @@ def fit_ground(
 
 
 def _fit_grid(p: F64, model: GroundModel, cell: float, smoothness: float) -> GroundModel:
-    # only the region that has points near the plane; pad one cell
-    near = np.abs(p[:, 2] - model.plane_height(p[:, 0], p[:, 1])) < 1.0
-    q = p[near]
-    if len(q) < 10:
-        return model
+    q = p
     x0 = math.floor(q[:, 0].min() / cell) * cell - cell
     y0 = math.floor(q[:, 1].min() / cell) * cell - cell
     nx = int(math.ceil((q[:, 0].max() - x0) / cell)) + 2
@@ -239,11 +236,17 @@ def _fit_grid(p: F64, model: GroundModel, cell: float, smoothness: float) -> Gro
             r += 1
     D = sp.csr_matrix((vals, (rows, cols)), shape=(r, n_nodes))
     plane_prior = model.plane_height(gx, gy).ravel()
-    for band in (0.5, 0.25):
+    # the band around the current surface: passes at 0.5 m let the surface climb a slope cell by
+    # cell (the bending prior extrapolates it linearly), the last ones drop objects on it
+    for band in (0.5, 0.5, 0.5, 0.5, 0.35, 0.25):
         dz = q[:, 2] - np.asarray(current.height_at(q[:, 0], q[:, 1]))
-        sel = q[(dz > -band) & (dz < band)]
+        inb = (dz > -band) & (dz < band)
+        sel = q[inb]
         if len(sel) < 10:
             break
+        # (last passes) objects stand on the ground: points well above the surface weigh little, so the
+        # lower parts of cars and walls do not lift it (noise is symmetric, objects are not)
+        wt = np.where(dz[inb] > 0.1, 0.05, 1.0) if band < 0.5 else np.ones(len(sel))
         u = (sel[:, 0] - x0) / cell
         v = (sel[:, 1] - y0) / cell
         i = np.clip(np.floor(u).astype(np.int64), 0, nx - 2)
@@ -253,13 +256,12 @@ def _fit_grid(p: F64, model: GroundModel, cell: float, smoothness: float) -> Gro
         ridx = np.repeat(np.arange(m), 4)
         cidx = np.stack([j * nx + i, j * nx + i + 1, (j + 1) * nx + i, (j + 1) * nx + i + 1], axis=1).ravel()
         w = np.stack([(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv], axis=1).ravel()
-        A = sp.csr_matrix((w, (ridx, cidx)), shape=(m, n_nodes))
+        A = sp.diags(np.sqrt(wt)) @ sp.csr_matrix((w, (ridx, cidx)), shape=(m, n_nodes))
         # data where there are points (dense near the sensor: the data decide), bending penalty
-        # everywhere, and a weak pull to the plane at nodes with (almost) no points
-        per_node = np.asarray(A.sum(axis=0)).ravel()
-        prior_w = 1e-3 + 0.05 * (per_node < 3)
+        # everywhere, and a very weak pull to the plane (keeps the system well-posed)
+        prior_w = np.full(n_nodes, 1e-3)
         lhs = (A.T @ A) + smoothness * 50.0 * (D.T @ D) + sp.diags(prior_w)
-        rhs = A.T @ sel[:, 2] + prior_w * plane_prior
+        rhs = A.T @ (np.sqrt(wt) * sel[:, 2]) + prior_w * plane_prior
         h = spla.spsolve(lhs.tocsc(), rhs)
         current = GroundModel(model.plane, model.frame, x0, y0, cell, h.reshape(ny, nx), model.inliers)
     return current

@@ -434,6 +434,10 @@ def prelabel(
     then association into tracks (or one proposal per detection with ``independent_frames``)."""
     onto = ontology or Ontology.default()
     prm = params or PrelabelParams()
+    if detector is not None:
+        from fusionlabel.assist.detectors import wrap_detector
+
+        detector = wrap_detector(detector, f"detector:{getattr(detector, '__name__', 'detector')}", onto)
     per_frame: dict[int, list[Detection]] = {}
     times: dict[int, int] = {}
     t0 = time.perf_counter()
