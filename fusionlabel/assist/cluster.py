@@ -38,12 +38,14 @@ class ClusterParams:
 
 
 def _voxelize(pts: F64, voxel: float) -> tuple[F64, NDArray[np.intp]]:
-    keys = np.floor(pts / voxel).astype(np.int64)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    cells = np.floor(pts / voxel).astype(np.int64)
+    cells -= cells.min(axis=0)
+    span = cells.max(axis=0) + 1
+    keys = (cells[:, 0] * span[1] + cells[:, 1]) * span[2] + cells[:, 2]  # one int per cell
+    _, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.reshape(-1)
-    n = len(first)
-    sums = np.zeros((n, 3))
-    np.add.at(sums, inverse, pts)
+    n = int(inverse.max()) + 1 if len(inverse) else 0
+    sums = np.stack([np.bincount(inverse, weights=pts[:, k], minlength=n) for k in range(3)], axis=1)
     counts = np.bincount(inverse, minlength=n).astype(np.float64)
     return sums / counts[:, None], inverse
 
@@ -60,8 +62,10 @@ def cluster_points(
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     o = np.asarray(origin, dtype=np.float64).reshape(3)
-    reps, inverse = _voxelize(p, prm.voxel)
-    scaled = reps * np.array([1.0, 1.0, prm.z_scale])
+    # voxels in the scaled space (z_scale 0: BEV cells), so that a column of points is one node
+    scale = np.array([1.0, 1.0, prm.z_scale])
+    scaled, inverse = _voxelize(p * scale, prm.voxel)
+    reps = scaled.copy()  # x, y are metres; the range below needs only x, y
     tree = cKDTree(scaled)
     pairs = tree.query_pairs(prm.max_radius, output_type="ndarray")
     m = len(reps)

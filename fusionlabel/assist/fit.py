@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from calib.transforms import wrap_angle
-from fusionlabel.assist.cluster import ClusterParams, grow_cluster
+from fusionlabel.assist.cluster import ClusterParams, cluster_points, grow_cluster
 from fusionlabel.assist.ground import GROUND_TOLERANCE, GroundModel
 from fusionlabel.box import Box3D
 from fusionlabel.ontology import ClassSpec, Ontology
@@ -404,13 +404,17 @@ def auto_fit(
     margin: float = 0.5,
     min_points: int = 3,
     yaw_window_deg: float = 30.0,
+    origin: ArrayLike | None = None,
+    params: ClusterParams | None = None,
 ) -> BoxFit:
     """Tighten or grow a rough ``box`` to its points (same frame as ``points`` (N, 3+)): the
     points inside the box enlarged by ``margin`` m on every side, minus ground, give the new
-    footprint (keeping the yaw, or with ``fit_yaw`` the L-shape yaw within ``yaw_window_deg`` of
+    footprint (of the cluster holding most points inside the rough box; keeping the yaw, or with ``fit_yaw`` the L-shape yaw within ``yaw_window_deg`` of
     the box's, either heading kept), top at the highest point and bottom on the ground (or the
-    lowest point when ``ground`` is None). The box is returned unchanged with fewer than
-    ``min_points`` points."""
+    lowest point when ``ground`` is None). Along an axis where the points cover less than
+    ``PARTIAL_SHARE`` of the rough box (only the near face is seen), the rough size is kept and
+    placed from the points' edge nearest the sensor ``origin`` (when given; else around the
+    points). The box is returned unchanged with fewer than ``min_points`` points."""
     p = np.asarray(points, dtype=np.float64)
     p = p.reshape(-1, p.shape[-1])[:, :3] if p.size else np.zeros((0, 3))
     big = box.replace(size=(box.length + 2 * margin, box.width + 2 * margin, box.height + 2 * margin))
@@ -421,6 +425,14 @@ def auto_fit(
     sel = np.flatnonzero(inside)
     if ground is not None:
         sel = sel[ground.height_above(p[sel]) >= GROUND_TOLERANCE]
+    if len(sel) >= min_points:
+        # the margin may catch a neighbour (a pole, a person, the next car): keep the cluster
+        # with the most points inside the rough box itself
+        labels = cluster_points(p[sel], origin if origin is not None else box.center, params)
+        inner = np.all(np.abs(local[sel]) <= np.asarray(box.size) / 2 + 1e-9, axis=1)
+        lab_in = labels[inner & (labels >= 0)]
+        if len(lab_in):
+            sel = sel[labels == np.bincount(lab_in).argmax()]
     if len(sel) < min_points:
         return BoxFit(box, None, 0.0, sel, reason=f"only {len(sel)} points near the box")
     q = p[sel]
@@ -436,9 +448,21 @@ def auto_fit(
     c, s = math.cos(yaw), math.sin(yaw)
     u = q[:, 0] * c + q[:, 1] * s
     v = -q[:, 0] * s + q[:, 1] * c
-    um, vm = (u.min() + u.max()) / 2, (v.min() + v.max()) / 2
+    sensor = None if origin is None else np.asarray(origin, dtype=np.float64).reshape(-1)[:2]
+    bounds = []
+    for vals, rough, axis in ((u, box.length, np.array([c, s])), (v, box.width, np.array([-s, c]))):
+        lo, hi = float(vals.min()), float(vals.max())
+        if hi - lo < PARTIAL_SHARE * rough:
+            if sensor is not None:
+                lo, hi = _extend(lo, hi, rough, float(np.dot(sensor, axis)))
+            else:
+                mid = (lo + hi) / 2
+                lo, hi = mid - rough / 2, mid + rough / 2
+        bounds.append((lo, hi))
+    (ul, uh), (vl, vh) = bounds
+    um, vm = (ul + uh) / 2, (vl + vh) / 2
     cx, cy = um * c - vm * s, um * s + vm * c
-    length, width = max(u.max() - u.min(), 0.1), max(v.max() - v.min(), 0.1)
+    length, width = max(uh - ul, 0.1), max(vh - vl, 0.1)
     gz = float(ground(cx, cy)) if ground is not None else float(q[:, 2].min())
     height = max(float(q[:, 2].max()) - gz, 0.1)
     out = Box3D((cx, cy, gz + height / 2), (length, width, height), float(wrap_angle(yaw)))
