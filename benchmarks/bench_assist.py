@@ -161,7 +161,8 @@ def print_one_click(results: list[ClickResult]) -> None:
             print(f"  {c:10s} n={sel.sum():2d}  share >= 0.6: {np.mean(iou[sel] >= 0.6):.0%} (hint), "
                   f"{np.mean(auto[sel] >= 0.6):.0%} (auto); mean IoU {iou[sel].mean():.3f}")
     correct = np.mean([r.guess.lower() == r.label.lower() for r in results])
-    print(f"class guessed right (auto): {correct:.0%}; median time per click {np.median([r.ms for r in results]):.1f} ms")
+    ms = np.median([r.ms for r in results])
+    print(f"class guessed right (auto): {correct:.0%}; median time per click {ms:.1f} ms")
 
 
 # ---- pre-labels on synthetic sequences -----------------------------------------------------------

@@ -2,6 +2,13 @@
 a review queue and the detector plug-in (see docs/assist.md). Core: no Qt, no formats."""
 
 from fusionlabel.assist.cluster import ClusterParams, cluster_points, grow_cluster
+from fusionlabel.assist.detectors import (
+    ENTRY_POINT_GROUP,
+    DetectorError,
+    available_detectors,
+    load_detector,
+    to_detections,
+)
 from fusionlabel.assist.fit import (
     BoxFit,
     ClassGuess,
@@ -12,13 +19,6 @@ from fusionlabel.assist.fit import (
     guess_class,
     lshape_yaw,
     resolve_class,
-)
-from fusionlabel.assist.detectors import (
-    ENTRY_POINT_GROUP,
-    DetectorError,
-    available_detectors,
-    load_detector,
-    to_detections,
 )
 from fusionlabel.assist.ground import GroundModel, fit_ground, flat_ground
 from fusionlabel.assist.metrics import PrelabelScore, evaluate_prelabels

@@ -106,7 +106,9 @@ def wrap_detector(fn: Callable[[FrameInput], Iterable[Any]], source: str = "dete
     return run
 
 
-def to_detections(items: Iterable[Any], frame: FrameInput, ontology: Ontology, source: str = "detector") -> list[Detection]:
+def to_detections(
+    items: Iterable[Any], frame: FrameInput, ontology: Ontology, source: str = "detector"
+) -> list[Detection]:
     """Check and convert a detector's output for ``frame`` into world-frame detections (see the
     module doc); raises :class:`DetectorError` naming the source, the frame and the entry."""
     if items is None:
