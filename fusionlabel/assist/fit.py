@@ -410,8 +410,9 @@ def auto_fit(
     """Tighten or grow a rough ``box`` to its points (same frame as ``points`` (N, 3+)): the
     points inside the box enlarged by ``margin`` m on every side, minus ground, give the new
     footprint (of the cluster holding most points inside the rough box; keeping the yaw, or with
-    ``fit_yaw`` the L-shape yaw within ``yaw_window_deg`` of the box's, either heading kept), top at the highest point and bottom on the ground (or the
-    lowest point when ``ground`` is None). Along an axis where the points cover less than
+    ``fit_yaw`` the L-shape yaw within ``yaw_window_deg`` of the box's, either heading kept),
+    top at the highest point and bottom on the ground (or the lowest point when ``ground`` is
+    None). Along an axis where the points cover less than
     ``PARTIAL_SHARE`` of the rough box (only the near face is seen), the rough size is kept and
     placed from the points' edge nearest the sensor ``origin`` (when given; else around the
     points). The box is returned unchanged with fewer than ``min_points`` points."""
