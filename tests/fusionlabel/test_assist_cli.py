@@ -77,7 +77,8 @@ def test_prelabel_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     capsys.readouterr()
     assert main(["prelabel", str(seq), "--frames", "3:9", "--out", str(tmp_path / "x.flproj")]) == 2
     assert "out of range" in capsys.readouterr().err
-    assert main(["prelabel", str(seq), "--detector", "no_such_module_xyz:det", "--out", str(tmp_path / "x.flproj")]) == 2
+    out = str(tmp_path / "x.flproj")
+    assert main(["prelabel", str(seq), "--detector", "no_such_module_xyz:det", "--out", out]) == 2
     err = capsys.readouterr().err
     assert "no_such_module_xyz" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.flproj").exists()
