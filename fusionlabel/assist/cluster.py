@@ -99,7 +99,7 @@ def grow_cluster(
     ``pts`` (N, 3), ground removed). Clusters are built from the points within ``limit_radius`` m
     (BEV) of the seed (default: 8 m + the link radius there); the cluster chosen holds the most
     points within ``seed_radius`` of the seed (the radius doubles up to ``max_seed_radius`` when
-    there are none), weighted by the fourth root of its size. Empty when nothing is near."""
+    there are none). Empty when nothing is near."""
     prm = params or ClusterParams()
     p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     s = np.asarray(seed_xy, dtype=np.float64).reshape(2)
@@ -117,11 +117,10 @@ def grow_cluster(
         near = (dl <= r) & (labels >= 0)
         if near.any():
             lab = labels[near]
-            # clusters of at least 3 points beat stray points; then the most points near the seed
-            # (nearer points counting more) times the fourth root of the cluster's size: sparse
-            # rings on a near roof form small clusters that must not beat the car's body
+            # clusters of at least 3 points beat stray points; then the most points near the seed,
+            # nearer points counting more
             w = np.bincount(lab, weights=1.0 / (0.2 + dl[near]), minlength=len(sizes))
-            w = w * np.power(np.maximum(sizes, 1), 0.25) + 1e6 * (sizes >= 3)
+            w = w + 1e6 * (sizes >= 3)
             best = int(np.argmax(w))
             return local[labels == best]
         if r >= max_seed_radius:

@@ -38,6 +38,10 @@ DEFAULT_CANDIDATES = ("car", "van", "truck", "bus", "cyclist", "pedestrian")
 #: frequency decides such ties.
 CLASS_PRIORS = {"car": 0.5, "pedestrian": 0.2, "cyclist": 0.1, "van": 0.08, "truck": 0.06, "bus": 0.03}
 OTHER_CLASS_PRIOR = 0.03
+#: Classes whose side view is a rider above a bike (low :func:`top_coverage`).
+TWO_WHEELERS = frozenset({"cyclist", "bicycle", "motorcycle"})
+#: Top coverage above which a cluster looks like a vehicle face rather than a rider on a bike.
+TOP_COVER_SPLIT = 0.75
 #: Points higher than this above the ground are ignored when segmenting (overhangs, trees).
 MAX_OBJECT_HEIGHT = 4.5
 #: Classes whose longest plausible length is below this (m) are "small" (people, bikes): their
@@ -190,11 +194,13 @@ def guess_class(
     ontology: Ontology,
     candidates: Sequence[str] | None = None,
     priors: dict[str, float] | None = None,
+    top_cover: float | None = None,
 ) -> ClassGuess:
     """Class probabilities from a cluster's visible BEV extents (two axes, m) and height above the
     ground (m), under each candidate class's size prior (log-normal, sigma from its min..max range;
     the smaller BEV extent only as a lower bound) times the class frequency ``priors`` (default
-    ``CLASS_PRIORS``)."""
+    ``CLASS_PRIORS``). ``top_cover`` (see :func:`top_coverage`), when given, separates a car's
+    rear (a full face: high coverage) from a cyclist's side (a rider above a bike: low)."""
     pri = CLASS_PRIORS if priors is None else priors
     names = [n for n in (candidates or DEFAULT_CANDIDATES) if n in ontology]
     if not names:
@@ -203,7 +209,13 @@ def guess_class(
     for n in names:
         spec = ontology[n]
         _, c = assign_axes(ext, spec)
-        costs.append(c + _full_cost(height, spec, 2))
+        c += _full_cost(height, spec, 2)
+        if top_cover is not None:
+            if n in TWO_WHEELERS and top_cover > TOP_COVER_SPLIT:
+                c += ((top_cover - TOP_COVER_SPLIT) / 0.08) ** 2
+            elif n not in TWO_WHEELERS and spec.size.mean[0] >= SMALL_OBJECT_LENGTH and top_cover < TOP_COVER_SPLIT:
+                c += ((TOP_COVER_SPLIT - top_cover) / 0.08) ** 2
+        costs.append(c)
     costs_a = np.array(costs)
     logits = -0.5 * costs_a + np.log([max(pri.get(n, OTHER_CLASS_PRIOR), 1e-6) for n in names])
     prob = np.exp(logits - logits.max())
@@ -213,13 +225,38 @@ def guess_class(
     return ClassGuess(names[i], float(prob[i]), {n: float(p) for n, p in zip(names, prob, strict=True)}, fit)
 
 
+def top_coverage(pts: ArrayLike, rect: Rectangle, ground_z: float, height: float, bin_m: float = 0.2) -> float | None:
+    """Share of the rectangle's longer side (in ``bin_m`` bins) under which some point is higher
+    than 60% of ``height`` above ``ground_z``: a car's rear or side is a full face (near 1), a
+    cyclist's side is a rider over a bike (low). None for sides shorter than 1 m."""
+    p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+    e1, e2 = rect.axes()
+    axis, length = (e1, rect.a) if rect.a >= rect.b else (e2, rect.b)
+    if length < 1.0 or len(p) < 5:
+        return None
+    t = p[:, :2] @ axis
+    t0 = float(np.dot(rect.center, axis)) - length / 2
+    nb = max(int(math.ceil(length / bin_m)), 1)
+    k = np.clip(((t - t0) / bin_m).astype(np.int64), 0, nb - 1)
+    high = p[:, 2] - ground_z > 0.6 * height
+    occupied = np.bincount(k, minlength=nb) > 0
+    covered = np.bincount(k[high], minlength=nb) > 0
+    return float(covered.sum() / max(occupied.sum(), 1))
+
+
 # ---- box from a cluster -------------------------------------------------------------------------------
-def _extend(lo: float, hi: float, target: float, sensor: float, exact: bool = False) -> tuple[float, float]:
+def _extend(lo: float, hi: float, target: float, sensor: float, exact: bool = False,
+            centre: bool = False) -> tuple[float, float]:
     """Grow the interval [lo, hi] to length ``target`` away from ``sensor`` (its coordinate on the
     same axis): the edge nearest the sensor stays. With ``exact`` a longer interval is shortened
-    the same way (else it is kept)."""
+    the same way, or about its middle with ``centre`` (else it is kept)."""
     if hi - lo >= target and not exact:
         return lo, hi
+    if centre:  # thin objects (a bike's frame) show their middle, not a near face
+        m = (lo + hi) / 2
+        if hi - lo < target:  # still, a body hides its far half: move half way away from the sensor
+            m += (0.25 if abs(sensor - lo) <= abs(sensor - hi) else -0.25) * (target - (hi - lo))
+        return m - target / 2, m + target / 2
     if abs(sensor - lo) <= abs(sensor - hi):
         return lo, lo + target
     return hi - target, hi
@@ -261,7 +298,8 @@ def box_from_cluster(
     g0 = float(ground(cx, cy)) if ground is not None else float(p[:, 2].min())
     top = float(np.percentile(p[:, 2], 99.5)) if len(p) > 50 else float(p[:, 2].max())
     height = max(top - g0, 0.1)
-    guess = guess_class((rect.a, rect.b), height, ontology, candidates)
+    guess = guess_class((rect.a, rect.b), height, ontology, candidates,
+                        top_cover=top_coverage(p, rect, g0, height))
     if spec is None:
         spec = ontology[guess.label]
     first_is_length, _ = assign_axes((rect.a, rect.b), spec) if yaw is None else (True, 0.0)
@@ -273,6 +311,11 @@ def box_from_cluster(
     su, sv = float(np.dot(o[:2], e1)), float(np.dot(o[:2], e2))
     len_k, wid_k = (0, 1) if first_is_length else (1, 0)
     partial = False
+    # people and bikes vary little in size and their points (arms, pedals, a neighbour) say little
+    # about it: with the class given, their footprint is the class's typical one
+    template = size is None and class_hint is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH
+    if template:
+        size = (spec.size.mean[0], spec.size.mean[1])
     targets = []
     for ext, k in ((rect.a, len_k), (rect.b, wid_k)):
         mean = spec.size.mean[k]
@@ -282,8 +325,8 @@ def box_from_cluster(
             targets.append(float(size[k]))
         else:
             targets.append(mean if ext < PARTIAL_SHARE * mean else ext)
-    lo_u, hi_u = _extend(lo_u, hi_u, targets[0], su, exact=size is not None)
-    lo_v, hi_v = _extend(lo_v, hi_v, targets[1], sv, exact=size is not None)
+    lo_u, hi_u = _extend(lo_u, hi_u, targets[0], su, exact=size is not None, centre=template)
+    lo_v, hi_v = _extend(lo_v, hi_v, targets[1], sv, exact=size is not None, centre=template)
     um, vm = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
     centre_xy = um * e1 + vm * e2
     du, dv = hi_u - lo_u, hi_v - lo_v
@@ -373,26 +416,62 @@ def box_from_click(
     reach = None
     if spec is not None:
         reach = math.hypot(spec.size.max[0], spec.size.max[1]) * 0.5 + 0.3
-    members = grow_cluster(p[idx], xy, origin, params)
-    if len(members) == 0:
+    prm = params or ClusterParams()
+    # two segmentations: the fine one may split an object (sparse rings on a near roof, an
+    # occluder's shadow), the coarse one may merge neighbours; the one whose shape the class
+    # (given, or the best guess) explains better wins
+    options = []
+    for cp in (prm, ClusterParams(**{**prm.__dict__, "base": 0.7, "per_metre": 0.02, "max_radius": 1.5})):
+        sel = _segment(p, idx, xy, origin, cp, reach)
+        if len(sel):
+            # the coarse one must be clearly better (it may have swallowed a neighbour)
+            cost = _shape_cost(p[sel], ground, onto, spec, candidates) + 1.5 * len(options)
+            options.append((cost, len(options), sel))
+    if not options:
         return BoxFit(None, None, 0.0, empty, reason="no object points near the click")
-    sel = idx[members]
-    # a cluster that merged neighbours (a crowd, a car against a hedge): keep the part that the
-    # hinted class can reach from the click, and cluster it again with a tighter radius
-    if reach is not None:
-        d = np.hypot(p[sel, 0] - xy[0], p[sel, 1] - xy[1])
-        if d.max() > reach:
-            sel = sel[d <= reach]
-            prm = params or ClusterParams()
-            tight = ClusterParams(**{**prm.__dict__, "base": prm.base * 0.7, "max_radius": prm.max_radius * 0.7})
-            sub = grow_cluster(p[sel], xy, origin, tight)
-            if len(sub):
-                sel = sel[sub]
+    sel = min(options, key=lambda o: (o[0], o[1]))[2]
     box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates)
     label = spec.name if spec is not None else guess.label
     prob = guess.probabilities.get(label, guess.probability) if spec is None else 1.0
     conf = float(np.clip(prob * guess.fit * min(1.0, len(sel) / 30.0) * (0.8 if partial else 1.0), 0.0, 1.0))
     return BoxFit(box, label, conf, sel, guess, partial)
+
+
+def _segment(p: F64, idx: NDArray[np.intp], xy: tuple[float, float], origin: ArrayLike, params: ClusterParams,
+             reach: float | None) -> NDArray[np.intp]:
+    """Indices (into ``p``) of the cluster at ``xy`` among the non-ground points ``idx``; a cluster
+    reaching beyond ``reach`` m from the click (a crowd, a car against a hedge) is cut there and
+    clustered again with a tighter radius."""
+    members = grow_cluster(p[idx], xy, origin, params)
+    if len(members) == 0:
+        return np.zeros(0, dtype=np.intp)
+    sel = idx[members]
+    if reach is not None:
+        d = np.hypot(p[sel, 0] - xy[0], p[sel, 1] - xy[1])
+        if d.max() > reach:
+            sel = sel[d <= reach]
+            tight = ClusterParams(**{**params.__dict__, "base": params.base * 0.7,
+                                     "max_radius": params.max_radius * 0.7})
+            sub = grow_cluster(p[sel], xy, origin, tight)
+            if len(sub):
+                sel = sel[sub]
+    return sel
+
+
+def _shape_cost(pts: F64, ground: GroundModel | None, ontology: Ontology, spec: ClassSpec | None,
+                candidates: Sequence[str] | None) -> float:
+    """How badly a segment's visible extents and height fit the class ``spec`` (or, when None, the
+    best candidate class): the size-prior cost of :func:`guess_class`."""
+    th = lshape_yaw(pts[:, :2])
+    rect = rectangle_at(pts[:, :2], th)
+    cx, cy = rect.center
+    g0 = float(ground(cx, cy)) if ground is not None else float(pts[:, 2].min())
+    height = max(float(np.percentile(pts[:, 2], 99.5)) - g0, 0.1)
+    if spec is not None:
+        return assign_axes((rect.a, rect.b), spec)[1] + _full_cost(height, spec, 2)
+    guess = guess_class((rect.a, rect.b), height, ontology, candidates,
+                        top_cover=top_coverage(pts, rect, g0, height))
+    return -math.log(max(guess.fit, 1e-12))
 
 
 def auto_fit(
