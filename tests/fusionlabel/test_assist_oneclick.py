@@ -120,3 +120,35 @@ def test_real_kitti_one_click_floor(bench: ModuleType) -> None:
 
 
 FLOOR_SHARE = 0.45
+
+
+def test_one_click_tool_through_the_controller(sweep: tuple) -> None:
+    from fusionlabel.commands import UndoStack
+    from fusionlabel.document import AnnotationDocument
+    from fusionlabel.tools import KeyEvent, PointerEvent, ToolContext, ToolController
+
+    pts, ground, origin, parked, _ = sweep
+    doc = AnnotationDocument(frame_count=1)
+    stack = UndoStack(doc)
+    messages: list[str] = []
+    ctx = ToolContext(doc, stack, frame=0, points=pts, ground=ground, default_class="car",
+                      on_message=messages.append)
+    ctl = ToolController(ctx)
+    assert ctl.on_key(KeyEvent("g")) == "tool_oneclick" and ctl.active_name == "oneclick"
+    ctl.tools["oneclick"].origin = tuple(origin)
+    gt = next(iter(parked.values()))
+    xy = gt.center[:2]
+    ctl.on_pointer(PointerEvent("press", xy))
+    ctl.on_pointer(PointerEvent("release", xy))
+    (tid,) = doc.tracks
+    assert ctx.selection == tid and ctl.active_name == "edit"  # one action, back to editing
+    assert doc.track(tid).label == "car" and bev_iou(doc.track(tid).keyframes[0], gt) > 0.7
+    assert doc.track(tid).attributes == ctx.ontology.default_attributes("car")
+    assert len(stack) == 1 and messages and messages[-1].startswith("car:")
+    stack.undo()
+    assert not doc.tracks
+    ctl.set_tool("oneclick")
+    far = (gt.center[0] + 500.0, gt.center[1])
+    ctl.on_pointer(PointerEvent("press", far))
+    ctl.on_pointer(PointerEvent("release", far))
+    assert not doc.tracks and "no object" in messages[-1] and len(stack) == 0
