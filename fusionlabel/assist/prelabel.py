@@ -454,7 +454,7 @@ def prelabel(
             progress(n, None)
     dt = (time.perf_counter() - t0) / max(n, 1)
     order = sorted(per_frame)
-    if independent_frames:
+    if independent_frames or len(order) == 1:  # nothing to associate (min_hits cannot apply)
         props: list[Proposal] = []
         for f in order:
             for d in per_frame[f]:

@@ -96,3 +96,5 @@ def test_prelabel_synthetic_sequence(bench: ModuleType) -> None:
     single = prelabel(inputs[:2], independent_frames=True)
     assert all(len(p.boxes) == 1 for p in single.proposals)
     assert len(single.proposals) == sum(len(v) for v in single.detections.values())
+    one = prelabel(inputs[:1])  # a one-frame sequence is not dropped by min_hits
+    assert len(one.proposals) == len(one.detections[0]) > 0
