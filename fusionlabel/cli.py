@@ -382,8 +382,9 @@ def _run_prelabel(args: argparse.Namespace) -> int:
     if project is not None:
         if not project.sequence.exists:
             raise CLIError(f"{src}: its sequence {project.sequence.path} does not exist")
-        loaded = open_sequence(project.sequence.path) if project.sequence.format == "detect" else \
-            _open_format(project.sequence.path, project.sequence.format)
+        if args.dataset_format is None:
+            args.dataset_format = project.sequence.format
+        loaded = open_sequence(project.sequence.path, args)  # loader options (--layout, ...) apply
         out = args.out or src
     else:
         loaded = open_sequence(src, args)
@@ -438,12 +439,6 @@ def _run_prelabel(args: argparse.Namespace) -> int:
             head = ", ".join(f"#{q['id']} {q['label']} {q['confidence']:.2f}" for q in report["review_queue"][:5])
             print(f"  review queue (lowest confidence first): {head}")
     return EXIT_OK
-
-
-def _open_format(path: Path, fmt: str) -> Any:
-    from formats import datasets
-
-    return datasets.open_dataset(path, fmt)
 
 
 COMMANDS: list[Command] = [
