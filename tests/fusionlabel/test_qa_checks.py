@@ -202,7 +202,8 @@ def test_seeded_defect_is_found(s: Scene, name: str) -> None:
     check = name.split("/")[0]
     res = s.run(s.doc(tracks))
     hits = res.select(check=check, track_id=tid)
-    assert hits, f"{name} not found; findings: {[(f.check, f.track_id, f.frame) for f in res.findings if f.check != 'few_points']}"
+    seen = [(f.check, f.track_id, f.frame) for f in res.findings if f.check != "few_points"]
+    assert hits, f"{name} not found; findings: {seen}"
     assert any(f.frame == frame for f in hits), [(f.frame, f.message) for f in hits]
     hit = next(f for f in hits if f.frame == frame)
     assert hit.location is not None and all(math.isfinite(v) for v in hit.location)
