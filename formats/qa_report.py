@@ -182,10 +182,29 @@ def _rgb_to_jpeg_b64(rgb: NDArray[np.uint8], quality: int = 85) -> str:
     return base64.b64encode(buf.tobytes()).decode("ascii")
 
 
-def _box_style(tid: int, label: str, flagged: Mapping[int, str], onto: Ontology) -> tuple[tuple[int, int, int], int]:
-    if tid in flagged:
-        return _hex_rgb(SEVERITY_COLORS[flagged[tid]]), 2
-    return onto.color(label), 1
+def _draw_boxes(
+    out: NDArray[np.uint8], polylines: Sequence[tuple[int, str, list[NDArray[np.int32]], bool]],
+    flagged: Mapping[int, str], onto: Ontology,
+) -> NDArray[np.uint8]:
+    """Draw ``(track_id, label, [int (M, 1, 2) pixel polylines], closed)``: unflagged boxes thin and
+    half-transparent in their class colour, flagged ones on top, thick, in their severity colour on a
+    white halo, with their track id."""
+    overlay = out.copy()
+    for tid, label, polys, closed in polylines:
+        if tid not in flagged:
+            cv2.polylines(overlay, polys, closed, onto.color(label), 1, cv2.LINE_AA)
+    out = cv2.addWeighted(overlay, 0.6, out, 0.4, 0.0)
+    for tid, _, polys, closed in polylines:
+        if tid in flagged and polys:
+            color = _hex_rgb(SEVERITY_COLORS[flagged[tid]])
+            cv2.polylines(out, polys, closed, (255, 255, 255), 4, cv2.LINE_AA)
+            cv2.polylines(out, polys, closed, color, 2, cv2.LINE_AA)
+            allp = np.concatenate([q.reshape(-1, 2) for q in polys])
+            x, y = int(allp[:, 0].min()), int(allp[:, 1].min()) - 4
+            y = max(y, 12)
+            cv2.putText(out, f"#{tid}", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 3, cv2.LINE_AA)
+            cv2.putText(out, f"#{tid}", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1, cv2.LINE_AA)
+    return out
 
 
 def _hex_rgb(h: str) -> tuple[int, int, int]:
@@ -206,14 +225,13 @@ def camera_thumbnail(
     out = np.ascontiguousarray(cv2.resize(img, (width, max(1, round(h0 * s))), interpolation=cv2.INTER_LINEAR))
     cam = loaded.rig(frame).camera(camera)
     T_cam_from_world = loaded.T_sensor_from_world(frame, camera)
-    order = sorted(boxes, key=lambda b: b[0] in flagged)  # flagged drawn last, on top
-    for tid, label, box in order:
-        color, thick = _box_style(tid, label, flagged, onto)
+    lines = []
+    for tid, label, box in boxes:
         corners_cam = transform_points(T_cam_from_world, box.corners())
-        for _, poly in project_box_edges(corners_cam, cam):
-            pts = np.round((poly + 0.5) * s - 0.5).astype(np.int32).reshape(-1, 1, 2)
-            cv2.polylines(out, [pts], False, color, thick, cv2.LINE_AA)
-    return out
+        polys = [np.round((poly + 0.5) * s - 0.5).astype(np.int32).reshape(-1, 1, 2)
+                 for _, poly in project_box_edges(corners_cam, cam)]
+        lines.append((tid, label, polys, False))
+    return _draw_boxes(out, lines, flagged, onto)
 
 
 def bev_thumbnail(
@@ -232,12 +250,12 @@ def bev_thumbnail(
         ok = (u >= 0) & (u < size) & (v >= 0) & (v < size)
         shade = np.clip(90 + (p[ok, 2] - np.percentile(p[:, 2], 5)) * 60, 60, 230).astype(np.uint8)
         out[v[ok], u[ok]] = shade[:, None]
+    lines = []
     if boxes:
-        polys = bev_polygons([b for _, _, b in boxes])
-        for (tid, label, _), poly in zip(boxes, polys, strict=True):
-            color, thick = _box_style(tid, label, flagged, onto)
+        for (tid, label, _), poly in zip(boxes, bev_polygons([b for _, _, b in boxes]), strict=True):
             uv = np.stack([(poly[:, 0] - cx) * s + size / 2, size / 2 - (poly[:, 1] - cy) * s], axis=1)
-            cv2.polylines(out, [np.round(uv).astype(np.int32).reshape(-1, 1, 2)], True, color, thick, cv2.LINE_AA)
+            lines.append((tid, label, [np.round(uv).astype(np.int32).reshape(-1, 1, 2)], True))
+    out = _draw_boxes(out, lines, flagged, onto)
     cv2.circle(out, (size // 2, size // 2), 3, (80, 200, 255), -1)
     return out
 
@@ -357,7 +375,7 @@ def _flagged_frames(result: QAResult, limit: int) -> list[int]:
     for f in result.findings:
         if f.frame is not None and f.severity != "info":
             score[f.frame] = score.get(f.frame, 0) + weight[f.severity]
-    return sorted(sorted(score, key=lambda k: (-score[k], k))[:limit])
+    return sorted(score, key=lambda k: (-score[k], k))[:limit]  # worst first
 
 
 def render_html(

@@ -82,7 +82,9 @@ def frame_risks(
                 d = min(abs(f - keys[j]) for j in (i - 1, i) if 0 <= j < len(keys))
                 if d > w.far_frames:
                     add(f, w.far_interpolated, f"interpolated {d} frames from a keyframe (track {tid})")
-    return {f: (risk[f], reasons[f]) for f in sorted(risk) if risk[f] > 0}
+    rank = {"error": 0, "warning": 1, "low": 2, "interpolated": 3, "info": 4}
+    return {f: (risk[f], sorted(reasons[f], key=lambda r: rank.get(r.split()[0], 5))) for f in sorted(risk)
+            if risk[f] > 0}
 
 
 def sample_frames(

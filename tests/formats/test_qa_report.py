@@ -129,7 +129,7 @@ def test_thumbnails_draw_boxes(data: dict) -> None:
     # a box straight ahead of the LiDAR is drawn in its class colour at the right pixel
     ahead = Box3D((T[0, 3] + 20, T[1, 3], 0.8), (4.0, 2.0, 1.6), 0.0)
     only = bev_thumbnail(None, T[:2, 3], [(0, "car", ahead)], {}, Ontology.default(), size=200, extent_m=50)
-    car = np.array(Ontology.default().color("car"))
+    car = 0.6 * np.array(Ontology.default().color("car")) + 0.4 * 18  # half-transparent over the background
     near = lambda v, u: np.abs(only[v - 1:v + 2, u - 1:u + 2].astype(int) - car).sum(axis=2).min() < 60  # noqa: E731
     assert near(100, 100 + 44) and near(100, 100 + 36)  # front / rear edge at x + 22 m / x + 18 m (2 px per m)
     assert not near(100, 100 + 40) and not near(100, 100 + 50)  # inside and beyond: background
