@@ -107,10 +107,12 @@ def _ontology(name: str, base: Path, notes: list[str]) -> Ontology:
     return Ontology.default()
 
 
-def open_qa_source(path: PathLike, dataset_format: str | None = None, **options: Any) -> QASource:
+def open_qa_source(path: PathLike, dataset_format: str | None = None, loaded: Any | None = None,
+                   **options: Any) -> QASource:
     """Open a project file or a dataset for QA (see the module doc). Dataset ``options`` go to
-    ``open_dataset``. A project whose document repeats a track id (merged or hand-edited) loads
-    with the repeats renumbered; the duplicates are in ``records`` for the duplicate-id check."""
+    ``open_dataset``; ``loaded``: the dataset at ``path`` already opened (e.g. with command-line
+    options). A project whose document repeats a track id (merged or hand-edited) loads with the
+    repeats renumbered; the duplicates are in ``records`` for the duplicate-id check."""
     from formats.datasets import open_dataset
     from formats.native import read_json
     from formats.project import project_from_dict
@@ -120,7 +122,8 @@ def open_qa_source(path: PathLike, dataset_format: str | None = None, **options:
         raise FormatError(p, "no such file or folder")
     notes: list[str] = []
     if not is_project_file(p):
-        loaded = open_dataset(p, dataset_format, **options)
+        if loaded is None:
+            loaded = open_dataset(p, dataset_format, **options)
         doc = loaded.annotations
         _set_times(doc, loaded, notes)
         return QASource(p, "dataset", doc, loaded, Ontology.default(), None, notes + list(loaded.warnings))

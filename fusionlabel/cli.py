@@ -379,16 +379,7 @@ def _open_qa(path: Path, args: argparse.Namespace | None) -> Any:
     if not path.exists():
         raise CLIError(f"{path}: no such file or folder")
     if args is not None and not is_project_file(path):
-        loaded = open_from_args(path, args)  # --format and the loader options
-        from formats.qa_report import QASource
-        from fusionlabel.ontology import Ontology
-
-        if loaded.annotations.frame_times_ns is None:
-            try:
-                loaded.annotations.set_frame_times(loaded.info.frame_times_ns())
-            except ValueError:
-                pass
-        return QASource(path, "dataset", loaded.annotations, loaded, Ontology.default(), None, list(loaded.warnings))
+        return open_qa_source(path, loaded=open_from_args(path, args))  # --format and the loader options
     return open_qa_source(path)
 
 

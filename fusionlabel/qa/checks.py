@@ -6,7 +6,8 @@ None: the point-based checks are then skipped) and returns a :class:`QAResult` o
 :class:`Finding` s. Checks (names as in ``qa_defaults.json``):
 
 * ``empty_box`` / ``few_points``: LiDAR points inside the box (all sweeps of the frame).
-* ``size_range``: a side outside the class's size prior (ontology) widened by ``slack``.
+* ``size_range``: a side outside the class's size prior (ontology) widened by ``slack``. A label
+  that is a KITTI type or nuScenes category (imported data) uses the class it maps to.
 * ``size_change``: a keyframe's size differs from the track's median size (rigid objects keep it).
 * ``speed``: centre speed between consecutive frames above the class's ``max_speed_mps``.
 * ``acceleration``: second difference of the centre over ``window_s``, above ``max_accel_mps2``
@@ -23,6 +24,7 @@ None: the point-based checks are then skipped) and returns a :class:`QAResult` o
   (:func:`records_from_document_dict`), since a document cannot hold duplicates.
 * ``attributes``: required attribute missing (the check's severity); unknown class or value not
   allowed (warning); attribute not declared by the class (info). Names in ``ignore`` are skipped.
+  Labels that are a dataset's own names (mapped to a class) are not held to the ontology's attributes.
 
 Every finding has a world-frame ``location`` (x, y, z, metres) to jump to when it concerns a box.
 """
@@ -42,7 +44,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.geometry import boxes_to_array, count_points_in_boxes, iou_3d_matrix, point_box_indices
 from fusionlabel.model import SequenceInfo, Track
-from fusionlabel.ontology import Ontology
+from fusionlabel.ontology import ClassSpec, Ontology
 from fusionlabel.qa.config import SEVERITIES, QAConfig
 
 F64 = NDArray[np.float64]
@@ -230,7 +232,8 @@ def _runs(frames: Sequence[int]) -> list[list[int]]:
 
 
 def _check_sizes(ctx: _Ctx, t: Track) -> None:
-    prior = ctx.onto.size_prior(t.label)
+    spec = class_of(ctx.onto, t.label)
+    prior = None if spec is None else spec.size
     if ctx.cfg.enabled("size_range") and prior is not None:
         slack = float(ctx.cfg.param("size_range", "slack"))
         for f, b in sorted(t.keyframes.items()):
@@ -253,8 +256,10 @@ def _check_sizes(ctx: _Ctx, t: Track) -> None:
 
 
 def _check_motion(ctx: _Ctx, t: Track, boxes: dict[int, Box3D]) -> None:
-    max_v = ctx.cfg.class_limit(t.label, "max_speed_mps")
-    max_a = ctx.cfg.class_limit(t.label, "max_accel_mps2")
+    spec = class_of(ctx.onto, t.label)
+    name = t.label if spec is None else spec.name
+    max_v = ctx.cfg.class_limit(name, "max_speed_mps")
+    max_a = ctx.cfg.class_limit(name, "max_accel_mps2")
     flip = math.radians(float(ctx.cfg.param("heading_flip", "max_change_deg")))
     for run in _runs(sorted(boxes)):
         c = np.array([boxes[f].center for f in run])
@@ -309,21 +314,28 @@ def _check_gaps(ctx: _Ctx, t: Track) -> None:
                 t.track_id, (first + last) // 2, loc, first=first, last=last)
 
 
+def class_of(onto: Ontology, label: str) -> ClassSpec | None:
+    """The ontology class of a track label: the class of that name, else the class a KITTI type or
+    a nuScenes category maps to (imported datasets keep their own names), else None."""
+    return onto.get(label) or onto.from_nuscenes(label) or onto.from_kitti(label)
+
+
 def _check_attributes(ctx: _Ctx, t: Track, boxes: dict[int, Box3D]) -> None:
-    ignore = set(ctx.cfg.param("attributes", "ignore"))
-    attrs = {k: v for k, v in t.attributes.items() if k not in ignore}
     f0 = min(boxes) if boxes else None
     loc = boxes[f0].center if f0 is not None else None
-    spec = ctx.onto.get(t.label)
+    if ctx.onto.get(t.label) is None:
+        if class_of(ctx.onto, t.label) is None:
+            ctx.add("attributes", f"{t.label}: unknown class {t.label!r}", t.track_id, f0, loc, severity="warning")
+        return  # a dataset's own name (KITTI / nuScenes): its attributes are not the ontology's
+    ignore = set(ctx.cfg.param("attributes", "ignore"))
+    attrs = {k: v for k, v in t.attributes.items() if k not in ignore}
     for problem in ctx.onto.check_attributes(t.label, attrs):
         if problem.startswith("missing required"):
             sev = ctx.cfg.severity("attributes")
-        elif problem.startswith("attribute ") and "is not declared" in problem:
+        elif "is not declared" in problem:
             sev = "info"
         else:
             sev = "warning"
-        if spec is None and not problem.startswith("unknown class"):
-            continue
         ctx.add("attributes", f"{t.label}: {problem}", t.track_id, f0, loc, severity=sev)
 
 

@@ -141,3 +141,17 @@ def test_report_without_sequence(data: dict) -> None:
     text = render_html(res, None, config=QAConfig.default())
     assert "size_range" in text and "attributes" in text and "skipped: no point loader" in text
     assert "data:image" not in text
+
+
+def test_qa_on_real_nuscenes_keyframe(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import real_data
+
+    root = real_data("nuscenes_kf")
+    src = open_qa_source(root)
+    res = run_checks(src.document, src.loaded.info, world_point_loader(src.loaded), src.ontology)
+    # nuScenes category names resolve to ontology classes: no "unknown class", size priors apply
+    assert not [f for f in res.findings if "unknown class" in f.message]
+    assert res.by_severity()["error"] == 0 and res.boxes == 69
+    assert {"empty_box", "ground", "size_range", "lidar_range"} <= set(res.checks_run)
+    empty = {f.track_id for f in res.select(check="empty_box")}
+    assert len(empty) < 69 * 0.1  # most boxes hold points once the sweep is in the world frame
