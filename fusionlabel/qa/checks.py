@@ -39,10 +39,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
-from fusionlabel.geometry import boxes_to_array, count_points_in_boxes, iou_3d_matrix, point_box_indices
+from fusionlabel.geometry import boxes_to_array, iou_3d_matrix, points_in_boxes
 from fusionlabel.model import SequenceInfo, Track
 from fusionlabel.ontology import ClassSpec, Ontology
 from fusionlabel.qa.config import SEVERITIES, QAConfig
@@ -339,25 +340,26 @@ def _check_attributes(ctx: _Ctx, t: Track, boxes: dict[int, Box3D]) -> None:
         ctx.add("attributes", f"{t.label}: {problem}", t.track_id, f0, loc, severity=sev)
 
 
-def _ground_z(pts: F64, box: Box3D, free: NDArray[np.bool_], inner: float, outer: float, pct: float,
+def _ground_z(free_pts: F64, tree: cKDTree, box: Box3D, inner: float, outer: float, pct: float,
               min_points: int, above: float) -> tuple[float | None, int]:
-    """Low percentile of z of the ``free`` points (in no box) in the ring around the footprint,
-    between 3 m below the box bottom and ``min(h / 2, above)`` above it."""
+    """Low percentile of z of the free points (in no box; ``tree`` indexes their x, y) in the ring
+    around the footprint, between 3 m below the box bottom and ``min(h / 2, above)`` above it."""
     cx, cy, cz = box.center
     l, w, h = box.size
-    reach = math.hypot(l / 2 + outer, w / 2 + outer)
     bottom = cz - h / 2
-    dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
     top = bottom + min(h / 2, above)  # higher points are more likely walls or other objects than ground
-    near = free & (np.abs(dx) <= reach) & (np.abs(dy) <= reach) & (pts[:, 2] <= top) & (pts[:, 2] > bottom - 3.0)
-    if near.sum() < min_points:
-        return None, int(near.sum())
+    idx = np.asarray(tree.query_ball_point((cx, cy), math.hypot(l / 2 + outer, w / 2 + outer)), dtype=np.intp)
+    if len(idx) < min_points:
+        return None, len(idx)
+    p = free_pts[idx]
+    p = p[(p[:, 2] <= top) & (p[:, 2] > bottom - 3.0)]
+    dx, dy = p[:, 0] - cx, p[:, 1] - cy
     cs, sn = math.cos(box.yaw), math.sin(box.yaw)
-    x = cs * dx[near] + sn * dy[near]
-    y = -sn * dx[near] + cs * dy[near]
+    x = cs * dx + sn * dy
+    y = -sn * dx + cs * dy
     in_outer = (np.abs(x) <= l / 2 + outer) & (np.abs(y) <= w / 2 + outer)
     in_inner = (np.abs(x) <= l / 2 + inner) & (np.abs(y) <= w / 2 + inner)
-    z = pts[near, 2][in_outer & ~in_inner]
+    z = p[in_outer & ~in_inner, 2]
     if len(z) < min_points:
         return None, len(z)
     return float(np.percentile(z, pct)), len(z)
@@ -409,8 +411,9 @@ def _check_frame(ctx: _Ctx, frame: int, refs: list[tuple[int, str, Box3D]], load
         return
     pts = np.asarray(pts, dtype=float)[:, :3]
     pts = pts[np.isfinite(pts).all(axis=1)]
+    inside = points_in_boxes(pts, arr)  # (boxes, points), one pass for the counts and the free points
     if cfg.enabled("empty_box") or cfg.enabled("few_points"):
-        counts = count_points_in_boxes(pts, arr)
+        counts = inside.sum(axis=1)
         min_pts = int(cfg.param("few_points", "min_points"))
         for k, n in enumerate(counts.tolist()):
             tid, label, b = refs[k]
@@ -420,13 +423,14 @@ def _check_frame(ctx: _Ctx, frame: int, refs: list[tuple[int, str, Box3D]], load
                 ctx.add("few_points", f"{label} box has only {n} LiDAR point{'s' if n > 1 else ''} (< {min_pts})",
                         tid, frame, b.center, points=n)
     if cfg.enabled("ground"):
-        free = point_box_indices(pts, arr, margin=0.05) < 0
+        free_pts = pts[~inside.any(axis=0)]
+        tree = cKDTree(free_pts[:, :2])
         tol = float(cfg.param("ground", "tolerance_m"))
         args = (float(cfg.param("ground", "inner_m")), float(cfg.param("ground", "outer_m")),
                 float(cfg.param("ground", "percentile")), int(cfg.param("ground", "min_points")),
                 float(cfg.param("ground", "search_above_m")))
         for tid, label, b in refs:
-            gz, n = _ground_z(pts, b, free, *args)
+            gz, n = _ground_z(free_pts, tree, b, *args)
             if gz is None:
                 continue
             bottom = b.center[2] - b.size[2] / 2

@@ -281,3 +281,22 @@ def test_checks_without_points_or_info_skip_what_they_need(s: Scene) -> None:
     assert res.select(check="heading_flip", track_id=tid, frame=frame)
     assert {"empty_box", "few_points", "ground", "lidar_range"} <= set(res.skipped)
     assert "ground" not in res.counts()
+
+
+def test_labels_resolve_through_dataset_names() -> None:
+    box = Box3D((10.0, 0.0, 0.8), (4.5, 1.9, 1.6), 0.0)
+    long = Box3D((30.0, 0.0, 0.8), (9.0, 1.9, 1.6), 0.0)
+    doc = AnnotationDocument.from_tracks([
+        Track(0, "Car", {}, {0: box}),  # KITTI type -> car: no attribute requirement, car size prior
+        Track(1, "vehicle.car", {"instance_token": "x"}, {0: long}),  # nuScenes category -> car
+        Track(2, "spaceship", {}, {0: box.replace(center=(50.0, 0.0, 0.8))}),
+        Track(3, "car", {"state": "flying", "colour": "red"}, {0: box.replace(center=(70.0, 0.0, 0.8))}),
+    ], 1)
+    res = run_checks(doc)
+    att = {(f.track_id, f.severity, f.message) for f in res.select(check="attributes")}
+    assert att == {
+        (2, "warning", "spaceship: unknown class 'spaceship'"),
+        (3, "warning", "car: attribute 'state': 'flying' is not one of ['moving', 'stopped', 'parked']"),
+        (3, "info", "car: attribute 'colour' is not declared for class 'car'"),
+    }
+    assert [f.track_id for f in res.select(check="size_range")] == [1]
