@@ -360,6 +360,7 @@ margin-right:6px;font-weight:600;font-size:13px} .error{background:#d62728}.warn
 figure{margin:0;width:480px} figure img{width:480px;display:block;border:1px solid #ccc}
 figcaption{font-size:12px;color:#444;margin-top:4px} figcaption ul{margin:2px 0 0 16px;padding:0}
 .sev-error{color:#d62728;font-weight:600}.sev-warning{color:#c77700}.sev-info{color:#7f8c9a}
+table.checks td:nth-child(n+2):nth-child(-n+4){width:56px}
 .note{background:#fff8e1;border:1px solid #f0d48a;padding:6px 10px;font-size:13px;margin:6px 0}
 """
 
@@ -408,7 +409,7 @@ def render_html(
     for note in (src.notes if src is not None else []):
         out.append(f"<div class='note'>{_e(note)}</div>")
     # check counts
-    out.append("<h2>Checks</h2><table><tr><th class='l'>check</th>"
+    out.append("<h2>Checks</h2><table class='checks'><tr><th class='l'>check</th>"
                + "".join(f"<th>{s}</th>" for s in SEVERITIES) + "<th class='l'>what it looks for</th></tr>")
     counts = result.counts()
     for check in cfg.check_names():

@@ -9,7 +9,9 @@ None: the point-based checks are then skipped) and returns a :class:`QAResult` o
 * ``size_range``: a side outside the class's size prior (ontology) widened by ``slack``. A label
   that is a KITTI type or nuScenes category (imported data) uses the class it maps to.
 * ``size_change``: a keyframe's size differs from the track's median size (rigid objects keep it).
-* ``speed``: centre speed between consecutive frames above the class's ``max_speed_mps``.
+* ``speed``: centre speed between consecutive frames above the class's ``max_speed_mps``. Speed
+  and acceleration are skipped when every ego pose of ``info`` is the identity (a sequence without
+  poses: world motion would include the ego's own) unless ``require_ego_poses`` is false.
 * ``acceleration``: second difference of the centre over ``window_s``, above ``max_accel_mps2``
   (a one-frame jump of d metres at 10 Hz with a 0.3 s window reads 2d / 0.09 m/s^2).
 * ``heading_flip``: yaw change between consecutive frames above ``max_change_deg``.
@@ -256,31 +258,33 @@ def _check_sizes(ctx: _Ctx, t: Track) -> None:
                         t.track_id, f, b.center, size=list(b.size), median=[float(v) for v in med])
 
 
-def _check_motion(ctx: _Ctx, t: Track, boxes: dict[int, Box3D]) -> None:
+def _check_motion(ctx: _Ctx, t: Track, boxes: dict[int, Box3D], skipped: Mapping[str, str]) -> None:
     spec = class_of(ctx.onto, t.label)
     name = t.label if spec is None else spec.name
     max_v = ctx.cfg.class_limit(name, "max_speed_mps")
     max_a = ctx.cfg.class_limit(name, "max_accel_mps2")
     flip = math.radians(float(ctx.cfg.param("heading_flip", "max_change_deg")))
+    do_speed, do_accel, do_flip = (ctx.cfg.enabled(c) and c not in skipped for c in ("speed", "acceleration",
+                                                                                      "heading_flip"))
     for run in _runs(sorted(boxes)):
         c = np.array([boxes[f].center for f in run])
         for i in range(1, len(run)):
             f0, f1 = run[i - 1], run[i]
             b0, b1 = boxes[f0], boxes[f1]
             dt = ctx.dt(f0, f1)
-            if ctx.cfg.enabled("speed") and dt > 0:
+            if do_speed and dt > 0:
                 v = float(np.linalg.norm(c[i] - c[i - 1])) / dt
                 if v > max_v:
                     ctx.add("speed", f"{t.label} moves {v:.1f} m/s between frames {f0} and {f1} "
                             f"(max {max_v:g} m/s): track jump?", t.track_id, f1, b1.center,
                             speed_mps=round(v, 3), max_speed_mps=max_v, from_frame=f0)
-            if ctx.cfg.enabled("heading_flip"):
+            if do_flip:
                 dyaw = abs(math.remainder(b1.yaw - b0.yaw, 2 * math.pi))
                 if dyaw > flip:
                     ctx.add("heading_flip", f"heading turns {math.degrees(dyaw):.0f} deg between frames {f0} and "
                             f"{f1}", t.track_id, f1, b1.center, yaw_change_deg=round(math.degrees(dyaw), 2),
                             from_frame=f0)
-        if not ctx.cfg.enabled("acceleration") or len(run) < 3:
+        if not do_accel or len(run) < 3:
             continue
         dt_med = float(np.median([ctx.dt(a, b) for a, b in zip(run, run[1:], strict=False)]))
         h = max(1, round(float(ctx.cfg.param("acceleration", "window_s")) / dt_med)) if dt_med > 0 else 1
@@ -481,6 +485,12 @@ def run_checks(
     ctx = _Ctx(doc, info, onto, cfg, times_s, [])
     n = _frame_count(doc, info)
     skipped: dict[str, str] = {}
+    if info is not None and len(info.frames) > 1 and all(
+            np.allclose(f.T_world_from_ego, np.eye(4)) for f in info.frames):
+        for c in ("speed", "acceleration"):
+            if cfg.enabled(c) and cfg.param(c, "require_ego_poses"):
+                skipped[c] = ("every ego pose is the identity (no poses): world motion would include the ego's own "
+                              "(set require_ego_poses false for a static sensor)")
     per_frame: dict[int, list[tuple[int, str, Box3D]]] = defaultdict(list)
     nboxes = 0
     for tid in doc.track_ids():
@@ -490,8 +500,7 @@ def run_checks(
         for f, b in boxes.items():
             per_frame[f].append((tid, t.label, b))
         _check_sizes(ctx, t)
-        if cfg.enabled("speed") or cfg.enabled("acceleration") or cfg.enabled("heading_flip"):
-            _check_motion(ctx, t, boxes)
+        _check_motion(ctx, t, boxes, skipped)
         if cfg.enabled("track_gap"):
             _check_gaps(ctx, t)
         if cfg.enabled("attributes"):
