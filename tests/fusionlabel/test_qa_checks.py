@@ -83,6 +83,9 @@ def test_clean_ground_truth_has_no_error(s: Scene) -> None:
     # occluded GT objects may be empty (warning) or sparse (info); nothing else fires on clean data
     assert {f.check for f in res.findings} <= {"empty_box", "few_points"}
     assert {f.severity for f in res.select(check="empty_box")} <= {"warning"}
+    assert all(f.details["points"] == 0 for f in res.select(check="empty_box"))
+    assert all(0 < f.details["points"] < 5 and f.severity == "info" for f in res.select(check="few_points"))
+    assert res.select(check="few_points") and res.select(check="empty_box")  # sparse / occluded GT exists
     assert res.frames == N and res.tracks == len(s.gt) and res.boxes == N * len(s.gt)
     assert "duplicate_id" in res.skipped  # no raw records given
     assert all(f.location is not None for f in res.findings)
@@ -300,3 +303,13 @@ def test_labels_resolve_through_dataset_names() -> None:
         (3, "info", "car: attribute 'colour' is not declared for class 'car'"),
     }
     assert [f.track_id for f in res.select(check="size_range")] == [1]
+
+
+def test_motion_checks_need_ego_poses(s: Scene) -> None:
+    tracks, tid, frame = _speed(s)
+    still = SequenceInfo("x", "x", [FrameInfo(i, s.scene.timestamp_ns(i)) for i in range(N)], s.scene.rig)
+    res = run_checks(s.doc(tracks), still)
+    assert {"speed", "acceleration"} <= set(res.skipped) and not res.select(check="speed")
+    cfg = QAConfig.from_dict({"checks": {"speed": {"require_ego_poses": False}}})  # a static sensor
+    res = run_checks(s.doc(tracks), still, config=cfg)
+    assert res.select(check="speed", track_id=tid, frame=frame) and "acceleration" in res.skipped
