@@ -441,7 +441,8 @@ def _check_frame(ctx: _Ctx, frame: int, refs: list[tuple[int, str, Box3D]], load
             off = bottom - gz
             if abs(off) > tol:
                 what = f"floats {off:.2f} m above" if off > 0 else f"is sunk {-off:.2f} m into"
-                ctx.add("ground", f"{label} {what} the local ground (z {gz:.2f} m from {n} points)", tid, frame,
+                gz_txt = f"{round(gz, 2) + 0.0:.2f}"  # no "-0.00"
+                ctx.add("ground", f"{label} {what} the local ground (z {gz_txt} m from {n} points)", tid, frame,
                         (b.center[0], b.center[1], bottom), offset_m=round(off, 4), ground_z=round(gz, 4))
 
 
