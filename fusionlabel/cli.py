@@ -441,6 +441,146 @@ def _run_prelabel(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- qa / agree ----------------------------------------------------------------------------------
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return v
+
+
+def _iou_threshold(text: str) -> float:
+    v = _fraction(text)
+    if v == 0.0:
+        raise argparse.ArgumentTypeError("the IoU threshold must be above 0")
+    return v
+
+
+def _add_agreement_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--iou", choices=["bev", "3d"], default="bev", help="match by bird's-eye or 3D IoU (default bev)")
+    p.add_argument("--threshold", type=_iou_threshold, default=0.5, help="IoU a match needs (default 0.5)")
+
+
+def _add_qa(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("src", type=Path, help="project file (.flproj / .json) or dataset (any supported layout)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (findings, counts, sampling)")
+    p.add_argument("--config", type=Path, default=None, help="JSON file overriding QA thresholds / severities")
+    p.add_argument("--html", type=Path, default=None, help="write a self-contained HTML report here")
+    p.add_argument("--against", type=Path, default=None,
+                   help="reference annotation set (project or dataset) to measure agreement with")
+    p.add_argument("--sample-rate", type=_fraction, default=0.1, help="share of frames to pick for review (0.1)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random part of the sampling")
+    p.add_argument("--limit", type=int, default=50, help="findings listed in the text output (default 50)")
+    p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error",
+                   help="exit with 1 when a finding of this severity (or worse) exists (default error)")
+    _add_agreement_options(p)
+    add_open_arguments(p)
+
+
+def _open_qa(path: Path, args: argparse.Namespace | None) -> Any:
+    from formats.datasets import open_from_args
+    from formats.qa_report import is_project_file, open_qa_source
+
+    if not path.exists():
+        raise CLIError(f"{path}: no such file or folder")
+    if args is not None and not is_project_file(path):
+        return open_qa_source(path, loaded=open_from_args(path, args))  # --format and the loader options
+    return open_qa_source(path)
+
+
+def _run_qa(args: argparse.Namespace) -> int:
+    from formats.qa_report import world_point_loader, write_html_report
+    from fusionlabel.qa import QAConfig, compare, run_checks, sample_frames
+
+    cfg = QAConfig.load(args.config) if args.config is not None else QAConfig.default()
+    src = _open_qa(args.src, args)
+    loader = world_point_loader(src.loaded) if src.loaded is not None else None
+    info = src.loaded.info if src.loaded is not None else None
+    t0 = time.perf_counter()
+    result = run_checks(src.document, info, loader, src.ontology, cfg, src.records)
+    agreement = None
+    if args.against is not None:
+        ref = _open_qa(args.against, None)
+        agreement = compare(ref.document, src.document, args.iou, args.threshold)
+    sampled = sample_frames(src.document, args.sample_rate, result.findings, frame_count=result.frames,
+                            seed=args.seed)
+    dt = time.perf_counter() - t0
+    if args.html is not None:
+        write_html_report(args.html, result, src, agreement=agreement,
+                          agreement_names=(str(args.against), str(args.src)), config=cfg, sampled=sampled)
+    if args.json:
+        out = {"source": str(args.src), "kind": src.kind, "notes": src.notes, **result.to_dict(),
+               "sampled_frames": [x.to_dict() for x in sampled]}
+        if agreement is not None:
+            out["agreement"] = agreement.to_dict()
+        if args.html is not None:
+            out["html"] = str(args.html)
+        print(json.dumps(out))
+    else:
+        sev = result.by_severity()
+        print(f"{src.name}: {result.frames} frames, {result.tracks} tracks, {result.boxes} boxes checked in "
+              f"{dt:.1f} s: {sev['error']} errors, {sev['warning']} warnings, {sev['info']} info")
+        for note in src.notes:
+            print(f"  note: {note}")
+        for check, why in result.skipped.items():
+            print(f"  skipped {check}: {why}")
+        shown = [f for f in result.findings if f.severity != "info"][: max(args.limit, 0)]
+        for f in shown:
+            where = " ".join(x for x in (f"frame {f.frame}" if f.frame is not None else "",
+                                         f"track {f.track_id}" if f.track_id is not None else "") if x)
+            loc = "" if f.location is None else " at ({:.1f}, {:.1f}, {:.1f})".format(*f.location)
+            print(f"  {f.severity:7s} {f.check:13s} {where}: {f.message}{loc}")
+        rest = sum(f.severity != "info" for f in result.findings) - len(shown)
+        if rest > 0:
+            print(f"  ... {rest} more (--limit, --json)")
+        print("frames to review: " + ", ".join(str(x.frame) for x in sampled))
+        if agreement is not None:
+            print(format_agreement(agreement.to_dict()))
+        if args.html is not None:
+            print(f"report: {args.html}")
+    worst = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[args.fail_on]
+    return 1 if any(f.severity in worst for f in result.findings) else EXIT_OK
+
+
+def format_agreement(a: dict[str, Any]) -> str:
+    """Readable table of ``AgreementResult.to_dict()``."""
+    lines = [f"agreement ({a['iou_mode']} IoU >= {a['threshold']:g}, {a['frames']} frames): "
+             f"precision {a['precision']:.3f}, recall {a['recall']:.3f}, mean IoU "
+             + ("-" if a["mean_iou"] is None else f"{a['mean_iou']:.3f}")
+             + f", id switches {a['id_switches']}, label mismatches {a['label_mismatches']}, MOTA {a['mota']:.3f}",
+             f"  {'class':20s} {'TP':>6s} {'FP':>6s} {'FN':>6s} {'prec':>6s} {'recall':>6s} {'mIoU':>6s}"]
+    for label, c in a["per_class"].items():
+        miou = "-" if c["mean_iou"] is None else f"{c['mean_iou']:.3f}"
+        lines.append(f"  {label:20s} {c['tp']:6d} {c['fp']:6d} {c['fn']:6d} {c['precision']:6.3f} "
+                     f"{c['recall']:6.3f} {miou:>6s}")
+    return "\n".join(lines)
+
+
+def _add_agree(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", type=Path, help="reference annotation set: project file or dataset")
+    p.add_argument("b", type=Path, help="annotation set measured against A: project file or dataset")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_agreement_options(p)
+
+
+def _run_agree(args: argparse.Namespace) -> int:
+    from fusionlabel.qa import compare
+
+    a, b = _open_qa(args.a, None), _open_qa(args.b, None)
+    result = compare(a.document, b.document, args.iou, args.threshold).to_dict()
+    if args.json:
+        print(json.dumps({"a": str(args.a), "b": str(args.b), **result}))
+    else:
+        print(f"{args.b} against {args.a}")
+        print(format_agreement(result))
+    return EXIT_OK
+
+
 COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
@@ -452,12 +592,17 @@ COMMANDS: list[Command] = [
     Command("pack", "write a packed HDF5 copy of a sequence (opens and steps faster)", _add_pack, _run_pack),
     Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
             _add_prelabel, _run_prelabel),
+    Command("qa", "check a project or dataset's labels, sample frames to review, write a QA report", _add_qa,
+            _run_qa),
+    Command("agree", "agreement of two annotation sets of one sequence (precision, recall, IoU, id switches)",
+            _add_agree, _run_agree),
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusionlabel", description="FusionLabel: LiDAR + camera labeling")
     parser.add_argument("--version", action="version", version=f"fusionlabel {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS:
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
@@ -467,8 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 error). Set ``FUSIONLABEL_DEBUG=1``
-    to get the traceback instead of the one-line message."""
+    """Run the command line; returns the exit code (0 ok, 2 error). ``--debug`` (or
+    ``FUSIONLABEL_DEBUG=1``) shows the traceback instead of the one-line message."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -477,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("fusionlabel: interrupted", file=sys.stderr)
         return 130
     except (CLIError, ValueError, KeyError, OSError) as e:
-        if os.environ.get("FUSIONLABEL_DEBUG"):
+        if args.debug or os.environ.get("FUSIONLABEL_DEBUG"):
             raise
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
         print(f"fusionlabel: error: {' '.join(msg.split())}", file=sys.stderr)

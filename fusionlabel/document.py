@@ -50,6 +50,7 @@ EVENT_KINDS = (
     "proposal_added",  # ``track_id`` is the proposal id (proposals have their own id space)
     "proposal_removed",
     "proposal_changed",  # a proposal's box, label or confidence changed
+    "issue_changed",  # an issue marker was added, changed (resolved) or deleted; ``frames`` its frame
 )
 
 
@@ -88,6 +89,70 @@ class Review:
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "comment": self.comment, "who": self.who, "when": self.when}
+
+
+@dataclass(frozen=True, slots=True)
+class IssueMarker:
+    """A QA issue marker: a 3D point ``position`` (x, y, z) in the world frame (metres) with a
+    ``text`` for the labeler, its ``author``, whether it is ``resolved`` (and by whom), the frame it
+    was placed in (None: the whole sequence), an optional track it concerns, and ``when`` it was
+    made (ISO 8601 string or integer ns since the epoch, None when unknown). ``marker_id`` is unique
+    in a document."""
+
+    marker_id: int
+    position: tuple[float, float, float]
+    text: str
+    author: str = ""
+    resolved: bool = False
+    frame: int | None = None
+    track_id: int | None = None
+    when: str | int | None = None
+    resolved_by: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.marker_id, bool) or not isinstance(self.marker_id, (int, np.integer)):
+            raise ModelError(f"issue marker id must be an int, got {self.marker_id!r}")
+        object.__setattr__(self, "marker_id", int(self.marker_id))
+        bad = ModelError(f"issue marker {self.marker_id}: position must be 3 finite numbers, got {self.position!r}")
+        if isinstance(self.position, (str, bytes)) or not isinstance(self.position, Iterable):
+            raise bad
+        try:
+            pos = tuple(float(v) for v in self.position)
+        except (TypeError, ValueError):
+            raise bad from None
+        if len(pos) != 3 or not all(math.isfinite(v) for v in pos):
+            raise bad
+        object.__setattr__(self, "position", pos)
+        if not isinstance(self.text, str) or not isinstance(self.author, str) or not isinstance(self.resolved_by, str):
+            raise ModelError(f"issue marker {self.marker_id}: text, author and resolved_by must be strings")
+        if not isinstance(self.resolved, bool):
+            raise ModelError(f"issue marker {self.marker_id}: resolved must be true or false, got {self.resolved!r}")
+        for name in ("frame", "track_id"):
+            v = getattr(self, name)
+            if v is not None:
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                    raise ModelError(f"issue marker {self.marker_id}: {name} must be an int or None, got {v!r}")
+                object.__setattr__(self, name, int(v))
+        if self.when is not None and (isinstance(self.when, bool) or not isinstance(self.when, (str, int))):
+            raise ModelError(f"issue marker {self.marker_id}: time must be an ISO string or int ns, got {self.when!r}")
+
+    def replace(self, **changes: Any) -> IssueMarker:
+        d = {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        d.update(changes)
+        return IssueMarker(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.marker_id,
+            "position": list(self.position),
+            "text": self.text,
+            "author": self.author,
+            "resolved": self.resolved,
+            "resolved_by": self.resolved_by,
+            "frame": self.frame,
+            "track_id": self.track_id,
+            "when": self.when,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +240,7 @@ class AnnotationDocument:
         self._tracks: dict[int, Track] = {}
         self._box_reviews: dict[tuple[int, int], Review] = {}
         self._frame_reviews: dict[int, Review] = {}
+        self._issues: dict[int, IssueMarker] = {}
         self._listeners: list[Listener] = []
         self._proposals: dict[int, Proposal] = {}
         self._frame_times_ns: tuple[int, ...] | None = None
@@ -311,6 +377,20 @@ class AnnotationDocument:
                 out.append(ProposalRef(pid, p.label, box, float(p.scores.get(frame, p.confidence)),
                                        float(p.confidence), frame))
         return out
+    def issue_markers(self) -> list[IssueMarker]:
+        """Issue markers in id order (a copy of the list; markers are immutable)."""
+        return [self._issues[k] for k in sorted(self._issues)]
+
+    def issue_marker(self, marker_id: int) -> IssueMarker:
+        """The issue marker with this id; ModelError naming the id when there is none."""
+        try:
+            return self._issues[marker_id]
+        except KeyError:
+            raise ModelError(f"no issue marker with id {marker_id}") from None
+
+    def new_issue_id(self) -> int:
+        """An issue-marker id not used yet (one more than the largest; 0 when there is none)."""
+        return max(self._issues, default=-1) + 1
 
     def check_frame(self, frame: int) -> int:
         """Return ``frame`` as an int if it is a valid frame index (numpy integers accepted), else
@@ -501,6 +581,29 @@ class AnnotationDocument:
         self._emit("proposal_changed", proposal.proposal_id, sorted(set(previous.frames()) | set(proposal.frames())))
         return previous
 
+    def _put_issue(self, marker: IssueMarker, replace: bool) -> IssueMarker | None:
+        """Add (``replace`` False: the id must be new) or replace (the id must exist) an issue
+        marker; returns the previous marker with that id or None."""
+        if not isinstance(marker, IssueMarker):
+            raise ModelError(f"expected an IssueMarker, got {type(marker).__name__}")
+        previous = self._issues.get(marker.marker_id)
+        if replace and previous is None:
+            raise ModelError(f"no issue marker with id {marker.marker_id}")
+        if not replace and previous is not None:
+            raise ModelError(f"issue marker id {marker.marker_id} already exists")
+        if marker.frame is not None:
+            self.check_frame(marker.frame)
+        self._issues[marker.marker_id] = marker
+        self._emit("issue_changed", marker.track_id, () if marker.frame is None else (marker.frame,))
+        return previous
+
+    def _remove_issue(self, marker_id: int) -> IssueMarker:
+        """Remove an issue marker; returns it (for an undo)."""
+        marker = self.issue_marker(marker_id)
+        del self._issues[marker_id]
+        self._emit("issue_changed", marker.track_id, () if marker.frame is None else (marker.frame,))
+        return marker
+
     # ---- plain-data form ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready plain data (version ``DOCUMENT_VERSION``); see :meth:`from_dict`.
@@ -513,9 +616,12 @@ class AnnotationDocument:
         "frames": [{"frame", "status", "comment", "who", "when"}]}}``; world frame, metres,
         radians; tracks by id, keyframes and reviews by frame. ``gaps`` (inclusive frame intervals
         where the object is absent) is optional and written only for a track that has gaps, so a
-        document without gaps has exactly the original version-1 layout. ``proposals`` (optional,
-        only when there are any): ``[{"id", "label", "confidence", "source", "attributes",
-        "boxes": {"<frame>": {"center", "size", "yaw", "score"}}}]``.
+        document without gaps has exactly the original version-1 layout. Likewise the optional
+        top-level ``"issues": [{"id", "position": [x, y, z] (world, m), "text", "author",
+        "resolved", "resolved_by", "frame", "track_id", "when"}]`` is written only when the document
+        has issue markers, and ``"proposals": [{"id", "label", "confidence", "source",
+        "attributes", "boxes": {"<frame>": {"center", "size", "yaw", "score"}}}]`` only when it has
+        proposals.
         """
         tracks = []
         for tid in sorted(self._tracks):
@@ -546,13 +652,16 @@ class AnnotationDocument:
         }
         if self._proposals:
             out["proposals"] = [self._proposals[pid].to_dict() for pid in sorted(self._proposals)]
+        if self._issues:
+            out["issues"] = [m.to_dict() for m in self.issue_markers()]
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AnnotationDocument:
         """Build a document from :meth:`to_dict` data; strict: a missing, unknown or ill-typed key
         raises ModelError naming it (and the track / frame it belongs to)."""
-        d = _keys(data, "document", {"version", "frame_count", "tracks", "reviews"}, optional={"proposals"})
+        d = _keys(data, "document", {"version", "frame_count", "tracks", "reviews"},
+                  optional={"issues", "proposals"})
         if d["version"] != DOCUMENT_VERSION:
             raise ModelError(f"document: unsupported version {d['version']!r} (expected {DOCUMENT_VERSION})")
         frame_count = d["frame_count"]
@@ -613,6 +722,22 @@ class AnnotationDocument:
             raise ModelError("document: 'proposals' must be a list")
         for i, pd in enumerate(proposals):
             doc._insert_proposal(_proposal_from_dict(pd, f"proposals[{i}]"))
+        issues = d.get("issues", [])
+        if not isinstance(issues, list):
+            raise ModelError("document: 'issues' must be a list")
+        for i, md in enumerate(issues):
+            where = f"issues[{i}]"
+            md = _keys(md, where, {"id", "position", "text"},
+                       optional={"author", "resolved", "resolved_by", "frame", "track_id", "when"})
+            try:
+                marker = IssueMarker(
+                    _int(md["id"], f"{where}: id"), md["position"], md["text"], md.get("author", ""),
+                    md.get("resolved", False), md.get("frame"), md.get("track_id"), md.get("when"),
+                    md.get("resolved_by", ""),
+                )
+                doc._put_issue(marker, replace=False)
+            except ModelError as e:
+                raise ModelError(f"{where}: {e}") from None
         return doc
 
 
