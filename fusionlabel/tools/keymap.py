@@ -99,6 +99,7 @@ def default_bindings() -> list[KeyBinding]:
         _b("c", (), "copy_to_next_frame", "Copy the box to the next frame and go there", ed),
         _b("v", (), "tool_edit", "Select / edit tool", ed),
         _b("b", (), "tool_create", "Create tool (drag rear to front; shift: corner to corner)", ed),
+        _b("g", (), "tool_oneclick", "One-click box tool (click an object's points)", ed),
     ]
     mv = "Nudge (box frame)"
     for key, what, d in (

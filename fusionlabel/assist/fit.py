@@ -1,0 +1,549 @@
+"""Boxes from point clusters: heading by L-shape fit, size priors for partial views, class guess,
+the one-click box and auto-fit.
+
+Frames: every function works in one z-up frame, the frame of the points it is given (the world
+frame in the tools and in pre-labelling); ``origin`` is the sensor position in that frame and the
+``ground`` model is fitted in that frame too (:mod:`fusionlabel.assist.ground`). Boxes are
+:class:`~fusionlabel.box.Box3D` (geometric centre, (l, w, h), yaw about +z). Metres, radians.
+
+Heading: the L-shape fit searches the rectangle orientation in [0, pi/2) that makes the points
+hug two perpendicular edges (the closeness criterion: sum of 1 / max(d, d0) where ``d`` is a
+point's distance to the nearest of the two chosen edges), then takes the tight rectangle at that
+orientation. When only part of an object is seen (one face, or the near corner), the rectangle is
+extended with the class's typical size (:class:`~fusionlabel.ontology.SizePrior`) **away from the
+sensor**, keeping the visible near edges where they were measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from calib.transforms import wrap_angle
+from fusionlabel.assist.cluster import ClusterParams, cluster_points, grow_cluster
+from fusionlabel.assist.ground import GROUND_TOLERANCE, GroundModel
+from fusionlabel.box import Box3D
+from fusionlabel.ontology import ClassSpec, Ontology
+
+F64 = NDArray[np.float64]
+
+#: Classes a cluster may be guessed as when no candidates are given (names of the default ontology).
+DEFAULT_CANDIDATES = ("car", "van", "truck", "bus", "cyclist", "pedestrian")
+#: Prior class frequencies (road scenes) for the class guess; classes not listed get
+#: ``OTHER_CLASS_PRIOR``. A partly seen car (its rear only) looks like a cyclist's side: the
+#: frequency decides such ties.
+CLASS_PRIORS = {"car": 0.5, "pedestrian": 0.2, "cyclist": 0.1, "van": 0.08, "truck": 0.06, "bus": 0.03}
+OTHER_CLASS_PRIOR = 0.03
+#: Classes whose side view is a rider above a bike (low :func:`top_coverage`).
+TWO_WHEELERS = frozenset({"cyclist", "bicycle", "motorcycle"})
+#: Top coverage above which a cluster looks like a vehicle face rather than a rider on a bike.
+TOP_COVER_SPLIT = 0.75
+#: Points higher than this above the ground are ignored when segmenting (overhangs, trees).
+MAX_OBJECT_HEIGHT = 4.5
+#: Classes whose longest plausible length is below this (m) are "small" (people, bikes): their
+#: heading comes from the principal axis of the points rather than the L-shape.
+SMALL_OBJECT_LENGTH = 3.0
+#: A visible extent shorter than this share of the prior's typical size counts as partly seen.
+PARTIAL_SHARE = 0.75
+
+
+@dataclass(frozen=True)
+class Rectangle:
+    """A BEV rectangle: centre (x, y), ``yaw`` of its first axis, extents ``a`` (along the first
+    axis) and ``b`` (along the second), metres."""
+
+    center: tuple[float, float]
+    yaw: float
+    a: float
+    b: float
+
+    def axes(self) -> tuple[F64, F64]:
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        return np.array([c, s]), np.array([-s, c])
+
+
+@dataclass(frozen=True)
+class ClassGuess:
+    """A class guess: ``label`` and its probability among the candidates, with every candidate's."""
+
+    label: str
+    probability: float
+    probabilities: dict[str, float] = field(default_factory=dict)
+    fit: float = 0.0  # 0..1: how well the best class's size explains the cluster at all
+
+
+@dataclass(frozen=True)
+class BoxFit:
+    """Result of a one-click box or an auto-fit: the box (None when nothing was found), the class
+    guess, ``confidence`` in [0, 1], the indices of the object's points in the input array, and
+    a reason when no box was made."""
+
+    box: Box3D | None
+    label: str | None
+    confidence: float
+    indices: NDArray[np.intp]
+    guess: ClassGuess | None = None
+    partial: bool = False
+    reason: str = ""
+
+
+# ---- heading ----------------------------------------------------------------------------------------
+def lshape_yaw(xy: ArrayLike, step_deg: float = 1.0, d0: float = 0.05, max_points: int = 600) -> float:
+    """Heading (rad, in [0, pi/2)) of the rectangle that best fits the BEV points ``xy`` (N, 2) by
+    the closeness criterion; refined to ``step_deg / 10``."""
+    p = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if len(p) < 3:
+        return 0.0
+    if len(p) > max_points:
+        p = p[np.linspace(0, len(p) - 1, max_points).astype(np.intp)]
+    p = p - p.mean(axis=0)
+
+    def scores(thetas: F64) -> F64:
+        c, s = np.cos(thetas), np.sin(thetas)
+        c1 = p[:, 0:1] * c + p[:, 1:2] * s  # (N, T)
+        c2 = -p[:, 0:1] * s + p[:, 1:2] * c
+        out = []
+        for cc in (c1, c2):
+            lo, hi = cc.min(axis=0), cc.max(axis=0)
+            d_lo, d_hi = cc - lo, hi - cc
+            use_hi = np.linalg.norm(d_hi, axis=0) < np.linalg.norm(d_lo, axis=0)
+            out.append(np.where(use_hi, d_hi, d_lo))
+        d = np.maximum(np.minimum(out[0], out[1]), d0)
+        return (1.0 / d).sum(axis=0)
+
+    thetas = np.radians(np.arange(0.0, 90.0, step_deg))
+    best = thetas[int(np.argmax(scores(thetas)))]
+    fine = best + np.radians(np.arange(-step_deg, step_deg + 1e-9, step_deg / 10.0))
+    return float(np.mod(fine[int(np.argmax(scores(fine)))], math.pi / 2))
+
+
+def pca_yaw(xy: ArrayLike) -> tuple[float, float]:
+    """Principal BEV axis (rad) of points (N, 2) and the elongation (ratio of the standard
+    deviations along the principal and the second axis, >= 1)."""
+    p = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if len(p) < 3:
+        return 0.0, 1.0
+    ev, evec = np.linalg.eigh(np.cov((p - p.mean(axis=0)).T))
+    ratio = math.sqrt(max(ev[1], 1e-12) / max(ev[0], 1e-12))
+    return float(math.atan2(evec[1, 1], evec[0, 1])), ratio
+
+
+def rectangle_at(xy: ArrayLike, yaw: float) -> Rectangle:
+    """The tightest rectangle with first axis at ``yaw`` around the BEV points (N, 2)."""
+    p = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    c, s = math.cos(yaw), math.sin(yaw)
+    u = p[:, 0] * c + p[:, 1] * s
+    v = -p[:, 0] * s + p[:, 1] * c
+    ul, uh, vl, vh = u.min(), u.max(), v.min(), v.max()
+    um, vm = (ul + uh) / 2, (vl + vh) / 2
+    return Rectangle((um * c - vm * s, um * s + vm * c), yaw, uh - ul, vh - vl)
+
+
+# ---- class guess ------------------------------------------------------------------------------------
+def resolve_class(ontology: Ontology, name: str | None) -> ClassSpec | None:
+    """The ontology class for a name: exact, case-insensitive, or via the KITTI / nuScenes mapping."""
+    if name is None:
+        return None
+    spec = ontology.get(name)
+    if spec is not None:
+        return spec
+    low = name.lower()
+    for c in ontology:
+        if c.name.lower() == low:
+            return c
+    return ontology.from_kitti(name) or ontology.from_nuscenes(name)
+
+
+def _log_sigma(prior: ClassSpec, k: int) -> float:
+    return max(math.log(prior.size.max[k] / prior.size.min[k]) / 4.0, 0.05)
+
+
+def _full_cost(v: float, prior: ClassSpec, k: int) -> float:
+    """Squared normalised log-distance of a fully seen extent ``v`` from the class's typical one."""
+    z = (math.log(max(v, 0.05)) - math.log(prior.size.mean[k])) / _log_sigma(prior, k)
+    return z * z
+
+
+def _bound_cost(v: float, prior: ClassSpec, k: int) -> float:
+    """A partly seen extent is a lower bound: it costs only when above the typical size."""
+    return _full_cost(v, prior, k) if v > prior.size.mean[k] else 0.0
+
+
+def assign_axes(ext: tuple[float, float], prior: ClassSpec) -> tuple[bool, float]:
+    """Which rectangle axis is the class's length: returns (True when the first axis is the length,
+    cost). The larger visible extent is taken as a fully seen face; the smaller one as a lower
+    bound (it may be cut short by the viewpoint)."""
+    a, b = ext
+    big, small, big_first = (a, b, True) if a >= b else (b, a, False)
+    # big face is the length
+    c_len = _full_cost(big, prior, 0) + _bound_cost(small, prior, 1)
+    # big face is the width
+    c_wid = _full_cost(big, prior, 1) + _bound_cost(small, prior, 0)
+    if c_len <= c_wid:
+        return big_first, c_len
+    return (not big_first), c_wid
+
+
+def guess_class(
+    ext: tuple[float, float],
+    height: float,
+    ontology: Ontology,
+    candidates: Sequence[str] | None = None,
+    priors: dict[str, float] | None = None,
+    top_cover: float | None = None,
+) -> ClassGuess:
+    """Class probabilities from a cluster's visible BEV extents (two axes, m) and height above the
+    ground (m), under each candidate class's size prior (log-normal, sigma from its min..max range;
+    the smaller BEV extent only as a lower bound) times the class frequency ``priors`` (default
+    ``CLASS_PRIORS``). ``top_cover`` (see :func:`top_coverage`), when given, separates a car's
+    rear (a full face: high coverage) from a cyclist's side (a rider above a bike: low)."""
+    pri = CLASS_PRIORS if priors is None else priors
+    names = [n for n in (candidates or DEFAULT_CANDIDATES) if n in ontology]
+    if not names:
+        names = ontology.class_names()
+    costs = []
+    for n in names:
+        spec = ontology[n]
+        _, c = assign_axes(ext, spec)
+        c += _full_cost(height, spec, 2)
+        if top_cover is not None:
+            if n in TWO_WHEELERS and top_cover > TOP_COVER_SPLIT:
+                c += ((top_cover - TOP_COVER_SPLIT) / 0.08) ** 2
+            elif n not in TWO_WHEELERS and spec.size.mean[0] >= SMALL_OBJECT_LENGTH and top_cover < TOP_COVER_SPLIT:
+                c += ((TOP_COVER_SPLIT - top_cover) / 0.08) ** 2
+        costs.append(c)
+    costs_a = np.array(costs)
+    logits = -0.5 * costs_a + np.log([max(pri.get(n, OTHER_CLASS_PRIOR), 1e-6) for n in names])
+    prob = np.exp(logits - logits.max())
+    prob /= prob.sum()
+    i = int(np.argmax(prob))
+    fit = float(math.exp(-0.5 * costs_a[i] / 3.0))  # per-dimension average
+    return ClassGuess(names[i], float(prob[i]), {n: float(p) for n, p in zip(names, prob, strict=True)}, fit)
+
+
+def top_coverage(pts: ArrayLike, rect: Rectangle, ground_z: float, height: float, bin_m: float = 0.2) -> float | None:
+    """Share of the rectangle's longer side (in ``bin_m`` bins) under which some point is higher
+    than 60% of ``height`` above ``ground_z``: a car's rear or side is a full face (near 1), a
+    cyclist's side is a rider over a bike (low). None for sides shorter than 1 m."""
+    p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+    e1, e2 = rect.axes()
+    axis, length = (e1, rect.a) if rect.a >= rect.b else (e2, rect.b)
+    if length < 1.0 or len(p) < 5:
+        return None
+    t = p[:, :2] @ axis
+    t0 = float(np.dot(rect.center, axis)) - length / 2
+    nb = max(int(math.ceil(length / bin_m)), 1)
+    k = np.clip(((t - t0) / bin_m).astype(np.int64), 0, nb - 1)
+    high = p[:, 2] - ground_z > 0.6 * height
+    occupied = np.bincount(k, minlength=nb) > 0
+    covered = np.bincount(k[high], minlength=nb) > 0
+    return float(covered.sum() / max(occupied.sum(), 1))
+
+
+# ---- box from a cluster -------------------------------------------------------------------------------
+def _extend(lo: float, hi: float, target: float, sensor: float, exact: bool = False,
+            centre: bool = False) -> tuple[float, float]:
+    """Grow the interval [lo, hi] to length ``target`` away from ``sensor`` (its coordinate on the
+    same axis): the edge nearest the sensor stays. With ``exact`` a longer interval is shortened
+    the same way, or about its middle with ``centre`` (else it is kept)."""
+    if hi - lo >= target and not exact:
+        return lo, hi
+    if centre:  # thin objects (a bike's frame) show their middle, not a near face
+        m = (lo + hi) / 2
+        if hi - lo < target:  # still, a body hides its far half: move half way away from the sensor
+            m += (0.25 if abs(sensor - lo) <= abs(sensor - hi) else -0.25) * (target - (hi - lo))
+        return m - target / 2, m + target / 2
+    if abs(sensor - lo) <= abs(sensor - hi):
+        return lo, lo + target
+    return hi - target, hi
+
+
+def box_from_cluster(
+    pts: ArrayLike,
+    ground: GroundModel | None,
+    ontology: Ontology,
+    origin: ArrayLike = (0.0, 0.0, 0.0),
+    class_hint: str | None = None,
+    candidates: Sequence[str] | None = None,
+    yaw: float | None = None,
+    size: tuple[float, float] | None = None,
+) -> tuple[Box3D, ClassGuess, bool]:
+    """The box of one object's points (N, 3) (ground removed): L-shape heading (or the given
+    ``yaw``), the class from ``class_hint`` or guessed from the size priors, extension to the
+    class's typical size away from the sensor ``origin`` where the object is only partly seen,
+    bottom on the ``ground`` (None: the lowest point). With ``size`` (length, width) m the
+    footprint gets exactly that size, its edges nearest the sensor kept (a track's size applied
+    to each frame). Returns (box, guess, partial)."""
+    p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+    if len(p) == 0:
+        raise ValueError("box_from_cluster: no points")
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    spec = resolve_class(ontology, class_hint) if class_hint is not None else None
+    if yaw is not None:
+        th = float(yaw)
+    else:
+        th = lshape_yaw(p[:, :2])
+        rect = rectangle_at(p[:, :2], th)
+        small = spec.size.max[0] < SMALL_OBJECT_LENGTH if spec is not None else max(rect.a, rect.b) < 2.2
+        if small:  # people and bikes show no corners: their principal axis is the better heading
+            th_pca, ratio = pca_yaw(p[:, :2])
+            if ratio >= 1.2:
+                th = th_pca
+    rect = rectangle_at(p[:, :2], th)
+    cx, cy = rect.center
+    g0 = float(ground(cx, cy)) if ground is not None else float(p[:, 2].min())
+    top = float(np.percentile(p[:, 2], 99.5)) if len(p) > 50 else float(p[:, 2].max())
+    height = max(top - g0, 0.1)
+    guess = guess_class((rect.a, rect.b), height, ontology, candidates,
+                        top_cover=top_coverage(p, rect, g0, height))
+    if spec is None:
+        spec = ontology[guess.label]
+    first_is_length, _ = assign_axes((rect.a, rect.b), spec) if yaw is None else (True, 0.0)
+    e1, e2 = rect.axes()
+    u0 = float(np.dot(rect.center, e1))
+    v0 = float(np.dot(rect.center, e2))
+    lo_u, hi_u = u0 - rect.a / 2, u0 + rect.a / 2
+    lo_v, hi_v = v0 - rect.b / 2, v0 + rect.b / 2
+    su, sv = float(np.dot(o[:2], e1)), float(np.dot(o[:2], e2))
+    len_k, wid_k = (0, 1) if first_is_length else (1, 0)
+    partial = False
+    # people and bikes vary little in size and their points (arms, pedals, a neighbour) say little
+    # about it: with the class given, their footprint is the class's typical one
+    template = size is None and class_hint is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH
+    if template:
+        size = (spec.size.mean[0], spec.size.mean[1])
+    targets = []
+    for ext, k in ((rect.a, len_k), (rect.b, wid_k)):
+        mean = spec.size.mean[k]
+        if ext < PARTIAL_SHARE * mean:
+            partial = True
+        if size is not None:
+            targets.append(float(size[k]))
+        else:
+            targets.append(mean if ext < PARTIAL_SHARE * mean else ext)
+    lo_u, hi_u = _extend(lo_u, hi_u, targets[0], su, exact=size is not None, centre=template)
+    lo_v, hi_v = _extend(lo_v, hi_v, targets[1], sv, exact=size is not None, centre=template)
+    um, vm = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
+    centre_xy = um * e1 + vm * e2
+    du, dv = hi_u - lo_u, hi_v - lo_v
+    if first_is_length:
+        length, width, box_yaw = du, dv, th
+    else:
+        length, width, box_yaw = dv, du, th + math.pi / 2
+    gz = float(ground(centre_xy[0], centre_xy[1])) if ground is not None else g0
+    height = max(top - gz, 0.1)
+    if height < 0.5 * spec.size.min[2]:
+        height = spec.size.mean[2]
+        partial = True
+    box = Box3D((float(centre_xy[0]), float(centre_xy[1]), gz + height / 2), (length, width, height),
+                float(wrap_angle(box_yaw)))
+    return box, guess, partial
+
+
+def _nonground(pts: F64, ground: GroundModel | None, tolerance: float) -> NDArray[np.intp]:
+    if ground is None:
+        return np.arange(len(pts))
+    dz = ground.height_above(pts)
+    return np.flatnonzero((dz >= tolerance) & (dz <= MAX_OBJECT_HEIGHT))
+
+
+def click_from_ray(
+    pts: ArrayLike, ray_origin: ArrayLike, ray_direction: ArrayLike, ground: GroundModel | None = None,
+    tolerance_rad: float = 0.01, min_tolerance_m: float = 0.15,
+) -> tuple[float, float] | None:
+    """The BEV position (x, y) that a 3D-view click ray hits: the nearest non-ground point within
+    ``tolerance_rad`` (angle, at least ``min_tolerance_m``) of the ray, else where the ray meets the
+    ground (z = ground height), else None. Ray and points in the same frame."""
+    p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+    o = np.asarray(ray_origin, dtype=np.float64).reshape(3)
+    d = np.asarray(ray_direction, dtype=np.float64).reshape(3)
+    d = d / np.linalg.norm(d)
+    idx = _nonground(p, ground, GROUND_TOLERANCE)
+    q = p[idx] - o
+    t = q @ d
+    perp = np.linalg.norm(q - t[:, None] * d, axis=1)
+    hit = (t > 0) & (perp <= np.maximum(tolerance_rad * t, min_tolerance_m))
+    if hit.any():
+        k = np.flatnonzero(hit)[np.argmin(t[hit])]
+        return float(p[idx[k], 0]), float(p[idx[k], 1])
+    # the ground: march along the ray
+    zg = (lambda x, y: float(ground(x, y))) if ground is not None else (lambda x, y: 0.0)
+    if d[2] >= 0:
+        return None
+    tt = (zg(o[0], o[1]) - o[2]) / d[2]
+    for _ in range(5):
+        x, y = o[0] + tt * d[0], o[1] + tt * d[1]
+        tt = (zg(x, y) - o[2]) / d[2]
+    return float(o[0] + tt * d[0]), float(o[1] + tt * d[1])
+
+
+def box_from_click(
+    points_world: ArrayLike,
+    click: ArrayLike | tuple[ArrayLike, ArrayLike],
+    ground: GroundModel | None,
+    ontology: Ontology | None = None,
+    class_hint: str | None = None,
+    *,
+    origin: ArrayLike = (0.0, 0.0, 0.0),
+    candidates: Sequence[str] | None = None,
+    params: ClusterParams | None = None,
+) -> BoxFit:
+    """One-click box. ``points_world`` (N, 3+) of the sweep in the world frame; ``click`` either a
+    BEV position (x, y) in the world frame or a ray ``(origin (3,), direction (3,))`` from the 3D
+    view (world frame); ``ground`` fitted in the world frame (or None); ``origin`` the sensor
+    position in the world frame (for the range-adaptive radius and the extension away from the
+    sensor). Segments the non-ground cluster around the click, fits heading and size (class
+    prior for partial views), snaps the bottom to the ground and guesses the class.
+    ``class_hint`` (the labeler's current class) fixes the class; the guess is still reported."""
+    onto = ontology or Ontology.default()
+    p = np.asarray(points_world, dtype=np.float64)
+    p = p.reshape(-1, p.shape[-1])[:, :3] if p.size else np.zeros((0, 3))
+    empty = np.zeros(0, dtype=np.intp)
+    if isinstance(click, tuple) and len(click) == 2 and np.size(click[0]) == 3:
+        xy = click_from_ray(p, click[0], click[1], ground)
+        if xy is None:
+            return BoxFit(None, None, 0.0, empty, reason="the ray hits nothing")
+    else:
+        xy = tuple(float(v) for v in np.asarray(click, dtype=np.float64).reshape(2))
+    idx = _nonground(p, ground, GROUND_TOLERANCE)
+    if len(idx) == 0:
+        return BoxFit(None, None, 0.0, empty, reason="no non-ground points")
+    spec = resolve_class(onto, class_hint) if class_hint is not None else None
+    reach = None
+    if spec is not None:
+        reach = math.hypot(spec.size.max[0], spec.size.max[1]) * 0.5 + 0.3
+    prm = params or ClusterParams()
+    # two segmentations: the fine one may split an object (sparse rings on a near roof, an
+    # occluder's shadow), the coarse one may merge neighbours; the one whose shape the class
+    # (given, or the best guess) explains better wins
+    options = []
+    for cp in (prm, ClusterParams(**{**prm.__dict__, "base": 0.7, "per_metre": 0.02, "max_radius": 1.5})):
+        sel = _segment(p, idx, xy, origin, cp, reach)
+        if len(sel):
+            # the coarse one must be clearly better (it may have swallowed a neighbour)
+            cost = _shape_cost(p[sel], ground, onto, spec, candidates) + 1.5 * len(options)
+            options.append((cost, len(options), sel))
+    if not options:
+        return BoxFit(None, None, 0.0, empty, reason="no object points near the click")
+    sel = min(options, key=lambda o: (o[0], o[1]))[2]
+    box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates)
+    label = spec.name if spec is not None else guess.label
+    prob = guess.probabilities.get(label, guess.probability) if spec is None else 1.0
+    conf = float(np.clip(prob * guess.fit * min(1.0, len(sel) / 30.0) * (0.8 if partial else 1.0), 0.0, 1.0))
+    return BoxFit(box, label, conf, sel, guess, partial)
+
+
+def _segment(p: F64, idx: NDArray[np.intp], xy: tuple[float, float], origin: ArrayLike, params: ClusterParams,
+             reach: float | None) -> NDArray[np.intp]:
+    """Indices (into ``p``) of the cluster at ``xy`` among the non-ground points ``idx``; a cluster
+    reaching beyond ``reach`` m from the click (a crowd, a car against a hedge) is cut there and
+    clustered again with a tighter radius."""
+    members = grow_cluster(p[idx], xy, origin, params)
+    if len(members) == 0:
+        return np.zeros(0, dtype=np.intp)
+    sel = idx[members]
+    if reach is not None:
+        d = np.hypot(p[sel, 0] - xy[0], p[sel, 1] - xy[1])
+        if d.max() > reach:
+            sel = sel[d <= reach]
+            tight = ClusterParams(**{**params.__dict__, "base": params.base * 0.7,
+                                     "max_radius": params.max_radius * 0.7})
+            sub = grow_cluster(p[sel], xy, origin, tight)
+            if len(sub):
+                sel = sel[sub]
+    return sel
+
+
+def _shape_cost(pts: F64, ground: GroundModel | None, ontology: Ontology, spec: ClassSpec | None,
+                candidates: Sequence[str] | None) -> float:
+    """How badly a segment's visible extents and height fit the class ``spec`` (or, when None, the
+    best candidate class): the size-prior cost of :func:`guess_class`."""
+    th = lshape_yaw(pts[:, :2])
+    rect = rectangle_at(pts[:, :2], th)
+    cx, cy = rect.center
+    g0 = float(ground(cx, cy)) if ground is not None else float(pts[:, 2].min())
+    height = max(float(np.percentile(pts[:, 2], 99.5)) - g0, 0.1)
+    if spec is not None:
+        return assign_axes((rect.a, rect.b), spec)[1] + _full_cost(height, spec, 2)
+    guess = guess_class((rect.a, rect.b), height, ontology, candidates,
+                        top_cover=top_coverage(pts, rect, g0, height))
+    return -math.log(max(guess.fit, 1e-12))
+
+
+def auto_fit(
+    box: Box3D,
+    points: ArrayLike,
+    ground: GroundModel | None = None,
+    *,
+    fit_yaw: bool = False,
+    margin: float = 0.5,
+    min_points: int = 3,
+    yaw_window_deg: float = 30.0,
+    origin: ArrayLike | None = None,
+    params: ClusterParams | None = None,
+) -> BoxFit:
+    """Tighten or grow a rough ``box`` to its points (same frame as ``points`` (N, 3+)): the
+    points inside the box enlarged by ``margin`` m on every side, minus ground, give the new
+    footprint (of the cluster holding most points inside the rough box; keeping the yaw, or with
+    ``fit_yaw`` the L-shape yaw within ``yaw_window_deg`` of the box's, either heading kept),
+    top at the highest point and bottom on the ground (or the lowest point when ``ground`` is
+    None). Along an axis where the points cover less than
+    ``PARTIAL_SHARE`` of the rough box (only the near face is seen), the rough size is kept and
+    placed from the points' edge nearest the sensor ``origin`` (when given; else around the
+    points). The box is returned unchanged with fewer than ``min_points`` points."""
+    p = np.asarray(points, dtype=np.float64)
+    p = p.reshape(-1, p.shape[-1])[:, :3] if p.size else np.zeros((0, 3))
+    big = box.replace(size=(box.length + 2 * margin, box.width + 2 * margin, box.height + 2 * margin))
+    T = np.linalg.inv(big.pose())
+    local = p @ T[:3, :3].T + T[:3, 3]
+    half = np.asarray(big.size) / 2
+    inside = np.all(np.abs(local) <= half, axis=1)
+    sel = np.flatnonzero(inside)
+    if ground is not None:
+        sel = sel[ground.height_above(p[sel]) >= GROUND_TOLERANCE]
+    if len(sel) >= min_points:
+        # the margin may catch a neighbour (a pole, a person, the next car): keep the cluster
+        # with the most points inside the rough box itself
+        labels = cluster_points(p[sel], origin if origin is not None else box.center, params)
+        inner = np.all(np.abs(local[sel]) <= np.asarray(box.size) / 2 + 1e-9, axis=1)
+        lab_in = labels[inner & (labels >= 0)]
+        if len(lab_in):
+            sel = sel[labels == np.bincount(lab_in).argmax()]
+    if len(sel) < min_points:
+        return BoxFit(box, None, 0.0, sel, reason=f"only {len(sel)} points near the box")
+    q = p[sel]
+    yaw = box.yaw
+    if fit_yaw:
+        th = lshape_yaw(q[:, :2])
+        # the candidate orientations th + k pi/2 nearest the box's yaw
+        cands = th + np.arange(-4, 5) * (math.pi / 2)
+        diff = np.abs(wrap_angle(cands - box.yaw))
+        k = int(np.argmin(diff))
+        if diff[k] <= math.radians(yaw_window_deg):
+            yaw = float(cands[k])
+    c, s = math.cos(yaw), math.sin(yaw)
+    u = q[:, 0] * c + q[:, 1] * s
+    v = -q[:, 0] * s + q[:, 1] * c
+    sensor = None if origin is None else np.asarray(origin, dtype=np.float64).reshape(-1)[:2]
+    bounds = []
+    for vals, rough, axis in ((u, box.length, np.array([c, s])), (v, box.width, np.array([-s, c]))):
+        lo, hi = float(vals.min()), float(vals.max())
+        if hi - lo < PARTIAL_SHARE * rough:
+            if sensor is not None:
+                lo, hi = _extend(lo, hi, rough, float(np.dot(sensor, axis)))
+            else:
+                mid = (lo + hi) / 2
+                lo, hi = mid - rough / 2, mid + rough / 2
+        bounds.append((lo, hi))
+    (ul, uh), (vl, vh) = bounds
+    um, vm = (ul + uh) / 2, (vl + vh) / 2
+    cx, cy = um * c - vm * s, um * s + vm * c
+    length, width = max(uh - ul, 0.1), max(vh - vl, 0.1)
+    gz = float(ground(cx, cy)) if ground is not None else float(q[:, 2].min())
+    height = max(float(q[:, 2].max()) - gz, 0.1)
+    out = Box3D((cx, cy, gz + height / 2), (length, width, height), float(wrap_angle(yaw)))
+    return BoxFit(out, None, 1.0, sel)
