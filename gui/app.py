@@ -721,8 +721,34 @@ class MainWindow(QMainWindow):
             shapes.append(Shape(np.stack([c, corners[[0, 1], :2].mean(axis=0)]), color, 1.5, closed=False))
         if selected_box is not None:
             shapes += self._handle_shapes("bev", selected_box, self.bev.scale, None)
-        self.view3d.set_boxes(glyphs)
-        self.bev.set_shapes(shapes)
+        g, s = self._assist_overlays()
+        self.view3d.set_boxes(glyphs + g)
+        self.bev.set_shapes(s + shapes)
+
+    def _assist_overlays(self) -> tuple[list, list[Shape]]:
+        """Machine proposals (pre-labels: dashed lilac, ``p<id> <score>``) and QA issue markers
+        (a ring with ``!``: red while open, grey when resolved) of the current frame, for the 3D
+        view and the BEV. They are not human boxes: the tools do not pick them."""
+        from gui.render.view3d import BoxGlyph
+
+        if self.session is None:
+            return [], []
+        doc = self.session.doc
+        glyphs, shapes = [], []
+        lilac = (190, 160, 255)
+        for p in getattr(doc, "proposals_at", lambda f: [])(self.frame):
+            corners = p.box.corners()
+            glyphs.append(BoxGlyph(corners, (lilac[0] / 255, lilac[1] / 255, lilac[2] / 255, 0.9), False, False,
+                                   f"p{p.proposal_id} {p.score:.2f}"))
+            shapes.append(Shape(corners[:4, :2], lilac, 1.2, True, True, 0, f"p{p.proposal_id} {p.score:.2f}"))
+        ang = np.linspace(0, 2 * np.pi, 25)
+        ring = np.column_stack([np.cos(ang), np.sin(ang)]) * (7.0 / max(self.bev.scale, 1e-6))
+        for m in getattr(doc, "issue_markers", lambda: [])():
+            if m.frame is not None and m.frame != self.frame:
+                continue
+            color = (150, 150, 150) if m.resolved else (255, 70, 60)
+            shapes.append(Shape(np.asarray(m.position[:2]) + ring, color, 2.0, True, False, 90, f"! {m.text}"[:40]))
+        return glyphs, shapes
 
     def _ego_shapes(self) -> list[Shape]:
         """BEV context: range rings every 10 m around the ego vehicle and its footprint."""

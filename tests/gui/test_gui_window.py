@@ -407,3 +407,23 @@ def test_recovery_kept_for_later_is_moved_aside(qtbot, scene: Path, cache: Path)
     with qtbot.waitSignal(win3.loaded, timeout=30000):
         win3.open_path(scene)
     assert "recover" not in p3.asked and win3.recovery is None
+
+
+def test_proposals_and_issue_markers_are_drawn(qtbot, scene: Path, cache: Path) -> None:
+    from fusionlabel.assist.review import SetProposals
+    from fusionlabel.commands import AddIssueMarker
+    from fusionlabel.document import Proposal
+
+    win = open_window(qtbot, scene)
+    doc = win.session.doc
+    n_shapes = len(win.bev.shapes)
+    box = doc.boxes_at(0)[0].box.replace(center=(1.0, 2.0, 0.8))
+    win.session.undo.push(SetProposals([Proposal(0, "car", {0: box}, {0: 0.8}, 0.8)]))
+    win.session.undo.push(AddIssueMarker((3.0, 4.0, 0.5), "check this one", frame=0))
+    qtbot.waitUntil(lambda: len(win.bev.shapes) == n_shapes + 2, timeout=2000)
+    texts = [s.text for s in win.bev.shapes]
+    assert "p0 0.80" in texts and any(t.startswith("! check") for t in texts)
+    assert any(t == "p0 0.80" for t in win.view3d._texts)
+    win.session.undo.undo()
+    win.session.undo.undo()
+    qtbot.waitUntil(lambda: len(win.bev.shapes) == n_shapes, timeout=2000)
