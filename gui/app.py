@@ -855,6 +855,11 @@ class MainWindow(QMainWindow):
     def _on_preview(self, preview: Preview | None) -> None:
         self._update_overlays()
         self._update_box_views()
+        if self.camera_grid is not None:
+            shown = preview is not None and preview.frame == self.frame
+            corners = preview.box.corners() if shown else None  # type: ignore[union-attr]
+            for panel in self.camera_grid.panels.values():
+                panel.set_preview(corners)
 
     def _on_tool_changed(self, name: str) -> None:
         self.tool_label.setText(f"tool: {name}")

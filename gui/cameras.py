@@ -67,6 +67,7 @@ class CameraPanel(QWidget):
         #: Draft quality (nearest-neighbour image scaling, no antialiasing) while frames change
         #: quickly; :meth:`set_draft` (False) repaints in full quality.
         self.draft = False
+        self._preview_edges: list[tuple[int, F64]] = []
 
     # ---- data -----------------------------------------------------------------------------------
     def set_frame(
@@ -140,6 +141,19 @@ class CameraPanel(QWidget):
         if on != self.draft:
             self.draft = on
             self._scaled = None
+            self.update()
+
+    def set_preview(self, corners_world: F64 | None) -> None:
+        """The box of a drag in progress ((8, 3) world corners), drawn white on top; None: none."""
+        if corners_world is None:
+            edges: list[tuple[int, F64]] = []
+        else:
+            T = self._T_cam_from_world
+            corners_cam = (np.asarray(corners_world) @ T[:3, :3].T + T[:3, 3])[None]
+            edges = [] if not self._in_view_cone(corners_cam)[0] else [
+                (e, poly) for _, e, poly in project_boxes(corners_cam, self.camera)]
+        if edges or self._preview_edges:
+            self._preview_edges = edges
             self.update()
 
     def set_selected(self, track_id: int | None) -> None:
@@ -231,6 +245,12 @@ class CameraPanel(QWidget):
             p.setPen(pen)
             for poly in lines:
                 p.drawPolyline(poly)
+        if self._preview_edges:  # the box being dragged, on top of its committed position
+            pen = QPen(QColor(*SELECTED_COLOR))
+            pen.setWidthF(2.2)
+            p.setPen(pen)
+            for _, poly in self._preview_edges:
+                p.drawPolyline(qpolygon(self.image_to_widget(poly)))
         p.setPen(QColor(235, 235, 235))
         p.fillRect(QRectF(r.x(), r.y(), 8 + 7 * len(self.name), 18), QColor(0, 0, 0, 140))
         p.drawText(QPointF(r.x() + 4, r.y() + 13), self.name)

@@ -224,9 +224,13 @@ def test_escape_cancels_a_drag_and_create_at_pointer(qtbot, scene: Path, tmp_pat
         qtbot.mouseMove(bev, _pt(bev, c + t * np.array([2.0, 0.0])))
     assert win.ctx.preview is not None  # dragging: previewed, not committed
     assert doc.box_at(ref.track_id, 0).box == ref.box
+    # the cameras that see the box show the dragged box on top
+    seeing = [pn for pn in win.camera_grid.panels.values() if pn.edges_of(ref.track_id)]
+    assert seeing and all(pn._preview_edges for pn in seeing)
     qtbot.keyClick(bev, Qt.Key.Key_Escape)
     qtbot.mouseRelease(bev, Qt.MouseButton.LeftButton, pos=_pt(bev, c + [2.0, 0.0]))
     assert win.ctx.preview is None and doc.box_at(ref.track_id, 0).box == ref.box
+    assert not any(pn._preview_edges for pn in win.camera_grid.panels.values())
     assert len(win.session.undo) == 0
     # N: a class-default box at the pointer, of the class chosen for new boxes
     win.objects.new_box.setCurrentText("pedestrian")
