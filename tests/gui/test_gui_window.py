@@ -342,6 +342,9 @@ def test_help_dialog_lists_the_keymap_and_play_advances(qtbot, scene: Path, cach
     assert "Undo" in texts and "Ctrl+Z" in keys  # from the tools' keymap
     assert any("keyframe" in t for t in texts)  # the window's own keys
     dlg.close()
+    qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_Question)
+    assert win._help.isVisible()
+    win._help.close()
     # play at the sensor rate (10 Hz) runs to the end and stops
     win.set_frame(0)
     qtbot.keyClick(win.bev, QtCore.Qt.Key.Key_Space)
