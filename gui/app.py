@@ -236,10 +236,12 @@ class MainWindow(QMainWindow):
     # ---- state through the tool context ---------------------------------------------------------
     @property
     def frame(self) -> int:
+        """The current frame index (0 without a session)."""
         return self.ctx.frame if self.ctx is not None else 0
 
     @property
     def selection(self) -> int | None:
+        """The selected track id, or None."""
         return self.ctx.selection if self.ctx is not None else None
 
     # ---- layout ---------------------------------------------------------------------------------
@@ -902,9 +904,11 @@ class MainWindow(QMainWindow):
         self._perform("delete_track")
 
     def undo(self) -> None:
+        """Undo the last step (the keymap does the same on Ctrl+Z)."""
         self._perform("undo")
 
     def redo(self) -> None:
+        """Redo the last undone step."""
         self._perform("redo")
 
     def _on_doc_event(self, event: DocumentEvent) -> None:
@@ -931,6 +935,7 @@ class MainWindow(QMainWindow):
 
     # ---- view options ---------------------------------------------------------------------------
     def set_color_mode(self, mode: str) -> None:
+        """Colour the points by ``"height"``, ``"intensity"`` or ``"distance"``."""
         self.color_mode = mode
         if self.color_box.currentText() != mode:
             self.color_box.setCurrentText(mode)
@@ -941,6 +946,7 @@ class MainWindow(QMainWindow):
         self.set_color_mode(COLOR_MODES[(i + 1) % len(COLOR_MODES)])
 
     def set_accumulate(self, n: int) -> None:
+        """Also show ``n`` sweeps before and after the current one (world frame)."""
         self.accumulate = int(n)
         if self.accum_box.value() != n:
             self.accum_box.setValue(n)
@@ -957,10 +963,12 @@ class MainWindow(QMainWindow):
                 panel.set_show_points(on)
 
     def reset_views(self) -> None:
+        """Centre the BEV and the 3D view on the ego vehicle, heading up."""
         if self.session is not None:
             self.show_frame(self.frame, recentre=True)
 
     def toggle_play(self) -> None:
+        """Play at the sensor rate (from the start when at the end) or pause."""
         if self.play_timer.isActive():
             self.play_timer.stop()
         elif self.session is not None:
@@ -987,6 +995,7 @@ class MainWindow(QMainWindow):
     # ---- saving, autosave, recovery -------------------------------------------------------------
     @property
     def is_modified(self) -> bool:
+        """True when the annotations differ from the saved project."""
         return self.session is not None and (self._recovered or not self.session.undo.is_clean)
 
     def _update_title(self) -> None:
@@ -1101,6 +1110,7 @@ class MainWindow(QMainWindow):
 
 # ---- entry point --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    """The ``fusionlabel open`` arguments (also used by ``fusionlabel demo``)."""
     p = argparse.ArgumentParser(prog="fusionlabel open", description="open a sequence in the labeling workstation")
     p.add_argument("path", nargs="?", type=Path, help="sequence (any supported layout) or project file")
     p.add_argument("--frame", type=int, default=0, help="frame to show first (0-based)")

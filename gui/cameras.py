@@ -138,6 +138,7 @@ class CameraPanel(QWidget):
         return front & (inside | (angle - slack <= self.view_cone() + 0.02))
 
     def set_draft(self, on: bool) -> None:
+        """Draft (fast) or full quality drawing."""
         if on != self.draft:
             self.draft = on
             self._scaled = None
@@ -157,10 +158,12 @@ class CameraPanel(QWidget):
             self.update()
 
     def set_selected(self, track_id: int | None) -> None:
+        """Draw this track's box as the selected one (None: none)."""
         self.selected = track_id
         self.update()
 
     def set_show_points(self, on: bool) -> None:
+        """Overlay the LiDAR points coloured by depth."""
         self.show_points = on
         self._compose()
         self.update()
@@ -212,6 +215,7 @@ class CameraPanel(QWidget):
         return np.column_stack([r.x() + (uv[:, 0] + 0.5) * s, r.y() + (uv[:, 1] + 0.5) * s])
 
     def widget_to_image(self, xy: NDArray[np.floating]) -> F64:
+        """(N, 2) widget px -> (N, 2) image px (pixel centres at integers)."""
         r = self.image_rect()
         s = r.width() / self.camera.width
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)

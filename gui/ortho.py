@@ -112,6 +112,7 @@ class OrthoView(QWidget):
         self.update()
 
     def set_shapes(self, shapes: Sequence[Shape]) -> None:
+        """Replace the shapes drawn over the points (plane metres)."""
         self._shapes = list(shapes)
         self.update()
 
@@ -122,6 +123,7 @@ class OrthoView(QWidget):
 
     @property
     def shapes(self) -> list[Shape]:
+        """The shapes drawn now (a copy)."""
         return list(self._shapes)
 
     # ---- mapping --------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class TimelineBar(QWidget):
     def set_state(
         self, count: int, frame: int, keyframes: Sequence[int] = (), span: tuple[int, int] | None = None
     ) -> None:
+        """Frame count, current frame and the selected track's keyframes and span."""
         self.count, self.frame, self.keyframes, self.span = count, frame, list(keyframes), span
         self.update()
 
@@ -54,6 +55,7 @@ class TimelineBar(QWidget):
         return 10 + (self.width() - 20) * f / n
 
     def frame_at(self, x: float) -> int:
+        """The frame under widget x (px), clamped to the sequence."""
         n = max(self.count - 1, 1)
         f = round((x - 10) / max(self.width() - 20, 1) * n)
         return int(min(max(f, 0), max(self.count - 1, 0)))
@@ -142,6 +144,7 @@ class Timeline(QWidget):
 
     def set_state(self, count: int, frame: int, time_s: float, keyframes: Sequence[int] = (),
                   span: tuple[int, int] | None = None, playing: bool = False) -> None:
+        """Frame count, current frame and the selected track's keyframes and span."""
         self.bar.set_state(count, frame, keyframes, span)
         self.label.setText(f"frame {frame + 1} / {count}   {time_s:6.2f} s")
         self.play.setText("\u23f8" if playing else "\u25b6")
@@ -205,6 +208,7 @@ class ObjectList(QWidget):
 
     @property
     def new_class(self) -> str:
+        """The class chosen for new boxes."""
         return self.new_box.currentText()
 
     def set_ontology(self, ontology: Ontology | None, classes: Sequence[str]) -> None:
@@ -213,6 +217,7 @@ class ObjectList(QWidget):
         self.set_classes(classes)
 
     def set_classes(self, classes: Sequence[str]) -> None:
+        """Classes of the filter and the class editors, in order."""
         self.classes = list(dict.fromkeys(classes))
         self._updating = True
         cur = self.filter.currentText()
@@ -253,6 +258,7 @@ class ObjectList(QWidget):
         self._sync_editors()
 
     def set_current(self, track_id: int | None, doc: AnnotationDocument | None = None) -> None:
+        """Show ``track_id`` as the current row and in the editors (None: none)."""
         if doc is not None:
             self._doc = doc
         self._current = track_id
