@@ -220,6 +220,9 @@ class MainWindow(QMainWindow):
         self.keymap = Keymap.default()
         self._build()
         self._actions()
+        from gui.review import ReviewMode  # review mode and QA findings docks, Review menu
+
+        self.review = ReviewMode(self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self._autosave_tick)
@@ -418,6 +421,7 @@ class MainWindow(QMainWindow):
     def _on_app_action(self, name: str) -> None:
         if name == "save":
             self.save()
+        self.review.perform(name)  # the keymap's review_* actions
 
     # ---- session --------------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike[str]) -> None:
@@ -695,6 +699,7 @@ class MainWindow(QMainWindow):
         self._update_overlays()
         self._update_box_views()
         self._update_timeline()
+        self.review.on_boxes_updated()
 
     def _on_bev_view_changed(self) -> None:
         if not self._in_show:  # zoom changes the handles' size in metres
@@ -724,6 +729,7 @@ class MainWindow(QMainWindow):
         if selected_box is not None:
             shapes += self._handle_shapes("bev", selected_box, self.bev.scale, None)
         g, s = self._assist_overlays()
+        shapes += self.review.bev_shapes()  # accepted / rejected marks
         self.view3d.set_boxes(glyphs + g)
         self.bev.set_shapes(s + shapes)
 

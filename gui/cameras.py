@@ -10,7 +10,7 @@ coloured by depth (``CameraModel.project``). Clicking inside a projected box emi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +47,8 @@ class CameraPanel(QWidget):
     box_clicked = pyqtSignal(int)
     #: Antialiased box lines (nicer; costs some time per repaint with the software rasteriser).
     antialias = True
+    #: Extra painting on top of the boxes: ``overlay(panel, painter)`` (the review marks).
+    overlay: Callable[[CameraPanel, QPainter], None] | None = None
 
     def __init__(self, name: str, camera: CameraModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -255,6 +257,8 @@ class CameraPanel(QWidget):
             p.setPen(pen)
             for _, poly in self._preview_edges:
                 p.drawPolyline(qpolygon(self.image_to_widget(poly)))
+        if self.overlay is not None:
+            self.overlay(self, p)
         p.setPen(QColor(235, 235, 235))
         p.fillRect(QRectF(r.x(), r.y(), 8 + 7 * len(self.name), 18), QColor(0, 0, 0, 140))
         p.drawText(QPointF(r.x() + 4, r.y() + 13), self.name)

@@ -60,6 +60,12 @@ _KEY_TEXT = {
 #: Actions that the controller does not perform itself but hands to the application.
 APP_ACTIONS = frozenset({"save"})
 
+# ---- review mode (the window's gui/review.py performs these) ----
+#: Review actions, handed to the application like ``save``.
+REVIEW_ACTIONS = frozenset({"review_accept", "review_reject", "review_accept_frame", "review_next",
+                            "review_previous", "review_issue"})
+APP_ACTIONS = APP_ACTIONS | REVIEW_ACTIONS
+
 
 def _b(key: str, mods: Iterable[str], action: str, description: str, group: str,
        args: tuple[float, ...] = (), large: bool = False) -> KeyBinding:
@@ -124,7 +130,21 @@ def default_bindings() -> list[KeyBinding]:
         _b("y", ("ctrl",), "redo", "Redo", gen),
         _b("s", ("ctrl",), "save", "Save the project", gen),
     ]
+    out += review_bindings()
     return out
+
+
+def review_bindings() -> list[KeyBinding]:
+    """Review mode keys (QA: accept / reject, review queue, issue markers)."""
+    rv = "Review"
+    return [
+        _b("enter", ("ctrl",), "review_accept", "Accept the selected box", rv),
+        _b("backspace", ("ctrl",), "review_reject", "Reject the selected box (with the Review panel's comment)", rv),
+        _b("enter", ("ctrl", "shift"), "review_accept_frame", "Accept the current frame", rv),
+        _b("j", ("ctrl",), "review_next", "Next box / frame to review (Review panel's filter)", rv),
+        _b("j", ("ctrl", "shift"), "review_previous", "Previous box / frame to review", rv),
+        _b("i", ("ctrl",), "review_issue", "Issue marker at the BEV pointer (Review panel's text)", rv),
+    ]
 
 
 @dataclass
