@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import getpass
+import html
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,10 @@ def format_when(when: str | int | None) -> str:
     return str(when)[:16].replace("T", " ")
 
 
+def _html(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
 def describe_review(r: Review) -> str:
     """``accepted by anna 2026-11-22 01:40: "text"`` (``unreviewed`` when none)."""
     if r.status == "unreviewed" and not r.comment:
@@ -94,7 +99,7 @@ def describe_review(r: Review) -> str:
     if r.who:
         parts.append(f"by {r.who}")
     if r.when is not None:
-        parts.append(format_when(r.when))
+        parts.append(f"({format_when(r.when)})")
     text = " ".join(parts)
     return f'{text}: "{r.comment}"' if r.comment else text
 
@@ -213,6 +218,8 @@ class ReviewPanel(QWidget):
         self.issues = _tree(["id", "frame", "state", "text", "by"])
         self.issues.setSortingEnabled(True)
         self.issues.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        for col, w in enumerate((32, 44, 56)):
+            self.issues.setColumnWidth(col, w)
         self.issues.itemActivated.connect(lambda it, _c: mode.jump_to_issue(it.data(0, Qt.ItemDataRole.UserRole)))
         self.issues.itemDoubleClicked.connect(
             lambda it, _c: mode.jump_to_issue(it.data(0, Qt.ItemDataRole.UserRole)))
@@ -240,13 +247,13 @@ class ReviewPanel(QWidget):
             self.box_label.setText("box: -")
             return
         doc, f = win.session.doc, win.frame
-        self.frame_label.setText(f"<b>frame {f}</b>: {describe_review(doc.frame_review(f))}")
+        self.frame_label.setText(f"<b>frame {f}</b>: {_html(describe_review(doc.frame_review(f)))}")
         ref = win.ctx.selected_box() if win.ctx is not None else None
         if ref is None:
             self.box_label.setText("box: none selected")
         else:
-            self.box_label.setText(f"<b>box {ref.track_id}</b> ({ref.label}): "
-                                   f"{describe_review(doc.box_review(ref.track_id, f))}")
+            self.box_label.setText(f"<b>box {ref.track_id}</b> ({_html(ref.label)}): "
+                                   f"{_html(describe_review(doc.box_review(ref.track_id, f)))}")
         self.accept_box.setEnabled(ref is not None)
         self.reject_box.setEnabled(ref is not None)
 
@@ -354,9 +361,12 @@ class FindingsPanel(QWidget):
         if win.session is None or self._running:
             return False
         from formats.qa_report import world_point_loader
+        from fusionlabel.qa import records_from_document_dict
 
         s = win.session
-        doc = AnnotationDocument.from_dict(s.doc.to_dict())  # the labeler keeps editing the original
+        data = s.doc.to_dict()
+        doc = AnnotationDocument.from_dict(data)  # the labeler keeps editing the original
+        records = records_from_document_dict(data)
         info, onto, loader = s.seq, s.ontology, world_point_loader(s.loaded)
         self._run_id += 1
         run_id, relay = self._run_id, self._relay
@@ -368,7 +378,7 @@ class FindingsPanel(QWidget):
             from fusionlabel.qa import run_checks
 
             try:
-                res = run_checks(doc, info, loader, ontology=onto)
+                res = run_checks(doc, info, loader, ontology=onto, records=records)
             except Exception as e:  # reported in the panel; the window stays up
                 try:
                     relay.failed.emit(f"{type(e).__name__}: {e}", run_id)
@@ -478,6 +488,9 @@ class ReviewMode(QObject):
         self.dock.setObjectName("review")
         self.dock.setWidget(self.panel)
         win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+        objects = win.findChild(QDockWidget, "objects")
+        if objects is not None:  # a tab next to the object list: both keep the full height
+            win.tabifyDockWidget(objects, self.dock)
         self.findings_dock = QDockWidget("QA findings", win)
         self.findings_dock.setObjectName("findings")
         self.findings_dock.setWidget(self.findings)
@@ -525,8 +538,11 @@ class ReviewMode(QObject):
 
     def show(self, on: bool = True) -> None:
         """Show (or hide) the review and findings docks."""
+        first = on and not self.findings_dock.isVisible()
         self.dock.setVisible(on)
         self.findings_dock.setVisible(on)
+        if first:  # a strip under the views, not half the window
+            self.win.resizeDocks([self.findings_dock], [max(150, self.win.height() // 5)], Qt.Orientation.Vertical)
         if on:
             self.dock.raise_()
             self._refresh_all()
