@@ -354,6 +354,16 @@ class FindingsPanel(QWidget):
     def running(self) -> bool:
         return self._running
 
+    def reset(self) -> None:
+        """Forget the result (another sequence or document is shown); a run in flight is dropped."""
+        self._run_id += 1
+        self._running = False
+        self.result = None
+        self.run_button.setEnabled(True)
+        self.status.setText("not run yet")
+        self.status.setToolTip("")
+        self.refresh()
+
     def run_checks(self) -> bool:
         """Start the checks on a snapshot of the document (world-frame points read from the
         sequence in a daemon thread); False when there is no session or a run is going on."""
@@ -565,6 +575,7 @@ class ReviewMode(QObject):
             if doc is not None:
                 self._unsub = doc.subscribe(self._on_doc_event)
             self._dirty = True
+            self.findings.reset()
         grid = self.win.camera_grid
         if grid is not None:
             for panel in grid.panels.values():
@@ -710,7 +721,7 @@ class ReviewMode(QObject):
     def add_issue(self, text: str | None = None, at_pointer: bool = True,
                   position: tuple[float, float, float] | None = None) -> int | None:
         """Place an issue marker at the current frame: at ``position`` (world m) when given, else at
-        the BEV pointer (when ``at_pointer`` and the pointer is over the BEV) or the selected box's
+        the last BEV pointer position (when ``at_pointer``; like ``N``) or the selected box's
         centre, else the last BEV pointer position, else the BEV centre; the text is ``text`` or
         the panel's. Returns the marker id (None when nothing was placed)."""
         win = self.win
@@ -725,7 +736,7 @@ class ReviewMode(QObject):
         ref = win.ctx.selected_box() if win.ctx is not None else None
         ground = float(win._fd.memo.get("ground_z", 0.0)) if win._fd is not None else 0.0
         if position is None:
-            if at_pointer and self.pointer_xy is not None and win.bev.underMouse():
+            if at_pointer and self.pointer_xy is not None:
                 position = (*self.pointer_xy, ground)
             elif ref is not None:
                 position = tuple(float(v) for v in ref.box.center)  # type: ignore[assignment]

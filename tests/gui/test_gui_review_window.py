@@ -254,7 +254,40 @@ def test_findings_panel_finds_a_floating_box_and_jumps_there(qtbot, scene: Path)
     frames = [tree.topLevelItem(i).text(3) for i in range(tree.topLevelItemCount())]
     assert frames == sorted(frames, key=lambda s: int(s) if s else -1, reverse=True)
     win.set_frame(2)
-    tree.setFocus()
+    win.select(None)
     tree.setCurrentItem(item)
-    findings.jump(tree.currentItem())
-    assert win.frame == 1
+    tree.setFocus()
+    qtbot.keyClick(tree, Qt.Key.Key_Return)
+    assert (win.frame, win.selection) == (1, tid)
+
+    # an edit after the run does not touch the listed result; opening another document resets it
+    assert findings.result is res
+
+
+def test_review_keys_reject_and_marker_at_the_pointer(qtbot, scene: Path) -> None:
+    win = open_window(qtbot, scene, Answers())
+    panel, doc = win.review.panel, win.session.doc
+    tid = win.boxes()[0].track_id
+    win.select(tid)
+    # the keymap's keys do not fire in a text field: type the comment, then the key in the BEV
+    qtbot.keyClicks(panel.comment, "wrong class")
+    win.bev.setFocus()
+    qtbot.keyClick(win.bev, Qt.Key.Key_Backspace, Qt.KeyboardModifier.ControlModifier)
+    r = doc.box_review(tid, 0)
+    assert (r.status, r.comment) == ("rejected", "wrong class")
+    assert tid in doc  # Ctrl+Backspace is not the plain Backspace (delete box)
+    # Ctrl+I: the marker lies at the BEV pointer (like N), on the ground, at this frame
+    win.select(None)
+    panel.issue_text.setText("missed cyclist")
+    target = win.bev.center + np.array([3.0, -2.0])
+    s = win.bev.to_screen(target[None])[0]
+    pos = QtCore.QPoint(int(round(s[0])), int(round(s[1])))
+    qtbot.mouseMove(win.bev, pos)
+    qtbot.wait(20)
+    win.bev.setFocus()
+    qtbot.keyClick(win.bev, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    (m,) = doc.issue_markers()
+    assert m.text == "missed cyclist" and m.frame == 0 and m.track_id is None
+    np.testing.assert_allclose(m.position[:2], target, atol=2.0 / win.bev.scale)
+    win.undo()
+    assert not doc.issue_markers()
