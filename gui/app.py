@@ -730,6 +730,7 @@ class MainWindow(QMainWindow):
             shapes += self._handle_shapes("bev", selected_box, self.bev.scale, None)
         g, s = self._assist_overlays()
         shapes += self.review.bev_shapes()  # accepted / rejected marks
+        g += self.review.glyphs_3d()  # issue markers
         self.view3d.set_boxes(glyphs + g)
         self.bev.set_shapes(s + shapes)
 

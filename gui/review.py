@@ -513,6 +513,9 @@ class ReviewMode(QObject):
         self._doc: AnnotationDocument | None = None
         self._unsub: Callable[[], None] | None = None
         self._dirty = True
+        self._revision = 0
+        self._marks_key: tuple[int, int, int] | None = None
+        self._marks: dict[int, str] = {}
         self._menu()
 
     # ---- menu -----------------------------------------------------------------------------------
@@ -587,6 +590,18 @@ class ReviewMode(QObject):
 
     def _on_doc_event(self, event: DocumentEvent) -> None:
         self._dirty = True
+        self._revision += 1
+
+    def marks(self) -> dict[int, str]:
+        """:func:`box_review_marks` of the current frame, cached until the frame or document changes
+        (the BEV and every camera panel ask on each repaint)."""
+        win = self.win
+        if win.session is None:
+            return {}
+        key = (id(win.session.doc), win.frame, self._revision)
+        if key != self._marks_key:
+            self._marks_key, self._marks = key, box_review_marks(win.session.doc, win.frame)
+        return self._marks
 
     def _refresh_all(self) -> None:
         self.panel.refresh_current()
@@ -697,8 +712,8 @@ class ReviewMode(QObject):
         frame, tid = q[cand[0] if direction > 0 else cand[-1]]
         loc = None
         if tid is not None:
-            box = win.session.doc.track(tid).box_at(frame)
-            loc = None if box is None else tuple(float(v) for v in box.center)
+            ref = win.session.doc.box_at(tid, frame)
+            loc = None if ref is None else tuple(float(v) for v in ref.box.center)
         self.jump_to(frame, tid, loc, keep_selection=tid is None)
         return True
 
@@ -779,15 +794,12 @@ class ReviewMode(QObject):
         if win.session is None:
             return []
         doc, frame, bev = win.session.doc, win.frame, win.bev
-        marks = box_review_marks(doc, frame)
-        if not marks:
-            return []
         px = 1.0 / max(bev.scale, 1e-6)  # metres per pixel
         out: list[Shape] = []
         tick = np.array([[-5.0, 0.0], [-1.5, 4.0], [6.0, -6.0]])  # screen px, y down
-        for ref in doc.boxes_at(frame):
-            status = marks.get(ref.track_id)
-            if status is None:
+        for tid, status in self.marks().items():
+            ref = doc.box_at(tid, frame) if tid in doc else None
+            if ref is None:
                 continue
             fp = ref.box.corners()[:4, :2]
             c = fp.mean(axis=0)
@@ -800,14 +812,31 @@ class ReviewMode(QObject):
                 out.append(Shape(bev.to_plane(sc + tick * 1.3), ACCEPT_COLOR, 3.0, closed=False))
         return out
 
+    def glyphs_3d(self) -> list[Any]:
+        """3D view: each issue marker of the current frame (and sequence-wide ones) as a small cube
+        (0.5 m) at its world position with ``! text``: red while open, grey when resolved."""
+        from fusionlabel.box import Box3D
+        from gui.render.view3d import BoxGlyph
+
+        win = self.win
+        if win.session is None:
+            return []
+        out = []
+        for m in win.session.doc.issue_markers():
+            if m.frame is not None and m.frame != win.frame:
+                continue
+            color = (0.6, 0.6, 0.6, 0.9) if m.resolved else (1.0, 0.27, 0.24, 1.0)
+            cube = Box3D(m.position, (0.5, 0.5, 0.5), 0.0).corners()
+            out.append(BoxGlyph(cube, color, True, False, f"! {m.text}"[:40]))
+        return out
+
     def paint_camera(self, panel: CameraPanel, p: QPainter) -> None:
         """Camera overlay: a red rectangle around rejected boxes, a green tick badge at the top left
         of accepted ones (their projected edges' extent, widget px)."""
         win = self.win
         if win.session is None:
             return
-        marks = box_review_marks(win.session.doc, win.frame)
-        for tid, status in marks.items():
+        for tid, status in self.marks().items():
             edges = panel.edges_of(tid)
             if not edges:
                 continue

@@ -184,6 +184,7 @@ def test_accept_reject_frame_undo_markers_save_reopen(qtbot, scene: Path, tmp_pa
     qtbot.wait(20)
     assert panel.issues.topLevelItemCount() == 1
     assert any(s.text.startswith("! check the mirror") for s in win.bev.shapes)
+    assert win.review.glyphs_3d()[0].text == "! check the mirror"
     panel.issues.setCurrentItem(panel.issues.topLevelItem(0))
     qtbot.mouseClick(panel.issue_resolve, Qt.MouseButton.LeftButton)
     assert doc.issue_marker(m.marker_id).resolved and doc.issue_marker(m.marker_id).resolved_by == "anna"
