@@ -419,9 +419,10 @@ class MainWindow(QMainWindow):
             return False
 
     def _on_app_action(self, name: str) -> None:
+        if self.review.perform(name):  # the keymap's review_* actions (gui/review.py)
+            return
         if name == "save":
             self.save()
-        self.review.perform(name)  # the keymap's review_* actions
 
     # ---- session --------------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike[str]) -> None:
