@@ -47,6 +47,17 @@ MAX_OBJECT_HEIGHT = 4.5
 #: Classes whose longest plausible length is below this (m) are "small" (people, bikes): their
 #: heading comes from the principal axis of the points rather than the L-shape.
 SMALL_OBJECT_LENGTH = 3.0
+#: One-click segmentation: the range-adaptive link of :class:`ClusterParams`, elliptical (finer
+#: across the line of sight, where the azimuth resolution is fine, than along it).
+ONE_CLICK_CLUSTER = ClusterParams(tangential=(0.15, 0.008))
+#: The across-the-line-of-sight link (base m, per metre of range) of the coarse segmentation.
+COARSE_TANGENTIAL = (0.3, 0.012)
+#: A person's or a bike's centre lies this far (m) behind the centroid of its points, as seen from
+#: the sensor: the LiDAR sees only the near half of a body (about a third of a body's 0.3 m radius).
+SMALL_DEPTH_SHIFT = 0.1
+#: A person's or a bike's points lie within this share of the class's typical length (+ 5 cm) of
+#: its centre: half the length, the farthest a body reaches from its middle.
+BODY_RADIUS = 0.5
 #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
 PARTIAL_SHARE = 0.75
 
@@ -314,6 +325,8 @@ def box_from_cluster(
     # people and bikes vary little in size and their points (arms, pedals, a neighbour) say little
     # about it: with the class given, their footprint is the class's typical one
     template = size is None and class_hint is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH
+    if template and yaw is None:
+        return _small_object_box(p, ground, spec, o, top), guess, partial
     if template:
         size = (spec.size.mean[0], spec.size.mean[1])
     targets = []
@@ -342,6 +355,50 @@ def box_from_cluster(
     box = Box3D((float(centre_xy[0]), float(centre_xy[1]), gz + height / 2), (length, width, height),
                 float(wrap_angle(box_yaw)))
     return box, guess, partial
+
+
+def _body_around(p: F64, sel: NDArray[np.intp], xy: tuple[float, float], spec: ClassSpec) -> NDArray[np.intp]:
+    """The part of a segment (indices ``sel`` into ``p``) that is one person or bike: the points
+    within ``BODY_RADIUS`` x the class's typical length of a centre that starts at the click ``xy``
+    and moves to the Gaussian-weighted mean of the points (mean shift), so that two people walking
+    together or a bike against a pole are cut apart."""
+    length = spec.size.mean[0]
+    c = np.asarray(xy, dtype=np.float64)
+    q = p[sel, :2]
+    for _ in range(20):  # Gaussian mean shift: converges on the body under the click
+        w = np.exp(-0.5 * (np.hypot(q[:, 0] - c[0], q[:, 1] - c[1]) / (0.25 * length)) ** 2)
+        if w.sum() < 1e-6:
+            return sel
+        c_new = (q * w[:, None]).sum(axis=0) / w.sum()
+        done = float(np.hypot(*(c_new - c))) < 0.005
+        c = c_new
+        if done:
+            break
+    keep = np.hypot(q[:, 0] - c[0], q[:, 1] - c[1]) <= BODY_RADIUS * length + 0.05
+    return sel[keep] if keep.sum() >= 3 else sel
+
+
+def _small_object_box(p: F64, ground: GroundModel | None, spec: ClassSpec, origin: F64, top: float) -> Box3D:
+    """A person's or a bike's box from its points (N, 3): the class's typical footprint, its length
+    along the principal BEV axis of the points (a walker's legs and a bike's frame lie along the
+    heading; the sign stays ambiguous), centred ``SMALL_DEPTH_SHIFT`` m behind the points' centroid
+    as seen from the sensor ``origin`` (the LiDAR sees only the near half of a body)."""
+    th, _ = pca_yaw(p[:, :2])
+    e1 = np.array([math.cos(th), math.sin(th)])
+    e2 = np.array([-e1[1], e1[0]])
+    u, v = p[:, :2] @ e1, p[:, :2] @ e2
+    lo, hi = np.percentile(u, [5.0, 95.0])
+    # along the heading the middle of the extent (a rider's torso makes the rear denser), across it
+    # the centroid
+    c = (0.5 * (lo + hi) if spec.size.mean[0] >= 1.2 else float(u.mean())) * e1 + float(v.mean()) * e2
+    los = c - origin[:2]
+    c = c + SMALL_DEPTH_SHIFT * los / max(float(np.linalg.norm(los)), 1e-9)
+    gz = float(ground(c[0], c[1])) if ground is not None else float(p[:, 2].min())
+    height = max(top - gz, 0.1)
+    if height < 0.5 * spec.size.min[2]:
+        height = spec.size.mean[2]
+    return Box3D((float(c[0]), float(c[1]), gz + height / 2), (spec.size.mean[0], spec.size.mean[1], height),
+                 float(wrap_angle(th)))
 
 
 def _nonground(pts: F64, ground: GroundModel | None, tolerance: float) -> NDArray[np.intp]:
@@ -416,12 +473,14 @@ def box_from_click(
     reach = None
     if spec is not None:
         reach = math.hypot(spec.size.max[0], spec.size.max[1]) * 0.5 + 0.3
-    prm = params or ClusterParams()
+    prm = params or ONE_CLICK_CLUSTER
     # two segmentations: the fine one may split an object (sparse rings on a near roof, an
     # occluder's shadow), the coarse one may merge neighbours; the one whose shape the class
     # (given, or the best guess) explains better wins
     options = []
-    for cp in (prm, ClusterParams(**{**prm.__dict__, "base": 0.7, "per_metre": 0.02, "max_radius": 1.5})):
+    coarse = ClusterParams(**{**prm.__dict__, "base": 0.7, "per_metre": 0.02, "max_radius": 1.5,
+                              "tangential": None if prm.tangential is None else COARSE_TANGENTIAL})
+    for cp in (prm, coarse):
         sel = _segment(p, idx, xy, origin, cp, reach)
         if len(sel):
             # the coarse one must be clearly better (it may have swallowed a neighbour)
@@ -430,6 +489,8 @@ def box_from_click(
     if not options:
         return BoxFit(None, None, 0.0, empty, reason="no object points near the click")
     sel = min(options, key=lambda o: (o[0], o[1]))[2]
+    if spec is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH:
+        sel = _body_around(p, sel, xy, spec)
     box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates)
     label = spec.name if spec is not None else guess.label
     prob = guess.probabilities.get(label, guess.probability) if spec is None else 1.0
