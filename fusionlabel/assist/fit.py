@@ -58,6 +58,23 @@ SMALL_DEPTH_SHIFT = 0.1
 #: A person's or a bike's points lie within this share of the class's typical length (+ 5 cm) of
 #: its centre: half the length, the farthest a body reaches from its middle.
 BODY_RADIUS = 0.5
+#: Free-space points (ground) count against a footprint only this far (m) inside its edges (the
+#: LiDAR sees a little under a car's bumpers and sills).
+FREE_INSET = 0.3
+#: Free space stops a grown side at its third point (one or two may be stray ground points).
+FREE_MIN_POINTS = 3
+#: Ground points within this distance (m) of a click are the free space a partly seen object must
+#: not grow into.
+FREE_SPACE_RADIUS = 8.0
+#: A visible extent may exceed the class's largest by this much (m) of range noise and mirrors.
+MAX_EXTENT_SLACK = 0.1
+#: When the size prior's two assignments of length and width to a cluster's visible extents cost
+#: within this much of each other, free space decides between them.
+AXIS_AMBIGUITY = 8.0
+#: One-click segmentation uses the points at least this high (m) above the ground: kerbs, low
+#: vegetation and ground noise (up to about 0.25 m) would bridge a car to a wall or a hedge; a
+#: car's body, a person's legs and a bike's wheels reach higher.
+SEGMENT_MIN_HEIGHT = 0.3
 #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
 PARTIAL_SHARE = 0.75
 
@@ -184,6 +201,16 @@ def _bound_cost(v: float, prior: ClassSpec, k: int) -> float:
     return _full_cost(v, prior, k) if v > prior.size.mean[k] else 0.0
 
 
+def _assign_cost(ext: tuple[float, float], prior: ClassSpec) -> float:
+    """Size-prior cost of taking the first of two visible extents as the length, the second as
+    the width (a lower bound: it may be cut short by the viewpoint)."""
+    first, second = ext
+    c = _full_cost(first, prior, 0) + _bound_cost(second, prior, 1)
+    if second > prior.size.max[1] + MAX_EXTENT_SLACK:
+        c += 25.0
+    return c
+
+
 def assign_axes(ext: tuple[float, float], prior: ClassSpec) -> tuple[bool, float]:
     """Which rectangle axis is the class's length: returns (True when the first axis is the length,
     cost). The larger visible extent is taken as a fully seen face; the smaller one as a lower
@@ -192,8 +219,11 @@ def assign_axes(ext: tuple[float, float], prior: ClassSpec) -> tuple[bool, float
     big, small, big_first = (a, b, True) if a >= b else (b, a, False)
     # big face is the length
     c_len = _full_cost(big, prior, 0) + _bound_cost(small, prior, 1)
-    # big face is the width
+    # big face is the width; a face clearly wider than the class's widest cannot be its width (a
+    # near car's side cut short by the field of view looks as long as a wide car's rear)
     c_wid = _full_cost(big, prior, 1) + _bound_cost(small, prior, 0)
+    if big > prior.size.max[1] + MAX_EXTENT_SLACK and big <= prior.size.max[0] + MAX_EXTENT_SLACK:
+        c_wid += 25.0
     if c_len <= c_wid:
         return big_first, c_len
     return (not big_first), c_wid
@@ -282,13 +312,16 @@ def box_from_cluster(
     candidates: Sequence[str] | None = None,
     yaw: float | None = None,
     size: tuple[float, float] | None = None,
+    free_xy: ArrayLike | None = None,
 ) -> tuple[Box3D, ClassGuess, bool]:
     """The box of one object's points (N, 3) (ground removed): L-shape heading (or the given
     ``yaw``), the class from ``class_hint`` or guessed from the size priors, extension to the
     class's typical size away from the sensor ``origin`` where the object is only partly seen,
     bottom on the ``ground`` (None: the lowest point). With ``size`` (length, width) m the
     footprint gets exactly that size, its edges nearest the sensor kept (a track's size applied
-    to each frame). Returns (box, guess, partial)."""
+    to each frame). ``free_xy`` (M, 2): BEV positions seen as free space (ground points near the
+    object); a partly seen object then grows toward the sensor instead when its far side is seen
+    free. Returns (box, guess, partial)."""
     p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     if len(p) == 0:
         raise ValueError("box_from_cluster: no points")
@@ -320,26 +353,53 @@ def box_from_cluster(
     lo_u, hi_u = u0 - rect.a / 2, u0 + rect.a / 2
     lo_v, hi_v = v0 - rect.b / 2, v0 + rect.b / 2
     su, sv = float(np.dot(o[:2], e1)), float(np.dot(o[:2], e2))
-    len_k, wid_k = (0, 1) if first_is_length else (1, 0)
-    partial = False
     # people and bikes vary little in size and their points (arms, pedals, a neighbour) say little
     # about it: with the class given, their footprint is the class's typical one
     template = size is None and class_hint is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH
     if template and yaw is None:
-        return _small_object_box(p, ground, spec, o, top), guess, partial
+        return _small_object_box(p, ground, spec, o, top), guess, False
     if template:
         size = (spec.size.mean[0], spec.size.mean[1])
-    targets = []
-    for ext, k in ((rect.a, len_k), (rect.b, wid_k)):
-        mean = spec.size.mean[k]
-        if ext < PARTIAL_SHARE * mean:
-            partial = True
-        if size is not None:
-            targets.append(float(size[k]))
-        else:
-            targets.append(mean if ext < PARTIAL_SHARE * mean else ext)
-    lo_u, hi_u = _extend(lo_u, hi_u, targets[0], su, exact=size is not None, centre=template)
-    lo_v, hi_v = _extend(lo_v, hi_v, targets[1], sv, exact=size is not None, centre=template)
+
+    def footprints(length_first: bool) -> tuple[list[tuple[float, float]], list[tuple[float, float]], bool]:
+        """Candidate intervals along e1 and e2 (the first: grown away from the sensor) and partial."""
+        len_k, wid_k = (0, 1) if length_first else (1, 0)
+        targets, part = [], False
+        for ext, k in ((rect.a, len_k), (rect.b, wid_k)):
+            mean = spec.size.mean[k]
+            part = part or ext < PARTIAL_SHARE * mean
+            if size is not None:
+                targets.append(float(size[k]))
+            else:
+                targets.append(mean if ext < PARTIAL_SHARE * mean else ext)
+        opts_u = [_extend(lo_u, hi_u, targets[0], su, exact=size is not None, centre=template)]
+        opts_v = [_extend(lo_v, hi_v, targets[1], sv, exact=size is not None, centre=template)]
+        if free_xy is not None and not template:
+            # the other way too, where the box grows: toward the sensor when the far side is seen
+            # free (ground points there) and the near side is not (cut by a camera's field of view)
+            for opts, lo, hi, t in ((opts_u, lo_u, hi_u, targets[0]), (opts_v, lo_v, hi_v, targets[1])):
+                if hi - lo < t:
+                    opts.append((hi - t, hi) if opts[0][0] == lo else (lo, lo + t))
+        return opts_u, opts_v, part
+
+    cands = [(first_is_length, *footprints(first_is_length))]
+    if yaw is None and free_xy is not None and not template:
+        # the other assignment of length and width when the size prior hardly tells them apart
+        other = (rect.b, rect.a) if first_is_length else (rect.a, rect.b)
+        cur = (rect.a, rect.b) if first_is_length else (rect.b, rect.a)
+        if _assign_cost(other, spec) - _assign_cost(cur, spec) < AXIS_AMBIGUITY:
+            cands.append((not first_is_length, *footprints(not first_is_length)))
+    k, (lo_u, hi_u), (lo_v, hi_v) = _least_free(cands, e1, e2, free_xy)
+    first_is_length, partial = cands[k][0], cands[k][3]
+    if free_xy is not None and not template and size is None:
+        # a grown side stops where free space begins (at least the class's smallest size)
+        mins = (spec.size.min[0], spec.size.min[1]) if first_is_length else (spec.size.min[1], spec.size.min[0])
+        f = np.asarray(free_xy, dtype=np.float64).reshape(-1, 2)
+        fu, fv = f @ e1, f @ e2
+        lo_u, hi_u = _stop_at_free(lo_u, hi_u, u0 - rect.a / 2, u0 + rect.a / 2, mins[0], fu,
+                                   (fv > lo_v + FREE_INSET) & (fv < hi_v - FREE_INSET))
+        lo_v, hi_v = _stop_at_free(lo_v, hi_v, v0 - rect.b / 2, v0 + rect.b / 2, mins[1], fv,
+                                   (fu > lo_u + FREE_INSET) & (fu < hi_u - FREE_INSET))
     um, vm = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
     centre_xy = um * e1 + vm * e2
     du, dv = hi_u - lo_u, hi_v - lo_v
@@ -355,6 +415,51 @@ def box_from_cluster(
     box = Box3D((float(centre_xy[0]), float(centre_xy[1]), gz + height / 2), (length, width, height),
                 float(wrap_angle(box_yaw)))
     return box, guess, partial
+
+
+def _least_free(cands: list[tuple[bool, list[tuple[float, float]], list[tuple[float, float]], bool]], e1: F64,
+                e2: F64, free_xy: ArrayLike | None) -> tuple[int, tuple[float, float], tuple[float, float]]:
+    """Among candidate footprints (per candidate axis assignment, intervals along ``e1`` and ``e2``;
+    the very first is the default: the size prior's assignment grown away from the sensor), the one
+    that covers the fewest ``free_xy`` (M, 2) BEV points seen as free space (ground) more than
+    ``FREE_INSET`` m inside it; another than the default is taken only when it covers clearly fewer
+    (at most half and 3 fewer). Returns (candidate index, interval along e1, along e2)."""
+    best = (0, cands[0][1][0], cands[0][2][0])
+    if free_xy is None:
+        return best
+    f = np.asarray(free_xy, dtype=np.float64).reshape(-1, 2)
+    fu, fv = f @ e1, f @ e2
+
+    def count(iu: tuple[float, float], iv: tuple[float, float]) -> int:
+        return int(np.count_nonzero((fu > iu[0] + FREE_INSET) & (fu < iu[1] - FREE_INSET)
+                                    & (fv > iv[0] + FREE_INSET) & (fv < iv[1] - FREE_INSET)))
+
+    n0 = count(best[1], best[2])
+    n_best = n0
+    for k, (_, opts_u, opts_v, _) in enumerate(cands):
+        for iu in opts_u:
+            for iv in opts_v:
+                n = count(iu, iv)
+                if n < n_best and n <= 0.5 * n0 and n <= n0 - 3:
+                    best, n_best = (k, iu, iv), n
+    return best
+
+
+def _stop_at_free(lo: float, hi: float, seen_lo: float, seen_hi: float, minimum: float, f: F64,
+                  band: NDArray[np.bool_]) -> tuple[float, float]:
+    """Trim the grown part of an interval [lo, hi] (the points cover [seen_lo, seen_hi]) back to
+    ``FREE_INSET`` m past the third free-space coordinate ``f`` (within ``band``) beyond the seen
+    edge, never below ``minimum`` nor the seen extent."""
+    g = f[band]
+    if hi > seen_hi + 1e-6:  # grown toward +
+        beyond = np.sort(g[(g > seen_hi) & (g < hi - FREE_INSET)])
+        if len(beyond) >= FREE_MIN_POINTS:
+            hi = max(float(beyond[FREE_MIN_POINTS - 1]) + FREE_INSET, lo + minimum, seen_hi)
+    if lo < seen_lo - 1e-6:  # grown toward -
+        beyond = np.sort(g[(g < seen_lo) & (g > lo + FREE_INSET)])[::-1]
+        if len(beyond) >= FREE_MIN_POINTS:
+            lo = min(float(beyond[FREE_MIN_POINTS - 1]) - FREE_INSET, hi - minimum, seen_lo)
+    return lo, hi
 
 
 def _body_around(p: F64, sel: NDArray[np.intp], xy: tuple[float, float], spec: ClassSpec) -> NDArray[np.intp]:
@@ -466,7 +571,7 @@ def box_from_click(
             return BoxFit(None, None, 0.0, empty, reason="the ray hits nothing")
     else:
         xy = tuple(float(v) for v in np.asarray(click, dtype=np.float64).reshape(2))
-    idx = _nonground(p, ground, GROUND_TOLERANCE)
+    idx = _nonground(p, ground, SEGMENT_MIN_HEIGHT)
     if len(idx) == 0:
         return BoxFit(None, None, 0.0, empty, reason="no non-ground points")
     spec = resolve_class(onto, class_hint) if class_hint is not None else None
@@ -491,7 +596,11 @@ def box_from_click(
     sel = min(options, key=lambda o: (o[0], o[1]))[2]
     if spec is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH:
         sel = _body_around(p, sel, xy, spec)
-    box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates)
+    free = None
+    if ground is not None:
+        near = np.flatnonzero(np.hypot(p[:, 0] - xy[0], p[:, 1] - xy[1]) <= FREE_SPACE_RADIUS)
+        free = p[near[ground.height_above(p[near]) < GROUND_TOLERANCE], :2]
+    box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates, free_xy=free)
     label = spec.name if spec is not None else guess.label
     prob = guess.probabilities.get(label, guess.probability) if spec is None else 1.0
     conf = float(np.clip(prob * guess.fit * min(1.0, len(sel) / 30.0) * (0.8 if partial else 1.0), 0.0, 1.0))
