@@ -17,7 +17,7 @@ sensor**, keeping the visible near edges where they were measured.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +61,8 @@ BODY_RADIUS = 0.5
 #: Free-space points (ground) count against a footprint only this far (m) inside its edges (the
 #: LiDAR sees a little under a car's bumpers and sills).
 FREE_INSET = 0.3
+#: The strip (m inside the seen near face) where ground past a partly seen object's end marks it.
+NEAR_STRIP = (0.1, 0.6)
 #: Free space stops a grown side at its third point (one or two may be stray ground points).
 FREE_MIN_POINTS = 3
 #: Ground points within this distance (m) of a click are the free space a partly seen object must
@@ -389,17 +391,22 @@ def box_from_cluster(
         cur = (rect.a, rect.b) if first_is_length else (rect.b, rect.a)
         if _assign_cost(other, spec) - _assign_cost(cur, spec) < AXIS_AMBIGUITY:
             cands.append((not first_is_length, *footprints(not first_is_length)))
-    k, (lo_u, hi_u), (lo_v, hi_v) = _least_free(cands, e1, e2, free_xy)
-    first_is_length, partial = cands[k][0], cands[k][3]
+    trim = None
     if free_xy is not None and not template and size is None:
         # a grown side stops where free space begins (at least the class's smallest size)
-        mins = (spec.size.min[0], spec.size.min[1]) if first_is_length else (spec.size.min[1], spec.size.min[0])
         f = np.asarray(free_xy, dtype=np.float64).reshape(-1, 2)
         fu, fv = f @ e1, f @ e2
-        lo_u, hi_u = _stop_at_free(lo_u, hi_u, u0 - rect.a / 2, u0 + rect.a / 2, mins[0], fu,
-                                   (fv > lo_v + FREE_INSET) & (fv < hi_v - FREE_INSET))
-        lo_v, hi_v = _stop_at_free(lo_v, hi_v, v0 - rect.b / 2, v0 + rect.b / 2, mins[1], fv,
-                                   (fu > lo_u + FREE_INSET) & (fu < hi_u - FREE_INSET))
+        seen_u = (u0 - rect.a / 2, u0 + rect.a / 2)
+        seen_v = (v0 - rect.b / 2, v0 + rect.b / 2)
+        strip_u, strip_v = _near_strip(fv, *seen_v, sv), _near_strip(fu, *seen_u, su)
+
+        def trim(length_first: bool, iu: tuple[float, float], iv: tuple[float, float]) -> tuple:
+            mins = (spec.size.min[0], spec.size.min[1]) if length_first else (spec.size.min[1], spec.size.min[0])
+            return (_stop_at_free(*iu, *seen_u, mins[0], fu, strip_u),
+                    _stop_at_free(*iv, *seen_v, mins[1], fv, strip_v))
+
+    k, (lo_u, hi_u), (lo_v, hi_v) = _least_free(cands, e1, e2, free_xy, trim)
+    first_is_length, partial = cands[k][0], cands[k][3]
     um, vm = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
     centre_xy = um * e1 + vm * e2
     du, dv = hi_u - lo_u, hi_v - lo_v
@@ -418,13 +425,18 @@ def box_from_cluster(
 
 
 def _least_free(cands: list[tuple[bool, list[tuple[float, float]], list[tuple[float, float]], bool]], e1: F64,
-                e2: F64, free_xy: ArrayLike | None) -> tuple[int, tuple[float, float], tuple[float, float]]:
+                e2: F64, free_xy: ArrayLike | None, trim: Callable[..., tuple] | None = None,
+                ) -> tuple[int, tuple[float, float], tuple[float, float]]:
     """Among candidate footprints (per candidate axis assignment, intervals along ``e1`` and ``e2``;
     the very first is the default: the size prior's assignment grown away from the sensor), the one
     that covers the fewest ``free_xy`` (M, 2) BEV points seen as free space (ground) more than
     ``FREE_INSET`` m inside it; another than the default is taken only when it covers clearly fewer
-    (at most half and 3 fewer). Returns (candidate index, interval along e1, along e2)."""
-    best = (0, cands[0][1][0], cands[0][2][0])
+    (at most half and 3 fewer). Each footprint is first cut back by ``trim(length_first, iu, iv)``
+    where free space says the object ends. Returns (candidate index, interval along e1, along e2)."""
+    if trim is None:
+        def trim(_: bool, iu: tuple[float, float], iv: tuple[float, float]) -> tuple:
+            return iu, iv
+    best = (0, *trim(cands[0][0], cands[0][1][0], cands[0][2][0]))
     if free_xy is None:
         return best
     f = np.asarray(free_xy, dtype=np.float64).reshape(-1, 2)
@@ -436,13 +448,23 @@ def _least_free(cands: list[tuple[bool, list[tuple[float, float]], list[tuple[fl
 
     n0 = count(best[1], best[2])
     n_best = n0
-    for k, (_, opts_u, opts_v, _) in enumerate(cands):
-        for iu in opts_u:
-            for iv in opts_v:
+    for k, (length_first, opts_u, opts_v, _) in enumerate(cands):
+        for iu0 in opts_u:
+            for iv0 in opts_v:
+                iu, iv = trim(length_first, iu0, iv0)
                 n = count(iu, iv)
                 if n < n_best and n <= 0.5 * n0 and n <= n0 - 3:
                     best, n_best = (k, iu, iv), n
     return best
+
+
+def _near_strip(f: F64, seen_lo: float, seen_hi: float, sensor: float) -> NDArray[np.bool_]:
+    """Free-space coordinates ``f`` in the strip just behind the seen face nearest the ``sensor``
+    (between ``NEAR_STRIP`` m inside it): ground there, past the object's seen end, is in plain
+    view whether or not the object goes on (the object itself cannot hide it), so it marks the end."""
+    if abs(sensor - seen_lo) <= abs(sensor - seen_hi):
+        return (f > seen_lo + NEAR_STRIP[0]) & (f < seen_lo + NEAR_STRIP[1])
+    return (f < seen_hi - NEAR_STRIP[0]) & (f > seen_hi - NEAR_STRIP[1])
 
 
 def _stop_at_free(lo: float, hi: float, seen_lo: float, seen_hi: float, minimum: float, f: F64,
