@@ -593,14 +593,17 @@ def box_from_click(
             return BoxFit(None, None, 0.0, empty, reason="the ray hits nothing")
     else:
         xy = tuple(float(v) for v in np.asarray(click, dtype=np.float64).reshape(2))
-    idx = _nonground(p, ground, SEGMENT_MIN_HEIGHT)
+    spec = resolve_class(onto, class_hint) if class_hint is not None else None
+    idx = _nonground(p, ground, SEGMENT_MIN_HEIGHT if spec is not None else GROUND_TOLERANCE)
     if len(idx) == 0:
         return BoxFit(None, None, 0.0, empty, reason="no non-ground points")
-    spec = resolve_class(onto, class_hint) if class_hint is not None else None
     reach = None
     if spec is not None:
         reach = math.hypot(spec.size.max[0], spec.size.max[1]) * 0.5 + 0.3
-    prm = params or ONE_CLICK_CLUSTER
+    # the tighter segmentation (elliptical link, points above kerb height) may split an object: it
+    # needs the class to tell a fragment from a small object; without a hint the round link on all
+    # non-ground points is used
+    prm = params or (ONE_CLICK_CLUSTER if spec is not None else ClusterParams())
     # two segmentations: the fine one may split an object (sparse rings on a near roof, an
     # occluder's shadow), the coarse one may merge neighbours; the one whose shape the class
     # (given, or the best guess) explains better wins
