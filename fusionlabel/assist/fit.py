@@ -77,6 +77,11 @@ AXIS_AMBIGUITY = 8.0
 #: vegetation and ground noise (up to about 0.25 m) would bridge a car to a wall or a hedge; a
 #: car's body, a person's legs and a bike's wheels reach higher.
 SEGMENT_MIN_HEIGHT = 0.3
+#: Small classes at least this long (m) are ridden (bikes, scooters): their heading comes from the
+#: points below ``BIKE_TOP`` m above the ground and their centre along it from the middle of the
+#: points' extent (a rider's torso makes the rear denser).
+RIDDEN_LENGTH = 1.2
+BIKE_TOP = 1.0
 #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
 PARTIAL_SHARE = 0.75
 
@@ -510,14 +515,22 @@ def _small_object_box(p: F64, ground: GroundModel | None, spec: ClassSpec, origi
     along the principal BEV axis of the points (a walker's legs and a bike's frame lie along the
     heading; the sign stays ambiguous), centred ``SMALL_DEPTH_SHIFT`` m behind the points' centroid
     as seen from the sensor ``origin`` (the LiDAR sees only the near half of a body)."""
-    th, _ = pca_yaw(p[:, :2])
+    rider = spec.size.mean[0] >= RIDDEN_LENGTH
+    low = p
+    if rider and ground is not None:
+        # a bike (wheels, frame, the rider's legs) lies along the heading; the torso and arms above
+        # spread across it
+        below = p[ground.height_above(p) < BIKE_TOP]
+        if len(below) >= 10:
+            low = below
+    th, _ = pca_yaw(low[:, :2])
     e1 = np.array([math.cos(th), math.sin(th)])
     e2 = np.array([-e1[1], e1[0]])
     u, v = p[:, :2] @ e1, p[:, :2] @ e2
     lo, hi = np.percentile(u, [5.0, 95.0])
     # along the heading the middle of the extent (a rider's torso makes the rear denser), across it
     # the centroid
-    c = (0.5 * (lo + hi) if spec.size.mean[0] >= 1.2 else float(u.mean())) * e1 + float(v.mean()) * e2
+    c = (0.5 * (lo + hi) if rider else float(u.mean())) * e1 + float(v.mean()) * e2
     los = c - origin[:2]
     c = c + SMALL_DEPTH_SHIFT * los / max(float(np.linalg.norm(los)), 1e-9)
     gz = float(ground(c[0], c[1])) if ground is not None else float(p[:, 2].min())
