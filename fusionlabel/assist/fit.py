@@ -61,9 +61,9 @@ BODY_RADIUS = 0.5
 #: Free-space points (ground) count against a footprint only this far (m) inside its edges (the
 #: LiDAR sees a little under a car's bumpers and sills).
 FREE_INSET = 0.3
-#: The strip (m inside the seen near face) where ground past a partly seen object's end marks it.
-NEAR_STRIP = (0.1, 0.6)
-#: Free space stops a grown side at its third point (one or two may be stray ground points).
+#: A face ends in unobserved space when nothing at all was seen this far (m) past its end.
+OPEN_END_GAP = 1.0
+#: Free space stops a grown side at the third ray through it (one or two may be stray ground points).
 FREE_MIN_POINTS = 3
 #: Ground points within this distance (m) of a click are the free space a partly seen object must
 #: not grow into.
@@ -218,17 +218,19 @@ def _assign_cost(ext: tuple[float, float], prior: ClassSpec) -> float:
     return c
 
 
-def assign_axes(ext: tuple[float, float], prior: ClassSpec) -> tuple[bool, float]:
+def assign_axes(ext: tuple[float, float], prior: ClassSpec, big_open: bool = False) -> tuple[bool, float]:
     """Which rectangle axis is the class's length: returns (True when the first axis is the length,
-    cost). The larger visible extent is taken as a fully seen face; the smaller one as a lower
+    cost). The larger visible extent is taken as a fully seen face (a lower bound too when
+    ``big_open``: it ends in unobserved space, see :func:`_open_ends`); the smaller one as a lower
     bound (it may be cut short by the viewpoint)."""
     a, b = ext
     big, small, big_first = (a, b, True) if a >= b else (b, a, False)
+    cost = _bound_cost if big_open else _full_cost
     # big face is the length
-    c_len = _full_cost(big, prior, 0) + _bound_cost(small, prior, 1)
+    c_len = cost(big, prior, 0) + _bound_cost(small, prior, 1)
     # big face is the width; a face clearly wider than the class's widest cannot be its width (a
     # near car's side cut short by the field of view looks as long as a wide car's rear)
-    c_wid = _full_cost(big, prior, 1) + _bound_cost(small, prior, 0)
+    c_wid = cost(big, prior, 1) + _bound_cost(small, prior, 0)
     if big > prior.size.max[1] + MAX_EXTENT_SLACK and big <= prior.size.max[0] + MAX_EXTENT_SLACK:
         c_wid += 25.0
     if c_len <= c_wid:
@@ -320,6 +322,7 @@ def box_from_cluster(
     yaw: float | None = None,
     size: tuple[float, float] | None = None,
     free_xy: ArrayLike | None = None,
+    seen_xy: ArrayLike | None = None,
 ) -> tuple[Box3D, ClassGuess, bool]:
     """The box of one object's points (N, 3) (ground removed): L-shape heading (or the given
     ``yaw``), the class from ``class_hint`` or guessed from the size priors, extension to the
@@ -328,7 +331,10 @@ def box_from_cluster(
     footprint gets exactly that size, its edges nearest the sensor kept (a track's size applied
     to each frame). ``free_xy`` (M, 2): BEV positions seen as free space (ground points near the
     object); a partly seen object then grows toward the sensor instead when its far side is seen
-    free. Returns (box, guess, partial)."""
+    free. ``seen_xy`` (K, 2): BEV positions of every return near the object; a face that ends
+    where nothing at all was seen (a camera's field of view, an occluder's shadow) may go on, so
+    its length is then only a lower bound when choosing which side is the length. Returns (box,
+    guess, partial)."""
     p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     if len(p) == 0:
         raise ValueError("box_from_cluster: no points")
@@ -353,8 +359,11 @@ def box_from_cluster(
                         top_cover=top_coverage(p, rect, g0, height))
     if spec is None:
         spec = ontology[guess.label]
-    first_is_length, _ = assign_axes((rect.a, rect.b), spec) if yaw is None else (True, 0.0)
     e1, e2 = rect.axes()
+    big_open = False
+    if seen_xy is not None and yaw is None:
+        big_open = _open_ends(rect, seen_xy, e1 if rect.a >= rect.b else e2)
+    first_is_length, _ = assign_axes((rect.a, rect.b), spec, big_open) if yaw is None else (True, 0.0)
     u0 = float(np.dot(rect.center, e1))
     v0 = float(np.dot(rect.center, e2))
     lo_u, hi_u = u0 - rect.a / 2, u0 + rect.a / 2
@@ -403,12 +412,14 @@ def box_from_cluster(
         fu, fv = f @ e1, f @ e2
         seen_u = (u0 - rect.a / 2, u0 + rect.a / 2)
         seen_v = (v0 - rect.b / 2, v0 + rect.b / 2)
-        strip_u, strip_v = _near_strip(fv, *seen_v, sv), _near_strip(fu, *seen_u, su)
+        # where the rays to the seen ground cross the line of the near face: the face cannot reach there
+        cross_u = _ray_crossings(fu, fv, su, sv, seen_v[0] if abs(sv - seen_v[0]) <= abs(sv - seen_v[1]) else seen_v[1])
+        cross_v = _ray_crossings(fv, fu, sv, su, seen_u[0] if abs(su - seen_u[0]) <= abs(su - seen_u[1]) else seen_u[1])
 
         def trim(length_first: bool, iu: tuple[float, float], iv: tuple[float, float]) -> tuple:
             mins = (spec.size.min[0], spec.size.min[1]) if length_first else (spec.size.min[1], spec.size.min[0])
-            return (_stop_at_free(*iu, *seen_u, mins[0], fu, strip_u),
-                    _stop_at_free(*iv, *seen_v, mins[1], fv, strip_v))
+            return (_stop_at_free(*iu, *seen_u, mins[0], cross_u),
+                    _stop_at_free(*iv, *seen_v, mins[1], cross_v))
 
     k, (lo_u, hi_u), (lo_v, hi_v) = _least_free(cands, e1, e2, free_xy, trim)
     first_is_length, partial = cands[k][0], cands[k][3]
@@ -436,14 +447,14 @@ def _least_free(cands: list[tuple[bool, list[tuple[float, float]], list[tuple[fl
     the very first is the default: the size prior's assignment grown away from the sensor), the one
     that covers the fewest ``free_xy`` (M, 2) BEV points seen as free space (ground) more than
     ``FREE_INSET`` m inside it; another than the default is taken only when it covers clearly fewer
-    (at most half and 3 fewer). Each footprint is first cut back by ``trim(length_first, iu, iv)``
+    (at most half and 3 fewer). The chosen one is then cut back by ``trim(length_first, iu, iv)``
     where free space says the object ends. Returns (candidate index, interval along e1, along e2)."""
     if trim is None:
         def trim(_: bool, iu: tuple[float, float], iv: tuple[float, float]) -> tuple:
             return iu, iv
-    best = (0, *trim(cands[0][0], cands[0][1][0], cands[0][2][0]))
+    best = (0, cands[0][1][0], cands[0][2][0])
     if free_xy is None:
-        return best
+        return (0, *trim(cands[0][0], best[1], best[2]))
     f = np.asarray(free_xy, dtype=np.float64).reshape(-1, 2)
     fu, fv = f @ e1, f @ e2
 
@@ -453,39 +464,58 @@ def _least_free(cands: list[tuple[bool, list[tuple[float, float]], list[tuple[fl
 
     n0 = count(best[1], best[2])
     n_best = n0
-    for k, (length_first, opts_u, opts_v, _) in enumerate(cands):
-        for iu0 in opts_u:
-            for iv0 in opts_v:
-                iu, iv = trim(length_first, iu0, iv0)
+    for k, (_, opts_u, opts_v, _) in enumerate(cands):
+        for iu in opts_u:
+            for iv in opts_v:
                 n = count(iu, iv)
                 if n < n_best and n <= 0.5 * n0 and n <= n0 - 3:
                     best, n_best = (k, iu, iv), n
-    return best
+    return (best[0], *trim(cands[best[0]][0], best[1], best[2]))
 
 
-def _near_strip(f: F64, seen_lo: float, seen_hi: float, sensor: float) -> NDArray[np.bool_]:
-    """Free-space coordinates ``f`` in the strip just behind the seen face nearest the ``sensor``
-    (between ``NEAR_STRIP`` m inside it): ground there, past the object's seen end, is in plain
-    view whether or not the object goes on (the object itself cannot hide it), so it marks the end."""
-    if abs(sensor - seen_lo) <= abs(sensor - seen_hi):
-        return (f > seen_lo + NEAR_STRIP[0]) & (f < seen_lo + NEAR_STRIP[1])
-    return (f < seen_hi - NEAR_STRIP[0]) & (f > seen_hi - NEAR_STRIP[1])
+def _open_ends(rect: Rectangle, seen_xy: ArrayLike, axis: F64) -> bool:
+    """Whether the rectangle's extent along ``axis`` (one of its unit axes) ends in unobserved
+    space: no return at all (ground or object) within ``OPEN_END_GAP`` m past one of its ends,
+    across the rectangle's width (a face cut by the field of view of the cloud or by a shadow)."""
+    q = np.asarray(seen_xy, dtype=np.float64).reshape(-1, 2) - np.asarray(rect.center)
+    other = np.array([-axis[1], axis[0]])
+    t, w = q @ axis, q @ other
+    half = (rect.a if abs(float(np.dot(axis, rect.axes()[0]))) > 0.5 else rect.b) / 2
+    half_w = (rect.b if abs(float(np.dot(axis, rect.axes()[0]))) > 0.5 else rect.a) / 2
+    band = np.abs(w) <= half_w
+    for sign in (1.0, -1.0):
+        past = sign * t - half
+        if not np.any(band & (past > 0.05) & (past < OPEN_END_GAP)):
+            return True
+    return False
 
 
-def _stop_at_free(lo: float, hi: float, seen_lo: float, seen_hi: float, minimum: float, f: F64,
-                  band: NDArray[np.bool_]) -> tuple[float, float]:
-    """Trim the grown part of an interval [lo, hi] (the points cover [seen_lo, seen_hi]) back to
-    ``FREE_INSET`` m past the third free-space coordinate ``f`` (within ``band``) beyond the seen
-    edge, never below ``minimum`` nor the seen extent."""
-    g = f[band]
+def _ray_crossings(f_along: F64, f_across: F64, s_along: float, s_across: float, near: float) -> F64:
+    """Where (coordinate along the face) the rays from the sensor (``s_along``, ``s_across``) to the
+    free-space points (``f_along``, ``f_across``) cross the line ``across = near`` of an object's
+    seen near face; only rays that do cross it (points beyond the line). The LiDAR saw through
+    there, so the face does not reach any of these places."""
+    d = f_across - s_across
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (near - s_across) / d
+    ok = np.isfinite(t) & (t > 0.0) & (t < 1.0)
+    return s_along + t[ok] * (f_along[ok] - s_along)
+
+
+def _stop_at_free(lo: float, hi: float, seen_lo: float, seen_hi: float, minimum: float,
+                  cross: F64) -> tuple[float, float]:
+    """Trim the grown part of an interval [lo, hi] (the points cover [seen_lo, seen_hi]) back to the
+    ``FREE_MIN_POINTS``-th ray crossing ``cross`` (see :func:`_ray_crossings`) past the seen end,
+    never below ``minimum`` nor the seen extent."""
+    k = FREE_MIN_POINTS - 1
     if hi > seen_hi + 1e-6:  # grown toward +
-        beyond = np.sort(g[(g > seen_hi) & (g < hi - FREE_INSET)])
-        if len(beyond) >= FREE_MIN_POINTS:
-            hi = max(float(beyond[FREE_MIN_POINTS - 1]) + FREE_INSET, lo + minimum, seen_hi)
+        beyond = np.sort(cross[(cross > seen_hi) & (cross < hi)])
+        if len(beyond) > k:
+            hi = max(float(beyond[k]), lo + minimum, seen_hi)
     if lo < seen_lo - 1e-6:  # grown toward -
-        beyond = np.sort(g[(g < seen_lo) & (g > lo + FREE_INSET)])[::-1]
-        if len(beyond) >= FREE_MIN_POINTS:
-            lo = min(float(beyond[FREE_MIN_POINTS - 1]) - FREE_INSET, hi - minimum, seen_lo)
+        beyond = np.sort(cross[(cross < seen_lo) & (cross > lo)])[::-1]
+        if len(beyond) > k:
+            lo = min(float(beyond[k]), hi - minimum, seen_lo)
     return lo, hi
 
 
@@ -638,7 +668,8 @@ def box_from_click(
     if ground is not None:
         near = np.flatnonzero(np.hypot(p[:, 0] - xy[0], p[:, 1] - xy[1]) <= FREE_SPACE_RADIUS)
         free = p[near[ground.height_above(p[near]) < GROUND_TOLERANCE], :2]
-    box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates, free_xy=free)
+    box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates, free_xy=free,
+                                           seen_xy=None if free is None else p[near, :2])
     label = spec.name if spec is not None else guess.label
     prob = guess.probabilities.get(label, guess.probability) if spec is None else 1.0
     conf = float(np.clip(prob * guess.fit * min(1.0, len(sel) / 30.0) * (0.8 if partial else 1.0), 0.0, 1.0))
