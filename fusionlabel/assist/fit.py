@@ -11,7 +11,10 @@ hug two perpendicular edges (the closeness criterion: sum of 1 / max(d, d0) wher
 point's distance to the nearest of the two chosen edges), then takes the tight rectangle at that
 orientation. When only part of an object is seen (one face, or the near corner), the rectangle is
 extended with the class's typical size (:class:`~fusionlabel.ontology.SizePrior`) **away from the
-sensor**, keeping the visible near edges where they were measured.
+sensor**, keeping the visible near edges where they were measured, unless free space (ground points
+the LiDAR saw) says otherwise: toward the sensor when the far side is seen free (a cloud cut to a
+camera's field of view), and never past the place where the rays to the seen ground cross the
+object's near face.
 """
 
 from __future__ import annotations

@@ -117,8 +117,9 @@ def test_real_kitti_one_click_floor(bench: ModuleType) -> None:
     assert len(results) >= 18  # all three sources were read (mmdet3d pickle labels converted)
     iou = np.array([r.iou for r in results])
     kitti = np.array([r.iou_kitti for r in results])
-    # floors at what the method reaches (21 objects: 12 at >= 0.6, 16 at >= 0.5, mean 0.615; with
-    # KITTI's average sizes 13 at >= 0.6, mean 0.648); the target (80% at >= 0.6) is not met yet
+    # floors just under what the method reaches (21 objects: 12 at >= 0.6, 16 at >= 0.5, mean 0.624;
+    # with KITTI's average sizes as the class means 13 at >= 0.6, mean 0.651); the target (80% of the
+    # objects at >= 0.6) is not met yet: see docs/assist.md
     assert np.mean(iou >= 0.6) >= FLOOR_SHARE_06, sorted(iou.round(2))
     assert np.mean(iou >= 0.5) >= FLOOR_SHARE_05, sorted(iou.round(2))
     assert iou.mean() >= FLOOR_MEAN, sorted(iou.round(2))
@@ -133,7 +134,7 @@ FLOOR_SHARE_06 = 0.55
 FLOOR_SHARE_05 = 0.70
 FLOOR_MEAN = 0.60
 FLOOR_KITTI_SHARE_06 = 0.60
-FLOOR_KITTI_MEAN = 0.63
+FLOOR_KITTI_MEAN = 0.64
 
 
 def test_one_click_tool_through_the_controller(sweep: tuple) -> None:
