@@ -424,7 +424,7 @@ def box_from_cluster(
             return (_stop_at_free(*iu, *seen_u, mins[0], cross_u),
                     _stop_at_free(*iv, *seen_v, mins[1], cross_v))
 
-    k, (lo_u, hi_u), (lo_v, hi_v) = _least_free(cands, e1, e2, free_xy, trim)
+    k, (lo_u, hi_u), (lo_v, hi_v) = _least_free(cands, e1, e2, free_xy, trim, (su, sv))
     first_is_length, partial = cands[k][0], cands[k][3]
     um, vm = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
     centre_xy = um * e1 + vm * e2
@@ -445,12 +445,13 @@ def box_from_cluster(
 
 def _least_free(cands: list[tuple[bool, list[tuple[float, float]], list[tuple[float, float]], bool]], e1: F64,
                 e2: F64, free_xy: ArrayLike | None, trim: Callable[..., tuple] | None = None,
-                ) -> tuple[int, tuple[float, float], tuple[float, float]]:
+                sensor: tuple[float, float] = (0.0, 0.0)) -> tuple[int, tuple[float, float], tuple[float, float]]:
     """Among candidate footprints (per candidate axis assignment, intervals along ``e1`` and ``e2``;
     the very first is the default: the size prior's assignment grown away from the sensor), the one
-    that covers the fewest ``free_xy`` (M, 2) BEV points seen as free space (ground) more than
-    ``FREE_INSET`` m inside it; another than the default is taken only when it covers clearly fewer
-    (at most half and 3 fewer). The chosen one is then cut back by ``trim(length_first, iu, iv)``
+    that the fewest rays from the ``sensor`` (its coordinates along e1, e2) to the ``free_xy`` (M, 2)
+    BEV points seen as free space (ground) pass through, more than ``FREE_INSET`` m inside it (the
+    LiDAR saw through there); another than the default is taken only when clearly fewer rays cross
+    it (at most half and 3 fewer). The chosen one is then cut back by ``trim(length_first, iu, iv)``
     where free space says the object ends. Returns (candidate index, interval along e1, along e2)."""
     if trim is None:
         def trim(_: bool, iu: tuple[float, float], iv: tuple[float, float]) -> tuple:
@@ -461,9 +462,23 @@ def _least_free(cands: list[tuple[bool, list[tuple[float, float]], list[tuple[fl
     f = np.asarray(free_xy, dtype=np.float64).reshape(-1, 2)
     fu, fv = f @ e1, f @ e2
 
+    du, dv = fu - sensor[0], fv - sensor[1]
+
     def count(iu: tuple[float, float], iv: tuple[float, float]) -> int:
-        return int(np.count_nonzero((fu > iu[0] + FREE_INSET) & (fu < iu[1] - FREE_INSET)
-                                    & (fv > iv[0] + FREE_INSET) & (fv < iv[1] - FREE_INSET)))
+        """Rays from the sensor to the free-space points that pass through the footprint shrunk
+        by FREE_INSET (slab test; a point inside it counts too)."""
+        t_lo, t_hi = np.zeros(len(fu)), np.ones(len(fu))
+        for d, s0, (a, b) in ((du, sensor[0], iu), (dv, sensor[1], iv)):
+            a, b = a + FREE_INSET, b - FREE_INSET
+            inside = (s0 > a) & (s0 < b)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t1, t2 = (a - s0) / d, (b - s0) / d
+            flat = np.abs(d) < 1e-12
+            t1 = np.where(flat, -np.inf if inside else np.inf, t1)
+            t2 = np.where(flat, np.inf if inside else -np.inf, t2)
+            t_lo = np.maximum(t_lo, np.minimum(t1, t2))
+            t_hi = np.minimum(t_hi, np.maximum(t1, t2))
+        return int(np.count_nonzero(t_lo < t_hi))
 
     n0 = count(best[1], best[2])
     n_best = n0
