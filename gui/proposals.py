@@ -252,9 +252,9 @@ class ProposalReview:
         self.refresh()
         self._say(f"pre-labelled in {time.perf_counter() - self._t0:.1f} s: {n} proposals "
                   f"({len(props) - n} dropped where human boxes are); review with J / Y / X", 12000)
+        if n and self.queue is not None:  # review from the head of the queue (lowest confidence)
+            self.pick(self.queue.ids()[0])
         self.win.prelabel_finished.emit(n)
-        if n:
-            self.show_current()
 
     def _on_failed(self, message: str) -> None:
         self._finish_thread()
