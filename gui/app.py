@@ -918,7 +918,7 @@ class MainWindow(QMainWindow):
 
     def _on_tool_changed(self, name: str) -> None:
         self.tool_label.setText(f"tool: {name}")
-        self.bev.setCursor(Qt.CursorShape.CrossCursor if name == "create" else Qt.CursorShape.ArrowCursor)
+        self.bev.setCursor(Qt.CursorShape.CrossCursor if name in ("create", "oneclick") else Qt.CursorShape.ArrowCursor)
 
     def _on_pointer(self, view: str, widget: OrthoView, ev: PlaneEvent) -> None:
         if self.ctl is None or self.ctx is None:
@@ -933,7 +933,8 @@ class MainWindow(QMainWindow):
                 shape = _CURSORS.get(hint)
                 if shape is None and hint.startswith("resize:"):
                     shape = Qt.CursorShape.SizeFDiagCursor if "_" in hint else Qt.CursorShape.SizeHorCursor
-                default = Qt.CursorShape.CrossCursor if self.ctl.active_name == "create" else Qt.CursorShape.ArrowCursor
+                cross = self.ctl.active_name in ("create", "oneclick")
+                default = Qt.CursorShape.CrossCursor if cross else Qt.CursorShape.ArrowCursor
                 widget.setCursor(shape or default)
         except Exception as e:  # a tool error must not kill the window; the document is unchanged
             self.statusBar().showMessage(f"{type(e).__name__}: {e}", 8000)
