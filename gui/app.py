@@ -928,6 +928,8 @@ class MainWindow(QMainWindow):
         pe = PointerEvent(ev.kind, ev.xy, ev.button, ev.modifiers, view, max(ev.px_per_m, 1e-6))
         try:
             self.ctl.on_pointer(pe)
+            if view == "bev" and ev.button == "left" and self.ctl.active_name == "edit":
+                self.proposals_ui.on_bev_pointer(ev.kind, ev.xy, ev.px_per_m)  # a click picks a proposal
             if ev.kind == "move" and ev.button == "none":
                 hint = self.ctl.cursor(pe)
                 shape = _CURSORS.get(hint)

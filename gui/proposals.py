@@ -155,6 +155,7 @@ class ProposalReview:
         self._thread: QThread | None = None
         self._worker: PrelabelWorker | None = None
         self.last_result: object = None
+        self._press: tuple[float, float] | None = None
         self.dock.picked.connect(self.pick)
         self.dock.prelabel_button.clicked.connect(lambda: self.start_prelabel())
         self.dock.buttons["accept"].clicked.connect(self.accept)
@@ -335,6 +336,36 @@ class ProposalReview:
             "accept_proposal": self.accept, "reject_proposal": self.reject, "relabel_proposal": self.relabel,
             "next_proposal": lambda: self.step(1), "previous_proposal": lambda: self.step(-1),
         }[action]()
+
+    def proposal_at(self, doc: AnnotationDocument, frame: int, xy: Sequence[float]) -> int | None:
+        """The proposal whose BEV footprint at ``frame`` holds world ``xy`` (the smallest one when
+        several do), or None."""
+        best, area = None, np.inf
+        for p in doc.proposals_at(frame):
+            b = p.box
+            d = np.asarray(xy[:2], dtype=np.float64) - np.asarray(b.center[:2])
+            c, s_ = np.cos(b.yaw), np.sin(b.yaw)
+            u, v = c * d[0] + s_ * d[1], -s_ * d[0] + c * d[1]
+            if abs(u) <= b.size[0] / 2 and abs(v) <= b.size[1] / 2 and b.size[0] * b.size[1] < area:
+                best, area = p.proposal_id, b.size[0] * b.size[1]
+        return best
+
+    def on_bev_pointer(self, kind: str, xy: tuple[float, float], px_per_m: float) -> None:
+        """BEV pointer events after the edit tool had them: a click (press and release within
+        3 px) that selected no human box makes the proposal under it the one under review."""
+        if kind == "press":
+            self._press = xy
+            return
+        if kind != "release" or self._press is None:
+            return
+        press, self._press = self._press, None
+        if np.hypot(xy[0] - press[0], xy[1] - press[1]) * px_per_m > 3.0 or self.win.selection is not None:
+            return
+        s = self.win.session
+        pid = None if s is None else self.proposal_at(s.doc, self.win.frame, xy)
+        if pid is not None:
+            self.pick(pid)
+            self._say(f"proposal {pid} under review: Y accept, X reject, L relabel, J next")
 
     # ---- drawing --------------------------------------------------------------------------------
     def overlays(self, doc: AnnotationDocument, frame: int) -> tuple[list, list[Shape]]:

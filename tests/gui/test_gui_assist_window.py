@@ -214,3 +214,16 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     assert doc.proposals[ids[0]].boxes == p.boxes and doc.proposals[nxt].label != "van"
     qtbot.wait(5)
     assert win.proposals_ui.dock.ids() == ids
+
+    # a click on a proposal's footprint in the BEV (no human box there) puts it under review
+    from fusionlabel.tools import pick_candidates
+
+    cur = win.proposals_ui.current.proposal_id
+    win.select(None)
+    target = next(r for r in doc.proposals_at(win.frame) if r.proposal_id != cur
+                  and not pick_candidates(win.ctx, tuple(r.box.center[:2]), 0.5))
+    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=_pt(win.bev, target.box.center[:2]))
+    qtbot.wait(5)
+    assert win.proposals_ui.current.proposal_id == target.proposal_id and win.selection is None
+    key(qtbot, win, Qt.Key.Key_Y)
+    assert target.proposal_id not in doc.proposals and doc.track(win.selection).label == target.label
