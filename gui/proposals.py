@@ -52,7 +52,8 @@ CURRENT_FILL = 80
 class PrelabelWorker(QObject):
     """Runs :func:`fusionlabel.assist.prelabel` over ``frames`` of a ``LoadedSequence`` (in a
     ``QThread``): ``progress(done, total, text)``, then ``done(PrelabelResult)`` or
-    ``failed(message)``."""
+    ``failed(message)``. Sequences of independent frames (KITTI object) are not associated, as in
+    ``fusionlabel prelabel``."""
 
     progress = pyqtSignal(int, int, str)
     done = pyqtSignal(object)
@@ -66,7 +67,8 @@ class PrelabelWorker(QObject):
         total = len(self.frames)
         try:
             inputs = frames_from_sequence(self.loaded, frames=self.frames)
-            res = prelabel(inputs, self.ontology,
+            meta = getattr(getattr(self.loaded, "info", None), "meta", None) or {}
+            res = prelabel(inputs, self.ontology, independent_frames=bool(meta.get("independent_frames")),
                            progress=lambda n, _t: self.progress.emit(n, total, f"pre-labelling: frame {n} / {total}"))
         except Exception as e:  # shown in the status bar and a dialog; nothing changed
             self.failed.emit(f"{type(e).__name__}: {e}")
