@@ -132,6 +132,10 @@ class ClickResult:
     guess: str
     confidence: float
     ms: float
+    offset: float = 0.0  # BEV centre distance (m) of the hinted box from the label
+    yaw_err: float = 0.0  # heading error (deg) modulo 180 (a box's heading sign is not judged by BEV IoU)
+    size: tuple[float, float] = (0.0, 0.0)  # hinted box (length, width) m
+    label_size: tuple[float, float] = (0.0, 0.0)
 
 
 def one_click_real(frames: list[RealFrame]) -> list[ClickResult]:
@@ -155,8 +159,13 @@ def one_click_real(frames: list[RealFrame]) -> list[ClickResult]:
             iou = bev_iou(hinted.box, box) if hinted.box is not None else 0.0
             iou_kitti = bev_iou(kit.box, box) if kit.box is not None else 0.0
             iou_auto = bev_iou(auto.box, box) if auto.box is not None else 0.0
+            hb = hinted.box
+            offset = math.dist(hb.center[:2], box.center[:2]) if hb is not None else float("nan")
+            yaw_err = abs((math.degrees(hb.yaw - box.yaw) + 90.0) % 180.0 - 90.0) if hb is not None else float("nan")
+            size = (hb.length, hb.width) if hb is not None else (0.0, 0.0)
             out.append(ClickResult(fr.name, label, n, math.hypot(*box.center[:2]), iou, iou_auto, iou_kitti,
-                                   auto.label or "-", auto.confidence, ms))
+                                   auto.label or "-", auto.confidence, ms, offset, yaw_err, size,
+                                   (box.length, box.width)))
     return out
 
 
@@ -164,11 +173,14 @@ def print_one_click(results: list[ClickResult]) -> None:
     print("== one-click boxes on real KITTI (click at the label centre; BEV IoU against the label)")
     print("   IoU(hint): the labeller's class given (default ontology); IoU(auto): class guessed;")
     print("   IoU(kitti): class given, ontology with KITTI's average sizes as the class means")
+    print("   hinted box against the label: centre offset (m), heading error (deg, modulo 180), size l x w (m)")
     print(f"{'frame':28s} {'class':10s} {'pts':>5s} {'range':>6s} {'IoU(hint)':>9s} {'IoU(auto)':>9s} "
-          f"{'IoU(kitti)':>10s} {'guess':>10s} {'conf':>5s} {'ms':>6s}")
+          f"{'IoU(kitti)':>10s} {'guess':>10s} {'conf':>5s} {'ms':>6s} {'offset':>6s} {'dyaw':>5s} "
+          f"{'size':>9s} {'label':>9s}")
     for r in results:
         print(f"{r.frame:28s} {r.label:10s} {r.points:5d} {r.range_m:6.1f} {r.iou:9.3f} {r.iou_auto:9.3f} "
-              f"{r.iou_kitti:10.3f} {r.guess:>10s} {r.confidence:5.2f} {r.ms:6.1f}")
+              f"{r.iou_kitti:10.3f} {r.guess:>10s} {r.confidence:5.2f} {r.ms:6.1f} {r.offset:6.2f} {r.yaw_err:5.1f} "
+              f"{r.size[0]:4.2f}x{r.size[1]:4.2f} {r.label_size[0]:4.2f}x{r.label_size[1]:4.2f}")
     if not results:
         print("  (no real data)")
         return
@@ -184,7 +196,8 @@ def print_one_click(results: list[ClickResult]) -> None:
         sel = np.array([r.label == c for r in results])
         if sel.any():
             print(f"  {c:10s} n={sel.sum():2d}  share >= 0.6: {np.mean(iou[sel] >= 0.6):.0%} (hint), "
-                  f"{np.mean(auto[sel] >= 0.6):.0%} (auto); mean IoU {iou[sel].mean():.3f}")
+                  f"{np.mean(auto[sel] >= 0.6):.0%} (auto), {np.mean(kit[sel] >= 0.6):.0%} (kitti); mean IoU "
+                  f"{iou[sel].mean():.3f} (hint), {kit[sel].mean():.3f} (kitti)")
     correct = np.mean([r.guess.lower() == r.label.lower() for r in results])
     ms = np.median([r.ms for r in results])
     print(f"class guessed right (auto): {correct:.0%}; median time per click {ms:.1f} ms")

@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
     loaded = pyqtSignal()
     load_failed = pyqtSignal(str)
     frame_shown = pyqtSignal(int)
+    prelabel_finished = pyqtSignal(int)  # proposals set (-1: the run failed)
 
     def __init__(self, prompter: Prompter | None = None, autosave_s: float = AUTOSAVE_INTERVAL_S,
                  recovery: bool = True) -> None:
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.keymap = Keymap.default()
         self._build()
+        self._build_editing()
         self._actions()
         from gui.review import ReviewMode  # review mode and QA findings docks, Review menu
 
@@ -373,6 +375,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         act(m, "Edit tool", [], lambda: self._perform("tool_edit"), shown=mapped("tool_edit"))
         act(m, "Create tool", [], lambda: self._perform("tool_create"), shown=mapped("tool_create"))
+        self._editing_menus(act)
         m = self.menuBar().addMenu("&Navigate")
         act(m, "Next frame", [], lambda: self.set_frame(self.frame + 1), shown=mapped("frame_step"))
         act(m, "Play / pause", ["Space"], self.toggle_play, "Navigation")
@@ -423,6 +426,52 @@ class MainWindow(QMainWindow):
             return
         if name == "save":
             self.save()
+        else:
+            self._editing_action(name)
+
+    # ---- track operations and proposals (gui/trackpanel.py, gui/proposals.py) -----------------
+    def _build_editing(self) -> None:
+        """The track operations and the proposal review dock."""
+        from gui.proposals import ProposalReview
+        from gui.trackpanel import TrackActions
+
+        self.tracks = TrackActions(self)
+        self.proposals_ui = ProposalReview(self)
+        self.objects.interpolation_edited.connect(lambda _tid, m: self.tracks.set_interpolation(m))
+        dock = QDockWidget("Proposals", self)
+        dock.setObjectName("proposals")
+        dock.setWidget(self.proposals_ui.dock)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+    def _editing_menus(self, act) -> None:  # type: ignore[no-untyped-def]
+        """The Track and Assist menus (``act``: the menu-action helper of :meth:`_actions`)."""
+        self.tracks.build_menu(self.menuBar(), act)
+
+        def mapped(action: str) -> str:
+            keys = self.keymap.shortcuts_for(action)
+            return keys[0] if keys else ""
+
+        m = self.menuBar().addMenu("&Assist")
+        act(m, "One-click box tool", [], lambda: self._perform("tool_oneclick"), shown=mapped("tool_oneclick"))
+        act(m, "Pre-label sequence", [], lambda: self.proposals_ui.start_prelabel())
+        for name, text in (("accept_proposal", "Accept proposal"), ("reject_proposal", "Reject proposal"),
+                           ("relabel_proposal", "Proposal: class of new boxes"),
+                           ("next_proposal", "Next proposal"), ("previous_proposal", "Previous proposal")):
+            act(m, text, [], lambda _=False, n=name: self._editing_action(n), shown=mapped(name))
+
+    def _editing_action(self, name: str) -> bool:
+        """Keymap actions handed to the window (``APP_ACTIONS``) for tracks and proposals."""
+        if self.session is None:
+            return False
+        if name.endswith("_proposal"):
+            return self.proposals_ui.perform(name)
+        handler = {"make_keyframe": self.tracks.make_keyframe, "copy_to_this_frame": self.tracks.copy_to_this_frame,
+                   "propagate_all": self.tracks.propagate_all}.get(name)
+        return handler() if handler is not None else False
+
+    def redraw_boxes(self) -> None:
+        """Redraw every view's boxes (document, proposals, markers) now."""
+        self._update_boxes()
 
     # ---- session --------------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike[str]) -> None:
@@ -512,6 +561,8 @@ class MainWindow(QMainWindow):
         )
         self.ctl = ToolController(self.ctx, self.keymap, on_app_action=self._on_app_action,
                                   on_tool_changed=self._on_tool_changed)
+        self.ctx.box_predictor = self.tracks.box_predictor  # "copy to next frame": predicted + refined
+        self.proposals_ui.bind()
         self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
         self._on_tool_changed(self.ctl.active_name)
 
@@ -566,6 +617,7 @@ class MainWindow(QMainWindow):
         for u in self._unsub:
             u()
         self._unsub = []
+        self.proposals_ui.close()
         self.play_timer.stop()
         self.autosave_timer.stop()
         if self.recovery is not None:
@@ -605,6 +657,7 @@ class MainWindow(QMainWindow):
             return
         self._fd = fd
         self.ctx.points = fd.pts_world
+        self._set_oneclick_origin(index)
         T = fd.T_world_from_ego
         ego_xy = T[:2, 3]
         ego_yaw = math.atan2(T[1, 0], T[0, 0])
@@ -630,6 +683,13 @@ class MainWindow(QMainWindow):
                                 camera=self.session.camera(index, name))
         self._update_boxes()
         self.frame_shown.emit(index)
+
+    def _set_oneclick_origin(self, index: int) -> None:
+        """The one-click tool extends partial views away from the LiDAR: its world position now."""
+        assert self.session is not None and self.ctl is not None
+        names = list(getattr(self.session.loaded, "lidar_names", []))
+        T = self.session.loaded.T_world_from_sensor(index, names[0]) if names else self._fd.T_world_from_ego  # type: ignore[union-attr]
+        self.ctl.tools["oneclick"].origin = tuple(float(v) for v in np.asarray(T)[:3, 3])  # type: ignore[attr-defined]
 
     def _set_draft(self, on: bool) -> None:
         if self.camera_grid is not None:
@@ -736,21 +796,14 @@ class MainWindow(QMainWindow):
         self.bev.set_shapes(s + shapes)
 
     def _assist_overlays(self) -> tuple[list, list[Shape]]:
-        """Machine proposals (pre-labels: dashed lilac, ``p<id> <score>``) and QA issue markers
+        """Machine proposals (pre-labels: dotted pale lilac, filled, ``p<id> <score>``) and QA issue markers
         (a ring with ``!``: red while open, grey when resolved) of the current frame, for the 3D
         view and the BEV. They are not human boxes: the tools do not pick them."""
-        from gui.render.view3d import BoxGlyph
 
         if self.session is None:
             return [], []
         doc = self.session.doc
-        glyphs, shapes = [], []
-        lilac = (190, 160, 255)
-        for p in getattr(doc, "proposals_at", lambda f: [])(self.frame):
-            corners = p.box.corners()
-            glyphs.append(BoxGlyph(corners, (lilac[0] / 255, lilac[1] / 255, lilac[2] / 255, 0.9), False, False,
-                                   f"p{p.proposal_id} {p.score:.2f}"))
-            shapes.append(Shape(corners[:4, :2], lilac, 1.2, True, True, 0, f"p{p.proposal_id} {p.score:.2f}"))
+        glyphs, shapes = self.proposals_ui.overlays(doc, self.frame)  # gui/proposals.py: dotted, filled
         ang = np.linspace(0, 2 * np.pi, 25)
         ring = np.column_stack([np.cos(ang), np.sin(ang)]) * (7.0 / max(self.bev.scale, 1e-6))
         for m in getattr(doc, "issue_markers", lambda: [])():
@@ -873,7 +926,7 @@ class MainWindow(QMainWindow):
 
     def _on_tool_changed(self, name: str) -> None:
         self.tool_label.setText(f"tool: {name}")
-        self.bev.setCursor(Qt.CursorShape.CrossCursor if name == "create" else Qt.CursorShape.ArrowCursor)
+        self.bev.setCursor(Qt.CursorShape.CrossCursor if name in ("create", "oneclick") else Qt.CursorShape.ArrowCursor)
 
     def _on_pointer(self, view: str, widget: OrthoView, ev: PlaneEvent) -> None:
         if self.ctl is None or self.ctx is None:
@@ -883,12 +936,15 @@ class MainWindow(QMainWindow):
         pe = PointerEvent(ev.kind, ev.xy, ev.button, ev.modifiers, view, max(ev.px_per_m, 1e-6))
         try:
             self.ctl.on_pointer(pe)
+            if view == "bev" and ev.button == "left" and self.ctl.active_name == "edit":
+                self.proposals_ui.on_bev_pointer(ev.kind, ev.xy, ev.px_per_m)  # a click picks a proposal
             if ev.kind == "move" and ev.button == "none":
                 hint = self.ctl.cursor(pe)
                 shape = _CURSORS.get(hint)
                 if shape is None and hint.startswith("resize:"):
                     shape = Qt.CursorShape.SizeFDiagCursor if "_" in hint else Qt.CursorShape.SizeHorCursor
-                default = Qt.CursorShape.CrossCursor if self.ctl.active_name == "create" else Qt.CursorShape.ArrowCursor
+                cross = self.ctl.active_name in ("create", "oneclick")
+                default = Qt.CursorShape.CrossCursor if cross else Qt.CursorShape.ArrowCursor
                 widget.setCursor(shape or default)
         except Exception as e:  # a tool error must not kill the window; the document is unchanged
             self.statusBar().showMessage(f"{type(e).__name__}: {e}", 8000)
@@ -931,6 +987,7 @@ class MainWindow(QMainWindow):
             self.ctx.validate_selection()
         self._update_boxes()
         self.objects.refresh(self.session.doc)
+        self.proposals_ui.refresh()
 
     def jump_keyframe(self, direction: int) -> None:
         """Go to the next (+1) or previous (-1) keyframe of the selected track."""

@@ -32,7 +32,7 @@ BACKGROUND = (16, 18, 23)
 class Shape:
     """A polyline/polygon in plane metres: ``points`` (K, 2); ``color`` RGB 0-255; ``width`` px;
     ``closed``; ``dashed``; ``fill_alpha`` (0 = no fill); ``text`` drawn at the first point;
-    ``key`` identifies what it is (e.g. a track id) for hit tests."""
+    ``key`` identifies what it is (e.g. a track id) for hit tests; ``dotted`` (machine proposals)."""
 
     points: F64
     color: tuple[int, int, int]
@@ -42,6 +42,7 @@ class Shape:
     fill_alpha: int = 0
     text: str = ""
     key: object = None
+    dotted: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,9 @@ class OrthoView(QWidget):
     def _paint_shape(self, p: QPainter, sh: Shape, poly: QPolygonF, first: F64) -> None:
         pen = QPen(QColor(*sh.color))
         pen.setWidthF(sh.width)
-        if sh.dashed:
+        if sh.dotted:
+            pen.setStyle(Qt.PenStyle.DotLine)
+        elif sh.dashed:
             pen.setStyle(Qt.PenStyle.DashLine)
         p.setPen(pen)
         if sh.closed:

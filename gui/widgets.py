@@ -154,11 +154,13 @@ class ObjectList(QWidget):
     """Tracks of the document: id, class, keyframes, frames; a class filter on top; below, the
     class and attribute editors of the selected track (values from the ontology) and the class of
     new boxes. Emits ``selected(track_id)``, ``label_edited(track_id, label)``,
-    ``attribute_edited(track_id, name, value)`` and ``new_class_changed(label)``."""
+    ``attribute_edited(track_id, name, value)``, ``interpolation_edited(track_id, method)`` (the
+    track's interpolation method, ``"linear"`` or ``"smooth"``) and ``new_class_changed(label)``."""
 
     selected = pyqtSignal(int)
     label_edited = pyqtSignal(int, str)
     attribute_edited = pyqtSignal(int, str, str)
+    interpolation_edited = pyqtSignal(int, str)
     new_class_changed = pyqtSignal(str)
 
     ALL = "all classes"
@@ -186,6 +188,10 @@ class ObjectList(QWidget):
         self.class_box = QComboBox(self)
         self.class_box.setToolTip("class of the selected track")
         self.form.addRow("Class", self.class_box)
+        self.interp_box = QComboBox(self)
+        self.interp_box.addItems(["smooth", "linear"])
+        self.interp_box.setToolTip("how the boxes between the keyframes of the selected track are interpolated")
+        self.form.addRow("Interpolation", self.interp_box)
         lay.addLayout(self.form)
         self.attr_form = QFormLayout()
         lay.addLayout(self.attr_form)
@@ -204,6 +210,7 @@ class ObjectList(QWidget):
         self.tree.currentItemChanged.connect(self._on_current)
         self.filter.currentTextChanged.connect(lambda _t: self._apply_filter())
         self.class_box.activated.connect(self._on_class)
+        self.interp_box.activated.connect(self._on_interp)
         self.new_box.currentTextChanged.connect(lambda t: None if self._updating else self.new_class_changed.emit(t))
 
     @property
@@ -282,6 +289,9 @@ class ObjectList(QWidget):
             if self.class_box.findText(track.label) < 0:
                 self.class_box.addItem(track.label)
             self.class_box.setCurrentText(track.label)
+        self.interp_box.setEnabled(track is not None)
+        if track is not None:
+            self.interp_box.setCurrentText(track.interpolation)
         while self.attr_form.rowCount():
             self.attr_form.removeRow(0)
         self.attr_boxes = {}
@@ -312,6 +322,10 @@ class ObjectList(QWidget):
         self._current = tid
         self._sync_editors()
         self.selected.emit(tid)
+
+    def _on_interp(self, _index: int) -> None:
+        if self._current is not None and not self._updating:
+            self.interpolation_edited.emit(self._current, self.interp_box.currentText())
 
     def _on_class(self, _index: int) -> None:
         if self._current is not None and not self._updating:

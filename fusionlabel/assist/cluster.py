@@ -24,7 +24,13 @@ F64 = NDArray[np.float64]
 class ClusterParams:
     """Link radius ``base + per_metre * range`` (m) capped at ``max_radius``; ``voxel`` m cell size
     of the reduction; clusters with fewer than ``min_points`` points are dropped (label -1);
-    ``z_scale`` < 1 shrinks vertical distances (beams are sparser vertically than horizontally)."""
+    ``z_scale`` < 1 shrinks vertical distances (beams are sparser vertically than horizontally).
+
+    ``tangential`` (base, per metre), when set, makes the link an ellipse: the radius above holds
+    along the line of sight (radially, where the rings of a spinning LiDAR lie far apart on a roof
+    or a bonnet) and ``base + per_metre * range`` (at most the radial one) across it, where the
+    azimuth resolution is fine, so that two objects side by side (a car and a hedge or a fence
+    0.4 m away, two people walking together) stay apart."""
 
     base: float = 0.3
     per_metre: float = 0.012
@@ -32,6 +38,7 @@ class ClusterParams:
     voxel: float = 0.08
     min_points: int = 3
     z_scale: float = 0.0
+    tangential: tuple[float, float] | None = None
 
     def radius_at(self, rng: ArrayLike) -> F64:
         return np.minimum(self.base + self.per_metre * np.asarray(rng, dtype=np.float64), self.max_radius)
@@ -73,7 +80,17 @@ def cluster_points(
         rng = np.hypot(reps[:, 0] - o[0], reps[:, 1] - o[1])
         d = np.linalg.norm(scaled[pairs[:, 0]] - scaled[pairs[:, 1]], axis=1)
         r = prm.radius_at(np.maximum(rng[pairs[:, 0]], rng[pairs[:, 1]]))
-        pairs = pairs[d <= r]
+        if prm.tangential is None:
+            pairs = pairs[d <= r]
+        else:
+            mid = 0.5 * (reps[pairs[:, 0], :2] + reps[pairs[:, 1], :2]) - o[:2]
+            los = mid / np.maximum(np.linalg.norm(mid, axis=1, keepdims=True), 1e-9)
+            diff = scaled[pairs[:, 0]] - scaled[pairs[:, 1]]
+            radial = np.abs(np.sum(diff[:, :2] * los, axis=1))
+            across = np.abs(diff[:, 0] * los[:, 1] - diff[:, 1] * los[:, 0])
+            rt = np.minimum(prm.tangential[0] + prm.tangential[1] * np.maximum(rng[pairs[:, 0]], rng[pairs[:, 1]]), r)
+            dz = diff[:, 2]
+            pairs = pairs[(radial / r) ** 2 + (across / rt) ** 2 + (dz / r) ** 2 <= 1.0]
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m)) if len(pairs) else \
         coo_matrix((m, m))
     _, comp = connected_components(graph, directed=False)

@@ -11,13 +11,16 @@ hug two perpendicular edges (the closeness criterion: sum of 1 / max(d, d0) wher
 point's distance to the nearest of the two chosen edges), then takes the tight rectangle at that
 orientation. When only part of an object is seen (one face, or the near corner), the rectangle is
 extended with the class's typical size (:class:`~fusionlabel.ontology.SizePrior`) **away from the
-sensor**, keeping the visible near edges where they were measured.
+sensor**, keeping the visible near edges where they were measured, unless free space (ground points
+the LiDAR saw) says otherwise: toward the sensor when the far side is seen free (a cloud cut to a
+camera's field of view), and never past the place where the rays to the seen ground cross the
+object's near face.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +50,41 @@ MAX_OBJECT_HEIGHT = 4.5
 #: Classes whose longest plausible length is below this (m) are "small" (people, bikes): their
 #: heading comes from the principal axis of the points rather than the L-shape.
 SMALL_OBJECT_LENGTH = 3.0
+#: One-click segmentation: the range-adaptive link of :class:`ClusterParams`, elliptical (finer
+#: across the line of sight, where the azimuth resolution is fine, than along it).
+ONE_CLICK_CLUSTER = ClusterParams(tangential=(0.15, 0.008))
+#: The across-the-line-of-sight link (base m, per metre of range) of the coarse segmentation.
+COARSE_TANGENTIAL = (0.3, 0.012)
+#: A person's or a bike's centre lies this far (m) behind the centroid of its points, as seen from
+#: the sensor: the LiDAR sees only the near half of a body (about a third of a body's 0.3 m radius).
+SMALL_DEPTH_SHIFT = 0.1
+#: A person's or a bike's points lie within this share of the class's typical length (+ 5 cm) of
+#: its centre: half the length, the farthest a body reaches from its middle.
+BODY_RADIUS = 0.5
+#: Free-space points (ground) count against a footprint only this far (m) inside its edges (the
+#: LiDAR sees a little under a car's bumpers and sills).
+FREE_INSET = 0.3
+#: A face ends in unobserved space when nothing at all was seen this far (m) past its end.
+OPEN_END_GAP = 1.0
+#: Free space stops a grown side at the third ray through it (one or two may be stray ground points).
+FREE_MIN_POINTS = 3
+#: Ground points within this distance (m) of a click are the free space a partly seen object must
+#: not grow into.
+FREE_SPACE_RADIUS = 8.0
+#: A visible extent may exceed the class's largest by this much (m) of range noise and mirrors.
+MAX_EXTENT_SLACK = 0.1
+#: When the size prior's two assignments of length and width to a cluster's visible extents cost
+#: within this much of each other, free space decides between them.
+AXIS_AMBIGUITY = 8.0
+#: One-click segmentation uses the points at least this high (m) above the ground: kerbs, low
+#: vegetation and ground noise (up to about 0.25 m) would bridge a car to a wall or a hedge; a
+#: car's body, a person's legs and a bike's wheels reach higher.
+SEGMENT_MIN_HEIGHT = 0.3
+#: Small classes at least this long (m) are ridden (bikes, scooters): their heading comes from the
+#: points below ``BIKE_TOP`` m above the ground and their centre along it from the middle of the
+#: points' extent (a rider's torso makes the rear denser).
+RIDDEN_LENGTH = 1.2
+BIKE_TOP = 1.0
 #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
 PARTIAL_SHARE = 0.75
 
@@ -173,16 +211,31 @@ def _bound_cost(v: float, prior: ClassSpec, k: int) -> float:
     return _full_cost(v, prior, k) if v > prior.size.mean[k] else 0.0
 
 
-def assign_axes(ext: tuple[float, float], prior: ClassSpec) -> tuple[bool, float]:
+def _assign_cost(ext: tuple[float, float], prior: ClassSpec) -> float:
+    """Size-prior cost of taking the first of two visible extents as the length, the second as
+    the width (a lower bound: it may be cut short by the viewpoint)."""
+    first, second = ext
+    c = _full_cost(first, prior, 0) + _bound_cost(second, prior, 1)
+    if second > prior.size.max[1] + MAX_EXTENT_SLACK:
+        c += 25.0
+    return c
+
+
+def assign_axes(ext: tuple[float, float], prior: ClassSpec, big_open: bool = False) -> tuple[bool, float]:
     """Which rectangle axis is the class's length: returns (True when the first axis is the length,
-    cost). The larger visible extent is taken as a fully seen face; the smaller one as a lower
+    cost). The larger visible extent is taken as a fully seen face (a lower bound too when
+    ``big_open``: it ends in unobserved space, see :func:`_open_ends`); the smaller one as a lower
     bound (it may be cut short by the viewpoint)."""
     a, b = ext
     big, small, big_first = (a, b, True) if a >= b else (b, a, False)
+    cost = _bound_cost if big_open else _full_cost
     # big face is the length
-    c_len = _full_cost(big, prior, 0) + _bound_cost(small, prior, 1)
-    # big face is the width
-    c_wid = _full_cost(big, prior, 1) + _bound_cost(small, prior, 0)
+    c_len = cost(big, prior, 0) + _bound_cost(small, prior, 1)
+    # big face is the width; a face clearly wider than the class's widest cannot be its width (a
+    # near car's side cut short by the field of view looks as long as a wide car's rear)
+    c_wid = cost(big, prior, 1) + _bound_cost(small, prior, 0)
+    if big > prior.size.max[1] + MAX_EXTENT_SLACK and big <= prior.size.max[0] + MAX_EXTENT_SLACK:
+        c_wid += 25.0
     if c_len <= c_wid:
         return big_first, c_len
     return (not big_first), c_wid
@@ -271,13 +324,20 @@ def box_from_cluster(
     candidates: Sequence[str] | None = None,
     yaw: float | None = None,
     size: tuple[float, float] | None = None,
+    free_xy: ArrayLike | None = None,
+    seen_xy: ArrayLike | None = None,
 ) -> tuple[Box3D, ClassGuess, bool]:
     """The box of one object's points (N, 3) (ground removed): L-shape heading (or the given
     ``yaw``), the class from ``class_hint`` or guessed from the size priors, extension to the
     class's typical size away from the sensor ``origin`` where the object is only partly seen,
     bottom on the ``ground`` (None: the lowest point). With ``size`` (length, width) m the
     footprint gets exactly that size, its edges nearest the sensor kept (a track's size applied
-    to each frame). Returns (box, guess, partial)."""
+    to each frame). ``free_xy`` (M, 2): BEV positions seen as free space (ground points near the
+    object); a partly seen object then grows toward the sensor instead when its far side is seen
+    free. ``seen_xy`` (K, 2): BEV positions of every return near the object; a face that ends
+    where nothing at all was seen (a camera's field of view, an occluder's shadow) may go on, so
+    its length is then only a lower bound when choosing which side is the length. Returns (box,
+    guess, partial)."""
     p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     if len(p) == 0:
         raise ValueError("box_from_cluster: no points")
@@ -302,31 +362,70 @@ def box_from_cluster(
                         top_cover=top_coverage(p, rect, g0, height))
     if spec is None:
         spec = ontology[guess.label]
-    first_is_length, _ = assign_axes((rect.a, rect.b), spec) if yaw is None else (True, 0.0)
     e1, e2 = rect.axes()
+    big_open = False
+    if seen_xy is not None and yaw is None:
+        big_open = _open_ends(rect, seen_xy, e1 if rect.a >= rect.b else e2)
+    first_is_length, _ = assign_axes((rect.a, rect.b), spec, big_open) if yaw is None else (True, 0.0)
     u0 = float(np.dot(rect.center, e1))
     v0 = float(np.dot(rect.center, e2))
     lo_u, hi_u = u0 - rect.a / 2, u0 + rect.a / 2
     lo_v, hi_v = v0 - rect.b / 2, v0 + rect.b / 2
     su, sv = float(np.dot(o[:2], e1)), float(np.dot(o[:2], e2))
-    len_k, wid_k = (0, 1) if first_is_length else (1, 0)
-    partial = False
     # people and bikes vary little in size and their points (arms, pedals, a neighbour) say little
     # about it: with the class given, their footprint is the class's typical one
     template = size is None and class_hint is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH
+    if template and yaw is None:
+        return _small_object_box(p, ground, spec, o, top), guess, False
     if template:
         size = (spec.size.mean[0], spec.size.mean[1])
-    targets = []
-    for ext, k in ((rect.a, len_k), (rect.b, wid_k)):
-        mean = spec.size.mean[k]
-        if ext < PARTIAL_SHARE * mean:
-            partial = True
-        if size is not None:
-            targets.append(float(size[k]))
-        else:
-            targets.append(mean if ext < PARTIAL_SHARE * mean else ext)
-    lo_u, hi_u = _extend(lo_u, hi_u, targets[0], su, exact=size is not None, centre=template)
-    lo_v, hi_v = _extend(lo_v, hi_v, targets[1], sv, exact=size is not None, centre=template)
+
+    def footprints(length_first: bool) -> tuple[list[tuple[float, float]], list[tuple[float, float]], bool]:
+        """Candidate intervals along e1 and e2 (the first: grown away from the sensor) and partial."""
+        len_k, wid_k = (0, 1) if length_first else (1, 0)
+        targets, part = [], False
+        for ext, k in ((rect.a, len_k), (rect.b, wid_k)):
+            mean = spec.size.mean[k]
+            part = part or ext < PARTIAL_SHARE * mean
+            if size is not None:
+                targets.append(float(size[k]))
+            else:
+                targets.append(mean if ext < PARTIAL_SHARE * mean else ext)
+        opts_u = [_extend(lo_u, hi_u, targets[0], su, exact=size is not None, centre=template)]
+        opts_v = [_extend(lo_v, hi_v, targets[1], sv, exact=size is not None, centre=template)]
+        if free_xy is not None and not template:
+            # the other way too, where the box grows: toward the sensor when the far side is seen
+            # free (ground points there) and the near side is not (cut by a camera's field of view)
+            for opts, lo, hi, t in ((opts_u, lo_u, hi_u, targets[0]), (opts_v, lo_v, hi_v, targets[1])):
+                if hi - lo < t:
+                    opts.append((hi - t, hi) if opts[0][0] == lo else (lo, lo + t))
+        return opts_u, opts_v, part
+
+    cands = [(first_is_length, *footprints(first_is_length))]
+    if yaw is None and free_xy is not None and not template:
+        # the other assignment of length and width when the size prior hardly tells them apart
+        other = (rect.b, rect.a) if first_is_length else (rect.a, rect.b)
+        cur = (rect.a, rect.b) if first_is_length else (rect.b, rect.a)
+        if _assign_cost(other, spec) - _assign_cost(cur, spec) < AXIS_AMBIGUITY:
+            cands.append((not first_is_length, *footprints(not first_is_length)))
+    trim = None
+    if free_xy is not None and not template and size is None:
+        # a grown side stops where free space begins (at least the class's smallest size)
+        f = np.asarray(free_xy, dtype=np.float64).reshape(-1, 2)
+        fu, fv = f @ e1, f @ e2
+        seen_u = (u0 - rect.a / 2, u0 + rect.a / 2)
+        seen_v = (v0 - rect.b / 2, v0 + rect.b / 2)
+        # where the rays to the seen ground cross the line of the near face: the face cannot reach there
+        cross_u = _ray_crossings(fu, fv, su, sv, seen_v[0] if abs(sv - seen_v[0]) <= abs(sv - seen_v[1]) else seen_v[1])
+        cross_v = _ray_crossings(fv, fu, sv, su, seen_u[0] if abs(su - seen_u[0]) <= abs(su - seen_u[1]) else seen_u[1])
+
+        def trim(length_first: bool, iu: tuple[float, float], iv: tuple[float, float]) -> tuple:
+            mins = (spec.size.min[0], spec.size.min[1]) if length_first else (spec.size.min[1], spec.size.min[0])
+            return (_stop_at_free(*iu, *seen_u, mins[0], cross_u),
+                    _stop_at_free(*iv, *seen_v, mins[1], cross_v))
+
+    k, (lo_u, hi_u), (lo_v, hi_v) = _least_free(cands, e1, e2, free_xy, trim, (su, sv))
+    first_is_length, partial = cands[k][0], cands[k][3]
     um, vm = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
     centre_xy = um * e1 + vm * e2
     du, dv = hi_u - lo_u, hi_v - lo_v
@@ -342,6 +441,152 @@ def box_from_cluster(
     box = Box3D((float(centre_xy[0]), float(centre_xy[1]), gz + height / 2), (length, width, height),
                 float(wrap_angle(box_yaw)))
     return box, guess, partial
+
+
+def _least_free(cands: list[tuple[bool, list[tuple[float, float]], list[tuple[float, float]], bool]], e1: F64,
+                e2: F64, free_xy: ArrayLike | None, trim: Callable[..., tuple] | None = None,
+                sensor: tuple[float, float] = (0.0, 0.0)) -> tuple[int, tuple[float, float], tuple[float, float]]:
+    """Among candidate footprints (per candidate axis assignment, intervals along ``e1`` and ``e2``;
+    the very first is the default: the size prior's assignment grown away from the sensor), the one
+    that the fewest rays from the ``sensor`` (its coordinates along e1, e2) to the ``free_xy`` (M, 2)
+    BEV points seen as free space (ground) pass through, more than ``FREE_INSET`` m inside it (the
+    LiDAR saw through there); another than the default is taken only when clearly fewer rays cross
+    it (at most half and 3 fewer). The chosen one is then cut back by ``trim(length_first, iu, iv)``
+    where free space says the object ends. Returns (candidate index, interval along e1, along e2)."""
+    if trim is None:
+        def trim(_: bool, iu: tuple[float, float], iv: tuple[float, float]) -> tuple:
+            return iu, iv
+    best = (0, cands[0][1][0], cands[0][2][0])
+    if free_xy is None:
+        return (0, *trim(cands[0][0], best[1], best[2]))
+    f = np.asarray(free_xy, dtype=np.float64).reshape(-1, 2)
+    fu, fv = f @ e1, f @ e2
+
+    du, dv = fu - sensor[0], fv - sensor[1]
+
+    def count(iu: tuple[float, float], iv: tuple[float, float]) -> int:
+        """Rays from the sensor to the free-space points that pass through the footprint shrunk
+        by FREE_INSET (slab test; a point inside it counts too)."""
+        t_lo, t_hi = np.zeros(len(fu)), np.ones(len(fu))
+        for d, s0, (a, b) in ((du, sensor[0], iu), (dv, sensor[1], iv)):
+            a, b = a + FREE_INSET, b - FREE_INSET
+            inside = (s0 > a) & (s0 < b)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t1, t2 = (a - s0) / d, (b - s0) / d
+            flat = np.abs(d) < 1e-12
+            t1 = np.where(flat, -np.inf if inside else np.inf, t1)
+            t2 = np.where(flat, np.inf if inside else -np.inf, t2)
+            t_lo = np.maximum(t_lo, np.minimum(t1, t2))
+            t_hi = np.minimum(t_hi, np.maximum(t1, t2))
+        return int(np.count_nonzero(t_lo < t_hi))
+
+    n0 = count(best[1], best[2])
+    n_best = n0
+    for k, (_, opts_u, opts_v, _) in enumerate(cands):
+        for iu in opts_u:
+            for iv in opts_v:
+                n = count(iu, iv)
+                if n < n_best and n <= 0.5 * n0 and n <= n0 - 3:
+                    best, n_best = (k, iu, iv), n
+    return (best[0], *trim(cands[best[0]][0], best[1], best[2]))
+
+
+def _open_ends(rect: Rectangle, seen_xy: ArrayLike, axis: F64) -> bool:
+    """Whether the rectangle's extent along ``axis`` (one of its unit axes) ends in unobserved
+    space: no return at all (ground or object) within ``OPEN_END_GAP`` m past one of its ends,
+    across the rectangle's width (a face cut by the field of view of the cloud or by a shadow)."""
+    q = np.asarray(seen_xy, dtype=np.float64).reshape(-1, 2) - np.asarray(rect.center)
+    other = np.array([-axis[1], axis[0]])
+    t, w = q @ axis, q @ other
+    half = (rect.a if abs(float(np.dot(axis, rect.axes()[0]))) > 0.5 else rect.b) / 2
+    half_w = (rect.b if abs(float(np.dot(axis, rect.axes()[0]))) > 0.5 else rect.a) / 2
+    band = np.abs(w) <= half_w
+    for sign in (1.0, -1.0):
+        past = sign * t - half
+        if not np.any(band & (past > 0.05) & (past < OPEN_END_GAP)):
+            return True
+    return False
+
+
+def _ray_crossings(f_along: F64, f_across: F64, s_along: float, s_across: float, near: float) -> F64:
+    """Where (coordinate along the face) the rays from the sensor (``s_along``, ``s_across``) to the
+    free-space points (``f_along``, ``f_across``) cross the line ``across = near`` of an object's
+    seen near face; only rays that do cross it (points beyond the line). The LiDAR saw through
+    there, so the face does not reach any of these places."""
+    d = f_across - s_across
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (near - s_across) / d
+    ok = np.isfinite(t) & (t > 0.0) & (t < 1.0)
+    return s_along + t[ok] * (f_along[ok] - s_along)
+
+
+def _stop_at_free(lo: float, hi: float, seen_lo: float, seen_hi: float, minimum: float,
+                  cross: F64) -> tuple[float, float]:
+    """Trim the grown part of an interval [lo, hi] (the points cover [seen_lo, seen_hi]) back to the
+    ``FREE_MIN_POINTS``-th ray crossing ``cross`` (see :func:`_ray_crossings`) past the seen end,
+    never below ``minimum`` nor the seen extent."""
+    k = FREE_MIN_POINTS - 1
+    if hi > seen_hi + 1e-6:  # grown toward +
+        beyond = np.sort(cross[(cross > seen_hi) & (cross < hi)])
+        if len(beyond) > k:
+            hi = max(float(beyond[k]), lo + minimum, seen_hi)
+    if lo < seen_lo - 1e-6:  # grown toward -
+        beyond = np.sort(cross[(cross < seen_lo) & (cross > lo)])[::-1]
+        if len(beyond) > k:
+            lo = min(float(beyond[k]), hi - minimum, seen_lo)
+    return lo, hi
+
+
+def _body_around(p: F64, sel: NDArray[np.intp], xy: tuple[float, float], spec: ClassSpec) -> NDArray[np.intp]:
+    """The part of a segment (indices ``sel`` into ``p``) that is one person or bike: the points
+    within ``BODY_RADIUS`` x the class's typical length of a centre that starts at the click ``xy``
+    and moves to the Gaussian-weighted mean of the points (mean shift), so that two people walking
+    together or a bike against a pole are cut apart."""
+    length = spec.size.mean[0]
+    c = np.asarray(xy, dtype=np.float64)
+    q = p[sel, :2]
+    for _ in range(20):  # Gaussian mean shift: converges on the body under the click
+        w = np.exp(-0.5 * (np.hypot(q[:, 0] - c[0], q[:, 1] - c[1]) / (0.25 * length)) ** 2)
+        if w.sum() < 1e-6:
+            return sel
+        c_new = (q * w[:, None]).sum(axis=0) / w.sum()
+        done = float(np.hypot(*(c_new - c))) < 0.005
+        c = c_new
+        if done:
+            break
+    keep = np.hypot(q[:, 0] - c[0], q[:, 1] - c[1]) <= BODY_RADIUS * length + 0.05
+    return sel[keep] if keep.sum() >= 3 else sel
+
+
+def _small_object_box(p: F64, ground: GroundModel | None, spec: ClassSpec, origin: F64, top: float) -> Box3D:
+    """A person's or a bike's box from its points (N, 3): the class's typical footprint, its length
+    along the principal BEV axis of the points (a walker's legs and a bike's frame lie along the
+    heading; the sign stays ambiguous), centred ``SMALL_DEPTH_SHIFT`` m behind the points' centroid
+    as seen from the sensor ``origin`` (the LiDAR sees only the near half of a body)."""
+    rider = spec.size.mean[0] >= RIDDEN_LENGTH
+    low = p
+    if rider and ground is not None:
+        # a bike (wheels, frame, the rider's legs) lies along the heading; the torso and arms above
+        # spread across it
+        below = p[ground.height_above(p) < BIKE_TOP]
+        if len(below) >= 10:
+            low = below
+    th, _ = pca_yaw(low[:, :2])
+    e1 = np.array([math.cos(th), math.sin(th)])
+    e2 = np.array([-e1[1], e1[0]])
+    u, v = p[:, :2] @ e1, p[:, :2] @ e2
+    lo, hi = np.percentile(u, [5.0, 95.0])
+    # along the heading the middle of the extent (a rider's torso makes the rear denser), across it
+    # the centroid
+    c = (0.5 * (lo + hi) if rider else float(u.mean())) * e1 + float(v.mean()) * e2
+    los = c - origin[:2]
+    c = c + SMALL_DEPTH_SHIFT * los / max(float(np.linalg.norm(los)), 1e-9)
+    gz = float(ground(c[0], c[1])) if ground is not None else float(p[:, 2].min())
+    height = max(top - gz, 0.1)
+    if height < 0.5 * spec.size.min[2]:
+        height = spec.size.mean[2]
+    return Box3D((float(c[0]), float(c[1]), gz + height / 2), (spec.size.mean[0], spec.size.mean[1], height),
+                 float(wrap_angle(th)))
 
 
 def _nonground(pts: F64, ground: GroundModel | None, tolerance: float) -> NDArray[np.intp]:
@@ -409,19 +654,24 @@ def box_from_click(
             return BoxFit(None, None, 0.0, empty, reason="the ray hits nothing")
     else:
         xy = tuple(float(v) for v in np.asarray(click, dtype=np.float64).reshape(2))
-    idx = _nonground(p, ground, GROUND_TOLERANCE)
+    spec = resolve_class(onto, class_hint) if class_hint is not None else None
+    idx = _nonground(p, ground, SEGMENT_MIN_HEIGHT if spec is not None else GROUND_TOLERANCE)
     if len(idx) == 0:
         return BoxFit(None, None, 0.0, empty, reason="no non-ground points")
-    spec = resolve_class(onto, class_hint) if class_hint is not None else None
     reach = None
     if spec is not None:
         reach = math.hypot(spec.size.max[0], spec.size.max[1]) * 0.5 + 0.3
-    prm = params or ClusterParams()
+    # the tighter segmentation (elliptical link, points above kerb height) may split an object: it
+    # needs the class to tell a fragment from a small object; without a hint the round link on all
+    # non-ground points is used
+    prm = params or (ONE_CLICK_CLUSTER if spec is not None else ClusterParams())
     # two segmentations: the fine one may split an object (sparse rings on a near roof, an
     # occluder's shadow), the coarse one may merge neighbours; the one whose shape the class
     # (given, or the best guess) explains better wins
     options = []
-    for cp in (prm, ClusterParams(**{**prm.__dict__, "base": 0.7, "per_metre": 0.02, "max_radius": 1.5})):
+    coarse = ClusterParams(**{**prm.__dict__, "base": 0.7, "per_metre": 0.02, "max_radius": 1.5,
+                              "tangential": None if prm.tangential is None else COARSE_TANGENTIAL})
+    for cp in (prm, coarse):
         sel = _segment(p, idx, xy, origin, cp, reach)
         if len(sel):
             # the coarse one must be clearly better (it may have swallowed a neighbour)
@@ -430,7 +680,14 @@ def box_from_click(
     if not options:
         return BoxFit(None, None, 0.0, empty, reason="no object points near the click")
     sel = min(options, key=lambda o: (o[0], o[1]))[2]
-    box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates)
+    if spec is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH:
+        sel = _body_around(p, sel, xy, spec)
+    free = None
+    if ground is not None:
+        near = np.flatnonzero(np.hypot(p[:, 0] - xy[0], p[:, 1] - xy[1]) <= FREE_SPACE_RADIUS)
+        free = p[near[ground.height_above(p[near]) < GROUND_TOLERANCE], :2]
+    box, guess, partial = box_from_cluster(p[sel], ground, onto, origin, class_hint, candidates, free_xy=free,
+                                           seen_xy=None if free is None else p[near, :2])
     label = spec.name if spec is not None else guess.label
     prob = guess.probabilities.get(label, guess.probability) if spec is None else 1.0
     conf = float(np.clip(prob * guess.fit * min(1.0, len(sel) / 30.0) * (0.8 if partial else 1.0), 0.0, 1.0))
