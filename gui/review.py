@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PyQt6.QtCore import QObject, QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QBrush, QColor, QPainter, QPen
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -524,6 +524,9 @@ class ReviewMode(QObject):
         self.findings_dock.setObjectName("findings")
         self.findings_dock.setWidget(self.findings)
         win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.findings_dock)
+        # the side columns keep the full height (the findings strip lies under the views only)
+        win.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        win.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.dock.hide()
         self.findings_dock.hide()
         self.dock.visibilityChanged.connect(lambda on: on and self._refresh_all())
@@ -575,9 +578,20 @@ class ReviewMode(QObject):
         self.findings_dock.setVisible(on)
         if first:  # a strip under the views, not half the window
             self.win.resizeDocks([self.findings_dock], [max(150, self.win.height() // 5)], Qt.Orientation.Vertical)
+            QTimer.singleShot(0, self._fit_left)
         if on:
             self.dock.raise_()
             self._refresh_all()
+
+    def _fit_left(self) -> None:
+        """Most of the left column for the Objects / Review tabs, the rest for a dock below them."""
+        below = [d for d in self.win.findChildren(QDockWidget)
+                 if d not in (self.dock, self.findings_dock) and d.objectName() != "objects" and d.isVisible()
+                 and not d.isFloating() and self.win.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
+        if below and self.dock.isVisible():
+            h = self.win.height()
+            self.win.resizeDocks([self.dock, *below], [int(h * 0.68), *[int(h * 0.25 / len(below))] * len(below)],
+                                 Qt.Orientation.Vertical)
 
     def run_checks(self) -> bool:
         """Show the findings dock and start the checks (see :meth:`FindingsPanel.run_checks`)."""
