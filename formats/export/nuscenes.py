@@ -341,7 +341,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
     for r in loaded.ignore_regions:
         summary.skipped.append((f"frame {r.frame} {r.camera} {r.label} region", "nuScenes has no ignore regions"))
     if keyframe_every > 1:
-        summary.warnings.append(f"every {keyframe_every}th frame is a keyframe; {n - len(keys)} frames are sweeps "
+        summary.warnings.append(f"one frame in {keyframe_every} is a keyframe; {n - len(keys)} frames are sweeps "
                                 "without annotations")
     resampled = [c for c in cam_ch if views.get(c, loaded.rig(0).camera(c)).resamples]
     if resampled:
