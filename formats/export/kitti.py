@@ -33,7 +33,8 @@ clipped to the image, is not empty. Boxes entirely outside image_2 (or behind it
 class has no KITTI type (ontology mapping), are listed in the summary's ``skipped`` with the reason.
 
 Per-box fields. ``bbox``: the projected 3D box clipped to the image
-(:func:`calib.projection.box_extent2d`), ``truncated``: the share of the projected outline outside
+(:func:`calib.projection.box_extent2d`; then to KITTI's pixel range ``[0, W-1] x [0, H-1]``,
+pixel centres at integers), ``truncated``: the share of the projected outline outside
 the image, ``occluded``: the LiDAR heuristic of :mod:`formats.export.common`. With
 ``keep_source_fields`` (default) a track's own ``truncated`` / ``occluded`` / ``score`` attributes
 (as the KITTI readers keep them) are written instead. ``DontCare`` lines are written from the
@@ -310,6 +311,10 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
             summary.skipped.append((what, f"outside the {ctx.camera} image"))
             continue
         attrs = loaded.annotations.tracks[ref.track_id].attributes
+        x1, y1, x2, y2 = ext.clipped
+        w_max, h_max = view.pinhole.width - 1.0, view.pinhole.height - 1.0
+        bbox = (min(max(x1, 0.0), w_max), min(max(y1, 0.0), h_max), min(max(x2, 0.0), w_max),
+                min(max(y2, 0.0), h_max))
         trunc = ext.truncation
         occ = 3
         if sweep is not None:
@@ -322,7 +327,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
                 score = float(attrs["score"]) if "score" in attrs else None
             except ValueError:
                 pass
-        obj = box_to_kitti(ref.box, typ, T_cam0rect_from_world, ext.clipped, trunc, occ, score,
+        obj = box_to_kitti(ref.box, typ, T_cam0rect_from_world, bbox, trunc, occ, score,
                            frame_field, ref.track_id if tracking else None)
         lines.append(obj.format(ctx.decimals))
         summary.boxes += 1
