@@ -69,7 +69,7 @@ import numpy as np
 
 from calib.projection import box_extent2d
 from calib.readers import KittiCalib, load_kitti_calib
-from calib.transforms import invert, transform_points
+from calib.transforms import invert
 from formats.convert import ConvertSummary
 from formats.datasets.base import LoadedSequence
 from formats.datasets.oxts import EARTH_RADIUS_M, OXTS_FIELDS
@@ -83,11 +83,13 @@ from formats.export.common import (
     encode_image,
     kitti_occlusion,
     level_rotation,
+    may_be_in_image,
     occlusion_counts,
     place_file,
     project_sweep,
     staged_output,
     write_bytes,
+    xform,
 )
 from formats.kitti_labels import box_to_kitti
 from fusionlabel.geometry import point_box_indices
@@ -294,7 +296,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     if ctx.occlusion and pc is not None and refs:
         boxes_lidar = [r.box.transformed(T_lidar_from_world) for r in refs]
         box_of = point_box_indices(pc.xyz, boxes_lidar, margin=HIT_MARGIN)
-        pts_cam = transform_points(fc.T_cam2_from_cam0rect @ T_cam0rect_from_lidar, pc.xyz)
+        pts_cam = xform(fc.T_cam2_from_cam0rect @ T_cam0rect_from_lidar, pc.xyz)
         sweep = project_sweep(pts_cam, view.pinhole, box_of)
 
     lines = []
@@ -305,8 +307,8 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         if typ is None:
             summary.skipped.append((what, f"class {ref.label!r} has no KITTI type"))
             continue
-        corners_cam = transform_points(T_cam2_from_world, ref.box.corners())
-        ext = box_extent2d(corners_cam, view.pinhole)
+        corners_cam = xform(T_cam2_from_world, ref.box.corners())
+        ext = box_extent2d(corners_cam, view.pinhole) if may_be_in_image(corners_cam, view.pinhole) else None
         if ext is None or ext.clipped is None:
             summary.skipped.append((what, f"outside the {ctx.camera} image"))
             continue

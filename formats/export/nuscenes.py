@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from calib.projection import box_extent2d
-from calib.transforms import invert, rotation_to_quat, transform_points, yaw_to_quat
+from calib.transforms import invert, rotation_to_quat, yaw_to_quat
 from formats.convert import ConvertSummary
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
@@ -62,6 +62,7 @@ from formats.export.common import (
     ViewCache,
     encode_image,
     frame_period_ns,
+    may_be_in_image,
     nuscenes_visibility,
     occlusion_counts,
     place_file,
@@ -69,6 +70,7 @@ from formats.export.common import (
     staged_output,
     token,
     write_bytes,
+    xform,
 )
 from fusionlabel.geometry import count_points_in_boxes, point_box_indices
 from fusionlabel.ontology import Ontology
@@ -358,28 +360,34 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
     T_world_from_lidar = loaded.T_world_from_sensor(k, primary)
     T_lidar_from_world = invert(T_world_from_lidar)
     boxes = [r.box for r in refs]
-    if pc is not None:
-        pts_world = transform_points(T_world_from_lidar, pc.xyz)
-        counts = count_points_in_boxes(pts_world, boxes)
-    else:
-        counts = np.zeros(len(refs), dtype=np.int64)
+    counts = np.zeros(len(refs), dtype=np.int64)
     hits = np.zeros(len(refs), dtype=np.int64)
     occ = np.zeros(len(refs), dtype=np.int64)
-    if occlusion and pc is not None:
-        box_of = point_box_indices(pc.xyz, [b.transformed(T_lidar_from_world) for b in boxes], margin=HIT_MARGIN)
-        for cam in rig.camera_names():
-            view = views.get(cam, rig.camera(cam))
-            T_cam_from_lidar = rig.T(cam, primary)
-            sweep = project_sweep(transform_points(T_cam_from_lidar, pc.xyz), view.pinhole, box_of)
-            T_cam_from_world = T_cam_from_lidar @ T_lidar_from_world
-            for m, b in enumerate(boxes):
-                corners = transform_points(T_cam_from_world, b.corners())
-                ext = box_extent2d(corners, view.pinhole)
-                if ext is None or ext.clipped is None:
-                    continue
-                h, o = occlusion_counts(sweep, ext.polygon, corners, m)
-                hits[m] += h
-                occ[m] += o
+    if pc is not None:
+        xyz = np.asarray(pc.xyz, dtype=np.float64)
+        # points near some box (LiDAR frame, hit margin), then the exact count in the world frame
+        box_of = point_box_indices(xyz, [b.transformed(T_lidar_from_world) for b in boxes], margin=HIT_MARGIN)
+        near = np.flatnonzero(box_of >= 0)
+        if near.size:
+            counts = count_points_in_boxes(xform(T_world_from_lidar, xyz[near]), boxes)
+        if occlusion:
+            for cam in rig.camera_names():
+                view = views.get(cam, rig.camera(cam))
+                T_cam_from_lidar = rig.T(cam, primary)
+                T_cam_from_world = T_cam_from_lidar @ T_lidar_from_world
+                sweep = None
+                for m, b in enumerate(boxes):
+                    corners = xform(T_cam_from_world, b.corners())
+                    if not may_be_in_image(corners, view.pinhole):
+                        continue
+                    ext = box_extent2d(corners, view.pinhole)
+                    if ext is None or ext.clipped is None:
+                        continue
+                    if sweep is None:
+                        sweep = project_sweep(xform(T_cam_from_lidar, xyz), view.pinhole, box_of)
+                    h, o = occlusion_counts(sweep, ext.polygon, corners, m)
+                    hits[m] += h
+                    occ[m] += o
     for m, ref in enumerate(refs):
         cat = mapper(ref.label)
         if cat is None:
