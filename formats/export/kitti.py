@@ -14,19 +14,23 @@ tracking source keeps its own)::
 
 Geometry. Labels are in the rectified reference camera frame ``cam0rect`` through the calibration
 (:func:`formats.kitti_labels.box_to_kitti`: bottom-centre location, ``h w l``, ``rotation_y`` and
-``alpha`` from the geometry). A box is taken from the world to the LiDAR frame of its frame
-(``T_velo_from_world = inv(T_world_from_lidar)``) and on with ``R0_rect @ Tr_velo_to_cam``.
+``alpha`` from the geometry). A box is taken from the world to the ``velodyne`` frame of its frame
+(``T_velo_from_world = T_velo_from_lidar @ inv(T_world_from_lidar)``) and on with
+``R0_rect @ Tr_velo_to_cam``. The ``velodyne`` frame is the first LiDAR's origin with the ego's
+axes (``velodyne_axes="ego"``, default: x forward, y left, z up, which KITTI tools assume; a
+nuScenes LIDAR_TOP, x right, is turned by 90 degrees) or the LiDAR's own axes
+(``velodyne_axes="lidar"``); the sweeps are written in it.
 
 Calibration. A KITTI source's calibration file is copied byte for byte. Otherwise one is
 synthesised from the rig: one camera becomes ``image_2`` (:func:`common.choose_camera`: the front
-camera), ``Tr_velo_to_cam = T_cam_from_lidar`` (the first LiDAR is ``velodyne``; "cam0" is that
-camera), ``R0_rect`` the rotation that levels it (:func:`common.level_rotation`: the rectified
-y axis points along the ego's down, so that ``rotation_y`` is a rotation about the vertical, as
-KITTI assumes; ``level=False`` gives the identity), ``P2 = K [I | 0]`` with the camera's own K
-(``P0 = P1 = P3 = P2``: only image_2 is written) and ``Tr_imu_to_velo = T_lidar_from_imu`` (the
-rig's ``imu`` sensor, else the ego frame). The image_2 files are the camera's images resampled to
-that rectified pinhole camera (undistorted and levelled, :class:`common.PinholeView`), so
-``cam0rect`` is the image_2 camera frame and P2 projects labels onto the written images.
+camera), ``Tr_velo_to_cam = T_cam_from_velo`` ("cam0" is that camera), ``R0_rect`` the rotation
+that levels it (:func:`common.level_rotation`: the rectified y axis points along the ego's down, so
+that ``rotation_y`` is a rotation about the vertical, as KITTI assumes; ``level=False`` gives the
+identity), ``P2 = K [I | 0]`` with the camera's own K (``P0 = P1 = P3 = P2``: only image_2 is
+written) and ``Tr_imu_to_velo = T_velo_from_imu`` (the rig's ``imu`` sensor, else the ego frame).
+The image_2 files are the camera's images resampled to that rectified pinhole camera (undistorted
+and levelled, :class:`common.PinholeView`), so ``cam0rect`` is the image_2 camera frame and P2
+projects labels onto the written images.
 
 Which boxes. KITTI labels cover objects in the image: a box is written when its projected 3D box,
 clipped to the image, is not empty. Boxes entirely outside image_2 (or behind it), and boxes whose
@@ -42,8 +46,8 @@ source's ignore regions of the exported camera. Numbers: 2 decimals for truncati
 4 for the 3D values and alpha (sub-centimetre round trips); ``decimals=2`` writes everything at the
 benchmark files' precision.
 
-Sensor files. ``velodyne``: float32 x y z intensity in the LiDAR frame (a source file already in
-that layout is copied or linked, ``link``); intensity is copied unscaled (0 when the source has
+Sensor files. ``velodyne``: float32 x y z intensity in the velodyne frame (a source file already in
+that layout and frame is copied or linked, ``link``); intensity is copied unscaled (0 when the source has
 none). ``image_2``: PNG (a PNG source image that needs no resampling is copied or linked).
 
 Poses (tracking). ``oxts/<seq>.txt`` holds one OXTS record per frame: a KITTI tracking source's
@@ -53,7 +57,7 @@ back as OXTS through the inverse of the KITTI devkit's Mercator projection
 ``origin_latlon`` (default: Karlsruhe, 49.011 N 8.4237 E, altitude 112 m); velocities (vn, ve, vf,
 vl, vu) are finite differences, the other fields 0. A source without real poses (KITTI object
 frames, a tracking sequence without OXTS) gets no OXTS file. The KITTI tracking reader makes the
-LiDAR frame at frame 0 its world, so boxes read back equal the source's up to that fixed transform.
+velodyne frame at frame 0 its world, so boxes read back equal the source's up to that fixed transform.
 Frame times are not kept (the KITTI tracking reader assumes 10 Hz).
 """
 
@@ -155,8 +159,20 @@ class FrameCalib:
             write_bytes(path, (self.text or "").encode())
 
 
+def T_velo_from_lidar(loaded: LoadedSequence, frame: int, lidar: str, axes: str = "ego") -> np.ndarray:
+    """4x4 rotation from the LiDAR frame to the written ``velodyne`` frame: the ego's axes at the
+    LiDAR's origin (``axes="ego"``: x forward, y left, z up, as KITTI tools assume) or the LiDAR's
+    own frame (``axes="lidar"``). A KITTI source's velodyne frame is its ego frame either way."""
+    if axes not in ("ego", "lidar"):
+        raise ValueError(f"velodyne axes must be 'ego' or 'lidar', got {axes!r}")
+    T = np.eye(4)
+    if axes == "ego":
+        T[:3, :3] = loaded.rig(frame).T("ego", lidar)[:3, :3]
+    return T
+
+
 def frame_calib(loaded: LoadedSequence, frame: int, camera: str, lidar: str, views: ViewCache,
-                level: bool = True) -> FrameCalib:
+                level: bool = True, axes: str = "ego") -> FrameCalib:
     """The KITTI calibration for ``frame``: the source's own file when it is KITTI and ``camera``
     is its image_2, else synthesised from the rig (module docstring; ``level``: R0_rect levels
     the camera, else it is the identity)."""
@@ -174,8 +190,8 @@ def frame_calib(loaded: LoadedSequence, frame: int, camera: str, lidar: str, vie
     calib = KittiCalib(
         P=(P, P.copy(), P.copy(), P.copy()),
         R0_rect=R0,
-        Tr_velo_to_cam=rig.T(camera, lidar),
-        Tr_imu_to_velo=rig.T(lidar, imu),
+        Tr_velo_to_cam=rig.T(camera, lidar) @ invert(T_velo_from_lidar(loaded, frame, lidar, axes)),
+        Tr_imu_to_velo=T_velo_from_lidar(loaded, frame, lidar, axes) @ rig.T(lidar, imu),
         source="<synthesised>",
     )
     return FrameCalib(calib, None, calib_text(calib), view)
@@ -241,6 +257,7 @@ class _Ctx:
     occlusion: bool
     link: str
     level: bool
+    axes: str
 
 
 def _fmt(v: float) -> str:
@@ -259,26 +276,31 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     ``tracking``)."""
     loaded = ctx.loaded
     view = fc.view
-    T_world_from_lidar = loaded.T_world_from_sensor(k, ctx.lidar)
-    T_lidar_from_world = invert(T_world_from_lidar)
-    T_cam0rect_from_lidar = fc.calib.T_cam0rect_from_velo()
-    T_cam0rect_from_world = T_cam0rect_from_lidar @ T_lidar_from_world
+    T_velo_from_lid = np.eye(4) if fc.source is not None else T_velo_from_lidar(loaded, k, ctx.lidar, ctx.axes)
+    T_velo_from_world = T_velo_from_lid @ invert(loaded.T_world_from_sensor(k, ctx.lidar))
+    T_cam0rect_from_velo = fc.calib.T_cam0rect_from_velo()
+    T_cam0rect_from_world = T_cam0rect_from_velo @ T_velo_from_world
     T_cam2_from_world = fc.T_cam2_from_cam0rect @ T_cam0rect_from_world
+    rotated = not np.allclose(T_velo_from_lid, np.eye(4), atol=1e-12, rtol=0)
     where = f"frame {k}"
 
-    # sweep
+    # sweep (in the velodyne frame)
     pc = loaded.read_lidar(k, ctx.lidar)
     src = loaded.info.frames[k].lidar_files.get(ctx.lidar)
+    xyz_velo = None
     if pc is None:
         summary.skipped.append((f"{where} {ctx.lidar}", "no LiDAR sweep"))
-    elif loaded.lidar_layout == "kitti" and src is not None and src.suffix == ".bin" and src.is_file():
-        place_file(src, velo_path, ctx.link)
     else:
-        arr = np.zeros((len(pc), 4), dtype=np.float32)
-        arr[:, :3] = pc.xyz
-        if pc.intensity is not None:
-            arr[:, 3] = np.asarray(pc.intensity, dtype=np.float32).reshape(len(pc))
-        write_bytes(velo_path, arr.tobytes())
+        xyz_velo = xform(T_velo_from_lid, pc.xyz) if rotated else np.asarray(pc.xyz, dtype=np.float64)
+        same_layout = loaded.lidar_layout == "kitti" and src is not None and src.suffix == ".bin"
+        if not rotated and same_layout and src is not None and src.is_file():
+            place_file(src, velo_path, ctx.link)
+        else:
+            arr = np.zeros((len(pc), 4), dtype=np.float32)
+            arr[:, :3] = xyz_velo
+            if pc.intensity is not None:
+                arr[:, 3] = np.asarray(pc.intensity, dtype=np.float32).reshape(len(pc))
+            write_bytes(velo_path, arr.tobytes())
 
     # image
     img_src = loaded.info.frames[k].camera_files.get(ctx.camera)
@@ -293,10 +315,10 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
     refs = [r for r in loaded.annotations.boxes_at(k)]
     sweep = None
-    if ctx.occlusion and pc is not None and refs:
-        boxes_lidar = [r.box.transformed(T_lidar_from_world) for r in refs]
-        box_of = point_box_indices(pc.xyz, boxes_lidar, margin=HIT_MARGIN)
-        pts_cam = xform(fc.T_cam2_from_cam0rect @ T_cam0rect_from_lidar, pc.xyz)
+    if ctx.occlusion and xyz_velo is not None and refs:
+        boxes_velo = [r.box.transformed(T_velo_from_world) for r in refs]
+        box_of = point_box_indices(xyz_velo, boxes_velo, margin=HIT_MARGIN)
+        pts_cam = xform(fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo, xyz_velo)
         sweep = project_sweep(pts_cam, view.pinhole, box_of)
 
     lines = []
@@ -342,7 +364,8 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
 
 def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, ontology: Ontology | None,
-             decimals: int | None, keep_source_fields: bool, occlusion: bool, link: str, level: bool) -> _Ctx:
+             decimals: int | None, keep_source_fields: bool, occlusion: bool, link: str, level: bool,
+             axes: str) -> _Ctx:
     cam = choose_camera(loaded.rig(0), camera)
     lidars = loaded.lidar_names
     if lidar is None:
@@ -352,7 +375,7 @@ def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, onto
     elif lidar not in lidars:
         raise FormatError(loaded.info.root, f"no LiDAR {lidar!r}; the sequence has {lidars}")
     return _Ctx(loaded, cam, lidar, ClassMapper(ontology, "kitti"), ViewCache(), decimals, keep_source_fields,
-                occlusion, link, level)
+                occlusion, link, level, axes)
 
 
 def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
@@ -363,7 +386,7 @@ def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
     cams = [n for n in loaded.camera_names if n != ctx.camera]
     if cams:
         summary.warnings.append(f"camera {ctx.camera!r} is written as image_2; not written: {cams}")
-    fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level)
+    fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
     if fc.view.resamples:
         summary.warnings.append(f"camera {ctx.camera!r}: image_2 is resampled to its levelled pinhole model "
                                 "(R0_rect and undistortion)")
@@ -373,9 +396,11 @@ def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
 def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress = None, camera: str | None = None,
                        lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
                        keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
-                       level: bool = True, overwrite: bool = False, **_: Any) -> ConvertSummary:
+                       level: bool = True, velodyne_axes: str = "ego", overwrite: bool = False,
+                       **_: Any) -> ConvertSummary:
     """Write ``loaded`` as a KITTI object folder at ``dst`` (module docstring)."""
-    ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level)
+    ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
+                   velodyne_axes)
     summary = ConvertSummary(outputs=[str(dst)])
     n = len(loaded)
     ids = loaded.info.meta.get("frame_ids") if loaded.format in ("kitti-object", "kitti-flat") else None
@@ -384,7 +409,7 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
             (out / d).mkdir()
         for k in range(n):
             fid = str(ids[k]) if ids is not None else f"{k:06d}"
-            fc = frame_calib(loaded, k, ctx.camera, ctx.lidar, ctx.views, ctx.level)
+            fc = frame_calib(loaded, k, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
             fc.write(out / "calib" / f"{fid}.txt", link)
             lines = _export_frame(ctx, k, fc, summary, False, out / "velodyne" / f"{fid}.bin",
                                   out / "image_2" / f"{fid}.png")
@@ -399,11 +424,12 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
 def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progress = None, camera: str | None = None,
                          lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
                          keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
-                         level: bool = True, sequence: str | None = None,
+                         level: bool = True, velodyne_axes: str = "ego", sequence: str | None = None,
                          origin_latlon: tuple[float, float, float] = DEFAULT_ORIGIN,
                          overwrite: bool = False, **_: Any) -> ConvertSummary:
     """Write ``loaded`` as one sequence of a KITTI tracking folder at ``dst`` (module docstring)."""
-    ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level)
+    ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
+                   velodyne_axes)
     if loaded.frame_rigs is not None and any(r != loaded.frame_rigs[0] for r in loaded.frame_rigs):
         raise FormatError(loaded.info.root, "the frames have different calibrations (independent KITTI object "
                           "frames?); a KITTI tracking sequence has one calibration")
@@ -413,7 +439,7 @@ def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progres
     with staged_output(Path(dst), overwrite) as out:
         for d in ("calib", f"velodyne/{seq}", f"image_02/{seq}", "label_02", "oxts"):
             (out / d).mkdir(parents=True)
-        fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level)
+        fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
         fc.write(out / "calib" / f"{seq}.txt", link)
         lines: list[str] = []
         for k in range(n):

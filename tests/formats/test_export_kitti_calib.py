@@ -45,12 +45,14 @@ def test_synthesised_calib_is_levelled_and_consistent(kitti_export: tuple[Path, 
     src = open_dataset(scene)
     calib = load_kitti_calib(out / "calib" / "000000.txt")
     rig = src.rig(0)
-    # Tr_velo_to_cam is the real camera's extrinsic, P2 its own K
-    assert np.allclose(calib.Tr_velo_to_cam, rig.T("cam_front", "lidar_top"), atol=1e-10)
+    # Tr_velo_to_cam is the real camera's extrinsic (velodyne: the LiDAR with the ego's axes), P2 its own K
+    T_velo_from_lidar = np.eye(4)
+    T_velo_from_lidar[:3, :3] = rig.T("ego", "lidar_top")[:3, :3]
+    assert np.allclose(calib.Tr_velo_to_cam, rig.T("cam_front", "lidar_top") @ invert(T_velo_from_lidar), atol=1e-10)
     assert np.allclose(calib.K(2), rig.camera("cam_front").K)
     assert np.allclose(calib.t_cam(2), 0.0)
     # the rectified frame's y axis is the ego's down: rotation_y is a rotation about the vertical
-    T_rect_from_ego = calib.T_cam0rect_from_velo() @ rig.T("lidar_top", "ego")
+    T_rect_from_ego = calib.T_cam0rect_from_velo() @ T_velo_from_lidar @ rig.T("lidar_top", "ego")
     assert np.allclose(T_rect_from_ego[:3, :3] @ [0, 0, 1], [0, -1, 0], atol=1e-9)
     # the camera is pitched 2 degrees: R0_rect is that rotation, not the identity
     angle = math.degrees(math.acos((np.trace(calib.R0_rect) - 1) / 2))
@@ -71,7 +73,9 @@ def test_image_2_is_the_rectified_pinhole_image(kitti_export: tuple[Path, Path])
     uv_s, _, ok_s = cam_src.project(transform_points(src.rig(0).T("cam_front", "lidar_top"), pts))
     cam_out = back.rig(0).camera("image_2")
     assert cam_out.model == "none"
-    uv_o, _, ok_o = cam_out.project(transform_points(back.rig(0).T("image_2", "velodyne"), pts))
+    T_velo_from_lidar = np.eye(4)
+    T_velo_from_lidar[:3, :3] = src.rig(0).T("ego", "lidar_top")[:3, :3]
+    uv_o, _, ok_o = cam_out.project(transform_points(back.rig(0).T("image_2", "velodyne") @ T_velo_from_lidar, pts))
     ok = ok_s & ok_o
     assert ok.sum() > 500
     img_s = src.read_image(0, "cam_front").astype(np.float64)

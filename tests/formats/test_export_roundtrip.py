@@ -44,6 +44,13 @@ def _errors(a: Box3D, b: Box3D) -> tuple[float, float, float]:
     )
 
 
+def _T_velo_from_world(src: object, k: int) -> np.ndarray:
+    """The written velodyne frame: the LiDAR's origin with the ego's axes."""
+    T = np.eye(4)
+    T[:3, :3] = src.rig(k).T("ego", LIDAR)[:3, :3]  # type: ignore[attr-defined]
+    return T @ invert(src.T_world_from_sensor(k, LIDAR))  # type: ignore[attr-defined]
+
+
 def _check(errs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
     worst = tuple(max(e[i] for e in errs) for i in range(3))
     assert worst[0] <= CENTRE_TOL and worst[1] <= SIZE_TOL and worst[2] <= YAW_TOL, worst
@@ -69,9 +76,8 @@ def test_native_kitti_native(scene: Path, tmp_path: Path) -> None:
     errs = []
     kept = 0
     for k in range(len(src)):
-        T_lidar_from_world = invert(src.T_world_from_sensor(k, LIDAR))
-        want = [r.box.transformed(T_lidar_from_world) for r in src.annotations.boxes_at(k)]
-        # the read-back world is the velodyne (LiDAR) frame of each frame
+        want = [r.box.transformed(_T_velo_from_world(src, k)) for r in src.annotations.boxes_at(k)]
+        # the read-back world is the velodyne frame of each frame
         got = [r.box.transformed(invert(back.T_world_from_sensor(k, "velodyne"))) for r in back.annotations.boxes_at(k)]
         assert {r.label for r in back.annotations.boxes_at(k)} <= {"Car", "Pedestrian", "Cyclist"}
         used = set()
@@ -97,10 +103,10 @@ def test_native_kitti_tracking_native(scene: Path, tmp_path: Path) -> None:
         assert (tmp_path / "kt" / sub).is_file(), sub
     convert(tmp_path / "kt", tmp_path / "native", "native")
     back = open_dataset(tmp_path / "native")
-    # the reader's world: the LiDAR frame at frame 0 (poses from the written OXTS)
-    T_w2_from_w = invert(src.T_world_from_sensor(0, LIDAR))
+    # the reader's world: the velodyne frame at frame 0 (poses from the written OXTS)
+    T_w2_from_w = _T_velo_from_world(src, 0)
     pose_err = max(
-        np.abs(back.info.frames[k].T_world_from_ego - T_w2_from_w @ src.T_world_from_sensor(k, LIDAR)).max()
+        np.abs(back.info.frames[k].T_world_from_ego - T_w2_from_w @ invert(_T_velo_from_world(src, k))).max()
         for k in range(len(src))
     )
     assert pose_err < 1e-6
@@ -216,7 +222,7 @@ def test_conversions_chain_kitti_tracking_nuscenes(scene: Path, tmp_path: Path) 
     convert(scene, tmp_path / "nusc", "nuscenes")
     convert(tmp_path / "nusc", tmp_path / "kt", "kitti-tracking")
     back = open_dataset(tmp_path / "kt")
-    T_w2_from_w = invert(src.T_world_from_sensor(0, LIDAR))
+    T_w2_from_w = _T_velo_from_world(src, 0)
     errs = []
     for k in range(len(src)):
         want = [r.box.transformed(T_w2_from_w) for r in src.annotations.boxes_at(k)]
