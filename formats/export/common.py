@@ -151,7 +151,10 @@ def encode_image(image: np.ndarray, suffix: str, path_for_errors: Path, jpeg_qua
 class ClassMapper:
     """Maps track labels to a dataset's class names through the ontology. A label may be an
     ontology class (``car``), already a name of the target dataset (``Car`` for KITTI,
-    ``vehicle.car`` for nuScenes) or a name of the other dataset; None when there is no mapping."""
+    ``vehicle.car`` for nuScenes) or a name of the other dataset (through the ontology's reverse
+    lookup: ``Cyclist`` -> ``cyclist`` -> ``vehicle.bicycle``); None when there is no mapping
+    (``Misc`` has no nuScenes category, ``vehicle.bicycle`` no KITTI type unless ridden:
+    :meth:`for_track`)."""
 
     def __init__(self, ontology: Ontology | None, target: str) -> None:
         self.ontology = ontology or Ontology.default()
@@ -176,6 +179,14 @@ class ClassMapper:
         if spec is None:
             return None
         return spec.kitti if self.target == "kitti" else spec.nuscenes
+
+    def for_track(self, label: str, attributes: dict[str, str]) -> str | None:
+        """As calling the mapper, but a nuScenes ``vehicle.bicycle`` whose ``nuscenes_attributes``
+        (kept by the nuScenes reader) say ``cycle.with_rider`` is the ontology's ``cyclist``."""
+        if (label == "vehicle.bicycle" and "cycle.with_rider" in attributes.get("nuscenes_attributes", "").split(",")
+                and "cyclist" in self.ontology):
+            return self("cyclist")
+        return self(label)
 
 
 # ---- cameras ---------------------------------------------------------------------------------------

@@ -325,7 +325,8 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     frame_field = k if tracking else None
     for m, ref in enumerate(refs):
         what = f"{where} track {ref.track_id}"
-        typ = ctx.mapper(ref.label)
+        attrs = loaded.annotations.tracks[ref.track_id].attributes
+        typ = ctx.mapper.for_track(ref.label, attrs)
         if typ is None:
             summary.skipped.append((what, f"class {ref.label!r} has no KITTI type"))
             continue
@@ -334,7 +335,6 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         if ext is None or ext.clipped is None:
             summary.skipped.append((what, f"outside the {ctx.camera} image"))
             continue
-        attrs = loaded.annotations.tracks[ref.track_id].attributes
         x1, y1, x2, y2 = ext.clipped
         w_max, h_max = view.pinhole.width - 1.0, view.pinhole.height - 1.0
         bbox = (min(max(x1, 0.0), w_max), min(max(y1, 0.0), h_max), min(max(x2, 0.0), w_max),
@@ -388,8 +388,9 @@ def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
         summary.warnings.append(f"camera {ctx.camera!r} is written as image_2; not written: {cams}")
     fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
     if fc.view.resamples:
-        summary.warnings.append(f"camera {ctx.camera!r}: image_2 is resampled to its levelled pinhole model "
-                                "(R0_rect and undistortion)")
+        what = "undistorted and levelled" if fc.view.source.is_distorted else "levelled"
+        summary.warnings.append(f"camera {ctx.camera!r}: image_2 is resampled to the rectified pinhole camera "
+                                f"({what}: R0_rect)")
 
 
 # ---- writers ----------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""nuScenes writer: one opened sequence -> one scene of a nuScenes-schema dataset.
+"""nuScenes writer: one opened sequence -> one scene of a nuScenes-schema dataset (independent KITTI
+object frames: one scene per frame, named ``<sequence>-<KITTI id>``).
 
 Layout (``dst`` is the data root; ``version`` default ``v1.0-fusionlabel``)::
 
@@ -118,7 +119,11 @@ def lidar_channel(name: str, primary: bool, channels: dict[str, str] | None = No
 
 
 def attributes_for(category: str, label: str, attrs: dict[str, str]) -> list[str]:
-    """nuScenes attribute names of an annotation from its track's attributes (module docstring)."""
+    """nuScenes attribute names of an annotation from its track's attributes (module docstring;
+    a nuScenes source's own ``nuscenes_attributes`` are kept)."""
+    own = [a for a in attrs.get("nuscenes_attributes", "").split(",") if a in ATTRIBUTES]
+    if own:
+        return own
     state = attrs.get("state")
     if category in ("vehicle.bicycle", "vehicle.motorcycle"):
         rider = attrs.get("rider")
@@ -171,8 +176,16 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             keyframe_every = max(1, round(1e9 / frame_period_ns(times) / keyframe_hz))
     if keyframe_every < 1:
         raise ValueError(f"keyframe_every must be >= 1, got {keyframe_every}")
+    base = scene_name or info.name
+    independent = bool(info.meta.get("independent_frames"))
+    if independent:  # KITTI object frames: separate recordings, one scene each, all keyframes
+        ids = info.meta.get("frame_ids") or [f"{k:06d}" for k in range(n)]
+        scene_of = [f"{base}-{ids[k]}" for k in range(n)]
+        keyframe_every = 1
+    else:
+        scene_of = [base] * n
+    scene_names = list(dict.fromkeys(scene_of))
     keys = [k for k in range(n) if k % keyframe_every == 0]
-    scene = scene_name or info.name
     mapper = ClassMapper(ontology, "nuscenes")
     views = ViewCache()
     summary = ConvertSummary(outputs=[str(dst)])
@@ -197,25 +210,29 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                "camera_intrinsic": [] if K is None else [[float(v) for v in row] for row in K]}
         key = json.dumps(rec, sort_keys=True)
         if key not in calibrated:
-            rec = {"token": token(scene, "calibrated_sensor", ch, len(calibrated)), **rec}
+            rec = {"token": token(base, "calibrated_sensor", ch, len(calibrated)), **rec}
             calibrated[key] = rec
         return str(calibrated[key]["token"])
 
-    log_tok = token(scene, "log")
-    scene_tok = token(scene, "scene")
-    sample_of_frame = {k: token(scene, "sample", k) for k in keys}
+    log_tok = token(base, "log")
+    sample_of_frame = {k: token(scene_of[k], "sample", k) for k in keys}
     key_times = np.array([times[k] for k in keys], dtype=np.int64)
 
     def nearest_sample(k: int) -> str:
         i = int(np.argmin(np.abs(key_times - times[k])))
         return sample_of_frame[keys[i]]
 
-    samples = [{"token": sample_of_frame[k], "timestamp": us(times[k]), "scene_token": scene_tok} for k in keys]
-    _link(samples)
+    samples_of: dict[str, list[dict[str, Any]]] = {name: [] for name in scene_names}
+    for k in keys:
+        samples_of[scene_of[k]].append(
+            {"token": sample_of_frame[k], "timestamp": us(times[k]), "scene_token": token(scene_of[k], "scene")})
+    for recs in samples_of.values():
+        _link(recs)
     ego_poses: list[dict[str, Any]] = []
-    sd_by_channel: dict[str, list[dict[str, Any]]] = {ch: [] for ch in all_ch}
+    sd_by_channel: dict[tuple[str, str], list[dict[str, Any]]] = {}
     anns_by_instance: dict[int, list[dict[str, Any]]] = {}
     categories_used: dict[int, str] = {}
+    inst_scene: dict[int, str] = {}
 
     with staged_output(Path(dst), overwrite) as out:
         vdir = out / version
@@ -230,6 +247,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             return p
 
         for k, fi in enumerate(info.frames):
+            scene = scene_of[k]
             is_key = k in sample_of_frame
             kind = "samples" if is_key else "sweeps"
             sample_tok = sample_of_frame[k] if is_key else nearest_sample(k)
@@ -262,7 +280,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                     write_bytes(out / rel, arr.tobytes())
                 ep = token(scene, "ego_pose", ch, k)
                 ego_poses.append(_pose_record(ep, ts, poses.get(ln, fi.T_world_from_ego)))
-                sd_by_channel[ch].append({
+                sd_by_channel.setdefault((scene, ch), []).append({
                     "token": token(scene, "sample_data", ch, k), "sample_token": sample_tok, "ego_pose_token": ep,
                     "calibrated_sensor_token": calib_token(k, ln, ch, None), "timestamp": ts, "fileformat": "pcd",
                     "is_key_frame": is_key, "height": 0, "width": 0, "filename": rel})
@@ -285,7 +303,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                     write_bytes(out / rel, encode_image(view.image(img), ".jpg", out / rel))
                 ep = token(scene, "ego_pose", ch, k)
                 ego_poses.append(_pose_record(ep, ts, poses.get(cam, fi.T_world_from_ego)))
-                sd_by_channel[ch].append({
+                sd_by_channel.setdefault((scene, ch), []).append({
                     "token": token(scene, "sample_data", ch, k), "sample_token": sample_tok, "ego_pose_token": ep,
                     "calibrated_sensor_token": calib_token(k, cam, ch, view.pinhole.K), "timestamp": ts,
                     "fileformat": "jpg", "is_key_frame": is_key, "height": view.pinhole.height,
@@ -293,7 +311,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             summary.frames += 1
             if is_key:
                 _annotate(loaded, k, sample_of_frame[k], scene, primary, pc_primary, rig, views, mapper, occlusion,
-                          anns_by_instance, categories_used, summary)
+                          anns_by_instance, categories_used, inst_scene, summary)
             if progress is not None:
                 progress(k + 1, n)
 
@@ -306,7 +324,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             anns = anns_by_instance[tid]
             _link(anns)
             annotations += anns
-            instances.append({"token": token(scene, "instance", tid), "category_token": token("category",
+            instances.append({"token": token(inst_scene[tid], "instance", tid), "category_token": token("category",
                               categories_used[tid]), "nbr_annotations": len(anns),
                               "first_annotation_token": anns[0]["token"], "last_annotation_token": anns[-1]["token"]})
         sample_data = []
@@ -315,7 +333,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             _link(recs)
             sample_data += recs
         date = _dt.datetime.fromtimestamp(times[0] / 1e9, tz=_dt.UTC).strftime("%Y-%m-%d") if n else ""
-        map_tok = token(scene, "map")
+        map_tok = token(base, "map")
         (out / "maps").mkdir()
         write_bytes(out / "maps" / f"{map_tok}.png", _png_placeholder())
         tables: dict[str, list[dict[str, Any]]] = {
@@ -324,17 +342,18 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             "category": categories,
             "ego_pose": ego_poses,
             "instance": instances,
-            "log": [{"token": log_tok, "logfile": scene, "vehicle": "fusionlabel", "date_captured": date,
+            "log": [{"token": log_tok, "logfile": base, "vehicle": "fusionlabel", "date_captured": date,
                      "location": location or str(info.meta.get("location") or "unknown")}],
             "map": [{"token": map_tok, "log_tokens": [log_tok], "category": "semantic_prior",
                      "filename": f"maps/{map_tok}.png"}],
-            "sample": samples,
+            "sample": [r for name in scene_names for r in samples_of[name]],
             "sample_annotation": annotations,
             "sample_data": sample_data,
-            "scene": [{"token": scene_tok, "log_token": log_tok, "nbr_samples": len(samples),
-                       "first_sample_token": samples[0]["token"] if samples else "",
-                       "last_sample_token": samples[-1]["token"] if samples else "", "name": scene,
-                       "description": f"exported by fusionlabel from {info.format} sequence {info.name}"}],
+            "scene": [{"token": token(name, "scene"), "log_token": log_tok, "nbr_samples": len(samples_of[name]),
+                       "first_sample_token": samples_of[name][0]["token"] if samples_of[name] else "",
+                       "last_sample_token": samples_of[name][-1]["token"] if samples_of[name] else "", "name": name,
+                       "description": f"exported by fusionlabel from {info.format} sequence {info.name}"}
+                      for name in scene_names],
             "sensor": sensors,
             "visibility": [{"token": t, "level": lv, "description": d} for t, lv, d in VISIBILITY],
         }
@@ -353,7 +372,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
 
 def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, primary: str, pc: Any, rig: Any,
               views: ViewCache, mapper: ClassMapper, occlusion: bool, anns_by_instance: dict[int, list[dict[str, Any]]],
-              categories_used: dict[int, str], summary: ConvertSummary) -> None:
+              categories_used: dict[int, str], inst_scene: dict[int, str], summary: ConvertSummary) -> None:
     refs = loaded.annotations.boxes_at(k)
     if not refs:
         return
@@ -401,7 +420,7 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
         l, w, h = ref.box.size
         anns_by_instance.setdefault(tid, []).append({
             "token": token(scene, "sample_annotation", tid, k), "sample_token": sample_tok,
-            "instance_token": token(scene, "instance", tid),
+            "instance_token": token(inst_scene.setdefault(tid, scene), "instance", tid),
             "visibility_token": nuscenes_visibility(int(hits[m]), int(occ[m])),
             "attribute_tokens": [token("attribute", a) for a in attributes_for(cat, ref.label, attrs)],
             "translation": [float(v) for v in ref.box.center], "size": [w, l, h],

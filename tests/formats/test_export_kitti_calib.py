@@ -195,6 +195,10 @@ def test_synthetic_occlusion_levels_follow_the_ground_truth(kitti_export: tuple[
 def test_class_mapping_and_channels() -> None:
     k = ClassMapper(None, "kitti")
     assert (k("car"), k("Car"), k("vehicle.car"), k("bicycle"), k("unicorn")) == ("Car", "Car", "Car", None, None)
+    assert (k("vehicle.bicycle"), k("vehicle.bus.rigid"), k("Misc"), ClassMapper(None, "nuscenes")("Misc")) == (
+        None, "Misc", "Misc", None)
+    assert k.for_track("vehicle.bicycle", {"nuscenes_attributes": "cycle.with_rider"}) == "Cyclist"
+    assert k.for_track("vehicle.bicycle", {"nuscenes_attributes": "cycle.without_rider"}) is None
     n = ClassMapper(None, "nuscenes")
     assert (n("pedestrian"), n("Pedestrian"), n("vehicle.truck"), n("tram")) == (
         "human.pedestrian.adult", "human.pedestrian.adult", "vehicle.truck", None)
