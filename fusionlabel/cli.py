@@ -349,6 +349,8 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
                    help="KITTI: decimals of every label number (default: 4 for 3D values, 2 for the 2D box)")
     w.add_argument("--no-level", dest="level", action="store_false", default=None,
                    help="KITTI: R0_rect = identity instead of levelling a synthesised camera")
+    w.add_argument("--velodyne-axes", choices=["ego", "lidar"], default=None,
+                   help="KITTI: velodyne frame axes: the ego's (x forward, default) or the LiDAR's own")
     w.add_argument("--sequence-name", dest="sequence_name", default=None, help="KITTI tracking: sequence (0000)")
     w.add_argument("--keyframe-every", type=_positive_int, default=None,
                    help="nuScenes: every N-th frame is a sample, the others sweeps (default 1)")
@@ -384,6 +386,7 @@ def _run_convert(args: argparse.Namespace) -> int:
             print(f"\r  converting: {done}/{total} frames ({pct:.0f} %)", end="", file=sys.stderr, flush=True)
 
     options = {"camera": args.camera, "lidar": args.lidar, "decimals": args.decimals, "level": args.level,
+               "velodyne_axes": args.velodyne_axes,
                "sequence": args.sequence_name, "keyframe_every": args.keyframe_every,
                "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link,
                "overwrite": True if args.force else None}
