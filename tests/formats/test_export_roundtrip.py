@@ -318,3 +318,29 @@ def test_cli_convert(scene: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert rc == 2 and "not empty" in capsys.readouterr().err
     rc = main(["convert", str(scene), str(tmp_path / "n"), "--to", "nuscenes", "--keyframe-every", "2"])
     assert rc == 0 and len(open_dataset(tmp_path / "n")) == 2
+
+
+def _plugin_writer(loaded: object, dst: Path, *, progress: object = None) -> ConvertSummary:
+    """A writer without ``**options`` (as a plug-in may be): only what it names is passed."""
+    n = len(loaded)  # type: ignore[arg-type]
+    dst.mkdir()
+    (dst / "frames.txt").write_text(str(n))
+    if callable(progress):
+        progress(n, n)
+    return ConvertSummary(frames=n, outputs=[str(dst)])
+
+
+def test_a_registered_writer_plugs_in(scene: Path, tmp_path: Path) -> None:
+    from formats.convert import WRITERS, register_writer
+
+    register_writer("plugin-test", _plugin_writer, "test")
+    try:
+        assert WRITERS["plugin-test"].target == "tests.formats.test_export_roundtrip:_plugin_writer"
+        seen: list[tuple[int, int]] = []
+        s = convert(scene, tmp_path / "p", "plugin-test", progress=lambda d, t: seen.append((d, t)),
+                    camera="ignored", decimals=2)
+        assert s.frames == 4 and seen == [(4, 4)] and (tmp_path / "p" / "frames.txt").read_text() == "4"
+    finally:
+        del WRITERS["plugin-test"]
+    with pytest.raises(ValueError, match="module:function"):
+        register_writer("x", "no_colon")
