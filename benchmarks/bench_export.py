@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--sequences", type=int, default=4)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--work", type=Path, default=None, help="folder for the generated scenes (kept)")
+    ap.add_argument("--formats", default=None, help="comma-separated formats to time (default: all; '' for none)")
     args = ap.parse_args()
     tmp = None
     if args.work is None:
@@ -68,7 +69,8 @@ def main() -> None:
                        args.size)
         out = work / "out"
         print("export throughput (one process):")
-        for fmt in writer_names():
+        names = writer_names() if args.formats is None else [f for f in args.formats.split(",") if f]
+        for fmt in names:
             try:
                 get_writer(fmt)
             except FormatError as e:

@@ -20,8 +20,7 @@ project's annotations); or a folder holding many sequences: sub-folders that are
 (e.g. several native scenes), every sequence of a KITTI tracking folder (unless ``sequence`` is
 given) or every scene of a nuScenes table set (unless ``scene`` is given). Several sequences are
 written to ``dst/<sequence name>/`` each, in ``jobs`` worker processes
-(``concurrent.futures.ProcessPoolExecutor``; ``fork`` start method from a single-threaded process,
-else ``forkserver``); the progress callback
+(``concurrent.futures.ProcessPoolExecutor``, ``forkserver`` start method); the progress callback
 then counts the frames of all of them. A sequence that fails is reported in the summary's
 ``failed`` list and the others go on.
 """
@@ -34,7 +33,6 @@ import json
 import multiprocessing
 import os
 import queue as _queue
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -308,8 +306,16 @@ _QUEUE: Any = None
 
 
 def _init_worker(q: Any) -> None:
+    """Worker start: keep the progress queue; one OpenCV thread per worker (the workers are the
+    parallelism; nested thread pools would oversubscribe the cores)."""
     global _QUEUE
     _QUEUE = q
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # pragma: no cover - OpenCV is a dependency
+        pass
 
 
 def _convert_source(source: SequenceSource, dst: Path, to: str, options: dict[str, Any]) -> ConvertSummary:
@@ -395,14 +401,22 @@ def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: s
     return summary
 
 
+#: Imported once by the forkserver, so that workers start without importing them again.
+_PRELOAD = ["formats.convert", "formats.datasets", "formats.export.kitti", "formats.export.nuscenes",
+            "formats.export.native"]
+
+
 def _mp_context() -> Any:
-    """``fork`` where available and this process runs a single thread (no re-import of the main
-    module, fast start), else ``forkserver`` / ``spawn`` (the caller's main module must then be
-    import-safe)."""
+    """``forkserver`` (else ``spawn``): workers start from a clean process. Forking the caller
+    directly is unsafe once it has used OpenCV (its thread pool's locks are copied held). As with
+    any multiprocessing, a script that calls :func:`convert_path` with ``jobs > 1`` must guard its
+    entry point with ``if __name__ == "__main__":``."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _count_frames(source: SequenceSource) -> int:

@@ -265,6 +265,12 @@ def test_folder_of_sequences_in_parallel(tmp_path: Path) -> None:
         cfg = SynthConfig(frames=2, seed=10 + i, cameras=1, image_size=(96, 54), azimuths=180)
         write_synth_scene(SynthScene(cfg), root / f"s{i}")
     (root / "notes").mkdir()  # not a sequence: ignored
+    # OpenCV's thread pool running in this process must not hang the workers (they are not forks)
+    import cv2
+
+    big = np.zeros((720, 1280, 3), np.uint8)
+    grid = np.indices((720, 1280)).astype(np.float32)
+    cv2.remap(big, grid[1], grid[0], cv2.INTER_LINEAR)
     seen: list[tuple[int, int]] = []
     s = convert_path(root, tmp_path / "out", "kitti-tracking", jobs=2, progress=lambda d, t: seen.append((d, t)))
     assert not s.failed and s.frames == 6
