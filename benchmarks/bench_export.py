@@ -63,7 +63,8 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
     try:
         w, h = args.size
-        print(f"cpu cores: {os.cpu_count()}; scene: {args.frames} frames, {args.cameras} cameras {w}x{h}, "
+        print(f"cpu cores: {os.cpu_count()} (load average {os.getloadavg()[0]:.1f}); "
+              f"scene: {args.frames} frames, {args.cameras} cameras {w}x{h}, "
               "LiDAR 64 x 1800")
         scene = _scene(work / f"scene_{args.frames}f_{args.cameras}c_{w}x{h}", args.frames, 0, args.cameras,
                        args.size)
@@ -96,7 +97,8 @@ def main() -> None:
             assert not s.failed, s.failed
             print(f"folder of {args.sequences} x {per} frames -> kitti-tracking, --jobs {jobs}: {times[jobs]:.1f} s "
                   f"({s.frames / times[jobs]:.1f} frames/s)")
-        print(f"parallel speed-up with {args.jobs} jobs: {times[1] / times[args.jobs]:.2f}x")
+        print(f"parallel speed-up with {args.jobs} jobs: {times[1] / times[args.jobs]:.2f}x "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other processes share them)")
         shutil.rmtree(out, ignore_errors=True)
     finally:
         if tmp is not None:
