@@ -226,10 +226,11 @@ def find_sequences(src: str | os.PathLike[str], src_format: str | None = None,
     if src_format is None and is_project_file(p):
         return [SequenceSource(p.stem, p, "project", tuple(opts.items()))]
     try:
-        fmt: str | None = src_format or detect_format(p)
+        detected: str | None = detect_format(p)
     except UnknownFormatError:
-        fmt = None
-    if (fmt is None or fmt == "folder") and p.is_dir():
+        detected = None
+    fmt = src_format or detected
+    if (detected is None or detected == "folder") and p.is_dir():
         subs = []
         for d in sorted(x for x in p.iterdir() if x.is_dir() and not x.name.startswith(".")):
             try:

@@ -350,3 +350,16 @@ def test_a_registered_writer_plugs_in(scene: Path, tmp_path: Path) -> None:
         del WRITERS["plugin-test"]
     with pytest.raises(ValueError, match="module:function"):
         register_writer("x", "no_colon")
+
+
+def test_find_sequences(tmp_path: Path) -> None:
+    from formats.convert import find_sequences
+    from formats.datasets import UnknownFormatError
+    from tests.conftest import real_data
+
+    with pytest.raises(UnknownFormatError, match="not a recognised dataset layout"):
+        find_sequences(tmp_path)
+    root = real_data("ab3dmot_kitti_tracking", "data", "KITTI", "mini", "training")
+    assert [s.name for s in find_sequences(root)] == ["0001", "0016"]  # every sequence of the folder
+    one = find_sequences(root, open_options={"sequence": "0016"})
+    assert len(one) == 1 and dict(one[0].options)["sequence"] == "0016"
