@@ -256,6 +256,8 @@ def tracking_truncation(share: float) -> int:
     if share < TRACKING_TRUNCATION_BOUNDS[0]:
         return 0
     return 1 if share <= TRACKING_TRUNCATION_BOUNDS[1] else 2
+
+
 @dataclass
 class _Ctx:
     loaded: LoadedSequence
@@ -350,7 +352,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         w_max, h_max = view.pinhole.width - 1.0, view.pinhole.height - 1.0
         bbox = (min(max(x1, 0.0), w_max), min(max(y1, 0.0), h_max), min(max(x2, 0.0), w_max),
                 min(max(y2, 0.0), h_max))
-        trunc = ext.truncation if not tracking else float(tracking_truncation(ext.truncation))
+        trunc = ext.truncation
         occ = 3
         if sweep is not None:
             occ = kitti_occlusion(*occlusion_counts(sweep, ext.polygon, corners_cam, m))
@@ -362,12 +364,14 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
                 score = float(attrs["score"]) if "score" in attrs else None
             except ValueError:
                 pass
+        if tracking:  # KITTI tracking's truncation is an integer level
+            trunc = float(tracking_truncation(trunc))
         obj = box_to_kitti(ref.box, typ, T_cam0rect_from_world, bbox, trunc, occ, score,
                            frame_field, ref.track_id if tracking else None)
         line = obj.format(ctx.decimals)
-        if tracking:  # KITTI tracking's truncation is an integer level
+        if tracking:
             parts = line.split(" ")
-            parts[3] = str(int(round(trunc)))
+            parts[3] = str(int(trunc))
             line = " ".join(parts)
         lines.append(line)
         summary.boxes += 1
