@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	# vcd carries the official ASAM OpenLABEL schema (tests only). Its declared dependencies would
+	# add a second OpenCV (opencv-python next to opencv-python-headless), matplotlib and protobuf,
+	# none of which the parts we use need: install it without them.
+	$(PY) -m pip install -q --no-deps vcd==6.0.3
 	@touch $(STAMP)
 
 # The official nuScenes devkit needs numpy<2: it lives in its own environment and is driven

@@ -92,16 +92,16 @@ def _finish(
 # ---------------------------------------------------------------------------------------------
 # .bin
 # ---------------------------------------------------------------------------------------------
-def read_bin(path: str | os.PathLike[str], layout: str | Sequence[str], contiguous: bool = True) -> PointCloud:
+def read_bin(path: str | os.PathLike[str], layout: str | Sequence[str], contiguous: bool = False) -> PointCloud:
     """Read a raw float32 ``.bin`` sweep with a known layout.
 
     ``layout`` is ``"kitti"`` (x y z intensity), ``"nuscenes"`` (x y z intensity ring) or an
     explicit sequence of field names whose first three are x, y, z. The file size must be a whole
     number of rows; otherwise the file is refused as truncated or of another layout.
 
-    With ``contiguous=False`` nothing is copied: ``xyz`` and the float fields are strided views of
-    the one (N, k) row-major buffer read from the file (fastest; use it where the arrays are only
-    read, e.g. a frame cache feeding a renderer that copies anyway).
+    By default nothing is copied: ``xyz`` and the float fields are strided views of the one (N, k)
+    row-major buffer read from the file (within ~1.5x of ``np.fromfile`` alone; the buffer belongs
+    to the returned cloud). ``contiguous=True`` copies each into its own C-contiguous array.
     """
     path = Path(path)
     names = _bin_layout(layout, path)
@@ -121,7 +121,7 @@ def read_bin(path: str | os.PathLike[str], layout: str | Sequence[str], contiguo
     if arr.size * 4 != size:
         raise PointCloudError(path, f"read {arr.size * 4} of {size} bytes (file changed while reading?)")
     arr = arr.reshape(-1, len(names))
-    all_finite = bool(np.isfinite(arr).all())  # contiguous scan; decides whether _finish must filter
+    all_finite = bool(np.isfinite(np.dot(arr.reshape(-1), arr.reshape(-1))))  # NaN/inf anywhere -> not finite
     if contiguous:  # column by column: ~5x faster than copying the strided (N, 3) block at once
         xyz = np.empty((arr.shape[0], 3), np.float32)
         for i in range(3):

@@ -405,6 +405,272 @@ def _run_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- prelabel ------------------------------------------------------------------------------------
+def _add_prelabel(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("src", type=Path, help="a sequence (any supported layout) or an annotation project file")
+    p.add_argument("--out", type=Path, default=None,
+                   help="project file to write (default: SRC itself for a project, else ./<sequence name>.flproj); "
+                        "an existing project keeps its human labels, only its proposals are replaced")
+    p.add_argument("--detector", default=None,
+                   help="external detector: 'module:callable' or an entry point name of group "
+                        "fusionlabel.detectors (default: geometric clusters with size-prior classes)")
+    p.add_argument("--max-range", type=float, default=60.0, help="proposal range around the sensor, m (60)")
+    p.add_argument("--frames", default=None, help="frame range FIRST:LAST (inclusive, default all)")
+    p.add_argument("--lidar", default=None, help="LiDAR sensor name (default: the frame's first)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_open_arguments(p)
+
+
+def _frame_range(text: str | None, n: int) -> range:
+    if text is None:
+        return range(n)
+    try:
+        a, _, b = text.partition(":")
+        lo, hi = int(a) if a else 0, int(b) if b else n - 1
+    except ValueError:
+        raise CLIError(f"--frames: expected FIRST:LAST, got {text!r}") from None
+    if not (0 <= lo <= hi < n):
+        raise CLIError(f"--frames {text}: out of range 0..{n - 1}")
+    return range(lo, hi + 1)
+
+
+def _run_prelabel(args: argparse.Namespace) -> int:
+    from formats.errors import FormatError
+    from formats.project import SequenceRef, load_project, save_project
+    from fusionlabel.assist import PrelabelParams, ReviewQueue, frames_from_sequence, load_detector, prelabel
+    from fusionlabel.assist.review import set_prelabels
+    from fusionlabel.commands import UndoStack
+    from fusionlabel.ontology import Ontology
+
+    src: Path = args.src
+    if not src.exists():
+        raise CLIError(f"{src}: no such file or folder")
+    project = None
+    if src.is_file() and src.suffix.lower() in (".json", ".flproj"):
+        try:
+            project = load_project(src)
+        except FormatError:
+            project = None  # not a project: a dataset file (e.g. packed) is tried below
+    if project is not None:
+        if not project.sequence.exists:
+            raise CLIError(f"{src}: its sequence {project.sequence.path} does not exist")
+        if args.dataset_format is None:
+            args.dataset_format = project.sequence.format
+        loaded = open_sequence(project.sequence.path, args)  # loader options (--layout, ...) apply
+        out = args.out or src
+    else:
+        loaded = open_sequence(src, args)
+        out = args.out or Path.cwd() / f"{loaded.info.name}.flproj"
+        if out.exists():
+            project = load_project(out)
+    doc = project.document if project is not None else loaded.annotations
+    ontology = Ontology.default()
+    detector = load_detector(args.detector, ontology) if args.detector else None
+    frames = _frame_range(args.frames, len(loaded.info.frames))
+    t0 = time.perf_counter()
+    result = prelabel(
+        frames_from_sequence(loaded, args.lidar, frames, with_images=detector is not None),
+        ontology,
+        detector=detector,
+        params=PrelabelParams(max_range=args.max_range),
+        independent_frames=bool(loaded.info.meta.get("independent_frames")),
+    )
+    set_prelabels(doc, result.proposals)
+    seq = project.sequence if project is not None else SequenceRef(
+        Path(loaded.info.root or src), loaded.info.format, loaded.info.name)
+    meta = {k: v for k, v in (project.meta if project is not None else {}).items()
+            if k not in ("saved_at", "saved_at_ns", "app", "saved_by")}
+    meta["prelabel"] = {"source": args.detector or "cluster", "frames": [frames.start, frames.stop - 1],
+                        "proposals": len(doc.proposals)}
+    save_project(out, doc, seq, ontology=project.ontology if project is not None else "default", meta=meta)
+    dt = time.perf_counter() - t0
+    queue = ReviewQueue(doc, UndoStack(doc))
+    by_class: dict[str, int] = {}
+    for p in doc.proposals.values():
+        by_class[p.label] = by_class.get(p.label, 0) + 1
+    report = {
+        "project": str(out),
+        "frames": result.frames,
+        "proposals": len(doc.proposals),
+        "proposal_boxes": sum(len(p.boxes) for p in doc.proposals.values()),
+        "classes": dict(sorted(by_class.items())),
+        "human_tracks": len(doc.tracks),
+        "seconds": round(dt, 2),
+        "review_queue": [
+            {"id": pid, "label": doc.proposals[pid].label, "confidence": round(doc.proposals[pid].confidence, 3)}
+            for pid in queue.ids()[:10]
+        ],
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        classes = ", ".join(f"{k} {v}" for k, v in report["classes"].items()) or "none"
+        print(f"{out}: {report['proposals']} proposals ({classes}), {report['proposal_boxes']} boxes over "
+              f"{result.frames} frames in {dt:.1f} s; {report['human_tracks']} human tracks kept")
+        if report["review_queue"]:
+            head = ", ".join(f"#{q['id']} {q['label']} {q['confidence']:.2f}" for q in report["review_queue"][:5])
+            print(f"  review queue (lowest confidence first): {head}")
+    return EXIT_OK
+
+
+# ---- qa / agree ----------------------------------------------------------------------------------
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return v
+
+
+def _iou_threshold(text: str) -> float:
+    v = _fraction(text)
+    if v == 0.0:
+        raise argparse.ArgumentTypeError("the IoU threshold must be above 0")
+    return v
+
+
+def _add_agreement_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--iou", choices=["bev", "3d"], default="bev", help="match by bird's-eye or 3D IoU (default bev)")
+    p.add_argument("--threshold", type=_iou_threshold, default=0.5, help="IoU a match needs (default 0.5)")
+
+
+def _add_qa(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("src", type=Path, help="project file (.flproj / .json) or dataset (any supported layout)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (findings, counts, sampling)")
+    p.add_argument("--config", type=Path, default=None, help="JSON file overriding QA thresholds / severities")
+    p.add_argument("--html", type=Path, default=None, help="write a self-contained HTML report here")
+    p.add_argument("--against", type=Path, default=None,
+                   help="reference annotation set (project or dataset) to measure agreement with")
+    p.add_argument("--sample-rate", type=_fraction, default=0.1, help="share of frames to pick for review (0.1)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random part of the sampling")
+    p.add_argument("--limit", type=int, default=50, help="findings listed in the text output (default 50)")
+    p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error",
+                   help="exit with 1 when a finding of this severity (or worse) exists (default error)")
+    _add_agreement_options(p)
+    add_open_arguments(p)
+
+
+def _open_qa(path: Path, args: argparse.Namespace | None) -> Any:
+    from formats.datasets import open_from_args
+    from formats.qa_report import is_project_file, open_qa_source
+
+    if not path.exists():
+        raise CLIError(f"{path}: no such file or folder")
+    if args is not None and not is_project_file(path):
+        return open_qa_source(path, loaded=open_from_args(path, args))  # --format and the loader options
+    return open_qa_source(path)
+
+
+def _run_qa(args: argparse.Namespace) -> int:
+    from formats.qa_report import world_point_loader, write_html_report
+    from fusionlabel.qa import QAConfig, compare, run_checks, sample_frames
+
+    cfg = QAConfig.load(args.config) if args.config is not None else QAConfig.default()
+    src = _open_qa(args.src, args)
+    loader = world_point_loader(src.loaded) if src.loaded is not None else None
+    info = src.loaded.info if src.loaded is not None else None
+    t0 = time.perf_counter()
+    result = run_checks(src.document, info, loader, src.ontology, cfg, src.records)
+    agreement = None
+    if args.against is not None:
+        ref = _open_qa(args.against, None)
+        agreement = compare(ref.document, src.document, args.iou, args.threshold)
+    sampled = sample_frames(src.document, args.sample_rate, result.findings, frame_count=result.frames,
+                            seed=args.seed)
+    dt = time.perf_counter() - t0
+    if args.html is not None:
+        write_html_report(args.html, result, src, agreement=agreement,
+                          agreement_names=(str(args.against), str(args.src)), config=cfg, sampled=sampled)
+    if args.json:
+        out = {"source": str(args.src), "kind": src.kind, "notes": src.notes, **result.to_dict(),
+               "sampled_frames": [x.to_dict() for x in sampled]}
+        if agreement is not None:
+            out["agreement"] = agreement.to_dict()
+        if args.html is not None:
+            out["html"] = str(args.html)
+        print(json.dumps(out))
+    else:
+        sev = result.by_severity()
+        print(f"{src.name}: {result.frames} frames, {result.tracks} tracks, {result.boxes} boxes checked in "
+              f"{dt:.1f} s: {sev['error']} errors, {sev['warning']} warnings, {sev['info']} info")
+        for note in src.notes:
+            print(f"  note: {note}")
+        for check, why in result.skipped.items():
+            print(f"  skipped {check}: {why}")
+        shown = [f for f in result.findings if f.severity != "info"][: max(args.limit, 0)]
+        for f in shown:
+            where = " ".join(x for x in (f"frame {f.frame}" if f.frame is not None else "",
+                                         f"track {f.track_id}" if f.track_id is not None else "") if x)
+            loc = "" if f.location is None else " at ({:.1f}, {:.1f}, {:.1f})".format(*f.location)
+            print(f"  {f.severity:7s} {f.check:13s} {where}: {f.message}{loc}")
+        rest = sum(f.severity != "info" for f in result.findings) - len(shown)
+        if rest > 0:
+            print(f"  ... {rest} more (--limit, --json)")
+        print("frames to review: " + ", ".join(str(x.frame) for x in sampled))
+        if agreement is not None:
+            print(format_agreement(agreement.to_dict()))
+        if args.html is not None:
+            print(f"report: {args.html}")
+    worst = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[args.fail_on]
+    return 1 if any(f.severity in worst for f in result.findings) else EXIT_OK
+
+
+def format_agreement(a: dict[str, Any]) -> str:
+    """Readable table of ``AgreementResult.to_dict()``."""
+    lines = [f"agreement ({a['iou_mode']} IoU >= {a['threshold']:g}, {a['frames']} frames): "
+             f"precision {a['precision']:.3f}, recall {a['recall']:.3f}, mean IoU "
+             + ("-" if a["mean_iou"] is None else f"{a['mean_iou']:.3f}")
+             + f", id switches {a['id_switches']}, label mismatches {a['label_mismatches']}, MOTA {a['mota']:.3f}",
+             f"  {'class':20s} {'TP':>6s} {'FP':>6s} {'FN':>6s} {'prec':>6s} {'recall':>6s} {'mIoU':>6s}"]
+    for label, c in a["per_class"].items():
+        miou = "-" if c["mean_iou"] is None else f"{c['mean_iou']:.3f}"
+        lines.append(f"  {label:20s} {c['tp']:6d} {c['fp']:6d} {c['fn']:6d} {c['precision']:6.3f} "
+                     f"{c['recall']:6.3f} {miou:>6s}")
+    return "\n".join(lines)
+
+
+def _add_agree(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", type=Path, help="reference annotation set: project file or dataset")
+    p.add_argument("b", type=Path, help="annotation set measured against A: project file or dataset")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_agreement_options(p)
+
+
+def _run_agree(args: argparse.Namespace) -> int:
+    from fusionlabel.qa import compare
+
+    a, b = _open_qa(args.a, None), _open_qa(args.b, None)
+    result = compare(a.document, b.document, args.iou, args.threshold).to_dict()
+    if args.json:
+        print(json.dumps({"a": str(args.a), "b": str(args.b), **result}))
+    else:
+        print(f"{args.b} against {args.a}")
+        print(format_agreement(result))
+    return EXIT_OK
+# ---- open ----------------------------------------------------------------------------------------
+def _add_open(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", type=Path, help="sequence (any supported layout) or project file (.flproj)")
+    p.add_argument("--frame", type=int, default=0, help="frame to show first (0-based)")
+    p.add_argument("--screenshot", type=Path, help="save a PNG of the window with the data loaded, then exit")
+
+
+def _run_open(args: argparse.Namespace) -> int:
+    if not args.path.exists():
+        raise CLIError(f"{args.path}: no such file or folder")
+    import gui.app as app  # lazy: the GUI is optional
+
+    argv = [str(args.path), "--frame", str(args.frame)]
+    if args.screenshot is not None:
+        argv += ["--screenshot", str(args.screenshot)]
+    return int(app.main(argv) or 0)
+
+
 COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
@@ -416,12 +682,20 @@ COMMANDS: list[Command] = [
     Command("pack", "write a packed HDF5 copy of a sequence (opens and steps faster)", _add_pack, _run_pack),
     Command("convert", "convert a sequence (or a folder of sequences) to kitti, kitti-tracking, nuscenes, openlabel "
             "or native", _add_convert, _run_convert),
+    Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
+            _add_prelabel, _run_prelabel),
+    Command("qa", "check a project or dataset's labels, sample frames to review, write a QA report", _add_qa,
+            _run_qa),
+    Command("agree", "agreement of two annotation sets of one sequence (precision, recall, IoU, id switches)",
+            _add_agree, _run_agree),
+    Command("open", "open a sequence in the labeling workstation", _add_open, _run_open),
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusionlabel", description="FusionLabel: LiDAR + camera labeling")
     parser.add_argument("--version", action="version", version=f"fusionlabel {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS:
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
@@ -431,8 +705,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 error). Set ``FUSIONLABEL_DEBUG=1``
-    to get the traceback instead of the one-line message."""
+    """Run the command line; returns the exit code (0 ok, 2 error). ``--debug`` (or
+    ``FUSIONLABEL_DEBUG=1``) shows the traceback instead of the one-line message."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -441,7 +715,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("fusionlabel: interrupted", file=sys.stderr)
         return 130
     except (CLIError, ValueError, KeyError, OSError) as e:
-        if os.environ.get("FUSIONLABEL_DEBUG"):
+        if args.debug or os.environ.get("FUSIONLABEL_DEBUG"):
             raise
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
         print(f"fusionlabel: error: {' '.join(msg.split())}", file=sys.stderr)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from fusionlabel.box import Box3D
-from fusionlabel.document import AnnotationDocument, Review
+from fusionlabel.document import AnnotationDocument, IssueMarker, Review
 from fusionlabel.errors import ModelError
 from fusionlabel.model import DEFAULT_INTERPOLATION, Track
 
@@ -212,6 +212,76 @@ class SetReview(Command):
 
     def revert(self, doc: AnnotationDocument) -> None:
         doc._set_review(self.frame, self.track_id, self._previous)
+
+
+class AddIssueMarker(Command):
+    """Place an issue marker: a world-frame point ``position`` (x, y, z, metres) with ``text`` for
+    the labeler, by ``author``, at ``frame`` (None: the whole sequence), optionally about a track.
+    ``marker_id`` None picks a fresh id at the first apply (kept for redo); after apply
+    ``self.marker_id`` is the marker's id. ``when`` defaults to now (integer ns)."""
+
+    def __init__(
+        self,
+        position: Sequence[float],
+        text: str,
+        author: str = "",
+        frame: int | None = None,
+        track_id: int | None = None,
+        when: str | int | None = None,
+        marker_id: int | None = None,
+    ) -> None:
+        self.position, self.text, self.author = tuple(position), text, author
+        self.frame, self.track_id = frame, track_id
+        self.when = time.time_ns() if when is None else when
+        self.marker_id = marker_id
+        self.description = "Add issue marker" if frame is None else f"Add issue marker at frame {frame}"
+
+    def apply(self, doc: AnnotationDocument) -> None:
+        mid = doc.new_issue_id() if self.marker_id is None else _index(self.marker_id)
+        if self.track_id is not None:
+            doc.track(self.track_id)
+        marker = IssueMarker(mid, self.position, self.text, self.author, False, _index(self.frame),  # type: ignore[arg-type]
+                             _index(self.track_id), self.when)  # type: ignore[arg-type]
+        doc._put_issue(marker, replace=False)
+        self.marker_id = marker.marker_id
+
+    def revert(self, doc: AnnotationDocument) -> None:
+        assert self.marker_id is not None
+        doc._remove_issue(self.marker_id)
+
+
+class ResolveIssueMarker(Command):
+    """Mark an issue marker resolved (by ``who``), or with ``resolved=False`` open it again."""
+
+    def __init__(self, marker_id: int, resolved: bool = True, who: str = "") -> None:
+        self.marker_id, self.resolved, self.who = marker_id, bool(resolved), who
+        self.description = f"{'Resolve' if resolved else 'Reopen'} issue {marker_id}"
+        self._previous: IssueMarker | None = None
+
+    def apply(self, doc: AnnotationDocument) -> None:
+        current = doc.issue_marker(self.marker_id)
+        updated = current.replace(resolved=self.resolved, resolved_by=self.who if self.resolved else "")
+        self._previous = doc._put_issue(updated, replace=True)
+
+    def revert(self, doc: AnnotationDocument) -> None:
+        assert self._previous is not None
+        doc._put_issue(self._previous, replace=True)
+
+
+class DeleteIssueMarker(Command):
+    """Remove an issue marker (restored by revert)."""
+
+    def __init__(self, marker_id: int) -> None:
+        self.marker_id = marker_id
+        self.description = f"Delete issue {marker_id}"
+        self._removed: IssueMarker | None = None
+
+    def apply(self, doc: AnnotationDocument) -> None:
+        self._removed = doc._remove_issue(self.marker_id)
+
+    def revert(self, doc: AnnotationDocument) -> None:
+        assert self._removed is not None
+        doc._put_issue(self._removed, replace=False)
 
 
 class CommandGroup(Command):

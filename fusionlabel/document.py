@@ -9,6 +9,12 @@ leaves the document as it was; after a change it notifies the subscribed plain-P
 with a :class:`DocumentEvent` (no Qt here; the GUI adapts these to its own signals).
 
 ``to_dict`` / ``from_dict`` give the versioned, JSON-ready form that ``formats.native`` writes.
+
+**Proposals** (machine pre-labels, see :mod:`fusionlabel.assist`) are held in a separate set,
+``proposals``, apart from the human ``tracks``: ``boxes_at``, ``tracks``, exports and QA never see
+them. A proposal becomes a track only when accepted (``fusionlabel.assist.review``); the set is
+serialised under an optional ``"proposals"`` key that is written only when it is non-empty, so a
+document without proposals keeps exactly the version-1 layout.
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ EVENT_KINDS = (
     "label_changed",
     "attributes_changed",
     "review_changed",  # ``track_id`` None for a frame review
+    "proposal_added",  # ``track_id`` is the proposal id (proposals have their own id space)
+    "proposal_removed",
+    "proposal_changed",  # a proposal's box, label or confidence changed
+    "issue_changed",  # an issue marker was added, changed (resolved) or deleted; ``frames`` its frame
 )
 
 
@@ -82,6 +92,70 @@ class Review:
 
 
 @dataclass(frozen=True, slots=True)
+class IssueMarker:
+    """A QA issue marker: a 3D point ``position`` (x, y, z) in the world frame (metres) with a
+    ``text`` for the labeler, its ``author``, whether it is ``resolved`` (and by whom), the frame it
+    was placed in (None: the whole sequence), an optional track it concerns, and ``when`` it was
+    made (ISO 8601 string or integer ns since the epoch, None when unknown). ``marker_id`` is unique
+    in a document."""
+
+    marker_id: int
+    position: tuple[float, float, float]
+    text: str
+    author: str = ""
+    resolved: bool = False
+    frame: int | None = None
+    track_id: int | None = None
+    when: str | int | None = None
+    resolved_by: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.marker_id, bool) or not isinstance(self.marker_id, (int, np.integer)):
+            raise ModelError(f"issue marker id must be an int, got {self.marker_id!r}")
+        object.__setattr__(self, "marker_id", int(self.marker_id))
+        bad = ModelError(f"issue marker {self.marker_id}: position must be 3 finite numbers, got {self.position!r}")
+        if isinstance(self.position, (str, bytes)) or not isinstance(self.position, Iterable):
+            raise bad
+        try:
+            pos = tuple(float(v) for v in self.position)
+        except (TypeError, ValueError):
+            raise bad from None
+        if len(pos) != 3 or not all(math.isfinite(v) for v in pos):
+            raise bad
+        object.__setattr__(self, "position", pos)
+        if not isinstance(self.text, str) or not isinstance(self.author, str) or not isinstance(self.resolved_by, str):
+            raise ModelError(f"issue marker {self.marker_id}: text, author and resolved_by must be strings")
+        if not isinstance(self.resolved, bool):
+            raise ModelError(f"issue marker {self.marker_id}: resolved must be true or false, got {self.resolved!r}")
+        for name in ("frame", "track_id"):
+            v = getattr(self, name)
+            if v is not None:
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                    raise ModelError(f"issue marker {self.marker_id}: {name} must be an int or None, got {v!r}")
+                object.__setattr__(self, name, int(v))
+        if self.when is not None and (isinstance(self.when, bool) or not isinstance(self.when, (str, int))):
+            raise ModelError(f"issue marker {self.marker_id}: time must be an ISO string or int ns, got {self.when!r}")
+
+    def replace(self, **changes: Any) -> IssueMarker:
+        d = {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        d.update(changes)
+        return IssueMarker(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.marker_id,
+            "position": list(self.position),
+            "text": self.text,
+            "author": self.author,
+            "resolved": self.resolved,
+            "resolved_by": self.resolved_by,
+            "frame": self.frame,
+            "track_id": self.track_id,
+            "when": self.when,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentEvent:
     """A change of the document: ``kind`` (one of ``EVENT_KINDS``), the track concerned (None for
     frame reviews) and the frames whose displayed content changed."""
@@ -92,6 +166,61 @@ class DocumentEvent:
 
 
 Listener = Callable[[DocumentEvent], None]
+
+
+@dataclass
+class Proposal:
+    """A machine-proposed object (pre-label): world-frame boxes at the frames where it was observed
+    (no interpolation), a class guess, per-frame ``scores`` and an overall ``confidence`` in [0, 1],
+    and the ``source`` that produced it (``"cluster"``, ``"detector:<name>"``). Kept apart from
+    the human tracks until accepted."""
+
+    proposal_id: int
+    label: str
+    boxes: dict[int, Box3D] = field(default_factory=dict)
+    scores: dict[int, float] = field(default_factory=dict)
+    confidence: float = 0.0
+    source: str = "cluster"
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def frames(self) -> list[int]:
+        """Sorted frames with a box."""
+        return sorted(self.boxes)
+
+    def copy(self, **changes: Any) -> Proposal:
+        fields = {
+            "proposal_id": self.proposal_id, "label": self.label, "boxes": dict(self.boxes),
+            "scores": dict(self.scores), "confidence": self.confidence, "source": self.source,
+            "attributes": dict(self.attributes),
+        }
+        fields.update(changes)
+        return Proposal(**fields)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.proposal_id,
+            "label": self.label,
+            "confidence": float(self.confidence),
+            "source": self.source,
+            "attributes": dict(sorted(self.attributes.items())),
+            "boxes": {
+                str(f): {"center": list(b.center), "size": list(b.size), "yaw": b.yaw,
+                         "score": float(self.scores.get(f, self.confidence))}
+                for f, b in sorted(self.boxes.items())
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalRef:
+    """A proposal's box at one frame (world frame) with its per-frame ``score``."""
+
+    proposal_id: int
+    label: str
+    box: Box3D
+    score: float
+    confidence: float
+    frame: int
 
 
 # ---- the document --------------------------------------------------------------------------------
@@ -111,7 +240,9 @@ class AnnotationDocument:
         self._tracks: dict[int, Track] = {}
         self._box_reviews: dict[tuple[int, int], Review] = {}
         self._frame_reviews: dict[int, Review] = {}
+        self._issues: dict[int, IssueMarker] = {}
         self._listeners: list[Listener] = []
+        self._proposals: dict[int, Proposal] = {}
         self._frame_times_ns: tuple[int, ...] | None = None
         if frame_times_ns is not None:
             self.set_frame_times(frame_times_ns)
@@ -218,6 +349,48 @@ class AnnotationDocument:
     def frame_reviews(self) -> dict[int, Review]:
         """Stored frame reviews by frame (a copy)."""
         return dict(self._frame_reviews)
+
+    # ---- proposals (machine pre-labels, apart from the tracks) ---------------------------------
+    @property
+    def proposals(self) -> dict[int, Proposal]:
+        """Proposals by id (their own id space). Read-only: change them through commands
+        (``fusionlabel.assist.review``)."""
+        return self._proposals
+
+    def proposal(self, proposal_id: int) -> Proposal:
+        try:
+            return self._proposals[proposal_id]
+        except KeyError:
+            raise ModelError(f"no proposal with id {proposal_id}") from None
+
+    def new_proposal_id(self) -> int:
+        return max(self._proposals, default=-1) + 1
+
+    def proposals_at(self, frame: int) -> list[ProposalRef]:
+        """Every proposal box at ``frame`` (observed frames only), in proposal-id order."""
+        frame = self.check_frame(frame)
+        out = []
+        for pid in sorted(self._proposals):
+            p = self._proposals[pid]
+            box = p.boxes.get(frame)
+            if box is not None:
+                out.append(ProposalRef(pid, p.label, box, float(p.scores.get(frame, p.confidence)),
+                                       float(p.confidence), frame))
+        return out
+    def issue_markers(self) -> list[IssueMarker]:
+        """Issue markers in id order (a copy of the list; markers are immutable)."""
+        return [self._issues[k] for k in sorted(self._issues)]
+
+    def issue_marker(self, marker_id: int) -> IssueMarker:
+        """The issue marker with this id; ModelError naming the id when there is none."""
+        try:
+            return self._issues[marker_id]
+        except KeyError:
+            raise ModelError(f"no issue marker with id {marker_id}") from None
+
+    def new_issue_id(self) -> int:
+        """An issue-marker id not used yet (one more than the largest; 0 when there is none)."""
+        return max(self._issues, default=-1) + 1
 
     def check_frame(self, frame: int) -> int:
         """Return ``frame`` as an int if it is a valid frame index (numpy integers accepted), else
@@ -365,6 +538,72 @@ class AnnotationDocument:
         self._emit("review_changed", track_id, (frame,))
         return previous
 
+    def _insert_proposal(self, proposal: Proposal) -> None:
+        """Add a proposal (validated: int id not in use, a label, boxes at valid frames, scores
+        and confidence in [0, 1])."""
+        if not isinstance(proposal, Proposal):
+            raise ModelError(f"expected a Proposal, got {type(proposal).__name__}")
+        pid = proposal.proposal_id
+        where = f"proposal {pid}"
+        if isinstance(pid, bool) or not isinstance(pid, int):
+            raise ModelError(f"proposal id must be an int, got {pid!r}")
+        if pid in self._proposals:
+            raise ModelError(f"{where} already exists")
+        if not proposal.boxes:
+            raise ModelError(f"{where} has no box")
+        if not isinstance(proposal.label, str) or not proposal.label.strip():
+            raise ModelError(f"{where}: label must be a non-empty string, got {proposal.label!r}")
+        for f, box in proposal.boxes.items():
+            self.check_frame(f)
+            self._check_box(box, f"{where} frame {f}")
+        for v in (proposal.confidence, *proposal.scores.values()):
+            if not _is_number(v) or not 0.0 <= float(v) <= 1.0:
+                raise ModelError(f"{where}: confidence and scores must be numbers in [0, 1], got {v!r}")
+        self._proposals[pid] = proposal
+        self._emit("proposal_added", pid, proposal.frames())
+
+    def _remove_proposal(self, proposal_id: int) -> Proposal:
+        p = self.proposal(proposal_id)
+        del self._proposals[proposal_id]
+        self._emit("proposal_removed", proposal_id, p.frames())
+        return p
+
+    def _replace_proposal(self, proposal: Proposal) -> Proposal:
+        """Replace the stored proposal of the same id (edited boxes, label, confidence); returns
+        the previous one."""
+        previous = self.proposal(proposal.proposal_id)
+        del self._proposals[proposal.proposal_id]
+        try:
+            self._insert_proposal(proposal)
+        except ModelError:
+            self._proposals[previous.proposal_id] = previous
+            raise
+        self._emit("proposal_changed", proposal.proposal_id, sorted(set(previous.frames()) | set(proposal.frames())))
+        return previous
+
+    def _put_issue(self, marker: IssueMarker, replace: bool) -> IssueMarker | None:
+        """Add (``replace`` False: the id must be new) or replace (the id must exist) an issue
+        marker; returns the previous marker with that id or None."""
+        if not isinstance(marker, IssueMarker):
+            raise ModelError(f"expected an IssueMarker, got {type(marker).__name__}")
+        previous = self._issues.get(marker.marker_id)
+        if replace and previous is None:
+            raise ModelError(f"no issue marker with id {marker.marker_id}")
+        if not replace and previous is not None:
+            raise ModelError(f"issue marker id {marker.marker_id} already exists")
+        if marker.frame is not None:
+            self.check_frame(marker.frame)
+        self._issues[marker.marker_id] = marker
+        self._emit("issue_changed", marker.track_id, () if marker.frame is None else (marker.frame,))
+        return previous
+
+    def _remove_issue(self, marker_id: int) -> IssueMarker:
+        """Remove an issue marker; returns it (for an undo)."""
+        marker = self.issue_marker(marker_id)
+        del self._issues[marker_id]
+        self._emit("issue_changed", marker.track_id, () if marker.frame is None else (marker.frame,))
+        return marker
+
     # ---- plain-data form ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready plain data (version ``DOCUMENT_VERSION``); see :meth:`from_dict`.
@@ -377,7 +616,12 @@ class AnnotationDocument:
         "frames": [{"frame", "status", "comment", "who", "when"}]}}``; world frame, metres,
         radians; tracks by id, keyframes and reviews by frame. ``gaps`` (inclusive frame intervals
         where the object is absent) is optional and written only for a track that has gaps, so a
-        document without gaps has exactly the original version-1 layout.
+        document without gaps has exactly the original version-1 layout. Likewise the optional
+        top-level ``"issues": [{"id", "position": [x, y, z] (world, m), "text", "author",
+        "resolved", "resolved_by", "frame", "track_id", "when"}]`` is written only when the document
+        has issue markers, and ``"proposals": [{"id", "label", "confidence", "source",
+        "attributes", "boxes": {"<frame>": {"center", "size", "yaw", "score"}}}]`` only when it has
+        proposals.
         """
         tracks = []
         for tid in sorted(self._tracks):
@@ -400,18 +644,24 @@ class AnnotationDocument:
             {"track_id": tid, "frame": f, **r.to_dict()} for (tid, f), r in sorted(self._box_reviews.items())
         ]
         frames = [{"frame": f, **r.to_dict()} for f, r in sorted(self._frame_reviews.items())]
-        return {
+        out: dict[str, Any] = {
             "version": DOCUMENT_VERSION,
             "frame_count": self.frame_count,
             "tracks": tracks,
             "reviews": {"boxes": boxes, "frames": frames},
         }
+        if self._proposals:
+            out["proposals"] = [self._proposals[pid].to_dict() for pid in sorted(self._proposals)]
+        if self._issues:
+            out["issues"] = [m.to_dict() for m in self.issue_markers()]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AnnotationDocument:
         """Build a document from :meth:`to_dict` data; strict: a missing, unknown or ill-typed key
         raises ModelError naming it (and the track / frame it belongs to)."""
-        d = _keys(data, "document", {"version", "frame_count", "tracks", "reviews"})
+        d = _keys(data, "document", {"version", "frame_count", "tracks", "reviews"},
+                  optional={"issues", "proposals"})
         if d["version"] != DOCUMENT_VERSION:
             raise ModelError(f"document: unsupported version {d['version']!r} (expected {DOCUMENT_VERSION})")
         frame_count = d["frame_count"]
@@ -467,6 +717,27 @@ class AnnotationDocument:
             f = _int(rd.pop("frame"), f"reviews.frames[{i}]: frame")
             where = f"reviews.frames[{i}] (frame {f})"
             _load_review(doc, f, None, _review(rd, where), where)
+        proposals = d.get("proposals", [])
+        if not isinstance(proposals, list):
+            raise ModelError("document: 'proposals' must be a list")
+        for i, pd in enumerate(proposals):
+            doc._insert_proposal(_proposal_from_dict(pd, f"proposals[{i}]"))
+        issues = d.get("issues", [])
+        if not isinstance(issues, list):
+            raise ModelError("document: 'issues' must be a list")
+        for i, md in enumerate(issues):
+            where = f"issues[{i}]"
+            md = _keys(md, where, {"id", "position", "text"},
+                       optional={"author", "resolved", "resolved_by", "frame", "track_id", "when"})
+            try:
+                marker = IssueMarker(
+                    _int(md["id"], f"{where}: id"), md["position"], md["text"], md.get("author", ""),
+                    md.get("resolved", False), md.get("frame"), md.get("track_id"), md.get("when"),
+                    md.get("resolved_by", ""),
+                )
+                doc._put_issue(marker, replace=False)
+            except ModelError as e:
+                raise ModelError(f"{where}: {e}") from None
         return doc
 
 
@@ -510,6 +781,36 @@ def _box_from_dict(bd: object, where: str) -> Box3D:
         raise ModelError(f"{where}: 'yaw' must be a number, got {bd['yaw']!r}")
     try:
         return Box3D(tuple(bd["center"]), tuple(bd["size"]), bd["yaw"])
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None
+
+
+def _proposal_from_dict(pd: object, where: str) -> Proposal:
+    pd = _keys(pd, where, {"id", "label", "confidence", "source", "attributes", "boxes"})
+    pid = _int(pd["id"], f"{where}: id")
+    where = f"proposal {pid}"
+    if not isinstance(pd["label"], str) or not pd["label"].strip():
+        raise ModelError(f"{where}: label must be a non-empty string")
+    if not isinstance(pd["source"], str):
+        raise ModelError(f"{where}: source must be a string")
+    if not _is_number(pd["confidence"]):
+        raise ModelError(f"{where}: confidence must be a number")
+    attrs = pd["attributes"]
+    if not isinstance(attrs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()):
+        raise ModelError(f"{where}: 'attributes' must map strings to strings")
+    if not isinstance(pd["boxes"], dict) or not pd["boxes"]:
+        raise ModelError(f"{where}: 'boxes' must be a non-empty mapping frame -> box")
+    boxes: dict[int, Box3D] = {}
+    scores: dict[int, float] = {}
+    for fkey, bd in pd["boxes"].items():
+        f = _frame_key(fkey, f"{where}: box key")
+        bd = _keys(bd, f"{where} frame {f}", {"center", "size", "yaw", "score"})
+        if not _is_number(bd["score"]):
+            raise ModelError(f"{where} frame {f}: 'score' must be a number")
+        scores[f] = float(bd.pop("score"))
+        boxes[f] = _box_from_dict(bd, f"{where} frame {f}")
+    try:
+        return Proposal(pid, pd["label"], boxes, scores, float(pd["confidence"]), pd["source"], dict(attrs))
     except ModelError as e:
         raise ModelError(f"{where}: {e}") from None
 

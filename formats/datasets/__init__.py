@@ -33,6 +33,7 @@ from formats.datasets.native import is_native, load_native
 from formats.datasets.nuscenes import find_versions, load_nuscenes
 from formats.datasets.sustech import is_sustech, load_sustech
 from formats.pointcloud import SUFFIXES as CLOUD_SUFFIXES
+from fusionlabel.errors import ModelError
 
 __all__ = [
     "FORMATS",
@@ -194,10 +195,14 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     raise UnknownFormatError(p, f"not a recognised dataset layout; expected one of:\n{lines}")
 
 
-def open_dataset(path: str | os.PathLike[str], format: str | None = None, **options: Any) -> LoadedSequence:
+def open_dataset(
+    path: str | os.PathLike[str], format: str | None = None, estimate_poses: bool = False, **options: Any
+) -> LoadedSequence:
     """Open ``path`` as ``format`` (detected when None). Options go to the layout's loader (see
     its module: ``sequence``, ``label_path``, ``scene``, ``layout``, ``tolerance_ms``, ...);
-    options that layout does not take are ignored with a warning in ``warnings``."""
+    options that layout does not take are ignored with a warning in ``warnings``.
+    ``estimate_poses``: for data without ego poses, estimate them by registering the LiDAR sweeps
+    (:mod:`formats.datasets.egoposes`)."""
     p = Path(path)
     if not p.exists():
         raise DatasetError(p, "no such file or folder")
@@ -213,6 +218,14 @@ def open_dataset(path: str | os.PathLike[str], format: str | None = None, **opti
     loaded = loader(p, **{k: v for k, v in options.items() if k in named})
     for k in unused:
         loaded.warnings.append(f"option {k!r} is not used by format {name!r}")
+    if estimate_poses:
+        from formats.datasets.egoposes import with_estimated_poses
+
+        with_estimated_poses(loaded)
+    try:  # interpolate the loaded tracks in time, not in frame counts
+        loaded.annotations.set_frame_times(loaded.info.frame_times_ns())
+    except ModelError as e:
+        loaded.warnings.append(f"frame times not used for interpolation: {e}")
     return loaded
 
 
@@ -240,7 +253,8 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
         cam = info.rig.camera(c)
         images[c] = {"width": cam.width, "height": cam.height, "model": cam.model}
     return {
-        "format": info.format,
+        "format": "packed" if "packed_from" in info.meta else info.format,
+        "source_format": info.format,
         "name": info.name,
         "path": str(info.root) if info.root is not None else None,
         "frames": n,
@@ -276,6 +290,8 @@ def add_open_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--timestamp-unit", choices=["ns", "us", "ms", "s"], default=None,
                    help="unit of integer timestamps in file names / timestamps.txt")
     g.add_argument("--tolerance-ms", type=float, default=None, help="camera-LiDAR sync tolerance in ms")
+    g.add_argument("--estimate-poses", action="store_true",
+                   help="data without ego poses: estimate them by registering the LiDAR sweeps")
 
 
 def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> LoadedSequence:
@@ -296,4 +312,5 @@ def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> Lo
         "tolerance_ms": getattr(args, "tolerance_ms", None),
     }
     given = {k: v for k, v in options.items() if v is not None}
-    return open_dataset(path, getattr(args, "dataset_format", None), **given)
+    return open_dataset(path, getattr(args, "dataset_format", None),
+                        estimate_poses=bool(getattr(args, "estimate_poses", False)), **given)

@@ -12,14 +12,15 @@ from fusionlabel.tools.create import CreateTool
 from fusionlabel.tools.edit import EditTool
 from fusionlabel.tools.events import KeyEvent, PointerEvent
 from fusionlabel.tools.keymap import APP_ACTIONS, KeyBinding, Keymap, Steps
+from fusionlabel.tools.oneclick import OneClickTool
 
 #: Actions that continue a run of nudges (merged into one undo step).
 NUDGE_ACTIONS = frozenset({"nudge", "rotate", "resize"})
 
 
 class ToolController:
-    """Holds the tools (``"edit"``: :class:`EditTool`, ``"create"``: :class:`CreateTool`) and
-    the keymap.
+    """Holds the tools (``"edit"``: :class:`EditTool`, ``"create"``: :class:`CreateTool`,
+    ``"oneclick"``: :class:`~fusionlabel.tools.oneclick.OneClickTool`) and the keymap.
 
     - :meth:`on_pointer` forwards to the active tool (returns True when consumed) and remembers
       the last BEV pointer position for "create at cursor".
@@ -47,7 +48,9 @@ class ToolController:
         self.return_to_edit = return_to_edit
         create = CreateTool(ctx)
         create.on_created = self._created
-        self.tools: dict[str, Tool] = {"edit": EditTool(ctx), "create": create}
+        oneclick = OneClickTool(ctx)
+        oneclick.on_created = self._created
+        self.tools: dict[str, Tool] = {"edit": EditTool(ctx), "create": create, "oneclick": oneclick}
         self._active = "edit"
         self.cursor_bev: tuple[float, float] | None = None
 
@@ -169,6 +172,9 @@ class ToolController:
             return True
         if action == "tool_create":
             self.set_tool("create")
+            return True
+        if action == "tool_oneclick":
+            self.set_tool("oneclick")
             return True
         if action in ("undo", "redo"):
             self.tool.cancel()

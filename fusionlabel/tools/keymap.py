@@ -57,8 +57,15 @@ _KEY_TEXT = {
     "home": "Home", "end": "End", "space": "Space", "enter": "Enter", ",": ",", ".": ".",
 }
 
-#: Actions that the controller does not perform itself but hands to the application.
-APP_ACTIONS = frozenset({"save"})
+#: Actions that the controller does not perform itself but hands to the application (they need
+#: what only the application has: other frames' points, the proposal review queue, dialogs).
+APP_ACTIONS = frozenset({
+    "save",
+    # tracks (docs/tools.md "Tracks")
+    "make_keyframe", "copy_to_this_frame", "propagate_all",
+    # pre-label proposals (docs/tools.md "Proposals")
+    "accept_proposal", "reject_proposal", "relabel_proposal", "next_proposal", "previous_proposal",
+})
 
 
 def _b(key: str, mods: Iterable[str], action: str, description: str, group: str,
@@ -99,6 +106,22 @@ def default_bindings() -> list[KeyBinding]:
         _b("c", (), "copy_to_next_frame", "Copy the box to the next frame and go there", ed),
         _b("v", (), "tool_edit", "Select / edit tool", ed),
         _b("b", (), "tool_create", "Create tool (drag rear to front; shift: corner to corner)", ed),
+        _b("g", (), "tool_oneclick", "One-click box tool (click an object's points)", ed),
+    ]
+    tr = "Tracks"
+    out += [
+        _b("k", (), "make_keyframe", "Make the interpolated box here a keyframe", tr),
+        _b("c", ("shift",), "copy_to_this_frame",
+           "Bring the selected track's nearest box to this frame (motion-predicted, fitted to the points)", tr),
+        _b("c", ("alt",), "propagate_all", "Propagate all boxes to the next frame and go there", tr),
+    ]
+    pr = "Proposals"
+    out += [
+        _b("y", (), "accept_proposal", "Accept the current pre-label proposal (it becomes a track)", pr),
+        _b("x", (), "reject_proposal", "Reject the current proposal", pr),
+        _b("l", (), "relabel_proposal", "Give the current proposal the class chosen for new boxes", pr),
+        _b("j", (), "next_proposal", "Next proposal in the review queue (lowest confidence first)", pr),
+        _b("j", ("shift",), "previous_proposal", "Previous proposal in the review queue", pr),
     ]
     mv = "Nudge (box frame)"
     for key, what, d in (

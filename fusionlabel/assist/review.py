@@ -1,0 +1,297 @@
+"""Reviewing proposals: undoable accept / reject / edit commands and a review queue.
+
+Proposals live in :attr:`AnnotationDocument.proposals`, apart from the human tracks (see
+``fusionlabel.document``). Every change is a :class:`~fusionlabel.commands.Command` pushed on the
+:class:`~fusionlabel.commands.UndoStack`, so accept, reject and edit undo and redo exactly:
+
+- :class:`AcceptProposal`: the proposal (all its frames, or some) becomes a human track (a new
+  track id; one keyframe per observed frame; class default attributes); the accepted frames leave
+  the proposal, which disappears when none is left.
+- :class:`RejectProposal`: the proposal (or some of its frames) is removed.
+- :class:`EditProposal`: replace a proposal's box at a frame, its class, or both (before accepting).
+- :class:`SetProposals`: replace the whole proposal set (a pre-labelling run), human tracks untouched.
+
+:class:`ReviewQueue` orders the proposals lowest confidence first (the uncertain ones need a human
+most) and follows the document: it stays current after accepts, rejects, undo and redo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from fusionlabel.box import Box3D
+from fusionlabel.commands import Command, UndoStack
+from fusionlabel.document import AnnotationDocument, DocumentEvent, Proposal
+from fusionlabel.errors import ModelError
+from fusionlabel.model import DEFAULT_INTERPOLATION, Track
+
+
+class SetProposals(Command):
+    """Replace every proposal of the document by ``proposals`` (ids are re-assigned from 0 in the
+    given order when ``renumber``); tracks and reviews are not touched."""
+
+    def __init__(self, proposals: Sequence[Proposal], renumber: bool = True) -> None:
+        self.proposals = [p.copy(proposal_id=i) if renumber else p for i, p in enumerate(proposals)]
+        self.description = f"Set {len(self.proposals)} proposals"
+        self._previous: list[Proposal] = []
+
+    def apply(self, doc: AnnotationDocument) -> None:
+        ids = [p.proposal_id for p in self.proposals]
+        if len(set(ids)) != len(ids):
+            raise ModelError("proposals: duplicate proposal ids")
+        previous = [doc.proposals[k] for k in sorted(doc.proposals)]
+        for p in previous:
+            doc._remove_proposal(p.proposal_id)
+        done: list[Proposal] = []
+        try:
+            for p in self.proposals:
+                doc._insert_proposal(p)
+                done.append(p)
+        except ModelError:
+            for p in done:
+                doc._remove_proposal(p.proposal_id)
+            for p in previous:
+                doc._insert_proposal(p)
+            raise
+        self._previous = previous
+
+    def revert(self, doc: AnnotationDocument) -> None:
+        for p in self.proposals:
+            doc._remove_proposal(p.proposal_id)
+        for p in self._previous:
+            doc._insert_proposal(p)
+
+
+class AcceptProposal(Command):
+    """Turn a proposal into a human track: its boxes at ``frames`` (default: all) become the
+    keyframes of a new track (``track_id`` None: a fresh id, kept for redo) labelled ``label``
+    (default: the proposal's) with ``attributes`` (e.g. the ontology's class defaults). The
+    accepted frames leave the proposal; it is removed when none is left. After apply,
+    ``self.track_id`` is the new track's id."""
+
+    def __init__(
+        self,
+        proposal_id: int,
+        frames: Iterable[int] | None = None,
+        label: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+        track_id: int | None = None,
+        interpolation: str = DEFAULT_INTERPOLATION,
+    ) -> None:
+        self.proposal_id = proposal_id
+        self.frames = None if frames is None else sorted({int(f) for f in frames})
+        self.label = label
+        self.attributes = dict(attributes or {})
+        self.track_id = track_id
+        self.interpolation = interpolation
+        self.description = f"Accept proposal {proposal_id}"
+        self._previous: Proposal | None = None
+
+    def apply(self, doc: AnnotationDocument) -> None:
+        p = doc.proposal(self.proposal_id)
+        frames = p.frames() if self.frames is None else self.frames
+        missing = [f for f in frames if f not in p.boxes]
+        if missing or not frames:
+            raise ModelError(f"proposal {self.proposal_id} has no box at frame(s) {missing or frames}")
+        tid = doc.new_track_id() if self.track_id is None else self.track_id
+        track = Track(tid, self.label or p.label, dict(self.attributes), {f: p.boxes[f] for f in frames},
+                      self.interpolation)
+        doc._insert_track(track)
+        rest = {f: b for f, b in p.boxes.items() if f not in frames}
+        try:
+            if rest:
+                doc._replace_proposal(p.copy(boxes=rest, scores={f: s for f, s in p.scores.items() if f in rest}))
+            else:
+                doc._remove_proposal(p.proposal_id)
+        except ModelError:
+            doc._remove_track(tid)
+            raise
+        self._previous = p
+        self.track_id = tid
+
+    def revert(self, doc: AnnotationDocument) -> None:
+        assert self._previous is not None and self.track_id is not None
+        doc._remove_track(self.track_id)
+        if self._previous.proposal_id in doc.proposals:
+            doc._replace_proposal(self._previous)
+        else:
+            doc._insert_proposal(self._previous)
+
+
+class RejectProposal(Command):
+    """Remove a proposal, or only its boxes at ``frames``."""
+
+    def __init__(self, proposal_id: int, frames: Iterable[int] | None = None) -> None:
+        self.proposal_id = proposal_id
+        self.frames = None if frames is None else sorted({int(f) for f in frames})
+        self.description = f"Reject proposal {proposal_id}"
+        self._previous: Proposal | None = None
+
+    def apply(self, doc: AnnotationDocument) -> None:
+        p = doc.proposal(self.proposal_id)
+        rest = {} if self.frames is None else {f: b for f, b in p.boxes.items() if f not in self.frames}
+        if rest:
+            doc._replace_proposal(p.copy(boxes=rest, scores={f: s for f, s in p.scores.items() if f in rest}))
+        else:
+            doc._remove_proposal(p.proposal_id)
+        self._previous = p
+
+    def revert(self, doc: AnnotationDocument) -> None:
+        assert self._previous is not None
+        if self._previous.proposal_id in doc.proposals:
+            doc._replace_proposal(self._previous)
+        else:
+            doc._insert_proposal(self._previous)
+
+
+class EditProposal(Command):
+    """Change a proposal before accepting it: its box at ``frame`` (with ``box``; a frame without a
+    box gets one) and/or its class (``label``)."""
+
+    def __init__(self, proposal_id: int, frame: int | None = None, box: Box3D | None = None,
+                 label: str | None = None) -> None:
+        if (frame is None) != (box is None):
+            raise ModelError("EditProposal: give both frame and box, or neither")
+        if box is None and label is None:
+            raise ModelError("EditProposal: nothing to change")
+        self.proposal_id, self.frame, self.box, self.label = proposal_id, frame, box, label
+        self.description = f"Edit proposal {proposal_id}"
+        self._previous: Proposal | None = None
+
+    def apply(self, doc: AnnotationDocument) -> None:
+        p = doc.proposal(self.proposal_id)
+        boxes, scores = dict(p.boxes), dict(p.scores)
+        if self.box is not None and self.frame is not None:
+            boxes[int(self.frame)] = self.box
+            scores.setdefault(int(self.frame), p.confidence)
+        self._previous = doc._replace_proposal(p.copy(boxes=boxes, scores=scores, label=self.label or p.label))
+
+    def revert(self, doc: AnnotationDocument) -> None:
+        assert self._previous is not None
+        doc._replace_proposal(self._previous)
+
+
+def proposals_apart_from(doc: AnnotationDocument, proposals: Sequence[Proposal], iou: float = 0.1) -> list[Proposal]:
+    """``proposals`` without their boxes that overlap a human box of ``doc`` at the same frame
+    (BEV IoU above ``iou``): what is labelled already is not proposed again."""
+    from fusionlabel.assist.prelabel import drop_overlapping
+
+    return drop_overlapping(proposals, lambda f: [r.box for r in doc.boxes_at(f)], iou)
+
+
+def set_prelabels(doc: AnnotationDocument, proposals: Sequence[Proposal], stack: UndoStack | None = None,
+                  iou: float = 0.1) -> SetProposals:
+    """Replace the document's proposals by ``proposals`` minus what human tracks already cover
+    (:func:`proposals_apart_from`): pushed on ``stack`` (undoable) or applied directly when None."""
+    cmd = SetProposals(proposals_apart_from(doc, proposals, iou))
+    if stack is not None:
+        stack.push(cmd)
+    else:
+        cmd.apply(doc)
+    return cmd
+
+
+class ReviewQueue:
+    """The proposals of a document in review order: lowest confidence first (ties by id).
+
+    ``current`` is the proposal under review (None when the queue is empty); ``next()`` /
+    ``previous()`` move through the queue (wrapping); ``accept()`` / ``reject()`` / ``edit()``
+    push the commands on the undo stack and keep the position (the next proposal becomes
+    current). The queue follows document changes (accepts, rejects, undo, redo, new pre-labels).
+    ``frame`` (optional) restricts the queue to proposals with a box at that frame.
+    ``attributes_for(label)`` gives the attributes of an accepted track (e.g. the ontology's
+    ``default_attributes``)."""
+
+    def __init__(self, doc: AnnotationDocument, stack: UndoStack, frame: int | None = None,
+                 attributes_for: object = None) -> None:
+        self.doc, self.stack, self.frame = doc, stack, frame
+        self.attributes_for = attributes_for
+        self._order: list[int] = []
+        self._pos = 0
+        self._current: int | None = None
+        self._unsubscribe = doc.subscribe(self._on_change)
+        self.refresh()
+
+    def close(self) -> None:
+        """Stop following the document."""
+        self._unsubscribe()
+
+    def _on_change(self, event: DocumentEvent) -> None:
+        if event.kind.startswith("proposal_"):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the order; the current proposal stays current if it still exists, else the one
+        that took its place in the order."""
+        props = self.doc.proposals.values()
+        if self.frame is not None:
+            props = [p for p in props if self.frame in p.boxes]
+        self._order = [p.proposal_id for p in sorted(props, key=lambda p: (p.confidence, p.proposal_id))]
+        if self._current in self._order:
+            self._pos = self._order.index(self._current)
+        else:
+            self._pos = min(self._pos, max(len(self._order) - 1, 0))
+        self._current = self._order[self._pos] if self._order else None
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def ids(self) -> list[int]:
+        """Proposal ids in review order."""
+        return list(self._order)
+
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    @property
+    def current(self) -> Proposal | None:
+        return None if self._current is None else self.doc.proposals.get(self._current)
+
+    def next(self) -> Proposal | None:
+        if self._order:
+            self._pos = (self._pos + 1) % len(self._order)
+            self._current = self._order[self._pos]
+        return self.current
+
+    def previous(self) -> Proposal | None:
+        if self._order:
+            self._pos = (self._pos - 1) % len(self._order)
+            self._current = self._order[self._pos]
+        return self.current
+
+    def _require(self) -> Proposal:
+        p = self.current
+        if p is None:
+            raise ModelError("the review queue is empty")
+        return p
+
+    def _advance_after(self, pid: int) -> None:
+        # the command already removed or changed it; keep the position in the order
+        if pid not in self.doc.proposals:
+            self._current = None
+        self.refresh()
+
+    def accept(self, frames: Iterable[int] | None = None, label: str | None = None) -> AcceptProposal:
+        """Accept the current proposal (see :class:`AcceptProposal`); returns the pushed command
+        (``.track_id`` is the new track)."""
+        p = self._require()
+        lab = label or p.label
+        attrs = self.attributes_for(lab) if callable(self.attributes_for) else {}
+        cmd = AcceptProposal(p.proposal_id, frames, lab, attrs)
+        self.stack.push(cmd)
+        self._advance_after(p.proposal_id)
+        return cmd
+
+    def reject(self, frames: Iterable[int] | None = None) -> RejectProposal:
+        p = self._require()
+        cmd = RejectProposal(p.proposal_id, frames)
+        self.stack.push(cmd)
+        self._advance_after(p.proposal_id)
+        return cmd
+
+    def edit(self, frame: int | None = None, box: Box3D | None = None, label: str | None = None) -> EditProposal:
+        p = self._require()
+        cmd = EditProposal(p.proposal_id, frame, box, label)
+        self.stack.push(cmd)
+        return cmd

@@ -1,0 +1,114 @@
+"""One-click boxes in the bird's-eye view: :class:`OneClickTool` (key ``G``).
+
+A click (press and release without moving past the drag threshold, left button, BEV) on an
+object's points makes a box with :func:`fusionlabel.assist.box_from_click`: the non-ground cluster
+around the click, its L-shape heading, the current class's typical size where only part of the
+object is seen (extended away from the sensor), bottom on the ground. One
+:class:`~fusionlabel.commands.CreateTrack` (class default attributes), the new track selected,
+``on_created`` called (the controller returns to the edit tool). A click where no object is says
+so through ``ctx.on_message`` and changes nothing.
+
+The class is ``ctx.default_class`` (the labeller's current class) unless ``use_class`` is False
+(then the class guessed from the size priors). The ground is ``ground`` when set, else
+``ctx.ground`` when it is a :class:`~fusionlabel.assist.GroundModel`, else one fitted to
+``ctx.points`` once per frame. ``origin`` is the sensor position in the world frame at this
+frame (the GUI sets it with the frame; None: the points' lowest-10% centre is not used, the
+extension then runs away from the world origin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from fusionlabel.assist import BoxFit, GroundModel, box_from_click, fit_ground
+from fusionlabel.commands import CreateTrack
+from fusionlabel.tools.base import Tool, moved_beyond_threshold
+from fusionlabel.tools.context import ToolContext
+from fusionlabel.tools.events import PointerEvent
+
+
+class OneClickTool(Tool):
+    """Click an object's points to box it (see the module doc). ``last_fit`` keeps the last
+    :class:`~fusionlabel.assist.BoxFit` (class guess, confidence) for the status bar."""
+
+    name = "oneclick"
+
+    def __init__(self, ctx: ToolContext, use_class: bool = True) -> None:
+        super().__init__(ctx)
+        self.use_class = use_class
+        self.origin: tuple[float, float, float] | None = None
+        self.ground: GroundModel | None = None
+        self.on_created: Callable[[int], None] | None = None
+        self.last_fit: BoxFit | None = None
+        self._press: tuple[float, float] | None = None
+        self._moved = False
+        self._ground_cache: tuple[int, int, GroundModel] | None = None  # (frame, id(points), model)
+
+    def _ground(self) -> GroundModel | None:
+        if self.ground is not None:
+            return self.ground
+        if isinstance(self.ctx.ground, GroundModel):
+            return self.ctx.ground
+        pts = self.ctx.points
+        if pts is None or len(pts) < 10:
+            return None
+        key = (self.ctx.frame, id(pts))
+        if self._ground_cache is None or self._ground_cache[:2] != key:
+            origin = self.origin if self.origin is not None else None
+            self._ground_cache = (*key, fit_ground(pts, origin))
+        return self._ground_cache[2]
+
+    def on_pointer(self, ev: PointerEvent) -> bool:
+        if ev.view != "bev" or (ev.button != "left" and ev.kind in ("press", "release")):
+            return False
+        if ev.kind == "press":
+            self._press, self._moved = ev.pos_world, False
+            return True
+        if ev.kind == "move" and self._press is not None:
+            self._moved = self._moved or moved_beyond_threshold(self._press, ev.pos_world, ev)
+            return True
+        if ev.kind == "release" and self._press is not None:
+            click = not self._moved
+            self._press = None
+            if click:
+                self.click(ev.pos_world)
+            return True
+        return False
+
+    def click(self, xy: tuple[float, float]) -> int | None:
+        """Box the object at world ``xy``; returns the new track id, or None when nothing is there."""
+        ctx = self.ctx
+        pts = ctx.points
+        if pts is None or len(pts) == 0:
+            self._say("no points loaded for this frame")
+            return None
+        origin = self.origin if self.origin is not None else (0.0, 0.0, 0.0)
+        fit = box_from_click(pts, np.asarray(xy, dtype=np.float64), self._ground(), ctx.ontology,
+                             class_hint=ctx.default_class if self.use_class else None, origin=origin)
+        self.last_fit = fit
+        if fit.box is None or fit.label is None:
+            self._say(f"no object at the click ({fit.reason})")
+            return None
+        cmd = CreateTrack(fit.label, ctx.frame, fit.box, attributes=ctx.ontology.default_attributes(fit.label))
+        ctx.stack.push(cmd)
+        assert cmd.track_id is not None
+        ctx.set_selection(cmd.track_id)
+        guess = fit.guess.label if fit.guess is not None else fit.label
+        self._say(f"{fit.label}: {len(fit.indices)} points, guess {guess}, confidence {fit.confidence:.2f}")
+        if self.on_created is not None:
+            self.on_created(cmd.track_id)
+        return cmd.track_id
+
+    def _say(self, text: str) -> None:
+        if self.ctx.on_message is not None:
+            self.ctx.on_message(text)
+
+    def cancel(self) -> bool:
+        had = self._press is not None
+        self._press = None
+        return had
+
+    def cursor(self, ev: PointerEvent) -> str:
+        return "crosshair" if ev.view == "bev" else "default"

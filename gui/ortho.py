@@ -1,0 +1,338 @@
+"""Orthographic 2D views painted with QPainter: the BEV editor and the side/front views of a box.
+
+An :class:`OrthoView` shows points and shapes given in **plane coordinates** (metres, x right /
+y up on the plane; which 3D axes they are is the caller's business: world x/y for the bird's-eye
+view, box-frame x/z for the side view, box-frame -y/z for the front view). The points are
+rasterised into an image of the widget's size with numpy (fast for 100k+ points); shapes are
+painted over it. The view maps plane -> screen with a centre, a scale (px per metre) and the plane
+direction that points up on screen (the BEV keeps the ego heading up).
+
+Mouse: wheel zooms about the cursor, right or middle drag pans; left-button presses, releases and
+double clicks and every other move (hover: button ``"none"``) are emitted as :class:`PlaneEvent`
+in plane metres (``pointer`` signal) for the editing tools.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PyQt6.QtCore import QPointF, Qt, pyqtSignal
+from PyQt6.QtGui import QBrush, QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF, QWheelEvent
+from PyQt6.QtWidgets import QWidget
+
+F64 = NDArray[np.float64]
+BACKGROUND = (16, 18, 23)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A polyline/polygon in plane metres: ``points`` (K, 2); ``color`` RGB 0-255; ``width`` px;
+    ``closed``; ``dashed``; ``fill_alpha`` (0 = no fill); ``text`` drawn at the first point;
+    ``key`` identifies what it is (e.g. a track id) for hit tests; ``dotted`` (machine proposals)."""
+
+    points: F64
+    color: tuple[int, int, int]
+    width: float = 1.5
+    closed: bool = True
+    dashed: bool = False
+    fill_alpha: int = 0
+    text: str = ""
+    key: object = None
+    dotted: bool = False
+
+
+@dataclass(frozen=True)
+class PlaneEvent:
+    """A pointer event in plane metres: ``kind`` ``press``/``move``/``release``/``double_click``;
+    ``xy`` plane metres; ``button`` ``"left"`` or ``"none"`` (a hover move); ``modifiers`` a set
+    of ``"shift"``/``"ctrl"``/``"alt"``; ``px_per_m`` the view's scale (for pixel tolerances)."""
+
+    kind: str
+    xy: tuple[float, float]
+    button: str
+    modifiers: frozenset[str]
+    px_per_m: float
+
+
+def modifier_names(mods: Qt.KeyboardModifier) -> frozenset[str]:
+    """Qt modifiers -> {"shift", "ctrl", "alt"} (Ctrl is Command on macOS, as Qt maps it)."""
+    out = set()
+    if mods & Qt.KeyboardModifier.ShiftModifier:
+        out.add("shift")
+    if mods & Qt.KeyboardModifier.ControlModifier:
+        out.add("ctrl")
+    if mods & Qt.KeyboardModifier.AltModifier:
+        out.add("alt")
+    return frozenset(out)
+
+
+class OrthoView(QWidget):
+    """Top-down style 2D view of points and shapes in plane metres (see the module docstring)."""
+
+    pointer = pyqtSignal(object)  # PlaneEvent
+    view_changed = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None, title: str = "") -> None:
+        super().__init__(parent)
+        self.title = title
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(160, 120)
+        self.center = np.zeros(2)
+        self.scale = 8.0  # px per metre
+        self.up_angle = math.pi / 2  # plane direction (rad) shown pointing up
+        self.min_scale, self.max_scale = 0.5, 400.0
+        self.splat_scale = 12.0  # from this zoom on, points are 2x2 px
+        self._pts = np.zeros((0, 2))
+        self._rgb = np.zeros((0, 3), np.uint8)
+        self._shapes: list[Shape] = []
+        self._preview: list[Shape] = []
+        self._raster: QImage | None = None
+        self._raster_buf: NDArray[np.uint8] | None = None
+        self._pan_from: tuple[QPointF, F64] | None = None
+        self.message = ""
+
+    # ---- data -----------------------------------------------------------------------------------
+    def set_points(
+        self, pts_plane: NDArray[np.floating], rgb: NDArray[np.uint8], order: NDArray[np.floating] | None = None
+    ) -> None:
+        """(N, 2) plane metres with (N, 3) uint8 colours; ``order`` (N,) draws high values on top."""
+        pts = np.asarray(pts_plane).reshape(-1, 2)
+        if pts.dtype != np.float32:
+            pts = pts.astype(np.float64)
+        rgb = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3)
+        if order is not None and len(pts):
+            idx = np.argsort(order, kind="stable")
+            pts, rgb = pts[idx], rgb[idx]
+        self._pts, self._rgb = pts, rgb
+        self._raster = None
+        self.update()
+
+    def set_shapes(self, shapes: Sequence[Shape]) -> None:
+        """Replace the shapes drawn over the points (plane metres)."""
+        self._shapes = list(shapes)
+        self.update()
+
+    def set_preview(self, shapes: Sequence[Shape]) -> None:
+        """Shapes of an interaction in progress (drawn on top)."""
+        self._preview = list(shapes)
+        self.update()
+
+    @property
+    def shapes(self) -> list[Shape]:
+        """The shapes drawn now (a copy)."""
+        return list(self._shapes)
+
+    # ---- mapping --------------------------------------------------------------------------------
+    def _rot(self) -> F64:
+        a = math.pi / 2 - self.up_angle
+        c, s = math.cos(a), math.sin(a)
+        return np.array([[c, -s], [s, c]])
+
+    def to_screen(self, pts_plane: NDArray[np.floating]) -> NDArray[np.floating]:
+        """(N, 2) plane metres -> (N, 2) widget pixels (x right, y down); float32 in, float32 out
+        (the point raster), else float64. Computed column-wise (no BLAS call)."""
+        p = np.asarray(pts_plane).reshape(-1, 2)
+        dt = np.float32 if p.dtype == np.float32 else np.float64
+        r = self._rot().astype(dt)
+        s = dt(self.scale)
+        dx = p[:, 0] - dt(self.center[0])
+        dy = p[:, 1] - dt(self.center[1])
+        out = np.empty((len(p), 2), dt)
+        out[:, 0] = (dx * r[0, 0] + dy * r[0, 1]) * s + dt(self.width() / 2)
+        out[:, 1] = dt(self.height() / 2) - (dx * r[1, 0] + dy * r[1, 1]) * s
+        return out
+
+    def to_plane(self, pts_screen: NDArray[np.floating]) -> F64:
+        """(N, 2) widget pixels -> (N, 2) plane metres."""
+        s = np.asarray(pts_screen, dtype=np.float64).reshape(-1, 2)
+        d = np.column_stack([(s[:, 0] - self.width() / 2) / self.scale, -(s[:, 1] - self.height() / 2) / self.scale])
+        return d @ self._rot() + self.center
+
+    def set_view(
+        self, center: Sequence[float] | None = None, scale: float | None = None, up_angle: float | None = None
+    ) -> None:
+        """Change the centre (plane m), the scale (px/m, clamped) and/or the up direction (rad)."""
+        if center is not None:
+            self.center = np.asarray(center, dtype=np.float64).reshape(2).copy()
+        if scale is not None:
+            self.scale = float(min(max(scale, self.min_scale), self.max_scale))
+        if up_angle is not None:
+            self.up_angle = float(up_angle)
+        self._raster = None
+        self.update()
+        self.view_changed.emit()
+
+    def fit(self, lo: Sequence[float], hi: Sequence[float], margin: float = 0.15) -> None:
+        """Centre on the plane rectangle [lo, hi] (metres) and zoom so that it fits."""
+        lo_a, hi_a = np.asarray(lo, float), np.asarray(hi, float)
+        ext = np.maximum(hi_a - lo_a, 1e-3) * (1 + 2 * margin)
+        rot = self._rot()
+        # extent of the rotated rectangle on screen axes
+        ex = abs(rot[0, 0]) * ext[0] + abs(rot[0, 1]) * ext[1]
+        ey = abs(rot[1, 0]) * ext[0] + abs(rot[1, 1]) * ext[1]
+        scale = min(max(self.width(), 1) / ex, max(self.height(), 1) / ey)
+        self.set_view((lo_a + hi_a) / 2, scale)
+
+    # ---- painting -------------------------------------------------------------------------------
+    def _rasterize(self) -> QImage:
+        w, h = max(self.width(), 1), max(self.height(), 1)
+        buf = np.empty((h, w, 3), np.uint8)
+        buf[:] = BACKGROUND
+        if len(self._pts):
+            s = self.to_screen(self._pts)
+            x = np.floor(s[:, 0]).astype(np.int64)
+            y = np.floor(s[:, 1]).astype(np.int64)
+            ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+            x, y, rgb = x[ok], y[ok], self._rgb[ok]
+            buf[y, x] = rgb
+            if self.scale >= self.splat_scale:
+                for dx, dy in ((1, 0), (0, 1), (1, 1)):
+                    xx, yy = x + dx, y + dy
+                    k = (xx < w) & (yy < h)
+                    buf[yy[k], xx[k]] = rgb[k]
+        self._raster_buf = buf
+        return QImage(buf.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+
+    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if self._raster is None or self._raster.width() != self.width() or self._raster.height() != self.height():
+            self._raster = self._rasterize()
+        p = QPainter(self)
+        p.drawImage(0, 0, self._raster)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF()))
+        p.setFont(font)
+        shapes = self._shapes + self._preview
+        if shapes:  # one plane -> screen mapping and one polygon conversion for all shapes
+            screen = self.to_screen(np.concatenate([sh.points for sh in shapes]))
+            big = qpolygon(screen)
+            start = 0
+            for sh in shapes:
+                n = len(sh.points)
+                self._paint_shape(p, sh, big.mid(start, n), screen[start])
+                start += n
+        for text, y, color in ((self.title, 4, QColor(225, 225, 225)), (self.message, self.height() - 22,
+                                                                        QColor(200, 200, 200))):
+            if not text:
+                continue
+            w = p.fontMetrics().horizontalAdvance(text) + 10
+            p.fillRect(4, y, w, 18, QColor(0, 0, 0, 150))
+            p.setPen(color)
+            p.drawText(9, y + 14, text)
+        p.end()
+
+    def _paint_shape(self, p: QPainter, sh: Shape, poly: QPolygonF, first: F64) -> None:
+        pen = QPen(QColor(*sh.color))
+        pen.setWidthF(sh.width)
+        if sh.dotted:
+            pen.setStyle(Qt.PenStyle.DotLine)
+        elif sh.dashed:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        if sh.closed:
+            if sh.fill_alpha:
+                p.setBrush(QBrush(QColor(*sh.color, sh.fill_alpha)))
+            else:
+                p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPolygon(poly)
+        else:
+            path = QPainterPath()
+            path.addPolygon(poly)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPath(path)
+        if sh.text:
+            p.setPen(QColor(*sh.color))
+            p.drawText(QPointF(float(first[0]) + 3, float(first[1]) - 3), sh.text)
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        self._raster = None
+        super().resizeEvent(event)
+
+    # ---- hit tests ------------------------------------------------------------------------------
+    def shapes_at(self, xy_plane: Sequence[float]) -> list[Shape]:
+        """Closed shapes containing the plane point, smallest area first."""
+        x, y = float(xy_plane[0]), float(xy_plane[1])
+        hits = []
+        for sh in self._shapes:
+            if sh.closed and sh.key is not None and _inside(sh.points, x, y):
+                hits.append((abs(_area(sh.points)), sh))
+        return [sh for _, sh in sorted(hits, key=lambda t: t[0])]
+
+    # ---- mouse ----------------------------------------------------------------------------------
+    def _event(self, kind: str, e: QMouseEvent, button: str = "left") -> PlaneEvent:
+        pos = e.position()
+        xy = self.to_plane(np.array([[pos.x(), pos.y()]]))[0]
+        return PlaneEvent(kind, (float(xy[0]), float(xy[1])), button, modifier_names(e.modifiers()), self.scale)
+
+    def mousePressEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
+        self.setFocus()
+        if e.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
+            self._pan_from = (e.position(), self.center.copy())
+            return
+        if e.button() == Qt.MouseButton.LeftButton:
+            self.pointer.emit(self._event("press", e))
+
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
+        if self._pan_from is not None:
+            start, c0 = self._pan_from
+            d = np.array([[e.position().x() - start.x(), e.position().y() - start.y()]])
+            dp = np.array([[d[0, 0] / self.scale, -d[0, 1] / self.scale]]) @ self._rot()
+            self.set_view(c0 - dp[0])
+            return
+        left = bool(e.buttons() & Qt.MouseButton.LeftButton)
+        self.pointer.emit(self._event("move", e, "left" if left else "none"))
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
+        if self._pan_from is not None and e.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
+            self._pan_from = None
+            return
+        if e.button() == Qt.MouseButton.LeftButton:
+            self.pointer.emit(self._event("release", e))
+
+    def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
+        if e.button() == Qt.MouseButton.LeftButton:
+            self.pointer.emit(self._event("double_click", e))
+
+    def wheelEvent(self, e: QWheelEvent) -> None:  # type: ignore[override]
+        steps = e.angleDelta().y() / 120.0
+        if steps == 0:
+            return
+        pos = e.position()
+        anchor = self.to_plane(np.array([[pos.x(), pos.y()]]))[0]
+        new_scale = float(min(max(self.scale * (1.2**steps), self.min_scale), self.max_scale))
+        # keep the plane point under the cursor fixed
+        self.scale = new_scale
+        after = self.to_plane(np.array([[pos.x(), pos.y()]]))[0]
+        self.set_view(self.center + (anchor - after))
+
+
+def qpolygon(pts: NDArray[np.floating]) -> QPolygonF:
+    """(N, 2) float array -> QPolygonF, filled through its buffer (no per-point Python objects)."""
+    a = np.ascontiguousarray(pts, dtype=np.float64).reshape(-1, 2)
+    poly = QPolygonF()
+    poly.fill(QPointF(), len(a))
+    if len(a):
+        ptr = poly.data()
+        ptr.setsize(a.nbytes)
+        np.frombuffer(ptr, dtype=np.float64).reshape(-1, 2)[:] = a
+    return poly
+
+
+def _area(poly: F64) -> float:
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def _inside(poly: F64, x: float, y: float) -> bool:
+    """Even-odd point-in-polygon test."""
+    px, py = poly[:, 0], poly[:, 1]
+    qx, qy = np.roll(px, -1), np.roll(py, -1)
+    cond = (py > y) != (qy > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = px + (y - py) * (qx - px) / (qy - py)
+    return bool(np.count_nonzero(cond & (x < xs)) % 2)

@@ -1,0 +1,230 @@
+"""The 3D view: a vispy SceneCanvas with a turntable camera, the point cloud and box wireframes.
+
+Everything is drawn in the ``world`` frame (metres). Boxes are wireframes in their class colour
+with a heading marker (the diagonals of the front face and a line from the centre to it) and the
+track id as text; interpolated boxes are dashed and dimmer; the selected box is drawn white and
+thicker on top.
+
+Level of detail: any interaction with the camera (mouse drag, wheel, or a programmatic move via
+:meth:`View3D.interacted`) switches the cloud to a decimated subset; ``rest_ms`` after the last
+interaction the full cloud is drawn again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import vispy
+from numpy.typing import NDArray
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QWidget
+from vispy import scene
+
+from gui.render.points import PointCloud
+
+vispy.use(app="pyqt6")
+
+F32 = NDArray[np.float32]
+
+#: Box edges (corner index pairs) in the corner order of ``fusionlabel.box.CORNER_SIGNS``, plus the
+#: heading marker: the two diagonals of the front face (corners 0, 1, 4, 5).
+_EDGES = np.array(
+    [[0, 1], [1, 2], [2, 3], [3, 0], [4, 5], [5, 6], [6, 7], [7, 4], [0, 4], [1, 5], [2, 6], [3, 7], [0, 5], [1, 4]],
+    dtype=np.int64,
+)
+BACKGROUND = (0.06, 0.07, 0.09, 1.0)
+
+
+@dataclass(frozen=True)
+class BoxGlyph:
+    """One box to draw: ``corners`` (8, 3) world metres in ``CORNER_SIGNS`` order, ``color`` RGBA
+    floats, ``keyframe`` (False: interpolated, drawn dashed), ``selected``, ``text`` (label)."""
+
+    corners: NDArray[np.float64]
+    color: tuple[float, float, float, float]
+    keyframe: bool = True
+    selected: bool = False
+    text: str = ""
+
+
+def box_segments(corners: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(16, 2, 3) line segments of one box: 12 edges, 2 front diagonals, centre -> front centre."""
+    c = np.asarray(corners, dtype=np.float64)
+    segs = c[_EDGES]
+    centre = c.mean(axis=0)
+    front = c[[0, 1, 4, 5]].mean(axis=0)
+    return np.concatenate([segs, np.stack([centre, front])[None]])
+
+
+def dash(segments: NDArray[np.float64], on: float = 0.35, off: float = 0.25) -> NDArray[np.float64]:
+    """Split (K, 2, 3) segments into dashes ``on`` m long with ``off`` m gaps -> (M, 2, 3)."""
+    out = []
+    for a, b in segments:
+        d = b - a
+        length = float(np.linalg.norm(d))
+        if length < 1e-9:
+            continue
+        period = on + off
+        n = max(1, int(math.ceil(length / period)))
+        t0 = np.arange(n) * period / length
+        t1 = np.minimum(t0 + on / length, 1.0)
+        out.append(np.stack([a + t0[:, None] * d, a + t1[:, None] * d], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 2, 3))
+
+
+class View3D:
+    """The embedded 3D canvas. ``widget`` is the Qt widget to put in a layout.
+
+    Data: :meth:`set_points` (world points and colours), :meth:`set_boxes` (:class:`BoxGlyph`),
+    :meth:`look_at` (camera target). Tests: :meth:`render` (RGBA pixels) and :meth:`to_canvas`
+    (world points -> canvas pixels).
+    """
+
+    def __init__(self, parent: QWidget | None = None, lod_points: int = 30000, rest_ms: int = 300) -> None:
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, show=False, parent=parent)
+        self.canvas.unfreeze()
+        self.view = self.canvas.central_widget.add_view()
+        self.view.camera = scene.cameras.TurntableCamera(fov=45.0, elevation=35.0, azimuth=-90.0, distance=55.0)
+        self.points = PointCloud(parent=self.view.scene)
+        self.lines = scene.visuals.Line(connect="segments", width=2.0, parent=self.view.scene, antialias=False)
+        self.dashed = scene.visuals.Line(connect="segments", width=1.0, parent=self.view.scene, antialias=False)
+        self.selected = scene.visuals.Line(connect="segments", width=3.0, parent=self.view.scene, antialias=False)
+        self.text = scene.visuals.Text("", color="white", font_size=9, parent=self.view.scene, anchor_x="left")
+        for v in (self.lines, self.dashed, self.selected):
+            v.set_gl_state("translucent", depth_test=False)
+        self.text.set_gl_state("translucent", depth_test=False)
+        self.lod_points = int(lod_points)
+        self.lod_enabled = True
+        self._lod_index: tuple[int, NDArray[np.int64]] | None = None
+        self._texts: list[str] = []
+        self._closed = False
+        self._rest = QTimer(self.canvas.native)  # dies with the widget
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(int(rest_ms))
+        self._rest.timeout.connect(self._at_rest)
+        self.canvas.events.mouse_press.connect(self._on_mouse)
+        self.canvas.events.mouse_move.connect(self._on_mouse_move)
+        self.canvas.events.mouse_wheel.connect(self._on_mouse)
+        self.canvas.freeze()
+
+    # ---- widget ---------------------------------------------------------------------------------
+    @property
+    def widget(self) -> QWidget:
+        return self.canvas.native
+
+    # ---- data -----------------------------------------------------------------------------------
+    def set_points(self, pts_world: NDArray[np.floating], rgb: NDArray[np.floating]) -> None:
+        """(N, 3) world points (m) and (N, 3) RGB in [0, 1]. The decimated subset for level of
+        detail is ``lod_points`` points spread evenly over a fixed shuffle."""
+        n = len(pts_world)
+        color = np.ones((n, 4), np.float32)
+        color[:, :3] = rgb
+        if self._lod_index is not None and self._lod_index[0] == n:
+            lod = self._lod_index[1]
+        elif n > self.lod_points:
+            rng = np.random.default_rng(0)
+            lod = np.sort(rng.choice(n, self.lod_points, replace=False))
+        else:
+            lod = np.arange(n)
+        self._lod_index = (n, lod)
+        self.points.set_data(pts_world, color, lod)
+
+    def set_boxes(self, boxes: Sequence[BoxGlyph]) -> None:
+        """Replace the drawn boxes."""
+        groups: dict[str, tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]] = {
+            "key": ([], []),
+            "dash": ([], []),
+            "sel": ([], []),
+        }
+        texts, text_pos = [], []
+        for b in boxes:
+            segs = box_segments(b.corners)
+            if b.selected:
+                key = "sel"
+                color = np.array([1.0, 1.0, 1.0, 1.0])
+            elif b.keyframe:
+                key = "key"
+                color = np.array(b.color)
+            else:
+                key = "dash"
+                segs = dash(segs)
+                color = np.array(b.color) * np.array([0.75, 0.75, 0.75, 0.85])
+            groups[key][0].append(segs.reshape(-1, 3))
+            groups[key][1].append(np.repeat(color[None], len(segs) * 2, axis=0))
+            if b.text:
+                texts.append(b.text)
+                top = b.corners[4:].mean(axis=0)
+                text_pos.append(top + np.array([0.0, 0.0, 0.4]))
+        for key, visual in (("key", self.lines), ("dash", self.dashed), ("sel", self.selected)):
+            pos, col = groups[key]
+            if pos:
+                pos_a = np.concatenate(pos).astype(np.float32)
+                visual.set_data(pos=pos_a, color=np.concatenate(col).astype(np.float32))
+                visual.visible = True
+            else:
+                visual.visible = False
+        if texts:
+            if texts != self._texts:  # the glyph buffers are rebuilt only when the strings change
+                self.text.text = texts
+                self._texts = texts
+            self.text.pos = np.array(text_pos, dtype=np.float32)
+            self.text.visible = True
+        else:
+            self.text.visible = False
+        self.canvas.update()
+
+    def look_at(self, center: Sequence[float], yaw: float | None = None, distance: float | None = None) -> None:
+        """Put the turntable's centre at ``center`` (world m); with ``yaw`` (rad) look along it."""
+        cam = self.view.camera
+        cam.center = tuple(float(v) for v in center)
+        if yaw is not None:
+            cam.azimuth = math.degrees(yaw) - 90.0
+        if distance is not None:
+            cam.distance = float(distance)
+        self.canvas.update()
+
+    # ---- level of detail ------------------------------------------------------------------------
+    def interacted(self) -> None:
+        """The camera moves: draw the decimated cloud until ``rest_ms`` after the last call."""
+        if self.lod_enabled:
+            self.points.set_lod(True)
+        self._rest.start()
+
+    @property
+    def lod_active(self) -> bool:
+        return self.points.lod
+
+    def _at_rest(self) -> None:
+        if self._closed:
+            return
+        self.points.set_lod(False)
+        self.canvas.update()
+
+    def _on_mouse(self, event) -> None:  # type: ignore[no-untyped-def]
+        self.interacted()
+
+    def _on_mouse_move(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.is_dragging:
+            self.interacted()
+
+    # ---- output ---------------------------------------------------------------------------------
+    def render(self) -> NDArray[np.uint8]:
+        """Draw now and return the canvas pixels (H, W, 4) uint8 RGBA."""
+        return self.canvas.render()
+
+    def to_canvas(self, pts_world: NDArray[np.floating]) -> NDArray[np.float64]:
+        """(N, 3) world points -> (N, 2) canvas pixels (x right, y down, logical pixels)."""
+        tr = self.view.scene.node_transform(self.canvas.scene)
+        p = np.asarray(tr.map(np.asarray(pts_world, dtype=np.float64)))
+        return p[:, :2] / p[:, 3:4]
+
+    def close(self) -> None:
+        """Stop the level-of-detail timer and close the canvas (once)."""
+        self._rest.stop()
+        if not self._closed:
+            self._closed = True
+            self.lod_enabled = False
+            self.canvas.close()

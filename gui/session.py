@@ -1,0 +1,253 @@
+"""What the window edits: a loaded sequence, its annotation document and undo stack (no Qt).
+
+All loading goes through :func:`load_session`, which opens sequences with
+``formats.datasets.open_dataset`` (native, KITTI object/tracking/raw, nuScenes, SUSTechPOINTS,
+packed HDF5, plain folders: the format is detected), and all frame reading through
+:func:`load_frame`.
+
+``load_session`` takes a sequence (folder or file) or a project file (``formats.project``,
+``*.flproj``):
+
+- a project: its document is the annotation and Save writes back to the project file;
+- a sequence: its ground-truth / label tracks (``LoadedSequence.annotations``: every synthetic
+  sequence has them, KITTI and nuScenes their labels) become the initial annotation, so that the
+  demo shows boxes and a labeler corrects them instead of starting from nothing; Save asks where
+  to write the project (suggesting ``<sequence>/annotations.flproj``).
+
+The document is clean (not "modified") right after loading.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calib.camera import CameraModel
+from formats.project import PROJECT_FORMAT, PROJECT_SUFFIX, SequenceRef, load_project
+from fusionlabel.commands import UndoStack
+from fusionlabel.document import AnnotationDocument
+from fusionlabel.model import SequenceInfo
+from fusionlabel.ontology import Ontology
+from gui.frames import FrameData, FrameSource, make_frame_cache, transform_f32
+
+Progress = Callable[[int, int, str], None]
+
+
+class SessionError(Exception):
+    """A sequence or project cannot be opened; the message names the file and the problem."""
+
+
+@dataclass
+class Session:
+    """A sequence being labelled: ``loaded`` (the ``formats.datasets.LoadedSequence``: frames,
+    rig(s), readers), ``doc`` (the annotation document), ``undo`` (its undo stack), ``source``
+    (the sequence path), ``project_path`` (where Save writes; None until chosen) and ``frames``
+    (cache of :class:`FrameData`)."""
+
+    loaded: Any
+    doc: AnnotationDocument
+    undo: UndoStack
+    source: Path
+    project_path: Path | None = None
+    frames: FrameSource | None = field(default=None, repr=False)
+    initial_annotation: str = "empty"  # "ground_truth", "project" or "empty"
+    ontology: Ontology = field(default_factory=Ontology.default, repr=False)
+    ontology_name: str = "default"
+
+    @property
+    def seq(self) -> SequenceInfo:
+        """Frames (timestamps, ego poses, files) and the sequence rig."""
+        return self.loaded.info
+
+    @property
+    def camera_names(self) -> list[str]:
+        return list(self.loaded.rig().camera_names())
+
+    def camera(self, frame: int, name: str) -> CameraModel:
+        """The camera model valid at ``frame`` (calibration may change per frame, e.g. KITTI
+        object)."""
+        return self.loaded.rig(frame).camera(name)
+
+    def T_cam_from_world(self, frame: int, name: str) -> np.ndarray:
+        """4x4 pose of the world in camera ``name``'s optical frame at ``frame``."""
+        return self.loaded.T_sensor_from_world(frame, name)
+
+    @property
+    def sequence_ref(self) -> SequenceRef:
+        """Where the sequence is, for the project file."""
+        root = self.seq.root if self.seq.root is not None else self.source
+        return SequenceRef(Path(root), self.loaded.format, self.seq.name)
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def frame(self, index: int) -> FrameData:
+        """Frame data through the cache (prefetching the neighbours)."""
+        assert self.frames is not None
+        return self.frames.get(index)
+
+    def close(self) -> None:
+        if self.frames is not None:
+            self.frames.close()
+        closer = getattr(self.loaded, "closer", None)
+        if closer is not None:
+            closer()
+
+
+def load_frame(loaded: Any, index: int, cameras: bool = True) -> FrameData:
+    """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
+    frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
+    [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``). Raises the
+    reader's error (naming the file) on bad data."""
+    info = loaded.info
+    pts_list, inten_list = [], []
+    for name in loaded.lidar_names:
+        pc = loaded.read_lidar(index, name)
+        if pc is None or len(pc) == 0:
+            continue
+        pts_list.append(transform_f32(loaded.T_world_from_sensor(index, name), pc.xyz))
+        inten = pc.intensity
+        if inten is None:
+            inten_list.append(np.zeros(len(pc), np.float32))
+        else:
+            inten = np.asarray(inten, dtype=np.float32)
+            inten_list.append(inten / 255.0 if inten.size and float(inten.max()) > 1.5 else inten)
+    if pts_list:
+        pts_world = np.concatenate(pts_list)
+        intensity = np.concatenate(inten_list)
+    else:
+        pts_world = np.zeros((0, 3), np.float32)
+        intensity = np.zeros(0, np.float32)
+    images = {}
+    if cameras:
+        for name in loaded.rig(index).camera_names():
+            img = loaded.read_image(index, name)
+            if img is None:
+                continue
+            if img.ndim == 2:
+                img = np.repeat(img[:, :, None], 3, axis=2)
+            images[name] = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+    fd = FrameData(index, pts_world, intensity, np.array(info.frames[index].T_world_from_ego), images)
+    derive(fd)
+    return fd
+
+
+def height_order(z: np.ndarray) -> np.ndarray:
+    """Indices sorting heights ``z`` (N,) ascending to 1 cm (a 16-bit radix sort, fast)."""
+    if len(z) == 0:
+        return np.zeros(0, np.int64)
+    lo = float(z.min())
+    q = np.clip((z - lo) * 100.0, 0, 65535).astype(np.uint16)
+    return np.argsort(q, kind="stable")
+
+
+def derive(fd: FrameData, mode: str = "height") -> FrameData:
+    """Precompute what every frame switch needs (so that it happens in the prefetch thread):
+    ``z_order`` (indices sorting the points by height), ``("rgb", mode)`` (N, 3) float colours of
+    the 3D view and ``"bev_rgb"`` (N, 3) uint8 colours of the BEV in ``z_order``."""
+    from gui.colors import bev_colors, point_colors
+
+    origin = fd.T_world_from_ego[:3, 3]
+    if "ground_z" not in fd.memo:
+        fd.memo["ground_z"] = ground_height(fd.pts_world, origin)
+    ground = fd.memo["ground_z"]
+    if "z_order" not in fd.memo:
+        fd.memo["z_order"] = height_order(fd.pts_world[:, 2])
+    if ("rgb", mode) not in fd.memo:
+        fd.memo[("rgb", mode)] = point_colors(mode, fd.pts_world, fd.intensity, origin, ground)
+    if "bev_rgb" not in fd.memo:
+        fd.memo["bev_rgb"] = bev_colors(fd.pts_world[fd.memo["z_order"], 2], ground)
+    return fd
+
+
+def ground_height(pts_world: np.ndarray, origin: np.ndarray, radius: float = 25.0) -> float:
+    """Ground height (world z, m) near the ego vehicle: the 10th percentile of the heights of the
+    points within ``radius`` m of ``origin`` (3,) horizontally (origin z when there are none).
+    Ego frames differ (on the ground, or at the LiDAR as in KITTI); the colours need the ground."""
+    if len(pts_world) == 0:
+        return float(origin[2])
+    sub = pts_world[:: max(1, len(pts_world) // 20000)]
+    near = sub[(sub[:, 0] - origin[0]) ** 2 + (sub[:, 1] - origin[1]) ** 2 < radius**2, 2]
+    return float(np.percentile(near, 10)) if len(near) >= 50 else float(origin[2])
+
+
+def is_project_file(path: Path) -> bool:
+    """A project file: ``*.flproj``, or a JSON file whose ``format`` is the project format."""
+    if not path.is_file():
+        return False
+    if path.suffix == PROJECT_SUFFIX:
+        return True
+    if path.suffix == ".json":
+        try:
+            with open(path, encoding="utf-8") as f:
+                head = f.read(4096)
+        except OSError:
+            return False
+        return f'"{PROJECT_FORMAT}"' in head
+    return False
+
+
+def _ontology(name: str, project_path: Path | None) -> Ontology:
+    if name == "default":
+        return Ontology.default()
+    p = Path(name)
+    if not p.is_absolute() and project_path is not None:
+        p = project_path.parent / p
+    return Ontology.load(p)
+
+
+def open_sequence(path: Path, format: str | None = None) -> Any:
+    """The one switch over sequence formats: ``formats.datasets.open_dataset`` (detected format
+    unless ``format`` is given) -> ``LoadedSequence``."""
+    from formats.datasets import open_dataset
+
+    if not path.exists():
+        raise SessionError(f"{path}: no such file or folder")
+    return open_dataset(path, format=format)
+
+
+def load_session(path: str | os.PathLike[str], progress: Progress | None = None) -> Session:
+    """Open a sequence or a project file (see the module docstring) and read the first frame (so
+    that the window can draw at once). ``progress(done, total, what)`` is called between steps
+    (from the calling thread). Errors: :class:`SessionError` or the reader's errors
+    (``FormatError``, ``DatasetError``, ``CalibrationError``), all naming the file."""
+    p = Path(path)
+
+    def step(done: int, what: str) -> None:
+        if progress is not None:
+            progress(done, 3, what)
+
+    step(0, f"reading {p.name}")
+    project = None
+    if is_project_file(p):
+        project = load_project(p)
+        if not project.sequence.exists:
+            raise SessionError(f"{p}: its sequence {project.sequence.path} does not exist (moved?)")
+        loaded = open_sequence(project.sequence.path, project.sequence.format)
+        source = project.sequence.path
+    else:
+        loaded = open_sequence(p)
+        source = p
+    n = len(loaded.info)
+    step(1, "reading annotations")
+    if project is not None:
+        doc = project.document
+        if doc.frame_count is not None and doc.frame_count != n:
+            raise SessionError(f"{p}: annotates {doc.frame_count} frames, the sequence has {n}")
+        session = Session(loaded, doc, UndoStack(doc), source, p, initial_annotation="project",
+                          ontology=_ontology(project.ontology, p), ontology_name=project.ontology)
+    else:
+        doc = loaded.annotations if loaded.annotations is not None else AnnotationDocument(n)
+        kind = "ground_truth" if len(doc) else "empty"
+        session = Session(loaded, doc, UndoStack(doc), source, None, initial_annotation=kind)
+    step(2, "reading the first frame")
+    session.frames = make_frame_cache(lambda i: load_frame(loaded, i), n)
+    if n:
+        session.frames.get(0)
+    step(3, "done")
+    return session

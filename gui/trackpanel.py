@@ -1,0 +1,283 @@
+"""Track operations in the window: the Track menu, "make keyframe here", the interpolation method,
+and propagation of boxes to other frames with motion prediction and refinement on the points.
+
+Everything is an undoable command of the core (``fusionlabel.trackops``,
+``fusionlabel.propagation``) pushed on the session's undo stack; a refused operation (the command
+raises ``ModelError``) changes nothing and says why in the status bar. Boxes are world-frame;
+points are the world-frame sweep of the target frame (``FrameData.pts_world``, (N, 3) metres).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QMenuBar, QWidget
+
+from fusionlabel.box import Box3D
+from fusionlabel.commands import Command
+from fusionlabel.document import AnnotationDocument
+from fusionlabel.errors import ModelError
+from fusionlabel.propagation import PropagateBoxes, RefineResult, predict_box_at, refine_box
+from fusionlabel.trackops import (
+    DeleteFromFrame,
+    MakeKeyframe,
+    MergeTracks,
+    RemoveGap,
+    SetGap,
+    SetInterpolation,
+    SplitTrack,
+)
+
+if TYPE_CHECKING:
+    from gui.app import MainWindow
+
+#: ``(parent, keep_id, candidate ids) -> (other id, bridge) or None`` (cancelled).
+TrackChooser = Callable[[QWidget, int, list[int]], "tuple[int, bool] | None"]
+
+
+def choose_track_dialog(parent: QWidget, keep_id: int, ids: list[int]) -> tuple[int, bool] | None:
+    """Ask which track to merge into ``keep_id`` and whether to interpolate across the frames
+    between them (bridge) instead of marking them a gap."""
+    dlg = QDialog(parent)
+    dlg.setWindowTitle(f"Merge into track {keep_id}")
+    form = QFormLayout(dlg)
+    box = QComboBox(dlg)
+    box.addItems([str(i) for i in ids])
+    form.addRow("Track to merge", box)
+    bridge = QCheckBox("interpolate across the frames between them (else: a gap)", dlg)
+    form.addRow(bridge)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dlg)
+    buttons.accepted.connect(dlg.accept)
+    buttons.rejected.connect(dlg.reject)
+    form.addRow(buttons)
+    if dlg.exec() != QDialog.DialogCode.Accepted or not ids:
+        return None
+    return int(box.currentText()), bridge.isChecked()
+
+
+class TrackActions:
+    """The window's track operations (see the module doc). ``choose_track`` is the merge dialog
+    (tests replace it). ``last_refine`` is the refinement outcome of the last propagated box."""
+
+    def __init__(self, win: MainWindow) -> None:
+        self.win = win
+        self.choose_track: TrackChooser = choose_track_dialog
+        self.last_refine: RefineResult | None = None
+        self.actions: dict[str, QAction] = {}
+
+    # ---- plumbing -------------------------------------------------------------------------------
+    def _say(self, text: str, ms: int = 6000) -> None:
+        self.win.statusBar().showMessage(text, ms)
+
+    def _selected(self) -> int | None:
+        """The selected track id, or None (said in the status bar)."""
+        w = self.win
+        if w.session is None or w.selection is None or w.selection not in w.session.doc:
+            self._say("select a track first")
+            return None
+        return w.selection
+
+    def push(self, cmd: Command) -> bool:
+        """Push ``cmd`` on the undo stack; a refusal is shown in the status bar (False)."""
+        assert self.win.session is not None
+        try:
+            self.win.session.undo.push(cmd)
+        except ModelError as e:
+            self._say(f"{cmd.description}: {e}", 8000)
+            return False
+        self._say(cmd.description, 4000)
+        return True
+
+    def build_menu(self, bar: QMenuBar, add: Callable[..., QAction]) -> None:
+        """The Track menu; ``add(menu, text, keys, slot, shown=...)`` is the window's action helper."""
+        w = self.win
+        m = bar.addMenu("&Track")
+
+        def mapped(action: str) -> str:
+            keys = w.keymap.shortcuts_for(action)
+            return keys[0] if keys else ""
+
+        for name, text, slot in (
+            ("make_keyframe", "Make keyframe here", self.make_keyframe),
+            ("copy_to_this_frame", "Bring the selected box to this frame", self.copy_to_this_frame),
+            ("propagate_all", "Propagate all boxes to the next frame", self.propagate_all),
+        ):
+            self.actions[name] = add(m, text, [], slot, shown=mapped(name))
+        m.addSeparator()
+        self.actions["split"] = add(m, "Split track at this frame", [], self.split_here)
+        self.actions["merge"] = add(m, "Merge another track into the selected one...", [], self.merge)
+        self.actions["delete_from"] = add(m, "Delete track from this frame on", [], self.delete_from_here)
+        m.addSeparator()
+        self.actions["gap"] = add(m, "Mark gap from here to the next keyframe", [], self.mark_gap)
+        self.actions["remove_gap"] = add(m, "Remove the gap here", [], self.remove_gap)
+        m.addSeparator()
+        self.actions["linear"] = add(m, "Interpolate linearly", [], lambda: self.set_interpolation("linear"))
+        self.actions["smooth"] = add(m, "Interpolate smoothly", [], lambda: self.set_interpolation("smooth"))
+
+    # ---- single-track operations ---------------------------------------------------------------
+    def make_keyframe(self) -> bool:
+        """The selected track's interpolated box at this frame becomes a keyframe (MakeKeyframe)."""
+        tid = self._selected()
+        return tid is not None and self.push(MakeKeyframe(tid, self.win.frame))
+
+    def set_interpolation(self, method: str) -> bool:
+        """Interpolate the selected track ``"linear"`` or ``"smooth"`` (SetInterpolation)."""
+        tid = self._selected()
+        return tid is not None and self.push(SetInterpolation(tid, method))
+
+    def split_here(self) -> bool:
+        """Split the selected track: frames from this one on become a new track (selected)."""
+        tid = self._selected()
+        if tid is None:
+            return False
+        cmd = SplitTrack(tid, self.win.frame)
+        if not self.push(cmd):
+            return False
+        self.win.select(cmd.new_track_id)
+        return True
+
+    def merge(self) -> bool:
+        """Merge a track chosen in a dialog into the selected one (MergeTracks)."""
+        tid = self._selected()
+        if tid is None:
+            return False
+        doc = self.win.session.doc  # type: ignore[union-attr]
+        ids = [i for i in doc.track_ids() if i != tid]
+        if not ids:
+            self._say("there is no other track to merge")
+            return False
+        choice = self.choose_track(self.win, tid, ids)
+        if choice is None:
+            return False
+        other, bridge = choice
+        return self.push(MergeTracks(tid, int(other), bridge=bridge))
+
+    def delete_from_here(self) -> bool:
+        """Delete the selected track's boxes from this frame on (DeleteFromFrame)."""
+        tid = self._selected()
+        return tid is not None and self.push(DeleteFromFrame(tid, self.win.frame))
+
+    def mark_gap(self) -> bool:
+        """Mark the selected track absent from this frame up to the frame before its next keyframe
+        (this frame alone when it is a keyframe or there is no later keyframe) (SetGap)."""
+        tid = self._selected()
+        if tid is None:
+            return False
+        f = self.win.frame
+        track = self.win.session.doc.track(tid)  # type: ignore[union-attr]
+        later = [k for k in track.keyframe_indices() if k > f]
+        last = f if track.is_keyframe(f) or not later else later[0] - 1
+        return self.push(SetGap(tid, f, last))
+
+    def remove_gap(self) -> bool:
+        """Clear the selected track's gap that holds this frame (RemoveGap)."""
+        tid = self._selected()
+        if tid is None:
+            return False
+        f = self.win.frame
+        gap = next(((a, b) for a, b in self.win.session.doc.track(tid).gaps if a <= f <= b), None)  # type: ignore[union-attr]
+        if gap is None:
+            self._say(f"track {tid} has no gap at frame {f}")
+            return False
+        return self.push(RemoveGap(tid, *gap))
+
+    # ---- propagation ----------------------------------------------------------------------------
+    def _points(self, frame: int):  # type: ignore[no-untyped-def]
+        """World points (N, 3) of ``frame`` (through the frame cache), or None when unreadable."""
+        s = self.win.session
+        if s is None:
+            return None
+        try:
+            return s.frame(frame).pts_world
+        except Exception as e:  # the frame cannot be read: propagate without refinement
+            self._say(f"frame {frame}: {type(e).__name__}: {e}", 8000)
+            return None
+
+    @staticmethod
+    def describe(res: RefineResult | None) -> str:
+        """Status text of a refinement outcome."""
+        if res is None:
+            return "not refined (no points)"
+        if res.ok:
+            return f"refined on {res.n_support} of {res.n_points} points"
+        return f"prediction kept (refinement refused: {res.reason})"
+
+    def box_predictor(self, doc: AnnotationDocument, track_id: int, frame: int, target: int) -> Box3D | None:
+        """The ``ToolContext.box_predictor`` of "copy to next frame": the track's box carried to
+        ``target`` by its motion (:func:`predict_box_at`), then fitted to the target frame's points
+        (:func:`refine_box`, the other tracks' boxes there excluded); a refused fit keeps the
+        prediction. The outcome is kept in ``last_refine`` and shown in the status bar."""
+        predicted = predict_box_at(doc.track(track_id), frame, target, doc.frame_times_ns)
+        pts = self._points(target)
+        self.last_refine = None
+        if pts is None or len(pts) == 0:
+            self._say(f"track {track_id} -> frame {target}: {self.describe(None)}")
+            return predicted
+        others = [r.box for r in doc.boxes_at(target) if r.track_id != track_id]
+        res = refine_box(predicted, pts, exclude_boxes=others)
+        self.last_refine = res
+        self._say(f"track {track_id} -> frame {target}: {self.describe(res)}", 8000)
+        return res.box
+
+    def copy_to_this_frame(self) -> bool:
+        """Put the selected track's box from its nearest frame with a box (before or after) at this
+        frame as a keyframe: predicted by its motion and refined on this frame's points
+        (PropagateBoxes). Refused when the track has a keyframe here already."""
+        tid = self._selected()
+        if tid is None:
+            return False
+        w = self.win
+        doc = w.session.doc  # type: ignore[union-attr]
+        track, f = doc.track(tid), w.frame
+        if track.is_keyframe(f):
+            self._say(f"track {tid} already has a keyframe at frame {f}")
+            return False
+        span = track.span()
+        if span is None:
+            return False
+        if span[0] <= f <= span[1] and doc.box_at(tid, f) is not None:
+            return self.make_keyframe()  # interpolated here: keep the box the labeler sees
+        if f > span[1]:
+            source = span[1]
+        elif f < span[0]:
+            source = span[0]
+        else:  # inside a gap: from the nearest keyframe (refused: the frame is in the gap)
+            source = min(track.keyframe_indices(), key=lambda k: abs(k - f))
+        cmd = PropagateBoxes(source, f, [tid], points_world=self._points(f))
+        if not self.push(cmd):
+            return False
+        out = (cmd.outcomes or {}).get(tid)
+        if out is not None:
+            text = "refined" if out.refined else f"prediction kept ({out.reason})" if out.reason else "predicted"
+            self._say(f"track {tid}: box of frame {source} -> {f}, {text}", 8000)
+        return True
+
+    def propagate_all(self) -> bool:
+        """Propagate every box of this frame to the next frame (PropagateBoxes with the next
+        frame's points) and go there; the status bar counts refined / kept predictions and names
+        the reasons of the refusals."""
+        w = self.win
+        if w.session is None:
+            return False
+        f = w.frame
+        if f + 1 >= len(w.session):
+            self._say("already at the last frame")
+            return False
+        cmd = PropagateBoxes(f, f + 1, None, points_world=self._points(f + 1))
+        if not self.push(cmd):
+            return False
+        outs = cmd.outcomes or {}
+        done = [t for t, o in outs.items() if o.box is not None]
+        refined = [t for t in done if outs[t].refined]
+        kept = [f"{t}: {outs[t].reason}" for t in done if not outs[t].refined and outs[t].reason]
+        skipped = [f"{t}: {o.reason}" for t, o in outs.items() if o.box is None]
+        w.set_frame(f + 1)
+        text = f"propagated {len(done)} boxes to frame {f + 1}, {len(refined)} refined"
+        if kept:
+            text += f"; prediction kept for {'; '.join(kept[:4])}{' ...' if len(kept) > 4 else ''}"
+        if skipped:
+            text += f"; skipped {len(skipped)}"
+        self._say(text, 12000)
+        return True

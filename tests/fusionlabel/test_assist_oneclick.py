@@ -1,0 +1,169 @@
+"""One-click boxes and auto-fit on ray-cast synthetic sweeps (exact ground truth), and the floor on
+the real KITTI frames (the benchmark prints the figures)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from calib.transforms import transform_points
+from fusionlabel.assist import auto_fit, box_from_click, click_from_ray, fit_ground, guess_class, lshape_yaw
+from fusionlabel.box import Box3D
+from fusionlabel.geometry import bev_iou
+from fusionlabel.ontology import Ontology
+from fusionlabel.synth import LIDAR_NAME, SynthConfig, SynthScene
+from tests.conftest import real_data
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_assist.py"
+
+
+@pytest.fixture(scope="module")
+def sweep() -> tuple:
+    scene = SynthScene(SynthConfig(frames=1, seed=0, cameras=0))
+    fr = scene.frame(0, cameras=False)
+    sw = fr.lidar[LIDAR_NAME]
+    T = fr.T_world_from_ego @ scene.rig.T("ego", LIDAR_NAME)
+    pts = transform_points(T, sw.points[:, :3].astype(np.float64))
+    ground = fit_ground(pts, T[:3, 3])
+    parked = {
+        o.instance: fr.boxes[o.instance]
+        for o in scene.layout.labelled
+        if o.attributes.get("state") == "parked"
+        and (sw.instance == o.instance).sum() >= 100
+        and math.dist(fr.boxes[o.instance].center[:2], T[:2, 3]) < 30
+    }
+    return pts, ground, T[:3, 3], parked, sw.instance
+
+
+def test_click_on_parked_cars(sweep: tuple) -> None:
+    pts, ground, origin, parked, inst = sweep
+    assert len(parked) >= 6
+    ious = []
+    for tid, gt in parked.items():
+        fit = box_from_click(pts, gt.center[:2], ground, origin=origin)
+        assert fit.box is not None and fit.label == "car"
+        assert 0.0 < fit.confidence <= 1.0
+        assert np.mean(inst[fit.indices] == tid) > 0.95  # the segment is that car
+        ious.append(bev_iou(fit.box, gt))
+        # bottom snapped to the ground (z = 0 in the synthetic world)
+        assert fit.box.center[2] - fit.box.size[2] / 2 == pytest.approx(0.0, abs=0.1)
+    assert np.mean(np.array(ious) >= 0.7) >= 0.8, ious
+
+
+def test_ray_click_equals_bev_click(sweep: tuple) -> None:
+    pts, ground, origin, parked, _ = sweep
+    gt = next(iter(parked.values()))
+    eye = np.array([gt.center[0] - 8.0, gt.center[1], 12.0])  # a 3D-view camera above and behind
+    target = np.array([*gt.center[:2], gt.center[2] + gt.size[2] / 2 - 0.1])
+    xy = click_from_ray(pts, eye, target - eye, ground)
+    assert xy is not None and math.dist(xy, gt.center[:2]) < 3.0
+    by_ray = box_from_click(pts, (eye, target - eye), ground, origin=origin)
+    by_bev = box_from_click(pts, xy, ground, origin=origin)
+    assert by_ray.box == by_bev.box
+    # a ray into empty sky hits nothing
+    assert box_from_click(pts, (eye, np.array([0.0, 0.0, 1.0])), ground).box is None
+
+
+def test_auto_fit_tightens_and_grows(sweep: tuple) -> None:
+    pts, ground, origin, parked, _ = sweep
+    better = 0
+    for gt in parked.values():
+        rough = gt.replace(center=(gt.center[0] + 0.3, gt.center[1] - 0.25, gt.center[2] + 0.2),
+                           size=(gt.length * 0.8, gt.width * 1.1, gt.height * 0.7))
+        fit = auto_fit(rough, pts, ground, origin=origin)
+        assert fit.box.yaw == rough.yaw
+        assert fit.box.center[2] - fit.box.size[2] / 2 == pytest.approx(0.0, abs=0.1)
+        tilted = auto_fit(rough.replace(yaw=rough.yaw + math.radians(12)), pts, ground, fit_yaw=True, origin=origin)
+        better += bev_iou(fit.box, gt) > bev_iou(rough, gt) + 0.05 and bev_iou(tilted.box, gt) > 0.7
+    assert better >= 0.75 * len(parked)
+    lonely = Box3D((500.0, 500.0, 1.0), (4.0, 2.0, 1.5), 0.3)
+    assert auto_fit(lonely, pts, ground).box == lonely  # no points: unchanged
+
+
+def test_heading_and_class_from_points() -> None:
+    rng = np.random.default_rng(0)
+    yaw = math.radians(27.0)
+    c, s = math.cos(yaw), math.sin(yaw)
+    # the two visible sides of a 4.4 x 1.8 car (an L), in its own frame, then rotated
+    u = np.concatenate([rng.uniform(-2.2, 2.2, 200), np.full(80, -2.2)])
+    v = np.concatenate([np.full(200, -0.9), rng.uniform(-0.9, 0.9, 80)])
+    xy = np.column_stack([u * c - v * s, u * s + v * c]) + rng.normal(0, 0.02, (280, 2))
+    assert math.degrees(lshape_yaw(xy)) == pytest.approx(27.0, abs=2.0)
+    onto = Ontology.default()
+    assert guess_class((4.3, 1.8), 1.5, onto).label == "car"
+    assert guess_class((0.6, 0.5), 1.75, onto).label == "pedestrian"
+    assert guess_class((11.0, 2.8), 3.3, onto).label == "bus"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_assist", BENCH)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_assist", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_real_kitti_one_click_floor(bench: ModuleType) -> None:
+    real_data("kitti_object_vis")
+    results = bench.one_click_real(bench.real_frames())
+    assert len(results) >= 18  # all three sources were read (mmdet3d pickle labels converted)
+    iou = np.array([r.iou for r in results])
+    kitti = np.array([r.iou_kitti for r in results])
+    # floors just under what the method reaches (21 objects: 12 at >= 0.6, 16 at >= 0.5, mean 0.629;
+    # with KITTI's average sizes as the class means 13 at >= 0.6, mean 0.651); the target (80% of the
+    # objects at >= 0.6) is not met yet: see docs/assist.md
+    assert np.mean(iou >= 0.6) >= FLOOR_SHARE_06, sorted(iou.round(2))
+    assert np.mean(iou >= 0.5) >= FLOOR_SHARE_05, sorted(iou.round(2))
+    assert iou.mean() >= FLOOR_MEAN, sorted(iou.round(2))
+    assert np.mean(kitti >= 0.6) >= FLOOR_KITTI_SHARE_06, sorted(kitti.round(2))
+    assert kitti.mean() >= FLOOR_KITTI_MEAN, sorted(kitti.round(2))
+    # people and bikes: the box sits on the body (centre within 0.4 m of the label's)
+    small = [r for r in results if r.label in ("Pedestrian", "Cyclist")]
+    assert small and max(r.offset for r in small) < 0.4, [round(r.offset, 2) for r in small]
+
+
+FLOOR_SHARE_06 = 0.55
+FLOOR_SHARE_05 = 0.70
+FLOOR_MEAN = 0.60
+FLOOR_KITTI_SHARE_06 = 0.60
+FLOOR_KITTI_MEAN = 0.64
+
+
+def test_one_click_tool_through_the_controller(sweep: tuple) -> None:
+    from fusionlabel.commands import UndoStack
+    from fusionlabel.document import AnnotationDocument
+    from fusionlabel.tools import KeyEvent, PointerEvent, ToolContext, ToolController
+
+    pts, ground, origin, parked, _ = sweep
+    doc = AnnotationDocument(frame_count=1)
+    stack = UndoStack(doc)
+    messages: list[str] = []
+    ctx = ToolContext(doc, stack, frame=0, points=pts, ground=ground, default_class="car",
+                      on_message=messages.append)
+    ctl = ToolController(ctx)
+    assert ctl.on_key(KeyEvent("g")) == "tool_oneclick" and ctl.active_name == "oneclick"
+    ctl.tools["oneclick"].origin = tuple(origin)
+    gt = next(iter(parked.values()))
+    xy = gt.center[:2]
+    ctl.on_pointer(PointerEvent("press", xy))
+    ctl.on_pointer(PointerEvent("release", xy))
+    (tid,) = doc.tracks
+    assert ctx.selection == tid and ctl.active_name == "edit"  # one action, back to editing
+    assert doc.track(tid).label == "car" and bev_iou(doc.track(tid).keyframes[0], gt) > 0.7
+    assert doc.track(tid).attributes == ctx.ontology.default_attributes("car")
+    assert len(stack) == 1 and messages and messages[-1].startswith("car:")
+    stack.undo()
+    assert not doc.tracks
+    ctl.set_tool("oneclick")
+    far = (gt.center[0] + 500.0, gt.center[1])
+    ctl.on_pointer(PointerEvent("press", far))
+    ctl.on_pointer(PointerEvent("release", far))
+    assert not doc.tracks and "no object" in messages[-1] and len(stack) == 0

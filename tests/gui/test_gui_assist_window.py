@@ -1,0 +1,229 @@
+"""Assisted labelling in the real window (pytest-qt under Xvfb): the one-click tool (G, then a click
+on a parked car's points in the BEV), pre-labelling in a worker thread with progress while the
+window keeps running, proposals drawn apart from the human labels, and the review queue driven
+from the keyboard (J / Shift+J, Y accept, X reject, L relabel, undo)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gl
+
+QtCore = pytest.importorskip("PyQt6.QtCore")
+Qt = QtCore.Qt
+
+
+def scene_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic sequence of 11 frames with one small camera (shared by the GUI tests)."""
+    from fusionlabel.cli import generate
+
+    root = tmp_path_factory.getbasetemp() / "gui-scene-11f-1cam"
+    if not (root / "fusionlabel.json").exists():
+        generate(root, frames=11, seed=0, cameras=1, size=(160, 90), force=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return scene_path(tmp_path_factory)
+
+
+_OPEN: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_windows(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
+    yield
+    from PyQt6 import sip
+
+    while _OPEN:
+        w = _OPEN.pop()
+        if not sip.isdeleted(w):
+            w.close()
+    qtbot.wait(5)
+
+
+class Answers:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def ask_save_changes(self, parent: object) -> str:
+        return "discard"
+
+    def ask_recover(self, parent: object, path: Path, when: float) -> bool:
+        return False
+
+    def error(self, parent: object, title: str, text: str) -> None:
+        self.errors.append(f"{title}: {text}")
+
+    def save_path(self, parent: object, suggested: Path) -> Path | None:
+        return None
+
+    def open_path(self, parent: object) -> Path | None:
+        return None
+
+
+def open_window(qtbot, path: Path):  # type: ignore[no-untyped-def]
+    from gui.app import MainWindow
+
+    win = MainWindow(Answers())
+    _OPEN.append(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    with qtbot.waitSignal(win.loaded, timeout=30000):
+        win.open_path(path)
+    win.activateWindow()
+    qtbot.waitActive(win)
+    win.bev.setFocus()
+    qtbot.wait(50)
+    return win
+
+
+def _pt(view, xy) -> QtCore.QPoint:  # type: ignore[no-untyped-def]
+    s = view.to_screen(np.asarray(xy, dtype=np.float64)[None])[0]
+    return QtCore.QPoint(int(round(s[0])), int(round(s[1])))
+
+
+def key(qtbot, win, k, mods=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(win.bev, k, mods)
+    qtbot.wait(1)
+
+
+def test_one_click_box_on_a_parked_car(qtbot, scene: Path) -> None:
+    from fusionlabel.geometry import bev_iou, count_points_in_boxes
+
+    win = open_window(qtbot, scene)
+    doc = win.session.doc
+    pts = win.session.frame(0).pts_world
+    lidar = win.session.loaded.T_world_from_sensor(0, win.session.loaded.lidar_names[0])[:3, 3]
+    # the parked car with the most points within 30 m
+    parked = [t for t in doc.tracks.values() if t.label == "car" and t.attributes.get("state") == "parked"
+              and doc.box_at(t.track_id, 0) is not None]
+    gts = [doc.box_at(t.track_id, 0).box for t in parked]
+    counts = count_points_in_boxes(pts, gts)
+    near = [i for i, b in enumerate(gts) if np.linalg.norm(np.subtract(b.center[:2], lidar[:2])) < 30]
+    i = max(near, key=lambda k: counts[k])
+    gt = gts[i]
+    assert counts[i] >= 150, counts[i]
+    assert np.allclose(win.ctl.tools["oneclick"].origin, lidar)  # the GUI sets the LiDAR position
+
+    n = len(doc)
+    key(qtbot, win, Qt.Key.Key_G)
+    assert win.ctl.active_name == "oneclick"
+    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=_pt(win.bev, gt.center[:2]))
+    qtbot.wait(5)
+    assert len(doc) == n + 1
+    tid = win.selection
+    assert tid is not None and tid == max(doc.track_ids()) and doc.track(tid).label == "car"
+    iou = bev_iou(doc.box_at(tid, 0).box, gt)
+    assert iou > 0.6, iou
+    assert win.ctl.active_name == "edit"  # back to the edit tool
+    assert "car:" in win.statusBar().currentMessage()
+    # a click on empty ground makes nothing and says so
+    key(qtbot, win, Qt.Key.Key_G)
+    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=_pt(win.bev, lidar[:2] + np.array([0.0, 0.5])))
+    assert len(doc) == n + 1 and "no object" in win.statusBar().currentMessage()
+    key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(doc) == n
+
+
+def _prelabel(qtbot, win, frames):  # type: ignore[no-untyped-def]
+    """Run the pre-labelling action in its thread; the window keeps processing events meanwhile."""
+    ticks = []
+    timer = QtCore.QTimer(win)
+    timer.timeout.connect(lambda: ticks.append(win.progress.value()))
+    timer.start(20)
+    with qtbot.waitSignal(win.prelabel_finished, timeout=60000) as sig:
+        assert win.proposals_ui.start_prelabel(frames)
+        assert win.proposals_ui.running and win.progress.isVisible()
+    timer.stop()
+    assert len(ticks) >= 3  # the event loop ran during the pre-labelling: the window did not freeze
+    assert not win.proposals_ui.running and not win.progress.isVisible()
+    return sig.args[0]
+
+
+def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_path: Path) -> None:
+    from fusionlabel.commands import DeleteTrack
+
+    win = open_window(qtbot, scene)
+    doc, undo = win.session.doc, win.session.undo
+    # keep the even-id human tracks, delete the others (their objects get proposed)
+    with undo.group("clear"):
+        for t in [t for t in doc.track_ids() if t % 2]:
+            undo.push(DeleteTrack(t))
+    humans = set(doc.track_ids())
+    n = _prelabel(qtbot, win, [0, 1, 2])
+    assert n == len(doc.proposals) > 3
+    assert set(doc.track_ids()) == humans  # proposals are not tracks
+    # the review queue dock: lowest confidence first
+    ids = win.proposals_ui.dock.ids()
+    confs = [doc.proposals[i].confidence for i in ids]
+    assert ids == win.proposals_ui.queue.ids() and confs == sorted(confs)
+    assert win.proposals_ui.current.proposal_id == ids[0]
+    assert win.frame in win.proposals_ui.current.boxes  # the window went to a frame of it
+
+    # proposals are drawn apart from the human labels: dotted and filled, never so a human box
+    win.set_frame(0)
+    qtbot.wait(5)
+    shapes = win.bev.shapes
+    props = [s for s in shapes if isinstance(s.key, tuple) and s.key[0] == "proposal"]
+    human = [s for s in shapes if isinstance(s.key, int)]
+    assert len(props) == len(doc.proposals_at(0)) > 0 and human
+    assert all(s.dotted and s.fill_alpha > 0 and s.text.startswith("p") for s in props)
+    assert not any(s.dotted for s in human)
+    assert {s.color for s in props}.isdisjoint({s.color for s in human})
+    img = win.screenshot()
+    out = Path(os.environ.get("FUSIONLABEL_TEST_SHOTS", tmp_path)) / "proposals.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    assert img.save(str(out))
+
+    # J / Shift+J walk the queue and go to the proposal's frame
+    key(qtbot, win, Qt.Key.Key_J)
+    assert win.proposals_ui.current.proposal_id == ids[1] and win.frame in doc.proposals[ids[1]].boxes
+    assert win.proposals_ui.dock.tree.currentItem().text(0) == str(ids[1])
+    key(qtbot, win, Qt.Key.Key_J, Qt.KeyboardModifier.ShiftModifier)
+    assert win.proposals_ui.current.proposal_id == ids[0]
+
+    # Y accepts: a new track with the proposal's boxes as keyframes, selected; the proposal is gone
+    p = doc.proposals[ids[0]]
+    n_tracks, n_steps = len(doc), len(undo)
+    key(qtbot, win, Qt.Key.Key_Y)
+    assert len(doc) == n_tracks + 1 and ids[0] not in doc.proposals
+    tid = win.selection
+    assert tid not in humans and doc.track(tid).label == p.label
+    assert doc.track(tid).keyframes == p.boxes
+    # L gives the next proposal the class of new boxes; X rejects it
+    nxt = win.proposals_ui.current.proposal_id
+    assert nxt == ids[1]
+    win.objects.new_box.setCurrentText("van")
+    key(qtbot, win, Qt.Key.Key_L)
+    assert doc.proposals[nxt].label == "van"
+    key(qtbot, win, Qt.Key.Key_X)
+    assert nxt not in doc.proposals and len(doc) == n_tracks + 1
+    assert len(undo) == n_steps + 3
+    # undo: the rejection, the relabel and the acceptance come back exactly
+    for _ in range(3):
+        key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(doc) == n_tracks and tid not in doc
+    assert doc.proposals[ids[0]].boxes == p.boxes and doc.proposals[nxt].label != "van"
+    qtbot.wait(5)
+    assert win.proposals_ui.dock.ids() == ids
+
+    # a click on a proposal's footprint in the BEV (no human box there) puts it under review
+    from fusionlabel.tools import pick_candidates
+
+    cur = win.proposals_ui.current.proposal_id
+    win.select(None)
+    target = next(r for r in doc.proposals_at(win.frame) if r.proposal_id != cur
+                  and not pick_candidates(win.ctx, tuple(r.box.center[:2]), 0.5))
+    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=_pt(win.bev, target.box.center[:2]))
+    qtbot.wait(5)
+    assert win.proposals_ui.current.proposal_id == target.proposal_id and win.selection is None
+    key(qtbot, win, Qt.Key.Key_Y)
+    assert target.proposal_id not in doc.proposals and doc.track(win.selection).label == target.label

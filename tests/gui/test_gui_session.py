@@ -1,0 +1,191 @@
+"""Qt-free parts of the GUI: session loading, frame data in the world frame, the frame cache,
+project save/read and the recovery copy."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fusionlabel.box import Box3D
+from fusionlabel.commands import CreateTrack
+from fusionlabel.geometry import points_in_boxes
+
+
+def _scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic sequence shared by the GUI tests of this session (3 frames, 6 cameras)."""
+    from fusionlabel.cli import generate
+
+    root = tmp_path_factory.getbasetemp() / "gui-scene-3f"
+    if not (root / "fusionlabel.json").exists():
+        generate(root, frames=3, seed=0, cameras=6, size=(320, 180), force=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _scene(tmp_path_factory)
+
+
+def test_load_session_gt_as_initial_annotation(scene: Path) -> None:
+    from formats import native
+    from gui.session import load_session
+
+    steps = []
+    s = load_session(scene, progress=lambda d, t, w: steps.append((d, t)))
+    try:
+        assert len(s) == 3
+        assert s.initial_annotation == "ground_truth"
+        assert len(s.doc) == len(native.load_ground_truth(s.seq)) > 0
+        assert s.undo.is_clean
+        assert steps[0] == (0, 3) and steps[-1] == (3, 3)
+    finally:
+        s.close()
+
+
+def test_frame_points_are_in_the_world_frame(scene: Path) -> None:
+    """Points that the generator marks as lying on object k fall inside k's world-frame GT box."""
+    from formats import native
+    from gui.session import load_frame, load_session
+
+    s = load_session(scene)
+    try:
+        frame = 2
+        fd = load_frame(s.loaded, frame)
+        inst = native.read_lidar_instance(s.seq, frame)
+        assert inst is not None and len(inst) == len(fd.pts_world)
+        refs = s.doc.boxes_at(frame)
+        checked = 0
+        for r in refs:
+            mine = fd.pts_world[inst == r.track_id]
+            if len(mine) < 20:
+                continue
+            inside = points_in_boxes(mine.astype(np.float64), [r.box], margin=0.01)[0]
+            assert inside.mean() > 0.99, r.track_id
+            checked += 1
+        assert checked >= 5
+        assert set(fd.images) == set(s.seq.camera_names)
+        assert fd.images["cam_front"].shape == (180, 320, 3)
+    finally:
+        s.close()
+
+
+def test_bad_path_names_the_file(tmp_path: Path) -> None:
+    from gui.session import SessionError, load_session
+
+    with pytest.raises(SessionError, match="nothing-here"):
+        load_session(tmp_path / "nothing-here")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "fusionlabel.json").write_text("{not json")
+    with pytest.raises(ValueError, match="fusionlabel.json"):
+        load_session(bad)
+
+
+def test_small_frame_cache_prefetches_and_reports_errors() -> None:
+    from gui.frames import SmallFrameCache
+
+    calls: list[int] = []
+    lock = threading.Lock()
+
+    def loader(i: int) -> int:
+        with lock:
+            calls.append(i)
+        if i == 4:
+            raise OSError("frame 4 is broken")
+        time.sleep(0.01)
+        return i * 10
+
+    c = SmallFrameCache(loader, 6, capacity=3)
+    try:
+        assert c.get(1) == 10
+        assert c.wait_idle(5)
+        assert 2 in c and 0 in c  # neighbours prefetched
+        assert c.get(2, prefetch=False) == 20
+        assert calls.count(2) == 1  # served from the cache, not loaded twice
+        with pytest.raises(OSError, match="frame 4"):
+            c.get(4, prefetch=False)
+        assert 4 not in c
+        c.get(5, prefetch=False)
+        assert len([f for f in range(6) if f in c]) <= 3
+        with pytest.raises(IndexError):
+            c.get(6)
+    finally:
+        c.close()
+
+
+def test_project_save_and_open_as_session(scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gui import persist
+    from gui.session import SessionError, is_project_file, load_session
+
+    monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
+    s = load_session(scene)
+    try:
+        s.undo.push(CreateTrack("car", 1, Box3D((1.0, 2.0, 0.8), (4.0, 1.8, 1.6), 0.3)))
+        out = persist.save_project(s, tmp_path / "work" / "p.flproj")
+        assert is_project_file(out) and not is_project_file(scene)
+        s2 = load_session(out)
+        try:
+            assert s2.initial_annotation == "project" and s2.project_path == out
+            assert s2.doc.to_dict() == s.doc.to_dict()
+            assert s2.seq.root == scene and len(s2) == 3
+        finally:
+            s2.close()
+        # the recovery store of a never-saved session lives in the cache folder
+        store = persist.recovery_store(s, 60.0)
+        try:
+            assert str(store.path).startswith(str(tmp_path / "cache"))
+            assert store.dirty
+            rec = store.write_recovery()
+            assert rec.exists() and store.recovery_is_newer()
+        finally:
+            store.close()
+        # a project whose sequence is gone names both
+        text = out.read_text().replace(str(scene), str(tmp_path / "gone"))
+        bad = tmp_path / "a" / "b" / "q.flproj"  # the relative path does not lead to it either
+        bad.parent.mkdir(parents=True)
+        bad.write_text(text)
+        with pytest.raises(SessionError, match="q.flproj"):
+            load_session(bad)
+    finally:
+        s.close()
+
+
+def test_colors() -> None:
+    from gui.colors import class_color, depth_colors_u8, point_colors
+
+    pts = np.array([[0, 0, -1.0], [0, 0, 5.0], [30, 40, 0.0]])
+    rgb = point_colors("height", pts, None)
+    assert rgb.shape == (3, 3) and rgb.dtype == np.float32
+    assert not np.allclose(rgb[0], rgb[1])
+    assert point_colors("distance", pts, None).shape == (3, 3)
+    assert point_colors("intensity", pts, np.array([0.0, 0.5, 1.0])).shape == (3, 3)
+    with pytest.raises(ValueError):
+        point_colors("nope", pts, None)
+    assert class_color("car") != class_color("pedestrian")
+    assert class_color("some_new_class") == class_color("some_new_class")
+    near, far = depth_colors_u8(np.array([1.0, 60.0]))
+    assert near[0] > near[2] and far[2] > far[0]  # near red, far blue
+
+
+def test_fast_helpers_match_the_plain_computations() -> None:
+    from calib.transforms import pose_from_xyz_yaw
+    from gui.colors import _ramp_exact, ramp
+    from gui.frames import transform_f32
+    from gui.session import height_order
+
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-80, 80, (5000, 3)).astype(np.float32)
+    T = pose_from_xyz_yaw(120.0, -40.0, 1.8, 2.3)
+    ref = pts.astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+    assert np.abs(transform_f32(T, pts) - ref).max() < 1e-3
+    z = rng.normal(0, 2, 5000).astype(np.float32)
+    order = height_order(z)
+    assert sorted(order.tolist()) == list(range(5000))
+    assert np.all(np.diff(z[order]) > -0.011)  # ascending to 1 cm
+    v = rng.uniform(-1, 4, 1000)
+    t = np.clip((v + 0.5) / 3.5, 0, 1)
+    assert np.abs(ramp(v, -0.5, 3.0) - _ramp_exact(t)).max() < 0.01
