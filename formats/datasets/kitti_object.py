@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from calib.readers import KittiCalib, load_kitti_calib
 from calib.rig import Rig
-from calib.transforms import invert
 from formats.datasets.base import (
     DEFAULT_PERIOD_NS,
     IgnoreRegion,
@@ -161,7 +162,8 @@ def _load(
         lp = label_of(fid)
         if lp is None:
             continue
-        T_ego_from_cam0rect = invert(calibs[k].T_cam0rect_from_velo())
+        # the exact inverse: R0_rect @ Tr_velo_to_cam is orthonormal only to the file's 7 digits
+        T_ego_from_cam0rect = np.linalg.inv(calibs[k].T_cam0rect_from_velo())
         for obj in read_label_file(lp):
             if obj.is_dontcare:
                 ignore.append(IgnoreRegion(k, CAMERAS[2], obj.bbox, obj.type))

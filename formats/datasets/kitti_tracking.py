@@ -138,7 +138,8 @@ def load_kitti_tracking(
         )
 
     # labels -> tracks in the world frame
-    T_ego_from_cam0rect = invert(calib.T_cam0rect_from_velo())
+    # the exact inverse: R0_rect @ Tr_velo_cam is orthonormal only to the file's 7 digits
+    T_ego_from_cam0rect = np.linalg.inv(calib.T_cam0rect_from_velo())
     tracks: dict[int, Track] = {}
     ignore: list[IgnoreRegion] = []
     for k in sorted(labels):
