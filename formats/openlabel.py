@@ -474,8 +474,11 @@ def read_openlabel(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument]:
                 interp = str(t.get("val"))
             elif name.startswith("attribute:"):
                 attrs[name[len("attribute:"):]] = str(t.get("val"))
-        tr = Track(tid, ob["type"], attrs)
-        tracks[tid] = tr.copy(interpolation=interp) if interp else tr
+        try:
+            tr = Track(tid, ob["type"], attrs)
+            tracks[tid] = tr.copy(interpolation=interp) if interp else tr
+        except (ValueError, TypeError) as e:
+            raise _err(p, f"openlabel.objects.{uid}", str(e)) from None
 
     frames: list[FrameInfo] = []
     keyframes: dict[int, dict[int, Box3D]] = {tid: {} for tid in tracks}

@@ -181,6 +181,8 @@ def test_cuboid_val_quaternion_convention() -> None:
         (lambda d: d["openlabel"]["frames"]["0"]["objects"].update({"9": {}}), "not declared"),
         (lambda d: d["openlabel"]["frames"]["0"]["frame_properties"].update(timestamp="soon"), "timestamp"),
         (lambda d: d["openlabel"]["frames"].update({"5": {}}), "without holes"),
+        (lambda d: d["openlabel"]["objects"]["7"].update(object_data={"text": [{"name": "interpolation", "val": "x"}]}),
+         "objects.7: track 7: unknown interpolation"),
     ],
 )
 def test_bad_files_name_file_and_location(tmp_path: Path, mutate, message: str) -> None:
