@@ -9,8 +9,9 @@ written once in the native layout, then exported:
 3. OpenLABEL JSON (``formats.openlabel.write_openlabel``) of the whole sequence;
 4. images with projected boxes (PNG per frame), and PNG + MP4.
 
-Each line gives the wall time and frames per second (one process; the loader's LiDAR reads are
-included). Usage: ``python benchmarks/bench_bev.py [--frames 200] [--size 640x360] [--cameras 1]
+Each line gives the wall time, frames per second and the CPU time per frame of this process (on a
+shared machine the CPU time is the steadier figure; the loader's LiDAR and image reads are included).
+Usage: ``python benchmarks/bench_bev.py [--frames 200] [--size 640x360] [--cameras 1]
 [--keep DIR]`` (``--keep`` reuses / keeps the generated scene in DIR).
 """
 
@@ -35,10 +36,11 @@ from fusionlabel.synth import SynthConfig, SynthScene  # noqa: E402
 
 
 def _timed(name: str, frames: int, fn: Callable[[], object]) -> None:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
-    dt = time.perf_counter() - t0
-    print(f"  {name:<44s} {dt:7.2f} s  {frames / dt:8.1f} frames/s  ({1000 * dt / frames:6.1f} ms/frame)")
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"  {name:<44s} {dt:7.2f} s  {frames / dt:8.1f} frames/s  ({1000 * dt / frames:6.1f} ms/frame; "
+          f"CPU {1000 * cpu / frames:6.1f} ms/frame)")
 
 
 def main(argv: list[str] | None = None) -> int:
