@@ -13,13 +13,31 @@ with :func:`register_writer`.
 :func:`convert` opens ``src`` (any layout :func:`formats.datasets.open_dataset` reads) and runs a
 writer; :func:`convert_path` also handles a folder holding many sequences (one sub-folder each),
 converting them in parallel worker processes (``jobs``) with one overall progress callback.
+
+Sources (:func:`find_sequences`): a sequence in any layout :func:`formats.datasets.open_dataset`
+detects (or ``src_format``); a native annotation project file (``.flproj``: its sequence with the
+project's annotations); or a folder holding many sequences: sub-folders that are sequences
+(e.g. several native scenes), every sequence of a KITTI tracking folder (unless ``sequence`` is
+given) or every scene of a nuScenes table set (unless ``scene`` is given). Several sequences are
+written to ``dst/<sequence name>/`` each, in ``jobs`` worker processes
+(``concurrent.futures.ProcessPoolExecutor``; ``fork`` start method from a single-threaded process,
+else ``forkserver``); the progress callback
+then counts the frames of all of them. A sequence that fails is reported in the summary's
+``failed`` list and the others go on.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import json
+import multiprocessing
 import os
+import queue as _queue
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,13 +52,15 @@ ProgressFn = Callable[[int, int], None]
 class ConvertSummary:
     """What a conversion wrote: ``frames`` and ``boxes`` written, ``skipped`` items as
     ``(what, why)`` pairs (e.g. ``("frame 3 track 7", "outside the image_2 field of view")``),
-    ``outputs`` the folders/files written (one per sequence), ``warnings`` notes that are not skips."""
+    ``outputs`` the folders/files written (one per sequence), ``warnings`` notes that are not skips,
+    ``failed`` ``(sequence, error)`` of sequences that could not be converted (folder conversions)."""
 
     frames: int = 0
     boxes: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     def merge(self, other: ConvertSummary, prefix: str = "") -> ConvertSummary:
         """Add ``other`` into this summary (skipped items prefixed with ``prefix``); returns self."""
@@ -49,6 +69,7 @@ class ConvertSummary:
         self.skipped.extend((f"{prefix}{w}", why) for w, why in other.skipped)
         self.outputs.extend(other.outputs)
         self.warnings.extend(f"{prefix}{w}" for w in other.warnings)
+        self.failed.extend(other.failed)
         return self
 
     def skip_reasons(self) -> dict[str, int]:
@@ -60,7 +81,8 @@ class ConvertSummary:
 
     def text(self, max_items: int = 10) -> str:
         """A short human-readable closing summary."""
-        lines = [f"{self.frames} frames, {self.boxes} boxes written; {len(self.skipped)} skipped"]
+        lines = [f"{self.frames} frames, {self.boxes} boxes written to {len(self.outputs)} output(s); "
+                 f"{len(self.skipped)} skipped"]
         for why, n in sorted(self.skip_reasons().items(), key=lambda kv: -kv[1]):
             lines.append(f"  skipped {n}: {why}")
         for what, why in self.skipped[:max_items]:
@@ -69,11 +91,14 @@ class ConvertSummary:
             lines.append(f"    ... {len(self.skipped) - max_items} more")
         for w in self.warnings[:max_items]:
             lines.append(f"  warning: {w}")
+        for name, err in self.failed:
+            lines.append(f"  FAILED {name}: {err}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {"frames": self.frames, "boxes": self.boxes, "skipped": [list(s) for s in self.skipped],
-                "outputs": list(self.outputs), "warnings": list(self.warnings)}
+                "outputs": list(self.outputs), "warnings": list(self.warnings),
+                "failed": [list(f) for f in self.failed]}
 
 
 @dataclass(frozen=True)
@@ -134,19 +159,259 @@ def get_writer(name: str) -> Callable[..., ConvertSummary]:
     return WRITERS[key].load()
 
 
+def call_writer(writer: Callable[..., ConvertSummary], loaded: Any, dst: Path, progress: ProgressFn | None,
+                options: dict[str, Any]) -> ConvertSummary:
+    """Run ``writer``, passing only the options it accepts (all of them when it takes ``**kwargs``);
+    options left at None are not passed."""
+    opts = {k: v for k, v in options.items() if v is not None}
+    params = inspect.signature(writer).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        opts = {k: v for k, v in opts.items() if k in params}
+    return writer(loaded, Path(dst), progress=progress, **opts)
+
+
+# ---- sources ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SequenceSource:
+    """One sequence to convert: a ``name`` (output sub-folder of a folder conversion), the
+    ``path`` to open, its ``format`` (None: detect; ``"project"``: an annotation project file)
+    and the loader ``options``."""
+
+    name: str
+    path: Path
+    format: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def open(self) -> Any:
+        """The :class:`formats.datasets.LoadedSequence` (a project's sequence carries its document)."""
+        from formats.datasets import open_dataset
+
+        if self.format == "project":
+            from formats.project import load_project
+
+            proj = load_project(self.path)
+            if not proj.sequence.exists:
+                raise FormatError(self.path, f"the project's sequence {proj.sequence.path} does not exist")
+            loaded = open_dataset(proj.sequence.path, proj.sequence.format, **dict(self.options))
+            proj.document.frame_count = len(loaded)
+            loaded.annotations = proj.document
+            return loaded
+        return open_dataset(self.path, self.format, **dict(self.options))
+
+
+def is_project_file(path: Path) -> bool:
+    """A native annotation project file (``.flproj``, or JSON whose format says so)."""
+    if not path.is_file():
+        return False
+    if path.suffix == ".flproj":
+        return True
+    if path.suffix != ".json" or path.name == "fusionlabel.json":
+        return False
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return '"fusionlabel-project"' in head
+
+
+def find_sequences(src: str | os.PathLike[str], src_format: str | None = None,
+                   open_options: dict[str, Any] | None = None) -> list[SequenceSource]:
+    """The sequences held by ``src`` (module docstring). UnknownFormatError when it holds none."""
+    from formats.datasets import UnknownFormatError, detect_format
+    from formats.datasets.errors import DatasetError
+
+    p = Path(src)
+    opts = {k: v for k, v in (open_options or {}).items() if v is not None}
+    if not p.exists():
+        raise DatasetError(p, "no such file or folder")
+    if src_format is None and is_project_file(p):
+        return [SequenceSource(p.stem, p, "project", tuple(opts.items()))]
+    try:
+        fmt: str | None = src_format or detect_format(p)
+    except UnknownFormatError:
+        fmt = None
+    if (fmt is None or fmt == "folder") and p.is_dir():
+        subs = []
+        for d in sorted(x for x in p.iterdir() if x.is_dir() and not x.name.startswith(".")):
+            try:
+                f = detect_format(d)
+            except (UnknownFormatError, DatasetError):
+                continue
+            if f != "folder":
+                subs.append(SequenceSource(d.name, d, src_format or f, tuple(opts.items())))
+        if subs:
+            return subs
+    if fmt is None:
+        detect_format(p)  # raises the detailed UnknownFormatError
+    if fmt == "kitti-tracking" and not {"sequence", "label_path", "oxts_path"} & set(opts):
+        from formats.datasets.kitti_tracking import list_sequences
+
+        root = p if (p / "calib").is_dir() else p / "training"
+        seqs = list_sequences(root)
+        if len(seqs) > 1:
+            return [SequenceSource(s, p, fmt, tuple({**opts, "sequence": s}.items())) for s in seqs]
+    if fmt == "nuscenes" and "scene" not in opts:
+        names = _nuscenes_scenes(p, opts.get("version"))
+        if len(names) > 1:
+            return [SequenceSource(s, p, fmt, tuple({**opts, "scene": s}.items())) for s in names]
+    return [SequenceSource(p.stem if p.is_file() else p.name, p, fmt, tuple(opts.items()))]
+
+
+def _nuscenes_scenes(root: Path, version: str | None) -> list[str]:
+    from formats.datasets.nuscenes import find_versions
+
+    if (root / "scene.json").is_file():
+        vdir = root
+    else:
+        versions = [version] if version else find_versions(root)
+        if len(versions) != 1:
+            return []
+        vdir = root / versions[0]
+    try:
+        recs = json.loads((vdir / "scene.json").read_text(encoding="utf-8"))
+        return [str(r.get("name") or r["token"]) for r in recs]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+# ---- drivers ---------------------------------------------------------------------------------------
 def convert(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: str, *, src_format: str | None = None,
             open_options: dict[str, Any] | None = None, progress: ProgressFn | None = None,
             **options: Any) -> ConvertSummary:
-    """Open ``src`` (format detected unless ``src_format``; ``open_options`` go to the loader) and
-    write it to ``dst`` as ``to``. Returns the writer's summary."""
+    """Open the one sequence ``src`` (format detected unless ``src_format``; ``open_options`` go
+    to the loader; a project file is opened with its annotations) and write it to ``dst`` as
+    ``to``. Returns the writer's summary."""
     from formats.datasets import open_dataset
 
     writer = get_writer(to)
-    loaded = open_dataset(src, src_format, **(open_options or {}))
+    p = Path(src)
+    if src_format is None and is_project_file(p):
+        loaded = SequenceSource(p.stem, p, "project", tuple((open_options or {}).items())).open()
+    else:
+        loaded = open_dataset(p, src_format, **{k: v for k, v in (open_options or {}).items() if v is not None})
+    return _convert_loaded(loaded, writer, Path(dst), progress, options)
+
+
+def _convert_loaded(loaded: Any, writer: Callable[..., ConvertSummary], dst: Path, progress: ProgressFn | None,
+                    options: dict[str, Any]) -> ConvertSummary:
     try:
-        summary = writer(loaded, Path(dst), progress=progress, **options)
+        summary = call_writer(writer, loaded, dst, progress, options)
     finally:
         if loaded.closer is not None:
             loaded.closer()
     summary.warnings[:0] = list(loaded.warnings)
     return summary
+
+
+_QUEUE: Any = None
+
+
+def _init_worker(q: Any) -> None:
+    global _QUEUE
+    _QUEUE = q
+
+
+def _convert_source(source: SequenceSource, dst: Path, to: str, options: dict[str, Any]) -> ConvertSummary:
+    """Worker: convert one sequence, reporting ``(name, done, total)`` on the progress queue."""
+    q = _QUEUE
+
+    def report(done: int, total: int) -> None:
+        if q is not None:
+            q.put((source.name, done, total))
+
+    return _convert_loaded(source.open(), get_writer(to), dst, report, options)
+
+
+def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: str, *, src_format: str | None = None,
+                 open_options: dict[str, Any] | None = None, jobs: int = 1, progress: ProgressFn | None = None,
+                 **options: Any) -> ConvertSummary:
+    """Convert every sequence of ``src`` (:func:`find_sequences`) to ``to``: one sequence is written
+    to ``dst`` itself, several to ``dst/<name>/`` in ``jobs`` worker processes. ``progress(done,
+    total)`` counts frames over all sequences. Returns the merged summary (``failed`` lists the
+    sequences that raised)."""
+    get_writer(to)  # unknown format: fail before any work
+    sources = find_sequences(src, src_format, open_options)
+    dst = Path(dst)
+    if len(sources) == 1:
+        return _convert_loaded(sources[0].open(), get_writer(to), dst, progress, options)
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise FormatError(Path(src), f"sequence names are not unique: {names}")
+    dst.mkdir(parents=True, exist_ok=True)
+    totals = {s.name: _count_frames(s) for s in sources}
+    done = dict.fromkeys(totals, 0)
+    grand = sum(totals.values())
+    summary = ConvertSummary()
+
+    def tick(name: str, d: int) -> None:
+        done[name] = d
+        if progress is not None:
+            progress(sum(done.values()), grand)
+
+    if jobs <= 1:
+        for s in sources:
+            try:
+                res = _convert_loaded(s.open(), get_writer(to), dst / s.name,
+                                      lambda d, t, name=s.name: tick(name, d), options)
+                summary.merge(res, prefix=f"{s.name}: ")
+            except Exception as e:  # one bad sequence must not stop the others
+                summary.failed.append((s.name, f"{type(e).__name__}: {e}"))
+            tick(s.name, totals[s.name])
+        return summary
+
+    ctx = _mp_context()
+    q = ctx.Queue()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(q,)) as pool:
+        futures: dict[Future[ConvertSummary], SequenceSource] = {
+            pool.submit(_convert_source, s, dst / s.name, to, options): s for s in sources
+        }
+        pending = set(futures)
+        results: dict[str, Future[ConvertSummary]] = {}
+        while pending:
+            try:
+                name, d, _ = q.get(timeout=0.05)
+                tick(name, d)
+            except _queue.Empty:
+                pass
+            for f in [f for f in pending if f.done()]:
+                pending.discard(f)
+                results[futures[f].name] = f
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                name, d, _ = q.get(timeout=0.01)
+                tick(name, d)
+            except _queue.Empty:
+                break
+    for s in sources:  # merged in source order, whatever the order of completion
+        err = results[s.name].exception()
+        if err is not None:
+            summary.failed.append((s.name, f"{type(err).__name__}: {err}"))
+        else:
+            summary.merge(results[s.name].result(), prefix=f"{s.name}: ")
+        tick(s.name, totals[s.name])
+    q.close()
+    return summary
+
+
+def _mp_context() -> Any:
+    """``fork`` where available and this process runs a single thread (no re-import of the main
+    module, fast start), else ``forkserver`` / ``spawn`` (the caller's main module must then be
+    import-safe)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _count_frames(source: SequenceSource) -> int:
+    try:
+        loaded = source.open()
+    except Exception:
+        return 0  # reported when the worker fails on it
+    try:
+        return len(loaded)
+    finally:
+        if loaded.closer is not None:
+            loaded.closer()

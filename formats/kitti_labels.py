@@ -66,35 +66,41 @@ class KittiObject:
     def is_dontcare(self) -> bool:
         return self.type == DONTCARE
 
-    def format(self) -> str:
-        """The label line (tracking form when ``frame`` is set), KITTI's 2-decimal precision
-        for angles/box/sizes... except that 3D values keep 4 decimals (sub-cm round trips)."""
+    def format(self, decimals: int | None = None) -> str:
+        """The label line (tracking form when ``frame`` is set). By default KITTI's 2-decimal
+        precision for truncation and the 2D box, but 4 decimals for alpha, the 3D values and the
+        score (sub-cm round trips); ``decimals`` sets every number's precision (2: exactly as
+        the KITTI benchmark files)."""
         h, w, l = self.dimensions
         x, y, z = self.location
+        d3 = 4 if decimals is None else decimals
+        d2 = 2 if decimals is None else decimals
         parts = []
         if self.frame is not None:
             parts += [str(self.frame), str(self.track_id if self.track_id is not None else -1)]
         parts += [
             self.type,
-            _num(self.truncated, 2),
+            _num(self.truncated, d2),
             str(int(self.occluded)),
-            _num(self.alpha, 4),
-            *(_num(v, 2) for v in self.bbox),
-            _num(h, 4),
-            _num(w, 4),
-            _num(l, 4),
-            _num(x, 4),
-            _num(y, 4),
-            _num(z, 4),
-            _num(self.rotation_y, 4),
+            _num(self.alpha, d3),
+            *(_num(v, d2) for v in self.bbox),
+            _num(h, d3),
+            _num(w, d3),
+            _num(l, d3),
+            _num(x, d3),
+            _num(y, d3),
+            _num(z, d3),
+            _num(self.rotation_y, d3),
         ]
         if self.score is not None:
-            parts.append(_num(self.score, 4))
+            parts.append(_num(self.score, d3))
         return " ".join(parts)
 
 
 def _num(v: float, nd: int) -> str:
     s = f"{v:.{nd}f}"
+    if nd == 0:
+        return "0" if s == "-0" else s
     return "0." + "0" * nd if s in ("-0." + "0" * nd,) else s
 
 

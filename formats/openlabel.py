@@ -213,16 +213,19 @@ def _output_file(dst: Path) -> Path:
 
 
 def write_openlabel(loaded: Any, dst: PathLike, *, progress: ProgressFn | None = None,
-                    indent: int | None = None, **options: Any) -> Any:
+                    indent: int | None = None, overwrite: bool = False, **options: Any) -> Any:
     """Write ``loaded`` (a ``formats.datasets.LoadedSequence``) as OpenLABEL 1.0 JSON.
 
-    ``dst`` is a ``.json`` file, or a folder that gets ``openlabel.json``. Written atomically.
-    Returns a ``formats.convert.ConvertSummary`` (frames, boxes; nothing is skipped)."""
+    ``dst`` is a ``.json`` file, or a folder that gets ``openlabel.json``; an existing file is
+    replaced only with ``overwrite``. Written atomically. Returns a ``formats.convert.ConvertSummary``
+    (frames, boxes; nothing is skipped)."""
     from formats.convert import ConvertSummary
 
     out = _output_file(Path(dst))
     if out.parent.exists() and not out.parent.is_dir():
         raise FormatError(out.parent, "exists and is not a folder")
+    if out.exists() and not overwrite:
+        raise FormatError(out, "exists (use overwrite / --force to replace it)")
     out.parent.mkdir(parents=True, exist_ok=True)
     doc: AnnotationDocument = loaded.annotations
     data = openlabel_dict(loaded.info, doc, base_dir=out.parent, rigs=loaded.frame_rigs, progress=progress)

@@ -412,6 +412,80 @@ def _run_export_images(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- convert -------------------------------------------------------------------------------------
+def _add_convert(p: argparse.ArgumentParser) -> None:
+    from formats.convert import writer_names
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("src", type=Path, help="sequence (any readable layout), project file, or a folder of sequences")
+    p.add_argument("dst", type=Path, help="output folder (one sub-folder per sequence for a folder of sequences)")
+    p.add_argument("--to", required=True, choices=sorted(writer_names()), help="output format")
+    p.add_argument("--jobs", type=_positive_int, default=1,
+                   help="worker processes for a folder of sequences (default 1)")
+    p.add_argument("--force", action="store_true", help="replace non-empty output folders")
+    w = p.add_argument_group("writer options")
+    w.add_argument("--camera", default=None, help="KITTI: the camera written as image_2 (default: the front one)")
+    w.add_argument("--lidar", default=None, help="KITTI: the LiDAR written as velodyne (default: the first)")
+    w.add_argument("--decimals", type=int, default=None,
+                   help="KITTI: decimals of every label number (default: 4 for 3D values, 2 for the 2D box)")
+    w.add_argument("--no-level", dest="level", action="store_false", default=None,
+                   help="KITTI: R0_rect = identity instead of levelling a synthesised camera")
+    w.add_argument("--velodyne-axes", choices=["ego", "lidar"], default=None,
+                   help="KITTI: velodyne frame axes: the ego's (x forward, default) or the LiDAR's own")
+    w.add_argument("--sequence-name", dest="sequence_name", default=None, help="KITTI tracking: sequence (0000)")
+    w.add_argument("--keyframe-every", type=_positive_int, default=None,
+                   help="nuScenes: every N-th frame is a sample, the others sweeps (default 1)")
+    w.add_argument("--keyframe-hz", type=float, default=None, help="nuScenes: keyframe rate, e.g. 2 (Hz)")
+    w.add_argument("--out-version", dest="out_version", default=None,
+                   help="nuScenes: table folder name of the output (v1.0-fusionlabel)")
+    w.add_argument("--link", choices=["copy", "hardlink", "symlink"], default=None,
+                   help="how unchanged source files are placed (default copy)")
+    add_open_arguments(p)
+
+
+def _open_options(args: argparse.Namespace) -> dict[str, Any]:
+    layout = getattr(args, "layout", None)
+    if layout is not None and "," in layout:
+        layout = tuple(x.strip() for x in layout.split(","))
+    opts = {"layout": layout, "sequence": args.sequence, "label_path": args.label_path, "oxts_path": args.oxts_path,
+            "drive": args.drive, "scene": args.scene, "version": args.nusc_version, "rig": args.rig,
+            "timestamp_unit": args.timestamp_unit, "tolerance_ms": args.tolerance_ms}
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from formats.convert import convert_path
+
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if tty and (now - last[0] > 0.1 or done >= total):
+            last[0] = now
+            pct = 100.0 * done / total if total else 100.0
+            print(f"\r  converting: {done}/{total} frames ({pct:.0f} %)", end="", file=sys.stderr, flush=True)
+
+    options = {"camera": args.camera, "lidar": args.lidar, "decimals": args.decimals, "level": args.level,
+               "velodyne_axes": args.velodyne_axes,
+               "sequence": args.sequence_name, "keyframe_every": args.keyframe_every,
+               "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link,
+               "overwrite": True if args.force else None}
+    t0 = time.perf_counter()
+    summary = convert_path(args.src, args.dst, args.to, src_format=args.dataset_format,
+                           open_options=_open_options(args), jobs=args.jobs, progress=report,
+                           **{k: v for k, v in options.items() if v is not None})
+    if tty:
+        print(file=sys.stderr)
+    dt = time.perf_counter() - t0
+    print(f"{args.src} -> {args.dst} ({args.to}) in {dt:.1f} s")
+    print(summary.text())
+    if summary.failed:
+        failed = "; ".join(f"{n}: {e}" for n, e in summary.failed)
+        raise CLIError(f"{len(summary.failed)} sequence(s) failed: {failed}")
+    return EXIT_OK
+
+
 COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
@@ -425,6 +499,8 @@ COMMANDS: list[Command] = [
             _run_export_bev),
     Command("export-images", "write camera images with the projected boxes (PNG, optional MP4)", _add_export_images,
             _run_export_images),
+    Command("convert", "convert a sequence (or a folder of sequences) to kitti, kitti-tracking, nuscenes, openlabel "
+            "or native", _add_convert, _run_convert),
 ]
 
 

@@ -18,7 +18,8 @@
   ``(w, l, h)`` becomes ``(l, w, h)`` and the rotation quaternion (w, x, y, z) its yaw.
   Annotations are grouped into tracks by ``instance_token``; track ids are 0, 1, ... in order of
   (first frame, instance token), and the token is kept as the ``instance_token`` attribute; the
-  label is the category name.
+  label is the category name; the attribute names of the instance's first annotation are kept as
+  the ``nuscenes_attributes`` track attribute (comma-separated).
 * Timestamps: microseconds in the tables (Lyft writes them as floats) -> integer ns.
 * ``check_files=False`` parses the tables without requiring the sensor files (tests on schema-only
   samples).
@@ -46,7 +47,7 @@ from fusionlabel.errors import ModelError
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
 
 TABLES = ("scene", "sample", "sample_data", "calibrated_sensor", "sensor", "ego_pose")
-OPTIONAL_TABLES = ("sample_annotation", "instance", "category", "log")
+OPTIONAL_TABLES = ("sample_annotation", "instance", "category", "log", "attribute")
 NUSCENES_TOLERANCE_NS = 75_000_000
 
 
@@ -259,6 +260,10 @@ def load_nuscenes(
     order = sorted(first, key=lambda i: (first[i], str(i)))
     ids = {inst: n for n, inst in enumerate(order)}
     tracks: dict[str, Track] = {}
+    # the attribute names of each instance's first annotation (track attribute nuscenes_attributes)
+    first_ann: dict[str, dict[str, Any]] = {}
+    for a in sorted(anns, key=lambda a: (frame_of[a["sample_token"]], a["token"])):
+        first_ann.setdefault(a.get("instance_token"), a)
     for a in sorted(anns, key=lambda a: a["token"]):
         inst = a.get("instance_token")
         k = frame_of[a["sample_token"]]
@@ -277,6 +282,10 @@ def load_nuscenes(
                 if crec is not None and crec.get("name"):
                     label = str(crec["name"])
             tr = tracks[inst] = Track(ids[inst], label, {"instance_token": str(inst)})
+            names = [str(t["attribute"][x].get("name")) for x in first_ann[inst].get("attribute_tokens") or []
+                     if x in t["attribute"]]
+            if names:
+                tr.attributes["nuscenes_attributes"] = ",".join(names)
         if k in tr.keyframes:
             raise DatasetError(w, f"instance {inst} has two annotations in sample {a['sample_token']}")
         tr.keyframes[k] = box

@@ -93,6 +93,24 @@ def test_loaded_sequence_reads_sensor_data(scene_dir: Path, exported: Path) -> N
     np.testing.assert_array_equal(back.read_image(1, "cam_back"), src.read_image(1, "cam_back"))
 
 
+def test_chain_openlabel_to_native(scene_dir: Path, exported: Path, tmp_path: Path) -> None:
+    """openlabel -> native through the registered native writer, opened again: same boxes and poses."""
+    src = open_dataset(scene_dir)
+    get_writer("native")(load_openlabel(exported), tmp_path / "nat", progress=None)
+    back = open_dataset(tmp_path / "nat")
+    assert back.info.rig == src.info.rig and back.info.frame_times_ns() == src.info.frame_times_ns()
+    for f in range(len(src)):
+        a = {r.track_id: (r.label, r.box.to_array()) for r in src.annotations.boxes_at(f)}
+        b = {r.track_id: (r.label, r.box.to_array()) for r in back.annotations.boxes_at(f)}
+        assert a.keys() == b.keys()
+        for tid in a:
+            assert a[tid][0] == b[tid][0]
+            np.testing.assert_allclose(b[tid][1], a[tid][1], atol=1e-6)
+    np.testing.assert_array_equal(back.read_lidar(1).xyz, src.read_lidar(1).xyz)
+    with pytest.raises(FormatError, match="exists"):
+        write_openlabel(src, exported)
+
+
 def test_poses_agree_with_vcd_library(exported: Path, scene_dir: Path) -> None:
     core = pytest.importorskip("vcd.core", reason="the 'vcd' package reads OpenLABEL independently")
     scl = pytest.importorskip("vcd.scl")

@@ -1,0 +1,466 @@
+"""KITTI object and KITTI tracking writers.
+
+KITTI object (``write_kitti_object``), one sample per frame, written directly into ``dst``::
+
+    dst/calib/<id>.txt  dst/velodyne/<id>.bin  dst/image_2/<id>.png  dst/label_2/<id>.txt
+
+KITTI tracking (``write_kitti_tracking``), one sequence ``<seq>`` (default ``0000``; a KITTI
+tracking source keeps its own)::
+
+    dst/calib/<seq>.txt  dst/velodyne/<seq>/<frame:06d>.bin  dst/image_02/<seq>/<frame:06d>.png
+    dst/label_02/<seq>.txt  dst/oxts/<seq>.txt
+
+``<id>`` is the source's KITTI id for a KITTI object source, else the zero-padded frame index.
+
+Geometry. Labels are in the rectified reference camera frame ``cam0rect`` through the calibration
+(:func:`formats.kitti_labels.box_to_kitti`: bottom-centre location, ``h w l``, ``rotation_y`` and
+``alpha`` from the geometry). A box is taken from the world to the ``velodyne`` frame of its frame
+(``T_velo_from_world = T_velo_from_lidar @ inv(T_world_from_lidar)``) and on with
+``R0_rect @ Tr_velo_to_cam``. The ``velodyne`` frame is the first LiDAR's origin with the ego's
+axes (``velodyne_axes="ego"``, default: x forward, y left, z up, which KITTI tools assume; a
+nuScenes LIDAR_TOP, x right, is turned by 90 degrees) or the LiDAR's own axes
+(``velodyne_axes="lidar"``); the sweeps are written in it.
+
+Calibration. A KITTI source's calibration file is copied byte for byte. Otherwise one is
+synthesised from the rig: one camera becomes ``image_2`` (:func:`common.choose_camera`: the front
+camera), ``Tr_velo_to_cam = T_cam_from_velo`` ("cam0" is that camera), ``R0_rect`` the rotation
+that levels it (:func:`common.level_rotation`: the rectified y axis points along the ego's down, so
+that ``rotation_y`` is a rotation about the vertical, as KITTI assumes; ``level=False`` gives the
+identity), ``P2 = K [I | 0]`` with the camera's own K (``P0 = P1 = P3 = P2``: only image_2 is
+written) and ``Tr_imu_to_velo = T_velo_from_imu`` (the rig's ``imu`` sensor, else the ego frame).
+The image_2 files are the camera's images resampled to that rectified pinhole camera (undistorted
+and levelled, :class:`common.PinholeView`), so ``cam0rect`` is the image_2 camera frame and P2
+projects labels onto the written images.
+
+Which boxes. KITTI labels cover objects in the image: a box is written when its projected 3D box,
+clipped to the image, is not empty. Boxes entirely outside image_2 (or behind it), and boxes whose
+class has no KITTI type (ontology mapping), are listed in the summary's ``skipped`` with the reason.
+
+Per-box fields. ``bbox``: the projected 3D box clipped to the image
+(:func:`calib.projection.box_extent2d`; then to KITTI's pixel range ``[0, W-1] x [0, H-1]``,
+pixel centres at integers), ``truncated``: the share of the projected outline outside
+the image, ``occluded``: the LiDAR heuristic of :mod:`formats.export.common`. With
+``keep_source_fields`` (default) a track's own ``truncated`` / ``occluded`` / ``score`` attributes
+(as the KITTI readers keep them) are written instead. ``DontCare`` lines are written from the
+source's ignore regions of the exported camera. Numbers: 2 decimals for truncation and the 2D box,
+4 for the 3D values and alpha (sub-centimetre round trips); ``decimals=2`` writes everything at the
+benchmark files' precision.
+
+Sensor files. ``velodyne``: float32 x y z intensity in the velodyne frame (a source file already in
+that layout and frame is copied or linked, ``link``); intensity is copied unscaled (0 when the source has
+none). ``image_2``: PNG (a PNG source image that needs no resampling is copied or linked).
+
+Poses (tracking). ``oxts/<seq>.txt`` holds one OXTS record per frame: a KITTI tracking source's
+own file is copied; otherwise the IMU poses (``T_world_from_ego @ T_ego_from_imu``) are written
+back as OXTS through the inverse of the KITTI devkit's Mercator projection
+(:mod:`formats.datasets.oxts`), the world's x/y axes taken as east/north and frame 0 placed at
+``origin_latlon`` (default: Karlsruhe, 49.011 N 8.4237 E, altitude 112 m); velocities (vn, ve, vf,
+vl, vu) are finite differences, the other fields 0. A source without real poses (KITTI object
+frames, a tracking sequence without OXTS) gets no OXTS file. The KITTI tracking reader makes the
+velodyne frame at frame 0 its world, so boxes read back equal the source's up to that fixed transform.
+Frame times are not kept (the KITTI tracking reader assumes 10 Hz).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calib.projection import box_extent2d
+from calib.readers import KittiCalib, load_kitti_calib
+from calib.transforms import invert
+from formats.convert import ConvertSummary
+from formats.datasets.base import LoadedSequence
+from formats.datasets.oxts import EARTH_RADIUS_M, OXTS_FIELDS
+from formats.errors import FormatError
+from formats.export.common import (
+    HIT_MARGIN,
+    ClassMapper,
+    PinholeView,
+    ViewCache,
+    choose_camera,
+    encode_image,
+    kitti_occlusion,
+    level_rotation,
+    may_be_in_image,
+    occlusion_counts,
+    place_file,
+    project_sweep,
+    staged_output,
+    write_bytes,
+    xform,
+)
+from formats.kitti_labels import box_to_kitti
+from fusionlabel.geometry import point_box_indices
+from fusionlabel.ontology import Ontology
+
+KITTI_FORMATS = ("kitti-object", "kitti-flat", "kitti-tracking")
+#: Where frame 0 is put on the globe when poses are written as OXTS: (lat, lon) degrees, alt m.
+DEFAULT_ORIGIN = (49.011, 8.4237, 112.0)
+
+Progress = Callable[[int, int], None] | None
+
+
+# ---- calibration --------------------------------------------------------------------------------
+def _row(M: np.ndarray) -> str:
+    return " ".join(f"{v:.12e}" for v in np.asarray(M, dtype=np.float64).ravel())
+
+
+def calib_text(calib: KittiCalib) -> str:
+    """A KITTI object/tracking calibration file for ``calib`` (12-digit mantissas)."""
+    lines = [f"P{i}: {_row(calib.P[i])}" for i in range(4)]
+    lines.append(f"R0_rect: {_row(calib.R0_rect)}")
+    lines.append(f"Tr_velo_to_cam: {_row(calib.Tr_velo_to_cam[:3])}")
+    if calib.Tr_imu_to_velo is not None:
+        lines.append(f"Tr_imu_to_velo: {_row(calib.Tr_imu_to_velo[:3])}")
+    return "\n".join(lines) + "\n"
+
+
+def source_calib_file(loaded: LoadedSequence, frame: int) -> Path | None:
+    """The KITTI calibration file a KITTI source's frame came with, or None."""
+    info = loaded.info
+    if info.root is None:
+        return None
+    if info.format == "kitti-object":
+        p = info.root / "calib" / f"{info.meta['frame_ids'][frame]}.txt"
+    elif info.format == "kitti-flat":
+        p = info.root / f"{info.meta['frame_ids'][frame]}.txt"
+    elif info.format == "kitti-tracking":
+        p = info.root / "calib" / f"{info.meta['sequence']}.txt"
+    else:
+        return None
+    return p if p.is_file() else None
+
+
+@dataclass
+class FrameCalib:
+    """The KITTI calibration of one exported frame: ``calib``, the file to copy (``source``) or
+    the text to write (``text``), and ``view``, the image_2 camera as exported (pinhole model of
+    the rectified camera 2, with the resampling from the source camera)."""
+
+    calib: KittiCalib
+    source: Path | None
+    text: str | None
+    view: PinholeView
+
+    @property
+    def T_cam2_from_cam0rect(self) -> np.ndarray:
+        return self.calib.T_cami_from_cam0rect(2)
+
+    def write(self, path: Path, link: str) -> None:
+        if self.source is not None:
+            place_file(self.source, path, link)
+        else:
+            write_bytes(path, (self.text or "").encode())
+
+
+def T_velo_from_lidar(loaded: LoadedSequence, frame: int, lidar: str, axes: str = "ego") -> np.ndarray:
+    """4x4 rotation from the LiDAR frame to the written ``velodyne`` frame: the ego's axes at the
+    LiDAR's origin (``axes="ego"``: x forward, y left, z up, as KITTI tools assume) or the LiDAR's
+    own frame (``axes="lidar"``). A KITTI source's velodyne frame is its ego frame either way."""
+    if axes not in ("ego", "lidar"):
+        raise ValueError(f"velodyne axes must be 'ego' or 'lidar', got {axes!r}")
+    T = np.eye(4)
+    if axes == "ego":
+        T[:3, :3] = loaded.rig(frame).T("ego", lidar)[:3, :3]
+    return T
+
+
+def frame_calib(loaded: LoadedSequence, frame: int, camera: str, lidar: str, views: ViewCache,
+                level: bool = True, axes: str = "ego") -> FrameCalib:
+    """The KITTI calibration for ``frame``: the source's own file when it is KITTI and ``camera``
+    is its image_2, else synthesised from the rig (module docstring; ``level``: R0_rect levels
+    the camera, else it is the identity)."""
+    rig = loaded.rig(frame)
+    if loaded.format in KITTI_FORMATS and camera == "image_2":
+        src = source_calib_file(loaded, frame)
+        if src is not None:
+            return FrameCalib(load_kitti_calib(src), src, None, views.get(camera, rig.camera(camera)))
+    cam = rig.camera(camera)
+    R0 = level_rotation(rig.T_ego_from(camera)) if level else np.eye(3)
+    view = views.get(camera, cam, R0)
+    P = np.zeros((3, 4))
+    P[:, :3] = view.pinhole.K
+    imu = "imu" if "imu" in rig.names() else "ego"
+    calib = KittiCalib(
+        P=(P, P.copy(), P.copy(), P.copy()),
+        R0_rect=R0,
+        Tr_velo_to_cam=rig.T(camera, lidar) @ invert(T_velo_from_lidar(loaded, frame, lidar, axes)),
+        Tr_imu_to_velo=T_velo_from_lidar(loaded, frame, lidar, axes) @ rig.T(lidar, imu),
+        source="<synthesised>",
+    )
+    return FrameCalib(calib, None, calib_text(calib), view)
+
+
+# ---- OXTS ---------------------------------------------------------------------------------------
+def oxts_records(T_world_from_imu: np.ndarray, times_ns: list[int],
+                 origin: tuple[float, float, float] = DEFAULT_ORIGIN) -> np.ndarray:
+    """(F, 4, 4) IMU poses -> (F, 30) OXTS records (module docstring): the inverse of
+    :func:`formats.datasets.oxts.oxts_imu_poses` with world x/y = east/north."""
+    T = np.asarray(T_world_from_imu, dtype=np.float64)
+    lat0, lon0, alt0 = origin
+    scale = math.cos(lat0 * math.pi / 180.0)
+    mx0 = scale * lon0 * math.pi * EARTH_RADIUS_M / 180.0
+    my0 = scale * EARTH_RADIUS_M * math.log(math.tan((90.0 + lat0) * math.pi / 360.0))
+    pos = T[:, :3, 3] - T[0, :3, 3] + np.array([mx0, my0, alt0])
+    out = np.zeros((len(T), OXTS_FIELDS))
+    out[:, 1] = pos[:, 0] * 180.0 / (scale * math.pi * EARTH_RADIUS_M)
+    out[:, 0] = 360.0 / math.pi * np.arctan(np.exp(pos[:, 1] / (scale * EARTH_RADIUS_M))) - 90.0
+    out[0, 0], out[0, 1] = lat0, lon0
+    out[:, 2] = pos[:, 2]
+    R = T[:, :3, :3]
+    out[:, 5] = np.arctan2(R[:, 1, 0], R[:, 0, 0])
+    out[:, 4] = np.arctan2(-R[:, 2, 0], np.hypot(R[:, 0, 0], R[:, 1, 0]))
+    out[:, 3] = np.arctan2(R[:, 2, 1], R[:, 2, 2])
+    if len(T) > 1:
+        t = np.asarray(times_ns, dtype=np.float64) * 1e-9
+        v_world = np.gradient(T[:, :3, 3], t, axis=0)
+        out[:, 6] = v_world[:, 1]  # vn
+        out[:, 7] = v_world[:, 0]  # ve
+        v_imu = np.einsum("nji,nj->ni", R, v_world)
+        out[:, 8:11] = v_imu  # vf vl vu
+    return out
+
+
+def oxts_text(records: np.ndarray) -> str:
+    lines = []
+    for r in records:
+        vals = [f"{v + 0.0:.15g}" for v in r[:23]] + [str(int(v)) for v in r[23:]]
+        lines.append(" ".join(vals))
+    return "\n".join(lines) + "\n"
+
+
+def _has_real_poses(loaded: LoadedSequence) -> bool:
+    info = loaded.info
+    if info.meta.get("independent_frames"):
+        return False
+    if info.format == "kitti-tracking" and info.meta.get("oxts_file") is None:
+        return False
+    return not all(np.allclose(f.T_world_from_ego, np.eye(4)) for f in info.frames)
+
+
+# ---- per-frame labels ----------------------------------------------------------------------------
+@dataclass
+class _Ctx:
+    loaded: LoadedSequence
+    camera: str
+    lidar: str
+    mapper: ClassMapper
+    views: ViewCache
+    decimals: int | None
+    keep_source_fields: bool
+    occlusion: bool
+    link: str
+    level: bool
+    axes: str
+
+
+def _fmt(v: float) -> str:
+    s = f"{v:.2f}"
+    return "0.00" if s == "-0.00" else s
+
+
+def _dontcare(bbox: tuple[float, float, float, float], frame: int | None) -> str:
+    head = f"{frame} -1 " if frame is not None else ""
+    return head + "DontCare -1 -1 -10 " + " ".join(_fmt(v) for v in bbox) + " -1 -1 -1 -1000 -1000 -1000 -10"
+
+
+def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tracking: bool,
+                  velo_path: Path, image_path: Path) -> list[str]:
+    """Write the sweep and image of frame ``k``; return its label lines (tracking form when
+    ``tracking``)."""
+    loaded = ctx.loaded
+    view = fc.view
+    T_velo_from_lid = np.eye(4) if fc.source is not None else T_velo_from_lidar(loaded, k, ctx.lidar, ctx.axes)
+    T_velo_from_world = T_velo_from_lid @ invert(loaded.T_world_from_sensor(k, ctx.lidar))
+    T_cam0rect_from_velo = fc.calib.T_cam0rect_from_velo()
+    T_cam0rect_from_world = T_cam0rect_from_velo @ T_velo_from_world
+    T_cam2_from_world = fc.T_cam2_from_cam0rect @ T_cam0rect_from_world
+    rotated = not np.allclose(T_velo_from_lid, np.eye(4), atol=1e-12, rtol=0)
+    where = f"frame {k}"
+
+    # sweep (in the velodyne frame)
+    pc = loaded.read_lidar(k, ctx.lidar)
+    src = loaded.info.frames[k].lidar_files.get(ctx.lidar)
+    xyz_velo = None
+    if pc is None:
+        summary.skipped.append((f"{where} {ctx.lidar}", "no LiDAR sweep"))
+    else:
+        xyz_velo = xform(T_velo_from_lid, pc.xyz) if rotated else np.asarray(pc.xyz, dtype=np.float64)
+        same_layout = loaded.lidar_layout == "kitti" and src is not None and src.suffix == ".bin"
+        if not rotated and same_layout and src is not None and src.is_file():
+            place_file(src, velo_path, ctx.link)
+        else:
+            arr = np.zeros((len(pc), 4), dtype=np.float32)
+            arr[:, :3] = xyz_velo
+            if pc.intensity is not None:
+                arr[:, 3] = np.asarray(pc.intensity, dtype=np.float32).reshape(len(pc))
+            write_bytes(velo_path, arr.tobytes())
+
+    # image
+    img_src = loaded.info.frames[k].camera_files.get(ctx.camera)
+    if not view.resamples and img_src is not None and img_src.suffix.lower() == ".png" and img_src.is_file():
+        place_file(img_src, image_path, ctx.link)
+    else:
+        img = loaded.read_image(k, ctx.camera)
+        if img is None:
+            summary.skipped.append((f"{where} {ctx.camera}", "no image at this frame"))
+        else:
+            write_bytes(image_path, encode_image(view.image(img), ".png", image_path))
+
+    refs = [r for r in loaded.annotations.boxes_at(k)]
+    sweep = None
+    if ctx.occlusion and xyz_velo is not None and refs:
+        boxes_velo = [r.box.transformed(T_velo_from_world) for r in refs]
+        box_of = point_box_indices(xyz_velo, boxes_velo, margin=HIT_MARGIN)
+        pts_cam = xform(fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo, xyz_velo)
+        sweep = project_sweep(pts_cam, view.pinhole, box_of)
+
+    lines = []
+    frame_field = k if tracking else None
+    for m, ref in enumerate(refs):
+        what = f"{where} track {ref.track_id}"
+        attrs = loaded.annotations.tracks[ref.track_id].attributes
+        typ = ctx.mapper.for_track(ref.label, attrs)
+        if typ is None:
+            summary.skipped.append((what, f"class {ref.label!r} has no KITTI type"))
+            continue
+        corners_cam = xform(T_cam2_from_world, ref.box.corners())
+        ext = box_extent2d(corners_cam, view.pinhole) if may_be_in_image(corners_cam, view.pinhole) else None
+        if ext is None or ext.clipped is None:
+            summary.skipped.append((what, f"outside the {ctx.camera} image"))
+            continue
+        x1, y1, x2, y2 = ext.clipped
+        w_max, h_max = view.pinhole.width - 1.0, view.pinhole.height - 1.0
+        bbox = (min(max(x1, 0.0), w_max), min(max(y1, 0.0), h_max), min(max(x2, 0.0), w_max),
+                min(max(y2, 0.0), h_max))
+        trunc = ext.truncation
+        occ = 3
+        if sweep is not None:
+            occ = kitti_occlusion(*occlusion_counts(sweep, ext.polygon, corners_cam, m))
+        score = None
+        if ctx.keep_source_fields:
+            try:
+                trunc = float(attrs["truncated"]) if "truncated" in attrs else trunc
+                occ = int(attrs["occluded"]) if "occluded" in attrs else occ
+                score = float(attrs["score"]) if "score" in attrs else None
+            except ValueError:
+                pass
+        obj = box_to_kitti(ref.box, typ, T_cam0rect_from_world, bbox, trunc, occ, score,
+                           frame_field, ref.track_id if tracking else None)
+        lines.append(obj.format(ctx.decimals))
+        summary.boxes += 1
+    regions = loaded.ignore_regions_at(k, ctx.camera)
+    if regions and view.resamples:
+        summary.skipped.append((f"{where} DontCare", "ignore regions of a resampled camera are not kept"))
+    elif regions:
+        lines += [_dontcare(r.bbox, frame_field) for r in regions]
+    return lines
+
+
+def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, ontology: Ontology | None,
+             decimals: int | None, keep_source_fields: bool, occlusion: bool, link: str, level: bool,
+             axes: str) -> _Ctx:
+    cam = choose_camera(loaded.rig(0), camera)
+    lidars = loaded.lidar_names
+    if lidar is None:
+        if not lidars:
+            raise FormatError(loaded.info.root, "the sequence has no LiDAR: KITTI needs velodyne/")
+        lidar = lidars[0]
+    elif lidar not in lidars:
+        raise FormatError(loaded.info.root, f"no LiDAR {lidar!r}; the sequence has {lidars}")
+    return _Ctx(loaded, cam, lidar, ClassMapper(ontology, "kitti"), ViewCache(), decimals, keep_source_fields,
+                occlusion, link, level, axes)
+
+
+def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
+    loaded = ctx.loaded
+    others = [n for n in loaded.lidar_names if n != ctx.lidar]
+    if others:
+        summary.warnings.append(f"only LiDAR {ctx.lidar!r} is written as velodyne; not written: {others}")
+    cams = [n for n in loaded.camera_names if n != ctx.camera]
+    if cams:
+        summary.warnings.append(f"camera {ctx.camera!r} is written as image_2; not written: {cams}")
+    fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
+    if fc.view.resamples:
+        what = "undistorted and levelled" if fc.view.source.is_distorted else "levelled"
+        summary.warnings.append(f"camera {ctx.camera!r}: image_2 is resampled to the rectified pinhole camera "
+                                f"({what}: R0_rect)")
+
+
+# ---- writers ----------------------------------------------------------------------------------------
+def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress = None, camera: str | None = None,
+                       lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
+                       keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
+                       level: bool = True, velodyne_axes: str = "ego", overwrite: bool = False,
+                       **_: Any) -> ConvertSummary:
+    """Write ``loaded`` as a KITTI object folder at ``dst`` (module docstring)."""
+    ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
+                   velodyne_axes)
+    summary = ConvertSummary(outputs=[str(dst)])
+    n = len(loaded)
+    ids = loaded.info.meta.get("frame_ids") if loaded.format in ("kitti-object", "kitti-flat") else None
+    with staged_output(Path(dst), overwrite) as out:
+        for d in ("calib", "velodyne", "image_2", "label_2"):
+            (out / d).mkdir()
+        for k in range(n):
+            fid = str(ids[k]) if ids is not None else f"{k:06d}"
+            fc = frame_calib(loaded, k, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
+            fc.write(out / "calib" / f"{fid}.txt", link)
+            lines = _export_frame(ctx, k, fc, summary, False, out / "velodyne" / f"{fid}.bin",
+                                  out / "image_2" / f"{fid}.png")
+            write_bytes(out / "label_2" / f"{fid}.txt", "".join(line + "\n" for line in lines).encode())
+            summary.frames += 1
+            if progress is not None:
+                progress(k + 1, n)
+    _notes(ctx, summary)
+    return summary
+
+
+def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progress = None, camera: str | None = None,
+                         lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
+                         keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
+                         level: bool = True, velodyne_axes: str = "ego", sequence: str | None = None,
+                         origin_latlon: tuple[float, float, float] = DEFAULT_ORIGIN,
+                         overwrite: bool = False, **_: Any) -> ConvertSummary:
+    """Write ``loaded`` as one sequence of a KITTI tracking folder at ``dst`` (module docstring)."""
+    ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
+                   velodyne_axes)
+    if loaded.frame_rigs is not None and any(r != loaded.frame_rigs[0] for r in loaded.frame_rigs):
+        raise FormatError(loaded.info.root, "the frames have different calibrations (independent KITTI object "
+                          "frames?); a KITTI tracking sequence has one calibration")
+    seq = sequence or (str(loaded.info.meta["sequence"]) if loaded.format == "kitti-tracking" else "0000")
+    summary = ConvertSummary(outputs=[str(dst)])
+    n = len(loaded)
+    with staged_output(Path(dst), overwrite) as out:
+        for d in ("calib", f"velodyne/{seq}", f"image_02/{seq}", "label_02", "oxts"):
+            (out / d).mkdir(parents=True)
+        fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
+        fc.write(out / "calib" / f"{seq}.txt", link)
+        lines: list[str] = []
+        for k in range(n):
+            lines += _export_frame(ctx, k, fc, summary, True, out / "velodyne" / seq / f"{k:06d}.bin",
+                                   out / "image_02" / seq / f"{k:06d}.png")
+            summary.frames += 1
+            if progress is not None:
+                progress(k + 1, n)
+        write_bytes(out / "label_02" / f"{seq}.txt", "".join(line + "\n" for line in lines).encode())
+        src_oxts = loaded.info.meta.get("oxts_file") if loaded.format == "kitti-tracking" else None
+        if src_oxts is not None:
+            place_file(Path(src_oxts), out / "oxts" / f"{seq}.txt", link)
+        elif _has_real_poses(loaded):
+            rig = loaded.rig(0)
+            imu = "imu" if "imu" in rig.names() else "ego"
+            T_ego_from_imu = rig.T("ego", imu)
+            poses = np.stack([f.T_world_from_ego @ T_ego_from_imu for f in loaded.info.frames])
+            recs = oxts_records(poses, loaded.info.frame_times_ns(), origin_latlon)
+            write_bytes(out / "oxts" / f"{seq}.txt", oxts_text(recs).encode())
+        else:
+            summary.warnings.append("the source has no ego poses: no OXTS file written")
+    _notes(ctx, summary)
+    return summary
