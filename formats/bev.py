@@ -138,6 +138,18 @@ def polygon_coverage(poly: F64, grid: BEVGrid, supersample: int = 4) -> tuple[in
     return i0, j0, frac
 
 
+def resolve_class(ontology: Ontology, label: str) -> Any:
+    """The ontology class of a label: by its own name, else as a KITTI type ("Car"), else as a
+    nuScenes category ("vehicle.car"); None when none matches."""
+    return ontology.get(label) or ontology.from_kitti(label) or ontology.from_nuscenes(label)
+
+
+def class_color(ontology: Ontology, label: str) -> tuple[int, int, int]:
+    """RGB colour of a label through :func:`resolve_class` (the ontology's unknown colour else)."""
+    spec = resolve_class(ontology, label)
+    return ontology.color(label) if spec is None else tuple(spec.color)
+
+
 def track_color(track_id: int) -> tuple[int, int, int]:
     """A stable, saturated RGB colour for a track id (golden-ratio hues)."""
     hue = (track_id * 0.6180339887498949) % 1.0
@@ -300,10 +312,10 @@ def composite_png(bf: BEVFrame, ontology: Ontology, height_range: tuple[float, f
         m = bf.coverage[k] > 0
         if m.any():
             a = bf.coverage[k][m].astype(np.float32)[:, None] / 255.0 * 0.55
-            img[m] = (img[m] * (1 - a) + np.array(ontology.color(c), dtype=np.float32) * a).astype(np.uint8)
+            img[m] = (img[m] * (1 - a) + np.array(class_color(ontology, c), dtype=np.float32) * a).astype(np.uint8)
     scale = 4  # sub-pixel drawing precision for cv2 (shift = 2)
     for ob in bf.objects:
-        col = ontology.color(ob["label"])
+        col = class_color(ontology, ob["label"])
         px = np.round((np.asarray(ob["polygon_px"]) + 0.5) * scale - 0.5).astype(np.int32)
         cv2.polylines(img, [px], True, col, 1, cv2.LINE_AA, shift=2)
         front = (px[0] + px[1]) // 2
@@ -390,10 +402,12 @@ _FRAME_TEXT = {
 
 
 def bev_classes(doc: AnnotationDocument, ontology: Ontology) -> list[str]:
-    """The ontology classes present in ``doc`` (ontology order), then unknown labels (sorted)."""
+    """The labels present in ``doc``: those the ontology knows (by name, KITTI or nuScenes name;
+    see :func:`resolve_class`) in ontology order, then unknown labels (sorted)."""
+    order = {c: k for k, c in enumerate(ontology.class_names())}
     present = {t.label for t in doc.tracks.values()}
-    known = [c for c in ontology.class_names() if c in present]
-    return known + sorted(present - set(known))
+    rank = {lb: order[spec.name] for lb in present if (spec := resolve_class(ontology, lb)) is not None}
+    return sorted(rank, key=lambda lb: (rank[lb], lb)) + sorted(present - set(rank))
 
 
 def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: float = 0.2, frame: str = "ego",
@@ -457,7 +471,7 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
                 "source_format": loaded.info.format, "frame": frame, "range_m": grid.extent,
                 "resolution_m": grid.resolution, "size": [grid.size, grid.size], "supersample": supersample,
                 "height_range_m": list(height_range), "classes": cls,
-                "class_colors": {c: list(ontology.color(c)) for c in cls},
+                "class_colors": {c: list(class_color(ontology, c)) for c in cls},
                 "class_dirs": {c: _safe(c) for c in cls}, "track_colors": colors,
                 "axes": {"rows": "-x", "cols": "-y", "origin": "ego origin at the grid centre"},
                 "frames": frames_meta, "skipped": [list(s) for s in summary.skipped]}

@@ -1,11 +1,11 @@
 """Camera images with the 3D boxes drawn in: a PNG per camera per frame and an MP4 per camera.
 
 Every box edge goes through :func:`calib.projection.project_box_edges` (clipped at the near plane,
-bent by the lens distortion, clipped to the image), in the class colour of the ontology; the front
-face (x = +length/2) is drawn one pixel thicker and crossed by its two diagonals; the track id is
-written above the box. Boxes are drawn far to near so that nearer boxes are on top. Edges are
-drawn without anti-aliasing (every edge pixel has exactly the class colour); the id text is
-anti-aliased, white on a dark outline.
+bent by the lens distortion, clipped to the image), in the class colour of the ontology (labels
+resolved by name, KITTI type or nuScenes category); the front face (x = +length/2) is drawn one
+pixel thicker and crossed by its two diagonals; the track id is written above the box. Boxes are
+drawn far to near so that nearer boxes are on top. Edges are drawn without anti-aliasing (every
+edge pixel has exactly the class colour); the id text is anti-aliased, white on a dark outline.
 
 Layout written by :func:`write_images` (``docs/bev.md`` shows an example)::
 
@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from calib.camera import CameraModel
 from calib.projection import FRONT_FACE_EDGES, project_box_edges
 from calib.transforms import transform_points
+from formats.bev import class_color
 from formats.errors import FormatError
 from fusionlabel.ontology import Ontology
 
@@ -74,7 +75,7 @@ def draw_boxes(image: NDArray[np.uint8], boxes: Sequence[Any], camera: CameraMod
         pieces = project_box_edges(c, camera)
         if not pieces:
             continue
-        col = tuple(int(v) for v in ontology.color(ref.label))
+        col = tuple(int(v) for v in class_color(ontology, ref.label))
         for edge, uv in pieces:
             w = th + 1 if edge in FRONT_FACE_EDGES else th
             cv2.polylines(img, [_to_fixed(uv)], False, col, w, cv2.LINE_8, shift=_SHIFT)

@@ -248,3 +248,18 @@ def test_cli_export_bev(scene_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert "not an empty folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export-bev", str(scene_dir), str(tmp_path / "x"), "--resolution", "-1"])
+
+
+def test_foreign_labels_take_ontology_colours_and_order() -> None:
+    from formats.bev import bev_classes, class_color
+    from fusionlabel.document import AnnotationDocument
+    from fusionlabel.model import Track
+    from fusionlabel.ontology import UNKNOWN_COLOR, Ontology
+
+    onto = Ontology.default()
+    box = Box3D((0, 0, 1), (1, 1, 1), 0.0)
+    doc = AnnotationDocument.from_tracks(
+        [Track(i, lb, {}, {0: box}) for i, lb in enumerate(["Pedestrian", "zebra", "vehicle.car", "Car"])], 1)
+    assert bev_classes(doc, onto) == ["Car", "vehicle.car", "Pedestrian", "zebra"]
+    assert class_color(onto, "Car") == class_color(onto, "vehicle.car") == onto.color("car")
+    assert class_color(onto, "zebra") == UNKNOWN_COLOR
