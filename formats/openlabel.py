@@ -172,6 +172,11 @@ def openlabel_dict(info: SequenceInfo, doc: AnnotationDocument, base_dir: Path |
             t = fi.camera_timestamps_ns.get(name, fi.timestamp_ns)
             entry["stream_properties"] = {"sync": {"frame_stream": i, "timestamp": _time_text(t)}}
             fstreams[name] = entry
+        if rigs is not None:  # per-frame intrinsics where a frame's camera differs (KITTI object)
+            for name in rig.camera_names():
+                cam_i = rigs[i].camera(name) if name in rigs[i] else None
+                if cam_i is not None and cam_i != rig.camera(name):
+                    fstreams.setdefault(name, {}).setdefault("stream_properties", {}).update(_intrinsics(cam_i))
         if fstreams:
             props["streams"] = fstreams
         objs: dict[str, Any] = {}
@@ -416,6 +421,13 @@ def read_openlabel(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument]:
     systems and streams, sensor files from the stream URIs) and the world-frame tracks (object uid
     = track id, ``type`` = label). Malformed content raises :class:`FormatError` naming the file
     and the JSON location."""
+    info, doc, _ = _read(path)
+    return info, doc
+
+
+def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] | None]:
+    """:func:`read_openlabel` plus per-frame rigs where sensor poses change from frame to frame
+    (per-frame ``<sensor>_to_base`` transforms), else None."""
     p = Path(path)
     if p.is_dir():
         p = p / DEFAULT_FILE
@@ -484,6 +496,8 @@ def read_openlabel(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument]:
             raise _err(p, f"openlabel.objects.{uid}", str(e)) from None
 
     frames: list[FrameInfo] = []
+    frame_rigs: list[Rig] = []
+    rig_varies = False
     keyframes: dict[int, dict[int, Box3D]] = {tid: {} for tid in tracks}
     base = p.parent
     for k in keys:
@@ -497,6 +511,7 @@ def read_openlabel(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument]:
         tfs = _frame_transforms(props, p, f"{where}.frame_properties")
         T_world_from_ego = chain.T_root_from(ego, tfs, world) if ego else np.eye(4)
         lidar_files, camera_files, cam_t = {}, {}, {}
+        frame_cams: dict[str, CameraModel] = {}
         for sname, st in _obj(props.get("streams", {}), p, f"{where}.frame_properties.streams").items():
             st = _obj(st, p, f"{where}.frame_properties.streams.{sname}")
             if sname not in rig:
@@ -505,9 +520,23 @@ def read_openlabel(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument]:
             if "uri" in st:
                 f = Path(os.path.normpath(base / str(st["uri"])))
                 (camera_files if kind == "camera" else lidar_files)[sname] = f
-            sync = st.get("stream_properties", {}).get("sync", {})
+            sprops = _obj(st.get("stream_properties", {}), p, f"{where}.frame_properties.streams.{sname}")
+            cam_i = _camera(sprops, p, f"{where}.frame_properties.streams.{sname}.stream_properties")
+            if cam_i is not None:
+                frame_cams[sname] = cam_i
+            sync = sprops.get("sync", {})
             if kind == "camera" and "timestamp" in sync:
                 cam_t[sname] = _parse_time(sync, p, f"{where}.frame_properties.streams.{sname}.sync")
+        if frame_cams or (ego and any(a in rig and b == ego or b in rig and a == ego for a, b in tfs)):
+            sensors_i = []
+            for sn in rig.sensors:
+                T_s = chain.T_root_from(sn.name, tfs, ego) if (ego and sn.name in cs) else sn.T_ego_from_sensor
+                cam = frame_cams.get(sn.name, sn.camera)
+                rig_varies |= cam != sn.camera or not np.allclose(T_s, sn.T_ego_from_sensor, rtol=0, atol=1e-12)
+                sensors_i.append(Sensor(sn.name, sn.kind, T_s, cam))
+            frame_rigs.append(Rig(sensors_i))
+        else:
+            frame_rigs.append(rig)
         try:
             frames.append(FrameInfo(i, t, T_world_from_ego, lidar_files, camera_files, cam_t))
         except TransformError as e:
@@ -535,13 +564,16 @@ def read_openlabel(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument]:
         doc.set_frame_times([f.timestamp_ns for f in frames])
     info = SequenceInfo(str(meta.get("name", p.stem)), "openlabel", frames, rig, root=p,
                         meta={"openlabel_metadata": meta})
-    return info, doc
+    return info, doc, (frame_rigs if rig_varies else None)
 
 
 def load_openlabel(path: PathLike) -> Any:
     """:func:`read_openlabel` as a ``formats.datasets.LoadedSequence`` (sensor files are read
-    through the stream URIs; native ``.bin`` sweeps use the KITTI x y z intensity layout)."""
+    through the stream URIs; native ``.bin`` sweeps use the KITTI x y z intensity layout; per-frame
+    sensor transforms give ``frame_rigs``)."""
     from formats.datasets.base import LoadedSequence
 
-    info, doc = read_openlabel(path)
-    return LoadedSequence(info=info, annotations=doc, lidar_layout="kitti")
+    info, doc, frame_rigs = _read(path)
+    if frame_rigs is not None:  # the sequence rig is that of frame 0, as the dataset loaders do
+        info.rig = frame_rigs[0]
+    return LoadedSequence(info=info, annotations=doc, lidar_layout="kitti", frame_rigs=frame_rigs)

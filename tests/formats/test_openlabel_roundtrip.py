@@ -220,3 +220,29 @@ def test_not_json(tmp_path: Path) -> None:
     p.write_text("{not json")
     with pytest.raises(FormatError, match="not valid JSON"):
         read_openlabel(tmp_path)
+
+
+def test_real_kitti_object_frames_keep_their_calibrations(tmp_path: Path) -> None:
+    """Independent KITTI object frames (one calibration each) -> OpenLABEL -> back: per-frame rigs,
+    boxes and sensor data as read from the KITTI files."""
+    from tests.conftest import real_data
+
+    src = open_dataset(real_data("kitti_object_vis", "data", "object"))
+    assert src.frame_rigs is not None
+    write_openlabel(src, tmp_path / "k.json")
+    back = load_openlabel(tmp_path / "k.json")
+    assert back.frame_rigs is not None and len(back.frame_rigs) == len(src)
+    for f in range(len(src)):
+        for s in src.rig(f).sensors:
+            np.testing.assert_allclose(back.rig(f).sensor(s.name).T_ego_from_sensor, s.T_ego_from_sensor, atol=1e-12)
+            assert back.rig(f).sensor(s.name).camera == s.camera
+        a = {r.track_id: r for r in src.annotations.boxes_at(f)}
+        b = {r.track_id: r for r in back.annotations.boxes_at(f)}
+        assert a.keys() == b.keys() and all(a[t].label == b[t].label for t in a)
+        for t in a:
+            np.testing.assert_allclose(b[t].box.to_array(), a[t].box.to_array(), atol=1e-9)
+        np.testing.assert_array_equal(back.read_lidar(f).xyz, src.read_lidar(f).xyz)
+        assert back.read_image(f, "image_2").shape == src.read_image(f, "image_2").shape
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft7Validator(_schema())
+    assert list(validator.iter_errors(json.loads((tmp_path / "k.json").read_text()))) == []
