@@ -331,6 +331,87 @@ def _run_interpolate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- export-bev ----------------------------------------------------------------------------------
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
+    if not enabled:
+        return None
+
+    def report(done: int, total: int) -> None:
+        print(f"\r  frame {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _add_export_bev(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
+    p.add_argument("out", type=Path, help="output folder (must not exist or be empty, unless --force)")
+    p.add_argument("--range", type=_positive_float, default=51.2, dest="range_m",
+                   help="half extent of the square grid, metres (default 51.2)")
+    p.add_argument("--resolution", type=_positive_float, default=0.2, help="cell size, metres (default 0.2)")
+    p.add_argument("--frame", choices=["ego", "world"], default="ego",
+                   help="grid axes: the ego frame (default) or world-aligned axes centred on the ego")
+    p.add_argument("--no-png", action="store_true", help="only NPZ layers and JSON vectors")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    add_open_arguments(p)
+
+
+def _run_export_bev(args: argparse.Namespace) -> int:
+    from formats.bev import write_bev
+
+    loaded = open_sequence(args.path, args)
+    t0 = time.perf_counter()
+    summary = write_bev(loaded, args.out, range_m=args.range_m, resolution=args.resolution, frame=args.frame,
+                        png=not args.no_png, overwrite=args.force, progress=_progress_printer(sys.stderr.isatty()))
+    dt = time.perf_counter() - t0
+    print(f"{args.out}: BEV products ({args.frame} frame, +-{args.range_m} m at {args.resolution} m)")
+    print(summary.text())
+    print(f"written in {dt:.1f} s ({summary.frames / max(dt, 1e-9):.1f} frames/s)")
+    return EXIT_OK
+
+
+# ---- export-images -------------------------------------------------------------------------------
+def _add_export_images(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
+    p.add_argument("out", type=Path, help="output folder (must not exist or be empty, unless --force)")
+    p.add_argument("--mp4", action="store_true", help="also write one MP4 per camera (OpenCV, mp4v)")
+    p.add_argument("--cameras", nargs="+", metavar="CAMERA", help="only these cameras (default: all)")
+    p.add_argument("--fps", type=_positive_float, help="video frame rate (default: from the timestamps)")
+    p.add_argument("--no-ids", action="store_true", help="do not write track ids")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    add_open_arguments(p)
+
+
+def _run_export_images(args: argparse.Namespace) -> int:
+    from formats.render_export import write_images
+
+    loaded = open_sequence(args.path, args)
+    t0 = time.perf_counter()
+    summary = write_images(loaded, args.out, cameras=args.cameras, mp4=args.mp4, fps=args.fps,
+                           ids=not args.no_ids, overwrite=args.force,
+                           progress=_progress_printer(sys.stderr.isatty()))
+    dt = time.perf_counter() - t0
+    cams = args.cameras or loaded.camera_names
+    print(f"{args.out}: {summary.frames} frames x {len(cams)} cameras of PNG images"
+          + (", one MP4 per camera" if args.mp4 else ""))
+    print(summary.text())
+    print(f"written in {dt:.1f} s")
+    return EXIT_OK
+
+
 # ---- convert -------------------------------------------------------------------------------------
 def _add_convert(p: argparse.ArgumentParser) -> None:
     from formats.convert import writer_names
@@ -680,6 +761,10 @@ COMMANDS: list[Command] = [
     Command("interpolate", "set the interpolation of a project's tracks and report", _add_interpolate,
             _run_interpolate),
     Command("pack", "write a packed HDF5 copy of a sequence (opens and steps faster)", _add_pack, _run_pack),
+    Command("export-bev", "write BEV raster layers (PNG + NPZ) and vector polygons (JSON)", _add_export_bev,
+            _run_export_bev),
+    Command("export-images", "write camera images with the projected boxes (PNG, optional MP4)", _add_export_images,
+            _run_export_images),
     Command("convert", "convert a sequence (or a folder of sequences) to kitti, kitti-tracking, nuscenes, openlabel "
             "or native", _add_convert, _run_convert),
     Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
