@@ -226,7 +226,7 @@ def test_export_into_a_non_empty_folder_uses_a_sub_folder(qtbot, window, tmp_pat
     assert (out / "keep.txt").read_text() == "mine"
     # again: the sub-folder exists; replacing it is asked, refused -> nothing happens
     window.exporter.prompts.next = out
-    assert not window.exporter.actions["openlabel"].trigger() and not window.exporter.running
+    assert window.exporter.ask_export("openlabel") is False and not window.exporter.running
     assert window.exporter.prompts.asked_replace == [out / f"{name}-openlabel" / "openlabel.json"]
 
 
