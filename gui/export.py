@@ -7,7 +7,8 @@ in tests like the window's ``Prompter``), snapshots the document in the GUI thre
 a daemon thread and shows a progress dialog (Cancel stops it: the writers stage their output, so
 nothing half-written is left) while the window stays usable. It ends with a summary (frames, boxes,
 skipped items and why, warnings) or an error dialog naming the file and the problem; the session
-is never touched.
+is never touched. The session's files stay open until the export is done with them, even when the
+window closes the session meanwhile (:func:`hold_files`).
 
 Destination: a new or empty folder is written directly; a non-empty one gets a sub-folder
 ``<sequence>-<format>`` (replacing an existing one only after asking).
@@ -123,6 +124,36 @@ def session_sequence(session: Any) -> Any:
     loaded.warnings = list(getattr(session.loaded, "warnings", []))
     loaded.closer = None
     return loaded
+
+
+def hold_files(loaded: Any) -> Callable[[], None]:
+    """Keep ``loaded``'s files open while an export reads them: its ``closer`` (a packed HDF5
+    file) is deferred until the returned ``release()`` is called (the window may close the session
+    meanwhile, e.g. to open another sequence). ``release`` runs a deferred close."""
+    orig = getattr(loaded, "closer", None)
+    if orig is None:
+        return lambda: None
+    lock = threading.Lock()
+    state = {"held": True, "close": False}
+
+    def deferred() -> None:
+        with lock:
+            if state["held"]:
+                state["close"] = True
+                return
+        orig()
+
+    def release() -> None:
+        with lock:
+            state["held"] = False
+            close = state["close"]
+            if loaded.closer is deferred:
+                loaded.closer = orig
+        if close:
+            orig()
+
+    loaded.closer = deferred
+    return release
 
 
 def resolve_destination(chosen: Path, kind: str, sequence_name: str) -> Path:
@@ -269,8 +300,9 @@ class ExportActions(QObject):
         run.dialog = dlg
         win.statusBar().showMessage(f"Exporting to {dst} ...")
         relay = self._relay
-        run.thread = threading.Thread(target=_work, args=(writer, loaded, dst, options, run.run_id, run.cancel, relay),
-                                      name=f"export-{key}", daemon=True)
+        release = hold_files(win.session.loaded)
+        run.thread = threading.Thread(target=_work, name=f"export-{key}", daemon=True,
+                                      args=(writer, loaded, dst, options, run.run_id, run.cancel, relay, release))
         run.thread.start()
         return True
 
@@ -336,8 +368,9 @@ class ExportActions(QObject):
 
 
 def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str, Any], run_id: int,
-          cancel: threading.Event, relay: _Relay) -> None:
-    """The export thread: run the writer, reporting progress; never raises."""
+          cancel: threading.Event, relay: _Relay, release: Callable[[], None]) -> None:
+    """The export thread: run the writer, reporting progress; never raises. ``release()`` (see
+    :func:`hold_files`) when the writer is done with the files."""
     import time
 
     from formats.convert import call_writer
@@ -352,7 +385,10 @@ def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str,
 
     t0 = time.monotonic()
     try:
-        summary = call_writer(writer, loaded, dst, progress, options)
+        try:
+            summary = call_writer(writer, loaded, dst, progress, options)
+        finally:
+            release()
         summary.warnings[:0] = [w for w in loaded.warnings if w not in summary.warnings]
     except ExportCancelled:
         _emit(relay.failed, "cancelled", run_id)

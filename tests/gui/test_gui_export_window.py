@@ -280,3 +280,51 @@ def test_event_loop_runs_and_cancel_leaves_nothing(qtbot, window, tmp_path: Path
     timer.stop()
     assert window.exporter.last_error == "cancelled" and not window.exporter.prompts.errors
     assert not dst.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".slow")]
+
+
+def test_every_other_entry_writes_its_layout(qtbot, window, tmp_path: Path) -> None:
+    """KITTI object, nuScenes, native, BEV and images + MP4 through the same path (options wired)."""
+    expect = {"kitti": "label_2/000000.txt", "nuscenes": "v1.0-fusionlabel/sample_annotation.json",
+              "native": "fusionlabel.json", "bev": "meta.json", "images-mp4": "index.json"}
+    for key, rel in expect.items():
+        dst = tmp_path / key
+        _export(qtbot, window, key, dst)
+        assert window.exporter.last_error is None, (key, window.exporter.last_error)
+        assert window.exporter.last_summary.frames == 3, key
+        assert (dst / rel).is_file(), (key, rel)
+    assert list((tmp_path / "images-mp4").glob("*.mp4"))
+    assert not window.exporter.prompts.errors
+
+
+def test_opening_another_sequence_during_an_export_of_a_packed_file(qtbot, window, scene: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The packed HDF5 file stays open for the export while the window opens another sequence."""
+    from formats.datasets import open_dataset
+    from formats.packed import pack
+    from gui.export import EXPORTS, ExportKind
+
+    h5 = pack(open_dataset(scene), tmp_path / "scene.h5")
+    with qtbot.waitSignal(window.loaded, timeout=30000):
+        window.open_path(h5)
+    assert window.session.loaded.closer is not None
+
+    def slow_reader(loaded, dst, *, progress=None, **_):  # type: ignore[no-untyped-def]
+        from formats.convert import ConvertSummary
+
+        pts = 0
+        for k in range(len(loaded)):
+            time.sleep(0.15)
+            pts += len(loaded.read_lidar(k))
+            if progress is not None:
+                progress(k + 1, len(loaded))
+        Path(dst).mkdir()
+        (Path(dst) / "points.txt").write_text(str(pts))
+        return ConvertSummary(frames=len(loaded), outputs=[str(dst)])
+
+    monkeypatch.setitem(EXPORTS, "reader", ExportKind("reader", "Reader", slow_reader))
+    assert window.exporter.start("reader", tmp_path / "out")
+    with qtbot.waitSignal(window.exporter.finished, timeout=30000):
+        window.open_path(scene)  # closes the packed session while the export reads it
+    assert window.exporter.last_error is None, window.exporter.last_error
+    assert int((tmp_path / "out" / "points.txt").read_text()) > 1000
+    qtbot.waitUntil(lambda: window.session is not None and window.session.loaded.format == "native", timeout=30000)
