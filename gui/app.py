@@ -225,6 +225,9 @@ class MainWindow(QMainWindow):
         from gui.review import ReviewMode  # review mode and QA findings docks, Review menu
 
         self.review = ReviewMode(self)
+        from gui.export import ExportActions  # File > Export (background export of the session)
+
+        self.exporter = ExportActions(self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self._autosave_tick)
@@ -1142,6 +1145,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closed = True
+        self.exporter.cancel()  # a running export stops; its staged output is removed
         self.play_timer.stop()
         self.rest_timer.stop()
         self.autosave_timer.stop()

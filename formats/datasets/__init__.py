@@ -8,7 +8,8 @@
 >>> loaded.read_image(0, "image_2")
 
 Formats (``FORMATS``; ``detect_format`` tries them in this order): ``packed`` (``.h5``),
-``native``, ``nuscenes``, ``kitti-raw``, ``kitti-tracking``, ``kitti-object``, ``sustech``,
+``openlabel`` (an OpenLABEL 1.0 ``.json`` file, or a folder holding ``openlabel.json`` and no
+``fusionlabel.json``), ``native``, ``nuscenes``, ``kitti-raw``, ``kitti-tracking``, ``kitti-object``, ``sustech``,
 ``kitti-flat``, ``folder``. Each loader's module documents its layout, frames and conventions;
 ``docs/datasets.md`` has the overview.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +65,35 @@ def _is_packed(path: Path) -> bool:
     from formats.packed import is_packed
 
     return is_packed(path)
+
+
+def _load_openlabel(path: Path) -> LoadedSequence:
+    from formats.openlabel import load_openlabel
+
+    return load_openlabel(path)  # type: ignore[no-any-return]
+
+
+_OPENLABEL_HEAD = re.compile(rb'^\s*\{\s*"openlabel"\s*:')
+
+
+def _is_openlabel(path: Path) -> bool:
+    """An OpenLABEL JSON file (``.json`` whose first key is ``"openlabel"``; only the first 4 KB
+    are read), or a folder holding one named ``openlabel.json`` (and no native ``fusionlabel.json``:
+    a native sequence folder stays native)."""
+    if path.is_dir():
+        if (path / "fusionlabel.json").is_file():
+            return False
+        path = path / "openlabel.json"
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    return _OPENLABEL_HEAD.match(head) is not None
 
 
 def _split_dir(path: Path) -> Path | None:
@@ -139,6 +170,8 @@ FORMATS: dict[str, DatasetFormat] = {
     f.name: f
     for f in (
         DatasetFormat("packed", _is_packed, _load_packed, "a .h5/.hdf5 file written by formats.packed.pack"),
+        DatasetFormat("openlabel", _is_openlabel, _load_openlabel,
+                      "an OpenLABEL 1.0 .json file (first key \"openlabel\"), or a folder with openlabel.json"),
         DatasetFormat("native", is_native, load_native, "a folder with fusionlabel.json (fusionlabel synth)"),
         DatasetFormat("nuscenes", _is_nuscenes, load_nuscenes, "<root>/<version>/{scene,sample,...}.json"),
         DatasetFormat("kitti-raw", _is_kitti_raw, load_kitti_raw,
@@ -167,6 +200,8 @@ ALIASES = {
     "h5": "packed",
     "hdf5": "packed",
     "plain": "folder",
+    "open_label": "openlabel",
+    "open-label": "openlabel",
 }
 
 

@@ -1,0 +1,405 @@
+"""File > Export: write the current session (its sequence and the annotation document as edited,
+unsaved changes included) in any output layout, in a background thread.
+
+Every entry of :data:`EXPORTS` asks for a destination folder (:class:`ExportPrompts`, replaceable
+in tests like the window's ``Prompter``), snapshots the document in the GUI thread, runs the writer
+(``formats.convert`` writers, ``formats.bev.write_bev``, ``formats.render_export.write_images``) in
+a daemon thread and shows a progress dialog (Cancel stops it: the writers stage their output, so
+nothing half-written is left) while the window stays usable. It ends with a summary (frames, boxes,
+skipped items and why, warnings) or an error dialog naming the file and the problem; the session
+is never touched. The session's files stay open until the export is done with them, even when the
+window closes the session meanwhile (:func:`hold_files`).
+
+Destination: a new or empty folder is written directly; a non-empty one gets a sub-folder
+``<sequence>-<format>`` (replacing an existing one only after asking).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
+
+from fusionlabel.document import AnnotationDocument
+
+if TYPE_CHECKING:
+    from gui.app import MainWindow
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """One menu entry: ``key`` (also the sub-folder suffix), the menu ``text``, the writer (a
+    ``formats.convert`` writer name, ``"module:function"``, or a function with the writer
+    signature of ``formats.convert``) and fixed ``options``."""
+
+    key: str
+    text: str
+    writer: str | Callable[..., Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Callable[..., Any]:
+        from formats.convert import WriterSpec, get_writer
+
+        if callable(self.writer):
+            return self.writer
+        if ":" in self.writer:
+            return WriterSpec(self.key, self.writer, self.text).load()
+        return get_writer(self.writer)
+
+
+#: The File > Export entries, in menu order.
+EXPORTS: dict[str, ExportKind] = {
+    k.key: k
+    for k in (
+        ExportKind("kitti", "KITTI &object...", "kitti"),
+        ExportKind("kitti-tracking", "KITTI &tracking...", "kitti-tracking"),
+        ExportKind("nuscenes", "&nuScenes...", "nuscenes"),
+        ExportKind("openlabel", "Open&LABEL...", "openlabel"),
+        ExportKind("native", "&Native sequence...", "native"),
+        ExportKind("bev", "&BEV products...", "formats.bev:write_bev"),
+        ExportKind("images", "&Images with boxes...", "formats.render_export:write_images"),
+        ExportKind("images-mp4", "Images with boxes + &MP4...", "formats.render_export:write_images", {"mp4": True}),
+    )
+}
+
+
+def _name(kind: ExportKind) -> str:
+    return kind.text.replace("&", "").rstrip(".")
+
+
+class ExportCancelled(Exception):
+    """Raised from the progress callback when the user cancels; the writer removes its staging."""
+
+
+# ---- prompts (replaceable in tests) ---------------------------------------------------------------
+class ExportPrompts:
+    """Every question and message of the Export menu. Tests pass a subclass with canned answers."""
+
+    def destination(self, parent: QWidget, title: str, suggested: Path) -> Path | None:
+        """The folder to export into (None: cancelled)."""
+        p = QFileDialog.getExistingDirectory(parent, title, str(suggested))
+        return Path(p) if p else None
+
+    def confirm_replace(self, parent: QWidget, path: Path) -> bool:
+        """May the existing non-empty ``path`` be replaced?"""
+        r = QMessageBox.question(parent, "Export", f"{path} exists and is not empty. Replace it?",
+                                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        return r == QMessageBox.StandardButton.Yes
+
+    def summary(self, parent: QWidget, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, parent)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        box.setModal(False)
+        box.show()
+
+    def error(self, parent: QWidget, title: str, text: str) -> None:
+        QMessageBox.critical(parent, title, text)
+
+
+# ---- the session as a sequence --------------------------------------------------------------------
+def snapshot_document(doc: AnnotationDocument) -> AnnotationDocument:
+    """An independent copy of ``doc`` (tracks, gaps, reviews, frame times) that the labeler's
+    further edits do not change; proposals and issue markers are not exported."""
+    data = doc.to_dict()
+    data.pop("proposals", None)
+    data.pop("issues", None)
+    copy_ = AnnotationDocument.from_dict(data)
+    copy_.set_frame_times(doc.frame_times_ns)
+    return copy_
+
+
+def session_sequence(session: Any) -> Any:
+    """The session's ``LoadedSequence`` with its annotations replaced by a snapshot of the
+    session's document (unsaved edits included). Shares the readers (no closer: the session keeps
+    the files open)."""
+    loaded = copy.copy(session.loaded)
+    loaded.annotations = snapshot_document(session.doc)
+    loaded.warnings = list(getattr(session.loaded, "warnings", []))
+    loaded.closer = None
+    return loaded
+
+
+def hold_files(loaded: Any) -> Callable[[], None]:
+    """Keep ``loaded``'s files open while an export reads them: its ``closer`` (a packed HDF5
+    file) is deferred until the returned ``release()`` is called (the window may close the session
+    meanwhile, e.g. to open another sequence). ``release`` runs a deferred close."""
+    orig = getattr(loaded, "closer", None)
+    if orig is None:
+        return lambda: None
+    lock = threading.Lock()
+    state = {"held": True, "close": False}
+
+    def deferred() -> None:
+        with lock:
+            if state["held"]:
+                state["close"] = True
+                return
+        orig()
+
+    def release() -> None:
+        with lock:
+            state["held"] = False
+            close = state["close"]
+            if loaded.closer is deferred:
+                loaded.closer = orig
+        if close:
+            orig()
+
+    loaded.closer = deferred
+    return release
+
+
+def resolve_destination(chosen: Path, kind: str, sequence_name: str) -> Path:
+    """``chosen`` when it is new or an empty folder (or not a folder: the writer says why), else
+    ``chosen/<sequence>-<kind>``."""
+    if chosen.is_dir() and any(chosen.iterdir()):
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in sequence_name) or "sequence"
+        return chosen / f"{safe}-{kind}"
+    return chosen
+
+
+def _target_exists(dst: Path, kind: str) -> bool:
+    if kind == "openlabel":
+        return (dst / "openlabel.json").exists()
+    return dst.is_dir() and any(dst.iterdir())
+
+
+def summary_text(kind: ExportKind, dst: Path, summary: Any, seconds: float) -> str:
+    """The closing message: where, then ``ConvertSummary.text()`` (frames, boxes, skipped and why,
+    warnings, failures)."""
+    return f"{_name(kind)} written to\n{dst}\nin {seconds:.1f} s\n\n{summary.text()}"
+
+
+# ---- the worker -------------------------------------------------------------------------------------
+class _Relay(QObject):
+    """Carries progress and the result from the export thread to the GUI thread (queued)."""
+
+    progress = pyqtSignal(int, int, int)  # done, total, run id
+    done = pyqtSignal(object, float, int)  # summary, seconds, run id
+    failed = pyqtSignal(str, int)  # message, run id
+
+
+@dataclass
+class _Run:
+    run_id: int
+    kind: ExportKind
+    dst: Path
+    cancel: threading.Event
+    dialog: QProgressDialog | None = None
+    thread: threading.Thread | None = None
+
+
+class ExportActions(QObject):
+    """The File > Export sub-menu of ``win`` and the export runs. ``finished(summary)`` is emitted
+    when a run ends (the ``ConvertSummary``, or None after a failure or cancel); ``last_summary``
+    and ``last_error`` keep the outcome."""
+
+    finished = pyqtSignal(object)
+
+    def __init__(self, win: MainWindow, prompts: ExportPrompts | None = None) -> None:
+        super().__init__(win)
+        self.win = win
+        self.prompts = prompts or ExportPrompts()
+        self.last_summary: Any = None
+        self.last_error: str | None = None
+        self.last_destination: Path | None = None
+        self._run: _Run | None = None
+        self._run_id = 0
+        self._relay = _Relay()
+        self._relay.progress.connect(self._on_progress)
+        self._relay.done.connect(self._on_done)
+        self._relay.failed.connect(self._on_failed)
+        self.actions: dict[str, QAction] = {}
+        self._menu()
+
+    def _menu(self) -> None:
+        bar = self.win.menuBar()
+        file_menu = next((a.menu() for a in bar.actions() if a.text().replace("&", "") == "File"), None)
+        if file_menu is None:
+            file_menu = bar.addMenu("&File")
+        quit_action = next((a for a in file_menu.actions() if a.text().replace("&", "").startswith("Quit")), None)
+        self.menu = QMenu("&Export", self.win)
+        for key, kind in EXPORTS.items():
+            a = QAction(kind.text, self.win)
+            a.triggered.connect(lambda _=False, k=key: self.ask_export(k))
+            self.menu.addAction(a)
+            self.actions[key] = a
+        if quit_action is not None:
+            file_menu.insertMenu(quit_action, self.menu)
+            file_menu.insertSeparator(quit_action)
+        else:
+            file_menu.addMenu(self.menu)
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None
+
+    # ---- starting ---------------------------------------------------------------------------------
+    def ask_export(self, key: str) -> bool:
+        """Ask for a destination and start exporting as ``key`` (an :data:`EXPORTS` key); False when
+        there is nothing to export, an export is running, or the user cancelled."""
+        win = self.win
+        if win.session is None:
+            win.statusBar().showMessage("Export: open a sequence first", 5000)
+            return False
+        if self._run is not None:
+            win.statusBar().showMessage("Export: another export is still running", 5000)
+            return False
+        kind = EXPORTS[key]
+        s = win.session
+        suggested = (Path(s.seq.root) if s.seq.root is not None else Path(s.source)).parent
+        title = f"Export as {_name(kind)}: destination folder"
+        chosen = self.prompts.destination(win, title, suggested)
+        if chosen is None:
+            return False
+        return self.start(key, chosen)
+
+    def start(self, key: str, chosen: str | Path) -> bool:
+        """Export the session as ``key`` into ``chosen`` (see the module docstring for where
+        exactly) in a background thread; False when refused (no session, running, not replaced)."""
+        win = self.win
+        if win.session is None or self._run is not None:
+            return False
+        kind = EXPORTS[key]
+        dst = resolve_destination(Path(chosen), key, win.session.seq.name)
+        overwrite = False
+        if _target_exists(dst, key):
+            if not self.prompts.confirm_replace(win, dst if key != "openlabel" else dst / "openlabel.json"):
+                return False
+            overwrite = True
+        try:
+            writer = kind.load()
+            loaded = session_sequence(win.session)
+        except Exception as e:
+            self._fail(kind, dst, f"{type(e).__name__}: {e}")
+            return False
+        options = {**kind.options, "overwrite": overwrite, "ontology": win.session.ontology}
+        self._run_id += 1
+        run = _Run(self._run_id, kind, dst, threading.Event())
+        self._run = run
+        self.last_destination = dst
+        self.last_summary = None
+        self.last_error = None
+        n = len(loaded.info.frames)
+        dlg = QProgressDialog(f"Exporting {n} frames to\n{dst}", "Cancel", 0, max(n, 1), win)
+        dlg.setWindowTitle(f"Export: {_name(kind)}")
+        dlg.setWindowModality(Qt.WindowModality.NonModal)
+        dlg.setMinimumDuration(0)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        dlg.canceled.connect(lambda r=run: self.cancel(r.run_id))
+        dlg.setValue(0)
+        dlg.show()
+        run.dialog = dlg
+        win.statusBar().showMessage(f"Exporting to {dst} ...")
+        relay = self._relay
+        release = hold_files(win.session.loaded)
+        run.thread = threading.Thread(target=_work, name=f"export-{key}", daemon=True,
+                                      args=(writer, loaded, dst, options, run.run_id, run.cancel, relay, release))
+        run.thread.start()
+        return True
+
+    def cancel(self, run_id: int | None = None) -> None:
+        """Ask the running export to stop (at the next frame); nothing is left at the destination."""
+        if self._run is not None and (run_id is None or run_id == self._run.run_id):
+            self._run.cancel.set()
+            self.win.statusBar().showMessage("Export: cancelling ...", 5000)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the running export's thread ends (tests, shutdown); results still arrive
+        through the event loop."""
+        if self._run is not None and self._run.thread is not None:
+            self._run.thread.join(timeout)
+
+    # ---- results (GUI thread) ----------------------------------------------------------------------
+    def _on_progress(self, done: int, total: int, run_id: int) -> None:
+        run = self._run
+        if run is None or run.run_id != run_id or run.dialog is None:
+            return
+        run.dialog.setMaximum(max(total, 1))
+        run.dialog.setValue(min(done, max(total, 1)))
+        self.win.statusBar().showMessage(f"Exporting to {run.dst}: frame {done} / {total}")
+
+    def _end(self, run_id: int) -> _Run | None:
+        run = self._run
+        if run is None or run.run_id != run_id:
+            return None
+        self._run = None
+        if run.dialog is not None:
+            run.dialog.blockSignals(True)  # closing must not read as "cancel"
+            run.dialog.close()
+            run.dialog.deleteLater()
+        return run
+
+    def _on_done(self, summary: Any, seconds: float, run_id: int) -> None:
+        run = self._end(run_id)
+        if run is None:
+            return
+        self.last_summary = summary
+        self.win.statusBar().showMessage(
+            f"Exported {summary.frames} frames, {summary.boxes} boxes to {run.dst}", 10000)
+        self.prompts.summary(self.win, "Export finished", summary_text(run.kind, run.dst, summary, seconds))
+        self.finished.emit(summary)
+
+    def _on_failed(self, message: str, run_id: int) -> None:
+        run = self._end(run_id)
+        if run is None:
+            return
+        if message == "cancelled":
+            self.last_error = "cancelled"
+            self.win.statusBar().showMessage(f"Export to {run.dst} cancelled; nothing written", 8000)
+        else:
+            self._fail(run.kind, run.dst, message)
+        self.finished.emit(None)
+
+    def _fail(self, kind: ExportKind, dst: Path, message: str) -> None:
+        self.last_error = message
+        self.win.statusBar().showMessage("Export failed", 8000)
+        self.prompts.error(self.win, "Export failed",
+                           f"{_name(kind)} export to {dst} failed:\n{message}\n\n"
+                           "Nothing was changed in the annotations.")
+
+
+def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str, Any], run_id: int,
+          cancel: threading.Event, relay: _Relay, release: Callable[[], None]) -> None:
+    """The export thread: run the writer, reporting progress; never raises. ``release()`` (see
+    :func:`hold_files`) when the writer is done with the files."""
+    import time
+
+    from formats.convert import call_writer
+
+    def progress(done: int, total: int) -> None:
+        if cancel.is_set():
+            raise ExportCancelled
+        try:
+            relay.progress.emit(int(done), int(total), run_id)
+        except RuntimeError:  # the window is gone
+            cancel.set()
+
+    t0 = time.monotonic()
+    try:
+        try:
+            summary = call_writer(writer, loaded, dst, progress, options)
+        finally:
+            release()
+        summary.warnings[:0] = [w for w in loaded.warnings if w not in summary.warnings]
+    except ExportCancelled:
+        _emit(relay.failed, "cancelled", run_id)
+    except Exception as e:  # shown in a dialog; the session is untouched
+        _emit(relay.failed, f"{type(e).__name__}: {e}", run_id)
+    else:
+        _emit(relay.done, summary, time.monotonic() - t0, run_id)
+
+
+def _emit(signal: Any, *args: Any) -> None:
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # the window was closed meanwhile
+        pass
