@@ -435,8 +435,9 @@ def _index_path(path: PathLike) -> Path:
 
 
 def is_native(path: PathLike) -> bool:
-    """Whether ``path`` is a native sequence folder (or its index file)."""
-    return _index_path(path).is_file()
+    """Whether ``path`` is a native sequence folder or its index file (named ``fusionlabel.json``)."""
+    p = _index_path(path)
+    return p.name == INDEX_FILE and p.is_file()
 
 
 def load_sequence(path: PathLike) -> SequenceInfo:
