@@ -11,83 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.gui.gui_support import open_window, synth_scene, to_qpoint
+
 pytestmark = pytest.mark.gl
 
 QtCore = pytest.importorskip("PyQt6.QtCore")
 Qt = QtCore.Qt
 
 
-def scene_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A synthetic sequence of 11 frames with one small camera (shared by the GUI tests)."""
-    from fusionlabel.cli import generate
-
-    root = tmp_path_factory.getbasetemp() / "gui-scene-11f-1cam"
-    if not (root / "fusionlabel.json").exists():
-        generate(root, frames=11, seed=0, cameras=1, size=(160, 90), force=True)
-    return root
-
-
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return scene_path(tmp_path_factory)
-
-
-_OPEN: list = []
-
-
-@pytest.fixture(autouse=True)
-def _close_windows(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
-    yield
-    from PyQt6 import sip
-
-    while _OPEN:
-        w = _OPEN.pop()
-        if not sip.isdeleted(w):
-            w.close()
-    qtbot.wait(5)
-
-
-class Answers:
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def ask_save_changes(self, parent: object) -> str:
-        return "discard"
-
-    def ask_recover(self, parent: object, path: Path, when: float) -> bool:
-        return False
-
-    def error(self, parent: object, title: str, text: str) -> None:
-        self.errors.append(f"{title}: {text}")
-
-    def save_path(self, parent: object, suggested: Path) -> Path | None:
-        return None
-
-    def open_path(self, parent: object) -> Path | None:
-        return None
-
-
-def open_window(qtbot, path: Path):  # type: ignore[no-untyped-def]
-    from gui.app import MainWindow
-
-    win = MainWindow(Answers())
-    _OPEN.append(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.loaded, timeout=30000):
-        win.open_path(path)
-    win.activateWindow()
-    qtbot.waitActive(win)
-    win.bev.setFocus()
-    qtbot.wait(50)
-    return win
-
-
-def _pt(view, xy) -> QtCore.QPoint:  # type: ignore[no-untyped-def]
-    s = view.to_screen(np.asarray(xy, dtype=np.float64)[None])[0]
-    return QtCore.QPoint(int(round(s[0])), int(round(s[1])))
+    return synth_scene(tmp_path_factory, frames=11, cameras=1, size=(160, 90))
 
 
 def key(qtbot, win, k, mods=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +50,7 @@ def test_one_click_box_on_a_parked_car(qtbot, scene: Path) -> None:
     n = len(doc)
     key(qtbot, win, Qt.Key.Key_G)
     assert win.ctl.active_name == "oneclick"
-    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=_pt(win.bev, gt.center[:2]))
+    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=to_qpoint(win.bev, gt.center[:2]))
     qtbot.wait(5)
     assert len(doc) == n + 1
     tid = win.selection
@@ -127,7 +61,7 @@ def test_one_click_box_on_a_parked_car(qtbot, scene: Path) -> None:
     assert "car:" in win.statusBar().currentMessage()
     # a click on empty ground makes nothing and says so
     key(qtbot, win, Qt.Key.Key_G)
-    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=_pt(win.bev, lidar[:2] + np.array([0.0, 0.5])))
+    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=to_qpoint(win.bev, lidar[:2] + np.array([0.0, 0.5])))
     assert len(doc) == n + 1 and "no object" in win.statusBar().currentMessage()
     key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(doc) == n
@@ -222,7 +156,7 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     win.select(None)
     target = next(r for r in doc.proposals_at(win.frame) if r.proposal_id != cur
                   and not pick_candidates(win.ctx, tuple(r.box.center[:2]), 0.5))
-    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=_pt(win.bev, target.box.center[:2]))
+    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=to_qpoint(win.bev, target.box.center[:2]))
     qtbot.wait(5)
     assert win.proposals_ui.current.proposal_id == target.proposal_id and win.selection is None
     key(qtbot, win, Qt.Key.Key_Y)

@@ -11,98 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.gui.gui_support import FakePrompter as Answers
+from tests.gui.gui_support import drag, open_window, synth_scene, to_qpoint
+
 pytestmark = pytest.mark.gl
 
 QtCore = pytest.importorskip("PyQt6.QtCore")
 Qt = QtCore.Qt
 
 
-def _scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small synthetic sequence shared by the GUI tests of this session (3 frames, 6 cameras)."""
-    from fusionlabel.cli import generate
-
-    root = tmp_path_factory.getbasetemp() / "gui-scene-3f"
-    if not (root / "fusionlabel.json").exists():
-        generate(root, frames=3, seed=0, cameras=6, size=(320, 180), force=True)
-    return root
-
-
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _scene(tmp_path_factory)
-
-
-_OPEN: list = []  # windows opened by this module's tests, closed after each test
-
-
-@pytest.fixture(autouse=True)
-def _close_windows(qtbot):  # type: ignore[no-untyped-def]
-    """Windows delete themselves on close (freeing their GL context); close those a test left
-    open, answering "discard", and let Qt run the deferred deletes."""
-    yield
-    from PyQt6 import sip
-
-    while _OPEN:
-        w = _OPEN.pop()
-        if not sip.isdeleted(w):
-            if hasattr(w.prompter, "save_answer"):
-                w.prompter.save_answer = "discard"
-            w.close()
-    qtbot.wait(5)
-
-
-class Answers:
-    """Prompter with canned answers."""
-
-    def __init__(self, save_to: Path | None = None) -> None:
-        self.save_to = save_to
-        self.errors: list[str] = []
-
-    def ask_save_changes(self, parent: object) -> str:
-        return "discard"
-
-    def ask_recover(self, parent: object, path: Path, when: float) -> bool:
-        return False
-
-    def error(self, parent: object, title: str, text: str) -> None:
-        self.errors.append(f"{title}: {text}")
-
-    def save_path(self, parent: object, suggested: Path) -> Path | None:
-        return self.save_to
-
-    def open_path(self, parent: object) -> Path | None:
-        return None
-
-
-def open_window(qtbot, path: Path, prompter: Answers):  # type: ignore[no-untyped-def]
-    from gui.app import MainWindow
-
-    win = MainWindow(prompter)
-    _OPEN.append(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.loaded, timeout=30000):
-        win.open_path(path)
-    win.activateWindow()
-    qtbot.waitActive(win)
-    qtbot.wait(50)
-    return win
-
-
-def _pt(view, xy) -> QtCore.QPoint:  # type: ignore[no-untyped-def]
-    s = view.to_screen(np.asarray(xy, dtype=np.float64)[None])[0]
-    return QtCore.QPoint(int(round(s[0])), int(round(s[1])))
-
-
-def drag(qtbot, view, a, b, steps: int = 6, modifier=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
-    """Left-drag in an OrthoView from plane point ``a`` to ``b`` (metres)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    qtbot.mousePress(view, Qt.MouseButton.LeftButton, modifier, _pt(view, a))
-    for t in np.linspace(0, 1, steps + 1)[1:]:
-        qtbot.mouseMove(view, _pt(view, a + t * (b - a)))
-    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, modifier, _pt(view, b))
-    qtbot.wait(5)
+    return synth_scene(tmp_path_factory, frames=3, cameras=6, size=(320, 180))
 
 
 def test_create_resize_rotate_copy_undo_redo_save_reopen(qtbot, scene: Path, tmp_path: Path,
@@ -219,23 +139,23 @@ def test_escape_cancels_a_drag_and_create_at_pointer(qtbot, scene: Path, tmp_pat
     ref = doc.boxes_at(0)[0]
     win.select(ref.track_id)
     c = np.asarray(ref.box.center[:2])
-    qtbot.mousePress(bev, Qt.MouseButton.LeftButton, pos=_pt(bev, c))
+    qtbot.mousePress(bev, Qt.MouseButton.LeftButton, pos=to_qpoint(bev, c))
     for t in np.linspace(0, 1, 5)[1:]:
-        qtbot.mouseMove(bev, _pt(bev, c + t * np.array([2.0, 0.0])))
+        qtbot.mouseMove(bev, to_qpoint(bev, c + t * np.array([2.0, 0.0])))
     assert win.ctx.preview is not None  # dragging: previewed, not committed
     assert doc.box_at(ref.track_id, 0).box == ref.box
     # the cameras that see the box show the dragged box on top
     seeing = [pn for pn in win.camera_grid.panels.values() if pn.edges_of(ref.track_id)]
     assert seeing and all(pn._preview_edges for pn in seeing)
     qtbot.keyClick(bev, Qt.Key.Key_Escape)
-    qtbot.mouseRelease(bev, Qt.MouseButton.LeftButton, pos=_pt(bev, c + [2.0, 0.0]))
+    qtbot.mouseRelease(bev, Qt.MouseButton.LeftButton, pos=to_qpoint(bev, c + [2.0, 0.0]))
     assert win.ctx.preview is None and doc.box_at(ref.track_id, 0).box == ref.box
     assert not any(pn._preview_edges for pn in win.camera_grid.panels.values())
     assert len(win.session.undo) == 0
     # N: a class-default box at the pointer, of the class chosen for new boxes
     win.objects.new_box.setCurrentText("pedestrian")
     ego = win.session.seq.T_world_from_ego(0)[:2, 3]
-    qtbot.mouseMove(bev, _pt(bev, ego))
+    qtbot.mouseMove(bev, to_qpoint(bev, ego))
     n = len(doc)
     qtbot.keyClick(bev, Qt.Key.Key_N)
     assert len(doc) == n + 1

@@ -9,81 +9,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.gui.gui_support import FakePrompter as Answers
+from tests.gui.gui_support import open_window, synth_scene
+
 pytestmark = pytest.mark.gl
 
 QtCore = pytest.importorskip("PyQt6.QtCore")
 Qt = QtCore.Qt
 
 
-def _scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small synthetic sequence shared by the GUI tests (3 frames, 6 cameras)."""
-    from fusionlabel.cli import generate
-
-    root = tmp_path_factory.getbasetemp() / "gui-scene-3f"
-    if not (root / "fusionlabel.json").exists():
-        generate(root, frames=3, seed=0, cameras=6, size=(320, 180), force=True)
-    return root
+def open_review_window(qtbot, path: Path, prompter: Answers):  # type: ignore[no-untyped-def]
+    """A window with ``path`` loaded and the review mode shown."""
+    win = open_window(qtbot, path, prompter, focus_bev=False)
+    win.review.show(True)
+    qtbot.wait(50)
+    return win
 
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _scene(tmp_path_factory)
-
-
-_OPEN: list = []
-
-
-@pytest.fixture(autouse=True)
-def _close_windows(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
-    yield
-    from PyQt6 import sip
-
-    while _OPEN:
-        w = _OPEN.pop()
-        if not sip.isdeleted(w):
-            w.close()
-    qtbot.wait(5)
-
-
-class Answers:
-    """Prompter with canned answers."""
-
-    def __init__(self, save_to: Path | None = None) -> None:
-        self.save_to = save_to
-        self.errors: list[str] = []
-
-    def ask_save_changes(self, parent: object) -> str:
-        return "discard"
-
-    def ask_recover(self, parent: object, path: Path, when: float) -> bool:
-        return False
-
-    def error(self, parent: object, title: str, text: str) -> None:
-        self.errors.append(f"{title}: {text}")
-
-    def save_path(self, parent: object, suggested: Path) -> Path | None:
-        return self.save_to
-
-    def open_path(self, parent: object) -> Path | None:
-        return None
-
-
-def open_window(qtbot, path: Path, prompter: Answers):  # type: ignore[no-untyped-def]
-    from gui.app import MainWindow
-
-    win = MainWindow(prompter)
-    _OPEN.append(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.loaded, timeout=30000):
-        win.open_path(path)
-    win.activateWindow()
-    qtbot.waitActive(win)
-    win.review.show(True)
-    qtbot.wait(50)
-    return win
+    return synth_scene(tmp_path_factory, frames=3, cameras=6, size=(320, 180))
 
 
 def _visible_in_camera(win, track_id: int) -> bool:  # type: ignore[no-untyped-def]
@@ -103,7 +48,7 @@ def _color_pixels(img, rgb, tol: int = 40) -> int:  # type: ignore[no-untyped-de
 def test_accept_reject_frame_undo_markers_save_reopen(qtbot, scene: Path, tmp_path: Path) -> None:
     from gui.review import ACCEPT_COLOR, REJECT_COLOR
 
-    win = open_window(qtbot, scene, Answers(save_to=tmp_path / "review.flproj"))
+    win = open_review_window(qtbot, scene, Answers(save_to=tmp_path / "review.flproj"))
     panel, doc = win.review.panel, win.session.doc
     panel.reviewer.setText("anna")
     shown = [r.track_id for r in win.boxes() if _visible_in_camera(win, r.track_id)]
@@ -200,7 +145,7 @@ def test_accept_reject_frame_undo_markers_save_reopen(qtbot, scene: Path, tmp_pa
     assert win.save()
     assert not win.is_modified
     win.close()
-    win2 = open_window(qtbot, tmp_path / "review.flproj", Answers())
+    win2 = open_review_window(qtbot, tmp_path / "review.flproj", Answers())
     doc2 = win2.session.doc
     assert doc2.box_reviews() == boxes and doc2.frame_reviews() == frames
     assert doc2.box_review(b, 0).comment == "rear edge 30 cm short"
@@ -214,7 +159,7 @@ def test_accept_reject_frame_undo_markers_save_reopen(qtbot, scene: Path, tmp_pa
 def test_findings_panel_finds_a_floating_box_and_jumps_there(qtbot, scene: Path) -> None:
     from fusionlabel.commands import SetKeyframe
 
-    win = open_window(qtbot, scene, Answers())
+    win = open_review_window(qtbot, scene, Answers())
     doc = win.session.doc
     ego = win.session.seq.frames[1].T_world_from_ego[:2, 3]
     cars = [t for t in doc.track_ids() if doc.track(t).label == "car" and doc.track(t).box_at(1) is not None]
@@ -266,7 +211,7 @@ def test_findings_panel_finds_a_floating_box_and_jumps_there(qtbot, scene: Path)
 
 
 def test_review_keys_reject_and_marker_at_the_pointer(qtbot, scene: Path) -> None:
-    win = open_window(qtbot, scene, Answers())
+    win = open_review_window(qtbot, scene, Answers())
     panel, doc = win.review.panel, win.session.doc
     tid = win.boxes()[0].track_id
     win.select(tid)

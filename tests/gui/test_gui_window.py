@@ -8,93 +8,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.gui.gui_support import OPEN_WINDOWS, FakePrompter, open_window, synth_scene
+
 pytestmark = pytest.mark.gl
-
-QtCore = pytest.importorskip("PyQt6.QtCore")
-
-
-def _scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small synthetic sequence shared by the GUI tests of this session (3 frames, 6 cameras)."""
-    from fusionlabel.cli import generate
-
-    root = tmp_path_factory.getbasetemp() / "gui-scene-3f"
-    if not (root / "fusionlabel.json").exists():
-        generate(root, frames=3, seed=0, cameras=6, size=(320, 180), force=True)
-    return root
 
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _scene(tmp_path_factory)
+    return synth_scene(tmp_path_factory, frames=3, cameras=6, size=(320, 180))
 
-
-_OPEN: list = []  # windows opened by this module's tests, closed after each test
-
-
-@pytest.fixture(autouse=True)
-def _close_windows(qtbot):  # type: ignore[no-untyped-def]
-    """Windows delete themselves on close (freeing their GL context); close those a test left
-    open, answering "discard", and let Qt run the deferred deletes."""
-    yield
-    from PyQt6 import sip
-
-    while _OPEN:
-        w = _OPEN.pop()
-        if not sip.isdeleted(w):
-            if hasattr(w.prompter, "save_answer"):
-                w.prompter.save_answer = "discard"
-            w.close()
-    qtbot.wait(5)
-
-
-class FakePrompter:
-    """Canned answers; records what was asked."""
-
-    def __init__(self, save_answer: str = "discard", recover: bool = False, save_to: Path | None = None) -> None:
-        self.save_answer, self.recover, self.save_to = save_answer, recover, save_to
-        self.asked: list[str] = []
-        self.errors: list[str] = []
-
-    def ask_save_changes(self, parent: object) -> str:
-        self.asked.append("save_changes")
-        return self.save_answer
-
-    def ask_recover(self, parent: object, path: Path, when: float) -> bool:
-        self.asked.append("recover")
-        return self.recover
-
-    def error(self, parent: object, title: str, text: str) -> None:
-        self.errors.append(f"{title}: {text}")
-
-    def save_path(self, parent: object, suggested: Path) -> Path | None:
-        self.asked.append("save_path")
-        return self.save_to
-
-    def open_path(self, parent: object) -> Path | None:
-        return None
+QtCore = pytest.importorskip("PyQt6.QtCore")
 
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
-
-
-def open_window(qtbot, path: Path, prompter: FakePrompter | None = None, **kw):  # type: ignore[no-untyped-def]
-    from gui.app import MainWindow
-
-    win = MainWindow(prompter or FakePrompter(), **kw)
-    _OPEN.append(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.loaded, timeout=30000):
-        win.open_path(path)
-    win.activateWindow()
-    qtbot.waitActive(win)
-    win.bev.setFocus()
-    qtbot.wait(50)
-    return win
 
 
 def _near_color(img: np.ndarray, xy: np.ndarray, rgb: tuple[int, int, int], tol: int = 40, r: int = 1) -> np.ndarray:
@@ -254,7 +183,7 @@ def test_bad_folder_shows_an_error_and_the_window_stays(qtbot, tmp_path: Path, c
     (bad / "fusionlabel.json").write_text("{oops")
     p = FakePrompter()
     win = MainWindow(p)
-    _OPEN.append(win)
+    OPEN_WINDOWS.append(win)
     win.show()
     with qtbot.waitSignal(win.load_failed, timeout=10000):
         win.open_path(bad)
@@ -405,7 +334,7 @@ def test_recovery_kept_for_later_is_moved_aside(qtbot, scene: Path, cache: Path)
 
     p3 = FakePrompter()
     win3 = MainWindow(p3, recovery=False)
-    _OPEN.append(win3)
+    OPEN_WINDOWS.append(win3)
     win3.show()
     with qtbot.waitSignal(win3.loaded, timeout=30000):
         win3.open_path(scene)
