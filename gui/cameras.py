@@ -198,7 +198,9 @@ class CameraPanel(QWidget):
                 img[vv[k], uu[k]] = rgb[k]
         self._composite = np.ascontiguousarray(img)
         h, w = self._composite.shape[:2]
-        self._qimage = QImage(self._composite.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        # the screen's 32-bit format: scaling and drawing need no per-paint conversion (a deep copy)
+        rgb = QImage(self._composite.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        self._qimage = rgb.convertToFormat(QImage.Format.Format_RGB32)
         self._scaled = None
 
     # ---- geometry -------------------------------------------------------------------------------

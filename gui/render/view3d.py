@@ -8,6 +8,10 @@ thicker on top.
 Level of detail: any interaction with the camera (mouse drag, wheel, or a programmatic move via
 :meth:`View3D.interacted`) switches the cloud to a decimated subset; ``rest_ms`` after the last
 interaction the full cloud is drawn again.
+
+Holding (:meth:`View3D.hold`): while frames change quickly the window may defer the 3D view's new
+data and its repaint (the latest points and boxes are kept and applied once, on :meth:`release`,
+at rest, or by :meth:`render`), so the other views step at full rate.
 """
 
 from __future__ import annotations
@@ -101,6 +105,9 @@ class View3D:
         self._lod_index: tuple[int, NDArray[np.int64]] | None = None
         self._texts: list[str] = []
         self._closed = False
+        self._held = False
+        self._pending_points: tuple[NDArray[np.floating], NDArray[np.floating]] | None = None
+        self._pending_boxes: Sequence[BoxGlyph] | None = None
         self._rest = QTimer(self.canvas.native)  # dies with the widget
         self._rest.setSingleShot(True)
         self._rest.setInterval(int(rest_ms))
@@ -119,6 +126,9 @@ class View3D:
     def set_points(self, pts_world: NDArray[np.floating], rgb: NDArray[np.floating]) -> None:
         """(N, 3) world points (m) and (N, 3) RGB in [0, 1]. The decimated subset for level of
         detail is ``lod_points`` points spread evenly over a fixed shuffle."""
+        if self._held:
+            self._pending_points = (pts_world, rgb)
+            return
         n = len(pts_world)
         color = np.ones((n, 4), np.float32)
         color[:, :3] = rgb
@@ -134,6 +144,9 @@ class View3D:
 
     def set_boxes(self, boxes: Sequence[BoxGlyph]) -> None:
         """Replace the drawn boxes."""
+        if self._held:
+            self._pending_boxes = boxes
+            return
         groups: dict[str, tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]] = {
             "key": ([], []),
             "dash": ([], []),
@@ -186,6 +199,39 @@ class View3D:
             cam.distance = float(distance)
         self.canvas.update()
 
+    # ---- deferred updates -----------------------------------------------------------------------
+    def hold(self) -> None:
+        """Defer new points and boxes and the repaint (the view keeps showing the last drawn state)
+        until :meth:`release` or rest (``rest_ms`` after the last :meth:`interacted`)."""
+        if not self._held and not self._closed:
+            self._held = True
+            self.widget.setUpdatesEnabled(False)
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def _apply_pending(self) -> None:
+        held, self._held = self._held, False
+        try:
+            if self._pending_points is not None:
+                self.set_points(*self._pending_points)
+            if self._pending_boxes is not None:
+                self.set_boxes(self._pending_boxes)
+        finally:
+            self._pending_points = self._pending_boxes = None
+            self._held = held
+
+    def release(self) -> None:
+        """Apply the deferred points and boxes and repaint."""
+        if not self._held:
+            return
+        self._apply_pending()
+        self._held = False
+        if not self._closed:
+            self.widget.setUpdatesEnabled(True)
+            self.canvas.update()
+
     # ---- level of detail ------------------------------------------------------------------------
     def interacted(self) -> None:
         """The camera moves: draw the decimated cloud until ``rest_ms`` after the last call."""
@@ -200,6 +246,7 @@ class View3D:
     def _at_rest(self) -> None:
         if self._closed:
             return
+        self.release()
         self.points.set_lod(False)
         self.canvas.update()
 
@@ -212,7 +259,8 @@ class View3D:
 
     # ---- output ---------------------------------------------------------------------------------
     def render(self) -> NDArray[np.uint8]:
-        """Draw now and return the canvas pixels (H, W, 4) uint8 RGBA."""
+        """Draw now (with any deferred data) and return the canvas pixels (H, W, 4) uint8 RGBA."""
+        self._apply_pending()
         return self.canvas.render()
 
     def to_canvas(self, pts_world: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -224,6 +272,7 @@ class View3D:
     def close(self) -> None:
         """Stop the level-of-detail timer and close the canvas (once)."""
         self._rest.stop()
+        self._pending_points = self._pending_boxes = None
         if not self._closed:
             self._closed = True
             self.lod_enabled = False
