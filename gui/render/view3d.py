@@ -163,8 +163,14 @@ class View3D:
                 QTimer.singleShot(20, self.display.update)  # the GL context is being created
             return self._image
         if self._dirty or self._image is None:
-            self._store(self.canvas.render())
+            self._store(self._render_now())
         return self._image
+
+    def _render_now(self) -> NDArray[np.uint8]:
+        # like SceneCanvas.on_draw: a draw is handled, so further updates must be scheduled again
+        # (canvas.render() alone leaves vispy's "update pending" flag set and no redraw is requested)
+        self.canvas._update_pending = False
+        return self.canvas.render()
 
     def _store(self, rgba: NDArray[np.uint8]) -> None:
         h, w = rgba.shape[:2]
@@ -318,7 +324,7 @@ class View3D:
                 QApplication.processEvents()
                 if self.canvas.native.isValid():
                     break
-        rgba = self.canvas.render()
+        rgba = self._render_now()
         if not self._closed:
             self._store(rgba)
         return rgba

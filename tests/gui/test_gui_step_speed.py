@@ -96,3 +96,19 @@ def test_fast_steps_hold_the_3d_view_until_rest(qtbot, win, monkeypatch: pytest.
     v.render()
     assert v._pending_points is None and v._lod_index is not None
     assert v._lod_index[0] == len(win.session.frame(3).pts_world)
+
+
+def test_3d_image_in_the_window_follows_the_frame(qtbot, win) -> None:  # type: ignore[no-untyped-def]
+    """After a frame change and rest, the window's 3D image is the current scene (not a stale one)."""
+    v = win.view3d
+    qtbot.waitUntil(lambda: not v.held and not v.lod_active, timeout=3000)
+    before = _grab_rgb(v.widget).astype(np.int16)
+    win.select(win.session.doc.boxes_at(0)[0].track_id)  # the selected box turns white
+    win.set_frame(2)
+    qtbot.waitUntil(lambda: not v.held and not v.lod_active, timeout=3000)
+    qtbot.wait(50)
+    shown = _grab_rgb(v.widget).astype(np.int16)
+    assert np.abs(shown - before).max(axis=-1).mean() > 0.01  # the picture changed
+    fresh = v.render()[..., :3].astype(np.int16)  # what the scene looks like now
+    assert fresh.shape == shown.shape
+    assert (np.abs(fresh - shown).max(axis=-1) > 40).mean() < 0.002
