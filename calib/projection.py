@@ -223,8 +223,28 @@ def project_box_edges(
     as pixel polylines inside the image: a list of ``(edge_index, (M, 2) float64)``, M >= 2, in
     edge order; an edge may give several pieces or none. See the module docstring."""
     corners = _check_corners(corners_cam)
-    a, b, keep = clip_segments_near(corners[BOX_EDGES[:, 0]], corners[BOX_EDGES[:, 1]], near)
-    edge_ids = np.flatnonzero(keep)
+    return [(e, poly) for _, e, poly in project_boxes_edges(corners[None], camera, near, step_px, max_samples)]
+
+
+def project_boxes_edges(
+    corners_cam: ArrayLike,
+    camera: CameraModel,
+    near: float = DEFAULT_NEAR,
+    step_px: float = DEFAULT_STEP_PX,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+) -> list[tuple[int, int, F64]]:
+    """:func:`project_box_edges` of many boxes (B, 8, 3) camera frame (m) in one vectorised pass:
+    ``(box index, edge_index, (M, 2) float64 px)`` pieces, by box then edge order."""
+    corners = np.asarray(corners_cam, dtype=np.float64).reshape(-1, 8, 3)
+    if not np.isfinite(corners).all():
+        raise ValueError("corners_cam contains NaN or inf")
+    B = len(corners)
+    if B == 0:
+        return []
+    a0 = corners[:, BOX_EDGES[:, 0]].reshape(-1, 3)
+    b0 = corners[:, BOX_EDGES[:, 1]].reshape(-1, 3)
+    a, b, keep = clip_segments_near(a0, b0, near)
+    edge_ids = np.flatnonzero(keep)  # global ids: box * 12 + edge
     if edge_ids.size == 0:
         return []
     a, b = a[keep], b[keep]
@@ -251,7 +271,12 @@ def project_box_edges(
     t = (np.arange(which.size) - first) / n[which]
     xy = p2[which] + (q2 - p2)[which] * t[:, None]
     uv = camera.project_normalized(xy)
-    return [(int(edge_ids[g]), piece) for g, piece in _clip_polylines(uv, which, camera.image_rect())]
+    n_edges = len(BOX_EDGES)
+    out = []
+    for g, piece in _clip_polylines(uv, which, camera.image_rect()):
+        box, edge = divmod(int(edge_ids[g]), n_edges)
+        out.append((box, edge, piece))
+    return out
 
 
 # ---- polygons ----------------------------------------------------------------------------------

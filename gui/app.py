@@ -187,6 +187,9 @@ class MainWindow(QMainWindow):
     load_failed = pyqtSignal(str)
     frame_shown = pyqtSignal(int)
     prelabel_finished = pyqtSignal(int)  # proposals set (-1: the run failed)
+    #: While frames change, the 3D view is redrawn at most once per this many seconds (level of
+    #: detail for stepping and playback; the latest frame is drawn at rest). 0: every step.
+    MIN_3D_INTERVAL_S = 0.15
 
     def __init__(self, prompter: Prompter | None = None, autosave_s: float = AUTOSAVE_INTERVAL_S,
                  recovery: bool = True) -> None:
@@ -211,6 +214,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._boxes_dirty = False
         self._in_show = False
+        self._last_3d = -1e9  # time.monotonic() of the last 3D redraw by a frame change
         self._help: ShortcutHelp | None = None
         self.camera_grid: CameraGrid | None = None
         self.setWindowTitle(APP_NAME)
@@ -674,6 +678,11 @@ class MainWindow(QMainWindow):
                 self.bev.set_view(ego_xy, None, ego_yaw)
         finally:
             self._in_show = False
+        # 3D level of detail while frames change: at most one 3D repaint per MIN_3D_INTERVAL_S (the
+        # other steps keep the last drawn 3D frame); at rest the latest frame is drawn in full.
+        now = time.monotonic()
+        draw_3d = recentre or now - self._last_3d >= self.MIN_3D_INTERVAL_S
+        self.view3d.hold()
         self._update_points()
         if not recentre:  # frames changing quickly: draft quality until 300 ms after the last one
             self.view3d.interacted()
@@ -685,6 +694,9 @@ class MainWindow(QMainWindow):
                 panel.set_frame(fd.images.get(name), self.session.T_cam_from_world(index, name), (), fd.pts_world,
                                 camera=self.session.camera(index, name))
         self._update_boxes()
+        if draw_3d:
+            self._last_3d = now
+            self.view3d.release()
         self.frame_shown.emit(index)
 
     def _set_oneclick_origin(self, index: int) -> None:
@@ -720,8 +732,7 @@ class MainWindow(QMainWindow):
         if self.accumulate <= 0:  # the common case: colours and order precomputed by the loader
             derive(fd, self.color_mode)
             self.view3d.set_points(fd.pts_world, fd.memo[("rgb", self.color_mode)])
-            order = fd.memo["z_order"]
-            self.bev.set_points(fd.pts_world[order, :2], fd.memo["bev_rgb"])
+            self.bev.set_points(fd.memo["bev_xy"], fd.memo["bev_rgb32"])
             return
         pts, inten = self._points()
         self.view3d.set_points(pts, point_colors(self.color_mode, pts, inten, origin, ground))

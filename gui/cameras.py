@@ -20,7 +20,7 @@ from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from calib.camera import CameraModel
-from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, project_box_edges
+from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, project_boxes_edges
 from gui.colors import SELECTED_COLOR, class_color, depth_colors_u8
 from gui.frames import transform_f32
 from gui.ortho import qpolygon
@@ -198,7 +198,9 @@ class CameraPanel(QWidget):
                 img[vv[k], uu[k]] = rgb[k]
         self._composite = np.ascontiguousarray(img)
         h, w = self._composite.shape[:2]
-        self._qimage = QImage(self._composite.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        # the screen's 32-bit format: scaling and drawing need no per-paint conversion (a deep copy)
+        rgb = QImage(self._composite.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        self._qimage = rgb.convertToFormat(QImage.Format.Format_RGB32)
         self._scaled = None
 
     # ---- geometry -------------------------------------------------------------------------------
@@ -329,7 +331,7 @@ def project_boxes(
     (2 without distortion), all project validly (in front, inside the valid FOV and the image)
     is drawn from those samples: the same distortion-bent curves as
     :func:`calib.projection.project_box_edges`, without clipping, which such a box does not need.
-    Every other box goes through ``project_box_edges`` (near-plane and image clipping)."""
+    Every other box goes through ``project_boxes_edges`` (near-plane and image clipping), all in one call."""
     B = len(corners_cam)
     ids = np.arange(B) if ids is None else np.asarray(ids)
     if B == 0:
@@ -343,11 +345,11 @@ def project_boxes(
     uv = uv.reshape(B, 12, k, 2)
     fast = valid.reshape(B, 12 * k).all(axis=1)
     out: list[tuple[int, int, F64]] = []
-    for i in range(B):
-        if fast[i]:
-            out.extend((int(ids[i]), e, uv[i, e]) for e in range(12))
-        else:
-            out.extend((int(ids[i]), e, poly) for e, poly in project_box_edges(corners_cam[i], camera))
+    for i in np.flatnonzero(fast):
+        out.extend((int(ids[i]), e, uv[i, e]) for e in range(12))
+    slow = np.flatnonzero(~fast)
+    if slow.size:  # all the other boxes in one vectorised call (the same pieces as one call per box)
+        out.extend((int(ids[slow[j]]), e, poly) for j, e, poly in project_boxes_edges(corners_cam[slow], camera))
     return out
 
 

@@ -28,6 +28,15 @@ F64 = NDArray[np.float64]
 BACKGROUND = (16, 18, 23)
 
 
+def pack_rgb32(rgb: NDArray[np.uint8]) -> NDArray[np.uint32]:
+    """(N, 3) uint8 RGB -> (N,) uint32 ``0xffRRGGBB`` (QImage.Format_RGB32 pixels)."""
+    c = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3).astype(np.uint32)
+    return np.uint32(0xFF000000) | (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
+
+
+_BACKGROUND32 = int(pack_rgb32(np.array([BACKGROUND], np.uint8))[0])
+
+
 @dataclass(frozen=True)
 class Shape:
     """A polyline/polygon in plane metres: ``points`` (K, 2); ``color`` RGB 0-255; ``width`` px;
@@ -88,27 +97,30 @@ class OrthoView(QWidget):
         self.min_scale, self.max_scale = 0.5, 400.0
         self.splat_scale = 12.0  # from this zoom on, points are 2x2 px
         self._pts = np.zeros((0, 2))
-        self._rgb = np.zeros((0, 3), np.uint8)
+        self._rgb32 = np.zeros(0, np.uint32)
         self._shapes: list[Shape] = []
         self._preview: list[Shape] = []
         self._raster: QImage | None = None
-        self._raster_buf: NDArray[np.uint8] | None = None
+        self._raster_buf: NDArray[np.uint32] | None = None
         self._pan_from: tuple[QPointF, F64] | None = None
         self.message = ""
 
     # ---- data -----------------------------------------------------------------------------------
     def set_points(
-        self, pts_plane: NDArray[np.floating], rgb: NDArray[np.uint8], order: NDArray[np.floating] | None = None
+        self, pts_plane: NDArray[np.floating], rgb: NDArray[np.uint8] | NDArray[np.uint32],
+        order: NDArray[np.floating] | None = None,
     ) -> None:
-        """(N, 2) plane metres with (N, 3) uint8 colours; ``order`` (N,) draws high values on top."""
+        """(N, 2) plane metres with (N, 3) uint8 colours (or (N,) uint32 packed by :func:`pack_rgb32`);
+        ``order`` (N,) draws high values on top."""
         pts = np.asarray(pts_plane).reshape(-1, 2)
         if pts.dtype != np.float32:
             pts = pts.astype(np.float64)
-        rgb = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3)
+        rgb = np.asarray(rgb)
+        rgb32 = rgb.reshape(-1) if rgb.dtype == np.uint32 else pack_rgb32(rgb)
         if order is not None and len(pts):
             idx = np.argsort(order, kind="stable")
-            pts, rgb = pts[idx], rgb[idx]
-        self._pts, self._rgb = pts, rgb
+            pts, rgb32 = pts[idx], rgb32[idx]
+        self._pts, self._rgb32 = pts, rgb32
         self._raster = None
         self.update()
 
@@ -180,23 +192,23 @@ class OrthoView(QWidget):
 
     # ---- painting -------------------------------------------------------------------------------
     def _rasterize(self) -> QImage:
+        """The points as a QImage in the screen's native 32-bit format (no conversion to draw)."""
         w, h = max(self.width(), 1), max(self.height(), 1)
-        buf = np.empty((h, w, 3), np.uint8)
-        buf[:] = BACKGROUND
+        buf = np.full(h * w, _BACKGROUND32, np.uint32)
         if len(self._pts):
             s = self.to_screen(self._pts)
             x = np.floor(s[:, 0]).astype(np.int64)
             y = np.floor(s[:, 1]).astype(np.int64)
             ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-            x, y, rgb = x[ok], y[ok], self._rgb[ok]
-            buf[y, x] = rgb
-            if self.scale >= self.splat_scale:
-                for dx, dy in ((1, 0), (0, 1), (1, 1)):
-                    xx, yy = x + dx, y + dy
-                    k = (xx < w) & (yy < h)
-                    buf[yy[k], xx[k]] = rgb[k]
+            x, y, rgb = x[ok], y[ok], self._rgb32[ok]
+            flat = y * w + x
+            buf[flat] = rgb
+            if self.scale >= self.splat_scale:  # 2x2 px
+                right, below = x < w - 1, y < h - 1
+                for d, k in ((1, right), (w, below), (w + 1, right & below)):
+                    buf[flat[k] + d] = rgb[k]
         self._raster_buf = buf
-        return QImage(buf.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        return QImage(buf.data, w, h, 4 * w, QImage.Format.Format_RGB32)
 
     def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         if self._raster is None or self._raster.width() != self.width() or self._raster.height() != self.height():

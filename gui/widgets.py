@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PyQt6.QtCore import QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QMouseEvent, QPainter, QPen
+from PyQt6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -40,6 +40,7 @@ class TimelineBar(QWidget):
         self.frame = 0
         self.keyframes: list[int] = []
         self.span: tuple[int, int] | None = None
+        self._static: tuple[tuple, QPixmap] | None = None  # ruler without the cursor, by its state
         self.setMinimumHeight(34)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
@@ -60,8 +61,8 @@ class TimelineBar(QWidget):
         f = round((x - 10) / max(self.width() - 20, 1) * n)
         return int(min(max(f, 0), max(self.count - 1, 0)))
 
-    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        p = QPainter(self)
+    def _paint_static(self, p: QPainter) -> None:
+        """Background, span, ticks and keyframe markers (everything but the current frame)."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         h = self.height()
         p.fillRect(self.rect(), QColor(28, 30, 36))
@@ -83,9 +84,21 @@ class TimelineBar(QWidget):
             p.drawPolygon(*[
                 _pt(x, mid - 7), _pt(x + 5, mid), _pt(x, mid + 7), _pt(x - 5, mid)
             ])
+
+    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        key = (self.width(), self.height(), self.devicePixelRatioF(), self.count, tuple(self.keyframes), self.span)
+        if self._static is None or self._static[0] != key:  # redrawn only when the ruler changes
+            pm = QPixmap(self.size() * self.devicePixelRatioF())
+            pm.setDevicePixelRatio(self.devicePixelRatioF())
+            sp = QPainter(pm)
+            self._paint_static(sp)
+            sp.end()
+            self._static = (key, pm)
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._static[1])
         x = self._x(self.frame)
         p.setPen(QPen(QColor(255, 255, 255), 2))
-        p.drawLine(int(x), 2, int(x), h - 2)
+        p.drawLine(int(x), 2, int(x), self.height() - 2)
         p.end()
 
     def mousePressEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]

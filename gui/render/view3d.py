@@ -8,6 +8,16 @@ thicker on top.
 Level of detail: any interaction with the camera (mouse drag, wheel, or a programmatic move via
 :meth:`View3D.interacted`) switches the cloud to a decimated subset; ``rest_ms`` after the last
 interaction the full cloud is drawn again.
+
+Holding (:meth:`View3D.hold`): while frames change quickly the window may defer the 3D view's new
+data and its repaint (the latest points and boxes are kept and applied once, on :meth:`release`,
+at rest, or by :meth:`render`), so the other views step at full rate.
+
+The window shows the 3D view as an image (:class:`_Display`, a plain QWidget): the vispy canvas
+(a QOpenGLWidget) lives in a hidden top-level window and renders offscreen (``canvas.render()``)
+whenever it needs a redraw; mouse and wheel events are forwarded to it. A QOpenGLWidget inside the
+main window would switch the whole window to GL composition, which costs about 20 ms per repaint
+of any panel under software GL.
 """
 
 from __future__ import annotations
@@ -19,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import vispy
 from numpy.typing import NDArray
-from PyQt6.QtCore import QTimer
-from PyQt6.QtWidgets import QWidget
+from PyQt6.QtCore import QEvent, Qt, QTimer
+from PyQt6.QtGui import QImage, QPainter
+from PyQt6.QtWidgets import QApplication, QWidget
 from vispy import scene
 
 from gui.render.points import PointCloud
@@ -84,8 +95,17 @@ class View3D:
     """
 
     def __init__(self, parent: QWidget | None = None, lod_points: int = 30000, rest_ms: int = 300) -> None:
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, show=False, parent=parent)
+        self._closed = False
+        self._held = False
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, show=False)
         self.canvas.unfreeze()
+        native = self.canvas.native
+        native.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        native.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+        self.display = _Display(self, parent)
+        self._dirty = True
+        self._image: QImage | None = None
+        self.canvas._backend._vispy_update = self._request  # redraws go to the display
         self.view = self.canvas.central_widget.add_view()
         self.view.camera = scene.cameras.TurntableCamera(fov=45.0, elevation=35.0, azimuth=-90.0, distance=55.0)
         self.points = PointCloud(parent=self.view.scene)
@@ -100,7 +120,8 @@ class View3D:
         self.lod_enabled = True
         self._lod_index: tuple[int, NDArray[np.int64]] | None = None
         self._texts: list[str] = []
-        self._closed = False
+        self._pending_points: tuple[NDArray[np.floating], NDArray[np.floating]] | None = None
+        self._pending_boxes: Sequence[BoxGlyph] | None = None
         self._rest = QTimer(self.canvas.native)  # dies with the widget
         self._rest.setSingleShot(True)
         self._rest.setInterval(int(rest_ms))
@@ -113,12 +134,59 @@ class View3D:
     # ---- widget ---------------------------------------------------------------------------------
     @property
     def widget(self) -> QWidget:
-        return self.canvas.native
+        """The widget shown in the window (the rendered image; it forwards mouse events)."""
+        return self.display
+
+    def _request(self) -> None:
+        """vispy asks for a redraw: render when the display next paints."""
+        self._dirty = True
+        if not self._closed:
+            self.display.update()
+
+    def _sync(self) -> bool:
+        """Show the hidden canvas (once) at the display's size; False while it has no GL context."""
+        native = self.canvas.native
+        if self._closed:
+            return False
+        if not native.isVisible():
+            native.resize(self.display.size())
+            native.show()
+        if native.size() != self.display.size():
+            native.resize(self.display.size())
+            self._dirty = True
+        return bool(native.isValid())
+
+    def _frame(self) -> QImage | None:
+        """The current image of the scene (rendered now when something changed)."""
+        if not self._sync():
+            if not self._closed:
+                QTimer.singleShot(20, self.display.update)  # the GL context is being created
+            return self._image
+        if self._dirty or self._image is None:
+            self._store(self._render_now())
+        return self._image
+
+    def _render_now(self) -> NDArray[np.uint8]:
+        # like SceneCanvas.on_draw: a draw is handled, so further updates must be scheduled again
+        # (canvas.render() alone leaves vispy's "update pending" flag set and no redraw is requested)
+        self.canvas._update_pending = False
+        return self.canvas.render()
+
+    def _store(self, rgba: NDArray[np.uint8]) -> None:
+        h, w = rgba.shape[:2]
+        buf = np.ascontiguousarray(rgba)
+        img = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).convertToFormat(QImage.Format.Format_RGB32)
+        img.setDevicePixelRatio(w / max(self.display.width(), 1))
+        self._image = img
+        self._dirty = False
 
     # ---- data -----------------------------------------------------------------------------------
     def set_points(self, pts_world: NDArray[np.floating], rgb: NDArray[np.floating]) -> None:
         """(N, 3) world points (m) and (N, 3) RGB in [0, 1]. The decimated subset for level of
         detail is ``lod_points`` points spread evenly over a fixed shuffle."""
+        if self._held:
+            self._pending_points = (pts_world, rgb)
+            return
         n = len(pts_world)
         color = np.ones((n, 4), np.float32)
         color[:, :3] = rgb
@@ -134,6 +202,9 @@ class View3D:
 
     def set_boxes(self, boxes: Sequence[BoxGlyph]) -> None:
         """Replace the drawn boxes."""
+        if self._held:
+            self._pending_boxes = boxes
+            return
         groups: dict[str, tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]] = {
             "key": ([], []),
             "dash": ([], []),
@@ -186,6 +257,39 @@ class View3D:
             cam.distance = float(distance)
         self.canvas.update()
 
+    # ---- deferred updates -----------------------------------------------------------------------
+    def hold(self) -> None:
+        """Defer new points and boxes and the repaint (the view keeps showing the last drawn state)
+        until :meth:`release` or rest (``rest_ms`` after the last :meth:`interacted`)."""
+        if not self._held and not self._closed:
+            self._held = True
+            self.display.setUpdatesEnabled(False)
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def _apply_pending(self) -> None:
+        held, self._held = self._held, False
+        try:
+            if self._pending_points is not None:
+                self.set_points(*self._pending_points)
+            if self._pending_boxes is not None:
+                self.set_boxes(self._pending_boxes)
+        finally:
+            self._pending_points = self._pending_boxes = None
+            self._held = held
+
+    def release(self) -> None:
+        """Apply the deferred points and boxes and repaint."""
+        if not self._held:
+            return
+        self._apply_pending()
+        self._held = False
+        if not self._closed:
+            self.display.setUpdatesEnabled(True)
+            self.canvas.update()
+
     # ---- level of detail ------------------------------------------------------------------------
     def interacted(self) -> None:
         """The camera moves: draw the decimated cloud until ``rest_ms`` after the last call."""
@@ -200,6 +304,7 @@ class View3D:
     def _at_rest(self) -> None:
         if self._closed:
             return
+        self.release()
         self.points.set_lod(False)
         self.canvas.update()
 
@@ -212,8 +317,17 @@ class View3D:
 
     # ---- output ---------------------------------------------------------------------------------
     def render(self) -> NDArray[np.uint8]:
-        """Draw now and return the canvas pixels (H, W, 4) uint8 RGBA."""
-        return self.canvas.render()
+        """Draw now (with any deferred data) and return the canvas pixels (H, W, 4) uint8 RGBA."""
+        self._apply_pending()
+        if not self._sync() and not self._closed:
+            for _ in range(50):
+                QApplication.processEvents()
+                if self.canvas.native.isValid():
+                    break
+        rgba = self._render_now()
+        if not self._closed:
+            self._store(rgba)
+        return rgba
 
     def to_canvas(self, pts_world: NDArray[np.floating]) -> NDArray[np.float64]:
         """(N, 3) world points -> (N, 2) canvas pixels (x right, y down, logical pixels)."""
@@ -223,8 +337,53 @@ class View3D:
 
     def close(self) -> None:
         """Stop the level-of-detail timer and close the canvas (once)."""
-        self._rest.stop()
-        if not self._closed:
-            self._closed = True
-            self.lod_enabled = False
+        self._pending_points = self._pending_boxes = None
+        if self._closed:
+            return
+        self._closed = True
+        self.lod_enabled = False
+        try:
+            self._rest.stop()
+        except RuntimeError:  # already deleted with its widget
+            pass
+        try:
+            native = self.canvas.native
             self.canvas.close()
+            native.deleteLater()
+        except RuntimeError:  # the C++ widget is gone already (application teardown)
+            pass
+
+
+class _Display(QWidget):
+    """Shows the 3D view's latest rendering; mouse and wheel events go on to the hidden canvas."""
+
+    def __init__(self, view: View3D, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._view = view
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.setMouseTracking(True)
+        self.setMinimumSize(50, 50)
+        self.destroyed.connect(view.close)  # the hidden canvas goes with the window
+
+    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        img = self._view._frame()
+        p = QPainter(self)
+        if img is None:
+            p.fillRect(self.rect(), Qt.GlobalColor.black)
+        else:
+            p.drawImage(0, 0, img)
+        p.end()
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        self._view._dirty = True
+        super().resizeEvent(event)
+
+    def event(self, e: QEvent) -> bool:  # type: ignore[override]
+        if e.type() in _FORWARDED and not self._view._closed:
+            QApplication.sendEvent(self._view.canvas.native, e)
+            return True
+        return super().event(e)
+
+
+_FORWARDED = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove,
+              QEvent.Type.MouseButtonDblClick, QEvent.Type.Wheel}

@@ -14,6 +14,7 @@ from calib.projection import (
     clip_polygon_to_rect,
     clip_polyline_to_rect,
     project_box_edges,
+    project_boxes_edges,
     project_points,
 )
 
@@ -203,3 +204,19 @@ def test_bad_corners() -> None:
         project_box_edges(np.zeros((4, 3)), CAMS["none"])
     with pytest.raises(ValueError):
         box_bbox2d(np.full((8, 3), np.nan), CAMS["none"])
+
+
+@pytest.mark.parametrize("key", list(CAMS))
+def test_batched_box_edges_equal_one_call_per_box(key: str) -> None:
+    """Many boxes at once (in front, straddling the camera plane, off the image, behind) give the
+    same pieces, with the right box and edge ids, as one call per box."""
+    cam = CAMS[key]
+    rng = np.random.default_rng(3)
+    boxes = [box_cam(rng.uniform([-25, -4, -3], [25, 4, 40]), *rng.uniform([1, 1, 1], [8, 3, 3])) for _ in range(60)]
+    got = project_boxes_edges(np.stack(boxes), cam)
+    want = [(i, e, poly) for i, c in enumerate(boxes) for e, poly in project_box_edges(c, cam)]
+    assert len(got) == len(want) and len({i for i, _, _ in want}) > 20
+    for (gi, ge, gp), (wi, we, wp) in zip(got, want, strict=True):
+        assert (gi, ge) == (wi, we)
+        np.testing.assert_allclose(gp, wp, atol=1e-9)
+    assert project_boxes_edges(np.zeros((0, 8, 3)), cam) == []
