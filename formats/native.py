@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from calib.fileio import fsync_dir
 from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
 from formats.errors import FormatError
@@ -56,19 +57,6 @@ PathLike = str | os.PathLike[str]
 
 
 # ---- folder fsync and JSON (file writes: formats.io.atomic_write_*) ----------------------------
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def read_json(path: PathLike) -> Any:
     """Parse a JSON file; FormatError names the file, line and column on failure."""
     path = Path(path)
@@ -409,7 +397,7 @@ def write_synth_scene(
             "azimuths": cfg.azimuths,
         }
         writer.finish(scene.tracks(), meta)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():
@@ -419,7 +407,7 @@ def write_synth_scene(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

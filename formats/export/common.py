@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calib.camera import CameraModel
+from calib.fileio import fsync_dir
 from calib.rig import Rig
 from formats.errors import FormatError
 from fusionlabel.ontology import Ontology
@@ -69,19 +70,6 @@ def token(*parts: object) -> str:
 
 
 # ---- output folders -------------------------------------------------------------------------------
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 @contextmanager
 def staged_output(dst: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a hidden temporary sibling folder of ``dst`` to write into; on success it is renamed
@@ -96,7 +84,7 @@ def staged_output(dst: Path, overwrite: bool = False) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
     try:
         yield tmp
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if dst.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".old", dir=dst.parent))
             os.replace(dst, old / "x")
@@ -104,7 +92,7 @@ def staged_output(dst: Path, overwrite: bool = False) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, dst)
-        _fsync_dir(dst.parent)
+        fsync_dir(dst.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
