@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,11 +28,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from calib.fileio import fsync_dir
 from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
 from formats.errors import FormatError
-from formats.io import atomic_write_bytes, atomic_write_json
+from formats.io import atomic_write_bytes, atomic_write_json, staged_output
 
 if TYPE_CHECKING:
     from fusionlabel.synth import SynthScene
@@ -364,13 +361,7 @@ def write_synth_scene(
     or be an empty folder unless ``overwrite`` (then the old folder is replaced at the end).
     ``progress(done, total)`` is called after each frame. Returns ``out``."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FormatError(out, "exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FormatError(out, "folder exists and is not empty (use overwrite / --force)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
+    with staged_output(out, overwrite) as tmp:
         writer = NativeWriter(tmp, scene.name, scene.rig)
         n = len(scene)
         for i in range(n):
@@ -397,20 +388,6 @@ def write_synth_scene(
             "azimuths": cfg.azimuths,
         }
         writer.finish(scene.tracks(), meta)
-        fsync_dir(tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-        fsync_dir(out.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

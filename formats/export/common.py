@@ -34,10 +34,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +43,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calib.camera import CameraModel
-from calib.fileio import fsync_dir
 from calib.rig import Rig
 from formats.errors import FormatError
 from fusionlabel.ontology import Ontology
@@ -69,33 +65,6 @@ def token(*parts: object) -> str:
     return uuid.uuid5(TOKEN_NAMESPACE, "/".join(str(p) for p in parts)).hex
 
 
-# ---- output folders -------------------------------------------------------------------------------
-@contextmanager
-def staged_output(dst: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a hidden temporary sibling folder of ``dst`` to write into; on success it is renamed
-    to ``dst`` (an existing ``dst`` is replaced only with ``overwrite``), on failure removed. So an
-    interrupted export never leaves a half-written dataset at ``dst``."""
-    dst = Path(dst)
-    if dst.exists() and not dst.is_dir():
-        raise FormatError(dst, "exists and is not a folder")
-    if dst.is_dir() and any(dst.iterdir()) and not overwrite:
-        raise FormatError(dst, "output folder exists and is not empty (use overwrite / --force)")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
-    try:
-        yield tmp
-        fsync_dir(tmp)
-        if dst.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".old", dir=dst.parent))
-            os.replace(dst, old / "x")
-            os.replace(tmp, dst)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dst)
-        fsync_dir(dst.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 LINK_MODES = ("copy", "hardlink", "symlink")

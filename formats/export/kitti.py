@@ -91,10 +91,10 @@ from formats.export.common import (
     occlusion_counts,
     place_file,
     project_sweep,
-    staged_output,
     write_bytes,
     xform,
 )
+from formats.io import staged_output
 from formats.kitti_labels import box_to_kitti
 from fusionlabel.geometry import point_box_indices
 from fusionlabel.ontology import Ontology

@@ -23,7 +23,7 @@ import numpy as np
 from formats.convert import ConvertSummary
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
-from formats.export.common import staged_output
+from formats.io import staged_output
 from formats.native import NativeWriter
 
 

@@ -68,11 +68,11 @@ from formats.export.common import (
     occlusion_counts,
     place_file,
     project_sweep,
-    staged_output,
     token,
     write_bytes,
     xform,
 )
+from formats.io import staged_output
 from fusionlabel.geometry import count_points_in_boxes, point_box_indices
 from fusionlabel.ontology import Ontology
 

@@ -16,25 +16,11 @@ import pytest
 
 from calib.readers import nuscenes_ego_pose, nuscenes_sensor
 from calib.transforms import invert, transform_points
-from tests.conftest import real_data
+from tests.conftest import nusc_python, real_data
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 VERSION = "v1.0-mini-kf"
-
-
-def nusc_python() -> Path | None:
-    """``<repo root>/.venv-nusc/bin/python``; in a git worktree also the main checkout's."""
-    roots = [ROOT]
-    git = ROOT / ".git"
-    if git.is_file():  # a worktree: "gitdir: <main>/.git/worktrees/<name>"
-        gitdir = Path(git.read_text().split("gitdir:", 1)[1].strip())
-        roots.append(gitdir.parents[1].parent)
-    for r in roots:
-        exe = r / ".venv-nusc" / "bin" / "python"
-        if exe.exists() and (r / ".venv-nusc" / ".installed").exists():
-            return exe
-    return None
 
 
 def load_tables(root: Path) -> dict[str, dict[str, dict]]:

@@ -16,8 +16,7 @@ import pytest
 from calib.transforms import transform_points
 from formats.datasets import open_dataset
 from tests.calib.test_nuscenes_devkit import HERE as CALIB_TESTS
-from tests.calib.test_nuscenes_devkit import ROOT, nusc_python
-from tests.conftest import real_data
+from tests.conftest import ROOT, nusc_python, real_data
 
 VERSION = "v1.0-mini-kf"
 

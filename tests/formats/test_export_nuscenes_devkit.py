@@ -28,6 +28,7 @@ from formats.export.common import token
 from formats.export.nuscenes import DEFAULT_VERSION, camera_channel
 from formats.native import write_synth_scene
 from fusionlabel.synth import SynthConfig, SynthScene
+from tests.conftest import nusc_python
 
 ROOT = Path(__file__).resolve().parents[2]
 PX_TOL = 0.5
@@ -64,19 +65,6 @@ nusc.render_sample_data(sample["data"]["LIDAR_TOP"], out_path=outdir + "/lidar_t
                         verbose=False)
 json.dump(out, sys.stdout)
 '''
-
-
-def nusc_python() -> Path | None:
-    roots = [ROOT]
-    git = ROOT / ".git"
-    if git.is_file():  # a worktree: "gitdir: <main>/.git/worktrees/<name>"
-        gitdir = Path(git.read_text().split("gitdir:", 1)[1].strip())
-        roots.append(gitdir.parents[1].parent)
-    for r in roots:
-        exe = r / ".venv-nusc" / "bin" / "python"
-        if exe.exists() and (r / ".venv-nusc" / ".installed").exists():
-            return exe
-    return None
 
 
 @pytest.mark.slow

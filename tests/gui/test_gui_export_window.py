@@ -255,7 +255,7 @@ def test_event_loop_runs_and_cancel_leaves_nothing(qtbot, window, tmp_path: Path
     from gui.export import EXPORTS, ExportKind
 
     def slow_writer(loaded, dst, *, progress=None, **_):  # type: ignore[no-untyped-def]
-        from formats.export.common import staged_output
+        from formats.io import staged_output
 
         with staged_output(Path(dst)) as tmp:
             for k in range(200):
