@@ -106,6 +106,13 @@ def _liang_barsky(p0: F64, p1: F64, rect: tuple[float, float, float, float]) -> 
     return t0, t1
 
 
+def clip_polyline(poly: ArrayLike, rect: tuple[float, float, float, float]) -> list[F64]:
+    """The pieces (K, 2), K >= 2, of one image polyline (M, 2) px that lie inside ``rect``
+    ``(u_min, v_min, u_max, v_max)`` px."""
+    uv = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+    return [piece for _, piece in _clip_polylines(uv, np.zeros(len(uv), np.int64), rect)]
+
+
 def _clip_polylines(
     uv: F64, group: NDArray[np.int64], rect: tuple[float, float, float, float]
 ) -> list[tuple[int, F64]]:

@@ -51,6 +51,7 @@ from formats.project import AUTOSAVE_INTERVAL_S, RecoveryStore
 from fusionlabel.box import Box3D
 from fusionlabel.commands import SetAttribute, SetLabel, UndoStack
 from fusionlabel.document import BoxRef, DocumentEvent
+from fusionlabel.geometry import box_corners
 from fusionlabel.tools import (
     KeyEvent,
     Keymap,
@@ -668,6 +669,12 @@ class MainWindow(QMainWindow):
         T = fd.T_world_from_ego
         ego_xy = T[:2, 3]
         ego_yaw = math.atan2(T[1, 0], T[0, 0])
+        # 3D level of detail while frames change: at most one 3D repaint per MIN_3D_INTERVAL_S (the
+        # other steps keep the last drawn 3D frame); at rest the latest frame is drawn in full.
+        # Held before the camera moves, or the follow-ego move would repaint it on every step.
+        now = time.monotonic()
+        draw_3d = recentre or now - self._last_3d >= self.MIN_3D_INTERVAL_S
+        self.view3d.hold()
         self._in_show = True  # the overlays are redrawn below, not on every view change
         try:
             if recentre:
@@ -678,11 +685,6 @@ class MainWindow(QMainWindow):
                 self.bev.set_view(ego_xy, None, ego_yaw)
         finally:
             self._in_show = False
-        # 3D level of detail while frames change: at most one 3D repaint per MIN_3D_INTERVAL_S (the
-        # other steps keep the last drawn 3D frame); at rest the latest frame is drawn in full.
-        now = time.monotonic()
-        draw_3d = recentre or now - self._last_3d >= self.MIN_3D_INTERVAL_S
-        self.view3d.hold()
         self._update_points()
         if not recentre:  # frames changing quickly: draft quality until 300 ms after the last one
             self.view3d.interacted()
@@ -766,7 +768,9 @@ class MainWindow(QMainWindow):
         self._boxes_dirty = False
         if self.session is None:
             return
-        cam_boxes = [CameraBox(r.track_id, r.label, r.box.corners(), r.is_keyframe) for r in self.boxes()]
+        refs = self.boxes()
+        corners = box_corners([r.box for r in refs]) if refs else np.zeros((0, 8, 3))  # one batch
+        cam_boxes = [CameraBox(r.track_id, r.label, c, r.is_keyframe) for r, c in zip(refs, corners, strict=True)]
         if self.camera_grid is not None:
             for panel in self.camera_grid.panels.values():
                 panel.set_boxes(cam_boxes, update=False)
@@ -789,8 +793,11 @@ class MainWindow(QMainWindow):
         glyphs, shapes = [], self._ego_shapes()
         sel = self.selection
         selected_box = None
-        for tid, label, box, key in self._shown_boxes():
-            corners = box.corners()
+        shown = self._shown_boxes()
+        all_corners = box_corners([b for _, _, b, _ in shown]) if shown else np.zeros((0, 8, 3))
+        # heading ticks: box centre -> front-face centre (BEV), all boxes at once
+        ticks = np.stack([all_corners[:, :4, :2].mean(axis=1), all_corners[:, :2, :2].mean(axis=1)], axis=1)
+        for (tid, label, box, key), corners, tick in zip(shown, all_corners, ticks, strict=True):
             is_sel = tid is not None and tid == sel
             if is_sel or tid is None:
                 selected_box = box
@@ -799,8 +806,7 @@ class MainWindow(QMainWindow):
             color = SELECTED_COLOR if (is_sel or tid is None) else class_color(label)
             shapes.append(Shape(corners[:4, :2], color, 2.5 if is_sel else (1.6 if key else 1.2), True, not key,
                                 45 if is_sel else 0, "" if tid is None else str(tid), tid))
-            c = np.asarray(box.center[:2])
-            shapes.append(Shape(np.stack([c, corners[[0, 1], :2].mean(axis=0)]), color, 1.5, closed=False))
+            shapes.append(Shape(tick, color, 1.5, closed=False))
         if selected_box is not None:
             shapes += self._handle_shapes("bev", selected_box, self.bev.scale, None)
         g, s = self._assist_overlays()

@@ -20,7 +20,7 @@ from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from calib.camera import CameraModel
-from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, project_boxes_edges
+from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, clip_polyline, project_boxes_edges
 from gui.colors import SELECTED_COLOR, class_color, depth_colors_u8
 from gui.frames import transform_f32
 from gui.ortho import qpolygon
@@ -60,6 +60,8 @@ class CameraPanel(QWidget):
         self._T_cam_from_world = np.eye(4)
         self._boxes: list[CameraBox] = []
         self._edges: list[tuple[int, int, F64]] = []  # (box index, edge index, (M, 2) image px)
+        self._whole = np.zeros(0, np.int64)  # boxes drawn whole (unclipped): their indices (W,)
+        self._whole_uv = np.zeros((0, 12, 2, 2))  # and their edge samples (W, 12, k, 2) image px
         self.selected: int | None = None
         self.show_points = False
         self._pts_world: NDArray[np.float32] | None = None
@@ -100,11 +102,13 @@ class CameraPanel(QWidget):
         T = self._T_cam_from_world
         self._polys = None
         if not self._boxes:
-            self._edges = []
+            self._edges, self._whole, self._whole_uv = [], np.zeros(0, np.int64), np.zeros((0, 12, 2, 2))
             return
         corners_cam = np.stack([b.corners for b in self._boxes]) @ T[:3, :3].T + T[:3, 3]  # (B, 8, 3)
         visible = np.flatnonzero(self._in_view_cone(corners_cam))
-        self._edges = project_boxes(corners_cam[visible], self.camera, visible)
+        # unclipped where a box is wholly in front: the painter clips to the image (cheaper)
+        self._edges, self._whole, self._whole_uv = project_boxes_whole(
+            corners_cam[visible], self.camera, visible, clip=False)
         self._polys = None
         if update:
             self.update()
@@ -171,8 +175,12 @@ class CameraPanel(QWidget):
         self.update()
 
     def edges_of(self, track_id: int) -> list[tuple[int, F64]]:
-        """Projected edge pieces (edge index, (M, 2) image px) of a track's box in this camera."""
-        return [(e, poly) for i, e, poly in self._edges if self._boxes[i].track_id == track_id]
+        """Projected edge pieces (edge index, (M, 2) image px) of a track's box in this camera,
+        clipped to the image."""
+        rect = self.camera.image_rect()
+        out = [(e, piece) for n, i in enumerate(self._whole) if self._boxes[i].track_id == track_id
+               for e in range(12) for piece in clip_polyline(self._whole_uv[n, e], rect)]
+        return out + [(e, poly) for i, e, poly in self._edges if self._boxes[i].track_id == track_id]
 
     def _compose(self) -> None:
         """The displayed image: the camera image, with the depth-coloured points when enabled."""
@@ -245,6 +253,8 @@ class CameraPanel(QWidget):
         key = (self.width(), self.height(), self.selected)
         if self._polys is None or self._polys[0] != key:
             self._polys = (key, self._styled_lines())
+        p.save()
+        p.setClipRect(r)  # edges of boxes drawn whole are not clipped to the image
         for (color, width, dashed), lines in self._polys[1]:
             pen = QPen(QColor(*color))
             pen.setWidthF(width)
@@ -259,6 +269,7 @@ class CameraPanel(QWidget):
             p.setPen(pen)
             for _, poly in self._preview_edges:
                 p.drawPolyline(qpolygon(self.image_to_widget(poly)))
+        p.restore()
         if self.overlay is not None:
             self.overlay(self, p)
         p.setPen(QColor(235, 235, 235))
@@ -268,26 +279,38 @@ class CameraPanel(QWidget):
 
     def _styled_lines(self) -> list[tuple[tuple[tuple[int, int, int], float, bool], object]]:
         """Edge polylines (QPolygonF, widget pixels) grouped by pen (colour, width, dashed), in
-        drawing order (the selected box last). Each group is converted in one piece and sliced."""
+        drawing order (the selected box last). Boxes drawn whole go as 2 polylines (front loop and
+        :data:`REST_TRAIL`; dashed: 5); each group is converted in one piece and sliced."""
         groups: dict[tuple[tuple[int, int, int], float, bool], list[F64]] = {}
-        order: dict[tuple[tuple[int, int, int], float, bool], int] = {}
-        for i, e, poly in self._edges:
+
+        def style(i: int, front: bool) -> tuple[tuple[int, int, int], float, bool]:
             b = self._boxes[i]
-            sel = b.track_id == self.selected
-            width = 1.6 if b.keyframe else 1.2
-            if e in FRONT_FACE_EDGES:
-                width *= 1.8
-            if sel:
-                width += 1.0
-            style = (SELECTED_COLOR if sel else class_color(b.label), width, not b.keyframe)
-            groups.setdefault(style, []).append(poly)
-            order[style] = 1 if sel else 0
+            width = (1.6 if b.keyframe else 1.2) * (1.8 if front else 1.0)
+            if b.track_id == self.selected:
+                return (SELECTED_COLOR, width + 1.0, not b.keyframe)
+            return (class_color(b.label), width, not b.keyframe)
+
+        for i, e, poly in self._edges:
+            groups.setdefault(style(i, e in FRONT_FACE_EDGES), []).append(poly)
+        if len(self._whole):
+            k = self._whole_uv.shape[2]
+            flat = self._whole_uv.reshape(len(self._whole), 12 * k, 2)
+            by_style: dict[tuple[tuple[tuple[int, int, int], float, bool], bool], list[int]] = {}
+            for n, i in enumerate(self._whole):
+                by_style.setdefault((style(int(i), True), True), []).append(n)
+                by_style.setdefault((style(int(i), False), False), []).append(n)
+            for (st, front), rows in by_style.items():
+                dashed = st[2]
+                chains = (FRONT_LOOP,) if front else REST_DASHED if dashed else (REST_TRAIL,)
+                for runs in chains:
+                    groups.setdefault(st, []).extend(flat[rows][:, chain_index(runs, k)])
+        selected = {st for st in groups if st[0] == SELECTED_COLOR}
         out: list[tuple[tuple[tuple[int, int, int], float, bool], object]] = []
-        for style in sorted(groups, key=lambda s: order[s]):
-            polys = groups[style]
+        for st in sorted(groups, key=lambda g: g in selected):
+            polys = groups[st]
             big = qpolygon(self.image_to_widget(np.concatenate(polys)))
             starts = np.cumsum([0] + [len(q) for q in polys[:-1]])
-            out.append((style, [big.mid(int(s), len(q)) for s, q in zip(starts, polys, strict=True)]))
+            out.append((st, [big.mid(int(a), len(q)) for a, q in zip(starts, polys, strict=True)]))
         return out
 
     # ---- clicks ---------------------------------------------------------------------------------
@@ -320,37 +343,74 @@ class CameraPanel(QWidget):
 #: Samples per edge of the fast path for distorted cameras.
 FAST_SAMPLES = 12
 
+#: How a box drawn whole is stroked (``(edge, reversed)`` runs, edges as ``BOX_EDGES``): the front
+#: face as one closed loop (corners 0-1-5-4-0); the other 8 edges as one trail for solid boxes
+#: (1-2-3-0-3-7-4-7-6-5-6-2, retracing 3 edges: invisible with a solid pen) or as 4 polylines for
+#: dashed (interpolated) ones, whose dash pattern a retrace would disturb.
+FRONT_LOOP = ((0, False), (9, False), (4, True), (8, True))
+REST_TRAIL = ((1, False), (2, False), (3, False), (3, True), (11, False), (7, False), (7, True), (6, True),
+              (5, True), (5, False), (10, True))
+REST_DASHED = (((1, False), (2, False), (3, False)), ((5, False), (6, False), (7, False)), ((10, False),),
+               ((11, False),))
+
+
+def chain_index(runs: Sequence[tuple[int, bool]], k: int) -> NDArray[np.int64]:
+    """Flat indices into a box's (12 * k) edge samples that walk the edge ``runs`` as one polyline
+    (each run after the first drops its first sample, the previous run's last)."""
+    out: list[NDArray[np.int64]] = []
+    for n, (e, rev) in enumerate(runs):
+        j = np.arange(k)[::-1] if rev else np.arange(k)
+        out.append(e * k + (j if n == 0 else j[1:]))
+    return np.concatenate(out)
+
 
 def project_boxes(
     corners_cam: F64, camera: CameraModel, ids: NDArray[np.integer] | None = None
 ) -> list[tuple[int, int, F64]]:
     """Edges of boxes (B, 8, 3) in the camera frame (m) as image polylines ``(box id, edge index,
-    (M, 2) px)``. ``ids`` (B,) names the boxes (default 0..B-1).
+    (M, 2) px)`` clipped to the image. ``ids`` (B,) names the boxes (default 0..B-1)."""
+    pieces, whole, uv = project_boxes_whole(corners_cam, camera, ids, clip=True)
+    return [*((int(i), e, uv[n, e]) for n, i in enumerate(whole) for e in range(12)), *pieces]
+
+
+def project_boxes_whole(
+    corners_cam: F64, camera: CameraModel, ids: NDArray[np.integer] | None = None, clip: bool = True
+) -> tuple[list[tuple[int, int, F64]], NDArray[np.int64], F64]:
+    """Boxes (B, 8, 3) in the camera frame (m) -> ``(pieces, whole, uv)``: the ids of the boxes
+    drawn whole (W,) with their 12 edges sampled (W, 12, k, 2) px, and the clipped edge pieces
+    ``(box id, edge index, (M, 2) px)`` of every other box. ``ids`` (B,) names the boxes.
 
     Fast path, batched over all boxes: a box whose edges, sampled at ``FAST_SAMPLES`` points each
-    (2 without distortion), all project validly (in front, inside the valid FOV and the image)
-    is drawn from those samples: the same distortion-bent curves as
-    :func:`calib.projection.project_box_edges`, without clipping, which such a box does not need.
-    Every other box goes through ``project_boxes_edges`` (near-plane and image clipping), all in one call."""
+    (2 without distortion), all project validly (in front, inside the valid FOV and, with ``clip``,
+    inside the image) is drawn whole from those samples: the same distortion-bent curves as
+    :func:`calib.projection.project_box_edges`; without ``clip`` they may leave the image (the
+    painter clips). Every other box goes through ``project_boxes_edges`` (near-plane and image
+    clipping), all in one call."""
     B = len(corners_cam)
     ids = np.arange(B) if ids is None else np.asarray(ids)
-    if B == 0:
-        return []
     k = FAST_SAMPLES if camera.is_distorted else 2
+    if B == 0:
+        return [], np.zeros(0, np.int64), np.zeros((0, 12, k, 2))
     a = corners_cam[:, BOX_EDGES[:, 0]]  # (B, 12, 3)
     b = corners_cam[:, BOX_EDGES[:, 1]]
     t = np.linspace(0.0, 1.0, k)
     samples = a[:, :, None, :] + (b - a)[:, :, None, :] * t[None, None, :, None]  # (B, 12, k, 3)
-    uv, _, valid = camera.project(samples.reshape(-1, 3))
+    uv, _, valid = camera.project(samples.reshape(-1, 3), require_in_image=clip)
     uv = uv.reshape(B, 12, k, 2)
     fast = valid.reshape(B, 12 * k).all(axis=1)
-    out: list[tuple[int, int, F64]] = []
-    for i in np.flatnonzero(fast):
-        out.extend((int(ids[i]), e, uv[i, e]) for e in range(12))
-    slow = np.flatnonzero(~fast)
+    if not clip:  # drop boxes wholly off the image (their samples' bounding box misses it)
+        u0, v0, u1, v1 = camera.image_rect()
+        with np.errstate(invalid="ignore"):
+            lo, hi = uv.min(axis=(1, 2)), uv.max(axis=(1, 2))  # (B, 2)
+        off = (hi[:, 0] < u0) | (lo[:, 0] > u1) | (hi[:, 1] < v0) | (lo[:, 1] > v1)
+        fast &= ~off
+    else:
+        off = np.zeros(B, dtype=bool)
+    pieces: list[tuple[int, int, F64]] = []
+    slow = np.flatnonzero(~fast & ~(off & valid.reshape(B, -1).all(axis=1)))
     if slow.size:  # all the other boxes in one vectorised call (the same pieces as one call per box)
-        out.extend((int(ids[slow[j]]), e, poly) for j, e, poly in project_boxes_edges(corners_cam[slow], camera))
-    return out
+        pieces = [(int(ids[slow[j]]), e, poly) for j, e, poly in project_boxes_edges(corners_cam[slow], camera)]
+    return pieces, ids[fast].astype(np.int64), uv[fast]
 
 
 def _inside(poly: F64, x: float, y: float) -> bool:

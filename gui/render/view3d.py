@@ -70,6 +70,14 @@ def box_segments(corners: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.concatenate([segs, np.stack([centre, front])[None]])
 
 
+def box_segments_batch(corners: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`box_segments` of (B, 8, 3) corners at once -> (B, 16, 2, 3)."""
+    c = np.asarray(corners, dtype=np.float64)
+    segs = c[:, _EDGES]  # (B, 14, 2, 3)
+    tick = np.stack([c.mean(axis=1), c[:, [0, 1, 4, 5]].mean(axis=1)], axis=1)  # (B, 2, 3)
+    return np.concatenate([segs, tick[:, None]], axis=1)
+
+
 def dash(segments: NDArray[np.float64], on: float = 0.35, off: float = 0.25) -> NDArray[np.float64]:
     """Split (K, 2, 3) segments into dashes ``on`` m long with ``off`` m gaps -> (M, 2, 3)."""
     out = []
@@ -140,7 +148,7 @@ class View3D:
     def _request(self) -> None:
         """vispy asks for a redraw: render when the display next paints."""
         self._dirty = True
-        if not self._closed:
+        if not self._closed and not self._held:  # held: the release repaints
             self.display.update()
 
     def _sync(self) -> bool:
@@ -211,8 +219,8 @@ class View3D:
             "sel": ([], []),
         }
         texts, text_pos = [], []
-        for b in boxes:
-            segs = box_segments(b.corners)
+        segments = box_segments_batch(np.stack([b.corners for b in boxes])) if boxes else np.zeros((0, 16, 2, 3))
+        for b, segs in zip(boxes, segments, strict=True):
             if b.selected:
                 key = "sel"
                 color = np.array([1.0, 1.0, 1.0, 1.0])

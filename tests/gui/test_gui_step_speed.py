@@ -112,3 +112,25 @@ def test_3d_image_in_the_window_follows_the_frame(qtbot, win) -> None:  # type: 
     fresh = v.render()[..., :3].astype(np.int16)  # what the scene looks like now
     assert fresh.shape == shown.shape
     assert (np.abs(fresh - shown).max(axis=-1) > 40).mean() < 0.002
+
+
+def test_steps_within_the_interval_do_not_repaint_the_3d_view(qtbot, win, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The follow-ego camera move of a step must not repaint the held 3D view (it once did on every
+    step: the move asked for a repaint before the view was held)."""
+    v = win.view3d
+    monkeypatch.setattr(type(win), "MIN_3D_INTERVAL_S", 10.0)
+    assert win.follow_ego
+    renders: list[int] = []
+    real = v._render_now
+    monkeypatch.setattr(v, "_render_now", lambda: renders.append(win.frame) or real())
+    win._last_3d = -1e9
+    win.set_frame(1)
+    qtbot.wait(30)
+    assert renders == [1]
+    for f in (2, 3):
+        win.set_frame(f)
+        qtbot.wait(30)
+    assert renders == [1] and v.held  # within the interval: nothing rendered, the data waits
+    qtbot.waitUntil(lambda: not v.held, timeout=3000)  # at rest: the latest frame
+    qtbot.wait(30)
+    assert renders[-1] == 3
