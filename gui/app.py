@@ -188,9 +188,12 @@ class MainWindow(QMainWindow):
     load_failed = pyqtSignal(str)
     frame_shown = pyqtSignal(int)
     prelabel_finished = pyqtSignal(int)  # proposals set (-1: the run failed)
-    #: While frames change, the 3D view is redrawn at most once per this many seconds (level of
-    #: detail for stepping and playback; the latest frame is drawn at rest). 0: every step.
-    MIN_3D_INTERVAL_S = 0.15
+    #: While frames change, the 3D view (the costliest panel under software GL) is redrawn in the
+    #: idle gap after a step (``IDLE_3D_MS`` later, if no other step came first: every frame at
+    #: 10 Hz playback, outside the step); when steps come back to back it is redrawn within a step
+    #: at least every ``MAX_3D_STALE_S`` seconds (0: every step); the latest frame at rest.
+    MAX_3D_STALE_S = 0.3
+    IDLE_3D_MS = 15
 
     def __init__(self, prompter: Prompter | None = None, autosave_s: float = AUTOSAVE_INTERVAL_S,
                  recovery: bool = True) -> None:
@@ -216,6 +219,10 @@ class MainWindow(QMainWindow):
         self._boxes_dirty = False
         self._in_show = False
         self._last_3d = -1e9  # time.monotonic() of the last 3D redraw by a frame change
+        self._idle_3d = QTimer(self)  # the 3D redraw in the gap after a step
+        self._idle_3d.setSingleShot(True)
+        self._idle_3d.setInterval(self.IDLE_3D_MS)
+        self._idle_3d.timeout.connect(self._release_3d)
         self._help: ShortcutHelp | None = None
         self.camera_grid: CameraGrid | None = None
         self.setWindowTitle(APP_NAME)
@@ -669,11 +676,12 @@ class MainWindow(QMainWindow):
         T = fd.T_world_from_ego
         ego_xy = T[:2, 3]
         ego_yaw = math.atan2(T[1, 0], T[0, 0])
-        # 3D level of detail while frames change: at most one 3D repaint per MIN_3D_INTERVAL_S (the
-        # other steps keep the last drawn 3D frame); at rest the latest frame is drawn in full.
-        # Held before the camera moves, or the follow-ego move would repaint it on every step.
+        # 3D level of detail in time: the 3D view is redrawn in the idle gap after the step, or
+        # within it when steps have come back to back for MAX_3D_STALE_S; at rest in full.
+        # Held before the camera moves, or the follow-ego move would repaint it within the step.
+        self._idle_3d.stop()
         now = time.monotonic()
-        draw_3d = recentre or now - self._last_3d >= self.MIN_3D_INTERVAL_S
+        draw_3d = recentre or now - self._last_3d >= self.MAX_3D_STALE_S
         self.view3d.hold()
         self._in_show = True  # the overlays are redrawn below, not on every view change
         try:
@@ -688,18 +696,24 @@ class MainWindow(QMainWindow):
         self._update_points()
         if not recentre:  # frames changing quickly: draft quality until 300 ms after the last one
             self.view3d.interacted()
+        if not recentre:
+            self._set_draft(True)
+            self.rest_timer.start()
         if self.camera_grid is not None:
-            if not recentre:
-                self._set_draft(True)
-                self.rest_timer.start()
             for name, panel in self.camera_grid.panels.items():
                 panel.set_frame(fd.images.get(name), self.session.T_cam_from_world(index, name), (), fd.pts_world,
                                 camera=self.session.camera(index, name))
         self._update_boxes()
         if draw_3d:
-            self._last_3d = now
-            self.view3d.release()
+            self._release_3d()
+        else:
+            self._idle_3d.start()
         self.frame_shown.emit(index)
+
+    def _release_3d(self) -> None:
+        """Let the 3D view draw the latest frame (its repaint follows in the event loop)."""
+        self._last_3d = time.monotonic()
+        self.view3d.release()
 
     def _set_oneclick_origin(self, index: int) -> None:
         """The one-click tool extends partial views away from the LiDAR: its world position now."""
@@ -709,6 +723,10 @@ class MainWindow(QMainWindow):
         self.ctl.tools["oneclick"].origin = tuple(float(v) for v in np.asarray(T)[:3, 3])  # type: ignore[attr-defined]
 
     def _set_draft(self, on: bool) -> None:
+        """Draft (fast) drawing in the camera panels and the BEV / side / front views while frames
+        change quickly; full quality at rest (``rest_timer``)."""
+        for view in (self.bev, self.side, self.front):
+            view.set_draft(on)
         if self.camera_grid is not None:
             for panel in self.camera_grid.panels.values():
                 panel.set_draft(on)
@@ -1165,6 +1183,7 @@ class MainWindow(QMainWindow):
         self.exporter.cancel()  # a running export stops; its staged output is removed
         self.play_timer.stop()
         self.rest_timer.stop()
+        self._idle_3d.stop()
         self.autosave_timer.stop()
         self._finish_thread()
         self._close_session()

@@ -68,8 +68,8 @@ class CameraPanel(QWidget):
         self._cone: float | None = None
         self._scaled: tuple[tuple[int, int], QImage] | None = None
         self._polys: tuple[tuple[int, int, int | None], list] | None = None
-        #: Draft quality (nearest-neighbour image scaling, no antialiasing) while frames change
-        #: quickly; :meth:`set_draft` (False) repaints in full quality.
+        #: Draft quality (nearest-neighbour image scaling, 1 px lines without antialiasing) while
+        #: frames change quickly; :meth:`set_draft` (False) repaints in full quality.
         self.draft = False
         self._preview_edges: list[tuple[int, F64]] = []
 
@@ -250,7 +250,7 @@ class CameraPanel(QWidget):
             p.setPen(QColor(150, 150, 150))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no image")
         p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias and not self.draft)
-        key = (self.width(), self.height(), self.selected)
+        key = (self.width(), self.height(), self.selected, self.draft)
         if self._polys is None or self._polys[0] != key:
             self._polys = (key, self._styled_lines())
         p.save()
@@ -283,8 +283,14 @@ class CameraPanel(QWidget):
         :data:`REST_TRAIL`; dashed: 5); each group is converted in one piece and sliced."""
         groups: dict[tuple[tuple[int, int, int], float, bool], list[F64]] = {}
 
+        draft = self.draft
+
         def style(i: int, front: bool) -> tuple[tuple[int, int, int], float, bool]:
             b = self._boxes[i]
+            if draft:  # 1 px lines take the raster engine's fast path (wider ones the stroker: ~10x)
+                if b.track_id == self.selected:
+                    return (SELECTED_COLOR, 2.0, not b.keyframe)
+                return (class_color(b.label), 1.0, not b.keyframe)
             width = (1.6 if b.keyframe else 1.2) * (1.8 if front else 1.0)
             if b.track_id == self.selected:
                 return (SELECTED_COLOR, width + 1.0, not b.keyframe)

@@ -104,6 +104,9 @@ class OrthoView(QWidget):
         self._raster_buf: NDArray[np.uint32] | None = None
         self._pan_from: tuple[QPointF, F64] | None = None
         self.message = ""
+        #: Draft quality while frames change quickly (thin, aliased lines: the raster engine's fast
+        #: path); :meth:`set_draft` (False) repaints in full quality.
+        self.draft = False
 
     # ---- data -----------------------------------------------------------------------------------
     def set_points(
@@ -123,6 +126,12 @@ class OrthoView(QWidget):
         self._pts, self._rgb32 = pts, rgb32
         self._raster = None
         self.update()
+
+    def set_draft(self, on: bool) -> None:
+        """Draft (fast: 1 px lines, no antialiasing; the selected box 2 px) or full quality."""
+        if on != self.draft:
+            self.draft = on
+            self.update()
 
     def set_shapes(self, shapes: Sequence[Shape]) -> None:
         """Replace the shapes drawn over the points (plane metres)."""
@@ -215,7 +224,7 @@ class OrthoView(QWidget):
             self._raster = self._rasterize()
         p = QPainter(self)
         p.drawImage(0, 0, self._raster)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, not self.draft)
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, font.pointSizeF()))
         p.setFont(font)
@@ -240,7 +249,8 @@ class OrthoView(QWidget):
 
     def _paint_shape(self, p: QPainter, sh: Shape, poly: QPolygonF, first: F64) -> None:
         pen = QPen(QColor(*sh.color))
-        pen.setWidthF(sh.width)
+        # draft: lines wider than 1 px go through the stroker (about 10x slower under software rendering)
+        pen.setWidthF(sh.width if not self.draft else 1.0 if sh.width < 2.4 else 2.0)
         if sh.dotted:
             pen.setStyle(Qt.PenStyle.DotLine)
         elif sh.dashed:
