@@ -53,6 +53,8 @@ SMALL_OBJECT_LENGTH = 3.0
 #: One-click segmentation: the range-adaptive link of :class:`ClusterParams`, elliptical (finer
 #: across the line of sight, where the azimuth resolution is fine, than along it).
 ONE_CLICK_CLUSTER = ClusterParams(tangential=(0.15, 0.008))
+#: The across-the-line-of-sight link (base m, per metre of range) of the finest segmentation tried.
+FINE_TANGENTIAL = (0.1, 0.004)
 #: The across-the-line-of-sight link (base m, per metre of range) of the coarse segmentation.
 COARSE_TANGENTIAL = (0.3, 0.012)
 #: A person's or a bike's centre lies this far (m) behind the centroid of its points, as seen from
@@ -85,6 +87,10 @@ SEGMENT_MIN_HEIGHT = 0.3
 #: points' extent (a rider's torso makes the rear denser).
 RIDDEN_LENGTH = 1.2
 BIKE_TOP = 1.0
+#: When a vehicle shows no extent longer than its widest, the L-shape heading is kept if it lies within
+#: this many degrees (modulo 90) of the normal of the face (see :func:`end_face_yaw`), else that normal
+#: is the heading (a rounded front or rear).
+END_FACE_AGREE_DEG = 15.0
 #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
 PARTIAL_SHARE = 0.75
 
@@ -168,6 +174,28 @@ def pca_yaw(xy: ArrayLike) -> tuple[float, float]:
     ev, evec = np.linalg.eigh(np.cov((p - p.mean(axis=0)).T))
     ratio = math.sqrt(max(ev[1], 1e-12) / max(ev[0], 1e-12))
     return float(math.atan2(evec[1, 1], evec[0, 1])), ratio
+
+
+def end_face_yaw(xy: ArrayLike, half_band: float = 0.1, step_deg: float = 2.0, max_points: int = 600) -> float:
+    """Heading (rad, in [0, pi)) of an object whose BEV points (N, 2) show only one end face (a
+    vehicle's front or rear): the normal of the straight band ``2 * half_band`` m wide that holds
+    the most points (the face, even when rounded, with roof and rear-window rings or a few stray
+    points elsewhere). A rounded face looks like a corner to an L-shape fit."""
+    p = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if len(p) < 3:
+        return 0.0
+    if len(p) > max_points:
+        p = p[np.linspace(0, len(p) - 1, max_points).astype(np.intp)]
+    thetas = np.radians(np.arange(0.0, 180.0, step_deg))
+    # coordinate across the band's direction theta, sorted per angle
+    across = np.sort(-p[:, 0:1] * np.sin(thetas) + p[:, 1:2] * np.cos(thetas), axis=0)  # (N, T)
+    best, best_n = 0.0, -1
+    for k in range(len(thetas)):
+        col = across[:, k]
+        n = int((np.searchsorted(col, col + 2.0 * half_band, side="right") - np.arange(len(col))).max())
+        if n > best_n:
+            best, best_n = float(thetas[k]), n
+    return best + math.pi / 2
 
 
 def rectangle_at(xy: ArrayLike, yaw: float) -> Rectangle:
@@ -362,11 +390,27 @@ def box_from_cluster(
                         top_cover=top_coverage(p, rect, g0, height))
     if spec is None:
         spec = ontology[guess.label]
+    end_face = (yaw is None and spec.size.max[0] >= SMALL_OBJECT_LENGTH
+                and max(rect.a, rect.b) <= spec.size.max[1] + MAX_EXTENT_SLACK)
+    if end_face:
+        # no visible extent is longer than the vehicle's widest: only its front or rear is seen (an
+        # unoccluded side shows its whole length; roof and rear-window rings behind the face may
+        # reach deeper than the face is wide), so the length runs across the face, taken as the
+        # straight band holding most points. A rounded face looks like a corner to the L-shape fit:
+        # its heading is kept only when it agrees with the face's normal
+        th_face = end_face_yaw(p[:, :2])
+        k = th + np.arange(-2, 3) * (math.pi / 2)
+        dk = np.abs(wrap_angle(k - th_face))
+        th = float(k[int(np.argmin(dk))]) if dk.min() <= math.radians(END_FACE_AGREE_DEG) else th_face
+        rect = rectangle_at(p[:, :2], th)
     e1, e2 = rect.axes()
     big_open = False
-    if seen_xy is not None and yaw is None:
+    if seen_xy is not None and yaw is None and not end_face:
         big_open = _open_ends(rect, seen_xy, e1 if rect.a >= rect.b else e2)
-    first_is_length, _ = assign_axes((rect.a, rect.b), spec, big_open) if yaw is None else (True, 0.0)
+    if end_face:
+        first_is_length = True  # e1 (at th) is the length
+    else:
+        first_is_length, _ = assign_axes((rect.a, rect.b), spec, big_open) if yaw is None else (True, 0.0)
     u0 = float(np.dot(rect.center, e1))
     v0 = float(np.dot(rect.center, e2))
     lo_u, hi_u = u0 - rect.a / 2, u0 + rect.a / 2
@@ -671,10 +715,16 @@ def box_from_click(
     options = []
     coarse = ClusterParams(**{**prm.__dict__, "base": 0.7, "per_metre": 0.02, "max_radius": 1.5,
                               "tangential": None if prm.tangential is None else COARSE_TANGENTIAL})
-    for cp in (prm, coarse):
+    tries = [prm, coarse]
+    if prm.tangential is not None:
+        # a third, finer across the line of sight: on a dense sensor a car 0.4 m beside a wall or a
+        # parked row still links at the fine link sized for coarse sensors
+        tries.append(ClusterParams(**{**prm.__dict__, "tangential": FINE_TANGENTIAL}))
+    for cp in tries:
         sel = _segment(p, idx, xy, origin, cp, reach)
         if len(sel):
-            # the coarse one must be clearly better (it may have swallowed a neighbour)
+            # a later one must be clearly better (the coarse one may have swallowed a neighbour, the
+            # finest may have split the object)
             cost = _shape_cost(p[sel], ground, onto, spec, candidates) + 1.5 * len(options)
             options.append((cost, len(options), sel))
     if not options:
