@@ -91,6 +91,10 @@ BIKE_TOP = 1.0
 #: this many degrees (modulo 90) of the normal of the face (see :func:`end_face_yaw`), else that normal
 #: is the heading (a rounded front or rear).
 END_FACE_AGREE_DEG = 15.0
+#: Two people side by side are cut apart at an empty strip at least this wide (m) across their points
+#: when each side holds at least ``PERSON_GAP_SHARE`` of them.
+PERSON_GAP = 0.15
+PERSON_GAP_SHARE = 0.2
 #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
 PARTIAL_SHARE = 0.75
 
@@ -602,6 +606,33 @@ def _body_around(p: F64, sel: NDArray[np.intp], xy: tuple[float, float], spec: C
     return sel[keep] if keep.sum() >= 3 else sel
 
 
+def _split_at_gap(p: F64, sel: NDArray[np.intp], xy: tuple[float, float]) -> NDArray[np.intp]:
+    """Two people side by side (shoulder to shoulder, closer than a body length): the points
+    ``sel`` (indices into ``p``) are split where an empty strip at least ``PERSON_GAP`` m wide
+    crosses the whole segment along its principal BEV axis (a body seen from any side, legs and
+    arms included, shows none: the torso fills the gap between the legs) and the part whose
+    centroid is nearer the click ``xy`` is kept; both parts must hold ``PERSON_GAP_SHARE`` of the
+    points."""
+    if len(sel) < 10:
+        return sel
+    q = p[sel, :2]
+    th, _ = pca_yaw(q)
+    t = q @ np.array([math.cos(th), math.sin(th)])
+    order = np.argsort(t)
+    gaps = np.diff(t[order])
+    lo = max(int(math.ceil(PERSON_GAP_SHARE * len(t))) - 1, 0)
+    hi = len(t) - 1 - lo
+    if hi <= lo:
+        return sel
+    k = lo + int(np.argmax(gaps[lo:hi]))
+    if gaps[k] < PERSON_GAP:
+        return sel
+    a, b = order[: k + 1], order[k + 1:]
+    c = np.asarray(xy, dtype=np.float64)
+    near_a = np.linalg.norm(q[a].mean(axis=0) - c) <= np.linalg.norm(q[b].mean(axis=0) - c)
+    return sel[np.sort(a if near_a else b)]
+
+
 def _small_object_box(p: F64, ground: GroundModel | None, spec: ClassSpec, origin: F64, top: float) -> Box3D:
     """A person's or a bike's box from its points (N, 3): the class's typical footprint, its length
     along the principal BEV axis of the points (a walker's legs and a bike's frame lie along the
@@ -732,6 +763,8 @@ def box_from_click(
     sel = min(options, key=lambda o: (o[0], o[1]))[2]
     if spec is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH:
         sel = _body_around(p, sel, xy, spec)
+        if spec.size.mean[0] < RIDDEN_LENGTH:
+            sel = _split_at_gap(p, sel, xy)
     free = None
     if ground is not None:
         near = np.flatnonzero(np.hypot(p[:, 0] - xy[0], p[:, 1] - xy[1]) <= FREE_SPACE_RADIUS)
