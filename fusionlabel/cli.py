@@ -547,7 +547,7 @@ def _run_prelabel(args: argparse.Namespace) -> int:
         if out.exists():
             project = load_project(out)
     doc = project.document if project is not None else loaded.annotations
-    ontology = Ontology.default()
+    ontology = Ontology.default().for_dataset(loaded.info.format)  # the dataset's size priors
     detector = load_detector(args.detector, ontology) if args.detector else None
     frames = _frame_range(args.frames, len(loaded.info.frames))
     t0 = time.perf_counter()

@@ -10,7 +10,8 @@ An :class:`Ontology` is loaded from a JSON (or, when PyYAML is installed, YAML) 
        "color": [255, 140, 0],                 # RGB 0-255
        "size": {"mean": [4.6, 1.9, 1.7],       # typical (length, width, height), metres
                 "min":  [3.2, 1.5, 1.3],       # plausible range (QA flags boxes outside it)
-                "max":  [5.8, 2.2, 2.3]},
+                "max":  [5.8, 2.2, 2.3],
+                "datasets": {"kitti": {"mean": [3.89, 1.62, 1.53]}}},  # optional, see below
        "attributes": [{"name": "state", "values": ["moving", "stopped", "parked"],
                        "required": true, "default": "moving"}],   # default optional
        "kitti": "Car",                         # KITTI type, or null when KITTI has none
@@ -19,6 +20,15 @@ An :class:`Ontology` is loaded from a JSON (or, when PyYAML is installed, YAML) 
        "description": "..."}                   # optional
      ]
     }
+
+**Per-dataset size priors.** Datasets label the same class with different typical sizes (KITTI's
+cars average 3.9 m long, nuScenes' 4.6 m), and the one-click box and pre-labels complete partly seen
+objects from the class's mean. ``size.datasets`` maps a dataset key to a prior for data of that
+dataset: ``mean``, optionally ``min`` / ``max`` (missing ones are the class's own). The key names a
+source format family: ``kitti`` applies to the formats ``kitti`` and ``kitti-*`` (``kitti-object``,
+``kitti-flat``, ``kitti-tracking``, ``kitti-raw``), ``nuscenes`` to ``nuscenes``.
+:meth:`Ontology.for_dataset` (called with ``SequenceInfo.format`` when a sequence is opened) gives the
+ontology with those priors in place of the class's own; it writes the original file back unchanged.
 
 Mappings to datasets are many-to-one: several classes may map to one KITTI type (``van`` and
 ``car`` are distinct in KITTI, but ``child`` and ``pedestrian`` both become ``Pedestrian``). The
@@ -34,7 +44,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -88,6 +98,18 @@ class SizePrior:
     mean: tuple[float, float, float]
     min: tuple[float, float, float]
     max: tuple[float, float, float]
+    #: (dataset key, prior) pairs: the prior for data of that dataset (see the module doc)
+    datasets: tuple[tuple[str, SizePrior], ...] = ()
+
+    def for_dataset(self, source_format: str | None) -> SizePrior:
+        """The prior for data in ``source_format`` (e.g. ``"kitti-object"``): the entry of
+        ``datasets`` keyed by the format itself, else by its family (:func:`dataset_key`), else
+        this prior. The result keeps the ``datasets`` table."""
+        if source_format is None or not self.datasets:
+            return self
+        table = dict(self.datasets)
+        prior = table.get(source_format.strip().lower()) or table.get(dataset_key(source_format) or "")
+        return self if prior is None else SizePrior(prior.mean, prior.min, prior.max, self.datasets)
 
     def contains(self, size: Iterable[float], slack: float = 0.0) -> bool:
         """True when every side of ``size`` (l, w, h) is within [min, max] widened by ``slack``
@@ -101,7 +123,20 @@ class SizePrior:
         return (s[0], s[1], s[2])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean": list(self.mean), "min": list(self.min), "max": list(self.max)}
+        d: dict[str, Any] = {"mean": list(self.mean), "min": list(self.min), "max": list(self.max)}
+        if self.datasets:
+            d["datasets"] = {k: {"mean": list(p.mean), "min": list(p.min), "max": list(p.max)}
+                             for k, p in self.datasets}
+        return d
+
+
+def dataset_key(source_format: str | None) -> str | None:
+    """The dataset family of a source format name (``SequenceInfo.format``): the part before the
+    first ``-``, lower case (``"kitti-tracking"`` -> ``"kitti"``, ``"nuscenes"`` -> ``"nuscenes"``);
+    None for None."""
+    if source_format is None:
+        return None
+    return source_format.strip().lower().split("-", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +186,10 @@ class Ontology:
     name: str
     classes: tuple[ClassSpec, ...]
     source: Path | None = None
+    #: the source format whose per-dataset size priors are in place (see :meth:`for_dataset`)
+    dataset: str | None = None
+    #: the ontology as read (without per-dataset priors in place); None when this is it
+    base: Ontology | None = field(default=None, repr=False, compare=False)
     _by_name: dict[str, ClassSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -217,8 +256,25 @@ class Ontology:
         classes = tuple(_class_from_dict(c, src, f"classes[{i}]") for i, c in enumerate(items))
         return cls(name, classes, src)
 
+    def for_dataset(self, source_format: str | None) -> Ontology:
+        """This ontology with each class's size prior for data in ``source_format`` (the opened
+        sequence's ``SequenceInfo.format``, e.g. ``"kitti-object"``; see the module doc) in place
+        of its own; itself when no class has one (or for None). :meth:`to_dict` of the result
+        writes the ontology as read."""
+        base = self.base or self
+        if source_format is None:
+            return base
+        sizes = [c.size.for_dataset(source_format) for c in base.classes]
+        if all(s is c.size for s, c in zip(sizes, base.classes, strict=True)):
+            return base
+        classes = tuple(c if s is c.size else replace(c, size=s) for s, c in zip(sizes, base.classes, strict=True))
+        return Ontology(base.name, classes, base.source, source_format, base)
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data that :meth:`from_dict` reads back."""
+        """Plain data that :meth:`from_dict` reads back (the ontology as read: per-dataset priors
+        stay in their ``size.datasets`` tables)."""
+        if self.base is not None:
+            return self.base.to_dict()
         return {
             "format": ONTOLOGY_FORMAT,
             "version": ONTOLOGY_VERSION,
@@ -360,6 +416,12 @@ def _triple(v: Any, src: Path | None, key: str) -> tuple[float, float, float]:
     return (float(v[0]), float(v[1]), float(v[2]))
 
 
+def _ordered(lo: tuple[float, float, float], mean: tuple[float, float, float], hi: tuple[float, float, float],
+             src: Path | None, key: str) -> None:
+    if not all(a <= m <= b for a, m, b in zip(lo, mean, hi, strict=True)):
+        raise OntologyError(src, key, f"needs min <= mean <= max per side, got {lo} {mean} {hi}")
+
+
 def _class_from_dict(v: Any, src: Path | None, where: str) -> ClassSpec:
     d = _mapping(v, src, where)
     _known(
@@ -380,10 +442,24 @@ def _class_from_dict(v: Any, src: Path | None, where: str) -> ClassSpec:
     ):
         raise OntologyError(src, f"{where}.color", f"expected 3 integers 0-255 (RGB), got {color!r}")
     size_d = _mapping(d.get("size"), src, f"{where}.size")
-    _known(size_d, {"mean", "min", "max"}, src, f"{where}.size")
+    _known(size_d, {"mean", "min", "max", "datasets"}, src, f"{where}.size")
     mean, lo, hi = (_triple(size_d.get(k), src, f"{where}.size.{k}") for k in ("mean", "min", "max"))
-    if not all(a <= m <= b for a, m, b in zip(lo, mean, hi, strict=True)):
-        raise OntologyError(src, f"{where}.size", f"needs min <= mean <= max per side, got {lo} {mean} {hi}")
+    _ordered(lo, mean, hi, src, f"{where}.size")
+    per_dataset = []
+    ds = _mapping(size_d.get("datasets", {}), src, f"{where}.size.datasets")
+    for key, v in ds.items():
+        at = f"{where}.size.datasets.{key}"
+        if not isinstance(key, str) or not key.strip() or key != key.strip().lower():
+            raise OntologyError(src, at, "a dataset key is a lower-case format family name such as 'kitti'")
+        e = _mapping(v, src, at)
+        _known(e, {"mean", "min", "max"}, src, at)
+        if "mean" not in e:
+            raise OntologyError(src, f"{at}.mean", "missing")
+        m2 = _triple(e["mean"], src, f"{at}.mean")
+        lo2 = _triple(e["min"], src, f"{at}.min") if "min" in e else lo
+        hi2 = _triple(e["max"], src, f"{at}.max") if "max" in e else hi
+        _ordered(lo2, m2, hi2, src, at)
+        per_dataset.append((key, SizePrior(m2, lo2, hi2)))
     attrs_v = d.get("attributes", [])
     if not isinstance(attrs_v, list):
         raise OntologyError(src, f"{where}.attributes", "expected a list")
@@ -396,7 +472,7 @@ def _class_from_dict(v: Any, src: Path | None, where: str) -> ClassSpec:
     return ClassSpec(
         name=name,
         color=(int(color[0]), int(color[1]), int(color[2])),
-        size=SizePrior(mean, lo, hi),
+        size=SizePrior(mean, lo, hi, tuple(per_dataset)),
         attributes=tuple(attrs),
         kitti=_string(d.get("kitti"), src, f"{where}.kitti", optional=True),
         nuscenes=_string(d.get("nuscenes"), src, f"{where}.nuscenes", optional=True),

@@ -251,6 +251,9 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None)
         doc = loaded.annotations if loaded.annotations is not None else AnnotationDocument(n)
         kind = "ground_truth" if len(doc) else "empty"
         session = Session(loaded, doc, UndoStack(doc), source, None, initial_annotation=kind)
+    # the size priors of the opened data's dataset (KITTI's cars are shorter than nuScenes'): the
+    # one-click box and the pre-labels complete partly seen objects from them
+    session.ontology = session.ontology.for_dataset(loaded.info.format)
     step(2, "reading the first frame")
     session.frames = make_frame_cache(lambda i: load_frame(loaded, i), n)
     if n:

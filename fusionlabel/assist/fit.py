@@ -53,6 +53,8 @@ SMALL_OBJECT_LENGTH = 3.0
 #: One-click segmentation: the range-adaptive link of :class:`ClusterParams`, elliptical (finer
 #: across the line of sight, where the azimuth resolution is fine, than along it).
 ONE_CLICK_CLUSTER = ClusterParams(tangential=(0.15, 0.008))
+#: The across-the-line-of-sight link (base m, per metre of range) of the finest segmentation tried.
+FINE_TANGENTIAL = (0.1, 0.004)
 #: The across-the-line-of-sight link (base m, per metre of range) of the coarse segmentation.
 COARSE_TANGENTIAL = (0.3, 0.012)
 #: A person's or a bike's centre lies this far (m) behind the centroid of its points, as seen from
@@ -85,6 +87,14 @@ SEGMENT_MIN_HEIGHT = 0.3
 #: points' extent (a rider's torso makes the rear denser).
 RIDDEN_LENGTH = 1.2
 BIKE_TOP = 1.0
+#: When a vehicle shows no extent longer than its widest, the L-shape heading is kept if it lies within
+#: this many degrees (modulo 90) of the normal of the face (see :func:`end_face_yaw`), else that normal
+#: is the heading (a rounded front or rear).
+END_FACE_AGREE_DEG = 15.0
+#: Two people side by side are cut apart at an empty strip at least this wide (m) across their points
+#: when each side holds at least ``PERSON_GAP_SHARE`` of them.
+PERSON_GAP = 0.15
+PERSON_GAP_SHARE = 0.2
 #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
 PARTIAL_SHARE = 0.75
 
@@ -168,6 +178,28 @@ def pca_yaw(xy: ArrayLike) -> tuple[float, float]:
     ev, evec = np.linalg.eigh(np.cov((p - p.mean(axis=0)).T))
     ratio = math.sqrt(max(ev[1], 1e-12) / max(ev[0], 1e-12))
     return float(math.atan2(evec[1, 1], evec[0, 1])), ratio
+
+
+def end_face_yaw(xy: ArrayLike, half_band: float = 0.1, step_deg: float = 2.0, max_points: int = 600) -> float:
+    """Heading (rad, in [0, pi)) of an object whose BEV points (N, 2) show only one end face (a
+    vehicle's front or rear): the normal of the straight band ``2 * half_band`` m wide that holds
+    the most points (the face, even when rounded, with roof and rear-window rings or a few stray
+    points elsewhere). A rounded face looks like a corner to an L-shape fit."""
+    p = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if len(p) < 3:
+        return 0.0
+    if len(p) > max_points:
+        p = p[np.linspace(0, len(p) - 1, max_points).astype(np.intp)]
+    thetas = np.radians(np.arange(0.0, 180.0, step_deg))
+    # coordinate across the band's direction theta, sorted per angle
+    across = np.sort(-p[:, 0:1] * np.sin(thetas) + p[:, 1:2] * np.cos(thetas), axis=0)  # (N, T)
+    best, best_n = 0.0, -1
+    for k in range(len(thetas)):
+        col = across[:, k]
+        n = int((np.searchsorted(col, col + 2.0 * half_band, side="right") - np.arange(len(col))).max())
+        if n > best_n:
+            best, best_n = float(thetas[k]), n
+    return best + math.pi / 2
 
 
 def rectangle_at(xy: ArrayLike, yaw: float) -> Rectangle:
@@ -362,11 +394,27 @@ def box_from_cluster(
                         top_cover=top_coverage(p, rect, g0, height))
     if spec is None:
         spec = ontology[guess.label]
+    end_face = (yaw is None and spec.size.max[0] >= SMALL_OBJECT_LENGTH
+                and max(rect.a, rect.b) <= spec.size.max[1] + MAX_EXTENT_SLACK)
+    if end_face:
+        # no visible extent is longer than the vehicle's widest: only its front or rear is seen (an
+        # unoccluded side shows its whole length; roof and rear-window rings behind the face may
+        # reach deeper than the face is wide), so the length runs across the face, taken as the
+        # straight band holding most points. A rounded face looks like a corner to the L-shape fit:
+        # its heading is kept only when it agrees with the face's normal
+        th_face = end_face_yaw(p[:, :2])
+        k = th + np.arange(-2, 3) * (math.pi / 2)
+        dk = np.abs(wrap_angle(k - th_face))
+        th = float(k[int(np.argmin(dk))]) if dk.min() <= math.radians(END_FACE_AGREE_DEG) else th_face
+        rect = rectangle_at(p[:, :2], th)
     e1, e2 = rect.axes()
     big_open = False
-    if seen_xy is not None and yaw is None:
+    if seen_xy is not None and yaw is None and not end_face:
         big_open = _open_ends(rect, seen_xy, e1 if rect.a >= rect.b else e2)
-    first_is_length, _ = assign_axes((rect.a, rect.b), spec, big_open) if yaw is None else (True, 0.0)
+    if end_face:
+        first_is_length = True  # e1 (at th) is the length
+    else:
+        first_is_length, _ = assign_axes((rect.a, rect.b), spec, big_open) if yaw is None else (True, 0.0)
     u0 = float(np.dot(rect.center, e1))
     v0 = float(np.dot(rect.center, e2))
     lo_u, hi_u = u0 - rect.a / 2, u0 + rect.a / 2
@@ -558,6 +606,33 @@ def _body_around(p: F64, sel: NDArray[np.intp], xy: tuple[float, float], spec: C
     return sel[keep] if keep.sum() >= 3 else sel
 
 
+def _split_at_gap(p: F64, sel: NDArray[np.intp], xy: tuple[float, float]) -> NDArray[np.intp]:
+    """Two people side by side (shoulder to shoulder, closer than a body length): the points
+    ``sel`` (indices into ``p``) are split where an empty strip at least ``PERSON_GAP`` m wide
+    crosses the whole segment along its principal BEV axis (a body seen from any side, legs and
+    arms included, shows none: the torso fills the gap between the legs) and the part whose
+    centroid is nearer the click ``xy`` is kept; both parts must hold ``PERSON_GAP_SHARE`` of the
+    points."""
+    if len(sel) < 10:
+        return sel
+    q = p[sel, :2]
+    th, _ = pca_yaw(q)
+    t = q @ np.array([math.cos(th), math.sin(th)])
+    order = np.argsort(t)
+    gaps = np.diff(t[order])
+    lo = max(int(math.ceil(PERSON_GAP_SHARE * len(t))) - 1, 0)
+    hi = len(t) - 1 - lo
+    if hi <= lo:
+        return sel
+    k = lo + int(np.argmax(gaps[lo:hi]))
+    if gaps[k] < PERSON_GAP:
+        return sel
+    a, b = order[: k + 1], order[k + 1:]
+    c = np.asarray(xy, dtype=np.float64)
+    near_a = np.linalg.norm(q[a].mean(axis=0) - c) <= np.linalg.norm(q[b].mean(axis=0) - c)
+    return sel[np.sort(a if near_a else b)]
+
+
 def _small_object_box(p: F64, ground: GroundModel | None, spec: ClassSpec, origin: F64, top: float) -> Box3D:
     """A person's or a bike's box from its points (N, 3): the class's typical footprint, its length
     along the principal BEV axis of the points (a walker's legs and a bike's frame lie along the
@@ -671,10 +746,16 @@ def box_from_click(
     options = []
     coarse = ClusterParams(**{**prm.__dict__, "base": 0.7, "per_metre": 0.02, "max_radius": 1.5,
                               "tangential": None if prm.tangential is None else COARSE_TANGENTIAL})
-    for cp in (prm, coarse):
+    tries = [prm, coarse]
+    if prm.tangential is not None:
+        # a third, finer across the line of sight: on a dense sensor a car 0.4 m beside a wall or a
+        # parked row still links at the fine link sized for coarse sensors
+        tries.append(ClusterParams(**{**prm.__dict__, "tangential": FINE_TANGENTIAL}))
+    for cp in tries:
         sel = _segment(p, idx, xy, origin, cp, reach)
         if len(sel):
-            # the coarse one must be clearly better (it may have swallowed a neighbour)
+            # a later one must be clearly better (the coarse one may have swallowed a neighbour, the
+            # finest may have split the object)
             cost = _shape_cost(p[sel], ground, onto, spec, candidates) + 1.5 * len(options)
             options.append((cost, len(options), sel))
     if not options:
@@ -682,6 +763,8 @@ def box_from_click(
     sel = min(options, key=lambda o: (o[0], o[1]))[2]
     if spec is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH:
         sel = _body_around(p, sel, xy, spec)
+        if spec.size.mean[0] < RIDDEN_LENGTH:
+            sel = _split_at_gap(p, sel, xy)
     free = None
     if ground is not None:
         near = np.flatnonzero(np.hypot(p[:, 0] - xy[0], p[:, 1] - xy[1]) <= FREE_SPACE_RADIUS)

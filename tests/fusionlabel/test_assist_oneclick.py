@@ -115,26 +115,29 @@ def test_real_kitti_one_click_floor(bench: ModuleType) -> None:
     real_data("kitti_object_vis")
     results = bench.one_click_real(bench.real_frames())
     assert len(results) >= 18  # all three sources were read (mmdet3d pickle labels converted)
-    iou = np.array([r.iou for r in results])
-    kitti = np.array([r.iou_kitti for r in results])
-    # floors just under what the method reaches (21 objects: 12 at >= 0.6, 16 at >= 0.5, mean 0.629;
-    # with KITTI's average sizes as the class means 13 at >= 0.6, mean 0.651); the target (80% of the
-    # objects at >= 0.6) is not met yet: see docs/assist.md
+    iou = np.array([r.iou for r in results])  # class given, the data's (KITTI) size priors: as in the GUI
+    dflt = np.array([r.iou_default for r in results])  # class given, the default ontology's own priors
+    # floors just under what the method reaches (21 objects: 15 at >= 0.6, 18 at >= 0.5, mean 0.672;
+    # with the default ontology's priors 14 at >= 0.6, mean 0.645; all 8 cars at >= 0.6 with KITTI's
+    # priors); the target (80% of the objects at >= 0.6) is not met yet: see docs/assist.md
     assert np.mean(iou >= 0.6) >= FLOOR_SHARE_06, sorted(iou.round(2))
     assert np.mean(iou >= 0.5) >= FLOOR_SHARE_05, sorted(iou.round(2))
     assert iou.mean() >= FLOOR_MEAN, sorted(iou.round(2))
-    assert np.mean(kitti >= 0.6) >= FLOOR_KITTI_SHARE_06, sorted(kitti.round(2))
-    assert kitti.mean() >= FLOOR_KITTI_MEAN, sorted(kitti.round(2))
+    assert np.mean(dflt >= 0.6) >= FLOOR_DEFAULT_SHARE_06, sorted(dflt.round(2))
+    assert dflt.mean() >= FLOOR_DEFAULT_MEAN, sorted(dflt.round(2))
+    cars = np.array([r.iou for r in results if r.label == "Car"])
+    assert np.mean(cars >= 0.6) >= FLOOR_CAR_SHARE_06, sorted(cars.round(2))
     # people and bikes: the box sits on the body (centre within 0.4 m of the label's)
     small = [r for r in results if r.label in ("Pedestrian", "Cyclist")]
     assert small and max(r.offset for r in small) < 0.4, [round(r.offset, 2) for r in small]
 
 
-FLOOR_SHARE_06 = 0.55
-FLOOR_SHARE_05 = 0.70
-FLOOR_MEAN = 0.60
-FLOOR_KITTI_SHARE_06 = 0.60
-FLOOR_KITTI_MEAN = 0.64
+FLOOR_SHARE_06 = 0.66
+FLOOR_SHARE_05 = 0.80
+FLOOR_MEAN = 0.65
+FLOOR_DEFAULT_SHARE_06 = 0.60
+FLOOR_DEFAULT_MEAN = 0.62
+FLOOR_CAR_SHARE_06 = 0.85
 
 
 def test_one_click_tool_through_the_controller(sweep: tuple) -> None:

@@ -142,3 +142,41 @@ def test_bike_heading_from_its_low_points(yaw_deg: float) -> None:
     fit = box_from_click(pts, c, FlatGround(), class_hint="cyclist")
     err = abs((math.degrees(fit.box.yaw - yaw) + 90) % 180 - 90)
     assert err < 5.0, (yaw_deg, math.degrees(fit.box.yaw))
+
+
+def test_rounded_end_face_gives_the_heading_across_it() -> None:
+    """A car 30 m ahead seen nose on, its front rounded (an arc 1.7 m wide, 0.35 m deep, two
+    rings) plus a few roof points: the L-shape fit takes the arc for a corner (45 degrees off);
+    the end-face rule puts the length along the line of sight, away from the sensor."""
+    rng = np.random.default_rng(5)
+    yaw = math.radians(10.0)  # the car's heading; the sensor sees its front
+    c, s = math.cos(yaw), math.sin(yaw)
+    parts = []
+    for z, dx in ((0.5, 0.0), (0.8, 0.2)):  # bumper ring and bonnet-level ring behind it
+        v = rng.uniform(-0.85, 0.85, 30)
+        u = -2.0 + dx + 0.35 * (v / 0.85) ** 2
+        parts.append(np.column_stack([u, v, np.full(30, z)]))
+    parts.append(np.array([[-0.5, 0.4, 1.4], [0.3, -0.3, 1.45], [-0.2, 0.0, 1.5]]))  # roof
+    local = np.vstack(parts)
+    centre = np.array([30.0 + 2.0, 0.0])
+    pts = np.column_stack([centre[0] + local[:, 0] * c - local[:, 1] * s,
+                           centre[1] + local[:, 0] * s + local[:, 1] * c, local[:, 2]])
+    truth = Box3D((*centre, 0.75), (4.0, 1.7, 1.5), yaw)
+    fit = box_from_click(pts, centre, FlatGround(), class_hint="car")
+    err = abs((math.degrees(fit.box.yaw - yaw) + 90.0) % 180.0 - 90.0)
+    assert err < 8.0 and fit.box.length > 3.0, (err, fit.box)
+    assert bev_iou(fit.box, truth) > 0.6
+
+
+def test_two_people_shoulder_to_shoulder_are_cut_apart() -> None:
+    """Two walkers 0.55 m apart side by side, 20 m away: the clicked one's box sits on that body."""
+    rng = np.random.default_rng(6)
+    bodies = []
+    for y0 in (0.0, 0.55):
+        # the near half of a body: an arc 0.4 m wide across the line of sight, 0.3..1.7 m high
+        a = rng.uniform(-math.pi / 2, math.pi / 2, 50)
+        bodies.append(np.column_stack([20.0 - 0.15 * np.cos(a), y0 + 0.2 * np.sin(a), rng.uniform(0.3, 1.7, 50)]))
+    pts = np.vstack(bodies)
+    fit = box_from_click(pts, (20.0, 0.0), FlatGround(), class_hint="pedestrian")
+    assert set(fit.indices.tolist()) <= set(range(50)) and len(fit.indices) >= 45
+    assert abs(fit.box.center[1]) < 0.15
