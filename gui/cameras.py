@@ -9,6 +9,7 @@ coloured by depth (``CameraModel.project``). Clicking inside a projected box emi
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -360,14 +361,17 @@ REST_DASHED = (((1, False), (2, False), (3, False)), ((5, False), (6, False), (7
                ((11, False),))
 
 
-def chain_index(runs: Sequence[tuple[int, bool]], k: int) -> NDArray[np.int64]:
+@functools.lru_cache(maxsize=32)
+def chain_index(runs: tuple[tuple[int, bool], ...], k: int) -> NDArray[np.int64]:
     """Flat indices into a box's (12 * k) edge samples that walk the edge ``runs`` as one polyline
     (each run after the first drops its first sample, the previous run's last)."""
     out: list[NDArray[np.int64]] = []
     for n, (e, rev) in enumerate(runs):
         j = np.arange(k)[::-1] if rev else np.arange(k)
         out.append(e * k + (j if n == 0 else j[1:]))
-    return np.concatenate(out)
+    idx = np.concatenate(out)
+    idx.setflags(write=False)  # cached and shared
+    return idx
 
 
 def project_boxes(
