@@ -790,8 +790,10 @@ class MainWindow(QMainWindow):
         corners = box_corners([r.box for r in refs]) if refs else np.zeros((0, 8, 3))  # one batch
         cam_boxes = [CameraBox(r.track_id, r.label, c, r.is_keyframe) for r, c in zip(refs, corners, strict=True)]
         if self.camera_grid is not None:
+            props = self.proposals_ui.camera_items(self.session.doc, self.frame)
             for panel in self.camera_grid.panels.values():
                 panel.set_boxes(cam_boxes, update=False)
+                panel.set_proposals(props, update=False)
                 panel.set_selected(self.selection)
         self._update_overlays()
         self._update_box_views()
@@ -934,13 +936,15 @@ class MainWindow(QMainWindow):
             return
         keys: list[int] = []
         span = None
+        gaps: tuple[tuple[int, int], ...] = ()
         if self.selection is not None and self.selection in self.session.doc:
             t = self.session.doc.track(self.selection)
             keys = t.keyframe_indices()
             span = t.span()
+            gaps = t.gaps
         ts = self.session.seq.frames
         t_s = (ts[self.frame].timestamp_ns - ts[0].timestamp_ns) / 1e9
-        self.timeline.set_state(len(self.session), self.frame, t_s, keys, span, self.play_timer.isActive())
+        self.timeline.set_state(len(self.session), self.frame, t_s, keys, span, self.play_timer.isActive(), gaps)
 
     # ---- selection, tools and editing -----------------------------------------------------------
     def select(self, track_id: int | None) -> None:

@@ -22,7 +22,7 @@ from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, clip_polyline, project_boxes_edges
-from gui.colors import SELECTED_COLOR, class_color, depth_colors_u8
+from gui.colors import PROPOSAL_COLOR, SELECTED_COLOR, class_color, depth_colors_u8
 from gui.frames import transform_f32
 from gui.ortho import qpolygon
 
@@ -73,6 +73,10 @@ class CameraPanel(QWidget):
         #: frames change quickly; :meth:`set_draft` (False) repaints in full quality.
         self.draft = False
         self._preview_edges: list[tuple[int, F64]] = []
+        #: Machine proposals (pre-labels), not human boxes: ``(proposal id, current, (M, 2) px)``
+        #: pieces, drawn dotted in ``proposal_color`` (the one under review thicker); not clickable.
+        self._proposals: list[tuple[int, bool, F64]] = []
+        self.proposal_color: tuple[int, int, int] = PROPOSAL_COLOR
 
     # ---- data -----------------------------------------------------------------------------------
     def set_frame(
@@ -163,6 +167,24 @@ class CameraPanel(QWidget):
         if edges or self._preview_edges:
             self._preview_edges = edges
             self.update()
+
+    def set_proposals(self, items: Sequence[tuple[int, F64, bool]], update: bool = True) -> None:
+        """Proposals to draw: ``(proposal id, (8, 3) world corners, is the one under review)``."""
+        out: list[tuple[int, bool, F64]] = []
+        if items:
+            T = self._T_cam_from_world
+            corners_cam = np.stack([np.asarray(c, dtype=np.float64) for _, c, _ in items]) @ T[:3, :3].T + T[:3, 3]
+            visible = np.flatnonzero(self._in_view_cone(corners_cam))
+            for i, _, poly in project_boxes(corners_cam[visible], self.camera, visible):
+                out.append((int(items[i][0]), bool(items[i][2]), poly))
+        if out or self._proposals:
+            self._proposals = out
+            if update:
+                self.update()
+
+    def proposal_edges(self, proposal_id: int) -> list[F64]:
+        """Projected edge pieces ((M, 2) image px, clipped to the image) of a proposal."""
+        return [poly for pid, _, poly in self._proposals if pid == proposal_id]
 
     def set_selected(self, track_id: int | None) -> None:
         """Draw this track's box as the selected one (None: none)."""
@@ -264,6 +286,15 @@ class CameraPanel(QWidget):
             p.setPen(pen)
             for poly in lines:
                 p.drawPolyline(poly)
+        if self._proposals:  # machine proposals: dotted, apart from the human boxes
+            for current in (False, True):
+                pen = QPen(QColor(*self.proposal_color))
+                pen.setWidthF(2.4 if current else 1.0 if self.draft else 1.4)
+                pen.setStyle(Qt.PenStyle.DotLine)
+                p.setPen(pen)
+                for _, cur, poly in self._proposals:
+                    if cur == current:
+                        p.drawPolyline(qpolygon(self.image_to_widget(poly)))
         if self._preview_edges:  # the box being dragged, on top of its committed position
             pen = QPen(QColor(*SELECTED_COLOR))
             pen.setWidthF(2.2)

@@ -29,6 +29,8 @@ CLASS_COLORS: dict[str, tuple[int, int, int]] = {
 }
 #: The selected box is drawn in this colour (RGB 0-255) on top of everything.
 SELECTED_COLOR = (255, 255, 255)
+#: Colour (RGB 0-255) of machine proposals (pre-labels): a pale lilac no class of the default ontology uses.
+PROPOSAL_COLOR = (200, 185, 255)
 #: Dimming factor of interpolated (non-keyframe) boxes.
 INTERPOLATED_DIM = 0.6
 

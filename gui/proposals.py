@@ -36,13 +36,12 @@ from fusionlabel.assist import ReviewQueue, frames_from_sequence, prelabel, set_
 from fusionlabel.document import AnnotationDocument, Proposal
 from fusionlabel.errors import ModelError
 from fusionlabel.ontology import Ontology
+from gui.colors import PROPOSAL_COLOR
 from gui.ortho import Shape
 
 if TYPE_CHECKING:
     from gui.app import MainWindow
 
-#: Colour (RGB 0-255) of proposals: a pale lilac no class of the default ontology uses.
-PROPOSAL_COLOR = (200, 185, 255)
 #: Fill alpha (0-255) of a proposal's BEV footprint; the one under review is filled stronger.
 PROPOSAL_FILL = 28
 CURRENT_FILL = 80
@@ -370,6 +369,13 @@ class ProposalReview:
             self._say(f"proposal {pid} under review: Y accept, X reject, L relabel, J next")
 
     # ---- drawing --------------------------------------------------------------------------------
+    def camera_items(self, doc: AnnotationDocument, frame: int) -> list[tuple[int, np.ndarray, bool]]:
+        """The proposals at ``frame`` for the camera panels: ``(proposal id, (8, 3) world corners,
+        is the one under review)``."""
+        cur = self.current
+        cur_id = cur.proposal_id if cur is not None else None
+        return [(p.proposal_id, np.asarray(p.box.corners()), p.proposal_id == cur_id) for p in doc.proposals_at(frame)]
+
     def overlays(self, doc: AnnotationDocument, frame: int) -> tuple[list, list[Shape]]:
         """3D glyphs and BEV shapes of the proposals at ``frame`` (one each per proposal)."""
         from gui.render.view3d import BoxGlyph

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PyQt6.QtCore import QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -40,15 +40,19 @@ class TimelineBar(QWidget):
         self.frame = 0
         self.keyframes: list[int] = []
         self.span: tuple[int, int] | None = None
+        self.gaps: list[tuple[int, int]] = []
         self._static: tuple[tuple, QPixmap] | None = None  # ruler without the cursor, by its state
         self.setMinimumHeight(34)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def set_state(
-        self, count: int, frame: int, keyframes: Sequence[int] = (), span: tuple[int, int] | None = None
+        self, count: int, frame: int, keyframes: Sequence[int] = (), span: tuple[int, int] | None = None,
+        gaps: Sequence[tuple[int, int]] = (),
     ) -> None:
-        """Frame count, current frame and the selected track's keyframes and span."""
+        """Frame count, current frame and the selected track's keyframes, span and gaps (inclusive
+        frame intervals where the object is not annotated: drawn as breaks in the span)."""
         self.count, self.frame, self.keyframes, self.span = count, frame, list(keyframes), span
+        self.gaps = [(int(a), int(b)) for a, b in gaps]
         self.update()
 
     def _x(self, f: float) -> float:
@@ -70,6 +74,12 @@ class TimelineBar(QWidget):
         if self.span is not None:
             p.fillRect(QRectF(self._x(self.span[0]), mid - 4, self._x(self.span[1]) - self._x(self.span[0]), 8),
                        QColor(70, 90, 120))
+            half = 0.5 * (self._x(1) - self._x(0))  # a gap covers its frames' cells
+            for a, b in self.gaps:
+                x0, x1 = self._x(a) - half, self._x(b) + half
+                p.fillRect(QRectF(x0, mid - 4, max(x1 - x0, 2.0), 8), QColor(28, 30, 36))
+                p.setPen(QPen(QColor(200, 80, 70), 1.5))
+                p.drawLine(QPointF(x0, mid - 5), QPointF(x1, mid + 5))
         p.setPen(QPen(QColor(90, 95, 105), 1))
         p.drawLine(int(self._x(0)), int(mid), int(self._x(max(self.count - 1, 0))), int(mid))
         step = max(1, self.count // 50)
@@ -86,7 +96,8 @@ class TimelineBar(QWidget):
             ])
 
     def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        key = (self.width(), self.height(), self.devicePixelRatioF(), self.count, tuple(self.keyframes), self.span)
+        key = (self.width(), self.height(), self.devicePixelRatioF(), self.count, tuple(self.keyframes), self.span,
+               tuple(self.gaps))
         if self._static is None or self._static[0] != key:  # redrawn only when the ruler changes
             pm = QPixmap(self.size() * self.devicePixelRatioF())
             pm.setDevicePixelRatio(self.devicePixelRatioF())
@@ -156,9 +167,10 @@ class Timeline(QWidget):
         self.bar.frame_picked.connect(self.frame_picked)
 
     def set_state(self, count: int, frame: int, time_s: float, keyframes: Sequence[int] = (),
-                  span: tuple[int, int] | None = None, playing: bool = False) -> None:
-        """Frame count, current frame and the selected track's keyframes and span."""
-        self.bar.set_state(count, frame, keyframes, span)
+                  span: tuple[int, int] | None = None, playing: bool = False,
+                  gaps: Sequence[tuple[int, int]] = ()) -> None:
+        """Frame count, current frame and the selected track's keyframes, span and gaps."""
+        self.bar.set_state(count, frame, keyframes, span, gaps)
         self.label.setText(f"frame {frame + 1} / {count}   {time_s:6.2f} s")
         self.play.setText("\u23f8" if playing else "\u25b6")
 

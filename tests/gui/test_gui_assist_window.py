@@ -112,6 +112,26 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     assert all(s.dotted and s.fill_alpha > 0 and s.text.startswith("p") for s in props)
     assert not any(s.dotted for s in human)
     assert {s.color for s in props}.isdisjoint({s.color for s in human})
+    # ... and in the camera panels: dotted lilac edges where the proposal projects
+    from gui.colors import PROPOSAL_COLOR
+
+    seen = [(panel, pid) for panel in win.camera_grid.panels.values() for pid in {q for q, _, _ in panel._proposals}]
+    assert seen, "no proposal projects into a camera"
+    panel, pid = max(seen, key=lambda pp: sum(len(q) for q in pp[0].proposal_edges(pp[1])))
+    win._set_draft(False)
+    qtbot.wait(20)
+    grab = panel.grab().toImage()
+    hits = total = 0
+    for poly in panel.proposal_edges(pid):
+        for a, b in zip(poly[:-1], poly[1:], strict=True):
+            x, y = panel.image_to_widget(((a + b) / 2)[None])[0]
+            near = [grab.pixelColor(min(max(int(x) + dx, 0), grab.width() - 1), min(max(int(y) + dy, 0),
+                                                                                    grab.height() - 1))
+                    for dx in (-2, -1, 0, 1, 2) for dy in (-2, -1, 0, 1, 2)]
+            total += 1
+            hits += any(abs(c.red() - PROPOSAL_COLOR[0]) + abs(c.green() - PROPOSAL_COLOR[1])
+                        + abs(c.blue() - PROPOSAL_COLOR[2]) < 60 for c in near)
+    assert total and hits / total > 0.6, (hits, total)
     img = win.screenshot()
     out = Path(os.environ.get("FUSIONLABEL_TEST_SHOTS", tmp_path)) / "proposals.png"
     out.parent.mkdir(parents=True, exist_ok=True)

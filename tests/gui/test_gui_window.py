@@ -359,3 +359,22 @@ def test_proposals_and_issue_markers_are_drawn(qtbot, scene: Path, cache: Path) 
     win.session.undo.undo()
     win.session.undo.undo()
     qtbot.waitUntil(lambda: len(win.bev.shapes) == n_shapes, timeout=2000)
+
+
+def test_timeline_draws_the_selected_tracks_gaps(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A track's gaps (frames where the object is not annotated) break its span on the ruler."""
+    from gui.widgets import TimelineBar
+
+    bar = TimelineBar()
+    qtbot.addWidget(bar)
+    bar.resize(420, 34)
+    bar.set_state(101, 0, [0, 100], (0, 100))
+    plain = _qimage_rgb(bar.grab().toImage())
+    bar.set_state(101, 0, [0, 100], (0, 100), gaps=[(40, 59)])
+    gapped = _qimage_rgb(bar.grab().toImage())
+    mid = bar.height() // 2
+    x_gap, x_span = int(round(bar._x(50))), int(round(bar._x(20)))
+    span_rgb = plain[mid + 2, x_span].astype(int)
+    assert np.abs(gapped[mid + 2, x_span].astype(int) - span_rgb).max() < 10  # outside the gap: span
+    assert np.abs(plain[mid + 2, x_gap].astype(int) - span_rgb).max() < 10
+    assert np.abs(gapped[mid + 2, x_gap].astype(int) - span_rgb).max() > 30  # in the gap: not the span
