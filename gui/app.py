@@ -210,6 +210,9 @@ class MainWindow(QMainWindow):
         self.color_mode = "height"
         self.accumulate = 0
         self.follow_ego = True
+        #: Added to the ego heading as the BEV's up direction (rad; multiples of 90 deg, Shift+Z):
+        #: for rigs whose LiDAR x axis is not the driving direction.
+        self.bev_up_offset = 0.0
         self._fd: FrameData | None = None
         self._thread: QThread | None = None
         self._worker: _LoadWorker | None = None
@@ -400,6 +403,7 @@ class MainWindow(QMainWindow):
         act(m, "Cycle point colours", ["M"], self._cycle_colors, "View")
         act(m, "LiDAR in cameras", ["P"], lambda: self.cam_points_box.toggle(), "View")
         act(m, "Centre the views on the ego vehicle", ["Z"], self.reset_views, "View")
+        act(m, "Rotate the BEV by 90 degrees", ["Shift+Z"], self.rotate_bev, "View")
         m = self.menuBar().addMenu("&Help")
         act(m, "&Keyboard shortcuts", ["F1", "?"], self.show_help, "Help")
 
@@ -685,12 +689,13 @@ class MainWindow(QMainWindow):
         self.view3d.hold()
         self._in_show = True  # the overlays are redrawn below, not on every view change
         try:
+            up = ego_yaw + self.bev_up_offset
             if recentre:
-                self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]), ego_yaw, 60.0)
-                self.bev.set_view(ego_xy, 7.0, ego_yaw)
+                self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]), up, 60.0)
+                self.bev.set_view(ego_xy, 7.0, up)
             elif self.follow_ego:
                 self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]))
-                self.bev.set_view(ego_xy, None, ego_yaw)
+                self.bev.set_view(ego_xy, None, up)
         finally:
             self._in_show = False
         self._update_points()
@@ -1071,6 +1076,13 @@ class MainWindow(QMainWindow):
 
     def reset_views(self) -> None:
         """Centre the BEV and the 3D view on the ego vehicle, heading up."""
+        if self.session is not None:
+            self.show_frame(self.frame, recentre=True)
+
+    def rotate_bev(self) -> None:
+        """Turn the BEV's (and the 3D view's initial) up direction by 90 degrees counter-clockwise
+        relative to the ego heading (for LiDAR frames whose x axis is not the driving direction)."""
+        self.bev_up_offset = (self.bev_up_offset + math.pi / 2) % (2 * math.pi)
         if self.session is not None:
             self.show_frame(self.frame, recentre=True)
 

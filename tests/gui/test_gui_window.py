@@ -378,3 +378,25 @@ def test_timeline_draws_the_selected_tracks_gaps(qtbot) -> None:  # type: ignore
     assert np.abs(gapped[mid + 2, x_span].astype(int) - span_rgb).max() < 10  # outside the gap: span
     assert np.abs(plain[mid + 2, x_gap].astype(int) - span_rgb).max() < 10
     assert np.abs(gapped[mid + 2, x_gap].astype(int) - span_rgb).max() > 30  # in the gap: not the span
+
+
+def test_shift_z_turns_the_bev_by_90_degrees(qtbot, scene: Path, cache: Path) -> None:
+    """Shift+Z turns the BEV's up direction by 90 degrees relative to the ego heading (rigs whose
+    LiDAR x axis is not the driving direction); it stays turned while frames change."""
+    import math
+
+    from PyQt6.QtCore import Qt
+
+    win = open_window(qtbot, scene)
+    T = win.session.frame(0).T_world_from_ego
+    yaw = math.atan2(T[1, 0], T[0, 0])
+    assert math.isclose(math.remainder(win.bev.up_angle - yaw, 2 * math.pi), 0.0, abs_tol=1e-9)
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ShiftModifier)
+    assert math.isclose(math.remainder(win.bev.up_angle - yaw - math.pi / 2, 2 * math.pi), 0.0, abs_tol=1e-9)
+    win.set_frame(1)
+    T1 = win.session.frame(1).T_world_from_ego
+    yaw1 = math.atan2(T1[1, 0], T1[0, 0])
+    assert math.isclose(math.remainder(win.bev.up_angle - yaw1 - math.pi / 2, 2 * math.pi), 0.0, abs_tol=1e-9)
+    for _ in range(3):
+        qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ShiftModifier)
+    assert win.bev_up_offset == 0.0
