@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QThread, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QImage, QKeyEvent, QKeySequence, QPainter
@@ -48,6 +49,7 @@ from PyQt6.QtWidgets import (
 )
 
 from formats.project import AUTOSAVE_INTERVAL_S, RecoveryStore
+from fusionlabel.assist import click_from_ray
 from fusionlabel.box import Box3D
 from fusionlabel.commands import SetAttribute, SetLabel, UndoStack
 from fusionlabel.document import BoxRef, DocumentEvent
@@ -272,6 +274,7 @@ class MainWindow(QMainWindow):
         from gui.render.view3d import View3D  # the only vispy user
 
         self.view3d = View3D()
+        self.view3d.on_click = self._on_3d_click
         self.bev = OrthoView(title="BEV (drag: edit; B: create tool; right drag: pan; wheel: zoom)")
         self.bev.pointer.connect(lambda ev: self._on_pointer("bev", self.bev, ev))
         self.bev.view_changed.connect(self._on_bev_view_changed)
@@ -1078,6 +1081,47 @@ class MainWindow(QMainWindow):
         """Centre the BEV and the 3D view on the ego vehicle, heading up."""
         if self.session is not None:
             self.show_frame(self.frame, recentre=True)
+
+    def _on_3d_click(self, x: float, y: float) -> None:
+        """A click in the 3D view (canvas px): with the one-click tool, box the object whose points
+        the viewing ray hits first (``fusionlabel.assist.click_from_ray``); otherwise select the
+        nearest box whose projected outline contains the click."""
+        if self.session is None or self._fd is None or self.ctl is None:
+            return
+        try:
+            origin, direction = self.view3d.ray_at(x, y)
+            if self.ctl.active_name == "oneclick":
+                tool = self.ctl.tools["oneclick"]
+                xy = click_from_ray(self._fd.pts_world, origin, direction, tool.ground_model())  # type: ignore[attr-defined]
+                if xy is None:
+                    self.statusBar().showMessage("the click hits neither points nor the ground", 5000)
+                    return
+                tool.click(xy)  # type: ignore[attr-defined]  # (back to the edit tool once a box is made)
+                return
+            tid = self._box_at_3d(x, y, origin, direction)
+            if tid is not None:
+                self.select(tid)
+        except Exception as e:  # a tool error must not kill the window; the document is unchanged
+            self.statusBar().showMessage(f"{type(e).__name__}: {e}", 8000)
+
+    def _box_at_3d(self, x: float, y: float, origin: np.ndarray, direction: np.ndarray) -> int | None:
+        """Track id of the box nearest the eye whose projected outline (convex hull of its 8
+        corners in canvas px) contains (x, y); boxes behind the eye are skipped."""
+        refs = self.boxes()
+        if not refs:
+            return None
+        corners = box_corners([r.box for r in refs])  # (B, 8, 3)
+        depth = (corners - origin) @ direction  # (B, 8) along the view direction
+        best: tuple[float, int] | None = None
+        for r, c, d in zip(refs, corners, depth, strict=True):
+            if d.min() <= 0.05:  # (partly) behind the eye: its projection is not a closed outline
+                continue
+            hull = cv2.convexHull(self.view3d.to_canvas(c).astype(np.float32))
+            if cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0:
+                dist = float(d.mean())
+                if best is None or dist < best[0]:
+                    best = (dist, r.track_id)
+        return None if best is None else best[1]
 
     def rotate_bev(self) -> None:
         """Turn the BEV's (and the 3D view's initial) up direction by 90 degrees counter-clockwise

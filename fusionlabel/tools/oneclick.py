@@ -46,6 +46,10 @@ class OneClickTool(Tool):
         self._moved = False
         self._ground_cache: tuple[int, int, GroundModel] | None = None  # (frame, id(points), model)
 
+    def ground_model(self) -> GroundModel | None:
+        """The ground of the current frame (given, the context's, or fitted once per frame)."""
+        return self._ground()
+
     def _ground(self) -> GroundModel | None:
         if self.ground is not None:
             return self.ground

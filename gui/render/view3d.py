@@ -23,13 +23,13 @@ of any panel under software GL.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import vispy
 from numpy.typing import NDArray
-from PyQt6.QtCore import QEvent, Qt, QTimer
+from PyQt6.QtCore import QEvent, QPointF, Qt, QTimer
 from PyQt6.QtGui import QImage, QPainter
 from PyQt6.QtWidgets import QApplication, QWidget
 from vispy import scene
@@ -105,6 +105,8 @@ class View3D:
     def __init__(self, parent: QWidget | None = None, lod_points: int = 30000, rest_ms: int = 300) -> None:
         self._closed = False
         self._held = False
+        #: Called with canvas (x, y) logical px on a left click (press and release in place).
+        self.on_click: Callable[[float, float], None] | None = None
         self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, show=False)
         self.canvas.unfreeze()
         native = self.canvas.native
@@ -337,6 +339,15 @@ class View3D:
             self._store(rgba)
         return rgba
 
+    def ray_at(self, x: float, y: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The viewing ray through canvas pixel (x, y) (logical px, x right, y down): its origin
+        (3,) at the near plane (about the eye) and unit direction (3,), world frame (m)."""
+        tr = self.view.scene.node_transform(self.canvas.scene)
+        h = np.asarray(tr.imap(np.array([[x, y, -1.0, 1.0], [x, y, 0.0, 1.0]])), dtype=np.float64)
+        p = h[:, :3] / h[:, 3:4]
+        d = p[1] - p[0]
+        return p[0], d / np.linalg.norm(d)
+
     def to_canvas(self, pts_world: NDArray[np.floating]) -> NDArray[np.float64]:
         """(N, 3) world points -> (N, 2) canvas pixels (x right, y down, logical pixels)."""
         tr = self.view.scene.node_transform(self.canvas.scene)
@@ -365,9 +376,13 @@ class View3D:
 class _Display(QWidget):
     """Shows the 3D view's latest rendering; mouse and wheel events go on to the hidden canvas."""
 
+    #: A press and release of the left button closer than this (px) is a click, not an orbit.
+    CLICK_SLOP_PX = 4.0
+
     def __init__(self, view: View3D, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._view = view
+        self._press: QPointF | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setMouseTracking(True)
         self.setMinimumSize(50, 50)
@@ -387,6 +402,16 @@ class _Display(QWidget):
         super().resizeEvent(event)
 
     def event(self, e: QEvent) -> bool:  # type: ignore[override]
+        if e.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease) and \
+                e.button() == Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            pos = e.position()  # type: ignore[attr-defined]
+            if e.type() == QEvent.Type.MouseButtonPress:
+                self._press = QPointF(pos)
+            elif self._press is not None:
+                d = pos - self._press
+                self._press = None
+                if abs(d.x()) + abs(d.y()) <= self.CLICK_SLOP_PX and self._view.on_click is not None:
+                    self._view.on_click(float(pos.x()), float(pos.y()))
         if e.type() in _FORWARDED and not self._view._closed:
             QApplication.sendEvent(self._view.canvas.native, e)
             return True

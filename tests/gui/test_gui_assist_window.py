@@ -181,3 +181,59 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     assert win.proposals_ui.current.proposal_id == target.proposal_id and win.selection is None
     key(qtbot, win, Qt.Key.Key_Y)
     assert target.proposal_id not in doc.proposals and doc.track(win.selection).label == target.label
+
+
+def _click_3d(qtbot, win, xy) -> None:  # type: ignore[no-untyped-def]
+    from PyQt6.QtCore import QPoint
+
+    pos = QPoint(int(round(xy[0])), int(round(xy[1])))
+    qtbot.mouseClick(win.view3d.widget, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.wait(5)
+
+
+def test_clicks_in_the_3d_view_select_and_one_click_box(qtbot, scene: Path) -> None:
+    """In the 3D view a click (no drag) selects the box under it; with the one-click tool (G) it
+    boxes the object whose points the viewing ray hits first."""
+    from fusionlabel.commands import DeleteTrack
+    from fusionlabel.geometry import bev_iou, count_points_in_boxes
+
+    win = open_window(qtbot, scene)
+    doc = win.session.doc
+    v = win.view3d
+    v.render()  # the view's camera and size as drawn
+    w, h = v.widget.width(), v.widget.height()
+    pts = win.session.frame(0).pts_world
+    refs = [r for r in win.boxes() if r.label == "car"]
+    counts = count_points_in_boxes(pts, [r.box for r in refs])
+
+    def on_screen(r) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+        c = v.to_canvas(np.asarray(r.box.center)[None])[0]
+        return c if 20 < c[0] < w - 20 and 20 < c[1] < h - 20 else None
+
+    # nearest-to-eye first: a well-seen car drawn in the view
+    o, d = v.ray_at(w / 2, h / 2)
+    cands = sorted((float((np.asarray(r.box.center) - o) @ d), i) for i, r in enumerate(refs)
+                   if counts[i] >= 100 and on_screen(r) is not None)
+    assert cands, "no well-seen car in the 3D view"
+    ref = refs[cands[0][1]]
+    _click_3d(qtbot, win, on_screen(ref))
+    assert win.selection == ref.track_id
+    # a drag is an orbit, not a click: the selection stays
+    win.select(None)
+    qtbot.mousePress(v.widget, Qt.MouseButton.LeftButton, pos=QtCore.QPoint(20, 20))
+    qtbot.mouseMove(v.widget, QtCore.QPoint(80, 60))
+    qtbot.mouseRelease(v.widget, Qt.MouseButton.LeftButton, pos=QtCore.QPoint(80, 60))
+    assert win.selection is None
+
+    # one-click from the 3D view: remove the label, click where the car is drawn
+    gt = ref.box
+    win.session.undo.push(DeleteTrack(ref.track_id))
+    n = len(doc)
+    key(qtbot, win, Qt.Key.Key_G)
+    assert win.ctl.active_name == "oneclick"
+    _click_3d(qtbot, win, v.to_canvas(np.asarray(gt.center)[None])[0])
+    assert len(doc) == n + 1, win.statusBar().currentMessage()
+    tid = win.selection
+    assert doc.track(tid).label == "car" and win.ctl.active_name == "edit"
+    iou = bev_iou(doc.box_at(tid, 0).box, gt)
+    assert iou > 0.5, iou
