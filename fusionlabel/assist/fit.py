@@ -97,6 +97,17 @@ PERSON_GAP = 0.15
 PERSON_GAP_SHARE = 0.2
 #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
 PARTIAL_SHARE = 0.75
+#: A post beside a rider (a sign, a lamp, a bollard with a plate) is cut out of a ridden class's
+#: segment: a thin column (points within ``POLE_RADIUS`` m in BEV) spanning at least
+#: ``POLE_SPAN_SHARE`` of the class's typical height whose top rises more than ``POLE_EXCESS`` m above
+#: every point away from it. A rider's own tallest column (the head over the torso) rises only about
+#: a head's height (~0.25-0.3 m) above the shoulders and arms beside it; signs are mounted above head
+#: height. The column is grown by ``POLE_RADIUS`` steps (``POLE_GROW`` times) to take the post's lower
+#: part and its plate.
+POLE_RADIUS = 0.12
+POLE_SPAN_SHARE = 0.7
+POLE_EXCESS = 0.45
+POLE_GROW = 3
 
 
 @dataclass(frozen=True)
@@ -633,6 +644,34 @@ def _split_at_gap(p: F64, sel: NDArray[np.intp], xy: tuple[float, float]) -> NDA
     return sel[np.sort(a if near_a else b)]
 
 
+def _drop_pole(p: F64, sel: NDArray[np.intp], ground: GroundModel, spec: ClassSpec) -> NDArray[np.intp]:
+    """A ridden class's segment (indices ``sel`` into ``p``, world frame) without a post standing
+    beside the rider: a thin vertical column (see ``POLE_RADIUS``, ``POLE_SPAN_SHARE``) whose top
+    rises more than ``POLE_EXCESS`` m above every point farther than ``2 x POLE_RADIUS`` from it,
+    grown to the points within ``POLE_RADIUS`` of it. Unchanged when no such column is found or
+    the rest would be under half the segment (or under 10 points)."""
+    if len(sel) < 10:
+        return sel
+    q = p[sel]
+    h = ground.height_above(q)
+    xy = q[:, :2]
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])  # (N, N), N <= a few hundred
+    near = d <= POLE_RADIUS
+    hi = np.where(near, h[None, :], -np.inf).max(axis=1)
+    lo = np.where(near, h[None, :], np.inf).min(axis=1)
+    away = np.where(d > 2 * POLE_RADIUS, h[None, :], -np.inf).max(axis=1)
+    pole = (hi - lo >= POLE_SPAN_SHARE * spec.size.mean[2]) & (hi - away > POLE_EXCESS)
+    if not pole.any():
+        return sel
+    drop = near[pole].any(axis=0)
+    for _ in range(POLE_GROW):
+        drop = drop | near[drop].any(axis=0)
+    keep = ~drop
+    if keep.sum() < max(10, 0.5 * len(sel)):
+        return sel
+    return sel[keep]
+
+
 def _small_object_box(p: F64, ground: GroundModel | None, spec: ClassSpec, origin: F64, top: float) -> Box3D:
     """A person's or a bike's box from its points (N, 3): the class's typical footprint, its length
     along the principal BEV axis of the points (a walker's legs and a bike's frame lie along the
@@ -765,6 +804,8 @@ def box_from_click(
         sel = _body_around(p, sel, xy, spec)
         if spec.size.mean[0] < RIDDEN_LENGTH:
             sel = _split_at_gap(p, sel, xy)
+        elif ground is not None:
+            sel = _drop_pole(p, sel, ground, spec)
     free = None
     if ground is not None:
         near = np.flatnonzero(np.hypot(p[:, 0] - xy[0], p[:, 1] - xy[1]) <= FREE_SPACE_RADIUS)
