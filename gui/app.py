@@ -866,12 +866,14 @@ class MainWindow(QMainWindow):
         if self._fd is None:
             return []
         T = self._fd.T_world_from_ego
-        ang = math.atan2(T[1, 0], T[0, 0]) + np.linspace(0, 2 * np.pi, 97)  # starts ahead: labels on top
+        ang = math.atan2(T[1, 0], T[0, 0]) + self.bev_up_offset + np.linspace(0, 2 * np.pi, 97)  # labels on top
         ring = np.column_stack([np.cos(ang), np.sin(ang)])
         out = [Shape(T[:2, 3] + r * ring, (70, 76, 88), 1.0, closed=False, text=f"{r} m" if r in (20, 40) else "")
                for r in (10, 20, 30, 40, 50)]
         # a generic car footprint: the ego origin is below the rear axle
         fp = np.array([[3.8, 0.95], [3.8, -0.95], [-1.0, -0.95], [-1.0, 0.95]])
+        c, sn = math.cos(self.bev_up_offset), math.sin(self.bev_up_offset)  # forward = ego x turned by it
+        fp = fp @ np.array([[c, sn], [-sn, c]])
         out.append(Shape(fp @ T[:2, :2].T + T[:2, 3], (170, 170, 180), 1.5, True, False, 60, "ego"))
         return out
 
