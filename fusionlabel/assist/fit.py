@@ -108,6 +108,21 @@ POLE_RADIUS = 0.12
 POLE_SPAN_SHARE = 0.7
 POLE_EXCESS = 0.45
 POLE_GROW = 3
+#: A walker standing in front of someone or something (a companion walking behind, a wall) shows an
+#: occluding contour: on the laser rings crossing one bearing the range steps back by more than
+#: ``OCCLUSION_STEP`` m (deeper than a torso, ~0.25 m), at the same place across the line of sight
+#: (within ``OCCLUSION_EDGE`` m) and the same way round, on at least ``OCCLUSION_MIN_RINGS`` rings and
+#: ``OCCLUSION_RING_SHARE`` of the rings crossing that bearing, reaching over ``OCCLUSION_SPAN_SHARE``
+#: of the class's typical height. One body does not: a stride's back leg steps back only at leg
+#: height, a swinging arm only at arm height (and the arm swinging back is on the other side from the
+#: leg swinging back), and a torso's side curves away smoothly. Rings: points whose elevation angles
+#: (seen from the sensor) lie within ``RING_GAP_DEG`` of each other.
+OCCLUSION_STEP = 0.3
+OCCLUSION_EDGE = 0.1
+OCCLUSION_MIN_RINGS = 4
+OCCLUSION_RING_SHARE = 0.6
+OCCLUSION_SPAN_SHARE = 0.45
+RING_GAP_DEG = 0.1
 
 
 @dataclass(frozen=True)
@@ -644,6 +659,62 @@ def _split_at_gap(p: F64, sel: NDArray[np.intp], xy: tuple[float, float]) -> NDA
     return sel[np.sort(a if near_a else b)]
 
 
+def _cut_occluded(p: F64, sel: NDArray[np.intp], xy: tuple[float, float], origin: ArrayLike,
+                  ground: GroundModel, spec: ClassSpec) -> NDArray[np.intp]:
+    """A walker's segment (indices ``sel`` into ``p``, world frame) cut at an occluding contour (see
+    ``OCCLUSION_STEP``): someone walking behind the clicked person and to one side, partly hidden by
+    that person, joins the segment. Where the contour is found, the points beyond the middle of the
+    steps (in range from the sensor ``origin``) are one object and the nearer ones the other; the
+    part whose centroid is nearer the click ``xy`` is kept (unchanged when it would hold under 10
+    points)."""
+    if len(sel) < 20:
+        return sel
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    q = p[sel] - o
+    rho = np.hypot(q[:, 0], q[:, 1])
+    az = np.arctan2(q[:, 1], q[:, 0])
+    az = wrap_angle(az - az[0])
+    s = az * float(np.median(rho))  # across the line of sight (m)
+    el = np.arctan2(q[:, 2], rho)
+    h = ground.height_above(p[sel])
+    order = np.argsort(el)
+    ring = np.empty(len(q), dtype=np.intp)
+    ring[order] = np.concatenate([[0], np.cumsum(np.diff(el[order]) > math.radians(RING_GAP_DEG))])
+    steps = []  # (ring, s at the step, +1 when the nearer side has the larger s, step mid-range, height)
+    spans = []  # (ring, s min, s max)
+    for r in range(int(ring.max()) + 1):
+        m = np.flatnonzero(ring == r)
+        if len(m) < 2:
+            continue
+        m = m[np.argsort(s[m])]
+        spans.append((r, s[m[0]], s[m[-1]]))
+        for a, b in zip(m[:-1], m[1:], strict=True):
+            if s[b] - s[a] <= OCCLUSION_EDGE and abs(rho[b] - rho[a]) > OCCLUSION_STEP:
+                steps.append((r, 0.5 * (s[a] + s[b]), 1 if rho[b] < rho[a] else -1, 0.5 * (rho[a] + rho[b]),
+                              float(min(h[a], h[b]))))
+    if len(steps) < OCCLUSION_MIN_RINGS:
+        return sel
+    best = None
+    for _, s0, sign, _, _ in steps:
+        same = [st for st in steps if st[2] == sign and abs(st[1] - s0) <= OCCLUSION_EDGE]
+        rings = {st[0] for st in same}
+        crossing = sum(1 for r, lo, hi in spans if lo < s0 < hi)
+        hs = [st[4] for st in same]
+        if (len(rings) >= OCCLUSION_MIN_RINGS and len(rings) >= OCCLUSION_RING_SHARE * max(crossing, 1)
+                and max(hs) - min(hs) >= OCCLUSION_SPAN_SHARE * spec.size.mean[2]
+                and (best is None or len(rings) > best[0])):
+            best = (len(rings), same)
+    if best is None:
+        return sel
+    cut = float(np.median([st[3] for st in best[1]]))
+    far = rho > cut
+    c = np.asarray(xy, dtype=np.float64)
+    parts = [sel[~far], sel[far]]
+    dist = [np.linalg.norm(p[part, :2].mean(axis=0) - c) if len(part) else np.inf for part in parts]
+    keep = parts[int(np.argmin(dist))]
+    return keep if len(keep) >= 10 else sel
+
+
 def _drop_pole(p: F64, sel: NDArray[np.intp], ground: GroundModel, spec: ClassSpec) -> NDArray[np.intp]:
     """A ridden class's segment (indices ``sel`` into ``p``, world frame) without a post standing
     beside the rider: a thin vertical column (see ``POLE_RADIUS``, ``POLE_SPAN_SHARE``) whose top
@@ -801,6 +872,8 @@ def box_from_click(
         return BoxFit(None, None, 0.0, empty, reason="no object points near the click")
     sel = min(options, key=lambda o: (o[0], o[1]))[2]
     if spec is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH:
+        if spec.size.mean[0] < RIDDEN_LENGTH and ground is not None:
+            sel = _cut_occluded(p, sel, xy, origin, ground, spec)
         sel = _body_around(p, sel, xy, spec)
         if spec.size.mean[0] < RIDDEN_LENGTH:
             sel = _split_at_gap(p, sel, xy)
