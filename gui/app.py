@@ -584,6 +584,9 @@ class MainWindow(QMainWindow):
         self.ctl = ToolController(self.ctx, self.keymap, on_app_action=self._on_app_action,
                                   on_tool_changed=self._on_tool_changed)
         self.ctx.box_predictor = self.tracks.box_predictor  # "copy to next frame": predicted + refined
+        # with no box selected, the nudge keys edit the proposal under review (until it is accepted)
+        self.ctx.proposal_under_review = lambda: (
+            self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
         self.proposals_ui.bind()
         self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
         self._on_tool_changed(self.ctl.active_name)

@@ -17,7 +17,7 @@ most) and follows the document: it stays current after accepts, rejects, undo an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 from fusionlabel.box import Box3D
 from fusionlabel.commands import Command, UndoStack
@@ -149,14 +149,30 @@ class EditProposal(Command):
     box gets one) and/or its class (``label``)."""
 
     def __init__(self, proposal_id: int, frame: int | None = None, box: Box3D | None = None,
-                 label: str | None = None) -> None:
+                 label: str | None = None, merge_key: Hashable | None = None) -> None:
         if (frame is None) != (box is None):
             raise ModelError("EditProposal: give both frame and box, or neither")
         if box is None and label is None:
             raise ModelError("EditProposal: nothing to change")
         self.proposal_id, self.frame, self.box, self.label = proposal_id, frame, box, label
+        self.merge_key = merge_key
         self.description = f"Edit proposal {proposal_id}"
         self._previous: Proposal | None = None
+
+    def merge(self, later: Command) -> bool:
+        """Consecutive box edits (same ``merge_key``, proposal and frame; no class change) are one
+        undo step (keyboard nudges of the proposal under review)."""
+        if (
+            isinstance(later, EditProposal)
+            and later.merge_key == self.merge_key
+            and (later.proposal_id, later.frame) == (self.proposal_id, self.frame)
+            and later.box is not None
+            and later.label is None
+            and self.label is None
+        ):
+            self.box = later.box  # the document already shows it; keep our own _previous
+            return True
+        return False
 
     def apply(self, doc: AnnotationDocument) -> None:
         p = doc.proposal(self.proposal_id)

@@ -4,6 +4,8 @@ Every edit pushes commands on ``ctx.stack``. Nudges (move, rotate, resize by a s
 :class:`~fusionlabel.commands.SetKeyframe` with ``merge_key=NUDGE_MERGE_KEY``, so consecutive
 nudges of one box at one frame become **one** undo step; any other action ends the run (the
 controller calls ``stack.break_merge()``). A nudge on an interpolated frame creates a keyframe.
+With no box selected, nudges edit the pre-label proposal under review (``ctx.proposal_under_review``)
+at this frame instead (``EditProposal``, merged the same way).
 
 Directions are in the **box frame**: +x forward along the heading, +y to the box's left, +z up;
 positive yaw turns the box counter-clockwise seen from above.
@@ -16,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from fusionlabel.assist.review import EditProposal
 from fusionlabel.box import Box3D
 from fusionlabel.commands import DeleteTrack, RemoveKeyframe, SetKeyframe
 from fusionlabel.tools.context import ToolContext
@@ -28,11 +31,28 @@ NUDGE_MERGE_KEY = ("nudge",)
 def _edit_selected(ctx: ToolContext, edit: Callable[[Box3D], Box3D]) -> bool:
     ref = ctx.selected_box()
     if ref is None:
-        return False
+        return _edit_proposal(ctx, edit)
     box = edit(ref.box)
     if box == ref.box:
         return False
     ctx.stack.push(SetKeyframe(ref.track_id, ctx.frame, box, merge_key=NUDGE_MERGE_KEY))
+    return True
+
+
+def _edit_proposal(ctx: ToolContext, edit: Callable[[Box3D], Box3D]) -> bool:
+    """With no box selected: edit the box of the proposal under review at this frame (an undoable
+    :class:`~fusionlabel.assist.review.EditProposal`; a run of nudges is one undo step). The
+    proposal stays a proposal until accepted."""
+    pid = ctx.proposal_under_review() if ctx.proposal_under_review is not None else None
+    if pid is None or pid not in ctx.doc.proposals:
+        return False
+    old = ctx.doc.proposals[pid].boxes.get(ctx.frame)
+    if old is None:
+        return False
+    box = edit(old)
+    if box == old:
+        return False
+    ctx.stack.push(EditProposal(pid, ctx.frame, box, merge_key=NUDGE_MERGE_KEY))
     return True
 
 

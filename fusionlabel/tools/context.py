@@ -64,6 +64,8 @@ class ToolContext:
       or a footprint to grab or pick it (raise it on high-DPI screens).
     - callbacks (each optional): ``on_selection(track_id | None)``, ``on_preview(Preview | None)``,
       ``on_frame(frame)`` (load the frame and assign ``points``), ``on_message(text)`` (status).
+    - ``proposal_under_review``: optional ``() -> proposal id | None``, the pre-label proposal a
+      reviewer has open; with no box selected the keyboard nudges edit its box at this frame.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class ToolContext:
         self.preview: Preview | None = None
         self.pick_tolerance_px = float(pick_tolerance_px)
         self.box_predictor = box_predictor
+        self.proposal_under_review: Callable[[], int | None] | None = None
         if selection is not None:
             self.set_selection(selection)
 

@@ -134,3 +134,37 @@ def test_project_file_keeps_proposals_and_native_tracks_do_not(doc: AnnotationDo
     assert back.to_dict() == doc.to_dict()
     tracks = tracks_to_dict(doc.tracks.values())
     assert "proposals" not in json.dumps(tracks) and len(tracks["tracks"]) == 1
+
+
+def test_keyboard_nudges_edit_the_proposal_under_review(doc: AnnotationDocument) -> None:
+    """With no box selected, the nudge / rotate / resize keys edit the box of the proposal under
+    review at this frame (one undo step per run of nudges); a selected human box takes them first."""
+    from fusionlabel.tools import KeyEvent, Keymap, ToolContext, ToolController
+
+    stack = UndoStack(doc)
+    queue = ReviewQueue(doc, stack)
+    ctx = ToolContext(doc, stack, 1)
+    ctl = ToolController(ctx, Keymap.default())
+    ctx.proposal_under_review = lambda: queue.current.proposal_id if queue.current is not None else None
+    pid = queue.current.proposal_id
+    before, other = doc.proposals[pid].boxes[1], doc.proposals[pid].boxes[0]
+    n = len(stack)
+    for _ in range(3):
+        assert ctl.on_key(KeyEvent("w")) == "nudge"  # forward along the box heading
+    assert ctl.on_key(KeyEvent("q")) == "rotate"
+    after = doc.proposals[pid].boxes[1]
+    assert after.center[0] > before.center[0] and after.yaw > before.yaw
+    assert doc.proposals[pid].boxes[0] == other  # other frames untouched
+    assert len(doc.tracks) == 1 and pid in doc.proposals  # still a proposal, not a track
+    assert len(stack) == n + 1  # the run of nudges is one undo step
+    stack.undo()
+    assert doc.proposals[pid].boxes[1] == before
+    # a selected human box takes the keys; the proposal stays as it is
+    ctx.set_selection(0)
+    ctx.set_frame(0)
+    assert ctl.on_key(KeyEvent("w")) == "nudge"
+    assert doc.proposals[pid].boxes[1] == before and doc.box_at(0, 0).box != _box(-20.0)
+    # no proposal under review, nothing selected: the keys do nothing
+    ctx.set_selection(None)
+    ctx.proposal_under_review = None
+    assert ctl.on_key(KeyEvent("w")) is None

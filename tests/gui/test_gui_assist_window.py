@@ -179,7 +179,21 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=to_qpoint(win.bev, target.box.center[:2]))
     qtbot.wait(5)
     assert win.proposals_ui.current.proposal_id == target.proposal_id and win.selection is None
+    # with no box selected the nudge keys edit the proposal under review (it stays a proposal)
+    before = doc.proposals[target.proposal_id].boxes[win.frame]
+    n_steps = len(undo)
+    key(qtbot, win, Qt.Key.Key_W)
+    key(qtbot, win, Qt.Key.Key_E)
+    moved = doc.proposals[target.proposal_id].boxes[win.frame]
+    assert moved.center != before.center and moved.yaw != before.yaw and len(undo) == n_steps + 1
+    shape = next(sh for sh in win.bev.shapes if sh.key == ("proposal", target.proposal_id))
+    assert np.allclose(shape.points, moved.corners()[:4, :2])  # the BEV shows the edited box
+    key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert doc.proposals[target.proposal_id].boxes[win.frame] == before
+    key(qtbot, win, Qt.Key.Key_W)
+    moved = doc.proposals[target.proposal_id].boxes[win.frame]
     key(qtbot, win, Qt.Key.Key_Y)
+    assert doc.box_at(win.selection, win.frame).box == moved  # accepted as edited
     assert target.proposal_id not in doc.proposals and doc.track(win.selection).label == target.label
 
 
