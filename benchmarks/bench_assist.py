@@ -16,7 +16,15 @@ sequences.
    ground-truth cars within 40 m (with >= 10 LiDAR points) at BEV IoU 0.5, precision of the car
    proposals within 40 m, identity switches and fragmentations. Target: car recall >= 0.85.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_assist.py [--seeds 0 1 2] [--frames 20] [--quick]``.
+3. **Pre-labels on real sequences** (``--real-prelabel``): the SUSTechPOINTS example (4 frames, a
+   40-ring LiDAR) and the nuScenes keyframe (one frame), when present under ``../shared/data/real``:
+   proposals per class, how many overlap a human label (BEV IoU > 0.3) and how many do not, and the
+   recall of the labelled vehicles and people (with >= 10 points, within the pre-label range) at
+   BEV IoU > 0.3. SUSTech labels cover only part of the scene, so "off label" counts unlabelled
+   real objects too (see docs/assist.md).
+
+Run: ``PYTHONPATH=. python benchmarks/bench_assist.py [--seeds 0 1 2] [--frames 20] [--quick]
+[--real-prelabel] [--no-one-click]``.
 """
 
 from __future__ import annotations
@@ -252,13 +260,92 @@ def print_prelabel(runs: list[SynthRun]) -> None:
           f"id switches {sum(r.score.id_switches for r in runs)}")
 
 
+#: label names of the real sets, by group (SUSTech names and nuScenes categories, lower case prefixes)
+REAL_VEHICLES = ("car", "bus", "truck", "van")  # and nuScenes vehicle.* but bicycle / motorcycle
+REAL_PEOPLE = ("pedestrian", "rider", "cyclist", "motor")  # and nuScenes human.*, vehicle.bicycle / motorcycle
+REAL_SETS = (("sustech", REAL / "sustechpoints_example" / "data" / "example"), ("nuscenes_kf", REAL / "nuscenes_kf"))
+
+
+def _group(label: str) -> str | None:
+    low = label.lower()
+    if low in REAL_PEOPLE or low.startswith(("human.", "vehicle.bicycle", "vehicle.motorcycle")):
+        return "person"
+    if low in REAL_VEHICLES or low.startswith("vehicle."):
+        return "vehicle"
+    return None
+
+
+@dataclass
+class RealPrelabel:
+    name: str
+    frames: int
+    by_class: dict[str, tuple[int, int]]  # proposal class -> (boxes on a label, boxes off any label)
+    recall: dict[str, tuple[int, int]]  # group -> (labels found, labels eligible)
+    seconds_per_frame: float
+
+
+def prelabel_real(name: str, path: Path, max_range: float = 60.0) -> RealPrelabel:
+    """Pre-label a real sequence as ``fusionlabel prelabel`` does and compare with its labels."""
+    from formats.datasets import open_dataset
+    from fusionlabel.assist.prelabel import PrelabelParams, frames_from_sequence, prelabel
+    from fusionlabel.geometry import bev_iou_matrix
+    from fusionlabel.ontology import Ontology
+
+    loaded = open_dataset(path)
+    onto = Ontology.default().for_dataset(loaded.info.format)
+    inputs = list(frames_from_sequence(loaded))
+    res = prelabel(inputs, onto, params=PrelabelParams(max_range=max_range))
+    by_class: dict[str, list[int]] = {}
+    recall = {"vehicle": [0, 0], "person": [0, 0]}
+    for fin in inputs:
+        f, o = fin.frame, fin.origin_world[:2]
+        refs = [r for r in loaded.annotations.boxes_at(f) if math.dist(r.box.center[:2], o) <= max_range]
+        props = [p for p in res.proposals if f in p.boxes]
+        m = bev_iou_matrix([p.boxes[f] for p in props], [r.box for r in refs]) if props and refs else \
+            np.zeros((len(props), len(refs)))
+        for i, p in enumerate(props):
+            on = bool(m.shape[1]) and float(m[i].max()) > 0.3
+            by_class.setdefault(p.label, [0, 0])[0 if on else 1] += 1
+        n_pts = count_points_in_boxes(fin.points_world, [r.box for r in refs]) if refs else []
+        for j, r in enumerate(refs):
+            g = _group(r.label)
+            if g is None or n_pts[j] < 10:
+                continue
+            recall[g][1] += 1
+            recall[g][0] += int(bool(m.shape[0]) and float(m[:, j].max()) > 0.3)
+    return RealPrelabel(name, len(inputs), {k: (v[0], v[1]) for k, v in by_class.items()},
+                        {k: (v[0], v[1]) for k, v in recall.items()}, res.seconds_per_frame)
+
+
+def print_real_prelabel(runs: list[RealPrelabel]) -> None:
+    print("== pre-labels on real sequences (proposal boxes on a human label at BEV IoU > 0.3 / off any label;")
+    print("   recall of labelled vehicles and people with >= 10 points at BEV IoU > 0.3)")
+    if not runs:
+        print("  (no real data)")
+    for r in runs:
+        on = sum(v[0] for v in r.by_class.values())
+        off = sum(v[1] for v in r.by_class.values())
+        per = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(r.by_class.items()))
+        rec = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in r.recall.items())
+        print(f"{r.name} ({r.frames} frames): {on + off} proposal boxes, {on} on a label, {off} off; by class "
+              f"(on/off): {per}; recall: {rec}; {r.seconds_per_frame:.2f} s per frame")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--quick", action="store_true", help="one seed, 10 frames")
+    ap.add_argument("--real-prelabel", action="store_true", help="also pre-label the real SUSTech / nuScenes samples")
+    ap.add_argument("--no-one-click", action="store_true", help="skip the one-click part")
+    ap.add_argument("--no-synth", action="store_true", help="skip the synthetic pre-label part")
     args = ap.parse_args(argv)
-    print_one_click(one_click_real(real_frames()))
+    if not args.no_one_click:
+        print_one_click(one_click_real(real_frames()))
+    if args.real_prelabel:
+        print_real_prelabel([prelabel_real(n, p) for n, p in REAL_SETS if p.exists()])
+    if args.no_synth:
+        return 0
     seeds = [args.seeds[0]] if args.quick else args.seeds
     frames = 10 if args.quick else args.frames
     print_prelabel([prelabel_synth(s, frames) for s in seeds])

@@ -269,6 +269,17 @@ def _bound_cost(v: float, prior: ClassSpec, k: int) -> float:
     return _full_cost(v, prior, k) if v > prior.size.mean[k] else 0.0
 
 
+def _tail_cost(v: float, prior: ClassSpec, k: int) -> float:
+    """An extent whose end is not seen (a top cut by the sensor's field of view) is at least ``v``:
+    ``-2 ln min(1, 2 P(extent >= v))`` under the class's log-normal prior (0 up to the typical
+    size, then about the full cost plus a little)."""
+    z = (math.log(max(v, 0.05)) - math.log(prior.size.mean[k])) / _log_sigma(prior, k)
+    if z <= 0.0:
+        return 0.0
+    tail = math.erfc(z / math.sqrt(2.0))  # 2 P(Z >= z)
+    return -2.0 * math.log(max(tail, 1e-12))
+
+
 def _assign_cost(ext: tuple[float, float], prior: ClassSpec) -> float:
     """Size-prior cost of taking the first of two visible extents as the length, the second as
     the width (a lower bound: it may be cut short by the viewpoint)."""
@@ -306,12 +317,15 @@ def guess_class(
     candidates: Sequence[str] | None = None,
     priors: dict[str, float] | None = None,
     top_cover: float | None = None,
+    height_bound: bool = False,
 ) -> ClassGuess:
     """Class probabilities from a cluster's visible BEV extents (two axes, m) and height above the
     ground (m), under each candidate class's size prior (log-normal, sigma from its min..max range;
     the smaller BEV extent only as a lower bound) times the class frequency ``priors`` (default
     ``CLASS_PRIORS``). ``top_cover`` (see :func:`top_coverage`), when given, separates a car's
-    rear (a full face: high coverage) from a cyclist's side (a rider above a bike: low)."""
+    rear (a full face: high coverage) from a cyclist's side (a rider above a bike: low). With
+    ``height_bound`` the top was not seen (cut by the sensor's vertical field of view, or the
+    object goes on above the height limit): the height is a lower bound (:func:`_tail_cost`)."""
     pri = CLASS_PRIORS if priors is None else priors
     names = [n for n in (candidates or DEFAULT_CANDIDATES) if n in ontology]
     if not names:
@@ -320,7 +334,7 @@ def guess_class(
     for n in names:
         spec = ontology[n]
         _, c = assign_axes(ext, spec)
-        c += _full_cost(height, spec, 2)
+        c += _tail_cost(height, spec, 2) if height_bound else _full_cost(height, spec, 2)
         if top_cover is not None:
             if n in TWO_WHEELERS and top_cover > TOP_COVER_SPLIT:
                 c += ((top_cover - TOP_COVER_SPLIT) / 0.08) ** 2
@@ -384,6 +398,7 @@ def box_from_cluster(
     size: tuple[float, float] | None = None,
     free_xy: ArrayLike | None = None,
     seen_xy: ArrayLike | None = None,
+    top_unseen: float | None = None,
 ) -> tuple[Box3D, ClassGuess, bool]:
     """The box of one object's points (N, 3) (ground removed): L-shape heading (or the given
     ``yaw``), the class from ``class_hint`` or guessed from the size priors, extension to the
@@ -394,7 +409,9 @@ def box_from_cluster(
     object); a partly seen object then grows toward the sensor instead when its far side is seen
     free. ``seen_xy`` (K, 2): BEV positions of every return near the object; a face that ends
     where nothing at all was seen (a camera's field of view, an occluder's shadow) may go on, so
-    its length is then only a lower bound when choosing which side is the length. Returns (box,
+    its length is then only a lower bound when choosing which side is the length. ``top_unseen`` (m):
+    the object's top was not seen and it reaches at least this high above the ground (its height is
+    then a lower bound for the class guess). Returns (box,
     guess, partial)."""
     p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     if len(p) == 0:
@@ -416,8 +433,8 @@ def box_from_cluster(
     g0 = float(ground(cx, cy)) if ground is not None else float(p[:, 2].min())
     top = float(np.percentile(p[:, 2], 99.5)) if len(p) > 50 else float(p[:, 2].max())
     height = max(top - g0, 0.1)
-    guess = guess_class((rect.a, rect.b), height, ontology, candidates,
-                        top_cover=top_coverage(p, rect, g0, height))
+    guess = guess_class((rect.a, rect.b), height if top_unseen is None else max(height, top_unseen), ontology,
+                        candidates, top_cover=top_coverage(p, rect, g0, height), height_bound=top_unseen is not None)
     if spec is None:
         spec = ontology[guess.label]
     end_face = (yaw is None and spec.size.max[0] >= SMALL_OBJECT_LENGTH

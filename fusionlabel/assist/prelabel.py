@@ -34,8 +34,9 @@ from scipy.optimize import linear_sum_assignment
 
 from calib.transforms import transform_points, wrap_angle
 from fusionlabel.assist.cluster import ClusterParams, cluster_points
-from fusionlabel.assist.fit import DEFAULT_CANDIDATES, MAX_OBJECT_HEIGHT, box_from_cluster
+from fusionlabel.assist.fit import DEFAULT_CANDIDATES, MAX_OBJECT_HEIGHT, SMALL_OBJECT_LENGTH, box_from_cluster
 from fusionlabel.assist.ground import GROUND_TOLERANCE, GroundModel, fit_ground
+from fusionlabel.assist.structure import HIGH_BAND, SweepCues, elevations_deg, top_ring_elevation
 from fusionlabel.box import Box3D
 from fusionlabel.document import Proposal
 from fusionlabel.geometry import bev_iou_matrix
@@ -121,11 +122,15 @@ def cluster_detections(
     ontology: Ontology,
     ground: GroundModel | None = None,
     params: PrelabelParams | None = None,
+    R_world_from_sensor: F64 | None = None,
 ) -> list[Detection]:
     """Object proposals of one sweep from its world-frame points (N, 3): ground removed (fitted
     here when ``ground`` is None), clusters within ``max_range`` of the sensor, each boxed with a
     class guess; clusters no candidate class explains (walls, bushes, poles) score low and those
-    below ``min_score`` are dropped."""
+    below ``min_score`` are dropped. Structure cues (:mod:`fusionlabel.assist.structure`: a top
+    cut by the sensor's highest ring or going on above the height limit, a thin wall, a floating
+    cluster) lower the score. ``R_world_from_sensor`` (3, 3): the sensor's axes (for elevation
+    angles about it; None: the world's)."""
     prm = params or PrelabelParams()
     p = np.asarray(points_world, dtype=np.float64)[:, :3]
     o = np.asarray(origin_world, dtype=np.float64).reshape(3)
@@ -137,8 +142,12 @@ def cluster_detections(
     q = p[keep]
     if len(q) == 0:
         return []
-    zq = q[:, 2] - np.asarray(ground.height_at(q[:, 0], q[:, 1]))
+    zq = dz[keep]
     max_len = max(ontology[c].size.max[0] for c in prm.candidates if c in ontology)
+    max_wid = max(ontology[c].size.max[1] for c in prm.candidates if c in ontology)
+    elev = elevations_deg(p, o, R_world_from_sensor)
+    high = (rng <= prm.max_range + 5.0) & (dz > MAX_OBJECT_HEIGHT) & (dz <= MAX_OBJECT_HEIGHT + HIGH_BAND)
+    sweep = SweepCues(q, zq, elev[keep], top_ring_elevation(elev), p[high], dz[high], MAX_OBJECT_HEIGHT)
     fine = cluster_points(q, o, prm.cluster)
     coarse = cluster_points(q, o, prm.coarse)
 
@@ -149,9 +158,12 @@ def cluster_detections(
         span = c[:, :2].max(axis=0) - c[:, :2].min(axis=0)
         if float(np.hypot(*span)) > 1.2 * max_len or float(zq[idx].max()) < prm.min_height:
             return None
-        box, guess, partial = box_from_cluster(c, ground, ontology, o, candidates=prm.candidates)
+        cues = sweep.cues(idx, max_wid)
+        box, guess, partial = box_from_cluster(c, ground, ontology, o, candidates=prm.candidates,
+                                               top_unseen=cues.min_height)
         density = min(1.0, len(idx) / 30.0)
         score = guess.fit * math.sqrt(guess.probability) * (0.5 + 0.5 * density) * (0.85 if partial else 1.0)
+        score *= cues.factor(ontology[guess.label].size.max[0] < SMALL_OBJECT_LENGTH)
         return Detection(box, guess.label, float(np.clip(score, 0.0, 1.0)), int(len(idx)), "cluster",
                          guess.probabilities, c, ground, o, partial)
 
@@ -446,7 +458,8 @@ def prelabel(
         if detector is not None:
             dets = list(detector(fin))
         else:
-            dets = cluster_detections(fin.points_world, fin.origin_world, onto, None, prm)
+            dets = cluster_detections(fin.points_world, fin.origin_world, onto, None, prm,
+                                      np.asarray(fin.T_world_from_sensor, dtype=np.float64)[:3, :3])
         per_frame[fin.frame] = dets
         times[fin.frame] = fin.timestamp_ns
         n += 1
