@@ -39,7 +39,7 @@ from fusionlabel.assist.ground import GROUND_TOLERANCE, GroundModel, fit_ground
 from fusionlabel.assist.structure import HIGH_BAND, SweepCues, elevations_deg, top_ring_elevation
 from fusionlabel.box import Box3D
 from fusionlabel.document import Proposal
-from fusionlabel.geometry import bev_iou_matrix
+from fusionlabel.geometry import bev_iou_matrix, points_in_boxes
 from fusionlabel.ontology import Ontology
 
 F64 = NDArray[np.float64]
@@ -194,8 +194,12 @@ def _groups(labels: NDArray[np.int64], index: NDArray[np.intp] | None = None) ->
     return out
 
 
-def nms(dets: Sequence[Detection], iou: float) -> list[Detection]:
-    """Greedy non-maximum suppression on BEV IoU (highest score first)."""
+def nms(dets: Sequence[Detection], iou: float, contained: float = 0.8, margin: float = 0.05) -> list[Detection]:
+    """Greedy non-maximum suppression on BEV IoU (highest score first), then containment: a
+    detection at least ``contained`` of whose points lie in the box (grown by ``margin`` m) of a
+    detection fitted to more points is a fragment of that object (a car's wheel arch or mirror
+    split off by the clustering) and is dropped. Detections without points (detector plug-ins)
+    take part in the IoU step only."""
     if len(dets) < 2:
         return list(dets)
     order = sorted(range(len(dets)), key=lambda i: -dets[i].score)
@@ -204,7 +208,18 @@ def nms(dets: Sequence[Detection], iou: float) -> list[Detection]:
     for a in range(len(order)):
         if all(m[a, b] <= iou for b in kept):
             kept.append(a)
-    return [dets[order[a]] for a in kept]
+    out = [dets[order[a]] for a in kept]
+    boxes = [d.box for d in out]
+    drop: set[int] = set()
+    for i, d in enumerate(out):
+        if d.points is None or len(d.points) == 0:
+            continue
+        inside = points_in_boxes(d.points, boxes, margin=margin).mean(axis=1)  # (K,) share per box
+        for j, other in enumerate(out):
+            if j != i and other.points is not None and other.n_points > d.n_points and inside[j] >= contained:
+                drop.add(i)
+                break
+    return [d for i, d in enumerate(out) if i not in drop]
 
 
 # ---- association --------------------------------------------------------------------------------

@@ -98,3 +98,26 @@ def test_prelabel_synthetic_sequence(bench: ModuleType) -> None:
     assert len(single.proposals) == sum(len(v) for v in single.detections.values())
     one = prelabel(inputs[:1])  # a one-frame sequence is not dropped by min_hits
     assert len(one.proposals) == len(one.detections[0]) > 0
+
+
+def test_nms_drops_fragments_inside_a_bigger_detection() -> None:
+    """A cluster split off an object (most of its points inside the object's box) is dropped; an
+    object beside it (its points outside) and a detection without points are kept."""
+    from fusionlabel.assist.prelabel import Detection, nms
+
+    rng = np.random.default_rng(0)
+    car = Box3D((10.0, 0.0, 0.8), (4.5, 1.9, 1.6), 0.0)
+    car_pts = rng.uniform([8.0, -0.9, 0.1], [12.0, 0.9, 1.5], (300, 3))
+    frag_pts = rng.uniform([11.6, 0.5, 0.3], [12.1, 0.95, 1.0], (25, 3))  # a corner split off
+    ped_pts = rng.uniform([10.0, 1.45, 0.1], [10.4, 1.85, 1.7], (40, 3))  # walks beside the car
+    dets = [
+        Detection(car, "car", 0.6, len(car_pts), points=car_pts),
+        Detection(Box3D((11.85, 0.72, 0.85), (0.8, 0.7, 1.7), 0.0), "pedestrian", 0.7, len(frag_pts), points=frag_pts),
+        Detection(Box3D((10.2, 1.65, 0.9), (0.8, 0.7, 1.8), 0.0), "pedestrian", 0.5, len(ped_pts), points=ped_pts),
+        Detection(Box3D((30.0, 5.0, 0.8), (4.5, 1.9, 1.6), 0.0), "car", 0.4, 0, source="detector:x"),
+    ]
+    kept = nms(dets, 0.3)
+    labels = sorted((d.label, d.n_points) for d in kept)
+    assert labels == [("car", 0), ("car", 300), ("pedestrian", 40)]
+    # without the containment step the fragment survives (its BEV IoU with the car is small)
+    assert len(nms(dets, 0.3, contained=1.01)) == 4
