@@ -7,6 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests: in CI (``CI`` set, as .ci/run does) the examples are derandomised, so a landing
+# never depends on which random examples a run drew; locally they stay random (and failures are kept
+# in .hypothesis/ and replayed).
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real"
