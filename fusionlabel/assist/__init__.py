@@ -17,11 +17,13 @@ from fusionlabel.assist.fit import (
     box_from_cluster,
     click_from_ray,
     guess_class,
+    heading_from_motion,
     lshape_yaw,
     resolve_class,
 )
 from fusionlabel.assist.ground import GroundModel, fit_ground, flat_ground
 from fusionlabel.assist.metrics import PrelabelScore, evaluate_prelabels
+from fusionlabel.assist.motion import MotionEstimate, class_kind, estimate_motion
 from fusionlabel.assist.prelabel import (
     Detection,
     FrameInput,
@@ -66,6 +68,10 @@ __all__ = [
     "set_prelabels",
     "to_detections",
     "BoxFit",
+    "MotionEstimate",
+    "class_kind",
+    "estimate_motion",
+    "heading_from_motion",
     "ClassGuess",
     "ClusterParams",
     "GroundModel",

@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from calib.transforms import wrap_angle
 from fusionlabel.assist.cluster import ClusterParams, cluster_points, grow_cluster
 from fusionlabel.assist.ground import GROUND_TOLERANCE, GroundModel
+from fusionlabel.assist.motion import MotionEstimate, class_kind, estimate_motion
 from fusionlabel.box import Box3D
 from fusionlabel.ontology import ClassSpec, Ontology
 
@@ -154,7 +155,10 @@ class ClassGuess:
 class BoxFit:
     """Result of a one-click box or an auto-fit: the box (None when nothing was found), the class
     guess, ``confidence`` in [0, 1], the indices of the object's points in the input array, and
-    a reason when no box was made."""
+    a reason when no box was made. ``heading_source``: ``"shape"`` (the points of this sweep) or
+    ``"motion"`` (the direction the object moves over the neighbouring sweeps; for vehicles
+    ``"shape+motion"``: the shape's axis, its sign from the motion); ``motion`` the estimate when
+    neighbouring sweeps were given."""
 
     box: Box3D | None
     label: str | None
@@ -163,6 +167,8 @@ class BoxFit:
     guess: ClassGuess | None = None
     partial: bool = False
     reason: str = ""
+    heading_source: str = "shape"
+    motion: MotionEstimate | None = None
 
 
 # ---- heading ----------------------------------------------------------------------------------------
@@ -838,6 +844,7 @@ def box_from_click(
     origin: ArrayLike = (0.0, 0.0, 0.0),
     candidates: Sequence[str] | None = None,
     params: ClusterParams | None = None,
+    neighbours: Sequence[tuple[float, ArrayLike]] | None = None,
 ) -> BoxFit:
     """One-click box. ``points_world`` (N, 3+) of the sweep in the world frame; ``click`` either a
     BEV position (x, y) in the world frame or a ray ``(origin (3,), direction (3,))`` from the 3D
@@ -845,7 +852,12 @@ def box_from_click(
     position in the world frame (for the range-adaptive radius and the extension away from the
     sensor). Segments the non-ground cluster around the click, fits heading and size (class
     prior for partial views), snaps the bottom to the ground and guesses the class.
-    ``class_hint`` (the labeler's current class) fixes the class; the guess is still reported."""
+    ``class_hint`` (the labeler's current class) fixes the class; the guess is still reported.
+    ``neighbours``: (dt seconds relative to this sweep, points (M, 3+) world frame) of neighbouring
+    sweeps of the sequence; a walker or rider that clearly moves over them is headed along its motion
+    (a vehicle keeps its shape's axis and takes the sign from the motion), see
+    :mod:`fusionlabel.assist.motion`. Without them (or standing still, or not followed) the heading
+    is the one of this sweep."""
     onto = ontology or Ontology.default()
     p = np.asarray(points_world, dtype=np.float64)
     p = p.reshape(-1, p.shape[-1])[:, :3] if p.size else np.zeros((0, 3))
@@ -884,18 +896,11 @@ def box_from_click(
             # a later one must be clearly better (the coarse one may have swallowed a neighbour, the
             # finest may have split the object)
             cost = _shape_cost(p[sel], ground, onto, spec, candidates) + 1.5 * len(options)
-            options.append((cost, len(options), sel))
+            options.append((cost, len(options), sel, cp))
     if not options:
         return BoxFit(None, None, 0.0, empty, reason="no object points near the click")
-    sel = min(options, key=lambda o: (o[0], o[1]))[2]
-    if spec is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH:
-        if spec.size.mean[0] < RIDDEN_LENGTH and ground is not None:
-            sel = _cut_occluded(p, sel, xy, origin, ground, spec)
-        sel = _body_around(p, sel, xy, spec)
-        if spec.size.mean[0] < RIDDEN_LENGTH:
-            sel = _split_at_gap(p, sel, xy)
-        elif ground is not None:
-            sel = _drop_pole(p, sel, ground, spec)
+    _, _, sel, chosen = min(options, key=lambda o: (o[0], o[1]))
+    sel = _small_object_cuts(p, sel, xy, origin, ground, spec)
     free = None
     if ground is not None:
         near = np.flatnonzero(np.hypot(p[:, 0] - xy[0], p[:, 1] - xy[1]) <= FREE_SPACE_RADIUS)
@@ -905,7 +910,70 @@ def box_from_click(
     label = spec.name if spec is not None else guess.label
     prob = guess.probabilities.get(label, guess.probability) if spec is None else 1.0
     conf = float(np.clip(prob * guess.fit * min(1.0, len(sel) / 30.0) * (0.8 if partial else 1.0), 0.0, 1.0))
-    return BoxFit(box, label, conf, sel, guess, partial)
+    if neighbours is None:
+        return BoxFit(box, label, conf, sel, guess, partial)
+    mspec = spec if spec is not None else resolve_class(onto, label)
+    min_height = SEGMENT_MIN_HEIGHT if spec is not None else GROUND_TOLERANCE
+
+    def segment_at(q: F64, seed: tuple[float, float]) -> NDArray[np.intp]:
+        # the same segmentation as this sweep's (the option that won), so the centroids compare;
+        # with a class, only the points within its reach (+ a margin, so that a cluster going on
+        # beyond the reach is still cut there) are clustered
+        near = np.arange(len(q))
+        if reach is not None:
+            near = np.flatnonzero(np.hypot(q[:, 0] - seed[0], q[:, 1] - seed[1]) <= reach + NEIGHBOUR_MARGIN)
+        qn = q[near]
+        qi = _nonground(qn, ground, min_height)
+        if len(qi) == 0:
+            return np.zeros(0, dtype=np.intp)
+        s = _segment(qn, qi, seed, origin, chosen, reach)
+        return near[_small_object_cuts(qn, s, seed, origin, ground, spec)] if len(s) else near[s]
+
+    motion = estimate_motion(p[sel], neighbours, ground, mspec, segment_at, origin=origin)
+    box, source = heading_from_motion(box, motion, mspec)
+    return BoxFit(box, label, conf, sel, guess, partial, heading_source=source, motion=motion)
+
+
+#: In a neighbouring sweep, an object of a given class is segmented among the points within its
+#: reach of the seed plus this margin (m).
+NEIGHBOUR_MARGIN = 1.5
+#: A vehicle's motion sets only the sign of its shape heading (see docs/assist.md: on the synthetic
+#: cars the L-shape axis is more precise than the direction of the centroids' motion).
+VEHICLE_MOTION_SIGN_ONLY = True
+
+
+def heading_from_motion(box: Box3D, motion: MotionEstimate, spec: ClassSpec | None) -> tuple[Box3D, str]:
+    """The box headed by the object's motion when it clearly moves: a walker or rider takes the
+    direction of motion as its yaw (centre and size kept: the single-sweep principal axis of a body
+    is poor); a vehicle keeps its shape's axis, turned by pi when that points against the motion.
+    Returns (box, heading source: ``"motion"``, ``"shape+motion"`` or ``"shape"``)."""
+    if not motion.moving or motion.heading is None:
+        return box, "shape"
+    kind = class_kind(spec)
+    if kind in ("walker", "ridden"):
+        return box.replace(yaw=float(wrap_angle(motion.heading))), "motion"
+    if kind == "vehicle":
+        if VEHICLE_MOTION_SIGN_ONLY:
+            if abs(wrap_angle(box.yaw - motion.heading)) > math.pi / 2:
+                return box.replace(yaw=float(wrap_angle(box.yaw + math.pi))), "shape+motion"
+            return box, "shape+motion"
+        return box.replace(yaw=float(wrap_angle(motion.heading))), "motion"
+    return box, "shape"
+
+
+def _small_object_cuts(p: F64, sel: NDArray[np.intp], xy: tuple[float, float], origin: ArrayLike,
+                       ground: GroundModel | None, spec: ClassSpec | None) -> NDArray[np.intp]:
+    """A person's or a bike's segment cut out of its cluster (a companion behind, the mean shift
+    around the click, walkers side by side, a post beside a rider); other classes unchanged."""
+    if spec is not None and spec.size.max[0] < SMALL_OBJECT_LENGTH:
+        if spec.size.mean[0] < RIDDEN_LENGTH and ground is not None:
+            sel = _cut_occluded(p, sel, xy, origin, ground, spec)
+        sel = _body_around(p, sel, xy, spec)
+        if spec.size.mean[0] < RIDDEN_LENGTH:
+            sel = _split_at_gap(p, sel, xy)
+        elif ground is not None:
+            sel = _drop_pole(p, sel, ground, spec)
+    return sel
 
 
 def _segment(p: F64, idx: NDArray[np.intp], xy: tuple[float, float], origin: ArrayLike, params: ClusterParams,

@@ -46,6 +46,9 @@ GroundModel = float | Callable[[float, float], float] | None
 #: ``to_frame`` (motion prediction); None falls back to a plain copy.
 BoxPredictor = Callable[[AnnotationDocument, int, int, int], Box3D | None]
 
+#: ``(frame offset) -> (dt seconds, world points (M, 3+)) | None``: a neighbouring sweep of the sequence.
+NeighbourPoints = Callable[[int], "tuple[float, ArrayLike] | None"]
+
 
 class ToolContext:
     """The state the tools share with the GUI.
@@ -66,6 +69,10 @@ class ToolContext:
       ``on_frame(frame)`` (load the frame and assign ``points``), ``on_message(text)`` (status).
     - ``proposal_under_review``: optional ``() -> proposal id | None``, the pre-label proposal a
       reviewer has open; with no box selected the keyboard nudges edit its box at this frame.
+    - ``neighbour_points``: optional ``(offset) -> (dt seconds, points) | None``: the sweep of frame
+      ``frame + offset`` in the **world** frame ``(M, 3+)`` and its time relative to the current
+      frame's sweep (seconds, negative for earlier frames), or None when that frame does not exist
+      or is not loaded. The one-click tool heads walkers and riders along their motion with it.
     """
 
     def __init__(
@@ -102,6 +109,7 @@ class ToolContext:
         self.pick_tolerance_px = float(pick_tolerance_px)
         self.box_predictor = box_predictor
         self.proposal_under_review: Callable[[], int | None] | None = None
+        self.neighbour_points: NeighbourPoints | None = None
         if selection is not None:
             self.set_selection(selection)
 

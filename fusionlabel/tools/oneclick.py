@@ -14,6 +14,13 @@ The class is ``ctx.default_class`` (the labeller's current class) unless ``use_c
 ``ctx.points`` once per frame. ``origin`` is the sensor position in the world frame at this
 frame (the GUI sets it with the frame; None: the points' lowest-10% centre is not used, the
 extension then runs away from the world origin).
+
+In a sequence, when ``ctx.neighbour_points`` is set, the sweeps at the frame offsets
+``motion_offsets`` (default -2, -1, +1, +2) are passed as ``neighbours``: a walker or rider that
+clearly moves over them is headed along its motion, a moving vehicle's heading takes its sign from
+it (see :mod:`fusionlabel.assist.motion`); ``last_fit.heading_source`` and ``last_fit.motion``
+tell what was used. An offset the callback answers None for (the sequence's ends, a frame not
+loaded) is skipped.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ class OneClickTool(Tool):
         self._press: tuple[float, float] | None = None
         self._moved = False
         self._ground_cache: tuple[int, int, GroundModel] | None = None  # (frame, id(points), model)
+        self.motion_offsets: tuple[int, ...] = (-2, -1, 1, 2)
 
     def ground_model(self) -> GroundModel | None:
         """The ground of the current frame (given, the context's, or fitted once per frame)."""
@@ -90,7 +98,8 @@ class OneClickTool(Tool):
             return None
         origin = self.origin if self.origin is not None else (0.0, 0.0, 0.0)
         fit = box_from_click(pts, np.asarray(xy, dtype=np.float64), self._ground(), ctx.ontology,
-                             class_hint=ctx.default_class if self.use_class else None, origin=origin)
+                             class_hint=ctx.default_class if self.use_class else None, origin=origin,
+                             neighbours=self._neighbours())
         self.last_fit = fit
         if fit.box is None or fit.label is None:
             self._say(f"no object at the click ({fit.reason})")
@@ -100,10 +109,30 @@ class OneClickTool(Tool):
         assert cmd.track_id is not None
         ctx.set_selection(cmd.track_id)
         guess = fit.guess.label if fit.guess is not None else fit.label
-        self._say(f"{fit.label}: {len(fit.indices)} points, guess {guess}, confidence {fit.confidence:.2f}")
+        moving = ""
+        if fit.heading_source != "shape" and fit.motion is not None and fit.motion.speed is not None:
+            moving = f", heading from motion ({fit.motion.speed:.1f} m/s)"
+        self._say(f"{fit.label}: {len(fit.indices)} points, guess {guess}, confidence {fit.confidence:.2f}{moving}")
         if self.on_created is not None:
             self.on_created(cmd.track_id)
         return cmd.track_id
+
+    def _neighbours(self) -> list[tuple[float, np.ndarray]] | None:
+        """The neighbouring sweeps (dt s, world points) from ``ctx.neighbour_points``, or None."""
+        get = self.ctx.neighbour_points
+        if get is None:
+            return None
+        out = []
+        for k in self.motion_offsets:
+            got = get(k) if k != 0 else None
+            if got is None:
+                continue
+            dt, pts = got
+            p = np.asarray(pts)
+            if p.ndim != 2 or p.shape[1] < 3:
+                raise ValueError(f"neighbour_points({k}) must give points of shape (M, 3+), got {p.shape}")
+            out.append((float(dt), p))
+        return out
 
     def _say(self, text: str) -> None:
         if self.ctx.on_message is not None:
