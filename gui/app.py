@@ -584,6 +584,11 @@ class MainWindow(QMainWindow):
         self.ctl = ToolController(self.ctx, self.keymap, on_app_action=self._on_app_action,
                                   on_tool_changed=self._on_tool_changed)
         self.ctx.box_predictor = self.tracks.box_predictor  # "copy to next frame": predicted + refined
+        # one-click: walkers' and riders' heading from their motion in the neighbouring sweeps (only
+        # with ego poses: without them the ego's own motion would look like the object's)
+        frames = s.seq.frames
+        posed = len(frames) < 2 or not all(np.allclose(f.T_world_from_ego, np.eye(4)) for f in frames)
+        self.ctx.neighbour_points = self._neighbour_sweep if posed else None
         # with no box selected, the nudge keys edit the proposal under review (until it is accepted)
         self.ctx.proposal_under_review = lambda: (
             self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
@@ -1086,6 +1091,23 @@ class MainWindow(QMainWindow):
         """Centre the BEV and the 3D view on the ego vehicle, heading up."""
         if self.session is not None:
             self.show_frame(self.frame, recentre=True)
+
+    def _neighbour_sweep(self, offset: int) -> tuple[float, np.ndarray] | None:
+        """The sweep ``offset`` frames from the current one for the one-click tool: (time from the
+        current frame in s, world points (M, 3)), from the frame cache (loaded if needed); None
+        outside the sequence or when it cannot be read."""
+        s = self.session
+        if s is None:
+            return None
+        f = self.frame + int(offset)
+        if not 0 <= f < len(s):
+            return None
+        try:
+            fd = s.frames.get(f, prefetch=False)  # type: ignore[union-attr]
+        except Exception:  # a bad neighbour only costs the motion cue
+            return None
+        ts = s.seq.frames
+        return (ts[f].timestamp_ns - ts[self.frame].timestamp_ns) * 1e-9, fd.pts_world
 
     def _on_3d_click(self, x: float, y: float) -> None:
         """A click in the 3D view (canvas px): with the one-click tool, box the object whose points

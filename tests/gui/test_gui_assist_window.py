@@ -251,3 +251,39 @@ def test_clicks_in_the_3d_view_select_and_one_click_box(qtbot, scene: Path) -> N
     assert doc.track(tid).label == "car" and win.ctl.active_name == "edit"
     iou = bev_iou(doc.box_at(tid, 0).box, gt)
     assert iou > 0.5, iou
+
+
+def test_one_click_walker_takes_its_heading_from_motion(qtbot, scene: Path) -> None:
+    """In a sequence the window gives the one-click tool the neighbouring sweeps: a walking
+    pedestrian's box points where it walks."""
+    import math
+
+    from fusionlabel.commands import DeleteTrack
+    from fusionlabel.geometry import count_points_in_boxes
+
+    win = open_window(qtbot, scene)
+    doc = win.session.doc
+    f = 5
+    win.set_frame(f)
+    qtbot.wait(5)
+    dt, pts = win.ctx.neighbour_points(1)
+    assert dt > 0 and pts.shape[1] == 3 and len(pts) > 1000
+    assert win.ctx.neighbour_points(-f - 1) is None  # before the first frame
+    refs = [r for r in win.boxes() if r.label == "pedestrian"]
+    moving = []
+    for r in refs:
+        a, b = doc.box_at(r.track_id, f - 1), doc.box_at(r.track_id, f + 1)
+        if a is not None and b is not None and np.hypot(*np.subtract(b.box.center[:2], a.box.center[:2])) > 0.15:
+            moving.append(r)
+    counts = count_points_in_boxes(win.session.frame(f).pts_world, [r.box for r in moving])
+    assert len(moving) and counts.max() >= 15, "no well-seen walking pedestrian in the scene"
+    ref = moving[int(np.argmax(counts))]
+    win.session.undo.push(DeleteTrack(ref.track_id))
+    win.objects.new_box.setCurrentText("pedestrian")
+    key(qtbot, win, Qt.Key.Key_G)
+    qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=to_qpoint(win.bev, ref.box.center[:2]))
+    qtbot.wait(5)
+    assert "heading from motion" in win.statusBar().currentMessage(), win.statusBar().currentMessage()
+    box = doc.box_at(win.selection, f).box
+    err = abs(math.remainder(box.yaw - ref.box.yaw, math.pi))
+    assert err < math.radians(15), math.degrees(err)
