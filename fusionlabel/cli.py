@@ -736,9 +736,14 @@ def _run_agree(args: argparse.Namespace) -> int:
     return EXIT_OK
 # ---- open ----------------------------------------------------------------------------------------
 def _add_open(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
     p.add_argument("path", type=Path, help="sequence (any supported layout) or project file (.flproj)")
     p.add_argument("--frame", type=int, default=0, help="frame to show first (0-based)")
     p.add_argument("--screenshot", type=Path, help="save a PNG of the window with the data loaded, then exit")
+    p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
+    p.add_argument("--select", type=int, default=None, help="select this track id first")
+    add_open_arguments(p)  # --format, --estimate-poses, ... for a sequence
 
 
 def _run_open(args: argparse.Namespace) -> int:
@@ -746,10 +751,7 @@ def _run_open(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.path}: no such file or folder")
     import gui.app as app  # lazy: the GUI is optional
 
-    argv = [str(args.path), "--frame", str(args.frame)]
-    if args.screenshot is not None:
-        argv += ["--screenshot", str(args.screenshot)]
-    return int(app.main(argv) or 0)
+    return int(app.run(args) or 0)
 
 
 COMMANDS: list[Command] = [

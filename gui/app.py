@@ -48,6 +48,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from formats.datasets import add_open_arguments
 from formats.project import AUTOSAVE_INTERVAL_S, RecoveryStore
 from fusionlabel.assist import click_from_ray
 from fusionlabel.box import Box3D
@@ -130,13 +131,15 @@ class _LoadWorker(QObject):
     done = pyqtSignal(object)
     failed = pyqtSignal(str)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, open_args: argparse.Namespace | None = None) -> None:
         super().__init__()
         self.path = path
+        self.open_args = open_args
 
     def run(self) -> None:
         try:
-            session = load_session(self.path, progress=lambda d, t, w: self.progress.emit(d, t, w))
+            session = load_session(self.path, progress=lambda d, t, w: self.progress.emit(d, t, w),
+                                   open_args=self.open_args)
         except Exception as e:  # shown in a dialog; the window stays up
             self.failed.emit(f"{type(e).__name__}: {e}")
         else:
@@ -496,8 +499,9 @@ class MainWindow(QMainWindow):
         self._update_boxes()
 
     # ---- session --------------------------------------------------------------------------------
-    def open_path(self, path: str | os.PathLike[str]) -> None:
-        """Load a sequence or project in a worker thread; the window stays responsive."""
+    def open_path(self, path: str | os.PathLike[str], open_args: argparse.Namespace | None = None) -> None:
+        """Load a sequence or project in a worker thread; the window stays responsive.
+        ``open_args``: dataset options from the command line (``--format``, ``--estimate-poses``...)."""
         if self._thread is not None:
             return
         if self.session is not None and not self._confirm_discard():
@@ -507,7 +511,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self._thread = QThread(self)
-        self._worker = _LoadWorker(p)
+        self._worker = _LoadWorker(p, open_args)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.progress.connect(self._on_progress)
@@ -1309,6 +1313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", type=Path, help="save a PNG of the window with the data loaded, then exit")
     p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     p.add_argument("--select", type=int, default=None, help="select this track id first")
+    add_open_arguments(p)  # --format, --estimate-poses and the other loader options
     return p
 
 
@@ -1325,7 +1330,7 @@ def run(args: argparse.Namespace, prompter: Prompter | None = None) -> int:
     app.setApplicationName(APP_NAME)
     win = MainWindow(prompter)
     try:
-        w, h = (int(v) for v in str(args.size).lower().split("x"))
+        w, h = (int(v) for v in str(getattr(args, "size", "1600x1000")).lower().split("x"))
     except ValueError:
         print(f"fusionlabel open: bad --size {args.size!r}", file=sys.stderr)
         return 2
@@ -1339,7 +1344,7 @@ def run(args: argparse.Namespace, prompter: Prompter | None = None) -> int:
         status["ok"] = True
         if args.frame:
             win.set_frame(args.frame)
-        if args.select is not None:
+        if getattr(args, "select", None) is not None:
             win.select(args.select)
 
     def on_failed(msg: str) -> None:
@@ -1356,7 +1361,7 @@ def run(args: argparse.Namespace, prompter: Prompter | None = None) -> int:
 
         win.prompter = prompter or _Quiet()
         win.recovery_enabled = False  # a screenshot run leaves a recovery copy alone
-    win.open_path(args.path)
+    win.open_path(args.path, open_args=args)
     if not args.screenshot:
         return app.exec()
     while status["ok"] is None:

@@ -19,6 +19,7 @@ The document is clean (not "modified") right after loading.
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -217,11 +218,14 @@ def open_sequence(path: Path, format: str | None = None) -> Any:
     return open_dataset(path, format=format)
 
 
-def load_session(path: str | os.PathLike[str], progress: Progress | None = None) -> Session:
+def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
+                 open_args: argparse.Namespace | None = None) -> Session:
     """Open a sequence or a project file (see the module docstring) and read the first frame (so
     that the window can draw at once). ``progress(done, total, what)`` is called between steps
-    (from the calling thread). Errors: :class:`SessionError` or the reader's errors
-    (``FormatError``, ``DatasetError``, ``CalibrationError``), all naming the file."""
+    (from the calling thread). ``open_args``: the command line's dataset options for a sequence
+    (``--format``, ``--estimate-poses``, ...: ``formats.datasets.add_open_arguments``; a project
+    opens its sequence with its recorded format). Errors: :class:`SessionError` or the reader's
+    errors (``FormatError``, ``DatasetError``, ``CalibrationError``), all naming the file."""
     p = Path(path)
 
     def step(done: int, what: str) -> None:
@@ -236,6 +240,13 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None)
             raise SessionError(f"{p}: its sequence {project.sequence.path} does not exist (moved?)")
         loaded = open_sequence(project.sequence.path, project.sequence.format)
         source = project.sequence.path
+    elif open_args is not None:
+        from formats.datasets import open_from_args
+
+        if not p.exists():
+            raise SessionError(f"{p}: no such file or folder")
+        loaded = open_from_args(p, open_args)
+        source = p
     else:
         loaded = open_sequence(p)
         source = p
