@@ -194,6 +194,14 @@ class SequenceInfo:
     def T_world_from_ego(self, frame: int) -> NDArray[np.float64]:
         return self.frames[frame].T_world_from_ego
 
+    def has_ego_poses(self) -> bool:
+        """False for data without a common world across frames: independent frames
+        (``meta["independent_frames"]``, e.g. KITTI object) or every ego pose the identity (no
+        poses given nor estimated). World-frame motion across frames means something only when True."""
+        if self.meta.get("independent_frames"):
+            return False
+        return not all(np.allclose(f.T_world_from_ego, np.eye(4)) for f in self.frames)
+
     def frame_times_ns(self) -> list[int]:
         """LiDAR timestamps (integer ns) of the frames, indexed by frame (for interpolation in time,
         e.g. ``AnnotationDocument.set_frame_times``)."""

@@ -590,9 +590,7 @@ class MainWindow(QMainWindow):
         self.ctx.box_predictor = self.tracks.box_predictor  # "copy to next frame": predicted + refined
         # one-click: walkers' and riders' heading from their motion in the neighbouring sweeps (only
         # with ego poses: without them the ego's own motion would look like the object's)
-        frames = s.seq.frames
-        posed = len(frames) < 2 or not all(np.allclose(f.T_world_from_ego, np.eye(4)) for f in frames)
-        self.ctx.neighbour_points = self._neighbour_sweep if posed else None
+        self.ctx.neighbour_points = self._neighbour_sweep if s.seq.has_ego_poses() else None
         # with no box selected, the nudge keys edit the proposal under review (until it is accepted)
         self.ctx.proposal_under_review = lambda: (
             self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)

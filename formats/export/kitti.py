@@ -237,11 +237,9 @@ def oxts_text(records: np.ndarray) -> str:
 
 def _has_real_poses(loaded: LoadedSequence) -> bool:
     info = loaded.info
-    if info.meta.get("independent_frames"):
-        return False
     if info.format == "kitti-tracking" and info.meta.get("oxts_file") is None:
         return False
-    return not all(np.allclose(f.T_world_from_ego, np.eye(4)) for f in info.frames)
+    return info.has_ego_poses()
 
 
 # ---- per-frame labels ----------------------------------------------------------------------------

@@ -486,11 +486,11 @@ def run_checks(
     ctx = _Ctx(doc, info, onto, cfg, times_s, [])
     n = _frame_count(doc, info)
     skipped: dict[str, str] = {}
-    if info is not None and len(info.frames) > 1 and all(
-            np.allclose(f.T_world_from_ego, np.eye(4)) for f in info.frames):
+    if info is not None and len(info.frames) > 1 and not info.has_ego_poses():
         for c in ("speed", "acceleration"):
             if cfg.enabled(c) and cfg.param(c, "require_ego_poses"):
-                skipped[c] = ("every ego pose is the identity (no poses): world motion would include the ego's own "
+                skipped[c] = ("no common world across frames (independent frames, or every ego pose is the "
+                              "identity: no poses): world motion would include the ego's own "
                               "(set require_ego_poses false for a static sensor)")
     per_frame: dict[int, list[tuple[int, str, Box3D]]] = defaultdict(list)
     nboxes = 0

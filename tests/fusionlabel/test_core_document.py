@@ -210,3 +210,21 @@ def test_from_tracks_copies_the_tracks() -> None:
     assert 2 not in t.keyframes
     with pytest.raises(ModelError, match="frame 4 is outside"):
         AnnotationDocument.from_tracks([t], frame_count=4)
+
+
+def test_has_ego_poses() -> None:
+    """World-frame motion across frames means something only with ego poses and a common world."""
+    import numpy as np
+
+    from calib.rig import Rig
+    from fusionlabel.model import FrameInfo, SequenceInfo
+
+    def seq(poses: list[np.ndarray], **meta: object) -> SequenceInfo:
+        return SequenceInfo("s", "native", [FrameInfo(i, i * 100_000_000, T) for i, T in enumerate(poses)], Rig([]),
+                            meta=dict(meta))
+
+    moved = np.eye(4)
+    moved[0, 3] = 1.5
+    assert seq([np.eye(4), moved]).has_ego_poses()
+    assert not seq([np.eye(4), np.eye(4)]).has_ego_poses()
+    assert not seq([np.eye(4), moved], independent_frames=True).has_ego_poses()
