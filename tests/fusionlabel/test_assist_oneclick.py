@@ -3,10 +3,7 @@ the real KITTI frames (the benchmark prints the figures)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -18,9 +15,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.geometry import bev_iou
 from fusionlabel.ontology import Ontology
 from fusionlabel.synth import LIDAR_NAME, SynthConfig, SynthScene
-from tests.conftest import real_data
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_assist.py"
+from tests.conftest import load_benchmark, real_data
 
 
 @pytest.fixture(scope="module")
@@ -103,12 +98,7 @@ def test_heading_and_class_from_points() -> None:
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_assist", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_assist", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_assist")
 
 
 def test_real_kitti_one_click_floor(bench: ModuleType) -> None:

@@ -3,10 +3,7 @@ ray-cast synthetic sequence (a looser floor than the benchmark's 20-frame target
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -15,8 +12,7 @@ import pytest
 from fusionlabel.assist import Detection, associate, evaluate_prelabels, prelabel
 from fusionlabel.assist.prelabel import PrelabelParams, drop_overlapping
 from fusionlabel.box import Box3D
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_assist.py"
+from tests.conftest import load_benchmark
 
 
 def _det(x: float, y: float, label: str = "car", score: float = 0.7, yaw: float = 0.0) -> Detection:
@@ -73,12 +69,7 @@ def test_drop_overlapping_human_boxes() -> None:
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_assist", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_assist", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_assist")
 
 
 def test_prelabel_synthetic_sequence(bench: ModuleType) -> None:

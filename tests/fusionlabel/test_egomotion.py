@@ -46,14 +46,9 @@ def test_sustech_poses_make_parked_cars_stand_still() -> None:
 
 def test_interpolation_in_the_estimated_world_beats_the_sensor_frame() -> None:
     real_data("sustechpoints_example")
-    import importlib.util
-    from pathlib import Path
+    from tests.conftest import load_benchmark
 
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_interp_sustech.py"
-    spec = importlib.util.spec_from_file_location("bench_interp_sustech", path)
-    mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("bench_interp_sustech")
     world = [r["linear"] for r in mod.sustech_interpolation_ious(estimate_poses=True)]
     sensor = [r["linear"] for r in mod.sustech_interpolation_ious(estimate_poses=False)]
     assert len(world) == len(sensor) == 20

@@ -3,25 +3,17 @@ benchmark's targets): smooth follows turning agents, world frame beats sensor fr
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_interpolation.py"
+from tests.conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_interpolation", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_interpolation", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_interpolation")
 
 
 @pytest.fixture(scope="module")

@@ -103,3 +103,11 @@ def drag(qtbot, view, a, b, steps: int = 6, modifier=None) -> None:  # type: ign
         qtbot.mouseMove(view, to_qpoint(view, a + t * (b - a)))
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, modifier, to_qpoint(view, b))
     qtbot.wait(5)
+
+
+def key(qtbot, win, k, mods=None) -> None:  # type: ignore[no-untyped-def]
+    """A key press (Qt key ``k``, modifiers ``mods``) in the window's BEV (where the keymap listens)."""
+    from PyQt6.QtCore import Qt
+
+    qtbot.keyClick(win.bev, k, Qt.KeyboardModifier.NoModifier if mods is None else mods)
+    qtbot.wait(1)

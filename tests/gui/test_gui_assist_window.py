@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.gui_support import open_window, synth_scene, to_qpoint
+from tests.gui.gui_support import key, open_window, synth_scene, to_qpoint
 
 pytestmark = pytest.mark.gl
 
@@ -22,11 +22,6 @@ Qt = QtCore.Qt
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synth_scene(tmp_path_factory, frames=11, cameras=1, size=(160, 90))
-
-
-def key(qtbot, win, k, mods=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
-    qtbot.keyClick(win.bev, k, mods)
-    qtbot.wait(1)
 
 
 def test_one_click_box_on_a_parked_car(qtbot, scene: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.gui_support import drag, open_window, synth_scene
+from tests.gui.gui_support import drag, key, open_window, synth_scene
 
 pytestmark = pytest.mark.gl
 
@@ -23,11 +23,6 @@ Qt = QtCore.Qt
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synth_scene(tmp_path_factory, frames=11, cameras=1, size=(160, 90))
-
-
-def key(qtbot, win, k, mods=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
-    qtbot.keyClick(win.bev, k, mods)
-    qtbot.wait(1)
 
 
 def click_timeline(qtbot, win, frame: int) -> None:  # type: ignore[no-untyped-def]
