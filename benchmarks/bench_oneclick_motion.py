@@ -67,11 +67,12 @@ def _errs(box: Box3D | None, gt: Box3D) -> tuple[float, float]:
 
 
 def _click_pair(src: str, label: str, state: str, n: int, pts: np.ndarray, ground: object, origin: np.ndarray,
-                gt: Box3D, neighbours: list, gt_speed: float, ontology: object) -> Click:
+                gt: Box3D, neighbours: list, gt_speed: float, ontology: object, ego_yaw: float | None = None) -> Click:
     t0 = time.perf_counter()
-    a = box_from_click(pts, gt.center[:2], ground, ontology, class_hint=label, origin=origin)
+    a = box_from_click(pts, gt.center[:2], ground, ontology, class_hint=label, origin=origin, ego_yaw=ego_yaw)
     t1 = time.perf_counter()
-    b = box_from_click(pts, gt.center[:2], ground, ontology, class_hint=label, origin=origin, neighbours=neighbours)
+    b = box_from_click(pts, gt.center[:2], ground, ontology, class_hint=label, origin=origin, neighbours=neighbours,
+                       ego_yaw=ego_yaw)
     t2 = time.perf_counter()
     ea, eb = _errs(a.box, gt), _errs(b.box, gt)
     ia = bev_iou(a.box, gt) if a.box is not None else 0.0
@@ -90,9 +91,10 @@ def synth_clicks(seed: int, frames: int, step: int, azimuths: int = 1800) -> lis
     scene = SynthScene(SynthConfig(frames=frames, seed=seed, cameras=0, azimuths=azimuths))
     onto = Ontology.default()
     T_el = scene.rig.T("ego", LIDAR_NAME)
-    world, inst, origins, times = {}, {}, {}, {}
+    world, inst, origins, times, egos = {}, {}, {}, {}, {}
     for k in range(frames):
         fr = scene.frame(k, cameras=False)
+        egos[k] = math.atan2(fr.T_world_from_ego[1, 0], fr.T_world_from_ego[0, 0])
         sw = fr.lidar[LIDAR_NAME]
         T = fr.T_world_from_ego @ T_el
         world[k] = transform_points(T, sw.points[:, :3].astype(np.float64))
@@ -114,7 +116,7 @@ def synth_clicks(seed: int, frames: int, step: int, azimuths: int = 1800) -> lis
                 continue
             state = o.attributes.get("state", "moving")
             out.append(_click_pair(f"synth{seed}/{f}", o.label, state, n, world[f], ground, origins[f], gt, nb,
-                                   o.speed if o.path is not None else 0.0, onto))
+                                   o.speed if o.path is not None else 0.0, onto, egos[f]))
     return out
 
 
@@ -134,6 +136,8 @@ def sustech_clicks(path: Path = SUSTECH) -> list[Click]:
         world[k] = transform_points(T, pc.xyz.astype(np.float64))
         origins[k] = np.asarray(T)[:3, 3]
         times[k] = ds.info.frames[k].timestamp_ns * 1e-9
+    poses = [ds.info.T_world_from_ego(k) for k in range(n_frames)]
+    egos = {k: math.atan2(T[1, 0], T[0, 0]) for k, T in enumerate(poses)}
     out = []
     from fusionlabel.assist.fit import resolve_class
     from fusionlabel.assist.motion import class_kind
@@ -161,7 +165,7 @@ def sustech_clicks(path: Path = SUSTECH) -> list[Click]:
                 gsp = float(np.hypot(*sol[1]))
                 gdir = math.atan2(sol[1][1], sol[1][0])
             r = _click_pair(f"sustech/{k}", spec.name if spec else ref.label, f"tid {ref.track_id}", n, world[k],
-                            ground, origins[k], gt, nb, gsp, onto)
+                            ground, origins[k], gt, nb, gsp, onto, egos[k])
             if gdir is not None and gsp >= 0.5:
                 ref_box = gt.replace(yaw=gdir)
                 r.err_track = tuple(_errs(b, ref_box)[1] for b in r.boxes)  # type: ignore[assignment,attr-defined]

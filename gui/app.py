@@ -734,11 +734,15 @@ class MainWindow(QMainWindow):
         self.view3d.release()
 
     def _set_oneclick_origin(self, index: int) -> None:
-        """The one-click tool extends partial views away from the LiDAR: its world position now."""
-        assert self.session is not None and self.ctl is not None
+        """The one-click tool extends partial views away from the LiDAR (its world position now) and
+        heads walkers along the ego's axes (the ego's heading now)."""
+        assert self.session is not None and self.ctl is not None and self._fd is not None
         names = list(getattr(self.session.loaded, "lidar_names", []))
-        T = self.session.loaded.T_world_from_sensor(index, names[0]) if names else self._fd.T_world_from_ego  # type: ignore[union-attr]
-        self.ctl.tools["oneclick"].origin = tuple(float(v) for v in np.asarray(T)[:3, 3])  # type: ignore[attr-defined]
+        T = self.session.loaded.T_world_from_sensor(index, names[0]) if names else self._fd.T_world_from_ego
+        tool = self.ctl.tools["oneclick"]
+        tool.origin = tuple(float(v) for v in np.asarray(T)[:3, 3])  # type: ignore[attr-defined]
+        Te = self._fd.T_world_from_ego
+        tool.ego_yaw = math.atan2(float(Te[1, 0]), float(Te[0, 0]))  # type: ignore[attr-defined]
 
     def _set_draft(self, on: bool) -> None:
         """Draft (fast) drawing in the camera panels and the BEV / side / front views while frames

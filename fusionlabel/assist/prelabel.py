@@ -67,6 +67,9 @@ class Detection:
     ground: GroundModel | None = field(default=None, compare=False, repr=False)
     origin: F64 | None = field(default=None, compare=False, repr=False)
     partial: bool = False
+    #: the ego's heading (rad, world frame) at the sweep, when known: a track of walkers re-boxed
+    #: with its class is headed along the ego axis nearest its points' principal axis
+    ego_yaw: float | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class FrameInput:
     ``timestamp_ns``, the sweep ``points`` (N, C) float32 in the **sensor** frame (x, y, z first;
     then e.g. intensity), ``T_world_from_sensor`` (4, 4), the ``sensor`` name and an optional
     ``images`` callable ``camera name -> RGB uint8 (H, W, 3) | None`` with ``rig`` (a
-    :class:`calib.rig.Rig`) for camera-based detectors."""
+    :class:`calib.rig.Rig`) for camera-based detectors; ``T_world_from_ego`` (4, 4) the ego pose
+    when known (the heading prior of walkers)."""
 
     frame: int
     timestamp_ns: int
@@ -84,6 +88,15 @@ class FrameInput:
     sensor: str = "lidar"
     images: Callable[[str], Any] | None = None
     rig: Any = None
+    T_world_from_ego: F64 | None = None
+
+    @property
+    def ego_yaw(self) -> float | None:
+        """The ego's heading (rad) in the world frame, None when the ego pose is not given."""
+        if self.T_world_from_ego is None:
+            return None
+        T = np.asarray(self.T_world_from_ego, dtype=np.float64)
+        return math.atan2(T[1, 0], T[0, 0])
 
     @property
     def points_world(self) -> F64:
@@ -123,6 +136,7 @@ def cluster_detections(
     ground: GroundModel | None = None,
     params: PrelabelParams | None = None,
     R_world_from_sensor: F64 | None = None,
+    ego_yaw: float | None = None,
 ) -> list[Detection]:
     """Object proposals of one sweep from its world-frame points (N, 3): ground removed (fitted
     here when ``ground`` is None), clusters within ``max_range`` of the sensor, each boxed with a
@@ -130,7 +144,8 @@ def cluster_detections(
     below ``min_score`` are dropped. Structure cues (:mod:`fusionlabel.assist.structure`: a top
     cut by the sensor's highest ring or going on above the height limit, a thin wall, a floating
     cluster) lower the score. ``R_world_from_sensor`` (3, 3): the sensor's axes (for elevation
-    angles about it; None: the world's)."""
+    angles about it; None: the world's). ``ego_yaw`` (rad): the ego's heading, kept with each
+    detection (a walker track's re-boxing uses it)."""
     prm = params or PrelabelParams()
     p = np.asarray(points_world, dtype=np.float64)[:, :3]
     o = np.asarray(origin_world, dtype=np.float64).reshape(3)
@@ -165,7 +180,7 @@ def cluster_detections(
         score = guess.fit * math.sqrt(guess.probability) * (0.5 + 0.5 * density) * (0.85 if partial else 1.0)
         score *= cues.factor(ontology[guess.label].size.max[0] < SMALL_OBJECT_LENGTH)
         return Detection(box, guess.label, float(np.clip(score, 0.0, 1.0)), int(len(idx)), "cluster",
-                         guess.probabilities, c, ground, o, partial)
+                         guess.probabilities, c, ground, o, partial, ego_yaw)
 
     # over-segmentation (an occluder's shadow, glass that returns nothing) splits objects; a
     # coarse cluster replaces its fine parts when it scores at least as well as the best of them
@@ -337,7 +352,7 @@ def refine_track(tr: _Track, ontology: Ontology, static_speed: float = 1.0, movi
     tr.labels = {label: 1.0}
     fitted: dict[int, tuple[Box3D, bool]] = {}
     for f, d in dets.items():
-        box, _, partial = box_from_cluster(d.points, d.ground, ontology, d.origin, class_hint=label)
+        box, _, partial = box_from_cluster(d.points, d.ground, ontology, d.origin, class_hint=label, ego_yaw=d.ego_yaw)
         fitted[f] = (box, partial)
     frames = sorted(fitted)
     centres = np.array([fitted[f][0].center[:2] for f in frames])
@@ -355,7 +370,7 @@ def refine_track(tr: _Track, ontology: Ontology, static_speed: float = 1.0, movi
     for f in frames:
         d = dets[f]
         box, _, _ = box_from_cluster(d.points, d.ground, ontology, d.origin, class_hint=label, size=size,
-                                     yaw=headings.get(f))
+                                     yaw=headings.get(f), ego_yaw=d.ego_yaw)
         tr.boxes[f] = box
 
 
@@ -431,7 +446,7 @@ def frames_from_sequence(loaded: Any, lidar: str | None = None, frames: Iterable
             pts = np.column_stack([pts, np.asarray(inten, dtype=np.float32).reshape(-1)])
         images = (lambda cam, _k=k: loaded.read_image(_k, cam)) if with_images else None
         yield FrameInput(k, int(fi.timestamp_ns), pts, np.asarray(loaded.T_world_from_sensor(k, name)), name,
-                         images, loaded.rig(k) if hasattr(loaded, "rig") else None)
+                         images, loaded.rig(k) if hasattr(loaded, "rig") else None, info.T_world_from_ego(k))
 
 
 @dataclass
@@ -474,7 +489,7 @@ def prelabel(
             dets = list(detector(fin))
         else:
             dets = cluster_detections(fin.points_world, fin.origin_world, onto, None, prm,
-                                      np.asarray(fin.T_world_from_sensor, dtype=np.float64)[:3, :3])
+                                      np.asarray(fin.T_world_from_sensor, dtype=np.float64)[:3, :3], fin.ego_yaw)
         per_frame[fin.frame] = dets
         times[fin.frame] = fin.timestamp_ns
         n += 1

@@ -13,7 +13,10 @@ The class is ``ctx.default_class`` (the labeller's current class) unless ``use_c
 ``ctx.ground`` when it is a :class:`~fusionlabel.assist.GroundModel`, else one fitted to
 ``ctx.points`` once per frame. ``origin`` is the sensor position in the world frame at this
 frame (the GUI sets it with the frame; None: the points' lowest-10% centre is not used, the
-extension then runs away from the world origin).
+extension then runs away from the world origin). ``ego_yaw`` is the ego's heading (rad, world
+frame) at this frame (the GUI sets it with the frame): a walker's heading is then the ego axis
+nearest its points' principal axis (people walk along the ego's road or across it); None: the
+principal axis.
 
 In a sequence, when ``ctx.neighbour_points`` is set, the sweeps at the frame offsets
 ``motion_offsets`` (default -2, -1, +1, +2) are passed as ``neighbours``: a walker or rider that
@@ -46,6 +49,7 @@ class OneClickTool(Tool):
         super().__init__(ctx)
         self.use_class = use_class
         self.origin: tuple[float, float, float] | None = None
+        self.ego_yaw: float | None = None
         self.ground: GroundModel | None = None
         self.on_created: Callable[[int], None] | None = None
         self.last_fit: BoxFit | None = None
@@ -99,7 +103,7 @@ class OneClickTool(Tool):
         origin = self.origin if self.origin is not None else (0.0, 0.0, 0.0)
         fit = box_from_click(pts, np.asarray(xy, dtype=np.float64), self._ground(), ctx.ontology,
                              class_hint=ctx.default_class if self.use_class else None, origin=origin,
-                             neighbours=self._neighbours())
+                             neighbours=self._neighbours(), ego_yaw=self.ego_yaw)
         self.last_fit = fit
         if fit.box is None or fit.label is None:
             self._say(f"no object at the click ({fit.reason})")

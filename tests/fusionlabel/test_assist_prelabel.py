@@ -112,3 +112,36 @@ def test_nms_drops_fragments_inside_a_bigger_detection() -> None:
     assert labels == [("car", 0), ("car", 300), ("pedestrian", 40)]
     # without the containment step the fragment survives (its BEV IoU with the car is small)
     assert len(nms(dets, 0.3, contained=1.01)) == 4
+
+
+def test_standing_walker_track_is_headed_along_the_ego_axes() -> None:
+    """Pre-labels re-box a walker track with its class; with the ego pose given (FrameInput's
+    ``T_world_from_ego``) its heading is the ego axis nearest its stride's direction."""
+    from fusionlabel.assist import FrameInput
+    from tests.fusionlabel.test_assist_oneclick_geometry import _striding_walker
+
+    ego = math.radians(30.0)
+    T_ego = np.eye(4)
+    T_ego[:2, :2] = [[math.cos(ego), -math.sin(ego)], [math.sin(ego), math.cos(ego)]]
+    gx, gy = np.meshgrid(np.arange(4.0, 20.0, 0.25), np.arange(-6.0, 10.0, 0.25))
+    ground = np.column_stack([gx.ravel(), gy.ravel(), np.zeros(gx.size)])
+    c = np.array([12.0, 2.0])
+    truth = ego + math.pi / 2
+
+    def run(with_ego: bool) -> float:
+        frames = []
+        for k in range(3):
+            walker = _striding_walker(c, truth + math.radians(25.0), np.random.default_rng(k))
+            pts = np.concatenate([walker, ground]).astype(np.float32)
+            frames.append(FrameInput(k, k * 100_000_000, pts, np.eye(4), "lidar",
+                                     T_world_from_ego=T_ego if with_ego else None))
+        res = prelabel(frames)
+        walkers = [p for p in res.proposals if p.label == "pedestrian"]
+        assert len(walkers) == 1, [(p.label, p.boxes) for p in res.proposals]
+        return walkers[0].boxes[1].yaw
+
+    def err(yaw: float) -> float:
+        return abs((math.degrees(yaw - truth) + 90.0) % 180.0 - 90.0)
+
+    assert err(run(True)) < 1e-6
+    assert 15.0 < err(run(False)) < 35.0

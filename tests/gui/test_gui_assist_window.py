@@ -5,6 +5,7 @@ from the keyboard (J / Shift+J, Y accept, X reject, L relabel, undo)."""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def test_one_click_box_on_a_parked_car(qtbot, scene: Path) -> None:
     gt = gts[i]
     assert counts[i] >= 150, counts[i]
     assert np.allclose(win.ctl.tools["oneclick"].origin, lidar)  # the GUI sets the LiDAR position
+    Te = win.session.loaded.info.T_world_from_ego(0)  # and the ego's heading (walkers' axes)
+    assert abs(math.remainder(win.ctl.tools["oneclick"].ego_yaw - math.atan2(Te[1, 0], Te[0, 0]), 2 * math.pi)) < 1e-9
 
     n = len(doc)
     key(qtbot, win, Qt.Key.Key_G)
@@ -251,8 +254,6 @@ def test_clicks_in_the_3d_view_select_and_one_click_box(qtbot, scene: Path) -> N
 def test_one_click_walker_takes_its_heading_from_motion(qtbot, scene: Path) -> None:
     """In a sequence the window gives the one-click tool the neighbouring sweeps: a walking
     pedestrian's box points where it walks."""
-    import math
-
     from fusionlabel.commands import DeleteTrack
     from fusionlabel.geometry import count_points_in_boxes
 
