@@ -190,7 +190,7 @@ class SequenceSource:
             proj = load_project(self.path)
             if not proj.sequence.exists:
                 raise FormatError(self.path, f"the project's sequence {proj.sequence.path} does not exist")
-            loaded = open_dataset(proj.sequence.path, proj.sequence.format, **dict(self.options))
+            loaded = proj.sequence.open(**dict(self.options))  # as recorded, then the options given here
             proj.document.frame_count = len(loaded)
             loaded.annotations = proj.document
             return loaded

@@ -9,7 +9,9 @@ A project file (suggested suffix ``.flproj``) is UTF-8 JSON, written atomically
      "sequence": {"path": "../scenes/synth-seed0",      # relative to the project file's folder
                   "absolute_path": "/data/scenes/synth-seed0",   # where it was at save time
                   "format": "native",                   # the sequence reader to use
-                  "name": "synth-seed0"},               # optional
+                  "name": "synth-seed0",                # optional
+                  "options": {"estimate_poses": true}}, # optional: the reader options it was
+                                                        # opened with (the world frame depends on them)
      "ontology": "default",                             # the ontology name (or a file path)
      "document": {...},                                 # AnnotationDocument.to_dict(): tracks with
                                                         # world-frame keyframes, review state
@@ -66,20 +68,35 @@ PathLike = str | os.PathLike[str]
 @dataclass(frozen=True)
 class SequenceRef:
     """Where the annotated sequence is: ``path`` (absolute once resolved), its reader ``format``
-    (e.g. ``"native"``, ``"kitti-tracking"``, ``"nuscenes"``) and an optional display ``name``."""
+    (e.g. ``"native"``, ``"kitti-tracking"``, ``"nuscenes"``), an optional display ``name`` and the
+    reader ``options`` it was opened with (``formats.datasets.open_options``: e.g.
+    ``{"estimate_poses": True}``, ``{"sequence": "0001"}``; JSON values), so that a project reopens
+    its sequence the same way: the world frame the boxes are stored in depends on them."""
 
     path: Path
     format: str = "native"
     name: str | None = None
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
         if not isinstance(self.format, str) or not self.format:
             raise ValueError(f"sequence format must be a non-empty string, got {self.format!r}")
+        if not isinstance(self.options, dict) or not all(isinstance(k, str) for k in self.options):
+            raise ValueError(f"sequence options must be a dict with string keys, got {self.options!r}")
+        object.__setattr__(self, "options", dict(self.options))
 
     @property
     def exists(self) -> bool:
         return self.path.exists()
+
+    def open(self, format: str | None = None, **options: Any) -> Any:
+        """The sequence opened as recorded (``formats.datasets.open_dataset`` with ``format`` and
+        the recorded ``options``; ``format`` and ``options`` given here override them) ->
+        ``LoadedSequence``."""
+        from formats.datasets import open_dataset
+
+        return open_dataset(self.path, format or self.format, **{**self.options, **options})
 
 
 @dataclass
@@ -116,6 +133,8 @@ def _sequence_entry(seq: SequenceRef, base_dir: Path) -> dict[str, Any]:
     entry: dict[str, Any] = {"path": rel, "absolute_path": absolute.as_posix(), "format": seq.format}
     if seq.name:
         entry["name"] = seq.name
+    if seq.options:
+        entry["options"] = dict(seq.options)
     return entry
 
 
@@ -178,8 +197,8 @@ def save_project(
     seq = _as_sequence_ref(sequence, sequence_format)
     data = project_to_dict(doc, seq, path.parent, ontology, saved_by, meta, now_ns)
     atomic_write_json(path, data)
-    return Project(path, SequenceRef(Path(os.path.abspath(seq.path)), seq.format, seq.name), doc, ontology,
-                   data["meta"])
+    return Project(path, SequenceRef(Path(os.path.abspath(seq.path)), seq.format, seq.name, seq.options), doc,
+                   ontology, data["meta"])
 
 
 # ---- load ----------------------------------------------------------------------------------------
@@ -220,9 +239,17 @@ def project_from_dict(data: Any, path: PathLike, base_dir: PathLike | None = Non
     name = s.get("name")
     if name is not None:
         name = _string(name, "sequence.name", path)
-    unknown = sorted(set(s) - {"path", "absolute_path", "format", "name"})
+    unknown = sorted(set(s) - {"path", "absolute_path", "format", "name", "options"})
     if unknown:
         raise FormatError(path, f"sequence.{unknown[0]}: unknown key")
+    options = s.get("options", {})
+    if not isinstance(options, dict):
+        raise FormatError(path, f"sequence.options: expected an object, got {type(options).__name__}")
+    for k, v in options.items():
+        if not isinstance(v, str | int | float | bool | list) or (isinstance(v, list) and not all(
+                isinstance(x, str) for x in v)):
+            raise FormatError(path, f"sequence.options.{k}: expected a string, number, true/false or a list of "
+                                    f"strings, got {v!r}")
     resolved = Path(os.path.abspath(base / rel))
     if not resolved.exists() and absolute is not None and Path(absolute).exists():
         resolved = Path(absolute)
@@ -234,7 +261,7 @@ def project_from_dict(data: Any, path: PathLike, base_dir: PathLike | None = Non
         doc = AnnotationDocument.from_dict(_require(data, "document", "top level", path))
     except ModelError as e:
         raise FormatError(path, f"document: {e}") from None
-    return Project(path, SequenceRef(resolved, seq_format, name), doc, ontology, dict(meta))
+    return Project(path, SequenceRef(resolved, seq_format, name, dict(options)), doc, ontology, dict(meta))
 
 
 def load_project(path: PathLike) -> Project:

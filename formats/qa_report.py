@@ -141,7 +141,7 @@ def open_qa_source(path: PathLike, dataset_format: str | None = None, loaded: An
     onto = _ontology(proj.ontology, p.parent, notes)
     loaded = None
     if proj.sequence.exists:
-        loaded = open_dataset(proj.sequence.path, proj.sequence.format)
+        loaded = proj.sequence.open()  # with the reader options it was opened with
         if len(loaded.info.frames) != (proj.document.frame_count or len(loaded.info.frames)):
             notes.append(f"the project has {proj.document.frame_count} frames, its sequence "
                          f"{len(loaded.info.frames)}")

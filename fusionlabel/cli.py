@@ -443,18 +443,9 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
     add_open_arguments(p)
 
 
-def _open_options(args: argparse.Namespace) -> dict[str, Any]:
-    layout = getattr(args, "layout", None)
-    if layout is not None and "," in layout:
-        layout = tuple(x.strip() for x in layout.split(","))
-    opts = {"layout": layout, "sequence": args.sequence, "label_path": args.label_path, "oxts_path": args.oxts_path,
-            "drive": args.drive, "scene": args.scene, "version": args.nusc_version, "rig": args.rig,
-            "timestamp_unit": args.timestamp_unit, "tolerance_ms": args.tolerance_ms}
-    return {k: v for k, v in opts.items() if v is not None}
-
-
 def _run_convert(args: argparse.Namespace) -> int:
     from formats.convert import convert_path
+    from formats.datasets import open_options as dataset_options
 
     tty = sys.stderr.isatty()
     last = [0.0]
@@ -473,7 +464,7 @@ def _run_convert(args: argparse.Namespace) -> int:
                "overwrite": True if args.force else None}
     t0 = time.perf_counter()
     summary = convert_path(args.src, args.dst, args.to, src_format=args.dataset_format,
-                           open_options=_open_options(args), jobs=args.jobs, progress=report,
+                           open_options=dataset_options(args), jobs=args.jobs, progress=report,
                            **{k: v for k, v in options.items() if v is not None})
     if tty:
         print(file=sys.stderr)
@@ -518,6 +509,7 @@ def _frame_range(text: str | None, n: int) -> range:
 
 
 def _run_prelabel(args: argparse.Namespace) -> int:
+    from formats.datasets import open_options
     from formats.errors import FormatError
     from formats.project import SequenceRef, load_project, save_project
     from fusionlabel.assist import PrelabelParams, ReviewQueue, frames_from_sequence, load_detector, prelabel
@@ -537,12 +529,14 @@ def _run_prelabel(args: argparse.Namespace) -> int:
     if project is not None:
         if not project.sequence.exists:
             raise CLIError(f"{src}: its sequence {project.sequence.path} does not exist")
-        if args.dataset_format is None:
-            args.dataset_format = project.sequence.format
-        loaded = open_sequence(project.sequence.path, args)  # loader options (--layout, ...) apply
+        options = {**project.sequence.options, **open_options(args)}  # as recorded, then those given
+        loaded = project.sequence.open(args.dataset_format, **open_options(args))
+        project.sequence = SequenceRef(project.sequence.path, args.dataset_format or project.sequence.format,
+                                       project.sequence.name, options)
         out = args.out or src
     else:
         loaded = open_sequence(src, args)
+        options = open_options(args)
         out = args.out or Path.cwd() / f"{loaded.info.name}.flproj"
         if out.exists():
             project = load_project(out)
@@ -560,7 +554,7 @@ def _run_prelabel(args: argparse.Namespace) -> int:
     )
     set_prelabels(doc, result.proposals)
     seq = project.sequence if project is not None else SequenceRef(
-        Path(loaded.info.root or src), loaded.info.format, loaded.info.name)
+        Path(loaded.info.root or src), loaded.info.format, loaded.info.name, options)
     meta = {k: v for k, v in (project.meta if project is not None else {}).items()
             if k not in ("saved_at", "saved_at_ns", "app", "saved_by")}
     meta["prelabel"] = {"source": args.detector or "cluster", "frames": [frames.start, frames.stop - 1],

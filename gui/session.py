@@ -59,6 +59,9 @@ class Session:
     initial_annotation: str = "empty"  # "ground_truth", "project" or "empty"
     ontology: Ontology = field(default_factory=Ontology.default, repr=False)
     ontology_name: str = "default"
+    #: the reader options the sequence was opened with (``formats.datasets.open_options``), kept in
+    #: the project so that it reopens the same way (e.g. estimated ego poses: the world frame)
+    open_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seq(self) -> SequenceInfo:
@@ -82,7 +85,7 @@ class Session:
     def sequence_ref(self) -> SequenceRef:
         """Where the sequence is, for the project file."""
         root = self.seq.root if self.seq.root is not None else self.source
-        return SequenceRef(Path(root), self.loaded.format, self.seq.name)
+        return SequenceRef(Path(root), self.loaded.format, self.seq.name, dict(self.open_options))
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -208,14 +211,15 @@ def _ontology(name: str, project_path: Path | None) -> Ontology:
     return Ontology.load(p)
 
 
-def open_sequence(path: Path, format: str | None = None) -> Any:
+def open_sequence(path: Path, format: str | None = None, options: dict[str, Any] | None = None) -> Any:
     """The one switch over sequence formats: ``formats.datasets.open_dataset`` (detected format
-    unless ``format`` is given) -> ``LoadedSequence``."""
+    unless ``format`` is given; reader ``options`` as ``formats.datasets.open_options`` gives them)
+    -> ``LoadedSequence``."""
     from formats.datasets import open_dataset
 
     if not path.exists():
         raise SessionError(f"{path}: no such file or folder")
-    return open_dataset(path, format=format)
+    return open_dataset(path, format, **(options or {}))
 
 
 def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
@@ -233,22 +237,22 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
             progress(done, 3, what)
 
     step(0, f"reading {p.name}")
+    from formats.datasets import open_options
+
     project = None
+    given = open_options(open_args) if open_args is not None else {}
     if is_project_file(p):
         project = load_project(p)
         if not project.sequence.exists:
             raise SessionError(f"{p}: its sequence {project.sequence.path} does not exist (moved?)")
-        loaded = open_sequence(project.sequence.path, project.sequence.format)
+        # the options the project's sequence was opened with, then any given now
+        options = {**project.sequence.options, **given}
+        loaded = project.sequence.open(**given)
         source = project.sequence.path
-    elif open_args is not None:
-        from formats.datasets import open_from_args
-
-        if not p.exists():
-            raise SessionError(f"{p}: no such file or folder")
-        loaded = open_from_args(p, open_args)
-        source = p
     else:
-        loaded = open_sequence(p)
+        options = given
+        fmt = getattr(open_args, "dataset_format", None) if open_args is not None else None
+        loaded = open_sequence(p, fmt, options)
         source = p
     n = len(loaded.info)
     step(1, "reading annotations")
@@ -262,6 +266,7 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
         doc = loaded.annotations if loaded.annotations is not None else AnnotationDocument(n)
         kind = "ground_truth" if len(doc) else "empty"
         session = Session(loaded, doc, UndoStack(doc), source, None, initial_annotation=kind)
+    session.open_options = dict(options)
     # the size priors of the opened data's dataset (KITTI's cars are shorter than nuScenes'): the
     # one-click box and the pre-labels complete partly seen objects from them
     session.ontology = session.ontology.for_dataset(loaded.info.format)

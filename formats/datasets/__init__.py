@@ -39,6 +39,7 @@ from fusionlabel.errors import ModelError
 
 __all__ = [
     "FORMATS",
+    "open_options",
     "DatasetError",
     "FrameData",
     "IgnoreRegion",
@@ -329,12 +330,17 @@ def add_open_arguments(parser: argparse.ArgumentParser) -> None:
                    help="data without ego poses: estimate them by registering the LiDAR sweeps")
 
 
-def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> LoadedSequence:
-    """:func:`open_dataset` with the options parsed by :func:`add_open_arguments`."""
+def open_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The dataset options parsed by :func:`add_open_arguments` that were given, JSON-ready (paths
+    absolute strings, ``layout`` a string or a list, ``estimate_poses`` only when set): what
+    :func:`open_dataset` takes as keywords, and what a project records to reopen its sequence the
+    same way."""
     layout = getattr(args, "layout", None)
-    if layout is not None and "," in layout:
-        layout = tuple(x.strip() for x in layout.split(","))
-    options = {
+    if isinstance(layout, str) and "," in layout:
+        layout = [x.strip() for x in layout.split(",")]
+    elif isinstance(layout, tuple):
+        layout = list(layout)
+    options: dict[str, Any] = {
         "layout": layout,
         "sequence": getattr(args, "sequence", None),
         "label_path": getattr(args, "label_path", None),
@@ -345,7 +351,14 @@ def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> Lo
         "rig": getattr(args, "rig", None),
         "timestamp_unit": getattr(args, "timestamp_unit", None),
         "tolerance_ms": getattr(args, "tolerance_ms", None),
+        "estimate_poses": True if getattr(args, "estimate_poses", False) else None,
     }
-    given = {k: v for k, v in options.items() if v is not None}
-    return open_dataset(path, getattr(args, "dataset_format", None),
-                        estimate_poses=bool(getattr(args, "estimate_poses", False)), **given)
+    for k in ("label_path", "oxts_path", "rig"):
+        if options[k] is not None:
+            options[k] = os.path.abspath(options[k])
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> LoadedSequence:
+    """:func:`open_dataset` with the options parsed by :func:`add_open_arguments`."""
+    return open_dataset(path, getattr(args, "dataset_format", None), **open_options(args))

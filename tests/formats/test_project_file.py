@@ -145,3 +145,49 @@ def test_project_from_dict_with_base_dir(tmp_path: Path) -> None:
     d = good(tmp_path)
     p = project_from_dict(d, "<memory>", base_dir=tmp_path / "x")
     assert p.path == Path("<memory>")
+
+
+def test_sequence_reader_options_round_trip(tmp_path: Path) -> None:
+    """The reader options a sequence was opened with (estimated ego poses: the world frame the
+    boxes are stored in) are kept, so that the project reopens it the same way."""
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    opts = {"estimate_poses": True, "sequence": "0001", "layout": ["velodyne", "image_02"], "tolerance_ms": 30.0}
+    save_project(tmp_path / "p.flproj", sample_doc(), SequenceRef(seq, "sustech", "s", opts))
+    raw = json.loads((tmp_path / "p.flproj").read_text(encoding="utf-8"))
+    assert raw["sequence"]["options"] == opts
+    assert load_project(tmp_path / "p.flproj").sequence.options == opts
+    # none given: no key written (older readers load it), none read
+    save_project(tmp_path / "q.flproj", sample_doc(), SequenceRef(seq, "native"))
+    assert "options" not in json.loads((tmp_path / "q.flproj").read_text(encoding="utf-8"))["sequence"]
+    assert load_project(tmp_path / "q.flproj").sequence.options == {}
+
+
+@pytest.mark.parametrize("options, where", [([], "sequence.options"), ({"scene": {"a": 1}}, "sequence.options.scene"),
+                                            ({"layout": ["a", 2]}, "sequence.options.layout")])
+def test_bad_sequence_options_name_the_key(tmp_path: Path, options: object, where: str) -> None:
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    save_project(tmp_path / "p.flproj", sample_doc(), SequenceRef(seq, "native"))
+    raw = json.loads((tmp_path / "p.flproj").read_text(encoding="utf-8"))
+    raw["sequence"]["options"] = options
+    (tmp_path / "p.flproj").write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(FormatError, match=where.replace(".", r"\.")) as e:
+        load_project(tmp_path / "p.flproj")
+    assert "p.flproj" in str(e.value)
+
+
+def test_open_options_are_json_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from formats.datasets import add_open_arguments, open_options
+
+    p = argparse.ArgumentParser()
+    add_open_arguments(p)
+    assert open_options(p.parse_args([])) == {}
+    monkeypatch.chdir(tmp_path)
+    got = open_options(p.parse_args(["--estimate-poses", "--label-path", "labels/0001.txt", "--layout", "a, b",
+                                     "--tolerance-ms", "25"]))
+    assert got == {"estimate_poses": True, "label_path": str(tmp_path / "labels" / "0001.txt"), "layout": ["a", "b"],
+                   "tolerance_ms": 25.0}
+    assert json.loads(json.dumps(got)) == got

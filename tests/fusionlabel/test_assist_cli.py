@@ -26,13 +26,14 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
 def test_prelabel_kitti_flat_keeps_human_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = real_data("pointpillars_demo", "pointpillars", "dataset", "demo_data", "val")
     out = tmp_path / "val.flproj"
-    rep = _run(capsys, str(src), "--format", "kitti-flat", "--out", str(out))
+    rep = _run(capsys, str(src), "--format", "kitti-flat", "--tolerance-ms", "40", "--out", str(out))
     assert rep["frames"] == 1 and rep["human_tracks"] == 15 and rep["proposals"] > 0
     confs = [q["confidence"] for q in rep["review_queue"]]
     assert confs == sorted(confs)
     proj = load_project(out)
     doc = proj.document
     assert proj.sequence.format == "kitti-flat" and len(doc.tracks) == 15 and len(doc.proposals) == rep["proposals"]
+    assert proj.sequence.options == {"tolerance_ms": 40.0}  # the project reopens its sequence the same way
     human = [r.box for r in doc.boxes_at(0)]
     props = [r.box for r in doc.proposals_at(0)]
     assert bev_iou_matrix(props, human).max() <= 0.1  # what humans labelled is not proposed again
@@ -45,6 +46,7 @@ def test_prelabel_kitti_flat_keeps_human_labels(tmp_path: Path, capsys: pytest.C
     rep2 = _run(capsys, str(out))
     doc2 = load_project(out).document
     assert len(doc2.tracks) == 16 and rep2["proposals"] == rep["proposals"] - 1
+    assert load_project(out).sequence.options == {"tolerance_ms": 40.0}
 
 
 DETECTOR = '''

@@ -189,3 +189,34 @@ def test_fast_helpers_match_the_plain_computations() -> None:
     v = rng.uniform(-1, 4, 1000)
     t = np.clip((v + 0.5) / 3.5, 0, 1)
     assert np.abs(ramp(v, -0.5, 3.0) - _ramp_exact(t)).max() < 0.01
+
+
+def test_project_reopens_its_sequence_with_the_options_it_was_opened_with(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sequence opened with ``--estimate-poses`` and saved as a project reopens with estimated
+    poses: the boxes are stored in that world frame (without the option they would land beside
+    their points)."""
+    from gui import persist
+    from gui.app import build_parser
+    from gui.session import load_session
+    from tests.conftest import real_data
+
+    path = real_data("sustechpoints_example", "data", "example")
+    monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
+    s = load_session(path, open_args=build_parser().parse_args([str(path), "--estimate-poses"]))
+    try:
+        assert s.open_options == {"estimate_poses": True}
+        poses = [f.T_world_from_ego.copy() for f in s.seq.frames]
+        assert max(float(np.linalg.norm(T[:3, 3])) for T in poses) > 1.0
+        out = persist.save_project(s, tmp_path / "p.flproj")
+        s2 = load_session(out)
+        try:
+            assert s2.open_options == {"estimate_poses": True}
+            for T, f in zip(poses, s2.seq.frames, strict=True):
+                assert np.allclose(T, f.T_world_from_ego, atol=1e-6)
+            assert s2.doc.to_dict() == s.doc.to_dict()
+            assert s2.sequence_ref.options == {"estimate_poses": True}  # and kept on the next save
+        finally:
+            s2.close()
+    finally:
+        s.close()
