@@ -529,8 +529,9 @@ def _run_prelabel(args: argparse.Namespace) -> int:
     if project is not None:
         if not project.sequence.exists:
             raise CLIError(f"{src}: its sequence {project.sequence.path} does not exist")
-        options = {**project.sequence.options, **open_options(args)}  # as recorded, then those given
-        loaded = project.sequence.open(args.dataset_format, **open_options(args))
+        given = open_options(args)
+        options = {**project.sequence.options, **given}  # as recorded, then those given
+        loaded = project.sequence.open(args.dataset_format, **given)
         project.sequence = SequenceRef(project.sequence.path, args.dataset_format or project.sequence.format,
                                        project.sequence.name, options)
         out = args.out or src
