@@ -70,6 +70,7 @@ import argparse
 import importlib
 import math
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ from fusionlabel.assist.fit import resolve_class  # noqa: E402
 from fusionlabel.assist.review import ReviewQueue, set_prelabels  # noqa: E402
 from fusionlabel.box import Box3D  # noqa: E402
 from fusionlabel.commands import UndoStack  # noqa: E402
-from fusionlabel.document import AnnotationDocument  # noqa: E402
+from fusionlabel.document import AnnotationDocument, Proposal  # noqa: E402
 from fusionlabel.errors import ModelError  # noqa: E402
 from fusionlabel.geometry import bev_iou, count_points_in_boxes  # noqa: E402
 from fusionlabel.ontology import Ontology  # noqa: E402
@@ -736,15 +737,18 @@ def autotrack_all(desk: Desk, at: Any) -> None:
     desk._push(cmd)
 
 
-def _prelabel(desk: Desk) -> None:
-    """The "Pre-label sequence" button (one click, overhead): proposals minus what is labelled."""
+def _prelabel(desk: Desk, proposals: list[Proposal] | None = None) -> None:
+    """The "Pre-label sequence" button (one click, overhead): proposals (made by
+    ``fusionlabel.assist.prelabel`` unless given) minus what is labelled, and the review queue."""
     from fusionlabel.assist.prelabel import PrelabelParams, prelabel
 
     desk.ledger.charge_to(OVERHEAD)
     desk.ledger.count("clicks", what="pre-label button")
-    res = prelabel(desk.seq.frame_inputs(), desk.seq.ontology, params=PrelabelParams(max_range=MAX_RANGE + 10.0),
-                   independent_frames=desk.seq.independent_frames)
-    set_prelabels(desk.doc, res.proposals, desk.stack)
+    if proposals is None:
+        proposals = prelabel(desk.seq.frame_inputs(), desk.seq.ontology,
+                             params=PrelabelParams(max_range=MAX_RANGE + 10.0),
+                             independent_frames=desk.seq.independent_frames).proposals
+    set_prelabels(desk.doc, proposals, desk.stack)
     desk.queue = ReviewQueue(desk.doc, desk.stack, attributes_for=desk.seq.ontology.default_attributes)
     desk.show_current()
 
@@ -789,9 +793,9 @@ def review_one_by_one(desk: Desk, claimed: dict[int, int], result: RouteResult) 
             result.accepted_true += 1
 
 
-def prelabel_before(desk: Desk, result: RouteResult) -> dict[int, int]:
+def prelabel_before(desk: Desk, result: RouteResult, proposals: list[Proposal] | None = None) -> dict[int, int]:
     """Today's queue (lowest confidence first), one by one; then inspect each accepted track."""
-    _prelabel(desk)
+    _prelabel(desk, proposals)
     claimed: dict[int, int] = {}
     review_one_by_one(desk, claimed, result)
     for gid, tid in claimed.items():
@@ -801,10 +805,10 @@ def prelabel_before(desk: Desk, result: RouteResult) -> dict[int, int]:
     return claimed
 
 
-def prelabel_after(desk: Desk, result: RouteResult) -> dict[int, int]:
+def prelabel_after(desk: Desk, result: RouteResult, proposals: list[Proposal] | None = None) -> dict[int, int]:
     """Highest confidence first; bulk accept above the queue's threshold (one action); the rest one by
     one; inspect every accepted track (deleting a false one) and fix."""
-    _prelabel(desk)
+    _prelabel(desk, proposals)
     q, led = desk.queue, desk.ledger
     assert q is not None
     led.charge_to(OVERHEAD)
@@ -947,7 +951,9 @@ def main(argv: list[str] | None = None) -> int:
     for s in args.seeds:
         seq = synth_sequence(s, args.frames)
         for route, f in plan:
+            t0 = time.perf_counter()
             synth.append(run_route(seq, route, f))
+            print(f"  seed {s} {route}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     if synth:
         print_summary(f"synthetic seeds {args.seeds} ({args.frames} frames)", synth)
     if not args.no_real:
