@@ -360,8 +360,9 @@ def _add_export_bev(p: argparse.ArgumentParser) -> None:
     p.add_argument("--range", type=_positive_float, default=51.2, dest="range_m",
                    help="half extent of the square grid, metres (default 51.2)")
     p.add_argument("--resolution", type=_positive_float, default=0.2, help="cell size, metres (default 0.2)")
-    p.add_argument("--frame", choices=["ego", "world"], default="ego",
-                   help="grid axes: the ego frame (default) or world-aligned axes centred on the ego")
+    p.add_argument("--axes", "--frame", choices=["ego", "world"], default="ego", dest="axes",
+                   help="grid axes: the ego frame's (default) or world-aligned axes centred on the ego "
+                        "(--frame is the former name)")
     p.add_argument("--no-png", action="store_true", help="only NPZ layers and JSON vectors")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     add_open_arguments(p)
@@ -372,10 +373,10 @@ def _run_export_bev(args: argparse.Namespace) -> int:
 
     loaded = open_sequence(args.path, args)
     t0 = time.perf_counter()
-    summary = write_bev(loaded, args.out, range_m=args.range_m, resolution=args.resolution, frame=args.frame,
+    summary = write_bev(loaded, args.out, range_m=args.range_m, resolution=args.resolution, axes=args.axes,
                         png=not args.no_png, overwrite=args.force, progress=_progress_printer(sys.stderr.isatty()))
     dt = time.perf_counter() - t0
-    print(f"{args.out}: BEV products ({args.frame} frame, +-{args.range_m} m at {args.resolution} m)")
+    print(f"{args.out}: BEV products ({args.axes} axes, +-{args.range_m} m at {args.resolution} m)")
     print(summary.text())
     print(f"written in {dt:.1f} s ({summary.frames / max(dt, 1e-9):.1f} frames/s)")
     return EXIT_OK
