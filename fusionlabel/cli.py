@@ -698,17 +698,28 @@ def _run_qa(args: argparse.Namespace) -> int:
     return 1 if any(f.severity in worst for f in result.findings) else EXIT_OK
 
 
+def _heading_text(d: dict[str, Any]) -> tuple[str, str, str]:
+    """(mean, p95, flips) of a heading summary (see ``fusionlabel.qa.agreement.heading_summary``)."""
+    e, f = d["heading_error_deg"], d["heading_flips"]
+    return ("-" if e["mean"] is None else f"{e['mean']:.1f}", "-" if e["p95"] is None else f"{e['p95']:.1f}",
+            str(f["count"]) if f["share"] is None else f"{f['count']} ({100.0 * f['share']:.1f}%)")
+
+
 def format_agreement(a: dict[str, Any]) -> str:
     """Readable table of ``AgreementResult.to_dict()``."""
+    mean, p95, flips = _heading_text(a)
     lines = [f"agreement ({a['iou_mode']} IoU >= {a['threshold']:g}, {a['frames']} frames): "
              f"precision {a['precision']:.3f}, recall {a['recall']:.3f}, mean IoU "
              + ("-" if a["mean_iou"] is None else f"{a['mean_iou']:.3f}")
              + f", id switches {a['id_switches']}, label mismatches {a['label_mismatches']}, MOTA {a['mota']:.3f}",
-             f"  {'class':20s} {'TP':>6s} {'FP':>6s} {'FN':>6s} {'prec':>6s} {'recall':>6s} {'mIoU':>6s}"]
+             f"  heading error (deg): mean {mean}, p95 {p95}; flips (> 90 deg) {flips}",
+             f"  {'class':20s} {'TP':>6s} {'FP':>6s} {'FN':>6s} {'prec':>6s} {'recall':>6s} {'mIoU':>6s} "
+             f"{'hdg':>6s} {'hdg95':>6s} flips"]
     for label, c in a["per_class"].items():
         miou = "-" if c["mean_iou"] is None else f"{c['mean_iou']:.3f}"
+        mean, p95, flips = _heading_text(c)
         lines.append(f"  {label:20s} {c['tp']:6d} {c['fp']:6d} {c['fn']:6d} {c['precision']:6.3f} "
-                     f"{c['recall']:6.3f} {miou:>6s}")
+                     f"{c['recall']:6.3f} {miou:>6s} {mean:>6s} {p95:>6s} {flips}")
     return "\n".join(lines)
 
 
