@@ -224,7 +224,9 @@ class TrackActions:
     def copy_to_this_frame(self) -> bool:
         """Put the selected track's box from its nearest frame with a box (before or after) at this
         frame as a keyframe: predicted by its motion and refined on this frame's points
-        (PropagateBoxes). Refused when the track has a keyframe here already."""
+        (PropagateBoxes); an interpolated or tracked box here becomes a keyframe as it is, a held
+        one is predicted from the latest keyframe or tracked box. Refused when the track has a
+        keyframe here already."""
         tid = self._selected()
         if tid is None:
             return False
@@ -234,17 +236,17 @@ class TrackActions:
         if track.is_keyframe(f):
             self._say(f"track {tid} already has a keyframe at frame {f}")
             return False
-        span = track.span()
-        if span is None:
-            return False
-        if span[0] <= f <= span[1] and doc.box_at(tid, f) is not None:
-            return self.make_keyframe()  # interpolated here: keep the box the labeler sees
-        if f > span[1]:
-            source = span[1]
-        elif f < span[0]:
-            source = span[0]
+        ref = doc.box_at(tid, f)
+        if ref is not None and ref.state in ("interpolated", "tracked"):
+            return self.make_keyframe()  # keep the box the labeler sees
+        ks = track.keyframe_indices()
+        anchors = sorted({*ks, *track.tracked})
+        if f > ks[-1]:  # after the last keyframe (held or beyond the end): from the latest box before
+            source = max(a for a in anchors if a < f)
+        elif f < ks[0]:
+            source = min(a for a in anchors if a > f)
         else:  # inside a gap: from the nearest keyframe (refused: the frame is in the gap)
-            source = min(track.keyframe_indices(), key=lambda k: abs(k - f))
+            source = min(ks, key=lambda k: abs(k - f))
         cmd = PropagateBoxes(source, f, [tid], points_world=self._points(f))
         if not self.push(cmd):
             return False
