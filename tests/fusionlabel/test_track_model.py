@@ -452,3 +452,41 @@ def test_estimate_track_size_recovers_ground_truth(synth_scene) -> None:  # type
 def test_estimate_without_points_keeps_the_current_size() -> None:
     t = Track(0, "car", keyframes={0: car(0.0), 5: car(5.0, size=(4.7, 1.9, 1.6))})
     assert estimate_track_size(t, lambda f: np.zeros((0, 3))) == pytest.approx((4.6, 1.9, 1.6))
+
+
+def side_view_scene(wall: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A 4 x 1.8 x 1.5 m car at the origin (heading +x) seen from its left side by a sensor at
+    (0, 10, 1.8): its side face and the ground around it, each point kept only when the ray to it
+    does not enter the car (or a wall at y = 5 that hides the front half of the car)."""
+    origin = np.array([0.0, 10.0, 1.8])
+    u, z = np.meshgrid(np.arange(-2.0, 2.01, 0.1), np.arange(0.2, 1.45, 0.1))
+    side = np.column_stack((u.ravel(), np.full(u.size, 0.9), z.ravel()))
+    x, y = np.meshgrid(np.arange(-8.0, 8.0, 0.1), np.arange(-6.0, 8.0, 0.1))
+    pts = np.vstack((side, np.column_stack((x.ravel(), y.ravel(), np.zeros(x.size)))))
+    blockers = [((-2.0, -0.9, -0.1), (2.0, 0.89, 1.5))]
+    if wall:
+        blockers.append(((0.5, 4.9, -0.1), (4.0, 5.1, 2.5)))
+        wx, wz = np.meshgrid(np.arange(0.5, 4.0, 0.1), np.arange(0.1, 2.5, 0.1))
+        pts = np.vstack((pts, np.column_stack((wx.ravel(), np.full(wx.size, 4.85), wz.ravel()))))
+    keep = np.ones(len(pts), bool)
+    d = pts - origin
+    for lo, hi in blockers:  # the ray enters the blocker before reaching the point
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t1, t2 = (np.asarray(lo) - origin) / d, (np.asarray(hi) - origin) / d
+        t_in = np.nan_to_num(np.minimum(t1, t2), nan=-np.inf).max(axis=1)
+        t_out = np.nan_to_num(np.maximum(t1, t2), nan=np.inf).min(axis=1)
+        keep &= ~((t_in <= t_out) & (t_in < 1.0 - 1e-9) & (t_out > 0.0))
+    return pts[keep], origin
+
+
+@pytest.mark.parametrize("wall, expected_length", [(False, 4.0), (True, 4.5)])
+def test_a_box_shrinks_only_where_the_sensor_saw_it_empty(wall: bool, expected_length: float) -> None:
+    pts, origin = side_view_scene(wall)
+    too_long = Box3D((0.0, 0.0, 0.75), (5.0, 1.8, 1.5), 0.0)  # 0.5 m too long at both ends
+    t = Track(0, "car", keyframes={0: too_long, 1: too_long}, end=1)
+    size = estimate_track_size(t, lambda f: pts, origin_at=lambda f: origin)
+    # without the wall both ends were seen empty; with it the front end stays as labelled
+    assert size[0] == pytest.approx(expected_length, abs=0.12)
+    assert size[1] == pytest.approx(1.8)  # the far side was never seen: the labeler's width
+    # without a sensor position nothing shrinks by more than the tolerance
+    assert estimate_track_size(t, lambda f: pts)[0] == pytest.approx(4.9)
