@@ -337,6 +337,9 @@ class AnnotationDocument:
         return self._ref(self.track(track_id), frame)
 
     def _ref(self, t: Track, frame: int) -> BoxRef | None:
+        box = t.keyframes.get(frame)
+        if box is not None:  # the common case first (imported labels: every frame a keyframe)
+            return BoxRef(t.track_id, t.label, box, True, frame, "keyframe", None)
         box, state, conf = t.resolve([frame], self._frame_times_ns)[0]
         if box is None or state is None:
             return None

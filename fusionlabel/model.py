@@ -140,13 +140,15 @@ class Track:
         """(first, last) frame of the track: from its first keyframe or tracked box to its last
         frame (``end``, or the last keyframe / tracked box, whichever is later); None without
         keyframes and tracked boxes. Frames inside it may still have no box (gaps)."""
-        anchors = [*self.keyframes, *self.tracked]
-        if not anchors:
+        kf, tr = self.keyframes, self.tracked
+        if not kf and not tr:
             return None
-        last = max(anchors)
+        first, last = (min(kf), max(kf)) if kf else (min(tr), max(tr))
+        if tr and kf:
+            first, last = min(first, min(tr)), max(last, max(tr))
         if self.end is not None:
             last = max(last, self.end)
-        return min(anchors), last
+        return first, last
 
     def is_keyframe(self, frame: int) -> bool:
         return frame in self.keyframes
@@ -196,16 +198,19 @@ class Track:
         state (one of ``BOX_STATES``, None without a box; an extrapolated box counts as
         ``"interpolated"``) and the tracking confidence (tracked boxes only, else None)."""
         frames = [int(f) for f in frames]
+        kf = self.keyframes
+        if all(f in kf for f in frames):  # the common case of imported labels: every frame a keyframe
+            return [(kf[f], "keyframe", None) for f in frames]
         out: list[tuple[Box3D | None, str | None, float | None]] = [(None, None, None)] * len(frames)
         span = self.span()
         if span is None:
             return out
         lo, hi = span
-        kf, tr, gaps = self.keyframes, self.tracked, self.gaps
+        tr, gaps = self.tracked, self.gaps
         todo = [i for i, f in enumerate(frames)
                 if f not in kf and lo <= f <= hi and not in_gap(gaps, f) and f not in tr]
         interp = interpolate_boxes_at(kf, [frames[i] for i in todo], self.interpolation, gaps, times_ns)
-        ks = self.keyframe_indices()
+        ks: list[int] = []
         anchors: list[int] | None = None
         missing: list[int] = []
         for i, f in enumerate(frames):
@@ -221,13 +226,13 @@ class Track:
                 out[i] = (box, "interpolated", None)
                 continue
             if anchors is None:
-                anchors = sorted({*kf, *tr})
+                ks, anchors = self.keyframe_indices(), sorted({*kf, *tr})
             res = self._free_box(frames[i], ks, anchors, times_ns)
             if res is None:
                 missing.append(i)
             else:
                 out[i] = res
-        if extrapolate and missing and ks:
+        if extrapolate and missing and kf:
             missing.sort()
             boxes = interpolate_boxes_at(kf, [frames[i] for i in missing], self.interpolation, gaps, times_ns,
                                          extrapolate)

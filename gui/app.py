@@ -979,14 +979,17 @@ class MainWindow(QMainWindow):
         keys: list[int] = []
         span = None
         gaps: tuple[tuple[int, int], ...] = ()
+        tracked: list[int] = []
         if self.selection is not None and self.selection in self.session.doc:
             t = self.session.doc.track(self.selection)
             keys = t.keyframe_indices()
             span = t.span()
             gaps = t.gaps
+            tracked = [f for f in t.tracked if t.is_tracked(f)]
         ts = self.session.seq.frames
         t_s = (ts[self.frame].timestamp_ns - ts[0].timestamp_ns) / 1e9
-        self.timeline.set_state(len(self.session), self.frame, t_s, keys, span, self.play_timer.isActive(), gaps)
+        self.timeline.set_state(len(self.session), self.frame, t_s, keys, span, self.play_timer.isActive(), gaps,
+                                tracked)
 
     # ---- selection, tools and editing -----------------------------------------------------------
     def select(self, track_id: int | None) -> None:

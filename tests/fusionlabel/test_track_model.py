@@ -490,3 +490,22 @@ def test_a_box_shrinks_only_where_the_sensor_saw_it_empty(wall: bool, expected_l
     assert size[1] == pytest.approx(1.8)  # the far side was never seen: the labeler's width
     # without a sensor position nothing shrinks by more than the tolerance
     assert estimate_track_size(t, lambda f: pts)[0] == pytest.approx(4.9)
+
+
+# ---- QA sees tracked and held boxes --------------------------------------------------------------
+def test_qa_checks_and_sampling_see_tracked_boxes() -> None:
+    from fusionlabel.qa.checks import run_checks
+    from fusionlabel.qa.sampling import frame_risks
+
+    odd = car(6.0, size=(9.0, 1.9, 1.6))  # a tracked box of an impossible size
+    doc = AnnotationDocument.from_tracks([
+        Track(0, "car", keyframes={0: car(0.0)}, end=N - 1, tracked={5: car(5.0), 6: odd, 7: car(7.0)},
+              tracked_confidence={5: 0.9, 6: 0.2, 7: 0.9}),
+    ], N)
+    findings = run_checks(doc).findings
+    assert any(f.check == "size_range" and f.frame == 6 for f in findings)
+    assert any(f.check == "size_change" and f.frame == 6 for f in findings)
+    risks = frame_risks(doc)
+    assert any("low tracking confidence 0.20" in r for r in risks[6][1])
+    assert 5 not in risks  # a confident tracked box is no risk
+    assert any("interpolated" in r for r in risks[20][1])  # held far from any placed box

@@ -83,6 +83,8 @@ def test_each_box_state_is_drawn_its_own_way(qtbot, scene: Path) -> None:
     qtbot.wait(20)
     sh = bev_outline(win, tid)
     assert not sh.dashed and not sh.dash_dot
+    bar = win.timeline.bar  # the selected track: keyframe 0, tracked 1..6, held to the end
+    assert bar.keyframes == [0] and bar.tracked == [1, 2, 3, 4, 5, 6] and bar.span == (0, N - 1)
 
 
 def test_whole_track_keys(qtbot, scene: Path) -> None:
