@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import math
 import sys
 import time
@@ -87,7 +88,7 @@ from calib.transforms import transform_points, wrap_angle  # noqa: E402
 from fusionlabel.assist.fit import resolve_class  # noqa: E402
 from fusionlabel.assist.review import ReviewQueue, set_prelabels  # noqa: E402
 from fusionlabel.box import Box3D  # noqa: E402
-from fusionlabel.commands import UndoStack  # noqa: E402
+from fusionlabel.commands import CreateTrack, UndoStack  # noqa: E402
 from fusionlabel.document import AnnotationDocument, Proposal  # noqa: E402
 from fusionlabel.errors import ModelError  # noqa: E402
 from fusionlabel.geometry import bev_iou, count_points_in_boxes  # noqa: E402
@@ -292,7 +293,9 @@ class Features:
     """The optional features the routes use when present (detected by import)."""
 
     autotrack: Any = None  #: the ``fusionlabel.autotrack`` module
-    flip_track: Any = None  #: the ``fusionlabel.trackops.FlipTrack`` command
+    flip_track: bool = False  #: ``H`` flips a track (``fusionlabel.trackops.FlipTrack``)
+    resize_track: bool = False  #: ``U`` gives a track one size (``fusionlabel.trackops.ResizeTrack``)
+    held: bool = False  #: a new box lasts to the end of the sequence (held), a parked car needs one
     bulk_accept: bool = False  #: ReviewQueue accepts everything above a threshold
 
     @classmethod
@@ -302,13 +305,15 @@ class Features:
             f.autotrack = importlib.import_module("fusionlabel.autotrack")
         except ImportError:
             pass
-        f.flip_track = getattr(importlib.import_module("fusionlabel.trackops"), "FlipTrack", None)
+        ops = importlib.import_module("fusionlabel.trackops")
+        f.flip_track, f.resize_track = hasattr(ops, "FlipTrack"), hasattr(ops, "ResizeTrack")
+        f.held = "to_sequence_end" in inspect.signature(CreateTrack).parameters
         f.bulk_accept = hasattr(ReviewQueue, "accept_above")
         return f
 
-    @property
-    def any(self) -> bool:
-        return self.autotrack is not None or self.flip_track is not None or self.bulk_accept
+    def describe(self) -> str:
+        return ", ".join(f"{name}={'yes' if getattr(self, name) else 'no'}"
+                         for name in ("autotrack", "flip_track", "resize_track", "held", "bulk_accept"))
 
 
 TODAY = Features()
@@ -347,6 +352,7 @@ class Desk:
         self.queue: ReviewQueue | None = None
         self.owner: dict[int, int] = {}  # labeler track id -> ground-truth id it was made for
         self.inspect_extra: Callable[[int], list[int]] | None = None  # frames a tool flags for a track
+        self.resized: set[int] = set()  # tracks given one size with U
         self._on_frame(0)
 
     # ---- the window's frame handling ------------------------------------------------------------
@@ -388,18 +394,58 @@ class Desk:
                 self.ctx.set_frame(f + 1)
         elif name in ("accept_proposal", "reject_proposal", "next_proposal", "relabel_proposal") and self.queue:
             self._review(name)
+        elif name in ("flip_track", "end_track", "extend_track", "resize_track") and tid is not None:
+            self._track_edit(name, tid, f)
+
+    def _track_edit(self, name: str, tid: int, f: int) -> None:
+        """The window's whole-track edits (``H``, ``Ctrl+End``, ``Ctrl+Shift+End``, ``U``)."""
+        from fusionlabel import trackops
+
+        if name == "flip_track":
+            self._push(trackops.FlipTrack(tid))
+        elif name == "end_track":
+            self._push(trackops.EndTrack(tid, f))
+        elif name == "extend_track":
+            self._push(trackops.ExtendTrack(tid))
+        else:
+            from fusionlabel.tracksize import estimate_track_size
+
+            track = self.doc.track(tid)
+            anchors = sorted({*track.keyframes, *track.tracked})
+            if len(anchors) > 20:  # the window reads at most 20 frames, evenly spread
+                step = (len(anchors) - 1) / 19
+                anchors = sorted({anchors[round(i * step)] for i in range(20)})
+            empty = np.zeros((0, 3))
+
+            def points_at(k: int) -> np.ndarray:
+                return self.seq.points[k] if k in anchors else empty
+
+            try:
+                size = estimate_track_size(track, points_at, anchors, origin_at=lambda k: self.seq.origins[k],
+                                           times_ns=self.doc.frame_times_ns)
+            except ModelError:
+                return
+            self._push(trackops.ResizeTrack(tid, size, points_at))
 
     def _copy_here(self, tid: int, f: int) -> None:
-        """``Shift+C``: the track's nearest box brought to this frame (predicted, refined)."""
+        """``Shift+C``: an interpolated or tracked box here becomes a keyframe as it is; else the
+        track's nearest box (the latest before, after the last keyframe) is brought to this frame,
+        predicted and refined."""
         track = self.doc.track(tid)
-        span = track.span()
-        if track.is_keyframe(f) or span is None:
+        if track.is_keyframe(f) or not track.keyframes:
             return
-        if span[0] <= f <= span[1] and self.doc.box_at(tid, f) is not None:
+        ref = self.doc.box_at(tid, f)
+        if ref is not None and getattr(ref, "state", "interpolated") in ("interpolated", "tracked"):
             self._push(MakeKeyframe(tid, f))
             return
-        source = span[1] if f > span[1] else span[0] if f < span[0] else min(
-            track.keyframe_indices(), key=lambda k: abs(k - f))
+        ks = track.keyframe_indices()
+        anchors = sorted({*ks, *getattr(track, "tracked", {})})
+        if f > ks[-1]:
+            source = max(a for a in anchors if a < f)
+        elif f < ks[0]:
+            source = min(a for a in anchors if a > f)
+        else:
+            source = min(ks, key=lambda k: abs(k - f))
         self._push(PropagateBoxes(source, f, [tid], points_world=self.seq.points[f]))
 
     def _review(self, name: str) -> None:
@@ -542,10 +588,13 @@ class Desk:
             rel = max(abs(dsize[0]) / gt.size[0], abs(dsize[1]) / gt.size[1])
             off = math.dist(box.center[:2], gt.center[:2])
             if abs(dyaw) > TURN_DEG:
-                if abs(dyaw) > 150.0 and self.features.flip_track is not None and self.select(tid):
-                    self.key_flip_track()
+                if abs(dyaw) > 150.0 and self.features.flip_track and self.select(tid):
+                    self.key("h")  # the whole track turned by 180 degrees
                 else:
                     self.turn(tid, box, dyaw, gt)
+            elif rel > SIZE_TOLERANCE and self.features.resize_track and tid not in self.resized and self.select(tid):
+                self.resized.add(tid)
+                self.key("u")  # one size for the whole track, once
             elif rel > SIZE_TOLERANCE:
                 self.resize_to(tid, box, dsize, gt)
             elif off > FINE_MOVE:
@@ -564,12 +613,6 @@ class Desk:
             self.ctx.set_selection(tid)
         return self.ctx.selection == tid
 
-    def key_flip_track(self) -> None:
-        """The flip-track key (the window binds it; here its command)."""
-        self.ledger.count("keys", what=f"f{self.ctx.frame} flip track")
-        tid = self.ctx.selection
-        if tid is not None:
-            self._push(self.features.flip_track(tid))
 
     def presses(self, plus: str, minus: str, steps: tuple[int, int], *mods: str) -> None:
         """Signed (large, small) key steps: ``plus`` / ``minus`` with ``mods`` (and ``Shift`` for the
@@ -722,8 +765,9 @@ def hand_after(desk: Desk) -> None:
             tid = desk.one_click(g, f)
             if tid is not None:
                 mine[g.gt_id] = tid
-    led.charge_to(*mine)
-    autotrack_all(desk, at)
+    if at is not None:
+        led.charge_to(*mine)
+        autotrack_all(desk, at)
     for gid, tid in mine.items():
         led.charge_to(gid)
         desk.inspect(tid, seq.gt[gid])
@@ -806,16 +850,18 @@ def prelabel_before(desk: Desk, result: RouteResult, proposals: list[Proposal] |
 
 
 def prelabel_after(desk: Desk, result: RouteResult, proposals: list[Proposal] | None = None) -> dict[int, int]:
-    """Highest confidence first; bulk accept above the queue's threshold (one action); the rest one by
-    one; inspect every accepted track (deleting a false one) and fix."""
+    """Highest confidence first; bulk accept above the queue's threshold (one action) when the queue
+    offers it; the rest one by one; inspect every accepted track (deleting a false one) and fix (with
+    the whole-track edits when they exist)."""
     _prelabel(desk, proposals)
     q, led = desk.queue, desk.ledger
     assert q is not None
-    led.charge_to(OVERHEAD)
-    led.count("keys", what="accept above threshold")
-    before = set(desk.doc.track_ids())
-    q.accept_above()  # type: ignore[attr-defined]
     claimed: dict[int, int] = {}
+    before = set(desk.doc.track_ids())
+    if desk.features.bulk_accept:
+        led.charge_to(OVERHEAD)
+        led.count("keys", what="accept above threshold")
+        q.accept_above()  # type: ignore[attr-defined]
     for tid in sorted(set(desk.doc.track_ids()) - before):
         tr = desk.doc.track(tid)
         f0 = tr.keyframe_indices()[0]
@@ -887,7 +933,10 @@ def routes_for(features: Features, kinds: Iterable[str], before: bool) -> Iterat
     """The routes to run: today's always when ``before`` or when no new feature exists; the new
     ones when their feature exists."""
     for kind in kinds:
-        new = features.autotrack is not None if kind == "hand" else features.bulk_accept
+        if kind == "hand":
+            new = features.autotrack is not None or features.held or features.flip_track
+        else:
+            new = features.bulk_accept or features.flip_track
         if before or not new:
             yield f"{kind}/before", TODAY
         if new:
@@ -943,8 +992,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seeds, args.frames, args.no_real = [0], 8, True
     feats = Features.detect()
-    print(f"features: autotrack={'yes' if feats.autotrack else 'no'}, flip track={'yes' if feats.flip_track else 'no'}"
-          f", bulk accept={'yes' if feats.bulk_accept else 'no'}")
+    print(f"features: {feats.describe()}")
     print(f"costs: {COSTS.click} s per click or drag, {COSTS.key} s per key, {COSTS.check} s per visual check")
     plan = list(routes_for(feats, args.routes, args.before))
     synth: list[RouteResult] = []

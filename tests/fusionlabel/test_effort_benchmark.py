@@ -149,3 +149,31 @@ def test_quick_synthetic_run_is_consistent(bench) -> None:
     n_actions = sum(1 for e in desk.ledger.log if e[1] != "checks")
     assert overall["actions"] * overall["tracks"] == pytest.approx(n_actions)
     assert overall["iou"] > 0.7
+
+
+def test_flipped_prelabel_with_flip_track_costs_one_key(bench) -> None:
+    seq = toy_sequence(bench, {f: PARKED for f in range(FRAMES)})
+    desk = bench.Desk(seq, bench.Features(flip_track=True))
+    flipped = PARKED.replace(yaw=PARKED.yaw + math.pi)
+    bench.prelabel_after(desk, bench.RouteResult("prelabel/after", "toy"), [perfect_proposal(lambda f: flipped)])
+    assert [e[2] for e in actions(desk.ledger)] == ["pre-label button", "f0 y", "f0 h"]
+    (row,) = bench.score(desk, "prelabel/after").rows
+    assert row["flips"] == 0 and row["iou"] == pytest.approx(1.0)
+    # the proposal, then frames 0 (fixed), 5 and 7, and 2 (halfway from the fix to frame 5)
+    assert [e[2] for e in desk.ledger.log if e[1] == "checks"] == ["f0", "f0", "f5", "f7", "f2"]
+    assert row["tally"].checks == 5
+
+
+def test_parked_car_by_hand_with_held_boxes(bench) -> None:
+    """A new box lasts to the end of the sequence: a parked car is one-clicked once, then only looked at."""
+    seq = toy_sequence(bench, {f: PARKED for f in range(FRAMES)})
+    feats = bench.Features.detect()
+    if not feats.held:
+        pytest.skip("new boxes do not last to the end of the sequence")
+    desk = bench.Desk(seq, bench.Features(held=True))
+    bench.hand_after(desk)
+    (row,) = bench.score(desk, "hand/after").rows
+    fixes = [e[2] for e in actions(desk.ledger)][2:]  # after G and the click
+    assert row["found"] and row["iou"] > 0.7 and row["flips"] == 0
+    assert row["tally"].actions == 2 + len(fixes)
+    assert row["tally"].checks == 3
