@@ -111,7 +111,8 @@ FINE_TURN_DEG = 2.0  #: ... and turns the last degrees beyond this
 MAX_KEYS = 4  #: a fix by keys takes at most this many presses; else the mouse (drag) is used
 MIN_POINTS = 10  #: an object is visible in a frame with at least this many LiDAR points ...
 MAX_RANGE = 40.0  #: ... within this distance (m) of the sensor
-ON_OBJECT_IOU = 0.3  #: a proposal whose box overlaps an object this much is "on" it
+ON_OBJECT_IOU = 0.3  #: a proposal whose box overlaps an object this much is "on" it ...
+ON_OBJECT_M = 0.5  #: ... or whose centre is this close (m) to the object's
 INSPECT_STRIDE = 5  #: inspection: every 5th visible frame (and the first and last)
 PX_PER_M = 40.0  #: BEV zoom of the gestures (handles are picked within 8 px)
 FIX_ROUNDS = 6
@@ -798,14 +799,17 @@ def _prelabel(desk: Desk, proposals: list[Proposal] | None = None) -> None:
 
 
 def _object_under(desk: Desk, box: Box3D, f: int, claimed: set[int]) -> GtTrack | None:
-    """The object in scope a person sees under a proposal's box at ``f`` (not labelled yet)."""
-    best, best_iou = None, ON_OBJECT_IOU
+    """The object in scope, not labelled yet, that a person sees a proposal's box at ``f`` sit on:
+    BEV IoU >= ON_OBJECT_IOU, or centres within ON_OBJECT_M (a walker's box of the class prior
+    size around a thin person); the best IoU wins."""
+    best, best_key = None, (0.0, -math.inf)
     for g in desk.seq.gt.values():
         if g.gt_id in claimed or f not in g.boxes:
             continue
         iou = bev_iou(box, g.boxes[f])
-        if iou >= best_iou:
-            best, best_iou = g, iou
+        d = math.dist(box.center[:2], g.boxes[f].center[:2])
+        if (iou >= ON_OBJECT_IOU or d <= ON_OBJECT_M) and (iou, -d) > best_key:
+            best, best_key = g, (iou, -d)
     return best
 
 
