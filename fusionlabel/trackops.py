@@ -541,7 +541,7 @@ class ResizeTrack(ReplaceTracks):
 class InterpolationReport:
     """What :func:`interpolate_document` did: the method, the number of tracks considered, the
     ids whose method changed, and counts over those tracks afterwards: keyframes, interpolated
-    boxes, gap frames within the tracks' spans."""
+    boxes, gap frames within the tracks' spans, tracked and held boxes."""
 
     method: str
     tracks: int
@@ -549,6 +549,8 @@ class InterpolationReport:
     keyframes: int = 0
     interpolated: int = 0
     gap_frames: int = 0
+    tracked: int = 0
+    held: int = 0
 
 
 def interpolate_document(
@@ -571,11 +573,13 @@ def interpolate_document(
             stack.push(group)
         else:
             group.apply(doc)
-    keyframes = interpolated = gap_frames = 0
+    keyframes = gap_frames = 0
+    states: list[str | None] = []
     for t in ids:
         track = doc.track(t)
         lo, hi = track.span() or (0, -1)
         keyframes += len(track.keyframes)
-        interpolated += len(track.frames()) - len(track.keyframes)  # every keyframe is a covered frame
+        states += [r[1] for r in track.resolve(track.frames(), doc.frame_times_ns)]
         gap_frames += sum(max(0, min(b, hi) - max(a, lo) + 1) for a, b in track.gaps)
-    return InterpolationReport(method, len(ids), [c.track_id for c in cmds], keyframes, interpolated, gap_frames)
+    return InterpolationReport(method, len(ids), [c.track_id for c in cmds], keyframes, states.count("interpolated"),
+                               gap_frames, states.count("tracked"), states.count("held"))

@@ -509,3 +509,12 @@ def test_qa_checks_and_sampling_see_tracked_boxes() -> None:
     assert any("low tracking confidence 0.20" in r for r in risks[6][1])
     assert 5 not in risks  # a confident tracked box is no risk
     assert any("interpolated" in r for r in risks[20][1])  # held far from any placed box
+
+
+def test_interpolate_document_counts_each_state() -> None:
+    from fusionlabel.trackops import interpolate_document
+
+    doc = make_doc()  # track 0: keyframes 0, 5; tracked 7, 9; held 10..29; track 1: one keyframe
+    report = interpolate_document(doc, "smooth")
+    assert (report.keyframes, report.tracked, report.held) == (3, 2, N - 10)
+    assert report.interpolated == 4 + 2  # 1..4 between the keyframes; 6 and 8 next to tracked boxes
