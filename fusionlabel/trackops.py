@@ -418,8 +418,9 @@ class SetTracked(ReplaceTracks):
 class EndTrack(ReplaceTracks):
     """The track ends at ``frame``: its keyframes and tracked boxes after it are removed, its
     gaps clipped, ``end = frame``. The box at ``frame`` becomes a keyframe when it was
-    interpolated towards a removed keyframe (it stays where the labeler saw it). Refused before
-    the track's first frame, in a gap, or when the track already ends there."""
+    interpolated towards a removed keyframe (it stays where the labeler saw it); ``frame`` may be
+    in a gap (the object left while hidden). Refused before the track's first keyframe and at or
+    after its last frame (continue a track with :class:`ExtendTrack`)."""
 
     def __init__(self, track_id: int, frame: int) -> None:
         self.track_id, self.frame = _int(track_id, "track id"), _int(frame, "frame")
@@ -428,9 +429,10 @@ class EndTrack(ReplaceTracks):
     def build(self, doc: AnnotationDocument) -> tuple[list[int], list[tuple[Track, tuple[int, ...]]]]:
         track = doc.track(self.track_id)
         frame = doc.check_frame(self.frame)
-        ref = _ref_here(doc, self.track_id, frame)
-        if ref is None:
-            raise ModelError(f"track {self.track_id} has no box at frame {frame} to end at")
+        span = track.span()
+        assert span is not None
+        if frame >= span[1]:
+            raise ModelError(f"track {self.track_id} already ends at frame {span[1]}")
         head = _head(doc, track, frame + 1)
         if head is None:
             raise ModelError(f"track {self.track_id} has no keyframe up to frame {frame}")

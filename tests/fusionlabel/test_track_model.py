@@ -280,8 +280,13 @@ def test_end_track_and_continue_it() -> None:
     assert doc.track(1).span() == (2, 12)
     with pytest.raises(ModelError, match="past"):
         stack.push(ExtendTrack(1, 10))
-    with pytest.raises(ModelError, match="no box"):
+    with pytest.raises(ModelError, match="no keyframe"):
         stack.push(EndTrack(1, 1))
+    with pytest.raises(ModelError, match="already ends"):
+        stack.push(EndTrack(1, 15))  # never lengthens a track
+    stack.push(SetGap(0, 20, 25))
+    stack.push(EndTrack(0, 22))  # the object left while hidden
+    assert doc.track(0).span() == (0, 22) and doc.track(0).gaps == ((20, 22),)
 
 
 def test_end_track_between_keyframes_keeps_the_box_seen_there() -> None:
