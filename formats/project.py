@@ -31,6 +31,15 @@ Recovery: :class:`RecoveryStore` keeps a copy of an edited, unsaved document in
 :meth:`RecoveryStore.mark_saved`. On start, :meth:`RecoveryStore.recovery_is_newer` says whether
 to offer the recovery copy (it was written after the project was last saved).
 
+Nothing lost between autosaves: with an undo stack, the store also keeps the **edit journal**
+(:mod:`formats.journal`, ``<project>.recovery.journal``): after every applied command (do, undo,
+redo) it appends the touched tracks, reviews, proposals and markers and fsyncs; the first edit
+after a save (or with no journal yet) writes a full recovery copy first, which names the journal
+that continues it (``meta.journal_base``, a random token) and counts its edits (``meta.edits``).
+Every full copy restarts the journal. :meth:`RecoveryStore.load_recovery` is the copy with the
+valid journal records replayed (a record torn by a crash is ignored), so a process killed at any
+point loses at most the edit it was in the middle of.
+
 Errors are :class:`formats.errors.FormatError` naming the file and the key.
 """
 
@@ -42,6 +51,7 @@ import hashlib
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +59,7 @@ from typing import Any
 
 from formats.errors import FormatError
 from formats.io import atomic_write_json
+from formats.journal import Changes, EditJournal, apply_records, journal_path_for, read_journal
 from formats.native import read_json
 from fusionlabel import __version__
 from fusionlabel.commands import UndoStack
@@ -61,6 +72,8 @@ PROJECT_SUFFIX = ".flproj"
 RECOVERY_SUFFIX = ".recovery.json"
 #: Default autosave interval, seconds.
 AUTOSAVE_INTERVAL_S = 60.0
+#: A journal larger than this (bytes) is folded into a new full recovery copy at the next edit.
+JOURNAL_MAX_BYTES = 8 * 1024 * 1024
 
 PathLike = str | os.PathLike[str]
 
@@ -326,12 +339,17 @@ def is_recovery_newer(recovery_path: PathLike, project_path: PathLike | None) ->
 
 
 class RecoveryStore:
-    """Autosave of an edited document to a recovery file (see the module doc).
+    """Autosave of an edited document to a recovery file, and its edit journal (see the module doc).
 
     ``doc`` is watched for changes; ``stack`` (optional) tells when the document is back in its
-    saved state (nothing to recover). ``project_path`` None means never saved: the recovery file
-    is keyed by ``sequence.path`` in ``cache_dir``. ``interval_s``: least time between two
-    autosaves; times are seconds from ``clock`` (``time.monotonic`` by default).
+    saved state (nothing to recover) unless ``track_clean_state`` is False (a document restored
+    from a recovery copy is unsaved although its fresh stack is clean), and drives the journal:
+    one record after each push / undo / redo (``journal`` False: autosave only). ``project_path``
+    None means never saved: the recovery file is keyed by ``sequence.path`` in ``cache_dir``.
+    ``interval_s``: least time between two autosaves; times are seconds from ``clock``
+    (``time.monotonic`` by default). ``edits``: edits the document already holds since its last
+    save (e.g. restored ones). ``on_error(exc)`` hears of a failed journal write (the edit is kept
+    in the document; the next edit writes a full copy).
     """
 
     def __init__(
@@ -345,12 +363,16 @@ class RecoveryStore:
         ontology: str = "default",
         interval_s: float = AUTOSAVE_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        journal: bool = True,
+        track_clean_state: bool = True,
+        edits: int = 0,
+        on_error: Callable[[Exception], None] | None = None,
     ) -> None:
         if not interval_s > 0:
             raise ValueError(f"autosave interval must be positive, got {interval_s!r}")
         self.doc = doc
         self.sequence = _as_sequence_ref(sequence, "native")
-        self.stack = stack
+        self.stack = stack if track_clean_state else None
         self.ontology = ontology
         self.interval_s = float(interval_s)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
@@ -363,24 +385,59 @@ class RecoveryStore:
         )
         self._dirty = stack is not None and not stack.is_clean  # unsaved edits made before the store
         self._last_write = clock()
-        self._unsubscribe = doc.subscribe(self._on_change)
+        self.edits = int(edits)
+        self.on_error = on_error
+        self.last_error: Exception | None = None
+        self._changes = Changes()
+        self.journal = EditJournal(journal_path_for(self.path)) if journal and stack is not None else None
+        self._unsubscribe = [doc.subscribe(self._on_change)]
+        if self.journal is not None and stack is not None:
+            self._unsubscribe.append(stack.subscribe(self._on_step))
+
+    @property
+    def journal_path(self) -> Path:
+        """The edit journal beside the recovery file."""
+        return journal_path_for(self.path)
 
     def _on_change(self, event: DocumentEvent) -> None:
         self._dirty = True
+        if self.journal is not None:
+            self._changes.add(event)
+
+    def _on_step(self) -> None:
+        """After a push / undo / redo (or a clean-state change): journal what the step touched."""
+        if self.journal is None or not self._changes:
+            return
+        changes, self._changes = self._changes, Changes()
+        self.edits += 1
+        if self.stack is not None and self.stack.is_clean and not self.path.exists():
+            return  # back in the saved state with no recovery copy: nothing to recover
+        try:
+            if changes.unknown or not self.journal.is_open or self.journal.size > JOURNAL_MAX_BYTES:
+                self.write_recovery()  # a full copy (it starts a new journal)
+            else:
+                self.journal.append(changes.record(self.doc))
+        except Exception as e:  # never break the edit; the next one writes a full copy
+            self.journal.close()
+            self.last_error = e
+            if self.on_error is not None:
+                self.on_error(e)
 
     def set_project_path(self, project_path: PathLike) -> None:
         """The project now lives at ``project_path`` (first save, or save as): the recovery file
-        moves next to it (the previous recovery file is removed)."""
+        moves next to it (the previous recovery file and journal are removed)."""
         new = recovery_path_for_project(project_path)
         if new != self.path:
             self.discard()
+            if self.journal is not None:
+                self.journal = EditJournal(journal_path_for(new))
         self.project_path = Path(project_path)
         self.path = new
 
     @property
     def dirty(self) -> bool:
-        """True when the document changed since the last recovery write and is not in its saved
-        state."""
+        """True when the document changed since the last full recovery write and is not in its
+        saved state."""
         if self.stack is not None and self.stack.is_clean:
             return False
         return self._dirty
@@ -401,13 +458,19 @@ class RecoveryStore:
         return True
 
     def write_recovery(self, now: float | None = None) -> Path:
-        """Write the recovery file now (atomically); returns its path."""
-        meta = {"recovery": True, "recovery_of": None if self.project_path is None else str(self.project_path)}
+        """Write the full recovery file now (atomically) and restart the journal; returns its
+        path."""
+        token = uuid.uuid4().hex
+        meta = {"recovery": True, "recovery_of": None if self.project_path is None else str(self.project_path),
+                "journal_base": token, "edits": self.edits}
         base = self.path.parent
         data = project_to_dict(self.doc, self.sequence, base, self.ontology, meta=meta)
         atomic_write_json(self.path, data)
         self._dirty = False
         self._last_write = self.clock() if now is None else now
+        if self.journal is not None:
+            self._changes = Changes()  # all in the copy
+            self.journal.start(token, self.edits)
         return self.path
 
     def has_recovery(self) -> bool:
@@ -418,16 +481,62 @@ class RecoveryStore:
         project file): offer it to the user after a crash."""
         return is_recovery_newer(self.path, self.project_path)
 
+    def _read_replayed(self) -> tuple[dict[str, Any], int]:
+        """The recovery file's data with its journal replayed, and the number of records replayed."""
+        data = read_json(self.path)
+        meta = data.get("meta") if isinstance(data, dict) else None
+        base = meta.get("journal_base") if isinstance(meta, dict) else None
+        records, base_edits = read_journal(self.journal_path, base if isinstance(base, str) else None)
+        if records:
+            try:
+                data["document"] = apply_records(data["document"], records)
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise FormatError(self.journal_path, f"edit journal does not fit its recovery copy: {e!r}") from None
+            data["meta"]["edits"] = base_edits + len(records)
+        return data, len(records)
+
     def load_recovery(self) -> Project:
-        """Read the recovery file (a project file; ``meta["recovery"]`` is True)."""
-        return load_project(self.path)
+        """Read the recovery file (a project file; ``meta["recovery"]`` is True) with the edits of
+        its journal replayed: ``meta["edits"]`` counts the edits it holds since the last save,
+        ``meta["journal_records"]`` those that came from the journal."""
+        data, n = self._read_replayed()
+        project = project_from_dict(data, self.path)
+        project.meta["journal_records"] = n
+        return project
+
+    def move_aside(self) -> Path:
+        """Keep the recovery copy for later as ``<name>.kept-<time>.json`` (never overwritten by
+        autosave), with its journal folded in; a copy that cannot be read is renamed as it is
+        (with its journal beside it). Returns the kept file."""
+        stem = self.path.name.removesuffix(".json")
+        kept = self.path.with_name(f"{stem}.kept-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        try:
+            data, _ = self._read_replayed()
+            project_from_dict(data, self.path)  # it loads: keep it as one file
+            atomic_write_json(kept, data)
+            self.discard()
+        except Exception:
+            try:
+                os.replace(self.path, kept)
+                if self.journal_path.exists():
+                    os.replace(self.journal_path, kept.with_name(kept.name.removesuffix(".json") + ".journal"))
+            except OSError:
+                return self.path
+        return kept
 
     def discard(self) -> None:
-        """Remove the recovery file (if any)."""
+        """Remove the recovery file and its journal (if any)."""
         try:
             self.path.unlink()
         except FileNotFoundError:
             pass
+        if self.journal is not None:
+            self.journal.discard()
+        else:
+            try:
+                self.journal_path.unlink()
+            except FileNotFoundError:
+                pass
 
     def mark_saved(self, project_path: PathLike | None = None) -> None:
         """Call after a successful project save: the recovery file is no longer needed."""
@@ -435,8 +544,14 @@ class RecoveryStore:
             self.set_project_path(project_path)
         self.discard()
         self._dirty = False
+        self._changes = Changes()
+        self.edits = 0
         self._last_write = self.clock()
 
     def close(self) -> None:
-        """Stop watching the document (the recovery file is kept)."""
-        self._unsubscribe()
+        """Stop watching the document (the recovery file and journal are kept)."""
+        for u in self._unsubscribe:
+            u()
+        self._unsubscribe = []
+        if self.journal is not None:
+            self.journal.close()

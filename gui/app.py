@@ -223,6 +223,8 @@ class MainWindow(QMainWindow):
         self._worker: _LoadWorker | None = None
         self._unsub: list = []
         self._recovered = False  # document restored from a recovery copy and not saved yet
+        self._restored_edits = 0  # edits the restored document holds since its last save
+        self._restore_note = ""  # what was restored (or kept), for the status line
         self._closed = False
         self._boxes_dirty = False
         self._in_show = False
@@ -548,7 +550,13 @@ class MainWindow(QMainWindow):
         self._close_session()
         self.session = session
         self._recovered = False
+        self._restored_edits = 0
+        self._restore_note = ""
         if self.recovery_enabled:
+            try:
+                persist.remove_stale_files(session)  # what crashed writes left (old, writer gone)
+            except OSError:
+                pass
             self._offer_recovery()
         self._bind_document()
         cams = {n: session.camera(0, n) for n in session.camera_names}
@@ -569,8 +577,13 @@ class MainWindow(QMainWindow):
         self._update_title()
         what = {"ground_truth": "ground truth as the initial annotation", "project": "project",
                 "empty": "no annotation yet"}[session.initial_annotation]
-        self.statusBar().showMessage(
-            f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks ({what})", 8000)
+        if self._recovered:
+            what = "restored"
+        loaded = f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks ({what})"
+        if self._restore_note:
+            self.statusBar().showMessage(f"{self._restore_note}. {loaded}", 20000)
+        else:
+            self.statusBar().showMessage(loaded, 8000)
 
     def _bind_document(self) -> None:
         """(Re)create the tool context, controller and recovery store for the session's document."""
@@ -579,7 +592,8 @@ class MainWindow(QMainWindow):
         for u in self._unsub:
             u()
         if self.recovery is None and self.recovery_enabled:
-            self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered)
+            self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered,
+                                                   edits=self._restored_edits, on_error=self._journal_failed)
         self.ctx = ToolContext(
             s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car",
             on_selection=self._on_selection, on_preview=self._on_preview, on_frame=self._on_frame,
@@ -599,7 +613,8 @@ class MainWindow(QMainWindow):
         self._on_tool_changed(self.ctl.active_name)
 
     def _offer_recovery(self) -> None:
-        """After a crash: offer the recovery copy when it is newer than the project."""
+        """After a crash: offer the recovery copy (with its edit journal) when it is newer than the
+        project."""
         assert self.session is not None
         store = persist.recovery_store(self.session, self.autosave_s)
         if not store.recovery_is_newer():
@@ -608,10 +623,10 @@ class MainWindow(QMainWindow):
             return
         answer = self.prompter.ask_recover(self, store.path, store.path.stat().st_mtime)
         if answer is None:  # keep it, out of the way of this session's autosaves
-            kept = self._move_aside(store.path)
+            kept = store.move_aside()
             store.close()
             self.recovery = None
-            self.statusBar().showMessage(f"Recovery copy kept as {kept}", 15000)
+            self._restore_note = f"Recovery copy kept as {kept}"
             return
         if answer:
             try:
@@ -620,7 +635,7 @@ class MainWindow(QMainWindow):
                 if doc.frame_count is not None and doc.frame_count != len(self.session.seq):
                     raise ValueError(f"made for {doc.frame_count} frames, the sequence has {len(self.session.seq)}")
             except Exception as e:
-                kept = self._move_aside(store.path)
+                kept = store.move_aside()
                 self.prompter.error(self, "Cannot restore", f"{store.path}: {type(e).__name__}: {e}\n(kept as {kept})")
                 store.close()
                 self.recovery = None
@@ -629,21 +644,17 @@ class MainWindow(QMainWindow):
             self.session.doc = doc
             self.session.undo = UndoStack(doc)
             self._recovered = True
+            self._restored_edits = _int_meta(project.meta, "edits")
+            self._restore_note = restore_note(project.meta, store.path, self.session.project_path, doc)
             self.recovery = None  # made for the restored document by _bind_document
         else:
             store.discard()
             store.close()
             self.recovery = None
 
-    @staticmethod
-    def _move_aside(path: Path) -> Path:
-        """Rename a recovery copy to ``<name>.kept-<time>.json`` (never overwritten by autosave)."""
-        kept = path.with_name(f"{path.name.removesuffix('.json')}.kept-{time.strftime('%Y%m%d-%H%M%S')}.json")
-        try:
-            os.replace(path, kept)
-        except OSError:
-            return path
-        return kept
+    def _journal_failed(self, e: Exception) -> None:
+        self.statusBar().showMessage(f"Edit journal: cannot write ({type(e).__name__}: {e}); "
+                                     "the next edit writes a full recovery copy", 10000)
 
     def _close_session(self) -> None:
         for u in self._unsub:
@@ -1222,8 +1233,9 @@ class MainWindow(QMainWindow):
             self.recovery.mark_saved(path)
             if self._recovered:  # from now on the undo stack's clean state is the saved one
                 self.recovery.close()
-                self.recovery = persist.recovery_store(self.session, self.autosave_s)
+                self.recovery = persist.recovery_store(self.session, self.autosave_s, on_error=self._journal_failed)
         self._recovered = False
+        self._restored_edits = 0
         self._update_title()
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
@@ -1307,6 +1319,24 @@ class MainWindow(QMainWindow):
 
 
 # ---- entry point --------------------------------------------------------------------------------
+def _int_meta(meta: dict, key: str) -> int:
+    v = meta.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def restore_note(meta: dict, recovery: Path, project: Path | None, doc: object) -> str:
+    """The status line after a restore: how many edits came back, from which copy, and what the
+    restored annotation holds, e.g. "Restored 12 edits (3 from the edit journal) from the recovery
+    copy of annotations.flproj: 7 tracks, 95 keyframes"."""
+    edits, journaled = _int_meta(meta, "edits"), _int_meta(meta, "journal_records")
+    of = project.name if project is not None else f"the unsaved annotation ({recovery.name})"
+    count = f"{edits} edit{'s' if edits != 1 else ''}" if edits else "the unsaved edits"
+    tail = f" ({journaled} from the edit journal)" if journaled else ""
+    n_tracks = len(doc)  # type: ignore[arg-type]
+    n_keys = doc.num_keyframes()  # type: ignore[attr-defined]
+    return f"Restored {count}{tail} from the recovery copy of {of}: {n_tracks} tracks, {n_keys} keyframes"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``fusionlabel open`` arguments (also used by ``fusionlabel demo``)."""
     p = argparse.ArgumentParser(prog="fusionlabel open", description="open a sequence in the labeling workstation")
