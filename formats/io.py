@@ -63,7 +63,8 @@ def remove_stale_temps(folder: str | os.PathLike[str], names: Iterable[str], max
         name = p.name
         if not name.startswith(prefixes) or not name.endswith(_TEMP_SUFFIXES):
             continue
-        rest = next(name[len(pre):] for pre in prefixes if name.startswith(pre))
+        # the longest name that fits: ".a.json.pid1.x.tmp" belongs to "a.json", not to "a"
+        rest = name[max(len(pre) for pre in prefixes if name.startswith(pre)):]
         m = _PID.match(rest)
         if m is not None and _process_alive(int(m.group(1))):
             continue

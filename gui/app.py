@@ -103,8 +103,9 @@ class Prompter:
                     f"exists:\n{path}\n\nRestore it?")
         restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Discard it", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Not now (keep it)", QMessageBox.ButtonRole.RejectRole)
+        keep = box.addButton("Not now (keep it)", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(restore)
+        box.setEscapeButton(keep)  # Esc: keep it for later, decide nothing
         box.exec()
         clicked = box.clickedButton()
         return True if clicked is restore else False if clicked is discard else None
@@ -366,7 +367,9 @@ class MainWindow(QMainWindow):
 
     def _actions(self) -> None:
         """Menus. Keys of the tools' keymap are handled by :meth:`eventFilter` (the menu shows
-        them); the window's own keys (not in the keymap) are QAction shortcuts."""
+        them); the window's own keys (not in the keymap) are QAction shortcuts. The menu bar's
+        titles have no ``Alt+letter`` mnemonic: ``Alt`` with a letter belongs to the box keys
+        (resize: ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
         self.app_rows: list[tuple[str, str, str]] = []
 
         def act(menu, text: str, keys: Sequence[str], slot, group: str = "Window", shown: str = ""):  # type: ignore[no-untyped-def]
@@ -386,12 +389,12 @@ class MainWindow(QMainWindow):
             keys = self.keymap.shortcuts_for(action)
             return keys[0] if keys else ""
 
-        m = self.menuBar().addMenu("&File")
+        m = self.menuBar().addMenu("File")
         act(m, "&Open sequence or project...", ["Ctrl+O"], lambda: self._ask_open(), "File")
         self.save_action = act(m, "&Save", [], lambda: self.save(), shown=mapped("save"))
         act(m, "Save &as...", ["Ctrl+Shift+S"], lambda: self.save(ask=True), "File")
         act(m, "&Quit", ["Ctrl+Q"], self.close, "File")
-        m = self.menuBar().addMenu("&Edit")
+        m = self.menuBar().addMenu("Edit")
         self.undo_action = act(m, "&Undo", [], self.undo, shown=mapped("undo"))
         self.redo_action = act(m, "&Redo", [], self.redo, shown=mapped("redo"))
         act(m, "Copy box to next frame", [], lambda: self._perform("copy_to_next_frame"),
@@ -402,18 +405,19 @@ class MainWindow(QMainWindow):
         act(m, "Edit tool", [], lambda: self._perform("tool_edit"), shown=mapped("tool_edit"))
         act(m, "Create tool", [], lambda: self._perform("tool_create"), shown=mapped("tool_create"))
         self._editing_menus(act)
-        m = self.menuBar().addMenu("&Navigate")
+        m = self.menuBar().addMenu("Navigate")
         act(m, "Next frame", [], lambda: self.set_frame(self.frame + 1), shown=mapped("frame_step"))
         act(m, "Play / pause", ["Space"], self.toggle_play, "Navigation")
         act(m, "Next keyframe", ["]"], lambda: self.jump_keyframe(1), "Navigation")
         act(m, "Previous keyframe", ["["], lambda: self.jump_keyframe(-1), "Navigation")
-        m = self.menuBar().addMenu("&View")
+        m = self.menuBar().addMenu("View")
         act(m, "Cycle point colours", ["M"], self._cycle_colors, "View")
         act(m, "LiDAR in cameras", ["P"], lambda: self.cam_points_box.toggle(), "View")
         act(m, "Centre the views on the ego vehicle", ["Z"], self.reset_views, "View")
         act(m, "Rotate the BEV by 90 degrees", ["Shift+Z"], self.rotate_bev, "View")
-        m = self.menuBar().addMenu("&Help")
+        m = self.menuBar().addMenu("Help")
         act(m, "&Keyboard shortcuts", ["F1", "?"], self.show_help, "Help")
+        act(m, "Open the menus (arrow keys move, Esc closes)", ["F10"], self.open_menus, "Help")
 
     def shortcut_rows(self) -> list[tuple[str, str, str]]:
         """(group, keys, action) of every shortcut: the tools' keymap, then the window's own."""
@@ -478,7 +482,7 @@ class MainWindow(QMainWindow):
             keys = self.keymap.shortcuts_for(action)
             return keys[0] if keys else ""
 
-        m = self.menuBar().addMenu("&Assist")
+        m = self.menuBar().addMenu("Assist")
         act(m, "One-click box tool", [], lambda: self._perform("tool_oneclick"), shown=mapped("tool_oneclick"))
         act(m, "Pre-label sequence", [], lambda: self.proposals_ui.start_prelabel())
         for name, text in (("accept_proposal", "Accept proposal"), ("reject_proposal", "Reject proposal"),
@@ -1197,7 +1201,16 @@ class MainWindow(QMainWindow):
             self._help = ShortcutHelp(self.shortcut_rows(), self)
         self._help.show()
         self._help.raise_()
+        self._help.activateWindow()  # keys (Esc closes it) go to the table, not to the BEV behind it
+        self._help.table.setFocus()
         return self._help
+
+    def open_menus(self) -> None:
+        """Open the first menu of the menu bar (the keyboard way into the menus: arrows move)."""
+        bar = self.menuBar()
+        first = next((a for a in bar.actions() if a.menu() is not None and a.isVisible()), None)
+        if first is not None:
+            bar.setActiveAction(first)
 
     # ---- saving, autosave, recovery -------------------------------------------------------------
     @property

@@ -215,6 +215,8 @@ def test_stale_temps_of_dead_writers_go_live_or_young_ones_stay(tmp_path: Path) 
         "legacy": ".annotations.flproj.k2j4h5.tmp",  # no process id: goes when old
         "young": f".annotations.flproj.pid{dead_pid}.young.tmp",
         "other": ".notes.txt.pid1.x.tmp",  # not one of the names asked for
+        # a live writer of a longer name that starts with one asked for
+        "live-longer": f".annotations.flproj.recovery.json.pid{os.getpid()}.ghi789.tmp",
     }
     for n in names.values():
         (tmp_path / n).write_bytes(b"x")
@@ -225,7 +227,8 @@ def test_stale_temps_of_dead_writers_go_live_or_young_ones_stay(tmp_path: Path) 
     for p in tmp_path.iterdir():
         if "young" not in p.name:
             os.utime(p, (old, old))
-    removed = remove_stale_temps(tmp_path, ["annotations.flproj", "synth-seed0"], now=old + 3600)
+    removed = remove_stale_temps(tmp_path, ["annotations.flproj", "annotations.flproj.recovery.json",
+                                            "synth-seed0"], now=old + 3600)
     assert sorted(p.name for p in removed) == sorted([names["dead"], names["legacy"], partial.name])
-    assert all((tmp_path / names[k]).exists() for k in ("live", "young", "other"))
+    assert all((tmp_path / names[k]).exists() for k in ("live", "young", "other", "live-longer"))
     assert not partial.exists()
