@@ -625,7 +625,8 @@ class MainWindow(QMainWindow):
             store.close()
             self.recovery = None
             return
-        answer = self.prompter.ask_recover(self, store.path, store.path.stat().st_mtime)
+        offered = store.offer_path  # the recovery copy, else the journal of edits after the last save
+        answer = self.prompter.ask_recover(self, offered, offered.stat().st_mtime)
         if answer is None:  # keep it, out of the way of this session's autosaves
             kept = store.move_aside()
             store.close()
@@ -1340,14 +1341,16 @@ def _int_meta(meta: dict, key: str) -> int:
 def restore_note(meta: dict, recovery: Path, project: Path | None, doc: object) -> str:
     """The status line after a restore: how many edits came back, from which copy, and what the
     restored annotation holds, e.g. "Restored 12 edits (3 from the edit journal) from the recovery
-    copy of annotations.flproj: 7 tracks, 95 keyframes"."""
+    copy of annotations.flproj: 7 tracks, 95 keyframes", or "Restored 5 edits from the edit journal
+    of annotations.flproj: ..." (edits made after the last save, no recovery copy written yet)."""
     edits, journaled = _int_meta(meta, "edits"), _int_meta(meta, "journal_records")
     of = project.name if project is not None else f"the unsaved annotation ({recovery.name})"
     count = f"{edits} edit{'s' if edits != 1 else ''}" if edits else "the unsaved edits"
+    holds = f"{len(doc)} tracks, {doc.num_keyframes()} keyframes"  # type: ignore[arg-type, attr-defined]
+    if meta.get("recovery_base") == "project":
+        return f"Restored {count} from the edit journal of {of}: {holds}"
     tail = f" ({journaled} from the edit journal)" if journaled else ""
-    n_tracks = len(doc)  # type: ignore[arg-type]
-    n_keys = doc.num_keyframes()  # type: ignore[attr-defined]
-    return f"Restored {count}{tail} from the recovery copy of {of}: {n_tracks} tracks, {n_keys} keyframes"
+    return f"Restored {count}{tail} from the recovery copy of {of}: {holds}"
 
 
 def build_parser() -> argparse.ArgumentParser:

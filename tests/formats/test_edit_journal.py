@@ -77,15 +77,31 @@ def test_every_edit_is_journaled_and_replayed_without_any_autosave(tmp_path: Pat
     stack.undo()  # undo and redo are journaled too
     stack.undo()
     stack.redo()
-    # the first edit wrote the full copy; everything after it is only in the journal
-    assert store.has_recovery() and store.journal_path.exists()
-    assert load_project(store.path).document.to_dict() == states[0]
+    # no full copy was written: the journal continues the saved project file
+    assert not store.path.exists() and store.journal_path.exists() and store.has_recovery()
     rec = reopen(tmp_path, proj)
-    assert rec.recovery_is_newer()
+    assert rec.recovery_is_newer() and rec.offer_path == store.journal_path
     project = rec.load_recovery()
     assert project.document.to_dict() == states[-2] == doc.to_dict()
-    assert project.meta["journal_records"] == len(edits()) - 1 + 3
-    assert project.meta["edits"] == len(edits()) + 3
+    assert project.meta["journal_records"] == project.meta["edits"] == len(edits()) + 3
+    assert project.meta["recovery_base"] == "project" and project.meta["recovery"] is True
+    # the project file changed on disk (saved by someone else): the journal does not fit it any more
+    save_project(proj, AnnotationDocument(10), tmp_path / "seq")
+    assert not reopen(tmp_path, proj).recovery_is_newer()
+
+
+def test_a_never_saved_document_starts_with_a_full_copy(tmp_path: Path) -> None:
+    doc = AnnotationDocument(10)
+    stack = UndoStack(doc)
+    store = RecoveryStore(doc, SequenceRef(tmp_path / "seq"), cache_dir=tmp_path / "cache", stack=stack)
+    stack.push(CreateTrack("car", 0, BOX))
+    assert load_project(store.path).document.to_dict() == doc.to_dict()  # the first edit: a full copy
+    stack.push(SetKeyframe(0, 5, moved(5.0)))
+    assert load_project(store.path).document.to_dict() != doc.to_dict()  # the second: the journal only
+    rec = RecoveryStore(AnnotationDocument(10), SequenceRef(tmp_path / "seq"), cache_dir=tmp_path / "cache")
+    project = rec.load_recovery()
+    assert project.document.to_dict() == doc.to_dict() and project.meta["journal_records"] == 1
+    assert project.meta["edits"] == 2
 
 
 def test_a_full_copy_restarts_the_journal_and_an_old_journal_is_not_replayed(tmp_path: Path) -> None:
@@ -93,7 +109,7 @@ def test_a_full_copy_restarts_the_journal_and_an_old_journal_is_not_replayed(tmp
     stack.push(SetKeyframe(0, 5, moved(5.0)))
     stack.push(SetKeyframe(0, 6, moved(6.0)))
     old_journal = store.journal_path.read_bytes()
-    assert len(decode_lines(old_journal)) == 2  # header + one record
+    assert len(decode_lines(old_journal)) == 3  # header (the project) + two records
     store.write_recovery()
     assert len(decode_lines(store.journal_path.read_bytes())) == 1  # header only
     stack.push(SetKeyframe(0, 7, moved(7.0)))
@@ -112,18 +128,18 @@ def test_a_torn_or_corrupt_record_is_ignored_with_what_follows(tmp_path: Path, d
     for x in (5, 6, 7, 8):
         stack.push(SetKeyframe(0, x, moved(float(x))))
     data = store.journal_path.read_bytes()
-    lines = data.split(b"\n")[:-1]  # header, frames 6, 7, 8
-    assert len(lines) == 4
+    lines = data.split(b"\n")[:-1]  # header, frames 5, 6, 7, 8
+    assert len(lines) == 5
     if damage == "torn":  # the last write was cut short
         data = data[: -len(lines[-1]) // 2 - 1]
         expect = {5, 6, 7}
     elif damage == "crc":  # a flipped byte in the second record
         bad = lines[2].replace(b'"center"', b'"centre"', 1)
-        data = b"\n".join([lines[0], lines[1], bad, lines[3]]) + b"\n"
-        expect = {5, 6}
-    else:  # a record out of order
-        data = b"\n".join([lines[0], lines[1], lines[3]]) + b"\n"
-        expect = {5, 6}
+        data = b"\n".join([lines[0], lines[1], bad, *lines[3:]]) + b"\n"
+        expect = {5}
+    else:  # a record missing
+        data = b"\n".join([lines[0], lines[1], *lines[3:]]) + b"\n"
+        expect = {5}
     store.journal_path.write_bytes(data)
     got = set(reopen(tmp_path, proj).load_recovery().document.track(0).keyframes) - {0}
     assert got == expect
@@ -133,8 +149,9 @@ def test_records_are_states_so_replaying_twice_changes_nothing(tmp_path: Path) -
     doc, stack, proj, store = saved_project(tmp_path)
     for cmd in edits():
         stack.push(cmd)
-    base = load_project(store.path).document.to_dict()
-    records, _ = read_journal(store.journal_path, load_project(store.path).meta["journal_base"])
+    base = load_project(proj).document.to_dict()
+    records, _ = read_journal(store.journal_path, store._project_token())
+    assert len(records) == len(edits())
     once = apply_records(base, records)
     assert apply_records(once, records) == once == doc.to_dict()
 
@@ -147,8 +164,9 @@ def test_save_and_undo_to_the_saved_state_remove_the_journal(tmp_path: Path) -> 
     stack.mark_clean()
     store.mark_saved()
     assert not store.has_recovery() and not store.journal_path.exists()
-    stack.push(SetKeyframe(0, 7, moved(7.0)))  # the first edit after a save writes a full copy
-    assert store.has_recovery() and len(decode_lines(store.journal_path.read_bytes())) == 1
+    stack.push(SetKeyframe(0, 7, moved(7.0)))  # the first edit after a save: journaled on the saved file
+    assert not store.path.exists() and len(decode_lines(store.journal_path.read_bytes())) == 2
+    assert reopen(tmp_path, proj).load_recovery().document.to_dict() == doc.to_dict()
     stack.undo()
     assert not store.maybe_autosave() and not store.has_recovery() and not store.journal_path.exists()
 
@@ -232,3 +250,25 @@ def test_stale_temps_of_dead_writers_go_live_or_young_ones_stay(tmp_path: Path) 
     assert sorted(p.name for p in removed) == sorted([names["dead"], names["legacy"], partial.name])
     assert all((tmp_path / names[k]).exists() for k in ("live", "young", "other", "live-longer"))
     assert not partial.exists()
+
+
+def test_the_timer_writes_a_full_copy_only_to_fold_a_grown_journal(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import formats.project as project_module
+
+    monkeypatch.setattr(project_module, "JOURNAL_COMPACT_BYTES", 3000)
+    doc, stack, proj, store = saved_project(tmp_path)
+    later = 1e12  # the autosave interval has long passed
+    stack.push(SetKeyframe(0, 1, moved(1.0)))
+    assert store.dirty and not store.maybe_autosave(now=later)  # the journal holds it: no full write
+    assert not store.path.exists()
+    x = 2
+    while store.journal.size <= 3000:
+        stack.push(SetKeyframe(0, x % 10, moved(float(x))))
+        x += 1
+    assert store.maybe_autosave(now=later)  # folded into a full copy; the journal restarts
+    assert store.path.exists() and len(decode_lines(store.journal_path.read_bytes())) == 1
+    stack.push(SetKeyframe(0, 3, moved(33.0)))
+    project = reopen(tmp_path, proj).load_recovery()
+    assert project.document.to_dict() == doc.to_dict() and project.meta["journal_records"] == 1
+    assert project.meta["edits"] == x  # x - 1 pushes folded in the copy, one journaled after it

@@ -3,8 +3,9 @@ code, applies edits, prints ``EDITS <n> <sha256 of the document>`` and waits to 
 
 ``python tests/gui/journal_child.py headless|window PROJECT N``: ``headless`` uses the session and
 recovery store the window uses (gui.session, gui.persist) and pushes N commands (the last two an
-undo and a redo); ``window`` runs the real window and types N keys on the selected box (nudges,
-which merge into one undo step, rotations, an undo and a redo).
+undo and a redo); ``window`` runs the real window and types keys on the selected box (nudges and a
+rotation, which merge into one undo step per frame, a frame step, an undo and a redo) until N
+edits were applied (a key that changes the document counts as one).
 """
 
 from __future__ import annotations
@@ -58,12 +59,20 @@ def window(project: Path, n: int) -> str:
     app.processEvents()
     win.bev.setFocus()
     win.select(win.session.doc.track_ids()[0])
+    changed = [False]
+    win.session.doc.subscribe(lambda e: changed.__setitem__(0, True))
     ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
-    keys = [(Qt.Key.Key_W, None), (Qt.Key.Key_W, None), (Qt.Key.Key_W, shift), (Qt.Key.Key_Q, None),
-            (Qt.Key.Key_D, None), (Qt.Key.Key_Z, ctrl), (Qt.Key.Key_Z, ctrl | shift)]
-    for k, m in (keys * (n // len(keys) + 1))[:n]:
+    keys = [(Qt.Key.Key_W, None), (Qt.Key.Key_Right, None), (Qt.Key.Key_W, shift), (Qt.Key.Key_Q, None),
+            (Qt.Key.Key_Z, ctrl), (Qt.Key.Key_Z, ctrl | shift), (Qt.Key.Key_D, None), (Qt.Key.Key_A, None)]
+    done = 0
+    for k, m in keys * n:
+        if done == n:
+            break
+        changed[0] = False
         QTest.keyClick(win.bev, k, Qt.KeyboardModifier.NoModifier if m is None else m)
         app.processEvents()
+        done += changed[0]
+    assert done == n and win.frame > 0
     return digest(win.session.doc)
 
 
