@@ -237,6 +237,10 @@ def read_journal(path: str | os.PathLike[str], base: str | None) -> tuple[list[d
 
 
 # ---- writing -------------------------------------------------------------------------------------
+class JournalConflict(OSError):
+    """The journal file was replaced by another process (the same project open in two windows)."""
+
+
 class EditJournal:
     """An open journal file: :meth:`start` writes its header (atomically: the file is replaced),
     :meth:`append` adds one record and fsyncs it."""
@@ -262,9 +266,16 @@ class EditJournal:
         self.size = len(head)
 
     def append(self, body: dict[str, Any]) -> int:
-        """Append one record (``seq`` is added) and fsync it; returns its size in bytes."""
+        """Append one record (``seq`` is added) and fsync it; returns its size in bytes.
+        :class:`JournalConflict` when another process replaced the file since :meth:`start`."""
         if self._f is None:
             raise RuntimeError("the edit journal is not started")
+        try:
+            replaced = os.stat(self.path).st_ino != os.fstat(self._f.fileno()).st_ino
+        except FileNotFoundError:
+            replaced = True
+        if replaced:
+            raise JournalConflict(f"{self.path}: replaced by another process (is the project open twice?)")
         line = encode_line({"seq": self.seq + 1, **body})
         self._f.write(line)
         self._f.flush()

@@ -63,7 +63,7 @@ from typing import Any
 
 from formats.errors import FormatError
 from formats.io import atomic_write_json
-from formats.journal import Changes, EditJournal, apply_records, journal_path_for, read_journal
+from formats.journal import Changes, EditJournal, JournalConflict, apply_records, journal_path_for, read_journal
 from formats.native import read_json
 from fusionlabel import __version__
 from fusionlabel.commands import UndoStack
@@ -436,6 +436,8 @@ class RecoveryStore:
             self.journal.append(changes.record(self.doc))
         except Exception as e:  # never break the edit; the next one writes a full copy
             self.journal.close()
+            if isinstance(e, JournalConflict):  # another window journals this project: autosave only
+                self.journal = None
             self.last_error = e
             if self.on_error is not None:
                 self.on_error(e)

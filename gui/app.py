@@ -658,6 +658,10 @@ class MainWindow(QMainWindow):
             self.recovery = None
 
     def _journal_failed(self, e: Exception) -> None:
+        if self.recovery is not None and self.recovery.journal is None:  # another window journals it
+            self.statusBar().showMessage(f"Edit journal off: {e}; this window autosaves every "
+                                         f"{self.autosave_s:.0f} s only", 20000)
+            return
         self.statusBar().showMessage(f"Edit journal: cannot write ({type(e).__name__}: {e}); "
                                      "the next edit writes a full recovery copy", 10000)
 

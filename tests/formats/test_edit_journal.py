@@ -272,3 +272,19 @@ def test_the_timer_writes_a_full_copy_only_to_fold_a_grown_journal(tmp_path: Pat
     project = reopen(tmp_path, proj).load_recovery()
     assert project.document.to_dict() == doc.to_dict() and project.meta["journal_records"] == 1
     assert project.meta["edits"] == x  # x - 1 pushes folded in the copy, one journaled after it
+
+
+def test_a_second_window_on_the_same_project_turns_the_first_ones_journal_off(tmp_path: Path) -> None:
+    doc, stack, proj, store = saved_project(tmp_path)
+    errors: list[Exception] = []
+    store.on_error = errors.append
+    stack.push(SetKeyframe(0, 5, moved(5.0)))
+    doc2 = load_project(proj).document
+    stack2 = UndoStack(doc2)
+    store2 = RecoveryStore(doc2, SequenceRef(tmp_path / "seq"), project_path=proj, stack=stack2)
+    stack2.push(SetKeyframe(0, 6, moved(6.0)))  # its journal replaces the first one's file
+    stack.push(SetKeyframe(0, 7, moved(7.0)))
+    assert store.journal is None and len(errors) == 1 and "open twice" in str(errors[0])
+    assert store2.journal is not None
+    stack2.push(SetKeyframe(0, 8, moved(8.0)))
+    assert reopen(tmp_path, proj).load_recovery().document.to_dict() == doc2.to_dict()  # the last writer's
