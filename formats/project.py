@@ -427,12 +427,12 @@ class RecoveryStore:
             self.discard()
             return
         try:
-            if not self.journal.is_open and was_clean and self._start_on_project():
-                pass  # the saved project is the base: no full write
-            elif changes.unknown or not self.journal.is_open or self.journal.size > JOURNAL_HARD_FACTOR * max(
-                    JOURNAL_COMPACT_BYTES, self._base_size):
+            hard = JOURNAL_HARD_FACTOR * max(JOURNAL_COMPACT_BYTES, self._base_size)
+            if changes.unknown or (self.journal.is_open and self.journal.size > hard) or (
+                    not self.journal.is_open and not (was_clean and self._start_on_project())):
                 self.write_recovery()  # a full copy (it starts a new journal)
                 return
+            # (a journal just started on the saved project needs no full write)
             self.journal.append(changes.record(self.doc))
         except Exception as e:  # never break the edit; the next one writes a full copy
             self.journal.close()

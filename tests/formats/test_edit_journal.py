@@ -288,3 +288,21 @@ def test_a_second_window_on_the_same_project_turns_the_first_ones_journal_off(tm
     assert store2.journal is not None
     stack2.push(SetKeyframe(0, 8, moved(8.0)))
     assert reopen(tmp_path, proj).load_recovery().document.to_dict() == doc2.to_dict()  # the last writer's
+
+
+def test_an_event_the_journal_does_not_know_writes_a_full_copy(tmp_path: Path) -> None:
+    from fusionlabel.commands import Command
+
+    class NewKind(Command):  # a future edit whose event kind the journal has no record for
+        def apply(self, doc: AnnotationDocument) -> None:
+            doc.track(0).attributes["x"] = "1"
+            doc._emit("something_new", 0, ())
+
+        def revert(self, doc: AnnotationDocument) -> None:
+            doc.track(0).attributes.pop("x")
+            doc._emit("something_new", 0, ())
+
+    doc, stack, proj, store = saved_project(tmp_path)
+    stack.push(NewKind())
+    assert store.path.exists()  # a full copy, not a record that would miss the change
+    assert reopen(tmp_path, proj).load_recovery().document.track(0).attributes == {"x": "1"}
