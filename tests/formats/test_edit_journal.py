@@ -306,3 +306,19 @@ def test_an_event_the_journal_does_not_know_writes_a_full_copy(tmp_path: Path) -
     stack.push(NewKind())
     assert store.path.exists()  # a full copy, not a record that would miss the change
     assert reopen(tmp_path, proj).load_recovery().document.track(0).attributes == {"x": "1"}
+
+
+def test_a_staged_output_removes_what_an_earlier_crashed_run_left(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True).stdout)
+    left = tmp_path / f".synth-seed5.pid{dead}.k3j2.partial"  # a synth killed half-way
+    left.mkdir()
+    (left / "0000.bin").write_bytes(b"x")
+    os.utime(left, (1e6, 1e6))
+    with staged_output(tmp_path / "synth-seed5") as tmp:
+        (tmp / "fusionlabel.json").write_text("{}")
+    assert not left.exists() and (tmp_path / "synth-seed5" / "fusionlabel.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synth-seed5"]
