@@ -223,7 +223,7 @@ class ExportActions(QObject):
         bar = self.win.menuBar()
         file_menu = next((a.menu() for a in bar.actions() if a.text().replace("&", "") == "File"), None)
         if file_menu is None:
-            file_menu = bar.addMenu("&File")
+            file_menu = bar.addMenu("File")
         quit_action = next((a for a in file_menu.actions() if a.text().replace("&", "").startswith("Quit")), None)
         self.menu = QMenu("&Export", self.win)
         for key, kind in EXPORTS.items():
