@@ -25,7 +25,7 @@ from fusionlabel.commands import (
     UndoStack,
 )
 from fusionlabel.document import AnnotationDocument, Proposal, Review
-from fusionlabel.trackops import SetGap
+from fusionlabel.trackops import EndTrack, ExtendTrack, FlipTrack, ResizeTrack, SetGap, SetTracked
 
 BOX = Box3D((1.0, 2.0, 0.8), (4.5, 1.9, 1.6), 0.3)
 
@@ -63,6 +63,11 @@ def edits() -> list:
         SetReview(3, Review("accepted", "", "qa")),
         AddIssueMarker((1.0, 2.0, 0.0), "check this", "qa", frame=4, when=7),
         SetGap(0, 7, 8),
+        SetTracked(0, {1: moved(1.5), 2: moved(2.0)}, {1: 0.9, 2: 0.4}),
+        FlipTrack(0),
+        ResizeTrack(0, (4.0, 1.8, 1.5)),
+        ExtendTrack(0),
+        EndTrack(0, 8),
         SetProposals([p]),
         DeleteTrack(1),
     ]
