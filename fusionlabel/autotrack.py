@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fusionlabel.box import Box3D
+from fusionlabel.commands import CommandGroup
 from fusionlabel.geometry import points_in_boxes
 from fusionlabel.interpolation import FrameTimes, gap_between, in_gap
 from fusionlabel.motion_model import (
@@ -56,10 +57,14 @@ from fusionlabel.ontology import Ontology
 from fusionlabel.propagation import _fit_cost, _signed_distance
 
 F64 = NDArray[np.float64]
+#: Radius (m) of the disc whose points' mean centre places a walker's box.
+WALKER_RADIUS = 0.45
 #: ``points_at(frame) -> (N, 3)`` world-frame points of that frame (ground removed or not), or None.
 PointsAt = Callable[[int], "F64 | None"]
 #: ``progress(done, total) -> bool``: called after each tracked frame; return False to cancel.
 Progress = Callable[[int, int], bool | None]
+#: ``origin_at(frame) -> (3,)`` the LiDAR's world position at that frame, or None.
+OriginAt = Callable[[int], "F64 | None"]
 
 
 class Cancelled(Exception):
@@ -79,7 +84,8 @@ class AutoTrackParams:
     ``min_support``: share of the points near the box that lie on its faces; ``max_misses``: a
     moving object missed this many steps in a row is lost; ``max_points``: points per fit
     (an even subsample beyond); ``prior``: pull towards the prediction (a share of the squared
-    tolerance at the window's edge) that decides where the points leave the position free.
+    tolerance at the window's edge) that decides where the points leave the position free;
+    ``smooth_s``: time scale (s) of the smoothing of the fitted path (0: none).
     """
 
     slack: float = 0.35
@@ -92,6 +98,7 @@ class AutoTrackParams:
     max_misses: int = 4
     max_points: int = 500
     prior: float = 0.1
+    smooth_s: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -222,6 +229,75 @@ def scan_match(
     return Match(True, fitted, n, inside, support, best_cost, off)
 
 
+def _centre_of(u: F64, v: F64, start: tuple[float, float], radius: float) -> tuple[float, float, int]:
+    """Mean shift of BEV points (u, v) from ``start`` with a disc of ``radius`` m: (x, y, count)."""
+    cx, cy, n = start[0], start[1], 0
+    for _ in range(8):
+        sel = (u - cx) ** 2 + (v - cy) ** 2 <= radius * radius
+        n = int(sel.sum())
+        if n == 0:
+            break
+        nx, ny = float(u[sel].mean()), float(v[sel].mean())
+        done = math.hypot(nx - cx, ny - cy) < 1e-3
+        cx, cy = nx, ny
+        if done:
+            break
+    return cx, cy, n
+
+
+def blob_match(
+    box: Box3D,
+    pts_world: F64,
+    reach: float,
+    offset: tuple[float, float],
+    params: AutoTrackParams,
+    exclude: Sequence[Box3D] = (),
+) -> Match:
+    """Place a walker's box on its points: the mean shift (disc of ``WALKER_RADIUS`` m) of the
+    points near ``box`` (world frame, within ``reach`` m of it, the box's height band, without
+    ``exclude``) seeded at the box, plus ``offset`` (x, y) m (the box centre relative to the
+    points' centre, measured at the keyframe: the points lie on the side facing the sensor). A
+    person's points have no clear axis: size and yaw are held. Refused with fewer than
+    ``min_points`` points in the disc, or a centre beyond ``reach``."""
+    if exclude:
+        pts_world = _without(pts_world, box, exclude, reach + WALKER_RADIUS)
+    u, v = _crop(Box3D(box.center, box.size, 0.0), pts_world, reach + WALKER_RADIUS, reach + WALKER_RADIUS,
+                 params.clearance)
+    n = len(u)
+    seed = (-offset[0], -offset[1])  # where the points' centre should be, relative to the box
+    cx, cy, k = _centre_of(u, v, seed, WALKER_RADIUS)
+    du, dv = cx + offset[0], cy + offset[1]
+    fitted = Box3D((box.center[0] + du, box.center[1] + dv, box.center[2]), box.size, box.yaw)
+    spread = 0.0
+    if k:
+        sel = (u - cx) ** 2 + (v - cy) ** 2 <= WALKER_RADIUS**2
+        spread = float(np.mean((u[sel] - cx) ** 2 + (v[sel] - cy) ** 2))
+    along, across = math.cos(box.yaw) * du + math.sin(box.yaw) * dv, -math.sin(box.yaw) * du + math.cos(box.yaw) * dv
+    m = Match(True, fitted, n, k, 1.0, spread, (along, across, 0.0))
+    if k < params.min_points:
+        return Match(False, box, n, k, 0.0, spread, m.offset, f"too few points near the walker: {k}")
+    if math.hypot(du, dv) > reach:
+        return Match(False, box, n, k, 1.0, spread, m.offset, "walker centre beyond the search")
+    return m
+
+
+def _unit(box: Box3D, origin: F64 | Sequence[float]) -> F64:
+    """BEV unit vector (2,) from the sensor ``origin`` to the box centre (zero when they meet)."""
+    d = np.array([box.center[0] - origin[0], box.center[1] - origin[1]])
+    n = float(np.hypot(*d))
+    return d / n if n > 1e-9 else np.zeros(2)
+
+
+def walker_offset(box: Box3D, pts_world: F64 | None, params: AutoTrackParams) -> tuple[float, float]:
+    """A walker's box centre minus the mean-shift centre of its points (world x, y m), (0, 0)
+    without enough points."""
+    if pts_world is None or not len(pts_world):
+        return (0.0, 0.0)
+    u, v = _crop(Box3D(box.center, box.size, 0.0), pts_world, WALKER_RADIUS, WALKER_RADIUS, params.clearance)
+    cx, cy, k = _centre_of(u, v, (0.0, 0.0), WALKER_RADIUS)
+    return (-cx, -cy) if k >= params.min_points else (0.0, 0.0)
+
+
 @dataclass
 class AutoTrackResult:
     """Boxes tracked for one track: ``boxes`` / ``confidence`` (frame -> world box, [0, 1]) over
@@ -271,6 +347,7 @@ def _follow(
     params: AutoTrackParams,
     tick: Callable[[], None],
     exclude: Callable[[int], Sequence[Box3D]] | None = None,
+    origin_at: OriginAt | None = None,
 ) -> dict[int, _Step]:
     """Track from ``start_box`` at ``start_frame`` through ``frames`` (in order of travel); the
     samples (keyframes, as ``(t, box, weight)``) grow with the accepted fits."""
@@ -279,36 +356,49 @@ def _follow(
     prev_f, prev_box = start_frame, start_box
     misses, moved = 0, False
     travel = 1.0 if kind == "vehicle" else 0.5  # displacement (m) that proves the object moves
+    offset = walker_offset(start_box, points_at(start_frame), params) if kind == "walker" else (0.0, 0.0)
+    # a walker's points lie on the side facing the sensor: the box centre is ``depth`` m further
+    # along the line of sight than their centre (measured at the keyframe, carried along it)
+    o0 = origin_at(start_frame) if origin_at is not None and kind == "walker" else None
+    depth = float(np.dot(offset, _unit(start_box, o0))) if o0 is not None else 0.0
     for f in frames:
         tick()
         t_prev, t = secs[prev_f], secs[f]
         dt = t - t_prev
         model = fit_motion(own, t_prev, limits, ref_yaw=prev_box.yaw)
         pred = model.predict(prev_box, dt)
-        if kind == "walker" and model.moving:
+        if kind == "walker" and moved and model.moving:  # a walker faces where it goes
             pred = Box3D(pred.center, pred.size, _motion_yaw(model, pred))
         known = model.samples >= 2
         reach = limits.max_speed * abs(dt) * (misses + 1)
-        if known:
-            along = params.slack + params.speed_share * reach
-            across = params.slack + (0.5 * params.speed_share * reach if kind == "walker" else 0.0)
+        if known:  # the speed may change by a share of the top speed (less while it stands still)
+            share = params.speed_share if model.moving else 0.1
+            along = params.slack + share * reach
+            across = params.slack + (0.5 * share * reach if kind == "walker" else 0.0)
         else:  # the speed is unknown: anywhere along the heading within the top speed
             along = params.slack + reach
             across = params.slack + (reach if kind == "walker" else 0.0)
-        yaw_w = 0.0 if kind == "walker" else params.yaw_window * (2.0 if not known else 1.0)
+        # the yaw turns no faster than the speed allows (a parked car does not rotate)
+        speed = abs(model.speed) if known else limits.max_speed
+        yaw_w = 0.0 if kind == "walker" else min(
+            params.yaw_window, limits.turn_rate_limit(speed) * abs(dt) * (misses + 1) + math.radians(1.0))
         pts = points_at(f)
         others = exclude(f) if exclude is not None else ()
         m = None
-        if pts is not None and len(pts):
+        if pts is not None and len(pts) and kind == "walker":
+            o = origin_at(f) if o0 is not None and origin_at is not None else None
+            off = offset if o is None else tuple(depth * _unit(pred, o))
+            m = blob_match(pred, pts, max(along, across), off, params, others)
+        elif pts is not None and len(pts):
             if not known:  # standing still explains the points as well? then it stands still
-                m = scan_match(pred, pts, params.slack, params.slack, yaw_w, params, others)
+                m = scan_match(pred, pts, params.slack, params.slack, min(yaw_w, math.radians(2.0)), params, others)
                 if not m.ok or max(abs(m.offset[0]), abs(m.offset[1])) > 0.8 * params.slack:
                     m = None
             if m is None:
                 m = scan_match(pred, pts, along, across, yaw_w, params, others)
         if m is not None and m.ok:
             box = m.box
-            if kind == "walker" and model.moving:
+            if kind == "walker":
                 box = Box3D(box.center, box.size, pred.yaw)
             dist = math.hypot(m.offset[0], m.offset[1])
             conf = _confidence(m, dist, max(along, across), params)
@@ -329,7 +419,37 @@ def _follow(
             pred = prev_box
         out[f] = _Step(pred, 0.1 if moved else 0.2, False)
         prev_f, prev_box = f, pred
+    _smooth(out, start_frame, start_box, secs, kind != "walker", params.smooth_s)
     return out
+
+
+def _smooth(steps: dict[int, _Step], start_frame: int, start_box: Box3D, secs: Mapping[int, float],
+            with_yaw: bool, sigma: float) -> None:
+    """Replace each fitted box's xy (and yaw when ``with_yaw``) by a local weighted line through
+    the fitted boxes around it in time (Gaussian weights of ``sigma`` s times their confidences;
+    the keyframe weighs 10), in place: one frame's registration noise is averaged out."""
+    fit = [f for f, st in steps.items() if st.fitted]
+    if sigma <= 0 or len(fit) < 3:
+        return
+    frames = [start_frame, *fit]
+    t = np.array([secs[f] for f in frames])
+    conf = np.array([10.0, *(steps[f].conf for f in fit)])
+    boxes = [start_box, *(steps[f].box for f in fit)]
+    xy = np.array([b.center[:2] for b in boxes])
+    yaw = [boxes[0].yaw]
+    for b in boxes[1:]:
+        yaw.append(yaw[-1] + math.remainder(b.yaw - yaw[-1], 2 * math.pi))
+    ya = np.array(yaw)
+    out: dict[int, Box3D] = {}
+    for i, f in enumerate(fit, start=1):
+        w = conf * np.exp(-0.5 * ((t - t[i]) / sigma) ** 2)
+        A = np.stack([np.ones_like(t), t - t[i]], axis=1) * np.sqrt(w)[:, None]
+        sol, *_ = np.linalg.lstsq(A, np.column_stack([xy, ya]) * np.sqrt(w)[:, None], rcond=None)
+        b = steps[f].box
+        yaw_f = float(sol[0, 2]) if with_yaw else b.yaw
+        out[f] = Box3D((float(sol[0, 0]), float(sol[0, 1]), b.center[2]), b.size, yaw_f)
+    for f, b in out.items():
+        steps[f] = _Step(b, steps[f].conf, True)
 
 
 def _blend(a: Box3D, b: Box3D, wb: float) -> Box3D:
@@ -350,6 +470,7 @@ def auto_track(
     ontology: Ontology | None = None,
     progress: Callable[[], None] | None = None,
     exclude: Callable[[int], Sequence[Box3D]] | None = None,
+    origin_at: OriginAt | None = None,
 ) -> AutoTrackResult:
     """Follow a track's object through ``frames`` (ascending, contiguous or not) from its
     ``keyframes`` (frame -> world box; at least one), on the world points ``points_at(frame)``.
@@ -357,7 +478,8 @@ def auto_track(
     track's gaps (frames in them are not tracked, and tracking does not cross them); ``label``
     picks the motion limits (``ontology``, default the shipped one). ``progress()`` is called once
     per frame step (raise :class:`Cancelled` in it to stop). ``exclude(frame)``: boxes of other
-    objects there, whose points the fits leave out. See the module doc."""
+    objects there, whose points the fits leave out; ``origin_at(frame)``: the sensor's world
+    position there (places walkers behind their visible side). See the module doc."""
     prm = params or AutoTrackParams()
     if not keyframes:
         raise ValueError(f"track {track_id}: auto-tracking needs at least one keyframe")
@@ -389,7 +511,8 @@ def auto_track(
     results: dict[int, list[tuple[_Step, float]]] = {}
 
     def run(k: int, seq: list[int], weight: Callable[[int], float]) -> None:
-        steps = _follow(k, keyframes[k], seq, points_at, secs, samples_for(k), limits, kind, prm, tick, exclude)
+        steps = _follow(k, keyframes[k], seq, points_at, secs, samples_for(k), limits, kind, prm, tick, exclude,
+                        origin_at)
         for f, st in steps.items():
             results.setdefault(f, []).append((st, weight(f)))
 
@@ -463,13 +586,17 @@ def auto_track_all(
     passes: int = 2,
     progress: Progress | None = None,
     context: Sequence[TrackSeed] = (),
+    origin_at: OriginAt | None = None,
 ) -> dict[int, AutoTrackResult]:
     """:func:`auto_track` for several tracks, in ``passes`` rounds: each round's fits leave out the
     points of the other tracks' boxes of the round before (keyframes in the first round), so
     a walker beside a parked car or another walker is not drawn onto it. ``context``: further
     tracks whose keyframes are left out but which are not tracked. ``progress(done, total)`` after
     every frame step; it returns False (or raises :class:`Cancelled`) to cancel, which raises
-    :class:`Cancelled`. Returns track id -> result."""
+    :class:`Cancelled`. ``origin_at``: see :func:`auto_track` (default: ``points_at.origin`` when
+    it has one, as :class:`SweepPoints`). Returns track id -> result."""
+    if origin_at is None:
+        origin_at = getattr(points_at, "origin", None)
     fr = sorted({int(f) for f in frames})
     seeds = [t for t in tracks if t.keyframes]
     total = max(1, passes * sum(2 * len(fr) for _ in seeds))
@@ -493,13 +620,44 @@ def auto_track_all(
                 return [b for tid, b in by_frame.get(f, ()) if tid != own]
 
             results[t.track_id] = auto_track(t.track_id, t.label, t.keyframes, points_at, fr, times_ns, params,
-                                             gaps=t.gaps, ontology=ontology, progress=tick, exclude=exclude)
+                                             gaps=t.gaps, ontology=ontology, progress=tick, exclude=exclude,
+                                             origin_at=origin_at)
         for t in seeds:
             r = results[t.track_id]
             known[t.track_id] = {**{f: r.boxes[f] for f in r.fitted if r.confidence[f] >= 0.3}, **t.keyframes}
     if progress is not None:
         progress(total, total)
     return results
+
+
+def tracked_range(result: AutoTrackResult, frames: Iterable[int]) -> tuple[int, int] | None:
+    """The inclusive frame range whose tracked boxes a result replaces: the tracked frames'
+    range widened to ``frames`` (so a re-track clears what it no longer finds); None without
+    frames."""
+    fr = [int(f) for f in frames]
+    if not fr:
+        return None
+    return min(fr), max(fr)
+
+
+class AutoTrack(CommandGroup):
+    """Set the tracked boxes of several tracks from auto-tracking results as one undoable step:
+    per track, a :class:`fusionlabel.trackops.SetTracked` that replaces its tracked boxes over
+    ``frames`` (the range that was tracked) by the result's boxes and confidences (keyframes are
+    never touched). Refused (ModelError from the document) for an unknown track."""
+
+    def __init__(self, results: Mapping[int, AutoTrackResult], frames: Iterable[int]) -> None:
+        from fusionlabel.trackops import SetTracked
+
+        fr = sorted({int(f) for f in frames})
+        cmds = []
+        for tid, r in sorted(results.items()):
+            rng = tracked_range(r, fr)
+            if rng is None:
+                continue
+            cmds.append(SetTracked(tid, dict(r.boxes), dict(r.confidence), replace=rng))
+        n = sum(len(r.boxes) for r in results.values())
+        super().__init__(f"Auto-track {len(cmds)} track{'s' if len(cmds) != 1 else ''} ({n} boxes)", cmds)
 
 
 class SweepPoints:
@@ -512,6 +670,7 @@ class SweepPoints:
     def __init__(self, loaded: object, lidar: str | None = None, cache: int = 64, remove_ground: bool = True) -> None:
         self.loaded, self.lidar, self.remove_ground = loaded, lidar, remove_ground
         self._cache: dict[int, F64 | None] = {}
+        self._origins: dict[int, F64] = {}
         self._size = max(1, int(cache))
 
     def __call__(self, frame: int) -> F64 | None:
@@ -523,6 +682,7 @@ class SweepPoints:
         pts: F64 | None = None
         for fin in frames_from_sequence(self.loaded, self.lidar, [frame]):
             p = fin.points_world
+            self._origins[frame] = fin.origin_world
             if self.remove_ground and len(p):
                 g = fit_ground(p, fin.origin_world, frame="world")
                 h = g.height_above(p)
@@ -532,3 +692,9 @@ class SweepPoints:
             self._cache.pop(next(iter(self._cache)))
         self._cache[frame] = pts
         return pts
+
+    def origin(self, frame: int) -> F64 | None:
+        """The sensor's world position (3,) at ``frame`` (None without a sweep)."""
+        if frame not in self._origins:
+            self(frame) if frame not in self._cache else None
+        return self._origins.get(frame)

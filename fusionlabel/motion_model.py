@@ -23,7 +23,8 @@ weight)`` (keyframes weigh 1, tracked boxes their confidence), each weighted fur
   time span at least ``min_travel`` (the noise of a labelled position); a still object gets no
   velocity and no turn (a parked car's boxes never drift, and its heading is never taken from the
   motion).
-- **limits**: speed within ``max_speed``, turn rate within ``max_turn_rate`` of the class kind
+- **limits**: speed within ``max_speed``, turn rate within ``max_turn_rate`` and, for wheeled
+  classes, within ``speed / min_turn_radius`` (a car does not turn on the spot) of the class kind
   (:func:`class_kind`: walkers, ridden classes, vehicles; static classes never move).
 
 :meth:`MotionModel.predict` carries a box by that motion for ``dt`` seconds (constant speed and
@@ -60,12 +61,21 @@ HEADING_TOL = math.radians(30.0)
 @dataclass(frozen=True)
 class MotionLimits:
     """Limits of a class kind: ``max_speed`` (m/s), ``max_turn_rate`` (rad/s), ``min_speed``
-    (m/s) and ``min_travel`` (m over the samples' span) below which it counts as standing still."""
+    (m/s) and ``min_travel`` (m over the samples' span) below which it counts as standing still,
+    and ``min_turn_radius`` (m): a wheeled object turns at most ``speed / min_turn_radius`` (it
+    cannot turn on the spot; 0 for walkers)."""
 
     max_speed: float
     max_turn_rate: float
     min_speed: float
     min_travel: float
+    min_turn_radius: float = 0.0
+
+    def turn_rate_limit(self, speed: float) -> float:
+        """Largest turn rate (rad/s) at ``speed`` (m/s)."""
+        if self.min_turn_radius <= 0:
+            return self.max_turn_rate
+        return min(self.max_turn_rate, abs(speed) / self.min_turn_radius)
 
 
 #: Limits per class kind (see :func:`class_kind`). A walker's 0.3 m/s is a slow shuffle (the old
@@ -73,8 +83,8 @@ class MotionLimits:
 #: 1.2 rad/s when manoeuvring slowly.
 LIMITS: dict[str, MotionLimits] = {
     "walker": MotionLimits(max_speed=4.0, max_turn_rate=2.0, min_speed=0.3, min_travel=0.1),
-    "ridden": MotionLimits(max_speed=15.0, max_turn_rate=1.5, min_speed=0.5, min_travel=0.15),
-    "vehicle": MotionLimits(max_speed=40.0, max_turn_rate=1.2, min_speed=0.5, min_travel=0.2),
+    "ridden": MotionLimits(max_speed=15.0, max_turn_rate=1.5, min_speed=0.5, min_travel=0.15, min_turn_radius=2.0),
+    "vehicle": MotionLimits(max_speed=40.0, max_turn_rate=1.2, min_speed=0.5, min_travel=0.2, min_turn_radius=4.0),
     "static": MotionLimits(max_speed=0.0, max_turn_rate=0.0, min_speed=math.inf, min_travel=math.inf),
 }
 
@@ -202,15 +212,17 @@ def fit_motion(
     if ref_yaw is None:
         ref_yaw = pts[int(np.argmin(np.abs(t - t_ref)))][1].yaw
     vmax = limits.max_speed
-    rate = float(np.clip(rate, -limits.max_turn_rate, limits.max_turn_rate))
     if along:
         speed = float(np.clip(speed, -vmax, vmax))
         v = (speed * math.cos(ref_yaw), speed * math.sin(ref_yaw))
+        wmax = limits.turn_rate_limit(speed)
+        rate = float(np.clip(rate, -wmax, wmax))
     else:
         n = float(np.hypot(*vel))
         vel = vel * (min(n, vmax) / n) if n > 0 else vel
         speed, v = float(min(n, vmax)), (float(vel[0]), float(vel[1]))
-        rate = rate if abs(rate) * span > math.radians(5.0) else 0.0
+        wmax = limits.turn_rate_limit(speed)
+        rate = float(np.clip(rate, -wmax, wmax)) if abs(rate) * span > math.radians(5.0) else 0.0
     return MotionModel(t_ref, float(speed), (float(v[0]), float(v[1])), rate, True, along, len(pts))
 
 
