@@ -80,7 +80,8 @@ class AutoTrackParams:
     (rad): yaw search of vehicles and ridden classes (walkers' yaw is not fitted);
     ``tolerance``: the distance (m) within which a point counts as on a face; ``clearance``: points
     this high above the box's bottom and higher are the object's (the road surface is left out
-    even when the ground was not removed); ``min_points``: fewest points in the box for a fit;
+    even when the ground was not removed); ``min_points``: fewest points in the box for a fit
+    (``min_points_walker`` near a walker);
     ``min_support``: share of the points near the box that lie on its faces; ``max_misses``: a
     moving object missed this many steps in a row is lost; ``max_points``: points per fit
     (an even subsample beyond); ``prior``: pull towards the prediction (a share of the squared
@@ -93,9 +94,10 @@ class AutoTrackParams:
     yaw_window: float = math.radians(8.0)
     tolerance: float = 0.15
     clearance: float = 0.3
-    min_points: int = 4
+    min_points: int = 10
+    min_points_walker: int = 2
     min_support: float = 0.4
-    max_misses: int = 4
+    max_misses: int = 10
     max_points: int = 500
     prior: float = 0.1
     smooth_s: float = 0.2
@@ -274,7 +276,7 @@ def blob_match(
         spread = float(np.mean((u[sel] - cx) ** 2 + (v[sel] - cy) ** 2))
     along, across = math.cos(box.yaw) * du + math.sin(box.yaw) * dv, -math.sin(box.yaw) * du + math.cos(box.yaw) * dv
     m = Match(True, fitted, n, k, 1.0, spread, (along, across, 0.0))
-    if k < params.min_points:
+    if k < params.min_points_walker:
         return Match(False, box, n, k, 0.0, spread, m.offset, f"too few points near the walker: {k}")
     if math.hypot(du, dv) > reach:
         return Match(False, box, n, k, 1.0, spread, m.offset, "walker centre beyond the search")
@@ -295,7 +297,7 @@ def walker_offset(box: Box3D, pts_world: F64 | None, params: AutoTrackParams) ->
         return (0.0, 0.0)
     u, v = _crop(Box3D(box.center, box.size, 0.0), pts_world, WALKER_RADIUS, WALKER_RADIUS, params.clearance)
     cx, cy, k = _centre_of(u, v, (0.0, 0.0), WALKER_RADIUS)
-    return (-cx, -cy) if k >= params.min_points else (0.0, 0.0)
+    return (-cx, -cy) if k >= params.min_points_walker else (0.0, 0.0)
 
 
 @dataclass
@@ -372,7 +374,7 @@ def _follow(
         known = model.samples >= 2
         reach = limits.max_speed * abs(dt) * (misses + 1)
         if known:  # the speed may change by a share of the top speed (less while it stands still)
-            share = params.speed_share if model.moving else 0.1
+            share = params.speed_share if model.moving else 0.05
             along = params.slack + share * reach
             across = params.slack + (0.5 * share * reach if kind == "walker" else 0.0)
         else:  # the speed is unknown: anywhere along the heading within the top speed
