@@ -327,7 +327,8 @@ def _run_interpolate(args: argparse.Namespace) -> int:
                      meta={k: v for k, v in proj.meta.items() if k not in ("saved_at", "saved_at_ns", "app")})
     print(f"{args.project}: {report.tracks} tracks, {report.keyframes} keyframes, "
           f"{report.interpolated} interpolated boxes ({report.method}), {report.gap_frames} gap frames; "
-          f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
+          + (f"{report.tracked} tracked and {report.held} held boxes; " if report.tracked or report.held else "")
+          + f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
     return EXIT_OK
 
 
