@@ -89,7 +89,14 @@ def test_shift_t_tracks_all_and_one_undo_removes_all(qtbot, scene: Path) -> None
     doc = win.session.doc
     before = states(win)
     win.select(None)
+    ticks: list[bool] = []
+    timer = QtCore.QTimer(win)
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(win.tracking.running))
+    timer.start()
     out = run_key(qtbot, win, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier)
+    timer.stop()
+    assert any(ticks)  # the event loop kept running during the job
     assert sorted(out.applied) == sorted(ids)
     assert all(doc.track(t).tracked for t in ids)
     assert "3 tracks" in win.statusBar().currentMessage()
