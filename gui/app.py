@@ -80,6 +80,7 @@ from gui.colors import (
 from gui.frames import FrameData
 from gui.ortho import OrthoView, PlaneEvent, Shape, modifier_names
 from gui.session import Session, derive, height_order, load_session
+from gui.tracking import TRACKING_ACTIONS, AutoTrackActions  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
 
 APP_NAME = "FusionLabel"
@@ -481,10 +482,15 @@ class MainWindow(QMainWindow):
         dock.setObjectName("proposals")
         dock.setWidget(self.proposals_ui.dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.tracking = AutoTrackActions(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tracking.dock)
+        self.tabifyDockWidget(dock, self.tracking.dock)
+        dock.raise_()
 
     def _editing_menus(self, act) -> None:  # type: ignore[no-untyped-def]
         """The Track and Assist menus (``act``: the menu-action helper of :meth:`_actions`)."""
         self.tracks.build_menu(self.menuBar(), act)
+        self.tracking.build_menu(self.menuBar(), act)
 
         def mapped(action: str) -> str:
             keys = self.keymap.shortcuts_for(action)
@@ -504,6 +510,8 @@ class MainWindow(QMainWindow):
             return False
         if name.endswith("_proposal"):
             return self.proposals_ui.perform(name)
+        if name in TRACKING_ACTIONS:
+            return self.tracking.perform(name)
         handler = {"make_keyframe": self.tracks.make_keyframe, "copy_to_this_frame": self.tracks.copy_to_this_frame,
                    "propagate_all": self.tracks.propagate_all, "flip_track": self.tracks.flip_track,
                    "resize_track": self.tracks.resize_track, "end_track": self.tracks.end_track,
@@ -623,6 +631,7 @@ class MainWindow(QMainWindow):
         self.ctx.proposal_under_review = lambda: (
             self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
         self.proposals_ui.bind()
+        self.tracking.bind()
         self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
         self._on_tool_changed(self.ctl.active_name)
 
@@ -680,6 +689,7 @@ class MainWindow(QMainWindow):
             u()
         self._unsub = []
         self.proposals_ui.close()
+        self.tracking.close()
         self.play_timer.stop()
         self.autosave_timer.stop()
         if self.recovery is not None:
