@@ -915,3 +915,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
         print(f"fusionlabel: error: {' '.join(msg.split())}", file=sys.stderr)
         return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
