@@ -14,13 +14,42 @@ from pathlib import Path
 from typing import Any
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (``/proc/self/status`` where there is one, else set
+    and restored at once)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_prefix(name: str) -> str:
+    """Prefix of the hidden temporary siblings of ``name`` written by this process:
+    ``.<name>.pid<process id>.`` (so that a clean-up can tell a live writer's file from one left by
+    a crash, see ``formats.io.remove_stale_temps``)."""
+    return f".{name}.pid{os.getpid()}."
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (same-folder temp file, fsync, rename, fsync dir)."""
+    """Write ``data`` to ``path`` atomically (same-folder temp file, fsync, rename, fsync dir).
+    The file gets the mode of the file it replaces, else ``0o666`` less the umask (as ``open``
+    would give it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~current_umask()
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

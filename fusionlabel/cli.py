@@ -327,7 +327,8 @@ def _run_interpolate(args: argparse.Namespace) -> int:
                      meta={k: v for k, v in proj.meta.items() if k not in ("saved_at", "saved_at_ns", "app")})
     print(f"{args.project}: {report.tracks} tracks, {report.keyframes} keyframes, "
           f"{report.interpolated} interpolated boxes ({report.method}), {report.gap_frames} gap frames; "
-          f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
+          + (f"{report.tracked} tracked and {report.held} held boxes; " if report.tracked or report.held else "")
+          + f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
     return EXIT_OK
 
 
@@ -509,16 +510,16 @@ def _frame_range(text: str | None, n: int) -> range:
     return range(lo, hi + 1)
 
 
-def _run_prelabel(args: argparse.Namespace) -> int:
+def _open_source(src: Path, args: argparse.Namespace) -> tuple[Any, Any, Path, dict[str, Any]]:
+    """Open ``src``, a project file or a sequence, for a command that writes a project (prelabel,
+    track): (loaded sequence, project or None, output path, reader options). A project reopens its
+    sequence with its recorded reader options (those given override them) and is written back to
+    itself unless ``--out``; a sequence is written to ``--out`` (default ./<sequence name>.flproj),
+    and an existing project there is loaded (its labels are kept)."""
     from formats.datasets import open_options
     from formats.errors import FormatError
-    from formats.project import SequenceRef, load_project, save_project
-    from fusionlabel.assist import PrelabelParams, ReviewQueue, frames_from_sequence, load_detector, prelabel
-    from fusionlabel.assist.review import set_prelabels
-    from fusionlabel.commands import UndoStack
-    from fusionlabel.ontology import Ontology
+    from formats.project import SequenceRef, load_project
 
-    src: Path = args.src
     if not src.exists():
         raise CLIError(f"{src}: no such file or folder")
     project = None
@@ -542,6 +543,24 @@ def _run_prelabel(args: argparse.Namespace) -> int:
         out = args.out or Path.cwd() / f"{loaded.info.name}.flproj"
         if out.exists():
             project = load_project(out)
+    return loaded, project, out, options
+
+
+def _kept_meta(project: Any) -> dict[str, Any]:
+    """A project's meta without what every save rewrites (saved_at, app, ...)."""
+    return {k: v for k, v in (project.meta if project is not None else {}).items()
+            if k not in ("saved_at", "saved_at_ns", "app", "saved_by")}
+
+
+def _run_prelabel(args: argparse.Namespace) -> int:
+    from formats.project import SequenceRef, save_project
+    from fusionlabel.assist import PrelabelParams, ReviewQueue, frames_from_sequence, load_detector, prelabel
+    from fusionlabel.assist.review import set_prelabels
+    from fusionlabel.commands import UndoStack
+    from fusionlabel.ontology import Ontology
+
+    src: Path = args.src
+    loaded, project, out, options = _open_source(src, args)
     doc = project.document if project is not None else loaded.annotations
     ontology = Ontology.default().for_dataset(loaded.info.format)  # the dataset's size priors
     detector = load_detector(args.detector, ontology) if args.detector else None
@@ -557,8 +576,7 @@ def _run_prelabel(args: argparse.Namespace) -> int:
     set_prelabels(doc, result.proposals)
     seq = project.sequence if project is not None else SequenceRef(
         Path(loaded.info.root or src), loaded.info.format, loaded.info.name, options)
-    meta = {k: v for k, v in (project.meta if project is not None else {}).items()
-            if k not in ("saved_at", "saved_at_ns", "app", "saved_by")}
+    meta = _kept_meta(project)
     meta["prelabel"] = {"source": args.detector or "cluster", "frames": [frames.start, frames.stop - 1],
                         "proposals": len(doc.proposals)}
     save_project(out, doc, seq, ontology=project.ontology if project is not None else "default", meta=meta)
@@ -589,6 +607,87 @@ def _run_prelabel(args: argparse.Namespace) -> int:
         if report["review_queue"]:
             head = ", ".join(f"#{q['id']} {q['label']} {q['confidence']:.2f}" for q in report["review_queue"][:5])
             print(f"  review queue (lowest confidence first): {head}")
+    return EXIT_OK
+
+
+# ---- track ---------------------------------------------------------------------------------------
+def _add_track(p: argparse.ArgumentParser) -> None:
+    from formats.datasets import add_open_arguments
+
+    p.add_argument("src", type=Path, help="a sequence (any supported layout) or an annotation project file")
+    p.add_argument("--out", type=Path, default=None,
+                   help="project file to write (default: SRC itself for a project, else ./<sequence name>.flproj)")
+    p.add_argument("--tracks", default=None, help="track ids to follow, comma-separated (default: every track)")
+    p.add_argument("--frames", default=None, help="frame range FIRST:LAST (inclusive, default all)")
+    p.add_argument("--lidar", default=None, help="LiDAR sensor name (default: the frame's first)")
+    p.add_argument("--review", type=int, default=10, help="lowest-confidence tracked boxes to list (10)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_open_arguments(p)
+
+
+def _track_ids(text: str | None, doc: Any) -> list[int]:
+    if text is None:
+        return [t for t in doc.track_ids() if doc.track(t).keyframes]
+    try:
+        ids = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise CLIError(f"--tracks: expected comma-separated track ids, got {text!r}") from None
+    unknown = [t for t in ids if t not in doc.tracks]
+    if unknown:
+        raise CLIError(f"--tracks: no track {unknown[0]} in the annotations")
+    bare = [t for t in ids if not doc.track(t).keyframes]
+    if bare:
+        raise CLIError(f"--tracks: track {bare[0]} has no keyframe to start from")
+    return ids
+
+
+def _run_track(args: argparse.Namespace) -> int:
+    from formats.project import SequenceRef, save_project
+    from fusionlabel.autotrack import AutoTrack, SweepPoints, TrackSeed, auto_track_all, review_list
+    from fusionlabel.commands import UndoStack
+
+    src: Path = args.src
+    loaded, project, out, options = _open_source(src, args)
+    doc = project.document if project is not None else loaded.annotations
+    frames = _frame_range(args.frames, len(loaded.info.frames))
+    ids = _track_ids(args.tracks, doc)
+    if not ids:
+        raise CLIError(f"{src}: no track with a keyframe to follow")
+    times = loaded.info.frame_times_ns()
+    seeds = [TrackSeed(t, doc.track(t).label, dict(doc.track(t).keyframes), doc.track(t).gaps) for t in ids]
+    context = [TrackSeed(t, doc.track(t).label, dict(doc.track(t).keyframes), doc.track(t).gaps)
+               for t in doc.track_ids() if t not in ids]
+    printer = _progress_printer(not args.json and sys.stderr.isatty())
+    t0 = time.perf_counter()
+    results = auto_track_all(seeds, SweepPoints(loaded, args.lidar), frames, times, context=context,
+                             progress=(lambda d, n: printer(d, n)) if printer is not None else None)
+    UndoStack(doc).push(AutoTrack(results, frames))
+    seq = project.sequence if project is not None else SequenceRef(
+        Path(loaded.info.root or src), loaded.info.format, loaded.info.name, options)
+    meta = _kept_meta(project)
+    meta["autotrack"] = {"frames": [frames.start, frames.stop - 1], "tracks": ids}
+    save_project(out, doc, seq, ontology=project.ontology if project is not None else "default", meta=meta)
+    dt = time.perf_counter() - t0
+    queue = review_list(results.values(), args.review)
+    report = {
+        "project": str(out),
+        "frames": len(frames),
+        "tracks": len(ids),
+        "tracked_boxes": sum(len(r.boxes) for r in results.values()),
+        "fitted_boxes": sum(len(r.fitted) for r in results.values()),
+        "lost_frames": sum(len(r.lost) for r in results.values()),
+        "seconds": round(dt, 2),
+        "review": [{"track": t, "frame": f, "confidence": round(c, 3)} for t, f, c in queue],
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{out}: {report['tracks']} tracks followed over {report['frames']} frames: "
+              f"{report['tracked_boxes']} tracked boxes ({report['fitted_boxes']} fitted to points), "
+              f"{report['lost_frames']} frames lost, in {dt:.1f} s")
+        if queue:
+            head = ", ".join(f"track {t} frame {f} {c:.2f}" for t, f, c in queue[:5])
+            print(f"  review (lowest confidence first): {head}")
     return EXIT_OK
 
 
@@ -778,6 +877,8 @@ COMMANDS: list[Command] = [
             "or native", _add_convert, _run_convert),
     Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
             _add_prelabel, _run_prelabel),
+    Command("track", "follow tracks from their keyframes through the sequence on the LiDAR points (auto-track; "
+            "tracked boxes with confidence)", _add_track, _run_track),
     Command("qa", "check a project or dataset's labels, sample frames to review, write a QA report", _add_qa,
             _run_qa),
     Command("agree", "agreement of two annotation sets of one sequence (precision, recall, IoU, id switches)",
@@ -814,3 +915,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
         print(f"fusionlabel: error: {' '.join(msg.split())}", file=sys.stderr)
         return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,8 +1,9 @@
 """Propagation of boxes to a neighbouring frame, predicted by the track's motion, with optional
 refinement that fits the box to the new frame's points.
 
-- :func:`predict_box_at`: a track's box carried from one frame to another by its recent motion
-  (constant speed and turn rate; along the heading when the motion agrees with it).
+- :func:`predict_box_at`: a track's box carried from one frame to another by its motion fitted
+  over the track's boxes in time (:mod:`fusionlabel.motion_model`: constant speed and turn rate;
+  along the heading when the motion agrees with it; class limits).
 - :func:`refine_box`: fits the position (x, y) and yaw of a box to a point cloud, size and z kept;
   returns a :class:`RefineResult` that refuses (``ok`` False, with the reason) when too few points
   support the fit.
@@ -26,8 +27,10 @@ from fusionlabel.box import Box3D
 from fusionlabel.commands import Command
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
-from fusionlabel.interpolation import FrameTimes, end_motion, gap_between, predict_box, time_between
+from fusionlabel.interpolation import FrameTimes
 from fusionlabel.model import Track
+from fusionlabel.motion_model import fit_motion, frame_seconds, limits_for, track_samples
+from fusionlabel.ontology import Ontology
 
 F64 = NDArray[np.float64]
 
@@ -36,38 +39,28 @@ MAX_FIT_POINTS = 1500
 
 
 # ---- prediction -----------------------------------------------------------------------------------
-def predict_box_at(track: Track, frame: int, target: int, times_ns: FrameTimes | None = None) -> Box3D:
+def predict_box_at(
+    track: Track, frame: int, target: int, times_ns: FrameTimes | None = None, ontology: Ontology | None = None
+) -> Box3D:
     """The track's box at ``frame`` carried to ``target`` by its motion (world frame).
 
-    The motion is estimated from the box at ``frame`` and the one just before it in the direction
-    of propagation (``frame - 1`` for a later ``target``, ``frame + 1`` for an earlier one; the
-    nearest keyframe on that side when that frame has no box), as a constant speed along the
-    heading (or the chord velocity when the motion disagrees with the heading) and a constant turn
-    rate. A track with no such box is assumed to stand still. Raises ModelError when the track has
-    no box at ``frame``.
+    The motion is fitted over the track's keyframes (and tracked boxes, weighted by their
+    confidence) that no gap separates from ``frame``, around ``frame`` in time
+    (:func:`fusionlabel.motion_model.fit_motion`: speed and turn rate by least squares over
+    several samples, along the heading when the path agrees with it, within the limits of the
+    track's class in ``ontology`` (default: the shipped one)); a still object (or a single
+    keyframe) stays where it is. Raises ModelError when the track has no box at ``frame``.
     """
     src = track.box_at(frame, times_ns)
     if src is None:
         raise ModelError(f"track {track.track_id} has no box at frame {frame} to propagate")
     if target == frame:
         return src
-    step = -1 if target > frame else 1  # towards the history we estimate the motion from
-    ref_frame = frame + step
-    ref = track.box_at(ref_frame, times_ns) if ref_frame >= 0 else None
-    if ref is None:
-        side = [k for k in track.keyframes if (k - frame) * step > 0]
-        if side:
-            k = max(side) if step < 0 else min(side)
-            if not gap_between(track.gaps, min(k, frame) + 1, max(k, frame) - 1):
-                ref_frame, ref = k, track.keyframes[k]
-    if ref is None:
-        return src
-    t_ref = time_between(frame, ref_frame, times_ns)  # relative to the source frame
-    keys = [(t_ref, ref), (0.0, src)] if step < 0 else [(0.0, src), (t_ref, ref)]
-    if keys[1][0] <= keys[0][0]:
-        raise ModelError(f"frame timestamps must increase between frames {frame} and {ref_frame}")
-    vel, rate = end_motion(keys, step < 0, "smooth")
-    return predict_box(src, vel, rate, time_between(frame, target, times_ns))
+    samples = track_samples(track.keyframes, frame, times_ns, track.gaps, getattr(track, "tracked", None),
+                            getattr(track, "tracked_confidence", None))
+    model = fit_motion(samples, 0.0, limits_for(track.label, ontology), ref_yaw=src.yaw)
+    dt = frame_seconds([target], times_ns, frame)[target]
+    return model.predict(src, dt)
 
 
 # ---- refinement -----------------------------------------------------------------------------------

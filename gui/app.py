@@ -80,6 +80,7 @@ from gui.colors import (
 from gui.frames import FrameData
 from gui.ortho import OrthoView, PlaneEvent, Shape, modifier_names
 from gui.session import Session, derive, height_order, load_session
+from gui.tracking import TRACKING_ACTIONS, AutoTrackActions  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
 
 APP_NAME = "FusionLabel"
@@ -111,8 +112,9 @@ class Prompter:
                     f"exists:\n{path}\n\nRestore it?")
         restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Discard it", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Not now (keep it)", QMessageBox.ButtonRole.RejectRole)
+        keep = box.addButton("Not now (keep it)", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(restore)
+        box.setEscapeButton(keep)  # Esc: keep it for later, decide nothing
         box.exec()
         clicked = box.clickedButton()
         return True if clicked is restore else False if clicked is discard else None
@@ -231,6 +233,8 @@ class MainWindow(QMainWindow):
         self._worker: _LoadWorker | None = None
         self._unsub: list = []
         self._recovered = False  # document restored from a recovery copy and not saved yet
+        self._restored_edits = 0  # edits the restored document holds since its last save
+        self._restore_note = ""  # what was restored (or kept), for the status line
         self._closed = False
         self._boxes_dirty = False
         self._in_show = False
@@ -372,7 +376,9 @@ class MainWindow(QMainWindow):
 
     def _actions(self) -> None:
         """Menus. Keys of the tools' keymap are handled by :meth:`eventFilter` (the menu shows
-        them); the window's own keys (not in the keymap) are QAction shortcuts."""
+        them); the window's own keys (not in the keymap) are QAction shortcuts. The menu bar's
+        titles have no ``Alt+letter`` mnemonic: ``Alt`` with a letter belongs to the box keys
+        (resize: ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
         self.app_rows: list[tuple[str, str, str]] = []
 
         def act(menu, text: str, keys: Sequence[str], slot, group: str = "Window", shown: str = ""):  # type: ignore[no-untyped-def]
@@ -392,12 +398,12 @@ class MainWindow(QMainWindow):
             keys = self.keymap.shortcuts_for(action)
             return keys[0] if keys else ""
 
-        m = self.menuBar().addMenu("&File")
+        m = self.menuBar().addMenu("File")
         act(m, "&Open sequence or project...", ["Ctrl+O"], lambda: self._ask_open(), "File")
         self.save_action = act(m, "&Save", [], lambda: self.save(), shown=mapped("save"))
         act(m, "Save &as...", ["Ctrl+Shift+S"], lambda: self.save(ask=True), "File")
         act(m, "&Quit", ["Ctrl+Q"], self.close, "File")
-        m = self.menuBar().addMenu("&Edit")
+        m = self.menuBar().addMenu("Edit")
         self.undo_action = act(m, "&Undo", [], self.undo, shown=mapped("undo"))
         self.redo_action = act(m, "&Redo", [], self.redo, shown=mapped("redo"))
         act(m, "Copy box to next frame", [], lambda: self._perform("copy_to_next_frame"),
@@ -408,18 +414,19 @@ class MainWindow(QMainWindow):
         act(m, "Edit tool", [], lambda: self._perform("tool_edit"), shown=mapped("tool_edit"))
         act(m, "Create tool", [], lambda: self._perform("tool_create"), shown=mapped("tool_create"))
         self._editing_menus(act)
-        m = self.menuBar().addMenu("&Navigate")
+        m = self.menuBar().addMenu("Navigate")
         act(m, "Next frame", [], lambda: self.set_frame(self.frame + 1), shown=mapped("frame_step"))
         act(m, "Play / pause", ["Space"], self.toggle_play, "Navigation")
         act(m, "Next keyframe", ["]"], lambda: self.jump_keyframe(1), "Navigation")
         act(m, "Previous keyframe", ["["], lambda: self.jump_keyframe(-1), "Navigation")
-        m = self.menuBar().addMenu("&View")
+        m = self.menuBar().addMenu("View")
         act(m, "Cycle point colours", ["M"], self._cycle_colors, "View")
         act(m, "LiDAR in cameras", ["P"], lambda: self.cam_points_box.toggle(), "View")
         act(m, "Centre the views on the ego vehicle", ["Z"], self.reset_views, "View")
         act(m, "Rotate the BEV by 90 degrees", ["Shift+Z"], self.rotate_bev, "View")
-        m = self.menuBar().addMenu("&Help")
+        m = self.menuBar().addMenu("Help")
         act(m, "&Keyboard shortcuts", ["F1", "?"], self.show_help, "Help")
+        act(m, "Open the menus (arrow keys move, Esc closes)", ["F10"], self.open_menus, "Help")
 
     def shortcut_rows(self) -> list[tuple[str, str, str]]:
         """(group, keys, action) of every shortcut: the tools' keymap, then the window's own."""
@@ -475,16 +482,21 @@ class MainWindow(QMainWindow):
         dock.setObjectName("proposals")
         dock.setWidget(self.proposals_ui.dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.tracking = AutoTrackActions(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tracking.dock)
+        self.tabifyDockWidget(dock, self.tracking.dock)
+        dock.raise_()
 
     def _editing_menus(self, act) -> None:  # type: ignore[no-untyped-def]
         """The Track and Assist menus (``act``: the menu-action helper of :meth:`_actions`)."""
         self.tracks.build_menu(self.menuBar(), act)
+        self.tracking.build_menu(self.menuBar(), act)
 
         def mapped(action: str) -> str:
             keys = self.keymap.shortcuts_for(action)
             return keys[0] if keys else ""
 
-        m = self.menuBar().addMenu("&Assist")
+        m = self.menuBar().addMenu("Assist")
         act(m, "One-click box tool", [], lambda: self._perform("tool_oneclick"), shown=mapped("tool_oneclick"))
         act(m, "Pre-label sequence", [], lambda: self.proposals_ui.start_prelabel())
         for name, text in (("accept_proposal", "Accept proposal"), ("reject_proposal", "Reject proposal"),
@@ -498,6 +510,8 @@ class MainWindow(QMainWindow):
             return False
         if name.endswith("_proposal"):
             return self.proposals_ui.perform(name)
+        if name in TRACKING_ACTIONS:
+            return self.tracking.perform(name)
         handler = {"make_keyframe": self.tracks.make_keyframe, "copy_to_this_frame": self.tracks.copy_to_this_frame,
                    "propagate_all": self.tracks.propagate_all, "flip_track": self.tracks.flip_track,
                    "resize_track": self.tracks.resize_track, "end_track": self.tracks.end_track,
@@ -558,7 +572,13 @@ class MainWindow(QMainWindow):
         self._close_session()
         self.session = session
         self._recovered = False
+        self._restored_edits = 0
+        self._restore_note = ""
         if self.recovery_enabled:
+            try:
+                persist.remove_stale_files(session)  # what crashed writes left (old, writer gone)
+            except OSError:
+                pass
             self._offer_recovery()
         self._bind_document()
         cams = {n: session.camera(0, n) for n in session.camera_names}
@@ -579,8 +599,13 @@ class MainWindow(QMainWindow):
         self._update_title()
         what = {"ground_truth": "ground truth as the initial annotation", "project": "project",
                 "empty": "no annotation yet"}[session.initial_annotation]
-        self.statusBar().showMessage(
-            f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks ({what})", 8000)
+        if self._recovered:
+            what = "restored"
+        loaded = f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks ({what})"
+        if self._restore_note:
+            self.statusBar().showMessage(f"{self._restore_note}. {loaded}", 20000)
+        else:
+            self.statusBar().showMessage(loaded, 8000)
 
     def _bind_document(self) -> None:
         """(Re)create the tool context, controller and recovery store for the session's document."""
@@ -589,7 +614,8 @@ class MainWindow(QMainWindow):
         for u in self._unsub:
             u()
         if self.recovery is None and self.recovery_enabled:
-            self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered)
+            self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered,
+                                                   edits=self._restored_edits, on_error=self._journal_failed)
         self.ctx = ToolContext(
             s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car",
             on_selection=self._on_selection, on_preview=self._on_preview, on_frame=self._on_frame,
@@ -605,23 +631,26 @@ class MainWindow(QMainWindow):
         self.ctx.proposal_under_review = lambda: (
             self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
         self.proposals_ui.bind()
+        self.tracking.bind()
         self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
         self._on_tool_changed(self.ctl.active_name)
 
     def _offer_recovery(self) -> None:
-        """After a crash: offer the recovery copy when it is newer than the project."""
+        """After a crash: offer the recovery copy (with its edit journal) when it is newer than the
+        project."""
         assert self.session is not None
         store = persist.recovery_store(self.session, self.autosave_s)
         if not store.recovery_is_newer():
             store.close()
             self.recovery = None
             return
-        answer = self.prompter.ask_recover(self, store.path, store.path.stat().st_mtime)
+        offered = store.offer_path  # the recovery copy, else the journal of edits after the last save
+        answer = self.prompter.ask_recover(self, offered, offered.stat().st_mtime)
         if answer is None:  # keep it, out of the way of this session's autosaves
-            kept = self._move_aside(store.path)
+            kept = store.move_aside()
             store.close()
             self.recovery = None
-            self.statusBar().showMessage(f"Recovery copy kept as {kept}", 15000)
+            self._restore_note = f"Recovery copy kept as {kept}"
             return
         if answer:
             try:
@@ -630,7 +659,7 @@ class MainWindow(QMainWindow):
                 if doc.frame_count is not None and doc.frame_count != len(self.session.seq):
                     raise ValueError(f"made for {doc.frame_count} frames, the sequence has {len(self.session.seq)}")
             except Exception as e:
-                kept = self._move_aside(store.path)
+                kept = store.move_aside()
                 self.prompter.error(self, "Cannot restore", f"{store.path}: {type(e).__name__}: {e}\n(kept as {kept})")
                 store.close()
                 self.recovery = None
@@ -639,27 +668,28 @@ class MainWindow(QMainWindow):
             self.session.doc = doc
             self.session.undo = UndoStack(doc)
             self._recovered = True
+            self._restored_edits = _int_meta(project.meta, "edits")
+            self._restore_note = restore_note(project.meta, store.path, self.session.project_path, doc)
             self.recovery = None  # made for the restored document by _bind_document
         else:
             store.discard()
             store.close()
             self.recovery = None
 
-    @staticmethod
-    def _move_aside(path: Path) -> Path:
-        """Rename a recovery copy to ``<name>.kept-<time>.json`` (never overwritten by autosave)."""
-        kept = path.with_name(f"{path.name.removesuffix('.json')}.kept-{time.strftime('%Y%m%d-%H%M%S')}.json")
-        try:
-            os.replace(path, kept)
-        except OSError:
-            return path
-        return kept
+    def _journal_failed(self, e: Exception) -> None:
+        if self.recovery is not None and self.recovery.journal is None:  # another window journals it
+            self.statusBar().showMessage(f"Edit journal off: {e}; this window autosaves every "
+                                         f"{self.autosave_s:.0f} s only", 20000)
+            return
+        self.statusBar().showMessage(f"Edit journal: cannot write ({type(e).__name__}: {e}); "
+                                     "the next edit writes a full recovery copy", 10000)
 
     def _close_session(self) -> None:
         for u in self._unsub:
             u()
         self._unsub = []
         self.proposals_ui.close()
+        self.tracking.close()
         self.play_timer.stop()
         self.autosave_timer.stop()
         if self.recovery is not None:
@@ -1207,7 +1237,16 @@ class MainWindow(QMainWindow):
             self._help = ShortcutHelp(self.shortcut_rows(), self)
         self._help.show()
         self._help.raise_()
+        self._help.activateWindow()  # keys (Esc closes it) go to the table, not to the BEV behind it
+        self._help.table.setFocus()
         return self._help
+
+    def open_menus(self) -> None:
+        """Open the first menu of the menu bar (the keyboard way into the menus: arrows move)."""
+        bar = self.menuBar()
+        first = next((a for a in bar.actions() if a.menu() is not None and a.isVisible()), None)
+        if first is not None:
+            bar.setActiveAction(first)
 
     # ---- saving, autosave, recovery -------------------------------------------------------------
     @property
@@ -1243,8 +1282,9 @@ class MainWindow(QMainWindow):
             self.recovery.mark_saved(path)
             if self._recovered:  # from now on the undo stack's clean state is the saved one
                 self.recovery.close()
-                self.recovery = persist.recovery_store(self.session, self.autosave_s)
+                self.recovery = persist.recovery_store(self.session, self.autosave_s, on_error=self._journal_failed)
         self._recovered = False
+        self._restored_edits = 0
         self._update_title()
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
@@ -1328,6 +1368,26 @@ class MainWindow(QMainWindow):
 
 
 # ---- entry point --------------------------------------------------------------------------------
+def _int_meta(meta: dict, key: str) -> int:
+    v = meta.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def restore_note(meta: dict, recovery: Path, project: Path | None, doc: object) -> str:
+    """The status line after a restore: how many edits came back, from which copy, and what the
+    restored annotation holds, e.g. "Restored 12 edits (3 from the edit journal) from the recovery
+    copy of annotations.flproj: 7 tracks, 95 keyframes", or "Restored 5 edits from the edit journal
+    of annotations.flproj: ..." (edits made after the last save, no recovery copy written yet)."""
+    edits, journaled = _int_meta(meta, "edits"), _int_meta(meta, "journal_records")
+    of = project.name if project is not None else f"the unsaved annotation ({recovery.name})"
+    count = f"{edits} edit{'s' if edits != 1 else ''}" if edits else "the unsaved edits"
+    holds = f"{len(doc)} tracks, {doc.num_keyframes()} keyframes"  # type: ignore[arg-type, attr-defined]
+    if meta.get("recovery_base") == "project":
+        return f"Restored {count} from the edit journal of {of}: {holds}"
+    tail = f" ({journaled} from the edit journal)" if journaled else ""
+    return f"Restored {count}{tail} from the recovery copy of {of}: {holds}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``fusionlabel open`` arguments (also used by ``fusionlabel demo``)."""
     p = argparse.ArgumentParser(prog="fusionlabel open", description="open a sequence in the labeling workstation")

@@ -28,6 +28,7 @@ from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
 from fusionlabel.document import AnnotationDocument
+from gui.threads import run_and_report
 
 if TYPE_CHECKING:
     from gui.app import MainWindow
@@ -223,7 +224,7 @@ class ExportActions(QObject):
         bar = self.win.menuBar()
         file_menu = next((a.menu() for a in bar.actions() if a.text().replace("&", "") == "File"), None)
         if file_menu is None:
-            file_menu = bar.addMenu("&File")
+            file_menu = bar.addMenu("File")
         quit_action = next((a for a in file_menu.actions() if a.text().replace("&", "").startswith("Quit")), None)
         self.menu = QMenu("&Export", self.win)
         for key, kind in EXPORTS.items():
@@ -371,8 +372,6 @@ def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str,
           cancel: threading.Event, relay: _Relay, release: Callable[[], None]) -> None:
     """The export thread: run the writer, reporting progress; never raises. ``release()`` (see
     :func:`hold_files`) when the writer is done with the files."""
-    import time
-
     from formats.convert import call_writer
 
     def progress(done: int, total: int) -> None:
@@ -383,23 +382,12 @@ def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str,
         except RuntimeError:  # the window is gone
             cancel.set()
 
-    t0 = time.monotonic()
-    try:
+    def work() -> Any:
         try:
             summary = call_writer(writer, loaded, dst, progress, options)
         finally:
             release()
         summary.warnings[:0] = [w for w in loaded.warnings if w not in summary.warnings]
-    except ExportCancelled:
-        _emit(relay.failed, "cancelled", run_id)
-    except Exception as e:  # shown in a dialog; the session is untouched
-        _emit(relay.failed, f"{type(e).__name__}: {e}", run_id)
-    else:
-        _emit(relay.done, summary, time.monotonic() - t0, run_id)
+        return summary
 
-
-def _emit(signal: Any, *args: Any) -> None:
-    try:
-        signal.emit(*args)
-    except RuntimeError:  # the window was closed meanwhile
-        pass
+    run_and_report(work, relay.done, relay.failed, run_id, ExportCancelled)

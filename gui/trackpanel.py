@@ -100,7 +100,7 @@ class TrackActions:
     def build_menu(self, bar: QMenuBar, add: Callable[..., QAction]) -> None:
         """The Track menu; ``add(menu, text, keys, slot, shown=...)`` is the window's action helper."""
         w = self.win
-        m = bar.addMenu("&Track")
+        m = bar.addMenu("Track")
 
         def mapped(action: str) -> str:
             keys = w.keymap.shortcuts_for(action)

@@ -30,14 +30,11 @@ from scipy.spatial import cKDTree
 
 from fusionlabel.assist.cluster import ClusterParams, cluster_points
 from fusionlabel.assist.ground import GROUND_TOLERANCE, GroundModel
+from fusionlabel.motion_model import class_kind
 from fusionlabel.ontology import ClassSpec
 
 F64 = NDArray[np.float64]
 
-#: Classes whose longest plausible length is below this (m) are people and bikes; a typical length
-#: of at least ``RIDDEN_LENGTH`` m makes a small class ridden (bikes, scooters).
-SMALL_LENGTH = 3.0
-RIDDEN_LENGTH = 1.2
 #: Fastest plausible speed (m/s) of a walker, a ridden class and a vehicle: the association gate.
 MAX_SPEED_WALKER = 4.0
 MAX_SPEED_RIDDEN = 15.0
@@ -108,18 +105,6 @@ class MotionEstimate:
     rejected: int = 0
     reason: str = ""
     candidates: dict[float, int] = field(default_factory=dict)
-
-
-def class_kind(spec: ClassSpec | None) -> str:
-    """``"walker"``, ``"ridden"``, ``"vehicle"`` or ``"static"`` (cones, barriers, debris: classes
-    mapped to nuScenes ``movable_object.*`` / ``static_object.*``); None counts as a vehicle."""
-    if spec is None:
-        return "vehicle"
-    if spec.nuscenes is not None and spec.nuscenes.split(".")[0] in ("movable_object", "static_object"):
-        return "static"
-    if spec.size.max[0] < SMALL_LENGTH:
-        return "ridden" if spec.size.mean[0] >= RIDDEN_LENGTH else "walker"
-    return "vehicle"
 
 
 def _limits(kind: str) -> tuple[float, float, float]:

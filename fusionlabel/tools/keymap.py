@@ -64,6 +64,8 @@ APP_ACTIONS = frozenset({
     # tracks (docs/tools.md "Tracks")
     "make_keyframe", "copy_to_this_frame", "propagate_all",
     "flip_track", "resize_track", "end_track", "extend_track",
+    # auto-tracking in the background and its review queue (docs/tools.md "Tracks")
+    "auto_track", "auto_track_all", "next_tracked_review", "previous_tracked_review",
     # pre-label proposals (docs/tools.md "Proposals")
     "accept_proposal", "reject_proposal", "relabel_proposal", "next_proposal", "previous_proposal",
 })
@@ -125,6 +127,10 @@ def default_bindings() -> list[KeyBinding]:
         _b("u", (), "resize_track", "One size for the whole track (estimated from the frames it is seen best)", tr),
         _b("end", ("ctrl",), "end_track", "End the selected track at this frame", tr),
         _b("end", ("ctrl", "shift"), "extend_track", "Continue the selected track to the end of the sequence", tr),
+        _b("t", (), "auto_track", "Auto-track the selected track through the sequence (background; one undo step)", tr),
+        _b("t", ("shift",), "auto_track_all", "Auto-track every track with a keyframe (background; one undo step)", tr),
+        _b("i", (), "next_tracked_review", "Next low-confidence tracked box to check (after auto-tracking)", tr),
+        _b("i", ("shift",), "previous_tracked_review", "Previous low-confidence tracked box to check", tr),
     ]
     pr = "Proposals"
     out += [

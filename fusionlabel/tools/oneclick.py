@@ -108,8 +108,10 @@ class OneClickTool(Tool):
         if fit.box is None or fit.label is None:
             self._say(f"no object at the click ({fit.reason})")
             return None
-        cmd = CreateTrack(fit.label, ctx.frame, fit.box, attributes=ctx.ontology.default_attributes(fit.label),
-                          to_sequence_end=True)
+        # "moving" only when the neighbouring sweeps showed it moving (a parked car is not)
+        moving = fit.motion.moving if fit.motion is not None and fit.motion.speed is not None else None
+        cmd = CreateTrack(fit.label, ctx.frame, fit.box,
+                          attributes=ctx.ontology.default_attributes(fit.label, moving=moving), to_sequence_end=True)
         ctx.stack.push(cmd)
         assert cmd.track_id is not None
         ctx.set_selection(cmd.track_id)

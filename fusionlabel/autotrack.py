@@ -1,0 +1,702 @@
+"""Auto-track: a track with one or more keyframes followed through the sequence on the LiDAR points.
+
+Frame: world. Boxes are world-frame :class:`~fusionlabel.box.Box3D` (size held from the nearest
+keyframe); points are ``(N, 3)`` world-frame arrays in metres, given per frame by a callable
+``points_at(frame)`` (:class:`SweepPoints` builds one from an opened sequence: each sweep moved
+by ``T_world_from_sensor`` and its ground removed). Time: seconds from the frames' integer-ns
+timestamps.
+
+Each step (frame to frame, forwards or backwards):
+
+1. **predict** the box with the motion model (:mod:`fusionlabel.motion_model`) fitted to the
+   keyframes and the boxes tracked so far (weighted by confidence), around the current time;
+2. **search** around the prediction for the placement of the box that best explains the frame's
+   points (:func:`scan_match`: a robust distance of the points to the box's faces, minimised over
+   (along, across, yaw) offsets by a coarse grid and a refinement; size and z held). The window is
+   the class's top speed along the heading (both ways) while the motion is unknown (a single
+   keyframe), then a fraction of it plus a slack; walkers' yaw is not fitted to their points (a
+   body has no clear axis), it follows their motion when they move;
+3. **gate**: a fit is accepted when enough points support it (``min_points`` within the box,
+   ``min_support`` of the region's points near its faces) and it lies inside the window; its
+   confidence in [0, 1] combines the point count, the fit residual and the agreement with the
+   prediction;
+4. otherwise the step **misses**: the predicted box is carried on (coasted) at a low confidence;
+   a moving object that misses ``max_misses`` steps in a row is lost: the coasted boxes after its
+   last fit are dropped and the frames after are left without a tracked box (occluded or gone).
+   A still object (no motion seen) is held in place instead, at a low confidence.
+
+Several keyframes: the frames between two keyframes are tracked from both ends and blended
+(weighted by the distance to each end and the confidences), so the result passes through the
+keyframes; before the first and after the last keyframe a single pass runs outwards.
+
+:func:`review_list` gives the lowest-confidence tracked frames (the review queue).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fusionlabel.box import Box3D
+from fusionlabel.commands import CommandGroup
+from fusionlabel.geometry import points_in_boxes
+from fusionlabel.interpolation import FrameTimes, gap_between, in_gap
+from fusionlabel.motion_model import (
+    LIMITS,
+    MotionLimits,
+    MotionModel,
+    class_kind,
+    fit_motion,
+    frame_seconds,
+)
+from fusionlabel.ontology import Ontology
+from fusionlabel.propagation import _fit_cost, _signed_distance
+
+F64 = NDArray[np.float64]
+#: Radius (m) of the disc whose points' mean centre places a walker's box.
+WALKER_RADIUS = 0.45
+#: ``points_at(frame) -> (N, 3)`` world-frame points of that frame (ground removed or not), or None.
+PointsAt = Callable[[int], "F64 | None"]
+#: ``progress(done, total) -> bool``: called after each tracked frame; return False to cancel.
+Progress = Callable[[int, int], bool | None]
+#: ``origin_at(frame) -> (3,)`` the LiDAR's world position at that frame, or None.
+OriginAt = Callable[[int], "F64 | None"]
+
+
+class Cancelled(Exception):
+    """Raised when the progress callback asks to stop."""
+
+
+@dataclass(frozen=True)
+class AutoTrackParams:
+    """Knobs of auto-tracking (metres, radians, seconds).
+
+    ``slack``: search half-width (m) beyond the motion model's prediction once the motion is
+    known; ``speed_share``: plus this share of the class's top speed times the step; ``yaw_window``
+    (rad): yaw search of vehicles and ridden classes (walkers' yaw is not fitted);
+    ``tolerance``: the distance (m) within which a point counts as on a face; ``clearance``: points
+    this high above the box's bottom and higher are the object's (the road surface is left out
+    even when the ground was not removed); ``min_points``: fewest points in the box for a fit
+    (``min_points_walker`` near a walker);
+    ``min_support``: share of the points near the box that lie on its faces; ``max_misses``: a
+    moving object missed this many steps in a row is lost; ``max_points``: points per fit
+    (an even subsample beyond); ``prior``: pull towards the prediction (a share of the squared
+    tolerance at the window's edge) that decides where the points leave the position free;
+    ``smooth_s``: time scale (s) of the smoothing of the fitted path (0: none).
+    """
+
+    slack: float = 0.35
+    speed_share: float = 0.25
+    yaw_window: float = math.radians(8.0)
+    tolerance: float = 0.15
+    clearance: float = 0.3
+    min_points: int = 10
+    min_points_walker: int = 2
+    min_support: float = 0.4
+    max_misses: int = 10
+    max_points: int = 500
+    prior: float = 0.1
+    smooth_s: float = 0.2
+
+
+@dataclass(frozen=True)
+class Match:
+    """Outcome of :func:`scan_match`: ``ok`` (accepted), the fitted (or, when refused, the input)
+    ``box``, ``n_points`` in the search region, ``n_inside`` in the fitted box, ``support`` (share
+    of the region's points within the tolerance of the fitted faces), the mean fit ``cost``, the
+    ``offset`` (along, across, yaw) from the input box and why it was refused."""
+
+    ok: bool
+    box: Box3D
+    n_points: int
+    n_inside: int
+    support: float
+    cost: float
+    offset: tuple[float, float, float]
+    reason: str = ""
+
+
+def _crop(box: Box3D, pts: F64, grow_l: float, grow_w: float, clearance: float) -> tuple[F64, F64]:
+    """Points near ``box`` in its own BEV frame: (u, v) arrays of those within the box grown by
+    ``grow_l`` / ``grow_w`` and between ``clearance`` above its bottom and 0.2 m above its top."""
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    half_l, half_w, half_h = box.size[0] / 2, box.size[1] / 2, box.size[2] / 2
+    r = math.hypot(half_l + grow_l, half_w + grow_w)
+    near = (np.abs(pts[:, 0] - box.center[0]) <= r) & (np.abs(pts[:, 1] - box.center[1]) <= r)
+    q = pts[near]
+    dx, dy, dz = q[:, 0] - box.center[0], q[:, 1] - box.center[1], q[:, 2] - box.center[2]
+    u, v = c * dx + s * dy, -s * dx + c * dy
+    sel = (np.abs(u) <= half_l + grow_l) & (np.abs(v) <= half_w + grow_w)
+    sel &= (dz >= -half_h + clearance) & (dz <= half_h + 0.2)
+    return u[sel], v[sel]
+
+
+def _without(pts: F64, box: Box3D, others: Sequence[Box3D], reach: float) -> F64:
+    """``pts`` without those inside any of ``others`` (grown by 0.1 m) near ``box``."""
+    r = math.hypot(box.size[0], box.size[1]) / 2 + reach
+    near = [o for o in others
+            if math.hypot(o.center[0] - box.center[0], o.center[1] - box.center[1]) <= r + math.hypot(*o.size[:2]) / 2]
+    if not near:
+        return pts
+    sel = (np.abs(pts[:, 0] - box.center[0]) <= r + 3) & (np.abs(pts[:, 1] - box.center[1]) <= r + 3)
+    q = pts[sel]
+    keep = ~points_in_boxes(q, near, margin=0.1).any(axis=0)
+    return q[keep]
+
+
+def scan_match(
+    box: Box3D,
+    pts_world: F64,
+    along: float,
+    across: float,
+    yaw_window: float,
+    params: AutoTrackParams,
+    exclude: Sequence[Box3D] = (),
+) -> Match:
+    """Fit the BEV placement of ``box`` (size and z held) to world points ``(N, 3)`` within
+    +-``along`` m along its heading, +-``across`` m across it and +-``yaw_window`` rad: minimises
+    the robust distance of the points to the box's faces (as :func:`fusionlabel.propagation.
+    refine_box`, points outside weigh more) plus a pull towards the input box; a coarse grid over
+    the window, then the best cells refined. Refused when fewer than ``min_points`` points fall in
+    the fitted box, when under ``min_support`` of the nearby points lie on its faces, or when the
+    fit is at the edge of a window wider than the slack. Points inside ``exclude`` (other
+    objects' boxes, grown by 0.1 m) are left out."""
+    tol = params.tolerance
+    if exclude:
+        pts_world = _without(pts_world, box, exclude, along + 3 * tol)
+    u, v = _crop(box, pts_world, along + 3 * tol, across + 3 * tol, params.clearance)
+    n = len(u)
+    half_l, half_w = box.size[0] / 2, box.size[1] / 2
+    if n < params.min_points:
+        return Match(False, box, n, 0, 0.0, math.inf, (0.0, 0.0, 0.0), f"too few points: {n}")
+    if n > params.max_points:
+        idx = np.linspace(0, n - 1, params.max_points).astype(np.intp)
+        uf, vf = u[idx], v[idx]
+    else:
+        uf, vf = u, v
+    lim = np.array([max(along, 1e-3), max(across, 1e-3), max(yaw_window, 1e-6)])
+    w_prior = params.prior * tol**2
+
+    def costs(g: F64) -> F64:
+        ca, sa = np.cos(g[:, 2])[:, None], np.sin(g[:, 2])[:, None]
+        pu, pv = uf[None, :] - g[:, 0:1], vf[None, :] - g[:, 1:2]
+        d = _signed_distance(ca * pu + sa * pv, -sa * pu + ca * pv, half_l, half_w)
+        return _fit_cost(d, tol) + w_prior * (((g / lim) ** 2).sum(axis=1))
+
+    step = max(0.5 * tol, 0.08)
+    na = int(min(41, max(3, 2 * math.ceil(along / step) + 1)))
+    nc = int(min(15, max(3, 2 * math.ceil(across / step) + 1)))
+    ny = 5 if yaw_window > 0 else 1
+    axes = [np.linspace(-lim[0], lim[0], na), np.linspace(-lim[1], lim[1], nc),
+            np.linspace(-lim[2], lim[2], ny) if ny > 1 else np.zeros(1)]
+    grid = np.stack([a.ravel() for a in np.meshgrid(*axes, indexing="ij")], axis=1)
+    coarse = costs(grid)
+    spans = np.array([lim[0] / max(na - 1, 1), lim[1] / max(nc - 1, 1), lim[2] / max(ny - 1, 1) if ny > 1 else 0.0])
+    best, best_cost = np.zeros(3), math.inf
+    for k in np.argsort(coarse)[:3]:
+        cand, span = grid[k].copy(), spans.copy()
+        cost_k = float(coarse[k])
+        for _ in range(4):
+            loc = [np.clip(cand[i] + np.linspace(-span[i], span[i], 3), -lim[i], lim[i]) for i in range(3)]
+            g = np.stack([a.ravel() for a in np.meshgrid(*loc, indexing="ij")], axis=1)
+            cs = costs(g)
+            j = int(np.argmin(cs))
+            cand, cost_k, span = g[j], float(cs[j]), span / 2.0
+        if cost_k < best_cost:
+            best, best_cost = cand, cost_k
+    bu, bv, bt = (float(x) for x in best)
+    ca, sa = math.cos(bt), math.sin(bt)
+    pu, pv = u - bu, v - bv
+    lu, lv = ca * pu + sa * pv, -sa * pu + ca * pv
+    d = _signed_distance(lu, lv, half_l, half_w)
+    inside = int((d <= tol).sum())
+    near = d <= 3 * tol
+    on_face = int((np.abs(d[near]) <= tol).sum()) if box.size[0] > 1.5 else inside
+    support = on_face / max(int(near.sum()), 1)
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    fitted = Box3D((box.center[0] + c * bu - s * bv, box.center[1] + s * bu + c * bv, box.center[2]), box.size,
+                   box.yaw + bt)
+    off = (bu, bv, bt)
+    if inside < params.min_points:
+        return Match(False, box, n, inside, support, best_cost, off, f"too few points in the box: {inside}")
+    if support < params.min_support:
+        return Match(False, box, n, inside, support, best_cost, off, f"poor fit: {support:.2f} on the faces")
+    edge = [abs(x) >= 0.97 * m and m > params.slack + 1e-6 for x, m in zip(best[:2], lim[:2], strict=True)]
+    if any(edge):
+        return Match(False, box, n, inside, support, best_cost, off, "fit at the edge of the search")
+    return Match(True, fitted, n, inside, support, best_cost, off)
+
+
+def _centre_of(u: F64, v: F64, start: tuple[float, float], radius: float) -> tuple[float, float, int]:
+    """Mean shift of BEV points (u, v) from ``start`` with a disc of ``radius`` m: (x, y, count)."""
+    cx, cy, n = start[0], start[1], 0
+    for _ in range(8):
+        sel = (u - cx) ** 2 + (v - cy) ** 2 <= radius * radius
+        n = int(sel.sum())
+        if n == 0:
+            break
+        nx, ny = float(u[sel].mean()), float(v[sel].mean())
+        done = math.hypot(nx - cx, ny - cy) < 1e-3
+        cx, cy = nx, ny
+        if done:
+            break
+    return cx, cy, n
+
+
+def blob_match(
+    box: Box3D,
+    pts_world: F64,
+    reach: float,
+    offset: tuple[float, float],
+    params: AutoTrackParams,
+    exclude: Sequence[Box3D] = (),
+) -> Match:
+    """Place a walker's box on its points: the mean shift (disc of ``WALKER_RADIUS`` m) of the
+    points near ``box`` (world frame, within ``reach`` m of it, the box's height band, without
+    ``exclude``) seeded at the box, plus ``offset`` (x, y) m (the box centre relative to the
+    points' centre, measured at the keyframe: the points lie on the side facing the sensor). A
+    person's points have no clear axis: size and yaw are held. Refused with fewer than
+    ``min_points`` points in the disc, or a centre beyond ``reach``."""
+    if exclude:
+        pts_world = _without(pts_world, box, exclude, reach + WALKER_RADIUS)
+    u, v = _crop(Box3D(box.center, box.size, 0.0), pts_world, reach + WALKER_RADIUS, reach + WALKER_RADIUS,
+                 params.clearance)
+    n = len(u)
+    seed = (-offset[0], -offset[1])  # where the points' centre should be, relative to the box
+    cx, cy, k = _centre_of(u, v, seed, WALKER_RADIUS)
+    du, dv = cx + offset[0], cy + offset[1]
+    fitted = Box3D((box.center[0] + du, box.center[1] + dv, box.center[2]), box.size, box.yaw)
+    spread = 0.0
+    if k:
+        sel = (u - cx) ** 2 + (v - cy) ** 2 <= WALKER_RADIUS**2
+        spread = float(np.mean((u[sel] - cx) ** 2 + (v[sel] - cy) ** 2))
+    along, across = math.cos(box.yaw) * du + math.sin(box.yaw) * dv, -math.sin(box.yaw) * du + math.cos(box.yaw) * dv
+    m = Match(True, fitted, n, k, 1.0, spread, (along, across, 0.0))
+    if k < params.min_points_walker:
+        return Match(False, box, n, k, 0.0, spread, m.offset, f"too few points near the walker: {k}")
+    if math.hypot(du, dv) > reach:
+        return Match(False, box, n, k, 1.0, spread, m.offset, "walker centre beyond the search")
+    return m
+
+
+def _unit(box: Box3D, origin: F64 | Sequence[float]) -> F64:
+    """BEV unit vector (2,) from the sensor ``origin`` to the box centre (zero when they meet)."""
+    d = np.array([box.center[0] - origin[0], box.center[1] - origin[1]])
+    n = float(np.hypot(*d))
+    return d / n if n > 1e-9 else np.zeros(2)
+
+
+def walker_offset(box: Box3D, pts_world: F64 | None, params: AutoTrackParams) -> tuple[float, float]:
+    """A walker's box centre minus the mean-shift centre of its points (world x, y m), (0, 0)
+    without enough points."""
+    if pts_world is None or not len(pts_world):
+        return (0.0, 0.0)
+    u, v = _crop(Box3D(box.center, box.size, 0.0), pts_world, WALKER_RADIUS, WALKER_RADIUS, params.clearance)
+    cx, cy, k = _centre_of(u, v, (0.0, 0.0), WALKER_RADIUS)
+    return (-cx, -cy) if k >= params.min_points_walker else (0.0, 0.0)
+
+
+@dataclass
+class AutoTrackResult:
+    """Boxes tracked for one track: ``boxes`` / ``confidence`` (frame -> world box, [0, 1]) over
+    the tracked frames (keyframes excluded), ``lost`` frames of the range left without a box
+    (object occluded or gone), ``fitted`` frames whose box was fitted to points (the others were
+    carried by the motion model)."""
+
+    track_id: int
+    boxes: dict[int, Box3D] = field(default_factory=dict)
+    confidence: dict[int, float] = field(default_factory=dict)
+    lost: list[int] = field(default_factory=list)
+    fitted: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Step:
+    box: Box3D
+    conf: float
+    fitted: bool
+
+
+def _confidence(m: Match, dist: float, window: float, params: AutoTrackParams) -> float:
+    """Confidence of an accepted fit: more points, a lower residual and a fit near the prediction
+    score higher."""
+    pts = 1.0 - math.exp(-m.n_inside / 15.0)
+    resid = math.exp(-m.cost / (params.tolerance**2))
+    near = math.exp(-((dist / max(window, 1e-3)) ** 2))
+    return float(np.clip(0.15 + 0.85 * pts * (0.5 + 0.5 * resid) * (0.6 + 0.4 * near) * m.support ** 0.5, 0.0, 1.0))
+
+
+def _motion_yaw(model: MotionModel, box: Box3D) -> float:
+    """The heading a moving walker faces: its direction of motion, on the side of its current
+    heading's half-plane when it walks backwards is implausible (walkers face their motion)."""
+    v = model.velocity_for(box)
+    return math.atan2(v[1], v[0]) if model.speed >= 0 else math.atan2(-v[1], -v[0])
+
+
+def _follow(
+    start_frame: int,
+    start_box: Box3D,
+    frames: Sequence[int],
+    points_at: PointsAt,
+    secs: Mapping[int, float],
+    samples: list[tuple[float, Box3D, float]],
+    limits: MotionLimits,
+    kind: str,
+    params: AutoTrackParams,
+    tick: Callable[[], None],
+    exclude: Callable[[int], Sequence[Box3D]] | None = None,
+    origin_at: OriginAt | None = None,
+) -> dict[int, _Step]:
+    """Track from ``start_box`` at ``start_frame`` through ``frames`` (in order of travel); the
+    samples (keyframes, as ``(t, box, weight)``) grow with the accepted fits."""
+    out: dict[int, _Step] = {}
+    own = list(samples)
+    prev_f, prev_box = start_frame, start_box
+    misses, moved = 0, False
+    travel = 1.0 if kind == "vehicle" else 0.5  # displacement (m) that proves the object moves
+    offset = walker_offset(start_box, points_at(start_frame), params) if kind == "walker" else (0.0, 0.0)
+    # a walker's points lie on the side facing the sensor: the box centre is ``depth`` m further
+    # along the line of sight than their centre (measured at the keyframe, carried along it)
+    o0 = origin_at(start_frame) if origin_at is not None and kind == "walker" else None
+    depth = float(np.dot(offset, _unit(start_box, o0))) if o0 is not None else 0.0
+    for f in frames:
+        tick()
+        t_prev, t = secs[prev_f], secs[f]
+        dt = t - t_prev
+        model = fit_motion(own, t_prev, limits, ref_yaw=prev_box.yaw)
+        pred = model.predict(prev_box, dt)
+        if kind == "walker" and moved and model.moving:  # a walker faces where it goes
+            pred = Box3D(pred.center, pred.size, _motion_yaw(model, pred))
+        known = model.samples >= 2
+        reach = limits.max_speed * abs(dt) * (misses + 1)
+        if known:  # the speed may change by a share of the top speed (less while it stands still)
+            share = params.speed_share if model.moving else 0.05
+            along = params.slack + share * reach
+            across = params.slack + (0.5 * share * reach if kind == "walker" else 0.0)
+        else:  # the speed is unknown: anywhere along the heading within the top speed
+            along = params.slack + reach
+            across = params.slack + (reach if kind == "walker" else 0.0)
+        # the yaw turns no faster than the speed allows (a parked car does not rotate)
+        speed = abs(model.speed) if known else limits.max_speed
+        yaw_w = 0.0 if kind == "walker" else min(
+            params.yaw_window, limits.turn_rate_limit(speed) * abs(dt) * (misses + 1) + math.radians(1.0))
+        pts = points_at(f)
+        others = exclude(f) if exclude is not None else ()
+        m = None
+        if pts is not None and len(pts) and kind == "walker":
+            o = origin_at(f) if o0 is not None and origin_at is not None else None
+            off = offset if o is None else tuple(depth * _unit(pred, o))
+            m = blob_match(pred, pts, max(along, across), off, params, others)
+        elif pts is not None and len(pts):
+            if not known:  # standing still explains the points as well? then it stands still
+                m = scan_match(pred, pts, params.slack, params.slack, min(yaw_w, math.radians(2.0)), params, others)
+                if not m.ok or max(abs(m.offset[0]), abs(m.offset[1])) > 0.8 * params.slack:
+                    m = None
+            if m is None:
+                m = scan_match(pred, pts, along, across, yaw_w, params, others)
+        if m is not None and m.ok:
+            box = m.box
+            if kind == "walker":
+                box = Box3D(box.center, box.size, pred.yaw)
+            dist = math.hypot(m.offset[0], m.offset[1])
+            conf = _confidence(m, dist, max(along, across), params)
+            out[f] = _Step(box, conf, True)
+            own.append((t, box, conf))
+            misses = 0
+            prev_f, prev_box = f, box
+            moved = moved or (model.moving and math.hypot(box.center[0] - start_box.center[0],
+                                                          box.center[1] - start_box.center[1]) >= travel)
+            continue
+        misses += 1
+        if moved and misses > params.max_misses:
+            for g in list(out)[-(misses - 1):] if misses > 1 else []:
+                if not out[g].fitted:
+                    del out[g]
+            break
+        if not moved:  # nothing shows that it moves: it stays where it was last seen
+            pred = prev_box
+        out[f] = _Step(pred, 0.1 if moved else 0.2, False)
+        prev_f, prev_box = f, pred
+    _smooth(out, start_frame, start_box, secs, kind != "walker", params.smooth_s)
+    return out
+
+
+def _smooth(steps: dict[int, _Step], start_frame: int, start_box: Box3D, secs: Mapping[int, float],
+            with_yaw: bool, sigma: float) -> None:
+    """Replace each fitted box's xy (and yaw when ``with_yaw``) by a local weighted line through
+    the fitted boxes around it in time (Gaussian weights of ``sigma`` s times their confidences;
+    the keyframe weighs 10), in place: one frame's registration noise is averaged out."""
+    fit = [f for f, st in steps.items() if st.fitted]
+    if sigma <= 0 or len(fit) < 3:
+        return
+    frames = [start_frame, *fit]
+    t = np.array([secs[f] for f in frames])
+    conf = np.array([10.0, *(steps[f].conf for f in fit)])
+    boxes = [start_box, *(steps[f].box for f in fit)]
+    xy = np.array([b.center[:2] for b in boxes])
+    yaw = [boxes[0].yaw]
+    for b in boxes[1:]:
+        yaw.append(yaw[-1] + math.remainder(b.yaw - yaw[-1], 2 * math.pi))
+    ya = np.array(yaw)
+    out: dict[int, Box3D] = {}
+    for i, f in enumerate(fit, start=1):
+        w = conf * np.exp(-0.5 * ((t - t[i]) / sigma) ** 2)
+        A = np.stack([np.ones_like(t), t - t[i]], axis=1) * np.sqrt(w)[:, None]
+        sol, *_ = np.linalg.lstsq(A, np.column_stack([xy, ya]) * np.sqrt(w)[:, None], rcond=None)
+        b = steps[f].box
+        yaw_f = float(sol[0, 2]) if with_yaw else b.yaw
+        out[f] = Box3D((float(sol[0, 0]), float(sol[0, 1]), b.center[2]), b.size, yaw_f)
+    for f, b in out.items():
+        steps[f] = _Step(b, steps[f].conf, True)
+
+
+def _blend(a: Box3D, b: Box3D, wb: float) -> Box3D:
+    dyaw = math.remainder(b.yaw - a.yaw, 2 * math.pi)
+    return Box3D(tuple(x + wb * (y - x) for x, y in zip(a.center, b.center, strict=True)), a.size, a.yaw + wb * dyaw)
+
+
+def auto_track(
+    track_id: int,
+    label: str,
+    keyframes: Mapping[int, Box3D],
+    points_at: PointsAt,
+    frames: Iterable[int],
+    times_ns: FrameTimes | None = None,
+    params: AutoTrackParams | None = None,
+    *,
+    gaps: Sequence[tuple[int, int]] = (),
+    ontology: Ontology | None = None,
+    progress: Callable[[], None] | None = None,
+    exclude: Callable[[int], Sequence[Box3D]] | None = None,
+    origin_at: OriginAt | None = None,
+) -> AutoTrackResult:
+    """Follow a track's object through ``frames`` (ascending, contiguous or not) from its
+    ``keyframes`` (frame -> world box; at least one), on the world points ``points_at(frame)``.
+    ``times_ns``: frame timestamps (integer ns; frames 0.1 s apart when None); ``gaps``: the
+    track's gaps (frames in them are not tracked, and tracking does not cross them); ``label``
+    picks the motion limits (``ontology``, default the shipped one). ``progress()`` is called once
+    per frame step (raise :class:`Cancelled` in it to stop). ``exclude(frame)``: boxes of other
+    objects there, whose points the fits leave out; ``origin_at(frame)``: the sensor's world
+    position there (places walkers behind their visible side). See the module doc."""
+    prm = params or AutoTrackParams()
+    if not keyframes:
+        raise ValueError(f"track {track_id}: auto-tracking needs at least one keyframe")
+    onto = ontology or Ontology.default()
+    kind = class_kind(onto.get(label))
+    limits = LIMITS[kind]
+    fr = sorted({int(f) for f in frames})
+    ks = sorted(int(k) for k in keyframes)
+    secs = frame_seconds(sorted(set(fr) | set(ks)), times_ns, ks[0])
+    samples_all = [(secs[k], keyframes[k], 1.0) for k in ks]
+    tick = progress or (lambda: None)
+    res = AutoTrackResult(track_id)
+    if kind == "static":  # cones, barriers: they stay where they were put
+        for f in fr:
+            if f in keyframes or in_gap(gaps, f):
+                continue
+            k = min(ks, key=lambda k: abs(k - f))
+            if not gap_between(gaps, min(k, f), max(k, f)):
+                res.boxes[f], res.confidence[f] = keyframes[k], 0.5
+        return res
+
+    def linked(a: int, b: int) -> bool:
+        return not gap_between(gaps, min(a, b) + 1, max(a, b) - 1)
+
+    def samples_for(k: int) -> list[tuple[float, Box3D, float]]:
+        return [s for kk, s in zip(ks, samples_all, strict=True) if linked(kk, k)]
+
+    todo = [f for f in fr if f not in keyframes and not in_gap(gaps, f)]
+    results: dict[int, list[tuple[_Step, float]]] = {}
+
+    def run(k: int, seq: list[int], weight: Callable[[int], float]) -> None:
+        steps = _follow(k, keyframes[k], seq, points_at, secs, samples_for(k), limits, kind, prm, tick, exclude,
+                        origin_at)
+        for f, st in steps.items():
+            results.setdefault(f, []).append((st, weight(f)))
+
+    before = [f for f in todo if f < ks[0] and linked(f, ks[0])]
+    if before:
+        run(ks[0], before[::-1], lambda f: 1.0)
+    for a, b in zip(ks, ks[1:], strict=False):
+        inner = [f for f in todo if a < f < b]
+        if not inner:
+            continue
+        if linked(a, b):
+            run(a, inner, lambda f, a=a, b=b: (b - f) / (b - a))
+            run(b, inner[::-1], lambda f, a=a, b=b: (f - a) / (b - a))
+        else:
+            run(a, [f for f in inner if linked(a, f)], lambda f: 1.0)
+            run(b, [f for f in inner if linked(b, f)][::-1], lambda f: 1.0)
+    after = [f for f in todo if f > ks[-1] and linked(f, ks[-1])]
+    if after:
+        run(ks[-1], after, lambda f: 1.0)
+    for f in todo:
+        got = results.get(f)
+        if not got:
+            res.lost.append(f)
+            continue
+        if len(got) == 1:
+            st = got[0][0]
+            res.boxes[f], res.confidence[f] = st.box, st.conf
+        else:
+            (sa, wa), (sb, wb) = got[0], got[1]
+            ea, eb = wa * sa.conf, wb * sb.conf
+            share = eb / (ea + eb) if ea + eb > 0 else 0.5
+            res.boxes[f] = _blend(sa.box, sb.box, share)
+            res.confidence[f] = float(max(sa.conf, sb.conf) * (1.0 - 0.5 * min(1.0, _disagreement(sa.box, sb.box))))
+        if any(st.fitted for st, _ in got):
+            res.fitted.add(f)
+    return res
+
+
+def _disagreement(a: Box3D, b: Box3D) -> float:
+    """How far two estimates of one box disagree, in box lengths (0: identical)."""
+    return math.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1]) / max(a.size[0], 0.5)
+
+
+def review_list(results: Iterable[AutoTrackResult], limit: int | None = None) -> list[tuple[int, int, float]]:
+    """``(track_id, frame, confidence)`` of every tracked box, lowest confidence first (ties by
+    track and frame); the first ``limit`` when given: the frames a reviewer should look at."""
+    rows = [(r.track_id, f, float(c)) for r in results for f, c in r.confidence.items()]
+    rows.sort(key=lambda x: (x[2], x[0], x[1]))
+    return rows if limit is None else rows[:limit]
+
+
+@dataclass(frozen=True)
+class TrackSeed:
+    """What auto-tracking needs of a track: id, class label, keyframes (frame -> world box) and
+    gaps (inclusive frame intervals)."""
+
+    track_id: int
+    label: str
+    keyframes: Mapping[int, Box3D]
+    gaps: Sequence[tuple[int, int]] = ()
+
+
+def auto_track_all(
+    tracks: Sequence[TrackSeed],
+    points_at: PointsAt,
+    frames: Iterable[int],
+    times_ns: FrameTimes | None = None,
+    params: AutoTrackParams | None = None,
+    *,
+    ontology: Ontology | None = None,
+    passes: int = 2,
+    progress: Progress | None = None,
+    context: Sequence[TrackSeed] = (),
+    origin_at: OriginAt | None = None,
+) -> dict[int, AutoTrackResult]:
+    """:func:`auto_track` for several tracks, in ``passes`` rounds: each round's fits leave out the
+    points of the other tracks' boxes of the round before (keyframes in the first round), so
+    a walker beside a parked car or another walker is not drawn onto it. ``context``: further
+    tracks whose keyframes are left out but which are not tracked. ``progress(done, total)`` after
+    every frame step; it returns False (or raises :class:`Cancelled`) to cancel, which raises
+    :class:`Cancelled`. ``origin_at``: see :func:`auto_track` (default: ``points_at.origin`` when
+    it has one, as :class:`SweepPoints`). Returns track id -> result."""
+    if origin_at is None:
+        origin_at = getattr(points_at, "origin", None)
+    fr = sorted({int(f) for f in frames})
+    seeds = [t for t in tracks if t.keyframes]
+    total = max(1, passes * sum(2 * len(fr) for _ in seeds))
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None and progress(min(done, total), total) is False:
+            raise Cancelled("auto-tracking cancelled")
+
+    known: dict[int, dict[int, Box3D]] = {t.track_id: dict(t.keyframes) for t in (*seeds, *context)}
+    results: dict[int, AutoTrackResult] = {}
+    for _ in range(max(1, passes)):
+        by_frame: dict[int, list[tuple[int, Box3D]]] = {}
+        for tid, boxes in known.items():
+            for f, b in boxes.items():
+                by_frame.setdefault(f, []).append((tid, b))
+        for t in seeds:
+            def exclude(f: int, own: int = t.track_id, by_frame: dict = by_frame) -> list[Box3D]:
+                return [b for tid, b in by_frame.get(f, ()) if tid != own]
+
+            results[t.track_id] = auto_track(t.track_id, t.label, t.keyframes, points_at, fr, times_ns, params,
+                                             gaps=t.gaps, ontology=ontology, progress=tick, exclude=exclude,
+                                             origin_at=origin_at)
+        for t in seeds:
+            r = results[t.track_id]
+            known[t.track_id] = {**{f: r.boxes[f] for f in r.fitted if r.confidence[f] >= 0.3}, **t.keyframes}
+    if progress is not None:
+        progress(total, total)
+    return results
+
+
+def tracked_range(result: AutoTrackResult, frames: Iterable[int]) -> tuple[int, int] | None:
+    """The inclusive frame range whose tracked boxes a result replaces: the tracked frames'
+    range widened to ``frames`` (so a re-track clears what it no longer finds); None without
+    frames."""
+    fr = [int(f) for f in frames]
+    if not fr:
+        return None
+    return min(fr), max(fr)
+
+
+class AutoTrack(CommandGroup):
+    """Set the tracked boxes of several tracks from auto-tracking results as one undoable step:
+    per track, a :class:`fusionlabel.trackops.SetTracked` that replaces its tracked boxes over
+    ``frames`` (the range that was tracked) by the result's boxes and confidences (keyframes are
+    never touched). Refused (ModelError from the document) for an unknown track."""
+
+    def __init__(self, results: Mapping[int, AutoTrackResult], frames: Iterable[int]) -> None:
+        from fusionlabel.trackops import SetTracked
+
+        fr = sorted({int(f) for f in frames})
+        cmds = []
+        for tid, r in sorted(results.items()):
+            rng = tracked_range(r, fr)
+            if rng is None:
+                continue
+            cmds.append(SetTracked(tid, dict(r.boxes), dict(r.confidence), replace=rng))
+        n = sum(len(r.boxes) for r in results.values())
+        super().__init__(f"Auto-track {len(cmds)} track{'s' if len(cmds) != 1 else ''} ({n} boxes)", cmds)
+
+
+class SweepPoints:
+    """``points_at`` over an opened sequence (any object with ``info``, ``read_lidar`` and
+    ``T_world_from_sensor``, e.g. ``formats.datasets.LoadedSequence``): the frame's sweep moved to
+    the world frame, ground removed (:func:`fusionlabel.assist.ground.fit_ground`, points under
+    ``GROUND_TOLERANCE`` above it or over 4 m dropped), cached for the ``cache`` most recent
+    frames. ``lidar``: the sensor (default: each frame's first)."""
+
+    def __init__(self, loaded: object, lidar: str | None = None, cache: int = 64, remove_ground: bool = True) -> None:
+        self.loaded, self.lidar, self.remove_ground = loaded, lidar, remove_ground
+        self._cache: dict[int, F64 | None] = {}
+        self._origins: dict[int, F64] = {}
+        self._size = max(1, int(cache))
+
+    def __call__(self, frame: int) -> F64 | None:
+        if frame in self._cache:
+            return self._cache[frame]
+        from fusionlabel.assist.ground import GROUND_TOLERANCE, fit_ground
+        from fusionlabel.assist.prelabel import frames_from_sequence
+
+        pts: F64 | None = None
+        for fin in frames_from_sequence(self.loaded, self.lidar, [frame]):
+            p = fin.points_world
+            self._origins[frame] = fin.origin_world
+            if self.remove_ground and len(p):
+                g = fit_ground(p, fin.origin_world, frame="world")
+                h = g.height_above(p)
+                p = p[(h >= GROUND_TOLERANCE) & (h <= 4.0)]
+            pts = p
+        if len(self._cache) >= self._size:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[frame] = pts
+        return pts
+
+    def origin(self, frame: int) -> F64 | None:
+        """The sensor's world position (3,) at ``frame`` (None without a sweep)."""
+        if frame not in self._origins:
+            self(frame) if frame not in self._cache else None
+        return self._origins.get(frame)
