@@ -352,7 +352,10 @@ class Desk:
             self.ctx.neighbour_points = self._neighbour
         self.queue: ReviewQueue | None = None
         self.owner: dict[int, int] = {}  # labeler track id -> ground-truth id it was made for
-        self.inspect_extra: Callable[[int], list[int]] | None = None  # frames a tool flags for a track
+        self.flagged: dict[int, set[int]] = {}  # track id -> frames auto-tracking flags for review
+        self.on_fixed: Callable[[int], None] | None = None  # called after a fix edited a box at its frame
+        self.frame_edits = 0  # edits of a box at one frame (not whole-track edits) since the last fix began
+        self._sweeps: dict[int, np.ndarray] = {}
         self.resized: set[int] = set()  # tracks given one size with U
         self._on_frame(0)
 
@@ -397,6 +400,40 @@ class Desk:
             self._review(name)
         elif name in ("flip_track", "end_track", "extend_track", "resize_track") and tid is not None:
             self._track_edit(name, tid, f)
+        elif name == "auto_track_all" or (name == "auto_track" and tid is not None):
+            self._auto_track(None if name == "auto_track_all" else [tid])
+
+    def _auto_track(self, track_ids: list[int] | None) -> None:
+        """``T`` / ``Shift+T``: the window's auto-track job, run to its end here (plan on the
+        document, run on the ground-free world sweeps, apply as one undoable command); the tracked
+        boxes below the review confidence join the frames inspected of their track."""
+        from fusionlabel import trackjob
+
+        try:
+            plan = trackjob.plan_autotrack(self.doc, len(self.seq), track_ids)
+        except ModelError:
+            return
+        results = trackjob.run_plan(plan, self.sweep_points, ontology=self.seq.ontology)
+        trackjob.apply_results(self.doc, self.stack, plan, results)
+        for tid in results:
+            self.flagged[tid] = set()
+        for item in trackjob.TrackedReviewQueue.from_results(results.values()).items:
+            self.flagged[item.track_id].add(item.frame)
+
+    def sweep_points(self, f: int) -> np.ndarray:
+        """Frame ``f``'s world points without the ground, as the window gives auto-tracking
+        (``fusionlabel.autotrack.SweepPoints``: points under the ground tolerance or over 4 m
+        above the fitted ground dropped)."""
+        if f not in self._sweeps:
+            from fusionlabel.assist.ground import GROUND_TOLERANCE, fit_ground
+
+            p = self.seq.points[f]
+            h = fit_ground(p, self.seq.origins[f], frame="world").height_above(p)
+            self._sweeps[f] = p[(h >= GROUND_TOLERANCE) & (h <= 4.0)]
+        return self._sweeps[f]
+
+    def origin(self, f: int) -> np.ndarray:
+        return self.seq.origins[f]
 
     def _track_edit(self, name: str, tid: int, f: int) -> None:
         """The window's whole-track edits (``H``, ``Ctrl+End``, ``Ctrl+Shift+End``, ``U``)."""
@@ -579,6 +616,7 @@ class Desk:
             if ref is None:
                 if not self.select_track(tid):
                     return
+                self.frame_edits += 1
                 self.key("c", "shift")
                 if self.doc.box_at(tid, f) is None:
                     return
@@ -592,17 +630,22 @@ class Desk:
                 if abs(dyaw) > 150.0 and self.features.flip_track and self.select(tid):
                     self.key("h")  # the whole track turned by 180 degrees
                 else:
+                    self.frame_edits += 1
                     self.turn(tid, box, dyaw, gt)
             elif rel > SIZE_TOLERANCE and self.features.resize_track and tid not in self.resized and self.select(tid):
                 self.resized.add(tid)
                 self.key("u")  # one size for the whole track, once
             elif rel > SIZE_TOLERANCE:
+                self.frame_edits += 1
                 self.resize_to(tid, box, dsize, gt)
             elif off > FINE_MOVE:
+                self.frame_edits += 1
                 self.move_to(tid, box, gt)
             elif abs(dyaw) > FINE_TURN_DEG:
+                self.frame_edits += 1
                 self.turn(tid, box, dyaw, gt)
             elif max(abs(d) for d in dsize) > FINE_MOVE:
+                self.frame_edits += 1
                 self.resize_to(tid, box, dsize, gt)
             else:
                 return  # nothing left a person could see to change
@@ -677,15 +720,16 @@ class Desk:
             self.drag(h.pos, (gt.center[0] + cg * hx - sg * hy, gt.center[1] + sg * hx + cg * hy), f"corner {name}")
 
     # ---- inspection -----------------------------------------------------------------------------
-    def inspect(self, tid: int, g: GtTrack, stride: int = INSPECT_STRIDE) -> None:
-        """Inspect track ``tid`` of object ``g`` (see the policy) and fix what looks wrong."""
+    def inspect(self, tid: int, g: GtTrack, stride: int = INSPECT_STRIDE) -> int:
+        """Inspect track ``tid`` of object ``g`` (see the policy) and fix what looks wrong; returns
+        the number of frames fixed."""
         vis = g.visible
         marks = sorted({vis[0], vis[-1], *vis[::stride]})
-        if self.inspect_extra is not None:
-            marks = sorted(set(marks) | (set(self.inspect_extra(tid)) & set(vis)))
+        marks = sorted(set(marks) | (self.flagged.get(tid, set()) & set(vis)))
         pending = list(marks)
         seen: set[int] = set()
         pos = {f: i for i, f in enumerate(vis)}
+        fixed = 0
         while pending:
             f = pending.pop(0)
             if f in seen:
@@ -694,7 +738,11 @@ class Desk:
             self.look(f)
             if self.looks_wrong(tid, f, g.boxes[f]) is None:
                 continue
+            self.frame_edits = 0
             self.fix(tid, f, g.boxes[f])
+            fixed += 1
+            if self.on_fixed is not None and self.frame_edits:
+                self.on_fixed(tid)
             done = sorted(seen | set(marks))
             i = done.index(f)
             for a, b in ((done[i - 1] if i else None, f), (f, done[i + 1] if i + 1 < len(done) else None)):
@@ -703,6 +751,7 @@ class Desk:
                 mid = vis[(pos[a] + pos[b]) // 2]
                 if mid not in seen:
                     pending.append(mid)
+        return fixed
 
 
 # ---- routes ----------------------------------------------------------------------------------------
@@ -756,9 +805,11 @@ def hand_before(desk: Desk) -> None:
 
 
 def hand_after(desk: Desk) -> None:
-    """One-click each object at its first visible frame, auto-track all tracks (one key), inspect
-    each track and fix (re-tracking after a fix when the tool offers it)."""
-    seq, led, at = desk.seq, desk.ledger, desk.features.autotrack
+    """One-click each object at its first visible frame; with auto-track, ``Shift+T`` (one key shared
+    by all tracks); inspect each track and fix; with auto-track, each fix that made or changed a
+    keyframe is followed by ``T`` (the track re-tracked from its keyframes) before the inspection
+    goes on."""
+    seq, led, tracking = desk.seq, desk.ledger, desk.features.autotrack is not None
     mine: dict[int, int] = {}
     for f, gs in sorted(_first_visible(seq).items()):
         for g in gs:
@@ -766,20 +817,20 @@ def hand_after(desk: Desk) -> None:
             tid = desk.one_click(g, f)
             if tid is not None:
                 mine[g.gt_id] = tid
-    if at is not None:
+    if tracking and mine:
         led.charge_to(*mine)
-        autotrack_all(desk, at)
+        desk.key("t", "shift")
+
+        def retrack(tid: int) -> None:
+            if desk.select(tid):
+                desk.key("t")
+
+        desk.on_fixed = retrack
     for gid, tid in mine.items():
         led.charge_to(gid)
         desk.inspect(tid, seq.gt[gid])
+    desk.on_fixed = None
     led.charge_to(OVERHEAD)
-
-
-def autotrack_all(desk: Desk, at: Any) -> None:
-    """The auto-track key for every track (counted as one key)."""
-    desk.ledger.count("keys", what="auto-track all")
-    cmd = at.AutoTrack(desk.doc.track_ids(), points=lambda k: desk.seq.points[k])
-    desk._push(cmd)
 
 
 def _prelabel(desk: Desk, proposals: list[Proposal] | None = None) -> None:
