@@ -104,7 +104,7 @@ def seed_runs(seed: int, frames: int, modes: list[bool]) -> tuple[tuple, dict[bo
     return (gt, labels, pts, sensor), out
 
 
-def score_seed(truth: tuple, props: list, threshold: float) -> dict[str, ClassScore]:
+def score_seed(truth: tuple, props: list, threshold: float, track_level: bool = True) -> dict[str, ClassScore]:
     """Scores of the proposals ``props`` of one seed against its ``truth`` (see the module doc)."""
     from fusionlabel.assist.review import ReviewQueue, SetProposals
     from fusionlabel.commands import UndoStack
@@ -112,19 +112,18 @@ def score_seed(truth: tuple, props: list, threshold: float) -> dict[str, ClassSc
 
     gt, labels, pts, sensor = truth
     accepted = {p.proposal_id for p in props if p.confidence >= threshold}
-    # keyframes of the accepted tracks: through the review queue's own bulk accept
-    doc = AnnotationDocument()
-    stack = UndoStack(doc)
-    stack.push(SetProposals(props, renumber=False))
-    queue = ReviewQueue(doc, stack)
-    kf_by_label: list[tuple[str, int]] = []
-    if hasattr(queue, "accept_above"):
+    # keyframes of the accepted tracks: through the review queue's own bulk accept (the
+    # frame-level path made one keyframe per observed frame)
+    if track_level:
+        doc = AnnotationDocument()
+        stack = UndoStack(doc)
+        stack.push(SetProposals(props, renumber=False))
+        queue = ReviewQueue(doc, stack)
         queue.accept_above(threshold)
+        queue.close()
         kf_by_label = [(t.label, len(t.keyframes)) for t in doc.tracks.values()]
-    else:  # the frame-level path: one keyframe per observed frame
+    else:
         kf_by_label = [(p.label, len(p.boxes)) for p in props if p.proposal_id in accepted]
-    queue.close()
-
     out = {g: ClassScore() for g in GROUPS}
     # per frame: one-to-one matching of every proposal box with every GT box
     match: dict[tuple[int, int], tuple[int, float]] = {}  # (proposal id, frame) -> (gt id, iou)
@@ -232,7 +231,7 @@ def run(seeds: list[int], frames: int, threshold: float, modes: dict[str, bool],
     for seed in seeds:
         truth, props = seed_runs(seed, frames, list(modes.values()))
         for name, tl in modes.items():
-            sc = score_seed(truth, props[tl], threshold)
+            sc = score_seed(truth, props[tl], threshold, tl)
             if verbose:
                 print_scores(f"{name} s{seed}", sc)
             for g in GROUPS:

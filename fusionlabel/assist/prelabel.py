@@ -344,7 +344,7 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
     """Proposals of associated tracks finished as wholes (:mod:`fusionlabel.assist.tracklabel`):
     fragments merged, then per track one class, one size, a consistent heading and smoothed
     poses (tracks of detector boxes without points keep their boxes, headed along their motion)."""
-    from fusionlabel.assist.tracklabel import finish_track, merge_fragments
+    from fusionlabel.assist.tracklabel import finish_track, merge_fragments, track_confidence
 
     times = {f: t for tr in tracks for f, t in tr.times.items()}
     dets = [dict(tr.dets) for tr in tracks]
@@ -363,8 +363,11 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
         clustered = {f: x for f, x in d.items() if x.points is not None and x.probabilities}
         if len(clustered) == len(d):
             tr.labels = {_track_class(clustered.values()): 1.0}
-            tr.boxes = finish_track(clustered, tr.times, next(iter(tr.labels)), onto)
-            out.append(_to_proposal(tr, len(out), flip=False))
+            label = next(iter(tr.labels))
+            tr.boxes = finish_track(clustered, tr.times, label, onto)
+            small = onto[label].size.max[0] < SMALL_OBJECT_LENGTH
+            out.append(_to_proposal(tr, len(out), flip=False,
+                                    confidence=track_confidence(clustered, tr.boxes, small)))
         else:
             refine_track(tr, onto)
             out.append(_to_proposal(tr, len(out)))
@@ -444,7 +447,7 @@ def _motion_headings(frames: Sequence[int], times: F64, centres: F64, min_speed:
     return out
 
 
-def _to_proposal(tr: _Track, pid: int, flip: bool = True) -> Proposal:
+def _to_proposal(tr: _Track, pid: int, flip: bool = True, confidence: float | None = None) -> Proposal:
     label = max(tr.labels, key=tr.labels.get)  # type: ignore[arg-type]
     boxes = dict(tr.boxes)
     frames = sorted(boxes) if flip else []
@@ -462,7 +465,7 @@ def _to_proposal(tr: _Track, pid: int, flip: bool = True) -> Proposal:
         if abs(wrap_angle(boxes[f].yaw - heading)) > math.pi / 2:
             boxes[f] = boxes[f].replace(yaw=wrap_angle(boxes[f].yaw + math.pi))
     mean_score = float(np.mean(list(tr.scores.values())))
-    conf = mean_score * (1.0 - math.exp(-tr.hits / 3.0))
+    conf = mean_score * (1.0 - math.exp(-tr.hits / 3.0)) if confidence is None else confidence
     source = sorted(tr.sources)[0] if len(tr.sources) == 1 else "+".join(sorted(tr.sources))
     return Proposal(pid, label, boxes, {f: float(s) for f, s in tr.scores.items()}, float(np.clip(conf, 0, 1)),
                     source)
