@@ -177,7 +177,8 @@ def _inside_share(det: Detection, box: Box3D, margin: float) -> float:
 
 def track_confidence(dets: Mapping[int, Detection], boxes: Mapping[int, Box3D], small: bool) -> float:
     """Confidence in [0, 1] of a finished track: ``max(mean per-frame score, agreement x
-    support) x (1 - exp(-frames / 6))``. Agreement: how well the track's boxes explain the
+    support) x (1 - exp(-frames / 6))`` (people and riders: ``min(agreement x support, 2 x mean
+    per-frame score)`` in place of the max). Agreement: how well the track's boxes explain the
     frames (mean BEV IoU of the per-frame detection box with the track's box; for people and
     riders, whose per-frame boxes are the class prior, the mean share of their points inside the
     track's box grown by 0.1 m); support: log10 of the most points seen, 1 from 300 points on. A
@@ -193,7 +194,10 @@ def track_confidence(dets: Mapping[int, Detection], boxes: Mapping[int, Box3D], 
     most = max(dets[f].n_points for f in frames)
     support = min(1.0, math.log10(max(most, 1)) / math.log10(300.0))
     mean_score = float(np.mean([dets[f].score for f in frames]))
-    return float(np.clip(max(mean_score, agree * support) * (1.0 - math.exp(-len(frames) / 6.0)), 0.0, 1.0))
+    # people and riders: the point share says little alone (a pole's points fit a person's box
+    # too), so their single-sweep scores cap it
+    track = min(agree * support, 2.0 * mean_score) if small else max(mean_score, agree * support)
+    return float(np.clip(track * (1.0 - math.exp(-len(frames) / 6.0)), 0.0, 1.0))
 
 
 # ---- fragments -------------------------------------------------------------------------------------
