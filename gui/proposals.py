@@ -450,7 +450,7 @@ class ProposalReview:
             corners = p.box.corners()
             text = f"p{p.proposal_id} {p.score:.2f}"
             is_cur = p.proposal_id == cur_id
-            glyphs.append(BoxGlyph(corners, rgba, False, False, text))
+            glyphs.append(BoxGlyph(corners, rgba, False, is_cur, text))  # the one under review: bold
             shapes.append(Shape(np.asarray(corners[:4, :2]), rgb, 3.6 if is_cur else 1.4, True, False,
                                 CURRENT_FILL if is_cur else PROPOSAL_FILL, text, ("proposal", p.proposal_id),
                                 dotted=True))
