@@ -364,10 +364,11 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
         if len(clustered) == len(d):
             tr.labels = {_track_class(clustered.values()): 1.0}
             label = next(iter(tr.labels))
-            tr.boxes = finish_track(clustered, tr.times, label, onto)
+            fin = finish_track(clustered, tr.times, label, onto)
+            tr.boxes = fin.boxes
             small = onto[label].size.max[0] < SMALL_OBJECT_LENGTH
             out.append(_to_proposal(tr, len(out), flip=False,
-                                    confidence=track_confidence(clustered, tr.boxes, small)))
+                                    confidence=track_confidence(clustered, tr.boxes, label, small, fin.measured)))
         else:
             refine_track(tr, onto)
             out.append(_to_proposal(tr, len(out)))

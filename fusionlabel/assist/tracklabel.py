@@ -175,10 +175,13 @@ def _inside_share(det: Detection, box: Box3D, margin: float) -> float:
     return float(points_in_boxes(pts, [box], margin=margin)[:, 0].mean())
 
 
-def track_confidence(dets: Mapping[int, Detection], boxes: Mapping[int, Box3D], small: bool) -> float:
-    """Confidence in [0, 1] of a finished track: ``max(mean per-frame score, agreement x
-    support) x (1 - exp(-frames / 6))`` (people and riders: ``min(agreement x support, 2 x mean
-    per-frame score)`` in place of the max). Agreement: how well the track's boxes explain the
+def track_confidence(dets: Mapping[int, Detection], boxes: Mapping[int, Box3D], label: str, small: bool,
+                     measured: bool = True) -> float:
+    """Confidence in [0, 1] of a finished track of class ``label``: ``max(mean per-frame score,
+    agreement x support x class share) x (1 - exp(-frames / 6))`` (people and riders: ``min(agreement
+    x support, 2 x mean per-frame score)`` in place of the max; a track whose size was not
+    ``measured``: the mean per-frame score alone). Class share: the share of frames whose own
+    guess is ``label``. Agreement: how well the track's boxes explain the
     frames (mean BEV IoU of the per-frame detection box with the track's box; for people and
     riders, whose per-frame boxes are the class prior, the mean share of their points inside the
     track's box grown by 0.1 m); support: log10 of the most points seen, 1 from 300 points on. A
@@ -196,7 +199,13 @@ def track_confidence(dets: Mapping[int, Detection], boxes: Mapping[int, Box3D], 
     mean_score = float(np.mean([dets[f].score for f in frames]))
     # people and riders: the point share says little alone (a pole's points fit a person's box
     # too), so their single-sweep scores cap it
-    track = min(agree * support, 2.0 * mean_score) if small else max(mean_score, agree * support)
+    share = float(np.mean([dets[f].label == label for f in frames]))
+    if small:
+        track = min(agree * support, 2.0 * mean_score)
+    elif not measured:  # its extent never seen (a wall going on, a far car): no agreement to speak of
+        track = mean_score
+    else:
+        track = max(mean_score, agree * support * share)
     return float(np.clip(track * (1.0 - math.exp(-len(frames) / 6.0)), 0.0, 1.0))
 
 
@@ -258,11 +267,22 @@ def merge_fragments(tracks: list[dict[int, Detection]], times: Mapping[int, floa
 
 
 # ---- one track ---------------------------------------------------------------------------------------
+@dataclass
+class FinishedTrack:
+    """One finished track: world-frame ``boxes`` (frame -> box), whether it ``moving``, and
+    whether its size was ``measured`` (from fully seen frames or, for people and riders, their
+    points; False: the class's typical size, its extent never seen)."""
+
+    boxes: dict[int, Box3D]
+    moving: bool
+    measured: bool
+
+
 def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], label: str, ontology: Ontology,
-                 params: TrackParams | None = None) -> dict[int, Box3D]:
-    """World-frame boxes (frame -> box) of one track of cluster detections (with points) of class
-    ``label``: one size, a consistent heading, smoothed poses (see the module doc). ``times``:
-    frame -> time (s)."""
+                 params: TrackParams | None = None) -> FinishedTrack:
+    """One track of cluster detections (with points) of class ``label`` finished as a whole:
+    one size, a consistent heading, smoothed poses (see the module doc). ``times``: frame -> time
+    (s)."""
     prm = params or TrackParams()
     spec = ontology[label]
     small = spec.size.max[0] < SMALL_OBJECT_LENGTH
@@ -297,6 +317,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
             yaw = axis if vote >= 0 else wrap_angle(axis + math.pi)
         yaw_f = dict.fromkeys(frames, float(yaw))
     # size
+    measured = True
     if small:
         ext = []
         for f in frames:
@@ -310,6 +331,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
                 float(np.clip(e[1], spec.size.min[1], spec.size.max[1])))
     else:
         full = [f for f in frames if not fitted[f][2]]
+        measured = bool(full)
         if full:
             best = sorted(full, key=lambda f: -dets[f].n_points)[: max(3, len(full) // 3)]
             size = (float(np.median([fitted[f][0].length for f in best])),
@@ -328,5 +350,6 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
         w = npts / npts.sum()
         pos = np.repeat((w[:, None] * cc).sum(axis=0)[None, :], len(frames), axis=0)
         z = np.full(len(frames), float(np.median(bottom)))
-    return {f: Box3D((float(pos[k, 0]), float(pos[k, 1]), float(z[k] + height / 2)), (size[0], size[1], height),
-                     yaw_f[f]) for k, f in enumerate(frames)}
+    return FinishedTrack({f: Box3D((float(pos[k, 0]), float(pos[k, 1]), float(z[k] + height / 2)),
+                                   (size[0], size[1], height), yaw_f[f]) for k, f in enumerate(frames)},
+                         moving, measured)
