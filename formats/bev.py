@@ -5,8 +5,8 @@ The grid (see ``docs/bev.md``; the same text goes into every export's ``README.m
 A square of ``2 * range_m`` metres centred on the ego origin, ``size = round(2 * range_m /
 resolution)`` cells per side, in the *BEV frame*:
 
-* ``frame="ego"`` (default): the ego frame (x forward, y left, z up) of that frame.
-* ``frame="world"``: the world axes, origin moved to the ego origin (no rotation): north-up maps.
+* ``axes="ego"`` (default): the ego frame (x forward, y left, z up) of that frame.
+* ``axes="world"``: the world axes, origin moved to the ego origin (no rotation): north-up maps.
 
 Rows run along -x, columns along -y: row 0 is the far front (x = +range), column 0 the far left
 (y = +range), so the image looks like a map seen from above with the vehicle heading up. Cell
@@ -58,7 +58,7 @@ F64 = NDArray[np.float64]
 PathLike = str | os.PathLike[str]
 ProgressFn = Callable[[int, int], None]
 
-FRAMES = ("ego", "world")
+AXES = ("ego", "world")
 BEV_FORMAT = "fusionlabel-bev"
 BEV_VERSION = 1
 #: Heights (m, BEV frame z) mapped to PNG values 1..255 (0 = no point).
@@ -163,7 +163,7 @@ class BEVFrame:
 
     index: int
     timestamp_ns: int
-    frame: str
+    axes: str
     grid: BEVGrid
     classes: list[str]
     T_world_from_bev: F64
@@ -192,16 +192,17 @@ def _velocity(doc: AnnotationDocument, track_id: int, frame: int, times: Sequenc
     return (np.asarray(b.center) - np.asarray(a.center)) / dt
 
 
-def T_world_from_bev(T_world_from_ego: F64, frame: str) -> F64:
-    """Pose of the BEV frame: the ego pose (``"ego"``) or its translation only (``"world"``)."""
-    if frame == "ego":
+def bev_pose(T_world_from_ego: F64, axes: str) -> F64:
+    """``T_world_from_bev``, the pose of the BEV grid's axes: the ego pose (``axes="ego"``) or its
+    translation only (``"world"``)."""
+    if axes == "ego":
         return np.asarray(T_world_from_ego, dtype=np.float64)
-    if frame == "world":
+    if axes == "world":
         return make_transform(None, np.asarray(T_world_from_ego)[:3, 3])
-    raise ValueError(f"BEV frame must be one of {FRAMES}, got {frame!r}")
+    raise ValueError(f"BEV axes must be one of {AXES}, got {axes!r}")
 
 
-def bev_frame(loaded: Any, index: int, grid: BEVGrid, classes: Sequence[str], frame: str = "ego",
+def bev_frame(loaded: Any, index: int, grid: BEVGrid, classes: Sequence[str], axes: str = "ego",
               supersample: int = 4, points: bool = True) -> BEVFrame:
     """Compute the BEV layers and vectors of frame ``index`` of ``loaded`` (a LoadedSequence).
 
@@ -209,8 +210,8 @@ def bev_frame(loaded: Any, index: int, grid: BEVGrid, classes: Sequence[str], fr
     info = loaded.info
     doc: AnnotationDocument = loaded.annotations
     fi = info.frames[index]
-    T_wb = T_world_from_bev(fi.T_world_from_ego, frame)
-    T_bw = invert(T_wb)
+    T_world_from_bev = bev_pose(fi.T_world_from_ego, axes)
+    T_bev_from_world = invert(T_world_from_bev)
     n = grid.size
     C = len(classes)
     cls_index = {c: k for k, c in enumerate(classes)}
@@ -219,9 +220,9 @@ def bev_frame(loaded: Any, index: int, grid: BEVGrid, classes: Sequence[str], fr
     instance = np.full((n, n), -1, dtype=np.int32)
     times = info.frame_times_ns()
     refs = doc.boxes_at(index)
-    boxes_bev = [r.box.transformed(T_bw) for r in refs]
+    boxes_bev = [r.box.transformed(T_bev_from_world) for r in refs]
     polys = bev_polygons(boxes_bev) if refs else np.zeros((0, 4, 2))
-    R_bw = T_bw[:3, :3]
+    R_bev_from_world = T_bev_from_world[:3, :3]
     objects: list[dict[str, Any]] = []
     skipped: list[tuple[str, str]] = []
     for ref, box, poly in zip(refs, boxes_bev, polys, strict=True):
@@ -251,7 +252,7 @@ def bev_frame(loaded: Any, index: int, grid: BEVGrid, classes: Sequence[str], fr
             "size": np.round(box.size, 4).tolist(),
             "yaw": round(box.yaw, 6),
             "velocity_world": None if v_world is None else np.round(v_world, 4).tolist(),
-            "velocity_bev": None if v_world is None else np.round(R_bw @ v_world, 4).tolist(),
+            "velocity_bev": None if v_world is None else np.round(R_bev_from_world @ v_world, 4).tolist(),
         })
     height = np.full((n, n), np.nan, dtype=np.float32)
     density = np.zeros((n, n), dtype=np.uint16)
@@ -260,7 +261,7 @@ def bev_frame(loaded: Any, index: int, grid: BEVGrid, classes: Sequence[str], fr
             pc = loaded.read_lidar(index, name)
             if pc is None or len(pc.xyz) == 0:
                 continue
-            T = (T_bw @ loaded.T_world_from_sensor(index, name)).astype(np.float32)
+            T = (T_bev_from_world @ loaded.T_world_from_sensor(index, name)).astype(np.float32)
             pts = pc.xyz.astype(np.float32, copy=False) @ T[:3, :3].T + T[:3, 3]
             rows, cols, inside = grid.cell_of(pts[:, :2])
             flat = rows[inside] * n + cols[inside]
@@ -275,8 +276,8 @@ def bev_frame(loaded: Any, index: int, grid: BEVGrid, classes: Sequence[str], fr
             df[:] = np.minimum(df.astype(np.int64) + cnt, np.iinfo(np.uint16).max).astype(np.uint16)
     coverage = np.round(cov * 255.0).astype(np.uint8)
     occupancy = cov >= 0.5
-    return BEVFrame(index, int(fi.timestamp_ns), frame, grid, list(classes), T_wb, coverage, occupancy,
-                    instance, height, density, T_bw @ fi.T_world_from_ego, objects, skipped)
+    return BEVFrame(index, int(fi.timestamp_ns), axes, grid, list(classes), T_world_from_bev, coverage, occupancy,
+                    instance, height, density, T_bev_from_world @ fi.T_world_from_ego, objects, skipped)
 
 
 # ---- images ----------------------------------------------------------------------------------------
@@ -410,18 +411,18 @@ def bev_classes(doc: AnnotationDocument, ontology: Ontology) -> list[str]:
     return sorted(rank, key=lambda lb: (rank[lb], lb)) + sorted(present - set(rank))
 
 
-def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: float = 0.2, frame: str = "ego",
+def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: float = 0.2, axes: str = "ego",
               classes: Sequence[str] | None = None, ontology: Ontology | None = None, supersample: int = 4,
               height_range: tuple[float, float] = DEFAULT_HEIGHT_RANGE, png: bool = True,
               overwrite: bool = False, progress: ProgressFn | None = None, **options: Any) -> Any:
     """Write the BEV products of every frame of ``loaded`` into the folder ``dst``.
 
     The folder is written under a temporary sibling name and renamed when complete; ``dst`` must
-    not exist or be empty unless ``overwrite``. Returns a ``formats.convert.ConvertSummary``."""
-    from formats.convert import ConvertSummary
+    not exist or be empty unless ``overwrite``. Returns a ``formats.summary.ConvertSummary``."""
+    from formats.summary import ConvertSummary
 
-    if frame not in FRAMES:
-        raise ValueError(f"BEV frame must be one of {FRAMES}, got {frame!r}")
+    if axes not in AXES:
+        raise ValueError(f"BEV axes must be one of {AXES}, got {axes!r}")
     if not height_range[1] > height_range[0]:
         raise ValueError(f"height range must be increasing, got {height_range}")
     grid = BEVGrid(float(range_m), float(resolution))
@@ -441,13 +442,13 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
     n = len(loaded.info.frames)
     try:
         for i in range(n):
-            bf = bev_frame(loaded, i, grid, cls, frame, supersample)
+            bf = bev_frame(loaded, i, grid, cls, axes, supersample)
             stem = f"{i:06d}"
             save_npz(_mk(tmp / "npz") / f"{stem}.npz", classes=np.array(cls, dtype=str), occupancy=bf.occupancy,
                      coverage=bf.coverage, instance=bf.instance, height=bf.height, density=bf.density,
                      T_world_from_bev=bf.T_world_from_bev, resolution=grid.resolution, range=grid.extent,
-                     timestamp_ns=np.int64(bf.timestamp_ns), frame=frame)
-            vec = {"frame": i, "timestamp_ns": bf.timestamp_ns, "bev_frame": frame,
+                     timestamp_ns=np.int64(bf.timestamp_ns), frame=axes)
+            vec = {"frame": i, "timestamp_ns": bf.timestamp_ns, "bev_frame": axes,
                    "T_world_from_bev": bf.T_world_from_bev.tolist(), "objects": bf.objects}
             _mk(tmp / "vectors")
             (tmp / "vectors" / f"{stem}.json").write_text(json.dumps(vec, allow_nan=False), encoding="utf-8")
@@ -468,7 +469,7 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
             if progress is not None:
                 progress(i + 1, n)
         meta = {"format": BEV_FORMAT, "version": BEV_VERSION, "name": loaded.info.name,
-                "source_format": loaded.info.format, "frame": frame, "range_m": grid.extent,
+                "source_format": loaded.info.format, "frame": axes, "range_m": grid.extent,
                 "resolution_m": grid.resolution, "size": [grid.size, grid.size], "supersample": supersample,
                 "height_range_m": list(height_range), "classes": cls,
                 "class_colors": {c: list(class_color(ontology, c)) for c in cls},
@@ -479,7 +480,7 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
         half = grid.size // 2
         (tmp / "README.md").write_text(README.format(
             name=loaded.info.name, frames=n, source=loaded.info.root, source_format=loaded.info.format,
-            h0=height_range[0], h1=height_range[1], frame=frame, frame_text=_FRAME_TEXT[frame],
+            h0=height_range[0], h1=height_range[1], frame=axes, frame_text=_FRAME_TEXT[axes],
             res=grid.resolution, rng=grid.extent, n=grid.size, half=half, half_m1=half - 1,
             classes=", ".join(cls) or "(none)", ss=supersample), encoding="utf-8")
         if dst.exists():

@@ -36,67 +36,19 @@ import queue as _queue
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
+from formats.summary import ConvertSummary
+
+__all__ = ["ConvertSummary"]
 
 #: ``progress(done, total)``: frames done so far out of the total.
 ProgressFn = Callable[[int, int], None]
 
 
-@dataclass
-class ConvertSummary:
-    """What a conversion wrote: ``frames`` and ``boxes`` written, ``skipped`` items as
-    ``(what, why)`` pairs (e.g. ``("frame 3 track 7", "outside the image_2 field of view")``),
-    ``outputs`` the folders/files written (one per sequence), ``warnings`` notes that are not skips,
-    ``failed`` ``(sequence, error)`` of sequences that could not be converted (folder conversions)."""
-
-    frames: int = 0
-    boxes: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-    def merge(self, other: ConvertSummary, prefix: str = "") -> ConvertSummary:
-        """Add ``other`` into this summary (skipped items prefixed with ``prefix``); returns self."""
-        self.frames += other.frames
-        self.boxes += other.boxes
-        self.skipped.extend((f"{prefix}{w}", why) for w, why in other.skipped)
-        self.outputs.extend(other.outputs)
-        self.warnings.extend(f"{prefix}{w}" for w in other.warnings)
-        self.failed.extend(other.failed)
-        return self
-
-    def skip_reasons(self) -> dict[str, int]:
-        """How many items were skipped for each reason."""
-        out: dict[str, int] = {}
-        for _, why in self.skipped:
-            out[why] = out.get(why, 0) + 1
-        return out
-
-    def text(self, max_items: int = 10) -> str:
-        """A short human-readable closing summary."""
-        lines = [f"{self.frames} frames, {self.boxes} boxes written to {len(self.outputs)} output(s); "
-                 f"{len(self.skipped)} skipped"]
-        for why, n in sorted(self.skip_reasons().items(), key=lambda kv: -kv[1]):
-            lines.append(f"  skipped {n}: {why}")
-        for what, why in self.skipped[:max_items]:
-            lines.append(f"    {what}: {why}")
-        if len(self.skipped) > max_items:
-            lines.append(f"    ... {len(self.skipped) - max_items} more")
-        for w in self.warnings[:max_items]:
-            lines.append(f"  warning: {w}")
-        for name, err in self.failed:
-            lines.append(f"  FAILED {name}: {err}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"frames": self.frames, "boxes": self.boxes, "skipped": [list(s) for s in self.skipped],
-                "outputs": list(self.outputs), "warnings": list(self.warnings),
-                "failed": [list(f) for f in self.failed]}
 
 
 @dataclass(frozen=True)

@@ -222,9 +222,9 @@ def write_openlabel(loaded: Any, dst: PathLike, *, progress: ProgressFn | None =
     """Write ``loaded`` (a ``formats.datasets.LoadedSequence``) as OpenLABEL 1.0 JSON.
 
     ``dst`` is a ``.json`` file, or a folder that gets ``openlabel.json``; an existing file is
-    replaced only with ``overwrite``. Written atomically. Returns a ``formats.convert.ConvertSummary``
+    replaced only with ``overwrite``. Written atomically. Returns a ``formats.summary.ConvertSummary``
     (frames, boxes; nothing is skipped)."""
-    from formats.convert import ConvertSummary
+    from formats.summary import ConvertSummary
 
     out = _output_file(Path(dst))
     if out.parent.exists() and not out.parent.is_dir():

@@ -442,7 +442,9 @@ def render_html(
                    "</table>")
         out.append(f"<p>boxes {_e(agreement_names[0])}: {a['boxes_a']}, {_e(agreement_names[1])}: {a['boxes_b']}; "
                    f"matched pairs {a['matched']}; label mismatches {a['label_mismatches']}; "
-                   f"id switches <b>{a['id_switches']}</b>; MOTA {_num(a['mota'])}</p>")
+                   f"id switches <b>{a['id_switches']}</b>; MOTA {_num(a['mota'])}; heading error mean "
+                   f"{_num(a['heading_error_deg']['mean'])}, p95 {_num(a['heading_error_deg']['p95'])} degrees; "
+                   f"heading flips (&gt; 90 degrees) <b>{a['heading_flips']['count']}</b></p>")
         out.append(svg_iou_histogram(agreement.ious(), agreement.threshold))
     # sampled frames
     if sampled:

@@ -327,7 +327,8 @@ def _run_interpolate(args: argparse.Namespace) -> int:
                      meta={k: v for k, v in proj.meta.items() if k not in ("saved_at", "saved_at_ns", "app")})
     print(f"{args.project}: {report.tracks} tracks, {report.keyframes} keyframes, "
           f"{report.interpolated} interpolated boxes ({report.method}), {report.gap_frames} gap frames; "
-          f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
+          + (f"{report.tracked} tracked and {report.held} held boxes; " if report.tracked or report.held else "")
+          + f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
     return EXIT_OK
 
 
@@ -360,8 +361,9 @@ def _add_export_bev(p: argparse.ArgumentParser) -> None:
     p.add_argument("--range", type=_positive_float, default=51.2, dest="range_m",
                    help="half extent of the square grid, metres (default 51.2)")
     p.add_argument("--resolution", type=_positive_float, default=0.2, help="cell size, metres (default 0.2)")
-    p.add_argument("--frame", choices=["ego", "world"], default="ego",
-                   help="grid axes: the ego frame (default) or world-aligned axes centred on the ego")
+    p.add_argument("--axes", "--frame", choices=["ego", "world"], default="ego", dest="axes",
+                   help="grid axes: the ego frame's (default) or world-aligned axes centred on the ego "
+                        "(--frame is the former name)")
     p.add_argument("--no-png", action="store_true", help="only NPZ layers and JSON vectors")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     add_open_arguments(p)
@@ -372,10 +374,10 @@ def _run_export_bev(args: argparse.Namespace) -> int:
 
     loaded = open_sequence(args.path, args)
     t0 = time.perf_counter()
-    summary = write_bev(loaded, args.out, range_m=args.range_m, resolution=args.resolution, frame=args.frame,
+    summary = write_bev(loaded, args.out, range_m=args.range_m, resolution=args.resolution, axes=args.axes,
                         png=not args.no_png, overwrite=args.force, progress=_progress_printer(sys.stderr.isatty()))
     dt = time.perf_counter() - t0
-    print(f"{args.out}: BEV products ({args.frame} frame, +-{args.range_m} m at {args.resolution} m)")
+    print(f"{args.out}: BEV products ({args.axes} axes, +-{args.range_m} m at {args.resolution} m)")
     print(summary.text())
     print(f"written in {dt:.1f} s ({summary.frames / max(dt, 1e-9):.1f} frames/s)")
     return EXIT_OK
@@ -697,17 +699,28 @@ def _run_qa(args: argparse.Namespace) -> int:
     return 1 if any(f.severity in worst for f in result.findings) else EXIT_OK
 
 
+def _heading_text(d: dict[str, Any]) -> tuple[str, str, str]:
+    """(mean, p95, flips) of a heading summary (see ``fusionlabel.qa.agreement.heading_summary``)."""
+    e, f = d["heading_error_deg"], d["heading_flips"]
+    return ("-" if e["mean"] is None else f"{e['mean']:.1f}", "-" if e["p95"] is None else f"{e['p95']:.1f}",
+            str(f["count"]) if f["share"] is None else f"{f['count']} ({100.0 * f['share']:.1f}%)")
+
+
 def format_agreement(a: dict[str, Any]) -> str:
     """Readable table of ``AgreementResult.to_dict()``."""
+    mean, p95, flips = _heading_text(a)
     lines = [f"agreement ({a['iou_mode']} IoU >= {a['threshold']:g}, {a['frames']} frames): "
              f"precision {a['precision']:.3f}, recall {a['recall']:.3f}, mean IoU "
              + ("-" if a["mean_iou"] is None else f"{a['mean_iou']:.3f}")
              + f", id switches {a['id_switches']}, label mismatches {a['label_mismatches']}, MOTA {a['mota']:.3f}",
-             f"  {'class':20s} {'TP':>6s} {'FP':>6s} {'FN':>6s} {'prec':>6s} {'recall':>6s} {'mIoU':>6s}"]
+             f"  heading error (deg): mean {mean}, p95 {p95}; flips (> 90 deg) {flips}",
+             f"  {'class':20s} {'TP':>6s} {'FP':>6s} {'FN':>6s} {'prec':>6s} {'recall':>6s} {'mIoU':>6s} "
+             f"{'hdg':>6s} {'hdg95':>6s} flips"]
     for label, c in a["per_class"].items():
         miou = "-" if c["mean_iou"] is None else f"{c['mean_iou']:.3f}"
+        mean, p95, flips = _heading_text(c)
         lines.append(f"  {label:20s} {c['tp']:6d} {c['fp']:6d} {c['fn']:6d} {c['precision']:6.3f} "
-                     f"{c['recall']:6.3f} {miou:>6s}")
+                     f"{c['recall']:6.3f} {miou:>6s} {mean:>6s} {p95:>6s} {flips}")
     return "\n".join(lines)
 
 

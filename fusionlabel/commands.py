@@ -53,7 +53,12 @@ class Command:
 class CreateTrack(Command):
     """A new track with its first keyframe. ``track_id`` None picks a fresh id at the first apply
     (kept for redo); after apply, ``self.track_id`` is the id of the created track. The
-    interpolation method defaults to the model's (``DEFAULT_INTERPOLATION``, smooth)."""
+    interpolation method defaults to the model's (``DEFAULT_INTERPOLATION``, smooth).
+
+    ``end``: the track's last frame (None: it ends at its last keyframe, see
+    :class:`~fusionlabel.model.Track`); ``to_sequence_end`` True makes it last to the end of the
+    sequence (``frame_count - 1`` of the document, when known): a labeler's new box is an object
+    that stays (held) until the labeler ends the track, moves it or auto-tracks it."""
 
     def __init__(
         self,
@@ -63,17 +68,24 @@ class CreateTrack(Command):
         attributes: Mapping[str, str] | None = None,
         track_id: int | None = None,
         interpolation: str = DEFAULT_INTERPOLATION,
+        end: int | None = None,
+        *,
+        to_sequence_end: bool = False,
     ) -> None:
         self.label, self.frame, self.box = label, frame, box
         self.attributes = dict(attributes or {})
         self.track_id = track_id
         self.interpolation = interpolation
+        self.end, self.to_sequence_end = end, bool(to_sequence_end)
         self.description = f"Create {label}"
 
     def apply(self, doc: AnnotationDocument) -> None:
         tid = doc.new_track_id() if self.track_id is None else _index(self.track_id)
         frame = doc.check_frame(self.frame)
-        track = Track(tid, self.label, dict(self.attributes), {frame: self.box}, self.interpolation)
+        end = self.end
+        if self.to_sequence_end and doc.frame_count:
+            end = max(doc.frame_count - 1, frame)
+        track = Track(tid, self.label, dict(self.attributes), {frame: self.box}, self.interpolation, end=end)  # type: ignore[arg-type]
         doc._insert_track(track)
         self.track_id = tid
 

@@ -30,7 +30,7 @@ import numpy as np
 from fusionlabel.box import Box3D
 from fusionlabel.errors import ModelError
 from fusionlabel.interpolation import FrameTimes, normalize_gaps
-from fusionlabel.model import INTERPOLATION_METHODS, Track
+from fusionlabel.model import BOX_STATES, INTERPOLATION_METHODS, Track
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,24 @@ EVENT_KINDS = (
 # ---- small value types ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class BoxRef:
-    """A box of a track at one frame: world-frame ``box``; ``is_keyframe`` False when interpolated."""
+    """A box of a track at one frame: world-frame ``box``; ``is_keyframe`` False unless the labeler
+    set it; ``state`` one of ``fusionlabel.model.BOX_STATES`` (``"keyframe"``, ``"tracked"``,
+    ``"interpolated"``, ``"held"``; left empty it follows ``is_keyframe``: keyframe or
+    interpolated); ``confidence`` the tracking confidence in [0, 1] of a tracked box, else None."""
 
     track_id: int
     label: str
     box: Box3D
     is_keyframe: bool
     frame: int
+    state: str = ""
+    confidence: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.state:
+            object.__setattr__(self, "state", "keyframe" if self.is_keyframe else "interpolated")
+        elif self.state not in BOX_STATES:
+            raise ModelError(f"box state must be one of {BOX_STATES}, got {self.state!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,24 +322,31 @@ class AnnotationDocument:
         return max(self._tracks, default=-1) + 1
 
     def boxes_at(self, frame: int) -> list[BoxRef]:
-        """Every box at ``frame`` (keyframes and interpolated ones), in track-id order."""
+        """Every box at ``frame`` (keyframes, tracked, interpolated and held ones), in track-id
+        order."""
         self.check_frame(frame)
         out = []
         for tid in sorted(self._tracks):
-            t = self._tracks[tid]
-            box = t.box_at(frame, self._frame_times_ns)
-            if box is not None:
-                out.append(BoxRef(tid, t.label, box, frame in t.keyframes, frame))
+            ref = self._ref(self._tracks[tid], frame)
+            if ref is not None:
+                out.append(ref)
         return out
 
     def box_at(self, track_id: int, frame: int) -> BoxRef | None:
-        """The box of one track at ``frame``, or None where the track has none."""
-        t = self.track(track_id)
-        box = t.box_at(frame, self._frame_times_ns)
-        return None if box is None else BoxRef(track_id, t.label, box, frame in t.keyframes, frame)
+        """The box of one track at ``frame`` (any state), or None where the track has none."""
+        return self._ref(self.track(track_id), frame)
+
+    def _ref(self, t: Track, frame: int) -> BoxRef | None:
+        box = t.keyframes.get(frame)
+        if box is not None:  # the common case first (imported labels: every frame a keyframe)
+            return BoxRef(t.track_id, t.label, box, True, frame, "keyframe", None)
+        box, state, conf = t.resolve([frame], self._frame_times_ns)[0]
+        if box is None or state is None:
+            return None
+        return BoxRef(t.track_id, t.label, box, state == "keyframe", frame, state, conf)
 
     def num_boxes(self) -> int:
-        """Number of boxes over all frames, interpolated ones included."""
+        """Number of boxes over all frames, tracked, interpolated and held ones included."""
         return sum(len(t.frames()) for t in self._tracks.values())
 
     def num_keyframes(self) -> int:
@@ -450,6 +468,16 @@ class AnnotationDocument:
             self._check_box(box, f"track {track.track_id} frame {f}")
         for gap in track.gaps:
             self.check_frame(gap[1])
+        for f, box in track.tracked.items():
+            self.check_frame(f)
+            if not isinstance(f, int):
+                raise ModelError(f"track {track.track_id}: tracked frame {f!r} must be a Python int")
+            self._check_box(box, f"track {track.track_id} tracked frame {f}")
+        if track.end is not None:
+            try:
+                self.check_frame(track.end)
+            except ModelError as e:
+                raise ModelError(f"track {track.track_id}: end: {e}") from None
         self._tracks[track.track_id] = track
         for f, r in (reviews or {}).items():
             self._box_reviews[(track.track_id, f)] = r
@@ -616,7 +644,9 @@ class AnnotationDocument:
         "frames": [{"frame", "status", "comment", "who", "when"}]}}``; world frame, metres,
         radians; tracks by id, keyframes and reviews by frame. ``gaps`` (inclusive frame intervals
         where the object is absent) is optional and written only for a track that has gaps, so a
-        document without gaps has exactly the original version-1 layout. Likewise the optional
+        document without gaps has exactly the original version-1 layout; so are a track's ``"end":
+        frame`` (its last frame, when set) and ``"tracked": {"<frame>": {"center", "size", "yaw",
+        "confidence"}}`` (boxes found by auto-tracking, confidence in [0, 1]). Likewise the optional
         top-level ``"issues": [{"id", "position": [x, y, z] (world, m), "text", "author",
         "resolved", "resolved_by", "frame", "track_id", "when"}]`` is written only when the document
         has issue markers, and ``"proposals": [{"id", "label", "confidence", "source",
@@ -640,6 +670,14 @@ class AnnotationDocument:
             )
             if t.gaps:
                 tracks[-1]["gaps"] = [list(g) for g in t.gaps]
+            if t.end is not None:
+                tracks[-1]["end"] = t.end
+            if t.tracked:
+                tracks[-1]["tracked"] = {
+                    str(f): {"center": list(b.center), "size": list(b.size), "yaw": b.yaw,
+                             "confidence": float(t.tracked_confidence[f])}
+                    for f, b in sorted(t.tracked.items())
+                }
         boxes = [
             {"track_id": tid, "frame": f, **r.to_dict()} for (tid, f), r in sorted(self._box_reviews.items())
         ]
@@ -672,7 +710,8 @@ class AnnotationDocument:
             raise ModelError("document: 'tracks' must be a list")
         for i, td in enumerate(d["tracks"]):
             where = f"tracks[{i}]"
-            td = _keys(td, where, {"id", "label", "attributes", "interpolation", "keyframes"}, optional={"gaps"})
+            td = _keys(td, where, {"id", "label", "attributes", "interpolation", "keyframes"},
+                       optional={"gaps", "end", "tracked"})
             tid = _int(td["id"], f"{where}: id")
             where = f"track {tid}"
             if tid in doc._tracks:
@@ -695,7 +734,15 @@ class AnnotationDocument:
             if not isinstance(gaps, list):
                 raise ModelError(f"{where}: 'gaps' must be a list of [first, last] pairs")
             gaps = normalize_gaps((tuple(g) if isinstance(g, list) else g for g in gaps), f"{where}: gaps")
-            track = Track(tid, td["label"], dict(attrs), keyframes, td["interpolation"], gaps)
+            end = td.get("end")
+            if end is not None:
+                end = _int(end, f"{where}: end")
+            tracked, confidence = _tracked_from_dict(td.get("tracked", {}), where)
+            try:
+                track = Track(tid, td["label"], dict(attrs), keyframes, td["interpolation"], gaps, end, tracked,
+                              confidence)
+            except ModelError as e:
+                raise ModelError(f"{where}: {e}") from None
             try:
                 doc._insert_track(track)
             except ModelError as e:
@@ -783,6 +830,24 @@ def _box_from_dict(bd: object, where: str) -> Box3D:
         return Box3D(tuple(bd["center"]), tuple(bd["size"]), bd["yaw"])
     except ModelError as e:
         raise ModelError(f"{where}: {e}") from None
+
+
+def _tracked_from_dict(data: object, where: str) -> tuple[dict[int, Box3D], dict[int, float]]:
+    """Tracked boxes and their confidences from ``{"<frame>": {"center", "size", "yaw",
+    "confidence"}}``."""
+    if not isinstance(data, dict):
+        raise ModelError(f"{where}: 'tracked' must be a mapping frame -> box")
+    boxes: dict[int, Box3D] = {}
+    confidence: dict[int, float] = {}
+    for fkey, bd in data.items():
+        f = _frame_key(fkey, f"{where}: tracked key")
+        bd = _keys(bd, f"{where} tracked frame {f}", {"center", "size", "yaw", "confidence"})
+        c = bd.pop("confidence")
+        if not _is_number(c) or not 0.0 <= float(c) <= 1.0:
+            raise ModelError(f"{where} tracked frame {f}: 'confidence' must be a number in [0, 1], got {c!r}")
+        confidence[f] = float(c)
+        boxes[f] = _box_from_dict(bd, f"{where} tracked frame {f}")
+    return boxes, confidence
 
 
 def _proposal_from_dict(pd: object, where: str) -> Proposal:

@@ -68,7 +68,15 @@ from fusionlabel.tools import (
 )
 from gui import persist
 from gui.cameras import CameraBox, CameraGrid
-from gui.colors import COLOR_MODES, SELECTED_COLOR, bev_colors, class_color, class_color_f, point_colors
+from gui.colors import (
+    COLOR_MODES,
+    SELECTED_COLOR,
+    bev_colors,
+    class_color,
+    class_color_f,
+    point_colors,
+    tracked_opacity,
+)
 from gui.frames import FrameData
 from gui.ortho import OrthoView, PlaneEvent, Shape, modifier_names
 from gui.session import Session, derive, height_order, load_session
@@ -493,7 +501,9 @@ class MainWindow(QMainWindow):
         if name.endswith("_proposal") or name == "accept_above_threshold":
             return self.proposals_ui.perform(name)
         handler = {"make_keyframe": self.tracks.make_keyframe, "copy_to_this_frame": self.tracks.copy_to_this_frame,
-                   "propagate_all": self.tracks.propagate_all}.get(name)
+                   "propagate_all": self.tracks.propagate_all, "flip_track": self.tracks.flip_track,
+                   "resize_track": self.tracks.resize_track, "end_track": self.tracks.end_track,
+                   "extend_track": self.tracks.extend_track}.get(name)
         return handler() if handler is not None else False
 
     def redraw_boxes(self) -> None:
@@ -790,19 +800,20 @@ class MainWindow(QMainWindow):
             return []
         return self.session.doc.boxes_at(self.frame)
 
-    def _shown_boxes(self) -> list[tuple[int | None, str, Box3D, bool]]:
-        """(track id, label, box, is_keyframe) drawn now: the document's, with the drag preview
-        replacing its track's box (a new box while creating has track id None)."""
+    def _shown_boxes(self) -> list[tuple[int | None, str, Box3D, str, float | None]]:
+        """(track id, label, box, state, tracking confidence) drawn now: the document's, with the
+        drag preview replacing its track's box (drawn as a keyframe; a new box while creating has
+        track id None). ``state`` is one of ``fusionlabel.model.BOX_STATES``."""
         prev = self.ctx.preview if self.ctx is not None else None
-        out: list[tuple[int | None, str, Box3D, bool]] = []
+        out: list[tuple[int | None, str, Box3D, str, float | None]] = []
         for r in self.boxes():
             if prev is not None and prev.frame == self.frame and prev.track_id == r.track_id:
-                out.append((r.track_id, r.label, prev.box, True))
+                out.append((r.track_id, r.label, prev.box, "keyframe", None))
             else:
-                out.append((r.track_id, r.label, r.box, r.is_keyframe))
+                out.append((r.track_id, r.label, r.box, r.state, r.confidence))
         if prev is not None and prev.frame == self.frame and prev.track_id is None:
             label = self.ctx.default_class if self.ctx is not None else "car"
-            out.append((None, label, prev.box, True))
+            out.append((None, label, prev.box, "keyframe", None))
         return out
 
     def _update_boxes(self) -> None:
@@ -812,7 +823,8 @@ class MainWindow(QMainWindow):
             return
         refs = self.boxes()
         corners = box_corners([r.box for r in refs]) if refs else np.zeros((0, 8, 3))  # one batch
-        cam_boxes = [CameraBox(r.track_id, r.label, c, r.is_keyframe) for r, c in zip(refs, corners, strict=True)]
+        cam_boxes = [CameraBox(r.track_id, r.label, c, r.is_keyframe, r.state, r.confidence)
+                     for r, c in zip(refs, corners, strict=True)]
         if self.camera_grid is not None:
             props = self.proposals_ui.camera_items(self.session.doc, self.frame)
             for panel in self.camera_grid.panels.values():
@@ -838,19 +850,22 @@ class MainWindow(QMainWindow):
         sel = self.selection
         selected_box = None
         shown = self._shown_boxes()
-        all_corners = box_corners([b for _, _, b, _ in shown]) if shown else np.zeros((0, 8, 3))
+        all_corners = box_corners([s[2] for s in shown]) if shown else np.zeros((0, 8, 3))
         # heading ticks: box centre -> front-face centre (BEV), all boxes at once
         ticks = np.stack([all_corners[:, :4, :2].mean(axis=1), all_corners[:, :2, :2].mean(axis=1)], axis=1)
-        for (tid, label, box, key), corners, tick in zip(shown, all_corners, ticks, strict=True):
+        for (tid, label, box, state, conf), corners, tick in zip(shown, all_corners, ticks, strict=True):
             is_sel = tid is not None and tid == sel
             if is_sel or tid is None:
                 selected_box = box
+            key, tracked = state == "keyframe", state == "tracked"
             glyphs.append(BoxGlyph(corners, class_color_f(label), key, is_sel or tid is None,
-                                   "new" if tid is None else str(tid)))
+                                   "new" if tid is None else str(tid), tracked, conf))
             color = SELECTED_COLOR if (is_sel or tid is None) else class_color(label)
-            shapes.append(Shape(corners[:4, :2], color, 2.5 if is_sel else (1.6 if key else 1.2), True, not key,
-                                45 if is_sel else 0, "" if tid is None else str(tid), tid))
-            shapes.append(Shape(tick, color, 1.5, closed=False))
+            opacity = tracked_opacity(conf) if tracked and not is_sel else 1.0
+            shapes.append(Shape(corners[:4, :2], color, 2.5 if is_sel else (1.6 if key else 1.2), True,
+                                not key and not tracked, 45 if is_sel else 0, "" if tid is None else str(tid), tid,
+                                dash_dot=tracked, opacity=opacity))
+            shapes.append(Shape(tick, color, 1.5, closed=False, opacity=opacity))
         if selected_box is not None:
             shapes += self._handle_shapes("bev", selected_box, self.bev.scale, None)
         g, s = self._assist_overlays()
@@ -942,15 +957,18 @@ class MainWindow(QMainWindow):
         rgb = np.full((len(near), 3), 110, np.uint8)
         rgb[inside] = class_color(ref.label)
         text = f"track {ref.track_id} {ref.label}  {shown.size[0]:.2f} x {shown.size[1]:.2f} x {shown.size[2]:.2f} m"
-        if not ref.is_keyframe:
-            text += "  (interpolated)"
+        if ref.state == "tracked":
+            text += f"  (tracked, confidence {ref.confidence:.2f})"
+        elif not ref.is_keyframe:
+            text += f"  ({ref.state})"
         for view, name, uv, half in ((self.side, "side", side_uv, l / 2), (self.front, "front", front_uv, w / 2)):
             view.message = text
             view.set_points(uv, rgb, order=inside.astype(np.float32))
             view.set_view(up_angle=math.pi / 2)
             view.fit((-half - m / 2, cz - h / 2 - m / 2), (half + m / 2, cz + h / 2 + m / 2), margin=0.05)
             outline = box_outline(name, shown, box)
-            shapes = [Shape(outline, SELECTED_COLOR, 2.0, True, not ref.is_keyframe, 30)]
+            shapes = [Shape(outline, SELECTED_COLOR, 2.0, True, ref.state in ("interpolated", "held"), 30,
+                            dash_dot=ref.state == "tracked")]
             if name == "side":
                 c = outline.mean(axis=0)
                 shapes.append(Shape(np.array([c, [outline[:2, 0].mean(), c[1]]]), SELECTED_COLOR, 1.5, closed=False))
@@ -963,14 +981,17 @@ class MainWindow(QMainWindow):
         keys: list[int] = []
         span = None
         gaps: tuple[tuple[int, int], ...] = ()
+        tracked: list[int] = []
         if self.selection is not None and self.selection in self.session.doc:
             t = self.session.doc.track(self.selection)
             keys = t.keyframe_indices()
             span = t.span()
             gaps = t.gaps
+            tracked = [f for f in t.tracked if t.is_tracked(f)]
         ts = self.session.seq.frames
         t_s = (ts[self.frame].timestamp_ns - ts[0].timestamp_ns) / 1e9
-        self.timeline.set_state(len(self.session), self.frame, t_s, keys, span, self.play_timer.isActive(), gaps)
+        self.timeline.set_state(len(self.session), self.frame, t_s, keys, span, self.play_timer.isActive(), gaps,
+                                tracked)
 
     # ---- selection, tools and editing -----------------------------------------------------------
     def select(self, track_id: int | None) -> None:

@@ -2,7 +2,8 @@
 
 Boxes are projected with :func:`calib.projection.project_box_edges` (near-plane clipped, lens
 distortion sampled, clipped to the image), in the class colour; the front face is drawn thicker,
-interpolated boxes dashed, the selected box white and thicker. A toggle overlays the LiDAR points
+interpolated and held boxes dashed, boxes found by auto-tracking dash-dotted and as opaque as
+their confidence, the selected box white and thicker. A toggle overlays the LiDAR points
 coloured by depth (``CameraModel.project``). Clicking inside a projected box emits
 ``box_clicked(track_id)`` (the nearest box wins when several contain the click).
 """
@@ -22,7 +23,7 @@ from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, clip_polyline, project_boxes_edges
-from gui.colors import PROPOSAL_COLOR, SELECTED_COLOR, class_color, depth_colors_u8
+from gui.colors import PROPOSAL_COLOR, SELECTED_COLOR, class_color, depth_colors_u8, tracked_opacity
 from gui.frames import transform_f32
 from gui.ortho import qpolygon
 
@@ -34,12 +35,24 @@ RING_ORDER = ("cam_front_left", "cam_front", "cam_front_right", "cam_back_left",
 
 @dataclass(frozen=True)
 class CameraBox:
-    """A box to draw in the cameras: ``corners`` (8, 3) world metres, ``label``, ``keyframe``."""
+    """A box to draw in the cameras: ``corners`` (8, 3) world metres, ``label``, ``keyframe``;
+    ``state`` (``fusionlabel.model.BOX_STATES``; empty: from ``keyframe``) and the tracking
+    ``confidence`` of a tracked box."""
 
     track_id: int
     label: str
     corners: F64
     keyframe: bool = True
+    state: str = ""
+    confidence: float | None = None
+
+    @property
+    def pattern(self) -> str:
+        """Line pattern: ``""`` solid (keyframe), ``"dash"`` (interpolated, held), ``"dashdot"``
+        (tracked)."""
+        if self.state == "tracked":
+            return "dashdot"
+        return "" if (self.keyframe if not self.state else self.state == "keyframe") else "dash"
 
 
 class CameraPanel(QWidget):
@@ -278,11 +291,11 @@ class CameraPanel(QWidget):
             self._polys = (key, self._styled_lines())
         p.save()
         p.setClipRect(r)  # edges of boxes drawn whole are not clipped to the image
-        for (color, width, dashed), lines in self._polys[1]:
+        for (color, width, pattern), lines in self._polys[1]:
             pen = QPen(QColor(*color))
             pen.setWidthF(width)
-            if dashed:
-                pen.setStyle(Qt.PenStyle.DashLine)
+            if pattern:
+                pen.setStyle(Qt.PenStyle.DashDotLine if pattern == "dashdot" else Qt.PenStyle.DashLine)
             p.setPen(pen)
             for poly in lines:
                 p.drawPolyline(poly)
@@ -309,41 +322,46 @@ class CameraPanel(QWidget):
         p.drawText(QPointF(r.x() + 4, r.y() + 13), self.name)
         p.end()
 
-    def _styled_lines(self) -> list[tuple[tuple[tuple[int, int, int], float, bool], object]]:
-        """Edge polylines (QPolygonF, widget pixels) grouped by pen (colour, width, dashed), in
-        drawing order (the selected box last). Boxes drawn whole go as 2 polylines (front loop and
-        :data:`REST_TRAIL`; dashed: 5); each group is converted in one piece and sliced."""
-        groups: dict[tuple[tuple[int, int, int], float, bool], list[F64]] = {}
+    def _styled_lines(self) -> list[tuple[tuple[tuple[int, ...], float, str], object]]:
+        """Edge polylines (QPolygonF, widget pixels) grouped by pen (colour (RGB or RGBA), width,
+        pattern: see :attr:`CameraBox.pattern`), in drawing order (the selected box last). Boxes
+        drawn whole go as 2 polylines (front loop and :data:`REST_TRAIL`; dashed: 5); each group
+        is converted in one piece and sliced."""
+        groups: dict[tuple[tuple[int, ...], float, str], list[F64]] = {}
 
         draft = self.draft
 
-        def style(i: int, front: bool) -> tuple[tuple[int, int, int], float, bool]:
+        def style(i: int, front: bool) -> tuple[tuple[int, ...], float, str]:
             b = self._boxes[i]
+            pattern = b.pattern
+            color: tuple[int, ...] = class_color(b.label)
+            if pattern == "dashdot":  # tracked: as opaque as its confidence
+                color = (*color, round(255 * tracked_opacity(b.confidence)))
             if draft:  # 1 px lines take the raster engine's fast path (wider ones the stroker: ~10x)
                 if b.track_id == self.selected:
-                    return (SELECTED_COLOR, 2.0, not b.keyframe)
-                return (class_color(b.label), 1.0, not b.keyframe)
-            width = (1.6 if b.keyframe else 1.2) * (1.8 if front else 1.0)
+                    return (SELECTED_COLOR, 2.0, pattern)
+                return (color, 1.0, pattern)
+            width = (1.6 if not pattern else 1.2) * (1.8 if front else 1.0)
             if b.track_id == self.selected:
-                return (SELECTED_COLOR, width + 1.0, not b.keyframe)
-            return (class_color(b.label), width, not b.keyframe)
+                return (SELECTED_COLOR, width + 1.0, pattern)
+            return (color, width, pattern)
 
         for i, e, poly in self._edges:
             groups.setdefault(style(i, e in FRONT_FACE_EDGES), []).append(poly)
         if len(self._whole):
             k = self._whole_uv.shape[2]
             flat = self._whole_uv.reshape(len(self._whole), 12 * k, 2)
-            by_style: dict[tuple[tuple[tuple[int, int, int], float, bool], bool], list[int]] = {}
+            by_style: dict[tuple[tuple[tuple[int, ...], float, str], bool], list[int]] = {}
             for n, i in enumerate(self._whole):
                 by_style.setdefault((style(int(i), True), True), []).append(n)
                 by_style.setdefault((style(int(i), False), False), []).append(n)
             for (st, front), rows in by_style.items():
-                dashed = st[2]
+                dashed = bool(st[2])
                 chains = (FRONT_LOOP,) if front else REST_DASHED if dashed else (REST_TRAIL,)
                 for runs in chains:
                     groups.setdefault(st, []).extend(flat[rows][:, chain_index(runs, k)])
         selected = {st for st in groups if st[0] == SELECTED_COLOR}
-        out: list[tuple[tuple[tuple[int, int, int], float, bool], object]] = []
+        out: list[tuple[tuple[tuple[int, ...], float, str], object]] = []
         for st in sorted(groups, key=lambda g: g in selected):
             polys = groups[st]
             big = qpolygon(self.image_to_widget(np.concatenate(polys)))

@@ -33,6 +33,17 @@ SELECTED_COLOR = (255, 255, 255)
 PROPOSAL_COLOR = (200, 185, 255)
 #: Dimming factor of interpolated (non-keyframe) boxes.
 INTERPOLATED_DIM = 0.6
+#: Opacity of a tracked box (auto-tracking) of confidence 0; confidence 1 is opaque.
+TRACKED_MIN_OPACITY = 0.3
+
+
+def tracked_opacity(confidence: float | None) -> float:
+    """Line opacity in [TRACKED_MIN_OPACITY, 1] of a box found by auto-tracking, by its confidence
+    in [0, 1] (None: 1), in quarter steps (few pens to draw with)."""
+    if confidence is None:
+        return 1.0
+    c = round(min(max(float(confidence), 0.0), 1.0) * 4) / 4
+    return TRACKED_MIN_OPACITY + (1.0 - TRACKED_MIN_OPACITY) * c
 
 COLOR_MODES = ("height", "intensity", "distance")
 

@@ -41,7 +41,9 @@ _BACKGROUND32 = int(pack_rgb32(np.array([BACKGROUND], np.uint8))[0])
 class Shape:
     """A polyline/polygon in plane metres: ``points`` (K, 2); ``color`` RGB 0-255; ``width`` px;
     ``closed``; ``dashed``; ``fill_alpha`` (0 = no fill); ``text`` drawn at the first point;
-    ``key`` identifies what it is (e.g. a track id) for hit tests; ``dotted`` (machine proposals)."""
+    ``key`` identifies what it is (e.g. a track id) for hit tests; ``dotted`` (machine proposals);
+    ``dash_dot`` (boxes found by auto-tracking); ``opacity`` in [0, 1] of the line (a tracked box's
+    confidence)."""
 
     points: F64
     color: tuple[int, int, int]
@@ -52,6 +54,8 @@ class Shape:
     text: str = ""
     key: object = None
     dotted: bool = False
+    dash_dot: bool = False
+    opacity: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -248,11 +252,13 @@ class OrthoView(QWidget):
         p.end()
 
     def _paint_shape(self, p: QPainter, sh: Shape, poly: QPolygonF, first: F64) -> None:
-        pen = QPen(QColor(*sh.color))
+        pen = QPen(QColor(*sh.color, round(255 * min(max(sh.opacity, 0.0), 1.0))))
         # draft: lines wider than 1 px go through the stroker (about 10x slower under software rendering)
         pen.setWidthF(sh.width if not self.draft else 1.0 if sh.width < 2.4 else 2.0)
         if sh.dotted:
             pen.setStyle(Qt.PenStyle.DotLine)
+        elif sh.dash_dot:
+            pen.setStyle(Qt.PenStyle.DashDotLine)
         elif sh.dashed:
             pen.setStyle(Qt.PenStyle.DashLine)
         p.setPen(pen)

@@ -1,5 +1,6 @@
 """Track operations in the window: the Track menu, "make keyframe here", the interpolation method,
-and propagation of boxes to other frames with motion prediction and refinement on the points.
+propagation of boxes to other frames with motion prediction and refinement on the points, and the
+whole-track edits (flip the heading, one size, end here / continue to the end).
 
 Everything is an undoable command of the core (``fusionlabel.trackops``,
 ``fusionlabel.propagation``) pushed on the session's undo stack; a refused operation (the command
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QMenuBar, QWidget
 
@@ -22,13 +24,18 @@ from fusionlabel.errors import ModelError
 from fusionlabel.propagation import PropagateBoxes, RefineResult, predict_box_at, refine_box
 from fusionlabel.trackops import (
     DeleteFromFrame,
+    EndTrack,
+    ExtendTrack,
+    FlipTrack,
     MakeKeyframe,
     MergeTracks,
     RemoveGap,
+    ResizeTrack,
     SetGap,
     SetInterpolation,
     SplitTrack,
 )
+from fusionlabel.tracksize import estimate_track_size
 
 if TYPE_CHECKING:
     from gui.app import MainWindow
@@ -113,6 +120,14 @@ class TrackActions:
         self.actions["gap"] = add(m, "Mark gap from here to the next keyframe", [], self.mark_gap)
         self.actions["remove_gap"] = add(m, "Remove the gap here", [], self.remove_gap)
         m.addSeparator()
+        for name, text, slot in (
+            ("flip_track", "Flip the track's heading (180 degrees)", self.flip_track),
+            ("resize_track", "One size for the whole track", self.resize_track),
+            ("end_track", "End the track at this frame", self.end_track),
+            ("extend_track", "Continue the track to the end of the sequence", self.extend_track),
+        ):
+            self.actions[name] = add(m, text, [], slot, shown=mapped(name))
+        m.addSeparator()
         self.actions["linear"] = add(m, "Interpolate linearly", [], lambda: self.set_interpolation("linear"))
         self.actions["smooth"] = add(m, "Interpolate smoothly", [], lambda: self.set_interpolation("smooth"))
 
@@ -121,6 +136,64 @@ class TrackActions:
         """The selected track's interpolated box at this frame becomes a keyframe (MakeKeyframe)."""
         tid = self._selected()
         return tid is not None and self.push(MakeKeyframe(tid, self.win.frame))
+
+    # ---- whole-track edits -------------------------------------------------------------------------
+    def flip_track(self) -> bool:
+        """Turn the selected track's heading by 180 degrees on every frame (FlipTrack)."""
+        tid = self._selected()
+        return tid is not None and self.push(FlipTrack(tid))
+
+    def end_track(self) -> bool:
+        """The selected track ends at this frame (EndTrack)."""
+        tid = self._selected()
+        return tid is not None and self.push(EndTrack(tid, self.win.frame))
+
+    def extend_track(self) -> bool:
+        """The selected track continues to the last frame of the sequence (ExtendTrack)."""
+        tid = self._selected()
+        return tid is not None and self.push(ExtendTrack(tid))
+
+    #: Most frames whose points the size estimate reads (evenly spread over the track).
+    RESIZE_FRAMES = 20
+
+    def resize_track(self) -> bool:
+        """One size for the selected track: estimated from the frames where its points are seen
+        best (:func:`~fusionlabel.tracksize.estimate_track_size`, at most ``RESIZE_FRAMES``
+        frames read) and applied to every keyframe and tracked box, each keeping the faces its
+        points support (ResizeTrack)."""
+        tid = self._selected()
+        if tid is None:
+            return False
+        s = self.win.session
+        assert s is not None
+        track = s.doc.track(tid)
+        anchors = sorted({*track.keyframes, *track.tracked})
+        if len(anchors) > self.RESIZE_FRAMES:
+            step = (len(anchors) - 1) / (self.RESIZE_FRAMES - 1)
+            anchors = sorted({anchors[round(i * step)] for i in range(self.RESIZE_FRAMES)})
+        pts_cache: dict[int, object] = {}
+        empty = np.zeros((0, 3))
+
+        def points_at(f: int):  # type: ignore[no-untyped-def]
+            if f not in pts_cache:  # only the chosen frames are read; the others resize about their centre
+                pts_cache[f] = (self._points(f) if f in anchors else None)
+            pts = pts_cache[f]
+            return empty if pts is None else pts
+
+        lidar = s.seq.lidar_names[0] if s.seq.lidar_names else None
+
+        def origin_at(f: int):  # type: ignore[no-untyped-def]
+            return s.seq.T_world_from_sensor(f, lidar)[:3, 3] if lidar else s.seq.T_world_from_ego(f)[:3, 3]
+
+        try:
+            size = estimate_track_size(track, points_at, anchors, origin_at=origin_at, times_ns=s.doc.frame_times_ns)
+        except ModelError as e:
+            self._say(f"track {tid}: {e}", 8000)
+            return False
+        if not self.push(ResizeTrack(tid, size, points_at)):
+            return False
+        self._say(f"track {tid}: one size {size[0]:.2f} x {size[1]:.2f} x {size[2]:.2f} m", 8000)
+        return True
 
     def set_interpolation(self, method: str) -> bool:
         """Interpolate the selected track ``"linear"`` or ``"smooth"`` (SetInterpolation)."""
@@ -224,7 +297,9 @@ class TrackActions:
     def copy_to_this_frame(self) -> bool:
         """Put the selected track's box from its nearest frame with a box (before or after) at this
         frame as a keyframe: predicted by its motion and refined on this frame's points
-        (PropagateBoxes). Refused when the track has a keyframe here already."""
+        (PropagateBoxes); an interpolated or tracked box here becomes a keyframe as it is, a held
+        one is predicted from the latest keyframe or tracked box. Refused when the track has a
+        keyframe here already."""
         tid = self._selected()
         if tid is None:
             return False
@@ -234,17 +309,17 @@ class TrackActions:
         if track.is_keyframe(f):
             self._say(f"track {tid} already has a keyframe at frame {f}")
             return False
-        span = track.span()
-        if span is None:
-            return False
-        if span[0] <= f <= span[1] and doc.box_at(tid, f) is not None:
-            return self.make_keyframe()  # interpolated here: keep the box the labeler sees
-        if f > span[1]:
-            source = span[1]
-        elif f < span[0]:
-            source = span[0]
+        ref = doc.box_at(tid, f)
+        if ref is not None and ref.state in ("interpolated", "tracked"):
+            return self.make_keyframe()  # keep the box the labeler sees
+        ks = track.keyframe_indices()
+        anchors = sorted({*ks, *track.tracked})
+        if f > ks[-1]:  # after the last keyframe (held or beyond the end): from the latest box before
+            source = max(a for a in anchors if a < f)
+        elif f < ks[0]:
+            source = min(a for a in anchors if a > f)
         else:  # inside a gap: from the nearest keyframe (refused: the frame is in the gap)
-            source = min(track.keyframe_indices(), key=lambda k: abs(k - f))
+            source = min(ks, key=lambda k: abs(k - f))
         cmd = PropagateBoxes(source, f, [tid], points_world=self._points(f))
         if not self.push(cmd):
             return False

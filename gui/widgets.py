@@ -29,8 +29,9 @@ from gui.colors import class_color
 
 
 class TimelineBar(QWidget):
-    """A frame ruler: the current frame, ticks, and keyframe markers of the selected track.
-    Clicking or dragging picks a frame (``frame_picked``)."""
+    """A frame ruler: the current frame, ticks, and keyframe markers of the selected track (its
+    tracked frames as a teal strip in its span). Clicking or dragging picks a frame
+    (``frame_picked``)."""
 
     frame_picked = pyqtSignal(int)
 
@@ -41,18 +42,21 @@ class TimelineBar(QWidget):
         self.keyframes: list[int] = []
         self.span: tuple[int, int] | None = None
         self.gaps: list[tuple[int, int]] = []
+        self.tracked: list[int] = []
         self._static: tuple[tuple, QPixmap] | None = None  # ruler without the cursor, by its state
         self.setMinimumHeight(34)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def set_state(
         self, count: int, frame: int, keyframes: Sequence[int] = (), span: tuple[int, int] | None = None,
-        gaps: Sequence[tuple[int, int]] = (),
+        gaps: Sequence[tuple[int, int]] = (), tracked: Sequence[int] = (),
     ) -> None:
-        """Frame count, current frame and the selected track's keyframes, span and gaps (inclusive
-        frame intervals where the object is not annotated: drawn as breaks in the span)."""
+        """Frame count, current frame and the selected track's keyframes, span, gaps (inclusive
+        frame intervals where the object is not annotated: drawn as breaks in the span) and the
+        frames of its tracked boxes (auto-tracking)."""
         self.count, self.frame, self.keyframes, self.span = count, frame, list(keyframes), span
         self.gaps = [(int(a), int(b)) for a, b in gaps]
+        self.tracked = sorted(int(f) for f in tracked)
         self.update()
 
     def _x(self, f: float) -> float:
@@ -75,6 +79,15 @@ class TimelineBar(QWidget):
             p.fillRect(QRectF(self._x(self.span[0]), mid - 4, self._x(self.span[1]) - self._x(self.span[0]), 8),
                        QColor(70, 90, 120))
             half = 0.5 * (self._x(1) - self._x(0))  # a gap covers its frames' cells
+            runs: list[list[int]] = []
+            for f in self.tracked:
+                if runs and f == runs[-1][1] + 1:
+                    runs[-1][1] = f
+                else:
+                    runs.append([f, f])
+            for a, b in runs:
+                x0, x1 = self._x(a) - half, self._x(b) + half
+                p.fillRect(QRectF(x0, mid - 4, max(x1 - x0, 2.0), 8), QColor(60, 170, 160))
             for a, b in self.gaps:
                 x0, x1 = self._x(a) - half, self._x(b) + half
                 p.fillRect(QRectF(x0, mid - 4, max(x1 - x0, 2.0), 8), QColor(28, 30, 36))
@@ -97,7 +110,7 @@ class TimelineBar(QWidget):
 
     def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         key = (self.width(), self.height(), self.devicePixelRatioF(), self.count, tuple(self.keyframes), self.span,
-               tuple(self.gaps))
+               tuple(self.gaps), tuple(self.tracked))
         if self._static is None or self._static[0] != key:  # redrawn only when the ruler changes
             pm = QPixmap(self.size() * self.devicePixelRatioF())
             pm.setDevicePixelRatio(self.devicePixelRatioF())
@@ -168,9 +181,10 @@ class Timeline(QWidget):
 
     def set_state(self, count: int, frame: int, time_s: float, keyframes: Sequence[int] = (),
                   span: tuple[int, int] | None = None, playing: bool = False,
-                  gaps: Sequence[tuple[int, int]] = ()) -> None:
-        """Frame count, current frame and the selected track's keyframes, span and gaps."""
-        self.bar.set_state(count, frame, keyframes, span, gaps)
+                  gaps: Sequence[tuple[int, int]] = (), tracked: Sequence[int] = ()) -> None:
+        """Frame count, current frame and the selected track's keyframes, span, gaps and tracked
+        frames."""
+        self.bar.set_state(count, frame, keyframes, span, gaps, tracked)
         self.label.setText(f"frame {frame + 1} / {count}   {time_s:6.2f} s")
         self.play.setText("\u23f8" if playing else "\u25b6")
 

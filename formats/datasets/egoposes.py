@@ -49,7 +49,8 @@ def with_estimated_poses(loaded: LoadedSequence, lidar: str | None = None) -> Lo
     moved = []
     for tr in loaded.annotations.tracks.values():
         kfs = {k: b.transformed(new[k] @ invert(old[k])) for k, b in tr.keyframes.items()}
-        moved.append(tr.copy(keyframes=kfs))
+        tracked = {k: b.transformed(new[k] @ invert(old[k])) for k, b in tr.tracked.items()}
+        moved.append(tr.copy(keyframes=kfs, tracked=tracked))
     doc = AnnotationDocument.from_tracks(moved, loaded.annotations.frame_count)
     doc.set_frame_times(info.frame_times_ns())
     loaded.annotations = doc

@@ -74,7 +74,6 @@ import numpy as np
 from calib.projection import box_extent2d
 from calib.readers import KittiCalib, load_kitti_calib
 from calib.transforms import invert
-from formats.convert import ConvertSummary
 from formats.datasets.base import LoadedSequence
 from formats.datasets.oxts import EARTH_RADIUS_M, OXTS_FIELDS
 from formats.errors import FormatError
@@ -96,6 +95,7 @@ from formats.export.common import (
 )
 from formats.io import staged_output
 from formats.kitti_labels import box_to_kitti
+from formats.summary import ConvertSummary
 from fusionlabel.geometry import point_box_indices
 from fusionlabel.ontology import Ontology
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from formats.convert import ConvertSummary
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
 from formats.io import staged_output
 from formats.native import NativeWriter
+from formats.summary import ConvertSummary
 
 
 def write_native(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int, int], None] | None = None,

@@ -54,7 +54,6 @@ import numpy as np
 
 from calib.projection import box_extent2d
 from calib.transforms import invert, rotation_to_quat, yaw_to_quat
-from formats.convert import ConvertSummary
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
 from formats.export.common import (
@@ -73,6 +72,7 @@ from formats.export.common import (
     xform,
 )
 from formats.io import staged_output
+from formats.summary import ConvertSummary
 from fusionlabel.geometry import count_points_in_boxes, point_box_indices
 from fusionlabel.ontology import Ontology
 

@@ -10,8 +10,10 @@ from fusionlabel.assist.detectors import (
     to_detections,
 )
 from fusionlabel.assist.fit import (
+    DEFAULT_FIT_PARAMS,
     BoxFit,
     ClassGuess,
+    FitParams,
     auto_fit,
     box_from_click,
     box_from_cluster,
@@ -68,6 +70,8 @@ __all__ = [
     "set_prelabels",
     "to_detections",
     "BoxFit",
+    "DEFAULT_FIT_PARAMS",
+    "FitParams",
     "MotionEstimate",
     "class_kind",
     "estimate_motion",

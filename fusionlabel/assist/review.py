@@ -78,9 +78,10 @@ class AcceptProposal(Command):
     (default: the proposal's) with ``attributes`` (e.g. the ontology's class defaults). With
     ``reduce`` (default) only the keyframes the motion needs are kept: a keyframe whose box the
     track's interpolation from the kept ones reproduces within ``tol_m`` metres and ``tol_yaw`` rad
-    is dropped (:func:`~fusionlabel.assist.tracklabel.reduce_keyframes`; the first and last stay,
-    so the track spans the same frames). The accepted frames leave the proposal; it is removed
-    when none is left. After apply, ``self.track_id`` is the new track's id."""
+    is dropped (:func:`~fusionlabel.assist.tracklabel.reduce_keyframes`; the first stays, the
+    track's ``end`` is the last accepted frame and its latest keyframe box is held up to it, so a
+    parked object keeps one keyframe and the track spans the same frames). The accepted frames
+    leave the proposal; it is removed when none is left. After apply, ``self.track_id`` is the new track's id."""
 
     def __init__(
         self,
@@ -113,8 +114,9 @@ class AcceptProposal(Command):
         tid = doc.new_track_id() if self.track_id is None else self.track_id
         keyframes = {f: p.boxes[f] for f in frames}
         if self.reduce:
-            keyframes = reduce_keyframes(keyframes, self.interpolation, self.tol_m, self.tol_yaw)
-        track = Track(tid, self.label or p.label, dict(self.attributes), keyframes, self.interpolation)
+            keyframes = reduce_keyframes(keyframes, self.interpolation, self.tol_m, self.tol_yaw, hold=True)
+        track = Track(tid, self.label or p.label, dict(self.attributes), keyframes, self.interpolation,
+                      end=max(frames))
         doc._insert_track(track)
         rest = {f: b for f, b in p.boxes.items() if f not in frames}
         try:

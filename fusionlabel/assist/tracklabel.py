@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,10 +38,22 @@ from fusionlabel.geometry import points_in_boxes
 from fusionlabel.interpolation import interpolate_boxes_at
 from fusionlabel.ontology import Ontology
 
-if TYPE_CHECKING:
-    from fusionlabel.assist.prelabel import Detection
-
 F64 = NDArray[np.float64]
+
+
+class Detection(Protocol):
+    """What a track's frame offers (:class:`fusionlabel.assist.prelabel.Detection`): the world
+    ``box``, class ``label``, ``score``, ``n_points`` and the cluster's world ``points`` (M, 3)
+    with the ``ground``, sensor ``origin`` and ego heading ``ego_yaw`` it was boxed with."""
+
+    box: Box3D
+    label: str
+    score: float
+    n_points: int
+    points: Any
+    ground: Any
+    origin: Any
+    ego_yaw: float | None
 
 #: keyframe reduction tolerances: BEV/3D centre distance (m) and heading (rad)
 KEYFRAME_TOL_M = 0.15
@@ -74,15 +86,25 @@ def _box_error(a: Box3D, b: Box3D) -> tuple[float, float]:
     return (float(np.linalg.norm(np.subtract(a.center, b.center))), abs(wrap_angle(a.yaw - b.yaw)))
 
 
+def _within(a: Box3D, b: Box3D, tol_m: float, tol_yaw: float) -> bool:
+    d, y = _box_error(a, b)
+    return d <= tol_m and y <= tol_yaw
+
+
 def reduce_keyframes(boxes: Mapping[int, Box3D], method: str = "smooth", tol_m: float = KEYFRAME_TOL_M,
-                     tol_yaw: float = KEYFRAME_TOL_YAW) -> dict[int, Box3D]:
+                     tol_yaw: float = KEYFRAME_TOL_YAW, hold: bool = False) -> dict[int, Box3D]:
     """The keyframes a track needs: greedily (in frame order) drop every keyframe whose removal
     keeps the track's interpolation (``method``) within ``tol_m`` (centre, m) and ``tol_yaw``
-    (rad) of every given box near it; the first and last are kept (the track's span). A parked
-    object (one box everywhere) keeps two keyframes. World-frame boxes in, a subset out."""
+    (rad) of every given box near it; the first and last are kept (the track's span). With
+    ``hold`` (the track's ``end`` is set to the last frame, so its latest keyframe box is held up
+    to it) the trailing keyframes go too while the held box stays within tolerance: a parked
+    object keeps one keyframe. World-frame boxes in, a subset out."""
     frames = sorted(boxes)
     if len(frames) <= 2:
-        return dict(boxes)
+        keep = list(frames)
+        while hold and len(keep) > 1 and _within(boxes[keep[-2]], boxes[keep[-1]], tol_m, tol_yaw):
+            keep.pop()
+        return {f: boxes[f] for f in keep}
     keep = list(frames)
     i = 1
     while i < len(keep) - 1:
@@ -90,12 +112,14 @@ def reduce_keyframes(boxes: Mapping[int, Box3D], method: str = "smooth", tol_m: 
         lo, hi = keep[max(i - 2, 0)], keep[min(i + 2, len(keep) - 1)]
         check = [f for f in frames if lo <= f <= hi]
         got = interpolate_boxes_at({f: boxes[f] for f in trial}, check, method)
-        ok = all(g is not None and (e := _box_error(g, boxes[f]))[0] <= tol_m and e[1] <= tol_yaw
-                 for f, g in zip(check, got, strict=True))
+        ok = all(g is not None and _within(g, boxes[f], tol_m, tol_yaw) for f, g in zip(check, got, strict=True))
         if ok:
             keep = trial
         else:
             i += 1
+    while hold and len(keep) > 1 and all(_within(boxes[keep[-2]], boxes[f], tol_m, tol_yaw)
+                                         for f in frames if f > keep[-2]):
+        keep.pop()
     return {f: boxes[f] for f in keep}
 
 

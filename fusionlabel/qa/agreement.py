@@ -11,11 +11,16 @@ b's class. Unmatched a boxes are misses, unmatched b boxes false positives.
   denominator is 0: nothing to get wrong);
 * mean IoU: over all matched pairs (and per class over its true positives);
 * id switches: an a track matched to a different b track than at its previous match (CLEAR-MOT);
-* MOTA = 1 - (FN + FP + id switches) / number of a boxes.
+* MOTA = 1 - (FN + FP + id switches) / number of a boxes;
+* heading error: the absolute yaw difference of a matched pair, wrapped to [0, 180] degrees (IoU
+  ignores a box turned by 180 degrees); ``heading_error_deg`` gives its mean and 95th percentile,
+  ``heading_flips`` the pairs more than ``FLIP_DEG`` (90) degrees apart (count and share of the
+  pairs). Overall over all matched pairs, per class over its true positives, like the mean IoU.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,16 +29,37 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from calib.transforms import wrap_angle
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
 from fusionlabel.geometry import bev_iou_matrix, boxes_to_array, iou_3d_matrix
 
 IOU_MODES = ("bev", "3d")
+#: A matched pair whose headings differ by more than this (degrees) is a heading flip.
+FLIP_DEG = 90.0
+
+
+def heading_error_deg(yaw_a: float, yaw_b: float) -> float:
+    """Absolute difference of two yaws (rad, about +z) in degrees, wrapped to [0, 180]."""
+    return abs(math.degrees(float(wrap_angle(yaw_b - yaw_a))))
+
+
+def heading_summary(errors_deg: Iterable[float]) -> dict[str, Any]:
+    """``{"heading_error_deg": {"mean", "p95"}, "heading_flips": {"count", "share"}}`` of heading
+    errors (degrees); mean, p95 and share are None without errors."""
+    e = np.asarray(list(errors_deg), dtype=np.float64)
+    flips = int(np.count_nonzero(e > FLIP_DEG))
+    return {
+        "heading_error_deg": {"mean": float(e.mean()) if len(e) else None,
+                              "p95": float(np.percentile(e, 95)) if len(e) else None},
+        "heading_flips": {"count": flips, "share": flips / len(e) if len(e) else None},
+    }
 
 
 @dataclass(frozen=True)
 class Match:
-    """A matched pair at ``frame``: a's track, b's track, their IoU and labels."""
+    """A matched pair at ``frame``: a's track, b's track, their IoU and labels, and the absolute
+    difference of their headings (degrees, in [0, 180])."""
 
     frame: int
     track_a: int
@@ -41,14 +67,23 @@ class Match:
     iou: float
     label_a: str
     label_b: str
+    heading_error_deg: float = 0.0
+
+    @property
+    def flipped(self) -> bool:
+        """The headings differ by more than ``FLIP_DEG`` (the box points the other way)."""
+        return self.heading_error_deg > FLIP_DEG
 
 
 @dataclass
 class ClassStats:
+    """Counts of one class; ``heading_errors`` (degrees) of its true positives."""
+
     tp: int = 0
     fp: int = 0
     fn: int = 0
     iou_sum: float = 0.0
+    heading_errors: list[float] = field(default_factory=list)
 
     @property
     def precision(self) -> float:
@@ -64,7 +99,7 @@ class ClassStats:
 
     def to_dict(self) -> dict[str, Any]:
         return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision, "recall": self.recall,
-                "mean_iou": self.mean_iou}
+                "mean_iou": self.mean_iou, **heading_summary(self.heading_errors)}
 
 
 @dataclass
@@ -105,6 +140,10 @@ class AgreementResult:
     def ious(self) -> list[float]:
         return [m.iou for m in self.matches]
 
+    def heading_errors(self) -> list[float]:
+        """Heading error (degrees) of every matched pair."""
+        return [m.heading_error_deg for m in self.matches]
+
     def to_dict(self) -> dict[str, Any]:
         t = self.total
         return {
@@ -121,6 +160,7 @@ class AgreementResult:
             "label_mismatches": self.label_mismatches,
             "id_switches": self.id_switches,
             "mota": self.mota,
+            **heading_summary(m.heading_error_deg for m in self.matches),
             "per_class": {k: v.to_dict() for k, v in sorted(self.per_class.items())},
             "id_switch_events": [list(e) for e in self.id_switch_events],
         }
@@ -180,11 +220,13 @@ def compare(
         used_a, used_b = {i for i, _, _ in pairs}, {j for _, j, _ in pairs}
         fr = {"tp": 0, "fp": 0, "fn": 0}
         for i, j, v in pairs:
-            (ta, la, _), (tb, lb, _) = ba[i], bb[j]
-            matches.append(Match(f, ta, tb, v, la, lb))
+            (ta, la, box_a), (tb, lb, box_b) = ba[i], bb[j]
+            err = heading_error_deg(box_a.yaw, box_b.yaw)
+            matches.append(Match(f, ta, tb, v, la, lb, err))
             if la == lb:
                 per_class[la].tp += 1
                 per_class[la].iou_sum += v
+                per_class[la].heading_errors.append(err)
                 fr["tp"] += 1
             else:
                 per_class[la].fn += 1

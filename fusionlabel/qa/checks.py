@@ -239,18 +239,19 @@ def _check_sizes(ctx: _Ctx, t: Track) -> None:
     prior = None if spec is None else spec.size
     if ctx.cfg.enabled("size_range") and prior is not None:
         slack = float(ctx.cfg.param("size_range", "slack"))
-        for f, b in sorted(t.keyframes.items()):
+        for f, b in sorted({**t.tracked, **t.keyframes}.items()):
             if not prior.contains(b.size, slack):
                 sides = [n for n, v, lo, hi in zip("lwh", b.size, prior.min, prior.max, strict=True)
                          if not lo * (1 - slack) <= v <= hi * (1 + slack)]
                 ctx.add("size_range", f"{t.label} size {_fmt(b.size)} m outside {_fmt(prior.min)}..{_fmt(prior.max)} "
                         f"({', '.join(sides)})", t.track_id, f, b.center, size=list(b.size),
                         min=list(prior.min), max=list(prior.max))
-    if ctx.cfg.enabled("size_change") and len(t.keyframes) >= 2:
-        sizes = np.array([b.size for b in t.keyframes.values()])
+    placed = {**t.tracked, **t.keyframes}  # the boxes placed by a person or the tracker (keyframes win)
+    if ctx.cfg.enabled("size_change") and len(placed) >= 2:
+        sizes = np.array([b.size for b in placed.values()])
         med = np.median(sizes, axis=0)
         rel, abs_tol = float(ctx.cfg.param("size_change", "rel_tol")), float(ctx.cfg.param("size_change", "abs_tol_m"))
-        for f, b in sorted(t.keyframes.items()):
+        for f, b in sorted(placed.items()):
             d = np.abs(np.array(b.size) - med)
             bad = (d > rel * med) & (d > abs_tol)
             if bad.any():

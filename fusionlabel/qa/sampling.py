@@ -2,8 +2,9 @@
 
 The risk of a frame adds up (weights in :class:`SamplingWeights`): its findings by severity, the
 boxes whose ``confidence`` attribute (a number in [0, 1], e.g. from an assisted-labeling proposal)
-is below a threshold, and the interpolated boxes farther than ``far_frames`` from their track's
-nearest keyframe. :func:`sample_frames` takes ``ceil(rate * frames)`` frames: the riskiest first
+is below a threshold, the tracked boxes (auto-tracking) whose tracking confidence is below that
+threshold, and the interpolated or held boxes farther than ``far_frames`` from their track's
+nearest keyframe or tracked box. :func:`sample_frames` takes ``ceil(rate * frames)`` frames: the riskiest first
 (ties: lower frame), then, when fewer frames carry a risk, a seeded uniform draw of the rest so
 that clean-looking frames are spot-checked too. Frames with an error finding are always taken when
 ``always_errors`` (even beyond the budget).
@@ -73,11 +74,15 @@ def frame_risks(
                 low = float(conf) < w.confidence_threshold
             except ValueError:
                 low = True  # an unreadable confidence is no confidence
-        keys = t.keyframe_indices()
+        keys = sorted({*t.keyframes, *t.tracked})  # the boxes placed by a person or the tracker
         for f in t.frames():
             if low:
                 add(f, w.low_confidence, f"low confidence {conf} (track {tid})")
-            if f not in t.keyframes and keys:
+            if t.is_tracked(f):
+                c = t.tracked_confidence[f]
+                if c < w.confidence_threshold:
+                    add(f, w.low_confidence, f"low tracking confidence {c:.2f} (track {tid})")
+            elif f not in t.keyframes and keys:
                 i = bisect.bisect_left(keys, f)
                 d = min(abs(f - keys[j]) for j in (i - 1, i) if 0 <= j < len(keys))
                 if d > w.far_frames:

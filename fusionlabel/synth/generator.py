@@ -174,18 +174,18 @@ class SynthScene:
         if not 0 <= index < len(self):
             raise IndexError(f"frame {index} out of range 0..{len(self) - 1}")
         t = self.time_s(index)
-        T_we = self.ego_pose(index)
+        T_world_from_ego = self.ego_pose(index)
         prims = primitives_at(self.layout.objects, t)
-        fr = SynthFrame(index, self.timestamp_ns(index), T_we, boxes=self.boxes(index))
+        fr = SynthFrame(index, self.timestamp_ns(index), T_world_from_ego, boxes=self.boxes(index))
         if lidar:
             for name in self.rig.lidar_names():
                 rng = np.random.default_rng([self.config.seed, index, GENERATOR_VERSION, 7])
-                T_wl = T_we @ self.rig.T("ego", name)
+                T_world_from_lidar = T_world_from_ego @ self.rig.T("ego", name)
                 fr.lidar[name] = cast_sweep(
-                    self.lidar_spec, T_wl, prims, self.layout.road, rng, dirs_lidar=self._lidar_dirs
+                    self.lidar_spec, T_world_from_lidar, prims, self.layout.road, rng, dirs_lidar=self._lidar_dirs
                 )
         if cameras:
             for name in self.rig.camera_names():
-                T_wc = T_we @ self.rig.T("ego", name)
-                fr.cameras[name] = self.renderer(name).render(T_wc, prims, self.layout.road)
+                T_world_from_cam = T_world_from_ego @ self.rig.T("ego", name)
+                fr.cameras[name] = self.renderer(name).render(T_world_from_cam, prims, self.layout.road)
         return fr

@@ -24,6 +24,7 @@ from fusionlabel.commands import DeleteTrack, RemoveKeyframe, SetKeyframe
 from fusionlabel.tools.context import ToolContext
 from fusionlabel.tools.create import CreateTool, create_box_at
 from fusionlabel.tools.handles import MIN_SIZE, box_axes, moved, resized_by
+from fusionlabel.trackops import SetTracked
 
 NUDGE_MERGE_KEY = ("nudge",)
 
@@ -85,11 +86,17 @@ def delete_box(ctx: ToolContext) -> bool:
     - a keyframe of a track with other keyframes: that keyframe is removed (the frame then shows
       the interpolation of its neighbours, or no box when it was the first or last keyframe);
     - the track's only keyframe: the whole track is deleted (and the selection cleared);
-    - an interpolated frame (no keyframe here): nothing is deleted (use :func:`delete_track`).
+    - a tracked box (auto-tracking): that tracked box is removed (the frame then shows the
+      interpolated or held box);
+    - an interpolated or held frame (no keyframe here): nothing is deleted (use
+      :func:`delete_track`).
     """
     ref = ctx.selected_box()
     if ref is None:
         return False
+    if ref.state == "tracked":
+        ctx.stack.push(SetTracked(ref.track_id, {}, {}, replace=(ctx.frame, ctx.frame)))
+        return True
     if not ref.is_keyframe:
         ctx.message(f"track {ref.track_id} has no keyframe at frame {ctx.frame} (shift+Delete deletes the track)")
         return False

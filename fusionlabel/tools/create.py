@@ -149,7 +149,8 @@ class CreateTool(Tool):
         """Push one CreateTrack for ``box`` at the current frame (class default attributes) and
         select the new track; returns its id."""
         label = self._label()
-        cmd = CreateTrack(label, self.ctx.frame, box, attributes=self.ctx.ontology.default_attributes(label))
+        cmd = CreateTrack(label, self.ctx.frame, box, attributes=self.ctx.ontology.default_attributes(label),
+                          to_sequence_end=True)
         self.ctx.stack.push(cmd)
         assert cmd.track_id is not None
         self.ctx.set_selection(cmd.track_id)

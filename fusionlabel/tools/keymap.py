@@ -63,6 +63,7 @@ APP_ACTIONS = frozenset({
     "save",
     # tracks (docs/tools.md "Tracks")
     "make_keyframe", "copy_to_this_frame", "propagate_all",
+    "flip_track", "resize_track", "end_track", "extend_track",
     # pre-label proposals (docs/tools.md "Proposals")
     "accept_proposal", "reject_proposal", "relabel_proposal", "next_proposal", "previous_proposal",
     "accept_above_threshold",
@@ -121,6 +122,10 @@ def default_bindings() -> list[KeyBinding]:
         _b("c", ("shift",), "copy_to_this_frame",
            "Bring the selected track's nearest box to this frame (motion-predicted, fitted to the points)", tr),
         _b("c", ("alt",), "propagate_all", "Propagate all boxes to the next frame and go there", tr),
+        _b("h", (), "flip_track", "Flip the selected track's heading by 180 degrees (every frame)", tr),
+        _b("u", (), "resize_track", "One size for the whole track (estimated from the frames it is seen best)", tr),
+        _b("end", ("ctrl",), "end_track", "End the selected track at this frame", tr),
+        _b("end", ("ctrl", "shift"), "extend_track", "Continue the selected track to the end of the sequence", tr),
     ]
     pr = "Proposals"
     out += [

@@ -108,7 +108,8 @@ class OneClickTool(Tool):
         if fit.box is None or fit.label is None:
             self._say(f"no object at the click ({fit.reason})")
             return None
-        cmd = CreateTrack(fit.label, ctx.frame, fit.box, attributes=ctx.ontology.default_attributes(fit.label))
+        cmd = CreateTrack(fit.label, ctx.frame, fit.box, attributes=ctx.ontology.default_attributes(fit.label),
+                          to_sequence_end=True)
         ctx.stack.push(cmd)
         assert cmd.track_id is not None
         ctx.set_selection(cmd.track_id)

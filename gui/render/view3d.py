@@ -2,7 +2,8 @@
 
 Everything is drawn in the ``world`` frame (metres). Boxes are wireframes in their class colour
 with a heading marker (the diagonals of the front face and a line from the centre to it) and the
-track id as text; interpolated boxes are dashed and dimmer; the selected box is drawn white and
+track id as text; interpolated and held boxes are dashed and dimmer; boxes found by auto-tracking
+have short dashes and are as opaque as their confidence; the selected box is drawn white and
 thicker on top.
 
 Level of detail: any interaction with the camera (mouse drag, wheel, or a programmatic move via
@@ -34,6 +35,7 @@ from PyQt6.QtGui import QImage, QPainter
 from PyQt6.QtWidgets import QApplication, QWidget
 from vispy import scene
 
+from gui.colors import tracked_opacity
 from gui.render.points import PointCloud
 
 vispy.use(app="pyqt6")
@@ -52,13 +54,16 @@ BACKGROUND = (0.06, 0.07, 0.09, 1.0)
 @dataclass(frozen=True)
 class BoxGlyph:
     """One box to draw: ``corners`` (8, 3) world metres in ``CORNER_SIGNS`` order, ``color`` RGBA
-    floats, ``keyframe`` (False: interpolated, drawn dashed), ``selected``, ``text`` (label)."""
+    floats, ``keyframe`` (False: interpolated, drawn dashed), ``selected``, ``text`` (label);
+    ``tracked`` (found by auto-tracking: short dashes) with its ``confidence`` (the opacity)."""
 
     corners: NDArray[np.float64]
     color: tuple[float, float, float, float]
     keyframe: bool = True
     selected: bool = False
     text: str = ""
+    tracked: bool = False
+    confidence: float | None = None
 
 
 def box_segments(corners: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -121,9 +126,10 @@ class View3D:
         self.points = PointCloud(parent=self.view.scene)
         self.lines = scene.visuals.Line(connect="segments", width=2.0, parent=self.view.scene, antialias=False)
         self.dashed = scene.visuals.Line(connect="segments", width=1.0, parent=self.view.scene, antialias=False)
+        self.tracked = scene.visuals.Line(connect="segments", width=1.5, parent=self.view.scene, antialias=False)
         self.selected = scene.visuals.Line(connect="segments", width=3.0, parent=self.view.scene, antialias=False)
         self.text = scene.visuals.Text("", color="white", font_size=9, parent=self.view.scene, anchor_x="left")
-        for v in (self.lines, self.dashed, self.selected):
+        for v in (self.lines, self.dashed, self.tracked, self.selected):
             v.set_gl_state("translucent", depth_test=False)
         self.text.set_gl_state("translucent", depth_test=False)
         self.lod_points = int(lod_points)
@@ -218,6 +224,7 @@ class View3D:
         groups: dict[str, tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]] = {
             "key": ([], []),
             "dash": ([], []),
+            "track": ([], []),
             "sel": ([], []),
         }
         texts, text_pos = [], []
@@ -226,6 +233,10 @@ class View3D:
             if b.selected:
                 key = "sel"
                 color = np.array([1.0, 1.0, 1.0, 1.0])
+            elif b.tracked:
+                key = "track"
+                segs = dash(segs, 0.15, 0.15)
+                color = np.array(b.color) * np.array([1.0, 1.0, 1.0, tracked_opacity(b.confidence)])
             elif b.keyframe:
                 key = "key"
                 color = np.array(b.color)
@@ -239,7 +250,8 @@ class View3D:
                 texts.append(b.text)
                 top = b.corners[4:].mean(axis=0)
                 text_pos.append(top + np.array([0.0, 0.0, 0.4]))
-        for key, visual in (("key", self.lines), ("dash", self.dashed), ("sel", self.selected)):
+        for key, visual in (("key", self.lines), ("dash", self.dashed), ("track", self.tracked),
+                            ("sel", self.selected)):
             pos, col = groups[key]
             if pos:
                 pos_a = np.concatenate(pos).astype(np.float32)

@@ -194,7 +194,7 @@ def test_vectors_and_velocity(loaded) -> None:
 
 def test_world_frame_grid(loaded) -> None:
     grid = BEVGrid(30.0, 0.2)
-    bf = bev_frame(loaded, 2, grid, ["car"], frame="world", points=False)
+    bf = bev_frame(loaded, 2, grid, ["car"], axes="world", points=False)
     T = loaded.info.frames[2].T_world_from_ego
     np.testing.assert_allclose(bf.T_world_from_bev[:3, :3], np.eye(3))
     np.testing.assert_allclose(bf.T_world_from_bev[:3, 3], T[:3, 3])
@@ -232,13 +232,13 @@ def test_written_layout_and_readme(loaded, tmp_path: Path) -> None:
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary folder left
     with pytest.raises(FormatError, match="not an empty folder"):
         write_bev(loaded, dst)
-    with pytest.raises(ValueError, match="BEV frame"):
-        write_bev(loaded, tmp_path / "other", frame="map")
+    with pytest.raises(ValueError, match="BEV axes"):
+        write_bev(loaded, tmp_path / "other", axes="map")
 
 
 def test_cli_export_bev(scene_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["export-bev", str(scene_dir), str(tmp_path / "out"), "--range", "12.8", "--resolution", "0.1",
-               "--frame", "world", "--no-png"])
+               "--axes", "world", "--no-png"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "3 frames" in out and "frames/s" in out

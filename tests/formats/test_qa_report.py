@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from formats.native import write_synth_scene
-from formats.project import SequenceRef, save_project
+from formats.project import SequenceRef, load_project, save_project
 from formats.qa_report import bev_thumbnail, camera_thumbnail, open_qa_source, render_html, world_point_loader
 from fusionlabel.box import Box3D
 from fusionlabel.cli import main
@@ -85,6 +85,24 @@ def test_qa_on_a_dataset_and_agree(data: dict, capsys: pytest.CaptureFixture[str
     assert main(["agree", str(root / "gt.flproj"), str(root / "work.flproj"), "--iou", "3d"]) == 0
     text = capsys.readouterr().out
     assert "id switches 0" in text and re.search(r"car\s+\d+\s+0\s+0\s+1\.000\s+1\.000", text)
+    # the flipped car: its boxes more than 90 degrees off the ground truth's are heading flips
+    gt_doc, work_doc = (load_project(root / n).document for n in ("gt.flproj", "work.flproj"))
+    flipped = sum(
+        abs(math.remainder(w.box.yaw - g.box.yaw, 2 * math.pi)) > math.pi / 2
+        for f in range(N) for g in gt_doc.boxes_at(f) for w in work_doc.boxes_at(f) if g.track_id == w.track_id)
+    assert flipped >= 1
+    assert main(["agree", str(root / "gt.flproj"), str(root / "work.flproj"), "--json"]) == 0
+    ag = json.loads(capsys.readouterr().out)
+    assert ag["heading_flips"] == {"count": flipped, "share": pytest.approx(flipped / ag["matched"])}
+    assert ag["per_class"]["car"]["heading_flips"]["count"] == flipped
+    assert ag["per_class"]["pedestrian"]["heading_flips"]["count"] == 0
+    # the other boxes are the ground truth's own: the mean is the flips' 180 degrees spread over all pairs
+    assert ag["heading_error_deg"] == {"mean": pytest.approx(180.0 * flipped / ag["matched"], abs=1e-6),
+                                       "p95": pytest.approx(0.0, abs=1e-6)}
+    assert main(["agree", str(root / "gt.flproj"), str(root / "work.flproj")]) == 0
+    text = capsys.readouterr().out
+    assert f"flips (> 90 deg) {flipped} (" in text
+    assert re.search(rf"car\s+\d+\s+0\s+0\s+1\.000\s+1\.000\s+1\.000\s+\d+\.\d\s+0\.0\s+{flipped} \(", text)
 
 
 def test_qa_project_with_repeated_track_ids(data: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,13 +6,16 @@ a spinning LiDAR (rings at fixed elevations, fixed azimuth steps) against vertic
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from fusionlabel.assist import box_from_click
-from fusionlabel.assist import fit as fitmod
+from fusionlabel.assist.fit import DEFAULT_FIT_PARAMS, resolve_class
+from fusionlabel.assist.fit.small import cut_occluded
 from fusionlabel.assist.ground import GroundModel
+from fusionlabel.ontology import Ontology
 
 SENSOR = np.array([0.0, 0.0, 1.73])  # a car-roof LiDAR over flat ground (z = 0)
 
@@ -77,11 +80,12 @@ def test_companion_behind_a_walker_is_cut_off() -> None:
     assert back[fit_b.indices].all() and back[fit_b.indices].sum() >= 0.9 * back.sum()
 
 
-def test_without_the_contour_rule_the_companion_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_contour_rule_the_companion_stays() -> None:
     """The scene above really needs the rule: switched off, companion points join the segment."""
-    monkeypatch.setattr(fitmod, "OCCLUSION_MIN_RINGS", 999)
+    no_rule = replace(DEFAULT_FIT_PARAMS, occlusion_min_rings=999)
     pts, _, back = _pair_scene()
-    fit = box_from_click(pts, (24.0, 0.0), GroundModel((0.0, 0.0, 0.0)), class_hint="pedestrian", origin=SENSOR)
+    fit = box_from_click(pts, (24.0, 0.0), GroundModel((0.0, 0.0, 0.0)), class_hint="pedestrian", origin=SENSOR,
+                         fit_params=no_rule)
     assert back[fit.indices].sum() >= 5
 
 
@@ -102,6 +106,6 @@ def test_one_walker_with_a_stride_and_a_swinging_arm_is_not_cut(walk_deg: float)
     pts, hit = _cast(parts, (-0.5, 6.0))
     body = np.flatnonzero((hit >= 0) & (pts[:, 2] >= 0.3))
     q = pts[body]
-    sel = fitmod._cut_occluded(pts, body, tuple(c), SENSOR, GroundModel((0.0, 0.0, 0.0)),
-                               fitmod.resolve_class(fitmod.Ontology.default(), "pedestrian"))
+    sel = cut_occluded(pts, body, tuple(c), SENSOR, GroundModel((0.0, 0.0, 0.0)),
+                       resolve_class(Ontology.default(), "pedestrian"))
     assert len(q) >= 60 and np.array_equal(sel, body)

@@ -4,12 +4,12 @@ out of the segment; a rider's own head over its torso is not taken for a post.""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
-import pytest
 
 from fusionlabel.assist import box_from_click
-from fusionlabel.assist import fit as fitmod
+from fusionlabel.assist.fit import DEFAULT_FIT_PARAMS
 from fusionlabel.assist.ground import GroundModel
 
 
@@ -44,13 +44,13 @@ def test_post_beside_a_rider_is_cut_out_and_the_heading_follows_the_bike() -> No
     assert err < 10.0, math.degrees(fit.box.yaw)
 
 
-def test_without_the_post_rule_the_post_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_post_rule_the_post_stays() -> None:
     """The scene above really needs the rule: with it switched off the post is in the segment."""
-    monkeypatch.setattr(fitmod, "POLE_EXCESS", 99.0)
+    no_rule = replace(DEFAULT_FIT_PARAMS, pole_excess=99.0)
     rng = np.random.default_rng(11)
     c = np.array([30.0, 0.0])
     pts, n_bike = _rider_from_behind(rng, c, post=True)
-    fit = box_from_click(pts, c, GroundModel((0.0, 0.0, 0.0)), class_hint="cyclist")
+    fit = box_from_click(pts, c, GroundModel((0.0, 0.0, 0.0)), class_hint="cyclist", fit_params=no_rule)
     assert (fit.indices >= n_bike).sum() > 10
 
 

@@ -61,7 +61,7 @@ def test_accept_makes_a_track_and_undo_restores_exactly(doc: AnnotationDocument)
     # the boxes point 0.1 rad off their motion: the interpolation would turn the middle one (past
     # the 3-degree tolerance), so every keyframe is kept
     assert t.label == "car" and t.attributes == {"state": "parked"} and sorted(t.keyframes) == [0, 1, 2]
-    assert t.keyframes[2] == _box(32.0)
+    assert t.keyframes[2] == _box(32.0) and t.end == 2
     stack.undo()
     assert doc.to_dict() == before
     stack.redo()

@@ -23,6 +23,9 @@ def _box(x: float, y: float = 0.0, yaw: float = 0.0) -> Box3D:
 def test_reduce_keyframes_keeps_what_the_motion_needs() -> None:
     parked = {f: _box(5.0) for f in range(30)}
     assert sorted(reduce_keyframes(parked)) == [0, 29]
+    assert sorted(reduce_keyframes(parked, hold=True)) == [0]  # held to the track's end
+    stops = {f: _box(0.8 * min(f, 20)) for f in range(30)}  # drives, then stands from frame 20
+    assert max(reduce_keyframes(stops, hold=True)) <= 21 < max(reduce_keyframes(stops))
     straight = {f: _box(0.8 * f) for f in range(30)}
     assert sorted(reduce_keyframes(straight)) == [0, 29]
     # a quarter turn of radius 10 m in 30 frames: a few keyframes, every frame within tolerance
@@ -93,4 +96,4 @@ def test_track_level_floors_on_one_seed(bench: ModuleType) -> None:
     assert ped.found_boxes / ped.gt_boxes >= 0.7
     se = np.array(ped.size_err)
     assert se[:, 0].mean() < 0.25 and se[:, 1].mean() < 0.15
-    assert np.mean(car.keyframes) <= 5.0
+    assert np.mean(car.keyframes) <= 4.0

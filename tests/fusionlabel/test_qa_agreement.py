@@ -109,3 +109,52 @@ def test_compare_rejects_bad_input(gt: list[Track]) -> None:
         compare(a, a, iou="2d")
     with pytest.raises(ValueError, match="threshold"):
         compare(a, a, threshold=0.0)
+
+
+def test_heading_error_and_flips_overall_and_per_class() -> None:
+    """One frame: cars off by 0, 180 and 10 degrees, pedestrians by 100 and 0, and a car labelled van
+    off by 170 (a match, no true positive). IoU ignores all of it; the heading figures do not."""
+    car, ped = (4.5, 1.9, 1.6), (0.8, 0.7, 1.8)
+    d10, d100, d170 = (math.radians(v) for v in (10.0, 100.0, 170.0))
+    cases = [  # (label a, label b, size, yaw a, yaw b)
+        ("car", "car", car, 0.3, 0.3),
+        ("car", "car", car, 0.3, 0.3 + math.pi),
+        ("car", "car", car, -0.2, -0.2 + d10),
+        ("pedestrian", "pedestrian", ped, 1.0, 1.0 + d100),
+        ("pedestrian", "pedestrian", ped, 2.0, 2.0),
+        ("car", "van", car, 3.0, 3.0 - d170),
+    ]
+    ta, tb = [], []
+    for k, (la, lb, size, ya, yb) in enumerate(cases):
+        c = (20.0 * k, 5.0, size[2] / 2)
+        ta.append(Track(k, la, {}, {0: Box3D(c, size, ya)}))
+        tb.append(Track(k, lb, {}, {0: Box3D(c, size, yb)}))
+    r = compare(AnnotationDocument.from_tracks(ta, 1), AnnotationDocument.from_tracks(tb, 1))
+    assert len(r.matches) == 6 and r.mean_iou is not None and r.mean_iou > 0.5
+    errors = [m.heading_error_deg for m in sorted(r.matches, key=lambda m: m.track_a)]
+    assert errors == pytest.approx([0.0, 180.0, 10.0, 100.0, 0.0, 170.0], abs=1e-9)
+    assert [m.flipped for m in sorted(r.matches, key=lambda m: m.track_a)] == [False, True, False, True, False, True]
+    d = r.to_dict()
+    assert d["heading_error_deg"]["mean"] == pytest.approx(460.0 / 6)
+    assert d["heading_error_deg"]["p95"] == pytest.approx(170.0 + 0.75 * 10.0)  # between 170 and 180
+    assert d["heading_flips"] == {"count": 3, "share": 0.5}
+    pc = d["per_class"]
+    assert pc["car"]["heading_error_deg"]["mean"] == pytest.approx(190.0 / 3)  # true positives only
+    assert pc["car"]["heading_error_deg"]["p95"] == pytest.approx(10.0 + 0.9 * 170.0)
+    assert pc["car"]["heading_flips"] == {"count": 1, "share": pytest.approx(1 / 3)}
+    assert pc["pedestrian"]["heading_error_deg"] == {"mean": pytest.approx(50.0), "p95": pytest.approx(95.0)}
+    assert pc["pedestrian"]["heading_flips"] == {"count": 1, "share": 0.5}
+    assert pc["van"]["heading_error_deg"] == {"mean": None, "p95": None}  # no true positive
+    assert pc["van"]["heading_flips"] == {"count": 0, "share": None}
+
+
+def test_heading_error_wraps_and_self_agreement_has_none(gt: list[Track]) -> None:
+    from fusionlabel.qa.agreement import heading_error_deg
+
+    assert heading_error_deg(3.1, -3.1) == pytest.approx(math.degrees(2 * math.pi - 6.2))
+    assert heading_error_deg(0.0, math.radians(90.0)) == pytest.approx(90.0)
+    assert heading_error_deg(-math.pi / 2, math.pi / 2) == pytest.approx(180.0)
+    d = compare(AnnotationDocument.from_tracks(gt, N), AnnotationDocument.from_tracks(gt, N)).to_dict()
+    assert d["heading_error_deg"] == {"mean": pytest.approx(0.0), "p95": pytest.approx(0.0)}
+    assert d["heading_flips"] == {"count": 0, "share": 0.0}
+    assert all(c["heading_flips"]["count"] == 0 for c in d["per_class"].values())

@@ -85,9 +85,10 @@ def test_create_resize_rotate_copy_undo_redo_save_reopen(qtbot, scene: Path, tmp
     assert box4.size[2] == pytest.approx(box3.size[2] + 0.5, abs=0.08)
     assert box4.center[2] - box4.size[2] / 2 == pytest.approx(bottom_z, abs=1e-6)
 
-    # 5. next frame (Right): the new track has no box there; back, then copy to the next frame (C)
+    # 5. next frame (Right): the new track lasts to the end of the sequence, its box held there;
+    # back, then copy to the next frame (C)
     qtbot.keyClick(bev, Qt.Key.Key_Right)
-    assert win.frame == 1 and doc.box_at(tid, 1) is None
+    assert win.frame == 1 and doc.box_at(tid, 1).state == "held" and doc.box_at(tid, 1).box == box4
     qtbot.keyClick(bev, Qt.Key.Key_Left)
     assert win.frame == 0
     qtbot.keyClick(bev, Qt.Key.Key_C)

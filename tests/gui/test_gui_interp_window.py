@@ -42,9 +42,10 @@ def test_two_keyframes_ten_frames_apart_interpolate_in_the_window(qtbot, scene: 
     tid = win.selection
     assert tid is not None and doc.track(tid).keyframe_indices() == [0]
 
-    # frame 10 by the keyboard (Shift+Right: large step of 10 frames); the track has no box there
+    # frame 10 by the keyboard (Shift+Right: large step of 10 frames); the new track lasts to the
+    # end of the sequence: its box is held there
     key(qtbot, win, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
-    assert win.frame == 10 and doc.box_at(tid, 10) is None
+    assert win.frame == 10 and doc.box_at(tid, 10).state == "held"
     # Shift+C brings the box here (a keyframe), then nudges move it: 2 m forward, 1 m left, 10 deg
     key(qtbot, win, Qt.Key.Key_C, Qt.KeyboardModifier.ShiftModifier)
     assert doc.track(tid).keyframe_indices() == [0, 10]
