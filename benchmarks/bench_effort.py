@@ -398,6 +398,9 @@ class Desk:
                 self.ctx.set_frame(f + 1)
         elif name in ("accept_proposal", "reject_proposal", "next_proposal", "relabel_proposal") and self.queue:
             self._review(name)
+        elif name == "accept_above_threshold" and self.queue:
+            self.queue.accept_above()  # type: ignore[attr-defined]  # the dock's default threshold
+            self.show_current()
         elif name in ("flip_track", "end_track", "extend_track", "resize_track") and tid is not None:
             self._track_edit(name, tid, f)
         elif name == "auto_track_all" or (name == "auto_track" and tid is not None):
@@ -845,7 +848,10 @@ def _prelabel(desk: Desk, proposals: list[Proposal] | None = None) -> None:
                              params=PrelabelParams(max_range=MAX_RANGE + 10.0),
                              independent_frames=desk.seq.independent_frames).proposals
     set_prelabels(desk.doc, proposals, desk.stack)
-    desk.queue = ReviewQueue(desk.doc, desk.stack, attributes_for=desk.seq.ontology.default_attributes)
+    opts: dict[str, Any] = {}
+    if "lowest_first" in inspect.signature(ReviewQueue).parameters:  # today's order without bulk accept
+        opts["lowest_first"] = not desk.features.bulk_accept
+    desk.queue = ReviewQueue(desk.doc, desk.stack, attributes_for=desk.seq.ontology.default_attributes, **opts)
     desk.show_current()
 
 
@@ -915,8 +921,7 @@ def prelabel_after(desk: Desk, result: RouteResult, proposals: list[Proposal] | 
     before = set(desk.doc.track_ids())
     if desk.features.bulk_accept:
         led.charge_to(OVERHEAD)
-        led.count("keys", what="accept above threshold")
-        q.accept_above()  # type: ignore[attr-defined]
+        desk.key("y", "shift")  # accept everything above the threshold
     for tid in sorted(set(desk.doc.track_ids()) - before):
         tr = desk.doc.track(tid)
         f0 = tr.keyframe_indices()[0]
