@@ -181,3 +181,21 @@ def test_parked_car_by_hand_with_held_boxes(bench) -> None:
     assert row["found"] and row["iou"] > 0.7 and row["flips"] == 0
     assert row["tally"].actions == 2 + len(fixes)
     assert row["tally"].checks == 3
+
+
+def test_bulk_accept_then_a_false_track_is_deleted(bench) -> None:
+    if not bench.Features.detect().bulk_accept:
+        pytest.skip("the review queue has no accept-above-threshold")
+    seq = toy_sequence(bench, {f: PARKED for f in range(FRAMES)})
+    desk = bench.Desk(seq, bench.Features(bulk_accept=True))
+    ghost = PARKED.replace(center=(-10.0, -8.0, 0.8))
+    res = bench.RouteResult("prelabel/after", "toy")
+    props = [perfect_proposal(lambda f: PARKED), perfect_proposal(lambda f: ghost).copy(proposal_id=1)]
+    claimed = bench.prelabel_after(desk, res, props)
+    assert (res.accepted, res.accepted_true) == (2, 1) and list(claimed) == [7]
+    # Shift+Y, then the false track found and deleted (a click selects it, Shift+Delete)
+    assert [e[2] for e in actions(desk.ledger)] == ["pre-label button", "f0 shift+y", "f0 select", "f0 shift+delete"]
+    assert len(desk.doc) == 1
+    (row,) = bench.score(desk, "prelabel/after", res).rows
+    assert row["found"] and row["iou"] == pytest.approx(1.0)
+    assert row["tally"].actions == 4  # all overhead, shared by the one object
