@@ -25,11 +25,13 @@ The labeler (policy; see docs/effort.md)
   Costs per action: 1.3 s per pointed click or drag, 0.3 s per key, 1.4 s per visual check.
 - **Fixing a wrong box** at a frame (:meth:`Desk.fix`), until it looks right (at most 6 rounds):
   a missing box is brought there (``Shift+C``); a heading off by more than 10 degrees is turned
-  (``Shift+Q`` / ``Shift+E``, 10 degrees a press, when that takes at most 4 presses; else one drag
-  of the rotation handle, after a click that selects the box); a size off by more than 15 % is set
-  by two corner drags (two opposite corners to where the object's corners are); otherwise one drag
-  moves the box. With a flip-track command (``fusionlabel.trackops.FlipTrack``) a box pointing
-  backwards is flipped for the whole track with its key instead.
+  (``Shift+Q`` / ``Shift+E`` and ``Q`` / ``E`` when that takes at most 4 presses; else one drag of
+  the rotation handle); a length or width off by more than 15 % is set with ``Alt+W/S/D/A`` (at
+  most 4 presses) or two corner drags (two opposite corners to where the object's corners are); a
+  centre off by more than 5 cm is moved with ``W/A/S/D`` (at most 4 presses) or one drag; then the
+  last degrees and centimetres. Keys act on the selected box (a click selects it). With the track
+  model's whole-track edits, a box pointing backwards is flipped for the whole track (``H``) and a
+  wrong size is first given one size for the whole track (``U``, once per track).
 - **Inspecting a track** (:meth:`Desk.inspect`): its first and last visible frames and every 5th
   visible frame between; after a fix, the frame halfway to each neighbouring inspected frame (and so
   on while those look wrong). With auto-track, the frames it marks low-confidence are inspected too.
@@ -39,17 +41,19 @@ Routes (each a list of pluggable steps; the "before" ones use only what the wind
 - ``hand/before``: frame by frame: one-click (``G`` + click) every object at its first visible
   frame, check it and fix it; ``Alt+C`` (propagate every box to the next frame, one key shared by
   the tracks there), check every visible box there and fix the wrong ones before the next ``Alt+C``.
-- ``hand/after`` (with ``fusionlabel.autotrack``): one-click every object at its first visible
-  frame, auto-track (one key for all tracks, shared), inspect each track and fix.
+- ``hand/after`` (the track model, ``fusionlabel.autotrack``): one-click every object at its first
+  visible frame (the track lasts to the end of the sequence), ``Shift+T`` (auto-track every track:
+  one key, shared), inspect each track and fix; a fix that edited a box at its frame is followed
+  by ``T`` (the track re-tracked from its keyframes).
 - ``prelabel/before``: pre-label the sequence (one click, shared), review the queue as it is
   ordered (lowest confidence first): look at each proposal at the frame the window shows, ``Y``
   when it is on an object not yet labelled (``L`` after choosing the class when its class is wrong),
   ``X`` otherwise; then inspect every accepted track and fix. Objects without a proposal stay
   unlabelled (recall).
-- ``prelabel/after`` (with the review queue's bulk accept): the queue highest confidence first,
-  everything above its threshold accepted with one action (not looked at one by one), the rest
-  reviewed one by one; inspect every accepted track (a false track found there is deleted:
-  click + ``Shift+Delete``) and fix.
+- ``prelabel/after`` (track-level pre-labels, the review queue's bulk accept): the queue highest
+  confidence first, everything above its threshold accepted with ``Shift+Y`` (not looked at one by
+  one), the rest reviewed one by one; inspect every accepted track (a false track found there is
+  deleted: click + ``Shift+Delete``) and fix.
 
 Prints per route and class (moving / static vehicles, pedestrians, cyclists, ...): tracks, actions
 per track (clicks + drags + keys; overhead such as rejecting false proposals is shared evenly over
