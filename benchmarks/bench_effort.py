@@ -993,9 +993,10 @@ def run_route(seq: SeqData, route: str, features: Features) -> RouteResult:
     return score(desk, route, result)
 
 
-def routes_for(features: Features, kinds: Iterable[str], before: bool) -> Iterator[tuple[str, Features]]:
-    """The routes to run: today's always when ``before`` or when no new feature exists; the new
-    ones when their feature exists."""
+def routes_for(features: Features, kinds: Iterable[str], before: bool,
+               after: bool = True) -> Iterator[tuple[str, Features]]:
+    """The routes to run: today's when ``before`` or when no new feature exists; the new ones when
+    their feature exists (and ``after``)."""
     for kind in kinds:
         if kind == "hand":
             new = features.autotrack is not None or features.held or features.flip_track
@@ -1003,7 +1004,7 @@ def routes_for(features: Features, kinds: Iterable[str], before: bool) -> Iterat
             new = features.bulk_accept or features.flip_track
         if before or not new:
             yield f"{kind}/before", TODAY
-        if new:
+        if new and after:
             yield f"{kind}/after", features
 
 
@@ -1050,6 +1051,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--quick", action="store_true", help="seed 0, 8 frames")
     ap.add_argument("--before", action="store_true", help="also run today's routes when new features exist")
+    ap.add_argument("--no-after", action="store_true", help="with --before: only today's routes")
     ap.add_argument("--routes", nargs="*", default=["hand", "prelabel"], choices=["hand", "prelabel"])
     ap.add_argument("--no-real", action="store_true")
     args = ap.parse_args(argv)
@@ -1058,7 +1060,7 @@ def main(argv: list[str] | None = None) -> int:
     feats = Features.detect()
     print(f"features: {feats.describe()}")
     print(f"costs: {COSTS.click} s per click or drag, {COSTS.key} s per key, {COSTS.check} s per visual check")
-    plan = list(routes_for(feats, args.routes, args.before))
+    plan = list(routes_for(feats, args.routes, args.before, not args.no_after))
     synth: list[RouteResult] = []
     for s in args.seeds:
         seq = synth_sequence(s, args.frames)
