@@ -566,6 +566,10 @@ def review_list(results: Iterable[AutoTrackResult], limit: int | None = None) ->
     return rows if limit is None else rows[:limit]
 
 
+#: Order in which :func:`auto_track_all` follows the class kinds (largest objects first).
+KIND_ORDER = {"vehicle": 0, "ridden": 1, "walker": 2, "static": 3}
+
+
 @dataclass(frozen=True)
 class TrackSeed:
     """What auto-tracking needs of a track: id, class label, keyframes (frame -> world box) and
@@ -590,9 +594,10 @@ def auto_track_all(
     context: Sequence[TrackSeed] = (),
     origin_at: OriginAt | None = None,
 ) -> dict[int, AutoTrackResult]:
-    """:func:`auto_track` for several tracks, in ``passes`` rounds: each round's fits leave out the
-    points of the other tracks' boxes of the round before (keyframes in the first round), so
-    a walker beside a parked car or another walker is not drawn onto it. ``context``: further
+    """:func:`auto_track` for several tracks, in ``passes`` rounds, vehicles first, then ridden
+    classes, then walkers: each fit leaves out the points of the other tracks' boxes known so far
+    (their keyframes and the boxes fitted with a confidence of at least 0.3, from this round or
+    the one before), so a cyclist beside a car or a walker beside another is not drawn onto it. ``context``: further
     tracks whose keyframes are left out but which are not tracked. ``progress(done, total)`` after
     every frame step; it returns False (or raises :class:`Cancelled`) to cancel, which raises
     :class:`Cancelled`. ``origin_at``: see :func:`auto_track` (default: ``points_at.origin`` when
@@ -612,20 +617,17 @@ def auto_track_all(
 
     known: dict[int, dict[int, Box3D]] = {t.track_id: dict(t.keyframes) for t in (*seeds, *context)}
     results: dict[int, AutoTrackResult] = {}
+    onto = ontology or Ontology.default()
+    # vehicles first: the smaller objects beside them then leave their points out in the first pass
+    order = sorted(seeds, key=lambda t: (KIND_ORDER.get(class_kind(onto.get(t.label)), 0), t.track_id))
     for _ in range(max(1, passes)):
-        by_frame: dict[int, list[tuple[int, Box3D]]] = {}
-        for tid, boxes in known.items():
-            for f, b in boxes.items():
-                by_frame.setdefault(f, []).append((tid, b))
-        for t in seeds:
-            def exclude(f: int, own: int = t.track_id, by_frame: dict = by_frame) -> list[Box3D]:
-                return [b for tid, b in by_frame.get(f, ()) if tid != own]
+        for t in order:
+            def exclude(f: int, own: int = t.track_id) -> list[Box3D]:
+                return [boxes[f] for tid, boxes in known.items() if tid != own and f in boxes]
 
-            results[t.track_id] = auto_track(t.track_id, t.label, t.keyframes, points_at, fr, times_ns, params,
-                                             gaps=t.gaps, ontology=ontology, progress=tick, exclude=exclude,
-                                             origin_at=origin_at)
-        for t in seeds:
-            r = results[t.track_id]
+            r = auto_track(t.track_id, t.label, t.keyframes, points_at, fr, times_ns, params, gaps=t.gaps,
+                           ontology=onto, progress=tick, exclude=exclude, origin_at=origin_at)
+            results[t.track_id] = r
             known[t.track_id] = {**{f: r.boxes[f] for f in r.fitted if r.confidence[f] >= 0.3}, **t.keyframes}
     if progress is not None:
         progress(total, total)

@@ -654,8 +654,11 @@ def _run_track(args: argparse.Namespace) -> int:
         raise CLIError(f"{src}: no track with a keyframe to follow")
     times = loaded.info.frame_times_ns()
     seeds = [TrackSeed(t, doc.track(t).label, dict(doc.track(t).keyframes), doc.track(t).gaps) for t in ids]
-    context = [TrackSeed(t, doc.track(t).label, dict(doc.track(t).keyframes), doc.track(t).gaps)
-               for t in doc.track_ids() if t not in ids]
+    context = []  # the other tracks' boxes (whatever their state), whose points the fits leave out
+    for t in doc.track_ids():
+        if t not in ids:
+            boxes = {f: b for f, b in zip(frames, doc.track(t).boxes_at(frames, times), strict=True) if b is not None}
+            context.append(TrackSeed(t, doc.track(t).label, boxes))
     printer = _progress_printer(not args.json and sys.stderr.isatty())
     t0 = time.perf_counter()
     results = auto_track_all(seeds, SweepPoints(loaded, args.lidar), frames, times, context=context,
