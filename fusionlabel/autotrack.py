@@ -86,7 +86,10 @@ class AutoTrackParams:
     moving object missed this many steps in a row is lost; ``max_points``: points per fit
     (an even subsample beyond); ``prior``: pull towards the prediction (a share of the squared
     tolerance at the window's edge) that decides where the points leave the position free;
-    ``smooth_s``: time scale (s) of the smoothing of the fitted path (0: none).
+    ``smooth_s``: time scale (s) of the smoothing of the fitted path (0: none); ``method``:
+    ``"scan"`` (:func:`scan_match`, the default) or ``"icp"`` (:func:`icp_match`: the object's
+    points of the previous fitted frame registered onto the frame's points with open3d; measured
+    worse, see docs/interpolation.md) for vehicles and ridden classes once the motion is known.
     """
 
     slack: float = 0.35
@@ -101,6 +104,7 @@ class AutoTrackParams:
     max_points: int = 500
     prior: float = 0.1
     smooth_s: float = 0.2
+    method: str = "scan"
 
 
 @dataclass(frozen=True)
@@ -300,6 +304,66 @@ def walker_offset(box: Box3D, pts_world: F64 | None, params: AutoTrackParams) ->
     return (-cx, -cy) if k >= params.min_points_walker else (0.0, 0.0)
 
 
+def box_points(box: Box3D, pts_world: F64 | None, params: AutoTrackParams) -> F64 | None:
+    """The points (M, 3) of ``box`` (grown by the tolerance, above the clearance) in the box's own
+    frame (x along the heading, z from its centre); None with fewer than ``min_points``."""
+    if pts_world is None or not len(pts_world):
+        return None
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    d = pts_world[:, :3] - np.asarray(box.center)
+    u, v = c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]
+    hl, hw, hh = box.size[0] / 2 + params.tolerance, box.size[1] / 2 + params.tolerance, box.size[2] / 2
+    sel = (np.abs(u) <= hl) & (np.abs(v) <= hw) & (d[:, 2] >= -hh + params.clearance) & (d[:, 2] <= hh + 0.1)
+    if int(sel.sum()) < params.min_points:
+        return None
+    return np.column_stack([u[sel], v[sel], d[sel, 2]])
+
+
+def icp_match(
+    box: Box3D,
+    template: F64,
+    pts_world: F64,
+    along: float,
+    across: float,
+    yaw_window: float,
+    params: AutoTrackParams,
+    exclude: Sequence[Box3D] = (),
+) -> Match:
+    """Register the object's ``template`` points (box frame, see :func:`box_points`) onto the world
+    points near ``box`` with open3d's point-to-point ICP started at ``box``; the result is reduced
+    to a BEV pose (x, y, yaw; z held). Refused when under half of the template finds a partner
+    within 2 tolerances, or the pose leaves the window."""
+    import open3d as o3d
+
+    if exclude:
+        pts_world = _without(pts_world, box, exclude, along + 3 * params.tolerance)
+    r = math.hypot(box.size[0] / 2 + along, box.size[1] / 2 + across) + 0.5
+    q = pts_world[(np.abs(pts_world[:, 0] - box.center[0]) <= r) & (np.abs(pts_world[:, 1] - box.center[1]) <= r)]
+    bottom, top = box.center[2] - box.size[2] / 2, box.center[2] + box.size[2] / 2
+    q = q[(q[:, 2] >= bottom + params.clearance) & (q[:, 2] <= top + 0.2)]
+    if len(q) < params.min_points:
+        return Match(False, box, len(q), 0, 0.0, math.inf, (0.0, 0.0, 0.0), f"too few points: {len(q)}")
+    src, dst = o3d.geometry.PointCloud(), o3d.geometry.PointCloud()
+    src.points = o3d.utility.Vector3dVector(template)
+    dst.points = o3d.utility.Vector3dVector(q[:, :3])
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    T0 = np.array([[c, -s, 0, box.center[0]], [s, c, 0, box.center[1]], [0, 0, 1, box.center[2]], [0, 0, 0, 1]])
+    reg = o3d.pipelines.registration.registration_icp(
+        src, dst, 2 * params.tolerance, T0, o3d.pipelines.registration.TransformationEstimationPointToPoint(),
+        o3d.pipelines.registration.ICPConvergenceCriteria(max_iteration=30))
+    T = np.asarray(reg.transformation)
+    yaw = math.atan2(T[1, 0], T[0, 0])
+    dx, dy = T[0, 3] - box.center[0], T[1, 3] - box.center[1]
+    off = (c * dx + s * dy, -s * dx + c * dy, math.remainder(yaw - box.yaw, 2 * math.pi))
+    fitted = Box3D((float(T[0, 3]), float(T[1, 3]), box.center[2]), box.size, yaw)
+    n_in = int(round(reg.fitness * len(template)))
+    if reg.fitness < 0.5:
+        return Match(False, box, len(q), n_in, reg.fitness, math.inf, off, f"poor registration: {reg.fitness:.2f}")
+    if abs(off[0]) > along or abs(off[1]) > across or abs(off[2]) > max(yaw_window, 1e-3):
+        return Match(False, box, len(q), n_in, reg.fitness, math.inf, off, "registration outside the search")
+    return Match(True, fitted, len(q), n_in, float(reg.fitness), float(reg.inlier_rmse) ** 2, off)
+
+
 @dataclass
 class AutoTrackResult:
     """Boxes tracked for one track: ``boxes`` / ``confidence`` (frame -> world box, [0, 1]) over
@@ -362,6 +426,7 @@ def _follow(
     # a walker's points lie on the side facing the sensor: the box centre is ``depth`` m further
     # along the line of sight than their centre (measured at the keyframe, carried along it)
     o0 = origin_at(start_frame) if origin_at is not None and kind == "walker" else None
+    template = box_points(start_box, points_at(start_frame), params) if params.method == "icp" else None
     depth = float(np.dot(offset, _unit(start_box, o0))) if o0 is not None else 0.0
     for f in frames:
         tick()
@@ -396,6 +461,8 @@ def _follow(
                 m = scan_match(pred, pts, params.slack, params.slack, min(yaw_w, math.radians(2.0)), params, others)
                 if not m.ok or max(abs(m.offset[0]), abs(m.offset[1])) > 0.8 * params.slack:
                     m = None
+            if m is None and params.method == "icp" and known and template is not None:
+                m = icp_match(pred, template, pts, along, across, yaw_w, params, others)
             if m is None:
                 m = scan_match(pred, pts, along, across, yaw_w, params, others)
         if m is not None and m.ok:
@@ -406,6 +473,8 @@ def _follow(
             conf = _confidence(m, dist, max(along, across), params)
             out[f] = _Step(box, conf, True)
             own.append((t, box, conf))
+            if params.method == "icp" and kind != "walker":
+                template = box_points(box, pts, params)
             misses = 0
             prev_f, prev_box = f, box
             moved = moved or (model.moving and math.hypot(box.center[0] - start_box.center[0],
