@@ -160,9 +160,11 @@ def scan_match(
     yaw_window: float,
     params: AutoTrackParams,
     exclude: Sequence[Box3D] = (),
+    behind: float | None = None,
 ) -> Match:
     """Fit the BEV placement of ``box`` (size and z held) to world points ``(N, 3)`` within
-    +-``along`` m along its heading, +-``across`` m across it and +-``yaw_window`` rad: minimises
+    +-``along`` m along its heading (``-behind`` .. ``along`` when ``behind`` is given; a negative
+    ``along`` with ``behind`` searches backwards), +-``across`` m across it and +-``yaw_window`` rad: minimises
     the robust distance of the points to the box's faces (as :func:`fusionlabel.propagation.
     refine_box`, points outside weigh more) plus a pull towards the input box; a coarse grid over
     the window, then the best cells refined. Refused when fewer than ``min_points`` points fall in
@@ -182,7 +184,10 @@ def scan_match(
         uf, vf = u[idx], v[idx]
     else:
         uf, vf = u, v
-    lim = np.array([max(along, 1e-3), max(across, 1e-3), max(yaw_window, 1e-6)])
+    lo_a, hi_a = (-along, along) if behind is None else (min(-behind, along), max(-behind, along))
+    lim = np.array([max(abs(lo_a), abs(hi_a), 1e-3), max(across, 1e-3), max(yaw_window, 1e-6)])
+    lo = np.array([lo_a if hi_a - lo_a > 1e-3 else -1e-3, -lim[1], -lim[2]])
+    hi = np.array([hi_a if hi_a - lo_a > 1e-3 else 1e-3, lim[1], lim[2]])
     w_prior = params.prior * tol**2
 
     def costs(g: F64) -> F64:
@@ -195,17 +200,18 @@ def scan_match(
     na = int(min(41, max(3, 2 * math.ceil(along / step) + 1)))
     nc = int(min(15, max(3, 2 * math.ceil(across / step) + 1)))
     ny = 5 if yaw_window > 0 else 1
-    axes = [np.linspace(-lim[0], lim[0], na), np.linspace(-lim[1], lim[1], nc),
+    axes = [np.linspace(lo[0], hi[0], na), np.linspace(-lim[1], lim[1], nc),
             np.linspace(-lim[2], lim[2], ny) if ny > 1 else np.zeros(1)]
     grid = np.stack([a.ravel() for a in np.meshgrid(*axes, indexing="ij")], axis=1)
     coarse = costs(grid)
-    spans = np.array([lim[0] / max(na - 1, 1), lim[1] / max(nc - 1, 1), lim[2] / max(ny - 1, 1) if ny > 1 else 0.0])
+    spans = np.array([(hi[0] - lo[0]) / 2 / max(na - 1, 1), lim[1] / max(nc - 1, 1),
+                      lim[2] / max(ny - 1, 1) if ny > 1 else 0.0])
     best, best_cost = np.zeros(3), math.inf
     for k in np.argsort(coarse)[:3]:
         cand, span = grid[k].copy(), spans.copy()
         cost_k = float(coarse[k])
         for _ in range(4):
-            loc = [np.clip(cand[i] + np.linspace(-span[i], span[i], 3), -lim[i], lim[i]) for i in range(3)]
+            loc = [np.clip(cand[i] + np.linspace(-span[i], span[i], 3), lo[i], hi[i]) for i in range(3)]
             g = np.stack([a.ravel() for a in np.meshgrid(*loc, indexing="ij")], axis=1)
             cs = costs(g)
             j = int(np.argmin(cs))
@@ -229,7 +235,8 @@ def scan_match(
         return Match(False, box, n, inside, support, best_cost, off, f"too few points in the box: {inside}")
     if support < params.min_support:
         return Match(False, box, n, inside, support, best_cost, off, f"poor fit: {support:.2f} on the faces")
-    edge = [abs(x) >= 0.97 * m and m > params.slack + 1e-6 for x, m in zip(best[:2], lim[:2], strict=True)]
+    edge = [(x <= lo[i] + 0.03 * (hi[i] - lo[i]) and -lo[i] > params.slack + 1e-6)
+            or (x >= hi[i] - 0.03 * (hi[i] - lo[i]) and hi[i] > params.slack + 1e-6) for i, x in enumerate(best[:2])]
     if any(edge):
         return Match(False, box, n, inside, support, best_cost, off, "fit at the edge of the search")
     return Match(True, fitted, n, inside, support, best_cost, off)
@@ -422,6 +429,7 @@ def _follow(
     prev_f, prev_box = start_frame, start_box
     misses, moved = 0, False
     travel = 1.0 if kind == "vehicle" else 0.5  # displacement (m) that proves the object moves
+    anchor = start_box
     offset = walker_offset(start_box, points_at(start_frame), params) if kind == "walker" else (0.0, 0.0)
     # a walker's points lie on the side facing the sensor: the box centre is ``depth`` m further
     # along the line of sight than their centre (measured at the keyframe, carried along it)
@@ -433,18 +441,24 @@ def _follow(
         t_prev, t = secs[prev_f], secs[f]
         dt = t - t_prev
         model = fit_motion(own, t_prev, limits, ref_yaw=prev_box.yaw)
-        pred = model.predict(prev_box, dt)
+        # a still object is looked for where it was put (its fits do not walk it away), else carried
+        pred = model.predict(prev_box, dt) if model.moving or moved else anchor
         if kind == "walker" and moved and model.moving:  # a walker faces where it goes
             pred = Box3D(pred.center, pred.size, _motion_yaw(model, pred))
         known = model.samples >= 2
-        reach = limits.max_speed * abs(dt) * (misses + 1)
+        # how far it may have got since its last fit (it widens over missed frames only while the
+        # object is known to move: a sparse parked car must not reach out to its neighbours)
+        reach = limits.max_speed * abs(dt) * (misses + 1 if model.moving else 1)
         if known:  # the speed may change by a share of the top speed (less while it stands still)
             share = params.speed_share if model.moving else 0.05
             along = params.slack + share * reach
             across = params.slack + (0.5 * share * reach if kind == "walker" else 0.0)
-        else:  # the speed is unknown: anywhere along the heading within the top speed
-            along = params.slack + reach
+        else:  # the speed is unknown: along the heading up to three quarters of the top speed
+            along = params.slack + 0.75 * reach
             across = params.slack + (reach if kind == "walker" else 0.0)
+        # wheeled objects go forwards (reversing slowly): before a motion is known, the search
+        # reaches the top speed ahead in the direction of travel in time, a quarter of it behind
+        behind = None if known or kind == "walker" else params.slack + 0.25 * reach
         # the yaw turns no faster than the speed allows (a parked car does not rotate)
         speed = abs(model.speed) if known else limits.max_speed
         yaw_w = 0.0 if kind == "walker" else min(
@@ -464,7 +478,9 @@ def _follow(
             if m is None and params.method == "icp" and known and template is not None:
                 m = icp_match(pred, template, pts, along, across, yaw_w, params, others)
             if m is None:
-                m = scan_match(pred, pts, along, across, yaw_w, params, others)
+                fwd = (along, behind) if dt >= 0 or behind is None else (-along, -behind)
+                m = scan_match(pred, pts, fwd[0], across, yaw_w, params, others,
+                               behind=None if behind is None else fwd[1])
         if m is not None and m.ok:
             box = m.box
             if kind == "walker":
