@@ -202,7 +202,7 @@ class ProposalReview:
         self.dock.set_queue([doc.proposals[i] for i in self.queue.ids()], cur.proposal_id if cur else None)
 
     def _say(self, text: str, ms: int = 6000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     # ---- pre-labelling --------------------------------------------------------------------------
     def start_prelabel(self, frames: Sequence[int] | None = None) -> bool:
@@ -220,9 +220,7 @@ class ProposalReview:
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
         self._t0 = time.perf_counter()
-        self.win.progress.setRange(0, max(len(frames), 1))
-        self.win.progress.setValue(0)
-        self.win.progress.setVisible(True)
+        self.win.model.progress.start(max(len(frames), 1), "pre-labelling")
         self.dock.prelabel_button.setEnabled(False)
         self._say(f"pre-labelling {len(frames)} frames ...", 0)
         self._thread.start()
@@ -234,12 +232,11 @@ class ProposalReview:
             self._thread.wait()
             self._thread = None
             self._worker = None
-            self.win.progress.setVisible(False)
+            self.win.model.progress.finish()
             self.dock.prelabel_button.setEnabled(True)
 
     def _on_progress(self, done: int, total: int, text: str) -> None:
-        self.win.progress.setRange(0, max(total, 1))
-        self.win.progress.setValue(done)
+        self.win.model.progress.update(done, max(total, 1), text)
         self._say(text, 0)
 
     def _on_done(self, result: object) -> None:

@@ -676,7 +676,7 @@ class ReviewMode(QObject):
         return self.pointer_xy
 
     def _say(self, text: str, ms: int = 5000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     # ---- reviewing ------------------------------------------------------------------------------
     @property

@@ -76,7 +76,7 @@ class TrackActions:
 
     # ---- plumbing -------------------------------------------------------------------------------
     def _say(self, text: str, ms: int = 6000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     def _selected(self) -> int | None:
         """The selected track id, or None (said in the status bar)."""

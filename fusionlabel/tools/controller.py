@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fusionlabel.events import EventGroup
 from fusionlabel.tools import actions
 from fusionlabel.tools.base import Tool
 from fusionlabel.tools.context import ToolContext
@@ -29,6 +30,8 @@ class ToolController:
       drag only Escape (cancel) is handled.
     - :meth:`perform` runs an action by name (for menus and toolbar buttons).
     - ``return_to_edit``: after a box is created the edit tool becomes active again.
+    - ``events.tool(name)`` is emitted when the active tool changes (``on_tool_changed``, when
+      given, is connected to it).
     """
 
     def __init__(
@@ -44,7 +47,9 @@ class ToolController:
         self.keymap = keymap if keymap is not None else Keymap.default()
         self.steps = steps if steps is not None else Steps()
         self.on_app_action = on_app_action
-        self.on_tool_changed = on_tool_changed
+        self.events = EventGroup("tool")
+        if on_tool_changed is not None:
+            self.events.tool.connect(on_tool_changed)
         self.return_to_edit = return_to_edit
         create = CreateTool(ctx)
         create.on_created = self._created
@@ -70,8 +75,7 @@ class ToolController:
             return
         self.tool.cancel()
         self._active = name
-        if self.on_tool_changed is not None:
-            self.on_tool_changed(name)
+        self.events.tool.emit(name)
 
     def cancel(self) -> bool:
         """Cancel the active tool's gesture (call it when the frame or the document is changed

@@ -6,7 +6,7 @@ around the click, its L-shape heading, the current class's typical size where on
 object is seen (extended away from the sensor), bottom on the ground. One
 :class:`~fusionlabel.commands.CreateTrack` (class default attributes), the new track selected,
 ``on_created`` called (the controller returns to the edit tool). A click where no object is says
-so through ``ctx.on_message`` and changes nothing.
+so through ``ctx.message`` (the context's ``message`` event) and changes nothing.
 
 The class is ``ctx.default_class`` (the labeller's current class) unless ``use_class`` is False
 (then the class guessed from the size priors). The ground is ``ground`` when set, else
@@ -142,8 +142,7 @@ class OneClickTool(Tool):
         return out
 
     def _say(self, text: str) -> None:
-        if self.ctx.on_message is not None:
-            self.ctx.on_message(text)
+        self.ctx.message(text)
 
     def cancel(self) -> bool:
         had = self._press is not None
