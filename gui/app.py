@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
         self.autosave_s = float(autosave_s)
         self.recovery_enabled = bool(recovery)
         self.model = ViewerModel()
-        self.model.events.report = self._listener_failed
+        self.model.report_errors_to(self._listener_failed)
         self.recovery: RecoveryStore | None = None
         self._fd: FrameData | None = None
         self._thread: QThread | None = None
@@ -342,7 +342,8 @@ class MainWindow(QMainWindow):
     def _listener_failed(self, name: str, listener: object, error: BaseException) -> None:
         """A view failed on a model event: logged, and said in the status line; the window stays."""
         log_listener_error(name, listener, error)  # type: ignore[arg-type]
-        self.model.show_message(f"{name}: {type(error).__name__}: {error}", 8000)
+        if name != "status":  # (a failing status bar is only logged: no loop)
+            self.model.show_message(f"{name}: {type(error).__name__}: {error}", 8000)
 
     # ---- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fusionlabel.events import EventGroup
+from fusionlabel.events import ErrorReporter, EventGroup
 from fusionlabel.tools import Preview, ToolContext, ToolController
 from gui.colors import COLOR_MODES
 from gui.model.evented import Evented, Field
@@ -166,6 +166,12 @@ class ViewerModel:
         self._ctl: ToolController | None = None
         self._unbind: list[Callable[[], None]] = []
         self._status = StatusMessage("")
+
+    def report_errors_to(self, report: ErrorReporter) -> None:
+        """``report(event name, listener, exception)`` is told about every listener that raises,
+        of the model's events, the view options' and the progress' (default: logged)."""
+        for group in (self.events, self.view.events, self.progress.events):
+            group.report = report
 
     # ---- session and tools ----------------------------------------------------------------------
     @property

@@ -131,7 +131,7 @@ def test_a_new_session_unbinds_the_old_tools() -> None:
 def test_listeners_of_one_piece_do_not_hear_the_others_and_errors_are_reported() -> None:
     ctx, _ctl, m = bound()
     reports: list[str] = []
-    m.events.report = lambda name, _cb, e: reports.append(f"{name}: {e}")
+    m.report_errors_to(lambda name, _cb, e: reports.append(f"{name}: {e}"))
     frames: list[int] = []
 
     def broken(_f: int) -> None:
@@ -141,6 +141,11 @@ def test_listeners_of_one_piece_do_not_hear_the_others_and_errors_are_reported()
     m.events.frame.connect(frames.append)
     ctx.set_frame(2)
     assert frames == [2] and reports == ["frame: panel failed"] and ctx.frame == 2
+    m.view.events.accumulate.connect(broken)
+    m.progress.events.changed.connect(broken)
+    m.view.accumulate = 1
+    m.progress.start()
+    assert reports[1:] == ["accumulate: panel failed", "changed: panel failed"] and m.view.accumulate == 1
     # blocked while a batch of changes is made
     with m.events.blocker("frame"):
         ctx.set_frame(5)
