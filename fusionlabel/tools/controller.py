@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import fusionlabel.tools.actions as actions
 from fusionlabel.events import EventGroup
-from fusionlabel.tools import actions
 from fusionlabel.tools.base import Tool
 from fusionlabel.tools.context import ToolContext
 from fusionlabel.tools.create import CreateTool
