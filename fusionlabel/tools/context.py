@@ -138,9 +138,14 @@ class ToolContext:
                        ego_yaw: float | None = None) -> None:
         """The current frame's world points ``(N, 3+)`` and facts: the sensor position (3,) and
         the ego heading (rad), both in the world frame (None: unknown)."""
+        origin = None
+        if sensor_origin is not None:
+            o = np.asarray(sensor_origin, dtype=np.float64)
+            if o.shape != (3,) or not np.isfinite(o).all():
+                raise ValueError(f"sensor_origin must be 3 finite numbers, got {sensor_origin!r}")
+            origin = (float(o[0]), float(o[1]), float(o[2]))
         self.points = points
-        self.sensor_origin = None if sensor_origin is None else tuple(  # type: ignore[assignment]
-            float(v) for v in np.asarray(sensor_origin, dtype=np.float64).reshape(3))
+        self.sensor_origin = origin
         self.ego_yaw = None if ego_yaw is None else float(ego_yaw)
 
     # ---- selection ------------------------------------------------------------------------------

@@ -95,10 +95,14 @@ def pick_view_boxes(boxes: Iterable[tuple[int, ArrayLike]], eye: ArrayLike, dire
                     to_canvas: Callable[[NDArray[np.float64]], ArrayLike], xy: ArrayLike) -> list[int]:
     """Ids of the ``(id, corners (8, 3) world m)`` boxes whose outline on a perspective canvas
     (the convex hull of the corners mapped by ``to_canvas``: world (8, 3) -> canvas px (8, 2))
-    contains canvas point ``xy``, nearest first (mean corner distance along the unit viewing
+    contains canvas point ``xy``, nearest first (mean corner distance along the viewing
     ``direction`` from ``eye``, world frame). Boxes reaching behind the eye are skipped."""
     o = np.asarray(eye, dtype=np.float64).reshape(3)
     d = np.asarray(direction, dtype=np.float64).reshape(3)
+    n = float(np.linalg.norm(d))
+    if not n > 0.0:
+        raise ValueError("the viewing direction must not be zero")
+    d = d / n
 
     def outlines() -> Iterable[tuple[int, NDArray[np.float64], float]]:
         for key, corners in boxes:
@@ -124,6 +128,7 @@ def click_3d(ctx: ToolContext, tool: Tool, eye: ArrayLike, direction: ArrayLike,
     ids = pick_view_boxes(((r.track_id, r.box.corners()) for r in refs), eye, direction, to_canvas, xy)
     if not ids:
         return None
+    ctx.stack.break_merge()  # as a BEV click: nudges of another box are another undo step
     ctx.set_selection(ids[0])
     return ids[0]
 

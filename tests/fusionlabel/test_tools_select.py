@@ -99,6 +99,9 @@ def test_view_boxes_by_canvas_outline_nearest_first() -> None:
     eye, ahead = np.zeros(3), np.array([1.0, 0.0, 0.0])
     assert pick_view_boxes(items, eye, ahead, pinhole, (319.5, 239.5)) == [2, 1]
     assert pick_view_boxes(items, eye, ahead, pinhole, (600.0, 20.0)) == []
+    assert pick_view_boxes(items, eye, 3.0 * ahead, pinhole, (319.5, 239.5)) == [2, 1]  # any length
+    with pytest.raises(ValueError, match="direction"):
+        pick_view_boxes(items, eye, np.zeros(3), pinhole, (319.5, 239.5))
     # the same boxes seen from behind (looking along -x): all are behind the eye but "around"
     assert pick_view_boxes(items, np.array([30.0, 0.0, 0.0]), ahead, pinhole, (319.5, 239.5)) == []
 
@@ -159,7 +162,7 @@ def test_frame_facts_are_cleared_with_the_frame() -> None:
     ctx = ToolContext(doc)
     ctx.set_frame_data(np.zeros((4, 3)), (1.0, 2.0, 3.0), 0.5)
     assert ctx.sensor_origin == (1.0, 2.0, 3.0) and ctx.ego_yaw == 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="sensor_origin"):
         ctx.set_frame_data(np.zeros((4, 3)), (1.0, 2.0), 0.5)
     ctx.set_frame_data(np.zeros((4, 3)), (1.0, 2.0, 3.0), 0.5)
     ctx.set_frame(2)
