@@ -606,7 +606,7 @@ def _run_prelabel(args: argparse.Namespace) -> int:
               f"{result.frames} frames in {dt:.1f} s; {report['human_tracks']} human tracks kept")
         if report["review_queue"]:
             head = ", ".join(f"#{q['id']} {q['label']} {q['confidence']:.2f}" for q in report["review_queue"][:5])
-            print(f"  review queue (lowest confidence first): {head}")
+            print(f"  review queue (highest confidence first): {head}")
     return EXIT_OK
 
 

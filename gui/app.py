@@ -499,7 +499,9 @@ class MainWindow(QMainWindow):
         m = self.menuBar().addMenu("Assist")
         act(m, "One-click box tool", [], lambda: self._perform("tool_oneclick"), shown=mapped("tool_oneclick"))
         act(m, "Pre-label sequence", [], lambda: self.proposals_ui.start_prelabel())
-        for name, text in (("accept_proposal", "Accept proposal"), ("reject_proposal", "Reject proposal"),
+        for name, text in (("accept_proposal", "Accept proposal"),
+                           ("accept_above_threshold", "Accept all proposals above the threshold"),
+                           ("reject_proposal", "Reject proposal"),
                            ("relabel_proposal", "Proposal: class of new boxes"),
                            ("next_proposal", "Next proposal"), ("previous_proposal", "Previous proposal")):
             act(m, text, [], lambda _=False, n=name: self._editing_action(n), shown=mapped(name))
@@ -508,7 +510,7 @@ class MainWindow(QMainWindow):
         """Keymap actions handed to the window (``APP_ACTIONS``) for tracks and proposals."""
         if self.session is None:
             return False
-        if name.endswith("_proposal"):
+        if name.endswith("_proposal") or name == "accept_above_threshold":
             return self.proposals_ui.perform(name)
         if name in TRACKING_ACTIONS:
             return self.tracking.perform(name)

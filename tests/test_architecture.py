@@ -95,7 +95,6 @@ def test_checker_sees_a_violation(tmp_path: Path) -> None:
 #: take the window) goes with the window model (gui/model, gui/qt).
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"gui.app", "gui.export", "gui.proposals", "gui.review", "gui.trackpanel"}),
-    frozenset({"fusionlabel.assist.detectors", "fusionlabel.assist.prelabel"}),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fusionlabel.tools import actions
+import fusionlabel.tools.actions as actions
 from fusionlabel.tools.base import Tool
 from fusionlabel.tools.context import ToolContext
 from fusionlabel.tools.create import CreateTool

@@ -68,6 +68,7 @@ APP_ACTIONS = frozenset({
     "auto_track", "auto_track_all", "next_tracked_review", "previous_tracked_review",
     # pre-label proposals (docs/tools.md "Proposals")
     "accept_proposal", "reject_proposal", "relabel_proposal", "next_proposal", "previous_proposal",
+    "accept_above_threshold",
 })
 
 # ---- review mode (the window's gui/review.py performs these) ----
@@ -134,10 +135,12 @@ def default_bindings() -> list[KeyBinding]:
     ]
     pr = "Proposals"
     out += [
-        _b("y", (), "accept_proposal", "Accept the current pre-label proposal (it becomes a track)", pr),
+        _b("y", (), "accept_proposal", "Accept the current pre-label proposal: its whole track", pr),
+        _b("y", ("shift",), "accept_above_threshold",
+           "Accept every proposal at or above the review threshold (one undoable step)", pr),
         _b("x", (), "reject_proposal", "Reject the current proposal", pr),
         _b("l", (), "relabel_proposal", "Give the current proposal the class chosen for new boxes", pr),
-        _b("j", (), "next_proposal", "Next proposal in the review queue (lowest confidence first)", pr),
+        _b("j", (), "next_proposal", "Next proposal in the review queue (highest confidence first)", pr),
         _b("j", ("shift",), "previous_proposal", "Previous proposal in the review queue", pr),
     ]
     mv = "Nudge (box frame)"
