@@ -24,7 +24,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QThread, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QImage, QKeyEvent, QKeySequence, QPainter
@@ -51,7 +50,6 @@ from PyQt6.QtWidgets import (
 
 from formats.datasets import add_open_arguments
 from formats.project import AUTOSAVE_INTERVAL_S, RecoveryStore
-from fusionlabel.assist import click_from_ray
 from fusionlabel.box import Box3D
 from fusionlabel.commands import SetAttribute, SetLabel, UndoStack
 from fusionlabel.document import BoxRef, DocumentEvent
@@ -66,8 +64,8 @@ from fusionlabel.tools import (
     ToolController,
     box_handles,
     box_outline,
-    world_to_view,
 )
+from fusionlabel.tools.select import click_3d
 from gui import persist
 from gui.bindings import bind_check, bind_combo, bind_progress, bind_spin, bind_status
 from gui.cameras import CameraBox, CameraGrid
@@ -82,7 +80,9 @@ from gui.colors import (
 )
 from gui.frames import FrameData
 from gui.model import MAX_ACCUMULATE, ViewerModel
-from gui.ortho import OrthoView, PlaneEvent, Shape, modifier_names
+from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
+from gui.model.shapes import BoxGlyph, Shape
+from gui.ortho import OrthoView, PlaneEvent, modifier_names
 from gui.session import Session, derive, height_order, load_session
 from gui.tracking import TRACKING_ACTIONS, AutoTrackActions  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
@@ -684,7 +684,7 @@ class MainWindow(QMainWindow):
         self.ctx.box_predictor = self.tracks.box_predictor  # "copy to next frame": predicted + refined
         # one-click: walkers' and riders' heading from their motion in the neighbouring sweeps (only
         # with ego poses: without them the ego's own motion would look like the object's)
-        self.ctx.neighbour_points = self._neighbour_sweep if s.seq.has_ego_poses() else None
+        self.ctx.neighbour_points = (lambda k: s.sweep_near(self.frame, k)) if s.seq.has_ego_poses() else None
         # with no box selected, the nudge keys edit the proposal under review (until it is accepted)
         self.ctx.proposal_under_review = lambda: (
             self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
@@ -782,8 +782,7 @@ class MainWindow(QMainWindow):
             self.prompter.error(self, "Cannot read frame", f"frame {index}: {type(e).__name__}: {e}")
             return
         self._fd = fd
-        self.ctx.points = fd.pts_world
-        self._set_oneclick_origin(index)
+        self.ctx.set_frame_data(fd.pts_world, self.session.sensor_origin(index), self.session.ego_yaw(index))
         T = fd.T_world_from_ego
         ego_xy = T[:2, 3]
         ego_yaw = math.atan2(T[1, 0], T[0, 0])
@@ -826,17 +825,6 @@ class MainWindow(QMainWindow):
         """Let the 3D view draw the latest frame (its repaint follows in the event loop)."""
         self._last_3d = time.monotonic()
         self.view3d.release()
-
-    def _set_oneclick_origin(self, index: int) -> None:
-        """The one-click tool extends partial views away from the LiDAR (its world position now) and
-        heads walkers along the ego's axes (the ego's heading now)."""
-        assert self.session is not None and self.ctl is not None and self._fd is not None
-        names = list(getattr(self.session.loaded, "lidar_names", []))
-        T = self.session.loaded.T_world_from_sensor(index, names[0]) if names else self._fd.T_world_from_ego
-        tool = self.ctl.tools["oneclick"]
-        tool.origin = tuple(float(v) for v in np.asarray(T)[:3, 3])  # type: ignore[attr-defined]
-        Te = self._fd.T_world_from_ego
-        tool.ego_yaw = math.atan2(float(Te[1, 0]), float(Te[0, 0]))  # type: ignore[attr-defined]
 
     def _set_draft(self, on: bool) -> None:
         """Draft (fast) drawing in the camera panels and the BEV / side / front views while frames
@@ -924,8 +912,6 @@ class MainWindow(QMainWindow):
 
     def _update_overlays(self) -> None:
         """3D and BEV boxes (with the preview), and the selected box's handles in the BEV."""
-        from gui.render.view3d import BoxGlyph
-
         if self.session is None:
             return
         glyphs, shapes = [], self._ego_shapes()
@@ -1024,19 +1010,10 @@ class MainWindow(QMainWindow):
             shown = prev.box
         l, w, h = box.size
         cz = box.center[2]
-        pts = self._fd.pts_world
-        m = 1.5
-        R = max(l, w) / 2 + m
-        rough = (np.abs(pts[:, 0] - box.center[0]) < R) & (np.abs(pts[:, 1] - box.center[1]) < R)
-        near = pts[rough].astype(np.float64)
-        side_uv = world_to_view("side", near, box)
-        front_uv = world_to_view("front", near, box)
-        keep = (np.abs(side_uv[:, 0]) < l / 2 + m) & (np.abs(front_uv[:, 0]) < w / 2 + m) & (
-            np.abs(near[:, 2] - cz) < h / 2 + m)
-        side_uv, front_uv, near = side_uv[keep], front_uv[keep], near[keep]
-        inside = (np.abs(side_uv[:, 0]) <= l / 2) & (np.abs(front_uv[:, 0]) <= w / 2) & (
-            np.abs(near[:, 2] - cz) <= h / 2)
-        rgb = np.full((len(near), 3), 110, np.uint8)
+        m = NEIGHBOURHOOD_MARGIN
+        hood = box_neighbourhood(self._fd.pts_world, box, m)
+        side_uv, front_uv, inside = hood.side_uv, hood.front_uv, hood.inside
+        rgb = np.full((len(inside), 3), 110, np.uint8)
         rgb[inside] = class_color(ref.label)
         text = f"track {ref.track_id} {ref.label}  {shown.size[0]:.2f} x {shown.size[1]:.2f} x {shown.size[2]:.2f} m"
         if ref.state == "tracked":
@@ -1191,63 +1168,16 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.show_frame(self.frame, recentre=True)
 
-    def _neighbour_sweep(self, offset: int) -> tuple[float, np.ndarray] | None:
-        """The sweep ``offset`` frames from the current one for the one-click tool: (time from the
-        current frame in s, world points (M, 3)), from the frame cache (loaded if needed); None
-        outside the sequence or when it cannot be read."""
-        s = self.session
-        if s is None:
-            return None
-        f = self.frame + int(offset)
-        if not 0 <= f < len(s):
-            return None
-        try:
-            fd = s.frames.get(f, prefetch=False)  # type: ignore[union-attr]
-        except Exception:  # a bad neighbour only costs the motion cue
-            return None
-        ts = s.seq.frames
-        return (ts[f].timestamp_ns - ts[self.frame].timestamp_ns) * 1e-9, fd.pts_world
-
     def _on_3d_click(self, x: float, y: float) -> None:
-        """A click in the 3D view (canvas px): with the one-click tool, box the object whose points
-        the viewing ray hits first (``fusionlabel.assist.click_from_ray``); otherwise select the
-        nearest box whose projected outline contains the click."""
-        if self.session is None or self._fd is None or self.ctl is None:
+        """A click in the 3D view (canvas px): ``fusionlabel.tools.select.click_3d`` (a one-click
+        box where the viewing ray meets points, else the nearest box under the click selected)."""
+        if self.session is None or self._fd is None or self.ctl is None or self.ctx is None:
             return
         try:
             origin, direction = self.view3d.ray_at(x, y)
-            if self.ctl.active_name == "oneclick":
-                tool = self.ctl.tools["oneclick"]
-                xy = click_from_ray(self._fd.pts_world, origin, direction, tool.ground_model())  # type: ignore[attr-defined]
-                if xy is None:
-                    self.model.show_message("the click hits neither points nor the ground", 5000)
-                    return
-                tool.click(xy)  # type: ignore[attr-defined]  # (back to the edit tool once a box is made)
-                return
-            tid = self._box_at_3d(x, y, origin, direction)
-            if tid is not None:
-                self.select(tid)
+            click_3d(self.ctx, self.ctl.tool, origin, direction, self.view3d.to_canvas, (x, y))
         except Exception as e:  # a tool error must not kill the window; the document is unchanged
             self.model.show_message(f"{type(e).__name__}: {e}", 8000)
-
-    def _box_at_3d(self, x: float, y: float, origin: np.ndarray, direction: np.ndarray) -> int | None:
-        """Track id of the box nearest the eye whose projected outline (convex hull of its 8
-        corners in canvas px) contains (x, y); boxes behind the eye are skipped."""
-        refs = self.boxes()
-        if not refs:
-            return None
-        corners = box_corners([r.box for r in refs])  # (B, 8, 3)
-        depth = (corners - origin) @ direction  # (B, 8) along the view direction
-        best: tuple[float, int] | None = None
-        for r, c, d in zip(refs, corners, depth, strict=True):
-            if d.min() <= 0.05:  # (partly) behind the eye: its projection is not a closed outline
-                continue
-            hull = cv2.convexHull(self.view3d.to_canvas(c).astype(np.float32))
-            if cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0:
-                dist = float(d.mean())
-                if best is None or dist < best[0]:
-                    best = (dist, r.track_id)
-        return None if best is None else best[1]
 
     def rotate_bev(self) -> None:
         """Turn the BEV's (and the 3D view's initial) up direction by 90 degrees counter-clockwise

@@ -42,6 +42,7 @@ from fusionlabel.assist.review import ACCEPT_THRESHOLD
 from fusionlabel.document import AnnotationDocument, Proposal
 from fusionlabel.errors import ModelError
 from fusionlabel.ontology import Ontology
+from fusionlabel.tools.select import pick_proposals
 from gui.colors import PROPOSAL_COLOR
 from gui.ortho import Shape
 
@@ -399,15 +400,8 @@ class ProposalReview:
     def proposal_at(self, doc: AnnotationDocument, frame: int, xy: Sequence[float]) -> int | None:
         """The proposal whose BEV footprint at ``frame`` holds world ``xy`` (the smallest one when
         several do), or None."""
-        best, area = None, np.inf
-        for p in doc.proposals_at(frame):
-            b = p.box
-            d = np.asarray(xy[:2], dtype=np.float64) - np.asarray(b.center[:2])
-            c, s_ = np.cos(b.yaw), np.sin(b.yaw)
-            u, v = c * d[0] + s_ * d[1], -s_ * d[0] + c * d[1]
-            if abs(u) <= b.size[0] / 2 and abs(v) <= b.size[1] / 2 and b.size[0] * b.size[1] < area:
-                best, area = p.proposal_id, b.size[0] * b.size[1]
-        return best
+        ids = pick_proposals(doc, frame, xy)
+        return ids[0] if ids else None
 
     def on_bev_pointer(self, kind: str, xy: tuple[float, float], px_per_m: float) -> None:
         """BEV pointer events after the edit tool had them: a click (press and release within

@@ -65,6 +65,9 @@ class ToolContext:
       (extra columns ignored), or None when not loaded. Used by create (height and z).
     - ``ground``: ground height (m, world z): a constant, a function ``(x, y) -> z``, or None to
       estimate it from ``points`` (the 5th percentile of the heights within 4 m; 0 without points).
+    - frame facts, set with the points by :meth:`set_frame_data` and cleared with them on a frame
+      change: ``sensor_origin`` (the LiDAR's position (x, y, z) in the world frame at this frame,
+      or None) and ``ego_yaw`` (the ego's heading at this frame, rad about world +z, or None).
     - ``default_class``: the class of new boxes; ``ontology``: class priors (size, attributes).
     - ``box_predictor``: optional motion prediction used by "copy to next frame" (see
       ``BoxPredictor``); without one the box is copied unchanged.
@@ -118,6 +121,8 @@ class ToolContext:
         self.box_predictor = box_predictor
         self.proposal_under_review: Callable[[], int | None] | None = None
         self.neighbour_points: NeighbourPoints | None = None
+        self.sensor_origin: tuple[float, float, float] | None = None
+        self.ego_yaw: float | None = None
         if selection is not None:
             self.set_selection(selection)
 
@@ -136,6 +141,20 @@ class ToolContext:
         if p.ndim != 2 or p.shape[1] < 3:
             raise ValueError(f"points must have shape (N, 3), got {p.shape}")
         self._points = np.asarray(p[:, :3], dtype=np.float64)
+
+    def set_frame_data(self, points: ArrayLike | None, sensor_origin: ArrayLike | None = None,
+                       ego_yaw: float | None = None) -> None:
+        """The current frame's world points ``(N, 3+)`` and facts: the sensor position (3,) and
+        the ego heading (rad), both in the world frame (None: unknown)."""
+        origin = None
+        if sensor_origin is not None:
+            o = np.asarray(sensor_origin, dtype=np.float64)
+            if o.shape != (3,) or not np.isfinite(o).all():
+                raise ValueError(f"sensor_origin must be 3 finite numbers, got {sensor_origin!r}")
+            origin = (float(o[0]), float(o[1]), float(o[2]))
+        self.points = points
+        self.sensor_origin = origin
+        self.ego_yaw = None if ego_yaw is None else float(ego_yaw)
 
     # ---- selection ------------------------------------------------------------------------------
     @property
@@ -181,6 +200,7 @@ class ToolContext:
         if frame != self.frame:
             self.frame = frame
             self.points = None
+            self.sensor_origin, self.ego_yaw = None, None
             self.events.frame.emit(frame)
         return self.frame
 
