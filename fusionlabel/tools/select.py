@@ -1,9 +1,15 @@
-"""Selection by clicking in the bird's-eye view: :func:`pick_candidates` and :class:`SelectTool`."""
+"""Selection by clicking: in the bird's-eye view (:func:`pick_candidates`, :class:`SelectTool`)
+and along a 3D-view ray (:func:`ray_box_hit`, :func:`pick_ray`, pure functions the 3D view calls)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from fusionlabel.box import Box3D
 from fusionlabel.tools.base import Tool, moved_beyond_threshold
 from fusionlabel.tools.context import ToolContext
 from fusionlabel.tools.events import PointerEvent
@@ -24,6 +30,53 @@ def pick_candidates(ctx: ToolContext, xy: tuple[float, float], tolerance: float)
             scored.append(((0, area) if inside else (1, d), ref.track_id))
     scored.sort()
     return [tid for _, tid in scored]
+
+
+def ray_box_hit(origin: ArrayLike, direction: ArrayLike, box: Box3D, margin: float = 0.0) -> float | None:
+    """Distance (m, along the unit ``direction``) at which the ray from ``origin`` (both (3,),
+    world frame) enters ``box`` enlarged by ``margin`` m on every side; 0.0 when ``origin`` lies
+    inside it; None when the ray misses it or the box lies behind the origin. Slab test in the
+    box's frame."""
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    d = np.asarray(direction, dtype=np.float64).reshape(3)
+    n = float(np.linalg.norm(d))
+    if not n > 0.0:
+        raise ValueError("ray direction must not be zero")
+    d = d / n
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    R = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # box -> world
+    ol = (o - np.asarray(box.center)) @ R
+    dl = d @ R
+    half = np.asarray(box.size, dtype=np.float64) / 2.0 + margin
+    t_lo, t_hi = -math.inf, math.inf
+    for k in range(3):
+        if abs(dl[k]) < 1e-12:
+            if abs(ol[k]) > half[k]:
+                return None
+            continue
+        t1, t2 = (-half[k] - ol[k]) / dl[k], (half[k] - ol[k]) / dl[k]
+        t_lo, t_hi = max(t_lo, min(t1, t2)), min(t_hi, max(t1, t2))
+    if t_lo > t_hi or t_hi < 0.0:
+        return None
+    return max(float(t_lo), 0.0)
+
+
+def pick_ray(boxes: Iterable[tuple[int, Box3D]], origin: ArrayLike, direction: ArrayLike,
+             margin: float = 0.0) -> list[int]:
+    """Ids of the ``(id, box)`` pairs whose box (enlarged by ``margin`` m) the ray hits, nearest
+    entry first (ties by id). Ray and boxes in the world frame."""
+    hits = []
+    for key, box in boxes:
+        t = ray_box_hit(origin, direction, box, margin)
+        if t is not None:
+            hits.append((t, key))
+    hits.sort()
+    return [k for _, k in hits]
+
+
+def pick_ray_candidates(ctx: ToolContext, origin: ArrayLike, direction: ArrayLike, margin: float = 0.0) -> list[int]:
+    """Track ids of the boxes at the current frame that the 3D-view ray hits, nearest first."""
+    return pick_ray(((r.track_id, r.box) for r in ctx.doc.boxes_at(ctx.frame)), origin, direction, margin)
 
 
 class SelectTool(Tool):
