@@ -29,7 +29,8 @@ Method:
    candidate (at most ``max_candidates``) whose box projects with a 2D IoU of at least
    ``accept_iou2d`` with the rectangle wins: a car in front that covers part of the rectangle (an
    occluder) is passed over for the car behind it. Otherwise the best match is returned, named a
-   poor match, unless its IoU is below ``min_iou2d`` and the ground-ray box (step 5) matches better.
+   poor match, unless the ground-ray box (step 5) projects with a higher 2D IoU (the object's own
+   points are missing and the surfaces seen are the wall behind it or a neighbour).
    The confidence is the fit's times ``0.5 + 0.5 * iou2d``.
 5. **Sparse objects.** With no candidate (fewer than ``min_points`` object points on one surface)
    the box stands on the ground where the ray through the rectangle's bottom centre meets it (the
@@ -87,9 +88,6 @@ class ImageBoxParams:
     #: ... the first whose box projects with at least this 2D IoU with the rectangle wins (else the
     #: best match).
     accept_iou2d: float = 0.5
-    #: When no fitted box projects with at least this 2D IoU, the ground-ray box is taken instead
-    #: if it matches the rectangle better.
-    min_iou2d: float = 0.3
     #: Confidence of a ground-ray box (class prior size, no points).
     fallback_confidence: float = 0.15
     #: The ground ray is followed this far (m); beyond, the distance comes from the height prior.
@@ -278,13 +276,12 @@ def box_from_image_rect(
             return res
         if best is None or iou > (best.iou2d or 0.0):
             best = res
-    if best is None or (best.iou2d or 0.0) < params.min_iou2d:
-        # no surface in the rectangle explains it (the object's own points are missing and the
-        # surfaces are a background or a neighbour): the ground ray, when it matches better
-        ray = ground_ray_box(r, camera, T, g, onto, class_hint, ego_yaw=ego_yaw, params=params,
-                             note="no surface in the rectangle fits it")
-        if best is None or (ray.box is not None and (ray.iou2d or 0.0) > (best.iou2d or 0.0)):
-            return ray
+    # no surface explains the rectangle well (the object's own points may be missing and the
+    # surfaces be a background or a neighbour): the ground-ray box, when it matches better
+    ray = ground_ray_box(r, camera, T, g, onto, class_hint, ego_yaw=ego_yaw, params=params,
+                         note="no surface in the rectangle fits it")
+    if best is None or (ray.box is not None and (ray.iou2d or 0.0) > (best.iou2d or 0.0)):
+        return ray
     return replace(best, reason=best.reason + " (poor match with the rectangle: check the box)")
 
 
