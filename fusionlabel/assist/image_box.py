@@ -34,10 +34,11 @@ Method:
    The confidence is the fit's times ``0.5 + 0.5 * iou2d``.
 5. **Sparse objects.** With no candidate (fewer than ``min_points`` object points on one surface)
    the box stands on the ground where the ray through the rectangle's bottom centre meets it (the
-   object's nearest contact with the ground; a few object points at about that distance refine it),
-   pushed back along the ray by half its depth, the class's typical size (class given, or guessed
-   from the rectangle's metric size at that distance), heading along the ego's axis (``ego_yaw``;
-   the sign that points away from the camera) or else along the ray; confidence
+   object's nearest contact with the ground), pushed back along the ray by half its depth; when the
+   rectangle ends at the image's lower edge (the bottom is cut off), the ray through its top centre
+   meets the class's typical height above the ground instead. Size: the class's typical one (class
+   given, or guessed from the rectangle's metric size at that distance); heading along the ego's
+   axis (``ego_yaw``; the sign that points away from the camera) or else along the ray; confidence
    ``fallback_confidence``. When the ray does not descend to the ground within ``max_range``, the
    distance comes from the class's typical height and the rectangle's height.
 
@@ -257,9 +258,8 @@ def box_from_image_rect(
         idx, uv, dist = idx[keep], uv[keep], dist[keep]
     cands = surface_candidates(dist, uv, r, params)[: params.max_candidates]
     if not cands:
-        note = (f"{len(idx)} object points in the rectangle" if len(idx) else "no object points in the rectangle")
-        return ground_ray_box(r, camera, T, g, onto, class_hint, ego_yaw=ego_yaw, params=params,
-                              hint_points=p[idx], note=f"{note} (fewer than {params.min_points} on one surface)")
+        note = f"{len(idx)} object points in the rectangle, fewer than {params.min_points} on one surface"
+        return ground_ray_box(r, camera, T, g, onto, class_hint, ego_yaw=ego_yaw, params=params, note=note)
     best: ImageBoxFit | None = None
     for k, pick in enumerate(cands):
         seeds = idx[pick]
@@ -308,16 +308,17 @@ def _fit_seeds(p: F64, seeds: NDArray[np.intp], ground: GroundModel, onto: Ontol
     return BoxFit(box, label, conf, seeds, guess, partial)
 
 
-def _ground_hit(o: F64, d: F64, ground: GroundModel, max_range: float) -> F64 | None:
-    """Where the ray ``o + t d`` (world frame, ``d`` unit) meets the ground, or None."""
-    if d[2] >= -1e-6:
+def _ground_hit(o: F64, d: F64, ground: GroundModel, max_range: float, above: float = 0.0) -> F64 | None:
+    """Where the ray ``o + t d`` (world frame, ``d`` unit) meets the surface ``above`` m over the
+    ground (descending to it), or None."""
+    if (float(ground(o[0], o[1])) + above - o[2]) * d[2] <= 0.0 or abs(d[2]) < 1e-6:
         return None
-    t = (float(ground(o[0], o[1])) - o[2]) / d[2]
+    t = (float(ground(o[0], o[1])) + above - o[2]) / d[2]
     for _ in range(8):
         if not (0.0 < t <= max_range):
             return None
         x, y = o[0] + t * d[0], o[1] + t * d[1]
-        t = (float(ground(x, y)) - o[2]) / d[2]
+        t = (float(ground(x, y)) + above - o[2]) / d[2]
     return o + t * d if 0.0 < t <= max_range else None
 
 
@@ -331,50 +332,35 @@ def ground_ray_box(
     *,
     ego_yaw: float | None = None,
     params: ImageBoxParams = DEFAULT_IMAGE_BOX_PARAMS,
-    hint_points: ArrayLike | None = None,
     note: str = "",
 ) -> ImageBoxFit:
     """The box of a sparse object (module doc, step 5): on the ground where the ray through the
-    rectangle's bottom centre meets it, class prior size. ``hint_points`` (K, 3) world: the few
-    object points seen in the rectangle; with at least two their median distance along the ray
-    near the ground ray's distance refines it (the ground may not be flat out there)."""
+    rectangle's bottom centre meets it, class prior size. ``note`` starts the reason."""
     T = np.asarray(T_world_from_cam, dtype=np.float64)
     u0, v0, u1, v1 = rect
-    ray_cam = camera.rays(np.array([[(u0 + u1) / 2.0, v1]]))[0]
+    spec = resolve_class(ontology, class_hint) if class_hint is not None else None
+    h_prior = spec.size.mean[2] if spec is not None else ontology.default_size("car")[2]
+    _, y_top, _, y_bottom = camera.image_rect()
+    # the object's bottom is cut by the image's lower edge: its top edge (at the class's typical
+    # height above the ground) places it instead
+    by_top = v1 >= y_bottom - 1.0 and v0 > y_top + 1.0
+    ray_cam = camera.rays(np.array([[(u0 + u1) / 2.0, v0 if by_top else v1]]))[0]
     if not np.isfinite(ray_cam).all():
-        return ImageBoxFit(None, None, 0.0, "the rectangle's bottom lies outside the camera's field of view", "none")
+        return ImageBoxFit(None, None, 0.0, "the rectangle's edge lies outside the camera's field of view", "none")
     o = T[:3, 3]
     d = T[:3, :3] @ (ray_cam / np.linalg.norm(ray_cam))
-    hit = _ground_hit(o, d, ground, params.max_range)
+    hit = _ground_hit(o, d, ground, params.max_range, above=h_prior if by_top else 0.0)
+    how = "ray through the rectangle's top at the class height" if by_top else "ground ray"
     # metric size of the rectangle per metre of camera depth
-    fx, fy = camera.fx, camera.fy
-    px_w, px_h = (u1 - u0) / fx, (v1 - v0) / fy
-    spec = ontology.get(class_hint) if class_hint is not None else None
-    if class_hint is not None and spec is None:
-        spec = resolve_class(ontology, class_hint)
-    how = "ground ray"
+    px_w, px_h = (u1 - u0) / camera.fx, (v1 - v0) / camera.fy
     if hit is None:
         # no ground there: the distance from the class's typical height (a car when unknown)
-        h_prior = (spec.size.mean[2] if spec is not None else ontology.default_size("car")[2])
         z_cam = h_prior / max(px_h, 1e-6)
         hit = o + d * (z_cam / max(ray_cam[2] / np.linalg.norm(ray_cam), 1e-6))
-        hit[2] = float(ground(hit[0], hit[1]))
         how = "height prior"
+    hit = hit.copy()
+    hit[2] = float(ground(hit[0], hit[1]))
     z_cam_hit = float(np.dot(T[:3, :3].T @ (hit - o), [0.0, 0.0, 1.0]))
-    hp = None if hint_points is None else np.asarray(hint_points, dtype=np.float64).reshape(-1, 3)
-    if hp is not None and len(hp) >= 2:
-        # the few points agreeing with the ground ray's distance (within -25 % .. +30 %) are the
-        # object's: their median distance along the ray places the near face
-        horiz = d[:2] / max(np.linalg.norm(d[:2]), 1e-9)
-        along = (hp[:, :2] - o[:2]) @ horiz
-        ref = float(np.dot(hit[:2] - o[:2], horiz))
-        near = along[(along >= 0.75 * ref) & (along <= 1.3 * ref)]
-        if len(near) >= 2:
-            t = float(np.median(near)) / max(np.linalg.norm(d[:2]), 1e-9)
-            hit = o + t * d
-            hit[2] = float(ground(hit[0], hit[1]))
-            z_cam_hit = float((T[:3, :3].T @ (hit - o))[2])
-            how = f"ground ray and {len(near)} points"
     if spec is None:
         w_m, h_m = px_w * z_cam_hit, px_h * z_cam_hit
         guess = guess_class((max(w_m, 0.05), 0.05), max(h_m, 0.05), ontology)
@@ -395,8 +381,8 @@ def ground_ray_box(
     gz = float(ground(cxy[0], cxy[1]))
     box = Box3D((float(cxy[0]), float(cxy[1]), gz + height / 2.0), (length, width, height), float(wrap_angle(yaw)))
     dist = float(np.hypot(*(cxy - o[:2])))
-    reason = (f"{note}: box on the {how} at {dist:.1f} m, {label_note}, typical size (low confidence)"
-              if note else f"box on the {how} at {dist:.1f} m, {label_note}, typical size (low confidence)")
+    reason = f"box on the {how} at {dist:.1f} m, {label_note}, typical size (low confidence)"
+    reason = f"{note}: {reason}" if note else reason
     proj = projected_rect(box, camera, T)
     iou = None if proj is None else rect_iou(rect, proj)
     return ImageBoxFit(box, spec.name, params.fallback_confidence, reason, "ground_ray", iou2d=iou)
