@@ -36,12 +36,12 @@ def gt_rect(box: Box3D, cam, T_world_from_cam) -> tuple[float, float, float, flo
 @pytest.fixture(scope="module")
 def wall_scene() -> dict:
     """A car 14 m ahead of a front camera, turned by 25 degrees, a 6 m high wall 2.5 m behind it,
-    and a second car 45 m away on the right."""
+    and a second car 104 m away on the right, beyond the LiDAR's 100 m range: no point on it."""
     rng = np.random.default_rng(3)
     car = SceneObject(1, "car", car_parts(rng), static_pose=(14.0, 0.5, math.radians(25.0)))
-    far = SceneObject(2, "car", car_parts(rng), static_pose=(45.0, -6.0, 0.0))
-    wall = SceneObject(-1, None, [Part((0.0, 0.0, 3.0), (2.0, 30.0, 6.0), (150, 150, 150), 0.5)],
-                       static_pose=(20.5, 0.0, 0.0))
+    far = SceneObject(2, "car", car_parts(rng), static_pose=(97.0, -37.0, 0.0))
+    wall = SceneObject(-1, None, [Part((0.0, 0.0, 3.0), (2.0, 14.0, 6.0), (150, 150, 150), 0.5)],
+                       static_pose=(20.5, 2.0, 0.0))
     prims = primitives_at([car, far, wall], 0.0)
     rig = make_rig(6)
     T_world_from_ego = np.eye(4)
@@ -75,7 +75,8 @@ def test_car_before_a_wall(wall_scene: dict) -> None:
 
 def test_sparse_object_gets_the_ground_ray_box(wall_scene: dict) -> None:
     s = wall_scene
-    for key, inst, tol in (("car", 1, 1.0), ("far", 2, 2.0)):
+    assert not (s["inst"] == 2).any()  # the far car: no LiDAR return at all
+    for key, inst, tol in (("car", 1, 1.0), ("far", 2, 3.0)):
         gt = s[key]
         rect = gt_rect(gt, s["cam"], s["T_world_from_cam"])
         for keep in (0, 3):  # no point of the object, or three of them
