@@ -14,8 +14,9 @@ cancels):
   box's top, within ``HANDLE_RADIUS`` m or ``HANDLE_ANGLE`` rad of the ray) or **ctrl + drag the
   box**: turn it about its vertical axis through the centre by the angle the pointer sweeps on
   the horizontal plane of the handle (or of the grabbed point); shift snaps the yaw to 15 degrees.
-- a press that hits neither (or with nothing selected, or another button) is **not handled**
-  (``on_pointer`` returns False): the view orbits or picks as before.
+- a press that hits neither, or hits another box in front of the selected one (or with nothing
+  selected, or another button) is **not handled** (``on_pointer`` returns False): the view orbits
+  or picks as before.
 - a press and release without moving past the drag threshold changes nothing.
 """
 
@@ -117,6 +118,11 @@ class View3DEditTool(Tool):
         t_box = ray_box_hit(o, d, ref.box)
         if t_box is None:
             return None
+        for other in self.ctx.doc.boxes_at(self.ctx.frame):
+            if other.track_id != ref.track_id:
+                t = ray_box_hit(o, d, other.box)
+                if t is not None and t < t_box:
+                    return None  # another box in front: the press is for it (the view selects it)
         return "box", o + t_box * d
 
     def on_pointer(self, ev: PointerEvent) -> bool:

@@ -160,6 +160,19 @@ def test_press_off_the_box_is_not_handled() -> None:
     assert ctl.tool.dragging is False and ctl.dragging
 
 
+def test_box_in_front_takes_the_press_and_cursor_hints() -> None:
+    ctx, ctl, _ = make(frame=0)
+    top = np.array([*CAR.center[:2], CAR.center[2] + CAR.height / 2])
+    assert ctl.cursor(ev3("move", top, (1, 1), button="none")) == "move"
+    assert ctl.cursor(ev3("move", rotate_handle_3d(CAR), (1, 1), button="none")) == "rotate"
+    assert ctl.cursor(ev3("move", top, (1, 1), ("ctrl",), button="none")) == "rotate"
+    assert ctl.cursor(ev3("move", (40.0, 30.0, 0.0), (1, 1), button="none")) == "default"
+    # a second box between the eye and the selected one
+    mid = (EYE + top) / 2
+    ctx.stack.push(CreateTrack("car", 0, Box3D(tuple(mid), (1.0, 1.0, 1.0), 0.0)))
+    assert not ctl.on_pointer(ev3("press", top, (1, 1)))
+
+
 def test_ray_plane() -> None:
     q = ray_plane_z(np.array([0.0, 0.0, 10.0]), np.array([0.6, 0.0, -0.8]), 2.0)
     assert q == pytest.approx((6.0, 0.0, 2.0))
