@@ -138,6 +138,7 @@ def summarize(cases: list[Case], use_class: bool) -> dict[str, float]:
         ious = np.array([c.iou for c in dense])
         res["dense_iou06"] = float((ious >= 0.6).mean())
         res["dense_mean_iou"] = float(ious.mean())
+        res["dense_median_err"] = float(np.median([c.centre_err for c in dense]))
         res["dense_iou2d05"] = float(np.mean([(c.iou2d or 0.0) >= 0.5 for c in dense]))
         res["dense_points_route"] = float(np.mean([c.source == "points" for c in dense]))
         res["class_ok"] = float(np.mean([c.label_out == c.label for c in dense]))
@@ -186,6 +187,7 @@ def main() -> None:
                       f"IoU {c.iou:.2f} err {c.centre_err:5.2f} 2D {c.iou2d if c.iou2d is None else round(c.iou2d, 2)} "
                       f"{c.source} {c.label_out}")
     s = summarize(allc, use_class)
+    print(f"dense: centre error median {s.get('dense_median_err', float('nan')):.2f} m")
     print(f"ground-ray fallback (each object's points removed): {s.get('stripped_ground_ray', float('nan')):.2f} "
           f"took it; centre error median {s.get('stripped_median_err', float('nan')):.2f} m, "
           f"<= {SPARSE_TOL:.0f} m {s.get('stripped_within_tol', float('nan')):.2f}, "

@@ -15,23 +15,27 @@ Method:
    ``max_object_height``) are the frustum's object points.
 2. **Nearest surface.** Sorted by their distance from the camera, the frustum points split into
    depth clusters wherever consecutive distances jump by more than ``depth_gap`` (+
-   ``depth_gap_per_m`` per metre). Candidates are the clusters with at least ``min_points`` points
-   whose pixels' bounding box covers at least ``min_cover`` of the rectangle, tried front to back
-   (those covering at least half as much as the best one first): the car before the wall behind
-   it (the wall fills the rectangle around the car but lies deeper); a pole crossing a thin column
-   of the rectangle is no candidate.
-3. **Fit.** The one-click fit (:func:`fusionlabel.assist.fit.box_from_click`: segmentation around
-   the cluster's point nearest its BEV median, free space, class size for partly seen objects,
-   bottom on the ground) boxes the object; its segment must hold at least ``seed_share`` of the
-   cluster's points (else the cluster alone is boxed with
-   :func:`fusionlabel.assist.fit.box_from_cluster`).
-4. **Check.** The fitted box is projected back (:func:`calib.projection.box_extent2d`). The first
-   candidate (at most ``max_candidates``) whose box projects with a 2D IoU of at least
-   ``accept_iou2d`` with the rectangle wins: a car in front that covers part of the rectangle (an
-   occluder) is passed over for the car behind it. Otherwise the best match is returned, named a
-   poor match, unless the ground-ray box (step 5) projects with a higher 2D IoU (the object's own
-   points are missing and the surfaces seen are the wall behind it or a neighbour).
-   The confidence is the fit's times ``0.5 + 0.5 * iou2d``.
+   ``depth_gap_per_m`` per metre), and each depth cluster into the parts of the one-click
+   segmentation (``FitParams.one_click_cluster``; parked cars side by side lie at one depth).
+   Candidates are the parts with at least ``min_points`` points whose pixels' bounding box covers
+   at least ``min_cover`` of the rectangle (a depth cluster none of whose parts does stands as
+   one), tried front to back (those covering at least half as much as the best one first): the car
+   before the wall behind it (the wall fills the rectangle around the car but lies deeper); a pole
+   crossing a thin column of the rectangle is no candidate.
+3. **Fit.** Each candidate is boxed by the one-click fit
+   (:func:`fusionlabel.assist.fit.box_from_click`: segmentation, free space, class size for partly
+   seen objects, bottom on the ground) seeded at its point seen nearest the rectangle's centre (a
+   labeler centres the rectangle on the object; an occluder covers a side of it), then at its point
+   nearest its BEV median; when neither segment holds ``seed_share`` of the cluster's points, the
+   cluster itself is boxed too (:func:`fusionlabel.assist.fit.box_from_cluster`).
+4. **Check.** Each fitted box is projected back (:func:`calib.projection.box_extent2d`) and
+   compared with the rectangle (2D IoU). Of at most ``max_candidates`` groups, the first whose box
+   reaches ``sure_iou2d`` wins at once; else the best match wins (an earlier group within
+   ``iou_tie`` of it first) if it reaches ``accept_iou2d``: a car or a cyclist in front that covers
+   part of the rectangle (an occluder) is passed over for the car behind it. Otherwise the best
+   match is returned, named a poor match, unless the ground-ray box (step 5) projects with a higher
+   2D IoU (the object's own points are missing and the surfaces seen are the wall behind it or a
+   neighbour). The confidence is the fit's times ``0.5 + 0.5 * iou2d``.
 5. **Sparse objects.** With no candidate (fewer than ``min_points`` object points on one surface)
    the box stands on the ground where the ray through the rectangle's bottom centre meets it (the
    object's nearest contact with the ground), pushed back along the ray by half its depth; when the
@@ -82,12 +86,15 @@ class ImageBoxParams:
     min_points: int = 8
     #: A depth cluster's pixels must cover at least this share of the rectangle (bounding boxes).
     min_cover: float = 0.2
-    #: The one-click segment must hold at least this share of the chosen cluster's points.
+    #: Unless a one-click segment holds at least this share of a depth cluster's points, the cluster
+    #: itself is boxed as well.
     seed_share: float = 0.5
-    #: At most this many depth clusters are fitted, front to back ...
-    max_candidates: int = 3
-    #: ... the first whose box projects with at least this 2D IoU with the rectangle wins (else the
-    #: best match).
+    #: At most this many groups of points are fitted, in order; the first whose box projects with
+    #: at least ``sure_iou2d`` 2D IoU with the rectangle wins at once, else the best match (a group
+    #: tried earlier within ``iou_tie`` of it wins) when it reaches ``accept_iou2d``.
+    max_candidates: int = 4
+    sure_iou2d: float = 0.85
+    iou_tie: float = 0.05
     accept_iou2d: float = 0.5
     #: Confidence of a ground-ray box (class prior size, no points).
     fallback_confidence: float = 0.15
@@ -210,8 +217,7 @@ def surface_candidates(
     if not clusters:
         return []
     best = max(c for _, c in clusters)
-    first = [m for m, c in clusters if c >= 0.5 * best]
-    return first + [m for m, c in clusters if c < 0.5 * best]
+    return [m for m, c in clusters if c >= 0.5 * best] + [m for m, c in clusters if c < 0.5 * best]
 
 
 def _ground_of(points: F64, ground: GroundModel | None, origin: F64 | None) -> GroundModel:
@@ -261,21 +267,27 @@ def box_from_image_rect(
         note = f"{len(idx)} object points in the rectangle, fewer than {params.min_points} on one surface"
         return ground_ray_box(r, camera, T, g, onto, class_hint, ego_yaw=ego_yaw, params=params, note=note)
     best: ImageBoxFit | None = None
+    tried: list[ImageBoxFit] = []
+    centre = np.array([(r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0])
     for k, pick in enumerate(cands):
-        seeds = idx[pick]
-        fit = _fit_seeds(p, seeds, g, onto, class_hint, sensor, ego_yaw, params, fit_params)
-        if fit.box is None or fit.label is None:
-            continue
-        proj = projected_rect(fit.box, camera, T)
-        iou = 0.0 if proj is None else rect_iou(r, proj)
-        conf = float(np.clip(fit.confidence * (0.5 + 0.5 * iou), 0.0, 1.0))
         depth = float(np.median(dist[pick]))
-        reason = f"{len(seeds)} points at {depth:.1f} m (surface {k + 1} of {len(cands)}); 2D IoU {iou:.2f}"
-        res = ImageBoxFit(fit.box, fit.label, conf, reason, "points", fit.indices, iou, fit)
-        if iou >= params.accept_iou2d:
-            return res
-        if best is None or iou > (best.iou2d or 0.0):
-            best = res
+        for fit in _fits_of_group(p, idx[pick], uv[pick], centre, g, onto, class_hint, sensor, ego_yaw, params,
+                                  fit_params):
+            proj = projected_rect(fit.box, camera, T)  # type: ignore[arg-type]
+            iou = 0.0 if proj is None else rect_iou(r, proj)
+            conf = float(np.clip(fit.confidence * (0.5 + 0.5 * iou), 0.0, 1.0))
+            reason = (f"{len(fit.indices)} points at {depth:.1f} m (surface {k + 1} of {len(cands)}); "
+                      f"2D IoU {iou:.2f}")
+            res = ImageBoxFit(fit.box, fit.label, conf, reason, "points", fit.indices, iou, fit)
+            if iou >= params.sure_iou2d:
+                return res
+            tried.append(res)
+    if tried:
+        # the best match; a group in front within ``iou_tie`` of it wins (the candidates are in order)
+        top = max(t.iou2d or 0.0 for t in tried)
+        best = next(t for t in tried if (t.iou2d or 0.0) >= top - params.iou_tie)
+        if top >= params.accept_iou2d:
+            return best
     # no surface explains the rectangle well (the object's own points may be missing and the
     # surfaces be a background or a neighbour): the ground-ray box, when it matches better
     ray = ground_ray_box(r, camera, T, g, onto, class_hint, ego_yaw=ego_yaw, params=params,
@@ -285,27 +297,35 @@ def box_from_image_rect(
     return replace(best, reason=best.reason + " (poor match with the rectangle: check the box)")
 
 
-def _fit_seeds(p: F64, seeds: NDArray[np.intp], ground: GroundModel, onto: Ontology, class_hint: str | None,
-               origin: F64, ego_yaw: float | None, params: ImageBoxParams, fit_params: FitParams) -> BoxFit:
-    """The one-click fit at the seeds' BEV median when its segment holds enough of the seeds, else
-    the box of the seeds themselves."""
-    xy = np.median(p[seeds, :2], axis=0)
-    # the seed nearest the median: the median of an L-shaped cluster may fall inside the object
-    k = seeds[int(np.argmin(np.hypot(p[seeds, 0] - xy[0], p[seeds, 1] - xy[1])))]
-    fit = box_from_click(p, p[k, :2], ground, onto, class_hint, origin=origin, ego_yaw=ego_yaw,
-                         fit_params=fit_params)
-    if fit.box is not None and len(fit.indices):
-        share = np.isin(seeds, fit.indices).mean()
-        if share >= params.seed_share:
-            return fit
-    box, guess, partial = box_from_cluster(p[seeds], ground, onto, origin, class_hint, ego_yaw=ego_yaw,
-                                           fit_params=fit_params)
-    label = class_hint if class_hint is not None else guess.label
-    spec = resolve_class(onto, label)
-    label = spec.name if spec is not None else label
-    prob = 1.0 if class_hint is not None else guess.probability
-    conf = float(np.clip(prob * guess.fit * min(1.0, len(seeds) / 30.0) * (0.8 if partial else 1.0), 0.0, 1.0))
-    return BoxFit(box, label, conf, seeds, guess, partial)
+def _fits_of_group(p: F64, group: NDArray[np.intp], uv: F64, centre: F64, ground: GroundModel, onto: Ontology,
+                   class_hint: str | None, origin: F64, ego_yaw: float | None, params: ImageBoxParams,
+                   fit_params: FitParams) -> list[BoxFit]:
+    """The boxes one depth cluster (``group``: indices into ``p``, their pixels ``uv``) may give: the
+    one-click fit seeded at its point seen nearest the rectangle's centre (an object is drawn
+    centred; an occluder covers a side), then at its point nearest its BEV median (the median of an
+    L-shaped cluster may fall inside the object); when neither segment holds ``seed_share`` of the
+    cluster, also the box of the cluster itself. Different boxes only, in that order."""
+    xy = np.median(p[group, :2], axis=0)
+    seeds = [int(group[int(np.argmin(np.hypot(*(uv - centre).T)))]),
+             int(group[int(np.argmin(np.hypot(p[group, 0] - xy[0], p[group, 1] - xy[1])))])]
+    fits: list[BoxFit] = []
+    held = False
+    for k in dict.fromkeys(seeds):
+        fit = box_from_click(p, p[k, :2], ground, onto, class_hint, origin=origin, ego_yaw=ego_yaw,
+                             fit_params=fit_params)
+        if fit.box is None or fit.label is None or any(f.box == fit.box for f in fits):
+            continue
+        fits.append(fit)
+        held = held or bool(np.isin(group, fit.indices).mean() >= params.seed_share)
+    if not held:
+        box, guess, partial = box_from_cluster(p[group], ground, onto, origin, class_hint, ego_yaw=ego_yaw,
+                                               fit_params=fit_params)
+        spec = resolve_class(onto, class_hint if class_hint is not None else guess.label)
+        label = spec.name if spec is not None else guess.label
+        prob = 1.0 if class_hint is not None else guess.probability
+        conf = prob * guess.fit * min(1.0, len(group) / 30.0) * (0.8 if partial else 1.0)
+        fits.append(BoxFit(box, label, float(np.clip(conf, 0.0, 1.0)), group, guess, partial))
+    return fits
 
 
 def _ground_hit(o: F64, d: F64, ground: GroundModel, max_range: float, above: float = 0.0) -> F64 | None:
