@@ -19,7 +19,8 @@ current class; ``--no-class`` lets it guess) and compared with the truth:
   ``SPARSE_TOL`` m, 90th percentile of error / distance);
 - time per rectangle.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_image_box.py [--seeds 0 1 2 3 4] [--frames 2] [--no-class]``.
+Run: ``PYTHONPATH=. python benchmarks/bench_image_box.py [--seeds 0 1 2 3 4] [--frames 2] [--no-class]
+[--classes car ...] [--no-strip] [--verbose]``.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=2)
     ap.add_argument("--classes", nargs="+", default=["car"])
     ap.add_argument("--no-class", action="store_true", help="let the fit guess the class")
+    ap.add_argument("--no-strip", action="store_true", help="skip the runs with each object's points removed")
     ap.add_argument("--verbose", action="store_true", help="print every case")
     a = ap.parse_args()
     use_class = not a.no_class
@@ -173,7 +175,7 @@ def main() -> None:
     print(f"{'seed':>4} {'dense':>5} {'IoU>=0.6':>8} {'meanIoU':>7} {'2D>=0.5':>7} {'class':>5} "
           f"{'sparse':>6} {'<=3m':>5} {'med.err':>7} {'ms':>6}")
     for seed in a.seeds:
-        cs = cases_of_scene(seed, a.frames, tuple(a.classes), use_class)
+        cs = cases_of_scene(seed, a.frames, tuple(a.classes), use_class, strip=not a.no_strip)
         allc += cs
         s = summarize(cs, use_class)
         print(f"{seed:>4} {int(s['dense']):>5} {s.get('dense_iou06', float('nan')):>8.2f} "
@@ -188,10 +190,10 @@ def main() -> None:
                       f"{c.source} {c.label_out}")
     s = summarize(allc, use_class)
     print(f"dense: centre error median {s.get('dense_median_err', float('nan')):.2f} m")
-    print(f"ground-ray fallback (each object's points removed): {s.get('stripped_ground_ray', float('nan')):.2f} "
-          f"took it; centre error median {s.get('stripped_median_err', float('nan')):.2f} m, "
-          f"<= {SPARSE_TOL:.0f} m {s.get('stripped_within_tol', float('nan')):.2f}, "
-          f"p90 of error / distance {s.get('stripped_rel_p90', float('nan')):.3f}")
+    if "stripped_ground_ray" in s:
+        print(f"ground-ray fallback (each object's points removed): {s['stripped_ground_ray']:.2f} took it; "
+              f"centre error median {s['stripped_median_err']:.2f} m, <= {SPARSE_TOL:.0f} m "
+              f"{s['stripped_within_tol']:.2f}, p90 of error / distance {s['stripped_rel_p90']:.3f}")
     print(f" all {int(s['dense']):>5} {s.get('dense_iou06', float('nan')):>8.2f} "
           f"{s.get('dense_mean_iou', float('nan')):>7.2f} {s.get('dense_iou2d05', float('nan')):>7.2f} "
           f"{s.get('class_ok', float('nan')):>5.2f} {int(s['sparse']):>6} "

@@ -24,10 +24,10 @@ Method:
    crossing a thin column of the rectangle is no candidate.
 3. **Fit.** Each candidate is boxed by the one-click fit
    (:func:`fusionlabel.assist.fit.box_from_click`: segmentation, free space, class size for partly
-   seen objects, bottom on the ground) seeded at its point seen nearest the rectangle's centre (a
-   labeler centres the rectangle on the object; an occluder covers a side of it), then at its point
-   nearest its BEV median; when neither segment holds ``seed_share`` of the cluster's points, the
-   cluster itself is boxed too (:func:`fusionlabel.assist.fit.box_from_cluster`).
+   seen objects, bottom on the ground) seeded at its point nearest its BEV median, then at its
+   point seen nearest the rectangle's centre (a labeler centres the rectangle on the object; an
+   occluder covers a side of it); when neither segment holds ``seed_share`` of the cluster's
+   points, the cluster itself is boxed too (:func:`fusionlabel.assist.fit.box_from_cluster`).
 4. **Check.** Each fitted box is projected back (:func:`calib.projection.box_extent2d`) and
    compared with the rectangle (2D IoU). Of at most ``max_candidates`` groups, the first whose box
    reaches ``sure_iou2d`` wins at once; else the best match wins (an earlier group within
@@ -301,13 +301,13 @@ def _fits_of_group(p: F64, group: NDArray[np.intp], uv: F64, centre: F64, ground
                    class_hint: str | None, origin: F64, ego_yaw: float | None, params: ImageBoxParams,
                    fit_params: FitParams) -> list[BoxFit]:
     """The boxes one depth cluster (``group``: indices into ``p``, their pixels ``uv``) may give: the
-    one-click fit seeded at its point seen nearest the rectangle's centre (an object is drawn
-    centred; an occluder covers a side), then at its point nearest its BEV median (the median of an
-    L-shaped cluster may fall inside the object); when neither segment holds ``seed_share`` of the
+    one-click fit seeded at its point nearest its BEV median (the median of an L-shaped cluster may
+    fall inside the object), then at its point seen nearest the rectangle's centre (an object is
+    drawn centred; an occluder covers a side); when neither segment holds ``seed_share`` of the
     cluster, also the box of the cluster itself. Different boxes only, in that order."""
     xy = np.median(p[group, :2], axis=0)
-    seeds = [int(group[int(np.argmin(np.hypot(*(uv - centre).T)))]),
-             int(group[int(np.argmin(np.hypot(p[group, 0] - xy[0], p[group, 1] - xy[1])))])]
+    seeds = [int(group[int(np.argmin(np.hypot(p[group, 0] - xy[0], p[group, 1] - xy[1])))]),
+             int(group[int(np.argmin(np.hypot(*(uv - centre).T)))])]
     fits: list[BoxFit] = []
     held = False
     for k in dict.fromkeys(seeds):
