@@ -93,6 +93,9 @@ class ImageBoxParams:
     #: at least ``sure_iou2d`` 2D IoU with the rectangle wins at once, else the best match (a group
     #: tried earlier within ``iou_tie`` of it wins) when it reaches ``accept_iou2d``.
     max_candidates: int = 4
+    #: No further group is fitted once this many boxes were tried and one reaches ``accept_iou2d``
+    #: (each one-click fit costs 50-300 ms).
+    max_fits: int = 3
     sure_iou2d: float = 0.85
     iou_tie: float = 0.05
     accept_iou2d: float = 0.5
@@ -282,6 +285,8 @@ def box_from_image_rect(
             if iou >= params.sure_iou2d:
                 return res
             tried.append(res)
+        if len(tried) >= params.max_fits and max(t.iou2d or 0.0 for t in tried) >= params.accept_iou2d:
+            break  # enough tried, and one of them matches
     if tried:
         # the best match; a group in front within ``iou_tie`` of it wins (the candidates are in order)
         top = max(t.iou2d or 0.0 for t in tried)
