@@ -1,8 +1,9 @@
 """Interaction tools: Qt-free state machines fed plain pointer and key events.
 
 The GUI converts Qt events into :class:`PointerEvent` / :class:`KeyEvent` (positions already in
-the view plane, metres), keeps a :class:`ToolContext` current (document, undo stack, frame,
-points) and hands the events to a :class:`ToolController`. The tools edit the document only by
+the view plane, metres; image pixels in a camera panel; the world-frame viewing ray in the 3D
+view), keeps a :class:`ToolContext` current (document, undo stack, frame, points) and hands the
+events to a :class:`ToolController`. The tools edit the document only by
 pushing commands; a drag shows its box in ``ctx.preview`` and pushes one command on release.
 See ``docs/tools.md``.
 """
