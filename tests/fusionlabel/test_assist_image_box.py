@@ -176,6 +176,16 @@ def test_camera_panel_tool(wall_scene: dict) -> None:
     assert "low confidence" in doc.issue_markers()[0].text
     ctl.perform("undo")
     assert len(doc.tracks) == 0 and not doc.issue_markers()
+    # a drag whose frame changed under it is dropped
+    ctx.points = s["pts"]
+    ctl.on_pointer(ev("press", (u0, v0)))
+    ctl.on_pointer(ev("move", (u1, v1)))
+    ctx.set_frame(1)
+    ctx.points = s["pts"]
+    ctl.on_pointer(ev("release", (u1, v1)))
+    assert len(doc.tracks) == 0
+    ctx.set_frame(0)
+    ctx.points = s["pts"][s["inst"] != 2]
     # an unknown camera says so and changes nothing
     ctl.on_pointer(ev("press", r[:2], "cam_nowhere"))
     ctl.on_pointer(ev("release", r[2:], "cam_nowhere"))
