@@ -3,8 +3,10 @@
 - BEV: :func:`pick_footprints` (boxes by their footprints), :func:`pick_candidates` (the
   document's boxes at the current frame), :func:`pick_proposals` (pre-label proposals).
 - Camera images: :func:`pick_camera_boxes` (boxes by their projected, distortion-aware outlines).
-- 3D view: :func:`pick_view_boxes` (boxes by their outlines on the canvas) and :func:`click_3d`
-  (a 3D-view click: a one-click box where the viewing ray meets points, else selection).
+- 3D view: :func:`pick_view_boxes` (boxes by their outlines on the canvas), :func:`click_3d`
+  (a 3D-view click: a one-click box where the viewing ray meets points, else selection), and the
+  ray tests :func:`ray_box_hit`, :func:`pick_ray` (boxes along a viewing ray, nearest first; also
+  for boxes partly behind the eye) used by the 3D edit tool.
 
 The views give positions (world metres, image or canvas pixels) and, for the 3D view, the viewing
 ray and the world -> canvas projection; the window only turns Qt events into these calls.
@@ -131,6 +133,53 @@ def click_3d(ctx: ToolContext, tool: Tool, eye: ArrayLike, direction: ArrayLike,
     ctx.stack.break_merge()  # as a BEV click: nudges of another box are another undo step
     ctx.set_selection(ids[0])
     return ids[0]
+
+
+def ray_box_hit(origin: ArrayLike, direction: ArrayLike, box: Box3D, margin: float = 0.0) -> float | None:
+    """Distance (m, along the unit ``direction``) at which the ray from ``origin`` (both (3,),
+    world frame) enters ``box`` enlarged by ``margin`` m on every side; 0.0 when ``origin`` lies
+    inside it; None when the ray misses it or the box lies behind the origin. Slab test in the
+    box's frame."""
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    d = np.asarray(direction, dtype=np.float64).reshape(3)
+    n = float(np.linalg.norm(d))
+    if not n > 0.0:
+        raise ValueError("ray direction must not be zero")
+    d = d / n
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    R = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # box -> world
+    ol = (o - np.asarray(box.center)) @ R
+    dl = d @ R
+    half = np.asarray(box.size, dtype=np.float64) / 2.0 + margin
+    t_lo, t_hi = -math.inf, math.inf
+    for k in range(3):
+        if abs(dl[k]) < 1e-12:
+            if abs(ol[k]) > half[k]:
+                return None
+            continue
+        t1, t2 = (-half[k] - ol[k]) / dl[k], (half[k] - ol[k]) / dl[k]
+        t_lo, t_hi = max(t_lo, min(t1, t2)), min(t_hi, max(t1, t2))
+    if t_lo > t_hi or t_hi < 0.0:
+        return None
+    return max(float(t_lo), 0.0)
+
+
+def pick_ray(boxes: Iterable[tuple[int, Box3D]], origin: ArrayLike, direction: ArrayLike,
+             margin: float = 0.0) -> list[int]:
+    """Ids of the ``(id, box)`` pairs whose box (enlarged by ``margin`` m) the ray hits, nearest
+    entry first (ties by id). Ray and boxes in the world frame."""
+    hits = []
+    for key, box in boxes:
+        t = ray_box_hit(origin, direction, box, margin)
+        if t is not None:
+            hits.append((t, key))
+    hits.sort()
+    return [k for _, k in hits]
+
+
+def pick_ray_candidates(ctx: ToolContext, origin: ArrayLike, direction: ArrayLike, margin: float = 0.0) -> list[int]:
+    """Track ids of the boxes at the current frame that the 3D-view ray hits, nearest first."""
+    return pick_ray(((r.track_id, r.box) for r in ctx.doc.boxes_at(ctx.frame)), origin, direction, margin)
 
 
 class SelectTool(Tool):
