@@ -10,10 +10,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from calib.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text, fsync_dir
+from calib.fileio import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    check_confined,
+    confined_to,
+    fsync_dir,
+    outside_roots,
+    parse_json_bytes,
+    read_json_file,
+)
 from formats.errors import FormatError
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "fsync_dir", "staged_output"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "check_confined",
+    "confined_to",
+    "fsync_dir",
+    "outside_roots",
+    "parse_json_bytes",
+    "read_json_file",
+    "staged_output",
+]
 
 
 @contextmanager

@@ -32,8 +32,9 @@ import h5py
 import numpy as np
 
 from calib.rig import Rig
-from formats.datasets.base import LoadedSequence, check_image_size, decode_image_bytes
+from formats.datasets.base import LoadedSequence, decode_camera_image
 from formats.datasets.errors import DatasetError
+from formats.io import check_confined, parse_json_bytes
 from formats.pointcloud import PointCloud
 from formats.sync import SyncReport
 from fusionlabel.document import AnnotationDocument
@@ -180,14 +181,16 @@ def _loads(h: h5py.File, key: str, path: Path) -> Any:
     if key not in h:
         raise DatasetError(path, f"packed file lacks /{key}")
     try:
-        return json.loads(bytes(h[key][()]).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DatasetError(path, f"/{key} is not valid JSON ({e})") from None
+        raw = bytes(h[key][()])
+    except (OSError, TypeError, ValueError) as e:
+        raise DatasetError(path, f"/{key} cannot be read ({e})") from None
+    return parse_json_bytes(raw, path, lambda src, msg: DatasetError(src, f"/{key}: {msg}"))
 
 
 def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
     """Open a packed file; the returned sequence reads from it (call ``close()`` when done)."""
     path = Path(path)
+    check_confined(path, DatasetError)
     try:
         h = h5py.File(path, "r")
     except OSError as e:
@@ -254,8 +257,7 @@ def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
             if key not in h:
                 return None
             data = h[key][()]
-        img = decode_image_bytes(data, f"{path}:{key}")
-        check_image_size(f"{path}:{key}", (img.shape[1], img.shape[0]), loaded.rig(frame), camera)
+        img = decode_camera_image(data, f"{path}:{key}", loaded.rig(frame), camera)
         return img
 
     loaded = LoadedSequence(
