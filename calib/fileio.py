@@ -73,11 +73,15 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json_bytes(
-    data: bytes | str, source: str | os.PathLike[str], make_error: Callable[[str, str], Exception]
+    data: bytes | str,
+    source: str | os.PathLike[str],
+    make_error: Callable[[str, str], Exception],
+    allow_nan: bool = True,
 ) -> Any:
     """Parse JSON text; every failure raises ``make_error(source, message)`` naming the place:
     bytes that are not UTF-8 (with the byte offset), syntax errors (line and column), ``NaN`` /
-    ``Infinity`` (not JSON), integers of more than 308 digits (beyond any float), nesting deeper
+    ``Infinity`` unless ``allow_nan`` (not JSON; where they are allowed, the caller's checks of
+    finiteness name the key), integers of more than 308 digits (beyond any float), nesting deeper
     than the parser's depth limit (the interpreter's recursion limit, about 1,000 levels). A UTF-8
     byte-order mark is skipped."""
     src = os.fspath(source)
@@ -96,7 +100,7 @@ def parse_json_bytes(
         line = text.count("\n", 0, huge.start()) + 1
         raise make_error(src, f"line {line}: an integer of more than 308 digits (beyond any float)")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=None if allow_nan else _reject_constant)
     except json.JSONDecodeError as e:
         raise make_error(src, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     except RecursionError:
@@ -105,17 +109,19 @@ def parse_json_bytes(
         raise make_error(src, f"invalid JSON: {e}") from None
 
 
-def read_json_file(path: str | os.PathLike[str], make_error: Callable[[str, str], Exception]) -> Any:
+def read_json_file(
+    path: str | os.PathLike[str], make_error: Callable[[str, str], Exception], allow_nan: bool = True
+) -> Any:
     """Read and parse a JSON file (see :func:`parse_json_bytes`); a missing or unreadable file
-    raises ``make_error(path, message)`` too."""
+    (or one outside the :func:`confined_to` roots) raises ``make_error(path, message)`` too."""
     check_confined(path, make_error)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise make_error(os.fspath(path), "file not found") from None
+        raise make_error(os.fspath(path), "cannot read: file not found") from None
     except OSError as e:
         raise make_error(os.fspath(path), f"cannot read: {e.strerror or e}") from None
-    return parse_json_bytes(data, path, make_error)
+    return parse_json_bytes(data, path, make_error, allow_nan)
 
 
 # ---- confinement: files a dataset may make the readers open ---------------------------------------

@@ -55,7 +55,7 @@ PathLike = str | os.PathLike[str]
 # ---- folder fsync and JSON (file writes: formats.io.atomic_write_*) ----------------------------
 def read_json(path: PathLike) -> Any:
     """Parse a JSON file; FormatError names the file, line and column on failure."""
-    return read_json_file(path, FormatError)
+    return read_json_file(path, FormatError, allow_nan=False)
 
 
 # ---- point clouds ----------------------------------------------------------------------------

@@ -187,6 +187,15 @@ def _loads(h: h5py.File, key: str, path: Path) -> Any:
     return parse_json_bytes(raw, path, lambda src, msg: DatasetError(src, f"/{key}: {msg}"))
 
 
+def _check_sweep(xyz: np.ndarray, fields: dict[str, np.ndarray], where: str) -> None:
+    """DatasetError unless ``xyz`` is (N, 3) numbers and every field has N rows of numbers."""
+    if xyz.ndim != 2 or xyz.shape[1] != 3 or xyz.dtype.kind not in "iuf":
+        raise DatasetError(where, f"xyz must be (N, 3) numbers, got {xyz.dtype} {xyz.shape}")
+    for k, v in fields.items():
+        if v.ndim < 1 or v.shape[0] != xyz.shape[0] or v.dtype.kind not in "biuf":
+            raise DatasetError(where, f"field {k!r} must have {xyz.shape[0]} rows of numbers, got {v.dtype} {v.shape}")
+
+
 def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
     """Open a packed file; the returned sequence reads from it (call ``close()`` when done)."""
     path = Path(path)
@@ -230,7 +239,7 @@ def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
             for r in _loads(h, "ignore_regions", path)
         ]
         sync = SyncReport.from_dict(_loads(h, "sync", path))
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OSError, RuntimeError) as e:
         h.close()
         if isinstance(e, DatasetError):
             raise
@@ -243,20 +252,29 @@ def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
 
     def read_lidar(frame: int, name: str) -> PointCloud | None:
         key = f"frames/{frame:06d}/lidar/{name}"
-        with lock:
-            if key not in h:
-                return None
-            g = h[key]
-            xyz = g["xyz"][()]
-            fields = {k: g[k][()] for k in g if k != "xyz"}
+        try:
+            with lock:
+                if key not in h:
+                    return None
+                g = h[key]
+                xyz = np.asarray(g["xyz"][()])
+                fields = {k: np.asarray(g[k][()]) for k in g if k != "xyz"}
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as e:
+            raise DatasetError(f"{path}:{key}", f"cannot read the sweep ({type(e).__name__}: {e})") from None
+        _check_sweep(xyz, fields, f"{path}:{key}")
         return PointCloud(xyz, fields, path)
 
     def read_image(frame: int, camera: str) -> np.ndarray | None:
         key = f"frames/{frame:06d}/camera/{camera}"
-        with lock:
-            if key not in h:
-                return None
-            data = h[key][()]
+        try:
+            with lock:
+                if key not in h:
+                    return None
+                data = np.asarray(h[key][()])
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as e:
+            raise DatasetError(f"{path}:{key}", f"cannot read the image ({type(e).__name__}: {e})") from None
+        if data.dtype != np.uint8 or data.ndim != 1:
+            raise DatasetError(f"{path}:{key}", f"expected encoded image bytes, got {data.dtype} {data.shape}")
         img = decode_camera_image(data, f"{path}:{key}", loaded.rig(frame), camera)
         return img
 

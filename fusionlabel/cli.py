@@ -828,3 +828,7 @@ def error_line(e: BaseException) -> str:
     else:
         msg = str(e)
     return " ".join(msg.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

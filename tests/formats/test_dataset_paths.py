@@ -20,16 +20,10 @@ from fusionlabel.errors import FusionLabelError
 from tests.conftest import load_benchmark
 
 
-@pytest.fixture(scope="module")
-def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    fuzz = load_benchmark("fuzz_readers")
-    return {s.name: s for s in fuzz.build_seeds(tmp_path_factory.mktemp("seeds"))}
-
-
-def _copy(seeds: dict[str, Any], name: str, tmp_path: Path) -> tuple[Path, Path]:
+def _copy(reader_seeds: dict[str, Any], name: str, tmp_path: Path) -> tuple[Path, Path]:
     """(root, outside): a copy of a seed and an empty sibling folder outside it."""
     root = tmp_path / "data" / name
-    shutil.copytree(seeds[name].root, root, symlinks=True)
+    shutil.copytree(reader_seeds[name].root, root, symlinks=True)
     outside = tmp_path / "outside"
     outside.mkdir()
     return root, outside
@@ -80,9 +74,9 @@ SYMLINKED = [
 
 @pytest.mark.parametrize(("seed", "rel"), SYMLINKED)
 @pytest.mark.parametrize("relative", [False, True])
-def test_outward_symlink_is_refused(seeds: dict[str, Any], tmp_path: Path, seed: str, rel: str,
+def test_outward_symlink_is_refused(reader_seeds: dict[str, Any], tmp_path: Path, seed: str, rel: str,
                                     relative: bool) -> None:
-    root, outside = _copy(seeds, seed, tmp_path)
+    root, outside = _copy(reader_seeds, seed, tmp_path)
     target = root / rel
     moved = outside / target.name
     shutil.move(target, moved)
@@ -93,24 +87,24 @@ def test_outward_symlink_is_refused(seeds: dict[str, Any], tmp_path: Path, seed:
     _read_all(root, allow_roots=[str(outside)])  # named explicitly: allowed
 
 
-def test_nuscenes_sample_file_symlink(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root, outside = _copy(seeds, "nuscenes", tmp_path)
+def test_nuscenes_sample_file_symlink(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root, outside = _copy(reader_seeds, "nuscenes", tmp_path)
     target = sorted((root / "samples").rglob("*.pcd.bin"))[0]
     shutil.move(target, outside / target.name)
     target.symlink_to(outside / target.name)
     _refused(root, target.name)
 
 
-def test_symlink_inside_the_root_is_fine(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root, _ = _copy(seeds, "kitti", tmp_path)
+def test_symlink_inside_the_root_is_fine(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root, _ = _copy(reader_seeds, "kitti", tmp_path)
     target = root / "velodyne" / "000000.bin"
     shutil.move(target, root / "elsewhere.bin")
     target.symlink_to(root / "elsewhere.bin")
     _read_all(root)
 
 
-def test_the_dataset_folder_itself_may_be_a_link(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root, _ = _copy(seeds, "native", tmp_path)
+def test_the_dataset_folder_itself_may_be_a_link(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root, _ = _copy(reader_seeds, "native", tmp_path)
     link = tmp_path / "link"
     link.symlink_to(root)
     _read_all(link)
@@ -125,8 +119,8 @@ def _edit_json(p: Path, edit: Callable[[Any], None]) -> None:
 
 @pytest.mark.parametrize("absolute", [False, True])
 @pytest.mark.parametrize("key", ["lidar", "cameras", "lidar_instance"])
-def test_native_index_paths(seeds: dict[str, Any], tmp_path: Path, key: str, absolute: bool) -> None:
-    root, outside = _copy(seeds, "native", tmp_path)
+def test_native_index_paths(reader_seeds: dict[str, Any], tmp_path: Path, key: str, absolute: bool) -> None:
+    root, outside = _copy(reader_seeds, "native", tmp_path)
     index = json.loads((root / "fusionlabel.json").read_text())
     name, rel = next(iter(index["frames"][0][key].items()))
     shutil.copy(root / rel, outside / "x")
@@ -138,8 +132,8 @@ def test_native_index_paths(seeds: dict[str, Any], tmp_path: Path, key: str, abs
 
 
 @pytest.mark.parametrize("key", ["rig", "ground_truth"])
-def test_native_index_rig_and_labels(seeds: dict[str, Any], tmp_path: Path, key: str) -> None:
-    root, outside = _copy(seeds, "native", tmp_path)
+def test_native_index_rig_and_labels(reader_seeds: dict[str, Any], tmp_path: Path, key: str) -> None:
+    root, outside = _copy(reader_seeds, "native", tmp_path)
     index = json.loads((root / "fusionlabel.json").read_text())
     shutil.copy(root / index[key], outside / "y.json")
     index[key] = "../../outside/y.json"
@@ -148,8 +142,8 @@ def test_native_index_rig_and_labels(seeds: dict[str, Any], tmp_path: Path, key:
 
 
 @pytest.mark.parametrize("absolute", [False, True])
-def test_nuscenes_filename(seeds: dict[str, Any], tmp_path: Path, absolute: bool) -> None:
-    root, outside = _copy(seeds, "nuscenes", tmp_path)
+def test_nuscenes_filename(reader_seeds: dict[str, Any], tmp_path: Path, absolute: bool) -> None:
+    root, outside = _copy(reader_seeds, "nuscenes", tmp_path)
     p = root / "v1.0-fusionlabel" / "sample_data.json"
     recs = json.loads(p.read_text())
     shutil.copy(root / recs[0]["filename"], outside / Path(recs[0]["filename"]).name)
@@ -161,8 +155,8 @@ def test_nuscenes_filename(seeds: dict[str, Any], tmp_path: Path, absolute: bool
 
 
 @pytest.mark.parametrize("absolute", [False, True])
-def test_openlabel_uri(seeds: dict[str, Any], tmp_path: Path, absolute: bool) -> None:
-    root, outside = _copy(seeds, "openlabel", tmp_path)
+def test_openlabel_uri(reader_seeds: dict[str, Any], tmp_path: Path, absolute: bool) -> None:
+    root, outside = _copy(reader_seeds, "openlabel", tmp_path)
     d = json.loads((root / "openlabel.json").read_text())
     streams = next(iter(d["openlabel"]["frames"].values()))["frame_properties"]["streams"]
     st = next(s for s in streams.values() if "uri" in s)
@@ -174,8 +168,8 @@ def test_openlabel_uri(seeds: dict[str, Any], tmp_path: Path, absolute: bool) ->
     _read_all(root, allow_roots=[str(outside)])
 
 
-def test_explicit_path_options_are_allowed(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root, outside = _copy(seeds, "kitti-tracking", tmp_path)
+def test_explicit_path_options_are_allowed(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root, outside = _copy(reader_seeds, "kitti-tracking", tmp_path)
     shutil.move(root / "label_02" / "0000.txt", outside / "labels.txt")
     loaded = open_dataset(root, label_path=str(outside / "labels.txt"))  # the user named the file
     assert loaded.annotations.num_boxes() > 0
@@ -183,8 +177,8 @@ def test_explicit_path_options_are_allowed(seeds: dict[str, Any], tmp_path: Path
 
 # ---- projects -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("ref", ["../outside/onto.json", "ABS", "../../../../../../../../etc/hostname"])
-def test_project_ontology_outside_is_refused(seeds: dict[str, Any], tmp_path: Path, ref: str) -> None:
-    root, outside = _copy(seeds, "project", tmp_path)
+def test_project_ontology_outside_is_refused(reader_seeds: dict[str, Any], tmp_path: Path, ref: str) -> None:
+    root, outside = _copy(reader_seeds, "project", tmp_path)
     (outside / "onto.json").write_text("{}")
     value = str(outside / "onto.json") if ref == "ABS" else ref
     _edit_json(root / "a.flproj", lambda d: d.__setitem__("ontology", value))
@@ -192,8 +186,8 @@ def test_project_ontology_outside_is_refused(seeds: dict[str, Any], tmp_path: Pa
         load_project(root / "a.flproj")
 
 
-def test_project_ontology_inside_is_fine(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root, outside = _copy(seeds, "project", tmp_path)
+def test_project_ontology_inside_is_fine(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root, outside = _copy(reader_seeds, "project", tmp_path)
     (root / "onto.json").write_text("{}")
     _edit_json(root / "a.flproj", lambda d: d.__setitem__("ontology", "onto.json"))
     assert load_project(root / "a.flproj").ontology == "onto.json"
@@ -203,8 +197,8 @@ def test_project_ontology_inside_is_fine(seeds: dict[str, Any], tmp_path: Path) 
         load_project(root / "a.flproj")
 
 
-def test_project_sequence_is_confined_to_its_own_root(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root, outside = _copy(seeds, "project", tmp_path)
+def test_project_sequence_is_confined_to_its_own_root(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root, outside = _copy(reader_seeds, "project", tmp_path)
     target = root / "seq" / "rig.json"
     shutil.move(target, outside / "rig.json")
     target.symlink_to(outside / "rig.json")
@@ -215,8 +209,8 @@ def test_project_sequence_is_confined_to_its_own_root(seeds: dict[str, Any], tmp
     load_project(root / "a.flproj").sequence.open().close()
 
 
-def test_error_is_a_dataset_error(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root, outside = _copy(seeds, "kitti", tmp_path)
+def test_error_is_a_dataset_error(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root, outside = _copy(reader_seeds, "kitti", tmp_path)
     target = root / "velodyne" / "000000.bin"
     shutil.move(target, outside / "v.bin")
     target.symlink_to(outside / "v.bin")

@@ -23,15 +23,9 @@ from fusionlabel.errors import FusionLabelError
 from tests.conftest import load_benchmark
 
 
-@pytest.fixture(scope="module")
-def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    fuzz = load_benchmark("fuzz_readers")
-    return {s.name: s for s in fuzz.build_seeds(tmp_path_factory.mktemp("seeds"))}
-
-
-def _copy(seeds: dict[str, Any], name: str, tmp_path: Path) -> Path:
+def _copy(reader_seeds: dict[str, Any], name: str, tmp_path: Path) -> Path:
     dst = tmp_path / name
-    shutil.copytree(seeds[name].root, dst, symlinks=True)
+    shutil.copytree(reader_seeds[name].root, dst, symlinks=True)
     return dst
 
 
@@ -54,8 +48,8 @@ def test_calibration_errors_belong_to_the_family() -> None:
 
 
 # ---- JSON ------------------------------------------------------------------------------------------
-def test_non_utf8_rig_json(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "native", tmp_path)
+def test_non_utf8_rig_json(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "native", tmp_path)
     data = (root / "rig.json").read_bytes()
     (root / "rig.json").write_bytes(data[:40] + b"\xff" + data[40:])
     err = _raises_naming("rig.json", open_dataset, root)
@@ -74,8 +68,8 @@ def test_non_utf8_rig_json(seeds: dict[str, Any], tmp_path: Path) -> None:
         ("sustech", "calib/camera/cam_front.json"),
     ],
 )
-def test_deeply_nested_json(seeds: dict[str, Any], tmp_path: Path, seed: str, rel: str) -> None:
-    root = _copy(seeds, seed, tmp_path)
+def test_deeply_nested_json(reader_seeds: dict[str, Any], tmp_path: Path, seed: str, rel: str) -> None:
+    root = _copy(reader_seeds, seed, tmp_path)
     obj = json.loads((root / rel).read_text())
     text = json.dumps(obj)
     deep = "[" * 100_000 + "]" * 100_000
@@ -86,23 +80,23 @@ def test_deeply_nested_json(seeds: dict[str, Any], tmp_path: Path, seed: str, re
     _raises_naming(Path(rel).name, _consume, root)
 
 
-def test_deeply_nested_project(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "project", tmp_path)
+def test_deeply_nested_project(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "project", tmp_path)
     (root / "a.flproj").write_text('{"format": ' + "[" * 50_000 + "]" * 50_000 + "}")
     err = _raises_naming("a.flproj", load_project, root / "a.flproj")
     assert "nested too deeply" in str(err)
 
 
-def test_integer_beyond_float(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "openlabel", tmp_path)
+def test_integer_beyond_float(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "openlabel", tmp_path)
     text = (root / "openlabel.json").read_text()
     (root / "openlabel.json").write_text(text.replace('"val": [', '"val": [' + "9" * 400 + ", ", 1))
     err = _raises_naming("openlabel.json", _consume, root)
     assert "308 digits" in str(err)
 
 
-def test_project_option_named_format(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "project", tmp_path)
+def test_project_option_named_format(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "project", tmp_path)
     d = json.loads((root / "a.flproj").read_text())
     d["sequence"]["options"] = {"format": "kitti"}
     (root / "a.flproj").write_text(json.dumps(d))
@@ -112,9 +106,9 @@ def test_project_option_named_format(seeds: dict[str, Any], tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("key", "value"), [("tolerance_ms", "fast"), ("layout", 5), ("sequence", [1]),
                                             ("estimate_poses", "yes"), ("allow_roots", 3)])
-def test_reader_options_of_the_wrong_type(seeds: dict[str, Any], key: str, value: Any) -> None:
+def test_reader_options_of_the_wrong_type(reader_seeds: dict[str, Any], key: str, value: Any) -> None:
     with pytest.raises(DatasetError, match=key):
-        open_dataset(seeds["native"].root, **{key: value})
+        open_dataset(reader_seeds["native"].root, **{key: value})
 
 
 # ---- nuScenes and OpenLABEL values of the wrong JSON type ------------------------------------------
@@ -133,8 +127,8 @@ def test_reader_options_of_the_wrong_type(seeds: dict[str, Any], key: str, value
         ("ego_pose", "rotation", [1, 0, 0, True]),
     ],
 )
-def test_nuscenes_wrong_types(seeds: dict[str, Any], tmp_path: Path, table: str, field: str, value: Any) -> None:
-    root = _copy(seeds, "nuscenes", tmp_path)
+def test_nuscenes_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, table: str, field: str, value: Any) -> None:
+    root = _copy(reader_seeds, "nuscenes", tmp_path)
     p = root / "v1.0-fusionlabel" / f"{table}.json"
     recs = json.loads(p.read_text())
     recs[0][field] = value
@@ -155,8 +149,8 @@ def test_nuscenes_wrong_types(seeds: dict[str, Any], tmp_path: Path, table: str,
         lambda d: next(iter(d["openlabel"]["objects"].values())).__setitem__("type", 5),
     ],
 )
-def test_openlabel_wrong_types(seeds: dict[str, Any], tmp_path: Path, edit: Any) -> None:
-    root = _copy(seeds, "openlabel", tmp_path)
+def test_openlabel_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, edit: Any) -> None:
+    root = _copy(reader_seeds, "openlabel", tmp_path)
     d = json.loads((root / "openlabel.json").read_text())
     edit(d)
     (root / "openlabel.json").write_text(json.dumps(d))
@@ -165,15 +159,15 @@ def test_openlabel_wrong_types(seeds: dict[str, Any], tmp_path: Path, edit: Any)
 
 # ---- images ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", ["native", "kitti", "folder", "sustech", "kitti-tracking"])
-def test_zero_byte_camera_image(seeds: dict[str, Any], tmp_path: Path, seed: str) -> None:
-    root = _copy(seeds, seed, tmp_path)
+def test_zero_byte_camera_image(reader_seeds: dict[str, Any], tmp_path: Path, seed: str) -> None:
+    root = _copy(reader_seeds, seed, tmp_path)
     png = sorted(p for p in root.rglob("*.png"))[0]
     png.write_bytes(b"")
     _raises_naming(png.name, _consume, root)
 
 
-def test_image_header_claiming_a_huge_size(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "native", tmp_path)
+def test_image_header_claiming_a_huge_size(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "native", tmp_path)
     png = root / "cameras" / "cam_front" / "000000.png"
     data = bytearray(png.read_bytes())
     data[16:24] = struct.pack(">II", 100_000, 100_000)
@@ -191,21 +185,21 @@ def test_jpeg_with_a_zero_length_segment_does_not_loop(tmp_path: Path) -> None:
 
 
 # ---- point clouds ----------------------------------------------------------------------------------
-def _cloud(seeds: dict[str, Any], name: str, tmp_path: Path) -> Path:
+def _cloud(reader_seeds: dict[str, Any], name: str, tmp_path: Path) -> Path:
     p = tmp_path / name
-    shutil.copy(seeds[f"cloud-{name}"].root / name, p)
+    shutil.copy(reader_seeds[f"cloud-{name}"].root / name, p)
     return p
 
 
 @pytest.mark.parametrize("cut", [0, 10, 200, -30])
-def test_truncated_npz(seeds: dict[str, Any], tmp_path: Path, cut: int) -> None:
-    p = _cloud(seeds, "sweep.npz", tmp_path)
+def test_truncated_npz(reader_seeds: dict[str, Any], tmp_path: Path, cut: int) -> None:
+    p = _cloud(reader_seeds, "sweep.npz", tmp_path)
     p.write_bytes(p.read_bytes()[:cut])
     _raises_naming("sweep.npz", read_point_cloud, p)
 
 
-def test_npz_with_a_bad_crc(seeds: dict[str, Any], tmp_path: Path) -> None:
-    p = _cloud(seeds, "sweep.npz", tmp_path)
+def test_npz_with_a_bad_crc(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    p = _cloud(reader_seeds, "sweep.npz", tmp_path)
     data = bytearray(p.read_bytes())
     data[len(data) // 2] ^= 0xFF
     p.write_bytes(bytes(data))
@@ -233,8 +227,8 @@ def test_npz_member_claiming_more_than_it_holds(tmp_path: Path) -> None:
     assert "announces" in str(err)
 
 
-def test_npy_header_claiming_4e9_rows(seeds: dict[str, Any], tmp_path: Path) -> None:
-    p = _cloud(seeds, "sweep.npy", tmp_path)
+def test_npy_header_claiming_4e9_rows(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    p = _cloud(reader_seeds, "sweep.npy", tmp_path)
     data = p.read_bytes()
     p.write_bytes(data.replace(b"(300, 4)", b"(4000000000, 4)"))
     err = _raises_naming("sweep.npy", read_point_cloud, p)
@@ -272,8 +266,8 @@ def test_ply_header_oddities(tmp_path: Path, header: str) -> None:
 
 
 # ---- resource limits from a few bytes ----------------------------------------------------------------
-def test_kitti_tracking_label_frame_99999999(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "kitti-tracking", tmp_path)
+def test_kitti_tracking_label_frame_99999999(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "kitti-tracking", tmp_path)
     lp = root / "label_02" / "0000.txt"
     lines = lp.read_text().splitlines()
     lines[0] = "99999999" + lines[0][lines[0].index(" "):]
@@ -282,16 +276,16 @@ def test_kitti_tracking_label_frame_99999999(seeds: dict[str, Any], tmp_path: Pa
         open_dataset(root)
 
 
-def test_image_renamed_1000000_png(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "kitti-tracking", tmp_path)
+def test_image_renamed_1000000_png(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "kitti-tracking", tmp_path)
     d = root / "image_02" / "0000"
     (d / "000001.png").rename(d / "1000000.png")
     err = _raises_naming("1000000.png", open_dataset, root)
     assert "frame number 1000000" in str(err)
 
 
-def test_huge_finite_pose_translation_is_drawn(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "native", tmp_path)
+def test_huge_finite_pose_translation_is_drawn(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "native", tmp_path)
     d = json.loads((root / "fusionlabel.json").read_text())
     for fr in d["frames"]:
         fr["T_world_from_ego"][0][3] = 1e300
@@ -303,8 +297,8 @@ def test_huge_finite_pose_translation_is_drawn(seeds: dict[str, Any], tmp_path: 
         pass
 
 
-def test_corrupt_calibration_values(seeds: dict[str, Any], tmp_path: Path) -> None:
-    root = _copy(seeds, "sustech", tmp_path)
+def test_corrupt_calibration_values(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    root = _copy(reader_seeds, "sustech", tmp_path)
     p = root / "calib" / "camera" / "cam_front.json"
     d = json.loads(p.read_text())
     d["intrinsic"] = [[1, 2], "x"]
