@@ -183,6 +183,15 @@ def build_seeds(work: Path) -> list[Seed]:
         _run_cli("convert", str(native), str(work / to), "--to", to)
         seeds.append(Seed(to, work / to, "", "dataset"))
     _self_contained_openlabel(work / "openlabel")
+    flat = work / "kitti-flat"  # <id>.bin, <id>.png, <id>.txt (calib), <id>_gt.txt in one folder
+    flat.mkdir()
+    for k in range(2):
+        kd = work / "kitti"
+        shutil.copy(kd / "velodyne" / f"{k:06d}.bin", flat / f"{k:06d}.bin")
+        shutil.copy(kd / "image_2" / f"{k:06d}.png", flat / f"{k:06d}.png")
+        shutil.copy(kd / "calib" / f"{k:06d}.txt", flat / f"{k:06d}.txt")
+        shutil.copy(kd / "label_2" / f"{k:06d}.txt", flat / f"{k:06d}_gt.txt")
+    seeds.append(Seed("kitti-flat", flat, "", "dataset"))
     # SUSTechPOINTS: lidar/*.pcd, camera/<cam>/*.png, calib/camera/<cam>.json, label/*.json
     loaded = open_dataset(native)
     rig = load_rig_json(native / "rig.json")
@@ -474,6 +483,7 @@ class Result:
     place: str = ""
     seconds: float = 0.0
     maxrss_mb: float = 0.0
+    unnamed: bool = False
 
 
 def _place(exc: BaseException) -> str:
@@ -538,6 +548,7 @@ def _child(seed: Seed, case: int, base_seed: int, tmp: Path, mem_bytes: int, fd:
             res.update(outcome="memory", error=f"MemoryError: {str(e)[:200]}", place=_place(e))
         except errors as e:
             res.update(outcome="project-error", error=f"{type(e).__name__}: {str(e)[:300]}")
+            res["unnamed"] = str(case_dir) not in str(e)  # the message names no file of the case
             if opened:
                 res.update(outcome="escape", error=f"read {opened[0]} then {res['error']}")
         except RecursionError as e:
@@ -592,7 +603,8 @@ def run_case(seed: Seed, case: int, base_seed: int, tmp: Path, timeout_s: float,
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         outcome = "memory" if sig == signal.SIGKILL else "crash"
         return Result(case, seed.name, "?", outcome, f"child died (signal {sig}, status {status})", "", secs, maxrss)
-    return Result(case, seed.name, d["mutation"], d["outcome"], d["error"], d["place"], secs, maxrss)
+    return Result(case, seed.name, d["mutation"], d["outcome"], d["error"], d["place"], secs, maxrss,
+                  bool(d.get("unnamed")))
 
 
 @dataclass
@@ -642,7 +654,7 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
 
 def _existing(d: Path) -> list[Seed]:
     seeds = [Seed(n, d / n, "", "dataset") for n in
-             ("native", "kitti", "kitti-tracking", "nuscenes", "openlabel", "sustech", "folder")]
+             ("native", "kitti", "kitti-tracking", "nuscenes", "openlabel", "kitti-flat", "sustech", "folder")]
     seeds.insert(1, Seed("packed", d / "packed", "seq.h5", "dataset"))
     seeds += [Seed(f"cloud-{p.name}", d / "clouds", p.name, "cloud") for p in sorted((d / "clouds").iterdir())]
     seeds.append(Seed("project", d / "project", "a.flproj", "project"))
@@ -657,6 +669,10 @@ def report(summary: Summary, show: int = 10) -> str:
     lines.append(f"foreign exceptions: {c.get('foreign', 0)} at {len(places)} distinct places")
     for p, k in places.most_common(show):
         lines.append(f"  {k:5d}  {p}")
+    unnamed = [r for r in summary.results if r.unnamed]
+    lines.append(f"project errors naming no file of the case: {len(unnamed)}")
+    for r in unnamed[:show]:
+        lines.append(f"  unnamed: case {r.case} {r.seed}: {r.mutation}: {r.error}")
     for outcome in ("timeout", "memory", "crash", "escape"):
         for r in [r for r in summary.results if r.outcome == outcome][:show]:
             lines.append(f"  {outcome}: case {r.case} {r.seed}: {r.mutation}: {r.error}")

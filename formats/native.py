@@ -31,6 +31,7 @@ from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
 from formats.errors import FormatError
 from formats.io import atomic_write_bytes, atomic_write_json, check_confined, read_json_file, staged_output
+from formats.limits import MAX_FRAMES
 
 if TYPE_CHECKING:
     from fusionlabel.synth import SynthScene
@@ -205,6 +206,28 @@ def tracks_to_dict(tracks: Iterable[Track]) -> dict[str, Any]:
     return {"format": TRACKS_FORMAT, "version": TRACKS_VERSION, "frame": "world", "tracks": doc.to_dict()["tracks"]}
 
 
+def check_document_frames(tracks: Any, path: PathLike, where: str = "tracks") -> None:
+    """FormatError naming ``path`` when a track entry of a document (``AnnotationDocument.to_dict``
+    form) has a keyframe number or gap bound outside 0..MAX_FRAMES - 1: checked before the document
+    is built, which walks every frame a track spans. Other problems are left to the document."""
+    if not isinstance(tracks, list):
+        return
+    for i, t in enumerate(tracks):
+        if not isinstance(t, dict):
+            continue
+        numbers: list[Any] = list(t.get("keyframes") or {}) if isinstance(t.get("keyframes"), dict) else []
+        gaps = t.get("gaps")
+        if isinstance(gaps, list):
+            numbers += [v for g in gaps if isinstance(g, list) for v in g]
+        for v in numbers:
+            try:
+                f = int(v)
+            except (TypeError, ValueError):
+                continue  # the document names it
+            if not 0 <= f < MAX_FRAMES:
+                raise FormatError(path, f"{where}[{i}]: frame {v!r} is outside 0..{MAX_FRAMES - 1}")
+
+
 def tracks_from_dict(data: Any, path: PathLike = "<tracks>") -> list[Track]:
     """Parse the JSON document of :func:`tracks_to_dict`; FormatError names ``path`` and the key."""
     path = Path(path)
@@ -219,6 +242,7 @@ def tracks_from_dict(data: Any, path: PathLike = "<tracks>") -> list[Track]:
     items = _require(data, "tracks", "top level", path)
     if not isinstance(items, list):
         raise FormatError(path, "tracks: expected a list")
+    check_document_frames(items, path)
     # attributes and interpolation may be left out of hand-written files
     items = [
         {"attributes": {}, "interpolation": "linear", **t} if isinstance(t, dict) else t for t in items

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -770,7 +771,7 @@ def _npy_payload(fp: Any, where: str, path: Path) -> int:
             shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
         else:
             shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
-    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as e:
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError, tokenize.TokenError) as e:
         raise PointCloudError(path, f"{where}: bad .npy header ({e})") from None
     if dtype.hasobject:
         raise PointCloudError(path, f"{where}: holds Python objects (dtype {dtype}); only number arrays are read")

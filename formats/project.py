@@ -49,7 +49,7 @@ from typing import Any
 
 from formats.errors import FormatError
 from formats.io import atomic_write_json, outside_roots
-from formats.native import read_json
+from formats.native import check_document_frames, read_json
 from fusionlabel import __version__
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument, DocumentEvent
@@ -262,8 +262,11 @@ def project_from_dict(data: Any, path: PathLike, base_dir: PathLike | None = Non
     meta = data.get("meta", {})
     if not isinstance(meta, dict):
         raise FormatError(path, f"meta: expected an object, got {type(meta).__name__}")
+    document = _require(data, "document", "top level", path)
+    if isinstance(document, dict):
+        check_document_frames(document.get("tracks"), path, "document.tracks")
     try:
-        doc = AnnotationDocument.from_dict(_require(data, "document", "top level", path))
+        doc = AnnotationDocument.from_dict(document)
     except ModelError as e:
         raise FormatError(path, f"document: {e}") from None
     return Project(path, SequenceRef(resolved, seq_format, name, dict(options)), doc, ontology, dict(meta))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tests.conftest import load_benchmark
 
-CASES = 270  # 15 per seed
+CASES = 285  # 15 per seed (19 seeds)
 
 
 def test_quick_fuzz_run_has_only_loads_and_project_errors() -> None:

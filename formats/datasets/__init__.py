@@ -88,7 +88,10 @@ def _is_openlabel(path: Path) -> bool:
     if path.is_dir():
         if (path / "fusionlabel.json").is_file():
             return False
-        path = path / "openlabel.json"
+        inner = path / "openlabel.json"
+        if inner.is_file() and outside_roots(inner, [os.path.realpath(path)]) is not None:
+            return True  # a link out of the folder: not read here; the loader refuses it, naming it
+        path = inner
     if path.suffix.lower() != ".json" or not path.is_file():
         return False
     try:
@@ -140,8 +143,9 @@ def _is_kitti_flat(path: Path) -> bool:
         return False
     txt = list_files(path, (".txt",))
     data = set(list_files(path, (".bin", ".png", ".jpg")))
+    real_root = os.path.realpath(path)
     for stem, p in txt.items():
-        if stem in data:
+        if stem in data and outside_roots(p, [real_root]) is None:  # links out are not read here
             try:
                 head = p.read_text(encoding="utf-8", errors="replace")[:4096]
             except OSError:

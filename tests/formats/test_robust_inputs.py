@@ -175,7 +175,7 @@ def test_image_header_claiming_a_huge_size(reader_seeds: dict[str, Any], tmp_pat
     _raises_naming("000000.png", _consume, root)
 
 
-def test_jpeg_with_a_zero_length_segment_does_not_loop(tmp_path: Path) -> None:
+def test_jpeg_with_a_corrupt_segment_length(tmp_path: Path) -> None:
     from formats.datasets.base import image_size
 
     p = tmp_path / "x.jpg"
@@ -308,3 +308,31 @@ def test_corrupt_calibration_values(reader_seeds: dict[str, Any], tmp_path: Path
 
 def test_point_cloud_error_is_a_format_error() -> None:
     assert issubclass(PointCloudError, FormatError) and issubclass(KittiLabelError, FormatError)
+
+
+@pytest.mark.parametrize("where", ["ground_truth", "project"])
+def test_keyframe_at_frame_4e9(reader_seeds: dict[str, Any], tmp_path: Path, where: str) -> None:
+    """A track spanning 4e9 frames would be walked frame by frame: refused first."""
+    if where == "ground_truth":
+        root = _copy(reader_seeds, "native", tmp_path)
+        p = root / "labels" / "ground_truth.json"
+        d = json.loads(p.read_text())
+        tracks = d["tracks"]
+    else:
+        root = _copy(reader_seeds, "project", tmp_path)
+        p = root / "a.flproj"
+        d = json.loads(p.read_text())
+        tracks = d["document"]["tracks"]
+    kf = tracks[0]["keyframes"]
+    kf["4000000000"] = next(iter(kf.values()))
+    p.write_text(json.dumps(d))
+    fn = (lambda: open_dataset(root)) if where == "ground_truth" else (lambda: load_project(p))
+    err = _raises_naming(p.name, fn)
+    assert "4000000000" in str(err)
+
+
+def test_npy_header_that_does_not_tokenize(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    p = _cloud(reader_seeds, "sweep.npy", tmp_path)
+    data = p.read_bytes()
+    p.write_bytes(data.replace(b"'descr': '<f4'", b"'descr': '<f4", 1))
+    _raises_naming("sweep.npy", read_point_cloud, p)
