@@ -528,6 +528,7 @@ def _child(seed: Seed, case: int, base_seed: int, tmp: Path, mem_bytes: int, fd:
             entry = cands[0] if cands else entry
         opened: list[str] = []
         out_prefix = str(outside.resolve())
+        absolute_targets = {os.path.realpath(e) for e in ESCAPES if e.startswith("/") and len(e) > 1}
 
         def hook(event: str, args: tuple[Any, ...]) -> None:
             if event == "open" and args and isinstance(args[0], str | bytes | os.PathLike):
@@ -535,7 +536,7 @@ def _child(seed: Seed, case: int, base_seed: int, tmp: Path, mem_bytes: int, fd:
                     p = os.path.realpath(os.fsdecode(args[0]))
                 except (TypeError, ValueError):
                     return
-                if p.startswith(out_prefix):
+                if p.startswith(out_prefix) or p in absolute_targets:
                     opened.append(p)
 
         sys.addaudithook(hook)

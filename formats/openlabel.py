@@ -543,7 +543,11 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
                 raise _err(p, f"{where}.objects.{uid}", "object uids must be integers") from None
             if tid not in tracks:
                 raise _err(p, f"{where}.objects.{uid}", "object not declared in openlabel.objects")
-            cubs = _obj(od, p, f"{where}.objects.{uid}").get("object_data", {}).get("cuboid", [])
+            odata = _obj(_obj(od, p, f"{where}.objects.{uid}").get("object_data", {}), p,
+                         f"{where}.objects.{uid}.object_data")
+            cubs = odata.get("cuboid", [])
+            if not isinstance(cubs, list):
+                raise _err(p, f"{where}.objects.{uid}.object_data.cuboid", "expected a list")
             if not cubs:
                 continue
             cub = _obj(cubs[0], p, f"{where}.objects.{uid}.object_data.cuboid[0]")

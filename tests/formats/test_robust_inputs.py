@@ -137,6 +137,10 @@ def test_nuscenes_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, tabl
     assert isinstance(err, DatasetError)
 
 
+def _first_frame_object(d: Any) -> Any:
+    return next(o for fr in d["openlabel"]["frames"].values() for o in fr.get("objects", {}).values())
+
+
 @pytest.mark.parametrize(
     "edit",
     [
@@ -147,6 +151,8 @@ def test_nuscenes_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, tabl
         lambda d: d["openlabel"]["metadata"].__setitem__("schema_version", None),
         lambda d: next(iter(d["openlabel"]["frames"].values())).__setitem__("frame_properties", []),
         lambda d: next(iter(d["openlabel"]["objects"].values())).__setitem__("type", 5),
+        lambda d: _first_frame_object(d)["object_data"].__setitem__("cuboid", 5),
+        lambda d: _first_frame_object(d).__setitem__("object_data", [1]),
     ],
 )
 def test_openlabel_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, edit: Any) -> None:
