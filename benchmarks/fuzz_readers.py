@@ -3,8 +3,9 @@ the file) or load, never in a foreign exception, a hang, a memory blow-up or a r
 dataset.
 
 Seeds are small files written by the project itself: a synthetic native sequence (``synth``,
-thinned to ~1,000 points per sweep), its packed HDF5 copy, its KITTI object / tracking, nuScenes
-and OpenLABEL exports, a SUSTechPOINTS scene and a plain folder written here, point clouds (PCD
+thinned to ~1,100 points per sweep), its packed HDF5 copy, its KITTI object / tracking, nuScenes
+and OpenLABEL exports (the OpenLABEL sensor files copied next to it), a flat KITTI folder, a
+SUSTechPOINTS scene and a plain folder written here, point clouds (PCD
 ascii / binary / binary_compressed, PLY ascii / binary, ``.bin``, ``.npy``, ``.npz``) and a
 project file. Each case copies one seed, applies one mutation (byte flips, truncation, a JSON value
 of another type, deep nesting, huge numbers, non-UTF-8 bytes, renamed or deleted files, path
@@ -17,7 +18,9 @@ Each case runs in a forked child with ``RLIMIT_AS`` (default 2 GiB) and a watchd
 10 s). Outcomes: ``ok``, ``project-error`` (the project's error family), ``foreign`` (any other
 exception; its type and the innermost project frame are the *place*), ``timeout``, ``memory``
 (MemoryError or killed at the limit), ``crash`` (killed by a signal) and ``escape`` (a file
-outside the case's dataset root was opened without an error).
+outside the case's dataset root, or one of the absolute paths the mutations write, was opened:
+an audit hook sees every ``open``). Project errors whose message names no file of the case are
+counted too.
 
     python benchmarks/fuzz_readers.py                 # quick: 300 cases
     python benchmarks/fuzz_readers.py --cases 2000 --seed 7 --show 20
