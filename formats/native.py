@@ -461,7 +461,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
             raise FormatError(ip, f"{where}: expected a relative file path, got {rel!r}")
         p = root / rel
         if not p.is_file():
-            raise FormatError(p, f"file referenced by {where} in {INDEX_FILE} not found")
+            raise FormatError(p, f"file referenced by {where} in {ip} not found")
         return p
 
     def sensor_map(fr: dict[str, Any], key: str, where: str, kind: str) -> dict[str, Any]:

@@ -322,6 +322,7 @@ def open_dataset(
     if not isinstance(estimate_poses, bool):
         raise DatasetError(p, f"option 'estimate_poses': expected true or false, got {estimate_poses!r}")
     name = detect_format(p) if format is None else _canonical(format, p)
+    _check_entry(p, name)
     with confined_to(_allowed_roots(p, name, allow_roots, options)) as roots:
         loaded = _open(p, name, options)
         check_files_inside(loaded, roots)
@@ -335,6 +336,26 @@ def open_dataset(
     except ModelError as e:
         loaded.warnings.append(f"frame times not used for interpolation: {e}")
     return loaded
+
+
+#: The layouts that open a file (the others open a folder), and the names their files have.
+FILE_ENTRIES: dict[str, tuple[Callable[[Path], bool], str]] = {
+    "native": (lambda p: p.name == "fusionlabel.json", "a file named fusionlabel.json"),
+    "openlabel": (lambda p: p.suffix.lower() == ".json", "a .json file"),
+    "packed": (lambda p: p.suffix.lower() in (".h5", ".hdf5"), "a .h5 / .hdf5 file"),
+}
+
+
+def _check_entry(p: Path, name: str) -> None:
+    """DatasetError when ``p`` is a file that layout ``name`` cannot be (checked by name, before
+    anything is read: a project's sequence path cannot make a reader parse an arbitrary file)."""
+    if p.is_dir():
+        return
+    rule = FILE_ENTRIES.get(name)
+    if rule is None:
+        raise DatasetError(p, f"is a file; format {name!r} opens a folder")
+    if not rule[0](p):
+        raise DatasetError(p, f"is not {rule[1]}, as format {name!r} needs")
 
 
 def _is_str(v: Any) -> bool:

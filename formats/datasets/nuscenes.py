@@ -293,10 +293,10 @@ def load_nuscenes(
         for f in frames:
             for p in f.lidar_files.values():
                 if not p.is_file():
-                    raise DatasetError(p, "LiDAR file referenced by sample_data not found")
+                    raise DatasetError(p, f"LiDAR file referenced by {where['sample_data']} not found")
             for ch, p in f.camera_files.items():
                 if not p.is_file():
-                    raise DatasetError(p, "camera image referenced by sample_data not found")
+                    raise DatasetError(p, f"camera image referenced by {where['sample_data']} not found")
                 check_image_size(p, image_size(p), rig, ch)
 
     # annotations -> tracks by instance

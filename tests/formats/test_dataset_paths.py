@@ -216,3 +216,31 @@ def test_error_is_a_dataset_error(reader_seeds: dict[str, Any], tmp_path: Path) 
     target.symlink_to(outside / "v.bin")
     with pytest.raises(DatasetError):
         _read_all(root)
+
+
+@pytest.mark.parametrize("fmt", ["native", "openlabel", "packed", "kitti-object"])
+def test_project_sequence_path_naming_an_arbitrary_file(reader_seeds: dict[str, Any], tmp_path: Path,
+                                                        fmt: str) -> None:
+    """A project may point anywhere (projects and data move apart), but at a dataset of its format:
+    a file that cannot be one is refused by its name, before anything reads it."""
+    root, outside = _copy(reader_seeds, "project", tmp_path)
+    (outside / "secret").write_text("not a dataset\n")
+
+    def edit(d: Any) -> None:
+        d["sequence"].update(path=str(outside / "secret"), format=fmt)
+        d["sequence"].pop("absolute_path", None)
+
+    _edit_json(root / "a.flproj", edit)
+    proj = load_project(root / "a.flproj")
+    opened: list[str] = []
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open" and args and isinstance(args[0], str) and args[0].endswith("secret"):
+            opened.append(args[0])
+
+    import sys
+
+    sys.addaudithook(hook)
+    with pytest.raises(DatasetError, match="secret"):
+        proj.sequence.open()
+    assert not opened
