@@ -4,16 +4,97 @@ output folders that appear at their destination only when complete."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from calib.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text, fsync_dir
+from calib.fileio import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    check_confined,
+    confined_to,
+    current_umask,
+    fsync_dir,
+    outside_roots,
+    parse_json_bytes,
+    read_json_file,
+    temp_prefix,
+)
 from formats.errors import FormatError
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "fsync_dir", "staged_output"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "check_confined",
+    "confined_to",
+    "fsync_dir",
+    "outside_roots",
+    "parse_json_bytes",
+    "read_json_file",
+    "remove_stale_temps",
+    "staged_output",
+]
+
+#: A temporary file or folder left by a crash is removed once it is this old (seconds) and its
+#: writer is not running.
+STALE_AGE_S = 600.0
+_TEMP_SUFFIXES = (".tmp", ".partial", ".old")
+_PID = re.compile(r"pid(\d+)\.")
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its files
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike[str], names: Iterable[str], max_age_s: float = STALE_AGE_S,
+                       now: float | None = None) -> list[Path]:
+    """Remove the temporary siblings of ``names`` in ``folder`` left by crashed writes: hidden
+    ``.<name>.*.tmp`` files (atomic writes) and ``.<name>.*.partial`` / ``.old`` folders (staged
+    outputs) that are older than ``max_age_s`` and whose writer (the ``pid<N>`` in the name) is not
+    a running process; a name without a process id counts as not running. Another window or
+    command writing the same file keeps its temporary file. Returns what was removed."""
+    folder = Path(folder)
+    now = time.time() if now is None else now
+    prefixes = tuple(f".{n}." for n in names)
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        name = p.name
+        if not name.startswith(prefixes) or not name.endswith(_TEMP_SUFFIXES):
+            continue
+        # the longest name that fits: ".a.json.pid1.x.tmp" belongs to "a.json", not to "a"
+        rest = name[max(len(pre) for pre in prefixes if name.startswith(pre)):]
+        m = _PID.match(rest)
+        if m is not None and _process_alive(int(m.group(1))):
+            continue
+        try:
+            if now - p.lstat().st_mtime < max_age_s:
+                continue
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+        except OSError:
+            continue
+        removed.append(p)
+    return removed
 
 
 @contextmanager
@@ -27,12 +108,14 @@ def staged_output(dst: Path, overwrite: bool = False) -> Iterator[Path]:
     if dst.is_dir() and any(dst.iterdir()) and not overwrite:
         raise FormatError(dst, "output folder exists and is not empty (use overwrite / --force)")
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
+    remove_stale_temps(dst.parent, [dst.name])  # left by an earlier run that crashed
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(dst.name), suffix=".partial", dir=dst.parent))
+    os.chmod(tmp, 0o777 & ~current_umask())  # the output folder gets the usual mode, not mkdtemp's 0o700
     try:
         yield tmp
         fsync_dir(tmp)
         if dst.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".old", dir=dst.parent))
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(dst.name), suffix=".old", dir=dst.parent))
             os.replace(dst, old / "x")
             os.replace(tmp, dst)
             shutil.rmtree(old, ignore_errors=True)

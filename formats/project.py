@@ -31,6 +31,19 @@ Recovery: :class:`RecoveryStore` keeps a copy of an edited, unsaved document in
 :meth:`RecoveryStore.mark_saved`. On start, :meth:`RecoveryStore.recovery_is_newer` says whether
 to offer the recovery copy (it was written after the project was last saved).
 
+Nothing lost between autosaves: with an undo stack, the store also keeps the **edit journal**
+(:mod:`formats.journal`, ``<project>.recovery.journal``): after every applied command (do, undo,
+redo) it appends the touched tracks, reviews, proposals and markers and fsyncs. A journal
+continues a full copy on disk, named in its header: after a save, the saved project file itself
+(``project:<inode>:<size>:<mtime ns>``, so the first edit costs no full write); else a recovery
+copy, which names its journal by a random token (``meta.journal_base``) and counts its edits
+(``meta.edits``); a never-saved document's first edit writes that copy. With a journal the
+autosave timer writes a full copy only to fold a journal grown past ``JOURNAL_COMPACT_BYTES`` (and
+the last copy's size); every full copy restarts the journal; going back to the saved state (undo)
+removes both. :meth:`RecoveryStore.load_recovery` is the base with the valid journal records
+replayed (a record torn by a crash is ignored), so a process killed at any point loses at most the
+edit it was in the middle of.
+
 Errors are :class:`formats.errors.FormatError` naming the file and the key.
 """
 
@@ -42,14 +55,16 @@ import hashlib
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
-from formats.io import atomic_write_json
-from formats.native import read_json
+from formats.io import atomic_write_json, outside_roots
+from formats.journal import Changes, EditJournal, JournalConflict, apply_records, journal_path_for, read_journal
+from formats.native import check_document_frames, read_json
 from fusionlabel import __version__
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument, DocumentEvent
@@ -61,6 +76,12 @@ PROJECT_SUFFIX = ".flproj"
 RECOVERY_SUFFIX = ".recovery.json"
 #: Default autosave interval, seconds.
 AUTOSAVE_INTERVAL_S = 60.0
+#: The autosave timer folds the journal into a new full recovery copy once the journal is larger
+#: than this (bytes) and than the last full copy (so the copy's cost is spread over many edits).
+JOURNAL_COMPACT_BYTES = 1024 * 1024
+#: An edit writes a full copy itself only when the journal grew past this many times that size
+#: (the timer did not run).
+JOURNAL_HARD_FACTOR = 8
 
 PathLike = str | os.PathLike[str]
 
@@ -246,6 +267,9 @@ def project_from_dict(data: Any, path: PathLike, base_dir: PathLike | None = Non
     if not isinstance(options, dict):
         raise FormatError(path, f"sequence.options: expected an object, got {type(options).__name__}")
     for k, v in options.items():
+        if k in ("format", "path"):
+            raise FormatError(path, f"sequence.options.{k}: not a reader option (the sequence's {k} is "
+                                    f"sequence.{k})")
         if not isinstance(v, str | int | float | bool | list) or (isinstance(v, list) and not all(
                 isinstance(x, str) for x in v)):
             raise FormatError(path, f"sequence.options.{k}: expected a string, number, true/false or a list of "
@@ -254,14 +278,40 @@ def project_from_dict(data: Any, path: PathLike, base_dir: PathLike | None = Non
     if not resolved.exists() and absolute is not None and Path(absolute).exists():
         resolved = Path(absolute)
     ontology = _string(data.get("ontology", "default"), "ontology", path)
+    if ontology != "default":
+        _check_ontology_path(ontology, path, resolved, options.get("allow_roots"))
     meta = data.get("meta", {})
     if not isinstance(meta, dict):
         raise FormatError(path, f"meta: expected an object, got {type(meta).__name__}")
+    document = _require(data, "document", "top level", path)
+    if isinstance(document, dict):
+        check_document_frames(document.get("tracks"), path, "document.tracks")
     try:
-        doc = AnnotationDocument.from_dict(_require(data, "document", "top level", path))
+        doc = AnnotationDocument.from_dict(document)
     except ModelError as e:
         raise FormatError(path, f"document: {e}") from None
     return Project(path, SequenceRef(resolved, seq_format, name, dict(options)), doc, ontology, dict(meta))
+
+
+def ontology_file(ontology: str, project_path: PathLike) -> Path | None:
+    """The file a project's ``ontology`` names (None for ``"default"``): relative paths resolve
+    relative to the project file's folder."""
+    if ontology == "default":
+        return None
+    p = Path(ontology)
+    return p if p.is_absolute() else Path(project_path).parent / p
+
+
+def _check_ontology_path(ontology: str, path: Path, sequence: Path, allow_roots: Any) -> None:
+    """FormatError when the ontology file resolves (symlinks resolved) outside the project's
+    folder, its sequence's folder and the ``allow_roots`` the sequence options name."""
+    extra = allow_roots if isinstance(allow_roots, list) else []
+    roots = [os.path.realpath(path.parent), os.path.realpath(sequence if sequence.is_dir() else sequence.parent),
+             *(os.path.realpath(r) for r in extra if isinstance(r, str))]
+    real = outside_roots(ontology_file(ontology, path), roots)  # type: ignore[arg-type]
+    if real is not None:
+        raise FormatError(path, f"ontology: {ontology!r} resolves to {real}, outside the project's folder and its "
+                                "sequence; refused (name extra roots in the sequence options: allow_roots)")
 
 
 def load_project(path: PathLike) -> Project:
@@ -326,12 +376,17 @@ def is_recovery_newer(recovery_path: PathLike, project_path: PathLike | None) ->
 
 
 class RecoveryStore:
-    """Autosave of an edited document to a recovery file (see the module doc).
+    """Autosave of an edited document to a recovery file, and its edit journal (see the module doc).
 
     ``doc`` is watched for changes; ``stack`` (optional) tells when the document is back in its
-    saved state (nothing to recover). ``project_path`` None means never saved: the recovery file
-    is keyed by ``sequence.path`` in ``cache_dir``. ``interval_s``: least time between two
-    autosaves; times are seconds from ``clock`` (``time.monotonic`` by default).
+    saved state (nothing to recover) unless ``track_clean_state`` is False (a document restored
+    from a recovery copy is unsaved although its fresh stack is clean), and drives the journal:
+    one record after each push / undo / redo (``journal`` False: autosave only). ``project_path``
+    None means never saved: the recovery file is keyed by ``sequence.path`` in ``cache_dir``.
+    ``interval_s``: least time between two autosaves; times are seconds from ``clock``
+    (``time.monotonic`` by default). ``edits``: edits the document already holds since its last
+    save (e.g. restored ones). ``on_error(exc)`` hears of a failed journal write (the edit is kept
+    in the document; the next edit writes a full copy).
     """
 
     def __init__(
@@ -345,12 +400,16 @@ class RecoveryStore:
         ontology: str = "default",
         interval_s: float = AUTOSAVE_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        journal: bool = True,
+        track_clean_state: bool = True,
+        edits: int = 0,
+        on_error: Callable[[Exception], None] | None = None,
     ) -> None:
         if not interval_s > 0:
             raise ValueError(f"autosave interval must be positive, got {interval_s!r}")
         self.doc = doc
         self.sequence = _as_sequence_ref(sequence, "native")
-        self.stack = stack
+        self.stack = stack if track_clean_state else None
         self.ontology = ontology
         self.interval_s = float(interval_s)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
@@ -363,80 +422,242 @@ class RecoveryStore:
         )
         self._dirty = stack is not None and not stack.is_clean  # unsaved edits made before the store
         self._last_write = clock()
-        self._unsubscribe = doc.subscribe(self._on_change)
+        self.edits = int(edits)
+        self.on_error = on_error
+        self.last_error: Exception | None = None
+        self._changes = Changes()
+        self._was_clean = self.stack is not None and self.stack.is_clean  # the document is the saved project
+        self._base_size = 0  # bytes of the full copy the journal continues
+        self.journal = EditJournal(journal_path_for(self.path)) if journal and stack is not None else None
+        self._unsubscribe = [doc.subscribe(self._on_change)]
+        if self.journal is not None and stack is not None:
+            self._unsubscribe.append(stack.subscribe(self._on_step))
+
+    @property
+    def journal_path(self) -> Path:
+        """The edit journal beside the recovery file."""
+        return journal_path_for(self.path)
 
     def _on_change(self, event: DocumentEvent) -> None:
         self._dirty = True
+        if self.journal is not None:
+            self._changes.add(event)
+
+    def _on_step(self) -> None:
+        """After a push / undo / redo (or a clean-state change): journal what the step touched."""
+        was_clean = self._was_clean
+        self._was_clean = self.stack is not None and self.stack.is_clean
+        if self.journal is None or not self._changes:
+            return
+        changes, self._changes = self._changes, Changes()
+        self.edits += 1
+        if self._was_clean:  # back in the saved state (undo): nothing to recover
+            self.edits = 0
+            self.discard()
+            return
+        try:
+            hard = JOURNAL_HARD_FACTOR * max(JOURNAL_COMPACT_BYTES, self._base_size)
+            if changes.unknown or (self.journal.is_open and self.journal.size > hard) or (
+                    not self.journal.is_open and not (was_clean and self._start_on_project())):
+                self.write_recovery()  # a full copy (it starts a new journal)
+                return
+            # (a journal just started on the saved project needs no full write)
+            self.journal.append(changes.record(self.doc))
+        except Exception as e:  # never break the edit; the next one writes a full copy
+            self.journal.close()
+            if isinstance(e, JournalConflict):  # another window journals this project: autosave only
+                self.journal = None
+            self.last_error = e
+            if self.on_error is not None:
+                self.on_error(e)
+
+    def _project_token(self) -> str | None:
+        """``project:<inode>:<size>:<mtime ns>`` of the project file (None: none on disk)."""
+        if self.project_path is None:
+            return None
+        try:
+            st = self.project_path.stat()
+        except OSError:
+            return None
+        return f"project:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+    def _start_on_project(self) -> bool:
+        """Start the journal on the saved project file (the document before this step); False when
+        there is no project file. A recovery copy of older edits is removed (the project is newer)."""
+        token = self._project_token()
+        if token is None or self.journal is None:
+            return False
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        self.journal.start(token, self.edits - 1)
+        self._base_size = self.project_path.stat().st_size if self.project_path is not None else 0
+        return True
 
     def set_project_path(self, project_path: PathLike) -> None:
         """The project now lives at ``project_path`` (first save, or save as): the recovery file
-        moves next to it (the previous recovery file is removed)."""
+        moves next to it (the previous recovery file and journal are removed)."""
         new = recovery_path_for_project(project_path)
         if new != self.path:
             self.discard()
+            if self.journal is not None:
+                self.journal = EditJournal(journal_path_for(new))
         self.project_path = Path(project_path)
         self.path = new
 
     @property
     def dirty(self) -> bool:
-        """True when the document changed since the last recovery write and is not in its saved
-        state."""
+        """True when the document changed since the last full recovery write and is not in its
+        saved state."""
         if self.stack is not None and self.stack.is_clean:
             return False
         return self._dirty
 
     def maybe_autosave(self, now: float | None = None) -> bool:
         """Write the recovery file when :attr:`dirty` and at least ``interval_s`` passed since the
-        last write; True when written. When the document is back in its saved state, a stale
-        recovery file is removed instead."""
+        last write, unless the journal holds the edits and is still small (see the module doc);
+        True when written. When the document is back in its saved state, a stale recovery file is
+        removed instead."""
         now = self.clock() if now is None else now
         if self.stack is not None and self.stack.is_clean:
             self._dirty = False
-            if self.path.exists():
+            if self.path.exists() or self.journal_path.exists():
                 self.discard()
             return False
         if not self._dirty or now - self._last_write < self.interval_s:
+            return False
+        if (self.journal is not None and self.journal.is_open
+                and self.journal.size <= max(JOURNAL_COMPACT_BYTES, self._base_size)):
             return False
         self.write_recovery(now)
         return True
 
     def write_recovery(self, now: float | None = None) -> Path:
-        """Write the recovery file now (atomically); returns its path."""
-        meta = {"recovery": True, "recovery_of": None if self.project_path is None else str(self.project_path)}
+        """Write the full recovery file now (atomically) and restart the journal; returns its
+        path."""
+        token = uuid.uuid4().hex
+        meta = {"recovery": True, "recovery_of": None if self.project_path is None else str(self.project_path),
+                "journal_base": token, "edits": self.edits}
         base = self.path.parent
         data = project_to_dict(self.doc, self.sequence, base, self.ontology, meta=meta)
         atomic_write_json(self.path, data)
         self._dirty = False
         self._last_write = self.clock() if now is None else now
+        if self.journal is not None:
+            self._changes = Changes()  # all in the copy
+            self._base_size = self.path.stat().st_size
+            self.journal.start(token, self.edits)
         return self.path
 
     def has_recovery(self) -> bool:
-        return self.path.exists()
+        """True when a recovery copy or an edit journal is on disk."""
+        return self.path.exists() or self.journal_path.exists()
+
+    def _project_journal(self) -> tuple[list[dict[str, Any]], int]:
+        """The records of a journal that continues the project file as it is on disk."""
+        token = self._project_token()
+        return read_journal(self.journal_path, token) if token is not None else ([], 0)
 
     def recovery_is_newer(self) -> bool:
         """True when the recovery file exists and is newer than the project file (or there is no
-        project file): offer it to the user after a crash."""
-        return is_recovery_newer(self.path, self.project_path)
+        project file), or the journal holds edits made after the project was saved: offer it to
+        the user after a crash."""
+        if is_recovery_newer(self.path, self.project_path):
+            return True
+        return bool(self._project_journal()[0])
+
+    @property
+    def offer_path(self) -> Path:
+        """The file to name when offering the recovery: the copy, else the journal."""
+        return self.path if self.path.exists() or not self.journal_path.exists() else self.journal_path
+
+    def _read_replayed(self) -> tuple[dict[str, Any], int]:
+        """The recovery data (the recovery copy, or the project file its journal continues) with the
+        journal replayed, and the number of records replayed."""
+        data = read_json(self.path) if self.path.exists() else None
+        meta = data.get("meta") if isinstance(data, dict) else None
+        base = meta.get("journal_base") if isinstance(meta, dict) else None
+        records, base_edits = read_journal(self.journal_path, base if isinstance(base, str) else None)
+        if not records and self.project_path is not None:
+            on_project, edits = self._project_journal()
+            if on_project and (data is None or not is_recovery_newer(self.path, self.project_path)):
+                records, base_edits = on_project, edits
+                data = read_json(self.project_path)
+                if not isinstance(data, dict) or not isinstance(data.get("meta"), dict):
+                    raise FormatError(self.project_path, "not a project file")
+                data["meta"].update(recovery=True, recovery_of=str(self.project_path), recovery_base="project")
+        if data is None:
+            raise FormatError(self.path, "no recovery copy")
+        if records:
+            try:
+                data["document"] = apply_records(data["document"], records)
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise FormatError(self.journal_path, f"edit journal does not fit its recovery copy: {e!r}") from None
+            data["meta"]["edits"] = base_edits + len(records)
+        return data, len(records)
 
     def load_recovery(self) -> Project:
-        """Read the recovery file (a project file; ``meta["recovery"]`` is True)."""
-        return load_project(self.path)
+        """Read the recovery file (a project file; ``meta["recovery"]`` is True) with the edits of
+        its journal replayed: ``meta["edits"]`` counts the edits it holds since the last save,
+        ``meta["journal_records"]`` those that came from the journal, ``meta["recovery_base"]`` is
+        ``"project"`` when the journal continued the saved project file (no recovery copy)."""
+        data, n = self._read_replayed()
+        project = project_from_dict(data, self.path, base_dir=self.path.parent)
+        project.meta["journal_records"] = n
+        return project
+
+    def move_aside(self) -> Path:
+        """Keep the recovery copy for later as ``<name>.kept-<time>.json`` (never overwritten by
+        autosave), with its journal folded in; a copy that cannot be read is renamed as it is
+        (with its journal beside it). Returns the kept file."""
+        stem = self.path.name.removesuffix(".json")
+        kept = self.path.with_name(f"{stem}.kept-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        try:
+            data, _ = self._read_replayed()
+            project_from_dict(data, self.path)  # it loads: keep it as one file
+            atomic_write_json(kept, data)
+            self.discard()
+        except Exception:
+            try:
+                if self.path.exists():
+                    os.replace(self.path, kept)
+                if self.journal_path.exists():
+                    os.replace(self.journal_path, kept.with_name(kept.name.removesuffix(".json") + ".journal"))
+            except OSError:
+                return self.path
+        return kept
 
     def discard(self) -> None:
-        """Remove the recovery file (if any)."""
+        """Remove the recovery file and its journal (if any)."""
         try:
             self.path.unlink()
         except FileNotFoundError:
             pass
+        if self.journal is not None:
+            self.journal.discard()
+        else:
+            try:
+                self.journal_path.unlink()
+            except FileNotFoundError:
+                pass
 
     def mark_saved(self, project_path: PathLike | None = None) -> None:
-        """Call after a successful project save: the recovery file is no longer needed."""
+        """Call after a successful project save: the recovery file is no longer needed (the next
+        edit's journal continues the saved file)."""
         if project_path is not None:
             self.set_project_path(project_path)
         self.discard()
         self._dirty = False
+        self._changes = Changes()
+        self.edits = 0
+        self._was_clean = self.stack is not None and self.stack.is_clean
         self._last_write = self.clock()
 
     def close(self) -> None:
-        """Stop watching the document (the recovery file is kept)."""
-        self._unsubscribe()
+        """Stop watching the document (the recovery file and journal are kept)."""
+        for u in self._unsubscribe:
+            u()
+        self._unsubscribe = []
+        if self.journal is not None:
+            self.journal.close()

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from fusionlabel import __version__
+from fusionlabel.errors import FusionLabelError
 
 EXIT_OK = 0
 EXIT_ERROR = 2
 
 
-class CLIError(Exception):
+class CLIError(FusionLabelError):
     """A user-facing error: printed as one line, exit code 2."""
 
 
@@ -327,7 +328,8 @@ def _run_interpolate(args: argparse.Namespace) -> int:
                      meta={k: v for k, v in proj.meta.items() if k not in ("saved_at", "saved_at_ns", "app")})
     print(f"{args.project}: {report.tracks} tracks, {report.keyframes} keyframes, "
           f"{report.interpolated} interpolated boxes ({report.method}), {report.gap_frames} gap frames; "
-          f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
+          + (f"{report.tracked} tracked and {report.held} held boxes; " if report.tracked or report.held else "")
+          + f"{len(report.changed)} tracks changed method" + (" (not saved: dry run)" if args.dry_run else ""))
     return EXIT_OK
 
 
@@ -605,7 +607,7 @@ def _run_prelabel(args: argparse.Namespace) -> int:
               f"{result.frames} frames in {dt:.1f} s; {report['human_tracks']} human tracks kept")
         if report["review_queue"]:
             head = ", ".join(f"#{q['id']} {q['label']} {q['confidence']:.2f}" for q in report["review_queue"][:5])
-            print(f"  review queue (lowest confidence first): {head}")
+            print(f"  review queue (highest confidence first): {head}")
     return EXIT_OK
 
 
@@ -911,9 +913,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fusionlabel: interrupted", file=sys.stderr)
         return 130
-    except (CLIError, ValueError, KeyError, OSError) as e:
+    except (FusionLabelError, ValueError, KeyError, OSError) as e:
+        # the project's errors name the file (and key or line); an OSError names its file too
         if args.debug or os.environ.get("FUSIONLABEL_DEBUG"):
             raise
-        msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
-        print(f"fusionlabel: error: {' '.join(msg.split())}", file=sys.stderr)
+        print(f"fusionlabel: error: {error_line(e)}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def error_line(e: BaseException) -> str:
+    """One line for an error: the message with its whitespace collapsed (a multi-line message, e.g.
+    the list of known layouts, becomes one line); a KeyError without its quotes; an OSError with
+    its file name."""
+    if isinstance(e, KeyError) and not isinstance(e, FusionLabelError):
+        msg = str(e.args[0] if e.args else e)
+    elif isinstance(e, OSError) and e.filename is not None and not isinstance(e, FusionLabelError):
+        msg = f"{e.filename}: {e.strerror or e}"
+    else:
+        msg = str(e)
+    return " ".join(msg.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -653,31 +653,7 @@ class AnnotationDocument:
         "attributes", "boxes": {"<frame>": {"center", "size", "yaw", "score"}}}]`` only when it has
         proposals.
         """
-        tracks = []
-        for tid in sorted(self._tracks):
-            t = self._tracks[tid]
-            tracks.append(
-                {
-                    "id": tid,
-                    "label": t.label,
-                    "attributes": dict(sorted(t.attributes.items())),
-                    "interpolation": t.interpolation,
-                    "keyframes": {
-                        str(f): {"center": list(b.center), "size": list(b.size), "yaw": b.yaw}
-                        for f, b in sorted(t.keyframes.items())
-                    },
-                }
-            )
-            if t.gaps:
-                tracks[-1]["gaps"] = [list(g) for g in t.gaps]
-            if t.end is not None:
-                tracks[-1]["end"] = t.end
-            if t.tracked:
-                tracks[-1]["tracked"] = {
-                    str(f): {"center": list(b.center), "size": list(b.size), "yaw": b.yaw,
-                             "confidence": float(t.tracked_confidence[f])}
-                    for f, b in sorted(t.tracked.items())
-                }
+        tracks = [track_to_dict(self._tracks[tid]) for tid in sorted(self._tracks)]
         boxes = [
             {"track_id": tid, "frame": f, **r.to_dict()} for (tid, f), r in sorted(self._box_reviews.items())
         ]
@@ -709,40 +685,10 @@ class AnnotationDocument:
         if not isinstance(d["tracks"], list):
             raise ModelError("document: 'tracks' must be a list")
         for i, td in enumerate(d["tracks"]):
-            where = f"tracks[{i}]"
-            td = _keys(td, where, {"id", "label", "attributes", "interpolation", "keyframes"},
-                       optional={"gaps", "end", "tracked"})
-            tid = _int(td["id"], f"{where}: id")
-            where = f"track {tid}"
-            if tid in doc._tracks:
+            track = track_from_dict(td, f"tracks[{i}]")
+            where = f"track {track.track_id}"
+            if track.track_id in doc._tracks:
                 raise ModelError(f"{where}: duplicate track id")
-            attrs = td["attributes"]
-            if not isinstance(attrs, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()
-            ):
-                raise ModelError(f"{where}: 'attributes' must map strings to strings")
-            if td["interpolation"] not in INTERPOLATION_METHODS:
-                raise ModelError(f"{where}: unknown interpolation {td['interpolation']!r}")
-            if not isinstance(td["keyframes"], dict) or not td["keyframes"]:
-                raise ModelError(f"{where}: 'keyframes' must be a non-empty mapping frame -> box")
-            keyframes: dict[int, Box3D] = {}
-            for fkey, bd in td["keyframes"].items():
-                f = _frame_key(fkey, f"{where}: keyframe key")
-                keyframes[f] = _box_from_dict(bd, f"{where} keyframe {f}")
-            _check_label(td["label"], tid)
-            gaps = td.get("gaps", [])
-            if not isinstance(gaps, list):
-                raise ModelError(f"{where}: 'gaps' must be a list of [first, last] pairs")
-            gaps = normalize_gaps((tuple(g) if isinstance(g, list) else g for g in gaps), f"{where}: gaps")
-            end = td.get("end")
-            if end is not None:
-                end = _int(end, f"{where}: end")
-            tracked, confidence = _tracked_from_dict(td.get("tracked", {}), where)
-            try:
-                track = Track(tid, td["label"], dict(attrs), keyframes, td["interpolation"], gaps, end, tracked,
-                              confidence)
-            except ModelError as e:
-                raise ModelError(f"{where}: {e}") from None
             try:
                 doc._insert_track(track)
             except ModelError as e:
@@ -786,6 +732,67 @@ class AnnotationDocument:
             except ModelError as e:
                 raise ModelError(f"{where}: {e}") from None
         return doc
+
+
+# ---- one track as plain data (the document's layout; also the edit journal's, formats.project) ----
+def track_to_dict(t: Track) -> dict[str, Any]:
+    """One track as :meth:`AnnotationDocument.to_dict` writes it (world frame, metres, radians)."""
+    d: dict[str, Any] = {
+        "id": t.track_id,
+        "label": t.label,
+        "attributes": dict(sorted(t.attributes.items())),
+        "interpolation": t.interpolation,
+        "keyframes": {
+            str(f): {"center": list(b.center), "size": list(b.size), "yaw": b.yaw}
+            for f, b in sorted(t.keyframes.items())
+        },
+    }
+    if t.gaps:
+        d["gaps"] = [list(g) for g in t.gaps]
+    if t.end is not None:
+        d["end"] = t.end
+    if t.tracked:
+        d["tracked"] = {
+            str(f): {"center": list(b.center), "size": list(b.size), "yaw": b.yaw,
+                     "confidence": float(t.tracked_confidence[f])}
+            for f, b in sorted(t.tracked.items())
+        }
+    return d
+
+
+def track_from_dict(td: object, where: str = "track") -> Track:
+    """A :class:`Track` from :func:`track_to_dict` data; strict (ModelError naming ``where`` and the
+    key). Frames are not checked against a sequence here (the document does that on insert)."""
+    td = _keys(td, where, {"id", "label", "attributes", "interpolation", "keyframes"},
+               optional={"gaps", "end", "tracked"})
+    tid = _int(td["id"], f"{where}: id")
+    where = f"track {tid}"
+    attrs = td["attributes"]
+    if not isinstance(attrs, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()
+    ):
+        raise ModelError(f"{where}: 'attributes' must map strings to strings")
+    if td["interpolation"] not in INTERPOLATION_METHODS:
+        raise ModelError(f"{where}: unknown interpolation {td['interpolation']!r}")
+    if not isinstance(td["keyframes"], dict) or not td["keyframes"]:
+        raise ModelError(f"{where}: 'keyframes' must be a non-empty mapping frame -> box")
+    keyframes: dict[int, Box3D] = {}
+    for fkey, bd in td["keyframes"].items():
+        f = _frame_key(fkey, f"{where}: keyframe key")
+        keyframes[f] = _box_from_dict(bd, f"{where} keyframe {f}")
+    _check_label(td["label"], tid)
+    gaps = td.get("gaps", [])
+    if not isinstance(gaps, list):
+        raise ModelError(f"{where}: 'gaps' must be a list of [first, last] pairs")
+    gaps = normalize_gaps((tuple(g) if isinstance(g, list) else g for g in gaps), f"{where}: gaps")
+    end = td.get("end")
+    if end is not None:
+        end = _int(end, f"{where}: end")
+    tracked, confidence = _tracked_from_dict(td.get("tracked", {}), where)
+    try:
+        return Track(tid, td["label"], dict(attrs), keyframes, td["interpolation"], gaps, end, tracked, confidence)
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None
 
 
 # ---- helpers -------------------------------------------------------------------------------------

@@ -40,7 +40,6 @@ file and the key (``classes[3].size.min``).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -49,6 +48,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from calib.fileio import parse_json_bytes
 from fusionlabel.errors import FusionLabelError
 
 ONTOLOGY_FORMAT = "fusionlabel-ontology"
@@ -58,6 +58,8 @@ DEFAULT_ONTOLOGY_RESOURCE = "default_ontology.json"
 UNKNOWN_COLOR = (160, 160, 160)
 #: Size (l, w, h) metres used for a label that the ontology does not know.
 UNKNOWN_SIZE = (1.0, 1.0, 1.0)
+#: The value of a motion-state attribute that one box cannot tell (see ``Ontology.default_attributes``).
+MOVING_VALUE = "moving"
 
 
 class OntologyError(FusionLabelError, ValueError):
@@ -319,12 +321,23 @@ class Ontology:
         c = self._by_name.get(label)
         return UNKNOWN_SIZE if c is None else c.size.mean
 
-    def default_attributes(self, label: str) -> dict[str, str]:
-        """The attribute values a new box of ``label`` starts with (the declared defaults)."""
+    def default_attributes(self, label: str, moving: bool | None = None) -> dict[str, str]:
+        """The attribute values a new box of ``label`` starts with: the declared defaults, except
+        a motion state (an attribute with the value ``"moving"``, e.g. ``state``), which one box
+        cannot tell: it is ``"moving"`` only when ``moving`` is True (the object was seen moving,
+        e.g. by the one-click fit over the neighbouring sweeps) and left unset otherwise, so that a
+        parked car does not start as moving."""
         c = self._by_name.get(label)
         if c is None:
             return {}
-        return {a.name: a.default for a in c.attributes if a.default is not None}
+        out = {}
+        for a in c.attributes:
+            if MOVING_VALUE in a.values:
+                if moving:
+                    out[a.name] = MOVING_VALUE
+            elif a.default is not None:
+                out[a.name] = a.default
+        return out
 
     def check_attributes(self, label: str, attributes: Mapping[str, str]) -> list[str]:
         """Problems of a track's attributes (empty when valid): unknown class, a missing required
@@ -379,10 +392,7 @@ _DEFAULT: Ontology | None = None
 
 # ---- validation helpers --------------------------------------------------------------------------
 def _parse_json(text: str, path: str | os.PathLike[str]) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise OntologyError(path, "", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    return parse_json_bytes(text, path, lambda src, msg: OntologyError(src, "", msg))
 
 
 def _mapping(v: Any, src: Path | None, key: str) -> Mapping[str, Any]:

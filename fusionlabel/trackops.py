@@ -418,8 +418,9 @@ class SetTracked(ReplaceTracks):
 class EndTrack(ReplaceTracks):
     """The track ends at ``frame``: its keyframes and tracked boxes after it are removed, its
     gaps clipped, ``end = frame``. The box at ``frame`` becomes a keyframe when it was
-    interpolated towards a removed keyframe (it stays where the labeler saw it). Refused before
-    the track's first frame, in a gap, or when the track already ends there."""
+    interpolated towards a removed keyframe (it stays where the labeler saw it); ``frame`` may be
+    in a gap (the object left while hidden). Refused before the track's first keyframe and at or
+    after its last frame (continue a track with :class:`ExtendTrack`)."""
 
     def __init__(self, track_id: int, frame: int) -> None:
         self.track_id, self.frame = _int(track_id, "track id"), _int(frame, "frame")
@@ -428,9 +429,10 @@ class EndTrack(ReplaceTracks):
     def build(self, doc: AnnotationDocument) -> tuple[list[int], list[tuple[Track, tuple[int, ...]]]]:
         track = doc.track(self.track_id)
         frame = doc.check_frame(self.frame)
-        ref = _ref_here(doc, self.track_id, frame)
-        if ref is None:
-            raise ModelError(f"track {self.track_id} has no box at frame {frame} to end at")
+        span = track.span()
+        assert span is not None
+        if frame >= span[1]:
+            raise ModelError(f"track {self.track_id} already ends at frame {span[1]}")
         head = _head(doc, track, frame + 1)
         if head is None:
             raise ModelError(f"track {self.track_id} has no keyframe up to frame {frame}")
@@ -541,7 +543,7 @@ class ResizeTrack(ReplaceTracks):
 class InterpolationReport:
     """What :func:`interpolate_document` did: the method, the number of tracks considered, the
     ids whose method changed, and counts over those tracks afterwards: keyframes, interpolated
-    boxes, gap frames within the tracks' spans."""
+    boxes, gap frames within the tracks' spans, tracked and held boxes."""
 
     method: str
     tracks: int
@@ -549,6 +551,8 @@ class InterpolationReport:
     keyframes: int = 0
     interpolated: int = 0
     gap_frames: int = 0
+    tracked: int = 0
+    held: int = 0
 
 
 def interpolate_document(
@@ -571,11 +575,13 @@ def interpolate_document(
             stack.push(group)
         else:
             group.apply(doc)
-    keyframes = interpolated = gap_frames = 0
+    keyframes = gap_frames = 0
+    states: list[str | None] = []
     for t in ids:
         track = doc.track(t)
         lo, hi = track.span() or (0, -1)
         keyframes += len(track.keyframes)
-        interpolated += len(track.frames()) - len(track.keyframes)  # every keyframe is a covered frame
+        states += [r[1] for r in track.resolve(track.frames(), doc.frame_times_ns)]
         gap_frames += sum(max(0, min(b, hi) - max(a, lo) + 1) for a, b in track.gaps)
-    return InterpolationReport(method, len(ids), [c.track_id for c in cmds], keyframes, interpolated, gap_frames)
+    return InterpolationReport(method, len(ids), [c.track_id for c in cmds], keyframes, states.count("interpolated"),
+                               gap_frames, states.count("tracked"), states.count("held"))

@@ -24,7 +24,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QThread, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QImage, QKeyEvent, QKeySequence, QPainter
@@ -44,16 +43,17 @@ from PyQt6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTextEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from formats.datasets import add_open_arguments
 from formats.project import AUTOSAVE_INTERVAL_S, RecoveryStore
-from fusionlabel.assist import click_from_ray
 from fusionlabel.box import Box3D
 from fusionlabel.commands import SetAttribute, SetLabel, UndoStack
 from fusionlabel.document import BoxRef, DocumentEvent
+from fusionlabel.events import log_listener_error
 from fusionlabel.geometry import box_corners
 from fusionlabel.tools import (
     KeyEvent,
@@ -64,9 +64,10 @@ from fusionlabel.tools import (
     ToolController,
     box_handles,
     box_outline,
-    world_to_view,
 )
+from fusionlabel.tools.select import click_3d
 from gui import persist
+from gui.bindings import bind_check, bind_combo, bind_progress, bind_spin, bind_status
 from gui.cameras import CameraBox, CameraGrid
 from gui.colors import (
     COLOR_MODES,
@@ -78,8 +79,12 @@ from gui.colors import (
     tracked_opacity,
 )
 from gui.frames import FrameData
-from gui.ortho import OrthoView, PlaneEvent, Shape, modifier_names
+from gui.model import MAX_ACCUMULATE, ViewerModel
+from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
+from gui.model.shapes import BoxGlyph, Shape
+from gui.ortho import OrthoView, PlaneEvent, modifier_names
 from gui.session import Session, derive, height_order, load_session
+from gui.tracking import TRACKING_ACTIONS, AutoTrackActions  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
 
 APP_NAME = "FusionLabel"
@@ -111,8 +116,9 @@ class Prompter:
                     f"exists:\n{path}\n\nRestore it?")
         restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Discard it", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Not now (keep it)", QMessageBox.ButtonRole.RejectRole)
+        keep = box.addButton("Not now (keep it)", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(restore)
+        box.setEscapeButton(keep)  # Esc: keep it for later, decide nothing
         box.exec()
         clicked = box.clickedButton()
         return True if clicked is restore else False if clicked is discard else None
@@ -193,9 +199,11 @@ _CURSORS = {
 # ---- the window -----------------------------------------------------------------------------------
 class MainWindow(QMainWindow):
     """The labeling workstation. ``open_path(path)`` loads in the background (``loaded`` or
-    ``load_failed`` is emitted); ``set_frame``, ``select`` drive it like the user does. Frame,
-    selection and the drag preview live in the tools' :class:`ToolContext` (``ctx``); mouse and
-    keys go through the :class:`ToolController` (``ctl``)."""
+    ``load_failed`` is emitted); ``set_frame``, ``select`` drive it like the user does. Its state
+    is the Qt-free :class:`~gui.model.ViewerModel` (``model``): session, frame, selection, drag
+    preview and tool (read through the tools' :class:`ToolContext` ``ctx``), view options, status
+    and progress; the widgets bind to the model's events. Mouse and keys go through the
+    :class:`ToolController` (``ctl``)."""
 
     loaded = pyqtSignal()
     load_failed = pyqtSignal(str)
@@ -216,21 +224,16 @@ class MainWindow(QMainWindow):
         self.prompter = prompter or Prompter()
         self.autosave_s = float(autosave_s)
         self.recovery_enabled = bool(recovery)
-        self.session: Session | None = None
-        self.ctx: ToolContext | None = None
-        self.ctl: ToolController | None = None
+        self.model = ViewerModel()
+        self.model.report_errors_to(self._listener_failed)
         self.recovery: RecoveryStore | None = None
-        self.color_mode = "height"
-        self.accumulate = 0
-        self.follow_ego = True
-        #: Added to the ego heading as the BEV's up direction (rad; multiples of 90 deg, Shift+Z):
-        #: for rigs whose LiDAR x axis is not the driving direction.
-        self.bev_up_offset = 0.0
         self._fd: FrameData | None = None
         self._thread: QThread | None = None
         self._worker: _LoadWorker | None = None
         self._unsub: list = []
         self._recovered = False  # document restored from a recovery copy and not saved yet
+        self._restored_edits = 0  # edits the restored document holds since its last save
+        self._restore_note = ""  # what was restored (or kept), for the status line
         self._closed = False
         self._boxes_dirty = False
         self._in_show = False
@@ -248,6 +251,7 @@ class MainWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.keymap = Keymap.default()
         self._build()
+        self._bind_model()
         self._build_editing()
         self._actions()
         from gui.review import ReviewMode  # review mode and QA findings docks, Review menu
@@ -269,16 +273,77 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self)
 
-    # ---- state through the tool context ---------------------------------------------------------
+    # ---- state: the window's model -------------------------------------------------------------
+    @property
+    def session(self) -> Session | None:
+        """What is loaded (``model.session``)."""
+        return self.model.session  # type: ignore[no-any-return]
+
+    @property
+    def ctx(self) -> ToolContext | None:
+        """The session's tool context (``model.context``)."""
+        return self.model.context
+
+    @property
+    def ctl(self) -> ToolController | None:
+        """The session's tool controller (``model.controller``)."""
+        return self.model.controller
+
     @property
     def frame(self) -> int:
         """The current frame index (0 without a session)."""
-        return self.ctx.frame if self.ctx is not None else 0
+        return self.model.frame
 
     @property
     def selection(self) -> int | None:
         """The selected track id, or None."""
-        return self.ctx.selection if self.ctx is not None else None
+        return self.model.selection
+
+    @property
+    def color_mode(self) -> str:
+        return self.model.view.color_mode  # type: ignore[no-any-return]
+
+    @property
+    def accumulate(self) -> int:
+        return self.model.view.accumulate  # type: ignore[no-any-return]
+
+    @property
+    def follow_ego(self) -> bool:
+        return self.model.view.follow_ego  # type: ignore[no-any-return]
+
+    @property
+    def bev_up_offset(self) -> float:
+        """Added to the ego heading as the BEV's up direction (rad; multiples of 90 deg, Shift+Z):
+        for rigs whose LiDAR x axis is not the driving direction."""
+        return self.model.view.bev_up_offset  # type: ignore[no-any-return]
+
+    def _bind_model(self) -> None:
+        """The widgets follow the model: status bar, progress bar, view toggles, and the views
+        that depend on the frame, the selection, the preview and the tool."""
+        m, view = self.model, self.model.view
+        bind_status(m, self.statusBar())
+        bind_progress(m.progress, self.progress, self.progress_cancel)
+        bind_combo(view, "color_mode", self.color_box)
+        bind_spin(view, "accumulate", self.accum_box)
+        bind_check(view, "camera_points", self.cam_points_box)
+        bind_check(view, "level_of_detail", self.lod_box)
+        view.events.color_mode.connect(lambda _m: self._update_points())
+        view.events.accumulate.connect(lambda _n: self._update_points())
+        view.events.camera_points.connect(self._show_camera_points)
+        view.events.level_of_detail.connect(lambda on: setattr(self.view3d, "lod_enabled", on))
+        view.events.bev_up_offset.connect(lambda _a: self.reset_views())
+        m.events.frame.connect(self._on_frame)
+        m.events.selection.connect(
+            lambda tid: self.objects.set_current(tid, self.session.doc if self.session else None))
+        m.events.selection.connect(self._on_selection)
+        m.events.preview.connect(self._on_preview)
+        m.events.tool.connect(self._on_tool_changed)
+
+    def _listener_failed(self, name: str, listener: object, error: BaseException) -> None:
+        """A view failed on a model event: logged, and said in the status line; the window stays."""
+        log_listener_error(name, listener, error)  # type: ignore[arg-type]
+        if name != "status":  # (a failing status bar is only logged: no loop)
+            self.model.show_message(f"{name}: {type(error).__name__}: {error}", 8000)
 
     # ---- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -342,19 +407,14 @@ class MainWindow(QMainWindow):
         form = QFormLayout()
         self.color_box = QComboBox()
         self.color_box.addItems(COLOR_MODES)
-        self.color_box.currentTextChanged.connect(self.set_color_mode)
         form.addRow("Points by", self.color_box)
         self.accum_box = QSpinBox()
-        self.accum_box.setRange(0, 10)
+        self.accum_box.setRange(0, MAX_ACCUMULATE)
         self.accum_box.setToolTip("also show N sweeps before and after (world frame)")
-        self.accum_box.valueChanged.connect(self.set_accumulate)
         form.addRow("Accumulate +-", self.accum_box)
         self.cam_points_box = QCheckBox("LiDAR in cameras")
-        self.cam_points_box.toggled.connect(self.set_camera_points)
         form.addRow(self.cam_points_box)
         self.lod_box = QCheckBox("Level of detail while moving")
-        self.lod_box.setChecked(True)
-        self.lod_box.toggled.connect(lambda on: setattr(self.view3d, "lod_enabled", on))
         form.addRow(self.lod_box)
         rl.addLayout(form)
         rdock = QDockWidget("Selected box", self)
@@ -369,10 +429,16 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(220)
         self.progress.setVisible(False)
         self.statusBar().addPermanentWidget(self.progress)
+        self.progress_cancel = QToolButton()
+        self.progress_cancel.setText("Cancel")
+        self.progress_cancel.setVisible(False)
+        self.statusBar().addPermanentWidget(self.progress_cancel)
 
     def _actions(self) -> None:
         """Menus. Keys of the tools' keymap are handled by :meth:`eventFilter` (the menu shows
-        them); the window's own keys (not in the keymap) are QAction shortcuts."""
+        them); the window's own keys (not in the keymap) are QAction shortcuts. The menu bar's
+        titles have no ``Alt+letter`` mnemonic: ``Alt`` with a letter belongs to the box keys
+        (resize: ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
         self.app_rows: list[tuple[str, str, str]] = []
 
         def act(menu, text: str, keys: Sequence[str], slot, group: str = "Window", shown: str = ""):  # type: ignore[no-untyped-def]
@@ -392,12 +458,12 @@ class MainWindow(QMainWindow):
             keys = self.keymap.shortcuts_for(action)
             return keys[0] if keys else ""
 
-        m = self.menuBar().addMenu("&File")
+        m = self.menuBar().addMenu("File")
         act(m, "&Open sequence or project...", ["Ctrl+O"], lambda: self._ask_open(), "File")
         self.save_action = act(m, "&Save", [], lambda: self.save(), shown=mapped("save"))
         act(m, "Save &as...", ["Ctrl+Shift+S"], lambda: self.save(ask=True), "File")
         act(m, "&Quit", ["Ctrl+Q"], self.close, "File")
-        m = self.menuBar().addMenu("&Edit")
+        m = self.menuBar().addMenu("Edit")
         self.undo_action = act(m, "&Undo", [], self.undo, shown=mapped("undo"))
         self.redo_action = act(m, "&Redo", [], self.redo, shown=mapped("redo"))
         act(m, "Copy box to next frame", [], lambda: self._perform("copy_to_next_frame"),
@@ -408,18 +474,19 @@ class MainWindow(QMainWindow):
         act(m, "Edit tool", [], lambda: self._perform("tool_edit"), shown=mapped("tool_edit"))
         act(m, "Create tool", [], lambda: self._perform("tool_create"), shown=mapped("tool_create"))
         self._editing_menus(act)
-        m = self.menuBar().addMenu("&Navigate")
+        m = self.menuBar().addMenu("Navigate")
         act(m, "Next frame", [], lambda: self.set_frame(self.frame + 1), shown=mapped("frame_step"))
         act(m, "Play / pause", ["Space"], self.toggle_play, "Navigation")
         act(m, "Next keyframe", ["]"], lambda: self.jump_keyframe(1), "Navigation")
         act(m, "Previous keyframe", ["["], lambda: self.jump_keyframe(-1), "Navigation")
-        m = self.menuBar().addMenu("&View")
-        act(m, "Cycle point colours", ["M"], self._cycle_colors, "View")
-        act(m, "LiDAR in cameras", ["P"], lambda: self.cam_points_box.toggle(), "View")
+        m = self.menuBar().addMenu("View")
+        act(m, "Cycle point colours", ["M"], self.model.view.cycle_color_mode, "View")
+        act(m, "LiDAR in cameras", ["P"], lambda: self.set_camera_points(not self.model.view.camera_points), "View")
         act(m, "Centre the views on the ego vehicle", ["Z"], self.reset_views, "View")
         act(m, "Rotate the BEV by 90 degrees", ["Shift+Z"], self.rotate_bev, "View")
-        m = self.menuBar().addMenu("&Help")
+        m = self.menuBar().addMenu("Help")
         act(m, "&Keyboard shortcuts", ["F1", "?"], self.show_help, "Help")
+        act(m, "Open the menus (arrow keys move, Esc closes)", ["F10"], self.open_menus, "Help")
 
     def shortcut_rows(self) -> list[tuple[str, str, str]]:
         """(group, keys, action) of every shortcut: the tools' keymap, then the window's own."""
@@ -441,7 +508,7 @@ class MainWindow(QMainWindow):
         try:
             action = self.ctl.on_key(ke)
         except Exception as e:  # an action failing must not kill the window
-            self.statusBar().showMessage(f"{ke.key}: {type(e).__name__}: {e}", 8000)
+            self.model.show_message(f"{ke.key}: {type(e).__name__}: {e}", 8000)
             return True
         return action is not None
 
@@ -451,7 +518,7 @@ class MainWindow(QMainWindow):
         try:
             return self.ctl.perform(action, **kw)
         except Exception as e:
-            self.statusBar().showMessage(f"{action}: {type(e).__name__}: {e}", 8000)
+            self.model.show_message(f"{action}: {type(e).__name__}: {e}", 8000)
             return False
 
     def _on_app_action(self, name: str) -> None:
@@ -475,19 +542,26 @@ class MainWindow(QMainWindow):
         dock.setObjectName("proposals")
         dock.setWidget(self.proposals_ui.dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.tracking = AutoTrackActions(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tracking.dock)
+        self.tabifyDockWidget(dock, self.tracking.dock)
+        dock.raise_()
 
     def _editing_menus(self, act) -> None:  # type: ignore[no-untyped-def]
         """The Track and Assist menus (``act``: the menu-action helper of :meth:`_actions`)."""
         self.tracks.build_menu(self.menuBar(), act)
+        self.tracking.build_menu(self.menuBar(), act)
 
         def mapped(action: str) -> str:
             keys = self.keymap.shortcuts_for(action)
             return keys[0] if keys else ""
 
-        m = self.menuBar().addMenu("&Assist")
+        m = self.menuBar().addMenu("Assist")
         act(m, "One-click box tool", [], lambda: self._perform("tool_oneclick"), shown=mapped("tool_oneclick"))
         act(m, "Pre-label sequence", [], lambda: self.proposals_ui.start_prelabel())
-        for name, text in (("accept_proposal", "Accept proposal"), ("reject_proposal", "Reject proposal"),
+        for name, text in (("accept_proposal", "Accept proposal"),
+                           ("accept_above_threshold", "Accept all proposals above the threshold"),
+                           ("reject_proposal", "Reject proposal"),
                            ("relabel_proposal", "Proposal: class of new boxes"),
                            ("next_proposal", "Next proposal"), ("previous_proposal", "Previous proposal")):
             act(m, text, [], lambda _=False, n=name: self._editing_action(n), shown=mapped(name))
@@ -496,8 +570,10 @@ class MainWindow(QMainWindow):
         """Keymap actions handed to the window (``APP_ACTIONS``) for tracks and proposals."""
         if self.session is None:
             return False
-        if name.endswith("_proposal"):
+        if name.endswith("_proposal") or name == "accept_above_threshold":
             return self.proposals_ui.perform(name)
+        if name in TRACKING_ACTIONS:
+            return self.tracking.perform(name)
         handler = {"make_keyframe": self.tracks.make_keyframe, "copy_to_this_frame": self.tracks.copy_to_this_frame,
                    "propagate_all": self.tracks.propagate_all, "flip_track": self.tracks.flip_track,
                    "resize_track": self.tracks.resize_track, "end_track": self.tracks.end_track,
@@ -517,9 +593,8 @@ class MainWindow(QMainWindow):
         if self.session is not None and not self._confirm_discard():
             return
         p = Path(path)
-        self.statusBar().showMessage(f"Loading {p} ...")
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
+        self.model.show_message(f"Loading {p} ...")
+        self.model.progress.start(0, f"Loading {p}")
         self._thread = QThread(self)
         self._worker = _LoadWorker(p, open_args)
         self._worker.moveToThread(self._thread)
@@ -535,16 +610,15 @@ class MainWindow(QMainWindow):
             self._thread.wait()
             self._thread = None
             self._worker = None
-        self.progress.setVisible(False)
+        self.model.progress.finish()
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.statusBar().showMessage(what)
+        self.model.progress.update(done, total, what)
+        self.model.show_message(what)
 
     def _on_load_failed(self, message: str) -> None:
         self._finish_thread()
-        self.statusBar().showMessage("Loading failed", 5000)
+        self.model.show_message("Loading failed", 5000)
         self.prompter.error(self, "Cannot open", message)
         self.load_failed.emit(message)
 
@@ -556,9 +630,15 @@ class MainWindow(QMainWindow):
     def set_session(self, session: Session) -> None:
         """Show a loaded session (replacing the current one); offers a newer recovery copy."""
         self._close_session()
-        self.session = session
+        self.model.set_session(session)
         self._recovered = False
+        self._restored_edits = 0
+        self._restore_note = ""
         if self.recovery_enabled:
+            try:
+                persist.remove_stale_files(session)  # what crashed writes left (old, writer gone)
+            except OSError:
+                pass
             self._offer_recovery()
         self._bind_document()
         cams = {n: session.camera(0, n) for n in session.camera_names}
@@ -568,6 +648,7 @@ class MainWindow(QMainWindow):
         self.cam_placeholder.setText("no cameras in this sequence")
         self.camera_grid = CameraGrid(cams)
         self.camera_grid.box_clicked.connect(self.select)
+        self._show_camera_points(self.model.view.camera_points)
         self.cam_layout.addWidget(self.camera_grid)
         self.objects.set_ontology(session.ontology, self._classes())
         self.objects.refresh(session.doc)
@@ -579,8 +660,13 @@ class MainWindow(QMainWindow):
         self._update_title()
         what = {"ground_truth": "ground truth as the initial annotation", "project": "project",
                 "empty": "no annotation yet"}[session.initial_annotation]
-        self.statusBar().showMessage(
-            f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks ({what})", 8000)
+        if self._recovered:
+            what = "restored"
+        loaded = f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks ({what})"
+        if self._restore_note:
+            self.model.show_message(f"{self._restore_note}. {loaded}", 20000)
+        else:
+            self.model.show_message(loaded, 8000)
 
     def _bind_document(self) -> None:
         """(Re)create the tool context, controller and recovery store for the session's document."""
@@ -589,39 +675,39 @@ class MainWindow(QMainWindow):
         for u in self._unsub:
             u()
         if self.recovery is None and self.recovery_enabled:
-            self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered)
-        self.ctx = ToolContext(
-            s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car",
-            on_selection=self._on_selection, on_preview=self._on_preview, on_frame=self._on_frame,
-            on_message=lambda t: self.statusBar().showMessage(t, 5000),
-        )
-        self.ctl = ToolController(self.ctx, self.keymap, on_app_action=self._on_app_action,
-                                  on_tool_changed=self._on_tool_changed)
+            self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered,
+                                                   edits=self._restored_edits, on_error=self._journal_failed)
+        ctx = ToolContext(s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car")
+        ctl = ToolController(ctx, self.keymap, on_app_action=self._on_app_action)
+        with self.model.events.blocker("frame", "selection", "preview"):  # set_session shows frame 0
+            self.model.bind_tools(ctx, ctl)  # the context's events reach the views through the model
         self.ctx.box_predictor = self.tracks.box_predictor  # "copy to next frame": predicted + refined
         # one-click: walkers' and riders' heading from their motion in the neighbouring sweeps (only
         # with ego poses: without them the ego's own motion would look like the object's)
-        self.ctx.neighbour_points = self._neighbour_sweep if s.seq.has_ego_poses() else None
+        self.ctx.neighbour_points = (lambda k: s.sweep_near(self.frame, k)) if s.seq.has_ego_poses() else None
         # with no box selected, the nudge keys edit the proposal under review (until it is accepted)
         self.ctx.proposal_under_review = lambda: (
             self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
         self.proposals_ui.bind()
+        self.tracking.bind()
         self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
-        self._on_tool_changed(self.ctl.active_name)
 
     def _offer_recovery(self) -> None:
-        """After a crash: offer the recovery copy when it is newer than the project."""
+        """After a crash: offer the recovery copy (with its edit journal) when it is newer than the
+        project."""
         assert self.session is not None
         store = persist.recovery_store(self.session, self.autosave_s)
         if not store.recovery_is_newer():
             store.close()
             self.recovery = None
             return
-        answer = self.prompter.ask_recover(self, store.path, store.path.stat().st_mtime)
+        offered = store.offer_path  # the recovery copy, else the journal of edits after the last save
+        answer = self.prompter.ask_recover(self, offered, offered.stat().st_mtime)
         if answer is None:  # keep it, out of the way of this session's autosaves
-            kept = self._move_aside(store.path)
+            kept = store.move_aside()
             store.close()
             self.recovery = None
-            self.statusBar().showMessage(f"Recovery copy kept as {kept}", 15000)
+            self._restore_note = f"Recovery copy kept as {kept}"
             return
         if answer:
             try:
@@ -630,7 +716,7 @@ class MainWindow(QMainWindow):
                 if doc.frame_count is not None and doc.frame_count != len(self.session.seq):
                     raise ValueError(f"made for {doc.frame_count} frames, the sequence has {len(self.session.seq)}")
             except Exception as e:
-                kept = self._move_aside(store.path)
+                kept = store.move_aside()
                 self.prompter.error(self, "Cannot restore", f"{store.path}: {type(e).__name__}: {e}\n(kept as {kept})")
                 store.close()
                 self.recovery = None
@@ -639,27 +725,28 @@ class MainWindow(QMainWindow):
             self.session.doc = doc
             self.session.undo = UndoStack(doc)
             self._recovered = True
+            self._restored_edits = _int_meta(project.meta, "edits")
+            self._restore_note = restore_note(project.meta, store.path, self.session.project_path, doc)
             self.recovery = None  # made for the restored document by _bind_document
         else:
             store.discard()
             store.close()
             self.recovery = None
 
-    @staticmethod
-    def _move_aside(path: Path) -> Path:
-        """Rename a recovery copy to ``<name>.kept-<time>.json`` (never overwritten by autosave)."""
-        kept = path.with_name(f"{path.name.removesuffix('.json')}.kept-{time.strftime('%Y%m%d-%H%M%S')}.json")
-        try:
-            os.replace(path, kept)
-        except OSError:
-            return path
-        return kept
+    def _journal_failed(self, e: Exception) -> None:
+        if self.recovery is not None and self.recovery.journal is None:  # another window journals it
+            self.model.show_message(f"Edit journal off: {e}; this window autosaves every "
+                                    f"{self.autosave_s:.0f} s only", 20000)
+            return
+        self.model.show_message(f"Edit journal: cannot write ({type(e).__name__}: {e}); "
+                                "the next edit writes a full recovery copy", 10000)
 
     def _close_session(self) -> None:
         for u in self._unsub:
             u()
         self._unsub = []
         self.proposals_ui.close()
+        self.tracking.close()
         self.play_timer.stop()
         self.autosave_timer.stop()
         if self.recovery is not None:
@@ -667,9 +754,7 @@ class MainWindow(QMainWindow):
             self.recovery = None
         if self.session is not None:
             self.session.close()
-        self.session = None
-        self.ctx = None
-        self.ctl = None
+        self.model.set_session(None)
 
     def _classes(self) -> list[str]:
         assert self.session is not None
@@ -680,8 +765,7 @@ class MainWindow(QMainWindow):
     # ---- frames ---------------------------------------------------------------------------------
     def set_frame(self, index: int) -> None:
         """Go to frame ``index`` (clamped to the sequence)."""
-        if self.ctx is not None:
-            self.ctx.set_frame(int(index))
+        self.model.set_frame(index)
 
     def _on_frame(self, index: int) -> None:
         if self.ctl is not None and self.ctl.tool.dragging:
@@ -698,8 +782,7 @@ class MainWindow(QMainWindow):
             self.prompter.error(self, "Cannot read frame", f"frame {index}: {type(e).__name__}: {e}")
             return
         self._fd = fd
-        self.ctx.points = fd.pts_world
-        self._set_oneclick_origin(index)
+        self.ctx.set_frame_data(fd.pts_world, self.session.sensor_origin(index), self.session.ego_yaw(index))
         T = fd.T_world_from_ego
         ego_xy = T[:2, 3]
         ego_yaw = math.atan2(T[1, 0], T[0, 0])
@@ -716,7 +799,7 @@ class MainWindow(QMainWindow):
             if recentre:
                 self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]), up, 60.0)
                 self.bev.set_view(ego_xy, 7.0, up)
-            elif self.follow_ego:
+            elif self.model.view.follow_ego:
                 self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]))
                 self.bev.set_view(ego_xy, None, up)
         finally:
@@ -742,17 +825,6 @@ class MainWindow(QMainWindow):
         """Let the 3D view draw the latest frame (its repaint follows in the event loop)."""
         self._last_3d = time.monotonic()
         self.view3d.release()
-
-    def _set_oneclick_origin(self, index: int) -> None:
-        """The one-click tool extends partial views away from the LiDAR (its world position now) and
-        heads walkers along the ego's axes (the ego's heading now)."""
-        assert self.session is not None and self.ctl is not None and self._fd is not None
-        names = list(getattr(self.session.loaded, "lidar_names", []))
-        T = self.session.loaded.T_world_from_sensor(index, names[0]) if names else self._fd.T_world_from_ego
-        tool = self.ctl.tools["oneclick"]
-        tool.origin = tuple(float(v) for v in np.asarray(T)[:3, 3])  # type: ignore[attr-defined]
-        Te = self._fd.T_world_from_ego
-        tool.ego_yaw = math.atan2(float(Te[1, 0]), float(Te[0, 0]))  # type: ignore[attr-defined]
 
     def _set_draft(self, on: bool) -> None:
         """Draft (fast) drawing in the camera panels and the BEV / side / front views while frames
@@ -840,8 +912,6 @@ class MainWindow(QMainWindow):
 
     def _update_overlays(self) -> None:
         """3D and BEV boxes (with the preview), and the selected box's handles in the BEV."""
-        from gui.render.view3d import BoxGlyph
-
         if self.session is None:
             return
         glyphs, shapes = [], self._ego_shapes()
@@ -940,19 +1010,10 @@ class MainWindow(QMainWindow):
             shown = prev.box
         l, w, h = box.size
         cz = box.center[2]
-        pts = self._fd.pts_world
-        m = 1.5
-        R = max(l, w) / 2 + m
-        rough = (np.abs(pts[:, 0] - box.center[0]) < R) & (np.abs(pts[:, 1] - box.center[1]) < R)
-        near = pts[rough].astype(np.float64)
-        side_uv = world_to_view("side", near, box)
-        front_uv = world_to_view("front", near, box)
-        keep = (np.abs(side_uv[:, 0]) < l / 2 + m) & (np.abs(front_uv[:, 0]) < w / 2 + m) & (
-            np.abs(near[:, 2] - cz) < h / 2 + m)
-        side_uv, front_uv, near = side_uv[keep], front_uv[keep], near[keep]
-        inside = (np.abs(side_uv[:, 0]) <= l / 2) & (np.abs(front_uv[:, 0]) <= w / 2) & (
-            np.abs(near[:, 2] - cz) <= h / 2)
-        rgb = np.full((len(near), 3), 110, np.uint8)
+        m = NEIGHBOURHOOD_MARGIN
+        hood = box_neighbourhood(self._fd.pts_world, box, m)
+        side_uv, front_uv, inside = hood.side_uv, hood.front_uv, hood.inside
+        rgb = np.full((len(inside), 3), 110, np.uint8)
         rgb[inside] = class_color(ref.label)
         text = f"track {ref.track_id} {ref.label}  {shown.size[0]:.2f} x {shown.size[1]:.2f} x {shown.size[2]:.2f} m"
         if ref.state == "tracked":
@@ -994,11 +1055,10 @@ class MainWindow(QMainWindow):
     # ---- selection, tools and editing -----------------------------------------------------------
     def select(self, track_id: int | None) -> None:
         """Select a track (None: nothing)."""
-        if self.ctx is not None:
-            self.ctx.set_selection(track_id)
+        self.model.select(track_id)
 
     def _on_selection(self, track_id: int | None) -> None:
-        self.objects.set_current(track_id, self.session.doc if self.session else None)
+        """The views that show the selection (cameras, BEV, side/front, timeline) redraw."""
         if not self._boxes_dirty:
             self._update_boxes()
 
@@ -1034,7 +1094,7 @@ class MainWindow(QMainWindow):
                 default = Qt.CursorShape.CrossCursor if cross else Qt.CursorShape.ArrowCursor
                 widget.setCursor(shape or default)
         except Exception as e:  # a tool error must not kill the window; the document is unchanged
-            self.statusBar().showMessage(f"{type(e).__name__}: {e}", 8000)
+            self.model.show_message(f"{type(e).__name__}: {e}", 8000)
 
     def _set_label(self, track_id: int, label: str) -> None:
         if self.session is None or self.session.doc.track(track_id).label == label:
@@ -1088,28 +1148,17 @@ class MainWindow(QMainWindow):
     # ---- view options ---------------------------------------------------------------------------
     def set_color_mode(self, mode: str) -> None:
         """Colour the points by ``"height"``, ``"intensity"`` or ``"distance"``."""
-        self.color_mode = mode
-        if self.color_box.currentText() != mode:
-            self.color_box.setCurrentText(mode)
-        self._update_points()
-
-    def _cycle_colors(self) -> None:
-        i = COLOR_MODES.index(self.color_mode)
-        self.set_color_mode(COLOR_MODES[(i + 1) % len(COLOR_MODES)])
+        self.model.view.color_mode = mode
 
     def set_accumulate(self, n: int) -> None:
         """Also show ``n`` sweeps before and after the current one (world frame)."""
-        self.accumulate = int(n)
-        if self.accum_box.value() != n:
-            self.accum_box.setValue(n)
-        self._update_points()
+        self.model.view.accumulate = n
 
     def set_camera_points(self, on: bool) -> None:
         """Overlay the LiDAR points (coloured by depth) on the camera images."""
-        if self.cam_points_box.isChecked() != on:
-            self.cam_points_box.blockSignals(True)
-            self.cam_points_box.setChecked(on)
-            self.cam_points_box.blockSignals(False)
+        self.model.view.camera_points = on
+
+    def _show_camera_points(self, on: bool) -> None:
         if self.camera_grid is not None:
             for panel in self.camera_grid.panels.values():
                 panel.set_show_points(on)
@@ -1119,70 +1168,21 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.show_frame(self.frame, recentre=True)
 
-    def _neighbour_sweep(self, offset: int) -> tuple[float, np.ndarray] | None:
-        """The sweep ``offset`` frames from the current one for the one-click tool: (time from the
-        current frame in s, world points (M, 3)), from the frame cache (loaded if needed); None
-        outside the sequence or when it cannot be read."""
-        s = self.session
-        if s is None:
-            return None
-        f = self.frame + int(offset)
-        if not 0 <= f < len(s):
-            return None
-        try:
-            fd = s.frames.get(f, prefetch=False)  # type: ignore[union-attr]
-        except Exception:  # a bad neighbour only costs the motion cue
-            return None
-        ts = s.seq.frames
-        return (ts[f].timestamp_ns - ts[self.frame].timestamp_ns) * 1e-9, fd.pts_world
-
     def _on_3d_click(self, x: float, y: float) -> None:
-        """A click in the 3D view (canvas px): with the one-click tool, box the object whose points
-        the viewing ray hits first (``fusionlabel.assist.click_from_ray``); otherwise select the
-        nearest box whose projected outline contains the click."""
-        if self.session is None or self._fd is None or self.ctl is None:
+        """A click in the 3D view (canvas px): ``fusionlabel.tools.select.click_3d`` (a one-click
+        box where the viewing ray meets points, else the nearest box under the click selected)."""
+        if self.session is None or self._fd is None or self.ctl is None or self.ctx is None:
             return
         try:
             origin, direction = self.view3d.ray_at(x, y)
-            if self.ctl.active_name == "oneclick":
-                tool = self.ctl.tools["oneclick"]
-                xy = click_from_ray(self._fd.pts_world, origin, direction, tool.ground_model())  # type: ignore[attr-defined]
-                if xy is None:
-                    self.statusBar().showMessage("the click hits neither points nor the ground", 5000)
-                    return
-                tool.click(xy)  # type: ignore[attr-defined]  # (back to the edit tool once a box is made)
-                return
-            tid = self._box_at_3d(x, y, origin, direction)
-            if tid is not None:
-                self.select(tid)
+            click_3d(self.ctx, self.ctl.tool, origin, direction, self.view3d.to_canvas, (x, y))
         except Exception as e:  # a tool error must not kill the window; the document is unchanged
-            self.statusBar().showMessage(f"{type(e).__name__}: {e}", 8000)
-
-    def _box_at_3d(self, x: float, y: float, origin: np.ndarray, direction: np.ndarray) -> int | None:
-        """Track id of the box nearest the eye whose projected outline (convex hull of its 8
-        corners in canvas px) contains (x, y); boxes behind the eye are skipped."""
-        refs = self.boxes()
-        if not refs:
-            return None
-        corners = box_corners([r.box for r in refs])  # (B, 8, 3)
-        depth = (corners - origin) @ direction  # (B, 8) along the view direction
-        best: tuple[float, int] | None = None
-        for r, c, d in zip(refs, corners, depth, strict=True):
-            if d.min() <= 0.05:  # (partly) behind the eye: its projection is not a closed outline
-                continue
-            hull = cv2.convexHull(self.view3d.to_canvas(c).astype(np.float32))
-            if cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0:
-                dist = float(d.mean())
-                if best is None or dist < best[0]:
-                    best = (dist, r.track_id)
-        return None if best is None else best[1]
+            self.model.show_message(f"{type(e).__name__}: {e}", 8000)
 
     def rotate_bev(self) -> None:
         """Turn the BEV's (and the 3D view's initial) up direction by 90 degrees counter-clockwise
         relative to the ego heading (for LiDAR frames whose x axis is not the driving direction)."""
-        self.bev_up_offset = (self.bev_up_offset + math.pi / 2) % (2 * math.pi)
-        if self.session is not None:
-            self.show_frame(self.frame, recentre=True)
+        self.model.view.rotate_bev()  # the views recentre (reset_views)
 
     def toggle_play(self) -> None:
         """Play at the sensor rate (from the start when at the end) or pause."""
@@ -1207,7 +1207,16 @@ class MainWindow(QMainWindow):
             self._help = ShortcutHelp(self.shortcut_rows(), self)
         self._help.show()
         self._help.raise_()
+        self._help.activateWindow()  # keys (Esc closes it) go to the table, not to the BEV behind it
+        self._help.table.setFocus()
         return self._help
+
+    def open_menus(self) -> None:
+        """Open the first menu of the menu bar (the keyboard way into the menus: arrows move)."""
+        bar = self.menuBar()
+        first = next((a for a in bar.actions() if a.menu() is not None and a.isVisible()), None)
+        if first is not None:
+            bar.setActiveAction(first)
 
     # ---- saving, autosave, recovery -------------------------------------------------------------
     @property
@@ -1243,10 +1252,11 @@ class MainWindow(QMainWindow):
             self.recovery.mark_saved(path)
             if self._recovered:  # from now on the undo stack's clean state is the saved one
                 self.recovery.close()
-                self.recovery = persist.recovery_store(self.session, self.autosave_s)
+                self.recovery = persist.recovery_store(self.session, self.autosave_s, on_error=self._journal_failed)
         self._recovered = False
+        self._restored_edits = 0
         self._update_title()
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.model.show_message(f"Saved {path}", 5000)
         return True
 
     def _autosave_tick(self) -> None:
@@ -1254,9 +1264,9 @@ class MainWindow(QMainWindow):
             return
         try:
             if self.recovery.maybe_autosave():
-                self.statusBar().showMessage(f"Autosaved to {self.recovery.path}", 3000)
+                self.model.show_message(f"Autosaved to {self.recovery.path}", 3000)
         except Exception as e:  # never interrupt the labeler for an autosave; say it
-            self.statusBar().showMessage(f"Autosave failed: {e}", 10000)
+            self.model.show_message(f"Autosave failed: {e}", 10000)
 
     def autosave(self) -> Path | None:
         """Write the recovery copy now if there are unsaved changes; its path, else None."""
@@ -1265,7 +1275,7 @@ class MainWindow(QMainWindow):
         try:
             return self.recovery.write_recovery()
         except Exception as e:
-            self.statusBar().showMessage(f"Autosave failed: {e}", 10000)
+            self.model.show_message(f"Autosave failed: {e}", 10000)
             return None
 
     def _confirm_discard(self) -> bool:
@@ -1328,6 +1338,26 @@ class MainWindow(QMainWindow):
 
 
 # ---- entry point --------------------------------------------------------------------------------
+def _int_meta(meta: dict, key: str) -> int:
+    v = meta.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def restore_note(meta: dict, recovery: Path, project: Path | None, doc: object) -> str:
+    """The status line after a restore: how many edits came back, from which copy, and what the
+    restored annotation holds, e.g. "Restored 12 edits (3 from the edit journal) from the recovery
+    copy of annotations.flproj: 7 tracks, 95 keyframes", or "Restored 5 edits from the edit journal
+    of annotations.flproj: ..." (edits made after the last save, no recovery copy written yet)."""
+    edits, journaled = _int_meta(meta, "edits"), _int_meta(meta, "journal_records")
+    of = project.name if project is not None else f"the unsaved annotation ({recovery.name})"
+    count = f"{edits} edit{'s' if edits != 1 else ''}" if edits else "the unsaved edits"
+    holds = f"{len(doc)} tracks, {doc.num_keyframes()} keyframes"  # type: ignore[arg-type, attr-defined]
+    if meta.get("recovery_base") == "project":
+        return f"Restored {count} from the edit journal of {of}: {holds}"
+    tail = f" ({journaled} from the edit journal)" if journaled else ""
+    return f"Restored {count}{tail} from the recovery copy of {of}: {holds}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``fusionlabel open`` arguments (also used by ``fusionlabel demo``)."""
     p = argparse.ArgumentParser(prog="fusionlabel open", description="open a sequence in the labeling workstation")

@@ -1,6 +1,9 @@
 """Pre-label proposals in the window: run ``fusionlabel.assist.prelabel`` in a worker thread (with
 progress, the window stays responsive), draw the proposals styled apart from the human labels,
-and review them from a dock and the keyboard (lowest confidence first).
+and review them from a dock and the keyboard (highest confidence first; the dock's "lowest first"
+box turns the order round). "Accept above" (Shift+Y, Assist menu, the dock's button) accepts every
+proposal at or above the dock's threshold as tracks in one undoable step. The proposal under
+review is centred in the BEV and the 3D view and drawn highlighted there and in the cameras.
 
 Proposals are not tracks (see docs/assist.md): they live in ``doc.proposals`` and become tracks
 only through the undoable commands of ``fusionlabel.assist.review`` (accept, reject, edit), pushed
@@ -22,6 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PyQt6.QtCore import QObject, Qt, QThread, pyqtSignal
 from PyQt6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,9 +38,11 @@ from PyQt6.QtWidgets import (
 )
 
 from fusionlabel.assist import ReviewQueue, frames_from_sequence, prelabel, set_prelabels
+from fusionlabel.assist.review import ACCEPT_THRESHOLD
 from fusionlabel.document import AnnotationDocument, Proposal
 from fusionlabel.errors import ModelError
 from fusionlabel.ontology import Ontology
+from fusionlabel.tools.select import pick_proposals
 from gui.colors import PROPOSAL_COLOR
 from gui.ortho import Shape
 
@@ -44,7 +51,7 @@ if TYPE_CHECKING:
 
 #: Fill alpha (0-255) of a proposal's BEV footprint; the one under review is filled stronger.
 PROPOSAL_FILL = 28
-CURRENT_FILL = 80
+CURRENT_FILL = 110
 
 
 # ---- pre-labelling in a worker thread -------------------------------------------------------------
@@ -77,8 +84,9 @@ class PrelabelWorker(QObject):
 
 # ---- the review dock ------------------------------------------------------------------------------
 class ReviewDock(QWidget):
-    """The review queue: proposals lowest confidence first (id, class, confidence, frames), the
-    current one highlighted; buttons for pre-labelling and the review keys. Emits ``picked(pid)``."""
+    """The review queue: proposals highest confidence first (``lowest_first`` box: the other way;
+    id, class, confidence, frames), the current one highlighted; buttons for pre-labelling, the
+    review keys and accept-above-``threshold``. Emits ``picked(pid)``."""
 
     picked = pyqtSignal(int)
 
@@ -108,6 +116,22 @@ class ReviewDock(QWidget):
             row.addWidget(b)
             self.buttons[name] = b
         lay.addLayout(row)
+        bulk = QHBoxLayout()
+        self.threshold = QDoubleSpinBox(self)
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(ACCEPT_THRESHOLD)
+        self.threshold.setToolTip("confidence threshold of 'Accept above'")
+        b = QPushButton("Accept above", self)
+        b.setToolTip("accept every proposal at or above the threshold as tracks, one undoable step (Shift+Y)")
+        self.buttons["accept_above"] = b
+        self.lowest_first = QCheckBox("lowest first", self)
+        self.lowest_first.setToolTip("review the least confident proposals first")
+        bulk.addWidget(b)
+        bulk.addWidget(self.threshold)
+        bulk.addWidget(self.lowest_first)
+        lay.addLayout(bulk)
         self._items: dict[int, QTreeWidgetItem] = {}
         self._updating = False
         self.tree.currentItemChanged.connect(self._on_current)
@@ -128,8 +152,10 @@ class ReviewDock(QWidget):
             self.tree.setCurrentItem(self._items[current])
             self.tree.scrollToItem(self._items[current])
         n = len(proposals)
-        self.summary.setText(f"{n} proposal{'s' if n != 1 else ''} to review (lowest confidence first)" if n
-                             else "no proposals")
+        order = "lowest" if self.lowest_first.isChecked() else "highest"
+        above = sum(1 for p in proposals if p.confidence >= self.threshold.value())
+        self.summary.setText(f"{n} proposal{'s' if n != 1 else ''} to review ({order} confidence first; "
+                             f"{above} at or above {self.threshold.value():.2f})" if n else "no proposals")
         self._updating = False
 
     def ids(self) -> list[int]:
@@ -163,6 +189,9 @@ class ProposalReview:
         self.dock.buttons["reject"].clicked.connect(self.reject)
         self.dock.buttons["next"].clicked.connect(lambda: self.step(1))
         self.dock.buttons["previous"].clicked.connect(lambda: self.step(-1))
+        self.dock.buttons["accept_above"].clicked.connect(lambda: self.accept_above())
+        self.dock.lowest_first.toggled.connect(self.set_lowest_first)
+        self.dock.threshold.valueChanged.connect(lambda _v: self.refresh())
 
     # ---- session binding ------------------------------------------------------------------------
     def bind(self) -> None:
@@ -171,7 +200,8 @@ class ProposalReview:
         s = self.win.session
         if s is None:
             return
-        self.queue = ReviewQueue(s.doc, s.undo, attributes_for=s.ontology.default_attributes)
+        self.queue = ReviewQueue(s.doc, s.undo, attributes_for=s.ontology.default_attributes,
+                                 lowest_first=self.dock.lowest_first.isChecked())
         self.refresh()
 
     def close(self) -> None:
@@ -202,7 +232,7 @@ class ProposalReview:
         self.dock.set_queue([doc.proposals[i] for i in self.queue.ids()], cur.proposal_id if cur else None)
 
     def _say(self, text: str, ms: int = 6000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     # ---- pre-labelling --------------------------------------------------------------------------
     def start_prelabel(self, frames: Sequence[int] | None = None) -> bool:
@@ -220,9 +250,7 @@ class ProposalReview:
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
         self._t0 = time.perf_counter()
-        self.win.progress.setRange(0, max(len(frames), 1))
-        self.win.progress.setValue(0)
-        self.win.progress.setVisible(True)
+        self.win.model.progress.start(max(len(frames), 1), "pre-labelling")
         self.dock.prelabel_button.setEnabled(False)
         self._say(f"pre-labelling {len(frames)} frames ...", 0)
         self._thread.start()
@@ -234,12 +262,11 @@ class ProposalReview:
             self._thread.wait()
             self._thread = None
             self._worker = None
-            self.win.progress.setVisible(False)
+            self.win.model.progress.finish()
             self.dock.prelabel_button.setEnabled(True)
 
     def _on_progress(self, done: int, total: int, text: str) -> None:
-        self.win.progress.setRange(0, max(total, 1))
-        self.win.progress.setValue(done)
+        self.win.model.progress.update(done, max(total, 1), text)
         self._say(text, 0)
 
     def _on_done(self, result: object) -> None:
@@ -254,7 +281,7 @@ class ProposalReview:
         self.refresh()
         self._say(f"pre-labelled in {time.perf_counter() - self._t0:.1f} s: {n} proposals "
                   f"({len(props) - n} dropped where human boxes are); review with J / Y / X", 12000)
-        if n and self.queue is not None:  # review from the head of the queue (lowest confidence)
+        if n and self.queue is not None:  # review from the head of the queue
             self.pick(self.queue.ids()[0])
         self.win.prelabel_finished.emit(n)
 
@@ -266,13 +293,44 @@ class ProposalReview:
 
     # ---- review ---------------------------------------------------------------------------------
     def show_current(self) -> None:
-        """Go to a frame of the proposal under review (the nearest to the current frame) and
-        redraw."""
+        """Go to a frame of the proposal under review (the nearest to the current frame), centre
+        the BEV and the 3D view on its box there, and redraw (it is drawn highlighted)."""
         p = self.current
         if p is not None and p.boxes and self.win.frame not in p.boxes:
             self.win.set_frame(min(p.frames(), key=lambda f: abs(f - self.win.frame)))
+        if p is not None and self.win.frame in p.boxes:
+            c = p.boxes[self.win.frame].center
+            self.win.bev.set_view(c[:2])
+            self.win.view3d.look_at(c)
         self.refresh()
         self.win.redraw_boxes()
+
+    def set_lowest_first(self, lowest_first: bool) -> None:
+        """Review order: lowest confidence first (True) or highest first (False)."""
+        if self.dock.lowest_first.isChecked() != bool(lowest_first):
+            self.dock.lowest_first.setChecked(bool(lowest_first))  # comes back here through toggled
+            return
+        if self.queue is not None:
+            self.queue.set_lowest_first(lowest_first)
+        self.refresh()
+
+    def accept_above(self, threshold: float | None = None) -> bool:
+        """Accept every proposal with confidence at or above ``threshold`` (default: the dock's)
+        as tracks, one undoable step (:meth:`ReviewQueue.accept_above`)."""
+        if self.queue is None or not len(self.queue):
+            self._say("no proposals to review (Pre-label sequence first)")
+            return False
+        thr = self.dock.threshold.value() if threshold is None else float(threshold)
+        try:
+            cmd = self.queue.accept_above(thr)
+        except ModelError as e:
+            self._say(f"accept above {thr:.2f}: {e}", 8000)
+            return False
+        n = len(cmd.track_ids)
+        self._say(f"accepted {n} proposal{'s' if n != 1 else ''} with confidence >= {thr:.2f} as tracks "
+                  f"({len(self.queue)} left; Ctrl+Z undoes them all)" if n else f"no proposal at or above {thr:.2f}")
+        self.show_current()
+        return n > 0
 
     def pick(self, pid: int) -> None:
         """Make proposal ``pid`` the one under review."""
@@ -336,20 +394,14 @@ class ProposalReview:
         return {
             "accept_proposal": self.accept, "reject_proposal": self.reject, "relabel_proposal": self.relabel,
             "next_proposal": lambda: self.step(1), "previous_proposal": lambda: self.step(-1),
+            "accept_above_threshold": self.accept_above,
         }[action]()
 
     def proposal_at(self, doc: AnnotationDocument, frame: int, xy: Sequence[float]) -> int | None:
         """The proposal whose BEV footprint at ``frame`` holds world ``xy`` (the smallest one when
         several do), or None."""
-        best, area = None, np.inf
-        for p in doc.proposals_at(frame):
-            b = p.box
-            d = np.asarray(xy[:2], dtype=np.float64) - np.asarray(b.center[:2])
-            c, s_ = np.cos(b.yaw), np.sin(b.yaw)
-            u, v = c * d[0] + s_ * d[1], -s_ * d[0] + c * d[1]
-            if abs(u) <= b.size[0] / 2 and abs(v) <= b.size[1] / 2 and b.size[0] * b.size[1] < area:
-                best, area = p.proposal_id, b.size[0] * b.size[1]
-        return best
+        ids = pick_proposals(doc, frame, xy)
+        return ids[0] if ids else None
 
     def on_bev_pointer(self, kind: str, xy: tuple[float, float], px_per_m: float) -> None:
         """BEV pointer events after the edit tool had them: a click (press and release within
@@ -389,8 +441,8 @@ class ProposalReview:
             corners = p.box.corners()
             text = f"p{p.proposal_id} {p.score:.2f}"
             is_cur = p.proposal_id == cur_id
-            glyphs.append(BoxGlyph(corners, rgba, False, False, text))
-            shapes.append(Shape(np.asarray(corners[:4, :2]), rgb, 2.6 if is_cur else 1.4, True, False,
+            glyphs.append(BoxGlyph(corners, rgba, False, is_cur, text))  # the one under review: bold
+            shapes.append(Shape(np.asarray(corners[:4, :2]), rgb, 3.6 if is_cur else 1.4, True, False,
                                 CURRENT_FILL if is_cur else PROPOSAL_FILL, text, ("proposal", p.proposal_id),
                                 dotted=True))
         return glyphs, shapes

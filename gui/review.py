@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PyQt6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QBrush, QColor, QPainter, QPen
+from PyQt6.QtGui import QAction, QBrush, QColor, QCursor, QPainter, QPen
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -53,7 +53,7 @@ from PyQt6.QtWidgets import (
 from fusionlabel.commands import AddIssueMarker, DeleteIssueMarker, ResolveIssueMarker, SetReview
 from fusionlabel.document import AnnotationDocument, DocumentEvent, IssueMarker, Review
 from fusionlabel.qa import Finding, QAResult, has_comments, rejected, unreviewed
-from gui.ortho import Shape
+from gui.model.shapes import BoxGlyph, Shape
 
 if TYPE_CHECKING:
     from gui.app import MainWindow
@@ -544,7 +544,7 @@ class ReviewMode(QObject):
     def _menu(self) -> None:
         bar = self.win.menuBar()
         help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        menu = bar.addMenu("&Review")
+        menu = bar.addMenu("Review")
         if help_menu is not None:  # keep Help last
             bar.insertMenu(help_menu, menu)
         keys = self.win.keymap.shortcuts_for
@@ -664,8 +664,19 @@ class ReviewMode(QObject):
     def _on_bev_pointer(self, ev: Any) -> None:
         self.pointer_xy = (float(ev.xy[0]), float(ev.xy[1]))
 
+    def bev_pointer(self) -> tuple[float, float] | None:
+        """The world (x, y) under the mouse pointer when it is over the BEV now (no hover event
+        needed: a key pressed right after the pointer arrived), else its last BEV position, else
+        None."""
+        bev = self.win.bev
+        p = bev.mapFromGlobal(QCursor.pos())
+        if bev.isVisible() and bev.rect().contains(p):
+            xy = bev.to_plane(np.array([[p.x(), p.y()]], dtype=np.float64))[0]
+            return float(xy[0]), float(xy[1])
+        return self.pointer_xy
+
     def _say(self, text: str, ms: int = 5000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     # ---- reviewing ------------------------------------------------------------------------------
     @property
@@ -769,9 +780,10 @@ class ReviewMode(QObject):
     def add_issue(self, text: str | None = None, at_pointer: bool = True,
                   position: tuple[float, float, float] | None = None) -> int | None:
         """Place an issue marker at the current frame: at ``position`` (world m) when given, else at
-        the last BEV pointer position (when ``at_pointer``; like ``N``) or the selected box's
-        centre, else the last BEV pointer position, else the BEV centre; the text is ``text`` or
-        the panel's. Returns the marker id (None when nothing was placed)."""
+        the BEV pointer (when ``at_pointer``; like ``N``) or the selected box's centre, else the BEV
+        pointer, else the BEV centre; the text is ``text`` or the panel's. The BEV pointer is where
+        the mouse pointer is now when it is over the BEV, else its last position there. Returns the
+        marker id (None when nothing was placed)."""
         win = self.win
         if win.session is None:
             return None
@@ -783,13 +795,14 @@ class ReviewMode(QObject):
             return None
         ref = win.ctx.selected_box() if win.ctx is not None else None
         ground = float(win._fd.memo.get("ground_z", 0.0)) if win._fd is not None else 0.0
+        pointer = self.bev_pointer()
         if position is None:
-            if at_pointer and self.pointer_xy is not None:
-                position = (*self.pointer_xy, ground)
+            if at_pointer and pointer is not None:
+                position = (*pointer, ground)
             elif ref is not None:
                 position = tuple(float(v) for v in ref.box.center)  # type: ignore[assignment]
-            elif self.pointer_xy is not None:
-                position = (*self.pointer_xy, ground)
+            elif pointer is not None:
+                position = (*pointer, ground)
             else:
                 position = (float(win.bev.center[0]), float(win.bev.center[1]), ground)
         cmd = AddIssueMarker(position, text, author=self.who, frame=win.frame,
@@ -849,7 +862,6 @@ class ReviewMode(QObject):
         """3D view: each issue marker of the current frame (and sequence-wide ones) as a small cube
         (0.5 m) at its world position with ``! text``: red while open, grey when resolved."""
         from fusionlabel.box import Box3D
-        from gui.render.view3d import BoxGlyph
 
         win = self.win
         if win.session is None:

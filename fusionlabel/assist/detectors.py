@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from fusionlabel.assist.detection import Detection, FrameInput
 from fusionlabel.assist.fit import resolve_class
-from fusionlabel.assist.prelabel import Detection, FrameInput
 from fusionlabel.box import Box3D
 from fusionlabel.errors import FusionLabelError
 from fusionlabel.ontology import Ontology

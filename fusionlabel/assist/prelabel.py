@@ -32,8 +32,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from calib.transforms import transform_points, wrap_angle
+from calib.transforms import wrap_angle
 from fusionlabel.assist.cluster import ClusterParams, cluster_points
+from fusionlabel.assist.detection import Detection, FrameInput
 from fusionlabel.assist.fit import DEFAULT_CANDIDATES, MAX_OBJECT_HEIGHT, SMALL_OBJECT_LENGTH, box_from_cluster
 from fusionlabel.assist.ground import GROUND_TOLERANCE, GroundModel, fit_ground
 from fusionlabel.assist.structure import HIGH_BAND, SweepCues, elevations_deg, top_ring_elevation
@@ -47,66 +48,6 @@ F64 = NDArray[np.float64]
 #: Classes counted as vehicles for association gating (the others: people and bikes).
 VEHICLE_CLASSES = frozenset({"car", "van", "truck", "bus", "bus_bendy", "trailer", "construction_vehicle",
                              "ambulance", "police_car", "tram"})
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One object proposal in one frame: world-frame ``box``, class ``label``, ``score`` in [0, 1],
-    the number of points it was fitted to and its ``source``."""
-
-    box: Box3D
-    label: str
-    score: float
-    n_points: int = 0
-    source: str = "cluster"
-    #: class probabilities of the size-prior guess (cluster proposals; empty for detectors)
-    probabilities: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
-    #: the cluster's world points (M, 3), the ground and the sensor origin it was boxed with
-    #: (cluster proposals only): a track re-boxes its frames with its own class and size
-    points: F64 | None = field(default=None, compare=False, repr=False)
-    ground: GroundModel | None = field(default=None, compare=False, repr=False)
-    origin: F64 | None = field(default=None, compare=False, repr=False)
-    partial: bool = False
-    #: the ego's heading (rad, world frame) at the sweep, when known: a track of walkers re-boxed
-    #: with its class is headed along the ego axis nearest its points' principal axis
-    ego_yaw: float | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class FrameInput:
-    """What a frame offers to proposal makers (and to detector plug-ins): ``frame`` index,
-    ``timestamp_ns``, the sweep ``points`` (N, C) float32 in the **sensor** frame (x, y, z first;
-    then e.g. intensity), ``T_world_from_sensor`` (4, 4), the ``sensor`` name and an optional
-    ``images`` callable ``camera name -> RGB uint8 (H, W, 3) | None`` with ``rig`` (a
-    :class:`calib.rig.Rig`) for camera-based detectors; ``T_world_from_ego`` (4, 4) the ego pose
-    when known (the heading prior of walkers)."""
-
-    frame: int
-    timestamp_ns: int
-    points: NDArray[np.float32]
-    T_world_from_sensor: F64
-    sensor: str = "lidar"
-    images: Callable[[str], Any] | None = None
-    rig: Any = None
-    T_world_from_ego: F64 | None = None
-
-    @property
-    def ego_yaw(self) -> float | None:
-        """The ego's heading (rad) in the world frame, None when the ego pose is not given."""
-        if self.T_world_from_ego is None:
-            return None
-        T = np.asarray(self.T_world_from_ego, dtype=np.float64)
-        return math.atan2(T[1, 0], T[0, 0])
-
-    @property
-    def points_world(self) -> F64:
-        """(N, 3) world-frame points."""
-        return transform_points(self.T_world_from_sensor, np.asarray(self.points[:, :3], dtype=np.float64))
-
-    @property
-    def origin_world(self) -> F64:
-        """(3,) sensor position in the world frame."""
-        return np.asarray(self.T_world_from_sensor[:3, 3], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -126,6 +67,9 @@ class PrelabelParams:
     max_missed: int = 3
     min_hits: int = 2
     nms_iou: float = 0.3
+    #: track-level pre-labels (one size per track, consistent heading, merged fragments, smoothed
+    #: poses); False: the frame-level boxes of the earlier path (kept for comparison)
+    track_level: bool = True
 
 
 # ---- per-frame proposals ------------------------------------------------------------------------
@@ -325,13 +269,60 @@ def associate(
                                np.array(d.box.center[:2]), np.zeros(2), f, t, {f: t}))
             next_id += 1
     done.extend(live)
+    done.sort(key=lambda x: x.tid)
+    if prm.track_level:
+        return _track_level(done, prm, onto)
     out = []
-    for tr in sorted(done, key=lambda x: x.tid):
+    for tr in done:
         if tr.hits < prm.min_hits:
             continue
         refine_track(tr, onto)
         out.append(_to_proposal(tr, len(out)))
     return out
+
+
+def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> list[Proposal]:
+    """Proposals of associated tracks finished as wholes (:mod:`fusionlabel.assist.tracklabel`):
+    fragments merged, then per track one class, one size, a consistent heading and smoothed
+    poses (tracks of detector boxes without points keep their boxes, headed along their motion)."""
+    from fusionlabel.assist.tracklabel import finish_track, merge_fragments, track_confidence
+
+    times = {f: t for tr in tracks for f, t in tr.times.items()}
+    dets = [dict(tr.dets) for tr in tracks]
+    keep = merge_fragments(dets, times, [tr.vehicle for tr in tracks])
+    out = []
+    for i in keep:
+        tr, d = tracks[i], dets[i]
+        if len(d) < prm.min_hits:
+            continue
+        tr.dets, tr.times = d, {f: times[f] for f in d}
+        tr.boxes = {f: x.box for f, x in d.items()}
+        tr.scores = {f: x.score for f, x in d.items()}
+        tr.labels, tr.sources, tr.hits = {}, {x.source for x in d.values()}, len(d)
+        for x in d.values():
+            tr.labels[x.label] = tr.labels.get(x.label, 0.0) + x.score
+        clustered = {f: x for f, x in d.items() if x.points is not None and x.probabilities}
+        if len(clustered) == len(d):
+            tr.labels = {_track_class(clustered.values()): 1.0}
+            label = next(iter(tr.labels))
+            fin = finish_track(clustered, tr.times, label, onto)
+            tr.boxes = fin.boxes
+            small = onto[label].size.max[0] < SMALL_OBJECT_LENGTH
+            out.append(_to_proposal(tr, len(out), flip=False,
+                                    confidence=track_confidence(clustered, tr.boxes, label, small, fin.measured)))
+        else:
+            refine_track(tr, onto)
+            out.append(_to_proposal(tr, len(out)))
+    return out
+
+
+def _track_class(dets: Iterable[Detection]) -> str:
+    """The class of a track: the highest sum of per-frame log class probabilities (one revealing
+    view outweighs many ambiguous ones)."""
+    dets = list(dets)
+    classes = sorted({c for d in dets for c in d.probabilities})
+    loglik = {c: sum(math.log(d.probabilities.get(c, 0.0) + 1e-4) for d in dets) for c in classes}
+    return max(classes, key=lambda c: loglik[c])
 
 
 def refine_track(tr: _Track, ontology: Ontology, static_speed: float = 1.0, moving_speed: float = 2.0) -> None:
@@ -346,9 +337,7 @@ def refine_track(tr: _Track, ontology: Ontology, static_speed: float = 1.0, movi
     dets = {f: d for f, d in tr.dets.items() if d.points is not None and d.probabilities}
     if not dets:
         return
-    classes = sorted({c for d in dets.values() for c in d.probabilities})
-    loglik = {c: sum(math.log(d.probabilities.get(c, 0.0) + 1e-4) for d in dets.values()) for c in classes}
-    label = max(classes, key=lambda c: loglik[c])
+    label = _track_class(dets.values())
     tr.labels = {label: 1.0}
     fitted: dict[int, tuple[Box3D, bool]] = {}
     for f, d in dets.items():
@@ -400,10 +389,10 @@ def _motion_headings(frames: Sequence[int], times: F64, centres: F64, min_speed:
     return out
 
 
-def _to_proposal(tr: _Track, pid: int) -> Proposal:
+def _to_proposal(tr: _Track, pid: int, flip: bool = True, confidence: float | None = None) -> Proposal:
     label = max(tr.labels, key=tr.labels.get)  # type: ignore[arg-type]
     boxes = dict(tr.boxes)
-    frames = sorted(boxes)
+    frames = sorted(boxes) if flip else []
     # heading along the motion for moving objects (the L-shape leaves the direction open): the
     # displacement between the neighbouring observations, when over ~1.5 m/s at 10 Hz
     centres = {f: np.array(b.center[:2]) for f, b in boxes.items()}
@@ -418,7 +407,7 @@ def _to_proposal(tr: _Track, pid: int) -> Proposal:
         if abs(wrap_angle(boxes[f].yaw - heading)) > math.pi / 2:
             boxes[f] = boxes[f].replace(yaw=wrap_angle(boxes[f].yaw + math.pi))
     mean_score = float(np.mean(list(tr.scores.values())))
-    conf = mean_score * (1.0 - math.exp(-tr.hits / 3.0))
+    conf = mean_score * (1.0 - math.exp(-tr.hits / 3.0)) if confidence is None else confidence
     source = sorted(tr.sources)[0] if len(tr.sources) == 1 else "+".join(sorted(tr.sources))
     return Proposal(pid, label, boxes, {f: float(s) for f, s in tr.scores.items()}, float(np.clip(conf, 0, 1)),
                     source)

@@ -11,16 +11,21 @@ Proposals live in :attr:`AnnotationDocument.proposals`, apart from the human tra
 - :class:`EditProposal`: replace a proposal's box at a frame, its class, or both (before accepting).
 - :class:`SetProposals`: replace the whole proposal set (a pre-labelling run), human tracks untouched.
 
-:class:`ReviewQueue` orders the proposals lowest confidence first (the uncertain ones need a human
-most) and follows the document: it stays current after accepts, rejects, undo and redo.
+:class:`ReviewQueue` orders the proposals highest confidence first (``lowest_first=True``: the
+uncertain ones first), accepts the current proposal as a whole track (a proposal is one track over
+its frames), accepts every proposal at or above a confidence threshold in one undoable step
+(:class:`AcceptAbove`), and follows the document: it stays current after accepts, rejects, undo and
+redo. Accepted tracks get keyframes only where the motion needs them
+(:func:`fusionlabel.assist.tracklabel.reduce_keyframes`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
+from fusionlabel.assist.tracklabel import KEYFRAME_TOL_M, KEYFRAME_TOL_YAW, reduce_keyframes
 from fusionlabel.box import Box3D
-from fusionlabel.commands import Command, UndoStack
+from fusionlabel.commands import Command, CommandGroup, UndoStack
 from fusionlabel.document import AnnotationDocument, DocumentEvent, Proposal
 from fusionlabel.errors import ModelError
 from fusionlabel.model import DEFAULT_INTERPOLATION, Track
@@ -62,12 +67,21 @@ class SetProposals(Command):
             doc._insert_proposal(p)
 
 
+#: Default confidence threshold of "accept above threshold" (on the synthetic benchmark every
+#: proposal at or above it is right: docs/assist.md).
+ACCEPT_THRESHOLD = 0.6
+
+
 class AcceptProposal(Command):
     """Turn a proposal into a human track: its boxes at ``frames`` (default: all) become the
     keyframes of a new track (``track_id`` None: a fresh id, kept for redo) labelled ``label``
-    (default: the proposal's) with ``attributes`` (e.g. the ontology's class defaults). The
-    accepted frames leave the proposal; it is removed when none is left. After apply,
-    ``self.track_id`` is the new track's id."""
+    (default: the proposal's) with ``attributes`` (e.g. the ontology's class defaults). With
+    ``reduce`` (default) only the keyframes the motion needs are kept: a keyframe whose box the
+    track's interpolation from the kept ones reproduces within ``tol_m`` metres and ``tol_yaw`` rad
+    is dropped (:func:`~fusionlabel.assist.tracklabel.reduce_keyframes`; the first stays, the
+    track's ``end`` is the last accepted frame and its latest keyframe box is held up to it, so a
+    parked object keeps one keyframe and the track spans the same frames). The accepted frames
+    leave the proposal; it is removed when none is left. After apply, ``self.track_id`` is the new track's id."""
 
     def __init__(
         self,
@@ -77,8 +91,12 @@ class AcceptProposal(Command):
         attributes: Mapping[str, str] | None = None,
         track_id: int | None = None,
         interpolation: str = DEFAULT_INTERPOLATION,
+        reduce: bool = True,
+        tol_m: float = KEYFRAME_TOL_M,
+        tol_yaw: float = KEYFRAME_TOL_YAW,
     ) -> None:
         self.proposal_id = proposal_id
+        self.reduce, self.tol_m, self.tol_yaw = reduce, tol_m, tol_yaw
         self.frames = None if frames is None else sorted({int(f) for f in frames})
         self.label = label
         self.attributes = dict(attributes or {})
@@ -94,8 +112,11 @@ class AcceptProposal(Command):
         if missing or not frames:
             raise ModelError(f"proposal {self.proposal_id} has no box at frame(s) {missing or frames}")
         tid = doc.new_track_id() if self.track_id is None else self.track_id
-        track = Track(tid, self.label or p.label, dict(self.attributes), {f: p.boxes[f] for f in frames},
-                      self.interpolation)
+        keyframes = {f: p.boxes[f] for f in frames}
+        if self.reduce:
+            keyframes = reduce_keyframes(keyframes, self.interpolation, self.tol_m, self.tol_yaw, hold=True)
+        track = Track(tid, self.label or p.label, dict(self.attributes), keyframes, self.interpolation,
+                      end=max(frames))
         doc._insert_track(track)
         rest = {f: b for f, b in p.boxes.items() if f not in frames}
         try:
@@ -142,6 +163,25 @@ class RejectProposal(Command):
             doc._replace_proposal(self._previous)
         else:
             doc._insert_proposal(self._previous)
+
+
+class AcceptAbove(CommandGroup):
+    """Accept every proposal whose confidence is at least ``threshold`` (each a new track, see
+    :class:`AcceptProposal`) as one undoable step; ``attributes_for(label)`` gives each track's
+    attributes. ``self.track_ids`` are the new tracks after apply (empty when none qualified)."""
+
+    def __init__(self, proposal_ids: Sequence[int], labels: Mapping[int, str] | None = None,
+                 attributes_for: object = None, threshold: float = ACCEPT_THRESHOLD) -> None:
+        labels = dict(labels or {})
+        cmds = [AcceptProposal(pid, None, labels.get(pid),
+                               attributes_for(labels[pid]) if callable(attributes_for) and pid in labels else None)
+                for pid in proposal_ids]
+        super().__init__(f"Accept {len(cmds)} proposals with confidence >= {threshold:.2f}", cmds)
+        self.threshold = threshold
+
+    @property
+    def track_ids(self) -> list[int]:
+        return [c.track_id for c in self.commands if isinstance(c, AcceptProposal) and c.track_id is not None]
 
 
 class EditProposal(Command):
@@ -208,7 +248,8 @@ def set_prelabels(doc: AnnotationDocument, proposals: Sequence[Proposal], stack:
 
 
 class ReviewQueue:
-    """The proposals of a document in review order: lowest confidence first (ties by id).
+    """The proposals of a document in review order: highest confidence first (ties by id;
+    ``lowest_first``: lowest first).
 
     ``current`` is the proposal under review (None when the queue is empty); ``next()`` /
     ``previous()`` move through the queue (wrapping); ``accept()`` / ``reject()`` / ``edit()``
@@ -216,12 +257,15 @@ class ReviewQueue:
     current). The queue follows document changes (accepts, rejects, undo, redo, new pre-labels).
     ``frame`` (optional) restricts the queue to proposals with a box at that frame.
     ``attributes_for(label)`` gives the attributes of an accepted track (e.g. the ontology's
-    ``default_attributes``)."""
+    ``default_attributes``). ``accept_above(threshold)`` accepts every proposal at or above the
+    threshold in one undoable step; ``accept_track()`` accepts the current proposal's whole track
+    (every frame, whichever frame the labeler looks at)."""
 
     def __init__(self, doc: AnnotationDocument, stack: UndoStack, frame: int | None = None,
-                 attributes_for: object = None) -> None:
+                 attributes_for: object = None, lowest_first: bool = False) -> None:
         self.doc, self.stack, self.frame = doc, stack, frame
         self.attributes_for = attributes_for
+        self.lowest_first = lowest_first
         self._order: list[int] = []
         self._pos = 0
         self._current: int | None = None
@@ -242,7 +286,8 @@ class ReviewQueue:
         props = self.doc.proposals.values()
         if self.frame is not None:
             props = [p for p in props if self.frame in p.boxes]
-        self._order = [p.proposal_id for p in sorted(props, key=lambda p: (p.confidence, p.proposal_id))]
+        sign = 1.0 if self.lowest_first else -1.0
+        self._order = [p.proposal_id for p in sorted(props, key=lambda p: (sign * p.confidence, p.proposal_id))]
         if self._current in self._order:
             self._pos = self._order.index(self._current)
         else:
@@ -297,6 +342,34 @@ class ReviewQueue:
         cmd = AcceptProposal(p.proposal_id, frames, lab, attrs)
         self.stack.push(cmd)
         self._advance_after(p.proposal_id)
+        return cmd
+
+    def accept_track(self, label: str | None = None) -> AcceptProposal:
+        """Accept the current proposal over all its frames as one track (see :meth:`accept`)."""
+        return self.accept(None, label)
+
+    def set_lowest_first(self, lowest_first: bool) -> None:
+        """Review lowest confidence first (True) or highest first (False); the current proposal
+        stays current."""
+        self.lowest_first = bool(lowest_first)
+        self.refresh()
+
+    def above(self, threshold: float = ACCEPT_THRESHOLD) -> list[int]:
+        """Ids of the queued proposals with confidence >= ``threshold``, in review order."""
+        return [i for i in self._order if self.doc.proposals[i].confidence >= threshold]
+
+    def accept_above(self, threshold: float = ACCEPT_THRESHOLD) -> AcceptAbove:
+        """Accept every queued proposal with confidence >= ``threshold`` as tracks, one undoable
+        step (:class:`AcceptAbove`; pushed only when some qualify: ``track_ids`` is empty
+        otherwise). The queue goes on from its head with what is left."""
+        ids = self.above(threshold)
+        labels = {i: self.doc.proposals[i].label for i in ids}
+        cmd = AcceptAbove(ids, labels, self.attributes_for, threshold)
+        if ids:
+            self.stack.push(cmd)
+        if self._current in ids:
+            self._current, self._pos = None, 0
+        self.refresh()
         return cmd
 
     def reject(self, frames: Iterable[int] | None = None) -> RejectProposal:

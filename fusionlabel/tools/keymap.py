@@ -64,8 +64,11 @@ APP_ACTIONS = frozenset({
     # tracks (docs/tools.md "Tracks")
     "make_keyframe", "copy_to_this_frame", "propagate_all",
     "flip_track", "resize_track", "end_track", "extend_track",
+    # auto-tracking in the background and its review queue (docs/tools.md "Tracks")
+    "auto_track", "auto_track_all", "next_tracked_review", "previous_tracked_review",
     # pre-label proposals (docs/tools.md "Proposals")
     "accept_proposal", "reject_proposal", "relabel_proposal", "next_proposal", "previous_proposal",
+    "accept_above_threshold",
 })
 
 # ---- review mode (the window's gui/review.py performs these) ----
@@ -125,13 +128,19 @@ def default_bindings() -> list[KeyBinding]:
         _b("u", (), "resize_track", "One size for the whole track (estimated from the frames it is seen best)", tr),
         _b("end", ("ctrl",), "end_track", "End the selected track at this frame", tr),
         _b("end", ("ctrl", "shift"), "extend_track", "Continue the selected track to the end of the sequence", tr),
+        _b("t", (), "auto_track", "Auto-track the selected track through the sequence (background; one undo step)", tr),
+        _b("t", ("shift",), "auto_track_all", "Auto-track every track with a keyframe (background; one undo step)", tr),
+        _b("i", (), "next_tracked_review", "Next low-confidence tracked box to check (after auto-tracking)", tr),
+        _b("i", ("shift",), "previous_tracked_review", "Previous low-confidence tracked box to check", tr),
     ]
     pr = "Proposals"
     out += [
-        _b("y", (), "accept_proposal", "Accept the current pre-label proposal (it becomes a track)", pr),
+        _b("y", (), "accept_proposal", "Accept the current pre-label proposal: its whole track", pr),
+        _b("y", ("shift",), "accept_above_threshold",
+           "Accept every proposal at or above the review threshold (one undoable step)", pr),
         _b("x", (), "reject_proposal", "Reject the current proposal", pr),
         _b("l", (), "relabel_proposal", "Give the current proposal the class chosen for new boxes", pr),
-        _b("j", (), "next_proposal", "Next proposal in the review queue (lowest confidence first)", pr),
+        _b("j", (), "next_proposal", "Next proposal in the review queue (highest confidence first)", pr),
         _b("j", ("shift",), "previous_proposal", "Previous proposal in the review queue", pr),
     ]
     mv = "Nudge (box frame)"

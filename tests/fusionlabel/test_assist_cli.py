@@ -29,7 +29,7 @@ def test_prelabel_kitti_flat_keeps_human_labels(tmp_path: Path, capsys: pytest.C
     rep = _run(capsys, str(src), "--format", "kitti-flat", "--tolerance-ms", "40", "--out", str(out))
     assert rep["frames"] == 1 and rep["human_tracks"] == 15 and rep["proposals"] > 0
     confs = [q["confidence"] for q in rep["review_queue"]]
-    assert confs == sorted(confs)
+    assert confs == sorted(confs, reverse=True)  # the review order: highest confidence first
     proj = load_project(out)
     doc = proj.document
     assert proj.sequence.format == "kitti-flat" and len(doc.tracks) == 15 and len(doc.proposals) == rep["proposals"]

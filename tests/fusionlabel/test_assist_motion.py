@@ -191,6 +191,22 @@ def test_oneclick_tool_uses_the_neighbour_callback() -> None:
     assert _err(box.yaw, heading) < 8.0
     # without the callback the box is the single-sweep one
     assert _err(doc.box_at(tid, 2).box.yaw, heading) > 30.0
+    # the motion state: "moving" only when the neighbouring sweeps showed it moving
+    assert doc.track(tid2).attributes["state"] == "moving"
+    assert "state" not in doc.track(tid).attributes  # one sweep cannot tell
+
+
+def test_oneclick_box_of_a_standing_object_gets_no_moving_state() -> None:
+    cur, nb = _walker_sweeps(0.0, 0.4, seed=1)
+    by_offset = {-2: nb[0], -1: nb[1], 1: nb[2], 2: nb[3]}
+    doc = AnnotationDocument(frame_count=5)
+    ctx = ToolContext(doc, UndoStack(doc), frame=2, points=cur, ground=GROUND, default_class="pedestrian")
+    ctx.neighbour_points = by_offset.get
+    tool = OneClickTool(ctx)
+    tool.origin = tuple(ORIGIN)
+    tid = tool.click((0.0, 0.0))
+    assert tid is not None and tool.last_fit.motion is not None and not tool.last_fit.motion.moving
+    assert "state" not in doc.track(tid).attributes
 
 
 def test_oneclick_tool_rejects_malformed_neighbours() -> None:

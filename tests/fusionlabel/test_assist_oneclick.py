@@ -153,6 +153,7 @@ def test_one_click_tool_through_the_controller(sweep: tuple) -> None:
     assert ctx.selection == tid and ctl.active_name == "edit"  # one action, back to editing
     assert doc.track(tid).label == "car" and bev_iou(doc.track(tid).keyframes[0], gt) > 0.7
     assert doc.track(tid).attributes == ctx.ontology.default_attributes("car")
+    assert "state" not in doc.track(tid).attributes  # a parked car does not start as "moving"
     assert len(stack) == 1 and messages and messages[-1].startswith("car:")
     stack.undo()
     assert not doc.tracks

@@ -1,5 +1,6 @@
 """Proposals stay apart from human labels; accept / reject / edit are exact undoable commands; the
-review queue is ordered lowest confidence first and follows the document."""
+review queue is ordered highest confidence first (or lowest), accepts above a threshold in one
+undoable step and follows the document; accepted tracks keep only the keyframes they need."""
 
 from __future__ import annotations
 
@@ -57,8 +58,10 @@ def test_accept_makes_a_track_and_undo_restores_exactly(doc: AnnotationDocument)
     cmd = stack.push(AcceptProposal(1, attributes={"state": "parked"}))
     assert 1 not in doc.proposals
     t = doc.track(cmd.track_id)
+    # the boxes point 0.1 rad off their motion: the interpolation would turn the middle one (past
+    # the 3-degree tolerance), so every keyframe is kept
     assert t.label == "car" and t.attributes == {"state": "parked"} and sorted(t.keyframes) == [0, 1, 2]
-    assert t.keyframes[2] == _box(32.0)
+    assert t.keyframes[2] == _box(32.0) and t.end == 2
     stack.undo()
     assert doc.to_dict() == before
     stack.redo()
@@ -94,7 +97,8 @@ def test_edit_proposal_box_and_label(doc: AnnotationDocument) -> None:
 
 def test_queue_lowest_confidence_first_and_follows_undo(doc: AnnotationDocument) -> None:
     stack = UndoStack(doc)
-    q = ReviewQueue(doc, stack, attributes_for=lambda label: {"state": "moving"} if label == "car" else {})
+    q = ReviewQueue(doc, stack, attributes_for=lambda label: {"state": "moving"} if label == "car" else {},
+                    lowest_first=True)
     assert q.ids() == [1, 2, 0]
     assert q.current.proposal_id == 1
     cmd = q.accept()
@@ -107,8 +111,34 @@ def test_queue_lowest_confidence_first_and_follows_undo(doc: AnnotationDocument)
     stack.undo()  # the accept
     assert q.ids() == [1, 2, 0] and len(doc.tracks) == 1
     assert q.next().proposal_id in (1, 2, 0)
-    framed = ReviewQueue(doc, stack, frame=0)
+    framed = ReviewQueue(doc, stack, frame=0, lowest_first=True)
     assert framed.ids() == [1, 0]
+    q.close()
+
+
+def test_queue_highest_first_accept_above_and_accept_track(doc: AnnotationDocument) -> None:
+    stack = UndoStack(doc)
+    q = ReviewQueue(doc, stack, attributes_for=lambda label: {"state": "moving"})
+    assert q.ids() == [0, 2, 1] and q.current.proposal_id == 0  # the most confident first
+    q.set_lowest_first(True)
+    assert q.ids() == [1, 2, 0] and q.current.proposal_id == 0  # the current one stays current
+    q.set_lowest_first(False)
+    before, steps, tracks = doc.to_dict(), len(stack), len(doc.tracks)
+    assert q.above(0.5) == [0, 2]
+    cmd = q.accept_above(0.5)
+    assert len(stack) == steps + 1  # one undoable step
+    assert len(cmd.track_ids) == 2 and len(doc.tracks) == tracks + 2
+    assert set(doc.proposals) == {1} and q.ids() == [1] and q.current.proposal_id == 1
+    assert all(doc.track(t).attributes == {"state": "moving"} for t in cmd.track_ids)
+    assert sorted(doc.track(cmd.track_ids[1]).frames()) == [1, 2, 3]  # the whole track
+    stack.undo()
+    assert doc.to_dict() == before and q.ids() == [0, 2, 1]
+    assert q.accept_above(0.95).track_ids == [] and len(stack) == steps  # nothing qualifies: no step
+    # accept_track: every frame of the proposal, whichever frame the queue is restricted to
+    framed = ReviewQueue(doc, stack, frame=1)
+    t = framed.accept_track()
+    assert sorted(doc.track(t.track_id).frames()) == [0, 1, 2] and 0 not in doc.proposals
+    framed.close()
     q.close()
 
 

@@ -50,7 +50,11 @@ def test_default_priors_attributes_and_colours() -> None:
     assert o.default_size("pedestrian") == o["pedestrian"].size.mean
     assert o.default_size("no-such-class") == (1.0, 1.0, 1.0)
     assert o.color("car") == car.color and o.color("no-such-class") == (160, 160, 160)
-    assert o.default_attributes("car") == {"state": "moving"}
+    # a motion state is "moving" only for an object seen moving: a new parked car is not
+    assert o.default_attributes("car") == {}
+    assert o.default_attributes("car", moving=False) == {}
+    assert o.default_attributes("car", moving=True) == {"state": "moving"}
+    assert o.default_attributes("bicycle") == {"rider": "without_rider"}  # other defaults stay
     assert o.check_attributes("car", {"state": "parked"}) == []
     problems = o.check_attributes("car", {"state": "flying", "colour": "red"})
     assert any("flying" in p for p in problems) and any("colour" in p for p in problems)

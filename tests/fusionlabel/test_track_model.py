@@ -280,8 +280,13 @@ def test_end_track_and_continue_it() -> None:
     assert doc.track(1).span() == (2, 12)
     with pytest.raises(ModelError, match="past"):
         stack.push(ExtendTrack(1, 10))
-    with pytest.raises(ModelError, match="no box"):
+    with pytest.raises(ModelError, match="no keyframe"):
         stack.push(EndTrack(1, 1))
+    with pytest.raises(ModelError, match="already ends"):
+        stack.push(EndTrack(1, 15))  # never lengthens a track
+    stack.push(SetGap(0, 20, 25))
+    stack.push(EndTrack(0, 22))  # the object left while hidden
+    assert doc.track(0).span() == (0, 22) and doc.track(0).gaps == ((20, 22),)
 
 
 def test_end_track_between_keyframes_keeps_the_box_seen_there() -> None:
@@ -509,3 +514,12 @@ def test_qa_checks_and_sampling_see_tracked_boxes() -> None:
     assert any("low tracking confidence 0.20" in r for r in risks[6][1])
     assert 5 not in risks  # a confident tracked box is no risk
     assert any("interpolated" in r for r in risks[20][1])  # held far from any placed box
+
+
+def test_interpolate_document_counts_each_state() -> None:
+    from fusionlabel.trackops import interpolate_document
+
+    doc = make_doc()  # track 0: keyframes 0, 5; tracked 7, 9; held 10..29; track 1: one keyframe
+    report = interpolate_document(doc, "smooth")
+    assert (report.keyframes, report.tracked, report.held) == (3, 2, N - 10)
+    assert report.interpolated == 4 + 2  # 1..4 between the keyframes; 6 and 8 next to tracked boxes

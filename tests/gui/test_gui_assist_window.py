@@ -1,7 +1,9 @@
 """Assisted labelling in the real window (pytest-qt under Xvfb): the one-click tool (G, then a click
 on a parked car's points in the BEV), pre-labelling in a worker thread with progress while the
 window keeps running, proposals drawn apart from the human labels, and the review queue driven
-from the keyboard (J / Shift+J, Y accept, X reject, L relabel, undo)."""
+from the keyboard (J / Shift+J, Y accept, X reject, L relabel, undo), accept above the threshold
+(Shift+Y and the Assist menu, one undoable step) with the proposal under review centred and
+highlighted."""
 
 from __future__ import annotations
 
@@ -41,9 +43,9 @@ def test_one_click_box_on_a_parked_car(qtbot, scene: Path) -> None:
     i = max(near, key=lambda k: counts[k])
     gt = gts[i]
     assert counts[i] >= 150, counts[i]
-    assert np.allclose(win.ctl.tools["oneclick"].origin, lidar)  # the GUI sets the LiDAR position
+    assert np.allclose(win.ctx.sensor_origin, lidar)  # the frame facts: the LiDAR position
     Te = win.session.loaded.info.T_world_from_ego(0)  # and the ego's heading (walkers' axes)
-    assert abs(math.remainder(win.ctl.tools["oneclick"].ego_yaw - math.atan2(Te[1, 0], Te[0, 0]), 2 * math.pi)) < 1e-9
+    assert abs(math.remainder(win.ctx.ego_yaw - math.atan2(Te[1, 0], Te[0, 0]), 2 * math.pi)) < 1e-9
 
     n = len(doc)
     key(qtbot, win, Qt.Key.Key_G)
@@ -93,10 +95,10 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     n = _prelabel(qtbot, win, [0, 1, 2])
     assert n == len(doc.proposals) > 3
     assert set(doc.track_ids()) == humans  # proposals are not tracks
-    # the review queue dock: lowest confidence first
+    # the review queue dock: highest confidence first
     ids = win.proposals_ui.dock.ids()
     confs = [doc.proposals[i].confidence for i in ids]
-    assert ids == win.proposals_ui.queue.ids() and confs == sorted(confs)
+    assert ids == win.proposals_ui.queue.ids() and confs == sorted(confs, reverse=True)
     assert win.proposals_ui.current.proposal_id == ids[0]
     assert win.frame in win.proposals_ui.current.boxes  # the window went to a frame of it
 
@@ -142,14 +144,19 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     key(qtbot, win, Qt.Key.Key_J, Qt.KeyboardModifier.ShiftModifier)
     assert win.proposals_ui.current.proposal_id == ids[0]
 
-    # Y accepts: a new track with the proposal's boxes as keyframes, selected; the proposal is gone
+    # Y accepts: a new track over the proposal's frames (keyframes where the motion needs them),
+    # selected; the proposal is gone
     p = doc.proposals[ids[0]]
     n_tracks, n_steps = len(doc), len(undo)
     key(qtbot, win, Qt.Key.Key_Y)
     assert len(doc) == n_tracks + 1 and ids[0] not in doc.proposals
     tid = win.selection
     assert tid not in humans and doc.track(tid).label == p.label
-    assert doc.track(tid).keyframes == p.boxes
+    kf = doc.track(tid).keyframes
+    assert set(kf) <= set(p.boxes) and min(kf) == min(p.boxes) and doc.track(tid).end == max(p.boxes)
+    assert all(kf[f] == p.boxes[f] for f in kf)
+    for f, b in p.boxes.items():
+        assert np.linalg.norm(np.subtract(doc.box_at(tid, f).box.center, b.center)) <= 0.15 + 1e-6
     # L gives the next proposal the class of new boxes; X rejects it
     nxt = win.proposals_ui.current.proposal_id
     assert nxt == ids[1]
@@ -193,6 +200,53 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     key(qtbot, win, Qt.Key.Key_Y)
     assert doc.box_at(win.selection, win.frame).box == moved  # accepted as edited
     assert target.proposal_id not in doc.proposals and doc.track(win.selection).label == target.label
+
+
+def test_accept_above_threshold_by_key_and_menu(qtbot, scene: Path, tmp_path: Path) -> None:
+    """Shift+Y (and the Assist menu's action) accepts every proposal at or above the dock's
+    threshold as tracks in one undoable step; the proposal under review is centred in the BEV and
+    drawn highlighted (screenshot saved)."""
+    from fusionlabel.commands import DeleteTrack
+
+    win = open_window(qtbot, scene)
+    doc, undo = win.session.doc, win.session.undo
+    with undo.group("clear"):
+        for t in list(doc.track_ids()):
+            undo.push(DeleteTrack(t))
+    assert _prelabel(qtbot, win, [0, 1, 2, 3]) > 2
+    ui = win.proposals_ui
+    confs = sorted((p.confidence for p in doc.proposals.values()), reverse=True)
+    thr = float(confs[len(confs) // 2])  # about half of them qualify
+    ui.dock.threshold.setValue(thr)
+    expect = {i for i, p in doc.proposals.items() if p.confidence >= round(thr, 2)}
+    assert 0 < len(expect) < len(doc.proposals)
+    # the proposal under review: centred in the BEV, drawn thicker and filled stronger
+    cur = ui.current
+    assert np.allclose(win.bev.center, cur.boxes[win.frame].center[:2])
+    shape = next(s for s in win.bev.shapes if s.key == ("proposal", cur.proposal_id))
+    others = [s for s in win.bev.shapes if isinstance(s.key, tuple) and s.key[0] == "proposal" and s is not shape]
+    assert others and all(shape.width > s.width and shape.fill_alpha > s.fill_alpha for s in others)
+    out = Path(os.environ.get("FUSIONLABEL_TEST_SHOTS", tmp_path)) / "proposal_queue_current.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    assert win.screenshot().save(str(out))
+
+    n_steps, n_props = len(undo), len(doc.proposals)
+    key(qtbot, win, Qt.Key.Key_Y, Qt.KeyboardModifier.ShiftModifier)
+    assert len(undo) == n_steps + 1 and len(doc) == len(expect)
+    assert set(doc.proposals) == set(range(n_props)) - expect
+    assert "accepted" in win.statusBar().currentMessage()
+    assert ui.dock.ids() == ui.queue.ids() and len(ui.dock.ids()) == n_props - len(expect)
+    key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undo brings all back
+    assert len(doc) == 0 and len(doc.proposals) == n_props
+    # the same through the Assist menu
+    action = next(a for a in win.actions() if a.text().startswith("Accept all proposals above the threshold"))
+    assert "Shift+Y" in action.text()
+    action.trigger()
+    assert len(undo) == n_steps + 1 and len(doc) == len(expect)
+    # lowest first, from the dock
+    ui.dock.lowest_first.setChecked(True)
+    left = [doc.proposals[i].confidence for i in ui.dock.ids()]
+    assert left == sorted(left) and ui.queue.lowest_first
 
 
 def _click_3d(qtbot, win, xy) -> None:  # type: ignore[no-untyped-def]

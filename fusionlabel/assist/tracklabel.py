@@ -1,0 +1,379 @@
+"""Track-level pre-labels: one object, one consistent box over the whole track.
+
+After association (:mod:`fusionlabel.assist.prelabel`) every track is finished as a whole, in the
+**world** frame:
+
+- **fragments merged**: a track whose boxes lie inside another track's boxes at most of its frames
+  (a car's wheel arch or a person standing by a car split off by the clustering) is dropped;
+  a track that starts where an ended one of the same kind would be by its motion (an occlusion
+  broke it) is joined to it (:func:`merge_fragments`);
+- **one size** per track: vehicles from their best-seen frames (fully seen, most points; median),
+  people and riders from their points (a high quantile of the per-frame extents along and across
+  the heading, clipped to the class's limits), never the class prior alone;
+- **heading**: movers along their motion (a local straight-line fit of the centres, smoothed);
+  parked objects one heading for the whole track: the axis from the best views, its direction
+  from the car's shape (the cabin sits behind the middle: the hood is longer than the trunk) by a
+  vote over the frames that show the side, so the 180-degree ambiguity is resolved per track;
+- **smoothed poses**: a parked object gets one box at every frame, a mover's centres are smoothed
+  by a local linear fit in time.
+
+:func:`reduce_keyframes` keeps only the keyframes a track's interpolation needs (accepting a
+proposal: :class:`fusionlabel.assist.review.AcceptProposal`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calib.transforms import wrap_angle
+from fusionlabel.assist.fit import SMALL_OBJECT_LENGTH, box_from_cluster
+from fusionlabel.box import Box3D
+from fusionlabel.geometry import points_in_boxes
+from fusionlabel.interpolation import interpolate_boxes_at
+from fusionlabel.ontology import Ontology
+
+F64 = NDArray[np.float64]
+
+
+class Detection(Protocol):
+    """What a track's frame offers (:class:`fusionlabel.assist.prelabel.Detection`): the world
+    ``box``, class ``label``, ``score``, ``n_points`` and the cluster's world ``points`` (M, 3)
+    with the ``ground``, sensor ``origin`` and ego heading ``ego_yaw`` it was boxed with."""
+
+    box: Box3D
+    label: str
+    score: float
+    n_points: int
+    points: Any
+    ground: Any
+    origin: Any
+    ego_yaw: float | None
+
+#: keyframe reduction tolerances: BEV/3D centre distance (m) and heading (rad)
+KEYFRAME_TOL_M = 0.15
+KEYFRAME_TOL_YAW = math.radians(3.0)
+
+
+@dataclass(frozen=True)
+class TrackParams:
+    """Knobs of the track-level finishing (metres, seconds, radians)."""
+
+    #: a track is a mover when its straight-line fit moves at least this fast (m/s) and this far (m)
+    moving_speed: float = 0.5
+    moving_distance: float = 1.0
+    #: half window (frames) of the local motion fits (heading, smoothing)
+    window: int = 4
+    #: share of a track's boxes inside another (bigger) track's boxes that makes it a fragment
+    fragment_share: float = 0.6
+    fragment_margin: float = 0.3
+    #: joining tracks over a gap: at most this many frames, within gate_m + gate_per_s x gap (s) of the prediction
+    join_frames: int = 10
+    join_gate_m: float = 1.5
+    join_gate_per_s: float = 2.0
+    #: quantile of the per-frame extents that sizes people and riders, plus the point spacing (m)
+    small_quantile: float = 0.9
+    small_margin: float = 0.05
+
+
+# ---- keyframes ------------------------------------------------------------------------------------
+def _box_error(a: Box3D, b: Box3D) -> tuple[float, float]:
+    return (float(np.linalg.norm(np.subtract(a.center, b.center))), abs(wrap_angle(a.yaw - b.yaw)))
+
+
+def _within(a: Box3D, b: Box3D, tol_m: float, tol_yaw: float) -> bool:
+    d, y = _box_error(a, b)
+    return d <= tol_m and y <= tol_yaw
+
+
+def reduce_keyframes(boxes: Mapping[int, Box3D], method: str = "smooth", tol_m: float = KEYFRAME_TOL_M,
+                     tol_yaw: float = KEYFRAME_TOL_YAW, hold: bool = False) -> dict[int, Box3D]:
+    """The keyframes a track needs: greedily (in frame order) drop every keyframe whose removal
+    keeps the track's interpolation (``method``) within ``tol_m`` (centre, m) and ``tol_yaw``
+    (rad) of every given box near it; the first and last are kept (the track's span). With
+    ``hold`` (the track's ``end`` is set to the last frame, so its latest keyframe box is held up
+    to it) the trailing keyframes go too while the held box stays within tolerance: a parked
+    object keeps one keyframe. World-frame boxes in, a subset out."""
+    frames = sorted(boxes)
+    if len(frames) <= 2:
+        keep = list(frames)
+        while hold and len(keep) > 1 and _within(boxes[keep[-2]], boxes[keep[-1]], tol_m, tol_yaw):
+            keep.pop()
+        return {f: boxes[f] for f in keep}
+    keep = list(frames)
+    i = 1
+    while i < len(keep) - 1:
+        trial = keep[:i] + keep[i + 1:]
+        lo, hi = keep[max(i - 2, 0)], keep[min(i + 2, len(keep) - 1)]
+        check = [f for f in frames if lo <= f <= hi]
+        got = interpolate_boxes_at({f: boxes[f] for f in trial}, check, method)
+        ok = all(g is not None and _within(g, boxes[f], tol_m, tol_yaw) for f, g in zip(check, got, strict=True))
+        if ok:
+            keep = trial
+        else:
+            i += 1
+    while hold and len(keep) > 1 and all(_within(boxes[keep[-2]], boxes[f], tol_m, tol_yaw)
+                                         for f in frames if f > keep[-2]):
+        keep.pop()
+    return {f: boxes[f] for f in keep}
+
+
+# ---- motion ---------------------------------------------------------------------------------------
+def line_velocity(t: F64, c: F64) -> F64:
+    """Least-squares velocity (D,) of positions ``c`` (N, D) at times ``t`` (N,) s."""
+    t = t - t.mean()
+    den = float((t * t).sum())
+    if den <= 0:
+        return np.zeros(c.shape[1])
+    return (t[:, None] * (c - c.mean(axis=0))).sum(axis=0) / den
+
+
+def _local_fit(t: F64, c: F64, window: int) -> tuple[F64, F64]:
+    """Per sample: a straight-line fit over the samples within ``window`` (index) of it: the
+    fitted position (N, D) and velocity (N, D)."""
+    n = len(t)
+    pos, vel = np.empty_like(c), np.empty_like(c)
+    for i in range(n):
+        lo, hi = max(0, i - window), min(n, i + window + 1)
+        v = line_velocity(t[lo:hi], c[lo:hi])
+        pos[i] = c[lo:hi].mean(axis=0) + v * (t[i] - t[lo:hi].mean())
+        vel[i] = v
+    return pos, vel
+
+
+def _axis_mean(yaws: Sequence[float], weights: Sequence[float]) -> float:
+    """Weighted mean of headings modulo 180 degrees (doubled-angle mean), in (-pi/2, pi/2]."""
+    y = 2.0 * np.asarray(yaws, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    return 0.5 * math.atan2(float((w * np.sin(y)).sum()), float((w * np.cos(y)).sum()))
+
+
+def cabin_vote(points: F64, box: Box3D) -> float:
+    """Evidence (signed, m) that a vehicle's front is toward +heading of ``box``: the points in
+    the top 30 % of the box's height (the cabin) span an interval along the heading; the gap in
+    front of it (hood) minus the gap behind it (trunk). 0 when the cabin is not seen along at
+    least a third of the length (an end view)."""
+    p = np.asarray(points, dtype=np.float64)
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    u = (p[:, 0] - box.center[0]) * c + (p[:, 1] - box.center[1]) * s
+    bottom = box.center[2] - box.size[2] / 2
+    high = p[:, 2] >= bottom + 0.7 * box.size[2]
+    if high.sum() < 5:
+        return 0.0
+    lo, hi = np.percentile(u[high], [3, 97])
+    if hi - lo < box.size[0] / 3:
+        return 0.0
+    return float((box.size[0] / 2 - hi) - (lo + box.size[0] / 2))
+
+
+def points_move(dets: Mapping[int, Detection], times: Mapping[int, float], velocity: F64, pairs: int = 6) -> bool:
+    """Whether a track's points follow ``velocity`` (2,) m/s better than they stand still: for
+    frame pairs half the track apart, the median BEV distance from one frame's points to the
+    other's nearest, with the later frame's points moved back by the velocity, against unmoved.
+    (Box centres of a parked car drift with the side it shows; its points do not.)"""
+    from scipy.spatial import cKDTree
+
+    frames = sorted(dets)
+    half = len(frames) // 2
+    if half < 1:
+        return False
+    still = moved = 0.0
+    for a in np.linspace(0, len(frames) - half - 1, min(pairs, len(frames) - half)).astype(int):
+        fa, fb = frames[a], frames[a + half]
+        pa, pb = dets[fa].points[:, :2], dets[fb].points[:, :2]
+        tree = cKDTree(pa)
+        still += float(np.median(tree.query(pb)[0]))
+        moved += float(np.median(tree.query(pb - velocity * (times[fb] - times[fa]))[0]))
+    return moved < still
+
+
+def _inside_share(det: Detection, box: Box3D, margin: float) -> float:
+    """Share of a detection's points (its box centre when it has none) inside ``box`` grown by
+    ``margin`` m."""
+    pts = det.points if det.points is not None and len(det.points) else np.array([det.box.center])
+    return float(points_in_boxes(pts, [box], margin=margin)[:, 0].mean())
+
+
+def track_confidence(dets: Mapping[int, Detection], boxes: Mapping[int, Box3D], label: str, small: bool,
+                     measured: bool = True) -> float:
+    """Confidence in [0, 1] of a finished track of class ``label``: ``max(mean per-frame score,
+    agreement x support x class share) x (1 - exp(-frames / 6))`` (people and riders: ``min(agreement
+    x support, 2 x mean per-frame score)`` in place of the max; a track whose size was not
+    ``measured``: the mean per-frame score alone). Class share: the share of frames whose own
+    guess is ``label``. Agreement: how well the track's boxes explain the
+    frames (mean BEV IoU of the per-frame detection box with the track's box; for people and
+    riders, whose per-frame boxes are the class prior, the mean share of their points inside the
+    track's box grown by 0.1 m); support: log10 of the most points seen, 1 from 300 points on. A
+    long, well-seen and consistent track is an object even where single sweeps are ambiguous;
+    a short one never reaches the top."""
+    from fusionlabel.geometry import bev_iou
+
+    frames = sorted(boxes)
+    if small:
+        agree = float(np.mean([_inside_share(dets[f], boxes[f], 0.1) for f in frames]))
+    else:
+        agree = float(np.mean([bev_iou(dets[f].box, boxes[f]) for f in frames]))
+    most = max(dets[f].n_points for f in frames)
+    support = min(1.0, math.log10(max(most, 1)) / math.log10(300.0))
+    mean_score = float(np.mean([dets[f].score for f in frames]))
+    # people and riders: the point share says little alone (a pole's points fit a person's box
+    # too), so their single-sweep scores cap it
+    share = float(np.mean([dets[f].label == label for f in frames]))
+    if small:
+        track = min(agree * support, 2.0 * mean_score)
+    elif not measured:  # its extent never seen (a wall going on, a far car): no agreement to speak of
+        track = mean_score
+    else:
+        track = max(mean_score, agree * support * share)
+    return float(np.clip(track * (1.0 - math.exp(-len(frames) / 6.0)), 0.0, 1.0))
+
+
+# ---- fragments -------------------------------------------------------------------------------------
+def merge_fragments(tracks: list[dict[int, Detection]], times: Mapping[int, float], vehicle: Sequence[bool],
+                    params: TrackParams | None = None) -> list[int]:
+    """Indices of ``tracks`` (frame -> detection) to keep after merging fragments (in place: a
+    joined track's detections move into the track it continues). ``vehicle[i]``: track ``i`` is a
+    vehicle (vehicles and others never join). A track whose box centres lie inside another
+    track's boxes (grown by ``fragment_margin``) at ``fragment_share`` of its frames, and that has
+    fewer points there, is a fragment and is dropped."""
+    prm = params or TrackParams()
+    alive = [bool(t) for t in tracks]
+    # fragments in space
+    for i, ti in enumerate(tracks):
+        if not alive[i]:
+            continue
+        for j, tj in enumerate(tracks):
+            if i == j or not alive[j]:
+                continue
+            shared = [f for f in ti if f in tj]
+            if len(shared) < prm.fragment_share * len(ti):
+                continue
+            if sum(tj[f].n_points for f in shared) <= sum(ti[f].n_points for f in shared):
+                continue
+            inside = sum(1 for f in shared if _inside_share(ti[f], tj[f].box, prm.fragment_margin) >= 0.5)
+            if inside >= prm.fragment_share * len(ti):
+                alive[i] = False
+                break
+    # fragments in time: join B to A when B starts where A's motion takes it
+    changed = True
+    while changed:
+        changed = False
+        best: tuple[float, int, int] | None = None
+        for a, ta in enumerate(tracks):
+            if not alive[a] or len(ta) < 2:
+                continue
+            fa = sorted(ta)
+            ca = np.array([ta[f].box.center[:2] for f in fa[-6:]])
+            t_a = np.array([times[f] for f in fa[-6:]])
+            va = line_velocity(t_a, ca)
+            for b, tb in enumerate(tracks):
+                if b == a or not alive[b] or vehicle[a] != vehicle[b]:
+                    continue
+                fb = min(tb)
+                if fb <= fa[-1] or fb - fa[-1] > prm.join_frames:
+                    continue
+                dt = times[fb] - times[fa[-1]]
+                pred = ca.mean(axis=0) + va * (times[fb] - t_a.mean())
+                d = float(np.linalg.norm(np.array(tb[fb].box.center[:2]) - pred))
+                if d <= prm.join_gate_m + prm.join_gate_per_s * dt and (best is None or d < best[0]):
+                    best = (d, a, b)
+        if best is not None:
+            _, a, b = best
+            tracks[a].update(tracks[b])
+            alive[b] = False
+            changed = True
+    return [i for i, ok in enumerate(alive) if ok]
+
+
+# ---- one track ---------------------------------------------------------------------------------------
+@dataclass
+class FinishedTrack:
+    """One finished track: world-frame ``boxes`` (frame -> box), whether it ``moving``, and
+    whether its size was ``measured`` (from fully seen frames or, for people and riders, their
+    points; False: the class's typical size, its extent never seen)."""
+
+    boxes: dict[int, Box3D]
+    moving: bool
+    measured: bool
+
+
+def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], label: str, ontology: Ontology,
+                 params: TrackParams | None = None) -> FinishedTrack:
+    """One track of cluster detections (with points) of class ``label`` finished as a whole:
+    one size, a consistent heading, smoothed poses (see the module doc). ``times``: frame -> time
+    (s)."""
+    prm = params or TrackParams()
+    spec = ontology[label]
+    small = spec.size.max[0] < SMALL_OBJECT_LENGTH
+    frames = sorted(dets)
+    fitted = {f: box_from_cluster(dets[f].points, dets[f].ground, ontology, dets[f].origin, class_hint=label,
+                                  ego_yaw=dets[f].ego_yaw) for f in frames}
+    t = np.array([times[f] for f in frames])
+    c = np.array([fitted[f][0].center[:2] for f in frames])
+    v = line_velocity(t, c) if len(frames) > 1 else np.zeros(2)
+    span = float(t[-1] - t[0]) if len(t) > 1 else 0.0
+    moving = (float(np.linalg.norm(v)) >= prm.moving_speed and float(np.linalg.norm(v)) * span >= prm.moving_distance
+              and points_move(dets, times, v))
+    npts = np.array([dets[f].n_points for f in frames], dtype=np.float64)
+    # heading
+    if moving:
+        _, vel = _local_fit(t, c, prm.window)
+        yaws = []
+        for k in range(len(frames)):
+            vk = vel[k] if float(np.linalg.norm(vel[k])) >= prm.moving_speed else v
+            yaws.append(math.atan2(vk[1], vk[0]))
+        un = np.unwrap(np.array(yaws))
+        yaw_f = {f: float(wrap_angle(np.convolve(np.pad(un, 1, mode="edge"), np.ones(3) / 3, "valid")[k]))
+                 for k, f in enumerate(frames)}
+    else:
+        axis = _axis_mean([fitted[f][0].yaw for f in frames], npts)
+        if small:  # a standing person: the direction cannot be told; the one the fits agree on
+            ref = fitted[frames[int(np.argmax(npts))]][0].yaw
+            yaw = axis if abs(wrap_angle(axis - ref)) <= math.pi / 2 else wrap_angle(axis + math.pi)
+        else:
+            probe = {f: fitted[f][0].replace(yaw=axis) for f in frames}
+            vote = sum(cabin_vote(dets[f].points, probe[f]) for f in frames)
+            yaw = axis if vote >= 0 else wrap_angle(axis + math.pi)
+        yaw_f = dict.fromkeys(frames, float(yaw))
+    # size
+    measured = True
+    if small:
+        ext = []
+        for f in frames:
+            p = dets[f].points
+            cy, sy = math.cos(yaw_f[f]), math.sin(yaw_f[f])
+            u = p[:, 0] * cy + p[:, 1] * sy
+            w = -p[:, 0] * sy + p[:, 1] * cy
+            ext.append((float(np.ptp(np.percentile(u, [2, 98]))), float(np.ptp(np.percentile(w, [2, 98])))))
+        e = np.quantile(np.array(ext), prm.small_quantile, axis=0) + prm.small_margin
+        size = (float(np.clip(e[0], spec.size.min[0], spec.size.max[0])),
+                float(np.clip(e[1], spec.size.min[1], spec.size.max[1])))
+    else:
+        full = [f for f in frames if not fitted[f][2]]
+        measured = bool(full)
+        if full:
+            best = sorted(full, key=lambda f: -dets[f].n_points)[: max(3, len(full) // 3)]
+            size = (float(np.median([fitted[f][0].length for f in best])),
+                    float(np.median([fitted[f][0].width for f in best])))
+        else:
+            size = (spec.size.mean[0], spec.size.mean[1])
+    boxes = {f: box_from_cluster(dets[f].points, dets[f].ground, ontology, dets[f].origin, class_hint=label,
+                                 size=size, yaw=yaw_f[f])[0] for f in frames}
+    height = float(np.median([b.size[2] for b in boxes.values()]))
+    bottom = np.array([boxes[f].center[2] - boxes[f].size[2] / 2 for f in frames])
+    cc = np.array([boxes[f].center[:2] for f in frames])
+    if moving:
+        pos, _ = _local_fit(t, cc, prm.window)
+        z = np.array([np.median(bottom[max(0, k - prm.window):k + prm.window + 1]) for k in range(len(frames))])
+    else:
+        w = npts / npts.sum()
+        pos = np.repeat((w[:, None] * cc).sum(axis=0)[None, :], len(frames), axis=0)
+        z = np.full(len(frames), float(np.median(bottom)))
+    return FinishedTrack({f: Box3D((float(pos[k, 0]), float(pos[k, 1]), float(z[k] + height / 2)),
+                                   (size[0], size[1], height), yaw_f[f]) for k, f in enumerate(frames)},
+                         moving, measured)
