@@ -106,10 +106,10 @@ def evaluate(truth: dict[int, dict[int, Box3D]], k0: dict[int, int], got: dict[i
     return acc
 
 
-def run_seed(path: Path, reference: bool) -> dict[str, dict[str, dict[str, float]]]:
+def run_seed(path: Path, reference: bool, methods: Sequence[str] = ("scan",)) -> dict[str, dict[str, dict[str, float]]]:
     """Both methods on one sequence: method -> group -> sums (see :func:`evaluate`), and timings."""
     from formats.datasets import open_dataset
-    from fusionlabel.autotrack import SweepPoints, TrackSeed, auto_track_all
+    from fusionlabel.autotrack import AutoTrackParams, SweepPoints, TrackSeed, auto_track_all
 
     loaded = open_dataset(path)
     doc = loaded.annotations
@@ -127,11 +127,13 @@ def run_seed(path: Path, reference: bool) -> dict[str, dict[str, dict[str, float
         groups[tid] = groups_of(tr.label, tr.attributes.get("state"))
         seeds.append(TrackSeed(tid, tr.label, {k0[tid]: tr.keyframes[k0[tid]]}))
     out: dict[str, dict[str, dict[str, float]]] = {}
-    t0 = time.perf_counter()
-    res = auto_track_all(seeds, points, frames, times)
-    got = {tid: {**r.boxes, k0[tid]: truth[tid][k0[tid]]} for tid, r in res.items()}
-    out["autotrack"] = evaluate(truth, k0, got, groups)
-    out["autotrack"]["_time"] = {"s": time.perf_counter() - t0, "points_s": t_points}
+    for method in methods:
+        name = "autotrack" if method == "scan" else f"at/{method}"
+        t0 = time.perf_counter()
+        res = auto_track_all(seeds, points, frames, times, AutoTrackParams(method=method))
+        got = {tid: {**r.boxes, k0[tid]: truth[tid][k0[tid]]} for tid, r in res.items()}
+        out[name] = evaluate(truth, k0, got, groups)
+        out[name]["_time"] = {"s": time.perf_counter() - t0, "points_s": t_points}
     if reference:
         t0 = time.perf_counter()
         ref = {s.track_id: alt_c_chain(s.track_id, s.label, k0[s.track_id], s.keyframes[k0[s.track_id]], frames,
@@ -170,10 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--data", type=Path, default=Path("/tmp/fusionlabel-bench-autotrack"))
     ap.add_argument("--no-reference", action="store_true", help="skip the Alt+C chain reference")
+    ap.add_argument("--methods", nargs="+", default=["scan"], choices=["scan", "icp"],
+                    help="registration of auto-track: BEV scan match (default) and/or open3d ICP")
     args = ap.parse_args(argv)
     total: dict[str, dict[str, dict[str, float]]] = {}
     for seed in args.seeds:
-        part = run_seed(sequence(args.data, seed, args.frames), not args.no_reference)
+        part = run_seed(sequence(args.data, seed, args.frames), not args.no_reference, args.methods)
         print(f"seed {seed}\n{table(part)}", flush=True)
         merge(total, part)
     print(f"\nall seeds {args.seeds} ({args.frames} frames, first keyframe only)\n{table(total)}")

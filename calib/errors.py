@@ -1,13 +1,22 @@
-"""Exceptions raised by calib/: each names the offending file or key where one exists."""
+"""Exceptions raised by calib/: each names the offending file or key where one exists.
+
+The root of the project's one error family, :class:`FusionLabelError`, is defined here (the
+lowest layer) so that calibration errors belong to it; ``fusionlabel.errors`` re-exports it.
+"""
 
 from __future__ import annotations
 
 
-class TransformError(ValueError):
+class FusionLabelError(Exception):
+    """Base class of the project's own errors (bad input, broken invariants): anything else that
+    escapes a reader is a bug."""
+
+
+class TransformError(FusionLabelError, ValueError):
     """A 4x4 rigid transform (or rotation) failed a boundary check."""
 
 
-class CalibrationError(ValueError):
+class CalibrationError(FusionLabelError, ValueError):
     """A calibration file or record is missing, malformed or implausible.
 
     ``path`` and ``key`` name what was wrong when known; they are part of the message too.
@@ -26,7 +35,7 @@ class CalibrationError(ValueError):
         self.key = key
 
 
-class UnknownSensorError(KeyError):
+class UnknownSensorError(FusionLabelError, KeyError):
     """A sensor name that the rig does not know; the message lists the known names."""
 
     def __str__(self) -> str:

@@ -1,4 +1,6 @@
-"""Atomic file writes: a temp file in the target folder, fsync, then ``os.replace``.
+"""Atomic file writes (a temp file in the target folder, fsync, then ``os.replace``) and the one
+JSON reader of the project (:func:`read_json_file`: every decoding failure mapped to an error that
+names the file).
 
 Lives in calib/ (the lowest layer) so that every package can use the same implementation.
 
@@ -9,7 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +91,105 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int | None = 1) -> None:
     """Serialise ``obj`` to JSON first (so a serialisation error writes nothing), then write atomically."""
     atomic_write_text(path, json.dumps(obj, indent=indent, allow_nan=False) + "\n")
+
+
+#: An integer literal too long to convert to a float (every number the readers use is one).
+_HUGE_INT = re.compile(r"[0-9]{309}")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def parse_json_bytes(
+    data: bytes | str,
+    source: str | os.PathLike[str],
+    make_error: Callable[[str, str], Exception],
+    allow_nan: bool = True,
+) -> Any:
+    """Parse JSON text; every failure raises ``make_error(source, message)`` naming the place:
+    bytes that are not UTF-8 (with the byte offset), syntax errors (line and column), ``NaN`` /
+    ``Infinity`` unless ``allow_nan`` (not JSON; where they are allowed, the caller's checks of
+    finiteness name the key), integers of more than 308 digits (beyond any float), nesting deeper
+    than the parser's depth limit (the interpreter's recursion limit, about 1,000 levels). A UTF-8
+    byte-order mark is skipped."""
+    src = os.fspath(source)
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise make_error(src, f"not UTF-8 text: byte 0x{raw[e.start]:02x} at offset {e.start}") from None
+    else:
+        text = data
+    huge = _HUGE_INT.search(text)
+    if huge is not None:
+        line = text.count("\n", 0, huge.start()) + 1
+        raise make_error(src, f"line {line}: an integer of more than 308 digits (beyond any float)")
+    try:
+        return json.loads(text, parse_constant=None if allow_nan else _reject_constant)
+    except json.JSONDecodeError as e:
+        raise make_error(src, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise make_error(src, "JSON nested too deeply") from None
+    except ValueError as e:  # NaN / Infinity, numbers too long to convert
+        raise make_error(src, f"invalid JSON: {e}") from None
+
+
+def read_json_file(
+    path: str | os.PathLike[str], make_error: Callable[[str, str], Exception], allow_nan: bool = True
+) -> Any:
+    """Read and parse a JSON file (see :func:`parse_json_bytes`); a missing or unreadable file
+    (or one outside the :func:`confined_to` roots) raises ``make_error(path, message)`` too."""
+    check_confined(path, make_error)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise make_error(os.fspath(path), "cannot read: file not found") from None
+    except OSError as e:
+        raise make_error(os.fspath(path), f"cannot read: {e.strerror or e}") from None
+    return parse_json_bytes(data, path, make_error, allow_nan)
+
+
+# ---- confinement: files a dataset may make the readers open ---------------------------------------
+#: The roots (real paths: folders, or single files) that reads are confined to; None: no confinement.
+_CONFINED: ContextVar[tuple[str, ...] | None] = ContextVar("fusionlabel_confined_roots", default=None)
+
+
+@contextmanager
+def confined_to(roots: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, ...]]:
+    """Within the block, :func:`check_confined` refuses files whose real path (symlinks resolved)
+    is not one of ``roots`` or inside one of them. Yields the real roots."""
+    real = tuple(dict.fromkeys(os.path.realpath(r) for r in roots))
+    token = _CONFINED.set(real)
+    try:
+        yield real
+    finally:
+        _CONFINED.reset(token)
+
+
+def outside_roots(path: str | os.PathLike[str], roots: Iterable[str] | None = None) -> str | None:
+    """The real path of ``path`` when it lies outside ``roots`` (default: the active
+    :func:`confined_to` roots), else None (also None when nothing is confined)."""
+    rs = _CONFINED.get() if roots is None else tuple(roots)
+    if rs is None:
+        return None
+    real = os.path.realpath(path)
+    for r in rs:
+        if real == r or real.startswith(r.rstrip(os.sep) + os.sep):
+            return None
+    return real
+
+
+def check_confined(path: str | os.PathLike[str], make_error: Callable[[str, str], Exception]) -> None:
+    """Raise ``make_error(path, message)`` when ``path`` resolves outside the confined roots."""
+    real = outside_roots(path)
+    if real is not None:
+        rs = _CONFINED.get() or ()
+        raise make_error(
+            os.fspath(path),
+            f"resolves to {real}, outside the dataset root {rs[0] if rs else '?'}; refused (name extra "
+            "roots explicitly to allow it: --allow-root)",
+        )

@@ -287,9 +287,9 @@ def project_boxes_edges(
 
 
 # ---- polygons ----------------------------------------------------------------------------------
-def _convex_hull(pts: F64) -> F64:
-    """Convex hull (K, 2) of 2D points, counter-clockwise, by the monotone chain."""
-    pts = np.unique(np.round(pts, 12), axis=0)
+def convex_hull(pts: ArrayLike) -> F64:
+    """Convex hull (K, 2) of 2D points (N, 2), counter-clockwise, by the monotone chain."""
+    pts = np.unique(np.round(np.asarray(pts, dtype=np.float64).reshape(-1, 2), 12), axis=0)
     if len(pts) <= 2:
         return pts
 
@@ -381,7 +381,7 @@ def box_outline_normalized(corners_cam: ArrayLike, camera: CameraModel, near: fl
     pts3 = np.concatenate([a[keep], b[keep]])
     if len(pts3) == 0:
         return np.zeros((0, 2))
-    hull = _convex_hull(pts3[:, :2] / pts3[:, 2:3])
+    hull = convex_hull(pts3[:, :2] / pts3[:, 2:3])
     return _clip_polygon_disk(hull, camera.max_radius * (1.0 - 1e-9))
 
 

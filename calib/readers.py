@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.errors import CalibrationError, TransformError
+from calib.fileio import check_confined
 from calib.rig import Rig, Sensor, load_rig_json, save_rig_json
 from calib.transforms import check_rotation, invert, make_transform, quat_to_rotation
 
@@ -65,6 +66,7 @@ FILE_ROT_TOL = 1e-4
 
 # ---- generic "key: numbers" text files ------------------------------------------------------------
 def _read_text(path: str | os.PathLike[str]) -> str:
+    check_confined(path, lambda src, msg: CalibrationError(msg, path=src))
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as e:

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.errors import CalibrationError, TransformError, UnknownSensorError
-from calib.fileio import atomic_write_text
+from calib.fileio import atomic_write_text, read_json_file
 from calib.transforms import check_transform, invert, make_transform, quat_to_rotation
 
 F64 = NDArray[np.float64]
@@ -281,16 +281,7 @@ class Rig:
 def load_rig_json(path: str | os.PathLike[str]) -> Rig:
     """Read a native rig JSON file; CalibrationError names the file and the key on bad input."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise CalibrationError(f"cannot read: {e.strerror or e}", path=str(path)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CalibrationError(
-            f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", path=str(path)
-        ) from None
+    data = read_json_file(path, lambda src, msg: CalibrationError(msg, path=src))
     return Rig.from_dict(data, source=str(path))
 
 

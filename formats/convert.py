@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import multiprocessing
 import os
 import queue as _queue
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
+from formats.io import read_json_file
 from formats.summary import ConvertSummary
 
 __all__ = ["ConvertSummary"]
@@ -219,10 +219,10 @@ def _nuscenes_scenes(root: Path, version: str | None) -> list[str]:
         if len(versions) != 1:
             return []
         vdir = root / versions[0]
-    try:
-        recs = json.loads((vdir / "scene.json").read_text(encoding="utf-8"))
+    try:  # a broken table is the loader's to report (it names the file); here: no scene list
+        recs = read_json_file(vdir / "scene.json", FormatError)
         return [str(r.get("name") or r["token"]) for r in recs]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (FormatError, KeyError, TypeError, AttributeError):
         return []
 
 

@@ -16,14 +16,30 @@ from calib.fileio import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    check_confined,
+    confined_to,
     current_umask,
     fsync_dir,
+    outside_roots,
+    parse_json_bytes,
+    read_json_file,
     temp_prefix,
 )
 from formats.errors import FormatError
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "fsync_dir", "remove_stale_temps",
-           "staged_output"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "check_confined",
+    "confined_to",
+    "fsync_dir",
+    "outside_roots",
+    "parse_json_bytes",
+    "read_json_file",
+    "remove_stale_temps",
+    "staged_output",
+]
 
 #: A temporary file or folder left by a crash is removed once it is this old (seconds) and its
 #: writer is not running.

@@ -33,6 +33,8 @@ from numpy.typing import ArrayLike
 
 from calib.transforms import transform_points, wrap_angle
 from formats.errors import FormatError
+from formats.io import check_confined
+from formats.limits import MAX_FRAMES
 from fusionlabel.box import Box3D
 
 DONTCARE = "DontCare"
@@ -119,6 +121,8 @@ def parse_label_line(line: str, source: str = "<label>", lineno: int = 0, tracki
         raise KittiLabelError(where, f"non-numeric value ({e}): {line.strip()!r}") from e
     if not all(math.isfinite(v) for v in nums):
         raise KittiLabelError(where, f"non-finite value: {line.strip()!r}")
+    if frame is not None and not 0 <= frame < MAX_FRAMES:
+        raise KittiLabelError(where, f"frame {frame} is outside 0..{MAX_FRAMES - 1}: {line.strip()!r}")
     typ = parts[off]
     obj = KittiObject(
         type=typ,
@@ -141,10 +145,11 @@ def parse_label_line(line: str, source: str = "<label>", lineno: int = 0, tracki
 def read_label_file(path: str | os.PathLike[str], tracking: bool = False) -> list[KittiObject]:
     """All objects of a label_2 file (or, with ``tracking``, a label_02 sequence file)."""
     path = Path(path)
+    check_confined(path, KittiLabelError)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise KittiLabelError(path, f"cannot read: {e}") from e
+        raise KittiLabelError(path, f"cannot read: {e}") from None
     return [
         parse_label_line(line, str(path), i, tracking)
         for i, line in enumerate(text.splitlines(), start=1)

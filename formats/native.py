@@ -18,7 +18,6 @@ raises :class:`formats.errors.FormatError` naming the file and the problem.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -31,7 +30,8 @@ from numpy.typing import NDArray
 from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
 from formats.errors import FormatError
-from formats.io import atomic_write_bytes, atomic_write_json, staged_output
+from formats.io import atomic_write_bytes, atomic_write_json, check_confined, read_json_file, staged_output
+from formats.limits import MAX_FRAMES
 
 if TYPE_CHECKING:
     from fusionlabel.synth import SynthScene
@@ -56,23 +56,7 @@ PathLike = str | os.PathLike[str]
 # ---- folder fsync and JSON (file writes: formats.io.atomic_write_*) ----------------------------
 def read_json(path: PathLike) -> Any:
     """Parse a JSON file; FormatError names the file, line and column on failure."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FormatError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(path, f"cannot read: {e}") from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as e:
-        raise FormatError(path, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
-    except ValueError as e:
-        raise FormatError(path, str(e)) from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON: {name} is not allowed")
+    return read_json_file(path, FormatError, allow_nan=False)
 
 
 # ---- point clouds ----------------------------------------------------------------------------
@@ -97,6 +81,7 @@ def read_lidar(path: PathLike, expected_points: int | None = None) -> NDArray[np
     Raises FormatError when the file is missing, its size is not a whole number of 16-byte
     points, the point count differs from ``expected_points`` or a value is NaN/inf."""
     path = Path(path)
+    check_confined(path, FormatError)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -129,6 +114,7 @@ def write_instance(path: PathLike, instance: NDArray[np.integer]) -> None:
 def read_instance(path: PathLike, expected_points: int | None = None) -> NDArray[np.int32]:
     """Read per-point instance ids (N,) int32 (GT track id, -1 = ground/structure)."""
     path = Path(path)
+    check_confined(path, FormatError)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -162,10 +148,11 @@ def read_image(path: PathLike) -> NDArray[np.uint8]:
     import cv2
 
     path = Path(path)
+    check_confined(path, FormatError)
     if not path.is_file():
         raise FormatError(path, "image file not found")
     data = np.fromfile(path, dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
         raise FormatError(path, "cannot decode image (corrupt or not an image)")
     return img[:, :, ::-1].copy()
@@ -176,9 +163,11 @@ def read_mask(path: PathLike) -> NDArray[np.int32]:
     import cv2
 
     path = Path(path)
+    check_confined(path, FormatError)
     if not path.is_file():
         raise FormatError(path, "mask file not found")
-    img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    data = np.fromfile(path, dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None or img.ndim != 2:
         raise FormatError(path, "cannot decode a single-channel instance mask")
     return img.astype(np.int32) - 1
@@ -217,6 +206,28 @@ def tracks_to_dict(tracks: Iterable[Track]) -> dict[str, Any]:
     return {"format": TRACKS_FORMAT, "version": TRACKS_VERSION, "frame": "world", "tracks": doc.to_dict()["tracks"]}
 
 
+def check_document_frames(tracks: Any, path: PathLike, where: str = "tracks") -> None:
+    """FormatError naming ``path`` when a track entry of a document (``AnnotationDocument.to_dict``
+    form) has a keyframe number or gap bound outside 0..MAX_FRAMES - 1: checked before the document
+    is built, which walks every frame a track spans. Other problems are left to the document."""
+    if not isinstance(tracks, list):
+        return
+    for i, t in enumerate(tracks):
+        if not isinstance(t, dict):
+            continue
+        numbers: list[Any] = list(t.get("keyframes") or {}) if isinstance(t.get("keyframes"), dict) else []
+        gaps = t.get("gaps")
+        if isinstance(gaps, list):
+            numbers += [v for g in gaps if isinstance(g, list) for v in g]
+        for v in numbers:
+            try:
+                f = int(v)
+            except (TypeError, ValueError):
+                continue  # the document names it
+            if not 0 <= f < MAX_FRAMES:
+                raise FormatError(path, f"{where}[{i}]: frame {v!r} is outside 0..{MAX_FRAMES - 1}")
+
+
 def tracks_from_dict(data: Any, path: PathLike = "<tracks>") -> list[Track]:
     """Parse the JSON document of :func:`tracks_to_dict`; FormatError names ``path`` and the key."""
     path = Path(path)
@@ -231,6 +242,7 @@ def tracks_from_dict(data: Any, path: PathLike = "<tracks>") -> list[Track]:
     items = _require(data, "tracks", "top level", path)
     if not isinstance(items, list):
         raise FormatError(path, "tracks: expected a list")
+    check_document_frames(items, path)
     # attributes and interpolation may be left out of hand-written files
     items = [
         {"attributes": {}, "interpolation": "linear", **t} if isinstance(t, dict) else t for t in items
@@ -449,7 +461,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
             raise FormatError(ip, f"{where}: expected a relative file path, got {rel!r}")
         p = root / rel
         if not p.is_file():
-            raise FormatError(p, f"file referenced by {where} in {INDEX_FILE} not found")
+            raise FormatError(p, f"file referenced by {where} in {ip} not found")
         return p
 
     def sensor_map(fr: dict[str, Any], key: str, where: str, kind: str) -> dict[str, Any]:

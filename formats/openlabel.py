@@ -53,7 +53,7 @@ from calib.errors import CalibrationError, TransformError
 from calib.rig import Rig, Sensor
 from calib.transforms import check_transform, invert, make_transform, quat_to_rotation, rotation_to_yaw
 from formats.errors import FormatError
-from formats.io import atomic_write_text
+from formats.io import atomic_write_text, read_json_file
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
@@ -431,12 +431,7 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
     p = Path(path)
     if p.is_dir():
         p = p / DEFAULT_FILE
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise FormatError(p, f"cannot read: {e.strerror or e}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(p, f"not valid JSON: {e}") from None
+    data = read_json_file(p, FormatError)
     root = _obj(_obj(data, p, "file").get("openlabel"), p, "openlabel")
     meta = _obj(root.get("metadata"), p, "openlabel.metadata")
     if meta.get("schema_version") != SCHEMA_VERSION:
@@ -548,7 +543,11 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
                 raise _err(p, f"{where}.objects.{uid}", "object uids must be integers") from None
             if tid not in tracks:
                 raise _err(p, f"{where}.objects.{uid}", "object not declared in openlabel.objects")
-            cubs = _obj(od, p, f"{where}.objects.{uid}").get("object_data", {}).get("cuboid", [])
+            odata = _obj(_obj(od, p, f"{where}.objects.{uid}").get("object_data", {}), p,
+                         f"{where}.objects.{uid}.object_data")
+            cubs = odata.get("cuboid", [])
+            if not isinstance(cubs, list):
+                raise _err(p, f"{where}.objects.{uid}.object_data.cuboid", "expected a list")
             if not cubs:
                 continue
             cub = _obj(cubs[0], p, f"{where}.objects.{uid}.object_data.cuboid[0]")

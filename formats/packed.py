@@ -32,8 +32,9 @@ import h5py
 import numpy as np
 
 from calib.rig import Rig
-from formats.datasets.base import LoadedSequence, check_image_size, decode_image_bytes
+from formats.datasets.base import LoadedSequence, decode_camera_image
 from formats.datasets.errors import DatasetError
+from formats.io import check_confined, parse_json_bytes
 from formats.pointcloud import PointCloud
 from formats.sync import SyncReport
 from fusionlabel.document import AnnotationDocument
@@ -180,14 +181,25 @@ def _loads(h: h5py.File, key: str, path: Path) -> Any:
     if key not in h:
         raise DatasetError(path, f"packed file lacks /{key}")
     try:
-        return json.loads(bytes(h[key][()]).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DatasetError(path, f"/{key} is not valid JSON ({e})") from None
+        raw = bytes(h[key][()])
+    except (OSError, TypeError, ValueError) as e:
+        raise DatasetError(path, f"/{key} cannot be read ({e})") from None
+    return parse_json_bytes(raw, path, lambda src, msg: DatasetError(src, f"/{key}: {msg}"))
+
+
+def _check_sweep(xyz: np.ndarray, fields: dict[str, np.ndarray], where: str) -> None:
+    """DatasetError unless ``xyz`` is (N, 3) numbers and every field has N rows of numbers."""
+    if xyz.ndim != 2 or xyz.shape[1] != 3 or xyz.dtype.kind not in "iuf":
+        raise DatasetError(where, f"xyz must be (N, 3) numbers, got {xyz.dtype} {xyz.shape}")
+    for k, v in fields.items():
+        if v.ndim < 1 or v.shape[0] != xyz.shape[0] or v.dtype.kind not in "biuf":
+            raise DatasetError(where, f"field {k!r} must have {xyz.shape[0]} rows of numbers, got {v.dtype} {v.shape}")
 
 
 def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
     """Open a packed file; the returned sequence reads from it (call ``close()`` when done)."""
     path = Path(path)
+    check_confined(path, DatasetError)
     try:
         h = h5py.File(path, "r")
     except OSError as e:
@@ -227,7 +239,7 @@ def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
             for r in _loads(h, "ignore_regions", path)
         ]
         sync = SyncReport.from_dict(_loads(h, "sync", path))
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OSError, RuntimeError) as e:
         h.close()
         if isinstance(e, DatasetError):
             raise
@@ -240,22 +252,30 @@ def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
 
     def read_lidar(frame: int, name: str) -> PointCloud | None:
         key = f"frames/{frame:06d}/lidar/{name}"
-        with lock:
-            if key not in h:
-                return None
-            g = h[key]
-            xyz = g["xyz"][()]
-            fields = {k: g[k][()] for k in g if k != "xyz"}
+        try:
+            with lock:
+                if key not in h:
+                    return None
+                g = h[key]
+                xyz = np.asarray(g["xyz"][()])
+                fields = {k: np.asarray(g[k][()]) for k in g if k != "xyz"}
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as e:
+            raise DatasetError(f"{path}:{key}", f"cannot read the sweep ({type(e).__name__}: {e})") from None
+        _check_sweep(xyz, fields, f"{path}:{key}")
         return PointCloud(xyz, fields, path)
 
     def read_image(frame: int, camera: str) -> np.ndarray | None:
         key = f"frames/{frame:06d}/camera/{camera}"
-        with lock:
-            if key not in h:
-                return None
-            data = h[key][()]
-        img = decode_image_bytes(data, f"{path}:{key}")
-        check_image_size(f"{path}:{key}", (img.shape[1], img.shape[0]), loaded.rig(frame), camera)
+        try:
+            with lock:
+                if key not in h:
+                    return None
+                data = np.asarray(h[key][()])
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as e:
+            raise DatasetError(f"{path}:{key}", f"cannot read the image ({type(e).__name__}: {e})") from None
+        if data.dtype != np.uint8 or data.ndim != 1:
+            raise DatasetError(f"{path}:{key}", f"expected encoded image bytes, got {data.dtype} {data.shape}")
+        img = decode_camera_image(data, f"{path}:{key}", loaded.rig(frame), camera)
         return img
 
     loaded = LoadedSequence(

@@ -23,15 +23,19 @@ from __future__ import annotations
 import os
 import re
 import struct
+import tokenize
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from formats.errors import PointCloudError
-from formats.io import atomic_write_bytes
+from formats.io import atomic_write_bytes, check_confined
 
 #: Known ``.bin`` layouts (all float32, row-major).
 BIN_LAYOUTS: dict[str, tuple[str, ...]] = {
@@ -40,6 +44,12 @@ BIN_LAYOUTS: dict[str, tuple[str, ...]] = {
 }
 
 SUFFIXES = (".bin", ".pcd", ".ply", ".npy", ".npz")
+
+#: LZF turns 3 bytes into at most 264 (a back reference of maximal length): a binary_compressed
+#: PCD claiming more raw bytes than this many times its compressed bytes is corrupt.
+LZF_MAX_RATIO = 90
+#: Deflate expands at most ~1032x: the same check for the members of an ``.npz``.
+DEFLATE_MAX_RATIO = 1040
 
 
 @dataclass
@@ -104,6 +114,7 @@ def read_bin(path: str | os.PathLike[str], layout: str | Sequence[str], contiguo
     to the returned cloud). ``contiguous=True`` copies each into its own C-contiguous array.
     """
     path = Path(path)
+    check_confined(path, PointCloudError)
     names = _bin_layout(layout, path)
     row = 4 * len(names)
     try:
@@ -460,6 +471,7 @@ def read_pcd(path: str | os.PathLike[str]) -> PointCloud:
     sensor frame); it is reported in a warning when it is not the identity.
     """
     path = Path(path)
+    check_confined(path, PointCloudError)
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -523,6 +535,12 @@ def read_pcd(path: str | os.PathLike[str]) -> PointCloud:
             raise PointCloudError(
                 path,
                 f"PCD binary_compressed raw size {usize} != POINTS {n} x row {h.row_size}: header and data disagree",
+            )
+        if usize > LZF_MAX_RATIO * csize + 64:  # checked before anything is allocated
+            raise PointCloudError(
+                path,
+                f"PCD binary_compressed claims {usize} raw bytes from {csize} compressed bytes; LZF expands at "
+                f"most {LZF_MAX_RATIO}x (corrupt header)",
             )
         dec = _lzf_decompress(body[8 : 8 + csize], usize, path) if usize else b""
         pos = 0
@@ -588,6 +606,7 @@ def read_ply(path: str | os.PathLike[str]) -> PointCloud:
     come first or follow only elements without list properties.
     """
     path = Path(path)
+    check_confined(path, PointCloudError)
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -597,28 +616,38 @@ def read_ply(path: str | os.PathLike[str]) -> PointCloud:
     end = raw.find(b"end_header")
     if end < 0:
         raise PointCloudError(path, "PLY header has no end_header line")
-    body_start = raw.index(b"\n", end) + 1
+    nl = raw.find(b"\n", end)
+    body_start = nl + 1 if nl >= 0 else len(raw)
     lines = raw[:end].decode("ascii", errors="replace").splitlines()
     fmt = None
     elements: list[tuple[str, int, list[tuple[str, str]]]] = []
-    for ln in lines:
+    for lineno, ln in enumerate(lines, start=1):
         p = ln.split()
         if not p:
             continue
         if p[0] == "format":
+            if len(p) < 2:
+                raise PointCloudError(path, f"PLY header line {lineno}: 'format' without a value")
             fmt = p[1]
         elif p[0] == "element":
             try:
                 elements.append((p[1], int(p[2]), []))
             except (IndexError, ValueError) as e:
-                raise PointCloudError(path, f"bad PLY element line {ln!r}") from e
+                raise PointCloudError(path, f"PLY header line {lineno}: bad element line {ln!r}") from e
+            if elements[-1][1] < 0:
+                raise PointCloudError(path, f"PLY header line {lineno}: negative element count {ln!r}")
         elif p[0] == "property" and elements:
+            if len(p) < 3 or (p[1] == "list" and len(p) < 5):
+                raise PointCloudError(path, f"PLY header line {lineno}: property without a type or a name {ln!r}")
             if p[1] == "list":
                 elements[-1][2].append((p[-1], "list"))
             else:
                 t = _PLY_TYPES.get(p[1])
                 if t is None:
-                    raise PointCloudError(path, f"PLY property {p[-1]!r} has unknown type {p[1]!r}")
+                    raise PointCloudError(path, f"PLY header line {lineno}: property {p[-1]!r} has unknown type "
+                                                f"{p[1]!r}")
+                if any(name == p[2] for name, _ in elements[-1][2]):
+                    raise PointCloudError(path, f"PLY header line {lineno}: property {p[2]!r} given twice")
                 elements[-1][2].append((p[2], t))
     if fmt not in ("ascii", "binary_little_endian", "binary_big_endian"):
         raise PointCloudError(path, f"PLY format {fmt!r} is not supported")
@@ -672,17 +701,30 @@ def read_numpy(path: str | os.PathLike[str], layout: str | Sequence[str] | None 
     structured array with x, y, z fields also works) or ``.npz`` (an ``xyz``/``points`` (N, 3+)
     array plus optional 1-D arrays of length N as fields)."""
     path = Path(path)
+    check_confined(path, PointCloudError)
+    if path.suffix.lower() == ".npz":
+        _check_npz(path)
+    else:
+        _check_npy(path)
     try:
         obj = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise PointCloudError(path, f"cannot load numpy file: {e}") from e
-    if path.suffix == ".npz":
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise PointCloudError(path, f"cannot load numpy file: {e}") from None
+    if path.suffix.lower() == ".npz":
         with obj:
             key = next((k for k in _NPZ_XYZ_KEYS if k in obj.files), None)
             if key is None:
                 raise PointCloudError(path, f"npz has none of the arrays {_NPZ_XYZ_KEYS}; it has {obj.files}")
-            arr = obj[key]
-            extra = {k: obj[k] for k in obj.files if k != key}
+            try:
+                arr = obj[key]
+                extra = {k: obj[k] for k in obj.files if k != key}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise PointCloudError(path, f"corrupt npz member: {e}") from None
+        if not _is_numeric(arr):
+            raise PointCloudError(path, f"npz array {key!r} has dtype {arr.dtype}, not numbers")
+        for k, v in extra.items():
+            if not _is_numeric(v):
+                raise PointCloudError(path, f"npz array {k!r} has dtype {v.dtype}, not numbers")
         if arr.ndim != 2 or arr.shape[1] < 3:
             raise PointCloudError(path, f"npz array {key!r} must be (N, 3+), got {arr.shape}")
         fields = {}
@@ -699,6 +741,11 @@ def read_numpy(path: str | os.PathLike[str], layout: str | Sequence[str] | None 
         for axis in ("x", "y", "z"):
             if axis not in arr.dtype.names:
                 raise PointCloudError(path, f"structured npy has no {axis!r} field")
+        for name in arr.dtype.names:
+            if not _is_numeric(arr[name]) or arr[name].ndim != 1:
+                raise PointCloudError(path, f"structured npy field {name!r} is not one number per point")
+    elif not _is_numeric(arr):
+        raise PointCloudError(path, f"npy array has dtype {arr.dtype}, not numbers")
         xyz = np.stack([arr["x"], arr["y"], arr["z"]], axis=1)
         return _finish(xyz, {k: arr[k] for k in arr.dtype.names if k not in "xyz"}, path, [])
     if arr.ndim != 2 or arr.shape[1] < 3:
@@ -709,6 +756,67 @@ def read_numpy(path: str | os.PathLike[str], layout: str | Sequence[str] | None 
     if len(names) != arr.shape[1]:
         raise PointCloudError(path, f"npy has {arr.shape[1]} columns, layout names {len(names)}")
     return _finish(arr[:, :3], {n: arr[:, i] for i, n in enumerate(names[3:], start=3)}, path, [])
+
+
+def _is_numeric(a: np.ndarray) -> bool:
+    return a.dtype.kind in "biuf"
+
+
+def _npy_payload(fp: Any, where: str, path: Path) -> int:
+    """Bytes of array data an ``.npy`` header (read from ``fp``) announces; PointCloudError for an
+    unreadable header."""
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError, tokenize.TokenError) as e:
+        raise PointCloudError(path, f"{where}: bad .npy header ({e})") from None
+    if dtype.hasobject:
+        raise PointCloudError(path, f"{where}: holds Python objects (dtype {dtype}); only number arrays are read")
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n * dtype.itemsize
+
+
+def _check_npy(path: Path) -> None:
+    """Refuse an ``.npy`` whose header announces more data than the file holds (before numpy
+    allocates it)."""
+    try:
+        with open(path, "rb") as f:
+            need = _npy_payload(f, "npy", path)
+            have = os.fstat(f.fileno()).st_size - f.tell()
+    except OSError as e:
+        raise PointCloudError(path, f"cannot read: {e.strerror or e}") from None
+    if need > have:
+        raise PointCloudError(path, f"npy header announces {need} bytes of data, the file holds {have} (truncated "
+                                    "or corrupt header)")
+
+
+def _check_npz(path: Path) -> None:
+    """Refuse an ``.npz`` that is not a readable zip, or whose members announce more data than
+    they can hold (checked from the zip directory and each member's ``.npy`` header, before
+    anything is decompressed in full)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if info.file_size > DEFLATE_MAX_RATIO * info.compress_size + 1024:
+                    raise PointCloudError(path, f"npz member {info.filename!r} claims {info.file_size} bytes from "
+                                                f"{info.compress_size} compressed (corrupt)")
+                with z.open(info) as f:
+                    need = _npy_payload(f, f"npz member {info.filename!r}", path)
+                    header = f.tell()
+                if need + header > info.file_size:
+                    raise PointCloudError(path, f"npz member {info.filename!r} announces {need} bytes of data, "
+                                                f"it holds {info.file_size - header}")
+    except PointCloudError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as e:
+        raise PointCloudError(path, f"not a readable npz (zip) file: {e}") from None
+    except OSError as e:
+        raise PointCloudError(path, f"cannot read: {e.strerror or e}") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,9 +62,9 @@ from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
-from formats.io import atomic_write_json
+from formats.io import atomic_write_json, outside_roots
 from formats.journal import Changes, EditJournal, JournalConflict, apply_records, journal_path_for, read_journal
-from formats.native import read_json
+from formats.native import check_document_frames, read_json
 from fusionlabel import __version__
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument, DocumentEvent
@@ -267,6 +267,9 @@ def project_from_dict(data: Any, path: PathLike, base_dir: PathLike | None = Non
     if not isinstance(options, dict):
         raise FormatError(path, f"sequence.options: expected an object, got {type(options).__name__}")
     for k, v in options.items():
+        if k in ("format", "path"):
+            raise FormatError(path, f"sequence.options.{k}: not a reader option (the sequence's {k} is "
+                                    f"sequence.{k})")
         if not isinstance(v, str | int | float | bool | list) or (isinstance(v, list) and not all(
                 isinstance(x, str) for x in v)):
             raise FormatError(path, f"sequence.options.{k}: expected a string, number, true/false or a list of "
@@ -275,14 +278,40 @@ def project_from_dict(data: Any, path: PathLike, base_dir: PathLike | None = Non
     if not resolved.exists() and absolute is not None and Path(absolute).exists():
         resolved = Path(absolute)
     ontology = _string(data.get("ontology", "default"), "ontology", path)
+    if ontology != "default":
+        _check_ontology_path(ontology, path, resolved, options.get("allow_roots"))
     meta = data.get("meta", {})
     if not isinstance(meta, dict):
         raise FormatError(path, f"meta: expected an object, got {type(meta).__name__}")
+    document = _require(data, "document", "top level", path)
+    if isinstance(document, dict):
+        check_document_frames(document.get("tracks"), path, "document.tracks")
     try:
-        doc = AnnotationDocument.from_dict(_require(data, "document", "top level", path))
+        doc = AnnotationDocument.from_dict(document)
     except ModelError as e:
         raise FormatError(path, f"document: {e}") from None
     return Project(path, SequenceRef(resolved, seq_format, name, dict(options)), doc, ontology, dict(meta))
+
+
+def ontology_file(ontology: str, project_path: PathLike) -> Path | None:
+    """The file a project's ``ontology`` names (None for ``"default"``): relative paths resolve
+    relative to the project file's folder."""
+    if ontology == "default":
+        return None
+    p = Path(ontology)
+    return p if p.is_absolute() else Path(project_path).parent / p
+
+
+def _check_ontology_path(ontology: str, path: Path, sequence: Path, allow_roots: Any) -> None:
+    """FormatError when the ontology file resolves (symlinks resolved) outside the project's
+    folder, its sequence's folder and the ``allow_roots`` the sequence options name."""
+    extra = allow_roots if isinstance(allow_roots, list) else []
+    roots = [os.path.realpath(path.parent), os.path.realpath(sequence if sequence.is_dir() else sequence.parent),
+             *(os.path.realpath(r) for r in extra if isinstance(r, str))]
+    real = outside_roots(ontology_file(ontology, path), roots)  # type: ignore[arg-type]
+    if real is not None:
+        raise FormatError(path, f"ontology: {ontology!r} resolves to {real}, outside the project's folder and its "
+                                "sequence; refused (name extra roots in the sequence options: allow_roots)")
 
 
 def load_project(path: PathLike) -> Project:

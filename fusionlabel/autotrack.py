@@ -86,7 +86,10 @@ class AutoTrackParams:
     moving object missed this many steps in a row is lost; ``max_points``: points per fit
     (an even subsample beyond); ``prior``: pull towards the prediction (a share of the squared
     tolerance at the window's edge) that decides where the points leave the position free;
-    ``smooth_s``: time scale (s) of the smoothing of the fitted path (0: none).
+    ``smooth_s``: time scale (s) of the smoothing of the fitted path (0: none); ``method``:
+    ``"scan"`` (:func:`scan_match`, the default) or ``"icp"`` (:func:`icp_match`: the object's
+    points of the previous fitted frame registered onto the frame's points with open3d; measured
+    worse, see docs/interpolation.md) for vehicles and ridden classes once the motion is known.
     """
 
     slack: float = 0.35
@@ -101,6 +104,7 @@ class AutoTrackParams:
     max_points: int = 500
     prior: float = 0.1
     smooth_s: float = 0.2
+    method: str = "scan"
 
 
 @dataclass(frozen=True)
@@ -156,9 +160,11 @@ def scan_match(
     yaw_window: float,
     params: AutoTrackParams,
     exclude: Sequence[Box3D] = (),
+    behind: float | None = None,
 ) -> Match:
     """Fit the BEV placement of ``box`` (size and z held) to world points ``(N, 3)`` within
-    +-``along`` m along its heading, +-``across`` m across it and +-``yaw_window`` rad: minimises
+    +-``along`` m along its heading (``-behind`` .. ``along`` when ``behind`` is given; a negative
+    ``along`` with ``behind`` searches backwards), +-``across`` m across it and +-``yaw_window`` rad: minimises
     the robust distance of the points to the box's faces (as :func:`fusionlabel.propagation.
     refine_box`, points outside weigh more) plus a pull towards the input box; a coarse grid over
     the window, then the best cells refined. Refused when fewer than ``min_points`` points fall in
@@ -178,7 +184,10 @@ def scan_match(
         uf, vf = u[idx], v[idx]
     else:
         uf, vf = u, v
-    lim = np.array([max(along, 1e-3), max(across, 1e-3), max(yaw_window, 1e-6)])
+    lo_a, hi_a = (-along, along) if behind is None else (min(-behind, along), max(-behind, along))
+    lim = np.array([max(abs(lo_a), abs(hi_a), 1e-3), max(across, 1e-3), max(yaw_window, 1e-6)])
+    lo = np.array([lo_a if hi_a - lo_a > 1e-3 else -1e-3, -lim[1], -lim[2]])
+    hi = np.array([hi_a if hi_a - lo_a > 1e-3 else 1e-3, lim[1], lim[2]])
     w_prior = params.prior * tol**2
 
     def costs(g: F64) -> F64:
@@ -191,17 +200,18 @@ def scan_match(
     na = int(min(41, max(3, 2 * math.ceil(along / step) + 1)))
     nc = int(min(15, max(3, 2 * math.ceil(across / step) + 1)))
     ny = 5 if yaw_window > 0 else 1
-    axes = [np.linspace(-lim[0], lim[0], na), np.linspace(-lim[1], lim[1], nc),
+    axes = [np.linspace(lo[0], hi[0], na), np.linspace(-lim[1], lim[1], nc),
             np.linspace(-lim[2], lim[2], ny) if ny > 1 else np.zeros(1)]
     grid = np.stack([a.ravel() for a in np.meshgrid(*axes, indexing="ij")], axis=1)
     coarse = costs(grid)
-    spans = np.array([lim[0] / max(na - 1, 1), lim[1] / max(nc - 1, 1), lim[2] / max(ny - 1, 1) if ny > 1 else 0.0])
+    spans = np.array([(hi[0] - lo[0]) / 2 / max(na - 1, 1), lim[1] / max(nc - 1, 1),
+                      lim[2] / max(ny - 1, 1) if ny > 1 else 0.0])
     best, best_cost = np.zeros(3), math.inf
     for k in np.argsort(coarse)[:3]:
         cand, span = grid[k].copy(), spans.copy()
         cost_k = float(coarse[k])
         for _ in range(4):
-            loc = [np.clip(cand[i] + np.linspace(-span[i], span[i], 3), -lim[i], lim[i]) for i in range(3)]
+            loc = [np.clip(cand[i] + np.linspace(-span[i], span[i], 3), lo[i], hi[i]) for i in range(3)]
             g = np.stack([a.ravel() for a in np.meshgrid(*loc, indexing="ij")], axis=1)
             cs = costs(g)
             j = int(np.argmin(cs))
@@ -225,7 +235,8 @@ def scan_match(
         return Match(False, box, n, inside, support, best_cost, off, f"too few points in the box: {inside}")
     if support < params.min_support:
         return Match(False, box, n, inside, support, best_cost, off, f"poor fit: {support:.2f} on the faces")
-    edge = [abs(x) >= 0.97 * m and m > params.slack + 1e-6 for x, m in zip(best[:2], lim[:2], strict=True)]
+    edge = [(x <= lo[i] + 0.03 * (hi[i] - lo[i]) and -lo[i] > params.slack + 1e-6)
+            or (x >= hi[i] - 0.03 * (hi[i] - lo[i]) and hi[i] > params.slack + 1e-6) for i, x in enumerate(best[:2])]
     if any(edge):
         return Match(False, box, n, inside, support, best_cost, off, "fit at the edge of the search")
     return Match(True, fitted, n, inside, support, best_cost, off)
@@ -300,6 +311,66 @@ def walker_offset(box: Box3D, pts_world: F64 | None, params: AutoTrackParams) ->
     return (-cx, -cy) if k >= params.min_points_walker else (0.0, 0.0)
 
 
+def box_points(box: Box3D, pts_world: F64 | None, params: AutoTrackParams) -> F64 | None:
+    """The points (M, 3) of ``box`` (grown by the tolerance, above the clearance) in the box's own
+    frame (x along the heading, z from its centre); None with fewer than ``min_points``."""
+    if pts_world is None or not len(pts_world):
+        return None
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    d = pts_world[:, :3] - np.asarray(box.center)
+    u, v = c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]
+    hl, hw, hh = box.size[0] / 2 + params.tolerance, box.size[1] / 2 + params.tolerance, box.size[2] / 2
+    sel = (np.abs(u) <= hl) & (np.abs(v) <= hw) & (d[:, 2] >= -hh + params.clearance) & (d[:, 2] <= hh + 0.1)
+    if int(sel.sum()) < params.min_points:
+        return None
+    return np.column_stack([u[sel], v[sel], d[sel, 2]])
+
+
+def icp_match(
+    box: Box3D,
+    template: F64,
+    pts_world: F64,
+    along: float,
+    across: float,
+    yaw_window: float,
+    params: AutoTrackParams,
+    exclude: Sequence[Box3D] = (),
+) -> Match:
+    """Register the object's ``template`` points (box frame, see :func:`box_points`) onto the world
+    points near ``box`` with open3d's point-to-point ICP started at ``box``; the result is reduced
+    to a BEV pose (x, y, yaw; z held). Refused when under half of the template finds a partner
+    within 2 tolerances, or the pose leaves the window."""
+    import open3d as o3d
+
+    if exclude:
+        pts_world = _without(pts_world, box, exclude, along + 3 * params.tolerance)
+    r = math.hypot(box.size[0] / 2 + along, box.size[1] / 2 + across) + 0.5
+    q = pts_world[(np.abs(pts_world[:, 0] - box.center[0]) <= r) & (np.abs(pts_world[:, 1] - box.center[1]) <= r)]
+    bottom, top = box.center[2] - box.size[2] / 2, box.center[2] + box.size[2] / 2
+    q = q[(q[:, 2] >= bottom + params.clearance) & (q[:, 2] <= top + 0.2)]
+    if len(q) < params.min_points:
+        return Match(False, box, len(q), 0, 0.0, math.inf, (0.0, 0.0, 0.0), f"too few points: {len(q)}")
+    src, dst = o3d.geometry.PointCloud(), o3d.geometry.PointCloud()
+    src.points = o3d.utility.Vector3dVector(template)
+    dst.points = o3d.utility.Vector3dVector(q[:, :3])
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    T0 = np.array([[c, -s, 0, box.center[0]], [s, c, 0, box.center[1]], [0, 0, 1, box.center[2]], [0, 0, 0, 1]])
+    reg = o3d.pipelines.registration.registration_icp(
+        src, dst, 2 * params.tolerance, T0, o3d.pipelines.registration.TransformationEstimationPointToPoint(),
+        o3d.pipelines.registration.ICPConvergenceCriteria(max_iteration=30))
+    T = np.asarray(reg.transformation)
+    yaw = math.atan2(T[1, 0], T[0, 0])
+    dx, dy = T[0, 3] - box.center[0], T[1, 3] - box.center[1]
+    off = (c * dx + s * dy, -s * dx + c * dy, math.remainder(yaw - box.yaw, 2 * math.pi))
+    fitted = Box3D((float(T[0, 3]), float(T[1, 3]), box.center[2]), box.size, yaw)
+    n_in = int(round(reg.fitness * len(template)))
+    if reg.fitness < 0.5:
+        return Match(False, box, len(q), n_in, reg.fitness, math.inf, off, f"poor registration: {reg.fitness:.2f}")
+    if abs(off[0]) > along or abs(off[1]) > across or abs(off[2]) > max(yaw_window, 1e-3):
+        return Match(False, box, len(q), n_in, reg.fitness, math.inf, off, "registration outside the search")
+    return Match(True, fitted, len(q), n_in, float(reg.fitness), float(reg.inlier_rmse) ** 2, off)
+
+
 @dataclass
 class AutoTrackResult:
     """Boxes tracked for one track: ``boxes`` / ``confidence`` (frame -> world box, [0, 1]) over
@@ -358,28 +429,36 @@ def _follow(
     prev_f, prev_box = start_frame, start_box
     misses, moved = 0, False
     travel = 1.0 if kind == "vehicle" else 0.5  # displacement (m) that proves the object moves
+    anchor = start_box
     offset = walker_offset(start_box, points_at(start_frame), params) if kind == "walker" else (0.0, 0.0)
     # a walker's points lie on the side facing the sensor: the box centre is ``depth`` m further
     # along the line of sight than their centre (measured at the keyframe, carried along it)
     o0 = origin_at(start_frame) if origin_at is not None and kind == "walker" else None
+    template = box_points(start_box, points_at(start_frame), params) if params.method == "icp" else None
     depth = float(np.dot(offset, _unit(start_box, o0))) if o0 is not None else 0.0
     for f in frames:
         tick()
         t_prev, t = secs[prev_f], secs[f]
         dt = t - t_prev
         model = fit_motion(own, t_prev, limits, ref_yaw=prev_box.yaw)
-        pred = model.predict(prev_box, dt)
+        # a still object is looked for where it was put (its fits do not walk it away), else carried
+        pred = model.predict(prev_box, dt) if model.moving or moved else anchor
         if kind == "walker" and moved and model.moving:  # a walker faces where it goes
             pred = Box3D(pred.center, pred.size, _motion_yaw(model, pred))
         known = model.samples >= 2
-        reach = limits.max_speed * abs(dt) * (misses + 1)
+        # how far it may have got since its last fit (it widens over missed frames only while the
+        # object is known to move: a sparse parked car must not reach out to its neighbours)
+        reach = limits.max_speed * abs(dt) * (misses + 1 if model.moving else 1)
         if known:  # the speed may change by a share of the top speed (less while it stands still)
             share = params.speed_share if model.moving else 0.05
             along = params.slack + share * reach
             across = params.slack + (0.5 * share * reach if kind == "walker" else 0.0)
-        else:  # the speed is unknown: anywhere along the heading within the top speed
-            along = params.slack + reach
+        else:  # the speed is unknown: along the heading up to three quarters of the top speed
+            along = params.slack + 0.75 * reach
             across = params.slack + (reach if kind == "walker" else 0.0)
+        # wheeled objects go forwards (reversing slowly): before a motion is known, the search
+        # reaches the top speed ahead in the direction of travel in time, a quarter of it behind
+        behind = None if known or kind == "walker" else params.slack + 0.25 * reach
         # the yaw turns no faster than the speed allows (a parked car does not rotate)
         speed = abs(model.speed) if known else limits.max_speed
         yaw_w = 0.0 if kind == "walker" else min(
@@ -396,8 +475,12 @@ def _follow(
                 m = scan_match(pred, pts, params.slack, params.slack, min(yaw_w, math.radians(2.0)), params, others)
                 if not m.ok or max(abs(m.offset[0]), abs(m.offset[1])) > 0.8 * params.slack:
                     m = None
+            if m is None and params.method == "icp" and known and template is not None:
+                m = icp_match(pred, template, pts, along, across, yaw_w, params, others)
             if m is None:
-                m = scan_match(pred, pts, along, across, yaw_w, params, others)
+                fwd = (along, behind) if dt >= 0 or behind is None else (-along, -behind)
+                m = scan_match(pred, pts, fwd[0], across, yaw_w, params, others,
+                               behind=None if behind is None else fwd[1])
         if m is not None and m.ok:
             box = m.box
             if kind == "walker":
@@ -406,6 +489,8 @@ def _follow(
             conf = _confidence(m, dist, max(along, across), params)
             out[f] = _Step(box, conf, True)
             own.append((t, box, conf))
+            if params.method == "icp" and kind != "walker":
+                template = box_points(box, pts, params)
             misses = 0
             prev_f, prev_box = f, box
             moved = moved or (model.moving and math.hypot(box.center[0] - start_box.center[0],
@@ -566,6 +651,10 @@ def review_list(results: Iterable[AutoTrackResult], limit: int | None = None) ->
     return rows if limit is None else rows[:limit]
 
 
+#: Order in which :func:`auto_track_all` follows the class kinds (largest objects first).
+KIND_ORDER = {"vehicle": 0, "ridden": 1, "walker": 2, "static": 3}
+
+
 @dataclass(frozen=True)
 class TrackSeed:
     """What auto-tracking needs of a track: id, class label, keyframes (frame -> world box) and
@@ -590,9 +679,10 @@ def auto_track_all(
     context: Sequence[TrackSeed] = (),
     origin_at: OriginAt | None = None,
 ) -> dict[int, AutoTrackResult]:
-    """:func:`auto_track` for several tracks, in ``passes`` rounds: each round's fits leave out the
-    points of the other tracks' boxes of the round before (keyframes in the first round), so
-    a walker beside a parked car or another walker is not drawn onto it. ``context``: further
+    """:func:`auto_track` for several tracks, in ``passes`` rounds, vehicles first, then ridden
+    classes, then walkers: each fit leaves out the points of the other tracks' boxes known so far
+    (their keyframes and the boxes fitted with a confidence of at least 0.3, from this round or
+    the one before), so a cyclist beside a car or a walker beside another is not drawn onto it. ``context``: further
     tracks whose keyframes are left out but which are not tracked. ``progress(done, total)`` after
     every frame step; it returns False (or raises :class:`Cancelled`) to cancel, which raises
     :class:`Cancelled`. ``origin_at``: see :func:`auto_track` (default: ``points_at.origin`` when
@@ -612,20 +702,17 @@ def auto_track_all(
 
     known: dict[int, dict[int, Box3D]] = {t.track_id: dict(t.keyframes) for t in (*seeds, *context)}
     results: dict[int, AutoTrackResult] = {}
+    onto = ontology or Ontology.default()
+    # vehicles first: the smaller objects beside them then leave their points out in the first pass
+    order = sorted(seeds, key=lambda t: (KIND_ORDER.get(class_kind(onto.get(t.label)), 0), t.track_id))
     for _ in range(max(1, passes)):
-        by_frame: dict[int, list[tuple[int, Box3D]]] = {}
-        for tid, boxes in known.items():
-            for f, b in boxes.items():
-                by_frame.setdefault(f, []).append((tid, b))
-        for t in seeds:
-            def exclude(f: int, own: int = t.track_id, by_frame: dict = by_frame) -> list[Box3D]:
-                return [b for tid, b in by_frame.get(f, ()) if tid != own]
+        for t in order:
+            def exclude(f: int, own: int = t.track_id) -> list[Box3D]:
+                return [boxes[f] for tid, boxes in known.items() if tid != own and f in boxes]
 
-            results[t.track_id] = auto_track(t.track_id, t.label, t.keyframes, points_at, fr, times_ns, params,
-                                             gaps=t.gaps, ontology=ontology, progress=tick, exclude=exclude,
-                                             origin_at=origin_at)
-        for t in seeds:
-            r = results[t.track_id]
+            r = auto_track(t.track_id, t.label, t.keyframes, points_at, fr, times_ns, params, gaps=t.gaps,
+                           ontology=onto, progress=tick, exclude=exclude, origin_at=origin_at)
+            results[t.track_id] = r
             known[t.track_id] = {**{f: r.boxes[f] for f in r.fitted if r.confidence[f] >= 0.3}, **t.keyframes}
     if progress is not None:
         progress(total, total)

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from fusionlabel import __version__
+from fusionlabel.errors import FusionLabelError
 
 EXIT_OK = 0
 EXIT_ERROR = 2
 
 
-class CLIError(Exception):
+class CLIError(FusionLabelError):
     """A user-facing error: printed as one line, exit code 2."""
 
 
@@ -655,8 +656,11 @@ def _run_track(args: argparse.Namespace) -> int:
         raise CLIError(f"{src}: no track with a keyframe to follow")
     times = loaded.info.frame_times_ns()
     seeds = [TrackSeed(t, doc.track(t).label, dict(doc.track(t).keyframes), doc.track(t).gaps) for t in ids]
-    context = [TrackSeed(t, doc.track(t).label, dict(doc.track(t).keyframes), doc.track(t).gaps)
-               for t in doc.track_ids() if t not in ids]
+    context = []  # the other tracks' boxes (whatever their state), whose points the fits leave out
+    for t in doc.track_ids():
+        if t not in ids:
+            boxes = {f: b for f, b in zip(frames, doc.track(t).boxes_at(frames, times), strict=True) if b is not None}
+            context.append(TrackSeed(t, doc.track(t).label, boxes))
     printer = _progress_printer(not args.json and sys.stderr.isatty())
     t0 = time.perf_counter()
     results = auto_track_all(seeds, SweepPoints(loaded, args.lidar), frames, times, context=context,
@@ -909,12 +913,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fusionlabel: interrupted", file=sys.stderr)
         return 130
-    except (CLIError, ValueError, KeyError, OSError) as e:
+    except (FusionLabelError, ValueError, KeyError, OSError) as e:
+        # the project's errors name the file (and key or line); an OSError names its file too
         if args.debug or os.environ.get("FUSIONLABEL_DEBUG"):
             raise
-        msg = str(e) if not isinstance(e, KeyError) else str(e.args[0] if e.args else e)
-        print(f"fusionlabel: error: {' '.join(msg.split())}", file=sys.stderr)
+        print(f"fusionlabel: error: {error_line(e)}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def error_line(e: BaseException) -> str:
+    """One line for an error: the message with its whitespace collapsed (a multi-line message, e.g.
+    the list of known layouts, becomes one line); a KeyError without its quotes; an OSError with
+    its file name."""
+    if isinstance(e, KeyError) and not isinstance(e, FusionLabelError):
+        msg = str(e.args[0] if e.args else e)
+    elif isinstance(e, OSError) and e.filename is not None and not isinstance(e, FusionLabelError):
+        msg = f"{e.filename}: {e.strerror or e}"
+    else:
+        msg = str(e)
+    return " ".join(msg.split())
 
 
 if __name__ == "__main__":

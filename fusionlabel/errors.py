@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from calib.errors import FusionLabelError
 
-class FusionLabelError(Exception):
-    """Base class of the project's own errors."""
+__all__ = ["FusionLabelError", "ModelError"]
 
 
 class ModelError(FusionLabelError, ValueError):

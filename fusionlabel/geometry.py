@@ -116,6 +116,21 @@ def polygon_area(poly: ArrayLike) -> float:
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
+def point_in_polygon(poly: ArrayLike, xy: Sequence[float]) -> bool:
+    """Whether the 2D point ``xy`` lies inside the polygon ``poly`` (K, 2) (even-odd rule; any
+    units, both the same). Fewer than 3 vertices: False."""
+    p = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+    if len(p) < 3:
+        return False
+    x, y = float(xy[0]), float(xy[1])
+    px, py = p[:, 0], p[:, 1]
+    qx, qy = np.roll(px, -1), np.roll(py, -1)
+    cond = (py > y) != (qy > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = px + (y - py) * (qx - px) / (qy - py)
+    return bool(np.count_nonzero(cond & (x < xs)) % 2)
+
+
 # ---- points in boxes ---------------------------------------------------------------------------
 def _repeat_arange(starts: NDArray[np.intp], counts: NDArray[np.intp]) -> NDArray[np.intp]:
     """Concatenation of ``arange(starts[i], starts[i] + counts[i])`` over i, vectorised."""

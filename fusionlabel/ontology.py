@@ -40,7 +40,6 @@ file and the key (``classes[3].size.min``).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -49,6 +48,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from calib.fileio import parse_json_bytes
 from fusionlabel.errors import FusionLabelError
 
 ONTOLOGY_FORMAT = "fusionlabel-ontology"
@@ -392,10 +392,7 @@ _DEFAULT: Ontology | None = None
 
 # ---- validation helpers --------------------------------------------------------------------------
 def _parse_json(text: str, path: str | os.PathLike[str]) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise OntologyError(path, "", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    return parse_json_bytes(text, path, lambda src, msg: OntologyError(src, "", msg))
 
 
 def _mapping(v: Any, src: Path | None, key: str) -> Mapping[str, Any]:

@@ -306,3 +306,40 @@ class PropagateBoxes(Command):
         """Ids of the tracks that got a box at the target frame."""
         return sorted(t for t, o in (self.outcomes or {}).items() if o.box is not None)
 
+
+
+# ---- "bring the selected box to this frame" -------------------------------------------------------
+@dataclass(frozen=True)
+class BringPlan:
+    """How a track's box is brought to a frame (:func:`bring_plan`): ``action`` is
+    ``"has_keyframe"`` (nothing to do), ``"make_keyframe"`` (the interpolated or tracked box shown
+    there becomes a keyframe as it is) or ``"propagate"`` (:class:`PropagateBoxes` from frame
+    ``source``)."""
+
+    action: str
+    source: int | None = None
+
+
+def bring_plan(track: Track, frame: int, times_ns: FrameTimes | None = None) -> BringPlan:
+    """The policy of "bring the box to this frame" for ``track`` at ``frame``: a keyframe there
+    stays; an interpolated or tracked box there becomes a keyframe as the labeler sees it;
+    otherwise the box is propagated from the track's nearest box: after the last keyframe (held,
+    or past the track's end) from the latest keyframe or tracked box before ``frame``, before the
+    first from the earliest one after it, inside a gap from the nearest keyframe (earlier on a
+    tie; the propagation then refuses the gap). ModelError when the track has no box at all."""
+    frame = int(frame)
+    if track.is_keyframe(frame):
+        return BringPlan("has_keyframe")
+    if track.box_state(frame, times_ns) in ("interpolated", "tracked"):
+        return BringPlan("make_keyframe")
+    ks = track.keyframe_indices()
+    anchors = sorted({*ks, *track.tracked})
+    if not anchors:
+        raise ModelError(f"track {track.track_id} has no box to bring to frame {frame}")
+    if not ks:  # tracked boxes only: the nearest one
+        return BringPlan("propagate", min(anchors, key=lambda a: (abs(a - frame), a)))
+    if frame > ks[-1]:
+        return BringPlan("propagate", max(a for a in anchors if a < frame))
+    if frame < ks[0]:
+        return BringPlan("propagate", min(a for a in anchors if a > frame))
+    return BringPlan("propagate", min(ks, key=lambda k: (abs(k - frame), k)))

@@ -24,7 +24,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QThread, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QImage, QKeyEvent, QKeySequence, QPainter
@@ -44,16 +43,17 @@ from PyQt6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTextEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from formats.datasets import add_open_arguments
 from formats.project import AUTOSAVE_INTERVAL_S, RecoveryStore
-from fusionlabel.assist import click_from_ray
 from fusionlabel.box import Box3D
 from fusionlabel.commands import SetAttribute, SetLabel, UndoStack
 from fusionlabel.document import BoxRef, DocumentEvent
+from fusionlabel.events import log_listener_error
 from fusionlabel.geometry import box_corners
 from fusionlabel.tools import (
     KeyEvent,
@@ -64,9 +64,10 @@ from fusionlabel.tools import (
     ToolController,
     box_handles,
     box_outline,
-    world_to_view,
 )
+from fusionlabel.tools.select import click_3d
 from gui import persist
+from gui.bindings import bind_check, bind_combo, bind_progress, bind_spin, bind_status
 from gui.cameras import CameraBox, CameraGrid
 from gui.colors import (
     COLOR_MODES,
@@ -78,7 +79,10 @@ from gui.colors import (
     tracked_opacity,
 )
 from gui.frames import FrameData
-from gui.ortho import OrthoView, PlaneEvent, Shape, modifier_names
+from gui.model import MAX_ACCUMULATE, ViewerModel
+from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
+from gui.model.shapes import BoxGlyph, Shape
+from gui.ortho import OrthoView, PlaneEvent, modifier_names
 from gui.session import Session, derive, height_order, load_session
 from gui.tracking import TRACKING_ACTIONS, AutoTrackActions  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
@@ -195,9 +199,11 @@ _CURSORS = {
 # ---- the window -----------------------------------------------------------------------------------
 class MainWindow(QMainWindow):
     """The labeling workstation. ``open_path(path)`` loads in the background (``loaded`` or
-    ``load_failed`` is emitted); ``set_frame``, ``select`` drive it like the user does. Frame,
-    selection and the drag preview live in the tools' :class:`ToolContext` (``ctx``); mouse and
-    keys go through the :class:`ToolController` (``ctl``)."""
+    ``load_failed`` is emitted); ``set_frame``, ``select`` drive it like the user does. Its state
+    is the Qt-free :class:`~gui.model.ViewerModel` (``model``): session, frame, selection, drag
+    preview and tool (read through the tools' :class:`ToolContext` ``ctx``), view options, status
+    and progress; the widgets bind to the model's events. Mouse and keys go through the
+    :class:`ToolController` (``ctl``)."""
 
     loaded = pyqtSignal()
     load_failed = pyqtSignal(str)
@@ -218,16 +224,9 @@ class MainWindow(QMainWindow):
         self.prompter = prompter or Prompter()
         self.autosave_s = float(autosave_s)
         self.recovery_enabled = bool(recovery)
-        self.session: Session | None = None
-        self.ctx: ToolContext | None = None
-        self.ctl: ToolController | None = None
+        self.model = ViewerModel()
+        self.model.report_errors_to(self._listener_failed)
         self.recovery: RecoveryStore | None = None
-        self.color_mode = "height"
-        self.accumulate = 0
-        self.follow_ego = True
-        #: Added to the ego heading as the BEV's up direction (rad; multiples of 90 deg, Shift+Z):
-        #: for rigs whose LiDAR x axis is not the driving direction.
-        self.bev_up_offset = 0.0
         self._fd: FrameData | None = None
         self._thread: QThread | None = None
         self._worker: _LoadWorker | None = None
@@ -252,6 +251,7 @@ class MainWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.keymap = Keymap.default()
         self._build()
+        self._bind_model()
         self._build_editing()
         self._actions()
         from gui.review import ReviewMode  # review mode and QA findings docks, Review menu
@@ -273,16 +273,77 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self)
 
-    # ---- state through the tool context ---------------------------------------------------------
+    # ---- state: the window's model -------------------------------------------------------------
+    @property
+    def session(self) -> Session | None:
+        """What is loaded (``model.session``)."""
+        return self.model.session  # type: ignore[no-any-return]
+
+    @property
+    def ctx(self) -> ToolContext | None:
+        """The session's tool context (``model.context``)."""
+        return self.model.context
+
+    @property
+    def ctl(self) -> ToolController | None:
+        """The session's tool controller (``model.controller``)."""
+        return self.model.controller
+
     @property
     def frame(self) -> int:
         """The current frame index (0 without a session)."""
-        return self.ctx.frame if self.ctx is not None else 0
+        return self.model.frame
 
     @property
     def selection(self) -> int | None:
         """The selected track id, or None."""
-        return self.ctx.selection if self.ctx is not None else None
+        return self.model.selection
+
+    @property
+    def color_mode(self) -> str:
+        return self.model.view.color_mode  # type: ignore[no-any-return]
+
+    @property
+    def accumulate(self) -> int:
+        return self.model.view.accumulate  # type: ignore[no-any-return]
+
+    @property
+    def follow_ego(self) -> bool:
+        return self.model.view.follow_ego  # type: ignore[no-any-return]
+
+    @property
+    def bev_up_offset(self) -> float:
+        """Added to the ego heading as the BEV's up direction (rad; multiples of 90 deg, Shift+Z):
+        for rigs whose LiDAR x axis is not the driving direction."""
+        return self.model.view.bev_up_offset  # type: ignore[no-any-return]
+
+    def _bind_model(self) -> None:
+        """The widgets follow the model: status bar, progress bar, view toggles, and the views
+        that depend on the frame, the selection, the preview and the tool."""
+        m, view = self.model, self.model.view
+        bind_status(m, self.statusBar())
+        bind_progress(m.progress, self.progress, self.progress_cancel)
+        bind_combo(view, "color_mode", self.color_box)
+        bind_spin(view, "accumulate", self.accum_box)
+        bind_check(view, "camera_points", self.cam_points_box)
+        bind_check(view, "level_of_detail", self.lod_box)
+        view.events.color_mode.connect(lambda _m: self._update_points())
+        view.events.accumulate.connect(lambda _n: self._update_points())
+        view.events.camera_points.connect(self._show_camera_points)
+        view.events.level_of_detail.connect(lambda on: setattr(self.view3d, "lod_enabled", on))
+        view.events.bev_up_offset.connect(lambda _a: self.reset_views())
+        m.events.frame.connect(self._on_frame)
+        m.events.selection.connect(
+            lambda tid: self.objects.set_current(tid, self.session.doc if self.session else None))
+        m.events.selection.connect(self._on_selection)
+        m.events.preview.connect(self._on_preview)
+        m.events.tool.connect(self._on_tool_changed)
+
+    def _listener_failed(self, name: str, listener: object, error: BaseException) -> None:
+        """A view failed on a model event: logged, and said in the status line; the window stays."""
+        log_listener_error(name, listener, error)  # type: ignore[arg-type]
+        if name != "status":  # (a failing status bar is only logged: no loop)
+            self.model.show_message(f"{name}: {type(error).__name__}: {error}", 8000)
 
     # ---- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -346,19 +407,14 @@ class MainWindow(QMainWindow):
         form = QFormLayout()
         self.color_box = QComboBox()
         self.color_box.addItems(COLOR_MODES)
-        self.color_box.currentTextChanged.connect(self.set_color_mode)
         form.addRow("Points by", self.color_box)
         self.accum_box = QSpinBox()
-        self.accum_box.setRange(0, 10)
+        self.accum_box.setRange(0, MAX_ACCUMULATE)
         self.accum_box.setToolTip("also show N sweeps before and after (world frame)")
-        self.accum_box.valueChanged.connect(self.set_accumulate)
         form.addRow("Accumulate +-", self.accum_box)
         self.cam_points_box = QCheckBox("LiDAR in cameras")
-        self.cam_points_box.toggled.connect(self.set_camera_points)
         form.addRow(self.cam_points_box)
         self.lod_box = QCheckBox("Level of detail while moving")
-        self.lod_box.setChecked(True)
-        self.lod_box.toggled.connect(lambda on: setattr(self.view3d, "lod_enabled", on))
         form.addRow(self.lod_box)
         rl.addLayout(form)
         rdock = QDockWidget("Selected box", self)
@@ -373,6 +429,10 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(220)
         self.progress.setVisible(False)
         self.statusBar().addPermanentWidget(self.progress)
+        self.progress_cancel = QToolButton()
+        self.progress_cancel.setText("Cancel")
+        self.progress_cancel.setVisible(False)
+        self.statusBar().addPermanentWidget(self.progress_cancel)
 
     def _actions(self) -> None:
         """Menus. Keys of the tools' keymap are handled by :meth:`eventFilter` (the menu shows
@@ -420,8 +480,8 @@ class MainWindow(QMainWindow):
         act(m, "Next keyframe", ["]"], lambda: self.jump_keyframe(1), "Navigation")
         act(m, "Previous keyframe", ["["], lambda: self.jump_keyframe(-1), "Navigation")
         m = self.menuBar().addMenu("View")
-        act(m, "Cycle point colours", ["M"], self._cycle_colors, "View")
-        act(m, "LiDAR in cameras", ["P"], lambda: self.cam_points_box.toggle(), "View")
+        act(m, "Cycle point colours", ["M"], self.model.view.cycle_color_mode, "View")
+        act(m, "LiDAR in cameras", ["P"], lambda: self.set_camera_points(not self.model.view.camera_points), "View")
         act(m, "Centre the views on the ego vehicle", ["Z"], self.reset_views, "View")
         act(m, "Rotate the BEV by 90 degrees", ["Shift+Z"], self.rotate_bev, "View")
         m = self.menuBar().addMenu("Help")
@@ -448,7 +508,7 @@ class MainWindow(QMainWindow):
         try:
             action = self.ctl.on_key(ke)
         except Exception as e:  # an action failing must not kill the window
-            self.statusBar().showMessage(f"{ke.key}: {type(e).__name__}: {e}", 8000)
+            self.model.show_message(f"{ke.key}: {type(e).__name__}: {e}", 8000)
             return True
         return action is not None
 
@@ -458,7 +518,7 @@ class MainWindow(QMainWindow):
         try:
             return self.ctl.perform(action, **kw)
         except Exception as e:
-            self.statusBar().showMessage(f"{action}: {type(e).__name__}: {e}", 8000)
+            self.model.show_message(f"{action}: {type(e).__name__}: {e}", 8000)
             return False
 
     def _on_app_action(self, name: str) -> None:
@@ -533,9 +593,8 @@ class MainWindow(QMainWindow):
         if self.session is not None and not self._confirm_discard():
             return
         p = Path(path)
-        self.statusBar().showMessage(f"Loading {p} ...")
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
+        self.model.show_message(f"Loading {p} ...")
+        self.model.progress.start(0, f"Loading {p}")
         self._thread = QThread(self)
         self._worker = _LoadWorker(p, open_args)
         self._worker.moveToThread(self._thread)
@@ -551,16 +610,15 @@ class MainWindow(QMainWindow):
             self._thread.wait()
             self._thread = None
             self._worker = None
-        self.progress.setVisible(False)
+        self.model.progress.finish()
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.statusBar().showMessage(what)
+        self.model.progress.update(done, total, what)
+        self.model.show_message(what)
 
     def _on_load_failed(self, message: str) -> None:
         self._finish_thread()
-        self.statusBar().showMessage("Loading failed", 5000)
+        self.model.show_message("Loading failed", 5000)
         self.prompter.error(self, "Cannot open", message)
         self.load_failed.emit(message)
 
@@ -572,7 +630,7 @@ class MainWindow(QMainWindow):
     def set_session(self, session: Session) -> None:
         """Show a loaded session (replacing the current one); offers a newer recovery copy."""
         self._close_session()
-        self.session = session
+        self.model.set_session(session)
         self._recovered = False
         self._restored_edits = 0
         self._restore_note = ""
@@ -590,6 +648,7 @@ class MainWindow(QMainWindow):
         self.cam_placeholder.setText("no cameras in this sequence")
         self.camera_grid = CameraGrid(cams)
         self.camera_grid.box_clicked.connect(self.select)
+        self._show_camera_points(self.model.view.camera_points)
         self.cam_layout.addWidget(self.camera_grid)
         self.objects.set_ontology(session.ontology, self._classes())
         self.objects.refresh(session.doc)
@@ -605,9 +664,9 @@ class MainWindow(QMainWindow):
             what = "restored"
         loaded = f"Loaded {session.seq.name}: {len(session)} frames, {len(session.doc)} tracks ({what})"
         if self._restore_note:
-            self.statusBar().showMessage(f"{self._restore_note}. {loaded}", 20000)
+            self.model.show_message(f"{self._restore_note}. {loaded}", 20000)
         else:
-            self.statusBar().showMessage(loaded, 8000)
+            self.model.show_message(loaded, 8000)
 
     def _bind_document(self) -> None:
         """(Re)create the tool context, controller and recovery store for the session's document."""
@@ -618,24 +677,20 @@ class MainWindow(QMainWindow):
         if self.recovery is None and self.recovery_enabled:
             self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered,
                                                    edits=self._restored_edits, on_error=self._journal_failed)
-        self.ctx = ToolContext(
-            s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car",
-            on_selection=self._on_selection, on_preview=self._on_preview, on_frame=self._on_frame,
-            on_message=lambda t: self.statusBar().showMessage(t, 5000),
-        )
-        self.ctl = ToolController(self.ctx, self.keymap, on_app_action=self._on_app_action,
-                                  on_tool_changed=self._on_tool_changed)
+        ctx = ToolContext(s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car")
+        ctl = ToolController(ctx, self.keymap, on_app_action=self._on_app_action)
+        with self.model.events.blocker("frame", "selection", "preview"):  # set_session shows frame 0
+            self.model.bind_tools(ctx, ctl)  # the context's events reach the views through the model
         self.ctx.box_predictor = self.tracks.box_predictor  # "copy to next frame": predicted + refined
         # one-click: walkers' and riders' heading from their motion in the neighbouring sweeps (only
         # with ego poses: without them the ego's own motion would look like the object's)
-        self.ctx.neighbour_points = self._neighbour_sweep if s.seq.has_ego_poses() else None
+        self.ctx.neighbour_points = (lambda k: s.sweep_near(self.frame, k)) if s.seq.has_ego_poses() else None
         # with no box selected, the nudge keys edit the proposal under review (until it is accepted)
         self.ctx.proposal_under_review = lambda: (
             self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
         self.proposals_ui.bind()
         self.tracking.bind()
         self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
-        self._on_tool_changed(self.ctl.active_name)
 
     def _offer_recovery(self) -> None:
         """After a crash: offer the recovery copy (with its edit journal) when it is newer than the
@@ -680,11 +735,11 @@ class MainWindow(QMainWindow):
 
     def _journal_failed(self, e: Exception) -> None:
         if self.recovery is not None and self.recovery.journal is None:  # another window journals it
-            self.statusBar().showMessage(f"Edit journal off: {e}; this window autosaves every "
-                                         f"{self.autosave_s:.0f} s only", 20000)
+            self.model.show_message(f"Edit journal off: {e}; this window autosaves every "
+                                    f"{self.autosave_s:.0f} s only", 20000)
             return
-        self.statusBar().showMessage(f"Edit journal: cannot write ({type(e).__name__}: {e}); "
-                                     "the next edit writes a full recovery copy", 10000)
+        self.model.show_message(f"Edit journal: cannot write ({type(e).__name__}: {e}); "
+                                "the next edit writes a full recovery copy", 10000)
 
     def _close_session(self) -> None:
         for u in self._unsub:
@@ -699,9 +754,7 @@ class MainWindow(QMainWindow):
             self.recovery = None
         if self.session is not None:
             self.session.close()
-        self.session = None
-        self.ctx = None
-        self.ctl = None
+        self.model.set_session(None)
 
     def _classes(self) -> list[str]:
         assert self.session is not None
@@ -712,8 +765,7 @@ class MainWindow(QMainWindow):
     # ---- frames ---------------------------------------------------------------------------------
     def set_frame(self, index: int) -> None:
         """Go to frame ``index`` (clamped to the sequence)."""
-        if self.ctx is not None:
-            self.ctx.set_frame(int(index))
+        self.model.set_frame(index)
 
     def _on_frame(self, index: int) -> None:
         if self.ctl is not None and self.ctl.tool.dragging:
@@ -730,8 +782,7 @@ class MainWindow(QMainWindow):
             self.prompter.error(self, "Cannot read frame", f"frame {index}: {type(e).__name__}: {e}")
             return
         self._fd = fd
-        self.ctx.points = fd.pts_world
-        self._set_oneclick_origin(index)
+        self.ctx.set_frame_data(fd.pts_world, self.session.sensor_origin(index), self.session.ego_yaw(index))
         T = fd.T_world_from_ego
         ego_xy = T[:2, 3]
         ego_yaw = math.atan2(T[1, 0], T[0, 0])
@@ -748,7 +799,7 @@ class MainWindow(QMainWindow):
             if recentre:
                 self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]), up, 60.0)
                 self.bev.set_view(ego_xy, 7.0, up)
-            elif self.follow_ego:
+            elif self.model.view.follow_ego:
                 self.view3d.look_at(T[:3, 3] + np.array([0, 0, 1.0]))
                 self.bev.set_view(ego_xy, None, up)
         finally:
@@ -774,17 +825,6 @@ class MainWindow(QMainWindow):
         """Let the 3D view draw the latest frame (its repaint follows in the event loop)."""
         self._last_3d = time.monotonic()
         self.view3d.release()
-
-    def _set_oneclick_origin(self, index: int) -> None:
-        """The one-click tool extends partial views away from the LiDAR (its world position now) and
-        heads walkers along the ego's axes (the ego's heading now)."""
-        assert self.session is not None and self.ctl is not None and self._fd is not None
-        names = list(getattr(self.session.loaded, "lidar_names", []))
-        T = self.session.loaded.T_world_from_sensor(index, names[0]) if names else self._fd.T_world_from_ego
-        tool = self.ctl.tools["oneclick"]
-        tool.origin = tuple(float(v) for v in np.asarray(T)[:3, 3])  # type: ignore[attr-defined]
-        Te = self._fd.T_world_from_ego
-        tool.ego_yaw = math.atan2(float(Te[1, 0]), float(Te[0, 0]))  # type: ignore[attr-defined]
 
     def _set_draft(self, on: bool) -> None:
         """Draft (fast) drawing in the camera panels and the BEV / side / front views while frames
@@ -872,8 +912,6 @@ class MainWindow(QMainWindow):
 
     def _update_overlays(self) -> None:
         """3D and BEV boxes (with the preview), and the selected box's handles in the BEV."""
-        from gui.render.view3d import BoxGlyph
-
         if self.session is None:
             return
         glyphs, shapes = [], self._ego_shapes()
@@ -972,19 +1010,10 @@ class MainWindow(QMainWindow):
             shown = prev.box
         l, w, h = box.size
         cz = box.center[2]
-        pts = self._fd.pts_world
-        m = 1.5
-        R = max(l, w) / 2 + m
-        rough = (np.abs(pts[:, 0] - box.center[0]) < R) & (np.abs(pts[:, 1] - box.center[1]) < R)
-        near = pts[rough].astype(np.float64)
-        side_uv = world_to_view("side", near, box)
-        front_uv = world_to_view("front", near, box)
-        keep = (np.abs(side_uv[:, 0]) < l / 2 + m) & (np.abs(front_uv[:, 0]) < w / 2 + m) & (
-            np.abs(near[:, 2] - cz) < h / 2 + m)
-        side_uv, front_uv, near = side_uv[keep], front_uv[keep], near[keep]
-        inside = (np.abs(side_uv[:, 0]) <= l / 2) & (np.abs(front_uv[:, 0]) <= w / 2) & (
-            np.abs(near[:, 2] - cz) <= h / 2)
-        rgb = np.full((len(near), 3), 110, np.uint8)
+        m = NEIGHBOURHOOD_MARGIN
+        hood = box_neighbourhood(self._fd.pts_world, box, m)
+        side_uv, front_uv, inside = hood.side_uv, hood.front_uv, hood.inside
+        rgb = np.full((len(inside), 3), 110, np.uint8)
         rgb[inside] = class_color(ref.label)
         text = f"track {ref.track_id} {ref.label}  {shown.size[0]:.2f} x {shown.size[1]:.2f} x {shown.size[2]:.2f} m"
         if ref.state == "tracked":
@@ -1026,11 +1055,10 @@ class MainWindow(QMainWindow):
     # ---- selection, tools and editing -----------------------------------------------------------
     def select(self, track_id: int | None) -> None:
         """Select a track (None: nothing)."""
-        if self.ctx is not None:
-            self.ctx.set_selection(track_id)
+        self.model.select(track_id)
 
     def _on_selection(self, track_id: int | None) -> None:
-        self.objects.set_current(track_id, self.session.doc if self.session else None)
+        """The views that show the selection (cameras, BEV, side/front, timeline) redraw."""
         if not self._boxes_dirty:
             self._update_boxes()
 
@@ -1066,7 +1094,7 @@ class MainWindow(QMainWindow):
                 default = Qt.CursorShape.CrossCursor if cross else Qt.CursorShape.ArrowCursor
                 widget.setCursor(shape or default)
         except Exception as e:  # a tool error must not kill the window; the document is unchanged
-            self.statusBar().showMessage(f"{type(e).__name__}: {e}", 8000)
+            self.model.show_message(f"{type(e).__name__}: {e}", 8000)
 
     def _set_label(self, track_id: int, label: str) -> None:
         if self.session is None or self.session.doc.track(track_id).label == label:
@@ -1120,28 +1148,17 @@ class MainWindow(QMainWindow):
     # ---- view options ---------------------------------------------------------------------------
     def set_color_mode(self, mode: str) -> None:
         """Colour the points by ``"height"``, ``"intensity"`` or ``"distance"``."""
-        self.color_mode = mode
-        if self.color_box.currentText() != mode:
-            self.color_box.setCurrentText(mode)
-        self._update_points()
-
-    def _cycle_colors(self) -> None:
-        i = COLOR_MODES.index(self.color_mode)
-        self.set_color_mode(COLOR_MODES[(i + 1) % len(COLOR_MODES)])
+        self.model.view.color_mode = mode
 
     def set_accumulate(self, n: int) -> None:
         """Also show ``n`` sweeps before and after the current one (world frame)."""
-        self.accumulate = int(n)
-        if self.accum_box.value() != n:
-            self.accum_box.setValue(n)
-        self._update_points()
+        self.model.view.accumulate = n
 
     def set_camera_points(self, on: bool) -> None:
         """Overlay the LiDAR points (coloured by depth) on the camera images."""
-        if self.cam_points_box.isChecked() != on:
-            self.cam_points_box.blockSignals(True)
-            self.cam_points_box.setChecked(on)
-            self.cam_points_box.blockSignals(False)
+        self.model.view.camera_points = on
+
+    def _show_camera_points(self, on: bool) -> None:
         if self.camera_grid is not None:
             for panel in self.camera_grid.panels.values():
                 panel.set_show_points(on)
@@ -1151,70 +1168,21 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.show_frame(self.frame, recentre=True)
 
-    def _neighbour_sweep(self, offset: int) -> tuple[float, np.ndarray] | None:
-        """The sweep ``offset`` frames from the current one for the one-click tool: (time from the
-        current frame in s, world points (M, 3)), from the frame cache (loaded if needed); None
-        outside the sequence or when it cannot be read."""
-        s = self.session
-        if s is None:
-            return None
-        f = self.frame + int(offset)
-        if not 0 <= f < len(s):
-            return None
-        try:
-            fd = s.frames.get(f, prefetch=False)  # type: ignore[union-attr]
-        except Exception:  # a bad neighbour only costs the motion cue
-            return None
-        ts = s.seq.frames
-        return (ts[f].timestamp_ns - ts[self.frame].timestamp_ns) * 1e-9, fd.pts_world
-
     def _on_3d_click(self, x: float, y: float) -> None:
-        """A click in the 3D view (canvas px): with the one-click tool, box the object whose points
-        the viewing ray hits first (``fusionlabel.assist.click_from_ray``); otherwise select the
-        nearest box whose projected outline contains the click."""
-        if self.session is None or self._fd is None or self.ctl is None:
+        """A click in the 3D view (canvas px): ``fusionlabel.tools.select.click_3d`` (a one-click
+        box where the viewing ray meets points, else the nearest box under the click selected)."""
+        if self.session is None or self._fd is None or self.ctl is None or self.ctx is None:
             return
         try:
             origin, direction = self.view3d.ray_at(x, y)
-            if self.ctl.active_name == "oneclick":
-                tool = self.ctl.tools["oneclick"]
-                xy = click_from_ray(self._fd.pts_world, origin, direction, tool.ground_model())  # type: ignore[attr-defined]
-                if xy is None:
-                    self.statusBar().showMessage("the click hits neither points nor the ground", 5000)
-                    return
-                tool.click(xy)  # type: ignore[attr-defined]  # (back to the edit tool once a box is made)
-                return
-            tid = self._box_at_3d(x, y, origin, direction)
-            if tid is not None:
-                self.select(tid)
+            click_3d(self.ctx, self.ctl.tool, origin, direction, self.view3d.to_canvas, (x, y))
         except Exception as e:  # a tool error must not kill the window; the document is unchanged
-            self.statusBar().showMessage(f"{type(e).__name__}: {e}", 8000)
-
-    def _box_at_3d(self, x: float, y: float, origin: np.ndarray, direction: np.ndarray) -> int | None:
-        """Track id of the box nearest the eye whose projected outline (convex hull of its 8
-        corners in canvas px) contains (x, y); boxes behind the eye are skipped."""
-        refs = self.boxes()
-        if not refs:
-            return None
-        corners = box_corners([r.box for r in refs])  # (B, 8, 3)
-        depth = (corners - origin) @ direction  # (B, 8) along the view direction
-        best: tuple[float, int] | None = None
-        for r, c, d in zip(refs, corners, depth, strict=True):
-            if d.min() <= 0.05:  # (partly) behind the eye: its projection is not a closed outline
-                continue
-            hull = cv2.convexHull(self.view3d.to_canvas(c).astype(np.float32))
-            if cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0:
-                dist = float(d.mean())
-                if best is None or dist < best[0]:
-                    best = (dist, r.track_id)
-        return None if best is None else best[1]
+            self.model.show_message(f"{type(e).__name__}: {e}", 8000)
 
     def rotate_bev(self) -> None:
         """Turn the BEV's (and the 3D view's initial) up direction by 90 degrees counter-clockwise
         relative to the ego heading (for LiDAR frames whose x axis is not the driving direction)."""
-        self.bev_up_offset = (self.bev_up_offset + math.pi / 2) % (2 * math.pi)
-        if self.session is not None:
-            self.show_frame(self.frame, recentre=True)
+        self.model.view.rotate_bev()  # the views recentre (reset_views)
 
     def toggle_play(self) -> None:
         """Play at the sensor rate (from the start when at the end) or pause."""
@@ -1288,7 +1256,7 @@ class MainWindow(QMainWindow):
         self._recovered = False
         self._restored_edits = 0
         self._update_title()
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.model.show_message(f"Saved {path}", 5000)
         return True
 
     def _autosave_tick(self) -> None:
@@ -1296,9 +1264,9 @@ class MainWindow(QMainWindow):
             return
         try:
             if self.recovery.maybe_autosave():
-                self.statusBar().showMessage(f"Autosaved to {self.recovery.path}", 3000)
+                self.model.show_message(f"Autosaved to {self.recovery.path}", 3000)
         except Exception as e:  # never interrupt the labeler for an autosave; say it
-            self.statusBar().showMessage(f"Autosave failed: {e}", 10000)
+            self.model.show_message(f"Autosave failed: {e}", 10000)
 
     def autosave(self) -> Path | None:
         """Write the recovery copy now if there are unsaved changes; its path, else None."""
@@ -1307,7 +1275,7 @@ class MainWindow(QMainWindow):
         try:
             return self.recovery.write_recovery()
         except Exception as e:
-            self.statusBar().showMessage(f"Autosave failed: {e}", 10000)
+            self.model.show_message(f"Autosave failed: {e}", 10000)
             return None
 
     def _confirm_discard(self) -> bool:

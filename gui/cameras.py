@@ -22,7 +22,8 @@ from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from calib.camera import CameraModel
-from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, box_extent2d, clip_polyline, project_boxes_edges
+from calib.projection import BOX_EDGES, FRONT_FACE_EDGES, clip_polyline, project_boxes_edges
+from fusionlabel.tools.select import pick_camera_boxes
 from gui.colors import PROPOSAL_COLOR, SELECTED_COLOR, class_color, depth_colors_u8, tracked_opacity
 from gui.frames import transform_f32
 from gui.ortho import qpolygon
@@ -371,21 +372,10 @@ class CameraPanel(QWidget):
 
     # ---- clicks ---------------------------------------------------------------------------------
     def box_at(self, uv: Sequence[float]) -> int | None:
-        """Track id of the nearest box whose projected outline contains image point ``uv``."""
-        T = self._T_cam_from_world
-        best: tuple[float, int] | None = None
-        for b in self._boxes:
-            corners_cam = b.corners @ T[:3, :3].T + T[:3, 3]
-            if corners_cam[:, 2].max() <= 0.1:
-                continue
-            ext = box_extent2d(corners_cam, self.camera)
-            if ext is None or ext.clipped is None or len(ext.polygon) < 3:
-                continue
-            if _inside(ext.polygon, float(uv[0]), float(uv[1])):
-                depth = float(np.linalg.norm(corners_cam.mean(axis=0)))
-                if best is None or depth < best[0]:
-                    best = (depth, b.track_id)
-        return None if best is None else best[1]
+        """Track id of the nearest box whose projected outline contains image point ``uv``
+        (:func:`fusionlabel.tools.select.pick_camera_boxes`)."""
+        ids = pick_camera_boxes(((b.track_id, b.corners) for b in self._boxes), self._T_cam_from_world, self.camera, uv)
+        return ids[0] if ids else None
 
     def mousePressEvent(self, e: QMouseEvent) -> None:  # type: ignore[override]
         if e.button() != Qt.MouseButton.LeftButton:
@@ -470,15 +460,6 @@ def project_boxes_whole(
     if slow.size:  # all the other boxes in one vectorised call (the same pieces as one call per box)
         pieces = [(int(ids[slow[j]]), e, poly) for j, e, poly in project_boxes_edges(corners_cam[slow], camera)]
     return pieces, ids[fast].astype(np.int64), uv[fast]
-
-
-def _inside(poly: F64, x: float, y: float) -> bool:
-    px, py = poly[:, 0], poly[:, 1]
-    qx, qy = np.roll(px, -1), np.roll(py, -1)
-    cond = (py > y) != (qy > y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xs = px + (y - py) * (qx - px) / (qy - py)
-    return bool(np.count_nonzero(cond & (x < xs)) % 2)
 
 
 def tile_order(names: Sequence[str]) -> list[str]:

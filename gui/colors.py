@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 
 import numpy as np
 from numpy.typing import NDArray
@@ -104,10 +105,25 @@ _LUT = _ramp_exact(np.linspace(0.0, 1.0, 1024))
 
 def ramp(values: NDArray[np.floating], lo: float, hi: float) -> F32:
     """(N,) values -> (N, 3) float32 RGB in [0, 1] along the colour ramp, clipped to [lo, hi]
-    (1024 levels)."""
+    (1024 levels). Values, ``lo`` and ``hi`` of any magnitude (a huge pose translation read from a
+    file) give a colour of the ramp's ends, never an index outside it; NaN gives the low end."""
+    with np.errstate(all="ignore"):
+        return _ramp_index(values, lo, hi)
+
+
+def _ramp_index(values: NDArray[np.floating], lo: float, hi: float) -> F32:
     v = np.asarray(values, dtype=np.float32)
-    scale = np.float32((len(_LUT) - 1) / max(hi - lo, 1e-6))
-    idx = np.clip((v - np.float32(lo)) * scale + np.float32(0.5), 0, len(_LUT) - 1).astype(np.int32)
+    span = float(hi) - float(lo)
+    if not (math.isfinite(lo) and math.isfinite(span)) or abs(lo) > 1e30 or span > 1e30:
+        # beyond float32: the ramp in float64 (rare; only for absurd poses)
+        t = (np.asarray(values, dtype=np.float64) - float(lo)) / max(span, 1e-6) if math.isfinite(span) else v * 0.0
+        t = np.nan_to_num(t, nan=0.0, posinf=1.0, neginf=0.0)
+        idx = np.clip(t * (len(_LUT) - 1) + 0.5, 0, len(_LUT) - 1).astype(np.int32)
+        return _LUT[idx]
+    scale = np.float32((len(_LUT) - 1) / max(span, 1e-6))
+    x = (v - np.float32(lo)) * scale + np.float32(0.5)
+    np.nan_to_num(x, copy=False, nan=0.0, posinf=len(_LUT) - 1, neginf=0.0)
+    idx = np.clip(x, 0, len(_LUT) - 1).astype(np.int32)
     return _LUT[idx]
 
 

@@ -248,10 +248,10 @@ class ExportActions(QObject):
         there is nothing to export, an export is running, or the user cancelled."""
         win = self.win
         if win.session is None:
-            win.statusBar().showMessage("Export: open a sequence first", 5000)
+            win.model.show_message("Export: open a sequence first", 5000)
             return False
         if self._run is not None:
-            win.statusBar().showMessage("Export: another export is still running", 5000)
+            win.model.show_message("Export: another export is still running", 5000)
             return False
         kind = EXPORTS[key]
         s = win.session
@@ -299,7 +299,7 @@ class ExportActions(QObject):
         dlg.setValue(0)
         dlg.show()
         run.dialog = dlg
-        win.statusBar().showMessage(f"Exporting to {dst} ...")
+        win.model.show_message(f"Exporting to {dst} ...")
         relay = self._relay
         release = hold_files(win.session.loaded)
         run.thread = threading.Thread(target=_work, name=f"export-{key}", daemon=True,
@@ -311,7 +311,7 @@ class ExportActions(QObject):
         """Ask the running export to stop (at the next frame); nothing is left at the destination."""
         if self._run is not None and (run_id is None or run_id == self._run.run_id):
             self._run.cancel.set()
-            self.win.statusBar().showMessage("Export: cancelling ...", 5000)
+            self.win.model.show_message("Export: cancelling ...", 5000)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the running export's thread ends (tests, shutdown); results still arrive
@@ -326,7 +326,7 @@ class ExportActions(QObject):
             return
         run.dialog.setMaximum(max(total, 1))
         run.dialog.setValue(min(done, max(total, 1)))
-        self.win.statusBar().showMessage(f"Exporting to {run.dst}: frame {done} / {total}")
+        self.win.model.show_message(f"Exporting to {run.dst}: frame {done} / {total}")
 
     def _end(self, run_id: int) -> _Run | None:
         run = self._run
@@ -344,7 +344,7 @@ class ExportActions(QObject):
         if run is None:
             return
         self.last_summary = summary
-        self.win.statusBar().showMessage(
+        self.win.model.show_message(
             f"Exported {summary.frames} frames, {summary.boxes} boxes to {run.dst}", 10000)
         self.prompts.summary(self.win, "Export finished", summary_text(run.kind, run.dst, summary, seconds))
         self.finished.emit(summary)
@@ -355,14 +355,14 @@ class ExportActions(QObject):
             return
         if message == "cancelled":
             self.last_error = "cancelled"
-            self.win.statusBar().showMessage(f"Export to {run.dst} cancelled; nothing written", 8000)
+            self.win.model.show_message(f"Export to {run.dst} cancelled; nothing written", 8000)
         else:
             self._fail(run.kind, run.dst, message)
         self.finished.emit(None)
 
     def _fail(self, kind: ExportKind, dst: Path, message: str) -> None:
         self.last_error = message
-        self.win.statusBar().showMessage("Export failed", 8000)
+        self.win.model.show_message("Export failed", 8000)
         self.prompts.error(self.win, "Export failed",
                            f"{_name(kind)} export to {dst} failed:\n{message}\n\n"
                            "Nothing was changed in the annotations.")

@@ -24,6 +24,11 @@ from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF, QWheelEvent
 from PyQt6.QtWidgets import QWidget
 
+from fusionlabel.geometry import point_in_polygon, polygon_area
+from gui.model.shapes import Shape
+
+__all__ = ["OrthoView", "PlaneEvent", "Shape", "modifier_names", "pack_rgb32", "qpolygon"]
+
 F64 = NDArray[np.float64]
 BACKGROUND = (16, 18, 23)
 
@@ -35,27 +40,6 @@ def pack_rgb32(rgb: NDArray[np.uint8]) -> NDArray[np.uint32]:
 
 
 _BACKGROUND32 = int(pack_rgb32(np.array([BACKGROUND], np.uint8))[0])
-
-
-@dataclass(frozen=True)
-class Shape:
-    """A polyline/polygon in plane metres: ``points`` (K, 2); ``color`` RGB 0-255; ``width`` px;
-    ``closed``; ``dashed``; ``fill_alpha`` (0 = no fill); ``text`` drawn at the first point;
-    ``key`` identifies what it is (e.g. a track id) for hit tests; ``dotted`` (machine proposals);
-    ``dash_dot`` (boxes found by auto-tracking); ``opacity`` in [0, 1] of the line (a tracked box's
-    confidence)."""
-
-    points: F64
-    color: tuple[int, int, int]
-    width: float = 1.5
-    closed: bool = True
-    dashed: bool = False
-    fill_alpha: int = 0
-    text: str = ""
-    key: object = None
-    dotted: bool = False
-    dash_dot: bool = False
-    opacity: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -287,8 +271,8 @@ class OrthoView(QWidget):
         x, y = float(xy_plane[0]), float(xy_plane[1])
         hits = []
         for sh in self._shapes:
-            if sh.closed and sh.key is not None and _inside(sh.points, x, y):
-                hits.append((abs(_area(sh.points)), sh))
+            if sh.closed and sh.key is not None and point_in_polygon(sh.points, (x, y)):
+                hits.append((abs(polygon_area(sh.points)), sh))
         return [sh for _, sh in sorted(hits, key=lambda t: t[0])]
 
     # ---- mouse ----------------------------------------------------------------------------------
@@ -350,17 +334,3 @@ def qpolygon(pts: NDArray[np.floating]) -> QPolygonF:
         np.frombuffer(ptr, dtype=np.float64).reshape(-1, 2)[:] = a
     return poly
 
-
-def _area(poly: F64) -> float:
-    x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-
-
-def _inside(poly: F64, x: float, y: float) -> bool:
-    """Even-odd point-in-polygon test."""
-    px, py = poly[:, 0], poly[:, 1]
-    qx, qy = np.roll(px, -1), np.roll(py, -1)
-    cond = (py > y) != (qy > y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xs = px + (y - py) * (qx - px) / (qy - py)
-    return bool(np.count_nonzero(cond & (x < xs)) % 2)

@@ -42,6 +42,7 @@ from fusionlabel.assist.review import ACCEPT_THRESHOLD
 from fusionlabel.document import AnnotationDocument, Proposal
 from fusionlabel.errors import ModelError
 from fusionlabel.ontology import Ontology
+from fusionlabel.tools.select import pick_proposals
 from gui.colors import PROPOSAL_COLOR
 from gui.ortho import Shape
 
@@ -231,7 +232,7 @@ class ProposalReview:
         self.dock.set_queue([doc.proposals[i] for i in self.queue.ids()], cur.proposal_id if cur else None)
 
     def _say(self, text: str, ms: int = 6000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     # ---- pre-labelling --------------------------------------------------------------------------
     def start_prelabel(self, frames: Sequence[int] | None = None) -> bool:
@@ -249,9 +250,7 @@ class ProposalReview:
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
         self._t0 = time.perf_counter()
-        self.win.progress.setRange(0, max(len(frames), 1))
-        self.win.progress.setValue(0)
-        self.win.progress.setVisible(True)
+        self.win.model.progress.start(max(len(frames), 1), "pre-labelling")
         self.dock.prelabel_button.setEnabled(False)
         self._say(f"pre-labelling {len(frames)} frames ...", 0)
         self._thread.start()
@@ -263,12 +262,11 @@ class ProposalReview:
             self._thread.wait()
             self._thread = None
             self._worker = None
-            self.win.progress.setVisible(False)
+            self.win.model.progress.finish()
             self.dock.prelabel_button.setEnabled(True)
 
     def _on_progress(self, done: int, total: int, text: str) -> None:
-        self.win.progress.setRange(0, max(total, 1))
-        self.win.progress.setValue(done)
+        self.win.model.progress.update(done, max(total, 1), text)
         self._say(text, 0)
 
     def _on_done(self, result: object) -> None:
@@ -402,15 +400,8 @@ class ProposalReview:
     def proposal_at(self, doc: AnnotationDocument, frame: int, xy: Sequence[float]) -> int | None:
         """The proposal whose BEV footprint at ``frame`` holds world ``xy`` (the smallest one when
         several do), or None."""
-        best, area = None, np.inf
-        for p in doc.proposals_at(frame):
-            b = p.box
-            d = np.asarray(xy[:2], dtype=np.float64) - np.asarray(b.center[:2])
-            c, s_ = np.cos(b.yaw), np.sin(b.yaw)
-            u, v = c * d[0] + s_ * d[1], -s_ * d[0] + c * d[1]
-            if abs(u) <= b.size[0] / 2 and abs(v) <= b.size[1] / 2 and b.size[0] * b.size[1] < area:
-                best, area = p.proposal_id, b.size[0] * b.size[1]
-        return best
+        ids = pick_proposals(doc, frame, xy)
+        return ids[0] if ids else None
 
     def on_bev_pointer(self, kind: str, xy: tuple[float, float], px_per_m: float) -> None:
         """BEV pointer events after the edit tool had them: a click (press and release within

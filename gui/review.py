@@ -53,7 +53,7 @@ from PyQt6.QtWidgets import (
 from fusionlabel.commands import AddIssueMarker, DeleteIssueMarker, ResolveIssueMarker, SetReview
 from fusionlabel.document import AnnotationDocument, DocumentEvent, IssueMarker, Review
 from fusionlabel.qa import Finding, QAResult, has_comments, rejected, unreviewed
-from gui.ortho import Shape
+from gui.model.shapes import BoxGlyph, Shape
 
 if TYPE_CHECKING:
     from gui.app import MainWindow
@@ -676,7 +676,7 @@ class ReviewMode(QObject):
         return self.pointer_xy
 
     def _say(self, text: str, ms: int = 5000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     # ---- reviewing ------------------------------------------------------------------------------
     @property
@@ -862,7 +862,6 @@ class ReviewMode(QObject):
         """3D view: each issue marker of the current frame (and sequence-wide ones) as a small cube
         (0.5 m) at its world position with ``! text``: red while open, grey when resolved."""
         from fusionlabel.box import Box3D
-        from gui.render.view3d import BoxGlyph
 
         win = self.win
         if win.session is None:

@@ -20,6 +20,7 @@ The document is clean (not "modified") right after loading.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,44 @@ class Session:
         """Frame data through the cache (prefetching the neighbours)."""
         assert self.frames is not None
         return self.frames.get(index)
+
+    def points_at(self, index: int, prefetch: bool = False) -> np.ndarray:
+        """World points (N, 3) float32 of frame ``index`` through the cache (the one points
+        provider of the window: frame display, accumulation, propagation, sizes, motion cues).
+        Raises the reader's error when the frame cannot be read."""
+        assert self.frames is not None
+        return self.frames.get(index, prefetch=prefetch).pts_world
+
+    def sensor_origin(self, index: int) -> np.ndarray:
+        """(3,) world position (m) of the first LiDAR at frame ``index`` (the ego origin when the
+        sequence has no LiDAR): where the one-click box extends partial views away from and the
+        track size estimate looks from."""
+        names = list(getattr(self.loaded, "lidar_names", []))
+        if names:
+            T = self.loaded.T_world_from_sensor(index, names[0])
+        else:
+            T = self.seq.frames[index].T_world_from_ego
+        return np.asarray(T, dtype=np.float64)[:3, 3].copy()
+
+    def ego_yaw(self, index: int) -> float:
+        """The ego's heading (rad about world +z) at frame ``index``."""
+        T = np.asarray(self.seq.frames[index].T_world_from_ego, dtype=np.float64)
+        return math.atan2(float(T[1, 0]), float(T[0, 0]))
+
+    def sweep_near(self, index: int, offset: int) -> tuple[float, np.ndarray] | None:
+        """The sweep ``offset`` frames from frame ``index``: (its time from frame ``index`` in s,
+        world points (M, 3)); None outside the sequence or when it cannot be read (the
+        ``ToolContext.neighbour_points`` of the one-click tool: a bad neighbour only costs the
+        motion cue)."""
+        f = int(index) + int(offset)
+        if not 0 <= f < len(self):
+            return None
+        try:
+            pts = self.points_at(f)
+        except Exception:
+            return None
+        ts = self.seq.frames
+        return (ts[f].timestamp_ns - ts[index].timestamp_ns) * 1e-9, pts
 
     def close(self) -> None:
         if self.frames is not None:

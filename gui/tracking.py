@@ -238,7 +238,7 @@ class AutoTrackActions(QObject):
         return False
 
     def _say(self, text: str, ms: int = 8000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     # ---- starting -------------------------------------------------------------------------------
     def start_selected(self) -> bool:

@@ -21,7 +21,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.commands import Command
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
-from fusionlabel.propagation import PropagateBoxes, RefineResult, predict_box_at, refine_box
+from fusionlabel.propagation import PropagateBoxes, RefineResult, bring_plan, predict_box_at, refine_box
 from fusionlabel.trackops import (
     DeleteFromFrame,
     EndTrack,
@@ -76,7 +76,7 @@ class TrackActions:
 
     # ---- plumbing -------------------------------------------------------------------------------
     def _say(self, text: str, ms: int = 6000) -> None:
-        self.win.statusBar().showMessage(text, ms)
+        self.win.model.show_message(text, ms)
 
     def _selected(self) -> int | None:
         """The selected track id, or None (said in the status bar)."""
@@ -180,13 +180,9 @@ class TrackActions:
             pts = pts_cache[f]
             return empty if pts is None else pts
 
-        lidar = s.seq.lidar_names[0] if s.seq.lidar_names else None
-
-        def origin_at(f: int):  # type: ignore[no-untyped-def]
-            return s.seq.T_world_from_sensor(f, lidar)[:3, 3] if lidar else s.seq.T_world_from_ego(f)[:3, 3]
-
         try:
-            size = estimate_track_size(track, points_at, anchors, origin_at=origin_at, times_ns=s.doc.frame_times_ns)
+            size = estimate_track_size(track, points_at, anchors, origin_at=s.sensor_origin,
+                                       times_ns=s.doc.frame_times_ns)
         except ModelError as e:
             self._say(f"track {tid}: {e}", 8000)
             return False
@@ -263,7 +259,7 @@ class TrackActions:
         if s is None:
             return None
         try:
-            return s.frame(frame).pts_world
+            return s.points_at(frame, prefetch=True)
         except Exception as e:  # the frame cannot be read: propagate without refinement
             self._say(f"frame {frame}: {type(e).__name__}: {e}", 8000)
             return None
@@ -305,21 +301,19 @@ class TrackActions:
             return False
         w = self.win
         doc = w.session.doc  # type: ignore[union-attr]
-        track, f = doc.track(tid), w.frame
-        if track.is_keyframe(f):
+        f = w.frame
+        try:
+            plan = bring_plan(doc.track(tid), f, doc.frame_times_ns)  # fusionlabel.propagation: the policy
+        except ModelError as e:
+            self._say(str(e))
+            return False
+        if plan.action == "has_keyframe":
             self._say(f"track {tid} already has a keyframe at frame {f}")
             return False
-        ref = doc.box_at(tid, f)
-        if ref is not None and ref.state in ("interpolated", "tracked"):
+        if plan.action == "make_keyframe":
             return self.make_keyframe()  # keep the box the labeler sees
-        ks = track.keyframe_indices()
-        anchors = sorted({*ks, *track.tracked})
-        if f > ks[-1]:  # after the last keyframe (held or beyond the end): from the latest box before
-            source = max(a for a in anchors if a < f)
-        elif f < ks[0]:
-            source = min(a for a in anchors if a > f)
-        else:  # inside a gap: from the nearest keyframe (refused: the frame is in the gap)
-            source = min(ks, key=lambda k: abs(k - f))
+        source = plan.source
+        assert source is not None
         cmd = PropagateBoxes(source, f, [tid], points_world=self._points(f))
         if not self.push(cmd):
             return False

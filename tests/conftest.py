@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -75,3 +76,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gl" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def reader_seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Small files of every layout the readers take (the seeds of ``benchmarks/fuzz_readers.py``:
+    native, packed, KITTI object/tracking, nuScenes, OpenLABEL, SUSTechPOINTS, a plain folder,
+    point clouds, a project), by name; tests copy them before mutating."""
+    fuzz = load_benchmark("fuzz_readers")
+    return {s.name: s for s in fuzz.build_seeds(tmp_path_factory.mktemp("reader_seeds"))}

@@ -68,6 +68,74 @@ def test_only_gui_render_imports_vispy() -> None:
     assert bad == []
 
 
+# ---- the window's model -------------------------------------------------------------------------
+#: What ``gui/model/**`` must not import: Qt, vispy, OpenGL, and the Qt and render parts of gui.
+MODEL_FORBIDDEN = (*sorted(QT_GL), "gui.qt", "gui.render")
+
+
+def from_base(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    """The absolute module named by ``from <base> import ...`` in ``module`` (a package's
+    ``__init__`` when ``is_package``), relative levels resolved."""
+    base = node.module or ""
+    if not node.level:
+        return base
+    here = module.split(".") if is_package else module.split(".")[:-1]
+    here = here[: len(here) - (node.level - 1)]
+    return ".".join([*here, base] if base else here)
+
+
+def imported_names(path: Path, module: str) -> set[str]:
+    """Full dotted names of every module imported anywhere in ``path`` (the module ``module``),
+    relative imports resolved, ``from a import b`` counted as both ``a`` and ``a.b``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = from_base(node, module, path.name == "__init__.py")
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
+    return names
+
+
+def model_violations(root: Path) -> list[str]:
+    """Modules under ``root/gui/model`` that import Qt, vispy, OpenGL, ``gui.qt`` or ``gui.render``."""
+    out = []
+    for f in sorted((root / "gui" / "model").rglob("*.py")):
+        parts = list(f.relative_to(root).with_suffix("").parts)
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        bad = sorted(n for n in imported_names(f, module)
+                     if any(n == p or n.startswith(p + ".") for p in MODEL_FORBIDDEN))
+        if bad:
+            out.append(f"{f.relative_to(root).as_posix()} imports {bad}")
+    return out
+
+
+def test_window_model_imports_no_qt_gl_nor_the_qt_and_render_parts() -> None:
+    assert (ROOT / "gui" / "model").is_dir()
+    assert model_violations(ROOT) == []
+
+
+def test_model_checker_sees_planted_violations(tmp_path: Path) -> None:
+    model = tmp_path / "gui" / "model"
+    (model / "sub").mkdir(parents=True)
+    (model / "__init__.py").write_text("from gui.model.ok import x\n")
+    (model / "ok.py").write_text("import numpy\nfrom fusionlabel.tools import ToolContext\nfrom gui.colors import C\n")
+    (model / "lazy.py").write_text("def f():\n    from PyQt6.QtCore import QObject\n")
+    (model / "typing_only.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gui.render.view3d import View3D\n")
+    (model / "sub" / "rel.py").write_text("from ...qt import window\nimport vispy.scene\n")
+    (model / "named.py").write_text("from gui import render\n")
+    got = model_violations(tmp_path)
+    assert got == [
+        "gui/model/lazy.py imports ['PyQt6.QtCore', 'PyQt6.QtCore.QObject']",
+        "gui/model/named.py imports ['gui.render']",
+        "gui/model/sub/rel.py imports ['gui.qt', 'gui.qt.window', 'vispy.scene']",
+        "gui/model/typing_only.py imports ['gui.render.view3d', 'gui.render.view3d.View3D']",
+    ]
+
+
 def test_cli_imports_formats_and_gui_lazily() -> None:
     cli = ROOT / "fusionlabel" / "cli.py"
     if not cli.exists():
@@ -124,11 +192,7 @@ def module_graph(root: Path, packages: Sequence[str]) -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    here = mod.split(".") if f.name == "__init__.py" else mod.split(".")[:-1]
-                    here = here[: len(here) - (node.level - 1)]
-                    base = ".".join([*here, base] if base else here)
+                base = from_base(node, mod, f.name == "__init__.py")
                 subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in files]
                 targets = subs if len(subs) == len(node.names) else [base, *subs]
             for t in targets:

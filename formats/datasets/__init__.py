@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import os
 import re
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from formats.datasets.kitti_tracking import load_kitti_tracking
 from formats.datasets.native import is_native, load_native
 from formats.datasets.nuscenes import find_versions, load_nuscenes
 from formats.datasets.sustech import is_sustech, load_sustech
+from formats.io import confined_to, outside_roots
 from formats.pointcloud import SUFFIXES as CLOUD_SUFFIXES
 from fusionlabel.errors import ModelError
 
@@ -48,6 +50,8 @@ __all__ = [
     "TimestampError",
     "UnknownFormatError",
     "add_open_arguments",
+    "check_files_inside",
+    "dataset_root",
     "describe",
     "detect_format",
     "format_names",
@@ -84,7 +88,10 @@ def _is_openlabel(path: Path) -> bool:
     if path.is_dir():
         if (path / "fusionlabel.json").is_file():
             return False
-        path = path / "openlabel.json"
+        inner = path / "openlabel.json"
+        if inner.is_file() and outside_roots(inner, [os.path.realpath(path)]) is not None:
+            return True  # a link out of the folder: not read here; the loader refuses it, naming it
+        path = inner
     if path.suffix.lower() != ".json" or not path.is_file():
         return False
     try:
@@ -136,8 +143,9 @@ def _is_kitti_flat(path: Path) -> bool:
         return False
     txt = list_files(path, (".txt",))
     data = set(list_files(path, (".bin", ".png", ".jpg")))
+    real_root = os.path.realpath(path)
     for stem, p in txt.items():
-        if stem in data:
+        if stem in data and outside_roots(p, [real_root]) is None:  # links out are not read here
             try:
                 head = p.read_text(encoding="utf-8", errors="replace")[:4096]
             except OSError:
@@ -231,18 +239,171 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     raise UnknownFormatError(p, f"not a recognised dataset layout; expected one of:\n{lines}")
 
 
+def dataset_root(path: str | os.PathLike[str], format: str | None = None) -> Path:
+    """The folder every file of the dataset at ``path`` must lie in: the folder itself, the folder
+    of a file (``.h5``, OpenLABEL ``.json``, ``fusionlabel.json``), the data root of a nuScenes
+    table folder, the date folder of a KITTI raw drive whose calibration lies there."""
+    p = Path(path)
+    if not p.is_dir():
+        return p.parent
+    if (p / "sample.json").is_file() and (p / "scene.json").is_file():
+        return p.parent
+    if format in (None, "kitti-raw") and find_drives(p) == [p] and (p.parent / "calib_cam_to_cam.txt").is_file():
+        return p.parent
+    return p
+
+
+def _allowed_roots(path: Path, fmt: str, allow_roots: Any, options: dict[str, Any]) -> list[str]:
+    """The dataset root, the extra roots the user named, and the files named by path options."""
+    if allow_roots is None:
+        extra: list[Any] = []
+    elif isinstance(allow_roots, str | os.PathLike):
+        extra = [allow_roots]
+    elif isinstance(allow_roots, list | tuple) and all(isinstance(r, str | os.PathLike) for r in allow_roots):
+        extra = list(allow_roots)
+    else:
+        raise DatasetError(path, f"allow_roots: expected a list of folders, got {allow_roots!r}")
+    named = [v for k in PATH_OPTIONS if isinstance(v := options.get(k), str | os.PathLike)]
+    if path.is_file():  # the file the user opened (an .h5, an OpenLABEL .json) may itself be a link
+        named.append(path)
+    return [os.fspath(dataset_root(path, fmt)), *map(os.fspath, extra), *map(os.fspath, named)]
+
+
+#: Loader options that name files: the user chose them, so they may lie outside the dataset root.
+PATH_OPTIONS = ("label_path", "oxts_path", "rig")
+
+
+def check_files_inside(loaded: LoadedSequence, roots: tuple[str, ...]) -> None:
+    """DatasetError naming the first sensor file of ``loaded`` (frames' LiDAR, camera, instance and
+    mask files) whose real path lies outside ``roots``. A packed sequence reads everything from
+    its container (the file names it records are those of its source): nothing to check."""
+    info = loaded.info
+    if "packed_from" in info.meta:
+        return
+    src = info.meta.get("index_file") or info.root or "dataset"
+    extra = [info.meta.get(k) or [] for k in ("lidar_instance_files", "camera_mask_files")]
+    for k, fr in enumerate(info.frames):
+        files = [*fr.lidar_files.values(), *fr.camera_files.values()]
+        for per_frame in extra:
+            if isinstance(per_frame, list) and k < len(per_frame) and isinstance(per_frame[k], dict):
+                files += list(per_frame[k].values())
+        for f in files:
+            real = outside_roots(f, roots)
+            if real is not None:
+                raise DatasetError(
+                    src,
+                    f"frame {k}: file {f} resolves to {real}, outside the dataset root {roots[0]}; refused (name "
+                    "extra roots explicitly to allow it: --allow-root)",
+                )
+
+
 def open_dataset(
-    path: str | os.PathLike[str], format: str | None = None, estimate_poses: bool = False, **options: Any
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    estimate_poses: bool = False,
+    allow_roots: Any = None,
+    **options: Any,
 ) -> LoadedSequence:
     """Open ``path`` as ``format`` (detected when None). Options go to the layout's loader (see
     its module: ``sequence``, ``label_path``, ``scene``, ``layout``, ``tolerance_ms``, ...);
     options that layout does not take are ignored with a warning in ``warnings``.
     ``estimate_poses``: for data without ego poses, estimate them by registering the LiDAR sweeps
-    (:mod:`formats.datasets.egoposes`)."""
+    (:mod:`formats.datasets.egoposes`).
+
+    Every file the dataset refers to must resolve (symlinks resolved) inside its root
+    (:func:`dataset_root`), the folders named in ``allow_roots`` or the files named by the path
+    options (``label_path``, ``oxts_path``, ``rig``); anything else is refused with a
+    DatasetError naming the reference."""
     p = Path(path)
     if not p.exists():
         raise DatasetError(p, "no such file or folder")
+    if format is not None and not isinstance(format, str):
+        raise DatasetError(p, f"format: expected a format name, got {format!r}")
+    if not isinstance(estimate_poses, bool):
+        raise DatasetError(p, f"option 'estimate_poses': expected true or false, got {estimate_poses!r}")
     name = detect_format(p) if format is None else _canonical(format, p)
+    _check_entry(p, name)
+    with confined_to(_allowed_roots(p, name, allow_roots, options)) as roots:
+        loaded = _open(p, name, options)
+        check_files_inside(loaded, roots)
+    loaded.allowed_roots = roots
+    if estimate_poses:
+        from formats.datasets.egoposes import with_estimated_poses
+
+        with_estimated_poses(loaded)
+    try:  # interpolate the loaded tracks in time, not in frame counts
+        loaded.annotations.set_frame_times(loaded.info.frame_times_ns())
+    except ModelError as e:
+        loaded.warnings.append(f"frame times not used for interpolation: {e}")
+    return loaded
+
+
+#: The layouts that open a file (the others open a folder), and the names their files have.
+FILE_ENTRIES: dict[str, tuple[Callable[[Path], bool], str]] = {
+    "native": (lambda p: p.name == "fusionlabel.json", "a file named fusionlabel.json"),
+    "openlabel": (lambda p: p.suffix.lower() == ".json", "a .json file"),
+    "packed": (lambda p: p.suffix.lower() in (".h5", ".hdf5"), "a .h5 / .hdf5 file"),
+}
+
+
+def _check_entry(p: Path, name: str) -> None:
+    """DatasetError when ``p`` is a file that layout ``name`` cannot be (checked by name, before
+    anything is read: a project's sequence path cannot make a reader parse an arbitrary file)."""
+    if p.is_dir():
+        return
+    rule = FILE_ENTRIES.get(name)
+    if rule is None:
+        raise DatasetError(p, f"is a file; format {name!r} opens a folder")
+    if not rule[0](p):
+        raise DatasetError(p, f"is not {rule[1]}, as format {name!r} needs")
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str | os.PathLike)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+#: The value each loader option must have (options come from the command line and from project
+#: files, so they are checked before a loader sees them): a test and what it expects.
+OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "layout": (lambda v: _is_str(v) or (isinstance(v, list | tuple) and all(isinstance(x, str) for x in v)),
+               "a layout name or a list of field names"),
+    "sequence": (lambda v: _is_str(v) or (isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+                 "a sequence name or number"),
+    "label_path": (_is_str, "a file path"),
+    "oxts_path": (_is_str, "a file path"),
+    "rig": (_is_str, "a file path"),
+    "drive": (lambda v: _is_str(v) or (isinstance(v, int) and not isinstance(v, bool)), "a drive name or number"),
+    "scene": (_is_str, "a scene name or token"),
+    "version": (_is_str, "a table folder name"),
+    "split": (_is_str, "a split name"),
+    "name": (_is_str, "a name"),
+    "timestamp_unit": (lambda v: v in ("ns", "us", "ms", "s"), "one of ns, us, ms, s"),
+    "timestamps": (lambda v: v in ("points", "ids"), "'points' or 'ids'"),
+    "tolerance_ms": (lambda v: _is_num(v) and v >= 0, "a non-negative number"),
+    "rate_hz": (lambda v: _is_num(v) and v > 0, "a positive number"),
+    "check_files": (lambda v: isinstance(v, bool), "true or false"),
+    "lidar": (_is_str, "a LiDAR name"),
+    "image_size": (lambda v: isinstance(v, list | tuple) and len(v) == 2 and all(
+        isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 100_000 for x in v), "[width, height]"),
+}
+
+
+def check_options(path: Path, options: dict[str, Any]) -> None:
+    """DatasetError naming ``path`` and the option when a loader option has a value of the wrong
+    kind (a string where a number is due, ...). Unknown options are left to :func:`open_dataset`
+    (a warning)."""
+    for k, v in options.items():
+        rule = OPTION_TYPES.get(k)
+        if rule is not None and v is not None and not rule[0](v):
+            raise DatasetError(path, f"option {k!r}: expected {rule[1]}, got {v!r}")
+
+
+def _open(p: Path, name: str, options: dict[str, Any]) -> LoadedSequence:
+    check_options(p, options)
     loader = FORMATS[name].load
     params = inspect.signature(loader).parameters
     named = {k for k, v in params.items() if v.kind not in (v.VAR_KEYWORD, v.VAR_POSITIONAL)}
@@ -254,14 +415,6 @@ def open_dataset(
     loaded = loader(p, **{k: v for k, v in options.items() if k in named})
     for k in unused:
         loaded.warnings.append(f"option {k!r} is not used by format {name!r}")
-    if estimate_poses:
-        from formats.datasets.egoposes import with_estimated_poses
-
-        with_estimated_poses(loaded)
-    try:  # interpolate the loaded tracks in time, not in frame counts
-        loaded.annotations.set_frame_times(loaded.info.frame_times_ns())
-    except ModelError as e:
-        loaded.warnings.append(f"frame times not used for interpolation: {e}")
     return loaded
 
 
@@ -328,6 +481,9 @@ def add_open_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--tolerance-ms", type=float, default=None, help="camera-LiDAR sync tolerance in ms")
     g.add_argument("--estimate-poses", action="store_true",
                    help="data without ego poses: estimate them by registering the LiDAR sweeps")
+    g.add_argument("--allow-root", dest="allow_roots", action="append", type=Path, default=None, metavar="DIR",
+                   help="also read files of the dataset that resolve into DIR (repeatable); by default every "
+                        "file must lie inside the dataset's own folder, symlinks resolved")
 
 
 def open_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -352,8 +508,9 @@ def open_options(args: argparse.Namespace) -> dict[str, Any]:
         "timestamp_unit": getattr(args, "timestamp_unit", None),
         "tolerance_ms": getattr(args, "tolerance_ms", None),
         "estimate_poses": True if getattr(args, "estimate_poses", False) else None,
+        "allow_roots": [os.path.abspath(r) for r in getattr(args, "allow_roots", None) or []] or None,
     }
-    for k in ("label_path", "oxts_path", "rig"):
+    for k in PATH_OPTIONS:
         if options[k] is not None:
             options[k] = os.path.abspath(options[k])
     return {k: v for k, v in options.items() if v is not None}

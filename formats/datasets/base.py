@@ -12,7 +12,7 @@ import datetime as _dt
 import os
 import re
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -25,6 +25,8 @@ from numpy.typing import NDArray
 from calib.rig import Rig
 from calib.transforms import invert
 from formats.datasets.errors import DatasetError, ImageSizeError, TimestampError
+from formats.io import check_confined
+from formats.limits import MAX_FRAMES, MAX_IMAGE_PIXELS, SPARSE_FACTOR, SPARSE_SLACK
 from formats.pointcloud import PointCloud, read_point_cloud
 from formats.sync import SyncReport
 from fusionlabel.document import AnnotationDocument
@@ -92,6 +94,9 @@ class LoadedSequence:
     lidar_reader: Callable[[int, str], PointCloud | None] | None = None
     image_reader: Callable[[int, str], np.ndarray | None] | None = None
     closer: Callable[[], None] | None = None
+    #: The real folders (and files) the sequence's files were checked to lie in (set by
+    #: :func:`formats.datasets.open_dataset`; empty when built otherwise).
+    allowed_roots: tuple[str, ...] = ()
 
     # ---- description ------------------------------------------------------------------------------
     @property
@@ -173,9 +178,7 @@ class LoadedSequence:
         path = self.info.frames[frame].camera_files.get(camera)
         if path is None:
             return None
-        img = decode_image_file(path)
-        check_image_size(path, (img.shape[1], img.shape[0]), rig, camera)
-        return img
+        return decode_camera_image(read_image_bytes(path), path, rig, camera)
 
     def read_frame(self, frame: int) -> FrameData:
         """Every sweep and image of ``frame`` (the unit the frame cache stores)."""
@@ -205,10 +208,33 @@ class LoadedSequence:
 
 
 # ---- images ------------------------------------------------------------------------------------
+def header_image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first bytes of a PNG or JPEG (None for other formats or when the
+    header is not there)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        w, h = struct.unpack(">II", data[16:24])
+        return int(w), int(h)
+    if data[:2] == b"\xff\xd8":
+        import io
+
+        return _jpeg_size(io.BytesIO(data))
+    return None
+
+
 def decode_image_bytes(data: bytes | np.ndarray, source: PathLike) -> np.ndarray:
-    """Decode PNG/JPEG/... bytes to (H, W, 3) uint8 RGB or (H, W) grey (16-bit PNGs keep uint16)."""
+    """Decode PNG/JPEG/... bytes to (H, W, 3) uint8 RGB or (H, W) grey (16-bit PNGs keep uint16).
+    The size in a PNG/JPEG header is checked against :data:`MAX_IMAGE_PIXELS` first, so a corrupt
+    header allocates nothing; DatasetError names ``source``."""
     buf = np.frombuffer(data, np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if buf.size == 0:
+        raise DatasetError(source, "image file is empty (0 bytes)")
+    size = header_image_size(buf[:65536].tobytes())
+    if size is not None and (size[0] * size[1] > MAX_IMAGE_PIXELS or 0 in size):
+        raise DatasetError(source, f"image header says {size[0]}x{size[1]} px (corrupt header?)")
+    try:
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    except cv2.error as e:
+        raise DatasetError(source, f"cannot decode image ({' '.join(str(e).split())[:120]})") from None
     if img is None:
         raise DatasetError(source, "cannot decode image (corrupt or unsupported)")
     if img.ndim == 3 and img.shape[2] == 3:
@@ -218,18 +244,36 @@ def decode_image_bytes(data: bytes | np.ndarray, source: PathLike) -> np.ndarray
     return img
 
 
-def decode_image_file(path: PathLike) -> np.ndarray:
-    """Read and decode an image file (see :func:`decode_image_bytes`)."""
+def read_image_bytes(path: PathLike) -> bytes:
+    """The bytes of an image file; DatasetError names it when it cannot be read."""
+    check_confined(path, DatasetError)
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as e:
         raise DatasetError(path, f"cannot read image: {e.strerror or e}") from None
-    return decode_image_bytes(data, path)
+
+
+def decode_image_file(path: PathLike) -> np.ndarray:
+    """Read and decode an image file (see :func:`decode_image_bytes`)."""
+    return decode_image_bytes(read_image_bytes(path), path)
+
+
+def decode_camera_image(data: bytes | np.ndarray, source: PathLike, rig: Rig, camera: str) -> np.ndarray:
+    """Decode the image of ``camera``: its header size is checked against the camera model before
+    decoding (:class:`ImageSizeError`), then the decoded size."""
+    head = bytes(memoryview(data)[:65536]) if not isinstance(data, np.ndarray) else data[:65536].tobytes()
+    size = header_image_size(head)
+    if size is not None:
+        check_image_size(source, size, rig, camera)
+    img = decode_image_bytes(data, source)
+    check_image_size(source, (img.shape[1], img.shape[0]), rig, camera)
+    return img
 
 
 def image_size(path: PathLike) -> tuple[int, int]:
     """(width, height) px of an image, from the PNG/JPEG header alone when possible (no decode)."""
     p = Path(path)
+    check_confined(p, DatasetError)
     try:
         with open(p, "rb") as f:
             head = f.read(32)
@@ -242,9 +286,7 @@ def image_size(path: PathLike) -> tuple[int, int]:
                     return size
     except OSError as e:
         raise DatasetError(p, f"cannot read image: {e.strerror or e}") from None
-    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise DatasetError(p, "cannot decode image (corrupt or unsupported)")
+    img = decode_image_file(p)
     return int(img.shape[1]), int(img.shape[0])
 
 
@@ -266,6 +308,8 @@ def _jpeg_size(f: Any) -> tuple[int, int] | None:
         if len(seg) < 2:
             return None
         length = struct.unpack(">H", seg)[0]
+        if length < 2:  # corrupt: a segment cannot be shorter than its length field
+            return None
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             data = f.read(5)
             if len(data) < 5:
@@ -359,6 +403,7 @@ def read_timestamps_file(path: PathLike, unit: str | None = None, strictly_incre
     Malformed lines and (with ``strictly_increasing``) out-of-order lines raise
     :class:`TimestampError` naming the file and the line."""
     p = Path(path)
+    check_confined(p, DatasetError)
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -432,6 +477,27 @@ def map_track_ids(ids: Iterable[str]) -> dict[str, int]:
         out[s] = nxt
         nxt += 1
     return out
+
+
+def check_frame_numbers(numbers: Mapping[int, PathLike], source: PathLike) -> int:
+    """The frame count (1 + the largest frame number) of a layout whose frames are numbered by
+    file names or label lines: ``numbers`` maps each number used to the file that uses it.
+    DatasetError naming that file when a number is negative, above :data:`MAX_FRAMES`, or so far
+    beyond the others that the sequence would be mostly empty frames (a renamed file)."""
+    if not numbers:
+        return 0
+    low = min(numbers)
+    if low < 0:
+        raise DatasetError(numbers[low], f"negative frame number {low}")
+    last = max(numbers)
+    n = last + 1
+    if n > MAX_FRAMES or n > SPARSE_FACTOR * len(numbers) + SPARSE_SLACK:
+        raise DatasetError(
+            numbers[last],
+            f"frame number {last} would make a sequence of {n} frames for {len(numbers)} numbered frames "
+            f"(limit {MAX_FRAMES} frames, at most {SPARSE_FACTOR}x as many frames as numbers + {SPARSE_SLACK})",
+        )
+    return n
 
 
 def require_dir(path: Path, what: str) -> Path:

@@ -28,6 +28,7 @@ from formats.datasets.base import (
     DEFAULT_PERIOD_NS,
     IgnoreRegion,
     LoadedSequence,
+    check_frame_numbers,
     check_image_size,
     dense_tracks,
     list_files,
@@ -91,10 +92,13 @@ def load_kitti_tracking(
 
     velo_i = {index(s, p): p for s, p in velo.items()}
     imgs_i = {i: {index(s, p): p for s, p in m.items()} for i, m in imgs.items()}
-    last = max([*velo_i, *labels, *(k for m in imgs_i.values() for k in m)], default=-1)
-    if last < 0:
+    numbered: dict[int, Path] = {k: lp for k in labels}
+    numbered.update(velo_i)
+    for m in imgs_i.values():
+        numbered.update(m)
+    n = check_frame_numbers(numbered, root)
+    if n == 0:
         raise DatasetError(root, f"sequence {seq}: no sweeps, images or labels")
-    n = last + 1
 
     # rig: camera sizes from the image headers (one size per camera)
     sizes: dict[int, tuple[int, int]] = {}

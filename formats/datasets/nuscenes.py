@@ -27,7 +27,8 @@
 
 from __future__ import annotations
 
-import json
+import math
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from calib.rig import Rig
 from calib.transforms import quat_to_yaw
 from formats.datasets.base import LoadedSequence, check_image_size, image_size
 from formats.datasets.errors import DatasetError
+from formats.io import read_json_file
 from formats.sync import report_from_pairs
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
@@ -67,6 +69,56 @@ def _us_to_ns(v: Any, where: Path, what: str) -> int:
         raise DatasetError(where, f"{what}: timestamp {v!r} is not a number (microseconds)") from None
 
 
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _vec(n: int) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: isinstance(v, list) and len(v) == n and all(_is_num(x) for x in v)), f"a list of {n} numbers"
+
+
+_STR = (lambda v: isinstance(v, str), "a string")
+_NUM = (_is_num, "a number")
+_BOOL = (lambda v: isinstance(v, bool), "true or false")
+_SIZE = (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100_000, "a pixel count")
+_STRS = (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings")
+_LIST = (lambda v: isinstance(v, list), "a list")
+
+#: The fields this loader reads, per table: name -> (required, (test, what it must be)). Every
+#: record is checked when its table is loaded, so the loader itself meets only well-typed values.
+TABLE_FIELDS: dict[str, dict[str, tuple[bool, tuple[Callable[[Any], bool], str]]]] = {
+    "scene": {"name": (False, _STR), "log_token": (False, _STR)},
+    "sample": {"scene_token": (True, _STR), "timestamp": (True, _NUM)},
+    "sample_data": {
+        "sample_token": (True, _STR), "calibrated_sensor_token": (True, _STR), "ego_pose_token": (True, _STR),
+        "filename": (True, _STR), "timestamp": (True, _NUM), "is_key_frame": (False, _BOOL),
+        "width": (False, _SIZE), "height": (False, _SIZE),
+    },
+    "calibrated_sensor": {"sensor_token": (True, _STR), "translation": (True, _vec(3)),
+                          "rotation": (True, _vec(4)), "camera_intrinsic": (False, _LIST)},
+    "sensor": {"channel": (True, _STR), "modality": (True, _STR)},
+    "ego_pose": {"translation": (True, _vec(3)), "rotation": (True, _vec(4))},
+    "sample_annotation": {"sample_token": (True, _STR), "instance_token": (True, _STR),
+                          "translation": (True, _vec(3)), "size": (True, _vec(3)), "rotation": (True, _vec(4)),
+                          "attribute_tokens": (False, _STRS)},
+    "instance": {"category_token": (False, _STR)},
+    "category": {"name": (False, _STR)},
+    "attribute": {"name": (False, _STR)},
+    "log": {"logfile": (False, _STR), "location": (False, _STR)},
+}
+
+
+def _check_record(rec: dict[str, Any], table: str, p: Path, i: int) -> None:
+    for key, (required, (test, what)) in TABLE_FIELDS.get(table, {}).items():
+        v = rec.get(key)
+        if v is None:
+            if required:
+                raise DatasetError(p, f"record {i} ({rec['token']}): missing {key!r}")
+            continue
+        if not test(v):
+            raise DatasetError(p, f"record {i} ({rec['token']}): {key!r} must be {what}, got {v!r:.80}")
+
+
 def load_tables(version_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """The tables of a version folder, each as token -> record. Required: scene, sample,
     sample_data, calibrated_sensor, sensor, ego_pose; optional: sample_annotation, instance,
@@ -79,18 +131,14 @@ def load_tables(version_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
                 raise DatasetError(p, "nuScenes table not found")
             out[name] = {}
             continue
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as e:
-            raise DatasetError(p, f"cannot read: {e}") from None
-        except json.JSONDecodeError as e:
-            raise DatasetError(p, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        data = read_json_file(p, DatasetError)
         if not isinstance(data, list):
             raise DatasetError(p, "a nuScenes table must be a JSON list of records")
         table = {}
         for i, rec in enumerate(data):
-            if not isinstance(rec, dict) or "token" not in rec:
-                raise DatasetError(p, f"record {i} is not an object with a token")
+            if not isinstance(rec, dict) or not isinstance(rec.get("token"), str):
+                raise DatasetError(p, f"record {i} is not an object with a string token")
+            _check_record(rec, name, p, i)
             table[rec["token"]] = rec
         out[name] = table
     return out
@@ -245,10 +293,10 @@ def load_nuscenes(
         for f in frames:
             for p in f.lidar_files.values():
                 if not p.is_file():
-                    raise DatasetError(p, "LiDAR file referenced by sample_data not found")
+                    raise DatasetError(p, f"LiDAR file referenced by {where['sample_data']} not found")
             for ch, p in f.camera_files.items():
                 if not p.is_file():
-                    raise DatasetError(p, "camera image referenced by sample_data not found")
+                    raise DatasetError(p, f"camera image referenced by {where['sample_data']} not found")
                 check_image_size(p, image_size(p), rig, ch)
 
     # annotations -> tracks by instance

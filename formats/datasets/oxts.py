@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from calib.transforms import invert
 from formats.datasets.errors import DatasetError
+from formats.io import check_confined
 
 F64 = NDArray[np.float64]
 
@@ -55,6 +56,7 @@ def parse_oxts_line(line: str, source: Path | str, lineno: int | None = None) ->
 
 def read_oxts_file(path: Path) -> F64:
     """A tracking ``oxts/<seq>.txt`` (one record per frame) -> (F, 30)."""
+    check_confined(path, DatasetError)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -69,6 +71,7 @@ def read_oxts_folder(files: list[Path]) -> F64:
     """Raw-drive ``oxts/data/*.txt`` (one record per file) -> (F, 30)."""
     rows = []
     for p in files:
+        check_confined(p, DatasetError)
         try:
             text = p.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as e:

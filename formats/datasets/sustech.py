@@ -23,7 +23,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ from formats.datasets.base import (
     map_track_ids,
 )
 from formats.datasets.errors import DatasetError
+from formats.io import read_json_file
 from formats.pointcloud import read_pcd
 from formats.sync import DEFAULT_TOLERANCE_NS, report_from_pairs
 from fusionlabel.box import Box3D
@@ -62,12 +62,7 @@ def is_sustech(path: Path) -> bool:
 
 
 def _read_json(p: Path) -> Any:
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(p, f"cannot read: {e}") from None
-    except json.JSONDecodeError as e:
-        raise DatasetError(p, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    return read_json_file(p, DatasetError)
 
 
 def _camera(p: Path, name: str, size: tuple[int, int]) -> Sensor:

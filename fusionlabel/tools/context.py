@@ -2,7 +2,8 @@
 
 The GUI owns one context per open sequence and keeps it current (frame, points of the frame);
 the tools read the document through it, edit it only by pushing commands on its undo stack, and
-report selection, preview and frame changes through its callbacks (plain Python, no Qt).
+report selection, preview, frame and message events through its :class:`EventGroup` ``events``
+(plain Python, no Qt; any number of listeners, see :mod:`fusionlabel.events`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from fusionlabel.box import Box3D
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument, BoxRef
+from fusionlabel.events import EventGroup
 from fusionlabel.ontology import Ontology
 from fusionlabel.tools.handles import HANDLE_TOLERANCE_PX
 
@@ -49,6 +51,9 @@ BoxPredictor = Callable[[AnnotationDocument, int, int, int], Box3D | None]
 #: ``(frame offset) -> (dt seconds, world points (M, 3+)) | None``: a neighbouring sweep of the sequence.
 NeighbourPoints = Callable[[int], "tuple[float, ArrayLike] | None"]
 
+#: The events of a :class:`ToolContext` (``ctx.events.<name>``).
+CONTEXT_EVENTS = ("selection", "preview", "frame", "message")
+
 
 class ToolContext:
     """The state the tools share with the GUI.
@@ -60,13 +65,19 @@ class ToolContext:
       (extra columns ignored), or None when not loaded. Used by create (height and z).
     - ``ground``: ground height (m, world z): a constant, a function ``(x, y) -> z``, or None to
       estimate it from ``points`` (the 5th percentile of the heights within 4 m; 0 without points).
+    - frame facts, set with the points by :meth:`set_frame_data` and cleared with them on a frame
+      change: ``sensor_origin`` (the LiDAR's position (x, y, z) in the world frame at this frame,
+      or None) and ``ego_yaw`` (the ego's heading at this frame, rad about world +z, or None).
     - ``default_class``: the class of new boxes; ``ontology``: class priors (size, attributes).
     - ``box_predictor``: optional motion prediction used by "copy to next frame" (see
       ``BoxPredictor``); without one the box is copied unchanged.
     - ``pick_tolerance_px``: how close (screen pixels) the pointer must be to a handle, an edge
       or a footprint to grab or pick it (raise it on high-DPI screens).
-    - callbacks (each optional): ``on_selection(track_id | None)``, ``on_preview(Preview | None)``,
-      ``on_frame(frame)`` (load the frame and assign ``points``), ``on_message(text)`` (status).
+    - ``events`` (an :class:`~fusionlabel.events.EventGroup`, many listeners each):
+      ``selection(track_id | None)``, ``preview(Preview | None)``, ``frame(frame)`` (a listener
+      loads the frame and assigns ``points``), ``message(text)`` (a status line for the user).
+      The ``on_selection`` / ``on_preview`` / ``on_frame`` / ``on_message`` arguments, when given,
+      are connected to them.
     - ``proposal_under_review``: optional ``() -> proposal id | None``, the pre-label proposal a
       reviewer has open; with no box selected the keyboard nudges edit its box at this frame.
     - ``neighbour_points``: optional ``(offset) -> (dt seconds, points) | None``: the sweep of frame
@@ -101,15 +112,17 @@ class ToolContext:
         self.ground = ground
         self.default_class = default_class
         self.ontology = ontology if ontology is not None else Ontology.default()
-        self.on_selection = on_selection
-        self.on_preview = on_preview
-        self.on_frame = on_frame
-        self.on_message = on_message
+        self.events = EventGroup(*CONTEXT_EVENTS)
+        for name, listener in zip(CONTEXT_EVENTS, (on_selection, on_preview, on_frame, on_message), strict=True):
+            if listener is not None:
+                self.events[name].connect(listener)
         self.preview: Preview | None = None
         self.pick_tolerance_px = float(pick_tolerance_px)
         self.box_predictor = box_predictor
         self.proposal_under_review: Callable[[], int | None] | None = None
         self.neighbour_points: NeighbourPoints | None = None
+        self.sensor_origin: tuple[float, float, float] | None = None
+        self.ego_yaw: float | None = None
         if selection is not None:
             self.set_selection(selection)
 
@@ -129,6 +142,20 @@ class ToolContext:
             raise ValueError(f"points must have shape (N, 3), got {p.shape}")
         self._points = np.asarray(p[:, :3], dtype=np.float64)
 
+    def set_frame_data(self, points: ArrayLike | None, sensor_origin: ArrayLike | None = None,
+                       ego_yaw: float | None = None) -> None:
+        """The current frame's world points ``(N, 3+)`` and facts: the sensor position (3,) and
+        the ego heading (rad), both in the world frame (None: unknown)."""
+        origin = None
+        if sensor_origin is not None:
+            o = np.asarray(sensor_origin, dtype=np.float64)
+            if o.shape != (3,) or not np.isfinite(o).all():
+                raise ValueError(f"sensor_origin must be 3 finite numbers, got {sensor_origin!r}")
+            origin = (float(o[0]), float(o[1]), float(o[2]))
+        self.points = points
+        self.sensor_origin = origin
+        self.ego_yaw = None if ego_yaw is None else float(ego_yaw)
+
     # ---- selection ------------------------------------------------------------------------------
     @property
     def selection(self) -> int | None:
@@ -141,8 +168,7 @@ class ToolContext:
         if track_id == self._selection:
             return
         self._selection = track_id
-        if self.on_selection is not None:
-            self.on_selection(track_id)
+        self.events.selection.emit(track_id)
 
     def selected_box(self) -> BoxRef | None:
         """The selected track's committed box at the current frame (None when there is none)."""
@@ -158,8 +184,7 @@ class ToolContext:
     # ---- preview --------------------------------------------------------------------------------
     def set_preview(self, preview: Preview | None) -> None:
         self.preview = preview
-        if self.on_preview is not None:
-            self.on_preview(preview)
+        self.events.preview.emit(preview)
 
     # ---- frame ----------------------------------------------------------------------------------
     @property
@@ -168,15 +193,15 @@ class ToolContext:
 
     def set_frame(self, frame: int) -> int:
         """Go to ``frame`` (clamped to the sequence); returns the new frame. Clears ``points``
-        (``on_frame`` is expected to load the new ones) when the frame changes."""
+        (a listener of ``events.frame`` is expected to load the new ones) when the frame changes."""
         frame = max(0, int(frame))
         if self.frame_count is not None:
             frame = min(frame, max(self.frame_count - 1, 0))
         if frame != self.frame:
             self.frame = frame
             self.points = None
-            if self.on_frame is not None:
-                self.on_frame(frame)
+            self.sensor_origin, self.ego_yaw = None, None
+            self.events.frame.emit(frame)
         return self.frame
 
     # ---- ground and priors ----------------------------------------------------------------------
@@ -200,5 +225,5 @@ class ToolContext:
         return self.ontology.default_size(self.default_class if label is None else label)
 
     def message(self, text: str) -> None:
-        if self.on_message is not None:
-            self.on_message(text)
+        """Tell the user ``text`` (emits ``events.message``)."""
+        self.events.message.emit(text)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import fusionlabel.tools.actions as actions
+from fusionlabel.events import EventGroup
 from fusionlabel.tools.base import Tool
 from fusionlabel.tools.context import ToolContext
 from fusionlabel.tools.create import CreateTool
 from fusionlabel.tools.edit import EditTool
-from fusionlabel.tools.events import KeyEvent, PointerEvent
+from fusionlabel.tools.edit3d import View3DEditTool
+from fusionlabel.tools.events import PLANE_VIEWS, KeyEvent, PointerEvent
+from fusionlabel.tools.imagebox import CameraFrame, ImageBoxTool
 from fusionlabel.tools.keymap import APP_ACTIONS, KeyBinding, Keymap, Steps
 from fusionlabel.tools.oneclick import OneClickTool
 
@@ -22,13 +25,22 @@ class ToolController:
     """Holds the tools (``"edit"``: :class:`EditTool`, ``"create"``: :class:`CreateTool`,
     ``"oneclick"``: :class:`~fusionlabel.tools.oneclick.OneClickTool`) and the keymap.
 
-    - :meth:`on_pointer` forwards to the active tool (returns True when consumed) and remembers
-      the last BEV pointer position for "create at cursor".
+    - :meth:`on_pointer` forwards events of the plane views (BEV, side, front) to the active tool
+      (returns True when consumed) and remembers the last BEV pointer position for "create at
+      cursor"; events of a camera panel go to ``view_tools["camera"]`` (an
+      :class:`~fusionlabel.tools.imagebox.ImageBoxTool`: drag a rectangle to create a box) and
+      events of the 3D view to ``view_tools["3d"]`` (a
+      :class:`~fusionlabel.tools.edit3d.View3DEditTool`: move and rotate the selected box),
+      whichever tool is active. ``cameras`` (name -> :class:`CameraFrame` at the current frame)
+      feeds the camera tool; the sensor origin and ego heading of the frame come from the
+      context (``ToolContext.set_frame_data``).
     - :meth:`on_key` returns the name of the action performed (or handed to the application,
       see ``APP_ACTIONS``: ``on_app_action(name)`` is called for those), else None. During a
       drag only Escape (cancel) is handled.
     - :meth:`perform` runs an action by name (for menus and toolbar buttons).
     - ``return_to_edit``: after a box is created the edit tool becomes active again.
+    - ``events.tool(name)`` is emitted when the active tool changes (``on_tool_changed``, when
+      given, is connected to it).
     """
 
     def __init__(
@@ -39,18 +51,25 @@ class ToolController:
         on_app_action: Callable[[str], None] | None = None,
         on_tool_changed: Callable[[str], None] | None = None,
         return_to_edit: bool = True,
+        cameras: Callable[[str], CameraFrame | None] | None = None,
     ) -> None:
         self.ctx = ctx
         self.keymap = keymap if keymap is not None else Keymap.default()
         self.steps = steps if steps is not None else Steps()
         self.on_app_action = on_app_action
-        self.on_tool_changed = on_tool_changed
+        self.events = EventGroup("tool")
+        if on_tool_changed is not None:
+            self.events.tool.connect(on_tool_changed)
         self.return_to_edit = return_to_edit
         create = CreateTool(ctx)
         create.on_created = self._created
         oneclick = OneClickTool(ctx)
         oneclick.on_created = self._created
         self.tools: dict[str, Tool] = {"edit": EditTool(ctx), "create": create, "oneclick": oneclick}
+        image_box = ImageBoxTool(ctx, cameras, ground=oneclick.ground_model)
+        image_box.on_created = self._created
+        #: The tools of the views that are not view planes, by view (see the class doc).
+        self.view_tools: dict[str, Tool] = {"camera": image_box, "3d": View3DEditTool(ctx)}
         self._active = "edit"
         self.cursor_bev: tuple[float, float] | None = None
 
@@ -70,13 +89,23 @@ class ToolController:
             return
         self.tool.cancel()
         self._active = name
-        if self.on_tool_changed is not None:
-            self.on_tool_changed(name)
+        self.events.tool.emit(name)
 
     def cancel(self) -> bool:
-        """Cancel the active tool's gesture (call it when the frame or the document is changed
+        """Cancel the current gesture of any tool (call it when the frame or the document is changed
         from outside during a drag, e.g. by the timeline); True when there was one."""
-        return self.tool.cancel()
+        had = self.tool.cancel()
+        for t in self.view_tools.values():
+            had = t.cancel() or had
+        return had
+
+    @property
+    def dragging(self) -> bool:
+        """True while any tool (active or of the camera / 3D view) is in a gesture."""
+        return self.tool.dragging or any(t.dragging for t in self.view_tools.values())
+
+    def _tool_for(self, ev: PointerEvent) -> Tool:
+        return self.tool if ev.view in PLANE_VIEWS else self.view_tools[ev.view]
 
     def _created(self, track_id: int) -> None:
         if self.return_to_edit:
@@ -88,15 +117,15 @@ class ToolController:
             self.cursor_bev = ev.pos_world
         if ev.kind == "press":
             self.ctx.stack.break_merge()
-        return self.tool.on_pointer(ev)
+        return self._tool_for(ev).on_pointer(ev)
 
     def cursor(self, ev: PointerEvent) -> str:
         """Cursor-shape hint for a hover (see :meth:`Tool.cursor`)."""
-        return self.tool.cursor(ev)
+        return self._tool_for(ev).cursor(ev)
 
     def on_key(self, ev: KeyEvent) -> str | None:
-        if self.tool.dragging:
-            if ev.key == "escape" and self.tool.cancel():
+        if self.dragging:
+            if ev.key == "escape" and self.cancel():
                 return "cancel"
             return None
         b = self.keymap.lookup(ev)
@@ -129,7 +158,7 @@ class ToolController:
         if action not in NUDGE_ACTIONS:
             ctx.stack.break_merge()
         if action in APP_ACTIONS:
-            self.tool.cancel()
+            self.cancel()
             if self.on_app_action is not None:
                 self.on_app_action(action)
             return True
@@ -150,7 +179,7 @@ class ToolController:
         if action == "select_next":
             return actions.cycle_selection(ctx, int(kw.get("step", 1)))  # type: ignore[call-overload]
         if action == "escape":
-            if self.tool.cancel():
+            if self.cancel():
                 return True
             if ctx.selection is not None:
                 ctx.set_selection(None)
@@ -177,7 +206,7 @@ class ToolController:
             self.set_tool("oneclick")
             return True
         if action in ("undo", "redo"):
-            self.tool.cancel()
+            self.cancel()
             done = ctx.stack.undo() if action == "undo" else ctx.stack.redo()
             ctx.validate_selection()
             return done

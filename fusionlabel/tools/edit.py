@@ -30,7 +30,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.commands import SetKeyframe
 from fusionlabel.tools.base import moved_beyond_threshold
 from fusionlabel.tools.context import Preview, ToolContext
-from fusionlabel.tools.events import PointerEvent
+from fusionlabel.tools.events import PLANE_VIEWS, PointerEvent
 from fusionlabel.tools.handles import (
     MIN_SIZE,
     Handle,
@@ -75,6 +75,8 @@ class EditTool(SelectTool):
 
     # ---- events ---------------------------------------------------------------------------------
     def on_pointer(self, ev: PointerEvent) -> bool:
+        if ev.view not in PLANE_VIEWS:
+            return False  # the camera and 3D views have their own tools
         if ev.kind == "press":
             if ev.button != "left":
                 return False
@@ -118,7 +120,7 @@ class EditTool(SelectTool):
 
     def cursor(self, ev: PointerEvent) -> str:
         ref = self.ctx.selected_box()
-        if ref is not None:
+        if ref is not None and ev.view in PLANE_VIEWS:
             hit = pick(ev.view, ref.box, ev.pos_world, ev.pixels_per_metre, ref.box, self.ctx.pick_tolerance_px)
             if isinstance(hit, Handle):
                 return "rotate" if hit.kind == "rotate" else f"resize:{hit.name}"

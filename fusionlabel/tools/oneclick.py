@@ -6,17 +6,17 @@ around the click, its L-shape heading, the current class's typical size where on
 object is seen (extended away from the sensor), bottom on the ground. One
 :class:`~fusionlabel.commands.CreateTrack` (class default attributes), the new track selected,
 ``on_created`` called (the controller returns to the edit tool). A click where no object is says
-so through ``ctx.on_message`` and changes nothing.
+so through ``ctx.message`` (the context's ``message`` event) and changes nothing.
 
 The class is ``ctx.default_class`` (the labeller's current class) unless ``use_class`` is False
 (then the class guessed from the size priors). The ground is ``ground`` when set, else
 ``ctx.ground`` when it is a :class:`~fusionlabel.assist.GroundModel`, else one fitted to
-``ctx.points`` once per frame. ``origin`` is the sensor position in the world frame at this
-frame (the GUI sets it with the frame; None: the points' lowest-10% centre is not used, the
-extension then runs away from the world origin). ``ego_yaw`` is the ego's heading (rad, world
-frame) at this frame (the GUI sets it with the frame): a walker's heading is then the ego axis
-nearest its points' principal axis (people walk along the ego's road or across it); None: the
-principal axis.
+``ctx.points`` once per frame. The sensor position in the world frame at this frame is
+``origin`` when set, else ``ctx.sensor_origin`` (the window sets it with the frame:
+``ToolContext.set_frame_data``; None: the extension runs away from the world origin). The ego's
+heading (rad, world frame) at this frame is ``ego_yaw`` when set, else ``ctx.ego_yaw``: a
+walker's heading is then the ego axis nearest its points' principal axis (people walk along the
+ego's road or across it); None: the principal axis.
 
 In a sequence, when ``ctx.neighbour_points`` is set, the sweeps at the frame offsets
 ``motion_offsets`` (default -2, -1, +1, +2) are passed as ``neighbours``: a walker or rider that
@@ -31,8 +31,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from fusionlabel.assist import BoxFit, GroundModel, box_from_click, fit_ground
+from fusionlabel.assist import BoxFit, GroundModel, box_from_click, click_from_ray, fit_ground
 from fusionlabel.commands import CreateTrack
 from fusionlabel.tools.base import Tool, moved_beyond_threshold
 from fusionlabel.tools.context import ToolContext
@@ -72,9 +73,12 @@ class OneClickTool(Tool):
             return None
         key = (self.ctx.frame, id(pts))
         if self._ground_cache is None or self._ground_cache[:2] != key:
-            origin = self.origin if self.origin is not None else None
-            self._ground_cache = (*key, fit_ground(pts, origin))
+            self._ground_cache = (*key, fit_ground(pts, self._origin()))
         return self._ground_cache[2]
+
+    def _origin(self) -> tuple[float, float, float] | None:
+        """The sensor position (world frame): ``origin`` when set, else the context's frame fact."""
+        return self.origin if self.origin is not None else self.ctx.sensor_origin
 
     def on_pointer(self, ev: PointerEvent) -> bool:
         if ev.view != "bev" or (ev.button != "left" and ev.kind in ("press", "release")):
@@ -100,10 +104,12 @@ class OneClickTool(Tool):
         if pts is None or len(pts) == 0:
             self._say("no points loaded for this frame")
             return None
-        origin = self.origin if self.origin is not None else (0.0, 0.0, 0.0)
+        origin = self._origin()
         fit = box_from_click(pts, np.asarray(xy, dtype=np.float64), self._ground(), ctx.ontology,
-                             class_hint=ctx.default_class if self.use_class else None, origin=origin,
-                             neighbours=self._neighbours(), ego_yaw=self.ego_yaw)
+                             class_hint=ctx.default_class if self.use_class else None,
+                             origin=origin if origin is not None else (0.0, 0.0, 0.0),
+                             neighbours=self._neighbours(), ego_yaw=self.ego_yaw if self.ego_yaw is not None
+                             else ctx.ego_yaw)
         self.last_fit = fit
         if fit.box is None or fit.label is None:
             self._say(f"no object at the click ({fit.reason})")
@@ -124,6 +130,20 @@ class OneClickTool(Tool):
             self.on_created(cmd.track_id)
         return cmd.track_id
 
+    def click_ray(self, origin: ArrayLike, direction: ArrayLike) -> int | None:
+        """A click in the 3D view: box the object whose points the viewing ray (``origin`` (3,),
+        ``direction`` (3,), world frame) hits first, else the one on the ground where the ray
+        meets it (:func:`fusionlabel.assist.click_from_ray`); returns the new track id or None."""
+        pts = self.ctx.points
+        if pts is None or len(pts) == 0:
+            self._say("no points loaded for this frame")
+            return None
+        xy = click_from_ray(pts, origin, direction, self._ground())
+        if xy is None:
+            self._say("the click hits neither points nor the ground")
+            return None
+        return self.click(xy)
+
     def _neighbours(self) -> list[tuple[float, np.ndarray]] | None:
         """The neighbouring sweeps (dt s, world points) from ``ctx.neighbour_points``, or None."""
         get = self.ctx.neighbour_points
@@ -142,8 +162,7 @@ class OneClickTool(Tool):
         return out
 
     def _say(self, text: str) -> None:
-        if self.ctx.on_message is not None:
-            self.ctx.on_message(text)
+        self.ctx.message(text)
 
     def cancel(self) -> bool:
         had = self._press is not None

@@ -1,29 +1,185 @@
-"""Selection by clicking in the bird's-eye view: :func:`pick_candidates` and :class:`SelectTool`."""
+"""Picking, Qt-free: what is under a click in each view, and :class:`SelectTool` (BEV clicks).
+
+- BEV: :func:`pick_footprints` (boxes by their footprints), :func:`pick_candidates` (the
+  document's boxes at the current frame), :func:`pick_proposals` (pre-label proposals).
+- Camera images: :func:`pick_camera_boxes` (boxes by their projected, distortion-aware outlines).
+- 3D view: :func:`pick_view_boxes` (boxes by their outlines on the canvas), :func:`click_3d`
+  (a 3D-view click: a one-click box where the viewing ray meets points, else selection), and the
+  ray tests :func:`ray_box_hit`, :func:`pick_ray` (boxes along a viewing ray, nearest first; also
+  for boxes partly behind the eye) used by the 3D edit tool.
+
+The views give positions (world metres, image or canvas pixels) and, for the 3D view, the viewing
+ray and the world -> canvas projection; the window only turns Qt events into these calls.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from calib.camera import CameraModel
+from calib.projection import box_extent2d, convex_hull
+from fusionlabel.box import Box3D
+from fusionlabel.document import AnnotationDocument
+from fusionlabel.geometry import point_in_polygon
 from fusionlabel.tools.base import Tool, moved_beyond_threshold
 from fusionlabel.tools.context import ToolContext
 from fusionlabel.tools.events import PointerEvent
 from fusionlabel.tools.handles import footprint_distance
+from fusionlabel.tools.oneclick import OneClickTool
+
+#: Nearest distance (m, along the viewing direction) a corner may have for a box to be picked in
+#: the 3D view: a box reaching behind the eye has no closed outline on the canvas.
+VIEW_NEAR = 0.05
+#: Nearest depth (m, camera z) a corner may have for a box to be picked in a camera image.
+CAMERA_NEAR = 0.1
+
+
+def pick_footprints(boxes: Iterable[tuple[int, Box3D]], xy: ArrayLike, tolerance: float = 0.0) -> list[int]:
+    """Ids of the ``(id, box)`` pairs (world frame) whose BEV footprint is at most ``tolerance``
+    metres from world ``xy``, best first: footprints containing ``xy``, smallest first (a
+    pedestrian beside a truck wins over the truck), then the others, nearest first; ties by id.
+    ``xy`` may carry a z (ignored)."""
+    p = np.asarray(xy, dtype=np.float64).reshape(-1)[:2]  # a 3D position: its x, y
+    scored = []
+    for key, box in boxes:
+        d = footprint_distance(box, p)
+        if d <= tolerance:
+            scored.append(((0, box.size[0] * box.size[1]) if d == 0.0 else (1, d), key))
+    scored.sort()
+    return [key for _, key in scored]
 
 
 def pick_candidates(ctx: ToolContext, xy: tuple[float, float], tolerance: float) -> list[int]:
-    """Track ids of the boxes at the current frame under world ``xy`` (BEV, metres), best first:
-    boxes whose footprint contains ``xy``, smallest footprint first (a pedestrian beside a truck
-    wins over the truck), then boxes whose footprint is within ``tolerance`` metres, nearest
-    first; ties by track id."""
-    scored = []
-    for ref in ctx.doc.boxes_at(ctx.frame):
-        d = footprint_distance(ref.box, xy)
-        if d <= tolerance:
-            inside = d == 0.0
-            area = ref.box.size[0] * ref.box.size[1]
-            scored.append(((0, area) if inside else (1, d), ref.track_id))
-    scored.sort()
-    return [tid for _, tid in scored]
+    """Track ids of the boxes at the current frame under world ``xy`` (BEV, metres), best first
+    (:func:`pick_footprints`)."""
+    return pick_footprints(((r.track_id, r.box) for r in ctx.doc.boxes_at(ctx.frame)), xy, tolerance)
+
+
+def pick_proposals(doc: AnnotationDocument, frame: int, xy: ArrayLike, tolerance: float = 0.0) -> list[int]:
+    """Ids of the pre-label proposals at ``frame`` under world ``xy`` (BEV, metres), best first
+    (:func:`pick_footprints`)."""
+    return pick_footprints(((p.proposal_id, p.box) for p in doc.proposals_at(frame)), xy, tolerance)
+
+
+def pick_outlines(outlines: Iterable[tuple[int, ArrayLike, float]], uv: ArrayLike) -> list[int]:
+    """Ids of the ``(id, polygon (K, 2), depth)`` outlines containing the 2D point ``uv`` (same
+    units as the polygons), nearest (smallest depth) first; ties by id."""
+    hits = sorted((float(depth), key) for key, poly, depth in outlines if point_in_polygon(poly, uv))
+    return [key for _, key in hits]
+
+
+def pick_camera_boxes(boxes: Iterable[tuple[int, ArrayLike]], T_cam_from_world: ArrayLike, camera: CameraModel,
+                      uv: ArrayLike) -> list[int]:
+    """Ids of the ``(id, corners (8, 3) world m)`` boxes whose projected outline in ``camera``
+    (``calib.projection.box_extent2d``: near-plane clipped, distortion sampled, clipped to the
+    image) contains image point ``uv`` (px), nearest (distance of the box centre from the camera)
+    first. Boxes wholly behind the camera are skipped."""
+    T = np.asarray(T_cam_from_world, dtype=np.float64)
+
+    def outlines() -> Iterable[tuple[int, NDArray[np.float64], float]]:
+        for key, corners in boxes:
+            c = np.asarray(corners, dtype=np.float64) @ T[:3, :3].T + T[:3, 3]
+            if c[:, 2].max() <= CAMERA_NEAR:
+                continue
+            ext = box_extent2d(c, camera)
+            if ext is None or ext.clipped is None or len(ext.polygon) < 3:
+                continue
+            yield key, ext.polygon, float(np.linalg.norm(c.mean(axis=0)))
+
+    return pick_outlines(outlines(), uv)
+
+
+def pick_view_boxes(boxes: Iterable[tuple[int, ArrayLike]], eye: ArrayLike, direction: ArrayLike,
+                    to_canvas: Callable[[NDArray[np.float64]], ArrayLike], xy: ArrayLike) -> list[int]:
+    """Ids of the ``(id, corners (8, 3) world m)`` boxes whose outline on a perspective canvas
+    (the convex hull of the corners mapped by ``to_canvas``: world (8, 3) -> canvas px (8, 2))
+    contains canvas point ``xy``, nearest first (mean corner distance along the viewing
+    ``direction`` from ``eye``, world frame). Boxes reaching behind the eye are skipped."""
+    o = np.asarray(eye, dtype=np.float64).reshape(3)
+    d = np.asarray(direction, dtype=np.float64).reshape(3)
+    n = float(np.linalg.norm(d))
+    if not n > 0.0:
+        raise ValueError("the viewing direction must not be zero")
+    d = d / n
+
+    def outlines() -> Iterable[tuple[int, NDArray[np.float64], float]]:
+        for key, corners in boxes:
+            c = np.asarray(corners, dtype=np.float64)
+            depth = (c - o) @ d
+            if depth.min() <= VIEW_NEAR:
+                continue
+            yield key, convex_hull(np.asarray(to_canvas(c), dtype=np.float64)[:, :2]), float(depth.mean())
+
+    return pick_outlines(outlines(), xy)
+
+
+def click_3d(ctx: ToolContext, tool: Tool, eye: ArrayLike, direction: ArrayLike,
+             to_canvas: Callable[[NDArray[np.float64]], ArrayLike], xy: ArrayLike) -> int | None:
+    """A click at canvas ``xy`` (px) of the 3D view, whose viewing ray starts at ``eye`` along
+    ``direction`` (world frame): with the one-click tool active (``tool``), box the object the ray
+    hits first (:meth:`OneClickTool.click_ray`, which selects it); otherwise select the nearest box
+    of the current frame under the click (:func:`pick_view_boxes`; a click on nothing keeps the
+    selection). Returns the new or selected track id, or None."""
+    if isinstance(tool, OneClickTool):
+        return tool.click_ray(eye, direction)
+    refs = ctx.doc.boxes_at(ctx.frame)
+    ids = pick_view_boxes(((r.track_id, r.box.corners()) for r in refs), eye, direction, to_canvas, xy)
+    if not ids:
+        return None
+    ctx.stack.break_merge()  # as a BEV click: nudges of another box are another undo step
+    ctx.set_selection(ids[0])
+    return ids[0]
+
+
+def ray_box_hit(origin: ArrayLike, direction: ArrayLike, box: Box3D, margin: float = 0.0) -> float | None:
+    """Distance (m, along the unit ``direction``) at which the ray from ``origin`` (both (3,),
+    world frame) enters ``box`` enlarged by ``margin`` m on every side; 0.0 when ``origin`` lies
+    inside it; None when the ray misses it or the box lies behind the origin. Slab test in the
+    box's frame."""
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    d = np.asarray(direction, dtype=np.float64).reshape(3)
+    n = float(np.linalg.norm(d))
+    if not n > 0.0:
+        raise ValueError("ray direction must not be zero")
+    d = d / n
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    R = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # box -> world
+    ol = (o - np.asarray(box.center)) @ R
+    dl = d @ R
+    half = np.asarray(box.size, dtype=np.float64) / 2.0 + margin
+    t_lo, t_hi = -math.inf, math.inf
+    for k in range(3):
+        if abs(dl[k]) < 1e-12:
+            if abs(ol[k]) > half[k]:
+                return None
+            continue
+        t1, t2 = (-half[k] - ol[k]) / dl[k], (half[k] - ol[k]) / dl[k]
+        t_lo, t_hi = max(t_lo, min(t1, t2)), min(t_hi, max(t1, t2))
+    if t_lo > t_hi or t_hi < 0.0:
+        return None
+    return max(float(t_lo), 0.0)
+
+
+def pick_ray(boxes: Iterable[tuple[int, Box3D]], origin: ArrayLike, direction: ArrayLike,
+             margin: float = 0.0) -> list[int]:
+    """Ids of the ``(id, box)`` pairs whose box (enlarged by ``margin`` m) the ray hits, nearest
+    entry first (ties by id). Ray and boxes in the world frame."""
+    hits = []
+    for key, box in boxes:
+        t = ray_box_hit(origin, direction, box, margin)
+        if t is not None:
+            hits.append((t, key))
+    hits.sort()
+    return [k for _, k in hits]
+
+
+def pick_ray_candidates(ctx: ToolContext, origin: ArrayLike, direction: ArrayLike, margin: float = 0.0) -> list[int]:
+    """Track ids of the boxes at the current frame that the 3D-view ray hits, nearest first."""
+    return pick_ray(((r.track_id, r.box) for r in ctx.doc.boxes_at(ctx.frame)), origin, direction, margin)
 
 
 class SelectTool(Tool):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import vispy
@@ -36,6 +35,7 @@ from PyQt6.QtWidgets import QApplication, QWidget
 from vispy import scene
 
 from gui.colors import tracked_opacity
+from gui.model.shapes import BoxGlyph
 from gui.render.points import PointCloud
 
 vispy.use(app="pyqt6")
@@ -49,21 +49,6 @@ _EDGES = np.array(
     dtype=np.int64,
 )
 BACKGROUND = (0.06, 0.07, 0.09, 1.0)
-
-
-@dataclass(frozen=True)
-class BoxGlyph:
-    """One box to draw: ``corners`` (8, 3) world metres in ``CORNER_SIGNS`` order, ``color`` RGBA
-    floats, ``keyframe`` (False: interpolated, drawn dashed), ``selected``, ``text`` (label);
-    ``tracked`` (found by auto-tracking: short dashes) with its ``confidence`` (the opacity)."""
-
-    corners: NDArray[np.float64]
-    color: tuple[float, float, float, float]
-    keyframe: bool = True
-    selected: bool = False
-    text: str = ""
-    tracked: bool = False
-    confidence: float | None = None
 
 
 def box_segments(corners: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -161,10 +161,12 @@ def test_ab3dmot_tracking_labels() -> None:
 def test_nuscenes_missing_sensor_file_is_named(tmp_path) -> None:
     root = real_data("nuscenes_kf")
     (tmp_path / "v1.0-mini-kf").symlink_to(root / "v1.0-mini-kf")
-    with pytest.raises(DatasetError) as e:
+    with pytest.raises(DatasetError, match="outside the dataset root"):  # the tables are outside tmp_path
         open_dataset(tmp_path)
+    with pytest.raises(DatasetError) as e:  # allowed explicitly
+        open_dataset(tmp_path, allow_roots=[root])
     assert "samples/LIDAR_TOP/" in str(e.value.path) and "not found" in str(e.value)
-    ls = open_dataset(tmp_path, check_files=False)  # the tables alone still parse
+    ls = open_dataset(tmp_path, check_files=False, allow_roots=[root])  # the tables alone still parse
     assert ls.annotations.num_boxes() == 69
     with pytest.raises(DatasetError, match="no scene 'scene-9999'"):
         open_dataset(root, scene="scene-9999")

@@ -218,7 +218,7 @@ def test_bad_files_name_file_and_location(tmp_path: Path, mutate, message: str) 
 def test_not_json(tmp_path: Path) -> None:
     p = tmp_path / "openlabel.json"
     p.write_text("{not json")
-    with pytest.raises(FormatError, match="not valid JSON"):
+    with pytest.raises(FormatError, match="invalid JSON"):
         read_openlabel(tmp_path)
 
 

@@ -150,7 +150,7 @@ def test_delete_removes_the_keyframe_then_the_track() -> None:
 def test_delete_on_an_interpolated_frame_keeps_everything_and_shift_delete_deletes_the_track() -> None:
     ctx, ctl, _, _ = make()
     messages: list[str] = []
-    ctx.on_message = messages.append
+    ctx.events.message.connect(messages.append)
     ctx.stack.push(SetKeyframe(0, 4, A))
     ctx.set_selection(0)
     ctx.set_frame(2)

@@ -43,9 +43,9 @@ def test_one_click_box_on_a_parked_car(qtbot, scene: Path) -> None:
     i = max(near, key=lambda k: counts[k])
     gt = gts[i]
     assert counts[i] >= 150, counts[i]
-    assert np.allclose(win.ctl.tools["oneclick"].origin, lidar)  # the GUI sets the LiDAR position
+    assert np.allclose(win.ctx.sensor_origin, lidar)  # the frame facts: the LiDAR position
     Te = win.session.loaded.info.T_world_from_ego(0)  # and the ego's heading (walkers' axes)
-    assert abs(math.remainder(win.ctl.tools["oneclick"].ego_yaw - math.atan2(Te[1, 0], Te[0, 0]), 2 * math.pi)) < 1e-9
+    assert abs(math.remainder(win.ctx.ego_yaw - math.atan2(Te[1, 0], Te[0, 0]), 2 * math.pi)) < 1e-9
 
     n = len(doc)
     key(qtbot, win, Qt.Key.Key_G)

@@ -1,10 +1,8 @@
-"""Qt-free parts of the GUI: session loading, frame data in the world frame, the frame cache,
+"""Qt-free parts of the GUI: session loading, frame data in the world frame, the frame providers,
 project save/read and the recovery copy."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -85,36 +83,27 @@ def test_bad_path_names_the_file(tmp_path: Path) -> None:
         load_session(bad)
 
 
-def test_small_frame_cache_prefetches_and_reports_errors() -> None:
-    from gui.frames import SmallFrameCache
+def test_frame_providers(scene: Path) -> None:
+    """One points provider and the frame facts (sensor origin, ego heading) of a session."""
+    import math
 
-    calls: list[int] = []
-    lock = threading.Lock()
+    from gui.session import load_session
 
-    def loader(i: int) -> int:
-        with lock:
-            calls.append(i)
-        if i == 4:
-            raise OSError("frame 4 is broken")
-        time.sleep(0.01)
-        return i * 10
-
-    c = SmallFrameCache(loader, 6, capacity=3)
+    s = load_session(scene)
     try:
-        assert c.get(1) == 10
-        assert c.wait_idle(5)
-        assert 2 in c and 0 in c  # neighbours prefetched
-        assert c.get(2, prefetch=False) == 20
-        assert calls.count(2) == 1  # served from the cache, not loaded twice
-        with pytest.raises(OSError, match="frame 4"):
-            c.get(4, prefetch=False)
-        assert 4 not in c
-        c.get(5, prefetch=False)
-        assert len([f for f in range(6) if f in c]) <= 3
-        with pytest.raises(IndexError):
-            c.get(6)
+        lidar = s.loaded.lidar_names[0]
+        for f in range(len(s)):
+            np.testing.assert_array_equal(s.points_at(f), s.frame(f).pts_world)
+            np.testing.assert_allclose(s.sensor_origin(f), s.loaded.T_world_from_sensor(f, lidar)[:3, 3])
+            Te = s.seq.frames[f].T_world_from_ego
+            assert math.isclose(s.ego_yaw(f), math.atan2(Te[1, 0], Te[0, 0]))
+        dt, pts = s.sweep_near(1, -1)
+        ts = s.seq.frames
+        assert dt == pytest.approx((ts[0].timestamp_ns - ts[1].timestamp_ns) * 1e-9) and dt < 0
+        np.testing.assert_array_equal(pts, s.points_at(0))
+        assert s.sweep_near(2, 1) is None and s.sweep_near(0, -1) is None  # outside the sequence
     finally:
-        c.close()
+        s.close()
 
 
 def test_project_save_and_open_as_session(scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

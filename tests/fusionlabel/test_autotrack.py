@@ -1,0 +1,142 @@
+"""Auto-track on synthetic world points: a moving car followed from one keyframe, a parked car that
+does not drift, a walker at walking pace, both-ends blending through keyframes, lost frames when a
+moving object's points vanish, the review list, the undoable AutoTrack command and cancelling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from calib.transforms import wrap_angle
+from fusionlabel.autotrack import (
+    AutoTrack,
+    AutoTrackResult,
+    Cancelled,
+    TrackSeed,
+    auto_track,
+    auto_track_all,
+    review_list,
+)
+from fusionlabel.box import Box3D
+from fusionlabel.commands import UndoStack
+from fusionlabel.document import AnnotationDocument
+from fusionlabel.model import Track
+
+CAR = (4.5, 1.9, 1.5)
+WALKER = (0.5, 0.6, 1.75)
+N = 20
+TIMES = [100_000_000 * f for f in range(N)]  # 10 Hz, integer ns
+
+
+def shell(box: Box3D, rng: np.random.Generator, n: int = 300, noise: float = 0.02) -> np.ndarray:
+    """World points (n, 3) on the four side faces of ``box`` (a LiDAR's view from all around)."""
+    l, w, h = box.size
+    s = rng.uniform(-1, 1, n)
+    face = rng.integers(0, 4, n)
+    u = np.where(face < 2, np.where(face == 0, l / 2, -l / 2), s * l / 2)
+    v = np.where(face < 2, s * w / 2, np.where(face == 2, w / 2, -w / 2))
+    z = rng.uniform(-h / 2 + 0.35, h / 2, n)
+    c, sn = math.cos(box.yaw), math.sin(box.yaw)
+    pts = np.column_stack([box.center[0] + c * u - sn * v, box.center[1] + sn * u + c * v, box.center[2] + z])
+    return pts + rng.normal(0, noise, pts.shape)
+
+
+def scene(truth: dict[int, Box3D], seed: int = 0, missing: set[int] | None = None):
+    """``points_at`` over the ground-truth boxes plus a wall 6 m to the side."""
+    rng = np.random.default_rng(seed)
+    wall = np.column_stack([rng.uniform(-20, 80, 2000), np.full(2000, 8.0), rng.uniform(0.3, 2.5, 2000)])
+    frames = {f: np.vstack([shell(b, rng), wall]) if f not in (missing or set()) else wall for f, b in truth.items()}
+    return lambda f: frames.get(f)
+
+
+def driving(speed: float, yaw_rate: float = 0.0, size: tuple[float, float, float] = CAR) -> dict[int, Box3D]:
+    """Boxes of an object at ``speed`` m/s turning at ``yaw_rate`` rad/s, at 10 Hz."""
+    out, x, y, yaw = {}, 0.0, 0.0, 0.2
+    for f in range(N):
+        out[f] = Box3D((x, y, size[2] / 2), size, yaw)
+        x += speed * 0.1 * math.cos(yaw)
+        y += speed * 0.1 * math.sin(yaw)
+        yaw += yaw_rate * 0.1
+    return out
+
+
+def err(a: Box3D, b: Box3D) -> tuple[float, float]:
+    return math.dist(a.center[:2], b.center[:2]), abs(wrap_angle(a.yaw - b.yaw))
+
+
+@pytest.mark.parametrize(("speed", "rate"), [(10.0, 0.0), (8.0, 0.3), (0.0, 0.0)])
+def test_car_followed_from_one_keyframe(speed: float, rate: float) -> None:
+    truth = driving(speed, rate)
+    r = auto_track(1, "car", {0: truth[0]}, scene(truth), range(N), TIMES)
+    assert sorted(r.boxes) == list(range(1, N)) and not r.lost
+    for f, b in r.boxes.items():
+        d, dy = err(b, truth[f])
+        assert d < 0.15 and dy < math.radians(3), (f, d, dy)
+        assert b.size == CAR and 0.0 <= r.confidence[f] <= 1.0
+    if speed == 0.0:  # a parked car stays exactly where it was put: no drift
+        assert max(err(b, truth[0])[0] for b in r.boxes.values()) < 0.05
+
+
+def test_walker_at_walking_pace_is_followed_and_faces_its_motion() -> None:
+    truth = driving(1.4, 0.0, WALKER)
+    r = auto_track(2, "pedestrian", {0: truth[0]}, scene(truth, 1), range(N), TIMES)
+    assert max(err(r.boxes[f], truth[f])[0] for f in r.boxes) < 0.12
+    assert max(err(r.boxes[f], truth[f])[1] for f in r.boxes) < math.radians(10)
+    assert math.dist(r.boxes[N - 1].center[:2], truth[0].center[:2]) > 2.4  # it moved on
+
+
+def test_two_keyframes_the_result_passes_through_both() -> None:
+    truth = driving(9.0, 0.2)
+    keys = {3: truth[3], 15: truth[15]}
+    r = auto_track(1, "car", keys, scene(truth, 2), range(N), TIMES)
+    assert 3 not in r.boxes and 15 not in r.boxes and sorted(r.boxes) == [f for f in range(N) if f not in keys]
+    assert err(r.boxes[4], truth[4])[0] < 0.1 and err(r.boxes[14], truth[14])[0] < 0.1
+    assert max(err(b, truth[f])[0] for f, b in r.boxes.items()) < 0.15
+
+
+def test_a_moving_object_whose_points_vanish_is_lost() -> None:
+    truth = driving(10.0)
+    gone = set(range(8, N))
+    r = auto_track(1, "car", {0: truth[0]}, scene(truth, 3, gone), range(N), TIMES)
+    assert max(r.fitted) == 7 and r.lost and min(r.lost) > 7
+    assert all(f not in r.boxes for f in r.lost)
+
+
+def test_neighbours_points_are_left_out_and_review_list() -> None:
+    car = driving(10.0)
+    parked = {f: Box3D((12.0, 2.6, 0.75), CAR, 0.2) for f in range(N)}  # beside the car's path
+    rng = np.random.default_rng(4)
+    pts = {f: np.vstack([shell(car[f], rng), shell(parked[f], rng)]) for f in range(N)}
+    seeds = [TrackSeed(1, "car", {0: car[0]}), TrackSeed(2, "car", {0: parked[0]})]
+    seen: list[tuple[int, int]] = []
+    res = auto_track_all(seeds, pts.get, range(N), TIMES, progress=lambda d, n: seen.append((d, n)) is None)
+    assert max(err(b, car[f])[0] for f, b in res[1].boxes.items()) < 0.2
+    assert max(err(b, parked[f])[0] for f, b in res[2].boxes.items()) < 0.1
+    assert seen and seen[-1][0] == seen[-1][1]
+    rows = review_list(res.values())
+    assert len(rows) == 2 * (N - 1) and [c for _, _, c in rows] == sorted(c for _, _, c in rows)
+    assert review_list(res.values(), 3) == rows[:3]
+    with pytest.raises(Cancelled):
+        auto_track_all(seeds, pts.get, range(N), TIMES, progress=lambda d, n: d < 5)
+
+
+def test_autotrack_command_sets_tracked_boxes_and_undoes() -> None:
+    truth = driving(10.0)
+    doc = AnnotationDocument.from_tracks([Track(1, "car", keyframes={0: truth[0]})], frame_count=N)
+    r = auto_track(1, "car", {0: truth[0]}, scene(truth), range(N), TIMES)
+    stack = UndoStack(doc)
+    stack.push(AutoTrack({1: r}, range(N)))
+    t = doc.track(1)
+    assert sorted(t.tracked) == list(range(1, N)) and t.keyframes == {0: truth[0]}
+    ref = doc.box_at(1, 10)
+    assert ref is not None and ref.box == r.boxes[10] and ref.state == "tracked"
+    assert ref.confidence == pytest.approx(r.confidence[10])
+    stack.undo()
+    assert not doc.track(1).tracked
+    stack.redo()
+    # re-tracking replaces the tracked boxes over the range, a lost stretch is cleared
+    short = AutoTrackResult(1, {1: r.boxes[1]}, {1: 0.5}, lost=list(range(2, N)))
+    stack.push(AutoTrack({1: short}, range(N)))
+    assert sorted(doc.track(1).tracked) == [1]
