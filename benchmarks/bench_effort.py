@@ -97,7 +97,7 @@ from fusionlabel.document import AnnotationDocument, Proposal  # noqa: E402
 from fusionlabel.errors import ModelError  # noqa: E402
 from fusionlabel.geometry import bev_iou, count_points_in_boxes  # noqa: E402
 from fusionlabel.ontology import Ontology  # noqa: E402
-from fusionlabel.propagation import PropagateBoxes, predict_box_at, refine_box  # noqa: E402
+from fusionlabel.propagation import PropagateBoxes, bring_plan, predict_box_at, refine_box  # noqa: E402
 from fusionlabel.tools import KeyEvent, PointerEvent, ToolContext, ToolController  # noqa: E402
 from fusionlabel.tools.handles import box_handles  # noqa: E402
 from fusionlabel.tools.select import pick_candidates  # noqa: E402
@@ -365,11 +365,8 @@ class Desk:
 
     # ---- the window's frame handling ------------------------------------------------------------
     def _on_frame(self, f: int) -> None:
-        self.ctx.points = self.seq.points[f]
-        tool = self.ctl.tools["oneclick"] if hasattr(self, "ctl") else None
-        if tool is not None:
-            tool.origin = tuple(float(v) for v in self.seq.origins[f])  # type: ignore[attr-defined]
-            tool.ego_yaw = self.seq.ego_yaws[f]  # type: ignore[attr-defined]
+        """The window's frame facts: world points, the LiDAR's world position, the ego heading."""
+        self.ctx.set_frame_data(self.seq.points[f], self.seq.origins[f], self.seq.ego_yaws[f])
 
     def _neighbour(self, offset: int) -> tuple[float, np.ndarray] | None:
         f = self.ctx.frame + int(offset)
@@ -473,25 +470,17 @@ class Desk:
             self._push(trackops.ResizeTrack(tid, size, points_at))
 
     def _copy_here(self, tid: int, f: int) -> None:
-        """``Shift+C``: an interpolated or tracked box here becomes a keyframe as it is; else the
-        track's nearest box (the latest before, after the last keyframe) is brought to this frame,
-        predicted and refined."""
-        track = self.doc.track(tid)
-        if track.is_keyframe(f) or not track.keyframes:
+        """``Shift+C`` as the window does it (:func:`fusionlabel.propagation.bring_plan`): an
+        interpolated or tracked box here becomes a keyframe as it is; else the track's nearest box
+        is brought here, predicted and refined on this frame's points."""
+        try:
+            plan = bring_plan(self.doc.track(tid), f, self.doc.frame_times_ns)
+        except ModelError:
             return
-        ref = self.doc.box_at(tid, f)
-        if ref is not None and getattr(ref, "state", "interpolated") in ("interpolated", "tracked"):
+        if plan.action == "make_keyframe":
             self._push(MakeKeyframe(tid, f))
-            return
-        ks = track.keyframe_indices()
-        anchors = sorted({*ks, *getattr(track, "tracked", {})})
-        if f > ks[-1]:
-            source = max(a for a in anchors if a < f)
-        elif f < ks[0]:
-            source = min(a for a in anchors if a > f)
-        else:
-            source = min(ks, key=lambda k: abs(k - f))
-        self._push(PropagateBoxes(source, f, [tid], points_world=self.seq.points[f]))
+        elif plan.action == "propagate":
+            self._push(PropagateBoxes(plan.source, f, [tid], points_world=self.seq.points[f]))
 
     def _review(self, name: str) -> None:
         q = self.queue
