@@ -187,3 +187,34 @@ def test_shift_along_refuses_a_side_seen_along_its_length() -> None:
     assert shift_along(side, side + [0.8, 0.0], 0.0, 4.0, 0.15) is None  # slides anywhere along it
     front = np.column_stack([np.full(6, 2.25), np.linspace(-0.9, 0.9, 6)])
     assert abs(shift_along(front, front + [0.8, 0.0], 0.0, 4.0, 0.15) - 0.8) < 0.02
+
+
+def test_keyframe_motion_from_points_off_the_faces_is_refused_when_the_sensor_explains_it() -> None:
+    secs = frame_seconds(range(N), TIMES, 0)
+    line = np.column_stack([np.full(8, 0.3), np.linspace(-0.8, 0.8, 8), np.full(8, 1.3)])  # across the roof
+
+    def cloud(boxes: dict[int, Box3D], ring_shift: float) -> dict[int, np.ndarray]:
+        out = {}
+        for f, b in boxes.items():
+            c, s = math.cos(b.yaw), math.sin(b.yaw)
+            u = line[:, 0] + ring_shift * f
+            out[f] = np.column_stack([b.center[0] + c * u - s * line[:, 1], b.center[1] + s * u + c * line[:, 1],
+                                      line[:, 2]])
+        return out
+
+    # the sensor drives along the car's heading at 6.5 m/s
+    origin = {f: np.array([-30.0 + 0.65 * f * math.cos(0.2), 0.65 * f * math.sin(0.2), 1.8])
+              for f in range(N)}
+    parked = {f: Box3D((0.0, 0.0, 0.75), CAR, 0.2) for f in range(N)}
+    # a ring across a parked car's roof moves with the sensor: seen, but explained by it
+    got = keyframe_motion(parked[0], 0, [1, 2, 3], cloud(parked, 0.65).get, secs, "vehicle", AutoTrackParams(),
+                          origin_at=origin.get)
+    assert got == []
+    # a car coming towards the sensor: its cabin's points move with it, against the sensor
+    oncoming = {f: Box3D((40.0 - 0.9 * f * math.cos(0.2), -0.9 * f * math.sin(0.2), 0.75), CAR, 0.2 + math.pi)
+                for f in range(N)}
+    got = keyframe_motion(oncoming[0], 0, [1, 2, 3], cloud(oncoming, 0.0).get, secs, "vehicle", AutoTrackParams(),
+                          origin_at=origin.get)
+    assert len(got) == 3 and all(err(b, oncoming[round(t / 0.1)])[0] < 0.1 for t, b, _ in got)
+    assert keyframe_motion(oncoming[0], 0, [1, 2, 3], cloud(oncoming, 0.0).get, secs, "vehicle",
+                           AutoTrackParams()) == []  # no sensor position: points off the faces are not used
