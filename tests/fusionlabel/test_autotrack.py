@@ -12,17 +12,21 @@ import pytest
 from calib.transforms import wrap_angle
 from fusionlabel.autotrack import (
     AutoTrack,
+    AutoTrackParams,
     AutoTrackResult,
     Cancelled,
     TrackSeed,
     auto_track,
     auto_track_all,
+    keyframe_motion,
     review_list,
+    shift_along,
 )
 from fusionlabel.box import Box3D
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import Track
+from fusionlabel.motion_model import frame_seconds
 
 CAR = (4.5, 1.9, 1.5)
 WALKER = (0.5, 0.6, 1.75)
@@ -140,3 +144,77 @@ def test_autotrack_command_sets_tracked_boxes_and_undoes() -> None:
     short = AutoTrackResult(1, {1: r.boxes[1]}, {1: 0.5}, lost=list(range(2, N)))
     stack.push(AutoTrack({1: short}, range(N)))
     assert sorted(doc.track(1).tracked) == [1]
+
+
+def rigid(truth: dict[int, Box3D], n: int = 8, seed: int = 7) -> dict[int, np.ndarray]:
+    """A far object's few points: the same ``n`` spots of its front face and one side (body frame)
+    in every sweep, as a distant LiDAR samples a rigid body, plus 2 cm noise."""
+    rng = np.random.default_rng(seed)
+    l, w, h = CAR
+    front = np.column_stack([np.full(n - n // 3, l / 2), rng.uniform(-w / 2, w / 2, n - n // 3)])
+    side = np.column_stack([rng.uniform(0, l / 2, n // 3), np.full(n // 3, -w / 2)])
+    body = np.column_stack([np.vstack([front, side]), rng.uniform(-h / 2 + 0.4, h / 2, n)])
+    out = {}
+    for f, b in truth.items():
+        c, s = math.cos(b.yaw), math.sin(b.yaw)
+        xy = np.column_stack([c * body[:, 0] - s * body[:, 1], s * body[:, 0] + c * body[:, 1]]) + b.center[:2]
+        out[f] = np.column_stack([xy, body[:, 2] + b.center[2]]) + rng.normal(0, 0.02, (n, 3))
+    return out
+
+
+def test_keyframe_motion_from_the_sweeps_around_a_sparse_keyframe() -> None:
+    secs = frame_seconds(range(N), TIMES, 5)
+    moving, parked = driving(9.0), {f: Box3D((0.0, 0.0, 0.75), CAR, 0.2) for f in range(N)}
+    got = keyframe_motion(moving[5], 5, [2, 3, 4, 6, 7, 8], rigid(moving).get, secs, "vehicle", AutoTrackParams())
+    assert len(got) == 6
+    for t, b, w in got:  # the keyframe's box carried along the seen velocity to each sweep's time
+        f = 5 + round(t / 0.1)
+        assert err(b, moving[f])[0] < 0.1 and b.yaw == moving[5].yaw and w == 0.5
+    assert keyframe_motion(parked[5], 5, [2, 3, 4, 6, 7, 8], rigid(parked).get, secs, "vehicle",
+                           AutoTrackParams()) == []
+    # a sparse mover is followed along its motion; without the sweeps around the keyframe it is
+    # held where it was put (too few points for a fit)
+    truth = driving(9.0)
+    pts = rigid(truth)
+    r = auto_track(1, "car", {0: truth[0]}, pts.get, range(N), TIMES)
+    assert max(err(b, truth[f])[0] for f, b in r.boxes.items()) < 0.3
+    off = auto_track(1, "car", {0: truth[0]}, pts.get, range(N), TIMES, AutoTrackParams(keyframe_motion=False))
+    assert err(off.boxes[N - 1], truth[N - 1])[0] > 10.0
+
+
+def test_shift_along_refuses_a_side_seen_along_its_length() -> None:
+    side = np.column_stack([np.linspace(-2.2, 2.2, 40), np.full(40, 0.95)])
+    assert shift_along(side, side + [0.8, 0.0], 0.0, 4.0, 0.15) is None  # slides anywhere along it
+    front = np.column_stack([np.full(6, 2.25), np.linspace(-0.9, 0.9, 6)])
+    assert abs(shift_along(front, front + [0.8, 0.0], 0.0, 4.0, 0.15) - 0.8) < 0.02
+
+
+def test_keyframe_motion_from_points_off_the_faces_is_refused_when_the_sensor_explains_it() -> None:
+    secs = frame_seconds(range(N), TIMES, 0)
+    line = np.column_stack([np.full(8, 0.3), np.linspace(-0.8, 0.8, 8), np.full(8, 1.3)])  # across the roof
+
+    def cloud(boxes: dict[int, Box3D], ring_shift: float) -> dict[int, np.ndarray]:
+        out = {}
+        for f, b in boxes.items():
+            c, s = math.cos(b.yaw), math.sin(b.yaw)
+            u = line[:, 0] + ring_shift * f
+            out[f] = np.column_stack([b.center[0] + c * u - s * line[:, 1], b.center[1] + s * u + c * line[:, 1],
+                                      line[:, 2]])
+        return out
+
+    # the sensor drives along the car's heading at 6.5 m/s
+    origin = {f: np.array([-30.0 + 0.65 * f * math.cos(0.2), 0.65 * f * math.sin(0.2), 1.8])
+              for f in range(N)}
+    parked = {f: Box3D((0.0, 0.0, 0.75), CAR, 0.2) for f in range(N)}
+    # a ring across a parked car's roof moves with the sensor: seen, but explained by it
+    got = keyframe_motion(parked[0], 0, [1, 2, 3], cloud(parked, 0.65).get, secs, "vehicle", AutoTrackParams(),
+                          origin_at=origin.get)
+    assert got == []
+    # a car coming towards the sensor: its cabin's points move with it, against the sensor
+    oncoming = {f: Box3D((40.0 - 0.9 * f * math.cos(0.2), -0.9 * f * math.sin(0.2), 0.75), CAR, 0.2 + math.pi)
+                for f in range(N)}
+    got = keyframe_motion(oncoming[0], 0, [1, 2, 3], cloud(oncoming, 0.0).get, secs, "vehicle", AutoTrackParams(),
+                          origin_at=origin.get)
+    assert len(got) == 3 and all(err(b, oncoming[round(t / 0.1)])[0] < 0.1 for t, b, _ in got)
+    assert keyframe_motion(oncoming[0], 0, [1, 2, 3], cloud(oncoming, 0.0).get, secs, "vehicle",
+                           AutoTrackParams()) == []  # no sensor position: points off the faces are not used
