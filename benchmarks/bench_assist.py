@@ -28,8 +28,15 @@ sequences.
    with the ego's heading (a walker headed along the ego axis nearest its principal axis): share
    within 20 degrees, median heading error, mean BEV IoU.
 
+5. **Vehicles' direction** (``--heading-sign``): the share of one-click car boxes headed within 90
+   degrees of the truth (front forward), with the cabin cue off and on (``FitParams.vehicle_cabin_cue``):
+   on synthetic seeds (``--seeds``; ``--frames`` frames; a click at every car's truth centre at the
+   middle frame, class given, the neighbouring sweeps f-2..f+2 given as the GUI does; parked and
+   moving apart) and on the real KITTI cars (one sweep, class given, the data's priors, as in 1.;
+   with their BEV IoU).
+
 Run: ``PYTHONPATH=. python benchmarks/bench_assist.py [--seeds 0 1 2] [--frames 20] [--quick]
-[--real-prelabel] [--no-one-click] [--walkers]``.
+[--real-prelabel] [--no-one-click] [--walkers] [--heading-sign]``.
 """
 
 from __future__ import annotations
@@ -411,6 +418,86 @@ def print_walker_heading(rows: list[WalkerClick]) -> None:
               f"  IoU >= 0.6 {int((i[:, 0] >= 0.6).sum())} -> {int((i[:, 1] >= 0.6).sum())}")
 
 
+# ---- vehicles' direction (front / back) ----------------------------------------------------------
+def _forward(box: Box3D | None, gt: Box3D) -> bool:
+    return box is not None and abs((math.degrees(box.yaw - gt.yaw) + 180.0) % 360.0 - 180.0) <= 90.0
+
+
+def heading_sign_synth(seed: int, frames: int) -> list[tuple[str, bool, bool]]:
+    """(state ``parked`` / ``moving``, forward with the cue off, on) for every car within 40 m with
+    >= MIN_POINTS points at the middle frame of a synthetic sequence; neighbours f-2..f+2."""
+    import dataclasses
+
+    from calib.transforms import transform_points
+    from fusionlabel.assist.fit import DEFAULT_FIT_PARAMS
+    from fusionlabel.ontology import Ontology
+    from fusionlabel.synth import LIDAR_NAME, SynthConfig, SynthScene
+
+    off = dataclasses.replace(DEFAULT_FIT_PARAMS, vehicle_cabin_cue=False)
+    scene = SynthScene(SynthConfig(frames=frames, seed=seed, cameras=0))
+    onto = Ontology.default()
+    T_el = scene.rig.T("ego", LIDAR_NAME)
+    f = frames // 2
+    world, times = {}, {}
+    for k in range(f - 2, f + 3):
+        fr = scene.frame(k, cameras=False)
+        T = fr.T_world_from_ego @ T_el
+        world[k] = transform_points(T, fr.lidar[LIDAR_NAME].points[:, :3].astype(np.float64))
+        times[k] = fr.timestamp_ns * 1e-9
+        if k == f:
+            origin, ego = T[:3, 3], math.atan2(fr.T_world_from_ego[1, 0], fr.T_world_from_ego[0, 0])
+            inst = fr.lidar[LIDAR_NAME].instance
+    ground = fit_ground(world[f], origin)
+    nb = [(times[k] - times[f], world[k]) for k in (f - 2, f - 1, f + 1, f + 2)]
+    objs = {o.instance: o for o in scene.layout.labelled}
+    out = []
+    for tid, gt in scene.boxes(f).items():
+        o = objs[tid]
+        if o.label != "car" or int((inst == tid).sum()) < MIN_POINTS or math.dist(gt.center[:2], origin[:2]) > 40.0:
+            continue
+        fwd = [_forward(box_from_click(world[f], gt.center[:2], ground, onto, class_hint="car", origin=origin,
+                                       neighbours=nb, ego_yaw=ego, fit_params=fp).box, gt)
+               for fp in (off, DEFAULT_FIT_PARAMS)]
+        out.append(("moving" if o.path is not None else "parked", fwd[0], fwd[1]))
+    return out
+
+
+def heading_sign_real(frames: list[RealFrame]) -> list[tuple[bool, bool, float, float]]:
+    """(forward off, on, BEV IoU off, on) for every real KITTI Car with >= MIN_POINTS points."""
+    import dataclasses
+
+    from fusionlabel.assist.fit import DEFAULT_FIT_PARAMS
+    from fusionlabel.ontology import Ontology
+
+    off = dataclasses.replace(DEFAULT_FIT_PARAMS, vehicle_cabin_cue=False)
+    out = []
+    for fr in frames:
+        data = Ontology.default().for_dataset(fr.source_format)
+        ground = fit_ground(fr.points, origin=(0.0, 0.0, 0.0), frame="velodyne")
+        for label, box in fr.labels:
+            if label != "Car" or int(count_points_in_boxes(fr.points, [box])[0]) < MIN_POINTS:
+                continue
+            b = [box_from_click(fr.points, box.center[:2], ground, data, class_hint=label, ego_yaw=0.0,
+                                fit_params=fp).box for fp in (off, DEFAULT_FIT_PARAMS)]
+            out.append((_forward(b[0], box), _forward(b[1], box), *(bev_iou(x, box) if x is not None else 0.0
+                                                                    for x in b)))
+    return out
+
+
+def print_heading_sign(synth: list[tuple[str, bool, bool]], real: list[tuple[bool, bool, float, float]]) -> None:
+    print("== one-click car boxes headed within 90 deg of the truth: cabin cue off -> on")
+    for state in ("parked", "moving"):
+        rows = np.array([(a, b) for s, a, b in synth if s == state], dtype=bool).reshape(-1, 2)
+        if len(rows):
+            print(f"synthetic {state:7s} n={len(rows):3d}  {rows[:, 0].mean():.0%} -> {rows[:, 1].mean():.0%}")
+    if real:
+        r = np.array(real, dtype=np.float64)
+        print(f"real KITTI cars  n={len(r):3d}  {r[:, 0].mean():.0%} -> {r[:, 1].mean():.0%}; mean BEV IoU "
+              f"{r[:, 2].mean():.3f} -> {r[:, 3].mean():.3f}; IoU >= 0.6 {np.mean(r[:, 2] >= 0.6):.0%} -> "
+              f"{np.mean(r[:, 3] >= 0.6):.0%}; flipped to backwards {int(np.sum((r[:, 0] > 0) & (r[:, 1] == 0)))}, "
+              f"to forwards {int(np.sum((r[:, 0] == 0) & (r[:, 1] > 0)))}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
@@ -421,7 +508,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-synth", action="store_true", help="skip the synthetic pre-label part")
     ap.add_argument("--walkers", action="store_true",
                     help="also the walkers' single-sweep heading on the real samples, with and without the ego's axes")
+    ap.add_argument("--heading-sign", action="store_true",
+                    help="only the cars' direction (within 90 deg) with the cabin cue off and on, synthetic and real")
     args = ap.parse_args(argv)
+    if args.heading_sign:
+        synth = [r for s in args.seeds for r in heading_sign_synth(s, args.frames)]
+        print_heading_sign(synth, heading_sign_real(real_frames()))
+        return 0
     if not args.no_one_click:
         print_one_click(one_click_real(real_frames()))
     if args.walkers:

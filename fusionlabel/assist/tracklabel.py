@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calib.transforms import wrap_angle
-from fusionlabel.assist.fit import SMALL_OBJECT_LENGTH, box_from_cluster
+from fusionlabel.assist.fit import SMALL_OBJECT_LENGTH, box_from_cluster, cabin_vote
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import points_in_boxes
 from fusionlabel.interpolation import interpolate_boxes_at
@@ -151,24 +151,6 @@ def _axis_mean(yaws: Sequence[float], weights: Sequence[float]) -> float:
     y = 2.0 * np.asarray(yaws, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     return 0.5 * math.atan2(float((w * np.sin(y)).sum()), float((w * np.cos(y)).sum()))
-
-
-def cabin_vote(points: F64, box: Box3D) -> float:
-    """Evidence (signed, m) that a vehicle's front is toward +heading of ``box``: the points in
-    the top 30 % of the box's height (the cabin) span an interval along the heading; the gap in
-    front of it (hood) minus the gap behind it (trunk). 0 when the cabin is not seen along at
-    least a third of the length (an end view)."""
-    p = np.asarray(points, dtype=np.float64)
-    c, s = math.cos(box.yaw), math.sin(box.yaw)
-    u = (p[:, 0] - box.center[0]) * c + (p[:, 1] - box.center[1]) * s
-    bottom = box.center[2] - box.size[2] / 2
-    high = p[:, 2] >= bottom + 0.7 * box.size[2]
-    if high.sum() < 5:
-        return 0.0
-    lo, hi = np.percentile(u[high], [3, 97])
-    if hi - lo < box.size[0] / 3:
-        return 0.0
-    return float((box.size[0] / 2 - hi) - (lo + box.size[0] / 2))
 
 
 def points_move(dets: Mapping[int, Detection], times: Mapping[int, float], velocity: F64, pairs: int = 6) -> bool:

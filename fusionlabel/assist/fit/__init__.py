@@ -5,7 +5,8 @@ Modules (one concern each):
 
 * :mod:`.params`: :class:`FitParams` (every knob) and ``DEFAULT_FIT_PARAMS``;
 * :mod:`.heading`: the L-shape fit, the principal axis, an end face's normal, the tight
-  rectangle, snapping to the ego's axes, the heading from motion;
+  rectangle, snapping to the ego's axes, the heading from motion, a vehicle's front from its
+  cabin;
 * :mod:`.classes`: the class guess under the size priors, which axis is the length;
 * :mod:`.freespace`: growing a partly seen extent away from the sensor, bounded by the free space
   the LiDAR saw;
@@ -23,7 +24,9 @@ from fusionlabel.assist.fit.classes import ClassGuess, assign_axes, guess_class,
 from fusionlabel.assist.fit.cluster_box import box_from_cluster
 from fusionlabel.assist.fit.heading import (
     Rectangle,
+    cabin_vote,
     end_face_yaw,
+    heading_from_cabin,
     heading_from_motion,
     lshape_yaw,
     pca_yaw,
@@ -72,16 +75,19 @@ OCCLUSION_SPAN_SHARE = _D.occlusion_span_share
 RING_GAP_DEG = _D.ring_gap_deg
 NEIGHBOUR_MARGIN = _D.neighbour_margin
 VEHICLE_MOTION_SIGN_ONLY = _D.vehicle_motion_sign_only
+VEHICLE_CABIN_CUE = _D.vehicle_cabin_cue
+CABIN_MIN_VOTE = _D.cabin_min_vote
 
 __all__ = [
-    "AXIS_AMBIGUITY", "BIKE_TOP", "BODY_RADIUS", "CLASS_PRIORS", "COARSE_TANGENTIAL", "DEFAULT_CANDIDATES",
-    "DEFAULT_FIT_PARAMS", "END_FACE_AGREE_DEG", "F64", "FINE_TANGENTIAL", "FREE_INSET", "FREE_MIN_POINTS",
-    "FREE_SPACE_RADIUS", "MAX_EXTENT_SLACK", "MAX_OBJECT_HEIGHT", "NEIGHBOUR_MARGIN", "OCCLUSION_EDGE",
-    "OCCLUSION_MIN_RINGS", "OCCLUSION_RING_SHARE", "OCCLUSION_SPAN_SHARE", "OCCLUSION_STEP", "ONE_CLICK_CLUSTER",
-    "OPEN_END_GAP", "OTHER_CLASS_PRIOR", "PARTIAL_SHARE", "PERSON_GAP", "PERSON_GAP_SHARE", "POLE_EXCESS",
-    "POLE_GROW", "POLE_RADIUS", "POLE_SPAN_SHARE", "RIDDEN_LENGTH", "RING_GAP_DEG", "SEGMENT_MIN_HEIGHT",
-    "SMALL_DEPTH_SHIFT", "SMALL_OBJECT_LENGTH", "TOP_COVER_SPLIT", "TWO_WHEELERS", "VEHICLE_MOTION_SIGN_ONLY",
-    "WALKER_EGO_AXES", "BoxFit", "ClassGuess", "FitParams", "Rectangle", "assign_axes", "auto_fit",
-    "box_from_click", "box_from_cluster", "click_from_ray", "end_face_yaw", "guess_class", "heading_from_motion",
-    "lshape_yaw", "pca_yaw", "rectangle_at", "resolve_class", "snap_to_axes", "top_coverage",
+    "AXIS_AMBIGUITY", "BIKE_TOP", "BODY_RADIUS", "CABIN_MIN_VOTE", "CLASS_PRIORS", "COARSE_TANGENTIAL",
+    "DEFAULT_CANDIDATES", "DEFAULT_FIT_PARAMS", "END_FACE_AGREE_DEG", "F64", "FINE_TANGENTIAL", "FREE_INSET",
+    "FREE_MIN_POINTS", "FREE_SPACE_RADIUS", "MAX_EXTENT_SLACK", "MAX_OBJECT_HEIGHT", "NEIGHBOUR_MARGIN",
+    "OCCLUSION_EDGE", "OCCLUSION_MIN_RINGS", "OCCLUSION_RING_SHARE", "OCCLUSION_SPAN_SHARE", "OCCLUSION_STEP",
+    "ONE_CLICK_CLUSTER", "OPEN_END_GAP", "OTHER_CLASS_PRIOR", "PARTIAL_SHARE", "PERSON_GAP", "PERSON_GAP_SHARE",
+    "POLE_EXCESS", "POLE_GROW", "POLE_RADIUS", "POLE_SPAN_SHARE", "RIDDEN_LENGTH", "RING_GAP_DEG",
+    "SEGMENT_MIN_HEIGHT", "SMALL_DEPTH_SHIFT", "SMALL_OBJECT_LENGTH", "TOP_COVER_SPLIT", "TWO_WHEELERS",
+    "VEHICLE_CABIN_CUE", "VEHICLE_MOTION_SIGN_ONLY", "WALKER_EGO_AXES", "BoxFit", "ClassGuess", "FitParams",
+    "Rectangle", "assign_axes", "auto_fit", "box_from_click", "box_from_cluster", "cabin_vote", "click_from_ray",
+    "end_face_yaw", "guess_class", "heading_from_cabin", "heading_from_motion", "lshape_yaw", "pca_yaw",
+    "rectangle_at", "resolve_class", "snap_to_axes", "top_coverage",
 ]

@@ -1,5 +1,6 @@
 """Heading estimators: the L-shape fit, the principal axis, the normal of an end face, the tight
-rectangle at a heading, snapping to the ego's axes, and the heading from an object's motion.
+rectangle at a heading, snapping to the ego's axes, the heading from an object's motion and a
+vehicle's front from its shape when it does not move (the cabin cue).
 
 Frames: BEV points of one z-up frame (the world frame in the tools); angles in radians about +z.
 
@@ -138,3 +139,41 @@ def heading_from_motion(box: Box3D, motion: MotionEstimate, spec: ClassSpec | No
             return box, "shape+motion"
         return box.replace(yaw=float(wrap_angle(motion.heading))), "motion"
     return box, "shape"
+
+
+def cabin_vote(points: F64, box: Box3D) -> float:
+    """Evidence (signed, m) that a vehicle's front is toward +heading of ``box``: the points in
+    the top 30 % of the box's height (the cabin) span an interval along the heading; the gap in
+    front of it (hood) minus the gap behind it (trunk). 0 when the cabin is not seen along at
+    least a third of the length (an end view)."""
+    p = np.asarray(points, dtype=np.float64)
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    u = (p[:, 0] - box.center[0]) * c + (p[:, 1] - box.center[1]) * s
+    bottom = box.center[2] - box.size[2] / 2
+    high = p[:, 2] >= bottom + 0.7 * box.size[2]
+    if high.sum() < 5:
+        return 0.0
+    lo, hi = np.percentile(u[high], [3, 97])
+    if hi - lo < box.size[0] / 3:
+        return 0.0
+    return float((box.size[0] / 2 - hi) - (lo + box.size[0] / 2))
+
+
+def heading_from_cabin(box: Box3D, points: ArrayLike, spec: ClassSpec | None, *,
+                       fit_params: FitParams = DEFAULT_FIT_PARAMS) -> tuple[Box3D, bool]:
+    """A vehicle's box turned by pi when its shape says the front is the other way: the cabin
+    (:func:`cabin_vote` on ``points`` (N, 3+), same frame as ``box``) sits behind the middle. Only
+    for vehicle classes (``spec`` not None) with ``fit_params.vehicle_cabin_cue``; the box unchanged
+    otherwise or when the vote is within ``fit_params.cabin_min_vote`` m of 0 (an end view, a flat
+    top). Returns (box, whether the cue decided the sign)."""
+    if not fit_params.vehicle_cabin_cue or spec is None or class_kind(spec) != "vehicle":
+        return box, False
+    p = np.asarray(points, dtype=np.float64)
+    if p.size == 0:
+        return box, False
+    vote = cabin_vote(p.reshape(-1, p.shape[-1])[:, :3], box)
+    if abs(vote) <= fit_params.cabin_min_vote:
+        return box, False
+    if vote < 0:
+        return box.replace(yaw=float(wrap_angle(box.yaw + math.pi))), True
+    return box, True

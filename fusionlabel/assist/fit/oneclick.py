@@ -21,7 +21,7 @@ from fusionlabel.assist.cluster import ClusterParams, cluster_points, grow_clust
 from fusionlabel.assist.fit.classes import ClassGuess, assign_axes, full_cost, guess_class, resolve_class, top_coverage
 from fusionlabel.assist.fit.cluster_box import box_from_cluster
 from fusionlabel.assist.fit.freespace import extend_interval
-from fusionlabel.assist.fit.heading import heading_from_motion, lshape_yaw, rectangle_at
+from fusionlabel.assist.fit.heading import heading_from_cabin, heading_from_motion, lshape_yaw, rectangle_at
 from fusionlabel.assist.fit.params import DEFAULT_FIT_PARAMS, FitParams
 from fusionlabel.assist.fit.small import small_object_cuts
 from fusionlabel.assist.ground import GROUND_TOLERANCE, GroundModel
@@ -38,8 +38,9 @@ class BoxFit:
     guess, ``confidence`` in [0, 1], the indices of the object's points in the input array, and
     a reason when no box was made. ``heading_source``: ``"shape"`` (the points of this sweep) or
     ``"motion"`` (the direction the object moves over the neighbouring sweeps; for vehicles
-    ``"shape+motion"``: the shape's axis, its sign from the motion); ``motion`` the estimate when
-    neighbouring sweeps were given."""
+    ``"shape+motion"``: the shape's axis, its sign from the motion; ``"shape+cabin"``: a vehicle
+    that does not move, its sign from its cabin, which sits behind the middle); ``motion`` the
+    estimate when neighbouring sweeps were given."""
 
     box: Box3D | None
     label: str | None
@@ -172,9 +173,10 @@ def box_from_click(
     label = spec.name if spec is not None else guess.label
     prob = guess.probabilities.get(label, guess.probability) if spec is None else 1.0
     conf = float(np.clip(prob * guess.fit * min(1.0, len(sel) / 30.0) * (0.8 if partial else 1.0), 0.0, 1.0))
-    if neighbours is None:
-        return BoxFit(box, label, conf, sel, guess, partial)
     mspec = spec if spec is not None else resolve_class(onto, label)
+    if neighbours is None:
+        box, cabin = heading_from_cabin(box, p[sel], mspec, fit_params=fit_params)
+        return BoxFit(box, label, conf, sel, guess, partial, heading_source="shape+cabin" if cabin else "shape")
     min_height = fit_params.segment_min_height if spec is not None else GROUND_TOLERANCE
 
     def segment_at(q: F64, seed: tuple[float, float]) -> NDArray[np.intp]:
@@ -194,6 +196,9 @@ def box_from_click(
 
     motion = estimate_motion(p[sel], neighbours, ground, mspec, segment_at, origin=origin)
     box, source = heading_from_motion(box, motion, mspec, fit_params=fit_params)
+    if source == "shape":  # the motion does not tell the direction: a vehicle's cabin does
+        box, cabin = heading_from_cabin(box, p[sel], mspec, fit_params=fit_params)
+        source = "shape+cabin" if cabin else source
     return BoxFit(box, label, conf, sel, guess, partial, heading_source=source, motion=motion)
 
 
