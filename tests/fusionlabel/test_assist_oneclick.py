@@ -72,7 +72,8 @@ def test_parked_cars_front_from_the_cabin(sweep: tuple) -> None:
 
 
 def test_cabin_cue_only_for_vehicles() -> None:
-    """A walker's or an unknown class's box is never turned by the cabin vote."""
+    """A walker's or an unknown class's box is never turned by the cabin vote, nor a car's whose
+    points do not span its length."""
     onto = Ontology.default()
     rng = np.random.default_rng(1)
     # a car seen from the side, its cabin set back (front toward -x): a box headed +x is turned
@@ -83,6 +84,8 @@ def test_cabin_cue_only_for_vehicles() -> None:
     turned, decided = heading_from_cabin(box, p, onto["car"])
     assert decided and abs(math.remainder(turned.yaw - math.pi, 2 * math.pi)) < 1e-9
     assert heading_from_cabin(box, p, onto["pedestrian"]) == (box, False)
+    # only the rear half seen (the box grown over unseen space): undecided
+    assert heading_from_cabin(box, p[p[:, 0] > 0.0], onto["car"]) == (box, False)
     assert heading_from_cabin(box, p, None) == (box, False)
     off = dataclasses.replace(DEFAULT_FIT_PARAMS, vehicle_cabin_cue=False)
     assert heading_from_cabin(box, p, onto["car"], fit_params=off) == (box, False)

@@ -164,14 +164,22 @@ def heading_from_cabin(box: Box3D, points: ArrayLike, spec: ClassSpec | None, *,
     """A vehicle's box turned by pi when its shape says the front is the other way: the cabin
     (:func:`cabin_vote` on ``points`` (N, 3+), same frame as ``box``) sits behind the middle. Only
     for vehicle classes (``spec`` not None) with ``fit_params.vehicle_cabin_cue``; the box unchanged
-    otherwise or when the vote is within ``fit_params.cabin_min_vote`` m of 0 (an end view, a flat
-    top). Returns (box, whether the cue decided the sign)."""
+    otherwise, when the points span less than ``fit_params.cabin_min_cover`` of the box's length
+    (an end not seen: the box was grown over unseen space) or when the vote is within
+    ``fit_params.cabin_min_vote`` m of 0 (an end view, a flat top). Returns (box, whether the cue
+    decided the sign)."""
     if not fit_params.vehicle_cabin_cue or spec is None or class_kind(spec) != "vehicle":
         return box, False
     p = np.asarray(points, dtype=np.float64)
     if p.size == 0:
         return box, False
-    vote = cabin_vote(p.reshape(-1, p.shape[-1])[:, :3], box)
+    p = p.reshape(-1, p.shape[-1])[:, :3]
+    # both ends seen: a box grown to the class's length over unseen space would fake a gap
+    u = (p[:, 0] - box.center[0]) * math.cos(box.yaw) + (p[:, 1] - box.center[1]) * math.sin(box.yaw)
+    lo, hi = np.percentile(u, [1, 99])
+    if hi - lo < fit_params.cabin_min_cover * box.size[0]:
+        return box, False
+    vote = cabin_vote(p, box)
     if abs(vote) <= fit_params.cabin_min_vote:
         return box, False
     if vote < 0:

@@ -81,6 +81,11 @@ class FitParams:
     #: (a bus, a van's roof) votes about 0 by noise. Decided votes measured 0.37-2.65 m on the synthetic
     #: parked cars, 0.76-1.5 m on the real KITTI cars (docs/assist.md).
     cabin_min_vote: float = 0.2
+    #: ... and the points must span this share of the box's length (1st to 99th percentile along the
+    #: heading): a car seen from behind at range, its box grown to the class's length over unseen
+    #: space, shows a fake gap at the unseen end (a moving car too slow in the sweeps to count as moving
+    #: was turned backwards by it in bench_effort.py).
+    cabin_min_cover: float = 0.8
 
     # ---- partial views and free space ----
     #: A visible extent shorter than this share of the prior's typical size counts as partly seen.
