@@ -21,6 +21,7 @@ from fusionlabel.autotrack import (
     keyframe_motion,
     review_list,
     shift_along,
+    visible_offset,
 )
 from fusionlabel.box import Box3D
 from fusionlabel.commands import UndoStack
@@ -89,6 +90,49 @@ def test_walker_at_walking_pace_is_followed_and_faces_its_motion() -> None:
     assert max(err(r.boxes[f], truth[f])[0] for f in r.boxes) < 0.12
     assert max(err(r.boxes[f], truth[f])[1] for f in r.boxes) < math.radians(10)
     assert math.dist(r.boxes[N - 1].center[:2], truth[0].center[:2]) > 2.4  # it moved on
+
+
+def test_visible_offset_is_half_the_depth_of_the_faces_seen() -> None:
+    box = Box3D((0.0, 0.0, 0.9), (0.3, 0.5, 1.8), 0.0)
+    np.testing.assert_allclose(visible_offset(box, (-10.0, 0.0)), [0.15, 0.0], atol=1e-9)  # back face only
+    np.testing.assert_allclose(visible_offset(box, (0.0, 10.0)), [0.0, -0.25], atol=1e-9)  # left side only
+    g = visible_offset(box, (-10.0, 10.0))  # both: weighted by their width as seen from the sensor
+    np.testing.assert_allclose(g, [0.15 * 0.5 / 0.8, -0.25 * 0.3 / 0.8], atol=1e-9)
+    assert not visible_offset(box, (0.0, 0.0, 1.0)).any()
+
+
+def seen_faces(box: Box3D, origin: tuple[float, float], rng: np.random.Generator, n: int) -> np.ndarray:
+    """World points (n, 3) on the faces of ``box`` (shrunk to WALKER_SCALE, a body narrower than
+    its box) turned towards ``origin``, as many per face as its width seen from there."""
+    from fusionlabel.autotrack import WALKER_SCALE
+
+    l, w = WALKER_SCALE * box.size[0], WALKER_SCALE * box.size[1]
+    c, sn = math.cos(box.yaw), math.sin(box.yaw)
+    d = np.array(box.center[:2]) - np.array(origin)
+    d /= np.linalg.norm(d)
+    faces = [((c, sn), (l / 2, 0.0), w), ((-c, -sn), (-l / 2, 0.0), w), ((-sn, c), (0.0, w / 2), l),
+             ((sn, -c), (0.0, -w / 2), l)]
+    weight = np.array([max(0.0, -(nx * d[0] + ny * d[1])) * length for (nx, ny), _, length in faces])
+    pick = rng.choice(4, size=n, p=weight / weight.sum())
+    s = rng.uniform(-0.5, 0.5, n)
+    u = np.array([faces[k][1][0] if faces[k][1][0] else s[i] * l for i, k in enumerate(pick)])
+    v = np.array([faces[k][1][1] if faces[k][1][1] else s[i] * w for i, k in enumerate(pick)])
+    z = rng.uniform(-box.size[2] / 2 + 0.4, box.size[2] / 2, n)
+    return np.column_stack([box.center[0] + c * u - sn * v, box.center[1] + sn * u + c * v, box.center[2] + z])
+
+
+@pytest.mark.parametrize("n", [60, 1])
+def test_walker_passed_by_the_sensor_keeps_its_box_behind_the_faces_seen(n: int) -> None:
+    """The sensor drives past a walker: the faces it sees turn from the side to the back, and the
+    points' centre moves on the body; the box stays on the walker (also with one point a sweep)."""
+    walker = (0.3, 0.5, 1.8)
+    truth = {f: Box3D((10.0 + 0.12 * f, 6.0, 0.9), walker, 0.0) for f in range(N)}
+    origin = {f: np.array([10.0 + 1.2 * f, 0.0, 1.8]) for f in range(N)}
+    rng = np.random.default_rng(11)
+    pts = {f: seen_faces(truth[f], tuple(origin[f][:2]), rng, n) for f in range(N)}
+    r = auto_track(3, "pedestrian", {0: truth[0]}, pts.get, range(N), TIMES, origin_at=origin.get)
+    assert max(err(b, truth[f])[0] for f, b in r.boxes.items()) < (0.04 if n > 1 else 0.25)  # it walks 2.3 m
+    assert len(r.fitted) == N - 1
 
 
 def test_two_keyframes_the_result_passes_through_both() -> None:
