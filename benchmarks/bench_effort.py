@@ -90,6 +90,7 @@ if str(ROOT) not in sys.path:
 
 from calib.transforms import transform_points, wrap_angle  # noqa: E402
 from fusionlabel.assist.fit import resolve_class  # noqa: E402
+from fusionlabel.assist.prelabel import VEHICLE_CLASSES  # noqa: E402
 from fusionlabel.assist.review import ReviewQueue, set_prelabels  # noqa: E402
 from fusionlabel.box import Box3D  # noqa: E402
 from fusionlabel.commands import CreateTrack, UndoStack  # noqa: E402
@@ -120,8 +121,7 @@ ON_OBJECT_M = 0.5  #: ... or whose centre is this close (m) to the object's
 INSPECT_STRIDE = 5  #: inspection: every 5th visible frame (and the first and last)
 PX_PER_M = 40.0  #: BEV zoom of the gestures (handles are picked within 8 px)
 FIX_ROUNDS = 6
-VEHICLES = frozenset({"car", "van", "truck", "bus", "bus_bendy", "trailer", "construction_vehicle",
-                      "ambulance", "police_car", "tram"})
+VEHICLES = VEHICLE_CLASSES  #: the vehicle classes of the pre-labeller
 
 
 @dataclass(frozen=True)
