@@ -245,14 +245,37 @@ def project_boxes_edges(
     corners = np.asarray(corners_cam, dtype=np.float64).reshape(-1, 8, 3)
     if not np.isfinite(corners).all():
         raise ValueError("corners_cam contains NaN or inf")
-    B = len(corners)
-    if B == 0:
+    if len(corners) == 0:
         return []
     a0 = corners[:, BOX_EDGES[:, 0]].reshape(-1, 3)
     b0 = corners[:, BOX_EDGES[:, 1]].reshape(-1, 3)
+    n_edges = len(BOX_EDGES)
+    return [(*divmod(g, n_edges), piece) for g, piece in project_segments(a0, b0, camera, near, step_px, max_samples)]
+
+
+def project_segments(
+    a_cam: ArrayLike,
+    b_cam: ArrayLike,
+    camera: CameraModel,
+    near: float = DEFAULT_NEAR,
+    step_px: float = DEFAULT_STEP_PX,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+) -> list[tuple[int, F64]]:
+    """3D segments ``a_cam[i] -> b_cam[i]`` ((S, 3) each, camera frame, metres) as pixel polylines
+    inside the image, drawn like a box edge (module docstring: near-plane clipping, valid field of
+    view, distortion-aware sampling, image clipping): ``(segment index, (M, 2) float64 px)``
+    pieces in segment order; a segment may give several pieces or none."""
+    a0 = np.asarray(a_cam, dtype=np.float64).reshape(-1, 3)
+    b0 = np.asarray(b_cam, dtype=np.float64).reshape(-1, 3)
+    if a0.shape != b0.shape:
+        raise ValueError(f"segment ends must have the same shape, got {a0.shape} and {b0.shape}")
+    if not (np.isfinite(a0).all() and np.isfinite(b0).all()):
+        raise ValueError("segments contain NaN or inf")
+    if len(a0) == 0:
+        return []
     a, b, keep = clip_segments_near(a0, b0, near)
-    edge_ids = np.flatnonzero(keep)  # global ids: box * 12 + edge
-    if edge_ids.size == 0:
+    seg_ids = np.flatnonzero(keep)
+    if seg_ids.size == 0:
         return []
     a, b = a[keep], b[keep]
     p = a[:, :2] / a[:, 2:3]
@@ -264,7 +287,7 @@ def project_boxes_edges(
     ok = lo <= hi
     if not ok.any():
         return []
-    edge_ids, p, q, lo, hi = edge_ids[ok], p[ok], q[ok], lo[ok], hi[ok]
+    seg_ids, p, q, lo, hi = seg_ids[ok], p[ok], q[ok], lo[ok], hi[ok]
     p2 = p + (q - p) * lo[:, None]
     q2 = p + (q - p) * hi[:, None]
     if camera.is_distorted:
@@ -278,12 +301,7 @@ def project_boxes_edges(
     t = (np.arange(which.size) - first) / n[which]
     xy = p2[which] + (q2 - p2)[which] * t[:, None]
     uv = camera.project_normalized(xy)
-    n_edges = len(BOX_EDGES)
-    out = []
-    for g, piece in _clip_polylines(uv, which, camera.image_rect()):
-        box, edge = divmod(int(edge_ids[g]), n_edges)
-        out.append((box, edge, piece))
-    return out
+    return [(int(seg_ids[g]), piece) for g, piece in _clip_polylines(uv, which, camera.image_rect())]
 
 
 # ---- polygons ----------------------------------------------------------------------------------

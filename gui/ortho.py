@@ -10,6 +10,11 @@ direction that points up on screen (the BEV keeps the ego heading up).
 Mouse: wheel zooms about the cursor, right or middle drag pans; left-button presses, releases and
 double clicks and every other move (hover: button ``"none"``) are emitted as :class:`PlaneEvent`
 in plane metres (``pointer`` signal) for the editing tools.
+
+Shapes come from ``set_shapes`` (a thin adapter the window fills) and from the annotation layers
+of :attr:`OrthoView.layers` (``gui.model.layers``: their ``bev_shapes``, or ``ortho_shapes`` of
+the box given to :meth:`OrthoView.set_layer_view` in the side and front views), painted in that
+order, the preview on top.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF, QWheelEvent
 from PyQt6.QtWidgets import QWidget
 
+from fusionlabel.box import Box3D
 from fusionlabel.geometry import point_in_polygon, polygon_area
+from gui.model.layers import LayerList
 from gui.model.shapes import Shape
 
 __all__ = ["OrthoView", "PlaneEvent", "Shape", "modifier_names", "pack_rgb32", "qpolygon"]
@@ -95,6 +102,38 @@ class OrthoView(QWidget):
         #: Draft quality while frames change quickly (thin, aliased lines: the raster engine's fast
         #: path); :meth:`set_draft` (False) repaints in full quality.
         self.draft = False
+        #: Annotation layers drawn over the shapes (``bev_shapes``, or ``ortho_shapes`` of
+        #: :attr:`layer_ref_box` when :attr:`layer_view` is ``"side"`` / ``"front"``).
+        self.layers = LayerList()
+        self.layer_view = "bev"
+        self.layer_ref_box: Box3D | None = None
+        self._layer_shapes: list[Shape] | None = None
+        for ev in ("inserted", "removed", "moved", "changed"):
+            self.layers.events[ev].connect(self._on_layers)
+
+    # ---- layers ---------------------------------------------------------------------------------
+    def set_layer_view(self, view: str, ref_box: Box3D | None = None) -> None:
+        """Which view of the layers this is: ``"bev"``, or ``"side"`` / ``"front"`` of ``ref_box``
+        (the selected box as committed; None: the layers draw nothing here)."""
+        if view not in ("bev", "side", "front"):
+            raise ValueError(f"layer view must be 'bev', 'side' or 'front', got {view!r}")
+        self.layer_view, self.layer_ref_box = view, ref_box
+        self._on_layers()
+
+    def _on_layers(self, *_: object) -> None:
+        self._layer_shapes = None
+        self.update()
+
+    def layer_shapes(self) -> list[Shape]:
+        """The layers' shapes in this view (cached until a layer changes)."""
+        if self._layer_shapes is None:
+            if self.layer_view == "bev":
+                self._layer_shapes = self.layers.bev_shapes()
+            elif self.layer_ref_box is not None:
+                self._layer_shapes = self.layers.ortho_shapes(self.layer_view, self.layer_ref_box)
+            else:
+                self._layer_shapes = []
+        return self._layer_shapes
 
     # ---- data -----------------------------------------------------------------------------------
     def set_points(
@@ -216,7 +255,7 @@ class OrthoView(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, font.pointSizeF()))
         p.setFont(font)
-        shapes = self._shapes + self._preview
+        shapes = self._shapes + self.layer_shapes() + self._preview
         if shapes:  # one plane -> screen mapping and one polygon conversion for all shapes
             screen = self.to_screen(np.concatenate([sh.points for sh in shapes]))
             big = qpolygon(screen)
@@ -270,7 +309,7 @@ class OrthoView(QWidget):
         """Closed shapes containing the plane point, smallest area first."""
         x, y = float(xy_plane[0]), float(xy_plane[1])
         hits = []
-        for sh in self._shapes:
+        for sh in self._shapes + self.layer_shapes():
             if sh.closed and sh.key is not None and point_in_polygon(sh.points, (x, y)):
                 hits.append((abs(polygon_area(sh.points)), sh))
         return [sh for _, sh in sorted(hits, key=lambda t: t[0])]

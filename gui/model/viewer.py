@@ -10,6 +10,8 @@
   LiDAR in cameras, level of detail), one event per option.
 - ``status``: the last :class:`StatusMessage`; ``show_message(text, timeout_ms)`` emits
   ``events.status``. The message's expiry is the status bar's business.
+- ``layers``: the annotation layers (:class:`gui.model.layers.LayerList`), each with its drawing
+  data per view; ``layers.events`` ``inserted`` / ``removed`` / ``moved`` / ``changed``.
 - ``progress``: :class:`Progress` of the window's foreground job (loading, pre-labelling):
   value / maximum / text / cancellable, ``events.changed(ProgressState)``, ``events.cancel()``.
 
@@ -28,6 +30,7 @@ from fusionlabel.events import ErrorReporter, EventGroup
 from fusionlabel.tools import Preview, ToolContext, ToolController
 from gui.colors import COLOR_MODES
 from gui.model.evented import Evented, Field
+from gui.model.layers import LayerList
 
 #: Most sweeps accumulated before and after the current one.
 MAX_ACCUMULATE = 10
@@ -161,6 +164,7 @@ class ViewerModel:
         self.events = EventGroup("session", "frame", "selection", "preview", "tool", "status")
         self.view = ViewOptions()
         self.progress = Progress()
+        self.layers = LayerList()
         self._session: Any = None
         self._ctx: ToolContext | None = None
         self._ctl: ToolController | None = None
@@ -170,7 +174,7 @@ class ViewerModel:
     def report_errors_to(self, report: ErrorReporter) -> None:
         """``report(event name, listener, exception)`` is told about every listener that raises,
         of the model's events, the view options' and the progress' (default: logged)."""
-        for group in (self.events, self.view.events, self.progress.events):
+        for group in (self.events, self.view.events, self.progress.events, self.layers.events):
             group.report = report
 
     # ---- session and tools ----------------------------------------------------------------------

@@ -4,7 +4,9 @@ Everything is drawn in the ``world`` frame (metres). Boxes are wireframes in the
 with a heading marker (the diagonals of the front face and a line from the centre to it) and the
 track id as text; interpolated and held boxes are dashed and dimmer; boxes found by auto-tracking
 have short dashes and are as opaque as their confidence; the selected box is drawn white and
-thicker on top.
+thicker on top. What is drawn is the layers' drawing data (``gui.model.layers.Segments3D``):
+:meth:`View3D.set_boxes` turns box glyphs into segments (``glyph_segments``) and the layers of
+:attr:`View3D.layers` (map polylines...) add theirs.
 
 Level of detail: any interaction with the camera (mouse drag, wheel, or a programmatic move via
 :meth:`View3D.interacted`) switches the cloud to a decimated subset; ``rest_ms`` after the last
@@ -34,7 +36,7 @@ from PyQt6.QtGui import QImage, QPainter
 from PyQt6.QtWidgets import QApplication, QWidget
 from vispy import scene
 
-from gui.colors import tracked_opacity
+from gui.model.layers import LayerList, Segments3D, glyph_segments
 from gui.model.shapes import BoxGlyph
 from gui.render.points import PointCloud
 
@@ -42,46 +44,7 @@ vispy.use(app="pyqt6")
 
 F32 = NDArray[np.float32]
 
-#: Box edges (corner index pairs) in the corner order of ``fusionlabel.box.CORNER_SIGNS``, plus the
-#: heading marker: the two diagonals of the front face (corners 0, 1, 4, 5).
-_EDGES = np.array(
-    [[0, 1], [1, 2], [2, 3], [3, 0], [4, 5], [5, 6], [6, 7], [7, 4], [0, 4], [1, 5], [2, 6], [3, 7], [0, 5], [1, 4]],
-    dtype=np.int64,
-)
 BACKGROUND = (0.06, 0.07, 0.09, 1.0)
-
-
-def box_segments(corners: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(16, 2, 3) line segments of one box: 12 edges, 2 front diagonals, centre -> front centre."""
-    c = np.asarray(corners, dtype=np.float64)
-    segs = c[_EDGES]
-    centre = c.mean(axis=0)
-    front = c[[0, 1, 4, 5]].mean(axis=0)
-    return np.concatenate([segs, np.stack([centre, front])[None]])
-
-
-def box_segments_batch(corners: NDArray[np.float64]) -> NDArray[np.float64]:
-    """:func:`box_segments` of (B, 8, 3) corners at once -> (B, 16, 2, 3)."""
-    c = np.asarray(corners, dtype=np.float64)
-    segs = c[:, _EDGES]  # (B, 14, 2, 3)
-    tick = np.stack([c.mean(axis=1), c[:, [0, 1, 4, 5]].mean(axis=1)], axis=1)  # (B, 2, 3)
-    return np.concatenate([segs, tick[:, None]], axis=1)
-
-
-def dash(segments: NDArray[np.float64], on: float = 0.35, off: float = 0.25) -> NDArray[np.float64]:
-    """Split (K, 2, 3) segments into dashes ``on`` m long with ``off`` m gaps -> (M, 2, 3)."""
-    out = []
-    for a, b in segments:
-        d = b - a
-        length = float(np.linalg.norm(d))
-        if length < 1e-9:
-            continue
-        period = on + off
-        n = max(1, int(math.ceil(length / period)))
-        t0 = np.arange(n) * period / length
-        t1 = np.minimum(t0 + on / length, 1.0)
-        out.append(np.stack([a + t0[:, None] * d, a + t1[:, None] * d], axis=1))
-    return np.concatenate(out) if out else np.zeros((0, 2, 3))
 
 
 class View3D:
@@ -123,6 +86,12 @@ class View3D:
         self._texts: list[str] = []
         self._pending_points: tuple[NDArray[np.floating], NDArray[np.floating]] | None = None
         self._pending_boxes: Sequence[BoxGlyph] | None = None
+        self._box_segments = Segments3D()
+        #: More annotation layers drawn in 3D (their ``segments_3d``), over the boxes' segments.
+        self.layers = LayerList()
+        self._layers_dirty = False
+        for ev in ("inserted", "removed", "moved", "changed"):
+            self.layers.events[ev].connect(self._on_layers)
         self._rest = QTimer(self.canvas.native)  # dies with the widget
         self._rest.setSingleShot(True)
         self._rest.setInterval(int(rest_ms))
@@ -202,53 +171,37 @@ class View3D:
         self.points.set_data(pts_world, color, lod)
 
     def set_boxes(self, boxes: Sequence[BoxGlyph]) -> None:
-        """Replace the drawn boxes."""
+        """Replace the drawn boxes (a thin adapter: their segments, ``glyph_segments``)."""
         if self._held:
             self._pending_boxes = boxes
             return
-        groups: dict[str, tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]] = {
-            "key": ([], []),
-            "dash": ([], []),
-            "track": ([], []),
-            "sel": ([], []),
-        }
-        texts, text_pos = [], []
-        segments = box_segments_batch(np.stack([b.corners for b in boxes])) if boxes else np.zeros((0, 16, 2, 3))
-        for b, segs in zip(boxes, segments, strict=True):
-            if b.selected:
-                key = "sel"
-                color = np.array([1.0, 1.0, 1.0, 1.0])
-            elif b.tracked:
-                key = "track"
-                segs = dash(segs, 0.15, 0.15)
-                color = np.array(b.color) * np.array([1.0, 1.0, 1.0, tracked_opacity(b.confidence)])
-            elif b.keyframe:
-                key = "key"
-                color = np.array(b.color)
-            else:
-                key = "dash"
-                segs = dash(segs)
-                color = np.array(b.color) * np.array([0.75, 0.75, 0.75, 0.85])
-            groups[key][0].append(segs.reshape(-1, 3))
-            groups[key][1].append(np.repeat(color[None], len(segs) * 2, axis=0))
-            if b.text:
-                texts.append(b.text)
-                top = b.corners[4:].mean(axis=0)
-                text_pos.append(top + np.array([0.0, 0.0, 0.4]))
+        self._box_segments = glyph_segments(boxes)
+        self._upload()
+
+    def _on_layers(self, *_: object) -> None:
+        if self._held:  # the release uploads
+            self._layers_dirty = True
+            return
+        self._upload()
+
+    def _upload(self) -> None:
+        """Send the boxes' and the layers' segments to the line visuals."""
+        self._layers_dirty = False
+        seg = Segments3D.merge([self._box_segments, self.layers.segments_3d()])
         for key, visual in (("key", self.lines), ("dash", self.dashed), ("track", self.tracked),
                             ("sel", self.selected)):
-            pos, col = groups[key]
-            if pos:
-                pos_a = np.concatenate(pos).astype(np.float32)
-                visual.set_data(pos=pos_a, color=np.concatenate(col).astype(np.float32))
+            if key in seg.groups:
+                pos, col = seg.groups[key]
+                visual.set_data(pos=pos, color=col)
                 visual.visible = True
             else:
                 visual.visible = False
+        texts = list(seg.texts)
         if texts:
             if texts != self._texts:  # the glyph buffers are rebuilt only when the strings change
                 self.text.text = texts
                 self._texts = texts
-            self.text.pos = np.array(text_pos, dtype=np.float32)
+            self.text.pos = seg.text_pos
             self.text.visible = True
         else:
             self.text.visible = False
@@ -283,6 +236,8 @@ class View3D:
                 self.set_points(*self._pending_points)
             if self._pending_boxes is not None:
                 self.set_boxes(self._pending_boxes)
+            elif self._layers_dirty:
+                self._upload()
         finally:
             self._pending_points = self._pending_boxes = None
             self._held = held
