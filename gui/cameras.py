@@ -53,8 +53,9 @@ RING_ORDER = ("cam_front_left", "cam_front", "cam_front_right", "cam_back_left",
 @dataclass(frozen=True)
 class CameraBox:
     """A box to draw in the cameras: ``corners`` (8, 3) world metres, ``label``, ``keyframe``;
-    ``state`` (``fusionlabel.model.BOX_STATES``; empty: from ``keyframe``) and the tracking
-    ``confidence`` of a tracked box."""
+    ``state`` (``fusionlabel.model.BOX_STATES``; empty: from ``keyframe``, set at construction)
+    and the tracking ``confidence`` of a tracked box. Also a layer item
+    (``gui.model.layers.CuboidLike``: ``id`` is the track id; no ``text``, no ``box``)."""
 
     track_id: int
     label: str
@@ -71,10 +72,16 @@ class CameraBox:
             return "dashdot"
         return "" if (self.keyframe if not self.state else self.state == "keyframe") else "dash"
 
-    def to_cuboid(self) -> Cuboid:
-        """The layer item of this box."""
-        state = self.state or ("keyframe" if self.keyframe else "interpolated")
-        return Cuboid(self.track_id, self.label, np.asarray(self.corners, dtype=np.float64), state, self.confidence)
+    text = None
+    box = None
+
+    def __post_init__(self) -> None:
+        if not self.state:
+            object.__setattr__(self, "state", "keyframe" if self.keyframe else "interpolated")
+
+    @property
+    def id(self) -> int:
+        return self.track_id
 
 
 #: Qt pen styles of the drawing data's line patterns (``gui.model.camproj.PATTERNS``).
@@ -170,7 +177,7 @@ class CameraPanel(QWidget):
     def set_boxes(self, boxes: Sequence[CameraBox], update: bool = True) -> None:
         """The document's boxes (the ``"boxes"`` layer's data; projected at once)."""
         self._boxes = list(boxes)
-        self.box_layer.set_data(b.to_cuboid() for b in self._boxes)
+        self.box_layer.set_data(self._boxes)
         if update:
             self.update()
 

@@ -39,8 +39,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fusionlabel.box import Box3D
+from fusionlabel.document import AnnotationDocument
 from fusionlabel.events import EventGroup
 from fusionlabel.geometry import point_in_polygon
+from fusionlabel.tools.context import Preview
 from fusionlabel.tools.handles import box_outline, world_to_view
 from fusionlabel.tools.select import pick_camera_boxes, pick_footprints, pick_view_boxes
 from gui.colors import PROPOSAL_COLOR, SELECTED_COLOR, class_color, class_color_f, tracked_opacity
@@ -274,6 +276,27 @@ class Cuboid:
         return "" if self.state == "keyframe" else "dash"
 
 
+class CuboidLike(Protocol):
+    """What a :class:`CuboidLayer` draws (:class:`Cuboid`, or any object with these fields)."""
+
+    @property
+    def id(self) -> Any: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def corners(self) -> ArrayLike: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def confidence(self) -> float | None: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def box(self) -> Box3D | None: ...
+    @property
+    def pattern(self) -> str: ...
+
+
 #: Styles of a :class:`CuboidLayer`.
 CUBOID_STYLES = ("track", "proposal", "preview")
 
@@ -301,12 +324,12 @@ class CuboidLayer(Layer):
 
     def __init__(self, name: str = "boxes", style: str = "track", **values: Any) -> None:
         super().__init__(name=name, style=style, **values)
-        self._items: tuple[Cuboid, ...] = ()
+        self._items: tuple[CuboidLike, ...] = ()
         self._corners = np.zeros((0, 8, 3))
 
     # ---- data -------------------------------------------------------------------------------------
     @property
-    def data(self) -> tuple[Cuboid, ...]:
+    def data(self) -> tuple[CuboidLike, ...]:
         return self._items
 
     @property
@@ -314,14 +337,16 @@ class CuboidLayer(Layer):
         """(B, 8, 3) world corners of the items, in their order."""
         return self._corners
 
-    def set_data(self, items: Iterable[Cuboid]) -> None:
-        """Replace the boxes; emits ``events.data``."""
-        self._items = tuple(items)
-        self._corners = (np.stack([np.asarray(c.corners, dtype=np.float64).reshape(8, 3) for c in self._items])
-                         if self._items else np.zeros((0, 8, 3)))
+    def set_data(self, items: Iterable[CuboidLike]) -> None:
+        """Replace the boxes (corners (8, 3) world metres each); emits ``events.data``."""
+        items = tuple(items)
+        corners = np.stack([c.corners for c in items]).astype(np.float64, copy=False) if items else np.zeros((0, 8, 3))
+        if corners.shape[1:] != (8, 3) or not np.isfinite(corners).all():
+            raise ValueError(f"cuboid corners must be finite (8, 3) each, got {corners.shape[1:]}")
+        self._items, self._corners = items, corners
         self._data_changed()
 
-    def _is_selected(self, item: Cuboid) -> bool:
+    def _is_selected(self, item: CuboidLike) -> bool:
         return item.id is not None and item.id in self.selected
 
     # ---- BEV ----------------------------------------------------------------------------------------
@@ -483,6 +508,30 @@ class CuboidLayer(Layer):
         """:func:`fusionlabel.tools.select.pick_view_boxes` over the items."""
         return pick_view_boxes(((c.id, c.corners) for c in self._items if c.id is not None), eye, direction,
                                to_canvas, xy)
+
+
+def track_cuboids(doc: AnnotationDocument, frame: int, preview: Preview | None = None,
+                  new_label: str = "car") -> list[Cuboid]:
+    """The document's boxes at ``frame`` as a ``"track"`` layer's data, every state included; a
+    drag ``preview`` of this frame replaces its track's box (drawn as a keyframe) or, while a new
+    box is being created (track id None), is appended with label ``new_label``."""
+    prev = preview if preview is not None and preview.frame == frame else None
+    out = []
+    for r in doc.boxes_at(frame):
+        if prev is not None and prev.track_id == r.track_id:
+            out.append(Cuboid.of(r.track_id, r.label, prev.box))
+        else:
+            out.append(Cuboid.of(r.track_id, r.label, r.box, r.state, r.confidence))
+    if prev is not None and prev.track_id is None:
+        out.append(Cuboid.of(None, new_label, prev.box))
+    return out
+
+
+def proposal_cuboids(doc: AnnotationDocument, frame: int) -> list[Cuboid]:
+    """The pre-label proposals at ``frame`` as a ``"proposal"`` layer's data (text
+    ``p<id> <score>``)."""
+    return [Cuboid.of(p.proposal_id, p.label, p.box, "interpolated", None, f"p{p.proposal_id} {p.score:.2f}")
+            for p in doc.proposals_at(frame)]
 
 
 #: Edges of the front face (x = +l/2 in the box frame), drawn thicker in the cameras.

@@ -16,6 +16,7 @@ from calib.projection import (
     project_box_edges,
     project_boxes_edges,
     project_points,
+    project_segments,
 )
 
 K = np.array([[800.0, 0.0, 640.0], [0.0, 790.0, 360.0], [0.0, 0.0, 1.0]])
@@ -220,3 +221,28 @@ def test_batched_box_edges_equal_one_call_per_box(key: str) -> None:
         assert (gi, ge) == (wi, we)
         np.testing.assert_allclose(gp, wp, atol=1e-9)
     assert project_boxes_edges(np.zeros((0, 8, 3)), cam) == []
+
+
+@pytest.mark.parametrize("key", list(CAMS))
+def test_segments_are_drawn_like_box_edges(key: str) -> None:
+    """``project_segments`` of a box's 12 edges gives ``project_box_edges``' pieces; a segment
+    through the camera plane keeps only its part in front; bad input is refused."""
+    cam = CAMS[key]
+    c = box_cam((1.0, 0.5, 6.0), 4.0, 2.0, 1.5)
+    got = project_segments(c[BOX_EDGES[:, 0]], c[BOX_EDGES[:, 1]], cam)
+    want = project_box_edges(c, cam)
+    assert [e for e, _ in got] == [e for e, _ in want]
+    for (_, gp), (_, wp) in zip(got, want, strict=True):
+        np.testing.assert_allclose(gp, wp, atol=1e-12)
+    # from 5 m behind to 20 m ahead, 1 m right and 1 m below the axis: only z >= near is drawn
+    a, b = np.array([[1.0, 1.0, -5.0]]), np.array([[1.0, 1.0, 20.0]])
+    pieces = project_segments(a, b, cam)
+    assert pieces and all(i == 0 for i, _ in pieces)
+    far = cam.project(np.array([[1.0, 1.0, 20.0]]))[0][0]
+    np.testing.assert_allclose(pieces[-1][1][-1], far, atol=1e-6)
+    assert project_segments(-np.abs(a), -np.abs(a) - [0, 0, 1], cam) == []  # wholly behind
+    assert project_segments(np.zeros((0, 3)), np.zeros((0, 3)), cam) == []
+    with pytest.raises(ValueError, match="same shape"):
+        project_segments(a, np.zeros((2, 3)), cam)
+    with pytest.raises(ValueError, match="NaN"):
+        project_segments(a, np.full((1, 3), np.nan), cam)

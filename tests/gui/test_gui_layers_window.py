@@ -34,21 +34,28 @@ def _same(a, b) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_cuboid_layer_reproduces_the_window_bev_and_side_view(qtbot, scene: Path, cache: Path) -> None:  # type: ignore[no-untyped-def]
-    from gui.model.layers import Cuboid, CuboidLayer
+    from gui.model.layers import CuboidLayer, track_cuboids
 
     win = open_window(qtbot, scene)
     refs = win.session.doc.boxes_at(win.frame)
     assert len(refs) >= 3
+    glyphs: list = []
+    set_boxes = win.view3d.set_boxes
+    win.view3d.set_boxes = lambda g: (glyphs.append(list(g)), set_boxes(g))  # type: ignore[method-assign]
     win.select(refs[1].track_id)
     qtbot.wait(5)
     layer = CuboidLayer()
-    layer.set_data(Cuboid.of(r.track_id, r.label, r.box, r.state, r.confidence) for r in refs)
+    layer.set_data(track_cuboids(win.session.doc, win.frame, win.ctx.preview))
     layer.selected = {refs[1].track_id}
     expected = layer.bev_shapes()
     shown = win.bev.shapes
     start = next(i for i, s in enumerate(shown) if s.key == refs[0].track_id)
     for got, want in zip(shown[start:start + len(expected)], expected, strict=True):
         _same(got, want)
+    for got, want in zip(glyphs[-1][: len(refs)], layer.glyphs(), strict=True):  # the 3D view's boxes
+        np.testing.assert_allclose(got.corners, want.corners, atol=1e-9)
+        assert (got.color, got.keyframe, got.selected, got.text, got.tracked, got.confidence) == \
+            (want.color, want.keyframe, want.selected, want.text, want.tracked, want.confidence)
     side = layer.ortho_shapes("side", refs[1].box)
     for got, want in zip(win.side.shapes[: len(side)], side, strict=True):
         _same(got, want)

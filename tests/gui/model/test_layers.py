@@ -24,6 +24,8 @@ from gui.model.layers import (
     PointLabelLayer,
     PolylineLayer,
     Segments3D,
+    proposal_cuboids,
+    track_cuboids,
 )
 
 W, H, F = 200, 100, 100.0
@@ -342,3 +344,31 @@ def test_layer_list_add_remove_reorder_and_events() -> None:
     with pytest.raises(ValueError):
         boxes.opacity = 2.0
     assert isinstance(LayerList().segments_3d(), Segments3D)
+
+
+# ---- the layers' data from the document --------------------------------------------------------
+def test_cuboids_from_the_document_with_the_drag_preview() -> None:
+    from fusionlabel.assist import SetProposals
+    from fusionlabel.commands import CreateTrack, UndoStack
+    from fusionlabel.document import AnnotationDocument, Proposal
+    from fusionlabel.tools import Preview
+
+    doc = AnnotationDocument(frame_count=3)
+    stack = UndoStack(doc)
+    stack.push(CreateTrack("car", 0, BOX))
+    stack.push(CreateTrack("pedestrian", 0, Box3D((3.0, 3.0, 0.9), (0.6, 0.6, 1.8), 0.0)))
+    SetProposals([Proposal(0, "car", {0: BOX}, {0: 0.75}, 0.75, "cluster")]).apply(doc)
+    tids = [r.track_id for r in doc.boxes_at(0)]
+    items = track_cuboids(doc, 0)
+    assert [c.id for c in items] == tids and items[0].box == BOX and items[1].label == "pedestrian"
+    moved = Box3D((11.0, 2.0, 1.0), BOX.size, 0.0)
+    items = track_cuboids(doc, 0, Preview(tids[0], moved, "move", 0))
+    assert items[0].box == moved and items[0].state == "keyframe"
+    assert len(track_cuboids(doc, 0, Preview(tids[0], moved, "move", 1))) == 2  # another frame's drag: ignored
+    new = track_cuboids(doc, 0, Preview(None, moved, "create", 0), new_label="truck")
+    assert new[-1].id is None and new[-1].label == "truck"
+    layer = CuboidLayer()
+    layer.set_data(new)
+    assert layer.bev_shapes()[-2].color == SELECTED_COLOR and layer.glyphs()[-1].text == "new"
+    props = proposal_cuboids(doc, 0)
+    assert [(c.id, c.text) for c in props] == [(0, "p0 0.75")]
