@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -887,6 +888,9 @@ COMMANDS: list[Command] = [
             _run_qa),
     Command("agree", "agreement of two annotation sets of one sequence (precision, recall, IoU, id switches)",
             _add_agree, _run_agree),
+    Command("export-map", "write map elements as MapTR vectors, an Argoverse 2 map or OpenLABEL poly3d",
+            lambda p: import_module("formats.maps.cli").add_export_map(p),
+            lambda a: import_module("formats.maps.cli").run_export_map(a)),
     Command("open", "open a sequence in the labeling workstation", _add_open, _run_open),
 ]
 

@@ -129,3 +129,77 @@ def polygon_area(pts: ArrayLike) -> float:
     p = np.asarray(pts, dtype=np.float64)
     x, y = p[:, 0], p[:, 1]
     return float(0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def transform_points(T: ArrayLike, pts: ArrayLike) -> F64:
+    """(N, 3) points through a 4x4 transform (``pts_dst = T_dst_from_src @ pts_src``)."""
+    T = np.asarray(T, dtype=np.float64)
+    p = np.asarray(pts, dtype=np.float64)
+    return p @ T[:3, :3].T + T[:3, 3]
+
+
+Rect = tuple[float, float, float, float]  # xmin, xmax, ymin, ymax (m)
+
+
+def clip_polyline_to_rect(pts: ArrayLike, rect: Rect) -> list[F64]:
+    """The pieces (each (M, D), M >= 2) of a line inside the axis-aligned rectangle ``rect`` of the
+    xy plane, in order; other coordinates (z) are interpolated linearly where a segment is cut."""
+    p = np.asarray(pts, dtype=np.float64)
+    xmin, xmax, ymin, ymax = rect
+    pieces: list[F64] = []
+    cur: list[F64] = []
+    for a, b in zip(p[:-1], p[1:], strict=True):
+        d = b - a
+        t0, t1 = 0.0, 1.0
+        ok = True
+        for q, r in ((-d[0], a[0] - xmin), (d[0], xmax - a[0]), (-d[1], a[1] - ymin), (d[1], ymax - a[1])):
+            if q == 0.0:
+                if r < 0.0:
+                    ok = False
+                    break
+            else:
+                t = r / q
+                if q < 0.0:
+                    t0 = max(t0, t)
+                else:
+                    t1 = min(t1, t)
+        if not ok or t0 > t1:
+            if len(cur) >= 2:
+                pieces.append(np.array(cur))
+            cur = []
+            continue
+        pa, pb = a + t0 * d, a + t1 * d
+        if not cur or np.linalg.norm(cur[-1] - pa) > 1e-9 or t0 > 0.0:
+            if len(cur) >= 2:
+                pieces.append(np.array(cur))
+            cur = [pa]
+        cur.append(pb)
+        if t1 < 1.0:
+            pieces.append(np.array(cur))
+            cur = []
+    if len(cur) >= 2:
+        pieces.append(np.array(cur))
+    return [q for q in pieces if arc_length(q)[-1] > 1e-9]
+
+
+def clip_polygon_to_rect(poly: ArrayLike, rect: Rect) -> F64:
+    """A polygon (N, D) clipped to the rectangle ``rect`` of the xy plane (Sutherland-Hodgman; z
+    interpolated); (0, D) when nothing is inside."""
+    out = np.asarray(poly, dtype=np.float64)
+    xmin, xmax, ymin, ymax = rect
+    for axis, bound, keep_below in ((0, xmin, False), (0, xmax, True), (1, ymin, False), (1, ymax, True)):
+        if len(out) == 0:
+            break
+        res: list[F64] = []
+        prev = out[-1]
+        for cur in out:
+            cin = cur[axis] <= bound if keep_below else cur[axis] >= bound
+            pin = prev[axis] <= bound if keep_below else prev[axis] >= bound
+            if cin != pin:
+                t = (bound - prev[axis]) / (cur[axis] - prev[axis])
+                res.append(prev + t * (cur - prev))
+            if cin:
+                res.append(cur)
+            prev = cur
+        out = np.array(res).reshape(-1, out.shape[1])
+    return out

@@ -22,7 +22,14 @@ from fusionlabel.map.commands import (
     SetVertices,
     SplitElement,
 )
-from fusionlabel.map.geometry import arc_length, chamfer_distance, resample, self_intersections, smooth
+from fusionlabel.map.geometry import (
+    arc_length,
+    chamfer_distance,
+    polygon_area,
+    resample,
+    self_intersections,
+    smooth,
+)
 from fusionlabel.map.qa import run_map_checks
 
 LINE = [[0.0, 0.0, 0.0], [5.0, 0.0, 0.0], [10.0, 1.0, 0.1]]
@@ -177,3 +184,19 @@ def test_map_checks() -> None:
     assert ("map_duplicate", 3) in by
     assert ("map_ground", 4) in by and ("map_ground", 5) in by and ("map_ground", 1) not in by
     assert not any(f.check == "map_ground" for f in run_map_checks(els))
+
+
+def test_clip_to_rect() -> None:
+    from fusionlabel.map.geometry import clip_polygon_to_rect, clip_polyline_to_rect
+
+    line = np.array([[-10.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 10.0, 2.0], [-10.0, 10.0, 2.0], [-10.0, 1.0, 2.0]])
+    pieces = clip_polyline_to_rect(line, (-5.0, 5.0, -5.0, 5.0))
+    assert len(pieces) == 1
+    assert np.allclose(pieces[0], [[-5, 0, 0.5], [0, 0, 1], [0, 5, 1.5]])
+    zig = np.array([[-10.0, 0.0], [10.0, 0.0], [10.0, 3.0], [-10.0, 3.0]])
+    assert len(clip_polyline_to_rect(zig, (-5.0, 5.0, -1.0, 1.0))) == 1
+    assert len(clip_polyline_to_rect(zig, (-5.0, 5.0, -1.0, 4.0))) == 2
+    sq = np.array([[-2.0, -2.0, 0.0], [2.0, -2.0, 0.0], [2.0, 2.0, 4.0], [-2.0, 2.0, 4.0]])
+    c = clip_polygon_to_rect(sq, (0.0, 5.0, 0.0, 5.0))
+    assert c.shape == (4, 3) and abs(abs(polygon_area(c)) - 4.0) < 1e-9 and np.isclose(c[:, 2].min(), 2.0)
+    assert clip_polygon_to_rect(sq, (10.0, 11.0, 0.0, 1.0)).shape == (0, 3)
