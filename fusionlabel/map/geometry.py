@@ -203,3 +203,14 @@ def clip_polygon_to_rect(poly: ArrayLike, rect: Rect) -> F64:
             prev = cur
         out = np.array(res).reshape(-1, out.shape[1])
     return out
+
+
+def polylines_cross(a: ArrayLike, b: ArrayLike) -> bool:
+    """Whether two lines cross each other in the xy plane (a proper crossing of two segments)."""
+    p = np.asarray(a, dtype=np.float64)[:, :2]
+    q = np.asarray(b, dtype=np.float64)[:, :2]
+    if len(p) < 2 or len(q) < 2:
+        return False
+    if (p.min(axis=0) > q.max(axis=0)).any() or (q.min(axis=0) > p.max(axis=0)).any():
+        return False
+    return bool(_segments_cross(p[:-1, None], p[1:, None], q[None, :-1], q[None, 1:]).any())

@@ -171,3 +171,31 @@ def test_cli_export_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit):
         main(["export-map", str(seq), str(out), "--to", "maptr", "--range", "0x4"])
     assert "window sides must be positive" in capsys.readouterr().err
+
+
+def test_bev_map_layers(tmp_path: Path) -> None:
+    from formats.bev import BEVGrid, load_bev_frame, write_bev
+    from formats.datasets import open_dataset
+    from formats.maps.bev import MAP_LAYERS, map_layers
+
+    grid = BEVGrid(10.0, 0.1)
+    els = [MapElement(0, "lane_divider", [[-20.0, 2.0, 0.0], [20.0, 2.0, 0.0]]),
+           MapElement(1, "ped_crossing", [[3.0, -4.0, 0.0], [6.0, -4.0, 0.0], [6.0, 4.0, 0.0], [3.0, 4.0, 0.0]]),
+           MapElement(2, "drivable_area", [[-50.0, -7.0, 0.0], [50.0, -7.0, 0.0], [50.0, 7.0, 0.0], [-50.0, 7.0, 0.0]])]
+    layers = map_layers(els, np.eye(4), grid)
+    assert layers.shape == (4, 200, 200)
+    area, lines, cross, bound = (layers[MAP_LAYERS.index(n)] for n in MAP_LAYERS)
+    assert not bound.any()
+    assert abs(area.sum() - 140 * 200) <= 2 * 200  # |y| <= 7 m: 140 columns, every row
+    rows, cols, _ = grid.cell_of(np.array([[0.0, 2.0], [4.5, 0.0], [0.0, -5.0]]))
+    assert lines[rows[0], cols[0]] and cross[rows[1], cols[1]] and area[rows[2], cols[2]]
+    assert not lines[rows[1], cols[1]]
+    assert abs(cross.sum() - 30 * 80) < 2 * (30 + 80)
+    # export-bev writes them for a sequence with a map (the synthetic ground truth)
+    seq = write_synth_scene(SynthScene(SynthConfig(frames=2, seed=1, cameras=1, image_size=(64, 36), azimuths=90)),
+                            tmp_path / "seq")
+    write_bev(open_dataset(seq), tmp_path / "bev", range_m=20.0, resolution=0.5)
+    fr = load_bev_frame(tmp_path / "bev" / "npz" / "000000.npz")
+    assert list(fr["map_classes"]) == list(MAP_LAYERS) and fr["map_layers"].shape == (4, 80, 80)
+    assert fr["map_layers"][0].mean() > 0.3 and fr["map_layers"][1].any()
+    assert (tmp_path / "bev" / "png" / "map" / "lane_divider" / "000000.png").is_file()
