@@ -199,3 +199,13 @@ def test_bev_map_layers(tmp_path: Path) -> None:
     assert list(fr["map_classes"]) == list(MAP_LAYERS) and fr["map_layers"].shape == (4, 80, 80)
     assert fr["map_layers"][0].mean() > 0.3 and fr["map_layers"][1].any()
     assert (tmp_path / "bev" / "png" / "map" / "lane_divider" / "000000.png").is_file()
+
+
+def test_native_conversion_keeps_the_map(tmp_path: Path) -> None:
+    from formats.datasets import open_dataset
+    from formats.export.native import write_native
+
+    sc = SynthScene(SynthConfig(frames=2, seed=2, cameras=1, image_size=(64, 36), azimuths=90))
+    seq = write_synth_scene(sc, tmp_path / "seq")
+    write_native(open_dataset(seq), tmp_path / "copy")
+    assert open_dataset(tmp_path / "copy").annotations.map_elements == open_dataset(seq).annotations.map_elements
