@@ -758,6 +758,9 @@ def _run_qa(args: argparse.Namespace) -> int:
     info = src.loaded.info if src.loaded is not None else None
     t0 = time.perf_counter()
     result = run_checks(src.document, info, loader, src.ontology, cfg, src.records)
+    from fusionlabel.map.qa import add_map_checks  # map elements (a document without any: no change)
+
+    add_map_checks(result, src.document, loader)
     agreement = None
     if args.against is not None:
         ref = _open_qa(args.against, None)

@@ -14,13 +14,15 @@ and optionally the ground, ``ground(x, y) -> z`` with array arguments (a
   every ``resample_m``) is below ``duplicate_m``.
 
 Each finding names the element in ``details["element_id"]`` (``track_id`` stays None) and has a
-world-frame ``location`` (a vertex) to jump to.
+world-frame ``location`` (a vertex) to jump to. :func:`add_map_checks` adds them to a
+``QAResult`` with the ground taken from the sequence's LiDAR points (``fusionlabel qa`` does so).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -98,3 +100,56 @@ def run_map_checks(elements: Iterable[MapElement], ground: GroundFn | None = Non
                                                                           "other": a.element_id,
                                                                           "chamfer_m": round(cd, 3)}))
     return out
+
+
+def ground_from_points(points_world: ArrayLike, radius: float = 1.5) -> GroundFn:
+    """``ground(x, y) -> z``: the median height of the ground points (N, >=3, world frame) within
+    ``radius`` m of (x, y); NaN where there are none (the ground check then skips the vertex)."""
+    from scipy.spatial import cKDTree
+
+    p = np.asarray(points_world, dtype=np.float64)[:, :3]
+    tree = cKDTree(p[:, :2]) if len(p) else None
+
+    def ground(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
+        q = np.stack([np.ravel(np.asarray(x, dtype=np.float64)), np.ravel(np.asarray(y, dtype=np.float64))], axis=1)
+        out = np.full(len(q), np.nan)
+        if tree is not None:
+            for i, nb in enumerate(tree.query_ball_point(q, radius)):
+                if nb:
+                    out[i] = float(np.median(p[nb, 2]))
+        return out.reshape(np.shape(x))
+
+    return ground
+
+
+def add_map_checks(result: Any, doc: Any, load_points: Callable[[int], Any] | None = None,
+                   max_frames: int = 10, config: MapQAConfig | None = None) -> Any:
+    """Add the map checks of ``doc``'s map elements to a :class:`fusionlabel.qa.checks.QAResult`
+    (in place; returned). The ground comes from the LiDAR points of up to ``max_frames`` frames
+    spread over the sequence (``load_points(frame)``: world-frame points; each frame's ground
+    fitted with :func:`fusionlabel.assist.ground.fit_ground`); without points ``map_ground`` is
+    skipped. A document without map elements leaves the result as it was."""
+    if not doc.map_elements:
+        return result
+    from fusionlabel.assist.ground import fit_ground
+
+    ground = None
+    if load_points is not None and result.frames:
+        parts = []
+        for f in sorted({int(round(v)) for v in np.linspace(0, result.frames - 1, min(max_frames, result.frames))}):
+            pts = load_points(f)
+            if pts is None or len(pts) < 10:
+                continue
+            pts = np.asarray(pts, dtype=np.float64)[:, :3]
+            try:
+                parts.append(pts[fit_ground(pts).ground_mask(pts, 0.15)])
+            except ValueError:
+                continue
+        if parts:
+            ground = ground_from_points(np.concatenate(parts))
+    findings = run_map_checks(doc.map_elements.values(), ground, config)
+    result.findings.extend(findings)
+    result.checks_run.extend(c for c in MAP_CHECKS if ground is not None or c != "map_ground")
+    if ground is None:
+        result.skipped["map_ground"] = "no LiDAR points to find the ground under the map elements"
+    return result
