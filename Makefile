@@ -5,11 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NUSC_VENV := .venv-nusc
 NUSC_STAMP := $(NUSC_VENV)/.installed
+AV2_VENV := .venv-av2
+AV2_STAMP := $(AV2_VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup system demo test lint bench clean
 
-setup: system $(STAMP) $(NUSC_STAMP)
+setup: system $(STAMP) $(NUSC_STAMP) $(AV2_STAMP)
 
 system:
 	@bash scripts/setup_system.sh
@@ -32,6 +34,15 @@ $(NUSC_STAMP): scripts/requirements-nuscenes.txt
 	$(NUSC_VENV)/bin/python -m pip install -q -r scripts/requirements-nuscenes.txt
 	@touch $(NUSC_STAMP)
 
+# The official Argoverse 2 API (its map loader checks our av2 map export): its own environment,
+# av2 without its declared dependencies (torch, numba, ...), which the map API does not need.
+$(AV2_STAMP): scripts/requirements-av2.txt
+	$(PYTHON) -m venv $(AV2_VENV)
+	$(AV2_VENV)/bin/python -m pip install -q --upgrade pip
+	$(AV2_VENV)/bin/python -m pip install -q -r scripts/requirements-av2.txt
+	$(AV2_VENV)/bin/python -m pip install -q --no-deps av2==0.3.6
+	@touch $(AV2_STAMP)
+
 demo: setup
 	$(VENV)/bin/fusionlabel demo
 
@@ -45,4 +56,4 @@ bench: setup
 	@set -e; for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f; done
 
 clean:
-	rm -rf $(VENV) $(NUSC_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(NUSC_VENV) $(AV2_VENV) .pytest_cache .ruff_cache

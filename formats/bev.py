@@ -23,6 +23,8 @@ Layers (per frame)
 * ``occupancy`` (C, H, W) bool: coverage >= 1/2 (the binary footprint; its IoU with the exact box
   rectangle is >= 0.95 at 0.1 m for vehicles, see the tests and docs/bev.md).
 * ``instance`` (H, W) int32: track id of the box covering most of the cell (at least half), -1 where none.
+* ``map_layers`` (4, H, W) bool, only when the document has map elements: drivable area, lane
+  dividers, pedestrian crossings, road boundaries (names in ``map_classes``; ``formats.maps.bev``).
 * ``height`` (H, W) float32: highest LiDAR point per cell, metres along the BEV frame's z (above
   the ego origin); NaN where no point fell. ``density`` (H, W) uint16: points per cell.
 
@@ -440,14 +442,21 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
     frames_meta = []
     colors: dict[str, int | list[int]] = {}
     n = len(loaded.info.frames)
+    map_els = [doc.map_elements[k] for k in sorted(doc.map_elements)]  # map layers (formats.maps.bev)
     try:
         for i in range(n):
             bf = bev_frame(loaded, i, grid, cls, axes, supersample)
             stem = f"{i:06d}"
+            extra: dict[str, Any] = {}
+            if map_els:
+                from formats.maps.bev import MAP_LAYERS, map_layers
+
+                extra = {"map_layers": map_layers(map_els, bf.T_world_from_bev, grid),
+                         "map_classes": np.array(MAP_LAYERS, dtype=str)}
             save_npz(_mk(tmp / "npz") / f"{stem}.npz", classes=np.array(cls, dtype=str), occupancy=bf.occupancy,
                      coverage=bf.coverage, instance=bf.instance, height=bf.height, density=bf.density,
                      T_world_from_bev=bf.T_world_from_bev, resolution=grid.resolution, range=grid.extent,
-                     timestamp_ns=np.int64(bf.timestamp_ns), frame=axes)
+                     timestamp_ns=np.int64(bf.timestamp_ns), frame=axes, **extra)
             vec = {"frame": i, "timestamp_ns": bf.timestamp_ns, "bev_frame": axes,
                    "T_world_from_bev": bf.T_world_from_bev.tolist(), "objects": bf.objects}
             _mk(tmp / "vectors")
@@ -458,6 +467,8 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
                 _png(tmp / "png" / "height" / f"{stem}.png", height_png(bf.height, height_range))
                 _png(tmp / "png" / "instance" / f"{stem}.png", instance_png(bf.instance))
                 _png(tmp / "png" / "composite" / f"{stem}.png", composite_png(bf, ontology, height_range))
+                for name, layer in zip(extra.get("map_classes", []), extra.get("map_layers", []), strict=True):
+                    _png(tmp / "png" / "map" / str(name) / f"{stem}.png", layer.astype(np.uint8) * 255)
             for ob in bf.objects:
                 colors[str(ob["track_id"])] = list(track_color(ob["track_id"]))
             summary.frames += 1
@@ -476,6 +487,10 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
                 "class_dirs": {c: _safe(c) for c in cls}, "track_colors": colors,
                 "axes": {"rows": "-x", "cols": "-y", "origin": "ego origin at the grid centre"},
                 "frames": frames_meta, "skipped": [list(s) for s in summary.skipped]}
+        if map_els:
+            from formats.maps.bev import MAP_LAYERS
+
+            meta["map_layers"] = list(MAP_LAYERS)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, allow_nan=False), encoding="utf-8")
         half = grid.size // 2
         (tmp / "README.md").write_text(README.format(

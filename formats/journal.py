@@ -97,11 +97,12 @@ class Changes:
     frame_reviews: set[int] = field(default_factory=set)
     proposals: set[int] = field(default_factory=set)
     issues: bool = False
+    map_elements: set[int] = field(default_factory=set)
     unknown: bool = False  # an event kind this journal does not know: write a full copy instead
 
     def __bool__(self) -> bool:
         return bool(self.tracks or self.track_reviews or self.box_reviews or self.frame_reviews
-                    or self.proposals or self.issues or self.unknown)
+                    or self.proposals or self.issues or self.map_elements or self.unknown)
 
     def add(self, e: DocumentEvent) -> None:
         tid = e.track_id
@@ -119,6 +120,8 @@ class Changes:
             self.proposals.add(tid)
         elif e.kind == "issue_changed":
             self.issues = True
+        elif e.kind == "map_changed" and tid is not None:
+            self.map_elements.add(tid)
         else:
             self.unknown = True
 
@@ -149,6 +152,9 @@ class Changes:
             rec["proposals"] = {str(p): (props[p].to_dict() if p in props else None) for p in sorted(self.proposals)}
         if self.issues:
             rec["issues"] = [m.to_dict() for m in doc.issue_markers()]
+        if self.map_elements:
+            els = doc.map_elements
+            rec["map"] = {str(i): (els[i].to_dict() if i in els else None) for i in sorted(self.map_elements)}
         return rec
 
 
@@ -162,6 +168,7 @@ def apply_records(document: dict[str, Any], records: Iterable[dict[str, Any]]) -
     frame_reviews = {int(r["frame"]): r for r in reviews.get("frames", [])}
     proposals = {int(p["id"]): p for p in document.get("proposals", [])}
     issues = list(document.get("issues", []))
+    map_elements = {int(m["id"]): m for m in document.get("map", [])}
     for rec in records:
         for tid_s, td in rec.get("tracks", {}).items():
             tid = int(tid_s)
@@ -194,6 +201,11 @@ def apply_records(document: dict[str, Any], records: Iterable[dict[str, Any]]) -
                 proposals[int(pid_s)] = pd
         if "issues" in rec:
             issues = list(rec["issues"])
+        for mid_s, md in rec.get("map", {}).items():
+            if md is None:
+                map_elements.pop(int(mid_s), None)
+            else:
+                map_elements[int(mid_s)] = md
     out = dict(document)
     out["tracks"] = [tracks[t] for t in sorted(tracks)]
     out["reviews"] = {"boxes": [box_reviews[k] for k in sorted(box_reviews)],
@@ -204,6 +216,9 @@ def apply_records(document: dict[str, Any], records: Iterable[dict[str, Any]]) -
         out["proposals"] = [proposals[p] for p in sorted(proposals)]
     if issues:
         out["issues"] = issues
+    out.pop("map", None)
+    if map_elements:
+        out["map"] = [map_elements[m] for m in sorted(map_elements)]
     return out
 
 

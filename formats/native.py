@@ -10,6 +10,7 @@ See ``docs/native-format.md`` for the full description. In short::
       cameras/<camera>/<index:06d>.png 8-bit RGB images
       masks/<camera>/<index:06d>.png   16-bit instance masks, value = track id + 1, 0 = none (optional)
       labels/ground_truth.json         tracks in the world frame (optional)
+      labels/map.json                  ground-truth map elements, world frame (optional, formats.maps.native)
 
 Every file is written atomically (temporary file in the same folder, fsync, ``os.replace``); a
 whole sequence is written into a temporary sibling folder that is renamed when complete. Bad input
@@ -32,12 +33,14 @@ from calib.transforms import check_transform
 from formats.errors import FormatError
 from formats.io import atomic_write_bytes, atomic_write_json, check_confined, read_json_file, staged_output
 from formats.limits import MAX_FRAMES
+from formats.maps.native import load_map, save_map
 
 if TYPE_CHECKING:
     from fusionlabel.synth import SynthScene
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import FusionLabelError
+from fusionlabel.map.element import MapElement
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
 
 FORMAT = "fusionlabel-native"
@@ -45,6 +48,7 @@ VERSION = 1
 INDEX_FILE = "fusionlabel.json"
 RIG_FILE = "rig.json"
 GT_FILE = "labels/ground_truth.json"
+MAP_FILE = "labels/map.json"
 TRACKS_FORMAT = "fusionlabel-tracks"
 TRACKS_VERSION = 1
 LIDAR_FIELDS = ("x", "y", "z", "intensity")
@@ -339,8 +343,10 @@ class NativeWriter:
                 rec["camera_masks"][name] = rel
         self.frames.append(rec)
 
-    def finish(self, tracks: Iterable[Track] | None = None, meta: Mapping[str, Any] | None = None) -> Path:
-        """Write ``rig.json``, the ground truth (when ``tracks`` is given) and, last, the index."""
+    def finish(self, tracks: Iterable[Track] | None = None, meta: Mapping[str, Any] | None = None,
+               map_elements: Iterable[MapElement] | None = None) -> Path:
+        """Write ``rig.json``, the ground truth (when ``tracks`` is given; the map when
+        ``map_elements`` is) and, last, the index."""
         save_rig_json(self.rig, self.root / RIG_FILE)
         index: dict[str, Any] = {
             "format": FORMAT,
@@ -352,6 +358,9 @@ class NativeWriter:
         if tracks is not None:
             save_tracks(self._file(GT_FILE), tracks)
             index["ground_truth"] = GT_FILE
+        if map_elements is not None:
+            save_map(self._file(MAP_FILE), map_elements)
+            index["map"] = MAP_FILE
         if meta:
             index["meta"] = dict(meta)
         index["frames"] = self.frames
@@ -399,7 +408,7 @@ def write_synth_scene(
             "beams": cfg.beams,
             "azimuths": cfg.azimuths,
         }
-        writer.finish(scene.tracks(), meta)
+        writer.finish(scene.tracks(), meta, scene.map_elements())
     return out
 
 
@@ -537,12 +546,14 @@ def load_sequence(path: PathLike) -> SequenceInfo:
         )
     gt = data.get("ground_truth")
     gt_path = file_of(gt, "ground_truth") if gt is not None else None
+    map_path = file_of(data["map"], "map") if data.get("map") is not None else None
     name = data.get("name", root.name)
     meta = {
         "lidar_points": lidar_points,
         "lidar_instance_files": inst_files,
         "camera_mask_files": mask_files,
         "ground_truth": gt_path,
+        "map": map_path,
         "index_file": ip,
         "meta": data.get("meta", {}),
     }
@@ -576,3 +587,9 @@ def load_ground_truth(seq: SequenceInfo) -> list[Track]:
     """The sequence's ground-truth tracks ([] when it has none)."""
     p = seq.meta.get("ground_truth")
     return [] if p is None else load_tracks(p)
+
+
+def load_ground_truth_map(seq: SequenceInfo) -> list[MapElement]:
+    """The sequence's ground-truth map elements (world frame; [] when it has none)."""
+    p = seq.meta.get("map")
+    return [] if p is None else load_map(p)

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -757,6 +758,9 @@ def _run_qa(args: argparse.Namespace) -> int:
     info = src.loaded.info if src.loaded is not None else None
     t0 = time.perf_counter()
     result = run_checks(src.document, info, loader, src.ontology, cfg, src.records)
+    from fusionlabel.map.qa import add_map_checks  # map elements (a document without any: no change)
+
+    add_map_checks(result, src.document, loader)
     agreement = None
     if args.against is not None:
         ref = _open_qa(args.against, None)
@@ -887,6 +891,9 @@ COMMANDS: list[Command] = [
             _run_qa),
     Command("agree", "agreement of two annotation sets of one sequence (precision, recall, IoU, id switches)",
             _add_agree, _run_agree),
+    Command("export-map", "write map elements as MapTR vectors, an Argoverse 2 map or OpenLABEL poly3d",
+            lambda p: import_module("formats.maps.cli").add_export_map(p),
+            lambda a: import_module("formats.maps.cli").run_export_map(a)),
     Command("open", "open a sequence in the labeling workstation", _add_open, _run_open),
 ]
 

@@ -30,6 +30,7 @@ import numpy as np
 from fusionlabel.box import Box3D
 from fusionlabel.errors import ModelError
 from fusionlabel.interpolation import FrameTimes, normalize_gaps
+from fusionlabel.map.element import MapElement, element_from_dict
 from fusionlabel.model import BOX_STATES, INTERPOLATION_METHODS, Track
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ EVENT_KINDS = (
     "proposal_removed",
     "proposal_changed",  # a proposal's box, label or confidence changed
     "issue_changed",  # an issue marker was added, changed (resolved) or deleted; ``frames`` its frame
+    "map_changed",  # a map element was added, changed or removed; ``track_id`` is the element id
 )
 
 
@@ -254,6 +256,7 @@ class AnnotationDocument:
         self._issues: dict[int, IssueMarker] = {}
         self._listeners: list[Listener] = []
         self._proposals: dict[int, Proposal] = {}
+        self._map: dict[int, MapElement] = {}  # map elements by id (fusionlabel.map)
         self._frame_times_ns: tuple[int, ...] | None = None
         if frame_times_ns is not None:
             self.set_frame_times(frame_times_ns)
@@ -409,6 +412,40 @@ class AnnotationDocument:
     def new_issue_id(self) -> int:
         """An issue-marker id not used yet (one more than the largest; 0 when there is none)."""
         return max(self._issues, default=-1) + 1
+
+    # ---- map elements (world frame, fusionlabel.map; edited by fusionlabel.map.commands) ---------
+    @property
+    def map_elements(self) -> dict[int, MapElement]:
+        """Map elements by id. Treat as read-only: change them through commands."""
+        return self._map
+
+    def map_element(self, element_id: int) -> MapElement:
+        try:
+            return self._map[element_id]
+        except KeyError:
+            raise ModelError(f"no map element with id {element_id}") from None
+
+    def new_map_element_id(self) -> int:
+        return max(self._map, default=-1) + 1
+
+    def _put_map_element(self, element: MapElement, replace: bool) -> MapElement | None:
+        """Add (``replace`` False: the id must be new) or replace (it must exist) a map element;
+        returns the previous element with that id or None."""
+        if not isinstance(element, MapElement):
+            raise ModelError(f"expected a MapElement, got {type(element).__name__}")
+        previous = self._map.get(element.element_id)
+        if replace != (previous is not None):
+            raise ModelError(f"map element id {element.element_id} "
+                             + ("does not exist" if replace else "already exists"))
+        self._map[element.element_id] = element
+        self._emit("map_changed", element.element_id)
+        return previous
+
+    def _remove_map_element(self, element_id: int) -> MapElement:
+        element = self.map_element(element_id)
+        del self._map[element_id]
+        self._emit("map_changed", element_id)
+        return element
 
     def check_frame(self, frame: int) -> int:
         """Return ``frame`` as an int if it is a valid frame index (numpy integers accepted), else
@@ -651,7 +688,8 @@ class AnnotationDocument:
         "resolved", "resolved_by", "frame", "track_id", "when"}]`` is written only when the document
         has issue markers, and ``"proposals": [{"id", "label", "confidence", "source",
         "attributes", "boxes": {"<frame>": {"center", "size", "yaw", "score"}}}]`` only when it has
-        proposals.
+        proposals, and ``"map": [{"id", "label", "attributes", "vertices": [[x, y, z], ...]}]``
+        (world-frame map elements, :mod:`fusionlabel.map`) only when it has map elements.
         """
         tracks = [track_to_dict(self._tracks[tid]) for tid in sorted(self._tracks)]
         boxes = [
@@ -668,6 +706,8 @@ class AnnotationDocument:
             out["proposals"] = [self._proposals[pid].to_dict() for pid in sorted(self._proposals)]
         if self._issues:
             out["issues"] = [m.to_dict() for m in self.issue_markers()]
+        if self._map:
+            out["map"] = [self._map[i].to_dict() for i in sorted(self._map)]
         return out
 
     @classmethod
@@ -675,7 +715,7 @@ class AnnotationDocument:
         """Build a document from :meth:`to_dict` data; strict: a missing, unknown or ill-typed key
         raises ModelError naming it (and the track / frame it belongs to)."""
         d = _keys(data, "document", {"version", "frame_count", "tracks", "reviews"},
-                  optional={"issues", "proposals"})
+                  optional={"issues", "proposals", "map"})
         if d["version"] != DOCUMENT_VERSION:
             raise ModelError(f"document: unsupported version {d['version']!r} (expected {DOCUMENT_VERSION})")
         frame_count = d["frame_count"]
@@ -731,6 +771,14 @@ class AnnotationDocument:
                 doc._put_issue(marker, replace=False)
             except ModelError as e:
                 raise ModelError(f"{where}: {e}") from None
+        elements = d.get("map", [])
+        if not isinstance(elements, list):
+            raise ModelError("document: 'map' must be a list")
+        for i, ed in enumerate(elements):
+            try:
+                doc._put_map_element(element_from_dict(ed, f"map[{i}]"), replace=False)
+            except ModelError as e:
+                raise ModelError(f"map[{i}]: {e}") from None
         return doc
 
 

@@ -54,19 +54,25 @@ def real_data(*parts: str) -> Path:
     return p
 
 
-def nusc_python() -> Path | None:
-    """The python of ``<repo root>/.venv-nusc`` (the official nuScenes devkit, numpy<2); in a git
-    worktree also the main checkout's. None when it is not installed (tests then skip)."""
+def venv_python(name: str) -> Path | None:
+    """The python of ``<repo root>/<name>`` (a separate venv made by the Makefile, e.g.
+    ``.venv-nusc``); in a git worktree also the main checkout's. None when it is not installed
+    (tests then skip)."""
     roots = [ROOT]
     git = ROOT / ".git"
     if git.is_file():  # a worktree: "gitdir: <main>/.git/worktrees/<name>"
         gitdir = Path(git.read_text().split("gitdir:", 1)[1].strip())
         roots.append(gitdir.parents[1].parent)
     for r in roots:
-        exe = r / ".venv-nusc" / "bin" / "python"
-        if exe.exists() and (r / ".venv-nusc" / ".installed").exists():
+        exe = r / name / "bin" / "python"
+        if exe.exists() and (r / name / ".installed").exists():
             return exe
     return None
+
+
+def nusc_python() -> Path | None:
+    """The python of ``.venv-nusc`` (the official nuScenes devkit, numpy<2), or None."""
+    return venv_python(".venv-nusc")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

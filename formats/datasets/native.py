@@ -52,9 +52,12 @@ def load_native(path: Path, **_: Any) -> LoadedSequence:
         for c in seq.rig.camera_names()
     }
     _, report = report_from_pairs([f.timestamp_ns for f in seq.frames], per_cam)
+    doc = AnnotationDocument.from_tracks(tracks, len(seq.frames))
+    for el in (mod.load_ground_truth_map(seq) if hasattr(mod, "load_ground_truth_map") else []):
+        doc._put_map_element(el, replace=False)  # the ground-truth map, like the tracks
     return LoadedSequence(
         info=seq,
-        annotations=AnnotationDocument.from_tracks(tracks, len(seq.frames)),
+        annotations=doc,
         sync=report,
         lidar_layout="kitti",
         lidar_reader=read,

@@ -67,7 +67,8 @@ def write_native(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int, 
         tracks = [loaded.annotations.tracks[t] for t in sorted(loaded.annotations.tracks)]
         meta = {"converted_from": {"format": info.format, "name": info.name,
                                    "path": str(info.root) if info.root is not None else None}}
-        writer.finish(tracks, meta)
+        doc_map = loaded.annotations.map_elements
+        writer.finish(tracks, meta, [doc_map[k] for k in sorted(doc_map)] if doc_map else None)
     summary.boxes = loaded.annotations.num_boxes()
     for r in loaded.ignore_regions:
         summary.skipped.append((f"frame {r.frame} {r.camera} {r.label} region",

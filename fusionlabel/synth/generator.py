@@ -21,9 +21,11 @@ from calib.camera import CameraModel
 from calib.rig import Rig, Sensor
 from calib.transforms import make_transform, pose_from_xyz_yaw
 from fusionlabel.box import Box3D
+from fusionlabel.map.element import MapElement
 from fusionlabel.model import Track
 from fusionlabel.synth.lidar import LidarSpec, LidarSweep, cast_sweep
 from fusionlabel.synth.render import CameraImage, CameraRenderer
+from fusionlabel.synth.roadmap import road_map
 from fusionlabel.synth.scene import SceneLayout, build_layout, primitives_at
 
 F64 = NDArray[np.float64]
@@ -162,6 +164,12 @@ class SynthScene:
             kf = {i: o.box_at(self.time_s(i)) for i in range(len(self))}
             out.append(Track(o.instance, o.label or "unknown", dict(o.attributes), kf))
         return out
+
+    def map_elements(self) -> list[MapElement]:
+        """Ground-truth map (world frame, see :mod:`fusionlabel.synth.roadmap`): the road from
+        60 m behind the ego's first position to 80 m beyond its last."""
+        ego = self.layout.ego
+        return road_map(self.layout.road, ego.s_at(0.0) - 60.0, ego.s_at(self.duration_s) + 80.0)
 
     # ---- per-frame sensor data ---------------------------------------------------------------
     def renderer(self, name: str) -> CameraRenderer:

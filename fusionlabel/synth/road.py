@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fusionlabel.synth.junction import junction_paint
+
 F64 = NDArray[np.float64]
 
 LANE_WIDTH = 3.5
@@ -130,6 +132,7 @@ class Road:
         zone[near_line & (np.abs(ad - 0.15) < 0.06)] = 6
         white = (np.abs(ad - ROAD_EDGE) < 0.08) | ((np.abs(ad - LANE_WIDTH) < 0.07) & (np.mod(s, 9.0) < 3.0))
         zone[near_line & white] = 7
+        zone[junction_paint(self, x, y)] = 7  # the side street's crossing and stop line
         # world-aligned 2 m checker and 5 m grid lines
         gain = np.where((np.floor(x * 0.5) + np.floor(y * 0.5)) % 2 == 0, 1.10, 1.0).astype(np.float32)
         grid = (np.abs(x - 5.0 * np.round(x * 0.2)) < 0.04) | (np.abs(y - 5.0 * np.round(y * 0.2)) < 0.04)
