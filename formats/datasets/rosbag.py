@@ -116,6 +116,9 @@ def decode_pointcloud2(msg: Any, source: Path, topic: str, stamp_ns: int | None 
         raise DatasetError(source, f"{where}: point_step {step} / row_step {row} too small for width {w}")
     if data.size < h * row:
         raise DatasetError(source, f"{where}: {data.size} data bytes, the header needs {h} x {row}")
+    if stamp_ns is None and hasattr(msg, "header"):
+        st = msg.header.stamp
+        stamp_ns = int(st.sec) * 1_000_000_000 + int(st.nanosec)
     order = ">" if msg.is_bigendian else "<"
     names, formats, offsets = [], [], []
     seen: set[str] = set()
@@ -139,11 +142,21 @@ def decode_pointcloud2(msg: Any, source: Path, topic: str, stamp_ns: int | None 
             raise DatasetError(source, f"{where}: no {need!r} field (fields: {sorted(seen)})")
     dt = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": step})
     if h * w == 0:
-        rows = np.zeros(0, dtype=dt)
+        flat = np.zeros(0, dtype=np.uint8)
+    elif row == w * step:  # no row padding: a view of the message buffer
+        flat = data[: h * row]
     else:
-        buf = data[: h * row].reshape(h, row)[:, : w * step]
-        rows = np.ascontiguousarray(buf).reshape(-1).view(dt)
-    xyz = np.stack([rows["x"], rows["y"], rows["z"]], axis=1).astype(np.float32)
+        flat = np.ascontiguousarray(data[: h * row].reshape(h, row)[:, : w * step]).reshape(-1)
+    rows = flat.view(dt)
+    ox, oy, oz = (offsets[names.index(c)] for c in "xyz")
+    fx = formats[names.index("x")]
+    if oy == ox + np.dtype(fx).itemsize and oz == oy + np.dtype(fx).itemsize and all(
+            formats[names.index(c)] == fx for c in "yz"):  # x, y, z adjacent: one strided (N, 3) view
+        packed = np.dtype({"names": ["p"], "formats": [(fx, (3,))], "offsets": [ox], "itemsize": step})
+        xyz_view = flat.view(packed)["p"]
+        xyz = xyz_view if xyz_view.dtype == np.float32 else xyz_view.astype(np.float32)
+    else:
+        xyz = np.stack([rows["x"], rows["y"], rows["z"]], axis=1).astype(np.float32)
     fields: dict[str, np.ndarray] = {}
     time_name = next((n for n in TIME_FIELDS if n in seen), None)
     for n in names:
@@ -154,7 +167,7 @@ def decode_pointcloud2(msg: Any, source: Path, topic: str, stamp_ns: int | None 
             fields["time"] = _point_times(col, stamp_ns)
         else:
             fields["intensity" if n == "i" else n] = col.astype(col.dtype.newbyteorder("="))
-    return _finish(xyz, fields, source, [])
+    return _finish(xyz, fields, source, [], contiguous=False)  # xyz may stay a view of the message
 
 
 def _point_times(col: np.ndarray, stamp_ns: int | None) -> F64:
@@ -629,7 +642,8 @@ def _load(store: BagStore, path: Path, opts: dict[str, Any], use_header: bool, t
     poses_from, T_world_from_ego, cam_poses = _poses(store, path, tree, opts, ego, sweep_ns, use_header, warnings,
                                                      {n: per_topic[n][0] for n in cams})
     files = store.files
-    data_file = files[0] if files else path
+    # the file the frames name (a ROS 2 folder's storage file, unless decompressed elsewhere)
+    data_file = path if path.is_file() else next((f for f in files if f.parent == path), path)
     frames: list[FrameInfo] = []
     msg_of: dict[str, list[int | None]] = {primary: [int(i) for i in l_order]}
     for n in lidar_names[1:]:
@@ -666,7 +680,7 @@ def _load(store: BagStore, path: Path, opts: dict[str, Any], use_header: bool, t
             return None
         topic = sensors[lidar][0]
         msg = store.message(topic, i)
-        pc = decode_pointcloud2(msg, path, topic, info.frames[frame].timestamp_ns if lidar == primary else None)
+        pc = decode_pointcloud2(msg, path, topic)
         pc.path = data_file
         return pc
 

@@ -64,7 +64,7 @@ class _Reader:
     def index(self, conns: dict[str, list[int]]) -> dict[str, tuple[list[int], list[Any]]]:
         raise NotImplementedError
 
-    def read(self, ref: Any, n: int | None = None) -> bytes:
+    def read(self, ref: Any, n: int | None = None) -> bytes | bytearray:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -76,6 +76,16 @@ def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
     if len(data) != size:
         raise _fail(path, f"truncated: {size} bytes expected at offset {offset}, {len(data)} found")
     return data
+
+
+def _pread_payload(fd: int, size: int, offset: int, path: Path) -> bytearray:
+    """``size`` bytes at ``offset`` into a new writable buffer (arrays decoded from it are
+    writable views, not copies)."""
+    buf = bytearray(size)
+    got = os.preadv(fd, [buf], offset) if size else 0
+    if got != size:
+        raise _fail(path, f"truncated: {size} bytes expected at offset {offset}, {got} found")
+    return buf
 
 
 class _ChunkCache:
@@ -142,8 +152,9 @@ class _Ros1(_Reader):
                 rec = _pread(self.fd, 8 + hlen, pos, self.path)
                 op, start, dlen = self._record(rec, 0)
                 if op == 2:
-                    size = dlen if n is None else min(n, dlen)
-                    return _pread(self.fd, size, pos + start, self.path)
+                    if n is None:
+                        return _pread_payload(self.fd, dlen, pos + start, self.path)
+                    return _pread(self.fd, min(n, dlen), pos + start, self.path)
                 pos += start + dlen
             raise _fail(self.path, f"no message record at chunk {chunk_pos} offset {offset}")
 
@@ -203,8 +214,9 @@ class _Mcap(_Reader):
             (rlen,) = _U64.unpack_from(head, 1)
             if head[0] != 0x05 or rlen < 22 or offset + 9 + rlen > ch.uncompressed_size:
                 raise _fail(self.path, f"no message record at chunk offset {offset}")
-            size = rlen - 22 if n is None else min(n, rlen - 22)
-            return _pread(self.fd, size, data_start + offset + 31, self.path)
+            if n is None:
+                return _pread_payload(self.fd, rlen - 22, data_start + offset + 31, self.path)
+            return _pread(self.fd, min(n, rlen - 22), data_start + offset + 31, self.path)
         from rosbags.rosbag2.storage_mcap import decompress
 
         def load() -> bytes:
@@ -349,7 +361,7 @@ class BagStore:
             raise IndexError(f"{self.path}: topic {topic}: message {i} out of range 0..{len(idx) - 1}")
         return idx.refs[i]
 
-    def read(self, topic: str, i: int) -> bytes:
+    def read(self, topic: str, i: int) -> bytearray:
         """The serialised bytes of message ``i`` (in log-time order) of ``topic``."""
         si, ref = self._ref(topic, i)
         try:
@@ -360,7 +372,7 @@ class BagStore:
             from rosbags.rosbag2.reader import zstd  # type: ignore[attr-defined]
 
             data = zstd.decompress(data)
-        return data
+        return data if isinstance(data, bytearray) else bytearray(data)  # decoded arrays: writable
 
     def peek(self, topic: str, i: int, n: int = 64) -> bytes:
         """The first ``n`` bytes (or fewer) of message ``i`` of ``topic``."""
@@ -372,11 +384,11 @@ class BagStore:
         except (OSError, struct.error, IndexError) as e:
             raise _fail(self.readers[si].path, f"topic {topic}: message {i} unreadable ({e})") from None
 
-    def decode(self, topic: str, data: bytes) -> Any:
+    def decode(self, topic: str, data: bytes | bytearray) -> Any:
         """Deserialise the bytes of a message of ``topic`` (``rosbags`` message object)."""
         msgtype = self.topics[topic].msgtype
         try:
-            return self.any.deserialize(data, msgtype)
+            return self.any.deserialize(memoryview(data), msgtype)  # a view: the payload is not copied
         except Exception as e:  # noqa: BLE001 - any decoding failure is a malformed message
             raise _fail(self.path, f"topic {topic}: cannot decode a {msgtype} message ({str(e)[:200]})") from None
 

@@ -167,16 +167,27 @@ class MessageBuilder:
                 twist=G["geometry_msgs/msg/Twist"](linear=zero3, angular=zero3), covariance=np.zeros(36)))
 
 
-def _open_writer(kind: str, out: Path) -> Any:
+def _open_writer(kind: str, out: Path, compression: str | None) -> Any:
     if kind == "ros1":
         from rosbags.rosbag1 import Writer as Writer1
 
-        return Writer1(out)
+        w1 = Writer1(out)
+        if compression is not None:
+            if compression not in ("bz2", "lz4"):
+                raise FormatError(out, f"ROS 1 compression is bz2 or lz4, not {compression!r}")
+            w1.set_compression(Writer1.CompressionFormat[compression.upper()])
+        return w1
     from rosbags.rosbag2 import StoragePlugin
     from rosbags.rosbag2 import Writer as Writer2
+    from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 
     plugin = StoragePlugin.MCAP if kind == "ros2-mcap" else StoragePlugin.SQLITE3
-    return Writer2(out, version=8, storage_plugin=plugin)
+    w2 = Writer2(out, version=8, storage_plugin=plugin)
+    if compression is not None:
+        if compression not in ("file", "message", "storage"):
+            raise FormatError(out, f"ROS 2 compression (zstd) is file, message or storage, not {compression!r}")
+        w2.set_compression(CompressionMode[compression.upper()], CompressionFormat.ZSTD)
+    return w2
 
 
 def write_bag(
@@ -187,6 +198,7 @@ def write_bag(
     image_format: str = "png",
     odometry: bool = False,
     log_delay_ns: int = 0,
+    compression: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write ``loaded`` as a recording of ``kind`` (:data:`KINDS`) at ``out`` (a ``.bag`` file for
@@ -194,6 +206,8 @@ def write_bag(
     repeats the source cyclically). ``image_format``: ``png``/``jpg`` (CompressedImage) or
     ``rgb8`` (Image). ``odometry``: ego poses on ``/odom`` instead of ``/tf``. ``log_delay_ns``: log
     times this much after the header stamps (as a recorder receiving late would have them).
+    ``compression``: ROS 1 ``bz2``/``lz4`` chunks; ROS 2 zstd by ``file``, ``message`` or
+    ``storage`` (MCAP chunks).
     Returns ``out``."""
     if kind not in KINDS:
         raise FormatError(out, f"unknown recording kind {kind!r}; known: {', '.join(KINDS)}")
@@ -209,7 +223,7 @@ def write_bag(
     period = (times[-1] - times[0]) // max(n_src - 1, 1) if n_src > 1 else 100_000_000
     lidar_names = rig.lidar_names()
     primary = lidar_names[0] if lidar_names else None
-    writer = _open_writer(kind, out)
+    writer = _open_writer(kind, out, compression)
     writer.open()
     try:
         def conn(topic: str, msgtype: str) -> Any:
