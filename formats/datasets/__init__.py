@@ -418,6 +418,7 @@ OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "world_frame": (_is_str, "a tf frame name"),
     "mapping": (_is_str, "a file path"),
     "stamps": (lambda v: v in ("header", "log"), "'header' or 'log'"),
+    "sweeps": (lambda v: isinstance(v, bool), "true or false"),
     "image_size": (lambda v: isinstance(v, list | tuple) and len(v) == 2 and all(
         isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 100_000 for x in v), "[width, height]"),
 }
@@ -510,6 +511,8 @@ def add_open_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--oxts-path", type=Path, default=None, help="KITTI tracking OXTS file")
     g.add_argument("--drive", default=None, help="KITTI raw drive (name or number)")
     g.add_argument("--scene", default=None, help="nuScenes scene name or token")
+    g.add_argument("--sweeps", action="store_true",
+                   help="nuScenes: every LiDAR sweep is a frame (20 Hz), annotated samples are keyframes")
     g.add_argument("--tables", dest="nusc_version", default=None, help="nuScenes table version folder")
     g.add_argument("--rig", type=Path, default=None, help="rig JSON for a plain folder")
     g.add_argument("--timestamp-unit", choices=["ns", "us", "ms", "s"], default=None,
@@ -560,6 +563,7 @@ def open_options(args: argparse.Namespace) -> dict[str, Any]:
         "world_frame": getattr(args, "world_frame", None),
         "mapping": getattr(args, "mapping", None),
         "stamps": getattr(args, "stamps", None),
+        "sweeps": True if getattr(args, "sweeps", False) else None,
         "estimate_poses": True if getattr(args, "estimate_poses", False) else None,
         "allow_roots": [os.path.abspath(r) for r in getattr(args, "allow_roots", None) or []] or None,
     }
