@@ -68,7 +68,8 @@ CLOUD = "sensor_msgs/msg/PointCloud2"
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
-TF = "tf2_msgs/msg/TFMessage"
+#: Transform message types (``tf/tfMessage`` in older ROS 1 bags).
+TF_TYPES = ("tf2_msgs/msg/TFMessage", "tf/msg/tfMessage")
 ODOMETRY = "nav_msgs/msg/Odometry"
 #: Ego frame names tried in order, then the LiDAR's frame.
 EGO_FRAMES = ("base_link", "base_footprint")
@@ -569,7 +570,7 @@ def _load(store: BagStore, path: Path, opts: dict[str, Any], use_header: bool, t
           name: str | None) -> LoadedSequence:
     warnings: list[str] = []
     lidar_topics, cam_topics = _choose_topics(store, path, opts)
-    tf_topics = [t for t, ix in store.topics.items() if ix.msgtype == TF]
+    tf_topics = [t for t, ix in store.topics.items() if ix.msgtype in TF_TYPES]
     tree = TfTree()
     tree.add_samples(_tf_samples(store, [t for t in tf_topics if "static" in t], use_header), static=True)
     tree.add_samples(_tf_samples(store, [t for t in tf_topics if "static" not in t], use_header), static=False)

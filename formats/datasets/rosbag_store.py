@@ -72,7 +72,12 @@ class _Reader:
 
 
 def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
-    data = os.pread(fd, size, offset)
+    if not (0 <= size <= os.fstat(fd).st_size and 0 <= offset < 1 << 62):
+        raise _fail(path, f"corrupt index: {size} bytes at offset {offset}")
+    try:
+        data = os.pread(fd, size, offset)
+    except (OSError, OverflowError) as e:
+        raise _fail(path, f"cannot read {size} bytes at offset {offset}: {e}") from None
     if len(data) != size:
         raise _fail(path, f"truncated: {size} bytes expected at offset {offset}, {len(data)} found")
     return data
@@ -81,8 +86,13 @@ def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
 def _pread_payload(fd: int, size: int, offset: int, path: Path) -> bytearray:
     """``size`` bytes at ``offset`` into a new writable buffer (arrays decoded from it are
     writable views, not copies)."""
+    if not (0 <= size <= os.fstat(fd).st_size and 0 <= offset < 1 << 62):
+        raise _fail(path, f"corrupt index: {size} bytes at offset {offset}")
     buf = bytearray(size)
-    got = os.preadv(fd, [buf], offset) if size else 0
+    try:
+        got = os.preadv(fd, [buf], offset) if size else 0
+    except (OSError, OverflowError) as e:
+        raise _fail(path, f"cannot read {size} bytes at offset {offset}: {e}") from None
     if got != size:
         raise _fail(path, f"truncated: {size} bytes expected at offset {offset}, {got} found")
     return buf
@@ -96,10 +106,15 @@ class _ChunkCache:
         self.key: Any = None
         self.data = b""
 
-    def get(self, key: Any, load: Callable[[], bytes]) -> bytes:
+    def get(self, key: Any, load: Callable[[], bytes], path: Path) -> bytes:
         with self.lock:
             if self.key != key:
-                self.data = load()
+                try:
+                    self.data = load()
+                except DatasetError:
+                    raise
+                except Exception as e:  # noqa: BLE001 - the decompressors raise their own kinds
+                    raise _fail(path, f"cannot decompress a chunk ({' '.join(str(e).split())[:150]})") from None
                 self.key = key
             return self.data
 
@@ -151,6 +166,8 @@ class _Ros1(_Reader):
                     raise _fail(self.path, f"corrupt record header at offset {pos}")
                 rec = _pread(self.fd, 8 + hlen, pos, self.path)
                 op, start, dlen = self._record(rec, 0)
+                if pos + start + dlen > chunk.datapos + chunk.datasize:
+                    raise _fail(self.path, f"record at offset {pos} runs past its chunk")
                 if op == 2:
                     if n is None:
                         return _pread_payload(self.fd, dlen, pos + start, self.path)
@@ -161,7 +178,7 @@ class _Ros1(_Reader):
         def load() -> bytes:
             return bytes(chunk.decompressor(_pread(self.fd, chunk.datasize, chunk.datapos, self.path)))
 
-        buf = self.cache.get(chunk_pos, load)
+        buf = self.cache.get(chunk_pos, load, self.path)
         pos = offset
         for _ in range(64):
             op, start, dlen = self._record(buf, pos)
@@ -183,6 +200,7 @@ class _Mcap(_Reader):
         self.path = path
         self.fd = os.open(path, os.O_RDONLY)
         self.cache = _ChunkCache()
+        self.size = os.fstat(self.fd).st_size
         if not reader.chunks:
             raise _fail(path, "MCAP file has no chunk index (unindexed or unchunked); re-index it (mcap recover)")
 
@@ -199,6 +217,8 @@ class _Mcap(_Reader):
                     if head[0] != 0x07:
                         raise _fail(self.path, f"topic {topic}: no message index record at offset {pos}")
                     (nbytes,) = _U32.unpack_from(head, 11)
+                    if nbytes % 16 or pos + 15 + nbytes > self.size:
+                        raise _fail(self.path, f"topic {topic}: message index at offset {pos} claims {nbytes} bytes")
                     recs = np.frombuffer(_pread(self.fd, nbytes, pos + 15, self.path), dtype="<u8").reshape(-1, 2)
                     rows += [(int(t), ci, int(o)) for t, o in recs]
             rows.sort()
@@ -224,7 +244,7 @@ class _Mcap(_Reader):
             raw = _pread(self.fd, ch.compressed_size, data_start, self.path)
             return bytes(decompress(raw, ch.compression, ch.uncompressed_size, crc))
 
-        buf = self.cache.get(ci, load)
+        buf = self.cache.get(ci, load, self.path)
         if buf[offset] != 0x05:
             raise _fail(self.path, f"no message record at chunk offset {offset}")
         (rlen,) = _U64.unpack_from(buf, offset + 1)
@@ -253,10 +273,13 @@ class _Sqlite(_Reader):
         with self.lock:
             for topic in conns:
                 tid = self.topic_ids.get(topic)
-                rows = [] if tid is None else self.db.execute(
-                    "SELECT timestamp, id FROM messages WHERE topic_id=? ORDER BY timestamp, id", (tid,)
-                ).fetchall()
-                out[topic] = ([int(r[0]) for r in rows], [int(r[1]) for r in rows])
+                try:
+                    rows = [] if tid is None else self.db.execute(
+                        "SELECT timestamp, id FROM messages WHERE topic_id=? ORDER BY timestamp, id", (tid,)
+                    ).fetchall()
+                    out[topic] = ([int(r[0]) for r in rows], [int(r[1]) for r in rows])
+                except (sqlite3.Error, TypeError, ValueError) as e:
+                    raise _fail(self.path, f"topic {topic}: cannot index the messages table ({e})") from None
         return out
 
     def read(self, ref: Any, n: int | None = None) -> bytes:
@@ -347,7 +370,10 @@ class BagStore:
                 refs[topic] += [(si, r) for r in rs]
         out = {}
         for topic, msgtype in sorted(types.items()):
-            t = np.asarray(times[topic], dtype=np.int64)
+            try:
+                t = np.asarray(times[topic], dtype=np.int64)
+            except OverflowError:
+                raise _fail(self.path, f"topic {topic}: a log time beyond 2^63 ns (corrupt index)") from None
             order = np.argsort(t, kind="stable")
             out[topic] = TopicIndex(topic, msgtype, t[order], [refs[topic][i] for i in order])
         return out
