@@ -22,9 +22,11 @@
   the ``nuscenes_attributes`` track attribute (comma-separated).
 * Timestamps: microseconds in the tables (Lyft writes them as floats) -> integer ns.
 * ``sweeps=True`` (``--sweeps``): every sweep of the primary LiDAR in the scene (keyframes and
-  the sample_data between them, 20 Hz in nuScenes) is a frame, in time order; the other LiDARs
-  and each camera's nearest image (keyframe or sweep) are paired by time
-  (:func:`formats.sync.synchronize`, one image per sweep at most), each with its own ego pose.
+  the sample_data between them, 20 Hz in nuScenes) is a frame, in time order; each camera's
+  nearest image (keyframe or sweep; within the tolerance) and the other LiDARs' nearest sweeps are
+  paired with it, each with its own capture time and ego pose. Cameras fire at 12 Hz: one image
+  may serve two neighbouring sweeps (the sync report's method is ``"nearest"``; its own time and
+  pose are kept, so nothing is drawn at the wrong time).
   The 2 Hz sample annotations are the tracks' keyframes at their sweeps; the frames between are
   interpolated. ``info.meta["keyframes"]`` lists the keyframe frames (the nuScenes export writes
   the others back as sweeps).
@@ -49,7 +51,7 @@ from calib.transforms import quat_to_yaw
 from formats.datasets.base import LoadedSequence, check_image_size, check_increasing, image_size
 from formats.datasets.errors import DatasetError
 from formats.io import read_json_file
-from formats.sync import SyncReport, report_from_pairs, synchronize
+from formats.sync import SyncReport, report_from_pairs
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
@@ -395,7 +397,7 @@ def _sweep_frames(t: dict[str, dict[str, dict[str, Any]]], where: dict[str, Path
                   cameras: list[str], pose: Callable[[Any], np.ndarray], tol: int
                   ) -> tuple[list[FrameInfo], list[dict[str, np.ndarray]], SyncReport, dict[str, int]]:
     """One frame per sweep of ``lidar`` in the scene (keyframes and sweeps, by time); the other
-    LiDARs and the cameras paired by nearest time (:func:`formats.sync.synchronize`). Returns the
+    LiDARs and the cameras paired by nearest time (an image may serve two sweeps). Returns the
     frames, the per-sensor poses, the sync report and sample token -> frame of its keyframe."""
     w = where["sample_data"]
 
@@ -424,13 +426,20 @@ def _sweep_frames(t: dict[str, dict[str, dict[str, Any]]], where: dict[str, Path
         if s["token"] not in key_frame_of:
             raise DatasetError(w, f"sample {s['token']} has no {lidar} keyframe")
     others = [ch for ch in lidars if ch != lidar and ch in by_ch] + [ch for ch in cameras if ch in by_ch]
-    try:
-        pairs, report = synchronize(sweep_ns, {ch: [x[0] for x in by_ch[ch]] for ch in cameras if ch in by_ch}, tol)
-        lpairs, _ = synchronize(sweep_ns, {ch: [x[0] for x in by_ch[ch]] for ch in lidars
-                                           if ch != lidar and ch in by_ch}, tol)
-    except ValueError as e:
-        raise DatasetError(w, f"sweeps: {e}") from None
-    pairs.update(lpairs)
+    pairs: dict[str, list[int | None]] = {}
+    for ch in others:  # each sweep: the nearest sample_data of the channel, when within the tolerance
+        t_ch = np.array([x[0] for x in by_ch[ch]], dtype=np.int64)
+        check_increasing(t_ch.tolist(), w, [x[1]["token"] for x in by_ch[ch]])
+        s_ns = np.asarray(sweep_ns, dtype=np.int64)
+        k = np.searchsorted(t_ch, s_ns)
+        lo, hi = np.clip(k - 1, 0, len(t_ch) - 1), np.clip(k, 0, len(t_ch) - 1)
+        j = np.where(np.abs(t_ch[lo] - s_ns) <= np.abs(t_ch[hi] - s_ns), lo, hi)
+        pairs[ch] = [int(jj) if abs(int(t_ch[jj]) - int(ts_)) <= tol else None for jj, ts_ in zip(j, s_ns, strict=True)]
+    cam_times = {ch: {i: by_ch[ch][jj][0] for i, jj in enumerate(pairs[ch]) if jj is not None}
+                 for ch in cameras if ch in by_ch}
+    unused = {ch: len(by_ch[ch]) - len({jj for jj in pairs[ch] if jj is not None}) for ch in cam_times}
+    _, report = report_from_pairs(sweep_ns, cam_times, tol, unused)
+    report.method = "nearest"
     frames: list[FrameInfo] = []
     sensor_poses: list[dict[str, np.ndarray]] = []
     for i, (t_i, sd_l) in enumerate(lid):

@@ -99,3 +99,29 @@ def test_real_keyframe_sample_with_sweeps_option() -> None:
     assert np.array_equal(a.read_lidar(0).xyz, b.read_lidar(0).xyz)
     assert sorted(a.info.frames[0].camera_files) == sorted(b.info.frames[0].camera_files)
     assert len(b.annotations) == len(a.annotations) > 0
+
+
+def test_slower_cameras_serve_neighbouring_sweeps(scenes: tuple[Path, Path], tmp_path: Path) -> None:
+    """A camera slower than the LiDAR (nuScenes: 12 Hz against 20 Hz): each sweep shows the
+    nearest image within the tolerance, with that image's own time and pose."""
+    import shutil
+
+    _, nusc = scenes
+    copy = tmp_path / "nusc"
+    shutil.copytree(nusc, copy)
+    tables = next(p for p in copy.iterdir() if (p / "sample_data.json").is_file())
+    sd = json.loads((tables / "sample_data.json").read_text())
+    # drop the CAM_FRONT sweeps of odd frames (keep the keyframes 0, 5, 10)
+    front = sorted((r for r in sd if "CAM_FRONT__" in r["filename"]), key=lambda r: r["timestamp"])
+    drop = {r["token"] for i, r in enumerate(front) if i % 2 == 1 and not r["is_key_frame"]}
+    (tables / "sample_data.json").write_text(json.dumps([r for r in sd if r["token"] not in drop]))
+    strict = open_dataset(copy, sweeps=True)  # tolerance 75 ms: the neighbours 100 ms away are not used
+    assert strict.sync.cameras["CAM_FRONT"].missing == len(drop)
+    loose = open_dataset(copy, sweeps=True, tolerance_ms=120)
+    st = loose.sync.cameras["CAM_FRONT"]
+    assert st.missing == 0 and st.max_abs_dt_ns == 100_000_000
+    ts = [f.camera_timestamps_ns["CAM_FRONT"] for f in loose.info.frames]
+    assert len(set(ts)) == len(front) - len(drop)  # an image serves two sweeps
+    k = next(i for i in range(1, len(ts)) if ts[i] == ts[i - 1])
+    assert np.array_equal(loose.read_image(k, "CAM_FRONT"), loose.read_image(k - 1, "CAM_FRONT"))
+    assert np.allclose(loose.T_world_from_sensor(k, "CAM_FRONT"), loose.T_world_from_sensor(k - 1, "CAM_FRONT"))
