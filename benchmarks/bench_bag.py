@@ -1,7 +1,7 @@
 """Recording benchmark: a bag of >= 2 GB opens in seconds and steps frames as fast as the same data
 in a folder.
 
-A synthetic sequence (``fusionlabel.synth``: ``--frames`` frames, 6 cameras 800x450, 64 x 1800
+A synthetic sequence (``fusionlabel.synth``: ``--frames`` frames (default 10), 6 cameras 800x450, 64 x 1800
 LiDAR) is written once as a native folder; its frames are then written, repeated cyclically,
 into a recording (``--kind``: ROS 2 bag with MCAP storage by default, or ``ros1``,
 ``ros2-sqlite3``; PointCloud2 with a per-point time field, PNG CompressedImage, CameraInfo,
@@ -16,7 +16,7 @@ tf_static, tf) until it is at least ``--gigabytes`` large. Printed:
 
 The page cache is warm for both (the files were just written); the bag is deleted afterwards
 unless ``--keep``. Run: ``PYTHONPATH=. python benchmarks/bench_bag.py [--gigabytes 2]
-[--frames 20] [--kind ros2-mcap] [--steps 60] [--tmp /tmp]``.
+[--frames 10] [--kind ros2-mcap] [--steps 60] [--tmp /tmp]``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _step_ms(loaded: object, frames: list[int]) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gigabytes", type=float, default=2.0)
-    ap.add_argument("--frames", type=int, default=20, help="synthetic frames generated (repeated in the bag)")
+    ap.add_argument("--frames", type=int, default=10, help="synthetic frames generated (repeated in the bag)")
     ap.add_argument("--kind", choices=KINDS, default="ros2-mcap")
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))

@@ -481,7 +481,8 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
         "format": "packed" if "packed_from" in info.meta else info.format,
         "source_format": info.format,
         "name": info.name,
-        "path": str(info.root) if info.root is not None else None,
+        "path": (str(info.meta["recording"]["path"]) if isinstance(info.meta.get("recording"), dict)
+                 else str(info.root) if info.root is not None else None),
         "frames": n,
         "duration_s": (ts[-1] - ts[0]) * 1e-9 if n else 0.0,
         "lidars": list(info.rig.lidar_names()),
