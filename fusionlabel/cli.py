@@ -107,9 +107,24 @@ def format_summary(info: dict[str, Any]) -> str:
             f"  cameras: {cams}",
             f"  tracks:  {info['tracks']} ({labels}); boxes over all frames: {info['boxes']}",
             *_sync_lines(info),
+            *_recording_lines(info),
             *(f"  warning: {w}" for w in info.get("warnings", [])),
         ]
     )
+
+
+def _recording_lines(info: dict[str, Any]) -> list[str]:
+    """A recording's topics (type, messages, rate) and the mapping chosen (``formats.datasets.rosbag``)."""
+    rec = info.get("recording")
+    if not isinstance(rec, dict):
+        return []
+    out = ["  topics:"]
+    out += [f"    {t['topic']}  {t['type']}  {t['messages']} msgs  {t['rate_hz']:.2f} Hz" for t in rec["topics"]]
+    m = rec["mapping"]
+    out.append("  mapping: " + ", ".join(f"{n} <- {t}" for n, t in m["lidars"].items()))
+    out += [f"    {n} <- {c['image']} ({c['camera_info']})" for n, c in m["cameras"].items()]
+    out.append(f"    ego frame {m['ego_frame']}; poses from {m['poses']}; times from {m['stamps']} stamps")
+    return out
 
 
 def _sync_lines(info: dict[str, Any]) -> list[str]:

@@ -8,7 +8,8 @@
 >>> loaded.read_image(0, "image_2")
 
 Formats (``FORMATS``; ``detect_format`` tries them in this order): ``packed`` (``.h5``),
-``openlabel`` (an OpenLABEL 1.0 ``.json`` file, or a folder holding ``openlabel.json`` and no
+``rosbag`` (ROS 1/2 bags and MCAP files, :mod:`formats.datasets.rosbag`), ``openlabel`` (an
+OpenLABEL 1.0 ``.json`` file, or a folder holding ``openlabel.json`` and no
 ``fusionlabel.json``), ``native``, ``nuscenes``, ``kitti-raw``, ``kitti-tracking``, ``kitti-object``, ``sustech``,
 ``kitti-flat``, ``folder``. Each loader's module documents its layout, frames and conventions;
 ``docs/datasets.md`` has the overview.
@@ -79,6 +80,18 @@ def _load_openlabel(path: Path) -> LoadedSequence:
 
 
 _OPENLABEL_HEAD = re.compile(rb'^\s*\{\s*"openlabel"\s*:')
+
+
+def _load_recording(path: Path, **options: Any) -> LoadedSequence:
+    from formats.datasets.rosbag import load_recording
+
+    return load_recording(path, **options)
+
+
+def _is_recording(path: Path) -> bool:
+    from formats.datasets.rosbag import is_recording
+
+    return is_recording(path)
 
 
 def _is_openlabel(path: Path) -> bool:
@@ -179,6 +192,8 @@ FORMATS: dict[str, DatasetFormat] = {
     f.name: f
     for f in (
         DatasetFormat("packed", _is_packed, _load_packed, "a .h5/.hdf5 file written by formats.packed.pack"),
+        DatasetFormat("rosbag", _is_recording, _load_recording,
+                      "a ROS 1 .bag, a ROS 2 bag folder (metadata.yaml; sqlite3 or MCAP), or an .mcap/.db3 file"),
         DatasetFormat("openlabel", _is_openlabel, _load_openlabel,
                       "an OpenLABEL 1.0 .json file (first key \"openlabel\"), or a folder with openlabel.json"),
         DatasetFormat("native", is_native, load_native, "a folder with fusionlabel.json (fusionlabel synth)"),
@@ -211,6 +226,10 @@ ALIASES = {
     "plain": "folder",
     "open_label": "openlabel",
     "open-label": "openlabel",
+    "bag": "rosbag",
+    "ros": "rosbag",
+    "mcap": "rosbag",
+    "recording": "rosbag",
 }
 
 
@@ -270,7 +289,7 @@ def _allowed_roots(path: Path, fmt: str, allow_roots: Any, options: dict[str, An
 
 
 #: Loader options that name files: the user chose them, so they may lie outside the dataset root.
-PATH_OPTIONS = ("label_path", "oxts_path", "rig")
+PATH_OPTIONS = ("label_path", "oxts_path", "rig", "mapping")
 
 
 def check_files_inside(loaded: LoadedSequence, roots: tuple[str, ...]) -> None:
@@ -343,6 +362,7 @@ FILE_ENTRIES: dict[str, tuple[Callable[[Path], bool], str]] = {
     "native": (lambda p: p.name == "fusionlabel.json", "a file named fusionlabel.json"),
     "openlabel": (lambda p: p.suffix.lower() == ".json", "a .json file"),
     "packed": (lambda p: p.suffix.lower() in (".h5", ".hdf5"), "a .h5 / .hdf5 file"),
+    "rosbag": (lambda p: p.suffix.lower() in (".bag", ".mcap", ".db3"), "a .bag / .mcap / .db3 file"),
 }
 
 
@@ -366,6 +386,10 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _is_topics(v: Any) -> bool:
+    return isinstance(v, str) or (isinstance(v, list | tuple) and all(isinstance(x, str) for x in v))
+
+
 #: The value each loader option must have (options come from the command line and from project
 #: files, so they are checked before a loader sees them): a test and what it expects.
 OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -387,6 +411,14 @@ OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "rate_hz": (lambda v: _is_num(v) and v > 0, "a positive number"),
     "check_files": (lambda v: isinstance(v, bool), "true or false"),
     "lidar": (_is_str, "a LiDAR name"),
+    "lidar_topic": (lambda v: _is_topics(v), "a topic or a list of topics"),
+    "camera_topics": (lambda v: _is_topics(v), "a topic or a list of topics"),
+    "odom_topic": (_is_str, "a topic"),
+    "ego_frame": (_is_str, "a tf frame name"),
+    "world_frame": (_is_str, "a tf frame name"),
+    "mapping": (_is_str, "a file path"),
+    "stamps": (lambda v: v in ("header", "log"), "'header' or 'log'"),
+    "sweeps": (lambda v: isinstance(v, bool), "true or false"),
     "image_size": (lambda v: isinstance(v, list | tuple) and len(v) == 2 and all(
         isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 100_000 for x in v), "[width, height]"),
 }
@@ -411,6 +443,10 @@ def _open(p: Path, name: str, options: dict[str, Any]) -> LoadedSequence:
         from formats.packed import load_packed
 
         named = set(inspect.signature(load_packed).parameters) - {"_"}
+    elif name == "rosbag":
+        from formats.datasets.rosbag import load_recording
+
+        named = set(inspect.signature(load_recording).parameters)
     unused = sorted(k for k, v in options.items() if k not in named and v is not None)
     loaded = loader(p, **{k: v for k, v in options.items() if k in named})
     for k in unused:
@@ -445,7 +481,8 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
         "format": "packed" if "packed_from" in info.meta else info.format,
         "source_format": info.format,
         "name": info.name,
-        "path": str(info.root) if info.root is not None else None,
+        "path": (str(info.meta["recording"]["path"]) if isinstance(info.meta.get("recording"), dict)
+                 else str(info.root) if info.root is not None else None),
         "frames": n,
         "duration_s": (ts[-1] - ts[0]) * 1e-9 if n else 0.0,
         "lidars": list(info.rig.lidar_names()),
@@ -458,6 +495,7 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
         "ignore_regions": len(loaded.ignore_regions),
         "sync": loaded.sync.to_dict()["cameras"],
         "warnings": list(loaded.warnings),
+        **({"recording": info.meta["recording"]} if isinstance(info.meta.get("recording"), dict) else {}),
     }
 
 
@@ -474,11 +512,23 @@ def add_open_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--oxts-path", type=Path, default=None, help="KITTI tracking OXTS file")
     g.add_argument("--drive", default=None, help="KITTI raw drive (name or number)")
     g.add_argument("--scene", default=None, help="nuScenes scene name or token")
+    g.add_argument("--sweeps", action="store_true",
+                   help="nuScenes: every LiDAR sweep is a frame (20 Hz), annotated samples are keyframes")
     g.add_argument("--tables", dest="nusc_version", default=None, help="nuScenes table version folder")
     g.add_argument("--rig", type=Path, default=None, help="rig JSON for a plain folder")
     g.add_argument("--timestamp-unit", choices=["ns", "us", "ms", "s"], default=None,
                    help="unit of integer timestamps in file names / timestamps.txt")
     g.add_argument("--tolerance-ms", type=float, default=None, help="camera-LiDAR sync tolerance in ms")
+    g.add_argument("--lidar-topic", default=None,
+                   help="recording: PointCloud2 topic(s), comma-separated; the first drives the frames")
+    g.add_argument("--camera-topics", default=None, help="recording: Image/CompressedImage topics, comma-separated")
+    g.add_argument("--odom-topic", default=None, help="recording: nav_msgs/Odometry topic for the ego poses")
+    g.add_argument("--ego-frame", default=None, help="recording: tf frame of the vehicle (default base_link)")
+    g.add_argument("--world-frame", default=None, help="recording: tf frame of the world (default map/odom)")
+    g.add_argument("--topic-map", dest="mapping", type=Path, default=None,
+                   help="recording: YAML/JSON file with the topic choices (keys as the options above)")
+    g.add_argument("--stamps", choices=["header", "log"], default=None,
+                   help="recording: sensor times from header stamps (default) or the bag's log times")
     g.add_argument("--estimate-poses", action="store_true",
                    help="data without ego poses: estimate them by registering the LiDAR sweeps")
     g.add_argument("--allow-root", dest="allow_roots", action="append", type=Path, default=None, metavar="DIR",
@@ -507,6 +557,14 @@ def open_options(args: argparse.Namespace) -> dict[str, Any]:
         "rig": getattr(args, "rig", None),
         "timestamp_unit": getattr(args, "timestamp_unit", None),
         "tolerance_ms": getattr(args, "tolerance_ms", None),
+        "lidar_topic": _topic_list(getattr(args, "lidar_topic", None)),
+        "camera_topics": _topic_list(getattr(args, "camera_topics", None)),
+        "odom_topic": getattr(args, "odom_topic", None),
+        "ego_frame": getattr(args, "ego_frame", None),
+        "world_frame": getattr(args, "world_frame", None),
+        "mapping": getattr(args, "mapping", None),
+        "stamps": getattr(args, "stamps", None),
+        "sweeps": True if getattr(args, "sweeps", False) else None,
         "estimate_poses": True if getattr(args, "estimate_poses", False) else None,
         "allow_roots": [os.path.abspath(r) for r in getattr(args, "allow_roots", None) or []] or None,
     }
@@ -514,6 +572,12 @@ def open_options(args: argparse.Namespace) -> dict[str, Any]:
         if options[k] is not None:
             options[k] = os.path.abspath(options[k])
     return {k: v for k, v in options.items() if v is not None}
+
+
+def _topic_list(v: Any) -> list[str] | None:
+    if isinstance(v, str):
+        return [x.strip() for x in v.split(",") if x.strip()] or None
+    return v
 
 
 def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> LoadedSequence:

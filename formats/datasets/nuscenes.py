@@ -21,6 +21,15 @@
   label is the category name; the attribute names of the instance's first annotation are kept as
   the ``nuscenes_attributes`` track attribute (comma-separated).
 * Timestamps: microseconds in the tables (Lyft writes them as floats) -> integer ns.
+* ``sweeps=True`` (``--sweeps``): every sweep of the primary LiDAR in the scene (keyframes and
+  the sample_data between them, 20 Hz in nuScenes) is a frame, in time order; each camera's
+  nearest image (keyframe or sweep; within the tolerance) and the other LiDARs' nearest sweeps are
+  paired with it, each with its own capture time and ego pose. Cameras fire at 12 Hz: one image
+  may serve two neighbouring sweeps (the sync report's method is ``"nearest"``; its own time and
+  pose are kept, so nothing is drawn at the wrong time).
+  The 2 Hz sample annotations are the tracks' keyframes at their sweeps; the frames between are
+  interpolated. ``info.meta["keyframes"]`` lists the keyframe frames (the nuScenes export writes
+  the others back as sweeps).
 * ``check_files=False`` parses the tables without requiring the sensor files (tests on schema-only
   samples).
 """
@@ -39,10 +48,10 @@ from calib.errors import CalibrationError
 from calib.readers import nuscenes_ego_pose, nuscenes_sensor
 from calib.rig import Rig
 from calib.transforms import quat_to_yaw
-from formats.datasets.base import LoadedSequence, check_image_size, image_size
+from formats.datasets.base import LoadedSequence, check_image_size, check_increasing, image_size
 from formats.datasets.errors import DatasetError
 from formats.io import read_json_file
-from formats.sync import report_from_pairs
+from formats.sync import SyncReport, report_from_pairs
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
@@ -151,9 +160,11 @@ def load_nuscenes(
     check_files: bool = True,
     tolerance_ms: float | None = None,
     lidar: str | None = None,
+    sweeps: bool = False,
     **_: Any,
 ) -> LoadedSequence:
-    """Open one scene of a nuScenes-schema dataset (``path``: the data root or the version folder)."""
+    """Open one scene of a nuScenes-schema dataset (``path``: the data root or the version folder).
+    ``sweeps``: every sweep of the primary LiDAR is a frame (module docstring), not only samples."""
     root = Path(path)
     if (root / "sample.json").is_file():  # the version folder itself
         version, root = root.name, root.parent
@@ -248,47 +259,16 @@ def load_nuscenes(
         except CalibrationError as e:
             raise DatasetError(where["ego_pose"], str(e)) from None
 
-    frames: list[FrameInfo] = []
-    sensor_poses: list[dict[str, np.ndarray]] = []
-    pairs: dict[str, dict[int, int | None]] = {c: {} for c in cameras}
-    for k, per in enumerate(by_sample):
-        sd_l = per.get(lidar)
-        if sd_l is None:
-            raise DatasetError(where["sample_data"], f"sample {samples[k]['token']} has no {lidar} keyframe")
-        ts = _us_to_ns(sd_l.get("timestamp"), where["sample_data"], f"sample_data {sd_l['token']}")
-        lidar_files = {}
-        for ch in lidars:
-            sd = per.get(ch)
-            if sd is not None:
-                lidar_files[ch] = root / sd["filename"]
-        cam_files, cam_ts, poses = {}, {}, {}
-        for ch in cameras:
-            sd = per.get(ch)
-            if sd is None:
-                continue
-            cam_files[ch] = root / sd["filename"]
-            cam_ts[ch] = _us_to_ns(sd.get("timestamp"), where["sample_data"], f"sample_data {sd['token']}")
-            poses[ch] = pose(sd)
-            pairs[ch][k] = cam_ts[ch]
-        for ch in lidars:
-            if ch != lidar and ch in per:
-                poses[ch] = pose(per[ch])
-        frames.append(FrameInfo(k, ts, pose(sd_l), lidar_files=lidar_files, camera_files=cam_files,
-                                camera_timestamps_ns=cam_ts))
-        sensor_poses.append(poses)
-    for i in range(1, len(frames)):
-        if frames[i].timestamp_ns <= frames[i - 1].timestamp_ns:
-            raise DatasetError(where["sample_data"], f"{lidar} keyframe timestamps out of order at frame {i}")
-
     tol = NUSCENES_TOLERANCE_NS if tolerance_ms is None else int(tolerance_ms * 1e6)
-    accepted, report = report_from_pairs([f.timestamp_ns for f in frames], pairs, tol)
-    for k, f in enumerate(frames):
-        for ch in list(f.camera_files):
-            if k not in accepted[ch]:
-                del f.camera_files[ch]
-                del f.camera_timestamps_ns[ch]
-                sensor_poses[k].pop(ch, None)
-
+    ann_frame_of = frame_of
+    keyframes: list[int] | None = None
+    if sweeps:
+        frames, sensor_poses, report, ann_frame_of = _sweep_frames(
+            t, where, root, frame_of, samples, lidar, lidars, cameras, pose, tol)
+        keyframes = sorted(ann_frame_of.values())
+    else:
+        frames, sensor_poses, report = _sample_frames(
+            by_sample, samples, where, root, lidar, lidars, cameras, pose, tol)
     if check_files:
         for f in frames:
             for p in f.lidar_files.values():
@@ -299,6 +279,7 @@ def load_nuscenes(
                     raise DatasetError(p, f"camera image referenced by {where['sample_data']} not found")
                 check_image_size(p, image_size(p), rig, ch)
 
+    frame_of = ann_frame_of
     # annotations -> tracks by instance
     anns = [a for a in t["sample_annotation"].values() if a.get("sample_token") in frame_of]
     first: dict[str, int] = {}
@@ -349,6 +330,7 @@ def load_nuscenes(
             "scene_token": sc["token"],
             "scenes": [s.get("name") for s in scenes],
             "sample_tokens": [s["token"] for s in samples],
+            **({"keyframes": keyframes} if keyframes is not None else {}),
             "log": log.get("logfile"),
             "location": log.get("location"),
         },
@@ -361,3 +343,120 @@ def load_nuscenes(
         lidar_layout="nuscenes",
         warnings=warnings,
     )
+
+
+def _sample_frames(by_sample: list[dict[str, dict[str, Any]]], samples: list[dict[str, Any]], where: dict[str, Path],
+                   root: Path, lidar: str, lidars: list[str], cameras: list[str], pose: Callable[[Any], np.ndarray],
+                   tol: int) -> tuple[list[FrameInfo], list[dict[str, np.ndarray]], SyncReport]:
+    """One frame per sample (the keyframe sample_data of each channel)."""
+    frames: list[FrameInfo] = []
+    sensor_poses: list[dict[str, np.ndarray]] = []
+    pairs: dict[str, dict[int, int | None]] = {c: {} for c in cameras}
+    for k, per in enumerate(by_sample):
+        sd_l = per.get(lidar)
+        if sd_l is None:
+            raise DatasetError(where["sample_data"], f"sample {samples[k]['token']} has no {lidar} keyframe")
+        ts = _us_to_ns(sd_l.get("timestamp"), where["sample_data"], f"sample_data {sd_l['token']}")
+        lidar_files = {}
+        for ch in lidars:
+            sd = per.get(ch)
+            if sd is not None:
+                lidar_files[ch] = root / sd["filename"]
+        cam_files, cam_ts, poses = {}, {}, {}
+        for ch in cameras:
+            sd = per.get(ch)
+            if sd is None:
+                continue
+            cam_files[ch] = root / sd["filename"]
+            cam_ts[ch] = _us_to_ns(sd.get("timestamp"), where["sample_data"], f"sample_data {sd['token']}")
+            poses[ch] = pose(sd)
+            pairs[ch][k] = cam_ts[ch]
+        for ch in lidars:
+            if ch != lidar and ch in per:
+                poses[ch] = pose(per[ch])
+        frames.append(FrameInfo(k, ts, pose(sd_l), lidar_files=lidar_files, camera_files=cam_files,
+                                camera_timestamps_ns=cam_ts))
+        sensor_poses.append(poses)
+    for i in range(1, len(frames)):
+        if frames[i].timestamp_ns <= frames[i - 1].timestamp_ns:
+            raise DatasetError(where["sample_data"], f"{lidar} keyframe timestamps out of order at frame {i}")
+
+    accepted, report = report_from_pairs([f.timestamp_ns for f in frames], pairs, tol)
+    for k, f in enumerate(frames):
+        for ch in list(f.camera_files):
+            if k not in accepted[ch]:
+                del f.camera_files[ch]
+                del f.camera_timestamps_ns[ch]
+                sensor_poses[k].pop(ch, None)
+
+    return frames, sensor_poses, report
+
+
+def _sweep_frames(t: dict[str, dict[str, dict[str, Any]]], where: dict[str, Path], root: Path,
+                  frame_of: dict[str, int], samples: list[dict[str, Any]], lidar: str, lidars: list[str],
+                  cameras: list[str], pose: Callable[[Any], np.ndarray], tol: int
+                  ) -> tuple[list[FrameInfo], list[dict[str, np.ndarray]], SyncReport, dict[str, int]]:
+    """One frame per sweep of ``lidar`` in the scene (keyframes and sweeps, by time); the other
+    LiDARs and the cameras paired by nearest time (an image may serve two sweeps). Returns the
+    frames, the per-sensor poses, the sync report and sample token -> frame of its keyframe."""
+    w = where["sample_data"]
+
+    def ts(sd: dict[str, Any]) -> int:
+        return _us_to_ns(sd.get("timestamp"), w, f"sample_data {sd['token']}")
+
+    by_ch: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for sd in t["sample_data"].values():
+        if sd.get("sample_token") not in frame_of:
+            continue
+        cs = t["calibrated_sensor"][sd["calibrated_sensor_token"]]
+        ch = str(t["sensor"][cs["sensor_token"]].get("channel"))
+        by_ch.setdefault(ch, []).append((ts(sd), sd))
+    for v in by_ch.values():
+        v.sort(key=lambda x: (x[0], x[1]["token"]))
+    lid = by_ch[lidar]
+    sweep_ns = [x[0] for x in lid]
+    check_increasing(sweep_ns, w, [x[1]["token"] for x in lid])
+    key_frame_of: dict[str, int] = {}
+    for i, (_, sd) in enumerate(lid):
+        if sd.get("is_key_frame", True):
+            if sd["sample_token"] in key_frame_of:
+                raise DatasetError(w, f"sample {sd['sample_token']} has two keyframes of {lidar}")
+            key_frame_of[sd["sample_token"]] = i
+    for s in samples:
+        if s["token"] not in key_frame_of:
+            raise DatasetError(w, f"sample {s['token']} has no {lidar} keyframe")
+    others = [ch for ch in lidars if ch != lidar and ch in by_ch] + [ch for ch in cameras if ch in by_ch]
+    pairs: dict[str, list[int | None]] = {}
+    for ch in others:  # each sweep: the nearest sample_data of the channel, when within the tolerance
+        t_ch = np.array([x[0] for x in by_ch[ch]], dtype=np.int64)
+        check_increasing(t_ch.tolist(), w, [x[1]["token"] for x in by_ch[ch]])
+        s_ns = np.asarray(sweep_ns, dtype=np.int64)
+        k = np.searchsorted(t_ch, s_ns)
+        lo, hi = np.clip(k - 1, 0, len(t_ch) - 1), np.clip(k, 0, len(t_ch) - 1)
+        j = np.where(np.abs(t_ch[lo] - s_ns) <= np.abs(t_ch[hi] - s_ns), lo, hi)
+        pairs[ch] = [int(jj) if abs(int(t_ch[jj]) - int(ts_)) <= tol else None for jj, ts_ in zip(j, s_ns, strict=True)]
+    cam_times = {ch: {i: by_ch[ch][jj][0] for i, jj in enumerate(pairs[ch]) if jj is not None}
+                 for ch in cameras if ch in by_ch}
+    unused = {ch: len(by_ch[ch]) - len({jj for jj in pairs[ch] if jj is not None}) for ch in cam_times}
+    _, report = report_from_pairs(sweep_ns, cam_times, tol, unused)
+    report.method = "nearest"
+    frames: list[FrameInfo] = []
+    sensor_poses: list[dict[str, np.ndarray]] = []
+    for i, (t_i, sd_l) in enumerate(lid):
+        lidar_files = {lidar: root / sd_l["filename"]}
+        cam_files, cam_ts, poses = {}, {}, {}
+        for ch in others:
+            j = pairs[ch][i]
+            if j is None:
+                continue
+            t_j, sd = by_ch[ch][j]
+            if ch in cameras:
+                cam_files[ch] = root / sd["filename"]
+                cam_ts[ch] = t_j
+            else:
+                lidar_files[ch] = root / sd["filename"]
+            poses[ch] = pose(sd)
+        frames.append(FrameInfo(i, t_i, pose(sd_l), lidar_files=lidar_files, camera_files=cam_files,
+                                camera_timestamps_ns=cam_ts))
+        sensor_poses.append(poses)
+    return frames, sensor_poses, report, key_frame_of

@@ -24,7 +24,9 @@ Tracks are instances; annotations, samples and sample_data are linked by ``prev`
 Keyframes. Every frame is a keyframe (a ``sample``) by default; ``keyframe_every=N`` (or
 ``keyframe_hz``: N = round(source rate / hz), e.g. 2 Hz from 10 Hz: every 5th frame) makes every
 N-th frame a sample and writes the others as sweeps (``is_key_frame`` false, ``sample_token`` the
-nearest keyframe's sample), without annotations, as nuScenes does.
+nearest keyframe's sample), without annotations, as nuScenes does. A source opened with its
+sweeps (nuScenes ``sweeps=True``: ``info.meta["keyframes"]``) keeps its samples as samples and
+its sweeps as sweeps unless ``keyframe_every``/``keyframe_hz`` is given.
 
 Sensors. The first LiDAR is ``LIDAR_TOP`` (others: ``LIDAR_<NAME>``); its files are ``.pcd.bin``
 float32 x y z intensity ring (intensity copied unscaled, ring 0 when the source has none; a
@@ -168,6 +170,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
         raise FormatError(info.root, "the sequence has no LiDAR: nuScenes samples need LIDAR_TOP")
     primary = lidars[0]
     times = info.frame_times_ns()
+    keys_given = keyframe_every is not None or keyframe_hz is not None
     if keyframe_every is None:
         keyframe_every = 1
         if keyframe_hz is not None:
@@ -186,6 +189,10 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
         scene_of = [base] * n
     scene_names = list(dict.fromkeys(scene_of))
     keys = [k for k in range(n) if k % keyframe_every == 0]
+    src_keys = info.meta.get("keyframes")  # a source read with its sweeps: its samples stay samples
+    if not keys_given and not independent and isinstance(src_keys, list) and src_keys and all(
+            isinstance(k, int) and 0 <= k < n for k in src_keys):
+        keys = sorted(set(src_keys))
     mapper = ClassMapper(ontology, "nuscenes")
     views = ViewCache()
     summary = ConvertSummary(outputs=[str(dst)])
