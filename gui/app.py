@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QThread, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QCloseEvent, QImage, QKeyEvent, QKeySequence, QPainter
+from PyQt6.QtGui import QCloseEvent, QImage, QKeyEvent, QPainter
 from PyQt6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -57,7 +57,6 @@ from fusionlabel.events import log_listener_error
 from fusionlabel.geometry import box_corners
 from fusionlabel.tools import (
     KeyEvent,
-    Keymap,
     PointerEvent,
     Preview,
     ToolContext,
@@ -80,11 +79,13 @@ from gui.colors import (
 )
 from gui.frames import FrameData
 from gui.model import MAX_ACCUMULATE, ViewerModel
+from gui.model.actions import default_registry
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
 from gui.model.shapes import BoxGlyph, Shape
 from gui.ortho import OrthoView, PlaneEvent, modifier_names
+from gui.qt.menus import build_menus
 from gui.session import Session, derive, height_order, load_session
-from gui.tracking import TRACKING_ACTIONS, AutoTrackActions  # T / Shift+T in the background, review list (I)
+from gui.tracking import AutoTrackActions  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
 
 APP_NAME = "FusionLabel"
@@ -249,17 +250,18 @@ class MainWindow(QMainWindow):
         # Closing frees the window and its GL context at once (a leaked QOpenGLWidget keeps its
         # context; after many windows, e.g. in a test session, context creation fails).
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        self.keymap = Keymap.default()
+        self.registry = default_registry()  # every action: menus, keys, help (gui/model/actions.py)
+        self.keymap = self.registry.keymap
         self._build()
         self._bind_model()
         self._build_editing()
-        self._actions()
-        from gui.review import ReviewMode  # review mode and QA findings docks, Review menu
+        from gui.review import ReviewMode  # review mode and QA findings docks
 
         self.review = ReviewMode(self)
         from gui.export import ExportActions  # File > Export (background export of the session)
 
         self.exporter = ExportActions(self)
+        self._actions()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self._autosave_tick)
@@ -435,62 +437,21 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress_cancel)
 
     def _actions(self) -> None:
-        """Menus. Keys of the tools' keymap are handled by :meth:`eventFilter` (the menu shows
-        them); the window's own keys (not in the keymap) are QAction shortcuts. The menu bar's
-        titles have no ``Alt+letter`` mnemonic: ``Alt`` with a letter belongs to the box keys
-        (resize: ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
-        self.app_rows: list[tuple[str, str, str]] = []
-
-        def act(menu, text: str, keys: Sequence[str], slot, group: str = "Window", shown: str = ""):  # type: ignore[no-untyped-def]
-            a = QAction(text, self)
-            if keys:
-                a.setShortcuts([QKeySequence(k) for k in keys])
-                a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-                self.app_rows.append((group, ", ".join(keys), text.replace("&", "").rstrip(".")))
-            elif shown:
-                a.setText(f"{text}\t{shown}")
-            a.triggered.connect(slot)
-            menu.addAction(a)
-            self.addAction(a)
-            return a
-
-        def mapped(action: str) -> str:
-            keys = self.keymap.shortcuts_for(action)
-            return keys[0] if keys else ""
-
-        m = self.menuBar().addMenu("File")
-        act(m, "&Open sequence or project...", ["Ctrl+O"], lambda: self._ask_open(), "File")
-        self.save_action = act(m, "&Save", [], lambda: self.save(), shown=mapped("save"))
-        act(m, "Save &as...", ["Ctrl+Shift+S"], lambda: self.save(ask=True), "File")
-        act(m, "&Quit", ["Ctrl+Q"], self.close, "File")
-        m = self.menuBar().addMenu("Edit")
-        self.undo_action = act(m, "&Undo", [], self.undo, shown=mapped("undo"))
-        self.redo_action = act(m, "&Redo", [], self.redo, shown=mapped("redo"))
-        act(m, "Copy box to next frame", [], lambda: self._perform("copy_to_next_frame"),
-            shown=mapped("copy_to_next_frame"))
-        act(m, "Delete box at this frame", [], lambda: self._perform("delete_box"), shown=mapped("delete_box"))
-        act(m, "Delete track", [], lambda: self._perform("delete_track"), shown=mapped("delete_track"))
-        m.addSeparator()
-        act(m, "Edit tool", [], lambda: self._perform("tool_edit"), shown=mapped("tool_edit"))
-        act(m, "Create tool", [], lambda: self._perform("tool_create"), shown=mapped("tool_create"))
-        self._editing_menus(act)
-        m = self.menuBar().addMenu("Navigate")
-        act(m, "Next frame", [], lambda: self.set_frame(self.frame + 1), shown=mapped("frame_step"))
-        act(m, "Play / pause", ["Space"], self.toggle_play, "Navigation")
-        act(m, "Next keyframe", ["]"], lambda: self.jump_keyframe(1), "Navigation")
-        act(m, "Previous keyframe", ["["], lambda: self.jump_keyframe(-1), "Navigation")
-        m = self.menuBar().addMenu("View")
-        act(m, "Cycle point colours", ["M"], self.model.view.cycle_color_mode, "View")
-        act(m, "LiDAR in cameras", ["P"], lambda: self.set_camera_points(not self.model.view.camera_points), "View")
-        act(m, "Centre the views on the ego vehicle", ["Z"], self.reset_views, "View")
-        act(m, "Rotate the BEV by 90 degrees", ["Shift+Z"], self.rotate_bev, "View")
-        m = self.menuBar().addMenu("Help")
-        act(m, "&Keyboard shortcuts", ["F1", "?"], self.show_help, "Help")
-        act(m, "Open the menus (arrow keys move, Esc closes)", ["F10"], self.open_menus, "Help")
+        """The parts the actions work on, then the menus generated from the action registry
+        (:mod:`gui.model.actions`). Keys of the tools' keymap are handled by :meth:`eventFilter`
+        (the menu shows them); the window's own keys are QAction shortcuts. The menu bar's titles
+        have no ``Alt+letter`` mnemonic: ``Alt`` with a letter belongs to the box keys (resize:
+        ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
+        m = self.model
+        m.shell, m.tracks, m.auto_track = self, self.tracks, self.tracking
+        m.proposal_review, m.review, m.export = self.proposals_ui, self.review, self.exporter
+        self.qactions, self.menus = build_menus(self, self.registry, m)
+        for dock in (self.review.dock, self.review.findings_dock):
+            self.menus["Review"].addAction(dock.toggleViewAction())
 
     def shortcut_rows(self) -> list[tuple[str, str, str]]:
-        """(group, keys, action) of every shortcut: the tools' keymap, then the window's own."""
-        return [*self.keymap.help_rows(), *self.app_rows]
+        """(group, keys, action) of every action: generated from the action registry."""
+        return self.registry.help_rows()
 
     # ---- keys: the tools' keymap first ----------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # type: ignore[override]
@@ -521,14 +482,6 @@ class MainWindow(QMainWindow):
             self.model.show_message(f"{action}: {type(e).__name__}: {e}", 8000)
             return False
 
-    def _on_app_action(self, name: str) -> None:
-        if self.review.perform(name):  # the keymap's review_* actions (gui/review.py)
-            return
-        if name == "save":
-            self.save()
-        else:
-            self._editing_action(name)
-
     # ---- track operations and proposals (gui/trackpanel.py, gui/proposals.py) -----------------
     def _build_editing(self) -> None:
         """The track operations and the proposal review dock."""
@@ -546,39 +499,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tracking.dock)
         self.tabifyDockWidget(dock, self.tracking.dock)
         dock.raise_()
-
-    def _editing_menus(self, act) -> None:  # type: ignore[no-untyped-def]
-        """The Track and Assist menus (``act``: the menu-action helper of :meth:`_actions`)."""
-        self.tracks.build_menu(self.menuBar(), act)
-        self.tracking.build_menu(self.menuBar(), act)
-
-        def mapped(action: str) -> str:
-            keys = self.keymap.shortcuts_for(action)
-            return keys[0] if keys else ""
-
-        m = self.menuBar().addMenu("Assist")
-        act(m, "One-click box tool", [], lambda: self._perform("tool_oneclick"), shown=mapped("tool_oneclick"))
-        act(m, "Pre-label sequence", [], lambda: self.proposals_ui.start_prelabel())
-        for name, text in (("accept_proposal", "Accept proposal"),
-                           ("accept_above_threshold", "Accept all proposals above the threshold"),
-                           ("reject_proposal", "Reject proposal"),
-                           ("relabel_proposal", "Proposal: class of new boxes"),
-                           ("next_proposal", "Next proposal"), ("previous_proposal", "Previous proposal")):
-            act(m, text, [], lambda _=False, n=name: self._editing_action(n), shown=mapped(name))
-
-    def _editing_action(self, name: str) -> bool:
-        """Keymap actions handed to the window (``APP_ACTIONS``) for tracks and proposals."""
-        if self.session is None:
-            return False
-        if name.endswith("_proposal") or name == "accept_above_threshold":
-            return self.proposals_ui.perform(name)
-        if name in TRACKING_ACTIONS:
-            return self.tracking.perform(name)
-        handler = {"make_keyframe": self.tracks.make_keyframe, "copy_to_this_frame": self.tracks.copy_to_this_frame,
-                   "propagate_all": self.tracks.propagate_all, "flip_track": self.tracks.flip_track,
-                   "resize_track": self.tracks.resize_track, "end_track": self.tracks.end_track,
-                   "extend_track": self.tracks.extend_track}.get(name)
-        return handler() if handler is not None else False
 
     def redraw_boxes(self) -> None:
         """Redraw every view's boxes (document, proposals, markers) now."""
@@ -678,7 +598,8 @@ class MainWindow(QMainWindow):
             self.recovery = persist.recovery_store(s, self.autosave_s, track_clean_state=not self._recovered,
                                                    edits=self._restored_edits, on_error=self._journal_failed)
         ctx = ToolContext(s.doc, s.undo, 0, ontology=s.ontology, default_class=self.objects.new_class or "car")
-        ctl = ToolController(ctx, self.keymap, on_app_action=self._on_app_action)
+        ctl = ToolController(ctx, self.keymap, on_app_action=lambda name: self.registry.run(name, self.model),
+                             app_actions=self.registry.app_actions())
         with self.model.events.blocker("frame", "selection", "preview"):  # set_session shows frame 0
             self.model.bind_tools(ctx, ctl)  # the context's events reach the views through the model
         self.ctx.box_predictor = self.tracks.box_predictor  # "copy to next frame": predicted + refined
@@ -1138,12 +1059,7 @@ class MainWindow(QMainWindow):
 
     def jump_keyframe(self, direction: int) -> None:
         """Go to the next (+1) or previous (-1) keyframe of the selected track."""
-        if self.session is None or self.selection is None or self.selection not in self.session.doc:
-            return
-        keys = self.session.doc.track(self.selection).keyframe_indices()
-        cand = [k for k in keys if (k > self.frame if direction > 0 else k < self.frame)]
-        if cand:
-            self.set_frame(min(cand) if direction > 0 else max(cand))
+        self.model.jump_keyframe(direction)
 
     # ---- view options ---------------------------------------------------------------------------
     def set_color_mode(self, mode: str) -> None:
@@ -1291,7 +1207,7 @@ class MainWindow(QMainWindow):
             return True
         return False
 
-    def _ask_open(self) -> None:
+    def ask_open(self) -> None:
         p = self.prompter.open_path(self)
         if p is not None:
             self.open_path(p)

@@ -19,60 +19,23 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
-from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
+from PyQt6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from fusionlabel.document import AnnotationDocument
+from gui.model.export import EXPORTS, ExportKind, export_name
 from gui.threads import run_and_report
 
 if TYPE_CHECKING:
     from gui.app import MainWindow
 
 
-@dataclass(frozen=True)
-class ExportKind:
-    """One menu entry: ``key`` (also the sub-folder suffix), the menu ``text``, the writer (a
-    ``formats.convert`` writer name, ``"module:function"``, or a function with the writer
-    signature of ``formats.convert``) and fixed ``options``."""
-
-    key: str
-    text: str
-    writer: str | Callable[..., Any]
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def load(self) -> Callable[..., Any]:
-        from formats.convert import WriterSpec, get_writer
-
-        if callable(self.writer):
-            return self.writer
-        if ":" in self.writer:
-            return WriterSpec(self.key, self.writer, self.text).load()
-        return get_writer(self.writer)
-
-
-#: The File > Export entries, in menu order.
-EXPORTS: dict[str, ExportKind] = {
-    k.key: k
-    for k in (
-        ExportKind("kitti", "KITTI &object...", "kitti"),
-        ExportKind("kitti-tracking", "KITTI &tracking...", "kitti-tracking"),
-        ExportKind("nuscenes", "&nuScenes...", "nuscenes"),
-        ExportKind("openlabel", "Open&LABEL...", "openlabel"),
-        ExportKind("native", "&Native sequence...", "native"),
-        ExportKind("bev", "&BEV products...", "formats.bev:write_bev"),
-        ExportKind("images", "&Images with boxes...", "formats.render_export:write_images"),
-        ExportKind("images-mp4", "Images with boxes + &MP4...", "formats.render_export:write_images", {"mp4": True}),
-    )
-}
-
-
 def _name(kind: ExportKind) -> str:
-    return kind.text.replace("&", "").rstrip(".")
+    return export_name(kind)
 
 
 class ExportCancelled(Exception):
@@ -217,26 +180,6 @@ class ExportActions(QObject):
         self._relay.progress.connect(self._on_progress)
         self._relay.done.connect(self._on_done)
         self._relay.failed.connect(self._on_failed)
-        self.actions: dict[str, QAction] = {}
-        self._menu()
-
-    def _menu(self) -> None:
-        bar = self.win.menuBar()
-        file_menu = next((a.menu() for a in bar.actions() if a.text().replace("&", "") == "File"), None)
-        if file_menu is None:
-            file_menu = bar.addMenu("File")
-        quit_action = next((a for a in file_menu.actions() if a.text().replace("&", "").startswith("Quit")), None)
-        self.menu = QMenu("&Export", self.win)
-        for key, kind in EXPORTS.items():
-            a = QAction(kind.text, self.win)
-            a.triggered.connect(lambda _=False, k=key: self.ask_export(k))
-            self.menu.addAction(a)
-            self.actions[key] = a
-        if quit_action is not None:
-            file_menu.insertMenu(quit_action, self.menu)
-            file_menu.insertSeparator(quit_action)
-        else:
-            file_menu.addMenu(self.menu)
 
     @property
     def running(self) -> bool:

@@ -389,14 +389,6 @@ class ProposalReview:
         """Give the proposal under review the class chosen for new boxes (EditProposal)."""
         return self._review("relabel")
 
-    def perform(self, action: str) -> bool:
-        """The keymap's proposal actions (``accept_proposal``, ...)."""
-        return {
-            "accept_proposal": self.accept, "reject_proposal": self.reject, "relabel_proposal": self.relabel,
-            "next_proposal": lambda: self.step(1), "previous_proposal": lambda: self.step(-1),
-            "accept_above_threshold": self.accept_above,
-        }[action]()
-
     def proposal_at(self, doc: AnnotationDocument, frame: int, xy: Sequence[float]) -> int | None:
         """The proposal whose BEV footprint at ``frame`` holds world ``xy`` (the smallest one when
         several do), or None."""

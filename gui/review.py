@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PyQt6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QBrush, QColor, QCursor, QPainter, QPen
+from PyQt6.QtGui import QBrush, QColor, QCursor, QPainter, QPen
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -538,38 +538,10 @@ class ReviewMode(QObject):
         self._revision = 0
         self._marks_key: tuple[int, int, int] | None = None
         self._marks: dict[int, str] = {}
-        self._menu()
 
-    # ---- menu -----------------------------------------------------------------------------------
-    def _menu(self) -> None:
-        bar = self.win.menuBar()
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        menu = bar.addMenu("Review")
-        if help_menu is not None:  # keep Help last
-            bar.insertMenu(help_menu, menu)
-        keys = self.win.keymap.shortcuts_for
-
-        def add(text: str, slot: Callable[[], object], action: str = "") -> QAction:
-            a = QAction(text, self.win)
-            shown = keys(action)[0] if action and keys(action) else ""
-            if shown:
-                a.setText(f"{text}\t{shown}")
-            a.triggered.connect(lambda _=False: slot())
-            menu.addAction(a)
-            return a
-
-        self.mode_action = add("Review mode (review and findings panels)", lambda: self.show(not self.dock.isVisible()))
-        menu.addSeparator()
-        add("Accept the selected box", lambda: self.review_box("accepted"), "review_accept")
-        add("Reject the selected box (with the comment)", lambda: self.review_box("rejected"), "review_reject")
-        add("Accept the frame", lambda: self.review_frame("accepted"), "review_accept_frame")
-        add("Next to review", lambda: self.step(1), "review_next")
-        add("Previous to review", lambda: self.step(-1), "review_previous")
-        add("Issue marker at the pointer", lambda: self.add_issue(at_pointer=True), "review_issue")
-        menu.addSeparator()
-        add("Run the QA checks", self.run_checks)
-        menu.addAction(self.dock.toggleViewAction())
-        menu.addAction(self.findings_dock.toggleViewAction())
+    def toggle(self) -> None:
+        """Review mode on or off (the review and findings docks)."""
+        self.show(not self.dock.isVisible())
 
     def show(self, on: bool = True) -> None:
         """Show (or hide) the review and findings docks."""
@@ -644,22 +616,6 @@ class ReviewMode(QObject):
         self._dirty = False
         self.panel.refresh_summary()
         self.panel.refresh_issues()
-
-    def perform(self, action: str) -> bool:
-        """A ``review_*`` action of the keymap; True when it was one."""
-        table: dict[str, Callable[[], object]] = {
-            "review_accept": lambda: self.review_box("accepted"),
-            "review_reject": lambda: self.review_box("rejected"),
-            "review_accept_frame": lambda: self.review_frame("accepted"),
-            "review_next": lambda: self.step(1),
-            "review_previous": lambda: self.step(-1),
-            "review_issue": lambda: self.add_issue(at_pointer=True),
-        }
-        fn = table.get(action)
-        if fn is None:
-            return False
-        fn()
-        return True
 
     def _on_bev_pointer(self, ev: Any) -> None:
         self.pointer_xy = (float(ev.xy[0]), float(ev.xy[1]))

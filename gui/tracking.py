@@ -19,13 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QBrush, QColor
+from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMenuBar,
     QProgressBar,
     QPushButton,
     QTreeWidget,
@@ -49,8 +48,6 @@ from fusionlabel.trackjob import (
 )
 from gui.threads import emit_safely, run_and_report
 
-#: The keymap actions this module performs (``fusionlabel.tools.keymap.APP_ACTIONS``).
-TRACKING_ACTIONS = frozenset({"auto_track", "auto_track_all", "next_tracked_review", "previous_tracked_review"})
 _DONE_COLOR = (140, 140, 140)
 
 
@@ -171,27 +168,6 @@ class AutoTrackActions(QObject):
         p.next_button.clicked.connect(lambda: self.step(1))
         p.prev_button.clicked.connect(lambda: self.step(-1))
         p.picked.connect(self.pick)
-        self.actions: dict[str, QAction] = {}
-
-    def build_menu(self, bar: QMenuBar, add: Callable[..., QAction]) -> None:
-        """Entries at the end of the Track menu (``add``: the window's menu-action helper)."""
-        menu = next((a.menu() for a in bar.actions() if a.text().replace("&", "") == "Track"), None)
-        if menu is None:
-            menu = bar.addMenu("Track")
-        menu.addSeparator()
-
-        def mapped(action: str) -> str:
-            keys = self.win.keymap.shortcuts_for(action)
-            return keys[0] if keys else ""
-
-        for name, text, slot in (
-            ("auto_track", "Auto-track the selected track", self.start_selected),
-            ("auto_track_all", "Auto-track all tracks", self.start),
-            ("next_tracked_review", "Next low-confidence tracked box", lambda: self.step(1)),
-            ("previous_tracked_review", "Previous low-confidence tracked box", lambda: self.step(-1)),
-        ):
-            self.actions[name] = add(menu, text, [], slot, shown=mapped(name))
-        self.actions["cancel"] = add(menu, "Cancel auto-tracking", [], self.cancel)
 
     # ---- session binding ------------------------------------------------------------------------
     def bind(self) -> None:
@@ -226,16 +202,6 @@ class AutoTrackActions(QObject):
     @property
     def running(self) -> bool:
         return self._run is not None
-
-    def perform(self, name: str) -> bool:
-        """The keymap's tracking actions (:data:`TRACKING_ACTIONS`)."""
-        if name == "auto_track":
-            return self.start_selected()
-        if name == "auto_track_all":
-            return self.start()
-        if name in ("next_tracked_review", "previous_tracked_review"):
-            return self.step(1 if name.startswith("next") else -1)
-        return False
 
     def _say(self, text: str, ms: int = 8000) -> None:
         self.win.model.show_message(text, ms)

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QMenuBar, QWidget
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QWidget
 
 from fusionlabel.box import Box3D
 from fusionlabel.commands import Command
@@ -72,7 +71,6 @@ class TrackActions:
         self.win = win
         self.choose_track: TrackChooser = choose_track_dialog
         self.last_refine: RefineResult | None = None
-        self.actions: dict[str, QAction] = {}
 
     # ---- plumbing -------------------------------------------------------------------------------
     def _say(self, text: str, ms: int = 6000) -> None:
@@ -96,40 +94,6 @@ class TrackActions:
             return False
         self._say(cmd.description, 4000)
         return True
-
-    def build_menu(self, bar: QMenuBar, add: Callable[..., QAction]) -> None:
-        """The Track menu; ``add(menu, text, keys, slot, shown=...)`` is the window's action helper."""
-        w = self.win
-        m = bar.addMenu("Track")
-
-        def mapped(action: str) -> str:
-            keys = w.keymap.shortcuts_for(action)
-            return keys[0] if keys else ""
-
-        for name, text, slot in (
-            ("make_keyframe", "Make keyframe here", self.make_keyframe),
-            ("copy_to_this_frame", "Bring the selected box to this frame", self.copy_to_this_frame),
-            ("propagate_all", "Propagate all boxes to the next frame", self.propagate_all),
-        ):
-            self.actions[name] = add(m, text, [], slot, shown=mapped(name))
-        m.addSeparator()
-        self.actions["split"] = add(m, "Split track at this frame", [], self.split_here)
-        self.actions["merge"] = add(m, "Merge another track into the selected one...", [], self.merge)
-        self.actions["delete_from"] = add(m, "Delete track from this frame on", [], self.delete_from_here)
-        m.addSeparator()
-        self.actions["gap"] = add(m, "Mark gap from here to the next keyframe", [], self.mark_gap)
-        self.actions["remove_gap"] = add(m, "Remove the gap here", [], self.remove_gap)
-        m.addSeparator()
-        for name, text, slot in (
-            ("flip_track", "Flip the track's heading (180 degrees)", self.flip_track),
-            ("resize_track", "One size for the whole track", self.resize_track),
-            ("end_track", "End the track at this frame", self.end_track),
-            ("extend_track", "Continue the track to the end of the sequence", self.extend_track),
-        ):
-            self.actions[name] = add(m, text, [], slot, shown=mapped(name))
-        m.addSeparator()
-        self.actions["linear"] = add(m, "Interpolate linearly", [], lambda: self.set_interpolation("linear"))
-        self.actions["smooth"] = add(m, "Interpolate smoothly", [], lambda: self.set_interpolation("smooth"))
 
     # ---- single-track operations ---------------------------------------------------------------
     def make_keyframe(self) -> bool:

@@ -136,7 +136,7 @@ def _errors(a, b) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
 def _export(qtbot, win, key: str, dst: Path) -> None:  # type: ignore[no-untyped-def]
     win.exporter.prompts.next = dst
     with qtbot.waitSignal(win.exporter.finished, timeout=60000):
-        win.exporter.actions[key].trigger()
+        win.qactions[f"export_{key}"].trigger()
     qtbot.waitUntil(lambda: not win.exporter.running, timeout=5000)
 
 
