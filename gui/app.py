@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QThread, QTimer, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QImage, QKeyEvent, QPainter
 from PyQt6.QtWidgets import (
     QAbstractSpinBox,
@@ -81,8 +81,10 @@ from gui.frames import FrameData
 from gui.model import MAX_ACCUMULATE, ViewerModel
 from gui.model.actions import default_registry
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
+from gui.model.jobs import Job
 from gui.model.shapes import BoxGlyph, Shape
 from gui.ortho import OrthoView, PlaneEvent, modifier_names
+from gui.qt.jobs import qt_job_runner
 from gui.qt.menus import build_menus
 from gui.session import Session, derive, height_order, load_session
 from gui.tracking import AutoTrackActions  # T / Shift+T in the background, review list (I)
@@ -138,27 +140,6 @@ class Prompter:
         if not p:
             p, _ = QFileDialog.getOpenFileName(parent, "Open a project", "", "FusionLabel projects (*.flproj *.json)")
         return Path(p) if p else None
-
-
-# ---- loading in a worker thread -------------------------------------------------------------------
-class _LoadWorker(QObject):
-    progress = pyqtSignal(int, int, str)
-    done = pyqtSignal(object)
-    failed = pyqtSignal(str)
-
-    def __init__(self, path: Path, open_args: argparse.Namespace | None = None) -> None:
-        super().__init__()
-        self.path = path
-        self.open_args = open_args
-
-    def run(self) -> None:
-        try:
-            session = load_session(self.path, progress=lambda d, t, w: self.progress.emit(d, t, w),
-                                   open_args=self.open_args)
-        except Exception as e:  # shown in a dialog; the window stays up
-            self.failed.emit(f"{type(e).__name__}: {e}")
-        else:
-            self.done.emit(session)
 
 
 # ---- key conversion ------------------------------------------------------------------------------
@@ -226,11 +207,11 @@ class MainWindow(QMainWindow):
         self.autosave_s = float(autosave_s)
         self.recovery_enabled = bool(recovery)
         self.model = ViewerModel()
+        self.model.jobs = qt_job_runner(self)  # background jobs report on the GUI thread
         self.model.report_errors_to(self._listener_failed)
         self.recovery: RecoveryStore | None = None
         self._fd: FrameData | None = None
-        self._thread: QThread | None = None
-        self._worker: _LoadWorker | None = None
+        self._load: Job | None = None  # the loading job
         self._unsub: list = []
         self._recovered = False  # document restored from a recovery copy and not saved yet
         self._restored_edits = 0  # edits the restored document holds since its last save
@@ -506,45 +487,43 @@ class MainWindow(QMainWindow):
 
     # ---- session --------------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike[str], open_args: argparse.Namespace | None = None) -> None:
-        """Load a sequence or project in a worker thread; the window stays responsive.
+        """Load a sequence or project in a background job; the window stays responsive.
         ``open_args``: dataset options from the command line (``--format``, ``--estimate-poses``...)."""
-        if self._thread is not None:
+        if self._load is not None:
             return
         if self.session is not None and not self._confirm_discard():
             return
         p = Path(path)
         self.model.show_message(f"Loading {p} ...")
         self.model.progress.start(0, f"Loading {p}")
-        self._thread = QThread(self)
-        self._worker = _LoadWorker(p, open_args)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.done.connect(self._on_loaded)
-        self._worker.failed.connect(self._on_load_failed)
-        self._thread.start()
 
-    def _finish_thread(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread = None
-            self._worker = None
+        def work(job: Job) -> Session:
+            return load_session(p, progress=lambda d, t, w: job.report(d, t, w), open_args=open_args)
+
+        self._load = self.model.jobs.submit("load", work, progress=self._on_progress, finished=self._on_load_finished)
+
+    def _finish_thread(self, drop: bool = False) -> None:
+        """Wait for the loading job (``drop``: its outcome is not wanted any more)."""
+        if self._load is not None:
+            if drop:
+                self._load.cancel(drop=True)
+            self._load.wait()
+            self._load = None
         self.model.progress.finish()
 
-    def _on_progress(self, done: int, total: int, what: str) -> None:
+    def _on_progress(self, job: Job, done: int, total: int, what: str) -> None:
         self.model.progress.update(done, total, what)
         self.model.show_message(what)
 
-    def _on_load_failed(self, message: str) -> None:
+    def _on_load_finished(self, job: Job) -> None:
         self._finish_thread()
-        self.model.show_message("Loading failed", 5000)
-        self.prompter.error(self, "Cannot open", message)
-        self.load_failed.emit(message)
-
-    def _on_loaded(self, session: Session) -> None:
-        self._finish_thread()
-        self.set_session(session)
+        if job.state != "done":
+            message = job.error or job.state
+            self.model.show_message("Loading failed", 5000)
+            self.prompter.error(self, "Cannot open", message)
+            self.load_failed.emit(message)
+            return
+        self.set_session(job.result)
         self.loaded.emit()
 
     def set_session(self, session: Session) -> None:
@@ -1225,7 +1204,7 @@ class MainWindow(QMainWindow):
         self.rest_timer.stop()
         self._idle_3d.stop()
         self.autosave_timer.stop()
-        self._finish_thread()
+        self._finish_thread(drop=True)
         self._close_session()
         app = QApplication.instance()
         if app is not None:

@@ -28,7 +28,7 @@ from PyQt6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from fusionlabel.document import AnnotationDocument
 from gui.model.export import EXPORTS, ExportKind, export_name
-from gui.threads import run_and_report
+from gui.model.jobs import Job
 
 if TYPE_CHECKING:
     from gui.app import MainWindow
@@ -141,23 +141,12 @@ def summary_text(kind: ExportKind, dst: Path, summary: Any, seconds: float) -> s
     return f"{_name(kind)} written to\n{dst}\nin {seconds:.1f} s\n\n{summary.text()}"
 
 
-# ---- the worker -------------------------------------------------------------------------------------
-class _Relay(QObject):
-    """Carries progress and the result from the export thread to the GUI thread (queued)."""
-
-    progress = pyqtSignal(int, int, int)  # done, total, run id
-    done = pyqtSignal(object, float, int)  # summary, seconds, run id
-    failed = pyqtSignal(str, int)  # message, run id
-
-
 @dataclass
 class _Run:
-    run_id: int
     kind: ExportKind
     dst: Path
-    cancel: threading.Event
+    job: Job | None = None
     dialog: QProgressDialog | None = None
-    thread: threading.Thread | None = None
 
 
 class ExportActions(QObject):
@@ -175,11 +164,6 @@ class ExportActions(QObject):
         self.last_error: str | None = None
         self.last_destination: Path | None = None
         self._run: _Run | None = None
-        self._run_id = 0
-        self._relay = _Relay()
-        self._relay.progress.connect(self._on_progress)
-        self._relay.done.connect(self._on_done)
-        self._relay.failed.connect(self._on_failed)
 
     @property
     def running(self) -> bool:
@@ -225,8 +209,7 @@ class ExportActions(QObject):
             self._fail(kind, dst, f"{type(e).__name__}: {e}")
             return False
         options = {**kind.options, "overwrite": overwrite, "ontology": win.session.ontology}
-        self._run_id += 1
-        run = _Run(self._run_id, kind, dst, threading.Event())
+        run = _Run(kind, dst)
         self._run = run
         self.last_destination = dst
         self.last_summary = None
@@ -238,42 +221,40 @@ class ExportActions(QObject):
         dlg.setMinimumDuration(0)
         dlg.setAutoClose(False)
         dlg.setAutoReset(False)
-        dlg.canceled.connect(lambda r=run: self.cancel(r.run_id))
+        dlg.canceled.connect(lambda r=run: self.cancel(r))
         dlg.setValue(0)
         dlg.show()
         run.dialog = dlg
         win.model.show_message(f"Exporting to {dst} ...")
-        relay = self._relay
         release = hold_files(win.session.loaded)
-        run.thread = threading.Thread(target=_work, name=f"export-{key}", daemon=True,
-                                      args=(writer, loaded, dst, options, run.run_id, run.cancel, relay, release))
-        run.thread.start()
+        run.job = win.model.jobs.submit(f"export-{key}", export_work(writer, loaded, dst, options, release),
+                                        progress=self._on_progress, finished=self._on_finished)
         return True
 
-    def cancel(self, run_id: int | None = None) -> None:
+    def cancel(self, run: _Run | None = None) -> None:
         """Ask the running export to stop (at the next frame); nothing is left at the destination."""
-        if self._run is not None and (run_id is None or run_id == self._run.run_id):
-            self._run.cancel.set()
+        if self._run is not None and self._run.job is not None and (run is None or run is self._run):
+            self._run.job.cancel()
             self.win.model.show_message("Export: cancelling ...", 5000)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the running export's thread ends (tests, shutdown); results still arrive
+        """Block until the running export's job ends (tests, shutdown); results still arrive
         through the event loop."""
-        if self._run is not None and self._run.thread is not None:
-            self._run.thread.join(timeout)
+        if self._run is not None and self._run.job is not None:
+            self._run.job.wait(timeout)
 
     # ---- results (GUI thread) ----------------------------------------------------------------------
-    def _on_progress(self, done: int, total: int, run_id: int) -> None:
+    def _on_progress(self, job: Job, done: int, total: int, _text: str) -> None:
         run = self._run
-        if run is None or run.run_id != run_id or run.dialog is None:
+        if run is None or run.job is not job or run.dialog is None:
             return
         run.dialog.setMaximum(max(total, 1))
         run.dialog.setValue(min(done, max(total, 1)))
         self.win.model.show_message(f"Exporting to {run.dst}: frame {done} / {total}")
 
-    def _end(self, run_id: int) -> _Run | None:
+    def _end(self, job: Job) -> _Run | None:
         run = self._run
-        if run is None or run.run_id != run_id:
+        if run is None or run.job is not job:
             return None
         self._run = None
         if run.dialog is not None:
@@ -282,25 +263,23 @@ class ExportActions(QObject):
             run.dialog.deleteLater()
         return run
 
-    def _on_done(self, summary: Any, seconds: float, run_id: int) -> None:
-        run = self._end(run_id)
+    def _on_finished(self, job: Job) -> None:
+        run = self._end(job)
         if run is None:
             return
-        self.last_summary = summary
-        self.win.model.show_message(
-            f"Exported {summary.frames} frames, {summary.boxes} boxes to {run.dst}", 10000)
-        self.prompts.summary(self.win, "Export finished", summary_text(run.kind, run.dst, summary, seconds))
-        self.finished.emit(summary)
-
-    def _on_failed(self, message: str, run_id: int) -> None:
-        run = self._end(run_id)
-        if run is None:
+        if job.state == "done":
+            summary = job.result
+            self.last_summary = summary
+            self.win.model.show_message(
+                f"Exported {summary.frames} frames, {summary.boxes} boxes to {run.dst}", 10000)
+            self.prompts.summary(self.win, "Export finished", summary_text(run.kind, run.dst, summary, job.seconds))
+            self.finished.emit(summary)
             return
-        if message == "cancelled":
+        if job.state == "cancelled":
             self.last_error = "cancelled"
             self.win.model.show_message(f"Export to {run.dst} cancelled; nothing written", 8000)
         else:
-            self._fail(run.kind, run.dst, message)
+            self._fail(run.kind, run.dst, job.error or job.state)
         self.finished.emit(None)
 
     def _fail(self, kind: ExportKind, dst: Path, message: str) -> None:
@@ -311,21 +290,19 @@ class ExportActions(QObject):
                            "Nothing was changed in the annotations.")
 
 
-def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str, Any], run_id: int,
-          cancel: threading.Event, relay: _Relay, release: Callable[[], None]) -> None:
-    """The export thread: run the writer, reporting progress; never raises. ``release()`` (see
-    :func:`hold_files`) when the writer is done with the files."""
+def export_work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str, Any],
+                release: Callable[[], None]) -> Callable[[Job], Any]:
+    """The export job: run the writer, reporting progress (a cancel raises
+    :class:`ExportCancelled` inside the writer, which removes its staged output); ``release()``
+    (see :func:`hold_files`) when the writer is done with the files."""
     from formats.convert import call_writer
 
-    def progress(done: int, total: int) -> None:
-        if cancel.is_set():
-            raise ExportCancelled
-        try:
-            relay.progress.emit(int(done), int(total), run_id)
-        except RuntimeError:  # the window is gone
-            cancel.set()
+    def work(job: Job) -> Any:
+        def progress(done: int, total: int) -> None:
+            if job.cancelled:
+                raise ExportCancelled
+            job.report(done, total)
 
-    def work() -> Any:
         try:
             summary = call_writer(writer, loaded, dst, progress, options)
         finally:
@@ -333,4 +310,4 @@ def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str,
         summary.warnings[:0] = [w for w in loaded.warnings if w not in summary.warnings]
         return summary
 
-    run_and_report(work, relay.done, relay.failed, run_id, ExportCancelled)
+    return work

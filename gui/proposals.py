@@ -19,11 +19,11 @@ stronger fill. In 3D: dashed pale-lilac wireframes with the same text.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PyQt6.QtCore import QObject, Qt, QThread, pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -44,6 +44,7 @@ from fusionlabel.errors import ModelError
 from fusionlabel.ontology import Ontology
 from fusionlabel.tools.select import pick_proposals
 from gui.colors import PROPOSAL_COLOR
+from gui.model.jobs import Job
 from gui.ortho import Shape
 
 if TYPE_CHECKING:
@@ -54,32 +55,22 @@ PROPOSAL_FILL = 28
 CURRENT_FILL = 110
 
 
-# ---- pre-labelling in a worker thread -------------------------------------------------------------
-class PrelabelWorker(QObject):
-    """Runs :func:`fusionlabel.assist.prelabel` over ``frames`` of a ``LoadedSequence`` (in a
-    ``QThread``): ``progress(done, total, text)``, then ``done(PrelabelResult)`` or
-    ``failed(message)``. Sequences of independent frames (KITTI object) are not associated, as in
+# ---- pre-labelling in a background job ------------------------------------------------------------
+def prelabel_work(loaded: object, frames: Sequence[int], ontology: Ontology) -> Callable[[Job], object]:
+    """The job running :func:`fusionlabel.assist.prelabel` over ``frames`` of a ``LoadedSequence``:
+    it reports ``(n, total, "pre-labelling: frame n / total")`` and returns the
+    ``PrelabelResult``. Sequences of independent frames (KITTI object) are not associated, as in
     ``fusionlabel prelabel``."""
+    frames = list(frames)
 
-    progress = pyqtSignal(int, int, str)
-    done = pyqtSignal(object)
-    failed = pyqtSignal(str)
+    def work(job: Job) -> object:
+        total = len(frames)
+        inputs = frames_from_sequence(loaded, frames=frames)
+        meta = getattr(getattr(loaded, "info", None), "meta", None) or {}
+        return prelabel(inputs, ontology, independent_frames=bool(meta.get("independent_frames")),
+                        progress=lambda n, _t: job.report(n, total, f"pre-labelling: frame {n} / {total}"))
 
-    def __init__(self, loaded: object, frames: Sequence[int], ontology: Ontology) -> None:
-        super().__init__()
-        self.loaded, self.frames, self.ontology = loaded, list(frames), ontology
-
-    def run(self) -> None:
-        total = len(self.frames)
-        try:
-            inputs = frames_from_sequence(self.loaded, frames=self.frames)
-            meta = getattr(getattr(self.loaded, "info", None), "meta", None) or {}
-            res = prelabel(inputs, self.ontology, independent_frames=bool(meta.get("independent_frames")),
-                           progress=lambda n, _t: self.progress.emit(n, total, f"pre-labelling: frame {n} / {total}"))
-        except Exception as e:  # shown in the status bar and a dialog; nothing changed
-            self.failed.emit(f"{type(e).__name__}: {e}")
-        else:
-            self.done.emit(res)
+    return work
 
 
 # ---- the review dock ------------------------------------------------------------------------------
@@ -179,8 +170,7 @@ class ProposalReview:
         self.win = win
         self.dock = ReviewDock()
         self.queue: ReviewQueue | None = None
-        self._thread: QThread | None = None
-        self._worker: PrelabelWorker | None = None
+        self._job: Job | None = None  # the pre-labelling job
         self.last_result: object = None
         self._press: tuple[float, float] | None = None
         self.dock.picked.connect(self.pick)
@@ -214,7 +204,7 @@ class ProposalReview:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._job is not None
 
     @property
     def current(self) -> Proposal | None:
@@ -242,38 +232,35 @@ class ProposalReview:
         if s is None or self.running:
             return False
         frames = list(range(len(s))) if frames is None else [int(f) for f in frames]
-        self._thread = QThread(self.win)
-        self._worker = PrelabelWorker(s.loaded, frames, s.ontology)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.done.connect(self._on_done)
-        self._worker.failed.connect(self._on_failed)
         self._t0 = time.perf_counter()
         self.win.model.progress.start(max(len(frames), 1), "pre-labelling")
         self.dock.prelabel_button.setEnabled(False)
         self._say(f"pre-labelling {len(frames)} frames ...", 0)
-        self._thread.start()
+        self._job = self.win.model.jobs.submit("prelabel", prelabel_work(s.loaded, frames, s.ontology),
+                                               progress=self._on_progress, finished=self._on_finished)
         return True
 
     def _finish_thread(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread = None
-            self._worker = None
+        if self._job is not None:
+            self._job.cancel(drop=True)  # the result is not wanted any more (or already here)
+            self._job.wait()
+            self._job = None
             self.win.model.progress.finish()
             self.dock.prelabel_button.setEnabled(True)
 
-    def _on_progress(self, done: int, total: int, text: str) -> None:
+    def _on_progress(self, job: Job, done: int, total: int, text: str) -> None:
         self.win.model.progress.update(done, max(total, 1), text)
         self._say(text, 0)
 
-    def _on_done(self, result: object) -> None:
+    def _on_finished(self, job: Job) -> None:
         self._finish_thread()
+        if job.state != "done":
+            self._on_failed(job.error or job.state)
+            return
         s = self.win.session
         if s is None:
             return
+        result = job.result
         self.last_result = result
         props = list(result.proposals)  # type: ignore[attr-defined]
         cmd = set_prelabels(s.doc, props, s.undo)
@@ -286,7 +273,6 @@ class ProposalReview:
         self.win.prelabel_finished.emit(n)
 
     def _on_failed(self, message: str) -> None:
-        self._finish_thread()
         self._say(f"pre-labelling failed: {message}", 12000)
         self.win.prompter.error(self.win, "Pre-labelling failed", message)
         self.win.prelabel_finished.emit(-1)

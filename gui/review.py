@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import html
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +52,7 @@ from PyQt6.QtWidgets import (
 from fusionlabel.commands import AddIssueMarker, DeleteIssueMarker, ResolveIssueMarker, SetReview
 from fusionlabel.document import AnnotationDocument, DocumentEvent, IssueMarker, Review
 from fusionlabel.qa import Finding, QAResult, has_comments, rejected, unreviewed
+from gui.model.jobs import Job
 from gui.model.shapes import BoxGlyph, Shape
 
 if TYPE_CHECKING:
@@ -315,13 +315,6 @@ class ReviewPanel(QWidget):
 
 
 # ---- the findings dock ----------------------------------------------------------------------------
-class _Relay(QObject):
-    """Carries the checks' result from the worker thread to the GUI thread (queued signal)."""
-
-    done = pyqtSignal(object, int)
-    failed = pyqtSignal(str, int)
-
-
 class FindingsPanel(QWidget):
     """Run the automatic QA checks in the background and list the findings; a click or Enter on a
     row jumps there. ``finished`` is emitted (with the :class:`QAResult`, or None after an error)
@@ -333,11 +326,7 @@ class FindingsPanel(QWidget):
         super().__init__()
         self.mode = mode
         self.result: QAResult | None = None
-        self._run_id = 0
-        self._running = False
-        self._relay = _Relay()
-        self._relay.done.connect(self._on_done)
-        self._relay.failed.connect(self._on_failed)
+        self._job: Job | None = None  # the checks' job
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
@@ -371,12 +360,13 @@ class FindingsPanel(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._running
+        return self._job is not None
 
     def reset(self) -> None:
         """Forget the result (another sequence or document is shown); a run in flight is dropped."""
-        self._run_id += 1
-        self._running = False
+        if self._job is not None:
+            self._job.cancel(drop=True)
+        self._job = None
         self.result = None
         self.run_button.setEnabled(True)
         self.status.setText("not run yet")
@@ -387,7 +377,7 @@ class FindingsPanel(QWidget):
         """Start the checks on a snapshot of the document (world-frame points read from the
         sequence in a daemon thread); False when there is no session or a run is going on."""
         win = self.mode.win
-        if win.session is None or self._running:
+        if win.session is None or self._job is not None:
             return False
         from formats.qa_report import world_point_loader
         from fusionlabel.qa import records_from_document_dict
@@ -397,35 +387,27 @@ class FindingsPanel(QWidget):
         doc = AnnotationDocument.from_dict(data)  # the labeler keeps editing the original
         records = records_from_document_dict(data)
         info, onto, loader = s.seq, s.ontology, world_point_loader(s.loaded)
-        self._run_id += 1
-        run_id, relay = self._run_id, self._relay
-        self._running = True
         self.run_button.setEnabled(False)
         self.status.setText(f"checking {len(doc)} tracks in {len(info)} frames ...")
 
-        def work() -> None:
+        def work(_job: Job) -> QAResult:
             from fusionlabel.qa import run_checks
 
-            try:
-                res = run_checks(doc, info, loader, ontology=onto, records=records)
-            except Exception as e:  # reported in the panel; the window stays up
-                try:
-                    relay.failed.emit(f"{type(e).__name__}: {e}", run_id)
-                except RuntimeError:  # the window was closed meanwhile
-                    pass
-                return
-            try:
-                relay.done.emit(res, run_id)
-            except RuntimeError:
-                pass
+            return run_checks(doc, info, loader, ontology=onto, records=records)
 
-        threading.Thread(target=work, name="qa-checks", daemon=True).start()
+        self._job = win.model.jobs.submit("qa-checks", work, finished=self._on_finished)
         return True
 
-    def _on_done(self, res: QAResult, run_id: int) -> None:
-        if run_id != self._run_id:
+    def _on_finished(self, job: Job) -> None:
+        if job is not self._job:
             return
-        self._running = False
+        self._job = None
+        if job.state == "done":
+            self._on_done(job.result)
+        else:
+            self._on_failed(job.error or job.state)
+
+    def _on_done(self, res: QAResult) -> None:
         self.run_button.setEnabled(True)
         self.result = res
         checks = sorted({f.check for f in res.findings})
@@ -443,10 +425,7 @@ class FindingsPanel(QWidget):
         self.refresh()
         self.finished.emit(res)
 
-    def _on_failed(self, message: str, run_id: int) -> None:
-        if run_id != self._run_id:
-            return
-        self._running = False
+    def _on_failed(self, message: str) -> None:
         self.run_button.setEnabled(True)
         self.status.setText(f"checks failed: {message}")
         self.finished.emit(None)

@@ -13,7 +13,6 @@ is named in the status bar; the others get their result (docs/gui.md "Auto-track
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,17 +45,9 @@ from fusionlabel.trackjob import (
     plan_autotrack,
     run_plan,
 )
-from gui.threads import emit_safely, run_and_report
+from gui.model.jobs import Job
 
 _DONE_COLOR = (140, 140, 140)
-
-
-class _Relay(QObject):
-    """Carries progress and the outcome from the tracking thread to the GUI thread (queued)."""
-
-    progress = pyqtSignal(int, int, int)  # done, total, run id
-    done = pyqtSignal(object, float, int)  # results, seconds, run id
-    failed = pyqtSignal(str, int)  # message ("cancelled" when cancelled), run id
 
 
 class TrackingPanel(QWidget):
@@ -148,15 +139,9 @@ class AutoTrackActions(QObject):
         self.last_outcome: ApplyOutcome | None = None
         self.last_error: str | None = None
         self.last_results: dict[int, AutoTrackResult] = {}
-        self._run_id = 0
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
+        self._job: Job | None = None
         self._run: tuple[Any, AutoTrackPlan, float] | None = None  # session, plan, start time
         self._unsub: Callable[[], None] | None = None
-        self._relay = _Relay()
-        self._relay.progress.connect(self._on_progress)
-        self._relay.done.connect(self._on_done)
-        self._relay.failed.connect(self._on_failed)
         self._list_timer = QTimer(self)  # coalesces list refreshes after document edits
         self._list_timer.setSingleShot(True)
         self._list_timer.setInterval(100)
@@ -191,12 +176,11 @@ class AutoTrackActions(QObject):
         self.refresh()
 
     def _stop(self) -> None:
-        if self._thread is not None:
-            self._cancel.set()
-            self._thread.join(30.0)  # stops at its next frame step
-        self._thread = None
+        if self._job is not None:
+            self._job.cancel(drop=True)
+            self._job.wait(30.0)  # stops at its next frame step
+        self._job = None
         self._run = None
-        self._run_id += 1
         self.panel.set_running(False)
 
     @property
@@ -232,8 +216,6 @@ class AutoTrackActions(QObject):
         except ModelError as e:
             self._say(str(e))
             return False
-        self._run_id += 1
-        self._cancel = threading.Event()
         self._run = (s, plan, time.perf_counter())
         self.last_error = None
         n = len(plan.seeds)
@@ -245,45 +227,53 @@ class AutoTrackActions(QObject):
         self.dock.show()
         self.dock.raise_()
         self._say(f"Auto-tracking {what} over {len(plan.frames)} frames (Cancel in the Auto-track panel) ...", 0)
-        self._thread = threading.Thread(
-            target=_work, name="autotrack", daemon=True,
-            args=(plan, s.loaded, s.ontology, self._cancel, self._relay, self._run_id))
-        self._thread.start()
+        self._job = self.win.model.jobs.submit("autotrack", autotrack_work(plan, s.loaded, s.ontology),
+                                               progress=self._on_progress, finished=self._on_finished)
         return True
 
     def cancel(self) -> None:
         """Ask the running job to stop (at its next frame step); the document is not changed."""
         if self.running:
-            self._cancel.set()
+            self._job.cancel()  # type: ignore[union-attr]
             self.panel.status.setText("cancelling ...")
             self._say("Auto-track: cancelling ...", 5000)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the job's thread ends (tests); its outcome still arrives through the event
         loop."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._job is not None:
+            self._job.wait(timeout)
 
     # ---- outcome (GUI thread) -----------------------------------------------------------------
-    def _on_progress(self, done: int, total: int, run_id: int) -> None:
-        if run_id != self._run_id or self._run is None:
+    def _on_progress(self, job: Job, done: int, total: int, _text: str) -> None:
+        if job is not self._job or self._run is None:
             return
         self.panel.bar.setRange(0, max(total, 1))
         self.panel.bar.setValue(min(done, max(total, 1)))
 
-    def _end(self, run_id: int) -> tuple[Any, AutoTrackPlan, float] | None:
-        if run_id != self._run_id or self._run is None:
+    def _end(self, job: Job) -> tuple[Any, AutoTrackPlan, float] | None:
+        if job is not self._job or self._run is None:
             return None
         run = self._run
         self._run = None
-        self._thread = None
+        self._job = None
         self.panel.set_running(False)
         return run
 
-    def _on_done(self, results: dict[int, AutoTrackResult], seconds: float, run_id: int) -> None:
-        run = self._end(run_id)
+    def _on_finished(self, job: Job) -> None:
+        if job is not self._job:
+            return
+        if job.state != "done":
+            self._on_failed(job)
+            return
+        self._on_done(job)
+
+    def _on_done(self, job: Job) -> None:
+        run = self._end(job)
         if run is None:
             return
+        results: dict[int, AutoTrackResult] = job.result
+        seconds = job.seconds
         session, plan, _t0 = run
         s = self.win.session
         if s is not session:  # another sequence was opened meanwhile (close() drops the run first)
@@ -311,9 +301,10 @@ class AutoTrackActions(QObject):
         self.refresh()
         self.finished.emit(outcome)
 
-    def _on_failed(self, message: str, run_id: int) -> None:
-        if self._end(run_id) is None:
+    def _on_failed(self, job: Job) -> None:
+        if self._end(job) is None:
             return
+        message = job.error or job.state
         self.last_error = message
         if message == "cancelled":
             self.panel.status.setText("cancelled; nothing changed")
@@ -365,17 +356,14 @@ class AutoTrackActions(QObject):
                   f"{item.confidence:.2f} ({open_n} to check; I / Shift+I: next / previous)")
 
 
-def _work(plan: AutoTrackPlan, loaded: Any, ontology: Any, cancel: threading.Event, relay: _Relay,
-          run_id: int) -> None:
-    """The tracking thread: run ``plan`` on the sequence's world points; never raises."""
+def autotrack_work(plan: AutoTrackPlan, loaded: Any, ontology: Any) -> Callable[[Job], dict[int, AutoTrackResult]]:
+    """The auto-tracking job: run ``plan`` on the sequence's world points (stops at the next frame
+    step when cancelled)."""
 
-    def progress(done: int, total: int) -> bool:  # False (cancel) when asked or the window is gone
-        return not cancel.is_set() and emit_safely(relay.progress, int(done), int(total), run_id)
-
-    def work() -> dict[int, AutoTrackResult]:
-        results = run_plan(plan, SweepPoints(loaded), progress=progress, ontology=ontology)
-        if cancel.is_set():
+    def work(job: Job) -> dict[int, AutoTrackResult]:
+        results = run_plan(plan, SweepPoints(loaded), progress=lambda d, t: job.report(d, t), ontology=ontology)
+        if job.cancelled:
             raise Cancelled("auto-tracking cancelled")
         return results
 
-    run_and_report(work, relay.done, relay.failed, run_id, Cancelled)
+    return work

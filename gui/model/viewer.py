@@ -28,6 +28,7 @@ from fusionlabel.events import ErrorReporter, EventGroup
 from fusionlabel.tools import Preview, ToolContext, ToolController
 from gui.colors import COLOR_MODES
 from gui.model.evented import Evented, Field
+from gui.model.jobs import JobRunner
 
 #: Most sweeps accumulated before and after the current one.
 MAX_ACCUMULATE = 10
@@ -175,6 +176,9 @@ class ViewerModel:
         self.proposal_review: Any = None
         self.review: Any = None
         self.export: Any = None
+        #: The background jobs (load, pre-label, export, QA, auto-track); the window replaces it
+        #: with one delivering on the GUI thread (``gui.qt.jobs.qt_job_runner``).
+        self.jobs = JobRunner()
 
     def report_errors_to(self, report: ErrorReporter) -> None:
         """``report(event name, listener, exception)`` is told about every listener that raises,
