@@ -83,7 +83,9 @@ from gui.model.actions import default_registry
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
 from gui.model.jobs import Job
 from gui.model.shapes import BoxGlyph, Shape
+from gui.model.tracks import TrackOperations
 from gui.ortho import OrthoView, PlaneEvent, modifier_names
+from gui.qt.dialogs import choose_track_dialog
 from gui.qt.jobs import qt_job_runner
 from gui.qt.menus import build_menus
 from gui.session import Session, derive, height_order, load_session
@@ -463,13 +465,12 @@ class MainWindow(QMainWindow):
             self.model.show_message(f"{action}: {type(e).__name__}: {e}", 8000)
             return False
 
-    # ---- track operations and proposals (gui/trackpanel.py, gui/proposals.py) -----------------
+    # ---- track operations and proposals (gui/model/tracks.py, gui/proposals.py) ---------------
     def _build_editing(self) -> None:
         """The track operations and the proposal review dock."""
         from gui.proposals import ProposalReview
-        from gui.trackpanel import TrackActions
 
-        self.tracks = TrackActions(self)
+        self.tracks = TrackOperations(self.model, lambda keep, ids: choose_track_dialog(self, keep, ids))
         self.proposals_ui = ProposalReview(self)
         self.objects.interpolation_edited.connect(lambda _tid, m: self.tracks.set_interpolation(m))
         dock = QDockWidget("Proposals", self)

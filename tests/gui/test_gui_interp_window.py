@@ -125,7 +125,7 @@ def test_track_menu_split_merge_delete_from_here_and_gaps(qtbot, scene: Path) ->
     assert doc.box_at(new, 5).box == before5
     # merge it back, the other id chosen in the (injected) dialog
     asked = []
-    win.tracks.choose_track = lambda parent, keep, ids: asked.append((keep, ids)) or (new, False)
+    win.tracks.choose_track = lambda keep, ids: asked.append((keep, ids)) or (new, False)
     win.select(tid)
     acts["merge_tracks"].trigger()
     assert asked and asked[0][0] == tid and new in asked[0][1]

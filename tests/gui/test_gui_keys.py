@@ -148,7 +148,7 @@ def _escape_next_dialog(qtbot, seen: list[str]) -> None:  # type: ignore[no-unty
 
 def test_esc_closes_the_window_dialogs_without_doing_anything(qtbot, scene: Path, tmp_path: Path) -> None:
     from gui.app import Prompter
-    from gui.trackpanel import choose_track_dialog
+    from gui.qt.dialogs import choose_track_dialog
 
     win = open_window(qtbot, scene)
     p = Prompter()
