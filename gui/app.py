@@ -80,6 +80,7 @@ from gui.colors import (
 from gui.frames import FrameData
 from gui.model import MAX_ACCUMULATE, ViewerModel
 from gui.model.actions import default_registry
+from gui.model.autotrack import AutoTrack
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
 from gui.model.jobs import Job
 from gui.model.shapes import BoxGlyph, Shape
@@ -89,7 +90,7 @@ from gui.qt.dialogs import choose_track_dialog
 from gui.qt.jobs import qt_job_runner
 from gui.qt.menus import build_menus
 from gui.session import Session, derive, height_order, load_session
-from gui.tracking import AutoTrackActions  # T / Shift+T in the background, review list (I)
+from gui.tracking import AutoTrackDock  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
 
 APP_NAME = "FusionLabel"
@@ -426,7 +427,7 @@ class MainWindow(QMainWindow):
         have no ``Alt+letter`` mnemonic: ``Alt`` with a letter belongs to the box keys (resize:
         ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
         m = self.model
-        m.shell, m.tracks, m.auto_track = self, self.tracks, self.tracking
+        m.shell, m.tracks, m.auto_track = self, self.tracks, self.auto_track
         m.proposal_review, m.review, m.export = self.proposals_ui, self.review, self.exporter
         self.qactions, self.menus = build_menus(self, self.registry, m)
         for dock in (self.review.dock, self.review.findings_dock):
@@ -477,7 +478,8 @@ class MainWindow(QMainWindow):
         dock.setObjectName("proposals")
         dock.setWidget(self.proposals_ui.dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.tracking = AutoTrackActions(self)
+        self.auto_track = AutoTrack(self.model, error=lambda title, text: self.prompter.error(self, title, text))
+        self.tracking = AutoTrackDock(self.auto_track, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tracking.dock)
         self.tabifyDockWidget(dock, self.tracking.dock)
         dock.raise_()
@@ -590,7 +592,7 @@ class MainWindow(QMainWindow):
         self.ctx.proposal_under_review = lambda: (
             self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
         self.proposals_ui.bind()
-        self.tracking.bind()
+        self.auto_track.bind()
         self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
 
     def _offer_recovery(self) -> None:
@@ -647,7 +649,7 @@ class MainWindow(QMainWindow):
             u()
         self._unsub = []
         self.proposals_ui.close()
-        self.tracking.close()
+        self.auto_track.close()
         self.play_timer.stop()
         self.autosave_timer.stop()
         if self.recovery is not None:
