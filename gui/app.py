@@ -83,12 +83,14 @@ from gui.model.actions import default_registry
 from gui.model.autotrack import AutoTrack
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
 from gui.model.jobs import Job
+from gui.model.proposal_review import ProposalReview
 from gui.model.shapes import BoxGlyph, Shape
 from gui.model.tracks import TrackOperations
 from gui.ortho import OrthoView, PlaneEvent, modifier_names
 from gui.qt.dialogs import choose_track_dialog
 from gui.qt.jobs import qt_job_runner
 from gui.qt.menus import build_menus
+from gui.qt.proposals import ProposalDock
 from gui.session import Session, derive, height_order, load_session
 from gui.tracking import AutoTrackDock  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
@@ -428,7 +430,7 @@ class MainWindow(QMainWindow):
         ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
         m = self.model
         m.shell, m.tracks, m.auto_track = self, self.tracks, self.auto_track
-        m.proposal_review, m.review, m.export = self.proposals_ui, self.review, self.exporter
+        m.proposal_review, m.review, m.export = self.proposal_review, self.review, self.exporter
         self.qactions, self.menus = build_menus(self, self.registry, m)
         for dock in (self.review.dock, self.review.findings_dock):
             self.menus["Review"].addAction(dock.toggleViewAction())
@@ -466,23 +468,34 @@ class MainWindow(QMainWindow):
             self.model.show_message(f"{action}: {type(e).__name__}: {e}", 8000)
             return False
 
-    # ---- track operations and proposals (gui/model/tracks.py, gui/proposals.py) ---------------
+    # ---- track operations, proposal review, auto-track (gui/model/, their docks gui/qt/) --------
     def _build_editing(self) -> None:
-        """The track operations and the proposal review dock."""
-        from gui.proposals import ProposalReview
+        """The track operations, the proposal review and auto-tracking, and their docks."""
+        def error(title: str, text: str) -> None:
+            self.prompter.error(self, title, text)
 
         self.tracks = TrackOperations(self.model, lambda keep, ids: choose_track_dialog(self, keep, ids))
-        self.proposals_ui = ProposalReview(self)
+        self.proposal_review = ProposalReview(self.model, lambda: self.objects.new_class, error)
+        self.proposal_dock = ProposalDock(self.proposal_review, self)
+        self.proposal_review.events.look_at.connect(self._look_at)
+        self.proposal_review.events.finished.connect(self.prelabel_finished.emit)
         self.objects.interpolation_edited.connect(lambda _tid, m: self.tracks.set_interpolation(m))
         dock = QDockWidget("Proposals", self)
         dock.setObjectName("proposals")
-        dock.setWidget(self.proposals_ui.dock)
+        dock.setWidget(self.proposal_dock.widget)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.auto_track = AutoTrack(self.model, error=lambda title, text: self.prompter.error(self, title, text))
+        self.auto_track = AutoTrack(self.model, error)
         self.tracking = AutoTrackDock(self.auto_track, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tracking.dock)
         self.tabifyDockWidget(dock, self.tracking.dock)
         dock.raise_()
+
+    def _look_at(self, centre: np.ndarray | None) -> None:
+        """Centre the BEV and the 3D view on a world point (the proposal under review), redraw."""
+        if centre is not None:
+            self.bev.set_view(centre[:2])
+            self.view3d.look_at(centre)
+        self.redraw_boxes()
 
     def redraw_boxes(self) -> None:
         """Redraw every view's boxes (document, proposals, markers) now."""
@@ -590,8 +603,8 @@ class MainWindow(QMainWindow):
         self.ctx.neighbour_points = (lambda k: s.sweep_near(self.frame, k)) if s.seq.has_ego_poses() else None
         # with no box selected, the nudge keys edit the proposal under review (until it is accepted)
         self.ctx.proposal_under_review = lambda: (
-            self.proposals_ui.current.proposal_id if self.proposals_ui.current is not None else None)
-        self.proposals_ui.bind()
+            self.proposal_review.current.proposal_id if self.proposal_review.current is not None else None)
+        self.proposal_review.bind()
         self.auto_track.bind()
         self._unsub = [s.doc.subscribe(self._on_doc_event), s.undo.subscribe(self._update_title)]
 
@@ -648,7 +661,7 @@ class MainWindow(QMainWindow):
         for u in self._unsub:
             u()
         self._unsub = []
-        self.proposals_ui.close()
+        self.proposal_review.close()
         self.auto_track.close()
         self.play_timer.stop()
         self.autosave_timer.stop()
@@ -799,7 +812,7 @@ class MainWindow(QMainWindow):
         cam_boxes = [CameraBox(r.track_id, r.label, c, r.is_keyframe, r.state, r.confidence)
                      for r, c in zip(refs, corners, strict=True)]
         if self.camera_grid is not None:
-            props = self.proposals_ui.camera_items(self.session.doc, self.frame)
+            props = self.proposal_review.camera_items(self.session.doc, self.frame)
             for panel in self.camera_grid.panels.values():
                 panel.set_boxes(cam_boxes, update=False)
                 panel.set_proposals(props, update=False)
@@ -853,7 +866,7 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return [], []
         doc = self.session.doc
-        glyphs, shapes = self.proposals_ui.overlays(doc, self.frame)  # gui/proposals.py: dotted, filled
+        glyphs, shapes = self.proposal_review.overlays(doc, self.frame)  # gui/model/proposal_review.py: dotted, filled
         ang = np.linspace(0, 2 * np.pi, 25)
         ring = np.column_stack([np.cos(ang), np.sin(ang)]) * (7.0 / max(self.bev.scale, 1e-6))
         for m in getattr(doc, "issue_markers", lambda: [])():
@@ -987,7 +1000,7 @@ class MainWindow(QMainWindow):
         try:
             self.ctl.on_pointer(pe)
             if view == "bev" and ev.button == "left" and self.ctl.active_name == "edit":
-                self.proposals_ui.on_bev_pointer(ev.kind, ev.xy, ev.px_per_m)  # a click picks a proposal
+                self.proposal_review.on_bev_pointer(ev.kind, ev.xy, ev.px_per_m)  # a click picks a proposal
             if ev.kind == "move" and ev.button == "none":
                 hint = self.ctl.cursor(pe)
                 shape = _CURSORS.get(hint)
@@ -1037,7 +1050,7 @@ class MainWindow(QMainWindow):
             self.ctx.validate_selection()
         self._update_boxes()
         self.objects.refresh(self.session.doc)
-        self.proposals_ui.refresh()
+        self.proposal_review.refresh()
 
     def jump_keyframe(self, direction: int) -> None:
         """Go to the next (+1) or previous (-1) keyframe of the selected track."""

@@ -1,14 +1,15 @@
-"""Pre-label proposals in the window: run ``fusionlabel.assist.prelabel`` in a worker thread (with
-progress, the window stays responsive), draw the proposals styled apart from the human labels,
-and review them from a dock and the keyboard (highest confidence first; the dock's "lowest first"
-box turns the order round). "Accept above" (Shift+Y, Assist menu, the dock's button) accepts every
-proposal at or above the dock's threshold as tracks in one undoable step. The proposal under
-review is centred in the BEV and the 3D view and drawn highlighted there and in the cameras.
+"""Proposal review, Qt-free: run ``fusionlabel.assist.prelabel`` as a background job (with progress,
+the window stays responsive), draw the proposals styled apart from the human labels, and review them
+from a dock and the keyboard (highest confidence first; "lowest first" turns the order round). This
+is the *proposal review*, not the QA review of the annotation (gui/review.py). "Accept above"
+(Shift+Y, Assist menu, the dock's button) accepts every proposal at or above the dock's threshold as
+tracks in one undoable step. The proposal under review is centred in the BEV and the 3D view and
+drawn highlighted there and in the cameras.
 
-Proposals are not tracks (see docs/assist.md): they live in ``doc.proposals`` and become tracks
-only through the undoable commands of ``fusionlabel.assist.review`` (accept, reject, edit), pushed
-on the session's undo stack. Boxes are world-frame; the sweeps are read in the worker thread from
-the session's ``LoadedSequence`` and moved to the world frame by ``frames_from_sequence``.
+Proposals are not tracks (see docs/assist.md): they live in ``doc.proposals`` and become tracks only
+through the undoable commands of ``fusionlabel.assist.review`` (accept, reject, edit), pushed on the
+session's undo stack. Boxes are world-frame; the sweeps are read in the worker thread from the
+session's ``LoadedSequence`` and moved to the world frame by ``frames_from_sequence``.
 
 Style: a proposal is drawn in the BEV as a **dotted** pale-lilac footprint with a faint fill and
 ``p<id> <score>`` (human boxes: solid keyframes / dashed interpolated outlines in the class colour,
@@ -20,35 +21,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import (
-    QCheckBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
 
 from fusionlabel.assist import ReviewQueue, frames_from_sequence, prelabel, set_prelabels
 from fusionlabel.assist.review import ACCEPT_THRESHOLD
 from fusionlabel.document import AnnotationDocument, Proposal
 from fusionlabel.errors import ModelError
+from fusionlabel.events import EventGroup
 from fusionlabel.ontology import Ontology
 from fusionlabel.tools.select import pick_proposals
 from gui.colors import PROPOSAL_COLOR
+from gui.model.evented import Evented, Field
 from gui.model.jobs import Job
-from gui.ortho import Shape
+from gui.model.shapes import BoxGlyph, Shape
 
 if TYPE_CHECKING:
-    from gui.app import MainWindow
+    from gui.model.viewer import ViewerModel
 
 #: Fill alpha (0-255) of a proposal's BEV footprint; the one under review is filled stronger.
 PROPOSAL_FILL = 28
@@ -73,125 +63,55 @@ def prelabel_work(loaded: object, frames: Sequence[int], ontology: Ontology) -> 
     return work
 
 
-# ---- the review dock ------------------------------------------------------------------------------
-class ReviewDock(QWidget):
-    """The review queue: proposals highest confidence first (``lowest_first`` box: the other way;
-    id, class, confidence, frames), the current one highlighted; buttons for pre-labelling, the
-    review keys and accept-above-``threshold``. Emits ``picked(pid)``."""
-
-    picked = pyqtSignal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        self.prelabel_button = QPushButton("Pre-label sequence", self)
-        lay.addWidget(self.prelabel_button)
-        self.summary = QLabel("no proposals", self)
-        lay.addWidget(self.summary)
-        self.tree = QTreeWidget(self)
-        self.tree.setColumnCount(4)
-        self.tree.setHeaderLabels(["id", "class", "conf", "frames"])
-        self.tree.setRootIsDecorated(False)
-        self.tree.setUniformRowHeights(True)
-        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        lay.addWidget(self.tree, 1)
-        row = QHBoxLayout()
-        self.buttons: dict[str, QPushButton] = {}
-        for name, text, tip in (("previous", "\u25c0", "previous proposal (Shift+J)"),
-                                ("accept", "Accept", "accept: it becomes a track (Y)"),
-                                ("reject", "Reject", "reject (X)"),
-                                ("next", "\u25b6", "next proposal (J)")):
-            b = QPushButton(text, self)
-            b.setToolTip(tip)
-            row.addWidget(b)
-            self.buttons[name] = b
-        lay.addLayout(row)
-        bulk = QHBoxLayout()
-        self.threshold = QDoubleSpinBox(self)
-        self.threshold.setRange(0.0, 1.0)
-        self.threshold.setSingleStep(0.05)
-        self.threshold.setDecimals(2)
-        self.threshold.setValue(ACCEPT_THRESHOLD)
-        self.threshold.setToolTip("confidence threshold of 'Accept above'")
-        b = QPushButton("Accept above", self)
-        b.setToolTip("accept every proposal at or above the threshold as tracks, one undoable step (Shift+Y)")
-        self.buttons["accept_above"] = b
-        self.lowest_first = QCheckBox("lowest first", self)
-        self.lowest_first.setToolTip("review the least confident proposals first")
-        bulk.addWidget(b)
-        bulk.addWidget(self.threshold)
-        bulk.addWidget(self.lowest_first)
-        lay.addLayout(bulk)
-        self._items: dict[int, QTreeWidgetItem] = {}
-        self._updating = False
-        self.tree.currentItemChanged.connect(self._on_current)
-
-    def set_queue(self, proposals: Sequence[Proposal], current: int | None) -> None:
-        """Rows in review order; ``current`` highlighted."""
-        self._updating = True
-        self.tree.clear()
-        self._items = {}
-        for p in proposals:
-            frames = p.frames()
-            span = f"{frames[0]}-{frames[-1]}" if len(frames) > 1 else str(frames[0]) if frames else "-"
-            it = QTreeWidgetItem([str(p.proposal_id), p.label, f"{p.confidence:.2f}", span])
-            it.setData(0, Qt.ItemDataRole.UserRole, p.proposal_id)
-            self.tree.addTopLevelItem(it)
-            self._items[p.proposal_id] = it
-        if current in self._items:
-            self.tree.setCurrentItem(self._items[current])
-            self.tree.scrollToItem(self._items[current])
-        n = len(proposals)
-        order = "lowest" if self.lowest_first.isChecked() else "highest"
-        above = sum(1 for p in proposals if p.confidence >= self.threshold.value())
-        self.summary.setText(f"{n} proposal{'s' if n != 1 else ''} to review ({order} confidence first; "
-                             f"{above} at or above {self.threshold.value():.2f})" if n else "no proposals")
-        self._updating = False
-
-    def ids(self) -> list[int]:
-        """Proposal ids in the order shown."""
-        return list(self._items)
-
-    def _on_current(self, cur: QTreeWidgetItem | None, _prev: QTreeWidgetItem | None) -> None:
-        if not self._updating and cur is not None:
-            self.picked.emit(int(cur.data(0, Qt.ItemDataRole.UserRole)))
+def _unit(v: Any) -> float:
+    x = float(v)
+    if not 0.0 <= x <= 1.0:
+        raise ValueError(f"threshold must be within 0..1, got {v!r}")
+    return x
 
 
-# ---- the controller -------------------------------------------------------------------------------
+class ProposalReviewOptions(Evented):
+    """The proposal review's settings (the dock binds to them)."""
+
+    threshold = Field(ACCEPT_THRESHOLD, _unit, "confidence threshold of 'Accept above'")
+    lowest_first = Field(False, bool, "review the least confident proposals first")
+
+
+# ---- the model ------------------------------------------------------------------------------------
 class ProposalReview:
-    """Pre-labelling and review for a :class:`~gui.app.MainWindow` (see the module doc).
+    """Pre-labelling and proposal review on a :class:`~gui.model.ViewerModel` (see the module doc).
 
     ``queue`` is the document's :class:`~fusionlabel.assist.ReviewQueue` (its ``current`` is the
-    proposal under review); ``running`` is True while a pre-labelling run is in its thread.
-    """
+    proposal under review); ``running`` is True while a pre-labelling job runs. ``options``:
+    threshold and order. Events: ``changed((proposals in review order, current id))`` (the
+    dock's list), ``running(bool)``, ``look_at(world centre (3,) | None)`` (centre the views on
+    the proposal under review, then redraw), ``finished(n)`` (proposals set by a pre-labelling
+    run; -1: it failed). ``new_class()`` is the class chosen for new boxes (relabel);
+    ``error(title, text)`` shows a failure (the window's dialog)."""
 
-    def __init__(self, win: MainWindow) -> None:
-        self.win = win
-        self.dock = ReviewDock()
+    def __init__(self, model: ViewerModel, new_class: Callable[[], str] | None = None,
+                 error: Callable[[str, str], object] | None = None) -> None:
+        self.model = model
+        self.new_class = new_class
+        self.error = error
+        self.options = ProposalReviewOptions()
+        self.events = EventGroup("changed", "running", "look_at", "finished")
+        self.options.events.lowest_first.connect(self.set_lowest_first)
+        self.options.events.threshold.connect(lambda _v: self.refresh())
         self.queue: ReviewQueue | None = None
         self._job: Job | None = None  # the pre-labelling job
         self.last_result: object = None
         self._press: tuple[float, float] | None = None
-        self.dock.picked.connect(self.pick)
-        self.dock.prelabel_button.clicked.connect(lambda: self.start_prelabel())
-        self.dock.buttons["accept"].clicked.connect(self.accept)
-        self.dock.buttons["reject"].clicked.connect(self.reject)
-        self.dock.buttons["next"].clicked.connect(lambda: self.step(1))
-        self.dock.buttons["previous"].clicked.connect(lambda: self.step(-1))
-        self.dock.buttons["accept_above"].clicked.connect(lambda: self.accept_above())
-        self.dock.lowest_first.toggled.connect(self.set_lowest_first)
-        self.dock.threshold.valueChanged.connect(lambda _v: self.refresh())
 
     # ---- session binding ------------------------------------------------------------------------
     def bind(self) -> None:
         """Follow the window's current document (call after it changes)."""
         self.close()
-        s = self.win.session
+        s = self.model.session
         if s is None:
             return
         self.queue = ReviewQueue(s.doc, s.undo, attributes_for=s.ontology.default_attributes,
-                                 lowest_first=self.dock.lowest_first.isChecked())
+                                 lowest_first=self.options.lowest_first)
         self.refresh()
 
     def close(self) -> None:
@@ -200,7 +120,7 @@ class ProposalReview:
         if self.queue is not None:
             self.queue.close()
             self.queue = None
-        self.dock.set_queue([], None)
+        self.events.changed.emit(([], None))
 
     @property
     def running(self) -> bool:
@@ -214,29 +134,29 @@ class ProposalReview:
     def refresh(self) -> None:
         """Redraw the dock from the queue (after document changes)."""
         if self.queue is None:
-            self.dock.set_queue([], None)
+            self.events.changed.emit(([], None))
             return
         self.queue.refresh()
         doc = self.queue.doc
         cur = self.queue.current
-        self.dock.set_queue([doc.proposals[i] for i in self.queue.ids()], cur.proposal_id if cur else None)
+        self.events.changed.emit(([doc.proposals[i] for i in self.queue.ids()], cur.proposal_id if cur else None))
 
     def _say(self, text: str, ms: int = 6000) -> None:
-        self.win.model.show_message(text, ms)
+        self.model.show_message(text, ms)
 
     # ---- pre-labelling --------------------------------------------------------------------------
     def start_prelabel(self, frames: Sequence[int] | None = None) -> bool:
-        """Pre-label ``frames`` (default: every frame) in a worker thread; the proposals replace the
+        """Pre-label ``frames`` (default: every frame) as a background job; the proposals replace the
         document's (one undoable step, minus what human boxes cover) when it is done."""
-        s = self.win.session
+        s = self.model.session
         if s is None or self.running:
             return False
         frames = list(range(len(s))) if frames is None else [int(f) for f in frames]
         self._t0 = time.perf_counter()
-        self.win.model.progress.start(max(len(frames), 1), "pre-labelling")
-        self.dock.prelabel_button.setEnabled(False)
+        self.model.progress.start(max(len(frames), 1), "pre-labelling")
+        self.events.running.emit(True)
         self._say(f"pre-labelling {len(frames)} frames ...", 0)
-        self._job = self.win.model.jobs.submit("prelabel", prelabel_work(s.loaded, frames, s.ontology),
+        self._job = self.model.jobs.submit("prelabel", prelabel_work(s.loaded, frames, s.ontology),
                                                progress=self._on_progress, finished=self._on_finished)
         return True
 
@@ -245,11 +165,11 @@ class ProposalReview:
             self._job.cancel(drop=True)  # the result is not wanted any more (or already here)
             self._job.wait()
             self._job = None
-            self.win.model.progress.finish()
-            self.dock.prelabel_button.setEnabled(True)
+            self.model.progress.finish()
+            self.events.running.emit(False)
 
     def _on_progress(self, job: Job, done: int, total: int, text: str) -> None:
-        self.win.model.progress.update(done, max(total, 1), text)
+        self.model.progress.update(done, max(total, 1), text)
         self._say(text, 0)
 
     def _on_finished(self, job: Job) -> None:
@@ -257,7 +177,7 @@ class ProposalReview:
         if job.state != "done":
             self._on_failed(job.error or job.state)
             return
-        s = self.win.session
+        s = self.model.session
         if s is None:
             return
         result = job.result
@@ -270,31 +190,31 @@ class ProposalReview:
                   f"({len(props) - n} dropped where human boxes are); review with J / Y / X", 12000)
         if n and self.queue is not None:  # review from the head of the queue
             self.pick(self.queue.ids()[0])
-        self.win.prelabel_finished.emit(n)
+        self.events.finished.emit(n)
 
     def _on_failed(self, message: str) -> None:
         self._say(f"pre-labelling failed: {message}", 12000)
-        self.win.prompter.error(self.win, "Pre-labelling failed", message)
-        self.win.prelabel_finished.emit(-1)
+        if self.error is not None:
+            self.error("Pre-labelling failed", message)
+        self.events.finished.emit(-1)
 
     # ---- review ---------------------------------------------------------------------------------
     def show_current(self) -> None:
         """Go to a frame of the proposal under review (the nearest to the current frame), centre
         the BEV and the 3D view on its box there, and redraw (it is drawn highlighted)."""
         p = self.current
-        if p is not None and p.boxes and self.win.frame not in p.boxes:
-            self.win.set_frame(min(p.frames(), key=lambda f: abs(f - self.win.frame)))
-        if p is not None and self.win.frame in p.boxes:
-            c = p.boxes[self.win.frame].center
-            self.win.bev.set_view(c[:2])
-            self.win.view3d.look_at(c)
+        if p is not None and p.boxes and self.model.frame not in p.boxes:
+            self.model.set_frame(min(p.frames(), key=lambda f: abs(f - self.model.frame)))
+        centre = None
+        if p is not None and self.model.frame in p.boxes:
+            centre = np.asarray(p.boxes[self.model.frame].center, dtype=np.float64)
         self.refresh()
-        self.win.redraw_boxes()
+        self.events.look_at.emit(centre)
 
     def set_lowest_first(self, lowest_first: bool) -> None:
         """Review order: lowest confidence first (True) or highest first (False)."""
-        if self.dock.lowest_first.isChecked() != bool(lowest_first):
-            self.dock.lowest_first.setChecked(bool(lowest_first))  # comes back here through toggled
+        if self.options.lowest_first != bool(lowest_first):
+            self.options.lowest_first = bool(lowest_first)  # comes back here through its event
             return
         if self.queue is not None:
             self.queue.set_lowest_first(lowest_first)
@@ -306,7 +226,7 @@ class ProposalReview:
         if self.queue is None or not len(self.queue):
             self._say("no proposals to review (Pre-label sequence first)")
             return False
-        thr = self.dock.threshold.value() if threshold is None else float(threshold)
+        thr = self.options.threshold if threshold is None else float(threshold)
         try:
             cmd = self.queue.accept_above(thr)
         except ModelError as e:
@@ -345,13 +265,13 @@ class ProposalReview:
         try:
             if what == "accept":
                 cmd = self.queue.accept()
-                self.win.select(cmd.track_id)
+                self.model.select(cmd.track_id)
                 self._say(f"proposal {p.proposal_id} accepted as track {cmd.track_id} ({p.label})")
             elif what == "reject":
                 self.queue.reject()
                 self._say(f"proposal {p.proposal_id} rejected")
             else:
-                label = self.win.objects.new_class
+                label = self.new_class() if self.new_class is not None else ""
                 if not label or label == p.label:
                     self._say(f"proposal {p.proposal_id} already is a {p.label} (choose the class in 'New boxes')")
                     return False
@@ -390,10 +310,10 @@ class ProposalReview:
         if kind != "release" or self._press is None:
             return
         press, self._press = self._press, None
-        if np.hypot(xy[0] - press[0], xy[1] - press[1]) * px_per_m > 3.0 or self.win.selection is not None:
+        if np.hypot(xy[0] - press[0], xy[1] - press[1]) * px_per_m > 3.0 or self.model.selection is not None:
             return
-        s = self.win.session
-        pid = None if s is None else self.proposal_at(s.doc, self.win.frame, xy)
+        s = self.model.session
+        pid = None if s is None else self.proposal_at(s.doc, self.model.frame, xy)
         if pid is not None:
             self.pick(pid)
             self._say(f"proposal {pid} under review: Y accept, X reject, L relabel, J next")
@@ -408,8 +328,6 @@ class ProposalReview:
 
     def overlays(self, doc: AnnotationDocument, frame: int) -> tuple[list, list[Shape]]:
         """3D glyphs and BEV shapes of the proposals at ``frame`` (one each per proposal)."""
-        from gui.render.view3d import BoxGlyph
-
         cur = self.current
         cur_id = cur.proposal_id if cur is not None else None
         glyphs, shapes = [], []
