@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
         self.review = ReviewMode(self)
         from gui.export import ExportActions  # File > Export (background export of the session)
 
-        self.exporter = ExportActions(self)
+        self.exporter = ExportActions(self.model, self)
         self._actions()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))

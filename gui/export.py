@@ -31,7 +31,7 @@ from gui.model.export import EXPORTS, ExportKind, export_name
 from gui.model.jobs import Job
 
 if TYPE_CHECKING:
-    from gui.app import MainWindow
+    from gui.model.viewer import ViewerModel
 
 
 def _name(kind: ExportKind) -> str:
@@ -150,15 +150,18 @@ class _Run:
 
 
 class ExportActions(QObject):
-    """The File > Export sub-menu of ``win`` and the export runs. ``finished(summary)`` is emitted
-    when a run ends (the ``ConvertSummary``, or None after a failure or cancel); ``last_summary``
-    and ``last_error`` keep the outcome."""
+    """The export runs of File > Export (the entries come from the action registry) on a
+    :class:`~gui.model.ViewerModel` (its session, status line and job runner); ``parent`` is the
+    widget its dialogs belong to. ``finished(summary)`` is emitted when a run ends (the
+    ``ConvertSummary``, or None after a failure or cancel); ``last_summary`` and ``last_error``
+    keep the outcome."""
 
     finished = pyqtSignal(object)
 
-    def __init__(self, win: MainWindow, prompts: ExportPrompts | None = None) -> None:
-        super().__init__(win)
-        self.win = win
+    def __init__(self, model: ViewerModel, parent: QWidget | None = None, prompts: ExportPrompts | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.parent_widget = parent
         self.prompts = prompts or ExportPrompts()
         self.last_summary: Any = None
         self.last_error: str | None = None
@@ -173,18 +176,17 @@ class ExportActions(QObject):
     def ask_export(self, key: str) -> bool:
         """Ask for a destination and start exporting as ``key`` (an :data:`EXPORTS` key); False when
         there is nothing to export, an export is running, or the user cancelled."""
-        win = self.win
-        if win.session is None:
-            win.model.show_message("Export: open a sequence first", 5000)
+        if self.model.session is None:
+            self.model.show_message("Export: open a sequence first", 5000)
             return False
         if self._run is not None:
-            win.model.show_message("Export: another export is still running", 5000)
+            self.model.show_message("Export: another export is still running", 5000)
             return False
         kind = EXPORTS[key]
-        s = win.session
+        s = self.model.session
         suggested = (Path(s.seq.root) if s.seq.root is not None else Path(s.source)).parent
         title = f"Export as {_name(kind)}: destination folder"
-        chosen = self.prompts.destination(win, title, suggested)
+        chosen = self.prompts.destination(self.parent_widget, title, suggested)
         if chosen is None:
             return False
         return self.start(key, chosen)
@@ -192,30 +194,30 @@ class ExportActions(QObject):
     def start(self, key: str, chosen: str | Path) -> bool:
         """Export the session as ``key`` into ``chosen`` (see the module docstring for where
         exactly) in a background thread; False when refused (no session, running, not replaced)."""
-        win = self.win
-        if win.session is None or self._run is not None:
+        if self.model.session is None or self._run is not None:
             return False
         kind = EXPORTS[key]
-        dst = resolve_destination(Path(chosen), key, win.session.seq.name)
+        dst = resolve_destination(Path(chosen), key, self.model.session.seq.name)
         overwrite = False
         if _target_exists(dst, key):
-            if not self.prompts.confirm_replace(win, dst if key != "openlabel" else dst / "openlabel.json"):
+            shown = dst if key != "openlabel" else dst / "openlabel.json"
+            if not self.prompts.confirm_replace(self.parent_widget, shown):
                 return False
             overwrite = True
         try:
             writer = kind.load()
-            loaded = session_sequence(win.session)
+            loaded = session_sequence(self.model.session)
         except Exception as e:
             self._fail(kind, dst, f"{type(e).__name__}: {e}")
             return False
-        options = {**kind.options, "overwrite": overwrite, "ontology": win.session.ontology}
+        options = {**kind.options, "overwrite": overwrite, "ontology": self.model.session.ontology}
         run = _Run(kind, dst)
         self._run = run
         self.last_destination = dst
         self.last_summary = None
         self.last_error = None
         n = len(loaded.info.frames)
-        dlg = QProgressDialog(f"Exporting {n} frames to\n{dst}", "Cancel", 0, max(n, 1), win)
+        dlg = QProgressDialog(f"Exporting {n} frames to\n{dst}", "Cancel", 0, max(n, 1), self.parent_widget)
         dlg.setWindowTitle(f"Export: {_name(kind)}")
         dlg.setWindowModality(Qt.WindowModality.NonModal)
         dlg.setMinimumDuration(0)
@@ -225,9 +227,9 @@ class ExportActions(QObject):
         dlg.setValue(0)
         dlg.show()
         run.dialog = dlg
-        win.model.show_message(f"Exporting to {dst} ...")
-        release = hold_files(win.session.loaded)
-        run.job = win.model.jobs.submit(f"export-{key}", export_work(writer, loaded, dst, options, release),
+        self.model.show_message(f"Exporting to {dst} ...")
+        release = hold_files(self.model.session.loaded)
+        run.job = self.model.jobs.submit(f"export-{key}", export_work(writer, loaded, dst, options, release),
                                         progress=self._on_progress, finished=self._on_finished)
         return True
 
@@ -235,7 +237,7 @@ class ExportActions(QObject):
         """Ask the running export to stop (at the next frame); nothing is left at the destination."""
         if self._run is not None and self._run.job is not None and (run is None or run is self._run):
             self._run.job.cancel()
-            self.win.model.show_message("Export: cancelling ...", 5000)
+            self.model.show_message("Export: cancelling ...", 5000)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the running export's job ends (tests, shutdown); results still arrive
@@ -250,7 +252,7 @@ class ExportActions(QObject):
             return
         run.dialog.setMaximum(max(total, 1))
         run.dialog.setValue(min(done, max(total, 1)))
-        self.win.model.show_message(f"Exporting to {run.dst}: frame {done} / {total}")
+        self.model.show_message(f"Exporting to {run.dst}: frame {done} / {total}")
 
     def _end(self, job: Job) -> _Run | None:
         run = self._run
@@ -270,22 +272,23 @@ class ExportActions(QObject):
         if job.state == "done":
             summary = job.result
             self.last_summary = summary
-            self.win.model.show_message(
+            self.model.show_message(
                 f"Exported {summary.frames} frames, {summary.boxes} boxes to {run.dst}", 10000)
-            self.prompts.summary(self.win, "Export finished", summary_text(run.kind, run.dst, summary, job.seconds))
+            text = summary_text(run.kind, run.dst, summary, job.seconds)
+            self.prompts.summary(self.parent_widget, "Export finished", text)
             self.finished.emit(summary)
             return
         if job.state == "cancelled":
             self.last_error = "cancelled"
-            self.win.model.show_message(f"Export to {run.dst} cancelled; nothing written", 8000)
+            self.model.show_message(f"Export to {run.dst} cancelled; nothing written", 8000)
         else:
             self._fail(run.kind, run.dst, job.error or job.state)
         self.finished.emit(None)
 
     def _fail(self, kind: ExportKind, dst: Path, message: str) -> None:
         self.last_error = message
-        self.win.model.show_message("Export failed", 8000)
-        self.prompts.error(self.win, "Export failed",
+        self.model.show_message("Export failed", 8000)
+        self.prompts.error(self.parent_widget, "Export failed",
                            f"{_name(kind)} export to {dst} failed:\n{message}\n\n"
                            "Nothing was changed in the annotations.")
 
