@@ -84,6 +84,7 @@ from gui.model.autotrack import AutoTrack
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
 from gui.model.jobs import Job
 from gui.model.proposal_review import ProposalReview
+from gui.model.review import QAReview
 from gui.model.shapes import BoxGlyph, Shape
 from gui.model.tracks import TrackOperations
 from gui.ortho import OrthoView, PlaneEvent, modifier_names
@@ -91,6 +92,7 @@ from gui.qt.dialogs import choose_track_dialog
 from gui.qt.jobs import qt_job_runner
 from gui.qt.menus import build_menus
 from gui.qt.proposals import ProposalDock
+from gui.review import ReviewMode
 from gui.session import Session, derive, height_order, load_session
 from gui.tracking import AutoTrackDock  # T / Shift+T in the background, review list (I)
 from gui.widgets import ObjectList, ShortcutHelp, Timeline
@@ -241,9 +243,10 @@ class MainWindow(QMainWindow):
         self._build()
         self._bind_model()
         self._build_editing()
-        from gui.review import ReviewMode  # review mode and QA findings docks
-
-        self.review = ReviewMode(self)
+        self.qa_review = QAReview(self.model)  # the QA review (gui/model/review.py) and its docks
+        self.qa_review.ground_z = lambda: float(self._fd.memo.get("ground_z", 0.0)) if self._fd is not None else 0.0
+        self.review = ReviewMode(self.qa_review, self.bev, self)
+        self._place_review_docks()
         from gui.export import ExportActions  # File > Export (background export of the session)
 
         self.exporter = ExportActions(self.model, self)
@@ -430,7 +433,7 @@ class MainWindow(QMainWindow):
         ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
         m = self.model
         m.shell, m.tracks, m.auto_track = self, self.tracks, self.auto_track
-        m.proposal_review, m.review, m.export = self.proposal_review, self.review, self.exporter
+        m.proposal_review, m.review, m.export = self.proposal_review, self.qa_review, self.exporter
         self.qactions, self.menus = build_menus(self, self.registry, m)
         for dock in (self.review.dock, self.review.findings_dock):
             self.menus["Review"].addAction(dock.toggleViewAction())
@@ -489,6 +492,17 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tracking.dock)
         self.tabifyDockWidget(dock, self.tracking.dock)
         dock.raise_()
+
+    def _place_review_docks(self) -> None:
+        """The Review dock a tab next to the object list (both keep the full height), the QA
+        findings a strip under the views (the side columns keep the full height)."""
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.review.dock)
+        objects = self.findChild(QDockWidget, "objects")
+        if objects is not None:
+            self.tabifyDockWidget(objects, self.review.dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.review.findings_dock)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
     def _look_at(self, centre: np.ndarray | None) -> None:
         """Centre the BEV and the 3D view on a world point (the proposal under review), redraw."""
@@ -820,7 +834,7 @@ class MainWindow(QMainWindow):
         self._update_overlays()
         self._update_box_views()
         self._update_timeline()
-        self.review.on_boxes_updated()
+        self.review.on_boxes_updated(self.camera_grid)
 
     def _on_bev_view_changed(self) -> None:
         if not self._in_show:  # zoom changes the handles' size in metres

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PyQt6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QDoubleSpinBox, QProgressBar, QSpinBox, QStatusBar
+from PyQt6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QLineEdit,
+    QProgressBar,
+    QSpinBox,
+    QStatusBar,
+)
 
 from gui.model import Evented, Progress, ProgressState, StatusMessage, ViewerModel
 
@@ -98,6 +107,16 @@ def bind_double(obj: Evented, name: str, spin: QDoubleSpinBox) -> Unbind:
             spin.setValue(float(v))  # type: ignore[arg-type]
 
     return _bind_field(obj, name, show, spin.valueChanged, lambda x: obj.set(name, x))
+
+
+def bind_text(obj: Evented, name: str, edit: QLineEdit) -> Unbind:
+    """``edit``'s text is the string field ``name`` of ``obj`` (both ways)."""
+
+    def show(v: object) -> None:
+        if edit.text() != v:
+            edit.setText(str(v))
+
+    return _bind_field(obj, name, show, edit.textChanged, lambda t: obj.set(name, t))
 
 
 def bind_check(obj: Evented, name: str, box: QCheckBox) -> Unbind:
