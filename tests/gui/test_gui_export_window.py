@@ -82,7 +82,7 @@ class ExportAnswers:
 def window(qtbot, scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     from PyQt6 import sip
 
-    from gui.app import MainWindow
+    from gui.qt.window import MainWindow
 
     monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
     win = MainWindow(Answers(), recovery=False)
