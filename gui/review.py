@@ -402,9 +402,10 @@ class FindingsPanel(QWidget):
 # ---- the mode: docks and drawing -----------------------------------------------------------------
 class ReviewMode(QObject):
     """The Review and QA findings docks of a :class:`QAReview` (the window places them in
-    ``main``, a ``QMainWindow``) and the review marks drawn in the BEV (``bev``) and the cameras.
-    The model's requests (show the docks, focus a field, centre the BEV) are carried out here;
-    the window calls :meth:`on_boxes_updated` after each redraw of its boxes."""
+    ``main``, a ``QMainWindow``, then hides them until review mode is on) and the review marks
+    drawn in the BEV (``bev``) and the cameras. The model's requests (show the docks, focus a
+    field, centre the BEV) are carried out here; the window calls :meth:`on_boxes_updated` after
+    each redraw of its boxes."""
 
     def __init__(self, review: QAReview, bev: OrthoView, main: QMainWindow) -> None:
         super().__init__(main)
@@ -419,8 +420,6 @@ class ReviewMode(QObject):
         self.findings_dock = QDockWidget("QA findings", main)
         self.findings_dock.setObjectName("findings")
         self.findings_dock.setWidget(self.findings)
-        self.dock.hide()
-        self.findings_dock.hide()
         self.dock.visibilityChanged.connect(lambda on: on and self._refresh_all())
         self.pointer_xy: tuple[float, float] | None = None  # last hover position in the BEV (world m)
         bev.pointer.connect(self._on_bev_pointer)

@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._bind_model()
         self._build_editing()
+        self.qactions, self.menus = build_menus(self, self.registry, self.model)  # before the review docks
         self.qa_review = QAReview(self.model)  # the QA review (gui/model/review.py) and its docks
         self.qa_review.ground_z = self._ground_z
         self.review = ReviewMode(self.qa_review, self.bev, self)
@@ -323,15 +324,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress_cancel)
 
     def _actions(self) -> None:
-        """The parts the actions work on, then the menus generated from the action registry
-        (:mod:`gui.model.actions`). Keys of the tools' keymap are handled by :meth:`eventFilter`
+        """The parts the actions work on (the menus are generated from the action registry,
+        :mod:`gui.model.actions`, in ``__init__``). Keys of the tools' keymap are handled by :meth:`eventFilter`
         (the menu shows them); the window's own keys are QAction shortcuts. The menu bar's titles
         have no ``Alt+letter`` mnemonic: ``Alt`` with a letter belongs to the box keys (resize:
         ``Alt+W/A/S/D/R/F``, ``Alt+C``); ``F10`` opens the menus from the keyboard."""
         m = self.model
         m.shell, m.tracks, m.auto_track = self, self.tracks, self.auto_track
         m.proposal_review, m.review, m.export = self.proposal_review, self.qa_review, self.exporter
-        self.qactions, self.menus = build_menus(self, self.registry, m)
         for dock in (self.review.dock, self.review.findings_dock):
             self.menus["Review"].addAction(dock.toggleViewAction())
 
@@ -400,6 +400,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.review.findings_dock)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.review.dock.hide()  # until review mode is on
+        self.review.findings_dock.hide()
 
     def _look_at(self, centre: np.ndarray | None) -> None:
         """Centre the BEV and the 3D view on a world point (the proposal under review), redraw."""
