@@ -47,7 +47,8 @@ def stats(ms: list[float]) -> str:
 
 
 def bench_stepping(path: Path, app) -> None:  # type: ignore[no-untyped-def]
-    from gui.app import MainWindow, Prompter
+    from gui.app import Prompter
+    from gui.qt.window import MainWindow
 
     class Quiet(Prompter):
         def ask_recover(self, parent, p, when):  # type: ignore[no-untyped-def]

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PyQt6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QProgressBar, QSpinBox, QStatusBar
+from PyQt6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QLineEdit,
+    QProgressBar,
+    QSpinBox,
+    QStatusBar,
+)
 
 from gui.model import Evented, Progress, ProgressState, StatusMessage, ViewerModel
 
@@ -88,6 +97,26 @@ def bind_spin(obj: Evented, name: str, spin: QSpinBox) -> Unbind:
             spin.setValue(int(v))  # type: ignore[call-overload]
 
     return _bind_field(obj, name, show, spin.valueChanged, lambda n: obj.set(name, n))
+
+
+def bind_double(obj: Evented, name: str, spin: QDoubleSpinBox) -> Unbind:
+    """``spin``'s value is the float field ``name`` of ``obj`` (both ways)."""
+
+    def show(v: object) -> None:
+        if spin.value() != v:
+            spin.setValue(float(v))  # type: ignore[arg-type]
+
+    return _bind_field(obj, name, show, spin.valueChanged, lambda x: obj.set(name, x))
+
+
+def bind_text(obj: Evented, name: str, edit: QLineEdit) -> Unbind:
+    """``edit``'s text is the string field ``name`` of ``obj`` (both ways)."""
+
+    def show(v: object) -> None:
+        if edit.text() != v:
+            edit.setText(str(v))
+
+    return _bind_field(obj, name, show, edit.textChanged, lambda t: obj.set(name, t))
 
 
 def bind_check(obj: Evented, name: str, box: QCheckBox) -> Unbind:

@@ -19,60 +19,23 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
-from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
+from PyQt6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from fusionlabel.document import AnnotationDocument
-from gui.threads import run_and_report
+from gui.model.export import EXPORTS, ExportKind, export_name
+from gui.model.jobs import Job
 
 if TYPE_CHECKING:
-    from gui.app import MainWindow
-
-
-@dataclass(frozen=True)
-class ExportKind:
-    """One menu entry: ``key`` (also the sub-folder suffix), the menu ``text``, the writer (a
-    ``formats.convert`` writer name, ``"module:function"``, or a function with the writer
-    signature of ``formats.convert``) and fixed ``options``."""
-
-    key: str
-    text: str
-    writer: str | Callable[..., Any]
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def load(self) -> Callable[..., Any]:
-        from formats.convert import WriterSpec, get_writer
-
-        if callable(self.writer):
-            return self.writer
-        if ":" in self.writer:
-            return WriterSpec(self.key, self.writer, self.text).load()
-        return get_writer(self.writer)
-
-
-#: The File > Export entries, in menu order.
-EXPORTS: dict[str, ExportKind] = {
-    k.key: k
-    for k in (
-        ExportKind("kitti", "KITTI &object...", "kitti"),
-        ExportKind("kitti-tracking", "KITTI &tracking...", "kitti-tracking"),
-        ExportKind("nuscenes", "&nuScenes...", "nuscenes"),
-        ExportKind("openlabel", "Open&LABEL...", "openlabel"),
-        ExportKind("native", "&Native sequence...", "native"),
-        ExportKind("bev", "&BEV products...", "formats.bev:write_bev"),
-        ExportKind("images", "&Images with boxes...", "formats.render_export:write_images"),
-        ExportKind("images-mp4", "Images with boxes + &MP4...", "formats.render_export:write_images", {"mp4": True}),
-    )
-}
+    from gui.model.viewer import ViewerModel
 
 
 def _name(kind: ExportKind) -> str:
-    return kind.text.replace("&", "").rstrip(".")
+    return export_name(kind)
 
 
 class ExportCancelled(Exception):
@@ -178,65 +141,32 @@ def summary_text(kind: ExportKind, dst: Path, summary: Any, seconds: float) -> s
     return f"{_name(kind)} written to\n{dst}\nin {seconds:.1f} s\n\n{summary.text()}"
 
 
-# ---- the worker -------------------------------------------------------------------------------------
-class _Relay(QObject):
-    """Carries progress and the result from the export thread to the GUI thread (queued)."""
-
-    progress = pyqtSignal(int, int, int)  # done, total, run id
-    done = pyqtSignal(object, float, int)  # summary, seconds, run id
-    failed = pyqtSignal(str, int)  # message, run id
-
-
 @dataclass
 class _Run:
-    run_id: int
     kind: ExportKind
     dst: Path
-    cancel: threading.Event
+    job: Job | None = None
     dialog: QProgressDialog | None = None
-    thread: threading.Thread | None = None
 
 
 class ExportActions(QObject):
-    """The File > Export sub-menu of ``win`` and the export runs. ``finished(summary)`` is emitted
-    when a run ends (the ``ConvertSummary``, or None after a failure or cancel); ``last_summary``
-    and ``last_error`` keep the outcome."""
+    """The export runs of File > Export (the entries come from the action registry) on a
+    :class:`~gui.model.ViewerModel` (its session, status line and job runner); ``parent`` is the
+    widget its dialogs belong to. ``finished(summary)`` is emitted when a run ends (the
+    ``ConvertSummary``, or None after a failure or cancel); ``last_summary`` and ``last_error``
+    keep the outcome."""
 
     finished = pyqtSignal(object)
 
-    def __init__(self, win: MainWindow, prompts: ExportPrompts | None = None) -> None:
-        super().__init__(win)
-        self.win = win
+    def __init__(self, model: ViewerModel, parent: QWidget | None = None, prompts: ExportPrompts | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.parent_widget = parent
         self.prompts = prompts or ExportPrompts()
         self.last_summary: Any = None
         self.last_error: str | None = None
         self.last_destination: Path | None = None
         self._run: _Run | None = None
-        self._run_id = 0
-        self._relay = _Relay()
-        self._relay.progress.connect(self._on_progress)
-        self._relay.done.connect(self._on_done)
-        self._relay.failed.connect(self._on_failed)
-        self.actions: dict[str, QAction] = {}
-        self._menu()
-
-    def _menu(self) -> None:
-        bar = self.win.menuBar()
-        file_menu = next((a.menu() for a in bar.actions() if a.text().replace("&", "") == "File"), None)
-        if file_menu is None:
-            file_menu = bar.addMenu("File")
-        quit_action = next((a for a in file_menu.actions() if a.text().replace("&", "").startswith("Quit")), None)
-        self.menu = QMenu("&Export", self.win)
-        for key, kind in EXPORTS.items():
-            a = QAction(kind.text, self.win)
-            a.triggered.connect(lambda _=False, k=key: self.ask_export(k))
-            self.menu.addAction(a)
-            self.actions[key] = a
-        if quit_action is not None:
-            file_menu.insertMenu(quit_action, self.menu)
-            file_menu.insertSeparator(quit_action)
-        else:
-            file_menu.addMenu(self.menu)
 
     @property
     def running(self) -> bool:
@@ -246,18 +176,17 @@ class ExportActions(QObject):
     def ask_export(self, key: str) -> bool:
         """Ask for a destination and start exporting as ``key`` (an :data:`EXPORTS` key); False when
         there is nothing to export, an export is running, or the user cancelled."""
-        win = self.win
-        if win.session is None:
-            win.model.show_message("Export: open a sequence first", 5000)
+        if self.model.session is None:
+            self.model.show_message("Export: open a sequence first", 5000)
             return False
         if self._run is not None:
-            win.model.show_message("Export: another export is still running", 5000)
+            self.model.show_message("Export: another export is still running", 5000)
             return False
         kind = EXPORTS[key]
-        s = win.session
+        s = self.model.session
         suggested = (Path(s.seq.root) if s.seq.root is not None else Path(s.source)).parent
         title = f"Export as {_name(kind)}: destination folder"
-        chosen = self.prompts.destination(win, title, suggested)
+        chosen = self.prompts.destination(self.parent_widget, title, suggested)
         if chosen is None:
             return False
         return self.start(key, chosen)
@@ -265,72 +194,69 @@ class ExportActions(QObject):
     def start(self, key: str, chosen: str | Path) -> bool:
         """Export the session as ``key`` into ``chosen`` (see the module docstring for where
         exactly) in a background thread; False when refused (no session, running, not replaced)."""
-        win = self.win
-        if win.session is None or self._run is not None:
+        if self.model.session is None or self._run is not None:
             return False
         kind = EXPORTS[key]
-        dst = resolve_destination(Path(chosen), key, win.session.seq.name)
+        dst = resolve_destination(Path(chosen), key, self.model.session.seq.name)
         overwrite = False
         if _target_exists(dst, key):
-            if not self.prompts.confirm_replace(win, dst if key != "openlabel" else dst / "openlabel.json"):
+            shown = dst if key != "openlabel" else dst / "openlabel.json"
+            if not self.prompts.confirm_replace(self.parent_widget, shown):
                 return False
             overwrite = True
         try:
             writer = kind.load()
-            loaded = session_sequence(win.session)
+            loaded = session_sequence(self.model.session)
         except Exception as e:
             self._fail(kind, dst, f"{type(e).__name__}: {e}")
             return False
-        options = {**kind.options, "overwrite": overwrite, "ontology": win.session.ontology}
-        self._run_id += 1
-        run = _Run(self._run_id, kind, dst, threading.Event())
+        options = {**kind.options, "overwrite": overwrite, "ontology": self.model.session.ontology}
+        run = _Run(kind, dst)
         self._run = run
         self.last_destination = dst
         self.last_summary = None
         self.last_error = None
         n = len(loaded.info.frames)
-        dlg = QProgressDialog(f"Exporting {n} frames to\n{dst}", "Cancel", 0, max(n, 1), win)
+        dlg = QProgressDialog(f"Exporting {n} frames to\n{dst}", "Cancel", 0, max(n, 1), self.parent_widget)
         dlg.setWindowTitle(f"Export: {_name(kind)}")
         dlg.setWindowModality(Qt.WindowModality.NonModal)
         dlg.setMinimumDuration(0)
         dlg.setAutoClose(False)
         dlg.setAutoReset(False)
-        dlg.canceled.connect(lambda r=run: self.cancel(r.run_id))
+        dlg.canceled.connect(lambda r=run: self.cancel(r))
         dlg.setValue(0)
         dlg.show()
         run.dialog = dlg
-        win.model.show_message(f"Exporting to {dst} ...")
-        relay = self._relay
-        release = hold_files(win.session.loaded)
-        run.thread = threading.Thread(target=_work, name=f"export-{key}", daemon=True,
-                                      args=(writer, loaded, dst, options, run.run_id, run.cancel, relay, release))
-        run.thread.start()
+        self.model.show_message(f"Exporting to {dst} ...")
+        release = hold_files(self.model.session.loaded)
+        run.job = self.model.jobs.submit(f"export-{key}", export_work(writer, loaded, dst, options, release),
+                                        progress=self._on_progress, finished=self._on_finished)
         return True
 
-    def cancel(self, run_id: int | None = None) -> None:
+    def cancel(self, run: _Run | None = None) -> None:
         """Ask the running export to stop (at the next frame); nothing is left at the destination."""
-        if self._run is not None and (run_id is None or run_id == self._run.run_id):
-            self._run.cancel.set()
-            self.win.model.show_message("Export: cancelling ...", 5000)
+        if self._run is not None and self._run.job is not None and (run is None or run is self._run):
+            self._run.job.cancel()
+            self.model.show_message("Export: cancelling ...", 5000)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the running export's thread ends (tests, shutdown); results still arrive
+        """Block until the running export's job ends (tests, shutdown); results still arrive
         through the event loop."""
-        if self._run is not None and self._run.thread is not None:
-            self._run.thread.join(timeout)
+        if self._run is not None and self._run.job is not None:
+            self._run.job.wait(timeout)
 
     # ---- results (GUI thread) ----------------------------------------------------------------------
-    def _on_progress(self, done: int, total: int, run_id: int) -> None:
+    def _on_progress(self, job: Job, done: int, total: int, _text: str) -> None:
         run = self._run
-        if run is None or run.run_id != run_id or run.dialog is None:
+        if run is None or run.job is not job or run.dialog is None:
             return
         run.dialog.setMaximum(max(total, 1))
         run.dialog.setValue(min(done, max(total, 1)))
-        self.win.model.show_message(f"Exporting to {run.dst}: frame {done} / {total}")
+        self.model.show_message(f"Exporting to {run.dst}: frame {done} / {total}")
 
-    def _end(self, run_id: int) -> _Run | None:
+    def _end(self, job: Job) -> _Run | None:
         run = self._run
-        if run is None or run.run_id != run_id:
+        if run is None or run.job is not job:
             return None
         self._run = None
         if run.dialog is not None:
@@ -339,50 +265,47 @@ class ExportActions(QObject):
             run.dialog.deleteLater()
         return run
 
-    def _on_done(self, summary: Any, seconds: float, run_id: int) -> None:
-        run = self._end(run_id)
+    def _on_finished(self, job: Job) -> None:
+        run = self._end(job)
         if run is None:
             return
-        self.last_summary = summary
-        self.win.model.show_message(
-            f"Exported {summary.frames} frames, {summary.boxes} boxes to {run.dst}", 10000)
-        self.prompts.summary(self.win, "Export finished", summary_text(run.kind, run.dst, summary, seconds))
-        self.finished.emit(summary)
-
-    def _on_failed(self, message: str, run_id: int) -> None:
-        run = self._end(run_id)
-        if run is None:
+        if job.state == "done":
+            summary = job.result
+            self.last_summary = summary
+            self.model.show_message(
+                f"Exported {summary.frames} frames, {summary.boxes} boxes to {run.dst}", 10000)
+            text = summary_text(run.kind, run.dst, summary, job.seconds)
+            self.prompts.summary(self.parent_widget, "Export finished", text)
+            self.finished.emit(summary)
             return
-        if message == "cancelled":
+        if job.state == "cancelled":
             self.last_error = "cancelled"
-            self.win.model.show_message(f"Export to {run.dst} cancelled; nothing written", 8000)
+            self.model.show_message(f"Export to {run.dst} cancelled; nothing written", 8000)
         else:
-            self._fail(run.kind, run.dst, message)
+            self._fail(run.kind, run.dst, job.error or job.state)
         self.finished.emit(None)
 
     def _fail(self, kind: ExportKind, dst: Path, message: str) -> None:
         self.last_error = message
-        self.win.model.show_message("Export failed", 8000)
-        self.prompts.error(self.win, "Export failed",
+        self.model.show_message("Export failed", 8000)
+        self.prompts.error(self.parent_widget, "Export failed",
                            f"{_name(kind)} export to {dst} failed:\n{message}\n\n"
                            "Nothing was changed in the annotations.")
 
 
-def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str, Any], run_id: int,
-          cancel: threading.Event, relay: _Relay, release: Callable[[], None]) -> None:
-    """The export thread: run the writer, reporting progress; never raises. ``release()`` (see
-    :func:`hold_files`) when the writer is done with the files."""
+def export_work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str, Any],
+                release: Callable[[], None]) -> Callable[[Job], Any]:
+    """The export job: run the writer, reporting progress (a cancel raises
+    :class:`ExportCancelled` inside the writer, which removes its staged output); ``release()``
+    (see :func:`hold_files`) when the writer is done with the files."""
     from formats.convert import call_writer
 
-    def progress(done: int, total: int) -> None:
-        if cancel.is_set():
-            raise ExportCancelled
-        try:
-            relay.progress.emit(int(done), int(total), run_id)
-        except RuntimeError:  # the window is gone
-            cancel.set()
+    def work(job: Job) -> Any:
+        def progress(done: int, total: int) -> None:
+            if job.cancelled:
+                raise ExportCancelled
+            job.report(done, total)
 
-    def work() -> Any:
         try:
             summary = call_writer(writer, loaded, dst, progress, options)
         finally:
@@ -390,4 +313,4 @@ def _work(writer: Callable[..., Any], loaded: Any, dst: Path, options: dict[str,
         summary.warnings[:0] = [w for w in loaded.warnings if w not in summary.warnings]
         return summary
 
-    run_and_report(work, relay.done, relay.failed, run_id, ExportCancelled)
+    return work

@@ -1,37 +1,28 @@
-"""Review mode and the QA findings panel of the window.
+"""The QA review docks of the window (Qt), bound to the Qt-free :class:`gui.model.review.QAReview`
+(the QA review of the annotation; the proposal review of pre-labels is another thing).
 
-:class:`ReviewMode` is created by :class:`gui.app.MainWindow` and owns two docks (hidden until
-*Review > Review mode*):
+:class:`ReviewMode` owns two docks (hidden until *Review > Review mode*):
 
 - **Review** (:class:`ReviewPanel`): the review of the current frame and the selected box, accept /
-  reject either (``commands.SetReview`` stamped with the reviewer's name and the time; a rejection
-  needs a comment), step to the next / previous box or frame that is unreviewed, rejected or
-  commented (``fusionlabel.qa.review`` filters), and issue markers: place one (``AddIssueMarker``,
-  at the BEV pointer or the selected box's centre, world frame), list, jump to, resolve / reopen,
-  delete them.
-- **QA findings** (:class:`FindingsPanel`): runs ``fusionlabel.qa.run_checks`` on a copy of the
-  document in a background thread (the window stays usable), lists the findings (sortable, filtered
-  by severity, check and text) and jumps to one on click or Enter: its frame, its track selected,
-  the BEV centred on its world location.
+  reject either, step through the review queue, and issue markers (place, list, jump to,
+  resolve / reopen, delete); its fields are the model's :class:`~gui.model.review.ReviewOptions`.
+- **QA findings** (:class:`FindingsPanel`): the model's QA checks (a background job), the findings
+  (sortable, filtered by severity, check and text); a click or Enter jumps to one: its frame, its
+  track selected, the BEV centred on its world location.
 
 The views show the review state lightly: accepted boxes get a green tick, rejected ones a red
-outline, in the BEV (:meth:`ReviewMode.bev_shapes`) and the camera panels (:meth:`ReviewMode.paint_camera`).
-Everything the review changes lives in the annotation document, so undo/redo, saving and
-autosave cover it.
+outline, in the BEV (:meth:`ReviewMode.bev_shapes`) and the camera panels
+(:meth:`ReviewMode.paint_camera`).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import getpass
 import html
-import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PyQt6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QBrush, QColor, QCursor, QPainter, QPen
+from PyQt6.QtGui import QBrush, QColor, QCursor, QPainter, QPen
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +34,7 @@ from PyQt6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -50,87 +42,33 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from fusionlabel.commands import AddIssueMarker, DeleteIssueMarker, ResolveIssueMarker, SetReview
-from fusionlabel.document import AnnotationDocument, DocumentEvent, IssueMarker, Review
-from fusionlabel.qa import Finding, QAResult, has_comments, rejected, unreviewed
+from fusionlabel.qa import Finding, QAResult
+from gui.bindings import bind_check, bind_combo, bind_text
+from gui.model.review import (  # noqa: F401  (re-exported: the review's helpers)
+    FILTERS,
+    SCOPES,
+    QAReview,
+    box_review_marks,
+    default_reviewer,
+    describe_review,
+    format_when,
+    quick_summary,
+)
 from gui.model.shapes import BoxGlyph, Shape
 
 if TYPE_CHECKING:
-    from gui.app import MainWindow
-    from gui.cameras import CameraPanel
+    from gui.cameras import CameraGrid, CameraPanel
+    from gui.ortho import OrthoView
 
 ACCEPT_COLOR = (70, 215, 95)
 REJECT_COLOR = (255, 55, 55)
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 SEVERITY_COLORS = {"error": (235, 70, 60), "warning": (235, 165, 40), "info": (110, 150, 220)}
 
-#: step filters: name -> fusionlabel.qa.review filter
-FILTERS: dict[str, Callable[..., list]] = {"unreviewed": unreviewed, "rejected": rejected, "has comments": has_comments}
-#: step scopes
-SCOPES = ("boxes", "frames", "selected track")
-
-
-def default_reviewer() -> str:
-    """The OS user name (the reviewer stamped on reviews until one is typed in)."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in the environment (containers)
-        return "reviewer"
-
-
-def format_when(when: str | int | None) -> str:
-    """A review/marker time (ISO string or integer ns since the epoch) as local ``YYYY-MM-DD HH:MM``."""
-    if when is None:
-        return ""
-    if isinstance(when, int):
-        return _dt.datetime.fromtimestamp(when / 1e9).strftime("%Y-%m-%d %H:%M")
-    return str(when)[:16].replace("T", " ")
-
 
 def _html(text: str) -> str:
     return html.escape(text, quote=False)
 
-
-def describe_review(r: Review) -> str:
-    """``accepted by anna 2026-11-22 01:40: "text"`` (``unreviewed`` when none)."""
-    if r.status == "unreviewed" and not r.comment:
-        return "unreviewed"
-    parts = [r.status]
-    if r.who:
-        parts.append(f"by {r.who}")
-    if r.when is not None:
-        parts.append(f"({format_when(r.when)})")
-    text = " ".join(parts)
-    return f'{text}: "{r.comment}"' if r.comment else text
-
-
-def box_review_marks(doc: AnnotationDocument, frame: int) -> dict[int, str]:
-    """Track id -> ``accepted`` / ``rejected`` for the reviewed boxes of ``frame`` (tracks with a
-    box there; no interpolation is computed, so this is cheap enough for every repaint)."""
-    out = {}
-    for tid in doc.track_ids():
-        s = doc.box_review(tid, frame).status
-        if s != "unreviewed" and frame in doc.track(tid).frames():
-            out[tid] = s
-    return out
-
-
-def quick_summary(doc: AnnotationDocument) -> dict[str, dict[str, int]]:
-    """Review progress like ``fusionlabel.qa.review_summary`` (boxes / frames by status, open and
-    resolved issues) from the stored reviews, without listing every box: a few ms on 13 000 boxes
-    (``review_summary`` takes ~60 ms), so it can run after every edit."""
-    out: dict[str, dict[str, int]] = {}
-    n_frames = doc.frame_count if doc.frame_count is not None else max(
-        (t.span()[1] + 1 for t in doc.tracks.values() if t.span() is not None), default=0)
-    box_reviews = [r for (tid, f), r in doc.box_reviews().items() if tid in doc and f in doc.track(tid).frames()]
-    frame_reviews = [r for f, r in doc.frame_reviews().items() if 0 <= f < n_frames]
-    for name, reviews, total in (("boxes", box_reviews, doc.num_boxes()), ("frames", frame_reviews, n_frames)):
-        acc = sum(r.status == "accepted" for r in reviews)
-        rej = sum(r.status == "rejected" for r in reviews)
-        out[name] = {"accepted": acc, "rejected": rej, "unreviewed": total - acc - rej, "total": total}
-    markers = doc.issue_markers()
-    out["issues"] = {"open": sum(not m.resolved for m in markers), "resolved": sum(m.resolved for m in markers)}
-    return out
 
 
 class _SortItem(QTreeWidgetItem):
@@ -163,13 +101,13 @@ class ReviewPanel(QWidget):
     """Accept / reject the selected box and the current frame, step through the review queue and
     manage issue markers. All changes are commands on the window's undo stack."""
 
-    def __init__(self, mode: ReviewMode) -> None:
+    def __init__(self, review: QAReview) -> None:
         super().__init__()
-        self.mode = mode
+        self.review = mode = review
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         form = QFormLayout()
-        self.reviewer = QLineEdit(default_reviewer())
+        self.reviewer = QLineEdit()
         self.reviewer.setToolTip("name stamped on reviews and issue markers")
         form.addRow("Reviewer", self.reviewer)
         lay.addLayout(form)
@@ -246,8 +184,16 @@ class ReviewPanel(QWidget):
         row = QHBoxLayout()
         self.issue_resolve = QPushButton("Resolve / reopen")
         self.issue_delete = QPushButton("Delete")
-        self.issue_resolve.clicked.connect(mode.toggle_resolved)
-        self.issue_delete.clicked.connect(mode.delete_issue)
+        self.issue_resolve.clicked.connect(lambda: mode.toggle_resolved())
+        self.issue_delete.clicked.connect(lambda: mode.delete_issue())
+        self.issues.currentItemChanged.connect(lambda _c, _p: setattr(mode, "current_issue", self.current_issue()))
+        o = mode.options
+        bind_text(o, "reviewer", self.reviewer)
+        bind_text(o, "comment", self.comment)
+        bind_combo(o, "filter", self.filter_box)
+        bind_combo(o, "scope", self.scope_box)
+        bind_text(o, "issue_text", self.issue_text)
+        bind_check(o, "open_only", self.open_only)
         row.addWidget(self.issue_resolve)
         row.addWidget(self.issue_delete)
         v.addLayout(row)
@@ -260,14 +206,14 @@ class ReviewPanel(QWidget):
 
     def refresh_current(self) -> None:
         """The labels of the current frame's and the selected box's reviews."""
-        win = self.mode.win
+        win = self.review.model
         if win.session is None:
             self.frame_label.setText("frame: -")
             self.box_label.setText("box: -")
             return
         doc, f = win.session.doc, win.frame
         self.frame_label.setText(f"<b>frame {f}</b>: {_html(describe_review(doc.frame_review(f)))}")
-        ref = win.ctx.selected_box() if win.ctx is not None else None
+        ref = win.context.selected_box() if win.context is not None else None
         if ref is None:
             self.box_label.setText("box: none selected")
         else:
@@ -277,7 +223,7 @@ class ReviewPanel(QWidget):
         self.reject_box.setEnabled(ref is not None)
 
     def refresh_summary(self) -> None:
-        win = self.mode.win
+        win = self.review.model
         if win.session is None:
             self.summary.setText("")
             return
@@ -289,7 +235,7 @@ class ReviewPanel(QWidget):
             f"<br>issues: {i['open']} open, {i['resolved']} resolved")
 
     def refresh_issues(self) -> None:
-        win = self.mode.win
+        win = self.review.model
         markers = win.session.doc.issue_markers() if win.session is not None else []
         keep = self.current_issue()
         self.issues.setSortingEnabled(False)
@@ -315,13 +261,6 @@ class ReviewPanel(QWidget):
 
 
 # ---- the findings dock ----------------------------------------------------------------------------
-class _Relay(QObject):
-    """Carries the checks' result from the worker thread to the GUI thread (queued signal)."""
-
-    done = pyqtSignal(object, int)
-    failed = pyqtSignal(str, int)
-
-
 class FindingsPanel(QWidget):
     """Run the automatic QA checks in the background and list the findings; a click or Enter on a
     row jumps there. ``finished`` is emitted (with the :class:`QAResult`, or None after an error)
@@ -329,20 +268,17 @@ class FindingsPanel(QWidget):
 
     finished = pyqtSignal(object)
 
-    def __init__(self, mode: ReviewMode) -> None:
+    def __init__(self, review: QAReview) -> None:
         super().__init__()
-        self.mode = mode
+        self.review = review
         self.result: QAResult | None = None
-        self._run_id = 0
-        self._running = False
-        self._relay = _Relay()
-        self._relay.done.connect(self._on_done)
-        self._relay.failed.connect(self._on_failed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
         self.run_button = QPushButton("Run checks")
-        self.run_button.clicked.connect(self.run_checks)
+        self.run_button.clicked.connect(lambda: review.run_checks())
+        review.events.checks_running.connect(self._on_running)
+        review.events.checks_done.connect(lambda v: self._on_done(v[0]) if v[0] is not None else self._on_failed(v[1]))
         self.status = QLabel("not run yet")
         self.severity_box = QComboBox()
         self.severity_box.addItems(["all severities", "error", "warning", "info", "error + warning"])
@@ -371,12 +307,15 @@ class FindingsPanel(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._running
+        return self.review.checks_running
 
-    def reset(self) -> None:
-        """Forget the result (another sequence or document is shown); a run in flight is dropped."""
-        self._run_id += 1
-        self._running = False
+    def _on_running(self, what: object) -> None:
+        """``(tracks, frames)``: a run started; False: the result was dropped (another document)."""
+        if what:
+            n_tracks, n_frames = what  # type: ignore[misc]
+            self.run_button.setEnabled(False)
+            self.status.setText(f"checking {n_tracks} tracks in {n_frames} frames ...")
+            return
         self.result = None
         self.run_button.setEnabled(True)
         self.status.setText("not run yet")
@@ -384,48 +323,10 @@ class FindingsPanel(QWidget):
         self.refresh()
 
     def run_checks(self) -> bool:
-        """Start the checks on a snapshot of the document (world-frame points read from the
-        sequence in a daemon thread); False when there is no session or a run is going on."""
-        win = self.mode.win
-        if win.session is None or self._running:
-            return False
-        from formats.qa_report import world_point_loader
-        from fusionlabel.qa import records_from_document_dict
+        """Start the checks (see :meth:`QAReview.run_checks`)."""
+        return self.review.run_checks()
 
-        s = win.session
-        data = s.doc.to_dict()
-        doc = AnnotationDocument.from_dict(data)  # the labeler keeps editing the original
-        records = records_from_document_dict(data)
-        info, onto, loader = s.seq, s.ontology, world_point_loader(s.loaded)
-        self._run_id += 1
-        run_id, relay = self._run_id, self._relay
-        self._running = True
-        self.run_button.setEnabled(False)
-        self.status.setText(f"checking {len(doc)} tracks in {len(info)} frames ...")
-
-        def work() -> None:
-            from fusionlabel.qa import run_checks
-
-            try:
-                res = run_checks(doc, info, loader, ontology=onto, records=records)
-            except Exception as e:  # reported in the panel; the window stays up
-                try:
-                    relay.failed.emit(f"{type(e).__name__}: {e}", run_id)
-                except RuntimeError:  # the window was closed meanwhile
-                    pass
-                return
-            try:
-                relay.done.emit(res, run_id)
-            except RuntimeError:
-                pass
-
-        threading.Thread(target=work, name="qa-checks", daemon=True).start()
-        return True
-
-    def _on_done(self, res: QAResult, run_id: int) -> None:
-        if run_id != self._run_id:
-            return
-        self._running = False
+    def _on_done(self, res: QAResult) -> None:
         self.run_button.setEnabled(True)
         self.result = res
         checks = sorted({f.check for f in res.findings})
@@ -443,10 +344,7 @@ class FindingsPanel(QWidget):
         self.refresh()
         self.finished.emit(res)
 
-    def _on_failed(self, message: str, run_id: int) -> None:
-        if run_id != self._run_id:
-            return
-        self._running = False
+    def _on_failed(self, message: str) -> None:
         self.run_button.setEnabled(True)
         self.status.setText(f"checks failed: {message}")
         self.finished.emit(None)
@@ -498,78 +396,47 @@ class FindingsPanel(QWidget):
     def jump(self, item: QTreeWidgetItem | None) -> None:
         f = getattr(item, "finding", None)
         if f is not None:
-            self.mode.jump_to(f.frame, f.track_id, f.location)
+            self.review.jump_to(f.frame, f.track_id, f.location)
 
 
-# ---- the mode: docks, menu, actions, drawing ------------------------------------------------------
+# ---- the mode: docks and drawing -----------------------------------------------------------------
 class ReviewMode(QObject):
-    """Review dock + findings dock of ``win``, the *Review* menu, the review key actions and the
-    review marks drawn in the BEV and cameras. The window calls :meth:`on_boxes_updated` after
-    each redraw of its boxes, :meth:`bev_shapes` for the BEV overlay and :meth:`perform` for the
-    keymap's ``review_*`` actions."""
+    """The Review and QA findings docks of a :class:`QAReview` (the window places them in
+    ``main``, a ``QMainWindow``, then hides them until review mode is on) and the review marks
+    drawn in the BEV (``bev``) and the cameras. The model's requests (show the docks, focus a
+    field, centre the BEV) are carried out here; the window calls :meth:`on_boxes_updated` after
+    each redraw of its boxes."""
 
-    def __init__(self, win: MainWindow) -> None:
-        super().__init__(win)
-        self.win = win
-        self.panel = ReviewPanel(self)
-        self.findings = FindingsPanel(self)
-        self.dock = QDockWidget("Review", win)
+    def __init__(self, review: QAReview, bev: OrthoView, main: QMainWindow) -> None:
+        super().__init__(main)
+        self.review = review
+        self.bev = bev
+        self.main = main
+        self.panel = ReviewPanel(review)
+        self.findings = FindingsPanel(review)
+        self.dock = QDockWidget("Review", main)
         self.dock.setObjectName("review")
         self.dock.setWidget(self.panel)
-        win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
-        objects = win.findChild(QDockWidget, "objects")
-        if objects is not None:  # a tab next to the object list: both keep the full height
-            win.tabifyDockWidget(objects, self.dock)
-        self.findings_dock = QDockWidget("QA findings", win)
+        self.findings_dock = QDockWidget("QA findings", main)
         self.findings_dock.setObjectName("findings")
         self.findings_dock.setWidget(self.findings)
-        win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.findings_dock)
-        # the side columns keep the full height (the findings strip lies under the views only)
-        win.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        win.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.dock.hide()
-        self.findings_dock.hide()
         self.dock.visibilityChanged.connect(lambda on: on and self._refresh_all())
         self.pointer_xy: tuple[float, float] | None = None  # last hover position in the BEV (world m)
-        win.bev.pointer.connect(self._on_bev_pointer)
-        self._doc: AnnotationDocument | None = None
-        self._unsub: Callable[[], None] | None = None
-        self._dirty = True
-        self._revision = 0
-        self._marks_key: tuple[int, int, int] | None = None
-        self._marks: dict[int, str] = {}
-        self._menu()
+        bev.pointer.connect(self._on_bev_pointer)
+        review.pointer = self.bev_pointer
+        review.view_centre = lambda: (float(bev.center[0]), float(bev.center[1]))
+        ev = review.events
+        ev.show.connect(self._on_show)
+        ev.focus.connect(lambda name: getattr(self.panel, name).setFocus())
+        ev.centre.connect(lambda xy: bev.set_view(center=xy))
+        ev.changed.connect(lambda: self.panel.refresh_current())
+        review.options.events.open_only.connect(lambda _on: self.panel.refresh_issues())
 
-    # ---- menu -----------------------------------------------------------------------------------
-    def _menu(self) -> None:
-        bar = self.win.menuBar()
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        menu = bar.addMenu("Review")
-        if help_menu is not None:  # keep Help last
-            bar.insertMenu(help_menu, menu)
-        keys = self.win.keymap.shortcuts_for
-
-        def add(text: str, slot: Callable[[], object], action: str = "") -> QAction:
-            a = QAction(text, self.win)
-            shown = keys(action)[0] if action and keys(action) else ""
-            if shown:
-                a.setText(f"{text}\t{shown}")
-            a.triggered.connect(lambda _=False: slot())
-            menu.addAction(a)
-            return a
-
-        self.mode_action = add("Review mode (review and findings panels)", lambda: self.show(not self.dock.isVisible()))
-        menu.addSeparator()
-        add("Accept the selected box", lambda: self.review_box("accepted"), "review_accept")
-        add("Reject the selected box (with the comment)", lambda: self.review_box("rejected"), "review_reject")
-        add("Accept the frame", lambda: self.review_frame("accepted"), "review_accept_frame")
-        add("Next to review", lambda: self.step(1), "review_next")
-        add("Previous to review", lambda: self.step(-1), "review_previous")
-        add("Issue marker at the pointer", lambda: self.add_issue(at_pointer=True), "review_issue")
-        menu.addSeparator()
-        add("Run the QA checks", self.run_checks)
-        menu.addAction(self.dock.toggleViewAction())
-        menu.addAction(self.findings_dock.toggleViewAction())
+    def _on_show(self, on: object) -> None:
+        if on == "findings":
+            self.findings_dock.show()
+        else:
+            self.show(not self.dock.isVisible() if on is None else bool(on))
 
     def show(self, on: bool = True) -> None:
         """Show (or hide) the review and findings docks."""
@@ -577,7 +444,7 @@ class ReviewMode(QObject):
         self.dock.setVisible(on)
         self.findings_dock.setVisible(on)
         if first:  # a strip under the views, not half the window
-            self.win.resizeDocks([self.findings_dock], [max(150, self.win.height() // 5)], Qt.Orientation.Vertical)
+            self.main.resizeDocks([self.findings_dock], [max(150, self.main.height() // 5)], Qt.Orientation.Vertical)
             QTimer.singleShot(0, self._fit_left)
         if on:
             self.dock.raise_()
@@ -585,81 +452,46 @@ class ReviewMode(QObject):
 
     def _fit_left(self) -> None:
         """Most of the left column for the Objects / Review tabs, the rest for a dock below them."""
-        below = [d for d in self.win.findChildren(QDockWidget)
+        main = self.main
+        below = [d for d in main.findChildren(QDockWidget)
                  if d not in (self.dock, self.findings_dock) and d.objectName() != "objects" and d.isVisible()
-                 and not d.isFloating() and self.win.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
+                 and not d.isFloating() and main.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
         if below and self.dock.isVisible():
-            h = self.win.height()
-            self.win.resizeDocks([self.dock, *below], [int(h * 0.68), *[int(h * 0.25 / len(below))] * len(below)],
-                                 Qt.Orientation.Vertical)
+            h = main.height()
+            main.resizeDocks([self.dock, *below], [int(h * 0.68), *[int(h * 0.25 / len(below))] * len(below)],
+                             Qt.Orientation.Vertical)
 
     def run_checks(self) -> bool:
-        """Show the findings dock and start the checks (see :meth:`FindingsPanel.run_checks`)."""
-        self.findings_dock.show()
-        return self.findings.run_checks()
+        """Show the findings dock and start the checks (:meth:`QAReview.run_checks`)."""
+        return self.review.run_checks()
+
+    def jump_to_issue(self, marker_id: int | None) -> None:
+        self.review.jump_to_issue(marker_id)
+
+    def glyphs_3d(self) -> list[BoxGlyph]:
+        return self.review.glyphs_3d()
 
     # ---- hooks called by the window -------------------------------------------------------------
-    def on_boxes_updated(self) -> None:
+    def on_boxes_updated(self, grid: CameraGrid | None) -> None:
         """After the window redrew its boxes (frame, selection or document changed)."""
-        s = self.win.session
-        doc = s.doc if s is not None else None
-        if doc is not self._doc:
-            if self._unsub is not None:
-                self._unsub()
-                self._unsub = None
-            self._doc = doc
-            if doc is not None:
-                self._unsub = doc.subscribe(self._on_doc_event)
-            self._dirty = True
-            self.findings.reset()
-        grid = self.win.camera_grid
+        if self.review.follow():
+            self.findings.result = None
         if grid is not None:
             for panel in grid.panels.values():
                 panel.overlay = self.paint_camera
         if self.dock.isVisible():
             self.panel.refresh_current()
-            if self._dirty:
+            if self.review.dirty:
                 self._refresh_lists()
-
-    def _on_doc_event(self, event: DocumentEvent) -> None:
-        self._dirty = True
-        self._revision += 1
-
-    def marks(self) -> dict[int, str]:
-        """:func:`box_review_marks` of the current frame, cached until the frame or document changes
-        (the BEV and every camera panel ask on each repaint)."""
-        win = self.win
-        if win.session is None:
-            return {}
-        key = (id(win.session.doc), win.frame, self._revision)
-        if key != self._marks_key:
-            self._marks_key, self._marks = key, box_review_marks(win.session.doc, win.frame)
-        return self._marks
 
     def _refresh_all(self) -> None:
         self.panel.refresh_current()
         self._refresh_lists()
 
     def _refresh_lists(self) -> None:
-        self._dirty = False
+        self.review.dirty = False
         self.panel.refresh_summary()
         self.panel.refresh_issues()
-
-    def perform(self, action: str) -> bool:
-        """A ``review_*`` action of the keymap; True when it was one."""
-        table: dict[str, Callable[[], object]] = {
-            "review_accept": lambda: self.review_box("accepted"),
-            "review_reject": lambda: self.review_box("rejected"),
-            "review_accept_frame": lambda: self.review_frame("accepted"),
-            "review_next": lambda: self.step(1),
-            "review_previous": lambda: self.step(-1),
-            "review_issue": lambda: self.add_issue(at_pointer=True),
-        }
-        fn = table.get(action)
-        if fn is None:
-            return False
-        fn()
-        return True
 
     def _on_bev_pointer(self, ev: Any) -> None:
         self.pointer_xy = (float(ev.xy[0]), float(ev.xy[1]))
@@ -668,182 +500,25 @@ class ReviewMode(QObject):
         """The world (x, y) under the mouse pointer when it is over the BEV now (no hover event
         needed: a key pressed right after the pointer arrived), else its last BEV position, else
         None."""
-        bev = self.win.bev
+        bev = self.bev
         p = bev.mapFromGlobal(QCursor.pos())
         if bev.isVisible() and bev.rect().contains(p):
             xy = bev.to_plane(np.array([[p.x(), p.y()]], dtype=np.float64))[0]
             return float(xy[0]), float(xy[1])
         return self.pointer_xy
 
-    def _say(self, text: str, ms: int = 5000) -> None:
-        self.win.model.show_message(text, ms)
-
-    # ---- reviewing ------------------------------------------------------------------------------
-    @property
-    def who(self) -> str:
-        return self.panel.reviewer.text().strip() or default_reviewer()
-
-    def _comment(self, status: str) -> str | None:
-        c = self.panel.comment.text().strip()
-        if status == "rejected" and not c:
-            self._say("A rejection needs a comment: type it in the Review panel first", 8000)
-            self.show(True)
-            self.panel.comment.setFocus()
-            return None
-        return c
-
-    def review_box(self, status: str, comment: str | None = None) -> bool:
-        """Accept / reject the selected box at the current frame (``comment`` None: the panel's)."""
-        win = self.win
-        ref = win.ctx.selected_box() if win.ctx is not None else None
-        if win.session is None or ref is None:
-            self._say("Select a box to review")
-            return False
-        c = self._comment(status) if comment is None else comment
-        if c is None:
-            return False
-        win.session.undo.push(SetReview.make(win.frame, status, track_id=ref.track_id, comment=c, who=self.who))
-        self.panel.comment.clear()
-        self.panel.refresh_current()
-        self._say(f"Box {ref.track_id} at frame {win.frame} {status}")
-        return True
-
-    def review_frame(self, status: str, comment: str | None = None) -> bool:
-        """Accept / reject the current frame as a whole."""
-        win = self.win
-        if win.session is None:
-            return False
-        c = self._comment(status) if comment is None else comment
-        if c is None:
-            return False
-        win.session.undo.push(SetReview.make(win.frame, status, comment=c, who=self.who))
-        self.panel.comment.clear()
-        self.panel.refresh_current()
-        self._say(f"Frame {win.frame} {status}")
-        return True
-
-    def queue(self) -> list[tuple[int, int | None]]:
-        """(frame, track id or None) of the items the step filter and scope select, in order."""
-        win = self.win
-        if win.session is None:
-            return []
-        doc = win.session.doc
-        fn = FILTERS[self.panel.filter_box.currentText()]
-        scope = self.panel.scope_box.currentText()
-        if scope == "frames":
-            items = fn(doc, boxes=False, frames=True)
-        else:
-            items = fn(doc, boxes=True, frames=False)
-            if scope == "selected track":
-                items = [r for r in items if r.track_id == win.selection]
-        return [(r.frame, r.track_id) for r in items]
-
-    def step(self, direction: int) -> bool:
-        """Go to the next (+1) or previous (-1) item of the review queue after the current frame /
-        selected box; False (and a message) when there is none."""
-        win = self.win
-        if win.session is None:
-            return False
-        scope = self.panel.scope_box.currentText()
-        here = (win.frame, -1 if scope == "frames" or win.selection is None else win.selection)
-        q = self.queue()
-        key = [(f, -1 if t is None else t) for f, t in q]
-        cand = [i for i, k in enumerate(key) if (k > here if direction > 0 else k < here)]
-        if not cand:
-            self._say(f"No {'next' if direction > 0 else 'previous'} {self.panel.filter_box.currentText()} "
-                      f"{'frame' if scope == 'frames' else 'box'}")
-            return False
-        frame, tid = q[cand[0] if direction > 0 else cand[-1]]
-        loc = None
-        if tid is not None:
-            ref = win.session.doc.box_at(tid, frame)
-            loc = None if ref is None else tuple(float(v) for v in ref.box.center)
-        self.jump_to(frame, tid, loc, keep_selection=tid is None)
-        return True
-
-    def jump_to(self, frame: int | None, track_id: int | None, location: Any = None,
-                keep_selection: bool = False) -> None:
-        """Show ``frame`` (None: stay), select ``track_id`` (None: deselect unless
-        ``keep_selection``) and centre the BEV on the world ``location`` (x, y[, z]) when given."""
-        win = self.win
-        if win.session is None:
-            return
-        if frame is not None:
-            win.set_frame(frame)
-        if track_id is not None or not keep_selection:
-            win.select(track_id)
-        if location is not None:
-            win.bev.set_view(center=(float(location[0]), float(location[1])))
-        self.panel.refresh_current()
-
-    # ---- issue markers --------------------------------------------------------------------------
-    def add_issue(self, text: str | None = None, at_pointer: bool = True,
-                  position: tuple[float, float, float] | None = None) -> int | None:
-        """Place an issue marker at the current frame: at ``position`` (world m) when given, else at
-        the BEV pointer (when ``at_pointer``; like ``N``) or the selected box's centre, else the BEV
-        pointer, else the BEV centre; the text is ``text`` or the panel's. The BEV pointer is where
-        the mouse pointer is now when it is over the BEV, else its last position there. Returns the
-        marker id (None when nothing was placed)."""
-        win = self.win
-        if win.session is None:
-            return None
-        text = (self.panel.issue_text.text() if text is None else text).strip()
-        if not text:
-            self._say("Type the issue's text in the Review panel first", 8000)
-            self.show(True)
-            self.panel.issue_text.setFocus()
-            return None
-        ref = win.ctx.selected_box() if win.ctx is not None else None
-        ground = float(win._fd.memo.get("ground_z", 0.0)) if win._fd is not None else 0.0
-        pointer = self.bev_pointer()
-        if position is None:
-            if at_pointer and pointer is not None:
-                position = (*pointer, ground)
-            elif ref is not None:
-                position = tuple(float(v) for v in ref.box.center)  # type: ignore[assignment]
-            elif pointer is not None:
-                position = (*pointer, ground)
-            else:
-                position = (float(win.bev.center[0]), float(win.bev.center[1]), ground)
-        cmd = AddIssueMarker(position, text, author=self.who, frame=win.frame,
-                             track_id=None if ref is None else ref.track_id)
-        win.session.undo.push(cmd)
-        self.panel.issue_text.clear()
-        self._say(f"Issue {cmd.marker_id} placed at frame {win.frame}")
-        return cmd.marker_id
-
-    def jump_to_issue(self, marker_id: int | None) -> None:
-        """Show the marker's frame, select its track and centre the BEV on it."""
-        if marker_id is None or self.win.session is None:
-            return
-        m: IssueMarker = self.win.session.doc.issue_marker(int(marker_id))
-        self.jump_to(m.frame, m.track_id, m.position, keep_selection=m.track_id is None)
-
-    def toggle_resolved(self, marker_id: int | None = None) -> None:
-        """Resolve the (current) marker, or reopen it when it is resolved."""
-        mid = self.panel.current_issue() if marker_id is None else marker_id
-        if mid is None or self.win.session is None:
-            return
-        m = self.win.session.doc.issue_marker(mid)
-        self.win.session.undo.push(ResolveIssueMarker(mid, resolved=not m.resolved, who=self.who))
-
-    def delete_issue(self, marker_id: int | None = None) -> None:
-        mid = self.panel.current_issue() if marker_id is None else marker_id
-        if mid is not None and self.win.session is not None:
-            self.win.session.undo.push(DeleteIssueMarker(mid))
-
     # ---- drawing --------------------------------------------------------------------------------
     def bev_shapes(self) -> list[Shape]:
         """BEV marks of the reviewed boxes of the current frame: rejected: a red outline around the
         footprint; accepted: a green tick (upright on screen) at the box centre."""
-        win = self.win
-        if win.session is None:
+        m = self.review.model
+        if m.session is None:
             return []
-        doc, frame, bev = win.session.doc, win.frame, win.bev
+        doc, frame, bev = m.session.doc, m.frame, self.bev
         px = 1.0 / max(bev.scale, 1e-6)  # metres per pixel
         out: list[Shape] = []
         tick = np.array([[-5.0, 0.0], [-1.5, 4.0], [6.0, -6.0]])  # screen px, y down
-        for tid, status in self.marks().items():
+        for tid, status in self.review.marks().items():
             ref = doc.box_at(tid, frame) if tid in doc else None
             if ref is None:
                 continue
@@ -858,30 +533,12 @@ class ReviewMode(QObject):
                 out.append(Shape(bev.to_plane(sc + tick * 1.3), ACCEPT_COLOR, 3.0, closed=False))
         return out
 
-    def glyphs_3d(self) -> list[Any]:
-        """3D view: each issue marker of the current frame (and sequence-wide ones) as a small cube
-        (0.5 m) at its world position with ``! text``: red while open, grey when resolved."""
-        from fusionlabel.box import Box3D
-
-        win = self.win
-        if win.session is None:
-            return []
-        out = []
-        for m in win.session.doc.issue_markers():
-            if m.frame is not None and m.frame != win.frame:
-                continue
-            color = (0.6, 0.6, 0.6, 0.9) if m.resolved else (1.0, 0.27, 0.24, 1.0)
-            cube = Box3D(m.position, (0.5, 0.5, 0.5), 0.0).corners()
-            out.append(BoxGlyph(cube, color, True, False, f"! {m.text}"[:40]))
-        return out
-
     def paint_camera(self, panel: CameraPanel, p: QPainter) -> None:
         """Camera overlay: a red rectangle around rejected boxes, a green tick badge at the top left
         of accepted ones (their projected edges' extent, widget px)."""
-        win = self.win
-        if win.session is None:
+        if self.review.model.session is None:
             return
-        for tid, status in self.marks().items():
+        for tid, status in self.review.marks().items():
             edges = panel.edges_of(tid)
             if not edges:
                 continue

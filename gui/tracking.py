@@ -1,31 +1,15 @@
-"""Auto-tracking in the window: ``T`` follows the selected track through the sequence, ``Shift+T``
-every track with a keyframe, in a background thread (progress bar and Cancel in the *Auto-track*
-dock, the window stays usable); the result is applied as one undoable command on the GUI thread.
-The lowest-confidence tracked boxes then fill the dock's review list; ``I`` / ``Shift+I`` step
-through it (frame shown, track selected, BEV centred on the box).
-
-The logic (what a run tracks, applying to a document edited meanwhile, the review queue) is
-Qt-free in :mod:`fusionlabel.trackjob`; this module is the thin Qt part. Points come from the
-session's own sequence (``fusionlabel.autotrack.SweepPoints``: each sweep in the world frame,
-ground removed), read in the worker thread. A track edited while the job ran keeps its edits and
-is named in the status bar; the others get their result (docs/gui.md "Auto-track").
-"""
+"""The *Auto-track* dock (Qt): start buttons, progress with Cancel and the review list, bound to
+the Qt-free :class:`gui.model.autotrack.AutoTrack` (which runs the jobs and holds the queue)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from typing import Any
-
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QBrush, QColor
+from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMenuBar,
     QProgressBar,
     QPushButton,
     QTreeWidget,
@@ -34,32 +18,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from fusionlabel.autotrack import AutoTrackResult, Cancelled, SweepPoints
-from fusionlabel.errors import ModelError
 from fusionlabel.trackjob import (
-    REVIEW_BELOW,
-    REVIEW_LIMIT,
-    ApplyOutcome,
-    AutoTrackPlan,
     ReviewItem,
-    TrackedReviewQueue,
-    apply_results,
-    plan_autotrack,
-    run_plan,
 )
-from gui.threads import emit_safely, run_and_report
+from gui.model.autotrack import AutoTrack
 
-#: The keymap actions this module performs (``fusionlabel.tools.keymap.APP_ACTIONS``).
-TRACKING_ACTIONS = frozenset({"auto_track", "auto_track_all", "next_tracked_review", "previous_tracked_review"})
 _DONE_COLOR = (140, 140, 140)
-
-
-class _Relay(QObject):
-    """Carries progress and the outcome from the tracking thread to the GUI thread (queued)."""
-
-    progress = pyqtSignal(int, int, int)  # done, total, run id
-    done = pyqtSignal(object, float, int)  # results, seconds, run id
-    failed = pyqtSignal(str, int)  # message ("cancelled" when cancelled), run id
 
 
 class TrackingPanel(QWidget):
@@ -130,286 +94,44 @@ class TrackingPanel(QWidget):
             self.tree.scrollToItem(cur)
 
 
-class AutoTrackActions(QObject):
-    """Auto-tracking jobs and the tracked-box review queue of a :class:`gui.app.MainWindow`
-    (``win``; see the module doc). ``finished(outcome)`` is emitted when a run ends: the
-    :class:`fusionlabel.trackjob.ApplyOutcome`, or None after a cancel or failure
-    (``last_error`` says which). ``queue`` is the review queue of the last run."""
+class AutoTrackDock(QObject):
+    """The dock widget of an :class:`AutoTrack` model: the panel's buttons call the model, the
+    model's events update the panel; ``finished(outcome)`` re-emits the model's (tests wait on it)."""
 
     finished = pyqtSignal(object)
 
-    def __init__(self, win: Any) -> None:
-        super().__init__(win)
-        self.win = win
+    def __init__(self, tracking: AutoTrack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = tracking
         self.panel = TrackingPanel()
-        self.dock = QDockWidget("Auto-track", win)
+        self.dock = QDockWidget("Auto-track", parent)
         self.dock.setObjectName("autotrack")
         self.dock.setWidget(self.panel)
-        self.queue = TrackedReviewQueue()
-        #: tracked boxes below this confidence join the review list (at most ``review_limit``)
-        self.review_below, self.review_limit = REVIEW_BELOW, REVIEW_LIMIT
-        self.last_outcome: ApplyOutcome | None = None
-        self.last_error: str | None = None
-        self.last_results: dict[int, AutoTrackResult] = {}
-        self._run_id = 0
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
-        self._run: tuple[Any, AutoTrackPlan, float] | None = None  # session, plan, start time
-        self._unsub: Callable[[], None] | None = None
-        self._relay = _Relay()
-        self._relay.progress.connect(self._on_progress)
-        self._relay.done.connect(self._on_done)
-        self._relay.failed.connect(self._on_failed)
         self._list_timer = QTimer(self)  # coalesces list refreshes after document edits
         self._list_timer.setSingleShot(True)
         self._list_timer.setInterval(100)
-        self._list_timer.timeout.connect(self.refresh)
-        p = self.panel
-        p.track_button.clicked.connect(lambda: self.start_selected())
-        p.all_button.clicked.connect(lambda: self.start())
-        p.cancel_button.clicked.connect(lambda: self.cancel())
-        p.next_button.clicked.connect(lambda: self.step(1))
-        p.prev_button.clicked.connect(lambda: self.step(-1))
-        p.picked.connect(self.pick)
-        self.actions: dict[str, QAction] = {}
+        self._list_timer.timeout.connect(tracking.refresh)
+        p, ev = self.panel, tracking.events
+        p.track_button.clicked.connect(lambda: tracking.start_selected())
+        p.all_button.clicked.connect(lambda: tracking.start())
+        p.cancel_button.clicked.connect(lambda: tracking.cancel())
+        p.next_button.clicked.connect(lambda: tracking.step(1))
+        p.prev_button.clicked.connect(lambda: tracking.step(-1))
+        p.picked.connect(tracking.pick)
+        ev.running.connect(self._on_running)
+        ev.progress.connect(self._on_progress)
+        ev.status.connect(p.status.setText)
+        ev.items.connect(lambda v: p.set_items(*v))
+        ev.stale.connect(self._list_timer.start)
+        ev.finished.connect(self.finished.emit)
 
-    def build_menu(self, bar: QMenuBar, add: Callable[..., QAction]) -> None:
-        """Entries at the end of the Track menu (``add``: the window's menu-action helper)."""
-        menu = next((a.menu() for a in bar.actions() if a.text().replace("&", "") == "Track"), None)
-        if menu is None:
-            menu = bar.addMenu("Track")
-        menu.addSeparator()
+    def _on_running(self, running: bool) -> None:
+        self.panel.set_running(running)
+        if running:
+            self.dock.show()
+            self.dock.raise_()
 
-        def mapped(action: str) -> str:
-            keys = self.win.keymap.shortcuts_for(action)
-            return keys[0] if keys else ""
-
-        for name, text, slot in (
-            ("auto_track", "Auto-track the selected track", self.start_selected),
-            ("auto_track_all", "Auto-track all tracks", self.start),
-            ("next_tracked_review", "Next low-confidence tracked box", lambda: self.step(1)),
-            ("previous_tracked_review", "Previous low-confidence tracked box", lambda: self.step(-1)),
-        ):
-            self.actions[name] = add(menu, text, [], slot, shown=mapped(name))
-        self.actions["cancel"] = add(menu, "Cancel auto-tracking", [], self.cancel)
-
-    # ---- session binding ------------------------------------------------------------------------
-    def bind(self) -> None:
-        """Follow the window's current document (after it changes): an empty review list."""
-        if self._unsub is not None:
-            self._unsub()
-            self._unsub = None
-        self.queue = TrackedReviewQueue()
-        s = self.win.session
-        if s is not None:
-            self._unsub = s.doc.subscribe(lambda _e: self._list_timer.start())
-        self.refresh()
-
-    def close(self) -> None:
-        """Stop a running job (its result is dropped) and forget the review list."""
-        self._stop()
-        if self._unsub is not None:
-            self._unsub()
-            self._unsub = None
-        self.queue = TrackedReviewQueue()
-        self.refresh()
-
-    def _stop(self) -> None:
-        if self._thread is not None:
-            self._cancel.set()
-            self._thread.join(30.0)  # stops at its next frame step
-        self._thread = None
-        self._run = None
-        self._run_id += 1
-        self.panel.set_running(False)
-
-    @property
-    def running(self) -> bool:
-        return self._run is not None
-
-    def perform(self, name: str) -> bool:
-        """The keymap's tracking actions (:data:`TRACKING_ACTIONS`)."""
-        if name == "auto_track":
-            return self.start_selected()
-        if name == "auto_track_all":
-            return self.start()
-        if name in ("next_tracked_review", "previous_tracked_review"):
-            return self.step(1 if name.startswith("next") else -1)
-        return False
-
-    def _say(self, text: str, ms: int = 8000) -> None:
-        self.win.model.show_message(text, ms)
-
-    # ---- starting -------------------------------------------------------------------------------
-    def start_selected(self) -> bool:
-        """Auto-track the selected track (a message when none is selected)."""
-        if self.win.session is None:
-            return False
-        tid = self.win.selection
-        if tid is None:
-            self._say("Auto-track: select a track first (Shift+T tracks all of them)")
-            return False
-        return self.start([tid])
-
-    def start(self, track_ids: list[int] | None = None) -> bool:
-        """Auto-track ``track_ids`` (default: every track with a keyframe) over the whole sequence
-        in a background thread; False (and a message) when refused: no session, a job running,
-        nothing to track."""
-        s = self.win.session
-        if s is None:
-            return False
-        if self.running:
-            self._say("Auto-track: a job is running (Cancel in the Auto-track panel)")
-            return False
-        try:
-            plan = plan_autotrack(s.doc, len(s), track_ids, s.seq.frame_times_ns())
-        except ModelError as e:
-            self._say(str(e))
-            return False
-        self._run_id += 1
-        self._cancel = threading.Event()
-        self._run = (s, plan, time.perf_counter())
-        self.last_error = None
-        n = len(plan.seeds)
-        what = f"track {plan.track_ids[0]}" if n == 1 else f"{n} tracks"
-        self.panel.set_running(True)
-        self.panel.bar.setRange(0, 1)
-        self.panel.bar.setValue(0)
-        self.panel.status.setText(f"tracking {what} over {len(plan.frames)} frames ...")
-        self.dock.show()
-        self.dock.raise_()
-        self._say(f"Auto-tracking {what} over {len(plan.frames)} frames (Cancel in the Auto-track panel) ...", 0)
-        self._thread = threading.Thread(
-            target=_work, name="autotrack", daemon=True,
-            args=(plan, s.loaded, s.ontology, self._cancel, self._relay, self._run_id))
-        self._thread.start()
-        return True
-
-    def cancel(self) -> None:
-        """Ask the running job to stop (at its next frame step); the document is not changed."""
-        if self.running:
-            self._cancel.set()
-            self.panel.status.setText("cancelling ...")
-            self._say("Auto-track: cancelling ...", 5000)
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until the job's thread ends (tests); its outcome still arrives through the event
-        loop."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    # ---- outcome (GUI thread) -----------------------------------------------------------------
-    def _on_progress(self, done: int, total: int, run_id: int) -> None:
-        if run_id != self._run_id or self._run is None:
-            return
+    def _on_progress(self, value: tuple[int, int]) -> None:
+        done, total = value
         self.panel.bar.setRange(0, max(total, 1))
         self.panel.bar.setValue(min(done, max(total, 1)))
-
-    def _end(self, run_id: int) -> tuple[Any, AutoTrackPlan, float] | None:
-        if run_id != self._run_id or self._run is None:
-            return None
-        run = self._run
-        self._run = None
-        self._thread = None
-        self.panel.set_running(False)
-        return run
-
-    def _on_done(self, results: dict[int, AutoTrackResult], seconds: float, run_id: int) -> None:
-        run = self._end(run_id)
-        if run is None:
-            return
-        session, plan, _t0 = run
-        s = self.win.session
-        if s is not session:  # another sequence was opened meanwhile (close() drops the run first)
-            self.finished.emit(None)
-            return
-        try:
-            outcome = apply_results(s.doc, s.undo, plan, results)
-        except ModelError as e:
-            self.last_error = str(e)
-            self.panel.status.setText(f"not applied: {e}")
-            self._say(f"Auto-track not applied: {e}")
-            self.finished.emit(None)
-            return
-        self.last_outcome = outcome
-        self.last_results = {t: results[t] for t in outcome.applied}
-        self.queue = TrackedReviewQueue.from_results(self.last_results.values(), self.review_below,
-                                                     self.review_limit)
-        n_boxes = sum(len(r.boxes) for r in self.last_results.values())
-        n_lost = sum(len(r.lost) for r in self.last_results.values())
-        below = f"below {self.review_below:.2f}"
-        review = f"{len(self.queue)} {below} to check (I: next)" if len(self.queue) else f"none {below} to check"
-        self.panel.status.setText(f"{n_boxes} tracked boxes, {n_lost} frames lost, in {seconds:.1f} s; {review}"
-                                  + (f"\n{outcome.message()}" if outcome.changed or outcome.deleted else ""))
-        self._say(f"{outcome.message()} in {seconds:.1f} s; review: {review}", 15000)
-        self.refresh()
-        self.finished.emit(outcome)
-
-    def _on_failed(self, message: str, run_id: int) -> None:
-        if self._end(run_id) is None:
-            return
-        self.last_error = message
-        if message == "cancelled":
-            self.panel.status.setText("cancelled; nothing changed")
-            self._say("Auto-track cancelled; the annotations are unchanged")
-        else:
-            self.panel.status.setText(f"failed: {message}")
-            self._say("Auto-track failed; the annotations are unchanged")
-            self.win.prompter.error(self.win, "Auto-track failed", f"{message}\n\nNothing was changed.")
-        self.finished.emit(None)
-
-    # ---- the review list ------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Redraw the review list (fixed items greyed)."""
-        s = self.win.session
-        items = self.queue.items
-        open_ = [s is not None and self.queue.is_open(s.doc, it) for it in items]
-        self.panel.set_items(items, open_, self.queue.pos)
-
-    def step(self, direction: int) -> bool:
-        """Go to the next (+1) / previous (-1) tracked box still to check; a message when none."""
-        s = self.win.session
-        if s is None:
-            return False
-        if not self.queue.items:
-            self._say("No tracked boxes to check: auto-track first (T, Shift+T)")
-            return False
-        item = self.queue.step(s.doc, direction)
-        if item is None:
-            n = len(self.queue.open_items(s.doc))
-            self._say(f"No {'next' if direction >= 0 else 'previous'} tracked box to check ({n} open in the list)")
-            return False
-        self._show(item)
-        return True
-
-    def pick(self, index: int) -> None:
-        """Jump to the list's row ``index``."""
-        item = self.queue.select(index)
-        if item is not None:
-            self._show(item)
-
-    def _show(self, item: ReviewItem) -> None:
-        s = self.win.session
-        ref = s.doc.box_at(item.track_id, item.frame) if item.track_id in s.doc else None
-        loc = None if ref is None else tuple(float(v) for v in ref.box.center)
-        self.win.review.jump_to(item.frame, item.track_id if ref is not None else None, loc)
-        self.refresh()
-        open_n = len(self.queue.open_items(s.doc))
-        self._say(f"Check track {item.track_id} at frame {item.frame}: tracked with confidence "
-                  f"{item.confidence:.2f} ({open_n} to check; I / Shift+I: next / previous)")
-
-
-def _work(plan: AutoTrackPlan, loaded: Any, ontology: Any, cancel: threading.Event, relay: _Relay,
-          run_id: int) -> None:
-    """The tracking thread: run ``plan`` on the sequence's world points; never raises."""
-
-    def progress(done: int, total: int) -> bool:  # False (cancel) when asked or the window is gone
-        return not cancel.is_set() and emit_safely(relay.progress, int(done), int(total), run_id)
-
-    def work() -> dict[int, AutoTrackResult]:
-        results = run_plan(plan, SweepPoints(loaded), progress=progress, ontology=ontology)
-        if cancel.is_set():
-            raise Cancelled("auto-tracking cancelled")
-        return results
-
-    run_and_report(work, relay.done, relay.failed, run_id, Cancelled)

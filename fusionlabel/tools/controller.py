@@ -3,7 +3,7 @@ through the keymap to the actions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import fusionlabel.tools.actions as actions
 from fusionlabel.events import EventGroup
@@ -52,8 +52,11 @@ class ToolController:
         on_tool_changed: Callable[[str], None] | None = None,
         return_to_edit: bool = True,
         cameras: Callable[[str], CameraFrame | None] | None = None,
+        app_actions: Iterable[str] = (),
     ) -> None:
         self.ctx = ctx
+        #: Actions handed to ``on_app_action``: ``APP_ACTIONS`` and the application's own.
+        self.app_actions = APP_ACTIONS | frozenset(app_actions)
         self.keymap = keymap if keymap is not None else Keymap.default()
         self.steps = steps if steps is not None else Steps()
         self.on_app_action = on_app_action
@@ -157,7 +160,7 @@ class ToolController:
         ctx = self.ctx
         if action not in NUDGE_ACTIONS:
             ctx.stack.break_merge()
-        if action in APP_ACTIONS:
+        if action in self.app_actions:
             self.cancel()
             if self.on_app_action is not None:
                 self.on_app_action(action)

@@ -30,6 +30,7 @@ from fusionlabel.events import ErrorReporter, EventGroup
 from fusionlabel.tools import Preview, ToolContext, ToolController
 from gui.colors import COLOR_MODES
 from gui.model.evented import Evented, Field
+from gui.model.jobs import JobRunner
 from gui.model.layers import LayerList
 
 #: Most sweeps accumulated before and after the current one.
@@ -170,6 +171,18 @@ class ViewerModel:
         self._ctl: ToolController | None = None
         self._unbind: list[Callable[[], None]] = []
         self._status = StatusMessage("")
+        #: What the actions (``gui.model.actions``) work on besides the tools: ``shell`` (what only
+        #: the window can do, ``gui.model.actions.Shell``) and the window's parts (track
+        #: operations, auto-tracking, proposal review, QA review, export); None until attached.
+        self.shell: Any = None
+        self.tracks: Any = None
+        self.auto_track: Any = None
+        self.proposal_review: Any = None
+        self.review: Any = None
+        self.export: Any = None
+        #: The background jobs (load, pre-label, export, QA, auto-track); the window replaces it
+        #: with one delivering on the GUI thread (``gui.qt.jobs.qt_job_runner``).
+        self.jobs = JobRunner()
 
     def report_errors_to(self, report: ErrorReporter) -> None:
         """``report(event name, listener, exception)`` is told about every listener that raises,
@@ -234,6 +247,20 @@ class ViewerModel:
     def set_frame(self, frame: int) -> int:
         """Go to ``frame`` (clamped to the sequence); returns the frame now shown."""
         return self._ctx.set_frame(int(frame)) if self._ctx is not None else 0
+
+    def jump_keyframe(self, direction: int) -> bool:
+        """Go to the next (``direction`` > 0) or previous keyframe of the selected track; True when
+        the frame changed."""
+        doc = self._session.doc if self._session is not None else None
+        sel = self.selection
+        if doc is None or sel is None or sel not in doc:
+            return False
+        f = self.frame
+        cand = [k for k in doc.track(sel).keyframe_indices() if (k > f if direction > 0 else k < f)]
+        if not cand:
+            return False
+        self.set_frame(min(cand) if direction > 0 else max(cand))
+        return True
 
     @property
     def selection(self) -> int | None:

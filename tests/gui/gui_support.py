@@ -53,7 +53,7 @@ class FakePrompter:
 
 def open_window(qtbot, path: Path, prompter: object | None = None, focus_bev: bool = True, **kw):  # type: ignore[no-untyped-def]
     """A shown 1400x900 MainWindow with ``path`` loaded (waits for the load to finish)."""
-    from gui.app import MainWindow
+    from gui.qt.window import MainWindow
 
     win = MainWindow(prompter or FakePrompter(), **kw)
     OPEN_WINDOWS.append(win)

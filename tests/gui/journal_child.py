@@ -45,7 +45,7 @@ def window(project: Path, n: int) -> str:
     from PyQt6.QtTest import QTest
     from PyQt6.QtWidgets import QApplication
 
-    from gui.app import MainWindow
+    from gui.qt.window import MainWindow
     from tests.gui.gui_support import FakePrompter
 
     app = QApplication.instance() or QApplication([])

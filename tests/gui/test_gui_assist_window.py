@@ -74,11 +74,11 @@ def _prelabel(qtbot, win, frames):  # type: ignore[no-untyped-def]
     timer.timeout.connect(lambda: ticks.append(win.progress.value()))
     timer.start(20)
     with qtbot.waitSignal(win.prelabel_finished, timeout=60000) as sig:
-        assert win.proposals_ui.start_prelabel(frames)
-        assert win.proposals_ui.running and win.progress.isVisible()
+        assert win.proposal_review.start_prelabel(frames)
+        assert win.proposal_review.running and win.progress.isVisible()
     timer.stop()
     assert len(ticks) >= 3  # the event loop ran during the pre-labelling: the window did not freeze
-    assert not win.proposals_ui.running and not win.progress.isVisible()
+    assert not win.proposal_review.running and not win.progress.isVisible()
     return sig.args[0]
 
 
@@ -96,11 +96,11 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     assert n == len(doc.proposals) > 3
     assert set(doc.track_ids()) == humans  # proposals are not tracks
     # the review queue dock: highest confidence first
-    ids = win.proposals_ui.dock.ids()
+    ids = win.proposal_dock.widget.ids()
     confs = [doc.proposals[i].confidence for i in ids]
-    assert ids == win.proposals_ui.queue.ids() and confs == sorted(confs, reverse=True)
-    assert win.proposals_ui.current.proposal_id == ids[0]
-    assert win.frame in win.proposals_ui.current.boxes  # the window went to a frame of it
+    assert ids == win.proposal_review.queue.ids() and confs == sorted(confs, reverse=True)
+    assert win.proposal_review.current.proposal_id == ids[0]
+    assert win.frame in win.proposal_review.current.boxes  # the window went to a frame of it
 
     # proposals are drawn apart from the human labels: dotted and filled, never so a human box
     win.set_frame(0)
@@ -139,10 +139,10 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
 
     # J / Shift+J walk the queue and go to the proposal's frame
     key(qtbot, win, Qt.Key.Key_J)
-    assert win.proposals_ui.current.proposal_id == ids[1] and win.frame in doc.proposals[ids[1]].boxes
-    assert win.proposals_ui.dock.tree.currentItem().text(0) == str(ids[1])
+    assert win.proposal_review.current.proposal_id == ids[1] and win.frame in doc.proposals[ids[1]].boxes
+    assert win.proposal_dock.widget.tree.currentItem().text(0) == str(ids[1])
     key(qtbot, win, Qt.Key.Key_J, Qt.KeyboardModifier.ShiftModifier)
-    assert win.proposals_ui.current.proposal_id == ids[0]
+    assert win.proposal_review.current.proposal_id == ids[0]
 
     # Y accepts: a new track over the proposal's frames (keyframes where the motion needs them),
     # selected; the proposal is gone
@@ -158,7 +158,7 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     for f, b in p.boxes.items():
         assert np.linalg.norm(np.subtract(doc.box_at(tid, f).box.center, b.center)) <= 0.15 + 1e-6
     # L gives the next proposal the class of new boxes; X rejects it
-    nxt = win.proposals_ui.current.proposal_id
+    nxt = win.proposal_review.current.proposal_id
     assert nxt == ids[1]
     win.objects.new_box.setCurrentText("van")
     key(qtbot, win, Qt.Key.Key_L)
@@ -172,18 +172,18 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     assert len(doc) == n_tracks and tid not in doc
     assert doc.proposals[ids[0]].boxes == p.boxes and doc.proposals[nxt].label != "van"
     qtbot.wait(5)
-    assert win.proposals_ui.dock.ids() == ids
+    assert win.proposal_dock.widget.ids() == ids
 
     # a click on a proposal's footprint in the BEV (no human box there) puts it under review
     from fusionlabel.tools import pick_candidates
 
-    cur = win.proposals_ui.current.proposal_id
+    cur = win.proposal_review.current.proposal_id
     win.select(None)
     target = next(r for r in doc.proposals_at(win.frame) if r.proposal_id != cur
                   and not pick_candidates(win.ctx, tuple(r.box.center[:2]), 0.5))
     qtbot.mouseClick(win.bev, Qt.MouseButton.LeftButton, pos=to_qpoint(win.bev, target.box.center[:2]))
     qtbot.wait(5)
-    assert win.proposals_ui.current.proposal_id == target.proposal_id and win.selection is None
+    assert win.proposal_review.current.proposal_id == target.proposal_id and win.selection is None
     # with no box selected the nudge keys edit the proposal under review (it stays a proposal)
     before = doc.proposals[target.proposal_id].boxes[win.frame]
     n_steps = len(undo)
@@ -214,10 +214,10 @@ def test_accept_above_threshold_by_key_and_menu(qtbot, scene: Path, tmp_path: Pa
         for t in list(doc.track_ids()):
             undo.push(DeleteTrack(t))
     assert _prelabel(qtbot, win, [0, 1, 2, 3]) > 2
-    ui = win.proposals_ui
+    ui = win.proposal_review
     confs = sorted((p.confidence for p in doc.proposals.values()), reverse=True)
     thr = float(confs[len(confs) // 2])  # about half of them qualify
-    ui.dock.threshold.setValue(thr)
+    win.proposal_dock.widget.threshold.setValue(thr)
     expect = {i for i, p in doc.proposals.items() if p.confidence >= round(thr, 2)}
     assert 0 < len(expect) < len(doc.proposals)
     # the proposal under review: centred in the BEV, drawn thicker and filled stronger
@@ -235,7 +235,8 @@ def test_accept_above_threshold_by_key_and_menu(qtbot, scene: Path, tmp_path: Pa
     assert len(undo) == n_steps + 1 and len(doc) == len(expect)
     assert set(doc.proposals) == set(range(n_props)) - expect
     assert "accepted" in win.statusBar().currentMessage()
-    assert ui.dock.ids() == ui.queue.ids() and len(ui.dock.ids()) == n_props - len(expect)
+    shown = win.proposal_dock.widget.ids()
+    assert shown == ui.queue.ids() and len(shown) == n_props - len(expect)
     key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undo brings all back
     assert len(doc) == 0 and len(doc.proposals) == n_props
     # the same through the Assist menu
@@ -244,8 +245,8 @@ def test_accept_above_threshold_by_key_and_menu(qtbot, scene: Path, tmp_path: Pa
     action.trigger()
     assert len(undo) == n_steps + 1 and len(doc) == len(expect)
     # lowest first, from the dock
-    ui.dock.lowest_first.setChecked(True)
-    left = [doc.proposals[i].confidence for i in ui.dock.ids()]
+    win.proposal_dock.widget.lowest_first.setChecked(True)
+    left = [doc.proposals[i].confidence for i in win.proposal_dock.widget.ids()]
     assert left == sorted(left) and ui.queue.lowest_first
 
 

@@ -57,7 +57,7 @@ def run_key(qtbot, win, k, mods=None):  # type: ignore[no-untyped-def]
     """Press ``k`` and wait for the auto-track job it starts; returns its outcome (None: cancelled)."""
     with qtbot.waitSignal(win.tracking.finished, timeout=WAIT_MS) as sig:
         key(qtbot, win, k, mods)
-        assert win.tracking.running
+        assert win.auto_track.running
     return sig.args[0]
 
 
@@ -92,7 +92,7 @@ def test_shift_t_tracks_all_and_one_undo_removes_all(qtbot, scene: Path) -> None
     ticks: list[bool] = []
     timer = QtCore.QTimer(win)
     timer.setInterval(5)
-    timer.timeout.connect(lambda: ticks.append(win.tracking.running))
+    timer.timeout.connect(lambda: ticks.append(win.auto_track.running))
     timer.start()
     out = run_key(qtbot, win, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier)
     timer.stop()
@@ -111,13 +111,13 @@ def test_cancel_leaves_the_document_unchanged(qtbot, scene: Path) -> None:
     panel = win.tracking.panel
     with qtbot.waitSignal(win.tracking.finished, timeout=WAIT_MS) as sig:
         key(qtbot, win, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier)
-        assert win.tracking.running and panel.cancel_button.isEnabled()
+        assert win.auto_track.running and panel.cancel_button.isEnabled()
         qtbot.waitUntil(lambda: panel.bar.value() > 0, timeout=WAIT_MS)  # progress arrives
         qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
-    assert sig.args[0] is None and win.tracking.last_error == "cancelled"
+    assert sig.args[0] is None and win.auto_track.last_error == "cancelled"
     assert states(win) == before and len(win.session.undo._done) == depth
     assert "cancelled" in win.statusBar().currentMessage()
-    assert not win.tracking.running and panel.track_button.isEnabled()
+    assert not win.auto_track.running and panel.track_button.isEnabled()
 
 
 def test_track_edited_while_tracking_keeps_its_edit(qtbot, scene: Path) -> None:
@@ -141,7 +141,7 @@ def test_i_steps_to_the_lowest_confidence_tracked_box(qtbot, scene: Path) -> Non
     win = open_window(qtbot, scene)
     ids = first_keyframes_only(win, keep=3)
     doc = win.session.doc
-    win.tracking.review_below = 1.01  # every tracked box joins the list
+    win.auto_track.review_below = 1.01  # every tracked box joins the list
     key(qtbot, win, Qt.Key.Key_I)
     assert "auto-track first" in win.statusBar().currentMessage()
     run_key(qtbot, win, Qt.Key.Key_T, Qt.KeyboardModifier.ShiftModifier)

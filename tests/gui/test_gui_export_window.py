@@ -82,7 +82,7 @@ class ExportAnswers:
 def window(qtbot, scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     from PyQt6 import sip
 
-    from gui.app import MainWindow
+    from gui.qt.window import MainWindow
 
     monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
     win = MainWindow(Answers(), recovery=False)
@@ -136,7 +136,7 @@ def _errors(a, b) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
 def _export(qtbot, win, key: str, dst: Path) -> None:  # type: ignore[no-untyped-def]
     win.exporter.prompts.next = dst
     with qtbot.waitSignal(win.exporter.finished, timeout=60000):
-        win.exporter.actions[key].trigger()
+        win.qactions[f"export_{key}"].trigger()
     qtbot.waitUntil(lambda: not win.exporter.running, timeout=5000)
 
 

@@ -148,7 +148,7 @@ def _escape_next_dialog(qtbot, seen: list[str]) -> None:  # type: ignore[no-unty
 
 def test_esc_closes_the_window_dialogs_without_doing_anything(qtbot, scene: Path, tmp_path: Path) -> None:
     from gui.app import Prompter
-    from gui.trackpanel import choose_track_dialog
+    from gui.qt.dialogs import choose_track_dialog
 
     win = open_window(qtbot, scene)
     p = Prompter()
@@ -173,7 +173,7 @@ def test_issue_marker_without_selection_goes_where_the_pointer_is(qtbot, scene: 
     # the pointer arrives and the key follows before any hover event was handled
     QCursor.setPos(win.bev.mapToGlobal(QtCore.QPoint(int(round(s[0])), int(round(s[1])))))
     win.review.pointer_xy = None
-    assert win.review.perform("review_issue")
+    assert win.registry.run("review_issue", win.model)
     (m,) = doc.issue_markers()
     np.testing.assert_allclose(m.position[:2], target, atol=2.0 / win.bev.scale)
     assert np.linalg.norm(np.asarray(m.position[:2]) - win.bev.center) > 5.0

@@ -55,8 +55,8 @@ class Quiet:
                                              ("kitti_object_vis/data/object", "image_2")])
 def test_real_sample_boxes_in_camera(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sub: str,
                                      camera: str) -> None:
-    from gui.app import MainWindow
     from gui.colors import SELECTED_COLOR, class_color
+    from gui.qt.window import MainWindow
 
     path = REAL / sub
     if not path.exists():
@@ -103,7 +103,8 @@ def test_open_with_dataset_options_estimates_poses_for_motion(qtbot, tmp_path: P
     """``fusionlabel open --estimate-poses`` reaches the loader: the SUSTechPOINTS sample (no ego
     poses) gets registered poses, and only then does the one-click tool get neighbouring sweeps
     (without poses the ego's own motion would look like the objects')."""
-    from gui.app import MainWindow, build_parser
+    from gui.app import build_parser
+    from gui.qt.window import MainWindow
 
     path = REAL / "sustechpoints_example" / "data" / "example"
     if not path.exists():

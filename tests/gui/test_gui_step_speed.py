@@ -37,7 +37,7 @@ class _Quiet:
 
 @pytest.fixture
 def win(qtbot, scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    from gui.app import MainWindow
+    from gui.qt.window import MainWindow
 
     monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
     w = MainWindow(_Quiet(), recovery=False)  # type: ignore[arg-type]

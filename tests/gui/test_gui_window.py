@@ -176,7 +176,7 @@ def test_click_in_camera_and_bev_selects(qtbot, scene: Path, cache: Path) -> Non
 
 
 def test_bad_folder_shows_an_error_and_the_window_stays(qtbot, tmp_path: Path, cache: Path) -> None:
-    from gui.app import MainWindow
+    from gui.qt.window import MainWindow
 
     bad = tmp_path / "broken"
     bad.mkdir()
@@ -209,7 +209,7 @@ def test_title_star_quit_prompt_autosave_and_recovery(qtbot, scene: Path, cache:
     # simulate a crash: the recovery copy stays; a new window offers it
     n_before = len(win.session.doc)
     p.save_answer = "discard"
-    win._recovered = False
+    win.keeper.recovered = False
     win.session.undo.mark_clean()  # pretend-crash: close without prompting, keep the recovery file
     win.close()
     assert rec.exists()
@@ -330,7 +330,7 @@ def test_recovery_kept_for_later_is_moved_aside(qtbot, scene: Path, cache: Path)
     win2.session.undo.push(DeleteTrack(win2.boxes()[0].track_id))
     assert win2.autosave() == rec and rec.exists() and kept[0].exists()
     # a screenshot-style window neither asks nor autosaves
-    from gui.app import MainWindow
+    from gui.qt.window import MainWindow
 
     p3 = FakePrompter()
     win3 = MainWindow(p3, recovery=False)

@@ -1,4 +1,4 @@
-"""Track operations in the window: the Track menu, "make keyframe here", the interpolation method,
+"""Track operations of the window, Qt-free: "make keyframe here", the interpolation method,
 propagation of boxes to other frames with motion prediction and refinement on the points, and the
 whole-track edits (flip the heading, one size, end here / continue to the end).
 
@@ -14,8 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QMenuBar, QWidget
 
 from fusionlabel.box import Box3D
 from fusionlabel.commands import Command
@@ -38,49 +36,30 @@ from fusionlabel.trackops import (
 from fusionlabel.tracksize import estimate_track_size
 
 if TYPE_CHECKING:
-    from gui.app import MainWindow
+    from gui.model.viewer import ViewerModel
 
-#: ``(parent, keep_id, candidate ids) -> (other id, bridge) or None`` (cancelled).
-TrackChooser = Callable[[QWidget, int, list[int]], "tuple[int, bool] | None"]
-
-
-def choose_track_dialog(parent: QWidget, keep_id: int, ids: list[int]) -> tuple[int, bool] | None:
-    """Ask which track to merge into ``keep_id`` and whether to interpolate across the frames
-    between them (bridge) instead of marking them a gap."""
-    dlg = QDialog(parent)
-    dlg.setWindowTitle(f"Merge into track {keep_id}")
-    form = QFormLayout(dlg)
-    box = QComboBox(dlg)
-    box.addItems([str(i) for i in ids])
-    form.addRow("Track to merge", box)
-    bridge = QCheckBox("interpolate across the frames between them (else: a gap)", dlg)
-    form.addRow(bridge)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dlg)
-    buttons.accepted.connect(dlg.accept)
-    buttons.rejected.connect(dlg.reject)
-    form.addRow(buttons)
-    if dlg.exec() != QDialog.DialogCode.Accepted or not ids:
-        return None
-    return int(box.currentText()), bridge.isChecked()
+#: ``(keep_id, candidate ids) -> (other id, bridge) or None`` (cancelled).
+TrackChooser = Callable[[int, list[int]], "tuple[int, bool] | None"]
 
 
-class TrackActions:
-    """The window's track operations (see the module doc). ``choose_track`` is the merge dialog
-    (tests replace it). ``last_refine`` is the refinement outcome of the last propagated box."""
+class TrackOperations:
+    """The track operations on a :class:`~gui.model.ViewerModel` (see the module doc).
+    ``choose_track(keep_id, candidate ids) -> (other id, bridge) | None`` asks which track to
+    merge (the window's dialog; tests replace it). ``last_refine`` is the refinement outcome of
+    the last propagated box."""
 
-    def __init__(self, win: MainWindow) -> None:
-        self.win = win
-        self.choose_track: TrackChooser = choose_track_dialog
+    def __init__(self, model: ViewerModel, choose_track: TrackChooser | None = None) -> None:
+        self.model = model
+        self.choose_track: TrackChooser | None = choose_track
         self.last_refine: RefineResult | None = None
-        self.actions: dict[str, QAction] = {}
 
     # ---- plumbing -------------------------------------------------------------------------------
     def _say(self, text: str, ms: int = 6000) -> None:
-        self.win.model.show_message(text, ms)
+        self.model.show_message(text, ms)
 
     def _selected(self) -> int | None:
         """The selected track id, or None (said in the status bar)."""
-        w = self.win
+        w = self.model
         if w.session is None or w.selection is None or w.selection not in w.session.doc:
             self._say("select a track first")
             return None
@@ -88,54 +67,20 @@ class TrackActions:
 
     def push(self, cmd: Command) -> bool:
         """Push ``cmd`` on the undo stack; a refusal is shown in the status bar (False)."""
-        assert self.win.session is not None
+        assert self.model.session is not None
         try:
-            self.win.session.undo.push(cmd)
+            self.model.session.undo.push(cmd)
         except ModelError as e:
             self._say(f"{cmd.description}: {e}", 8000)
             return False
         self._say(cmd.description, 4000)
         return True
 
-    def build_menu(self, bar: QMenuBar, add: Callable[..., QAction]) -> None:
-        """The Track menu; ``add(menu, text, keys, slot, shown=...)`` is the window's action helper."""
-        w = self.win
-        m = bar.addMenu("Track")
-
-        def mapped(action: str) -> str:
-            keys = w.keymap.shortcuts_for(action)
-            return keys[0] if keys else ""
-
-        for name, text, slot in (
-            ("make_keyframe", "Make keyframe here", self.make_keyframe),
-            ("copy_to_this_frame", "Bring the selected box to this frame", self.copy_to_this_frame),
-            ("propagate_all", "Propagate all boxes to the next frame", self.propagate_all),
-        ):
-            self.actions[name] = add(m, text, [], slot, shown=mapped(name))
-        m.addSeparator()
-        self.actions["split"] = add(m, "Split track at this frame", [], self.split_here)
-        self.actions["merge"] = add(m, "Merge another track into the selected one...", [], self.merge)
-        self.actions["delete_from"] = add(m, "Delete track from this frame on", [], self.delete_from_here)
-        m.addSeparator()
-        self.actions["gap"] = add(m, "Mark gap from here to the next keyframe", [], self.mark_gap)
-        self.actions["remove_gap"] = add(m, "Remove the gap here", [], self.remove_gap)
-        m.addSeparator()
-        for name, text, slot in (
-            ("flip_track", "Flip the track's heading (180 degrees)", self.flip_track),
-            ("resize_track", "One size for the whole track", self.resize_track),
-            ("end_track", "End the track at this frame", self.end_track),
-            ("extend_track", "Continue the track to the end of the sequence", self.extend_track),
-        ):
-            self.actions[name] = add(m, text, [], slot, shown=mapped(name))
-        m.addSeparator()
-        self.actions["linear"] = add(m, "Interpolate linearly", [], lambda: self.set_interpolation("linear"))
-        self.actions["smooth"] = add(m, "Interpolate smoothly", [], lambda: self.set_interpolation("smooth"))
-
     # ---- single-track operations ---------------------------------------------------------------
     def make_keyframe(self) -> bool:
         """The selected track's interpolated box at this frame becomes a keyframe (MakeKeyframe)."""
         tid = self._selected()
-        return tid is not None and self.push(MakeKeyframe(tid, self.win.frame))
+        return tid is not None and self.push(MakeKeyframe(tid, self.model.frame))
 
     # ---- whole-track edits -------------------------------------------------------------------------
     def flip_track(self) -> bool:
@@ -146,7 +91,7 @@ class TrackActions:
     def end_track(self) -> bool:
         """The selected track ends at this frame (EndTrack)."""
         tid = self._selected()
-        return tid is not None and self.push(EndTrack(tid, self.win.frame))
+        return tid is not None and self.push(EndTrack(tid, self.model.frame))
 
     def extend_track(self) -> bool:
         """The selected track continues to the last frame of the sequence (ExtendTrack)."""
@@ -164,7 +109,7 @@ class TrackActions:
         tid = self._selected()
         if tid is None:
             return False
-        s = self.win.session
+        s = self.model.session
         assert s is not None
         track = s.doc.track(tid)
         anchors = sorted({*track.keyframes, *track.tracked})
@@ -201,10 +146,10 @@ class TrackActions:
         tid = self._selected()
         if tid is None:
             return False
-        cmd = SplitTrack(tid, self.win.frame)
+        cmd = SplitTrack(tid, self.model.frame)
         if not self.push(cmd):
             return False
-        self.win.select(cmd.new_track_id)
+        self.model.select(cmd.new_track_id)
         return True
 
     def merge(self) -> bool:
@@ -212,12 +157,15 @@ class TrackActions:
         tid = self._selected()
         if tid is None:
             return False
-        doc = self.win.session.doc  # type: ignore[union-attr]
+        doc = self.model.session.doc  # type: ignore[union-attr]
         ids = [i for i in doc.track_ids() if i != tid]
         if not ids:
             self._say("there is no other track to merge")
             return False
-        choice = self.choose_track(self.win, tid, ids)
+        if self.choose_track is None:
+            self._say("merge: no way to choose the other track here")
+            return False
+        choice = self.choose_track(tid, ids)
         if choice is None:
             return False
         other, bridge = choice
@@ -226,7 +174,7 @@ class TrackActions:
     def delete_from_here(self) -> bool:
         """Delete the selected track's boxes from this frame on (DeleteFromFrame)."""
         tid = self._selected()
-        return tid is not None and self.push(DeleteFromFrame(tid, self.win.frame))
+        return tid is not None and self.push(DeleteFromFrame(tid, self.model.frame))
 
     def mark_gap(self) -> bool:
         """Mark the selected track absent from this frame up to the frame before its next keyframe
@@ -234,8 +182,8 @@ class TrackActions:
         tid = self._selected()
         if tid is None:
             return False
-        f = self.win.frame
-        track = self.win.session.doc.track(tid)  # type: ignore[union-attr]
+        f = self.model.frame
+        track = self.model.session.doc.track(tid)  # type: ignore[union-attr]
         later = [k for k in track.keyframe_indices() if k > f]
         last = f if track.is_keyframe(f) or not later else later[0] - 1
         return self.push(SetGap(tid, f, last))
@@ -245,8 +193,8 @@ class TrackActions:
         tid = self._selected()
         if tid is None:
             return False
-        f = self.win.frame
-        gap = next(((a, b) for a, b in self.win.session.doc.track(tid).gaps if a <= f <= b), None)  # type: ignore[union-attr]
+        f = self.model.frame
+        gap = next(((a, b) for a, b in self.model.session.doc.track(tid).gaps if a <= f <= b), None)  # type: ignore[union-attr]
         if gap is None:
             self._say(f"track {tid} has no gap at frame {f}")
             return False
@@ -255,7 +203,7 @@ class TrackActions:
     # ---- propagation ----------------------------------------------------------------------------
     def _points(self, frame: int):  # type: ignore[no-untyped-def]
         """World points (N, 3) of ``frame`` (through the frame cache), or None when unreadable."""
-        s = self.win.session
+        s = self.model.session
         if s is None:
             return None
         try:
@@ -299,7 +247,7 @@ class TrackActions:
         tid = self._selected()
         if tid is None:
             return False
-        w = self.win
+        w = self.model
         doc = w.session.doc  # type: ignore[union-attr]
         f = w.frame
         try:
@@ -327,7 +275,7 @@ class TrackActions:
         """Propagate every box of this frame to the next frame (PropagateBoxes with the next
         frame's points) and go there; the status bar counts refined / kept predictions and names
         the reasons of the refusals."""
-        w = self.win
+        w = self.model
         if w.session is None:
             return False
         f = w.frame
