@@ -72,7 +72,7 @@ def test_a_polyline_layer_added_to_the_views_is_painted(qtbot, scene: Path, cach
     from gui.model.layers import MapElement, PolylineLayer
 
     win = open_window(qtbot, scene)
-    T = win._fd.T_world_from_ego
+    T = win.drawing.fd.T_world_from_ego
     ahead = [T[:3, :3] @ np.array([x, y, -1.7]) + T[:3, 3] for x, y in ((8.0, -6.0), (8.0, 6.0))]
     layer = PolylineLayer("map")
     layer.set_data([MapElement(1, "stop_line", np.array(ahead))])
