@@ -1,0 +1,301 @@
+"""Point-labeling tools, Qt-free and vectorised: each builds one undoable command.
+
+Every tool reads the sweeps through :class:`Sweeps` (world-frame points of the labelled LiDAR per
+frame, and the sensor's world position per frame) and returns a
+:class:`~fusionlabel.pointlabels.commands.SetPointLabels` for the caller to push on the undo stack
+(None when nothing would change).
+
+- :func:`fill_from_boxes`: every point inside a track's box gets the track's class and instance, in
+  every frame of the track (all tracks by default): one command.
+- :func:`ground_and_road`: points within ``height`` m above the ground estimate
+  (:func:`fusionlabel.assist.ground.fit_ground` per sweep, or a given model) and ``max_distance`` m
+  of the sensor become road (within ``road_width`` m of the ego's path) or ground: one command
+  for the sequence. Points of an instance (inside a box) and already labelled points are kept
+  unless ``overwrite``.
+- :func:`lasso_mask` / :func:`brush_mask` (BEV polygon or disc, world x y metres, with an optional
+  z band) and :func:`label_mask`: the selection tools' data side.
+- :func:`cleanup_small_clusters`: connected components of each label (points closer than
+  ``radius`` m are connected); components smaller than ``min_points`` that are not their label's
+  largest take the label of their nearest differently-labelled neighbour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from fusionlabel.document import AnnotationDocument
+from fusionlabel.errors import ModelError
+from fusionlabel.geometry import as_box_array, point_box_indices
+from fusionlabel.pointlabels.classes import NO_INSTANCE, UNLABELLED
+from fusionlabel.pointlabels.commands import PointEdit, SetPointLabels
+from fusionlabel.pointlabels.store import instance_of_track, labels_of
+
+F64 = NDArray[np.float64]
+Mask = NDArray[np.bool_]
+
+
+@dataclass
+class Sweeps:
+    """The sweeps to label: ``points_of(frame)`` -> (N, 3) world-frame points (m) of the labelled
+    LiDAR in the sweep's point order; ``origins`` (F, 3) the sensor's world position per frame."""
+
+    points_of: Callable[[int], ArrayLike]
+    origins: F64
+    frame_count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.origins = np.asarray(self.origins, dtype=np.float64).reshape(-1, 3)
+        self.frame_count = len(self.origins)
+
+    def points(self, frame: int) -> F64:
+        p = np.asarray(self.points_of(frame), dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] < 3:
+            raise ModelError(f"sweep of frame {frame}: points must be (N, 3+), got {p.shape}")
+        return p[:, :3]
+
+
+@dataclass
+class FillReport:
+    """What :func:`fill_from_boxes` found: points labelled per class name, frames touched and the
+    tracks skipped because their class maps to no point class."""
+
+    points: dict[str, int] = field(default_factory=dict)
+    frames: int = 0
+    unmapped: dict[int, str] = field(default_factory=dict)
+
+
+def fill_from_boxes(
+    doc: AnnotationDocument,
+    sweeps: Sweeps,
+    *,
+    track_ids: Iterable[int] | None = None,
+    frames: Iterable[int] | None = None,
+    ontology: Any = None,
+    margin: float = 0.0,
+    report: FillReport | None = None,
+) -> SetPointLabels | None:
+    """One command giving every point inside a track's box (world frame, ``margin`` m around it)
+    the track's class and instance (:func:`instance_of_track`), in every frame where the track has
+    a box (any state: keyframe, tracked, interpolated, held). ``track_ids`` None: all tracks;
+    ``frames`` None: every frame. Where boxes overlap, the lowest track id wins."""
+    labels = labels_of(doc)
+    table = labels.table
+    wanted = None if track_ids is None else set(int(t) for t in track_ids)
+    cls_of: dict[int, int | None] = {}
+    for tid, t in doc.tracks.items():
+        if wanted is None or tid in wanted:
+            cls_of[tid] = table.class_for_label(t.label, ontology)
+            if cls_of[tid] is None and report is not None:
+                report.unmapped[tid] = t.label
+    frame_list = range(sweeps.frame_count) if frames is None else sorted(set(int(f) for f in frames))
+    edits: dict[int, PointEdit] = {}
+    for f in frame_list:
+        refs = [r for r in doc.boxes_at(f) if cls_of.get(r.track_id) is not None]
+        if not refs:
+            continue
+        pts = sweeps.points(f)
+        box_of = point_box_indices(pts, as_box_array([r.box for r in refs]), margin=margin)
+        idx = np.flatnonzero(box_of >= 0)
+        if idx.size == 0:
+            continue
+        sem_lut = np.array([cls_of[r.track_id] for r in refs], dtype=np.uint8)
+        inst_lut = np.array([instance_of_track(r.track_id) for r in refs], dtype=np.uint16)
+        b = box_of[idx]
+        edits[f] = PointEdit(idx, sem_lut[b], inst_lut[b], len(pts))
+        if report is not None:
+            report.frames += 1
+            for k, c in zip(*np.unique(sem_lut[b], return_counts=True), strict=True):
+                name = table.name(int(k))
+                report.points[name] = report.points.get(name, 0) + int(c)
+    if not edits:
+        return None
+    return SetPointLabels(edits, "Fill points from boxes")
+
+
+def _path_tree(origins: F64, step: float = 0.5) -> cKDTree:
+    """A KD-tree of points every ``step`` m along the polyline of the sensor positions (BEV)."""
+    xy = origins[:, :2]
+    pts = [xy[:1]]
+    for a, b in zip(xy[:-1], xy[1:], strict=True):
+        n = max(1, int(np.ceil(np.hypot(*(b - a)) / step)))
+        t = np.arange(1, n + 1)[:, None] / n
+        pts.append(a + t * (b - a))
+    return cKDTree(np.concatenate(pts))
+
+
+def ground_and_road(
+    doc: AnnotationDocument,
+    sweeps: Sweeps,
+    *,
+    frames: Iterable[int] | None = None,
+    height: float = 0.25,
+    max_distance: float = 80.0,
+    road_width: float | None = 8.0,
+    road_class: str = "flat.driveable_surface",
+    ground_class: str = "flat.other",
+    ground_of: Callable[[int, F64], Any] | None = None,
+    overwrite: bool = False,
+) -> SetPointLabels | None:
+    """One command for the sequence: ground points become ``road_class`` within ``road_width`` m
+    (BEV) of the path of the sensor positions (all frames), else ``ground_class`` (``road_width``
+    None: all ``ground_class``). A point is ground when it lies less than ``height`` m above the
+    ground surface of its sweep and within ``max_distance`` m (BEV) of the sensor. The surface is
+    ``ground_of(frame, pts_world)`` (anything with ``height_above``) or a
+    :func:`~fusionlabel.assist.ground.fit_ground` grid fit of the sweep. Points with an instance
+    or a class are kept unless ``overwrite``."""
+    from fusionlabel.assist.ground import fit_ground
+
+    labels = labels_of(doc)
+    table = labels.table
+    road_i = table.index(road_class)
+    ground_i = table.index(ground_class)
+    tree = _path_tree(sweeps.origins) if road_width is not None else None
+    frame_list = range(sweeps.frame_count) if frames is None else sorted(set(int(f) for f in frames))
+    edits: dict[int, PointEdit] = {}
+    for f in frame_list:
+        pts = sweeps.points(f)
+        if len(pts) == 0:
+            continue
+        o = sweeps.origins[f]
+        near = np.hypot(pts[:, 0] - o[0], pts[:, 1] - o[1]) <= max_distance
+        try:
+            model = ground_of(f, pts) if ground_of is not None else fit_ground(pts, o, frame="world")
+        except ValueError:  # too few points for a ground fit: nothing to label in this sweep
+            continue
+        ok = near & (np.asarray(model.height_above(pts)) < height)
+        if not overwrite:
+            lab = labels.get(f, len(pts))
+            ok &= (lab.semantic == UNLABELLED) & (lab.instance == NO_INSTANCE)
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            continue
+        sem = np.full(idx.size, ground_i, dtype=np.uint8)
+        if tree is not None:
+            d, _ = tree.query(pts[idx, :2], distance_upper_bound=road_width)
+            sem[np.isfinite(d)] = road_i
+        edits[f] = PointEdit(idx, sem, NO_INSTANCE, len(pts))
+    if not edits:
+        return None
+    return SetPointLabels(edits, "Label ground and road")
+
+
+# ---- BEV selection ---------------------------------------------------------------------------------
+def _z_band(pts: F64, z_band: Sequence[float] | None) -> Mask:
+    if z_band is None:
+        return np.ones(len(pts), dtype=bool)
+    lo, hi = float(z_band[0]), float(z_band[1])
+    if hi < lo:
+        raise ModelError(f"height band: {lo} > {hi}")
+    return (pts[:, 2] >= lo) & (pts[:, 2] <= hi)
+
+
+def lasso_mask(pts: ArrayLike, polygon: ArrayLike, z_band: Sequence[float] | None = None) -> Mask:
+    """(N,) True for points whose (x, y) lie inside ``polygon`` (K, 2) (even-odd rule; any
+    closed polygon, convex or not) and whose z is in ``z_band`` (lo, hi), all in one frame, m."""
+    p = np.asarray(pts, dtype=np.float64)
+    p = p.reshape(-1, p.shape[-1])[:, :3]
+    poly = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    if len(poly) < 3:
+        raise ModelError(f"lasso: a polygon needs 3 vertices or more, got {len(poly)}")
+    mask = _z_band(p, z_band)
+    lo, hi = poly.min(axis=0), poly.max(axis=0)
+    cand = np.flatnonzero(mask & (p[:, 0] >= lo[0]) & (p[:, 0] <= hi[0]) & (p[:, 1] >= lo[1]) & (p[:, 1] <= hi[1]))
+    x, y = p[cand, 0], p[cand, 1]
+    inside = np.zeros(cand.size, dtype=bool)
+    x1, y1 = poly[:, 0], poly[:, 1]
+    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
+    for a, b, c, d in zip(x1, y1, x2, y2, strict=True):
+        crosses = (b > y) != (d > y)
+        if not crosses.any():
+            continue
+        xi = a + (y - b) * (c - a) / np.where(d == b, 1.0, d - b)
+        inside ^= crosses & (x < xi)
+    out = np.zeros(len(p), dtype=bool)
+    out[cand[inside]] = True
+    return out
+
+
+def brush_mask(pts: ArrayLike, center: Sequence[float], radius: float, z_band: Sequence[float] | None = None) -> Mask:
+    """(N,) True for points within ``radius`` m (BEV) of ``center`` (x, y) and in ``z_band``."""
+    p = np.asarray(pts, dtype=np.float64)[:, :3]
+    if radius <= 0:
+        raise ModelError(f"brush: radius must be positive, got {radius}")
+    return _z_band(p, z_band) & (np.hypot(p[:, 0] - center[0], p[:, 1] - center[1]) <= radius)
+
+
+def label_mask(doc: AnnotationDocument, frame: int, mask: ArrayLike, semantic: int | str | None = None,
+               instance: int | None = None, *, only_unlabelled: bool = False,
+               description: str = "Label points") -> SetPointLabels | None:
+    """A command labelling the points of ``mask`` (N,) at ``frame`` with ``semantic`` (an index or
+    a class name) and/or ``instance``; ``only_unlabelled`` keeps points that have a class."""
+    labels = labels_of(doc)
+    m = np.asarray(mask, dtype=bool).reshape(-1)
+    sem = labels.table.index(semantic) if isinstance(semantic, str) else semantic
+    if only_unlabelled:
+        m = m & (labels.get(frame, len(m)).semantic == UNLABELLED)
+    idx = np.flatnonzero(m)
+    if idx.size == 0:
+        return None
+    return SetPointLabels({frame: PointEdit(idx, sem, instance, len(m))}, description)
+
+
+# ---- small-cluster cleanup -------------------------------------------------------------------------
+def small_cluster_edit(pts: ArrayLike, semantic: ArrayLike, instance: ArrayLike, *, radius: float = 0.5,
+                       min_points: int = 5) -> PointEdit | None:
+    """The edit that relabels the small stray pieces of each label of one sweep (module doc):
+    ``pts`` (N, 3) m, ``semantic`` / ``instance`` (N,). Unlabelled points are left alone."""
+    p = np.asarray(pts, dtype=np.float64)[:, :3]
+    sem = np.asarray(semantic, dtype=np.int64)
+    inst = np.asarray(instance, dtype=np.int64)
+    key = sem * 65536 + inst
+    labelled = sem != UNLABELLED
+    if not labelled.any():
+        return None
+    pairs = cKDTree(p).query_pairs(radius, output_type="ndarray")
+    if len(pairs):
+        pairs = pairs[key[pairs[:, 0]] == key[pairs[:, 1]]]
+    n = len(p)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) else \
+        coo_matrix((n, n))
+    _, comp = connected_components(graph, directed=False)
+    sizes = np.bincount(comp)
+    # the largest component of each label stays whatever its size
+    order = np.lexsort((-sizes[comp], key))
+    first_of_key = np.ones(n, dtype=bool)
+    first_of_key[1:] = key[order][1:] != key[order][:-1]
+    largest = np.zeros(sizes.size, dtype=bool)
+    largest[comp[order[first_of_key]]] = True
+    small = labelled & (sizes[comp] < min_points) & ~largest[comp]
+    idx = np.flatnonzero(small)
+    if idx.size == 0:
+        return None
+    others = np.flatnonzero(labelled & ~small)
+    if others.size == 0:
+        return None
+    _, nn = cKDTree(p[others]).query(p[idx])
+    src = others[nn]
+    return PointEdit(idx, sem[src].astype(np.uint8), inst[src].astype(np.uint16), n)
+
+
+def cleanup_small_clusters(doc: AnnotationDocument, sweeps: Sweeps, *, frames: Iterable[int] | None = None,
+                           radius: float = 0.5, min_points: int = 5) -> SetPointLabels | None:
+    """One command applying :func:`small_cluster_edit` to the labelled ``frames`` (default: every
+    frame with labels)."""
+    labels = labels_of(doc)
+    frame_list = labels.labelled_frames() if frames is None else sorted(set(int(f) for f in frames))
+    edits: dict[int, PointEdit] = {}
+    for f in frame_list:
+        pts = sweeps.points(f)
+        lab = labels.get(f, len(pts))
+        e = small_cluster_edit(pts, lab.semantic, lab.instance, radius=radius, min_points=min_points)
+        if e is not None:
+            edits[f] = e
+    return SetPointLabels(edits, "Clean up small clusters") if edits else None
