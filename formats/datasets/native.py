@@ -52,9 +52,14 @@ def load_native(path: Path, **_: Any) -> LoadedSequence:
         for c in seq.rig.camera_names()
     }
     _, report = report_from_pairs([f.timestamp_ns for f in seq.frames], per_cam)
+    doc = AnnotationDocument.from_tracks(tracks, len(seq.frames))
+    if any(seq.meta.get("lidar_semantic_files") or []):  # per-point ground truth (fusionlabel synth)
+        from formats.pointlabels import native_ground_truth
+
+        doc.attach_point_labels(native_ground_truth(seq))
     return LoadedSequence(
         info=seq,
-        annotations=AnnotationDocument.from_tracks(tracks, len(seq.frames)),
+        annotations=doc,
         sync=report,
         lidar_layout="kitti",
         lidar_reader=read,

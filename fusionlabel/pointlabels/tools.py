@@ -120,15 +120,51 @@ def fill_from_boxes(
     return SetPointLabels(edits, "Fill points from boxes")
 
 
-def _path_tree(origins: F64, step: float = 0.5) -> cKDTree:
-    """A KD-tree of points every ``step`` m along the polyline of the sensor positions (BEV)."""
+def _path_samples(origins: F64, extend: float = 0.0, step: float = 0.5) -> tuple[F64, F64]:
+    """Points every ``step`` m along the BEV polyline of the sensor positions (M, 2) and the unit
+    direction of travel at each (M, 2); the path goes on ``extend`` m beyond both ends with the
+    path's mean curvature (the road continues as it bends)."""
     xy = origins[:, :2]
-    pts = [xy[:1]]
-    for a, b in zip(xy[:-1], xy[1:], strict=True):
-        n = max(1, int(np.ceil(np.hypot(*(b - a)) / step)))
-        t = np.arange(1, n + 1)[:, None] / n
-        pts.append(a + t * (b - a))
-    return cKDTree(np.concatenate(pts))
+    seg = np.diff(xy, axis=0)
+    length = np.hypot(seg[:, 0], seg[:, 1])
+    moving = length > 1e-6
+    if not moving.any():  # a standing sensor: its position, heading +x
+        return xy[:1].copy(), np.array([[1.0, 0.0]])
+    seg, length, a = seg[moving], length[moving], xy[:-1][moving]
+    head = np.unwrap(np.arctan2(seg[:, 1], seg[:, 0]))
+    total = float(length.sum())
+    kappa = float(head[-1] - head[0]) / total if total > 1.0 else 0.0
+    n = np.maximum(1, np.ceil(length / step).astype(int))
+    t = np.concatenate([np.arange(k) / k for k in n])
+    rep = np.repeat(np.arange(len(seg)), n)
+    pts = [a[rep] + t[:, None] * seg[rep], xy[-1:]]
+    heads = [head[rep], head[-1:]]
+    if extend > 0:
+        s = np.arange(1, int(np.ceil(extend / step)) + 1) * step
+        for p0, h0, sign in ((xy[-1], head[-1], 1.0), (xy[0], head[0], -1.0)):
+            h = h0 + sign * kappa * s
+            # integrate the heading along the arc (midpoint rule per step)
+            hm = h - sign * kappa * step / 2
+            pts.append(p0 + sign * np.cumsum(step * np.c_[np.cos(hm), np.sin(hm)], axis=0))
+            heads.append(h)
+    hh = np.concatenate(heads)
+    return np.concatenate(pts), np.c_[np.cos(hh), np.sin(hh)]
+
+
+def road_mask(xy: F64, origins: F64, road_width: float | tuple[float, float], extend: float = 80.0) -> Mask:
+    """(M,) True for BEV points ``xy`` (M, 2) within the road: ``road_width`` m of the path of the
+    sensor positions ``origins`` (F, 3), or (left, right) m to the left / right of the direction of
+    travel; the path continues ``extend`` m beyond its ends with its mean curvature."""
+    left, right = (road_width, road_width) if np.ndim(road_width) == 0 else road_width  # type: ignore[misc]
+    samples, dirs = _path_samples(origins, extend)
+    d, i = cKDTree(samples).query(xy, distance_upper_bound=max(left, right))
+    ok = np.isfinite(d)
+    j = np.minimum(i[ok], len(samples) - 1)
+    rel = xy[ok] - samples[j]
+    side = dirs[j, 0] * rel[:, 1] - dirs[j, 1] * rel[:, 0]  # > 0: left of the direction of travel
+    out = np.zeros(len(xy), dtype=bool)
+    out[np.flatnonzero(ok)] = np.where(side > 0, d[ok] <= left, d[ok] <= right)
+    return out
 
 
 def ground_and_road(
@@ -136,28 +172,27 @@ def ground_and_road(
     sweeps: Sweeps,
     *,
     frames: Iterable[int] | None = None,
-    height: float = 0.25,
+    height: float = 0.2,
     max_distance: float = 80.0,
-    road_width: float | None = 8.0,
+    road_width: float | tuple[float, float] | None = 8.0,
     road_class: str = "flat.driveable_surface",
     ground_class: str = "flat.other",
     ground_of: Callable[[int, F64], Any] | None = None,
     overwrite: bool = False,
 ) -> SetPointLabels | None:
     """One command for the sequence: ground points become ``road_class`` within ``road_width`` m
-    (BEV) of the path of the sensor positions (all frames), else ``ground_class`` (``road_width``
-    None: all ``ground_class``). A point is ground when it lies less than ``height`` m above the
-    ground surface of its sweep and within ``max_distance`` m (BEV) of the sensor. The surface is
-    ``ground_of(frame, pts_world)`` (anything with ``height_above``) or a
-    :func:`~fusionlabel.assist.ground.fit_ground` grid fit of the sweep. Points with an instance
-    or a class are kept unless ``overwrite``."""
+    (BEV) of the path of the sensor positions (all frames; a pair: (left, right) of the direction of
+    travel, see :func:`road_mask`), else ``ground_class`` (``road_width`` None: all ``ground_class``).
+    A point is ground when it lies less than ``height`` m above the ground surface of its sweep
+    and within ``max_distance`` m (BEV) of the sensor. The surface is ``ground_of(frame,
+    pts_world)`` (anything with ``height_above``) or a :func:`~fusionlabel.assist.ground.fit_ground`
+    grid fit of the sweep. Points with an instance or a class are kept unless ``overwrite``."""
     from fusionlabel.assist.ground import fit_ground
 
     labels = labels_of(doc)
     table = labels.table
     road_i = table.index(road_class)
     ground_i = table.index(ground_class)
-    tree = _path_tree(sweeps.origins) if road_width is not None else None
     frame_list = range(sweeps.frame_count) if frames is None else sorted(set(int(f) for f in frames))
     edits: dict[int, PointEdit] = {}
     for f in frame_list:
@@ -178,9 +213,8 @@ def ground_and_road(
         if idx.size == 0:
             continue
         sem = np.full(idx.size, ground_i, dtype=np.uint8)
-        if tree is not None:
-            d, _ = tree.query(pts[idx, :2], distance_upper_bound=road_width)
-            sem[np.isfinite(d)] = road_i
+        if road_width is not None:
+            sem[road_mask(pts[idx, :2], sweeps.origins, road_width, max_distance)] = road_i
         edits[f] = PointEdit(idx, sem, NO_INSTANCE, len(pts))
     if not edits:
         return None
