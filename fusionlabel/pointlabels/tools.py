@@ -62,6 +62,34 @@ class Sweeps:
         return p[:, :3]
 
 
+def near_boxes(pts: F64, boxes: F64, margin: float = 0.0, cell: float = 2.0) -> NDArray[np.intp]:
+    """Indices of the points (N, 3) that may lie in one of ``boxes`` (M, 7) (+ ``margin`` m): in a
+    BEV grid cell of ``cell`` m touched by a box's bounding circle and within the boxes' height
+    range. A cheap pre-filter for :func:`~fusionlabel.geometry.point_box_indices` (most points of
+    a sweep are far from every box)."""
+    if len(boxes) == 0 or len(pts) == 0:
+        return np.zeros(0, dtype=np.intp)
+    r = np.hypot(boxes[:, 3], boxes[:, 4]) / 2 + margin
+    zlo = float((boxes[:, 2] - boxes[:, 5] / 2).min()) - margin
+    zhi = float((boxes[:, 2] + boxes[:, 5] / 2).max()) + margin
+    lo = np.floor((boxes[:, :2] - r[:, None]) / cell).astype(np.int64)
+    hi = np.floor((boxes[:, :2] + r[:, None]) / cell).astype(np.int64)
+    g0 = lo.min(axis=0)
+    shape = hi.max(axis=0) - g0 + 1
+    if shape[0] * shape[1] > 4_000_000:  # boxes spread over a huge area: no pre-filter
+        return np.arange(len(pts))
+    grid = np.zeros((int(shape[0]), int(shape[1])), dtype=bool)
+    for (a, b), (c, d) in zip(lo - g0, hi - g0, strict=True):
+        grid[a:c + 1, b:d + 1] = True
+    z = pts[:, 2]
+    idx = np.flatnonzero((z >= zlo) & (z <= zhi))  # NaN compares False
+    u = pts[idx, 0] / cell - g0[0]
+    v = pts[idx, 1] / cell - g0[1]
+    keep = (u >= 0) & (v >= 0) & (u < shape[0]) & (v < shape[1])  # NaN compares False
+    idx, u, v = idx[keep], u[keep].astype(np.int64), v[keep].astype(np.int64)
+    return idx[grid[u, v]]
+
+
 @dataclass
 class FillReport:
     """What :func:`fill_from_boxes` found: points labelled per class name, frames touched and the
@@ -102,13 +130,17 @@ def fill_from_boxes(
         if not refs:
             continue
         pts = sweeps.points(f)
-        box_of = point_box_indices(pts, as_box_array([r.box for r in refs]), margin=margin)
-        idx = np.flatnonzero(box_of >= 0)
+        boxes = as_box_array([r.box for r in refs])
+        near = near_boxes(pts, boxes, margin)
+        box_of = point_box_indices(pts[near], boxes, margin=margin)
+        hit = box_of >= 0
+        idx = near[hit]
         if idx.size == 0:
             continue
+        box_of = box_of[hit]
         sem_lut = np.array([cls_of[r.track_id] for r in refs], dtype=np.uint8)
         inst_lut = np.array([instance_of_track(r.track_id) for r in refs], dtype=np.uint16)
-        b = box_of[idx]
+        b = box_of
         edits[f] = PointEdit(idx, sem_lut[b], inst_lut[b], len(pts))
         if report is not None:
             report.frames += 1
@@ -151,20 +183,26 @@ def _path_samples(origins: F64, extend: float = 0.0, step: float = 0.5) -> tuple
     return np.concatenate(pts), np.c_[np.cos(hh), np.sin(hh)]
 
 
-def road_mask(xy: F64, origins: F64, road_width: float | tuple[float, float], extend: float = 80.0) -> Mask:
-    """(M,) True for BEV points ``xy`` (M, 2) within the road: ``road_width`` m of the path of the
-    sensor positions ``origins`` (F, 3), or (left, right) m to the left / right of the direction of
-    travel; the path continues ``extend`` m beyond its ends with its mean curvature."""
-    left, right = (road_width, road_width) if np.ndim(road_width) == 0 else road_width  # type: ignore[misc]
-    samples, dirs = _path_samples(origins, extend)
-    d, i = cKDTree(samples).query(xy, distance_upper_bound=max(left, right))
-    ok = np.isfinite(d)
-    j = np.minimum(i[ok], len(samples) - 1)
-    rel = xy[ok] - samples[j]
-    side = dirs[j, 0] * rel[:, 1] - dirs[j, 1] * rel[:, 0]  # > 0: left of the direction of travel
-    out = np.zeros(len(xy), dtype=bool)
-    out[np.flatnonzero(ok)] = np.where(side > 0, d[ok] <= left, d[ok] <= right)
-    return out
+class RoadPath:
+    """The ego's path for the road test: samples of the BEV polyline of the sensor positions
+    ``origins`` (F, 3), continued ``extend`` m beyond both ends with the path's mean curvature."""
+
+    def __init__(self, origins: F64, extend: float = 80.0) -> None:
+        self.samples, self.dirs = _path_samples(np.asarray(origins, dtype=np.float64).reshape(-1, 3), extend)
+        self.tree = cKDTree(self.samples)
+
+    def mask(self, xy: F64, road_width: float | tuple[float, float]) -> Mask:
+        """(M,) True for BEV points ``xy`` (M, 2) within ``road_width`` m of the path, or (left,
+        right) m to the left / right of the direction of travel."""
+        left, right = (road_width, road_width) if np.ndim(road_width) == 0 else road_width  # type: ignore[misc]
+        d, i = self.tree.query(xy, distance_upper_bound=max(left, right))
+        ok = np.isfinite(d)
+        j = np.minimum(i[ok], len(self.samples) - 1)
+        rel = xy[ok] - self.samples[j]
+        side = self.dirs[j, 0] * rel[:, 1] - self.dirs[j, 1] * rel[:, 0]  # > 0: left of the travel
+        out = np.zeros(len(xy), dtype=bool)
+        out[np.flatnonzero(ok)] = np.where(side > 0, d[ok] <= left, d[ok] <= right)
+        return out
 
 
 def ground_and_road(
@@ -182,7 +220,7 @@ def ground_and_road(
 ) -> SetPointLabels | None:
     """One command for the sequence: ground points become ``road_class`` within ``road_width`` m
     (BEV) of the path of the sensor positions (all frames; a pair: (left, right) of the direction of
-    travel, see :func:`road_mask`), else ``ground_class`` (``road_width`` None: all ``ground_class``).
+    travel, see :class:`RoadPath`), else ``ground_class`` (``road_width`` None: all ``ground_class``).
     A point is ground when it lies less than ``height`` m above the ground surface of its sweep
     and within ``max_distance`` m (BEV) of the sensor. The surface is ``ground_of(frame,
     pts_world)`` (anything with ``height_above``) or a :func:`~fusionlabel.assist.ground.fit_ground`
@@ -194,6 +232,7 @@ def ground_and_road(
     road_i = table.index(road_class)
     ground_i = table.index(ground_class)
     frame_list = range(sweeps.frame_count) if frames is None else sorted(set(int(f) for f in frames))
+    path = RoadPath(sweeps.origins, max_distance) if road_width is not None else None
     edits: dict[int, PointEdit] = {}
     for f in frame_list:
         pts = sweeps.points(f)
@@ -213,8 +252,8 @@ def ground_and_road(
         if idx.size == 0:
             continue
         sem = np.full(idx.size, ground_i, dtype=np.uint8)
-        if road_width is not None:
-            sem[road_mask(pts[idx, :2], sweeps.origins, road_width, max_distance)] = road_i
+        if path is not None:
+            sem[path.mask(pts[idx, :2], road_width)] = road_i  # type: ignore[arg-type]
         edits[f] = PointEdit(idx, sem, NO_INSTANCE, len(pts))
     if not edits:
         return None

@@ -163,3 +163,22 @@ def test_devkit_loads_the_real_keyframe_labelled_from_its_boxes(tmp_path: Path) 
     out = _devkit(dst, "v1.0-labelled", tmp_path)
     _check_devkit(out, ours)
     assert any(re.match(r"vehicle\.", k) for per in out["stats"].values() for k in per["lidarseg"])
+
+
+def test_label_points_cli_writes_a_project_that_converts(synth_seq: Path, tmp_path: Path) -> None:
+    proj = tmp_path / "p.flproj"
+    assert main(["label-points", str(synth_seq), "--out", str(proj), "--clear", "--fill-boxes", "--ground-road",
+                 "--road-width", "15.75", "5.25", "--ground-class", "flat.sidewalk", "--qa"]) == 0
+    assert (tmp_path / "p.flproj.pointlabels" / "index.json").is_file()
+    gt = open_dataset(synth_seq).annotations.point_labels
+    dst = tmp_path / "sk"
+    assert main(["convert", str(proj), str(dst), "--to", "semantickitti"]) == 0
+    table, frames = read_semantickitti(dst)
+    lab, truth = frames[1], gt.get(1)
+    obj = truth.instance != 0
+    assert (lab.instance[obj] == truth.instance[obj]).mean() > 0.99
+    road = truth.semantic == table.index("flat.driveable_surface")
+    assert (lab.semantic[road] == truth.semantic[road]).mean() > 0.95
+    # the second run on the project adds nothing new and keeps the labels
+    assert main(["label-points", str(proj), "--fill-boxes"]) == 0
+    assert main(["label-points", str(synth_seq)]) == 2  # a sequence needs --out

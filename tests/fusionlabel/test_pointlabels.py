@@ -201,3 +201,17 @@ def test_create_track_then_fill_is_two_steps() -> None:
     stack.undo()
     stack.undo()
     assert len(doc) == 0 and (doc.point_labels.get(1).semantic == UNLABELLED).all()
+
+
+def test_near_boxes_keeps_every_point_inside_a_box() -> None:
+    from fusionlabel.geometry import point_box_indices
+    from fusionlabel.pointlabels.tools import near_boxes
+
+    rng = np.random.default_rng(5)
+    pts = np.c_[rng.uniform(-50, 50, (20000, 2)), rng.uniform(-1, 4, 20000)]
+    pts[:5] = np.nan
+    boxes = np.c_[rng.uniform(-40, 40, (30, 2)), rng.uniform(0, 2, 30), rng.uniform(0.5, 6, (30, 3)),
+                  rng.uniform(-np.pi, np.pi, 30)]
+    full = np.flatnonzero(point_box_indices(pts, boxes, margin=0.1) >= 0)
+    near = near_boxes(pts, boxes, margin=0.1)
+    assert full.size > 100 and np.isin(full, near).all() and near.size < len(pts) / 2
