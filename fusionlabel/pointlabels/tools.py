@@ -40,6 +40,8 @@ from fusionlabel.pointlabels.store import instance_of_track, labels_of
 
 F64 = NDArray[np.float64]
 Mask = NDArray[np.bool_]
+#: Points of a sweep used to fit its ground surface (a regular subsample of the sweep).
+FIT_POINTS = 30_000
 
 
 @dataclass
@@ -224,7 +226,8 @@ def ground_and_road(
     A point is ground when it lies less than ``height`` m above the ground surface of its sweep
     and within ``max_distance`` m (BEV) of the sensor. The surface is ``ground_of(frame,
     pts_world)`` (anything with ``height_above``) or a :func:`~fusionlabel.assist.ground.fit_ground`
-    grid fit of the sweep. Points with an instance or a class are kept unless ``overwrite``."""
+    grid fit of a subsample of the sweep (:data:`FIT_POINTS`). Points with an instance or a class
+    are kept unless ``overwrite``."""
     from fusionlabel.assist.ground import fit_ground
 
     labels = labels_of(doc)
@@ -241,7 +244,9 @@ def ground_and_road(
         o = sweeps.origins[f]
         near = np.hypot(pts[:, 0] - o[0], pts[:, 1] - o[1]) <= max_distance
         try:
-            model = ground_of(f, pts) if ground_of is not None else fit_ground(pts, o, frame="world")
+            # the fit needs no full sweep: a regular subsample of at most FIT_POINTS points
+            sub = pts[:: max(1, len(pts) // FIT_POINTS)]
+            model = ground_of(f, pts) if ground_of is not None else fit_ground(sub, o, frame="world")
         except ValueError:  # too few points for a ground fit: nothing to label in this sweep
             continue
         ok = near & (np.asarray(model.height_above(pts)) < height)
