@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 
 from calib.transforms import invert, make_transform, transform_points
 from formats.errors import FormatError
+from formats.pointlabels import bev_point_semantic
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.geometry import bev_polygons
 from fusionlabel.ontology import Ontology
@@ -380,6 +381,7 @@ vectors/<frame:06d>.json          one entry per box: polygon, class, track id, v
 | `instance` | (H, W) int32 | track id of the box covering most of the cell (>= half), -1 none |
 | `height` | (H, W) float32 | highest LiDAR point, metres along the BEV frame z; NaN = no point |
 | `density` | (H, W) uint16 | LiDAR points per cell |
+| `point_semantic` | (H, W) uint8 | point labels: the cell's majority class (`point_classes`), 255 none |
 | `T_world_from_bev` | (4, 4) float64 | pose of the BEV frame in the world |
 | `resolution`, `range`, `timestamp_ns`, `frame` | scalars | as above; time in integer ns |
 
@@ -444,10 +446,13 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
         for i in range(n):
             bf = bev_frame(loaded, i, grid, cls, axes, supersample)
             stem = f"{i:06d}"
+            # point labels, when the sequence has them: the majority class per cell (formats.pointlabels)
+            sem = bev_point_semantic(loaded, i, grid, invert(bf.T_world_from_bev))
+            extra = {} if sem is None else {"point_semantic": sem}
             save_npz(_mk(tmp / "npz") / f"{stem}.npz", classes=np.array(cls, dtype=str), occupancy=bf.occupancy,
                      coverage=bf.coverage, instance=bf.instance, height=bf.height, density=bf.density,
                      T_world_from_bev=bf.T_world_from_bev, resolution=grid.resolution, range=grid.extent,
-                     timestamp_ns=np.int64(bf.timestamp_ns), frame=axes)
+                     timestamp_ns=np.int64(bf.timestamp_ns), frame=axes, **extra)
             vec = {"frame": i, "timestamp_ns": bf.timestamp_ns, "bev_frame": axes,
                    "T_world_from_bev": bf.T_world_from_bev.tolist(), "objects": bf.objects}
             _mk(tmp / "vectors")
@@ -458,6 +463,10 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
                 _png(tmp / "png" / "height" / f"{stem}.png", height_png(bf.height, height_range))
                 _png(tmp / "png" / "instance" / f"{stem}.png", instance_png(bf.instance))
                 _png(tmp / "png" / "composite" / f"{stem}.png", composite_png(bf, ontology, height_range))
+                if sem is not None:
+                    colors_rgb = loaded.annotations.point_labels.table.colors.copy()
+                    colors_rgb[255] = 0
+                    _png(tmp / "png" / "semantic" / f"{stem}.png", colors_rgb[sem])
             for ob in bf.objects:
                 colors[str(ob["track_id"])] = list(track_color(ob["track_id"]))
             summary.frames += 1
@@ -476,6 +485,8 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
                 "class_dirs": {c: _safe(c) for c in cls}, "track_colors": colors,
                 "axes": {"rows": "-x", "cols": "-y", "origin": "ego origin at the grid centre"},
                 "frames": frames_meta, "skipped": [list(s) for s in summary.skipped]}
+        if doc.point_labels is not None:  # the table of the npz "point_semantic" rasters
+            meta["point_classes"] = doc.point_labels.table.to_dict()
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, allow_nan=False), encoding="utf-8")
         half = grid.size // 2
         (tmp / "README.md").write_text(README.format(

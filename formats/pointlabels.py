@@ -32,7 +32,7 @@ from formats.io import atomic_write_bytes, atomic_write_json, outside_roots, rea
 from fusionlabel.errors import ModelError
 from fusionlabel.model import SequenceInfo
 from fusionlabel.pointlabels import ClassTable, FrameLabels, PointLabels
-from fusionlabel.pointlabels.classes import NO_INSTANCE
+from fusionlabel.pointlabels.classes import NO_INSTANCE, UNLABELLED
 from fusionlabel.pointlabels.tools import Sweeps
 
 FORMAT = "fusionlabel-pointlabels"
@@ -236,3 +236,33 @@ def ensure_point_labels(loaded: Any, sensor: str | None = None) -> PointLabels:
 
         doc.attach_point_labels(PointLabels(ClassTable.default(), len(loaded), sensor=sensor, point_count=point_count))
     return doc.point_labels  # type: ignore[no-any-return]
+
+
+# ---- BEV semantic raster -----------------------------------------------------------------------
+def bev_point_semantic(loaded: Any, index: int, grid: Any, T_bev_from_world: np.ndarray) -> np.ndarray | None:
+    """(H, W) uint8 BEV raster of frame ``index``: per cell the class with the most labelled points
+    of the point-labelled LiDAR (ties: the lower class index), 255 where no labelled point fell;
+    None when the sequence has no point labels or no labels for this frame. ``grid`` is a
+    ``formats.bev.BEVGrid``; ``T_bev_from_world`` places the frame's BEV grid."""
+    labels = loaded.annotations.point_labels
+    if labels is None or not labels.has(index):
+        return None
+    sensor = labels.sensor or loaded.lidar_names[0]
+    pc = loaded.read_lidar(index, sensor)
+    n = grid.size
+    out = np.full((n, n), UNLABELLED, dtype=np.uint8)
+    if pc is None or len(pc) == 0:
+        return out
+    sem = labels.get(index, len(pc)).semantic
+    T = T_bev_from_world @ loaded.T_world_from_sensor(index, sensor)
+    xy = np.asarray(pc.xyz, dtype=np.float64) @ T[:2, :3].T + T[:2, 3]
+    rows, cols, inside = grid.cell_of(xy)
+    keep = inside & (sem != UNLABELLED)
+    key = (rows[keep] * n + cols[keep]) * 256 + sem[keep]
+    uniq, counts = np.unique(key, return_counts=True)
+    cell, cls = uniq // 256, uniq % 256
+    order = np.lexsort((-cls, counts, cell))  # per cell ascending count; among equals the lower class last
+    last = np.r_[cell[order][1:] != cell[order][:-1], True]
+    pick = order[last]
+    out.reshape(-1)[cell[pick]] = cls[pick].astype(np.uint8)
+    return out

@@ -182,3 +182,23 @@ def test_label_points_cli_writes_a_project_that_converts(synth_seq: Path, tmp_pa
     # the second run on the project adds nothing new and keeps the labels
     assert main(["label-points", str(proj), "--fill-boxes"]) == 0
     assert main(["label-points", str(synth_seq)]) == 2  # a sequence needs --out
+
+
+def test_export_bev_rasters_point_classes(synth_seq: Path, tmp_path: Path) -> None:
+    from formats.bev import load_bev_frame
+
+    dst = tmp_path / "bev"
+    assert main(["export-bev", str(synth_seq), str(dst), "--resolution", "0.5"]) == 0
+    meta = json.loads((dst / "meta.json").read_text())
+    table = open_dataset(synth_seq).annotations.point_labels.table
+    assert meta["point_classes"] == table.to_dict()
+    z = load_bev_frame(dst / "npz" / "000000.npz")
+    sem = z["point_semantic"]
+    assert sem.shape == (meta["size"][0], meta["size"][1]) and sem.dtype == np.uint8
+    present = set(np.unique(sem).tolist())
+    assert {table.index("vehicle.car"), table.index("flat.driveable_surface"), 255} <= present
+    # where boxes cover cells, the majority class there is the box's (object points on top of ground)
+    car = z["occupancy"][list(z["classes"]).index("car")]
+    on_car = sem[car & (sem != 255)]
+    assert (on_car == table.index("vehicle.car")).mean() > 0.8
+    assert (dst / "png" / "semantic" / "000000.png").is_file()
