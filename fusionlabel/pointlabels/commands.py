@@ -118,7 +118,10 @@ class SetPointLabels(Command):
             if idx.size and (idx.min() < 0 or idx.max() >= len(lab)):
                 raise ModelError(f"point labels: frame {f}: point index outside 0..{len(lab) - 1}")
             n_given = idx.size
-            idx, first = np.unique(idx, return_index=True)
+            if idx.size < 2 or bool((idx[1:] > idx[:-1]).all()):  # already sorted and unique (tools)
+                first = np.arange(idx.size)
+            else:
+                idx, first = np.unique(idx, return_index=True)
             sem = _value(e.semantic, first, n_given, SEMANTIC_DTYPE, f, "semantic")
             inst = _value(e.instance, first, n_given, INSTANCE_DTYPE, f, "instance")
             if sem is not None and np.any(np.asarray(sem) > UNLABELLED):

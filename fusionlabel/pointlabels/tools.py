@@ -64,7 +64,7 @@ class Sweeps:
         return p[:, :3]
 
 
-def near_boxes(pts: F64, boxes: F64, margin: float = 0.0, cell: float = 2.0) -> NDArray[np.intp]:
+def near_boxes(pts: F64, boxes: F64, margin: float = 0.0, cell: float = 1.0) -> NDArray[np.intp]:
     """Indices of the points (N, 3) that may lie in one of ``boxes`` (M, 7) (+ ``margin`` m): in a
     BEV grid cell of ``cell`` m touched by a box's bounding circle and within the boxes' height
     range. A cheap pre-filter for :func:`~fusionlabel.geometry.point_box_indices` (most points of
