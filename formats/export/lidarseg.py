@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,8 @@ import numpy as np
 
 from formats.errors import FormatError
 from formats.export.common import token, write_bytes
-from fusionlabel.pointlabels import ClassTable, FrameLabels
+from formats.io import outside_roots
+from fusionlabel.pointlabels import ClassTable, FrameLabels, PointLabels
 from fusionlabel.pointlabels.classes import NO_INSTANCE, NUSCENES_LIDARSEG, NUSCENES_STUFF_START
 
 #: Largest instance number of a nuScenes-panoptic label (index * 1000 + instance).
@@ -95,45 +98,83 @@ class LidarsegWriter:
         return {"lidarseg": self.lidarseg, "panoptic": self.panoptic}
 
 
+def _records(root: Path, version: str, name: str) -> list[dict[str, Any]]:
+    p = root / version / f"{name}.json"
+    if not p.is_file():
+        return []
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        raise FormatError(p, f"cannot read: {e}") from None
+    if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get("filename"), str)
+                                              and isinstance(r.get("sample_data_token"), str) for r in data):
+        raise FormatError(p, "expected a list of {token, sample_data_token, filename} records")
+    return data
+
+
+def _inside(root: Path, rel: str) -> Path:
+    """``root / rel``; FormatError when it resolves (through links or ``..``) outside ``root``."""
+    p = root / rel
+    real = outside_roots(p, [os.path.realpath(root)])
+    if real is not None:
+        raise FormatError(p, f"resolves to {real}, outside the dataset root {root}; refused")
+    return p
+
+
+def read_frame_labels(root: Path, lidarseg_file: str, panoptic_file: str | None, table: ClassTable) -> FrameLabels:
+    """One sweep's labels from its lidarseg ``.bin`` (and panoptic ``.npz``, when given), paths
+    relative to the data root ``root``: classes through ``table`` (:meth:`ClassTable.from_nuscenes`),
+    instances the panoptic numbers (0: none)."""
+    p = _inside(root, lidarseg_file)
+    try:
+        seg = np.fromfile(p, dtype=np.uint8)
+    except OSError as e:
+        raise FormatError(p, f"cannot read lidarseg labels: {e}") from None
+    inst = np.zeros(len(seg), dtype=np.uint16)
+    if panoptic_file is not None:
+        pp = _inside(root, panoptic_file)
+        try:
+            with np.load(pp, allow_pickle=False) as z:
+                pan = z["data"].astype(np.int64)
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise FormatError(pp, f"cannot read panoptic labels: {e}") from None
+        if pan.shape != seg.shape or not np.array_equal(pan // 1000, seg):
+            raise FormatError(pp, "panoptic labels disagree with the lidarseg labels of the same sweep")
+        inst = (pan % 1000).astype(np.uint16)
+    return FrameLabels(table.from_nuscenes(seg), inst)
+
+
 def read_lidarseg(root: Path, version: str, table: ClassTable | None = None) -> dict[str, FrameLabels]:
     """Per LIDAR_TOP sample_data token, the labels of a nuScenes lidarseg (+ panoptic, when present)
-    export as our labels: classes through ``table`` (:meth:`ClassTable.from_nuscenes`; ``noise``
-    reads back as ``noise``), instances from the panoptic numbers (0: none)."""
+    export as our labels (:func:`read_frame_labels`)."""
     table = table or ClassTable.default()
     root = Path(root)
-    out: dict[str, FrameLabels] = {}
+    panoptic = {r["sample_data_token"]: r["filename"] for r in _records(root, version, "panoptic")}
+    return {r["sample_data_token"]: read_frame_labels(root, r["filename"], panoptic.get(r["sample_data_token"]), table)
+            for r in _records(root, version, "lidarseg")}
 
-    def records(name: str) -> list[dict[str, Any]]:
-        p = root / version / f"{name}.json"
-        if not p.is_file():
-            return []
-        try:
-            data = json.loads(p.read_text())
-        except (OSError, ValueError) as e:
-            raise FormatError(p, f"cannot read: {e}") from None
-        if not isinstance(data, list):
-            raise FormatError(p, "expected a list of records")
-        return data
 
-    panoptic = {r["sample_data_token"]: r["filename"] for r in records("panoptic")}
-    for r in records("lidarseg"):
-        p = root / r["filename"]
-        try:
-            seg = np.fromfile(p, dtype=np.uint8)
-        except OSError as e:
-            raise FormatError(p, f"cannot read lidarseg labels: {e}") from None
-        sem = table.from_nuscenes(seg)
-        inst = np.zeros(len(seg), dtype=np.uint16)
-        if r["sample_data_token"] in panoptic:
-            pp = root / panoptic[r["sample_data_token"]]
-            try:
-                with np.load(pp, allow_pickle=False) as z:
-                    pan = z["data"].astype(np.int64)
-            except (OSError, KeyError, ValueError) as e:
-                raise FormatError(pp, f"cannot read panoptic labels: {e}") from None
-            if len(pan) != len(seg) or not np.array_equal(pan // 1000, seg):
-                raise FormatError(pp, "panoptic labels disagree with the lidarseg labels of the same sweep")
-            inst = (pan % 1000).astype(np.uint16)
-        out[r["sample_data_token"]] = FrameLabels(sem, inst)
-    return out
+class LidarsegSource:
+    """The lidarseg / panoptic labels of a nuScenes scene as a point-label source: frame ``k`` is
+    the keyframe whose LIDAR_TOP sample_data token is ``tokens[k]``."""
 
+    def __init__(self, root: Path, version: str, tokens: list[str], table: ClassTable) -> None:
+        self.root, self.table = Path(root), table
+        seg = {r["sample_data_token"]: r["filename"] for r in _records(self.root, version, "lidarseg")}
+        pan = {r["sample_data_token"]: r["filename"] for r in _records(self.root, version, "panoptic")}
+        self._files = {k: (seg[t], pan.get(t)) for k, t in enumerate(tokens) if t in seg}
+
+    def frames(self) -> list[int]:
+        return sorted(self._files)
+
+    def load(self, frame: int) -> FrameLabels:
+        return read_frame_labels(self.root, *self._files[frame], self.table)
+
+
+def nuscenes_point_labels(root: Path, version: str, tokens: list[str], sensor: str) -> PointLabels | None:
+    """Point labels of an opened nuScenes scene from its lidarseg files (None when it has none)."""
+    table = ClassTable.default()
+    src = LidarsegSource(root, version, tokens, table)
+    if not src.frames():
+        return None
+    return PointLabels(table, len(tokens), sensor=sensor, source=src)

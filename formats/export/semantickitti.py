@@ -4,7 +4,8 @@ Layout (``sequence`` default ``00``)::
 
     dst/semantic-kitti.yaml                  class config: labels (id -> name), color_map (id -> BGR),
                                              learning_map (id -> id) and the table the ids come from
-    dst/fusionlabel-pointclasses.json        our class table (ClassTable.to_dict()), for reading back
+    dst/fusionlabel-pointclasses.json        our class table (ClassTable.to_dict()) and "inverse": the id ->
+                                             class of the classes written, for reading back
     dst/sequences/<NN>/velodyne/<frame:06d>.bin   float32 x y z intensity, the first LiDAR's frame
     dst/sequences/<NN>/labels/<frame:06d>.label   uint32 per point: instance << 16 | semantic id
     dst/sequences/<NN>/poses.txt             T_first_from_lidar per frame, 3x4 row-major (KITTI odometry)
@@ -47,12 +48,13 @@ def encode_labels(labels: FrameLabels, table: ClassTable) -> np.ndarray:
     return (labels.instance.astype(np.uint32) << np.uint32(16)) | table.to_kitti(labels.semantic)
 
 
-def decode_labels(raw: np.ndarray, table: ClassTable) -> FrameLabels:
-    """SemanticKITTI uint32 labels -> our labels (ids this table does not write -> unlabelled)."""
+def decode_labels(raw: np.ndarray, table: ClassTable, inverse: dict[int, int] | None = None) -> FrameLabels:
+    """SemanticKITTI uint32 labels -> our labels: ids through ``inverse`` (id -> our index, e.g. the
+    classes an export used), then the table's (ids this table does not write -> unlabelled)."""
     raw = np.asarray(raw, dtype=np.uint32)
     kitti = (raw & np.uint32(0xFFFF)).astype(np.int64)
     lut = np.full(65536, UNLABELLED, dtype=np.uint8)
-    for kid, idx in table.kitti_inverse().items():
+    for kid, idx in {**table.kitti_inverse(), **(inverse or {})}.items():
         lut[kid] = idx
     lut[0] = UNLABELLED
     return FrameLabels(lut[kitti], (raw >> np.uint32(16)).astype(np.uint16))
@@ -118,7 +120,10 @@ def write_semantickitti(loaded: LoadedSequence, dst: Path, *, progress: Callable
         write_bytes(seq / "calib.txt", b"Tr: 1 0 0 0 0 1 0 0 0 0 1 0\n")
         write_bytes(seq / "times.txt", "".join(f"{(t - times[0]) * 1e-9:.6e}\n" for t in times).encode())
         write_bytes(out / YAML_FILE, _yaml(table).encode())
-        write_bytes(out / CLASSES_FILE, json.dumps(table.to_dict(), indent=1).encode())
+        inverse: dict[str, int] = {}
+        for i in sorted(used):  # the classes written, so that the ids decode back to them
+            inverse.setdefault(str(int(table.kitti_lut[i])), i)
+        write_bytes(out / CLASSES_FILE, json.dumps({**table.to_dict(), "inverse": inverse}, indent=1).encode())
     by_id: dict[int, list[str]] = {}
     for i in sorted(used):
         by_id.setdefault(int(table.kitti_lut[i]), []).append(table.name(i))
@@ -133,8 +138,10 @@ def write_semantickitti(loaded: LoadedSequence, dst: Path, *, progress: Callable
     return summary
 
 
-def read_semantickitti_labels(path: Path, table: ClassTable, expected: int | None = None) -> FrameLabels:
-    """One ``.label`` file -> our labels; FormatError naming it when its size is wrong."""
+def read_semantickitti_labels(path: Path, table: ClassTable, expected: int | None = None,
+                              inverse: dict[int, int] | None = None) -> FrameLabels:
+    """One ``.label`` file -> our labels (:func:`decode_labels`); FormatError naming it when its
+    size is wrong."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -145,7 +152,7 @@ def read_semantickitti_labels(path: Path, table: ClassTable, expected: int | Non
     arr = np.frombuffer(raw, dtype="<u4")
     if expected is not None and len(arr) != expected:
         raise FormatError(path, f"expected {expected} labels (points of the sweep), found {len(arr)}")
-    return decode_labels(arr, table)
+    return decode_labels(arr, table, inverse)
 
 
 def read_semantickitti(root: Path, sequence: str = "00") -> tuple[ClassTable, dict[int, FrameLabels]]:
@@ -153,11 +160,17 @@ def read_semantickitti(root: Path, sequence: str = "00") -> tuple[ClassTable, di
     (the table from ``fusionlabel-pointclasses.json``, else the default)."""
     root = Path(root)
     cf = root / CLASSES_FILE
-    table = ClassTable.from_dict(read_json_file(cf, FormatError)) if cf.is_file() else ClassTable.default()
+    data = read_json_file(cf, FormatError) if cf.is_file() else None
+    table = ClassTable.from_dict(data) if isinstance(data, dict) else ClassTable.default()
+    raw_inv = data.get("inverse", {}) if isinstance(data, dict) else {}
+    try:
+        inverse = {int(k): int(v) for k, v in raw_inv.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise FormatError(cf, "inverse: expected {SemanticKITTI id: class index}") from None
     seq = root / "sequences" / sequence
     out: dict[int, FrameLabels] = {}
     for p in sorted((seq / "labels").glob("*.label")):
         velo = seq / "velodyne" / f"{p.stem}.bin"
         n = velo.stat().st_size // 16 if velo.is_file() else None
-        out[int(p.stem)] = read_semantickitti_labels(p, table, n)
+        out[int(p.stem)] = read_semantickitti_labels(p, table, n, inverse)
     return table, out

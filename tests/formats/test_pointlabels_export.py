@@ -202,3 +202,22 @@ def test_export_bev_rasters_point_classes(synth_seq: Path, tmp_path: Path) -> No
     on_car = sem[car & (sem != 255)]
     assert (on_car == table.index("vehicle.car")).mean() > 0.8
     assert (dst / "png" / "semantic" / "000000.png").is_file()
+
+
+def test_nuscenes_reader_attaches_lidarseg_labels(synth_seq: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "nusc"
+    convert(synth_seq, dst, "nuscenes")
+    gt = open_dataset(synth_seq).annotations.point_labels
+    back = open_dataset(dst)
+    labels = back.annotations.point_labels
+    assert labels is not None and labels.labelled_frames() == [0, 1, 2] and labels.sensor == "LIDAR_TOP"
+    for f in range(3):
+        lab, truth = labels.get(f), gt.get(f)
+        assert len(lab) == len(back.read_lidar(f, "LIDAR_TOP"))
+        assert np.array_equal(gt.table.to_nuscenes(lab.semantic), gt.table.to_nuscenes(truth.semantic))
+        assert _partition_equal(lab.instance, np.where(gt.table.thing_mask()[truth.semantic], truth.instance, 0))
+    # and on to SemanticKITTI: the labels travel
+    sk = tmp_path / "sk"
+    convert(dst, sk, "semantickitti")
+    _, frames = read_semantickitti(sk)
+    assert np.array_equal(frames[2].semantic, labels.get(2).semantic)
