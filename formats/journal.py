@@ -119,6 +119,8 @@ class Changes:
             self.proposals.add(tid)
         elif e.kind == "issue_changed":
             self.issues = True
+        elif e.kind == "point_labels_changed":
+            pass  # point labels live beside the project (formats.pointlabels), not in its JSON
         else:
             self.unknown = True
 

@@ -99,3 +99,17 @@ def test_bad_label_files_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "pl" / "000000.npz").write_bytes(b"not a zip")
     with pytest.raises(FormatError, match="000000.npz"):
         load_point_labels(tmp_path / "pl").get(0)
+
+
+def test_point_label_edits_write_no_full_recovery_copy(tmp_path: Path) -> None:
+    from formats.project import RecoveryStore, SequenceRef
+
+    doc = AnnotationDocument(2)
+    doc.attach_point_labels(PointLabels(frame_count=2, point_count=lambda f: 50))
+    stack = UndoStack(doc)
+    proj = tmp_path / "a.flproj"
+    save_project(proj, doc, tmp_path, saved_by="t")
+    store = RecoveryStore(doc, SequenceRef(tmp_path), project_path=proj, stack=stack)
+    stack.push(label_points(0, [1, 2, 3], semantic=17))
+    assert not store.path.exists()  # the JSON document did not change: nothing to copy
+    store.close()
