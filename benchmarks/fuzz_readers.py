@@ -102,7 +102,7 @@ def _run_cli(*args: str) -> None:
 
 
 def _thin_native(root: Path, step: int = 100) -> None:
-    """Keep every ``step``-th point of each sweep (and instance id) and fix the index counts."""
+    """Keep every ``step``-th point of each sweep (and instance id and class) and fix the index counts."""
     index = json.loads((root / "fusionlabel.json").read_text())
     for fr in index["frames"]:
         for name, rel in fr["lidar"].items():
@@ -113,6 +113,10 @@ def _thin_native(root: Path, step: int = 100) -> None:
             if inst_rel:
                 inst = np.fromfile(root / inst_rel, dtype="<i4")[::step]
                 (root / inst_rel).write_bytes(inst.tobytes())
+            sem_rel = fr.get("lidar_semantic", {}).get(name)
+            if sem_rel:
+                sem = np.fromfile(root / sem_rel, dtype=np.uint8)[::step]
+                (root / sem_rel).write_bytes(sem.tobytes())
     (root / "fusionlabel.json").write_text(json.dumps(index, indent=1))
 
 

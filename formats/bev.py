@@ -52,6 +52,7 @@ from numpy.typing import NDArray
 
 from calib.transforms import invert, make_transform, transform_points
 from formats.errors import FormatError
+from formats.pointlabels import bev_point_semantic
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.geometry import bev_polygons
 from fusionlabel.ontology import Ontology
@@ -382,6 +383,7 @@ vectors/<frame:06d>.json          one entry per box: polygon, class, track id, v
 | `instance` | (H, W) int32 | track id of the box covering most of the cell (>= half), -1 none |
 | `height` | (H, W) float32 | highest LiDAR point, metres along the BEV frame z; NaN = no point |
 | `density` | (H, W) uint16 | LiDAR points per cell |
+| `point_semantic` | (H, W) uint8 | point labels: the cell's majority class (`point_classes`), 255 none |
 | `T_world_from_bev` | (4, 4) float64 | pose of the BEV frame in the world |
 | `resolution`, `range`, `timestamp_ns`, `frame` | scalars | as above; time in integer ns |
 
@@ -453,6 +455,10 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
 
                 extra = {"map_layers": map_layers(map_els, bf.T_world_from_bev, grid),
                          "map_classes": np.array(MAP_LAYERS, dtype=str)}
+            # point labels, when the sequence has them: the majority class per cell (formats.pointlabels)
+            sem = bev_point_semantic(loaded, i, grid, invert(bf.T_world_from_bev))
+            if sem is not None:
+                extra["point_semantic"] = sem
             save_npz(_mk(tmp / "npz") / f"{stem}.npz", classes=np.array(cls, dtype=str), occupancy=bf.occupancy,
                      coverage=bf.coverage, instance=bf.instance, height=bf.height, density=bf.density,
                      T_world_from_bev=bf.T_world_from_bev, resolution=grid.resolution, range=grid.extent,
@@ -469,6 +475,10 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
                 _png(tmp / "png" / "composite" / f"{stem}.png", composite_png(bf, ontology, height_range))
                 for name, layer in zip(extra.get("map_classes", []), extra.get("map_layers", []), strict=True):
                     _png(tmp / "png" / "map" / str(name) / f"{stem}.png", layer.astype(np.uint8) * 255)
+                if sem is not None:
+                    colors_rgb = loaded.annotations.point_labels.table.colors.copy()
+                    colors_rgb[255] = 0
+                    _png(tmp / "png" / "semantic" / f"{stem}.png", colors_rgb[sem])
             for ob in bf.objects:
                 colors[str(ob["track_id"])] = list(track_color(ob["track_id"]))
             summary.frames += 1
@@ -491,6 +501,8 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
             from formats.maps.bev import MAP_LAYERS
 
             meta["map_layers"] = list(MAP_LAYERS)
+        if doc.point_labels is not None:  # the table of the npz "point_semantic" rasters
+            meta["point_classes"] = doc.point_labels.table.to_dict()
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, allow_nan=False), encoding="utf-8")
         half = grid.size // 2
         (tmp / "README.md").write_text(README.format(

@@ -93,8 +93,11 @@ register_writer("nuscenes", "formats.export.nuscenes:write_nuscenes",
                 "nuScenes: <dst>/<version>/*.json tables, samples/ and sweeps/")
 register_writer("openlabel", "formats.openlabel:write_openlabel", "ASAM OpenLABEL 1.0 JSON")
 register_writer("native", "formats.export.native:write_native", "native layout (fusionlabel.json) + tracks")
+register_writer("semantickitti", "formats.export.semantickitti:write_semantickitti",
+                "SemanticKITTI: sequences/NN/velodyne/*.bin, labels/*.label (point labels), semantic-kitti.yaml")
 
-ALIASES = {"kitti-object": "kitti", "kitti_object": "kitti", "kitti_tracking": "kitti-tracking", "nusc": "nuscenes"}
+ALIASES = {"kitti-object": "kitti", "kitti_object": "kitti", "kitti_tracking": "kitti-tracking", "nusc": "nuscenes",
+           "semantic-kitti": "semantickitti"}
 
 
 def writer_names() -> list[str]:

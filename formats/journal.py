@@ -122,6 +122,8 @@ class Changes:
             self.issues = True
         elif e.kind == "map_changed" and tid is not None:
             self.map_elements.add(tid)
+        elif e.kind == "point_labels_changed":
+            pass  # point labels live beside the project (formats.pointlabels), not in its JSON
         else:
             self.unknown = True
 

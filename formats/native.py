@@ -7,6 +7,9 @@ See ``docs/native-format.md`` for the full description. In short::
       rig.json                         sensor rig (calib.rig native rig JSON)
       lidar/<lidar>/<index:06d>.bin    float32 (N, 4): x, y, z (m, sensor frame), intensity [0, 1]
       lidar_instance/<lidar>/<index:06d>.bin   int32 (N,): GT track id per point, -1 = none (optional)
+      lidar_semantic/<lidar>/<index:06d>.bin   uint8 (N,): GT point class per point (optional; the
+                                       class table in the index's "point_classes", see
+                                       fusionlabel.pointlabels.classes; 255 = none)
       cameras/<camera>/<index:06d>.png 8-bit RGB images
       masks/<camera>/<index:06d>.png   16-bit instance masks, value = track id + 1, 0 = none (optional)
       labels/ground_truth.json         tracks in the world frame (optional)
@@ -113,6 +116,27 @@ def write_instance(path: PathLike, instance: NDArray[np.integer]) -> None:
     if inst.ndim != 1:
         raise ValueError(f"instance ids must have shape (N,), got {inst.shape}")
     atomic_write_bytes(path, np.ascontiguousarray(inst, dtype="<i4").tobytes())
+
+
+def write_semantic(path: PathLike, semantic: NDArray[np.integer]) -> None:
+    """Write (N,) per-point class indices as uint8, atomically."""
+    sem = np.asarray(semantic)
+    if sem.ndim != 1 or (sem.size and (sem.min() < 0 or sem.max() > 255)):
+        raise ValueError(f"point classes must be (N,) values in 0..255, got shape {sem.shape}")
+    atomic_write_bytes(path, np.ascontiguousarray(sem, dtype=np.uint8).tobytes())
+
+
+def read_semantic(path: PathLike, expected_points: int | None = None) -> NDArray[np.uint8]:
+    """Read per-point class indices (N,) uint8 written by :func:`write_semantic`."""
+    path = Path(path)
+    check_confined(path, FormatError)
+    try:
+        sem = np.frombuffer(path.read_bytes(), dtype=np.uint8).copy()
+    except OSError as e:
+        raise FormatError(path, f"cannot read point class file: {e}") from None
+    if expected_points is not None and sem.shape[0] != expected_points:
+        raise FormatError(path, f"expected {expected_points} point classes, found {sem.shape[0]}")
+    return sem
 
 
 def read_instance(path: PathLike, expected_points: int | None = None) -> NDArray[np.int32]:
@@ -298,6 +322,7 @@ class NativeWriter:
         cameras: Mapping[str, NDArray[np.uint8]] | None = None,
         camera_timestamps_ns: Mapping[str, int] | None = None,
         masks: Mapping[str, NDArray[np.integer]] | None = None,
+        lidar_semantic: Mapping[str, NDArray[np.integer]] | None = None,
     ) -> None:
         """Write one frame's files. ``lidar`` sensor -> (N, 4) points in the sensor frame;
         ``cameras`` sensor -> (H, W, 3) RGB uint8; ``masks`` sensor -> (H, W) track ids (-1 none)."""
@@ -318,14 +343,18 @@ class NativeWriter:
             write_lidar(self._file(rel), pts)
             rec["lidar"][name] = rel
             rec["lidar_points"][name] = int(np.asarray(pts).shape[0])
-        if lidar_instance:
-            rec["lidar_instance"] = {}
-            for name, inst in lidar_instance.items():
-                if np.asarray(inst).shape[0] != rec["lidar_points"].get(name):
-                    raise ValueError(f"frame {index} {name}: instance ids do not match the point count")
-                rel = f"lidar_instance/{name}/{index:06d}.bin"
-                write_instance(self._file(rel), inst)
-                rec["lidar_instance"][name] = rel
+        per_point = (("lidar_instance", lidar_instance, write_instance, "instance ids"),
+                     ("lidar_semantic", lidar_semantic, write_semantic, "point classes"))
+        for key, arrays, write, what in per_point:
+            if not arrays:
+                continue
+            rec[key] = {}
+            for name, values in arrays.items():
+                if np.asarray(values).shape[0] != rec["lidar_points"].get(name):
+                    raise ValueError(f"frame {index} {name}: {what} do not match the point count")
+                rel = f"{key}/{name}/{index:06d}.bin"
+                write(self._file(rel), values)
+                rec[key][name] = rel
         for name, img in (cameras or {}).items():
             rel = f"cameras/{name}/{index:06d}.png"
             atomic_write_bytes(self._file(rel), encode_png(img))
@@ -381,12 +410,18 @@ def write_synth_scene(
     so an interrupted run never leaves a half-written sequence at ``out``. ``out`` must not exist
     or be an empty folder unless ``overwrite`` (then the old folder is replaced at the end).
     ``progress(done, total)`` is called after each frame. Returns ``out``."""
+    from fusionlabel.pointlabels.classes import ClassTable
+    from fusionlabel.synth.semantics import sweep_semantics
+
     out = Path(out)
+    table = ClassTable.default()
     with staged_output(out, overwrite) as tmp:
         writer = NativeWriter(tmp, scene.name, scene.rig)
         n = len(scene)
         for i in range(n):
             fr = scene.frame(i)
+            semantic = {k: sweep_semantics(v, fr.T_world_from_ego @ scene.rig.T("ego", k), scene.layout.objects,
+                                           scene.layout.road, table) for k, v in fr.lidar.items()}
             writer.add_frame(
                 i,
                 fr.timestamp_ns,
@@ -396,6 +431,7 @@ def write_synth_scene(
                 cameras={k: v.image for k, v in fr.cameras.items()},
                 camera_timestamps_ns={k: fr.timestamp_ns for k in fr.cameras},
                 masks={k: v.instance for k, v in fr.cameras.items()} if masks else None,
+                lidar_semantic=semantic,
             )
             if progress is not None:
                 progress(i + 1, n)
@@ -407,6 +443,7 @@ def write_synth_scene(
             "image_size": list(cfg.image_size),
             "beams": cfg.beams,
             "azimuths": cfg.azimuths,
+            "point_classes": table.to_dict(),
         }
         writer.finish(scene.tracks(), meta, scene.map_elements())
     return out
@@ -486,6 +523,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
     frames: list[FrameInfo] = []
     lidar_points: list[dict[str, int]] = []
     inst_files: list[dict[str, Path]] = []
+    sem_files: list[dict[str, Path]] = []
     mask_files: list[dict[str, Path]] = []
     last_ts: int | None = None
     for i, fr in enumerate(frames_raw):
@@ -528,6 +566,12 @@ def load_sequence(path: PathLike) -> SequenceInfo:
                 for n, r in sensor_map(fr, "lidar_instance", where, "lidar").items()
             }
         )
+        sem_files.append(
+            {
+                n: file_of(r, f"{where}.lidar_semantic.{n}")
+                for n, r in sensor_map(fr, "lidar_semantic", where, "lidar").items()
+            }
+        )
         mask_files.append(
             {
                 n: file_of(r, f"{where}.camera_masks.{n}")
@@ -551,6 +595,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
     meta = {
         "lidar_points": lidar_points,
         "lidar_instance_files": inst_files,
+        "lidar_semantic_files": sem_files,
         "camera_mask_files": mask_files,
         "ground_truth": gt_path,
         "map": map_path,
@@ -573,14 +618,23 @@ def read_lidar_frame(seq: SequenceInfo, frame: int, name: str | None = None) -> 
     return read_lidar(fi.lidar_files[name], expected)
 
 
+def _per_point_file(seq: SequenceInfo, frame: int, name: str | None, key: str) -> tuple[Path | None, int | None]:
+    """The per-point file of ``key`` (``lidar_instance_files`` ...) of a sweep and its point count."""
+    name = name or seq.lidar_names[0]
+    p = seq.meta.get(key, [{}] * len(seq))[frame].get(name)
+    return p, seq.meta.get("lidar_points", [{}] * len(seq))[frame].get(name)
+
+
 def read_lidar_instance(seq: SequenceInfo, frame: int, name: str | None = None) -> NDArray[np.int32] | None:
     """Per-point instance ids of a sweep, or None when the sequence has none."""
-    name = name or seq.lidar_names[0]
-    p = seq.meta.get("lidar_instance_files", [{}] * len(seq))[frame].get(name)
-    if p is None:
-        return None
-    expected = seq.meta.get("lidar_points", [{}] * len(seq))[frame].get(name)
-    return read_instance(p, expected)
+    p, expected = _per_point_file(seq, frame, name, "lidar_instance_files")
+    return None if p is None else read_instance(p, expected)
+
+
+def read_lidar_semantic(seq: SequenceInfo, frame: int, name: str | None = None) -> NDArray[np.uint8] | None:
+    """Per-point ground-truth classes of a sweep, or None when the sequence has none."""
+    p, expected = _per_point_file(seq, frame, name, "lidar_semantic_files")
+    return None if p is None else read_semantic(p, expected)
 
 
 def load_ground_truth(seq: SequenceInfo) -> list[Track]:

@@ -19,6 +19,10 @@ A project file (suggested suffix ``.flproj``) is UTF-8 JSON, written atomically
               "saved_at_ns": 1795..., "app": "fusionlabel 0.1.0", "...": "free-form"}
     }
 
+Per-point labels (``AnnotationDocument.point_labels``) are saved beside the project file, in the
+folder ``<project>.pointlabels/`` (one compressed npz per labelled frame, see
+:mod:`formats.pointlabels`), and attached again by :func:`load_project`.
+
 The sequence path is stored relative to the project file when possible (projects and data move
 together), with the absolute path as a fallback for a project copied elsewhere: loading resolves
 the relative path first, then the absolute one. A missing sequence is not an error here
@@ -217,6 +221,10 @@ def save_project(
     path = Path(path)
     seq = _as_sequence_ref(sequence, sequence_format)
     data = project_to_dict(doc, seq, path.parent, ontology, saved_by, meta, now_ns)
+    if doc.point_labels is not None:  # beside the project: <project>.pointlabels/ (formats.pointlabels)
+        from formats.pointlabels import point_labels_dir, save_point_labels
+
+        save_point_labels(doc.point_labels, point_labels_dir(path))
     atomic_write_json(path, data)
     return Project(path, SequenceRef(Path(os.path.abspath(seq.path)), seq.format, seq.name, seq.options), doc,
                    ontology, data["meta"])
@@ -317,7 +325,13 @@ def _check_ontology_path(ontology: str, path: Path, sequence: Path, allow_roots:
 def load_project(path: PathLike) -> Project:
     """Read a project file; :class:`FormatError` names the file and the key on any problem."""
     path = Path(path)
-    return project_from_dict(read_json(path), path)
+    project = project_from_dict(read_json(path), path)
+    from formats.pointlabels import load_point_labels, point_labels_dir
+
+    labels_dir = point_labels_dir(path)
+    if labels_dir.is_dir():
+        project.document.attach_point_labels(load_point_labels(labels_dir))
+    return project
 
 
 # ---- recovery ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ inside the command functions. Errors are reported as one line on stderr with exi
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -896,8 +897,8 @@ COMMANDS: list[Command] = [
             _run_export_bev),
     Command("export-images", "write camera images with the projected boxes (PNG, optional MP4)", _add_export_images,
             _run_export_images),
-    Command("convert", "convert a sequence (or a folder of sequences) to kitti, kitti-tracking, nuscenes, openlabel "
-            "or native", _add_convert, _run_convert),
+    Command("convert", "convert a sequence (or a folder of sequences) to kitti, kitti-tracking, nuscenes, openlabel, "
+            "semantickitti or native", _add_convert, _run_convert),
     Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
             _add_prelabel, _run_prelabel),
     Command("track", "follow tracks from their keyframes through the sequence on the LiDAR points (auto-track; "
@@ -910,6 +911,9 @@ COMMANDS: list[Command] = [
             lambda p: import_module("formats.maps.cli").add_export_map(p),
             lambda a: import_module("formats.maps.cli").run_export_map(a)),
     Command("open", "open a sequence in the labeling workstation", _add_open, _run_open),
+    Command("label-points", "per-point labels: fill from boxes, ground and road, cleanup, QA; saved in a project",
+            lambda p: importlib.import_module("formats.pointlabels_cli").add_arguments(p),
+            lambda a: importlib.import_module("formats.pointlabels_cli").run(a)),
 ]
 
 

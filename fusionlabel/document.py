@@ -53,6 +53,7 @@ EVENT_KINDS = (
     "proposal_changed",  # a proposal's box, label or confidence changed
     "issue_changed",  # an issue marker was added, changed (resolved) or deleted; ``frames`` its frame
     "map_changed",  # a map element was added, changed or removed; ``track_id`` is the element id
+    "point_labels_changed",  # per-point labels changed (fusionlabel.pointlabels); ``frames`` the frames
 )
 
 
@@ -260,6 +261,9 @@ class AnnotationDocument:
         self._frame_times_ns: tuple[int, ...] | None = None
         if frame_times_ns is not None:
             self.set_frame_times(frame_times_ns)
+        #: Per-point labels (``fusionlabel.pointlabels.PointLabels``) or None; stored beside the
+        #: project (``formats.pointlabels``), not in ``to_dict``; edited by point-label commands.
+        self.point_labels: Any = None
 
     @classmethod
     def from_tracks(cls, tracks: Iterable[Track], frame_count: int | None = None) -> AnnotationDocument:
@@ -297,6 +301,11 @@ class AnnotationDocument:
         self._frame_times_ns = times
         for tid in sorted(self._tracks):
             self._emit("track_changed", tid, self._tracks[tid].frames())
+
+    def attach_point_labels(self, labels: Any) -> None:
+        """Carry ``labels`` (a ``fusionlabel.pointlabels.PointLabels``, or None to drop them);
+        like frame times this is not an edit (no command, no undo, no event)."""
+        self.point_labels = labels
 
     # ---- read API -------------------------------------------------------------------------------
     @property

@@ -300,7 +300,7 @@ def check_files_inside(loaded: LoadedSequence, roots: tuple[str, ...]) -> None:
     if "packed_from" in info.meta:
         return
     src = info.meta.get("index_file") or info.root or "dataset"
-    extra = [info.meta.get(k) or [] for k in ("lidar_instance_files", "camera_mask_files")]
+    extra = [info.meta.get(k) or [] for k in ("lidar_instance_files", "lidar_semantic_files", "camera_mask_files")]
     for k, fr in enumerate(info.frames):
         files = [*fr.lidar_files.values(), *fr.camera_files.values()]
         for per_frame in extra:

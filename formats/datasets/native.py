@@ -55,6 +55,10 @@ def load_native(path: Path, **_: Any) -> LoadedSequence:
     doc = AnnotationDocument.from_tracks(tracks, len(seq.frames))
     for el in (mod.load_ground_truth_map(seq) if hasattr(mod, "load_ground_truth_map") else []):
         doc._put_map_element(el, replace=False)  # the ground-truth map, like the tracks
+    if any(seq.meta.get("lidar_semantic_files") or []):  # per-point ground truth (fusionlabel synth)
+        from formats.pointlabels import native_ground_truth
+
+        doc.attach_point_labels(native_ground_truth(seq))
     return LoadedSequence(
         info=seq,
         annotations=doc,

@@ -331,13 +331,19 @@ def load_nuscenes(
             "scenes": [s.get("name") for s in scenes],
             "sample_tokens": [s["token"] for s in samples],
             **({"keyframes": keyframes} if keyframes is not None else {}),
+            "lidar_sample_data_tokens": [per[lidar]["token"] for per in by_sample],
             "log": log.get("logfile"),
             "location": log.get("location"),
         },
     )
+    doc = AnnotationDocument.from_tracks(sorted(tracks.values(), key=lambda tr: tr.track_id), len(frames))
+    if (vdir / "lidarseg.json").is_file():  # point labels (nuScenes-lidarseg / panoptic)
+        from formats.export.lidarseg import nuscenes_point_labels
+
+        doc.attach_point_labels(nuscenes_point_labels(root, version, info.meta["lidar_sample_data_tokens"], lidar))
     return LoadedSequence(
         info=info,
-        annotations=AnnotationDocument.from_tracks(sorted(tracks.values(), key=lambda tr: tr.track_id), len(frames)),
+        annotations=doc,
         sync=report,
         sensor_poses=sensor_poses,
         lidar_layout="nuscenes",

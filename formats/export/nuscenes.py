@@ -38,6 +38,9 @@ are undistorted pinhole images: a distorted camera is resampled to the pinhole c
 K and size (:class:`formats.export.common.PinholeView`); a JPEG source image that needs no
 resampling is copied, others are encoded as JPEG (quality 95).
 
+Point labels (``loaded.annotations.point_labels``), when present, add nuScenes-lidarseg and
+nuScenes-panoptic files for every keyframe's LIDAR_TOP sweep (:mod:`formats.export.lidarseg`).
+
 Categories map through the ontology (:meth:`Ontology.to_nuscenes`); a box whose class has none is
 skipped and reported. Tokens are deterministic: uuid5 of the scene name and the record's key
 (categories, attributes, visibility and sensors by name only), so exporting twice gives the same
@@ -73,10 +76,12 @@ from formats.export.common import (
     write_bytes,
     xform,
 )
+from formats.export.lidarseg import LidarsegWriter, lidarseg_categories
 from formats.io import staged_output
 from formats.summary import ConvertSummary
 from fusionlabel.geometry import count_points_in_boxes, point_box_indices
 from fusionlabel.ontology import Ontology
+from fusionlabel.pointlabels import FrameLabels
 
 DEFAULT_VERSION = "v1.0-fusionlabel"
 NUSCENES_CAMERAS = ("CAM_FRONT", "CAM_FRONT_LEFT", "CAM_FRONT_RIGHT", "CAM_BACK", "CAM_BACK_LEFT", "CAM_BACK_RIGHT")
@@ -241,10 +246,12 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
     categories_used: dict[int, str] = {}
     inst_scene: dict[int, str] = {}
 
+    point_labels = loaded.annotations.point_labels
     with staged_output(Path(dst), overwrite) as out:
         vdir = out / version
         vdir.mkdir()
         made: set[Path] = set()
+        seg = LidarsegWriter(out, version, point_labels.table) if point_labels is not None else None
 
         def folder(kind: str, ch: str) -> Path:
             p = out / kind / ch
@@ -291,6 +298,9 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                     "token": token(scene, "sample_data", ch, k), "sample_token": sample_tok, "ego_pose_token": ep,
                     "calibrated_sensor_token": calib_token(k, ln, ch, None), "timestamp": ts, "fileformat": "pcd",
                     "is_key_frame": is_key, "height": 0, "width": 0, "filename": rel})
+                if seg is not None and is_key and ln == primary:  # point labels: lidarseg + panoptic
+                    labs = point_labels.get(k, len(pc)) if point_labels.has(k) else FrameLabels.empty(len(pc))
+                    seg.add(scene, token(scene, "sample_data", ch, k), labs)
             # cameras
             for cam, ch in cam_ch.items():
                 if cam not in rig.camera_names():
@@ -364,6 +374,9 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             "sensor": sensors,
             "visibility": [{"token": t, "level": lv, "description": d} for t, lv, d in VISIBILITY],
         }
+        if seg is not None:
+            tables["category"] = lidarseg_categories(categories)
+            tables.update(seg.tables())
         for name, recs in tables.items():
             write_bytes(vdir / f"{name}.json", json.dumps(recs, indent=1).encode())
     for r in loaded.ignore_regions:

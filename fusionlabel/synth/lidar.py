@@ -54,10 +54,13 @@ class LidarSpec:
 @dataclass
 class LidarSweep:
     """One sweep: ``points`` (N, 4) float32 (x, y, z in the lidar frame in metres, intensity in
-    [0, 1]) and ``instance`` (N,) int32 (GT track id of the hit object, -1 for ground/structure)."""
+    [0, 1]) and ``instance`` (N,) int32 (GT track id of the hit object, -1 for ground/structure);
+    ``part`` (N,) int32 the index of the primitive hit (into the frame's ``Primitives``), -1 for the
+    ground."""
 
     points: NDArray[np.float32]
     instance: NDArray[np.int32]
+    part: NDArray[np.int32] | None = None
 
 
 def cast_sweep(
@@ -166,4 +169,4 @@ def cast_sweep(
     out[:, :3] = pts
     out[:, 3] = inten
     inst = np.where(on_box, prims.instance[np.maximum(own, 0)], -1).astype(np.int32)
-    return LidarSweep(out, inst)
+    return LidarSweep(out, inst, np.where(on_box, own, -1).astype(np.int32))

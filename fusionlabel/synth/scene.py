@@ -85,6 +85,8 @@ class SceneObject:
     path: Polyline | None = None
     u0: float = 0.0
     speed: float = 0.0
+    #: Point class of structure (``"building"``, ``"pole"``); labelled objects use their label.
+    semantic: str | None = None
     size: tuple[float, float, float] = field(init=False)
     center_offset: tuple[float, float, float] = field(init=False)
 
@@ -477,8 +479,8 @@ def build_layout(rng: np.random.Generator, duration: float) -> SceneLayout:
             s += length_gap
 
     # structure: poles on the sidewalks and building walls
-    def add_structure(parts: list[Part], pose: tuple[float, float, float]) -> None:
-        objects.append(SceneObject(STRUCTURE, None, parts, static_pose=pose))
+    def add_structure(parts: list[Part], pose: tuple[float, float, float], semantic: str) -> None:
+        objects.append(SceneObject(STRUCTURE, None, parts, static_pose=pose, semantic=semantic))
 
     pole_d = PARKING_EDGE + 0.6
     for side in (-1, 1):
@@ -489,7 +491,8 @@ def build_layout(rng: np.random.Generator, duration: float) -> SceneLayout:
                 x, y = road.to_world(s, side * pole_d)
                 h = float(rng.uniform(4.5, 8.0))
                 add_structure(
-                    [Part((0.0, 0.0, h / 2), (0.3, 0.3, h), (120, 120, 125), 0.55)], (float(x), float(y), 0.0)
+                    [Part((0.0, 0.0, h / 2), (0.3, 0.3, h), (120, 120, 125), 0.55)], (float(x), float(y), 0.0),
+                    "pole",
                 )
             s += rng.uniform(15.0, 25.0)
 
@@ -522,5 +525,6 @@ def build_layout(rng: np.random.Generator, duration: float) -> SceneLayout:
             add_structure(
                 [Part((0.0, 0.0, h / 2), (length, thick, h), col, float(rng.uniform(0.3, 0.6)))],
                 (float(centre[0]), float(centre[1]), yaw),
+                "building",
             )
     return SceneLayout(road, ego, objects)

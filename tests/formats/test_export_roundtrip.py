@@ -161,8 +161,10 @@ def test_nuscenes_keyframe_rate_and_tables(scene: Path, tmp_path: Path) -> None:
     vdir = tmp_path / "nusc" / "v1.0-fusionlabel"
     tables = {p.stem: json.loads(p.read_text()) for p in vdir.glob("*.json")}
     assert set(tables) == {"scene", "sample", "sample_data", "sample_annotation", "instance", "category",
-                           "attribute", "visibility", "ego_pose", "calibrated_sensor", "sensor", "log", "map"}
+                           "attribute", "visibility", "ego_pose", "calibrated_sensor", "sensor", "log", "map",
+                           "lidarseg", "panoptic"}  # a synthetic scene carries per-point ground truth
     assert len(tables["sample"]) == 2
+    assert len(tables["lidarseg"]) == len(tables["panoptic"]) == 2  # keyframes only
     sd = tables["sample_data"]
     assert sum(r["is_key_frame"] for r in sd) == 2 * 7 and sum(not r["is_key_frame"] for r in sd) == 2 * 7
     assert all(r["filename"].startswith("sweeps/") for r in sd if not r["is_key_frame"])
