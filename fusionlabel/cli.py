@@ -133,6 +133,10 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cameras", type=int, choices=(1, 6), default=6, help="forward camera or a ring of 6")
     p.add_argument("--size", type=_image_size, default=(800, 450), help="camera image size WxH (800x450)")
     p.add_argument("--masks", action="store_true", help="also write 16-bit instance masks per image")
+    p.add_argument("--rolling-sweep", action="store_true",
+                   help="rotating LiDAR sweep: points at their own time, cameras triggered as it passes")
+    p.add_argument("--exposure-offset", type=float, default=0.0, metavar="MS",
+                   help="camera capture time after its trigger, milliseconds (default 0)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
 
 
@@ -145,12 +149,17 @@ def generate(
     masks: bool = False,
     force: bool = False,
     progress: bool = False,
+    rolling_sweep: bool = False,
+    exposure_offset_ms: float = 0.0,
 ) -> Path:
-    """Generate a synthetic sequence into ``out`` (written to a temporary folder, then renamed)."""
+    """Generate a synthetic sequence into ``out`` (written to a temporary folder, then renamed);
+    ``rolling_sweep`` / ``exposure_offset_ms``: sensor timing (docs/timing.md)."""
     from formats import native
     from fusionlabel.synth import SynthConfig, SynthScene
 
-    scene = SynthScene(SynthConfig(frames=frames, seed=seed, cameras=cameras, image_size=size))
+    scene = SynthScene(SynthConfig(frames=frames, seed=seed, cameras=cameras, image_size=size,
+                                   rolling_sweep=rolling_sweep,
+                                   exposure_offset_ns=int(round(exposure_offset_ms * 1e6))))
 
     def report(done: int, total: int) -> None:
         print(f"\r  frame {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
@@ -163,7 +172,8 @@ def generate(
 def _run_synth(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = generate(
-        args.out, args.frames, args.seed, args.cameras, args.size, args.masks, args.force, sys.stderr.isatty()
+        args.out, args.frames, args.seed, args.cameras, args.size, args.masks, args.force, sys.stderr.isatty(),
+        args.rolling_sweep, args.exposure_offset,
     )
     dt = time.perf_counter() - t0
     info = describe_sequence(open_sequence(out))
