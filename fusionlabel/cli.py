@@ -405,6 +405,8 @@ def _add_export_images(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cameras", nargs="+", metavar="CAMERA", help="only these cameras (default: all)")
     p.add_argument("--fps", type=_positive_float, help="video frame rate (default: from the timestamps)")
     p.add_argument("--no-ids", action="store_true", help="do not write track ids")
+    p.add_argument("--no-time-correct", dest="time_correct", action="store_false",
+                   help="draw boxes at the frame time, not at each image's capture time")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     add_open_arguments(p)
 
@@ -415,7 +417,7 @@ def _run_export_images(args: argparse.Namespace) -> int:
     loaded = open_sequence(args.path, args)
     t0 = time.perf_counter()
     summary = write_images(loaded, args.out, cameras=args.cameras, mp4=args.mp4, fps=args.fps,
-                           ids=not args.no_ids, overwrite=args.force,
+                           ids=not args.no_ids, overwrite=args.force, time_correct=args.time_correct,
                            progress=_progress_printer(sys.stderr.isatty()))
     dt = time.perf_counter() - t0
     cams = args.cameras or loaded.camera_names
@@ -454,6 +456,8 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
                    help="nuScenes: table folder name of the output (v1.0-fusionlabel)")
     w.add_argument("--link", choices=["copy", "hardlink", "symlink"], default=None,
                    help="how unchanged source files are placed (default copy)")
+    w.add_argument("--no-time-correct", dest="time_correct", action="store_false", default=None,
+                   help="KITTI: 2D boxes at the sweep time, not at the image's capture time")
     add_open_arguments(p)
 
 
@@ -475,6 +479,7 @@ def _run_convert(args: argparse.Namespace) -> int:
                "velodyne_axes": args.velodyne_axes,
                "sequence": args.sequence_name, "keyframe_every": args.keyframe_every,
                "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link,
+               "time_correct": args.time_correct,
                "overwrite": True if args.force else None}
     t0 = time.perf_counter()
     summary = convert_path(args.src, args.dst, args.to, src_format=args.dataset_format,

@@ -24,7 +24,7 @@ Times are integer nanoseconds (absolute, as the frames' timestamps) unless a nam
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,7 +155,8 @@ def box_motion(from_box: Box3D, to_box: Box3D) -> F64:
 class CaptureTiming:
     """Frame ``frame`` (timestamp ``frame_ns``) shown in an image captured at ``capture_ns``.
 
-    ``clock`` gives the ego pose at the capture time; ``doc`` (an ``AnnotationDocument``) the
+    ``clock`` gives the ego pose at the capture time (unless the data recorded it:
+    ``recorded_pose``, e.g. nuScenes' ego pose per image); ``doc`` (an ``AnnotationDocument``) the
     tracks' motion; ``times_ns`` the frame times. Build with :meth:`of`."""
 
     frame: int
@@ -164,11 +165,14 @@ class CaptureTiming:
     clock: EgoClock
     doc: Any
     times_ns: tuple[int, ...]
+    recorded_pose: F64 | None = None
 
     @classmethod
-    def of(cls, doc: Any, clock: EgoClock, frame: int, capture_ns: int) -> CaptureTiming:
+    def of(cls, doc: Any, clock: EgoClock, frame: int, capture_ns: int,
+           recorded_pose: ArrayLike | None = None) -> CaptureTiming:
         times = tuple(int(v) for v in clock.times_ns)
-        return cls(int(frame), times[frame], int(capture_ns), clock, doc, times)
+        pose = None if recorded_pose is None else np.asarray(recorded_pose, dtype=np.float64)
+        return cls(int(frame), times[frame], int(capture_ns), clock, doc, times, pose)
 
     @property
     def offset_s(self) -> float:
@@ -177,7 +181,14 @@ class CaptureTiming:
 
     def T_world_from_ego(self) -> F64:
         """(4, 4) ego pose at the capture time."""
+        if self.recorded_pose is not None:
+            return self.recorded_pose
         return self.clock.T_world_from_ego(self.capture_ns)
+
+    def ego_shift(self) -> F64:
+        """(4, 4) world -> world ``T_world_from_ego(frame) @ inv(T_world_from_ego(capture))``: a
+        pose ``T_cam_from_world`` of the frame time times this is the pose at the capture time."""
+        return self.clock.poses[self.frame] @ invert(self.T_world_from_ego())
 
     def T_sensor_from_world(self, T_ego_from_sensor: ArrayLike) -> F64:
         """(4, 4) ``T_sensor_from_world`` at the capture time (e.g. ``T_cam_from_world``)."""
@@ -280,8 +291,3 @@ def times_to_ns(frame_ns: int, times_s: ArrayLike) -> NDArray[np.int64]:
     t = np.asarray(times_s, dtype=np.float64).reshape(-1)
     return int(frame_ns) + np.round(t * 1e6).astype(np.int64) * 1000
 
-
-def frame_capture_timing(doc: Any, clock: EgoClock, frame: int,
-                         camera_times: Mapping[str, int]) -> dict[str, CaptureTiming]:
-    """:class:`CaptureTiming` of every camera of ``frame`` (name -> capture time ns)."""
-    return {c: CaptureTiming.of(doc, clock, frame, t) for c, t in camera_times.items()}
