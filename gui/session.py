@@ -208,10 +208,9 @@ def load_frame(loaded: Any, index: int, cameras: bool = True, deskew: bool = Fal
             continue
         raw = transform_f32(loaded.T_world_from_sensor(index, name), pc.xyz)
         timed = None
-        if timing is not None:
-            w, times = timing.world_points(index, name, True, pc)
-            timed = np.asarray(w, dtype=np.float32) if times is not None else None
-            has_times |= timed is not None
+        if timing is not None and timing.sweep_times(index, name, pc) is not None:
+            timed = np.asarray(timing.world_points(index, name, True, pc)[0], dtype=np.float32)
+            has_times = True
         timed_list.append(raw if timed is None else timed)
         pts_list.append(timed if deskew and timed is not None else raw)
         inten = pc.intensity
