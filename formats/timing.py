@@ -115,3 +115,14 @@ class SequenceTiming:
             return None
         fi = self.loaded.info.frames[frame]
         return deskew_points(pc.xyz, times, fi.timestamp_ns, self.clock, self.loaded.rig(frame).T("ego", lidar))
+
+    def export_sweep(self, frame: int, lidar: str, pc: Any, deskew: bool) -> tuple[NDArray[np.floating], F64 | None]:
+        """``(xyz (N, 3) sensor frame, times (N,) s or None)`` of a sweep to be written: deskewed
+        into the sensor frame at the frame time (times None: every point is at the frame time
+        then) when ``deskew`` and the sweep has times, else as read with its times."""
+        times = self.sweep_times(frame, lidar, pc)
+        if deskew and times is not None:
+            fi = self.loaded.info.frames[frame]
+            T_es = self.loaded.rig(frame).T("ego", lidar)
+            return deskew_points(pc.xyz, times, fi.timestamp_ns, self.clock, T_es), None
+        return pc.xyz, times

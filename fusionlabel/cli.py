@@ -458,6 +458,8 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
                    help="how unchanged source files are placed (default copy)")
     w.add_argument("--no-time-correct", dest="time_correct", action="store_false", default=None,
                    help="KITTI: 2D boxes at the sweep time, not at the image's capture time")
+    w.add_argument("--deskew", action="store_true", default=None,
+                   help="KITTI, native: sweeps with per-point times written motion-compensated")
     add_open_arguments(p)
 
 
@@ -479,7 +481,7 @@ def _run_convert(args: argparse.Namespace) -> int:
                "velodyne_axes": args.velodyne_axes,
                "sequence": args.sequence_name, "keyframe_every": args.keyframe_every,
                "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link,
-               "time_correct": args.time_correct,
+               "time_correct": args.time_correct, "deskew": args.deskew,
                "overwrite": True if args.force else None}
     t0 = time.perf_counter()
     summary = convert_path(args.src, args.dst, args.to, src_format=args.dataset_format,

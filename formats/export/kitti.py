@@ -48,7 +48,8 @@ tracking: the integer level of :func:`tracking_truncation`), ``occluded``: the L
 decimals for truncation and the 2D box, 4 for the 3D values and alpha (sub-centimetre round trips);
 ``decimals=2`` writes everything at the benchmark files' precision.
 
-Sensor files. ``velodyne``: float32 x y z intensity in the velodyne frame (a source file already in
+Sensor files. ``velodyne``: float32 x y z intensity in the velodyne frame (with ``deskew``,
+sweeps with per-point times motion-compensated to the sweep time, :mod:`formats.timing`) (a source file already in
 that layout and frame is copied or linked, ``link``); intensity is copied unscaled (0 when the source has
 none). ``image_2``: PNG (a PNG source image that needs no resampling is copied or linked).
 
@@ -273,6 +274,7 @@ class _Ctx:
     level: bool
     axes: str
     timing: SequenceTiming | None = None
+    deskew: bool = False
 
 
 def _fmt(v: float) -> str:
@@ -308,9 +310,14 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     if pc is None:
         summary.skipped.append((f"{where} {ctx.lidar}", "no LiDAR sweep"))
     else:
-        xyz_velo = xform(T_velo_from_lid, pc.xyz) if rotated else np.asarray(pc.xyz, dtype=np.float64)
+        xyz_lid = pc.xyz
+        deskewed = False
+        if ctx.deskew:
+            xyz_lid, t = (ctx.timing or SequenceTiming(loaded)).export_sweep(k, ctx.lidar, pc, True)
+            deskewed = t is None and xyz_lid is not pc.xyz
+        xyz_velo = xform(T_velo_from_lid, xyz_lid) if rotated else np.asarray(xyz_lid, dtype=np.float64)
         same_layout = loaded.lidar_layout == "kitti" and src is not None and src.suffix == ".bin"
-        if not rotated and same_layout and src is not None and src.is_file():
+        if not rotated and not deskewed and same_layout and src is not None and src.is_file():
             place_file(src, velo_path, ctx.link)
         else:
             arr = np.zeros((len(pc), 4), dtype=np.float32)
@@ -391,7 +398,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
 def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, ontology: Ontology | None,
              decimals: int | None, keep_source_fields: bool, occlusion: bool, link: str, level: bool,
-             axes: str, time_correct: bool = True) -> _Ctx:
+             axes: str, time_correct: bool = True, deskew: bool = False) -> _Ctx:
     cam = choose_camera(loaded.rig(0), camera)
     lidars = loaded.lidar_names
     if lidar is None:
@@ -402,7 +409,7 @@ def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, onto
         raise FormatError(loaded.info.root, f"no LiDAR {lidar!r}; the sequence has {lidars}")
     timing = SequenceTiming(loaded) if time_correct else None
     return _Ctx(loaded, cam, lidar, ClassMapper(ontology, "kitti"), ViewCache(), decimals, keep_source_fields,
-                occlusion, link, level, axes, timing)
+                occlusion, link, level, axes, timing, deskew)
 
 
 def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
@@ -425,10 +432,10 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
                        lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
                        keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
                        level: bool = True, velodyne_axes: str = "ego", overwrite: bool = False,
-                       time_correct: bool = True, **_: Any) -> ConvertSummary:
+                       time_correct: bool = True, deskew: bool = False, **_: Any) -> ConvertSummary:
     """Write ``loaded`` as a KITTI object folder at ``dst`` (module docstring)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
-                   velodyne_axes, time_correct)
+                   velodyne_axes, time_correct, deskew)
     summary = ConvertSummary(outputs=[str(dst)])
     n = len(loaded)
     ids = loaded.info.meta.get("frame_ids") if loaded.format in ("kitti-object", "kitti-flat") else None
@@ -454,10 +461,11 @@ def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progres
                          keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
                          level: bool = True, velodyne_axes: str = "ego", sequence: str | None = None,
                          origin_latlon: tuple[float, float, float] = DEFAULT_ORIGIN,
-                         overwrite: bool = False, time_correct: bool = True, **_: Any) -> ConvertSummary:
+                         overwrite: bool = False, time_correct: bool = True, deskew: bool = False,
+                         **_: Any) -> ConvertSummary:
     """Write ``loaded`` as one sequence of a KITTI tracking folder at ``dst`` (module docstring)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
-                   velodyne_axes, time_correct)
+                   velodyne_axes, time_correct, deskew)
     if loaded.frame_rigs is not None and any(r != loaded.frame_rigs[0] for r in loaded.frame_rigs):
         raise FormatError(loaded.info.root, "the frames have different calibrations (independent KITTI object "
                           "frames?); a KITTI tracking sequence has one calibration")

@@ -103,3 +103,26 @@ def test_exports_draw_at_capture_time(tmp_path: Path) -> None:
     # the 3D fields (sweep time) are equal; some 2D boxes (fields 4-7) differ
     assert [x.split()[8:] for x in la] == [x.split()[8:] for x in lb]
     assert any(x.split()[4:8] != y.split()[4:8] for x, y in zip(la, lb, strict=True))
+
+
+def test_exports_keep_times_or_deskew(tmp_path: Path) -> None:
+    from formats.export.kitti import write_kitti_object
+    from formats.export.native import write_native
+    from formats.timing import SequenceTiming
+
+    _, loaded = _timed_sequence(tmp_path)
+    write_native(loaded, tmp_path / "kept")
+    kept = open_dataset(tmp_path / "kept").read_lidar(1)
+    src = loaded.read_lidar(1)
+    assert kept is not None and src is not None
+    np.testing.assert_array_equal(kept.fields["time"], src.fields["time"])
+    write_native(loaded, tmp_path / "desk", deskew=True)
+    desk = open_dataset(tmp_path / "desk").read_lidar(1)
+    assert desk is not None and "time" not in desk.fields
+    expected = SequenceTiming(loaded).deskewed_sweep(1, "lidar_top")
+    np.testing.assert_allclose(desk.xyz, expected, atol=1e-4)
+    write_kitti_object(loaded, tmp_path / "k_raw")
+    write_kitti_object(loaded, tmp_path / "k_desk", deskew=True)
+    raw = np.fromfile(tmp_path / "k_raw" / "velodyne" / "000001.bin", dtype="<f4").reshape(-1, 4)
+    dk = np.fromfile(tmp_path / "k_desk" / "velodyne" / "000001.bin", dtype="<f4").reshape(-1, 4)
+    assert raw.shape == dk.shape and np.abs(raw[:, :3] - dk[:, :3]).max() > 0.05
