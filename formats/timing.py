@@ -3,10 +3,10 @@ each image's capture time, deskewed sweeps (the core is :mod:`fusionlabel.timing
 
 Per-point times (:func:`point_times_s`) come from the first of these point fields: ``time``,
 ``t``, ``timestamp``, ``time_offset``, ``offset_time``, ``time_stamp``. Units: floating values are
-seconds, integer values nanoseconds. Values beyond 1e8 s (1e17 ns) are absolute times
-(SUSTechPOINTS' and Hesai's ``timestamp``); smaller ones are offsets from the sweep's own
+seconds, integer values nanoseconds. The values are either absolute times on the clock of the
+frame timestamps (SUSTechPOINTS' and Hesai's ``timestamp``) or offsets from the sweep's own
 timestamp, which is the frame timestamp (a PointCloud2 header stamp; Velodyne's ``time``, Ouster's
-``t``). The native layout writes ``time`` as float32 seconds relative to the frame timestamp.
+``t``): the reading that puts the sweep's median point time nearer the frame time is taken. The native layout writes ``time`` as float32 seconds relative to the frame timestamp.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ def point_times_s(fields: dict[str, Any], frame_ns: int) -> F64 | None:
         return np.zeros(0)
     if np.issubdtype(raw.dtype, np.integer):
         ns = raw.astype(np.int64)
-        if np.abs(ns).max() > 10**17:  # absolute ns
-            return (ns - int(frame_ns)) * 1e-9
-        return ns * 1e-9
-    secs = raw.astype(np.float64)
-    if np.abs(secs).max() > 1e8:  # absolute seconds (float64 keeps about 0.1 us)
-        return secs - int(frame_ns) * 1e-9
-    return secs
+        rel, absolute = ns * 1e-9, (ns - int(frame_ns)) * 1e-9
+    else:
+        rel = raw.astype(np.float64)
+        absolute = rel - int(frame_ns) * 1e-9  # float64 keeps about 0.1 us at 1e9 s
+    # absolute (on the frame's clock) or an offset from the frame time: whichever centres the
+    # sweep nearer the frame time
+    return absolute if abs(float(np.median(absolute))) < abs(float(np.median(rel))) else rel
 
 
 class SequenceTiming:
@@ -69,14 +69,12 @@ class SequenceTiming:
 
     def camera_pose(self, frame: int, camera: str, time_correct: bool = True) -> tuple[F64, CaptureTiming | None]:
         """``(T_cam_from_world (4, 4), timing)`` of ``camera`` at ``frame``: at its capture time
-        (boxes to be moved by ``timing.corners_at``) or, without ``time_correct``, at the frame
-        time (timing None)."""
+        (boxes to be moved by ``timing.corners_at``) or, without ``time_correct``, the
+        sequence's own pose of the camera (``LoadedSequence.T_sensor_from_world``: the frame's ego
+        pose, or the one recorded for the image) with timing None."""
+        if not time_correct:  # as before: the sequence's own camera pose (nuScenes: recorded per image)
+            return self.loaded.T_sensor_from_world(frame, camera), None
         rig = self.loaded.rig(frame)
-        if not time_correct:
-            fi = self.loaded.info.frames[frame]
-            from calib.transforms import invert
-
-            return invert(fi.T_world_from_ego @ rig.T("ego", camera)), None
         ct = self.capture(frame, camera)
         return ct.T_sensor_from_world(rig.T("ego", camera)), ct
 

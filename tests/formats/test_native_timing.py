@@ -126,3 +126,12 @@ def test_exports_keep_times_or_deskew(tmp_path: Path) -> None:
     raw = np.fromfile(tmp_path / "k_raw" / "velodyne" / "000001.bin", dtype="<f4").reshape(-1, 4)
     dk = np.fromfile(tmp_path / "k_desk" / "velodyne" / "000001.bin", dtype="<f4").reshape(-1, 4)
     assert raw.shape == dk.shape and np.abs(raw[:, :3] - dk[:, :3]).max() > 0.05
+
+
+def test_sustech_point_times_span_one_sweep() -> None:
+    from formats.timing import SequenceTiming
+    from tests.conftest import real_data
+
+    loaded = open_dataset(real_data("sustechpoints_example", "data", "example"))
+    t = SequenceTiming(loaded).sweep_times(0, loaded.lidar_names[0])
+    assert t is not None and -0.08 < t.min() < -0.02 and 0.02 < t.max() < 0.08
