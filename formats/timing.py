@@ -6,8 +6,8 @@ Per-point times (:func:`point_times_s`) come from the first of these point field
 seconds, integer values nanoseconds. The values are either absolute times on the clock of the
 frame timestamps (SUSTechPOINTS' and Hesai's ``timestamp``) or offsets from the sweep's own
 timestamp, which is the frame timestamp (a PointCloud2 header stamp; Velodyne's ``time``, Ouster's
-``t``): the reading that puts the sweep's median point time nearer the frame time is taken. The native layout writes ``time`` as float32 seconds relative
-to the frame timestamp.
+``t``): the reading that puts the sweep's median point time nearer the frame time is taken. The
+native layout writes ``time`` as float32 seconds relative to the frame timestamp.
 """
 
 from __future__ import annotations
