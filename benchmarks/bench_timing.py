@@ -79,7 +79,8 @@ def _fmt(errs: list[np.ndarray]) -> str:
     return f"{a.mean():7.2f}  {np.percentile(a, 95):7.2f}  {a.max():7.2f}"
 
 
-def projection(scene: SynthScene, loaded, moving: set[int]) -> None:  # noqa: ANN001
+def projection(scene: SynthScene, loaded, moving: set[int]) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """Print the projection table; return all edge errors (px) at frame time and capture time."""
     timing = SequenceTiming(loaded)
     rig = scene.rig
     per_cam: dict[str, dict[str, list[np.ndarray]]] = {}
@@ -130,9 +131,13 @@ def projection(scene: SynthScene, loaded, moving: set[int]) -> None:  # noqa: AN
     if alla:
         a = np.concatenate(alla)
         print(f"capture time: {100.0 * float((a <= 1.0).mean()):.1f} % of edges within 1 px (target: all)")
+    flat = [np.concatenate(x) if x else np.zeros(0) for x in (allb, alla)]
+    return flat[0], flat[1]
 
 
-def deskew(scene: SynthScene, loaded, moving: set[int]) -> None:  # noqa: ANN001
+def deskew(scene: SynthScene, loaded, moving: set[int]) -> dict[str, np.ndarray]:  # noqa: ANN001
+    """Print the deskew table; return the distances (m) of moving objects' points, raw and
+    deskewed."""
     timing = SequenceTiming(loaded)
     doc = loaded.annotations
     times = loaded.info.frame_times_ns()
@@ -151,11 +156,19 @@ def deskew(scene: SynthScene, loaded, moving: set[int]) -> None:  # noqa: ANN001
             res[name].append(distance_outside_boxes(pts[sel], t_ns[sel], inst[sel], doc, times))
     print("\n2. Moving objects' LiDAR points outside their boxes at the points' own times (cm)")
     print(f"{'sweep':<10}{'points':>8}{'mean':>8}{'p99':>8}{'max':>8}{'within 2 cm':>13}")
+    out = {}
     for name, parts in res.items():
-        d = np.concatenate(parts)
-        d = d[np.isfinite(d)] * 100.0
+        dm = np.concatenate(parts)
+        out[name] = dm = dm[np.isfinite(dm)]
+        d = dm * 100.0
         print(f"{name:<10}{len(d):>8}{d.mean():>8.2f}{np.percentile(d, 99):>8.2f}{d.max():>8.2f}"
               f"{100.0 * float((d <= 2.0).mean()):>12.1f}%")
+    return out
+
+
+def moving_ids(scene: SynthScene) -> set[int]:
+    """Track ids of the scene's moving labelled objects."""
+    return {o.instance for o in scene.layout.labelled if o.path is not None and o.speed > 0}
 
 
 def main() -> None:
@@ -178,7 +191,7 @@ def main() -> None:
             native.write_synth_scene(scene, out, overwrite=True)
             print(f"generated {cfg.frames} frames in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         loaded = open_dataset(out)
-        moving = {o.instance for o in scene.layout.labelled if o.path is not None and o.speed > 0}
+        moving = moving_ids(scene)
         print(f"synthetic seed {cfg.seed}: {cfg.frames} frames, 6 cameras {w}x{h}, rotating sweep "
               f"({cfg.sweep_blocks} blocks per 100 ms), exposure offset {args.exposure_offset:g} ms, "
               f"{len(moving)} moving objects")
