@@ -10,6 +10,8 @@ See ``docs/native-format.md`` for the full description. In short::
       lidar_semantic/<lidar>/<index:06d>.bin   uint8 (N,): GT point class per point (optional; the
                                        class table in the index's "point_classes", see
                                        fusionlabel.pointlabels.classes; 255 = none)
+      lidar_time/<lidar>/<index:06d>.bin       float32 (N,): each point's time, seconds relative to
+                                       the frame's timestamp_ns (optional; rotating sweeps)
       cameras/<camera>/<index:06d>.png 8-bit RGB images
       masks/<camera>/<index:06d>.png   16-bit instance masks, value = track id + 1, 0 = none (optional)
       labels/ground_truth.json         tracks in the world frame (optional)
@@ -323,9 +325,11 @@ class NativeWriter:
         camera_timestamps_ns: Mapping[str, int] | None = None,
         masks: Mapping[str, NDArray[np.integer]] | None = None,
         lidar_semantic: Mapping[str, NDArray[np.integer]] | None = None,
+        lidar_time: Mapping[str, NDArray[np.floating]] | None = None,
     ) -> None:
         """Write one frame's files. ``lidar`` sensor -> (N, 4) points in the sensor frame;
-        ``cameras`` sensor -> (H, W, 3) RGB uint8; ``masks`` sensor -> (H, W) track ids (-1 none)."""
+        ``cameras`` sensor -> (H, W, 3) RGB uint8; ``masks`` sensor -> (H, W) track ids (-1 none);
+        ``lidar_time`` sensor -> (N,) per-point times, seconds relative to ``timestamp_ns``."""
         if index != len(self.frames):
             raise ValueError(f"frames must be added in order: expected {len(self.frames)}, got {index}")
         T = check_transform(T_world_from_ego, f"frame {index} T_world_from_ego")
@@ -355,6 +359,15 @@ class NativeWriter:
                 rel = f"{key}/{name}/{index:06d}.bin"
                 write(self._file(rel), values)
                 rec[key][name] = rel
+        if lidar_time:
+            rec["lidar_time"] = {}
+            for name, tt in lidar_time.items():
+                tt = np.asarray(tt, dtype="<f4")
+                if tt.shape != (rec["lidar_points"].get(name),) or not np.isfinite(tt).all():
+                    raise ValueError(f"frame {index} {name}: point times must be finite, one per point")
+                rel = f"lidar_time/{name}/{index:06d}.bin"
+                atomic_write_bytes(self._file(rel), np.ascontiguousarray(tt).tobytes())
+                rec["lidar_time"][name] = rel
         for name, img in (cameras or {}).items():
             rel = f"cameras/{name}/{index:06d}.png"
             atomic_write_bytes(self._file(rel), encode_png(img))
@@ -429,9 +442,10 @@ def write_synth_scene(
                 lidar={k: v.points for k, v in fr.lidar.items()},
                 lidar_instance={k: v.instance for k, v in fr.lidar.items()},
                 cameras={k: v.image for k, v in fr.cameras.items()},
-                camera_timestamps_ns={k: fr.timestamp_ns for k in fr.cameras},
+                camera_timestamps_ns={k: fr.camera_timestamps_ns.get(k, fr.timestamp_ns) for k in fr.cameras},
                 masks={k: v.instance for k, v in fr.cameras.items()} if masks else None,
                 lidar_semantic=semantic,
+                lidar_time={k: v.time for k, v in fr.lidar.items() if v.time is not None} or None,
             )
             if progress is not None:
                 progress(i + 1, n)
@@ -445,6 +459,9 @@ def write_synth_scene(
             "azimuths": cfg.azimuths,
             "point_classes": table.to_dict(),
         }
+        if cfg.rolling_sweep or cfg.exposure_offset_ns:
+            meta["timing"] = {"rolling_sweep": cfg.rolling_sweep, "exposure_offset_ns": cfg.exposure_offset_ns,
+                              "sweep_blocks": cfg.sweep_blocks}
         writer.finish(scene.tracks(), meta, scene.map_elements())
     return out
 
@@ -524,6 +541,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
     lidar_points: list[dict[str, int]] = []
     inst_files: list[dict[str, Path]] = []
     sem_files: list[dict[str, Path]] = []
+    time_files: list[dict[str, Path]] = []
     mask_files: list[dict[str, Path]] = []
     last_ts: int | None = None
     for i, fr in enumerate(frames_raw):
@@ -570,6 +588,10 @@ def load_sequence(path: PathLike) -> SequenceInfo:
             {
                 n: file_of(r, f"{where}.lidar_semantic.{n}")
                 for n, r in sensor_map(fr, "lidar_semantic", where, "lidar").items()
+        time_files.append(
+            {
+                n: file_of(r, f"{where}.lidar_time.{n}")
+                for n, r in sensor_map(fr, "lidar_time", where, "lidar").items()
             }
         )
         mask_files.append(
@@ -596,6 +618,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
         "lidar_points": lidar_points,
         "lidar_instance_files": inst_files,
         "lidar_semantic_files": sem_files,
+        "lidar_time_files": time_files,
         "camera_mask_files": mask_files,
         "ground_truth": gt_path,
         "map": map_path,
@@ -635,6 +658,27 @@ def read_lidar_semantic(seq: SequenceInfo, frame: int, name: str | None = None) 
     """Per-point ground-truth classes of a sweep, or None when the sequence has none."""
     p, expected = _per_point_file(seq, frame, name, "lidar_semantic_files")
     return None if p is None else read_semantic(p, expected)
+
+
+def read_lidar_time(seq: SequenceInfo, frame: int, name: str | None = None) -> NDArray[np.float32] | None:
+    """Per-point times (N,) float32 seconds relative to the frame's timestamp, or None when the
+    sweep has none; FormatError when the file is short, long or holds NaN/inf."""
+    name = name or seq.lidar_names[0]
+    p = seq.meta.get("lidar_time_files", [{}] * len(seq))[frame].get(name)
+    if p is None:
+        return None
+    check_confined(p, FormatError)
+    try:
+        raw = Path(p).read_bytes()
+    except OSError as e:
+        raise FormatError(p, f"cannot read point times: {e}") from None
+    expected = seq.meta.get("lidar_points", [{}] * len(seq))[frame].get(name)
+    if len(raw) % 4 or (expected is not None and len(raw) // 4 != expected):
+        raise FormatError(p, f"{len(raw)} bytes do not hold {expected} float32 point times")
+    t = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    if not np.isfinite(t).all():
+        raise FormatError(p, "point times contain NaN or inf")
+    return t
 
 
 def load_ground_truth(seq: SequenceInfo) -> list[Track]:

@@ -4,7 +4,9 @@ Every box edge goes through :func:`calib.projection.project_box_edges` (clipped 
 bent by the lens distortion, clipped to the image), in the class colour of the ontology (labels
 resolved by name, KITTI type or nuScenes category); the front face (x = +length/2) is drawn one
 pixel thicker and crossed by its two diagonals; the track id is written above the box. Boxes are
-drawn far to near so that nearer boxes are on top. Edges are drawn without anti-aliasing (every
+drawn far to near so that nearer boxes are on top. With ``time_correct`` (default) each image's
+boxes are drawn at that image's capture time: the tracks' boxes moved to it and the camera at the
+ego pose of that time (:mod:`formats.timing`, docs/timing.md). Edges are drawn without anti-aliasing (every
 edge pixel has exactly the class colour); the id text is anti-aliased, white on a dark outline.
 
 Layout written by :func:`write_images` (``docs/bev.md`` shows an example)::
@@ -32,7 +34,9 @@ from calib.projection import FRONT_FACE_EDGES, project_box_edges
 from calib.transforms import transform_points
 from formats.bev import class_color
 from formats.errors import FormatError
+from formats.timing import SequenceTiming
 from fusionlabel.ontology import Ontology
+from fusionlabel.timing import CaptureTiming
 
 F64 = NDArray[np.float64]
 PathLike = str | os.PathLike[str]
@@ -52,12 +56,14 @@ def _to_fixed(uv: F64) -> NDArray[np.int32]:
 
 
 def draw_boxes(image: NDArray[np.uint8], boxes: Sequence[Any], camera: CameraModel, T_cam_from_world: F64,
-               ontology: Ontology | None = None, thickness: int | None = None, ids: bool = True) -> NDArray[np.uint8]:
+               ontology: Ontology | None = None, thickness: int | None = None, ids: bool = True,
+               timing: CaptureTiming | None = None) -> NDArray[np.uint8]:
     """Draw world-frame boxes into a copy of ``image`` ((H, W, 3) uint8 RGB of ``camera``).
 
     ``boxes`` are ``BoxRef``-like (``.box`` a world-frame Box3D, ``.label``, ``.track_id``);
-    ``T_cam_from_world`` (4, 4) maps world points into the camera's optical frame. Returns the
-    drawn (H, W, 3) uint8 RGB image."""
+    ``T_cam_from_world`` (4, 4) maps world points into the camera's optical frame; ``timing``
+    moves the boxes to the image's capture time (``T_cam_from_world`` is then that time's pose).
+    Returns the drawn (H, W, 3) uint8 RGB image."""
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     if image.shape[:2] != (camera.height, camera.width):
@@ -67,8 +73,11 @@ def draw_boxes(image: NDArray[np.uint8], boxes: Sequence[Any], camera: CameraMod
     th = default_thickness(camera) if thickness is None else int(thickness)
     items = []
     for ref in boxes:
-        corners = transform_points(T_cam_from_world, ref.box.corners())
-        depth = float(transform_points(T_cam_from_world, np.asarray([ref.box.center]))[0, 2])
+        world = ref.box.corners()
+        if timing is not None:
+            world = timing.corners_at([ref.track_id], world)[0]
+        corners = transform_points(T_cam_from_world, world)
+        depth = float(corners.mean(axis=0)[2])
         items.append((depth, ref, corners))
     texts = []
     for _, ref, c in sorted(items, key=lambda t: -t[0]):
@@ -99,17 +108,22 @@ def draw_boxes(image: NDArray[np.uint8], boxes: Sequence[Any], camera: CameraMod
 
 
 def render_frame(loaded: Any, frame: int, camera: str, ontology: Ontology | None = None,
-                 thickness: int | None = None, ids: bool = True) -> NDArray[np.uint8] | None:
+                 thickness: int | None = None, ids: bool = True, time_correct: bool = True,
+                 timing: SequenceTiming | None = None) -> NDArray[np.uint8] | None:
     """The image of ``camera`` at ``frame`` of ``loaded`` (a LoadedSequence) with every box of the
-    frame drawn in, (H, W, 3) uint8 RGB; None when the frame has no image of that camera."""
+    frame drawn in (at the image's capture time with ``time_correct``; ``timing``: the sequence's
+    ``SequenceTiming``, built when not given), (H, W, 3) uint8 RGB; None when the frame has no
+    image of that camera."""
     img = loaded.read_image(frame, camera)
     if img is None:
         return None
     if img.dtype != np.uint8:  # 16-bit images: scale to 8 bits for the report
         img = (img.astype(np.float64) / max(float(img.max()), 1.0) * 255.0).astype(np.uint8)
     cam = loaded.rig(frame).camera(camera)
-    return draw_boxes(img, loaded.annotations.boxes_at(frame), cam, loaded.T_sensor_from_world(frame, camera),
-                      ontology, thickness, ids)
+    T, ct = loaded.T_sensor_from_world(frame, camera), None
+    if time_correct:
+        T, ct = (timing or SequenceTiming(loaded)).camera_pose(frame, camera)
+    return draw_boxes(img, loaded.annotations.boxes_at(frame), cam, T, ontology, thickness, ids, ct)
 
 
 def _fps(times_ns: Sequence[int]) -> float:
@@ -122,13 +136,14 @@ def _fps(times_ns: Sequence[int]) -> float:
 def write_images(loaded: Any, dst: PathLike, *, cameras: Sequence[str] | None = None, mp4: bool = False,
                  fps: float | None = None, ontology: Ontology | None = None, thickness: int | None = None,
                  ids: bool = True, overwrite: bool = False, progress: ProgressFn | None = None,
-                 **options: Any) -> Any:
+                 time_correct: bool = True, **options: Any) -> Any:
     """Write PNGs (and with ``mp4`` one MP4 per camera) of every frame with the boxes drawn in.
 
     ``cameras`` defaults to every camera of the rig (unknown names raise KeyError). ``fps``
     defaults to the frame rate of the LiDAR timestamps. The folder is written under a temporary
     name and renamed when complete. Returns a ``formats.summary.ConvertSummary`` (``frames`` =
-    frames with at least one image, ``boxes`` = boxes of the frames, ``skipped`` = missing images)."""
+    frames with at least one image, ``boxes`` = boxes of the frames, ``skipped`` = missing images).
+    ``time_correct``: boxes at each image's capture time (False: at the frame time)."""
     from formats.summary import ConvertSummary
 
     names = list(loaded.camera_names if cameras is None else cameras)
@@ -147,6 +162,7 @@ def write_images(loaded: Any, dst: PathLike, *, cameras: Sequence[str] | None = 
     ontology = ontology or Ontology.default()
     n = len(loaded.info.frames)
     rate = float(fps) if fps else _fps(loaded.info.frame_times_ns())
+    timing = SequenceTiming(loaded) if time_correct else None
     summary = ConvertSummary(outputs=[str(dst)])
     writers: dict[str, Any] = {}
     index: dict[str, Any] = {"cameras": {}, "frames": [], "fps": rate}
@@ -160,7 +176,7 @@ def write_images(loaded: Any, dst: PathLike, *, cameras: Sequence[str] | None = 
             index["frames"].append({"index": i, "timestamp_ns": int(loaded.info.frames[i].timestamp_ns)})
             drawn = 0
             for c in names:
-                img = render_frame(loaded, i, c, ontology, thickness, ids)
+                img = render_frame(loaded, i, c, ontology, thickness, ids, time_correct, timing)
                 if img is None:
                     summary.skipped.append((f"frame {i} camera {c}", "no image at this frame"))
                     continue

@@ -149,6 +149,10 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cameras", type=int, choices=(1, 6), default=6, help="forward camera or a ring of 6")
     p.add_argument("--size", type=_image_size, default=(800, 450), help="camera image size WxH (800x450)")
     p.add_argument("--masks", action="store_true", help="also write 16-bit instance masks per image")
+    p.add_argument("--rolling-sweep", action="store_true",
+                   help="rotating LiDAR sweep: points at their own time, cameras triggered as it passes")
+    p.add_argument("--exposure-offset", type=float, default=0.0, metavar="MS",
+                   help="camera capture time after its trigger, milliseconds (default 0)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
 
 
@@ -161,12 +165,17 @@ def generate(
     masks: bool = False,
     force: bool = False,
     progress: bool = False,
+    rolling_sweep: bool = False,
+    exposure_offset_ms: float = 0.0,
 ) -> Path:
-    """Generate a synthetic sequence into ``out`` (written to a temporary folder, then renamed)."""
+    """Generate a synthetic sequence into ``out`` (written to a temporary folder, then renamed);
+    ``rolling_sweep`` / ``exposure_offset_ms``: sensor timing (docs/timing.md)."""
     from formats import native
     from fusionlabel.synth import SynthConfig, SynthScene
 
-    scene = SynthScene(SynthConfig(frames=frames, seed=seed, cameras=cameras, image_size=size))
+    scene = SynthScene(SynthConfig(frames=frames, seed=seed, cameras=cameras, image_size=size,
+                                   rolling_sweep=rolling_sweep,
+                                   exposure_offset_ns=int(round(exposure_offset_ms * 1e6))))
 
     def report(done: int, total: int) -> None:
         print(f"\r  frame {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
@@ -179,7 +188,8 @@ def generate(
 def _run_synth(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = generate(
-        args.out, args.frames, args.seed, args.cameras, args.size, args.masks, args.force, sys.stderr.isatty()
+        args.out, args.frames, args.seed, args.cameras, args.size, args.masks, args.force, sys.stderr.isatty(),
+        args.rolling_sweep, args.exposure_offset,
     )
     dt = time.perf_counter() - t0
     info = describe_sequence(open_sequence(out))
@@ -411,6 +421,8 @@ def _add_export_images(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cameras", nargs="+", metavar="CAMERA", help="only these cameras (default: all)")
     p.add_argument("--fps", type=_positive_float, help="video frame rate (default: from the timestamps)")
     p.add_argument("--no-ids", action="store_true", help="do not write track ids")
+    p.add_argument("--no-time-correct", dest="time_correct", action="store_false",
+                   help="draw boxes at the frame time, not at each image's capture time")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     add_open_arguments(p)
 
@@ -421,7 +433,7 @@ def _run_export_images(args: argparse.Namespace) -> int:
     loaded = open_sequence(args.path, args)
     t0 = time.perf_counter()
     summary = write_images(loaded, args.out, cameras=args.cameras, mp4=args.mp4, fps=args.fps,
-                           ids=not args.no_ids, overwrite=args.force,
+                           ids=not args.no_ids, overwrite=args.force, time_correct=args.time_correct,
                            progress=_progress_printer(sys.stderr.isatty()))
     dt = time.perf_counter() - t0
     cams = args.cameras or loaded.camera_names
@@ -460,6 +472,10 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
                    help="nuScenes: table folder name of the output (v1.0-fusionlabel)")
     w.add_argument("--link", choices=["copy", "hardlink", "symlink"], default=None,
                    help="how unchanged source files are placed (default copy)")
+    w.add_argument("--no-time-correct", dest="time_correct", action="store_false", default=None,
+                   help="KITTI: 2D boxes at the sweep time, not at the image's capture time")
+    w.add_argument("--deskew", action="store_true", default=None,
+                   help="KITTI, native: sweeps with per-point times written motion-compensated")
     add_open_arguments(p)
 
 
@@ -481,6 +497,7 @@ def _run_convert(args: argparse.Namespace) -> int:
                "velodyne_axes": args.velodyne_axes,
                "sequence": args.sequence_name, "keyframe_every": args.keyframe_every,
                "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link,
+               "time_correct": args.time_correct, "deskew": args.deskew,
                "overwrite": True if args.force else None}
     t0 = time.perf_counter()
     summary = convert_path(args.src, args.dst, args.to, src_format=args.dataset_format,

@@ -25,6 +25,7 @@ from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from calib.camera import CameraModel
 from calib.projection import clip_polyline
+from fusionlabel.timing import CaptureTiming
 from gui.colors import PROPOSAL_COLOR, depth_colors_u8
 from gui.frames import transform_f32
 from gui.model.camproj import (  # noqa: F401  (re-exported: the panel's projection, Qt-free)
@@ -109,6 +110,8 @@ class CameraPanel(QWidget):
         self._qimage: QImage | None = None
         self._composite: NDArray[np.uint8] | None = None
         self._T_cam_from_world = np.eye(4)
+        #: the image's capture time (``fusionlabel.timing.CaptureTiming``): boxes drawn there
+        self.timing: CaptureTiming | None = None
         self._boxes: list[CameraBox] = []
         self._proj = BoxProjection.empty()
         self.selected: int | None = None
@@ -137,7 +140,7 @@ class CameraPanel(QWidget):
     # ---- layers ---------------------------------------------------------------------------------
     def camera_view(self) -> CameraView:
         """This panel as the layers see it (camera, pose of the frame shown, draft)."""
-        return CameraView(self.name, self.camera, self._T_cam_from_world, self.draft)
+        return CameraView(self.name, self.camera, self._T_cam_from_world, self.draft, self.timing)
 
     def _invalidate(self) -> None:
         self._lines.clear()
@@ -159,15 +162,19 @@ class CameraPanel(QWidget):
         boxes: Sequence[CameraBox],
         pts_world: NDArray[np.float32] | None = None,
         camera: CameraModel | None = None,
+        timing: CaptureTiming | None = None,
     ) -> None:
         """Image (H, W, 3) uint8 RGB (None: no image this frame), the pose ``T_cam_from_world``,
         the boxes, the world points (for the LiDAR overlay) and, when the calibration changes per
-        frame, this frame's camera model."""
+        frame, this frame's camera model. ``timing``: the image's capture time, with
+        ``T_cam_from_world`` the pose at that time (``gui.session.Session.camera_pose``): the
+        tracks' boxes are drawn where they are then (None: at the frame time)."""
         if camera is not None and camera is not self.camera:
             self.camera = camera
             self._scaled = None
         self._image = image
         self._T_cam_from_world = np.asarray(T_cam_from_world, dtype=np.float64)
+        self.timing = timing
         self._pts_world = pts_world
         self._invalidate()
         self.set_boxes(boxes, update=False)

@@ -63,6 +63,56 @@ class Session:
     #: the reader options the sequence was opened with (``formats.datasets.open_options``), kept in
     #: the project so that it reopens the same way (e.g. estimated ego poses: the world frame)
     open_options: dict[str, Any] = field(default_factory=dict)
+    #: draw each image's boxes at its capture time (``camera_pose``; docs/timing.md)
+    time_correct: bool = True
+    #: sweeps motion-compensated through the ego poses where points carry times (``set_deskew``)
+    deskew: bool = False
+    _timing: Any = field(default=None, repr=False)
+
+    @property
+    def timing(self) -> Any:
+        """The sequence's ``formats.timing.SequenceTiming`` (None where its frame times cannot
+        give one, e.g. repeated timestamps)."""
+        if self._timing is None:
+            from formats.timing import SequenceTiming
+            from fusionlabel.errors import ModelError
+
+            try:
+                self._timing = SequenceTiming(self.loaded, self.doc)
+            except ModelError:
+                self._timing = False
+        return self._timing or None
+
+    def camera_pose(self, frame: int, name: str) -> tuple[np.ndarray, Any]:
+        """``(T_cam_from_world (4, 4), timing)`` for drawing camera ``name`` at ``frame``: with
+        :attr:`time_correct` the pose at the image's capture time and its
+        ``fusionlabel.timing.CaptureTiming`` (``CameraPanel.set_frame(..., timing=)`` draws the
+        boxes there), else :meth:`T_cam_from_world` and None."""
+        timing = self.timing if self.time_correct else None
+        if timing is None:
+            return self.T_cam_from_world(frame, name), None
+        return timing.camera_pose(frame, name)
+
+    def overlay_points(self, frame: int) -> np.ndarray:
+        """World points (N, 3) float32 of the LiDAR-in-camera overlay: with :attr:`time_correct`
+        each point through the ego pose at its own time (where the sweep has point times)."""
+        assert self.frames is not None
+        fd = self.frames.get(frame, prefetch=False)
+        return fd.memo.get("pts_world_timed", fd.pts_world) if self.time_correct else fd.pts_world
+
+    def set_deskew(self, on: bool) -> None:
+        """Show raw (False) or deskewed (True) sweeps: the frame cache is rebuilt (the window
+        redraws the frame after)."""
+        if bool(on) == self.deskew:
+            return
+        self.deskew = bool(on)
+        if self.frames is not None:
+            self.frames.close()
+            self.frames = make_frame_cache(self._frame_loader(), len(self))
+
+    def _frame_loader(self) -> Callable[[int], FrameData]:
+        loaded, timing, deskew = self.loaded, self.timing, self.deskew
+        return lambda i: load_frame(loaded, i, deskew=deskew, timing=timing)
 
     @property
     def seq(self) -> SequenceInfo:
@@ -142,18 +192,27 @@ class Session:
             closer()
 
 
-def load_frame(loaded: Any, index: int, cameras: bool = True) -> FrameData:
+def load_frame(loaded: Any, index: int, cameras: bool = True, deskew: bool = False, timing: Any = None) -> FrameData:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
     [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``). Raises the
-    reader's error (naming the file) on bad data."""
+    reader's error (naming the file) on bad data. With a ``timing``
+    (``formats.timing.SequenceTiming``) and sweeps with per-point times, ``memo["pts_world_timed"]``
+    holds the deskewed world points, and ``deskew`` shows them (``pts_world``)."""
     info = loaded.info
-    pts_list, inten_list = [], []
+    pts_list, inten_list, timed_list = [], [], []
+    has_times = False
     for name in loaded.lidar_names:
         pc = loaded.read_lidar(index, name)
         if pc is None or len(pc) == 0:
             continue
-        pts_list.append(transform_f32(loaded.T_world_from_sensor(index, name), pc.xyz))
+        raw = transform_f32(loaded.T_world_from_sensor(index, name), pc.xyz)
+        timed = None
+        if timing is not None and timing.sweep_times(index, name, pc) is not None:
+            timed = np.asarray(timing.world_points(index, name, True, pc)[0], dtype=np.float32)
+            has_times = True
+        timed_list.append(raw if timed is None else timed)
+        pts_list.append(timed if deskew and timed is not None else raw)
         inten = pc.intensity
         if inten is None:
             inten_list.append(np.zeros(len(pc), np.float32))
@@ -176,6 +235,8 @@ def load_frame(loaded: Any, index: int, cameras: bool = True) -> FrameData:
                 img = np.repeat(img[:, :, None], 3, axis=2)
             images[name] = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
     fd = FrameData(index, pts_world, intensity, np.array(info.frames[index].T_world_from_ego), images)
+    if has_times:
+        fd.memo["pts_world_timed"] = np.concatenate(timed_list)
     derive(fd)
     return fd
 
@@ -310,7 +371,7 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
     # one-click box and the pre-labels complete partly seen objects from them
     session.ontology = session.ontology.for_dataset(loaded.info.format)
     step(2, "reading the first frame")
-    session.frames = make_frame_cache(lambda i: load_frame(loaded, i), n)
+    session.frames = make_frame_cache(session._frame_loader(), n)
     if n:
         session.frames.get(0)
     step(3, "done")

@@ -45,6 +45,9 @@ def load_native(path: Path, **_: Any) -> LoadedSequence:
             return None
         arr = mod.read_lidar_frame(seq, frame, name)
         fields = {"intensity": arr[:, 3].copy()} if arr.shape[1] > 3 else {}
+        times = mod.read_lidar_time(seq, frame, name) if hasattr(mod, "read_lidar_time") else None
+        if times is not None:
+            fields["time"] = times  # seconds relative to the frame timestamp (fusionlabel.timing)
         return PointCloud(arr[:, :3].copy(), fields, seq.frames[frame].lidar_files[name])
 
     per_cam = {

@@ -36,7 +36,9 @@ Which boxes. KITTI labels cover objects in the image: a box is written when its 
 clipped to the image, is not empty. Boxes entirely outside image_2 (or behind it), and boxes whose
 class has no KITTI type (ontology mapping), are listed in the summary's ``skipped`` with the reason.
 
-Per-box fields. ``bbox``: the projected 3D box clipped to the image
+Per-box fields. ``bbox``: the projected 3D box clipped to the image, at the image's capture time
+with ``time_correct`` (default: the track's box moved to that time and the camera at the ego pose
+of that time, :mod:`formats.timing`; the 3D fields stay at the sweep time)
 (:func:`calib.projection.box_extent2d`; then to KITTI's pixel range ``[0, W-1] x [0, H-1]``, pixel
 centres at integers), ``truncated``: the share of the projected outline outside the image (KITTI
 tracking: the integer level of :func:`tracking_truncation`), ``occluded``: the LiDAR heuristic of
@@ -46,7 +48,8 @@ tracking: the integer level of :func:`tracking_truncation`), ``occluded``: the L
 decimals for truncation and the 2D box, 4 for the 3D values and alpha (sub-centimetre round trips);
 ``decimals=2`` writes everything at the benchmark files' precision.
 
-Sensor files. ``velodyne``: float32 x y z intensity in the velodyne frame (a source file already in
+Sensor files. ``velodyne``: float32 x y z intensity in the velodyne frame (with ``deskew``,
+sweeps with per-point times motion-compensated to the sweep time, :mod:`formats.timing`) (a source file already in
 that layout and frame is copied or linked, ``link``); intensity is copied unscaled (0 when the source has
 none). ``image_2``: PNG (a PNG source image that needs no resampling is copied or linked).
 
@@ -96,6 +99,7 @@ from formats.export.common import (
 from formats.io import staged_output
 from formats.kitti_labels import box_to_kitti
 from formats.summary import ConvertSummary
+from formats.timing import SequenceTiming
 from fusionlabel.geometry import point_box_indices
 from fusionlabel.ontology import Ontology
 
@@ -269,6 +273,8 @@ class _Ctx:
     link: str
     level: bool
     axes: str
+    timing: SequenceTiming | None = None
+    deskew: bool = False
 
 
 def _fmt(v: float) -> str:
@@ -294,6 +300,8 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     T_cam2_from_world = fc.T_cam2_from_cam0rect @ T_cam0rect_from_world
     rotated = not np.allclose(T_velo_from_lid, np.eye(4), atol=1e-12, rtol=0)
     where = f"frame {k}"
+    ct = ctx.timing.capture(k, ctx.camera) if ctx.timing is not None else None
+    shift = ct.ego_shift() if ct is not None else np.eye(4)
 
     # sweep (in the velodyne frame)
     pc = loaded.read_lidar(k, ctx.lidar)
@@ -302,9 +310,14 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     if pc is None:
         summary.skipped.append((f"{where} {ctx.lidar}", "no LiDAR sweep"))
     else:
-        xyz_velo = xform(T_velo_from_lid, pc.xyz) if rotated else np.asarray(pc.xyz, dtype=np.float64)
+        xyz_lid = pc.xyz
+        deskewed = False
+        if ctx.deskew:
+            xyz_lid, t = (ctx.timing or SequenceTiming(loaded)).export_sweep(k, ctx.lidar, pc, True)
+            deskewed = t is None and xyz_lid is not pc.xyz
+        xyz_velo = xform(T_velo_from_lid, xyz_lid) if rotated else np.asarray(xyz_lid, dtype=np.float64)
         same_layout = loaded.lidar_layout == "kitti" and src is not None and src.suffix == ".bin"
-        if not rotated and same_layout and src is not None and src.is_file():
+        if not rotated and not deskewed and same_layout and src is not None and src.is_file():
             place_file(src, velo_path, ctx.link)
         else:
             arr = np.zeros((len(pc), 4), dtype=np.float32)
@@ -342,6 +355,8 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
             summary.skipped.append((what, f"class {ref.label!r} has no KITTI type"))
             continue
         corners_cam = xform(T_cam2_from_world, ref.box.corners())
+        if ct is not None:  # the 2D box of the image: where the object is at its capture time
+            corners_cam = xform(T_cam2_from_world @ shift, ct.corners_at([ref.track_id], ref.box.corners())[0])
         ext = box_extent2d(corners_cam, view.pinhole) if may_be_in_image(corners_cam, view.pinhole) else None
         if ext is None or ext.clipped is None:
             summary.skipped.append((what, f"outside the {ctx.camera} image"))
@@ -383,7 +398,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
 def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, ontology: Ontology | None,
              decimals: int | None, keep_source_fields: bool, occlusion: bool, link: str, level: bool,
-             axes: str) -> _Ctx:
+             axes: str, time_correct: bool = True, deskew: bool = False) -> _Ctx:
     cam = choose_camera(loaded.rig(0), camera)
     lidars = loaded.lidar_names
     if lidar is None:
@@ -392,8 +407,9 @@ def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, onto
         lidar = lidars[0]
     elif lidar not in lidars:
         raise FormatError(loaded.info.root, f"no LiDAR {lidar!r}; the sequence has {lidars}")
+    timing = SequenceTiming(loaded) if time_correct else None
     return _Ctx(loaded, cam, lidar, ClassMapper(ontology, "kitti"), ViewCache(), decimals, keep_source_fields,
-                occlusion, link, level, axes)
+                occlusion, link, level, axes, timing, deskew)
 
 
 def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
@@ -416,10 +432,10 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
                        lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
                        keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
                        level: bool = True, velodyne_axes: str = "ego", overwrite: bool = False,
-                       **_: Any) -> ConvertSummary:
+                       time_correct: bool = True, deskew: bool = False, **_: Any) -> ConvertSummary:
     """Write ``loaded`` as a KITTI object folder at ``dst`` (module docstring)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
-                   velodyne_axes)
+                   velodyne_axes, time_correct, deskew)
     summary = ConvertSummary(outputs=[str(dst)])
     n = len(loaded)
     ids = loaded.info.meta.get("frame_ids") if loaded.format in ("kitti-object", "kitti-flat") else None
@@ -445,10 +461,11 @@ def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progres
                          keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
                          level: bool = True, velodyne_axes: str = "ego", sequence: str | None = None,
                          origin_latlon: tuple[float, float, float] = DEFAULT_ORIGIN,
-                         overwrite: bool = False, **_: Any) -> ConvertSummary:
+                         overwrite: bool = False, time_correct: bool = True, deskew: bool = False,
+                         **_: Any) -> ConvertSummary:
     """Write ``loaded`` as one sequence of a KITTI tracking folder at ``dst`` (module docstring)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
-                   velodyne_axes)
+                   velodyne_axes, time_correct, deskew)
     if loaded.frame_rigs is not None and any(r != loaded.frame_rigs[0] for r in loaded.frame_rigs):
         raise FormatError(loaded.info.root, "the frames have different calibrations (independent KITTI object "
                           "frames?); a KITTI tracking sequence has one calibration")

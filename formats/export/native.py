@@ -25,11 +25,15 @@ from formats.errors import FormatError
 from formats.io import staged_output
 from formats.native import NativeWriter
 from formats.summary import ConvertSummary
+from formats.timing import SequenceTiming
 
 
 def write_native(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int, int], None] | None = None,
-                 overwrite: bool = False, name: str | None = None, **_: Any) -> ConvertSummary:
-    """Write ``loaded`` as a native sequence folder at ``dst`` (module docstring)."""
+                 overwrite: bool = False, name: str | None = None, deskew: bool = False,
+                 **_: Any) -> ConvertSummary:
+    """Write ``loaded`` as a native sequence folder at ``dst`` (module docstring). Per-point times
+    are kept (``lidar_time``); with ``deskew`` the sweeps are written motion-compensated to the
+    frame time instead (docs/timing.md)."""
     if loaded.frame_rigs is not None and any(r != loaded.frame_rigs[0] for r in loaded.frame_rigs):
         raise FormatError(loaded.info.root, "the frames have different calibrations (independent KITTI object "
                           "frames?); a native sequence has one rig: convert to kitti instead")
@@ -40,14 +44,18 @@ def write_native(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int, 
     cams = loaded.camera_names
     with staged_output(Path(dst), overwrite) as out:
         writer = NativeWriter(out, name or info.name, loaded.rig(0))
+        timing = SequenceTiming(loaded)
         for k, fi in enumerate(info.frames):
-            sweeps = {}
+            sweeps, times = {}, {}
             for ln in lidars:
                 pc = loaded.read_lidar(k, ln)
                 if pc is None:
                     continue
+                xyz, t = timing.export_sweep(k, ln, pc, deskew)
+                if t is not None:
+                    times[ln] = t.astype(np.float32)
                 arr = np.zeros((len(pc), 4), dtype=np.float32)
-                arr[:, :3] = pc.xyz
+                arr[:, :3] = xyz
                 if pc.intensity is not None:
                     arr[:, 3] = np.asarray(pc.intensity, dtype=np.float32).reshape(len(pc))
                 sweeps[ln] = arr
@@ -60,7 +68,8 @@ def write_native(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int, 
                     img = np.repeat(img[:, :, None], 3, axis=2)
                 images[c] = np.ascontiguousarray(img[:, :, :3])
             writer.add_frame(k, fi.timestamp_ns, fi.T_world_from_ego, lidar=sweeps, cameras=images,
-                             camera_timestamps_ns={c: fi.camera_timestamps_ns.get(c, fi.timestamp_ns) for c in images})
+                             camera_timestamps_ns={c: fi.camera_timestamps_ns.get(c, fi.timestamp_ns) for c in images},
+                             lidar_time=times or None)
             summary.frames += 1
             if progress is not None:
                 progress(k + 1, n)

@@ -4,9 +4,18 @@
 (deterministic for the seed) and renders frames on demand with :meth:`SynthScene.frame`. Nothing is
 written to disk here: ``formats.native`` writes a scene in the native layout.
 
-Frames are 10 Hz; frame ``i`` is at ``START_NS + i * dt_ns`` nanoseconds. The LiDAR sweep and every
-camera image of a frame are captured at the frame time (``camera_timestamps_ns`` equal the frame
-timestamp), so the ground truth of frame ``i`` holds exactly for all of its sensor data.
+Frames are 10 Hz; frame ``i`` is at ``START_NS + i * dt_ns`` nanoseconds. By default the LiDAR sweep
+and every camera image of a frame are captured at the frame time (``camera_timestamps_ns`` equal the
+frame timestamp), so the ground truth of frame ``i`` holds exactly for all of its sensor data.
+
+Timing (``SynthConfig.rolling_sweep`` / ``exposure_offset_ns``, docs/timing.md): with a rolling
+sweep the LiDAR head turns once per frame period, looking forward at the frame time; each block of
+azimuth columns is cast from the ego pose and against the agents at its own time, and every point
+records that time (``LidarSweep.time``, seconds relative to the frame time). Each camera is then
+triggered when the head passes its optical axis (as in nuScenes), plus ``exposure_offset_ns``;
+without a rolling sweep every camera is at the frame time plus ``exposure_offset_ns``. Images are
+rendered from the ego pose and the agents at the camera's own time; the ground-truth boxes stay
+those of the frame time.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from calib.transforms import make_transform, pose_from_xyz_yaw
 from fusionlabel.box import Box3D
 from fusionlabel.map.element import MapElement
 from fusionlabel.model import Track
-from fusionlabel.synth.lidar import LidarSpec, LidarSweep, cast_sweep
+from fusionlabel.synth.lidar import LidarSpec, LidarSweep, cast_sweep, sweep_column_offsets
 from fusionlabel.synth.render import CameraImage, CameraRenderer
 from fusionlabel.synth.roadmap import road_map
 from fusionlabel.synth.scene import SceneLayout, build_layout, primitives_at
@@ -50,6 +59,11 @@ class SynthConfig:
     beams: int = 64
     azimuths: int = 1800
     dt_ns: int = 100_000_000
+    #: a rotating sweep (one turn per ``dt_ns``; points at their own time) in ``sweep_blocks`` blocks
+    rolling_sweep: bool = False
+    #: every camera's capture time minus its trigger time (frame time, or sweep passage), ns
+    exposure_offset_ns: int = 0
+    sweep_blocks: int = 120
 
     def __post_init__(self) -> None:
         if self.frames < 1:
@@ -63,6 +77,10 @@ class SynthConfig:
             raise ValueError(f"image size must be at least 16 x 16, got {w} x {h}")
         if self.beams < 1 or self.azimuths < 8:
             raise ValueError("need at least 1 beam and 8 azimuth steps")
+        if self.sweep_blocks < 1:
+            raise ValueError(f"sweep_blocks must be >= 1, got {self.sweep_blocks}")
+        if abs(self.exposure_offset_ns) > self.dt_ns:
+            raise ValueError(f"exposure offset {self.exposure_offset_ns} ns exceeds the frame period")
 
 
 @dataclass
@@ -71,7 +89,7 @@ class SynthFrame:
 
     ``T_world_from_ego`` (4, 4); ``lidar`` sensor name -> :class:`LidarSweep` (points in that
     sensor's frame); ``cameras`` sensor name -> :class:`CameraImage`; ``boxes`` track id -> world
-    box."""
+    box (at the frame time); ``camera_timestamps_ns`` sensor name -> capture time (ns)."""
 
     index: int
     timestamp_ns: int
@@ -79,6 +97,7 @@ class SynthFrame:
     lidar: dict[str, LidarSweep] = field(default_factory=dict)
     cameras: dict[str, CameraImage] = field(default_factory=dict)
     boxes: dict[int, Box3D] = field(default_factory=dict)
+    camera_timestamps_ns: dict[str, int] = field(default_factory=dict)
 
 
 def _camera_pose(x: float, y: float, z: float, yaw_deg: float, pitch_deg: float = 0.0) -> F64:
@@ -152,6 +171,16 @@ class SynthScene:
         """``T_world_from_ego`` (4, 4) at frame ``index``."""
         return self.layout.ego.pose_at(self.time_s(index))
 
+    def camera_offset_ns(self, name: str) -> int:
+        """Capture time of camera ``name`` minus its frame's timestamp (ns): see the module doc."""
+        cfg = self.config
+        off = cfg.exposure_offset_ns
+        if cfg.rolling_sweep:
+            T = self.rig.T(LIDAR_NAME, name)  # the optical axis (z) in the lidar frame
+            az = math.atan2(T[1, 2], T[0, 2])
+            off += int(round(-az / (2.0 * math.pi) * cfg.dt_ns))
+        return int(off)
+
     def boxes(self, index: int) -> dict[int, Box3D]:
         """Ground-truth world boxes of frame ``index``: track id -> Box3D."""
         t = self.time_s(index)
@@ -188,12 +217,44 @@ class SynthScene:
         if lidar:
             for name in self.rig.lidar_names():
                 rng = np.random.default_rng([self.config.seed, index, GENERATOR_VERSION, 7])
+                if self.config.rolling_sweep:
+                    fr.lidar[name] = self._rolling_sweep(name, t, rng)
+                    continue
                 T_world_from_lidar = T_world_from_ego @ self.rig.T("ego", name)
                 fr.lidar[name] = cast_sweep(
                     self.lidar_spec, T_world_from_lidar, prims, self.layout.road, rng, dirs_lidar=self._lidar_dirs
                 )
         if cameras:
             for name in self.rig.camera_names():
-                T_world_from_cam = T_world_from_ego @ self.rig.T("ego", name)
-                fr.cameras[name] = self.renderer(name).render(T_world_from_cam, prims, self.layout.road)
+                off = self.camera_offset_ns(name)
+                fr.camera_timestamps_ns[name] = fr.timestamp_ns + off
+                tc = t + off * 1e-9
+                cam_prims = prims if off == 0 else primitives_at(self.layout.objects, tc)
+                T_world_from_cam = self.layout.ego.pose_at(tc) @ self.rig.T("ego", name)
+                fr.cameras[name] = self.renderer(name).render(T_world_from_cam, cam_prims, self.layout.road)
         return fr
+
+    def _rolling_sweep(self, name: str, t: float, rng: np.random.Generator) -> LidarSweep:
+        """A rotating sweep of lidar ``name`` around frame time ``t`` (s): the columns in
+        ``sweep_blocks`` blocks of consecutive firing times, each cast from the lidar pose and
+        against the scene at the block's mean time, which every point of the block records."""
+        cfg = self.config
+        offs = sweep_column_offsets(self.lidar_spec.n_azimuth, cfg.dt_ns * 1e-9)
+        order = np.argsort(offs, kind="stable")
+        T_ego_from_lidar = self.rig.T("ego", name)
+        parts: list[LidarSweep] = []
+        for cols in np.array_split(order, min(cfg.sweep_blocks, len(order))):
+            tb = float(offs[cols].mean())
+            T_world_from_lidar = self.layout.ego.pose_at(t + tb) @ T_ego_from_lidar
+            prims = primitives_at(self.layout.objects, t + tb)
+            sw = cast_sweep(self.lidar_spec, T_world_from_lidar, prims, self.layout.road, rng,
+                            dirs_lidar=self._lidar_dirs, columns=cols)
+            sw.time = np.full(len(sw.instance), tb, dtype=np.float32)
+            parts.append(sw)
+        has_part = all(p.part is not None for p in parts)
+        return LidarSweep(
+            np.concatenate([p.points for p in parts]),
+            np.concatenate([p.instance for p in parts]),
+            part=np.concatenate([p.part for p in parts if p.part is not None]) if has_part else None,
+            time=np.concatenate([p.time for p in parts if p.time is not None]),
+        )

@@ -1,7 +1,9 @@
 """A spinning multi-beam LiDAR, ray-cast against the scene's boxes and the ground plane.
 
-The sweep is instantaneous (no rolling-shutter motion within a sweep): every ray is cast at the
-frame time, so the returns agree exactly with the ground truth of that frame. Each return gets a
+By default the sweep is instantaneous (no motion within a sweep): every ray is cast at the frame
+time, so the returns agree exactly with the ground truth of that frame. A rotating sweep
+(``SynthConfig.rolling_sweep``) casts the azimuth columns in blocks, each from the lidar pose and
+against the scene at its own time (:func:`sweep_column_offsets`), and records that time per point. Each return gets a
 small Gaussian range noise along its ray; on boxes the noisy range is clipped to the segment where
 the ray is inside the box that it hit (1 mm margin), so object points never leave their box.
 """
@@ -56,11 +58,23 @@ class LidarSweep:
     """One sweep: ``points`` (N, 4) float32 (x, y, z in the lidar frame in metres, intensity in
     [0, 1]) and ``instance`` (N,) int32 (GT track id of the hit object, -1 for ground/structure);
     ``part`` (N,) int32 the index of the primitive hit (into the frame's ``Primitives``), -1 for the
-    ground."""
+    ground. ``time`` (N,) float32 seconds of each point relative to the frame timestamp (None: every
+    point at the frame time). With times, each point is in the lidar frame *at its own time*."""
 
     points: NDArray[np.float32]
     instance: NDArray[np.int32]
     part: NDArray[np.int32] | None = None
+    time: NDArray[np.float32] | None = None
+
+
+def sweep_column_offsets(n_azimuth: int, sweep_s: float) -> F64:
+    """(n_azimuth,) time (s) at which each azimuth column is fired, relative to the frame time: the
+    head turns clockwise (seen from above) once per ``sweep_s`` and looks forward (azimuth 0) at
+    the frame time, so azimuth ``a`` (wrapped to (-pi, pi]) fires at ``-a / (2 pi) * sweep_s``:
+    the left side (+90 deg) a quarter turn before the frame time, the right side after it."""
+    az = (2.0 * np.pi / n_azimuth) * np.arange(n_azimuth)
+    az = np.where(az > np.pi, az - 2.0 * np.pi, az)
+    return -az / (2.0 * np.pi) * sweep_s
 
 
 def cast_sweep(
@@ -70,10 +84,19 @@ def cast_sweep(
     road: Road,
     rng: np.random.Generator,
     dirs_lidar: F64 | None = None,
+    columns: NDArray[np.int64] | None = None,
 ) -> LidarSweep:
-    """Cast every beam x azimuth ray from the lidar pose against ``prims`` and the ground."""
+    """Cast every beam x azimuth ray from the lidar pose against ``prims`` and the ground
+    (``columns``: only these azimuth indices, in this order; default all)."""
     if dirs_lidar is None:
         dirs_lidar = spec.directions()
+    na_full = dirs_lidar.shape[1]
+    local = None
+    if columns is not None:
+        columns = np.asarray(columns, dtype=np.int64)
+        local = np.full(na_full, -1, dtype=np.int64)
+        local[columns] = np.arange(columns.size)
+        dirs_lidar = dirs_lidar[:, columns]
     nb, na = dirs_lidar.shape[:2]
     R = T_world_from_lidar[:3, :3]
     o = T_world_from_lidar[:3, 3].copy()
@@ -88,7 +111,7 @@ def cast_sweep(
     sign_best = np.zeros((nb, na))
 
     el = np.asarray(spec.elevations)
-    step = 2.0 * np.pi / na
+    step = 2.0 * np.pi / na_full
     c_l = (prims.center - o) @ R  # part centres in the lidar frame
     radius = np.linalg.norm(prims.half, axis=1)
     dist = np.linalg.norm(c_l, axis=1)
@@ -111,9 +134,14 @@ def cast_sweep(
                 az_c = math.atan2(c_l[p, 1], c_l[p, 0])
                 j0 = math.floor((az_c - daz) / step)
                 j1 = math.ceil((az_c + daz) / step)
-                cols = np.mod(np.arange(j0, j1 + 1), na)
-                if cols.size > na:
-                    cols = np.arange(na)
+                cols = np.mod(np.arange(j0, j1 + 1), na_full)
+                if cols.size > na_full:
+                    cols = np.arange(na_full)
+                if local is not None:
+                    cols = local[cols]
+                    cols = cols[cols >= 0]
+                    if cols.size == 0:
+                        continue
         sub = dirs_world[rows[:, None], cols[None, :]].reshape(-1, 3)
         t_in, t_out, axis, sign = ray_box(o, sub, prims.center[p], prims.half[p], float(prims.yaw[p]))
         t_in = t_in.reshape(rows.size, cols.size)

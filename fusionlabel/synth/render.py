@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calib.camera import CameraModel
+from fusionlabel.box import Box3D
 from fusionlabel.synth.raycast import face_normal_world, ray_box, ray_ground
 from fusionlabel.synth.road import Road
 from fusionlabel.synth.scene import Primitives
@@ -177,6 +178,28 @@ class CameraRenderer:
         inst = np.concatenate([inst_t.ravel(), [-1]]).astype(np.int32)[perm].reshape(H, W)
         dep = np.concatenate([depth.ravel().astype(np.float32), [np.inf]])[perm].reshape(H, W)
         return CameraImage(img, inst, dep.astype(np.float32))
+
+    def silhouette(self, T_world_from_cam: F64, box: Box3D) -> NDArray[np.bool_]:
+        """(H, W) bool: the pixels whose ray hits the world box ``box`` (alone, nothing occludes
+        it) in front of the near plane, seen from ``T_world_from_cam`` (4, 4): the object mask a
+        projected box outline is compared with (``benchmarks/bench_timing.py``)."""
+        R = T_world_from_cam[:3, :3]
+        o = T_world_from_cam[:3, 3].copy()
+        H, W = self.camera.height, self.camera.width
+        hit = np.zeros(self.pix.shape, dtype=bool)
+        corners_cam = (np.asarray(box.corners()) - o) @ R
+        bb = self._norm_bbox(corners_cam[[2, 6, 3, 7, 1, 5, 0, 4]])  # CORNER_SIGNS -> bit order
+        if bb is not None:
+            x0, x1, y0, y1 = bb
+            b = self.bounds
+            sel = np.nonzero((b[:, 1] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 2] <= y1))[0]
+            if sel.size:
+                dirs = self.rays[sel] @ R.T
+                t_in, _, _, _ = ray_box(o, dirs.reshape(-1, 3), np.asarray(box.center, dtype=np.float64),
+                                        np.asarray(box.size, dtype=np.float64) / 2.0, float(box.yaw), t_min=NEAR)
+                hit[sel] = np.isfinite(t_in.reshape(sel.size, -1)) & self.ok[sel]
+        flat = np.concatenate([hit.ravel(), [False]])
+        return flat[self.perm].reshape(H, W)
 
     @staticmethod
     def _norm_bbox(corners_cam: F64) -> tuple[float, float, float, float] | None:

@@ -63,7 +63,13 @@ class Polyline:
         return float(self.u[-1])
 
     def pose(self, u: float) -> tuple[float, float, float]:
-        """(x, y, yaw) at arc length ``u`` (clamped to the path)."""
+        """(x, y, yaw) at arc length ``u`` (clamped to the path's end; before its start, on the
+        straight line leading into it: times before frame 0, e.g. a rotating sweep's first
+        points, find a moving object where its motion puts it)."""
+        if u < 0.0:
+            yaw0 = float(self.yaw[0])
+            x0, y0 = self.xy[0]
+            return float(x0 + u * np.cos(yaw0)), float(y0 + u * np.sin(yaw0)), float(wrap_angle(yaw0))
         u = float(np.clip(u, 0.0, self.u[-1]))
         x = float(np.interp(u, self.u, self.xy[:, 0]))
         y = float(np.interp(u, self.u, self.xy[:, 1]))

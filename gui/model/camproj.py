@@ -15,6 +15,7 @@ in the convention of :mod:`calib.camera` (pixel centres at integer coordinates).
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, project_boxes_edges, project_segments
+from fusionlabel.timing import CaptureTiming
 
 F64 = NDArray[np.float64]
 
@@ -45,13 +47,24 @@ PATTERNS = ("", "dash", "dashdot", "dot")
 @dataclass(frozen=True)
 class CameraView:
     """One camera panel as the layers see it: ``name``, the lens ``camera`` and the pose
-    ``T_cam_from_world`` (4, 4) of the frame shown; ``draft`` (thin lines while frames change
-    quickly)."""
+    ``T_cam_from_world`` (4, 4) of the image shown; ``draft`` (thin lines while frames change
+    quickly); ``timing`` (a :class:`fusionlabel.timing.CaptureTiming`, or None): the image's
+    capture time, when ``T_cam_from_world`` is the pose at that time and boxes are to be drawn
+    there too (docs/timing.md)."""
 
     name: str
     camera: CameraModel
     T_cam_from_world: F64
     draft: bool = False
+    timing: CaptureTiming | None = None
+
+    def box_corners(self, ids: Sequence[Hashable], corners_world: ArrayLike) -> F64:
+        """Boxes (B, 8, 3) world m drawn at the frame time, as they stand at this image's capture
+        time (moved by their track's motion; unchanged without ``timing``)."""
+        corners = np.asarray(corners_world, dtype=np.float64).reshape(-1, 8, 3)
+        if self.timing is None or len(corners) == 0:
+            return corners
+        return self.timing.corners_at(ids, corners)
 
     def to_camera(self, pts_world: ArrayLike) -> F64:
         """(..., 3) world metres -> (..., 3) camera optical frame metres."""
@@ -191,10 +204,12 @@ class BoxProjection:
         return cls([], np.zeros(0, np.int64), np.zeros((0, 12, 2, 2)))
 
     @classmethod
-    def of(cls, corners_world: ArrayLike, view: CameraView) -> BoxProjection:
+    def of(cls, corners_world: ArrayLike, view: CameraView, ids: Sequence[Hashable] = ()) -> BoxProjection:
         """Project boxes (B, 8, 3) world metres into ``view`` (boxes wholly outside the view cone
-        are skipped first)."""
+        are skipped first); ``ids`` (their track ids) move them to the view's capture time."""
         corners = np.asarray(corners_world, dtype=np.float64).reshape(-1, 8, 3)
+        if view.timing is not None and len(ids):
+            corners = view.box_corners(ids, corners)
         if len(corners) == 0:
             return cls.empty()
         corners_cam = view.to_camera(corners)  # (B, 8, 3)

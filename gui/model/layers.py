@@ -405,15 +405,27 @@ class CuboidLayer(Layer):
     # ---- cameras ----------------------------------------------------------------------------------
     def camera_projection(self, view: CameraView) -> BoxProjection:
         """The boxes projected into ``view`` unclipped where wholly in front (the painter clips
-        to the image): what :meth:`camera_lines` strokes."""
-        return BoxProjection.of(self._corners, view)
+        to the image): what :meth:`camera_lines` strokes. With ``view.timing`` the boxes stand
+        where their tracks are at the image's capture time."""
+        return BoxProjection.of(self._corners, view, self._track_ids())
+
+    def _track_ids(self) -> list[Any]:
+        """The items' track ids for moving them to a capture time (style ``"track"`` only: the
+        ids of proposals are not track ids; the preview and new boxes have none)."""
+        return [c.id for c in self._items] if self.style == "track" else []
+
+    def camera_corners(self, view: CameraView) -> F64:
+        """(B, 8, 3) world corners of the items as drawn in ``view`` (tracks' boxes at its capture
+        time)."""
+        ids = self._track_ids()
+        return view.box_corners(ids, self._corners) if ids else self._corners
 
     def camera_pieces(self, view: CameraView) -> list[tuple[Any, int, F64]]:
         """Edge pieces ``(id, edge index, (M, 2) px)`` clipped to the image (boxes outside the
         view cone skipped)."""
         if not self._items:
             return []
-        corners_cam = view.to_camera(self._corners)
+        corners_cam = view.to_camera(self.camera_corners(view))
         visible = np.flatnonzero(in_view_cone(corners_cam, view.camera))
         pieces = project_boxes(corners_cam[visible], view.camera, visible)
         return [(self._items[i].id, e, poly) for i, e, poly in pieces]
@@ -479,7 +491,9 @@ class CuboidLayer(Layer):
     def pick_camera(self, view: CameraView, uv: ArrayLike) -> list[Hashable]:
         """:func:`fusionlabel.tools.select.pick_camera_boxes`: outlines containing ``uv``,
         nearest first."""
-        return pick_camera_boxes(((c.id, c.corners) for c in self._items), view.T_cam_from_world, view.camera, uv)
+        corners = self.camera_corners(view)
+        return pick_camera_boxes(((c.id, k) for c, k in zip(self._items, corners, strict=True)), view.T_cam_from_world,
+                                 view.camera, uv)
 
     # ---- 3D ---------------------------------------------------------------------------------------
     def glyphs(self) -> list[BoxGlyph]:

@@ -1,0 +1,137 @@
+"""The native layout keeps the synthetic timing: per-point times and per-image capture times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formats import native
+from formats.datasets import open_dataset
+from formats.errors import FormatError
+from fusionlabel.synth import SynthConfig, SynthScene
+
+SMALL = dict(frames=2, seed=3, cameras=1, image_size=(64, 36), beams=16, azimuths=360, sweep_blocks=36)
+
+
+def test_rolling_sweep_round_trip(tmp_path: Path) -> None:
+    sc = SynthScene(SynthConfig(rolling_sweep=True, exposure_offset_ns=15_000_000, **SMALL))  # type: ignore[arg-type]
+    out = native.write_synth_scene(sc, tmp_path / "seq", masks=True)
+    loaded = open_dataset(out)
+    fr = sc.frame(1)
+    pc = loaded.read_lidar(1)
+    assert pc is not None
+    np.testing.assert_array_equal(pc.fields["time"], fr.lidar["lidar_top"].time)
+    fi = loaded.info.frames[1]
+    assert fi.camera_timestamps_ns["cam_front"] == fr.camera_timestamps_ns["cam_front"] != fi.timestamp_ns
+    assert loaded.info.meta["meta"]["timing"]["rolling_sweep"] is True
+    mask = native.read_mask(loaded.info.meta["camera_mask_files"][1]["cam_front"])
+    assert mask.shape == (36, 64)
+    # a truncated time file is refused, naming it
+    p = loaded.info.meta["lidar_time_files"][1]["lidar_top"]
+    Path(p).write_bytes(Path(p).read_bytes()[:-4])
+    with pytest.raises(FormatError, match="point times"):
+        loaded.read_lidar(1)
+
+
+def test_default_sequence_has_no_times(tmp_path: Path) -> None:
+    out = native.write_synth_scene(SynthScene(SynthConfig(**SMALL)), tmp_path / "seq")  # type: ignore[arg-type]
+    loaded = open_dataset(out)
+    pc = loaded.read_lidar(0)
+    assert pc is not None and "time" not in pc.fields
+    fi = loaded.info.frames[0]
+    assert fi.camera_timestamps_ns["cam_front"] == fi.timestamp_ns
+
+
+def test_point_times_rules() -> None:
+    from formats.timing import point_times_s
+
+    frame_ns = 1_600_000_000_000_000_000
+    assert point_times_s({"intensity": np.zeros(3)}, frame_ns) is None
+    rel = np.array([-0.05, 0.0, 0.04], dtype=np.float32)
+    np.testing.assert_allclose(point_times_s({"time": rel}, frame_ns), rel, atol=1e-7)
+    ns = np.array([0, 25_000_000, 50_000_000], dtype=np.uint32)  # Ouster-like offsets (ns)
+    np.testing.assert_allclose(point_times_s({"t": ns}, frame_ns), [0.0, 0.025, 0.05])
+    absolute = frame_ns * 1e-9 + np.array([-0.02, 0.0, 0.03])  # SUSTechPOINTS-like seconds
+    np.testing.assert_allclose(point_times_s({"timestamp": absolute}, frame_ns), [-0.02, 0.0, 0.03], atol=1e-6)
+    abs_ns = np.array([frame_ns - 10_000_000, frame_ns], dtype=np.int64)
+    np.testing.assert_allclose(point_times_s({"timestamp": abs_ns}, frame_ns), [-0.01, 0.0])
+
+
+def _timed_sequence(tmp_path: Path):  # noqa: ANN202
+    sc = SynthScene(SynthConfig(rolling_sweep=True, exposure_offset_ns=30_000_000, **SMALL))  # type: ignore[arg-type]
+    return sc, open_dataset(native.write_synth_scene(sc, tmp_path / "seq"))
+
+
+def test_sequence_timing_camera_pose_and_deskew(tmp_path: Path) -> None:
+    from formats.timing import SequenceTiming
+
+    sc, loaded = _timed_sequence(tmp_path)
+    timing = SequenceTiming(loaded)
+    T_frame, none = timing.camera_pose(0, "cam_front", time_correct=False)
+    assert none is None
+    np.testing.assert_allclose(T_frame, loaded.T_sensor_from_world(0, "cam_front"), atol=1e-9)
+    T_cap, ct = timing.camera_pose(0, "cam_front")
+    assert ct is not None and ct.capture_ns == loaded.info.frames[0].camera_timestamps_ns["cam_front"]
+    t_s = (ct.capture_ns - sc.timestamp_ns(0)) * 1e-9
+    truth = np.linalg.inv(sc.layout.ego.pose_at(t_s) @ sc.rig.T("ego", "cam_front"))
+    np.testing.assert_allclose(T_cap, truth, atol=2e-3)  # interpolated between frames: mm
+    assert np.abs(T_cap[:3, 3] - T_frame[:3, 3]).max() > 0.1  # the ego moved ~0.2 m meanwhile
+    pts, times = timing.world_points(0, "lidar_top", deskew=True)
+    raw, _ = timing.world_points(0, "lidar_top", deskew=False)
+    assert times is not None and pts.shape == raw.shape
+    assert np.abs(pts - raw).max() > 0.1
+    sensor = timing.deskewed_sweep(0, "lidar_top")
+    assert sensor is not None and sensor.shape == pts.shape
+
+
+def test_exports_draw_at_capture_time(tmp_path: Path) -> None:
+    from formats.export.kitti import write_kitti_object
+    from formats.render_export import render_frame
+
+    _, loaded = _timed_sequence(tmp_path)
+    frame = 1
+    on = render_frame(loaded, frame, "cam_front", ids=False)
+    off = render_frame(loaded, frame, "cam_front", ids=False, time_correct=False)
+    assert on is not None and off is not None and (on != off).any()
+    a = write_kitti_object(loaded, tmp_path / "k_on")
+    b = write_kitti_object(loaded, tmp_path / "k_off", time_correct=False)
+    assert a.boxes > 0 and b.boxes > 0
+    la = (tmp_path / "k_on" / "label_2" / f"{frame:06d}.txt").read_text().splitlines()
+    lb = (tmp_path / "k_off" / "label_2" / f"{frame:06d}.txt").read_text().splitlines()
+    # the 3D fields (sweep time) are equal; some 2D boxes (fields 4-7) differ
+    assert [x.split()[8:] for x in la] == [x.split()[8:] for x in lb]
+    assert any(x.split()[4:8] != y.split()[4:8] for x, y in zip(la, lb, strict=True))
+
+
+def test_exports_keep_times_or_deskew(tmp_path: Path) -> None:
+    from formats.export.kitti import write_kitti_object
+    from formats.export.native import write_native
+    from formats.timing import SequenceTiming
+
+    _, loaded = _timed_sequence(tmp_path)
+    write_native(loaded, tmp_path / "kept")
+    kept = open_dataset(tmp_path / "kept").read_lidar(1)
+    src = loaded.read_lidar(1)
+    assert kept is not None and src is not None
+    np.testing.assert_array_equal(kept.fields["time"], src.fields["time"])
+    write_native(loaded, tmp_path / "desk", deskew=True)
+    desk = open_dataset(tmp_path / "desk").read_lidar(1)
+    assert desk is not None and "time" not in desk.fields
+    expected = SequenceTiming(loaded).deskewed_sweep(1, "lidar_top")
+    np.testing.assert_allclose(desk.xyz, expected, atol=1e-4)
+    write_kitti_object(loaded, tmp_path / "k_raw")
+    write_kitti_object(loaded, tmp_path / "k_desk", deskew=True)
+    raw = np.fromfile(tmp_path / "k_raw" / "velodyne" / "000001.bin", dtype="<f4").reshape(-1, 4)
+    dk = np.fromfile(tmp_path / "k_desk" / "velodyne" / "000001.bin", dtype="<f4").reshape(-1, 4)
+    assert raw.shape == dk.shape and np.abs(raw[:, :3] - dk[:, :3]).max() > 0.05
+
+
+def test_sustech_point_times_span_one_sweep() -> None:
+    from formats.timing import SequenceTiming
+    from tests.conftest import real_data
+
+    loaded = open_dataset(real_data("sustechpoints_example", "data", "example"))
+    t = SequenceTiming(loaded).sweep_times(0, loaded.lidar_names[0])
+    assert t is not None and -0.08 < t.min() < -0.02 and 0.02 < t.max() < 0.08

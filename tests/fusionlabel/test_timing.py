@@ -1,0 +1,142 @@
+"""Sensor timing: ego poses and track boxes at any time, capture-time drawing, deskew; the
+synthetic rotating sweep and camera exposure offsets that measure them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from calib.transforms import pose_from_xyz_yaw
+from fusionlabel.box import Box3D
+from fusionlabel.document import AnnotationDocument
+from fusionlabel.errors import ModelError
+from fusionlabel.model import Track
+from fusionlabel.synth import SynthConfig, SynthScene
+from fusionlabel.synth.lidar import sweep_column_offsets
+from fusionlabel.timing import (
+    CaptureTiming,
+    EgoClock,
+    deskew_points,
+    distance_outside_boxes,
+    times_to_ns,
+    track_box_at_time,
+)
+
+T0 = 1_000_000_000_000
+DT = 100_000_000
+
+
+def _clock() -> EgoClock:
+    poses = [pose_from_xyz_yaw(10.0 * k, 0.0, 0.0, 0.2 * k) for k in range(3)]
+    return EgoClock([T0 + DT * k for k in range(3)], poses)
+
+
+def test_ego_clock_interpolates_and_extrapolates() -> None:
+    clock = _clock()
+    np.testing.assert_allclose(clock.T_world_from_ego(T0 + DT), clock.poses[1], atol=1e-12)
+    mid = clock.T_world_from_ego(T0 + DT // 2)
+    np.testing.assert_allclose(mid[:3, 3], [5.0, 0.0, 0.0], atol=1e-9)
+    assert math.isclose(math.atan2(mid[1, 0], mid[0, 0]), 0.1, abs_tol=1e-9)
+    after = clock.T_world_from_ego(T0 + 3 * DT)  # one step past the last frame
+    np.testing.assert_allclose(after[:3, 3], [30.0, 0.0, 0.0], atol=1e-9)
+    assert math.isclose(math.atan2(after[1, 0], after[0, 0]), 0.6, abs_tol=1e-9)
+    with pytest.raises(ModelError):
+        EgoClock([T0, T0], [np.eye(4), np.eye(4)])
+
+
+def _doc(moving: bool = True) -> AnnotationDocument:
+    kf = {k: Box3D((2.0 * k if moving else 0.0, 5.0, 0.8), (4.0, 2.0, 1.6), 0.0) for k in range(3)}
+    doc = AnnotationDocument.from_tracks([Track(1, "car", {}, kf)], 3)
+    doc.set_frame_times([T0 + DT * k for k in range(3)])
+    return doc
+
+
+def test_track_box_at_time_blends_and_extrapolates() -> None:
+    doc = _doc()
+    b = track_box_at_time(doc, 1, T0 + DT + DT // 4)
+    assert b is not None and math.isclose(b.center[0], 2.5, abs_tol=1e-9)
+    # past the last keyframe: carried by the motion model (20 m/s along +x)
+    late = track_box_at_time(doc, 1, T0 + 2 * DT + DT // 2)
+    assert late is not None and math.isclose(late.center[0], 5.0, abs_tol=0.05)
+
+
+def test_capture_timing_moves_boxes_and_camera() -> None:
+    doc = _doc()
+    clock = _clock()
+    ct = CaptureTiming.of(doc, clock, 1, T0 + DT + DT // 2)
+    corners = np.stack([doc.box_at(1, 1).box.corners(), Box3D((0, 0, 1), (1, 1, 1), 0.0).corners()])
+    moved = ct.corners_at([1, None], corners)
+    np.testing.assert_allclose(moved[0] - corners[0], np.tile([1.0, 0.0, 0.0], (8, 1)), atol=1e-9)
+    np.testing.assert_allclose(moved[1], corners[1])
+    np.testing.assert_allclose(ct.T_world_from_ego()[:3, 3], [15.0, 0.0, 0.0], atol=1e-9)
+    same = CaptureTiming.of(doc, clock, 1, T0 + DT)
+    np.testing.assert_allclose(same.corners_at([1], corners[:1]), corners[:1])
+
+
+def test_deskew_undoes_ego_motion() -> None:
+    clock = _clock()
+    T_el = pose_from_xyz_yaw(1.0, 0.0, 1.8, 0.0)
+    # a static world point seen at three times of the sweep, each in the sensor frame of its time
+    p_world = np.array([30.0, 4.0, 1.0])
+    ts = np.array([-0.04, 0.0, 0.03])
+    pts = []
+    for t in ts:
+        T_wl = clock.T_world_from_ego(T0 + DT + int(round(t * 1e9))) @ T_el
+        pts.append(np.linalg.inv(T_wl) @ np.append(p_world, 1.0))
+    pts = np.array(pts)[:, :3]
+    world = deskew_points(pts, ts, T0 + DT, clock, T_el, to="world")
+    np.testing.assert_allclose(world, np.tile(p_world, (3, 1)), atol=1e-9)
+    sensor = deskew_points(pts, ts, T0 + DT, clock, T_el)
+    np.testing.assert_allclose(sensor, np.tile(pts[1], (3, 1)), atol=1e-9)
+    with pytest.raises(ValueError):
+        deskew_points(pts, ts[:2], T0 + DT, clock, T_el)
+
+
+def test_distance_outside_boxes_at_point_times() -> None:
+    doc = _doc()
+    pts = np.array([[3.0, 5.0, 0.8], [3.0, 5.0, 0.8], [0.0, 0.0, 0.0]])
+    times = np.array([T0 + DT + DT // 2, T0, T0])  # box centred at x=3 then, at x=0 at frame 0
+    d = distance_outside_boxes(pts, times, [1, 1, -1], doc)
+    assert d[0] == 0.0 and math.isclose(d[1], 1.0, abs_tol=1e-9) and np.isnan(d[2])
+
+
+def test_sweep_column_offsets_turn_clockwise() -> None:
+    offs = sweep_column_offsets(8, 0.1)
+    assert offs[0] == 0.0 and offs[2] == pytest.approx(-0.025) and offs[6] == pytest.approx(0.025)
+    assert offs.min() >= -0.05 and offs.max() < 0.05
+
+
+SMALL = dict(frames=3, seed=2, cameras=1, image_size=(64, 36), beams=16, azimuths=360, sweep_blocks=36)
+
+
+def test_synth_rolling_sweep_points_fit_boxes_only_when_deskewed() -> None:
+    sc = SynthScene(SynthConfig(rolling_sweep=True, exposure_offset_ns=20_000_000, **SMALL))  # type: ignore[arg-type]
+    times = [sc.timestamp_ns(i) for i in range(3)]
+    doc = AnnotationDocument.from_tracks(sc.tracks(), 3)
+    doc.set_frame_times(times)
+    clock = EgoClock(times, [sc.ego_pose(i) for i in range(3)])
+    fr = sc.frame(1)
+    sw = fr.lidar["lidar_top"]
+    assert sw.time is not None and len(sw.time) == len(sw.points)
+    assert -0.05 <= sw.time.min() < -0.04 and 0.04 < sw.time.max() <= 0.05
+    off = fr.camera_timestamps_ns["cam_front"] - fr.timestamp_ns
+    assert off == sc.camera_offset_ns("cam_front") and 19_000_000 < off < 21_000_000
+    T_el = sc.rig.T("ego", "lidar_top")
+    obj = sw.instance >= 0
+    t_ns = times_to_ns(fr.timestamp_ns, sw.time)
+    raw_T = fr.T_world_from_ego @ T_el
+    raw = sw.points[:, :3].astype(np.float64) @ raw_T[:3, :3].T + raw_T[:3, 3]
+    desk = deskew_points(sw.points[:, :3], sw.time, fr.timestamp_ns, clock, T_el, to="world")
+    d_raw = distance_outside_boxes(raw[obj], t_ns[obj], sw.instance[obj], doc)
+    d_desk = distance_outside_boxes(desk[obj], t_ns[obj], sw.instance[obj], doc)
+    assert np.nanmax(d_desk) < 0.02
+    assert np.nanmax(d_raw) > 0.1
+
+
+def test_synth_default_timing_unchanged() -> None:
+    sc = SynthScene(SynthConfig(**SMALL))  # type: ignore[arg-type]
+    fr = sc.frame(0)
+    assert fr.lidar["lidar_top"].time is None
+    assert fr.camera_timestamps_ns == {"cam_front": fr.timestamp_ns}

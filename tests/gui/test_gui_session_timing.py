@@ -1,0 +1,69 @@
+"""The session and the camera panel draw at each image's capture time; raw or deskewed sweeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formats import native
+from fusionlabel.synth import SynthConfig, SynthScene
+
+
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = SynthConfig(frames=3, seed=0, cameras=1, image_size=(160, 90), beams=32, azimuths=720,
+                      rolling_sweep=True, exposure_offset_ns=30_000_000)
+    return native.write_synth_scene(SynthScene(cfg), tmp_path_factory.mktemp("timed") / "seq")
+
+
+def test_session_camera_pose_overlay_and_deskew(timed: Path) -> None:
+    from gui.session import load_session
+
+    s = load_session(timed)
+    try:
+        T_cap, ct = s.camera_pose(1, "cam_front")
+        assert ct is not None and ct.capture_ns != s.seq.frames[1].timestamp_ns
+        s.time_correct = False
+        T_frame, none = s.camera_pose(1, "cam_front")
+        assert none is None
+        np.testing.assert_allclose(T_frame, s.T_cam_from_world(1, "cam_front"))
+        assert np.abs(T_cap[:3, 3] - T_frame[:3, 3]).max() > 0.1
+        raw = s.points_at(1)
+        assert np.array_equal(s.overlay_points(1), raw)  # time correction off: the raw points
+        s.time_correct = True
+        timed_pts = s.overlay_points(1)
+        assert timed_pts.shape == raw.shape and np.abs(timed_pts - raw).max() > 0.1
+        s.set_deskew(True)
+        np.testing.assert_allclose(s.points_at(1), timed_pts)
+        s.set_deskew(False)
+        np.testing.assert_allclose(s.points_at(1), raw)
+    finally:
+        s.close()
+
+
+def test_camera_panel_draws_at_capture_time(qtbot, timed: Path) -> None:  # noqa: ANN001
+    from fusionlabel.geometry import box_corners
+    from gui.cameras import CameraBox, CameraPanel
+    from gui.session import load_session
+
+    s = load_session(timed)
+    try:
+        refs = s.doc.boxes_at(1)
+        corners = box_corners([r.box for r in refs])
+        boxes = [CameraBox(r.track_id, r.label, c) for r, c in zip(refs, corners, strict=True)]
+        panel = CameraPanel("cam_front", s.camera(1, "cam_front"))
+        qtbot.addWidget(panel)
+        T_frame = s.T_cam_from_world(1, "cam_front")
+        T_cap, ct = s.camera_pose(1, "cam_front")
+        panel.set_frame(None, T_frame, boxes)
+        before = {r.track_id: panel.edges_of(r.track_id) for r in refs}
+        panel.set_frame(None, T_cap, boxes, timing=ct)
+        assert panel.camera_view().timing is ct
+        after = {r.track_id: panel.edges_of(r.track_id) for r in refs}
+        moved = [t for t in before if before[t] and after[t]
+                 and not np.allclose(before[t][0][1][0], after[t][0][1][0])]
+        assert moved
+    finally:
+        s.close()
