@@ -588,6 +588,8 @@ def load_sequence(path: PathLike) -> SequenceInfo:
             {
                 n: file_of(r, f"{where}.lidar_semantic.{n}")
                 for n, r in sensor_map(fr, "lidar_semantic", where, "lidar").items()
+            }
+        )
         time_files.append(
             {
                 n: file_of(r, f"{where}.lidar_time.{n}")
