@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from formats.datasets import add_open_arguments, describe, open_from_args
+from formats.datasets import describe
+from formats.openargs import add_open_arguments
 from fusionlabel.cli import format_summary
+from fusionlabel.cli import open_sequence as open_from_args
 from tests.conftest import real_data
 from tests.formats.test_data_layouts import make_tracking
 
