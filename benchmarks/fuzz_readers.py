@@ -631,7 +631,7 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
     """Build the seeds and run ``cases`` cases spread round-robin over them."""
     # import everything once in the parent: children are forked with the modules loaded
     import formats.datasets  # noqa: F401
-    import formats.openlabel  # noqa: F401
+    import formats.datasets.openlabel  # noqa: F401
     import formats.packed  # noqa: F401
     import formats.project  # noqa: F401
     import gui.colors  # noqa: F401

@@ -420,8 +420,8 @@ def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: 
     """Write the BEV products of every frame of ``loaded`` into the folder ``dst``.
 
     The folder is written under a temporary sibling name and renamed when complete; ``dst`` must
-    not exist or be empty unless ``overwrite``. Returns a ``formats.summary.ConvertSummary``."""
-    from formats.summary import ConvertSummary
+    not exist or be empty unless ``overwrite``. Returns a ``formats.export.summary.ConvertSummary``."""
+    from formats.export.summary import ConvertSummary
 
     if axes not in AXES:
         raise ValueError(f"BEV axes must be one of {AXES}, got {axes!r}")

@@ -7,7 +7,7 @@ A *writer* turns one opened sequence into one output layout::
 ``progress(done, total)`` is called with frames written so far and the frame total (at least once
 at the end); ``options`` are format specific (unknown ones are ignored by the writer). Writers are
 registered by name in :data:`WRITERS` as ``"module:function"`` so that the registry can be imported
-without importing every writer (the OpenLABEL writer lives in :mod:`formats.openlabel`). Add one
+without importing every writer (the OpenLABEL writer lives in :mod:`formats.export.openlabel`). Add one
 with :func:`register_writer`.
 
 :func:`convert` opens ``src`` (any layout :func:`formats.datasets.open_dataset` reads) and runs a
@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
+from formats.export.summary import ConvertSummary
 from formats.io import read_json_file
-from formats.summary import ConvertSummary
 
 __all__ = ["ConvertSummary"]
 
@@ -91,7 +91,7 @@ register_writer("kitti-tracking", "formats.export.kitti:write_kitti_tracking",
                 "KITTI tracking: calib/<seq>.txt, velodyne/<seq>/, image_02/<seq>/, label_02/<seq>.txt, oxts/")
 register_writer("nuscenes", "formats.export.nuscenes:write_nuscenes",
                 "nuScenes: <dst>/<version>/*.json tables, samples/ and sweeps/")
-register_writer("openlabel", "formats.openlabel:write_openlabel", "ASAM OpenLABEL 1.0 JSON")
+register_writer("openlabel", "formats.export.openlabel:write_openlabel", "ASAM OpenLABEL 1.0 JSON")
 register_writer("native", "formats.export.native:write_native", "native layout (fusionlabel.json) + tracks")
 
 ALIASES = {"kitti-object": "kitti", "kitti_object": "kitti", "kitti_tracking": "kitti-tracking", "nusc": "nuscenes"}

@@ -127,9 +127,9 @@ def write_images(loaded: Any, dst: PathLike, *, cameras: Sequence[str] | None = 
 
     ``cameras`` defaults to every camera of the rig (unknown names raise KeyError). ``fps``
     defaults to the frame rate of the LiDAR timestamps. The folder is written under a temporary
-    name and renamed when complete. Returns a ``formats.summary.ConvertSummary`` (``frames`` =
+    name and renamed when complete. Returns a ``formats.export.summary.ConvertSummary`` (``frames`` =
     frames with at least one image, ``boxes`` = boxes of the frames, ``skipped`` = missing images)."""
-    from formats.summary import ConvertSummary
+    from formats.export.summary import ConvertSummary
 
     names = list(loaded.camera_names if cameras is None else cameras)
     for c in names:

@@ -72,7 +72,7 @@ def _is_packed(path: Path) -> bool:
 
 
 def _load_openlabel(path: Path) -> LoadedSequence:
-    from formats.openlabel import load_openlabel
+    from formats.datasets.openlabel import load_openlabel
 
     return load_openlabel(path)  # type: ignore[no-any-return]
 

@@ -73,8 +73,8 @@ from formats.export.common import (
     write_bytes,
     xform,
 )
+from formats.export.summary import ConvertSummary
 from formats.io import staged_output
-from formats.summary import ConvertSummary
 from fusionlabel.geometry import count_points_in_boxes, point_box_indices
 from fusionlabel.ontology import Ontology
 
