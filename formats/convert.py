@@ -42,6 +42,7 @@ from typing import Any
 from formats.errors import FormatError
 from formats.export.summary import ConvertSummary
 from formats.io import read_json_file
+from fusionlabel.sequence import SensorSequence
 
 __all__ = ["ConvertSummary"]
 
@@ -109,7 +110,7 @@ def get_writer(name: str) -> Callable[..., ConvertSummary]:
     return WRITERS[key].load()
 
 
-def call_writer(writer: Callable[..., ConvertSummary], loaded: Any, dst: Path, progress: ProgressFn | None,
+def call_writer(writer: Callable[..., ConvertSummary], loaded: SensorSequence, dst: Path, progress: ProgressFn | None,
                 options: dict[str, Any]) -> ConvertSummary:
     """Run ``writer``, passing only the options it accepts (all of them when it takes ``**kwargs``);
     options left at None are not passed."""
@@ -133,7 +134,7 @@ class SequenceSource:
     options: tuple[tuple[str, Any], ...] = ()
     frame_mismatch: str = "error"
 
-    def open(self) -> Any:
+    def open(self) -> SensorSequence:
         """The :class:`formats.datasets.LoadedSequence` through ``formats.source.open_source`` (a
         project's sequence carries the project's document; its frame count must match the
         sequence's unless ``frame_mismatch="sequence"``: ``formats.source``)."""
@@ -226,8 +227,8 @@ def convert(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: str, *
     return _convert_loaded(loaded, writer, Path(dst), progress, options)
 
 
-def _convert_loaded(loaded: Any, writer: Callable[..., ConvertSummary], dst: Path, progress: ProgressFn | None,
-                    options: dict[str, Any]) -> ConvertSummary:
+def _convert_loaded(loaded: SensorSequence, writer: Callable[..., ConvertSummary], dst: Path,
+                    progress: ProgressFn | None, options: dict[str, Any]) -> ConvertSummary:
     try:
         summary = call_writer(writer, loaded, dst, progress, options)
     finally:

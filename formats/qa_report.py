@@ -46,6 +46,7 @@ from fusionlabel.qa import (
     SampledFrame,
     records_from_document_dict,
 )
+from fusionlabel.sequence import SensorSequence
 
 PathLike = str | os.PathLike[str]
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff9f1c", "info": "#7f8c9a"}
@@ -63,7 +64,7 @@ class QASource:
     path: Path
     kind: str  # "project" or "dataset"
     document: AnnotationDocument
-    loaded: Any | None
+    loaded: SensorSequence | None
     ontology: Ontology
     records: list[LabelRecord] | None = None
     notes: list[str] = field(default_factory=list)
@@ -97,7 +98,7 @@ def _ontology(name: str, base: Path, notes: list[str]) -> Ontology:
     return Ontology.default()
 
 
-def open_qa_source(path: PathLike, dataset_format: str | None = None, loaded: Any | None = None,
+def open_qa_source(path: PathLike, dataset_format: str | None = None, loaded: SensorSequence | None = None,
                    frame_mismatch: str = "error", **options: Any) -> QASource:
     """Open a project file or a dataset for QA through ``formats.source.open_source`` (one
     project-file rule, one frame-count rule: a project whose frame count differs from its
@@ -126,7 +127,7 @@ def open_qa_source(path: PathLike, dataset_format: str | None = None, loaded: An
     return QASource(p, "project", src.document, src.sequence, onto, records, notes, src.renamed)
 
 
-def _set_times(doc: AnnotationDocument, loaded: Any, notes: list[str]) -> None:
+def _set_times(doc: AnnotationDocument, loaded: SensorSequence, notes: list[str]) -> None:
     if doc.frame_times_ns is not None:
         return
     try:
@@ -135,7 +136,7 @@ def _set_times(doc: AnnotationDocument, loaded: Any, notes: list[str]) -> None:
         notes.append(f"frame times not used ({e}): uniform frames assumed")
 
 
-def world_point_loader(loaded: Any) -> Callable[[int], NDArray[np.float64] | None]:
+def world_point_loader(loaded: SensorSequence) -> Callable[[int], NDArray[np.float64] | None]:
     """``load(frame)``: (N, 3) float64 world-frame points of every LiDAR of ``frame`` (None when
     the frame has no sweep)."""
 
@@ -190,8 +191,8 @@ def _hex_rgb(h: str) -> tuple[int, int, int]:
 
 
 def camera_thumbnail(
-    loaded: Any, frame: int, camera: str, boxes: Sequence[tuple[int, str, Box3D]], flagged: Mapping[int, str],
-    onto: Ontology, width: int = THUMB_WIDTH,
+    loaded: SensorSequence, frame: int, camera: str, boxes: Sequence[tuple[int, str, Box3D]],
+    flagged: Mapping[int, str], onto: Ontology, width: int = THUMB_WIDTH,
 ) -> NDArray[np.uint8] | None:
     """The camera image of ``frame`` scaled to ``width`` px with every box's edges drawn (flagged
     track ids in their severity colour, thicker), or None when the image is missing."""

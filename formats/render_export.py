@@ -33,6 +33,7 @@ from calib.transforms import transform_points
 from formats.bev import class_color
 from formats.errors import FormatError
 from fusionlabel.ontology import Ontology
+from fusionlabel.sequence import SensorSequence
 
 F64 = NDArray[np.float64]
 PathLike = str | os.PathLike[str]
@@ -98,7 +99,7 @@ def draw_boxes(image: NDArray[np.uint8], boxes: Sequence[Any], camera: CameraMod
     return img
 
 
-def render_frame(loaded: Any, frame: int, camera: str, ontology: Ontology | None = None,
+def render_frame(loaded: SensorSequence, frame: int, camera: str, ontology: Ontology | None = None,
                  thickness: int | None = None, ids: bool = True) -> NDArray[np.uint8] | None:
     """The image of ``camera`` at ``frame`` of ``loaded`` (a LoadedSequence) with every box of the
     frame drawn in, (H, W, 3) uint8 RGB; None when the frame has no image of that camera."""
@@ -119,7 +120,7 @@ def _fps(times_ns: Sequence[int]) -> float:
     return 1.0 / dt if dt > 0 else 10.0
 
 
-def write_images(loaded: Any, dst: PathLike, *, cameras: Sequence[str] | None = None, mp4: bool = False,
+def write_images(loaded: SensorSequence, dst: PathLike, *, cameras: Sequence[str] | None = None, mp4: bool = False,
                  fps: float | None = None, ontology: Ontology | None = None, thickness: int | None = None,
                  ids: bool = True, overwrite: bool = False, progress: ProgressFn | None = None,
                  **options: Any) -> Any:

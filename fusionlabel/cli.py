@@ -20,6 +20,7 @@ from typing import Any
 
 from fusionlabel import __version__
 from fusionlabel.errors import FusionLabelError
+from fusionlabel.sequence import SensorSequence
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -87,13 +88,13 @@ def open_path(path: str | os.PathLike[str], args: argparse.Namespace | None = No
                        require_sequence=require_sequence)
 
 
-def open_sequence(path: str | os.PathLike[str], args: argparse.Namespace | None = None) -> Any:
+def open_sequence(path: str | os.PathLike[str], args: argparse.Namespace | None = None) -> SensorSequence:
     """The sequence of :func:`open_path` (``formats.datasets.LoadedSequence``; a project's
     sequence carries the project's document)."""
     return open_path(path, args).sequence
 
 
-def describe_sequence(loaded: Any) -> dict[str, Any]:
+def describe_sequence(loaded: SensorSequence) -> dict[str, Any]:
     """Facts about an opened sequence as a JSON-ready dict (``formats.datasets.describe``): format,
     name, frames, sensors, points per sweep, tracks, boxes (interpolated ones included), sync."""
     from formats import datasets
@@ -283,7 +284,7 @@ def _add_check_calib(p: argparse.ArgumentParser) -> None:
     add_open_arguments(p)
 
 
-def check_calibrations(loaded: Any, frame: int) -> list[dict[str, Any]]:
+def check_calibrations(loaded: SensorSequence, frame: int) -> list[dict[str, Any]]:
     """Run ``calib.sanity.check_calibration`` for every LiDAR x camera pair of ``frame``."""
     from calib.sanity import check_calibration
 

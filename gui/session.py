@@ -36,6 +36,7 @@ from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import SequenceInfo
 from fusionlabel.ontology import Ontology
+from fusionlabel.sequence import SensorSequence
 from gui.frames import FrameData, FrameSource, make_frame_cache, transform_f32
 
 Progress = Callable[[int, int, str], None]
@@ -52,7 +53,7 @@ class Session:
     (the sequence path), ``project_path`` (where Save writes; None until chosen) and ``frames``
     (cache of :class:`FrameData`)."""
 
-    loaded: Any
+    loaded: SensorSequence
     doc: AnnotationDocument
     undo: UndoStack
     source: Path
@@ -143,7 +144,7 @@ class Session:
             closer()
 
 
-def load_frame(loaded: Any, index: int, cameras: bool = True) -> FrameData:
+def load_frame(loaded: SensorSequence, index: int, cameras: bool = True) -> FrameData:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
     [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``). Raises the
@@ -240,7 +241,7 @@ def _ontology(name: str, project_path: Path | None) -> Ontology:
     return Ontology.load(p)
 
 
-def open_sequence(path: Path, format: str | None = None, options: dict[str, Any] | None = None) -> Any:
+def open_sequence(path: Path, format: str | None = None, options: dict[str, Any] | None = None) -> SensorSequence:
     """The sequence at ``path`` through the one opener (``formats.source.open_source``: detected
     format unless ``format`` is given; reader ``options`` as ``formats.openargs.open_options``
     gives them; a project file opens its sequence with the project's document) ->

@@ -50,6 +50,7 @@ from formats.io import atomic_write_text
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import SequenceInfo
+from fusionlabel.sequence import SensorSequence
 
 F64 = NDArray[np.float64]
 PathLike = str | os.PathLike[str]
@@ -205,7 +206,7 @@ def _output_file(dst: Path) -> Path:
     return dst if dst.suffix.lower() == ".json" else dst / DEFAULT_FILE
 
 
-def write_openlabel(loaded: Any, dst: PathLike, *, progress: ProgressFn | None = None,
+def write_openlabel(loaded: SensorSequence, dst: PathLike, *, progress: ProgressFn | None = None,
                     indent: int | None = None, overwrite: bool = False, **options: Any) -> ConvertSummary:
     """Write ``loaded`` (a ``formats.datasets.LoadedSequence``) as OpenLABEL 1.0 JSON.
 

@@ -14,6 +14,7 @@ from formats.source import FrameCountError, MissingSequenceError, is_project_fil
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import Track
+from fusionlabel.sequence import PointsLike, SensorSequence
 
 FRAMES = 3
 
@@ -64,6 +65,10 @@ def test_dataset_and_project_open_into_one_object(tmp_path: Path, scene: Path) -
     try:
         assert ds.kind == "dataset" and ds.project is None and ds.sequence is not None
         assert ds.document is ds.sequence.annotations and len(ds.sequence) == FRAMES
+        assert isinstance(ds.sequence, SensorSequence)  # the core's typed view of an opened sequence
+        assert not isinstance(object(), SensorSequence)
+        pc = ds.sequence.read_lidar(0)
+        assert isinstance(pc, PointsLike) and pc.xyz.shape[1] == 3
     finally:
         ds.close()
     pr = open_source(_project(tmp_path, scene, FRAMES), options={"tolerance_ms": 20.0})
