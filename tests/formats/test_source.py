@@ -141,7 +141,9 @@ def test_cli_applies_the_rule(tmp_path: Path, scene: Path, capsys: pytest.Captur
 
     proj = _project(tmp_path, scene, FRAMES + 1)
     for argv in (["qa", str(proj)], ["convert", str(proj), str(tmp_path / "o"), "--to", "openlabel"],
-                 ["info", str(proj)]):
+                 ["info", str(proj)], ["agree", str(proj), str(proj)],
+                 ["export-map", str(proj), str(tmp_path / "m"), "--to", "maptr"],
+                 ["track", str(proj), "--out", str(tmp_path / "t.flproj")]):
         capsys.readouterr()
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
@@ -149,3 +151,23 @@ def test_cli_applies_the_rule(tmp_path: Path, scene: Path, capsys: pytest.Captur
     assert main(["qa", str(proj), "--frame-mismatch", "sequence", "--fail-on", "never"]) == 0
     assert main(["info", str(proj), "--frame-mismatch", "sequence"]) == 0
     assert f"{FRAMES} frames" in capsys.readouterr().out
+
+
+def test_packed_copy_and_its_project(tmp_path: Path, scene: Path) -> None:
+    """A packed copy opens through the seam like its folder, and a project on it obeys the rule."""
+    from formats.packed import pack
+
+    ds = open_source(scene)
+    h5 = tmp_path / "seq.h5"
+    pack(ds.sequence, h5)
+    ds.close()
+    packed = open_source(h5)
+    try:
+        assert packed.kind == "dataset" and len(packed.sequence) == FRAMES
+        assert sorted(packed.document.tracks) == sorted(open_source(scene).document.tracks)
+    finally:
+        packed.close()
+    doc = AnnotationDocument(FRAMES + 1)
+    save_project(tmp_path / "h.flproj", doc, SequenceRef(h5, "packed"))
+    with pytest.raises(FrameCountError, match=f"{FRAMES + 1} frames"):
+        open_source(tmp_path / "h.flproj")
