@@ -74,7 +74,7 @@ def _is_packed(path: Path) -> bool:
 def _load_openlabel(path: Path) -> LoadedSequence:
     from formats.datasets.openlabel import load_openlabel
 
-    return load_openlabel(path)  # type: ignore[no-any-return]
+    return load_openlabel(path)
 
 
 _OPENLABEL_HEAD = re.compile(rb'^\s*\{\s*"openlabel"\s*:')

@@ -25,6 +25,7 @@ from calib.camera import CameraModel
 from calib.errors import CalibrationError, TransformError
 from calib.rig import Rig, Sensor
 from calib.transforms import check_transform, invert, make_transform, quat_to_rotation, rotation_to_yaw
+from formats.datasets.base import LoadedSequence, dense_tracks
 from formats.errors import FormatError
 from formats.io import read_json_file
 from fusionlabel.box import Box3D
@@ -358,7 +359,6 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
             T = chain.T_root_from(cs_name, tfs, world) if cs_name != world else np.eye(4)
             keyframes[tid][i] = _cuboid_box(cub, T, p, f"{where}.objects.{uid}.object_data.cuboid[0]")
 
-    from formats.datasets.base import dense_tracks
 
     full = {tid: tr.copy(keyframes=keyframes[tid]) for tid, tr in tracks.items() if keyframes[tid]}
     doc = AnnotationDocument.from_tracks(dense_tracks(full), frame_count=len(frames))
@@ -369,12 +369,10 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
     return info, doc, (frame_rigs if rig_varies else None)
 
 
-def load_openlabel(path: PathLike) -> Any:
+def load_openlabel(path: PathLike) -> LoadedSequence:
     """:func:`read_openlabel` as a ``formats.datasets.LoadedSequence`` (sensor files are read
     through the stream URIs; native ``.bin`` sweeps use the KITTI x y z intensity layout; per-frame
     sensor transforms give ``frame_rigs``)."""
-    from formats.datasets.base import LoadedSequence
-
     info, doc, frame_rigs = _read(path)
     if frame_rigs is not None:  # the sequence rig is that of frame 0, as the dataset loaders do
         info.rig = frame_rigs[0]
