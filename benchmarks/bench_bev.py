@@ -6,7 +6,7 @@ written once in the native layout, then exported:
 
 1. BEV at 51.2 m / 0.2 m (512 x 512) in the ego frame, with PNGs and NPZ; and NPZ + JSON only;
 2. BEV at 51.2 m / 0.1 m (1024 x 1024), NPZ + JSON only;
-3. OpenLABEL JSON (``formats.openlabel.write_openlabel``) of the whole sequence;
+3. OpenLABEL JSON (``formats.export.openlabel.write_openlabel``) of the whole sequence;
 4. images with projected boxes (PNG per frame), and PNG + MP4.
 
 Each line gives the wall time, frames per second and the CPU time per frame of this process (on a
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from formats import native  # noqa: E402
 from formats.bev import write_bev  # noqa: E402
 from formats.datasets import open_dataset  # noqa: E402
-from formats.openlabel import write_openlabel  # noqa: E402
+from formats.export.openlabel import write_openlabel  # noqa: E402
 from formats.render_export import write_images  # noqa: E402
 from fusionlabel.synth import SynthConfig, SynthScene  # noqa: E402
 

@@ -41,6 +41,7 @@ from formats.maps.maptr import (  # noqa: E402
 from fusionlabel.map.extract import accumulate_ground, extract_lane_lines  # noqa: E402
 from fusionlabel.map.geometry import chamfer_distance, resample, transform_points  # noqa: E402
 from fusionlabel.map.metrics import Instance, chamfer_ap, mean_ap  # noqa: E402
+from fusionlabel.sequence import SensorSequence  # noqa: E402
 from fusionlabel.synth import SynthConfig, SynthScene  # noqa: E402
 
 TO_MAPTR = {"lane_divider": "divider", "ped_crossing": "ped_crossing", "road_boundary": "boundary"}
@@ -139,7 +140,7 @@ def _real_root() -> Path:
     return root.parent / "shared" / "data" / "real"
 
 
-def _dataset_sweeps(loaded: Any) -> Iterator[tuple[np.ndarray, np.ndarray, list[Any]]]:
+def _dataset_sweeps(loaded: SensorSequence) -> Iterator[tuple[np.ndarray, np.ndarray, list[Any]]]:
     """(points (N, 4) sensor frame, T_world_from_sensor, labelled boxes) of every sweep."""
     doc = loaded.annotations
     for i, fr in enumerate(loaded.info.frames):

@@ -47,7 +47,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 #: The code under test (``FUZZ_CODE_ROOT`` points the fuzzer at another checkout, e.g. to measure
 #: a former version with the same cases).
@@ -56,6 +56,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from formats.datasets.base import LoadedSequence
 
 PROJECT_PACKAGES = ("calib", "fusionlabel", "formats", "gui")
 QUICK_CASES = 300
@@ -432,7 +435,7 @@ def consume_dataset(path: Path, save_to: Path | None = None) -> None:
         loaded.close()
 
 
-def _consume_loaded(loaded: Any, point_colors: Callable[..., Any]) -> None:
+def _consume_loaded(loaded: LoadedSequence, point_colors: Callable[..., Any]) -> None:
     from calib.transforms import transform_points
 
     for k in range(len(loaded)):
@@ -635,7 +638,7 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
     """Build the seeds and run ``cases`` cases spread round-robin over them."""
     # import everything once in the parent: children are forked with the modules loaded
     import formats.datasets  # noqa: F401
-    import formats.openlabel  # noqa: F401
+    import formats.datasets.openlabel  # noqa: F401
     import formats.packed  # noqa: F401
     import formats.project  # noqa: F401
     import gui.colors  # noqa: F401

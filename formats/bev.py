@@ -56,6 +56,7 @@ from formats.pointlabels import bev_point_semantic
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.geometry import bev_polygons
 from fusionlabel.ontology import Ontology
+from fusionlabel.sequence import SensorSequence
 
 F64 = NDArray[np.float64]
 PathLike = str | os.PathLike[str]
@@ -205,7 +206,7 @@ def bev_pose(T_world_from_ego: F64, axes: str) -> F64:
     raise ValueError(f"BEV axes must be one of {AXES}, got {axes!r}")
 
 
-def bev_frame(loaded: Any, index: int, grid: BEVGrid, classes: Sequence[str], axes: str = "ego",
+def bev_frame(loaded: SensorSequence, index: int, grid: BEVGrid, classes: Sequence[str], axes: str = "ego",
               supersample: int = 4, points: bool = True) -> BEVFrame:
     """Compute the BEV layers and vectors of frame ``index`` of ``loaded`` (a LoadedSequence).
 
@@ -415,15 +416,16 @@ def bev_classes(doc: AnnotationDocument, ontology: Ontology) -> list[str]:
     return sorted(rank, key=lambda lb: (rank[lb], lb)) + sorted(present - set(rank))
 
 
-def write_bev(loaded: Any, dst: PathLike, *, range_m: float = 51.2, resolution: float = 0.2, axes: str = "ego",
+def write_bev(loaded: SensorSequence, dst: PathLike, *, range_m: float = 51.2, resolution: float = 0.2,
+              axes: str = "ego",
               classes: Sequence[str] | None = None, ontology: Ontology | None = None, supersample: int = 4,
               height_range: tuple[float, float] = DEFAULT_HEIGHT_RANGE, png: bool = True,
               overwrite: bool = False, progress: ProgressFn | None = None, **options: Any) -> Any:
     """Write the BEV products of every frame of ``loaded`` into the folder ``dst``.
 
     The folder is written under a temporary sibling name and renamed when complete; ``dst`` must
-    not exist or be empty unless ``overwrite``. Returns a ``formats.summary.ConvertSummary``."""
-    from formats.summary import ConvertSummary
+    not exist or be empty unless ``overwrite``. Returns a ``formats.export.summary.ConvertSummary``."""
+    from formats.export.summary import ConvertSummary
 
     if axes not in AXES:
         raise ValueError(f"BEV axes must be one of {AXES}, got {axes!r}")

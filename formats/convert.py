@@ -7,7 +7,7 @@ A *writer* turns one opened sequence into one output layout::
 ``progress(done, total)`` is called with frames written so far and the frame total (at least once
 at the end); ``options`` are format specific (unknown ones are ignored by the writer). Writers are
 registered by name in :data:`WRITERS` as ``"module:function"`` so that the registry can be imported
-without importing every writer (the OpenLABEL writer lives in :mod:`formats.openlabel`). Add one
+without importing every writer (the OpenLABEL writer lives in :mod:`formats.export.openlabel`). Add one
 with :func:`register_writer`.
 
 :func:`convert` opens ``src`` (any layout :func:`formats.datasets.open_dataset` reads) and runs a
@@ -35,13 +35,14 @@ import queue as _queue
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
+from formats.export.summary import ConvertSummary
 from formats.io import read_json_file
-from formats.summary import ConvertSummary
+from fusionlabel.sequence import SensorSequence
 
 __all__ = ["ConvertSummary"]
 
@@ -91,7 +92,7 @@ register_writer("kitti-tracking", "formats.export.kitti:write_kitti_tracking",
                 "KITTI tracking: calib/<seq>.txt, velodyne/<seq>/, image_02/<seq>/, label_02/<seq>.txt, oxts/")
 register_writer("nuscenes", "formats.export.nuscenes:write_nuscenes",
                 "nuScenes: <dst>/<version>/*.json tables, samples/ and sweeps/")
-register_writer("openlabel", "formats.openlabel:write_openlabel", "ASAM OpenLABEL 1.0 JSON")
+register_writer("openlabel", "formats.export.openlabel:write_openlabel", "ASAM OpenLABEL 1.0 JSON")
 register_writer("native", "formats.export.native:write_native", "native layout (fusionlabel.json) + tracks")
 register_writer("semantickitti", "formats.export.semantickitti:write_semantickitti",
                 "SemanticKITTI: sequences/NN/velodyne/*.bin, labels/*.label (point labels), semantic-kitti.yaml")
@@ -112,7 +113,7 @@ def get_writer(name: str) -> Callable[..., ConvertSummary]:
     return WRITERS[key].load()
 
 
-def call_writer(writer: Callable[..., ConvertSummary], loaded: Any, dst: Path, progress: ProgressFn | None,
+def call_writer(writer: Callable[..., ConvertSummary], loaded: SensorSequence, dst: Path, progress: ProgressFn | None,
                 options: dict[str, Any]) -> ConvertSummary:
     """Run ``writer``, passing only the options it accepts (all of them when it takes ``**kwargs``);
     options left at None are not passed."""
@@ -134,45 +135,30 @@ class SequenceSource:
     path: Path
     format: str | None = None
     options: tuple[tuple[str, Any], ...] = ()
+    frame_mismatch: str = "error"
 
-    def open(self) -> Any:
-        """The :class:`formats.datasets.LoadedSequence` (a project's sequence carries its document)."""
-        from formats.datasets import open_dataset
+    def open(self) -> SensorSequence:
+        """The :class:`formats.datasets.LoadedSequence` through ``formats.source.open_source`` (a
+        project's sequence carries the project's document; its frame count must match the
+        sequence's unless ``frame_mismatch="sequence"``: ``formats.source``)."""
+        from formats.source import open_source
 
-        if self.format == "project":
-            from formats.project import load_project
-
-            proj = load_project(self.path)
-            if not proj.sequence.exists:
-                raise FormatError(self.path, f"the project's sequence {proj.sequence.path} does not exist")
-            loaded = proj.sequence.open(**dict(self.options))  # as recorded, then the options given here
-            proj.document.frame_count = len(loaded)
-            loaded.annotations = proj.document
-            return loaded
-        return open_dataset(self.path, self.format, **dict(self.options))
-
-
-def is_project_file(path: Path) -> bool:
-    """A native annotation project file (``.flproj``, or JSON whose format says so)."""
-    if not path.is_file():
-        return False
-    if path.suffix == ".flproj":
-        return True
-    if path.suffix != ".json" or path.name == "fusionlabel.json":
-        return False
-    try:
-        with open(path, encoding="utf-8") as f:
-            head = f.read(4096)
-    except OSError:
-        return False
-    return '"fusionlabel-project"' in head
+        fmt = None if self.format == "project" else self.format
+        return open_source(self.path, fmt, dict(self.options), frame_mismatch=self.frame_mismatch).sequence
 
 
 def find_sequences(src: str | os.PathLike[str], src_format: str | None = None,
-                   open_options: dict[str, Any] | None = None) -> list[SequenceSource]:
-    """The sequences held by ``src`` (module docstring). UnknownFormatError when it holds none."""
+                   open_options: dict[str, Any] | None = None, frame_mismatch: str = "error") -> list[SequenceSource]:
+    """The sequences held by ``src`` (module docstring), each opened with the frame-count rule
+    ``frame_mismatch`` (``formats.source``). UnknownFormatError when it holds none."""
+    return [replace(s, frame_mismatch=frame_mismatch) for s in _find_sequences(src, src_format, open_options)]
+
+
+def _find_sequences(src: str | os.PathLike[str], src_format: str | None,
+                    open_options: dict[str, Any] | None) -> list[SequenceSource]:
     from formats.datasets import UnknownFormatError, detect_format
     from formats.datasets.errors import DatasetError
+    from formats.source import is_project_file
 
     p = Path(src)
     opts = {k: v for k, v in (open_options or {}).items() if v is not None}
@@ -232,23 +218,20 @@ def _nuscenes_scenes(root: Path, version: str | None) -> list[str]:
 # ---- drivers ---------------------------------------------------------------------------------------
 def convert(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: str, *, src_format: str | None = None,
             open_options: dict[str, Any] | None = None, progress: ProgressFn | None = None,
-            **options: Any) -> ConvertSummary:
-    """Open the one sequence ``src`` (format detected unless ``src_format``; ``open_options`` go
-    to the loader; a project file is opened with its annotations) and write it to ``dst`` as
-    ``to``. Returns the writer's summary."""
-    from formats.datasets import open_dataset
-
+            frame_mismatch: str = "error", **options: Any) -> ConvertSummary:
+    """Open the one sequence ``src`` through ``formats.source.open_source`` (format detected unless
+    ``src_format``; ``open_options`` go to the loader; a project file is opened with its
+    annotations, its frame count checked by the rule ``frame_mismatch``) and write it to ``dst``
+    as ``to``. Returns the writer's summary."""
     writer = get_writer(to)
     p = Path(src)
-    if src_format is None and is_project_file(p):
-        loaded = SequenceSource(p.stem, p, "project", tuple((open_options or {}).items())).open()
-    else:
-        loaded = open_dataset(p, src_format, **{k: v for k, v in (open_options or {}).items() if v is not None})
+    fmt = None if src_format == "project" else src_format
+    loaded = SequenceSource(p.stem, p, fmt, tuple((open_options or {}).items()), frame_mismatch).open()
     return _convert_loaded(loaded, writer, Path(dst), progress, options)
 
 
-def _convert_loaded(loaded: Any, writer: Callable[..., ConvertSummary], dst: Path, progress: ProgressFn | None,
-                    options: dict[str, Any]) -> ConvertSummary:
+def _convert_loaded(loaded: SensorSequence, writer: Callable[..., ConvertSummary], dst: Path,
+                    progress: ProgressFn | None, options: dict[str, Any]) -> ConvertSummary:
     try:
         summary = call_writer(writer, loaded, dst, progress, options)
     finally:
@@ -287,13 +270,14 @@ def _convert_source(source: SequenceSource, dst: Path, to: str, options: dict[st
 
 def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: str, *, src_format: str | None = None,
                  open_options: dict[str, Any] | None = None, jobs: int = 1, progress: ProgressFn | None = None,
-                 **options: Any) -> ConvertSummary:
+                 frame_mismatch: str = "error", **options: Any) -> ConvertSummary:
     """Convert every sequence of ``src`` (:func:`find_sequences`) to ``to``: one sequence is written
     to ``dst`` itself, several to ``dst/<name>/`` in ``jobs`` worker processes. ``progress(done,
-    total)`` counts frames over all sequences. Returns the merged summary (``failed`` lists the
-    sequences that raised)."""
+    total)`` counts frames over all sequences; ``frame_mismatch``: the frame-count rule for
+    projects (``formats.source``). Returns the merged summary (``failed`` lists the sequences
+    that raised)."""
     get_writer(to)  # unknown format: fail before any work
-    sources = find_sequences(src, src_format, open_options)
+    sources = find_sequences(src, src_format, open_options, frame_mismatch)
     dst = Path(dst)
     if len(sources) == 1:
         return _convert_loaded(sources[0].open(), get_writer(to), dst, progress, options)

@@ -73,6 +73,7 @@ from fusionlabel import __version__
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument, DocumentEvent
 from fusionlabel.errors import ModelError
+from fusionlabel.sequence import SensorSequence
 
 PROJECT_FORMAT = "fusionlabel-project"
 PROJECT_VERSION = 1
@@ -115,7 +116,7 @@ class SequenceRef:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def open(self, format: str | None = None, **options: Any) -> Any:
+    def open(self, format: str | None = None, **options: Any) -> SensorSequence:
         """The sequence opened as recorded (``formats.datasets.open_dataset`` with ``format`` and
         the recorded ``options``; ``format`` and ``options`` given here override them) ->
         ``LoadedSequence``."""

@@ -30,7 +30,6 @@ from numpy.typing import NDArray
 
 from calib.projection import project_box_edges
 from calib.transforms import transform_points
-from formats.errors import FormatError
 from formats.io import atomic_write_text
 from fusionlabel import __version__
 from fusionlabel.box import Box3D
@@ -45,9 +44,9 @@ from fusionlabel.qa import (
     QAConfig,
     QAResult,
     SampledFrame,
-    dedupe_document_dict,
     records_from_document_dict,
 )
+from fusionlabel.sequence import SensorSequence
 
 PathLike = str | os.PathLike[str]
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff9f1c", "info": "#7f8c9a"}
@@ -65,7 +64,7 @@ class QASource:
     path: Path
     kind: str  # "project" or "dataset"
     document: AnnotationDocument
-    loaded: Any | None
+    loaded: SensorSequence | None
     ontology: Ontology
     records: list[LabelRecord] | None = None
     notes: list[str] = field(default_factory=list)
@@ -79,18 +78,10 @@ class QASource:
 
 
 def is_project_file(path: PathLike) -> bool:
-    """True for a file whose JSON top level says ``"format": "fusionlabel-project"``."""
-    from formats.project import PROJECT_FORMAT
+    """The one project-file rule (``formats.source.is_project_file``)."""
+    from formats.source import is_project_file as rule
 
-    p = Path(path)
-    if not p.is_file() or p.suffix.lower() not in (".flproj", ".json"):
-        return False
-    try:
-        with p.open("rb") as f:
-            head = f.read(4096).decode("utf-8", errors="replace")
-    except OSError:
-        return False
-    return PROJECT_FORMAT in head
+    return rule(path)
 
 
 def _ontology(name: str, base: Path, notes: list[str]) -> Ontology:
@@ -107,51 +98,36 @@ def _ontology(name: str, base: Path, notes: list[str]) -> Ontology:
     return Ontology.default()
 
 
-def open_qa_source(path: PathLike, dataset_format: str | None = None, loaded: Any | None = None,
-                   **options: Any) -> QASource:
-    """Open a project file or a dataset for QA (see the module doc). Dataset ``options`` go to
-    ``open_dataset``; ``loaded``: the dataset at ``path`` already opened (e.g. with command-line
-    options). A project whose document repeats a track id (merged or hand-edited) loads with the
-    repeats renumbered; the duplicates are in ``records`` for the duplicate-id check."""
-    from formats.datasets import open_dataset
-    from formats.native import read_json
-    from formats.project import project_from_dict
+def open_qa_source(path: PathLike, dataset_format: str | None = None, loaded: SensorSequence | None = None,
+                   frame_mismatch: str = "error", **options: Any) -> QASource:
+    """Open a project file or a dataset for QA through ``formats.source.open_source`` (one
+    project-file rule, one frame-count rule: a project whose frame count differs from its
+    sequence's is a ``FrameCountError`` unless ``frame_mismatch="sequence"``). Dataset
+    ``options`` go to the reader; ``loaded``: the dataset at ``path`` already opened. A project
+    whose sequence is missing is checked without points (a note says so); one whose document
+    repeats a track id (merged or hand-edited) loads with the repeats renumbered; the duplicates
+    are in ``records`` for the duplicate-id check."""
+    from formats.source import open_source
 
     p = Path(path)
-    if not p.exists():
-        raise FormatError(p, "no such file or folder")
-    notes: list[str] = []
-    if not is_project_file(p):
-        if loaded is None:
-            loaded = open_dataset(p, dataset_format, **options)
+    if loaded is not None and not is_project_file(p):
         doc = loaded.annotations
+        notes: list[str] = []
         _set_times(doc, loaded, notes)
         return QASource(p, "dataset", doc, loaded, Ontology.default(), None, notes + list(loaded.warnings))
-    raw = read_json(p)
-    renamed: dict[int, int] = {}
-    try:
-        proj = project_from_dict(raw, p)
-    except FormatError as e:
-        if "duplicate track id" not in str(e) or not isinstance(raw.get("document"), dict):
-            raise
-        fixed, renamed = dedupe_document_dict(raw["document"])
-        proj = project_from_dict({**raw, "document": fixed}, p)
-        notes.append(f"repeated track ids renumbered to load the project: {renamed}")
+    src = open_source(p, dataset_format, options, frame_mismatch=frame_mismatch, require_sequence=False,
+                      renumber_duplicates=True)
+    notes = list(src.notes)
+    if src.project is None:
+        _set_times(src.document, src.sequence, notes)
+        return QASource(p, "dataset", src.document, src.sequence, Ontology.default(), None, notes)
+    raw = src.project_dict or {}
     records = records_from_document_dict(raw.get("document", {}))
-    onto = _ontology(proj.ontology, p.parent, notes)
-    loaded = None
-    if proj.sequence.exists:
-        loaded = proj.sequence.open()  # with the reader options it was opened with
-        if len(loaded.info.frames) != (proj.document.frame_count or len(loaded.info.frames)):
-            notes.append(f"the project has {proj.document.frame_count} frames, its sequence "
-                         f"{len(loaded.info.frames)}")
-        _set_times(proj.document, loaded, notes)
-    else:
-        notes.append(f"sequence {proj.sequence.path} not found: point, range and image checks skipped")
-    return QASource(p, "project", proj.document, loaded, onto, records, notes, renamed)
+    onto = _ontology(src.project.ontology, p.parent, notes)
+    return QASource(p, "project", src.document, src.sequence, onto, records, notes, src.renamed)
 
 
-def _set_times(doc: AnnotationDocument, loaded: Any, notes: list[str]) -> None:
+def _set_times(doc: AnnotationDocument, loaded: SensorSequence, notes: list[str]) -> None:
     if doc.frame_times_ns is not None:
         return
     try:
@@ -160,7 +136,7 @@ def _set_times(doc: AnnotationDocument, loaded: Any, notes: list[str]) -> None:
         notes.append(f"frame times not used ({e}): uniform frames assumed")
 
 
-def world_point_loader(loaded: Any) -> Callable[[int], NDArray[np.float64] | None]:
+def world_point_loader(loaded: SensorSequence) -> Callable[[int], NDArray[np.float64] | None]:
     """``load(frame)``: (N, 3) float64 world-frame points of every LiDAR of ``frame`` (None when
     the frame has no sweep)."""
 
@@ -215,8 +191,8 @@ def _hex_rgb(h: str) -> tuple[int, int, int]:
 
 
 def camera_thumbnail(
-    loaded: Any, frame: int, camera: str, boxes: Sequence[tuple[int, str, Box3D]], flagged: Mapping[int, str],
-    onto: Ontology, width: int = THUMB_WIDTH,
+    loaded: SensorSequence, frame: int, camera: str, boxes: Sequence[tuple[int, str, Box3D]],
+    flagged: Mapping[int, str], onto: Ontology, width: int = THUMB_WIDTH,
 ) -> NDArray[np.uint8] | None:
     """The camera image of ``frame`` scaled to ``width`` px with every box's edges drawn (flagged
     track ids in their severity colour, thicker), or None when the image is missing."""

@@ -36,6 +36,7 @@ from formats.bev import class_color
 from formats.errors import FormatError
 from formats.timing import SequenceTiming
 from fusionlabel.ontology import Ontology
+from fusionlabel.sequence import SensorSequence
 from fusionlabel.timing import CaptureTiming
 
 F64 = NDArray[np.float64]
@@ -107,7 +108,7 @@ def draw_boxes(image: NDArray[np.uint8], boxes: Sequence[Any], camera: CameraMod
     return img
 
 
-def render_frame(loaded: Any, frame: int, camera: str, ontology: Ontology | None = None,
+def render_frame(loaded: SensorSequence, frame: int, camera: str, ontology: Ontology | None = None,
                  thickness: int | None = None, ids: bool = True, time_correct: bool = True,
                  timing: SequenceTiming | None = None) -> NDArray[np.uint8] | None:
     """The image of ``camera`` at ``frame`` of ``loaded`` (a LoadedSequence) with every box of the
@@ -133,7 +134,7 @@ def _fps(times_ns: Sequence[int]) -> float:
     return 1.0 / dt if dt > 0 else 10.0
 
 
-def write_images(loaded: Any, dst: PathLike, *, cameras: Sequence[str] | None = None, mp4: bool = False,
+def write_images(loaded: SensorSequence, dst: PathLike, *, cameras: Sequence[str] | None = None, mp4: bool = False,
                  fps: float | None = None, ontology: Ontology | None = None, thickness: int | None = None,
                  ids: bool = True, overwrite: bool = False, progress: ProgressFn | None = None,
                  time_correct: bool = True, **options: Any) -> Any:
@@ -141,10 +142,10 @@ def write_images(loaded: Any, dst: PathLike, *, cameras: Sequence[str] | None = 
 
     ``cameras`` defaults to every camera of the rig (unknown names raise KeyError). ``fps``
     defaults to the frame rate of the LiDAR timestamps. The folder is written under a temporary
-    name and renamed when complete. Returns a ``formats.summary.ConvertSummary`` (``frames`` =
+    name and renamed when complete. Returns a ``formats.export.summary.ConvertSummary`` (``frames`` =
     frames with at least one image, ``boxes`` = boxes of the frames, ``skipped`` = missing images).
     ``time_correct``: boxes at each image's capture time (False: at the frame time)."""
-    from formats.summary import ConvertSummary
+    from formats.export.summary import ConvertSummary
 
     names = list(loaded.camera_names if cameras is None else cameras)
     for c in names:

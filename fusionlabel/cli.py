@@ -21,6 +21,7 @@ from typing import Any
 
 from fusionlabel import __version__
 from fusionlabel.errors import FusionLabelError
+from fusionlabel.sequence import SensorSequence
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -71,20 +72,30 @@ def _seed(text: str) -> int:
     return v
 
 
-def open_sequence(path: str | os.PathLike[str], args: argparse.Namespace | None = None) -> Any:
-    """Open any supported layout at ``path`` -> ``formats.datasets.LoadedSequence`` (format
-    detected, or forced by ``--format`` and the loader options in ``args``)."""
-    from formats import datasets
+def open_path(path: str | os.PathLike[str], args: argparse.Namespace | None = None,
+              require_sequence: bool = True) -> Any:
+    """Open any source at ``path`` through the one opener (``formats.source.open_source``): a
+    dataset in any layout or a project file -> ``formats.source.OpenedSource``, with ``--format``,
+    the reader options and ``--frame-mismatch`` of ``args`` (``formats.openargs``)."""
+    from formats.openargs import frame_mismatch, open_format, open_options
+    from formats.source import open_source
 
     p = Path(path)
     if not p.exists():
         raise CLIError(f"{p}: no such file or folder")
-    if args is not None:
-        return datasets.open_from_args(p, args)
-    return datasets.open_dataset(p)
+    if args is None:
+        return open_source(p, require_sequence=require_sequence)
+    return open_source(p, open_format(args), open_options(args), frame_mismatch=frame_mismatch(args),
+                       require_sequence=require_sequence)
 
 
-def describe_sequence(loaded: Any) -> dict[str, Any]:
+def open_sequence(path: str | os.PathLike[str], args: argparse.Namespace | None = None) -> SensorSequence:
+    """The sequence of :func:`open_path` (``formats.datasets.LoadedSequence``; a project's
+    sequence carries the project's document)."""
+    return open_path(path, args).sequence
+
+
+def describe_sequence(loaded: SensorSequence) -> dict[str, Any]:
     """Facts about an opened sequence as a JSON-ready dict (``formats.datasets.describe``): format,
     name, frames, sensors, points per sweep, tracks, boxes (interpolated ones included), sync."""
     from formats import datasets
@@ -200,7 +211,7 @@ def _run_synth(args: argparse.Namespace) -> int:
 
 # ---- info ----------------------------------------------------------------------------------------
 def _add_info(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -276,7 +287,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 # ---- check-calib ---------------------------------------------------------------------------------
 def _add_check_calib(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
     p.add_argument("--frame", type=int, default=0, help="frame whose sweep is used (default 0)")
@@ -284,7 +295,7 @@ def _add_check_calib(p: argparse.ArgumentParser) -> None:
     add_open_arguments(p)
 
 
-def check_calibrations(loaded: Any, frame: int) -> list[dict[str, Any]]:
+def check_calibrations(loaded: SensorSequence, frame: int) -> list[dict[str, Any]]:
     """Run ``calib.sanity.check_calibration`` for every LiDAR x camera pair of ``frame``."""
     from calib.sanity import check_calibration
 
@@ -315,7 +326,7 @@ def _run_check_calib(args: argparse.Namespace) -> int:
 
 # ---- pack ----------------------------------------------------------------------------------------
 def _add_pack(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
     p.add_argument("out", type=Path, help="output .h5 file")
@@ -382,7 +393,7 @@ def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
 
 
 def _add_export_bev(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
     p.add_argument("out", type=Path, help="output folder (must not exist or be empty, unless --force)")
@@ -413,7 +424,7 @@ def _run_export_bev(args: argparse.Namespace) -> int:
 
 # ---- export-images -------------------------------------------------------------------------------
 def _add_export_images(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("path", type=Path, help="sequence folder or file (any supported layout)")
     p.add_argument("out", type=Path, help="output folder (must not exist or be empty, unless --force)")
@@ -447,7 +458,7 @@ def _run_export_images(args: argparse.Namespace) -> int:
 # ---- convert -------------------------------------------------------------------------------------
 def _add_convert(p: argparse.ArgumentParser) -> None:
     from formats.convert import writer_names
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("src", type=Path, help="sequence (any readable layout), project file, or a folder of sequences")
     p.add_argument("dst", type=Path, help="output folder (one sub-folder per sequence for a folder of sequences)")
@@ -481,7 +492,8 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
 
 def _run_convert(args: argparse.Namespace) -> int:
     from formats.convert import convert_path
-    from formats.datasets import open_options as dataset_options
+    from formats.openargs import frame_mismatch
+    from formats.openargs import open_options as dataset_options
 
     tty = sys.stderr.isatty()
     last = [0.0]
@@ -502,6 +514,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     summary = convert_path(args.src, args.dst, args.to, src_format=args.dataset_format,
                            open_options=dataset_options(args), jobs=args.jobs, progress=report,
+                           frame_mismatch=frame_mismatch(args),
                            **{k: v for k, v in options.items() if v is not None})
     if tty:
         print(file=sys.stderr)
@@ -516,7 +529,7 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 # ---- prelabel ------------------------------------------------------------------------------------
 def _add_prelabel(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("src", type=Path, help="a sequence (any supported layout) or an annotation project file")
     p.add_argument("--out", type=Path, default=None,
@@ -551,33 +564,22 @@ def _open_source(src: Path, args: argparse.Namespace) -> tuple[Any, Any, Path, d
     sequence with its recorded reader options (those given override them) and is written back to
     itself unless ``--out``; a sequence is written to ``--out`` (default ./<sequence name>.flproj),
     and an existing project there is loaded (its labels are kept)."""
-    from formats.datasets import open_options
-    from formats.errors import FormatError
+    from formats.openargs import frame_mismatch, open_format
     from formats.project import SequenceRef, load_project
+    from formats.source import apply_frame_rule
 
-    if not src.exists():
-        raise CLIError(f"{src}: no such file or folder")
-    project = None
-    if src.is_file() and src.suffix.lower() in (".json", ".flproj"):
-        try:
-            project = load_project(src)
-        except FormatError:
-            project = None  # not a project: a dataset file (e.g. packed) is tried below
+    opened = open_path(src, args)
+    loaded, project, options = opened.sequence, opened.project, opened.options
     if project is not None:
-        if not project.sequence.exists:
-            raise CLIError(f"{src}: its sequence {project.sequence.path} does not exist")
-        given = open_options(args)
-        options = {**project.sequence.options, **given}  # as recorded, then those given
-        loaded = project.sequence.open(args.dataset_format, **given)
-        project.sequence = SequenceRef(project.sequence.path, args.dataset_format or project.sequence.format,
+        fmt = open_format(args)
+        project.sequence = SequenceRef(project.sequence.path, fmt or project.sequence.format,
                                        project.sequence.name, options)
         out = args.out or src
     else:
-        loaded = open_sequence(src, args)
-        options = open_options(args)
         out = args.out or Path.cwd() / f"{loaded.info.name}.flproj"
         if out.exists():
             project = load_project(out)
+            apply_frame_rule(out, project.document, len(loaded), src, frame_mismatch(args))
     return loaded, project, out, options
 
 
@@ -647,7 +649,7 @@ def _run_prelabel(args: argparse.Namespace) -> int:
 
 # ---- track ---------------------------------------------------------------------------------------
 def _add_track(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("src", type=Path, help="a sequence (any supported layout) or an annotation project file")
     p.add_argument("--out", type=Path, default=None,
@@ -753,7 +755,7 @@ def _add_agreement_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_qa(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("src", type=Path, help="project file (.flproj / .json) or dataset (any supported layout)")
     p.add_argument("--json", action="store_true", help="print one JSON object (findings, counts, sampling)")
@@ -771,14 +773,14 @@ def _add_qa(p: argparse.ArgumentParser) -> None:
 
 
 def _open_qa(path: Path, args: argparse.Namespace | None) -> Any:
-    from formats.datasets import open_from_args
-    from formats.qa_report import is_project_file, open_qa_source
+    from formats.openargs import frame_mismatch, open_format, open_options
+    from formats.qa_report import open_qa_source
 
     if not path.exists():
         raise CLIError(f"{path}: no such file or folder")
-    if args is not None and not is_project_file(path):
-        return open_qa_source(path, loaded=open_from_args(path, args))  # --format and the loader options
-    return open_qa_source(path)
+    if args is None:
+        return open_qa_source(path)
+    return open_qa_source(path, open_format(args), frame_mismatch=frame_mismatch(args), **open_options(args))
 
 
 def _run_qa(args: argparse.Namespace) -> int:
@@ -883,7 +885,7 @@ def _run_agree(args: argparse.Namespace) -> int:
     return EXIT_OK
 # ---- open ----------------------------------------------------------------------------------------
 def _add_open(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("path", type=Path, help="sequence (any supported layout) or project file (.flproj)")
     p.add_argument("--frame", type=int, default=0, help="frame to show first (0-based)")

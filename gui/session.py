@@ -1,9 +1,9 @@
 """What the window edits: a loaded sequence, its annotation document and undo stack (no Qt).
 
-All loading goes through :func:`load_session`, which opens sequences with
-``formats.datasets.open_dataset`` (native, KITTI object/tracking/raw, nuScenes, SUSTechPOINTS,
-packed HDF5, plain folders: the format is detected), and all frame reading through
-:func:`load_frame`.
+All loading goes through :func:`load_session`, which opens every path through the one opener
+``formats.source.open_source`` (native, KITTI object/tracking/raw, nuScenes, SUSTechPOINTS,
+recordings, packed HDF5, plain folders: the format is detected; project files by the one
+project-file rule), and all frame reading through :func:`load_frame`.
 
 ``load_session`` takes a sequence (folder or file) or a project file (``formats.project``,
 ``*.flproj``):
@@ -30,11 +30,13 @@ from typing import Any
 import numpy as np
 
 from calib.camera import CameraModel
-from formats.project import PROJECT_FORMAT, PROJECT_SUFFIX, SequenceRef, load_project
+from formats.project import SequenceRef
+from formats.source import is_project_file as _is_project_file
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import SequenceInfo
 from fusionlabel.ontology import Ontology
+from fusionlabel.sequence import SensorSequence
 from gui.frames import FrameData, FrameSource, make_frame_cache, transform_f32
 
 Progress = Callable[[int, int, str], None]
@@ -51,7 +53,7 @@ class Session:
     (the sequence path), ``project_path`` (where Save writes; None until chosen) and ``frames``
     (cache of :class:`FrameData`)."""
 
-    loaded: Any
+    loaded: SensorSequence
     doc: AnnotationDocument
     undo: UndoStack
     source: Path
@@ -60,7 +62,7 @@ class Session:
     initial_annotation: str = "empty"  # "ground_truth", "project" or "empty"
     ontology: Ontology = field(default_factory=Ontology.default, repr=False)
     ontology_name: str = "default"
-    #: the reader options the sequence was opened with (``formats.datasets.open_options``), kept in
+    #: the reader options the sequence was opened with (``formats.openargs.open_options``), kept in
     #: the project so that it reopens the same way (e.g. estimated ego poses: the world frame)
     open_options: dict[str, Any] = field(default_factory=dict)
     #: draw each image's boxes at its capture time (``camera_pose``; docs/timing.md)
@@ -192,7 +194,8 @@ class Session:
             closer()
 
 
-def load_frame(loaded: Any, index: int, cameras: bool = True, deskew: bool = False, timing: Any = None) -> FrameData:
+def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew: bool = False,
+               timing: Any = None) -> FrameData:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
     [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``). Raises the
@@ -287,19 +290,8 @@ def ground_height(pts_world: np.ndarray, origin: np.ndarray, radius: float = 25.
 
 
 def is_project_file(path: Path) -> bool:
-    """A project file: ``*.flproj``, or a JSON file whose ``format`` is the project format."""
-    if not path.is_file():
-        return False
-    if path.suffix == PROJECT_SUFFIX:
-        return True
-    if path.suffix == ".json":
-        try:
-            with open(path, encoding="utf-8") as f:
-                head = f.read(4096)
-        except OSError:
-            return False
-        return f'"{PROJECT_FORMAT}"' in head
-    return False
+    """The one project-file rule (``formats.source.is_project_file``)."""
+    return _is_project_file(path)
 
 
 def _ontology(name: str, project_path: Path | None) -> Ontology:
@@ -311,15 +303,16 @@ def _ontology(name: str, project_path: Path | None) -> Ontology:
     return Ontology.load(p)
 
 
-def open_sequence(path: Path, format: str | None = None, options: dict[str, Any] | None = None) -> Any:
-    """The one switch over sequence formats: ``formats.datasets.open_dataset`` (detected format
-    unless ``format`` is given; reader ``options`` as ``formats.datasets.open_options`` gives them)
-    -> ``LoadedSequence``."""
-    from formats.datasets import open_dataset
+def open_sequence(path: Path, format: str | None = None, options: dict[str, Any] | None = None) -> SensorSequence:
+    """The sequence at ``path`` through the one opener (``formats.source.open_source``: detected
+    format unless ``format`` is given; reader ``options`` as ``formats.openargs.open_options``
+    gives them; a project file opens its sequence with the project's document) ->
+    ``LoadedSequence``."""
+    from formats.source import open_source
 
     if not path.exists():
         raise SessionError(f"{path}: no such file or folder")
-    return open_dataset(path, format, **(options or {}))
+    return open_source(path, format, options).sequence
 
 
 def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
@@ -327,8 +320,10 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
     """Open a sequence or a project file (see the module docstring) and read the first frame (so
     that the window can draw at once). ``progress(done, total, what)`` is called between steps
     (from the calling thread). ``open_args``: the command line's dataset options for a sequence
-    (``--format``, ``--estimate-poses``, ...: ``formats.datasets.add_open_arguments``; a project
-    opens its sequence with its recorded format). Errors: :class:`SessionError` or the reader's
+    (``--format``, ``--estimate-poses``, ``--frame-mismatch``, ...: ``formats.openargs``; a project
+    opens its sequence with its recorded format and options, those given override them).
+    Errors: :class:`SessionError` (a missing path or project sequence; a project whose frame
+    count differs from its sequence's, unless ``--frame-mismatch sequence``) or the reader's
     errors (``FormatError``, ``DatasetError``, ``CalibrationError``), all naming the file."""
     p = Path(path)
 
@@ -337,29 +332,25 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
             progress(done, 3, what)
 
     step(0, f"reading {p.name}")
-    from formats.datasets import open_options
+    from formats.openargs import frame_mismatch, open_format, open_options
+    from formats.source import FrameCountError, MissingSequenceError, open_source
 
-    project = None
     given = open_options(open_args) if open_args is not None else {}
-    if is_project_file(p):
-        project = load_project(p)
-        if not project.sequence.exists:
-            raise SessionError(f"{p}: its sequence {project.sequence.path} does not exist (moved?)")
-        # the options the project's sequence was opened with, then any given now
-        options = {**project.sequence.options, **given}
-        loaded = project.sequence.open(**given)
-        source = project.sequence.path
-    else:
-        options = given
-        fmt = getattr(open_args, "dataset_format", None) if open_args is not None else None
-        loaded = open_sequence(p, fmt, options)
-        source = p
+    fmt = open_format(open_args) if open_args is not None else None
+    rule = frame_mismatch(open_args) if open_args is not None else "error"
+    if not p.exists():
+        raise SessionError(f"{p}: no such file or folder")
+    try:  # the one opener: project-file rule, frame-count rule
+        opened = open_source(p, fmt, given, frame_mismatch=rule)
+    except (FrameCountError, MissingSequenceError) as e:
+        raise SessionError(str(e)) from e
+    loaded, project, options = opened.sequence, opened.project, opened.options
+    assert loaded is not None  # required by open_source
+    source = opened.source_path
     n = len(loaded.info)
     step(1, "reading annotations")
     if project is not None:
         doc = project.document
-        if doc.frame_count is not None and doc.frame_count != n:
-            raise SessionError(f"{p}: annotates {doc.frame_count} frames, the sequence has {n}")
         session = Session(loaded, doc, UndoStack(doc), source, p, initial_annotation="project",
                           ontology=_ontology(project.ontology, p), ontology_name=project.ontology)
     else:

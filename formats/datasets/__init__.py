@@ -17,7 +17,6 @@ OpenLABEL 1.0 ``.json`` file, or a folder holding ``openlabel.json`` and no
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import math
 import os
@@ -33,6 +32,8 @@ from formats.datasets.folder import find_rig, load_folder
 from formats.datasets.kitti_object import load_kitti_flat, load_kitti_object
 from formats.datasets.kitti_raw import find_drives, load_kitti_raw
 from formats.datasets.kitti_tracking import load_kitti_tracking
+from formats.datasets.names import ALIASES as NAME_ALIASES
+from formats.datasets.names import FORMAT_NAMES, PATH_OPTIONS
 from formats.datasets.native import is_native, load_native
 from formats.datasets.nuscenes import find_versions, load_nuscenes
 from formats.datasets.sustech import is_sustech, load_sustech
@@ -42,7 +43,6 @@ from fusionlabel.errors import ModelError
 
 __all__ = [
     "FORMATS",
-    "open_options",
     "DatasetError",
     "FrameData",
     "IgnoreRegion",
@@ -50,14 +50,12 @@ __all__ = [
     "LoadedSequence",
     "TimestampError",
     "UnknownFormatError",
-    "add_open_arguments",
     "check_files_inside",
     "dataset_root",
     "describe",
     "detect_format",
     "format_names",
     "open_dataset",
-    "open_from_args",
 ]
 
 
@@ -74,9 +72,9 @@ def _is_packed(path: Path) -> bool:
 
 
 def _load_openlabel(path: Path) -> LoadedSequence:
-    from formats.openlabel import load_openlabel
+    from formats.datasets.openlabel import load_openlabel
 
-    return load_openlabel(path)  # type: ignore[no-any-return]
+    return load_openlabel(path)
 
 
 _OPENLABEL_HEAD = re.compile(rb'^\s*\{\s*"openlabel"\s*:')
@@ -212,25 +210,9 @@ FORMATS: dict[str, DatasetFormat] = {
     )
 }
 
-ALIASES = {
-    "kitti": "kitti-object",
-    "kitti_object": "kitti-object",
-    "kitti_tracking": "kitti-tracking",
-    "kitti_raw": "kitti-raw",
-    "kitti_flat": "kitti-flat",
-    "nusc": "nuscenes",
-    "lyft": "nuscenes",
-    "sustechpoints": "sustech",
-    "h5": "packed",
-    "hdf5": "packed",
-    "plain": "folder",
-    "open_label": "openlabel",
-    "open-label": "openlabel",
-    "bag": "rosbag",
-    "ros": "rosbag",
-    "mcap": "rosbag",
-    "recording": "rosbag",
-}
+ALIASES = dict(NAME_ALIASES)
+if tuple(FORMATS) != FORMAT_NAMES:  # pragma: no cover - a programming error caught at import
+    raise RuntimeError("formats.datasets.names.FORMAT_NAMES is out of step with FORMATS")
 
 
 def format_names() -> list[str]:
@@ -289,7 +271,6 @@ def _allowed_roots(path: Path, fmt: str, allow_roots: Any, options: dict[str, An
 
 
 #: Loader options that name files: the user chose them, so they may lie outside the dataset root.
-PATH_OPTIONS = ("label_path", "oxts_path", "rig", "mapping")
 
 
 def check_files_inside(loaded: LoadedSequence, roots: tuple[str, ...]) -> None:
@@ -499,87 +480,12 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
     }
 
 
-# ---- command-line wiring (for fusionlabel/cli.py: ``info``/``open``) ------------------------------
-def add_open_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--format`` and the loader options to a sub-command's parser (see :func:`open_from_args`)."""
-    g = parser.add_argument_group("dataset options")
-    g.add_argument("--format", dest="dataset_format", choices=sorted([*FORMATS, *ALIASES]), default=None,
-                   help="dataset layout (default: detected)")
-    g.add_argument("--layout", default=None,
-                   help=".bin point layout: kitti, nuscenes, or comma-separated field names (x,y,z,...)")
-    g.add_argument("--sequence", default=None, help="KITTI tracking sequence (e.g. 0001)")
-    g.add_argument("--label-path", type=Path, default=None, help="KITTI tracking label file")
-    g.add_argument("--oxts-path", type=Path, default=None, help="KITTI tracking OXTS file")
-    g.add_argument("--drive", default=None, help="KITTI raw drive (name or number)")
-    g.add_argument("--scene", default=None, help="nuScenes scene name or token")
-    g.add_argument("--sweeps", action="store_true",
-                   help="nuScenes: every LiDAR sweep is a frame (20 Hz), annotated samples are keyframes")
-    g.add_argument("--tables", dest="nusc_version", default=None, help="nuScenes table version folder")
-    g.add_argument("--rig", type=Path, default=None, help="rig JSON for a plain folder")
-    g.add_argument("--timestamp-unit", choices=["ns", "us", "ms", "s"], default=None,
-                   help="unit of integer timestamps in file names / timestamps.txt")
-    g.add_argument("--tolerance-ms", type=float, default=None, help="camera-LiDAR sync tolerance in ms")
-    g.add_argument("--lidar-topic", default=None,
-                   help="recording: PointCloud2 topic(s), comma-separated; the first drives the frames")
-    g.add_argument("--camera-topics", default=None, help="recording: Image/CompressedImage topics, comma-separated")
-    g.add_argument("--odom-topic", default=None, help="recording: nav_msgs/Odometry topic for the ego poses")
-    g.add_argument("--ego-frame", default=None, help="recording: tf frame of the vehicle (default base_link)")
-    g.add_argument("--world-frame", default=None, help="recording: tf frame of the world (default map/odom)")
-    g.add_argument("--topic-map", dest="mapping", type=Path, default=None,
-                   help="recording: YAML/JSON file with the topic choices (keys as the options above)")
-    g.add_argument("--stamps", choices=["header", "log"], default=None,
-                   help="recording: sensor times from header stamps (default) or the bag's log times")
-    g.add_argument("--estimate-poses", action="store_true",
-                   help="data without ego poses: estimate them by registering the LiDAR sweeps")
-    g.add_argument("--allow-root", dest="allow_roots", action="append", type=Path, default=None, metavar="DIR",
-                   help="also read files of the dataset that resolve into DIR (repeatable); by default every "
-                        "file must lie inside the dataset's own folder, symlinks resolved")
+# ---- command-line wiring moved to formats.openargs (the readers take no argparse) ---------------
+def __getattr__(name: str) -> Any:
+    """``add_open_arguments`` / ``open_options`` for modules that still import them from here
+    (the window's entry point); new code imports them from :mod:`formats.openargs`."""
+    if name in ("add_open_arguments", "open_options"):
+        from formats import openargs
 
-
-def open_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The dataset options parsed by :func:`add_open_arguments` that were given, JSON-ready (paths
-    absolute strings, ``layout`` a string or a list, ``estimate_poses`` only when set): what
-    :func:`open_dataset` takes as keywords, and what a project records to reopen its sequence the
-    same way."""
-    layout = getattr(args, "layout", None)
-    if isinstance(layout, str) and "," in layout:
-        layout = [x.strip() for x in layout.split(",")]
-    elif isinstance(layout, tuple):
-        layout = list(layout)
-    options: dict[str, Any] = {
-        "layout": layout,
-        "sequence": getattr(args, "sequence", None),
-        "label_path": getattr(args, "label_path", None),
-        "oxts_path": getattr(args, "oxts_path", None),
-        "drive": getattr(args, "drive", None),
-        "scene": getattr(args, "scene", None),
-        "version": getattr(args, "nusc_version", None),
-        "rig": getattr(args, "rig", None),
-        "timestamp_unit": getattr(args, "timestamp_unit", None),
-        "tolerance_ms": getattr(args, "tolerance_ms", None),
-        "lidar_topic": _topic_list(getattr(args, "lidar_topic", None)),
-        "camera_topics": _topic_list(getattr(args, "camera_topics", None)),
-        "odom_topic": getattr(args, "odom_topic", None),
-        "ego_frame": getattr(args, "ego_frame", None),
-        "world_frame": getattr(args, "world_frame", None),
-        "mapping": getattr(args, "mapping", None),
-        "stamps": getattr(args, "stamps", None),
-        "sweeps": True if getattr(args, "sweeps", False) else None,
-        "estimate_poses": True if getattr(args, "estimate_poses", False) else None,
-        "allow_roots": [os.path.abspath(r) for r in getattr(args, "allow_roots", None) or []] or None,
-    }
-    for k in PATH_OPTIONS:
-        if options[k] is not None:
-            options[k] = os.path.abspath(options[k])
-    return {k: v for k, v in options.items() if v is not None}
-
-
-def _topic_list(v: Any) -> list[str] | None:
-    if isinstance(v, str):
-        return [x.strip() for x in v.split(",") if x.strip()] or None
-    return v
-
-
-def open_from_args(path: str | os.PathLike[str], args: argparse.Namespace) -> LoadedSequence:
-    """:func:`open_dataset` with the options parsed by :func:`add_open_arguments`."""
-    return open_dataset(path, getattr(args, "dataset_format", None), **open_options(args))
+        return getattr(openargs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -96,9 +96,9 @@ from formats.export.common import (
     write_bytes,
     xform,
 )
+from formats.export.summary import ConvertSummary
 from formats.io import staged_output
 from formats.kitti_labels import box_to_kitti
-from formats.summary import ConvertSummary
 from formats.timing import SequenceTiming
 from fusionlabel.geometry import point_box_indices
 from fusionlabel.ontology import Ontology

@@ -22,9 +22,9 @@ import numpy as np
 
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
+from formats.export.summary import ConvertSummary
 from formats.io import staged_output
 from formats.native import NativeWriter
-from formats.summary import ConvertSummary
 from formats.timing import SequenceTiming
 
 

@@ -77,8 +77,8 @@ from formats.export.common import (
     xform,
 )
 from formats.export.lidarseg import LidarsegWriter, lidarseg_categories
+from formats.export.summary import ConvertSummary
 from formats.io import staged_output
-from formats.summary import ConvertSummary
 from fusionlabel.geometry import count_points_in_boxes, point_box_indices
 from fusionlabel.ontology import Ontology
 from fusionlabel.pointlabels import FrameLabels

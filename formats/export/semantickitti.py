@@ -34,8 +34,8 @@ from calib.transforms import invert
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
 from formats.export.common import write_bytes
+from formats.export.summary import ConvertSummary
 from formats.io import read_json_file, staged_output
-from formats.summary import ConvertSummary
 from fusionlabel.pointlabels import ClassTable, FrameLabels
 from fusionlabel.pointlabels.classes import KITTI_NAMES, UNLABELLED
 

@@ -23,7 +23,7 @@ def _window(text: str) -> tuple[float, float]:
 
 
 def add_export_map(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("src", type=Path, help="project file (.flproj) or sequence (its ground-truth map)")
     p.add_argument("dst", type=Path, help="output folder (created when missing)")
@@ -37,22 +37,10 @@ def add_export_map(p: argparse.ArgumentParser) -> None:
 
 def _open(src: Path, args: argparse.Namespace) -> tuple[Any, Any]:
     """(SequenceInfo, AnnotationDocument) of a project (its sequence reopened) or a sequence."""
-    from fusionlabel.cli import CLIError, open_sequence
+    from fusionlabel.cli import open_path
 
-    if not src.exists():
-        raise CLIError(f"{src}: no such file or folder")
-    from formats.qa_report import is_project_file
-
-    if is_project_file(src):
-        from formats.project import load_project
-
-        project = load_project(src)
-        if not project.sequence.exists:
-            raise CLIError(f"{src}: its sequence {project.sequence.path} does not exist")
-        loaded = project.sequence.open(args.dataset_format)
-        return loaded.info, project.document
-    loaded = open_sequence(src, args)
-    return loaded.info, loaded.annotations
+    opened = open_path(src, args)
+    return opened.sequence.info, opened.document
 
 
 def run_export_map(args: argparse.Namespace) -> int:

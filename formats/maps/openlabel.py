@@ -2,7 +2,7 @@
 
 One JSON file: ``openlabel.metadata`` (``schema_version`` "1.0.0", the sequence name),
 ``coordinate_systems.odom`` (the sequence's world frame, ``scene_cs``, as in
-:mod:`formats.openlabel`) and one object per map element, key = the element id::
+:mod:`formats.export.openlabel`) and one object per map element, key = the element id::
 
     "objects": {"3": {"name": "lane_divider-3", "type": "lane_divider", "coordinate_system": "odom",
                       "object_data": {"poly3d": [{"name": "shape", "closed": false,

@@ -26,7 +26,6 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +41,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.document import Proposal
 from fusionlabel.geometry import bev_iou_matrix, points_in_boxes
 from fusionlabel.ontology import Ontology
+from fusionlabel.sequence import SensorSequence
 
 F64 = NDArray[np.float64]
 
@@ -414,7 +414,7 @@ def _to_proposal(tr: _Track, pid: int, flip: bool = True, confidence: float | No
 
 
 # ---- sequence -------------------------------------------------------------------------------------
-def frames_from_sequence(loaded: Any, lidar: str | None = None, frames: Iterable[int] | None = None,
+def frames_from_sequence(loaded: SensorSequence, lidar: str | None = None, frames: Iterable[int] | None = None,
                          with_images: bool = False) -> Iterator[FrameInput]:
     """:class:`FrameInput` s of an opened sequence (any object with ``info`` (SequenceInfo),
     ``read_lidar(frame, name)`` -> object with ``xyz`` (and ``fields``), ``T_world_from_sensor``,

@@ -14,8 +14,9 @@ from calib.transforms import pose_from_xyz_yaw
 from formats import native
 from formats.convert import convert, get_writer
 from formats.datasets import open_dataset
+from formats.datasets.openlabel import load_openlabel, read_openlabel
 from formats.errors import FormatError
-from formats.openlabel import cuboid_val, load_openlabel, read_openlabel, write_openlabel
+from formats.export.openlabel import cuboid_val, write_openlabel
 from fusionlabel.box import Box3D
 from fusionlabel.synth import SynthConfig, SynthScene
 

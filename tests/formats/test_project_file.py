@@ -180,7 +180,7 @@ def test_bad_sequence_options_name_the_key(tmp_path: Path, options: object, wher
 def test_open_options_are_json_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    from formats.datasets import add_open_arguments, open_options
+    from formats.openargs import add_open_arguments, open_options
 
     p = argparse.ArgumentParser()
     add_open_arguments(p)

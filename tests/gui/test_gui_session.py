@@ -209,3 +209,27 @@ def test_project_reopens_its_sequence_with_the_options_it_was_opened_with(tmp_pa
             s2.close()
     finally:
         s.close()
+
+
+def test_project_frame_count_rule(scene: Path, tmp_path: Path) -> None:
+    """The window opens through formats.source: a project whose frame count differs from its
+    sequence's is refused naming both counts, unless --frame-mismatch sequence."""
+    import argparse
+
+    from formats.openargs import add_open_arguments
+    from formats.project import SequenceRef, save_project
+    from fusionlabel.document import AnnotationDocument
+    from gui.session import SessionError, load_session
+
+    proj = tmp_path / "long.flproj"
+    save_project(proj, AnnotationDocument(5), SequenceRef(scene, "native"))
+    with pytest.raises(SessionError, match="annotates 5 frames but its sequence .* has 3"):
+        load_session(proj)
+    p = argparse.ArgumentParser()
+    add_open_arguments(p)
+    s = load_session(proj, open_args=p.parse_args(["--frame-mismatch", "sequence"]))
+    try:
+        assert s.initial_annotation == "project" and s.doc.frame_count == 3 and len(s) == 3
+        assert s.open_options == {}  # the rule is not a reader option the project records
+    finally:
+        s.close()
