@@ -24,7 +24,7 @@ from fusionlabel.pointlabels.tools import FillReport, cleanup_small_clusters, fi
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from formats.datasets import add_open_arguments
+    from formats.openargs import add_open_arguments
 
     p.add_argument("src", type=Path, help="sequence (any supported layout) or project file (.flproj)")
     p.add_argument("--out", type=Path, help="project file to write (default: the source project)")
@@ -42,26 +42,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from formats.convert import SequenceSource, is_project_file
-    from formats.datasets import open_dataset
+    from formats.openargs import frame_mismatch, open_format, open_options
     from formats.pointlabels import ensure_point_labels, sweeps_of
     from formats.project import SequenceRef, save_project
+    from formats.source import open_source
 
     src: Path = args.src
     if not src.exists():
         raise FileNotFoundError(2, "no such file or folder", str(src))
-    is_project = is_project_file(src)
+    opened = open_source(src, open_format(args), open_options(args), frame_mismatch=frame_mismatch(args))
+    is_project = opened.project is not None
     out = args.out or (src if is_project else None)
     if out is None:
         raise ValueError(f"{src} is a sequence: name the project to write with --out")
-    if is_project:
-        from formats.project import load_project
-
-        proj = load_project(src)
-        loaded = SequenceSource(src.stem, src, "project").open()
-        sequence, ontology = proj.sequence, proj.ontology
+    loaded = opened.sequence
+    assert loaded is not None  # require_sequence
+    if opened.project is not None:
+        sequence, ontology = opened.project.sequence, opened.project.ontology
     else:
-        loaded = open_dataset(src, getattr(args, "format", None))
         sequence, ontology = SequenceRef(src, loaded.info.format), "default"
     doc = loaded.annotations
     if args.clear:

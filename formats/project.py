@@ -327,12 +327,20 @@ def load_project(path: PathLike) -> Project:
     """Read a project file; :class:`FormatError` names the file and the key on any problem."""
     path = Path(path)
     project = project_from_dict(read_json(path), path)
+    attach_files_beside(project)
+    return project
+
+
+def attach_files_beside(project: Project) -> None:
+    """Attach what is saved beside the project file to its document: the per-point labels of
+    ``<project>.pointlabels/`` (:mod:`formats.pointlabels`), when that folder exists."""
     from formats.pointlabels import load_point_labels, point_labels_dir
 
-    labels_dir = point_labels_dir(path)
+    if project.path is None:
+        return
+    labels_dir = point_labels_dir(project.path)
     if labels_dir.is_dir():
         project.document.attach_point_labels(load_point_labels(labels_dir))
-    return project
 
 
 # ---- recovery ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Any
 
 from formats.datasets import LoadedSequence, open_dataset
 from formats.errors import FormatError
-from formats.project import PROJECT_SUFFIX, Project, project_from_dict
+from formats.project import PROJECT_SUFFIX, Project, attach_files_beside, project_from_dict
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
 
@@ -145,6 +145,7 @@ def _open_project(p: Path, format: str | None, given: dict[str, Any], frame_mism
         fixed, renamed = dedupe_document_dict(raw["document"])
         project = project_from_dict({**raw, "document": fixed}, p)
         notes.append(f"repeated track ids renumbered to load the project: {renamed}")
+    attach_files_beside(project)
     doc = project.document
     options = {**project.sequence.options, **given}
     seq_path = project.sequence.path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PyQt6.QtWidgets import QApplication, QWidget
 
-from formats.datasets import add_open_arguments
+from formats.openargs import add_open_arguments
 from gui.qt.prompts import APP_NAME, Prompter
 from gui.qt.saving import restore_note
 from gui.qt.window import create_window
