@@ -247,6 +247,13 @@ def _toggle_camera_points(m: Any) -> None:
     m.view.camera_points = not m.view.camera_points
 
 
+def _toggle(name: str) -> Callable[[Any], None]:
+    """An action that switches the view option ``name`` (a bool field of ``ViewOptions``)."""
+    def run(m: Any) -> None:
+        setattr(m.view, name, not getattr(m.view, name))
+    return run
+
+
 def _tracks(*entries: tuple[str, str, str, bool]) -> list[Action]:
     """Track menu entries ``(id, title, method of model.tracks, separator before)``."""
     return [Action(i, t, _part("tracks", meth), "Track", separator=sep) for i, t, meth, sep in entries]
@@ -334,6 +341,9 @@ def default_actions() -> list[Action]:
         Action("cycle_colors", "Cycle point colours", lambda m: m.view.cycle_color_mode(), "View", ("M",),
                enabled=always, group=view),
         Action("camera_points", "LiDAR in cameras", _toggle_camera_points, "View", ("P",), enabled=always, group=view),
+        Action("time_correct", "Boxes at each image's capture time (on / off)", _toggle("time_correct"), "View",
+               enabled=always, group=view),
+        Action("deskew", "Deskewed sweeps (on / off)", _toggle("deskew"), "View", enabled=always, group=view),
         Action("reset_views", "Centre the views on the ego vehicle", _shell("reset_views"), "View", ("Z",),
                enabled=always, group=view),
         Action("rotate_bev", "Rotate the BEV by 90 degrees", lambda m: m.view.rotate_bev(), "View", ("Shift+Z",),

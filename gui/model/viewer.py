@@ -66,6 +66,9 @@ class ViewOptions(Evented):
     bev_up_offset = Field(0.0, _angle, "added to the ego heading as the BEV's up direction (rad, [0, 2 pi))")
     camera_points = Field(False, bool, "LiDAR points drawn over the camera images")
     level_of_detail = Field(True, bool, "the 3D view draws a decimated cloud while moving")
+    time_correct = Field(True, bool, "each image's boxes and LiDAR overlay at the image's capture time "
+                         "(fusionlabel.timing); off: at the sweep time")
+    deskew = Field(False, bool, "sweeps with per-point times shown motion-compensated through the ego poses")
 
     def cycle_color_mode(self) -> str:
         """Switch to the next colour mode; returns it."""

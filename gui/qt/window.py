@@ -220,6 +220,8 @@ class MainWindow(QMainWindow):
         view.events.accumulate.connect(lambda _n: self.drawing.update_points())
         view.events.camera_points.connect(self._show_camera_points)
         view.events.level_of_detail.connect(lambda on: setattr(self.view3d, "lod_enabled", on))
+        view.events.time_correct.connect(self._on_timing_option)
+        view.events.deskew.connect(self._on_timing_option)
         view.events.bev_up_offset.connect(lambda _a: self.reset_views())
         m.events.frame.connect(self._on_frame)
         m.events.selection.connect(
@@ -227,6 +229,18 @@ class MainWindow(QMainWindow):
         m.events.selection.connect(self._on_selection)
         m.events.preview.connect(self._on_preview)
         m.events.tool.connect(self._on_tool_changed)
+
+    def _on_timing_option(self, _value: object = None) -> None:
+        """Boxes at capture time / deskewed sweeps switched (View menu): the session follows the
+        model's options and the frame is drawn again."""
+        if self.session is None:
+            return
+        self.session.time_correct = bool(self.model.view.time_correct)
+        self.session.set_deskew(bool(self.model.view.deskew))
+        self.show_frame(self.frame)
+        self.model.show_message(
+            f"boxes at {'capture' if self.model.view.time_correct else 'sweep'} time; "
+            f"{'deskewed' if self.model.view.deskew else 'raw'} sweeps", 3000)
 
     def _listener_failed(self, name: str, listener: object, error: BaseException) -> None:
         """A view failed on a model event: logged, and said in the status line; the window stays."""
@@ -458,6 +472,8 @@ class MainWindow(QMainWindow):
     def set_session(self, session: Session) -> None:
         """Show a loaded session (replacing the current one); offers a newer recovery copy."""
         self._close_session()
+        session.time_correct = bool(self.model.view.time_correct)  # the View menu's timing options
+        session.set_deskew(bool(self.model.view.deskew))
         self.model.set_session(session)
         self.keeper.reset()
         if self.recovery_enabled:
@@ -587,8 +603,9 @@ class MainWindow(QMainWindow):
             self.rest_timer.start()
         if self.camera_grid is not None:
             for name, panel in self.camera_grid.panels.items():
-                panel.set_frame(fd.images.get(name), self.session.T_cam_from_world(index, name), (), fd.pts_world,
-                                camera=self.session.camera(index, name))
+                T_cam_from_world, timing = self.session.camera_pose(index, name)
+                panel.set_frame(fd.images.get(name), T_cam_from_world, (), self.session.overlay_points(index),
+                                camera=self.session.camera(index, name), timing=timing)
         self._update_boxes()
         if draw_3d:
             self._release_3d()

@@ -67,3 +67,25 @@ def test_camera_panel_draws_at_capture_time(qtbot, timed: Path) -> None:  # noqa
         assert moved
     finally:
         s.close()
+
+
+@pytest.mark.gl
+def test_window_view_menu_switches_capture_time_and_deskew(qtbot, timed: Path, tmp_path: Path,  # noqa: ANN001
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The View menu's two timing entries (registry actions) reach the session and the panels:
+    boxes at capture time by default, at the sweep time when switched off; deskewed sweeps on."""
+    from tests.gui.gui_support import open_window
+
+    monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
+    win = open_window(qtbot, timed)
+    panel = next(iter(win.camera_grid.panels.values()))
+    assert win.session.time_correct and panel.camera_view().timing is not None
+    raw = win.session.points_at(win.frame).copy()
+    win.qactions["time_correct"].trigger()
+    qtbot.waitUntil(lambda: panel.camera_view().timing is None)
+    assert not win.session.time_correct
+    win.qactions["time_correct"].trigger()
+    qtbot.waitUntil(lambda: panel.camera_view().timing is not None)
+    win.qactions["deskew"].trigger()
+    assert win.session.deskew and win.model.view.deskew
+    assert np.abs(win.session.points_at(win.frame) - raw).max() > 0.1
