@@ -33,11 +33,18 @@ from calib.camera import CameraModel
 from formats.project import PROJECT_FORMAT, PROJECT_SUFFIX, SequenceRef, load_project
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
+from fusionlabel.lod import build_lod
 from fusionlabel.model import SequenceInfo
 from fusionlabel.ontology import Ontology
 from gui.frames import FrameData, FrameSource, make_frame_cache, transform_f32
 
 Progress = Callable[[int, int, str], None]
+
+#: Frames of up to this many points also get the full-size colour and BEV arrays of :func:`derive`
+#: in the loader (the window's drawing of a frame without its level of detail); bigger frames
+#: only get their level of detail (``FrameData.lod``) and ground height: the views draw them
+#: through ``gui.model.cloud.ShownCloud``, within a point budget.
+EAGER_DERIVE_MAX_POINTS = 2_000_000
 
 
 class SessionError(Exception):
@@ -142,11 +149,13 @@ class Session:
             closer()
 
 
-def load_frame(loaded: Any, index: int, cameras: bool = True) -> FrameData:
+def load_frame(loaded: Any, index: int, cameras: bool = True, lod: bool = True) -> FrameData:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
-    [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``). Raises the
-    reader's error (naming the file) on bad data."""
+    [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``); the
+    points' level of detail (``FrameData.lod``, when ``lod``). The frame cache calls it in its
+    prefetch thread, so the level of detail of the next frames is ready before they are shown.
+    Raises the reader's error (naming the file) on bad data."""
     info = loaded.info
     pts_list, inten_list = [], []
     for name in loaded.lidar_names:
@@ -176,7 +185,12 @@ def load_frame(loaded: Any, index: int, cameras: bool = True) -> FrameData:
                 img = np.repeat(img[:, :, None], 3, axis=2)
             images[name] = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
     fd = FrameData(index, pts_world, intensity, np.array(info.frames[index].T_world_from_ego), images)
-    derive(fd)
+    if lod:
+        fd.lod = build_lod(pts_world)
+    if len(pts_world) <= EAGER_DERIVE_MAX_POINTS:
+        derive(fd)
+    else:
+        fd.memo["ground_z"] = ground_height(fd.pts_world, fd.T_world_from_ego[:3, 3])
     return fd
 
 
