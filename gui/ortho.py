@@ -19,8 +19,8 @@ order, the preview on top.
 Big clouds: :meth:`OrthoView.set_cloud` takes a ``gui.model.cloud.ShownCloud`` (world points with
 their level of detail) instead of points: the raster is then a height buffer (the highest point of
 each pixel gives its colour, ``gui.colors.bev_colors``) of the cloud's ``draft_points`` prefix in
-draft mode and while panning or zooming, and of ``still_points`` (None: every point) at rest
-(``rest_ms`` after the last view change).
+draft mode, while panning or zooming and for the first picture of a new cloud, and of
+``still_points`` (default 2M; None: every point) at rest (300 ms after the last change).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class OrthoView(QWidget):
         self._cloud: ShownCloud | None = None
         #: Point budgets of a cloud: in draft mode and while the view moves, and at rest (None: all).
         self.draft_points = 200_000
-        self.still_points: int | None = None
+        self.still_points: int | None = 2_000_000
         #: Points rasterised by the last raster (tests, benchmarks).
         self.raster_count = 0
         self._moving = False
@@ -179,6 +179,9 @@ class OrthoView(QWidget):
         self._pts, self._rgb32 = np.zeros((0, 2)), np.zeros(0, np.uint32)
         self._cloud = cloud
         self._raster = None
+        if cloud is not None and cloud.count(self.draft_points) < cloud.count(self.still_points):
+            self._moving = True  # the first picture from the draft budget, the rest at rest
+            self._rest.start()
         self.update()
 
     @property

@@ -169,7 +169,10 @@ def load_frame(loaded: Any, index: int, cameras: bool = True, lod: bool = True) 
         else:
             inten = np.asarray(inten, dtype=np.float32)
             inten_list.append(inten / 255.0 if inten.size and float(inten.max()) > 1.5 else inten)
-    if pts_list:
+    if len(pts_list) == 1:  # no copy (a 10M-point sweep is 120 MB): the reader's buffer is freed
+        pts_world = pts_list[0]
+        intensity = np.ascontiguousarray(inten_list[0])
+    elif pts_list:
         pts_world = np.concatenate(pts_list)
         intensity = np.concatenate(inten_list)
     else:

@@ -152,7 +152,7 @@ def test_bev_rasters_the_budget_in_draft_and_while_panning(qtbot, big_cloud: Sho
     qtbot.addWidget(view)
     view.resize(300, 300)
     view.show()
-    view.draft_points = 4000
+    view.draft_points, view.still_points = 4000, None
     view.set_cloud(big_cloud)
     view.set_view((0, 0), 2.0)
     view._rest.setInterval(50)
