@@ -56,10 +56,15 @@ def golden_stride(n: int, count: int | None = None) -> NDArray[np.int64]:
     count = n if count is None else min(int(count), n)
     if n <= 1:
         return np.zeros(max(count, 0), np.int64)[: max(n, 0)]
+    return (np.arange(count, dtype=np.int64) * _golden_step(n)) % n
+
+
+def _golden_step(n: int) -> int:
+    """The stride of :func:`golden_stride`: the integer nearest ``0.618 n`` coprime with ``n``."""
     p = max(1, int(round(n * _GOLDEN)))
     while math.gcd(p, n) != 1:
         p += 1
-    return (np.arange(count, dtype=np.int64) * p) % n
+    return p
 
 
 def _golden_u32(n: int) -> NDArray[np.uint32]:
@@ -68,9 +73,7 @@ def _golden_u32(n: int) -> NDArray[np.uint32]:
     if n <= 1:
         out[:] = 0
         return out
-    p = max(1, int(round(n * _GOLDEN)))
-    while math.gcd(p, n) != 1:
-        p += 1
+    p = _golden_step(n)
     step = 1 << 20
     for a in range(0, n, step):
         b = min(n, a + step)
@@ -195,11 +198,14 @@ def build_lod(pts: NDArray[np.floating], max_level_points: int = MAX_LEVEL_POINT
     head = srt[np.concatenate(level_idx)]
     head = cand[head] if m < n else head
     del srt, ks, assigned
-    is_head = np.zeros(n, bool)
-    is_head[head] = True
+    # the rest: the golden stride without the head; the place of point i in the stride is
+    # i / P mod n, so the head is struck out without a random-access pass over all points
+    p = _golden_step(n)
+    keep = np.ones(n, bool)
+    keep[(head.astype(np.int64) * pow(p, -1, n)) % n if n > 1 else head] = False
     g = _golden_u32(n)
-    tail = g[~is_head[g]]
-    del g, is_head
+    tail = g[keep]
+    del g, keep
     order = np.empty(n, np.uint32)
     order[: len(head)] = head
     order[len(head):] = tail

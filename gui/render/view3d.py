@@ -61,7 +61,7 @@ class View3D:
     """
 
     def __init__(self, parent: QWidget | None = None, lod_points: int = 30000, rest_ms: int = 300,
-                 still_points: int | None = 2_000_000) -> None:
+                 still_points: int | None = 1_000_000) -> None:
         self._closed = False
         self._held = False
         #: Called with canvas (x, y) logical px on a left click (press and release in place).
@@ -87,8 +87,9 @@ class View3D:
             v.set_gl_state("translucent", depth_test=False)
         self.text.set_gl_state("translucent", depth_test=False)
         self.lod_points = int(lod_points)
-        #: Budget of a cloud with a level of detail at rest (None: every point). The GL copy of a
-        #: point takes 16 bytes: the default keeps a 10M-point frame's under 0.2x its raw data.
+        #: Budget of a cloud with a level of detail at rest (None: every point). Software GL holds
+        #: about 60 bytes per uploaded point (measured with llvmpipe), 4x the point's raw data: 1M
+        #: points cost some 60 MB, and more than a 900x600 view has pixels.
         self.still_points = still_points
         self.lod_enabled = True
         self._cloud: ShownCloud | None = None
