@@ -251,6 +251,7 @@ def child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None) -> 
         out["overlay_rest_points"] = panel.overlay_count if lod else out["points"]
         if shots is not None:
             panel.grab().save(str(shots / f"{case}-{mode}-camera.png"))
+        del cloud_or_pts
     stages["orbit, pan, overlay"] = (rss() - base) / 2**20
     # steps: the next frames, prefetched (the user looked at this one for a while)
     steps = []
@@ -276,7 +277,8 @@ def child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None) -> 
     out["step_get_ms"] = float(np.mean([s[1] for s in steps])) if steps else float("nan")
     session.frames.wait_idle()
     t = time.perf_counter()
-    load(session.loaded, min(frame + 1, len(session) - 1))
+    extra = load(session.loaded, min(frame + 1, len(session) - 1))
+    del extra
     out["prefetch_load_ms"] = ms(t)
     stages["steps"] = (rss() - base) / 2**20
     import gc
