@@ -16,7 +16,8 @@ sparse parts of the scene keep their points while the dense ground near the sens
 The voxel levels are computed on at most ``max_level_points`` points (a stride subsample of a
 bigger cloud) and stop once a level would hold more than half of them; the cost is one sort of
 those points, the rest is linear. Memory: the order, 4 bytes a point (a quarter of the raw
-x, y, z, intensity float32 data).
+x, y, z, intensity float32 data), kept for the first ``MAX_PREFIX`` points (4M): views draw
+budgets below that, or every point.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from fusionlabel.errors import ModelError
 BITS = 10
 #: The voxel levels are built on at most this many points (a stride subsample of bigger clouds).
 MAX_LEVEL_POINTS = 1_000_000
+#: The order is kept for this many points at most: a budget between it and the cloud's size gets
+#: this many points, a budget covering the cloud gets every point (no order needed).
+MAX_PREFIX = 4_000_000
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 
@@ -85,8 +89,9 @@ def _golden_u32(n: int) -> NDArray[np.uint32]:
 class LevelOfDetail:
     """A progressive order of ``n`` points (see the module docstring).
 
-    ``order`` (N,) uint32 point indices; ``level_starts`` (L+2,) int64: the points of voxel level
-    ``j`` are ``order[level_starts[j]:level_starts[j + 1]]`` and the last slice is the rest;
+    ``order`` (K,) uint32 point indices, the first ``K = min(N, max_prefix)`` of the order;
+    ``points`` N; ``level_starts`` (L+2,) int64: the points of voxel level ``j`` are
+    ``order[level_starts[j]:level_starts[j + 1]]`` and the last slice is the rest (as kept);
     ``cell_sizes`` (L,) voxel edges in metres (coarse to fine); ``origin`` (3,) the low corner of
     the octree's cube (metres, the cloud's frame)."""
 
@@ -94,11 +99,16 @@ class LevelOfDetail:
     level_starts: NDArray[np.int64]
     cell_sizes: tuple[float, ...]
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    points: int = -1
+
+    def __post_init__(self) -> None:
+        if self.points < 0:
+            object.__setattr__(self, "points", len(self.order))
 
     @property
     def n(self) -> int:
         """Number of points."""
-        return len(self.order)
+        return self.points
 
     @property
     def levels(self) -> int:
@@ -110,16 +120,19 @@ class LevelOfDetail:
         return int(self.order.nbytes + self.level_starts.nbytes)
 
     def count(self, budget: int | None) -> int:
-        """Points drawn under ``budget`` (None: all)."""
-        if budget is None:
+        """Points drawn under ``budget`` (None: all): every point for a budget covering them,
+        else ``budget`` points, at most the length of the order kept."""
+        if budget is None or budget >= self.n:
             return self.n
         if budget < 0:
             raise ValueError(f"a point budget must be >= 0, got {budget}")
-        return min(int(budget), self.n)
+        return min(int(budget), len(self.order))
 
     def prefix(self, budget: int | None) -> NDArray[np.uint32]:
-        """The first ``count(budget)`` point indices of the order (a view, no copy)."""
-        return self.order[: self.count(budget)]
+        """The ``count(budget)`` point indices drawn: the order's prefix (a view, no copy), or
+        every index when the budget covers the cloud."""
+        k = self.count(budget)
+        return self.order[:k] if k <= len(self.order) else np.arange(self.n, dtype=np.uint32)
 
     def take(self, values: NDArray[np.generic], budget: int | None) -> NDArray[np.generic]:
         """``values`` (N, ...) of the points drawn under ``budget``: the whole array (no copy) when
@@ -136,13 +149,15 @@ class LevelOfDetail:
 
 def empty_lod() -> LevelOfDetail:
     """The level of detail of no points."""
-    return LevelOfDetail(np.zeros(0, np.uint32), np.zeros(2, np.int64), ())
+    return LevelOfDetail(np.zeros(0, np.uint32), np.zeros(2, np.int64), (), points=0)
 
 
-def build_lod(pts: NDArray[np.floating], max_level_points: int = MAX_LEVEL_POINTS) -> LevelOfDetail:
+def build_lod(pts: NDArray[np.floating], max_level_points: int = MAX_LEVEL_POINTS,
+              max_prefix: int | None = MAX_PREFIX) -> LevelOfDetail:
     """The progressive order of ``pts`` (N, 3+) metres (any frame; x, y, z used) (see the module
-    docstring). Deterministic: the same points give the same order. Raises :class:`ModelError` for
-    a bad shape or non-finite coordinates."""
+    docstring), kept for its first ``max_prefix`` points (None: all; never fewer than the voxel
+    levels). Deterministic: the same points give the same order. Raises :class:`ModelError` for a
+    bad shape or non-finite coordinates."""
     p = np.asarray(pts)
     if p.ndim != 2 or p.shape[1] < 3:
         raise ModelError(f"points must have shape (N, 3+), got {p.shape}")
@@ -198,21 +213,24 @@ def build_lod(pts: NDArray[np.floating], max_level_points: int = MAX_LEVEL_POINT
     head = srt[np.concatenate(level_idx)]
     head = cand[head] if m < n else head
     del srt, ks, assigned
-    # the rest: the golden stride without the head; the place of point i in the stride is
-    # i / P mod n, so the head is struck out without a random-access pass over all points
+    # the rest: the golden stride without the head, as far as kept; the place of point i in the
+    # stride is i / P mod n, so the head is struck out without a pass over all points
+    kept = n if max_prefix is None else min(n, max(int(max_prefix), len(head)))
     p = _golden_step(n)
-    keep = np.ones(n, bool)
-    keep[(head.astype(np.int64) * pow(p, -1, n)) % n if n > 1 else head] = False
-    g = _golden_u32(n)
-    tail = g[keep]
-    del g, keep
-    order = np.empty(n, np.uint32)
+    pos = (head.astype(np.int64) * pow(p, -1, n)) % n if n > 1 else head.astype(np.int64)
+    keep = np.ones(kept, bool)
+    keep[pos[pos < kept]] = False
+    order = np.empty(kept, np.uint32)
     order[: len(head)] = head
-    order[len(head):] = tail
+    if kept == n:
+        order[len(head):] = _golden_u32(n)[keep]
+    else:
+        order[len(head):] = (np.flatnonzero(keep)[: kept - len(head)] * p) % n
+    del keep
     sizes = [len(x) for x in level_idx]
-    level_starts = np.concatenate(([0], np.cumsum(sizes), [n])).astype(np.int64)
+    level_starts = np.concatenate(([0], np.cumsum(sizes), [kept])).astype(np.int64)
     return LevelOfDetail(order, level_starts, tuple(float(c) for c in cells),
-                         (float(lo[0]), float(lo[1]), float(lo[2])))
+                         (float(lo[0]), float(lo[1]), float(lo[2])), points=n)
 
 
 def split_budget(counts: Sequence[int], budget: int | None) -> list[int]:

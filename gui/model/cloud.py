@@ -77,7 +77,10 @@ class ShownCloud:
 
     def count(self, budget: int | None) -> int:
         """Points given for ``budget`` (None: all)."""
-        return self.n if budget is None else min(int(budget), self.n)
+        if budget is None or budget >= self.n:
+            return self.n
+        shares = split_budget([p.n for p in self.parts], int(budget))
+        return sum(p.lod.count(k) for p, k in zip(self.parts, shares, strict=True))
 
     def take(self, budget: int | None) -> tuple[F32, F32]:
         """World points (k, 3) float32 and intensities (k,) of a ``budget`` (None: every point),

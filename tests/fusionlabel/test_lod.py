@@ -37,7 +37,7 @@ def test_order_is_a_permutation(n: int) -> None:
     lod = build_lod(pts)
     assert lod.order.dtype == np.uint32 and len(lod.order) == n
     assert np.array_equal(np.sort(lod.order), np.arange(n))
-    assert lod.level_starts[0] == 0 and lod.level_starts[-1] == n
+    assert lod.level_starts[0] == 0 and lod.level_starts[-1] == n == lod.n
     assert np.all(np.diff(lod.level_starts) >= 0)
     assert len(lod.level_starts) == lod.levels + 2
 
@@ -100,6 +100,23 @@ def test_memory_overhead_is_bounded() -> None:
     lod = build_lod(pts)
     assert lod.nbytes < 0.5 * raw
     assert lod.nbytes <= 4 * n + 8 * (lod.levels + 2)
+    short = build_lod(pts, max_prefix=100_000)  # the order kept for 100k points: 0.125x raw
+    assert len(short.order) == 100_000 and short.nbytes <= 4 * 100_000 + 8 * (short.levels + 2)
+
+
+def test_a_shortened_order_keeps_the_levels_and_serves_budgets() -> None:
+    n = 50_000
+    pts = lidar_like(n, 6)
+    full, short = build_lod(pts), build_lod(pts, max_prefix=30_000)
+    assert short.n == n and len(short.order) == 30_000
+    assert np.array_equal(short.order, full.order[:30_000])  # the same order, cut
+    assert np.array_equal(short.level_starts[:-1], full.level_starts[:-1]) and short.level_starts[-1] == 30_000
+    assert short.count(5000) == 5000 and short.count(40_000) == 30_000
+    assert short.count(n) == short.count(None) == n
+    assert short.take(pts, None) is pts and len(short.take(pts, 40_000)) == 30_000
+    assert np.array_equal(np.sort(short.prefix(None)), np.arange(n))
+    tiny = build_lod(pts, max_prefix=1)  # never shorter than the voxel levels
+    assert len(tiny.order) == tiny.level_starts[-2] > 1
 
 
 def test_budgets_are_respected_and_take_gives_prefix_rows() -> None:

@@ -55,6 +55,9 @@ def test_take_gives_the_progressive_prefix_and_the_whole_without_copy() -> None:
     assert full is p.pts_world
     assert cloud.take(10**9)[0] is p.pts_world
     assert cloud.take(1000)[0] is pts  # small samples are shared by the views
+    short = ShownCloud([CloudPart(p.pts_world, p.intensity, build_lod(p.pts_world, max_prefix=8000))])
+    assert short.count(12_000) == len(short.take(12_000)[0]) == 8000  # at most the order kept
+    assert short.count(20_000) == 20_000 and short.take(20_000)[0] is p.pts_world
     rgba = cloud.rgba(pts, inten)
     assert rgba.shape == (1000, 4) and rgba.dtype == np.uint8 and (rgba[:, 3] == 255).all()
 
