@@ -864,6 +864,19 @@ def _run_open(args: argparse.Namespace) -> int:
     return int(app.run(args) or 0)
 
 
+# ---- batch --------------------------------------------------------------------------------------
+def _add_batch(p: argparse.ArgumentParser) -> None:
+    from formats.batch.commands import add_arguments
+
+    add_arguments(p)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from formats.batch.commands import run
+
+    return run(args, main, validate=lambda argv: build_parser().parse_args(argv))
+
+
 COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
@@ -888,6 +901,8 @@ COMMANDS: list[Command] = [
     Command("agree", "agreement of two annotation sets of one sequence (precision, recall, IoU, id switches)",
             _add_agree, _run_agree),
     Command("open", "open a sequence in the labeling workstation", _add_open, _run_open),
+    Command("batch", "run convert, export-bev, export-images, prelabel, track or qa over many sequences "
+            "(inline, local processes or Ray; resumable manifest)", _add_batch, _run_batch),
 ]
 
 
