@@ -442,7 +442,10 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
     w.add_argument("--out-version", dest="out_version", default=None,
                    help="nuScenes: table folder name of the output (v1.0-fusionlabel)")
     w.add_argument("--link", choices=["copy", "hardlink", "symlink"], default=None,
-                   help="how unchanged source files are placed (default copy)")
+                   help="how unchanged source files are placed (default copy; images the format accepts as "
+                        "they are: hardlink, else symlink, else copy)")
+    w.add_argument("--reencode-images", dest="images", action="store_const", const="reencode", default=None,
+                   help="KITTI, nuScenes: encode every image again instead of linking the source image")
     add_open_arguments(p)
 
 
@@ -463,7 +466,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     options = {"camera": args.camera, "lidar": args.lidar, "decimals": args.decimals, "level": args.level,
                "velodyne_axes": args.velodyne_axes,
                "sequence": args.sequence_name, "keyframe_every": args.keyframe_every,
-               "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link,
+               "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link, "images": args.images,
                "overwrite": True if args.force else None}
     t0 = time.perf_counter()
     summary = convert_path(args.src, args.dst, args.to, src_format=args.dataset_format,
