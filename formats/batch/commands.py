@@ -245,6 +245,8 @@ def run_batch(command: str, src: str | os.PathLike[str], out: str | os.PathLike[
     a bad option). ``crash``: names of inputs whose worker kills itself (tests). ``progress``
     receives the one progress line after each finished task."""
     t0 = time.perf_counter()
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
     out = Path(out)
     sources = discover(src)
     man = Manifest.load(Path(manifest) if manifest is not None else out / MANIFEST_NAME)
