@@ -30,26 +30,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_export import _scene, _size  # noqa: E402  (the scenes are generated and kept the same way)
 
 from formats.batch.commands import run_batch  # noqa: E402
 from formats.convert import convert  # noqa: E402
-from formats.native import write_synth_scene  # noqa: E402
 from fusionlabel.cli import main as cli_main  # noqa: E402
-from fusionlabel.synth import SynthConfig, SynthScene  # noqa: E402
-
-
-def _size(text: str) -> tuple[int, int]:
-    w, h = text.lower().split("x")
-    return int(w), int(h)
-
-
-def _scene(path: Path, frames: int, seed: int, cameras: int, size: tuple[int, int]) -> Path:
-    if not (path / "fusionlabel.json").is_file():
-        t = time.perf_counter()
-        write_synth_scene(SynthScene(SynthConfig(frames=frames, seed=seed, cameras=cameras, image_size=size)), path,
-                          overwrite=True)
-        print(f"  generated {path.name}: {frames} frames in {time.perf_counter() - t:.1f} s", flush=True)
-    return path
 
 
 def bench_batch(work: Path, sequences: int, frames: int, jobs: int, size: tuple[int, int]) -> None:
