@@ -83,6 +83,8 @@ def bench_export(work: Path, frames: int, size: tuple[int, int]) -> None:
     out = work / "out_export"
     print(f"export: {frames} frames, 6 cameras {w}x{h}, frames/s (one process)")
     cases = [("kitti", scene, {"camera": "cam_front_left", "level": False}, "native, pinhole cam_front_left"),
+             ("kitti", scene, {"camera": "cam_front_left", "level": False, "occlusion": False},
+              "the same, occlusion heuristic off"),
              ("kitti", scene, {}, "native, cam_front (distorted: resampled either way)"),
              ("nuscenes", nusc, {}, "nuScenes copy (JPEG)"),
              ("nuscenes", scene, {}, "native (PNG, 4 distorted cameras: encoded either way)")]
@@ -90,6 +92,29 @@ def bench_export(work: Path, frames: int, size: tuple[int, int]) -> None:
         linked = _fps(src, out, fmt, **opts)
         again = _fps(src, out, fmt, images="reencode", **opts)
         print(f"  {fmt:<9} from {what:<52} linked {linked:7.1f}   re-encoded {again:7.1f}", flush=True)
+    bench_images(sorted((scene / "cameras" / "cam_front_left").glob("*.png")), out)
+
+
+def bench_images(images: list[Path], out: Path) -> None:
+    """The image step alone: place each PNG by a link, or decode and encode it again."""
+    import cv2
+
+    from formats.export.common import encode_image, place_file, write_bytes
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    t = time.perf_counter()
+    for i, src in enumerate(images):
+        place_file(src, out / f"l{i:06d}.png", "link")
+    linked = (time.perf_counter() - t) / len(images)
+    t = time.perf_counter()
+    for i, src in enumerate(images):
+        rgb = cv2.cvtColor(cv2.imread(str(src)), cv2.COLOR_BGR2RGB)
+        write_bytes(out / f"r{i:06d}.png", encode_image(rgb, ".png", out))
+    again = (time.perf_counter() - t) / len(images)
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"  image step alone ({len(images)} PNGs): linked {1e6 * linked:.0f} us/image, "
+          f"re-encoded {1e3 * again:.2f} ms/image ({again / linked:.0f}x)")
 
 
 def main() -> None:
