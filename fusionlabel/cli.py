@@ -441,9 +441,9 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
     w.add_argument("--keyframe-hz", type=float, default=None, help="nuScenes: keyframe rate, e.g. 2 (Hz)")
     w.add_argument("--out-version", dest="out_version", default=None,
                    help="nuScenes: table folder name of the output (v1.0-fusionlabel)")
-    w.add_argument("--link", choices=["copy", "hardlink", "symlink"], default=None,
+    w.add_argument("--link", choices=["copy", "hardlink", "symlink", "link"], default=None,
                    help="how unchanged source files are placed (default copy; images the format accepts as "
-                        "they are: hardlink, else symlink, else copy)")
+                        "they are: link = hardlink, else symlink, else copy)")
     w.add_argument("--reencode-images", dest="images", action="store_const", const="reencode", default=None,
                    help="KITTI, nuScenes: encode every image again instead of linking the source image")
     add_open_arguments(p)

@@ -74,3 +74,16 @@ def test_nuscenes_links_jpeg_sources(ring: Path, tmp_path: Path) -> None:
     rel = jpgs[0].relative_to(tmp_path / "n1")
     assert os.path.samefile(jpgs[0], tmp_path / "n2" / rel)
     assert not os.path.samefile(jpgs[0], tmp_path / "n3" / rel)
+
+
+def test_convert_command_line_options(ring: Path, tmp_path: Path) -> None:
+    from fusionlabel.cli import main
+
+    src = ring / "cameras" / "cam_front_left" / "000000.png"
+    base = ["convert", str(ring), "--to", "kitti", "--camera", "cam_front_left", "--no-level"]
+    assert main([*base[:2], str(tmp_path / "a"), *base[2:]]) == 0
+    assert os.path.samefile(src, tmp_path / "a" / "image_2" / "000000.png")
+    assert main([*base[:2], str(tmp_path / "b"), *base[2:], "--reencode-images"]) == 0
+    assert not os.path.samefile(src, tmp_path / "b" / "image_2" / "000000.png")
+    assert main([*base[:2], str(tmp_path / "c"), *base[2:], "--link", "symlink"]) == 0
+    assert (tmp_path / "c" / "image_2" / "000000.png").is_symlink()
