@@ -82,10 +82,11 @@ class BatchSource:
 
 
 def _expand(p: Path) -> list[BatchSource]:
-    from formats.convert import find_sequences, is_project_file
+    from formats.convert import find_sequences
     from formats.datasets import UnknownFormatError
+    from formats.source import is_project_file  # the one project-file rule
 
-    projects = sorted(x for x in p.iterdir() if x.suffix == ".flproj" and x.is_file()) if p.is_dir() else []
+    projects = sorted(x for x in p.iterdir() if x.is_file() and is_project_file(x)) if p.is_dir() else []
     out = [BatchSource(x.stem, x) for x in projects]
     try:
         sources = find_sequences(p)
