@@ -99,7 +99,7 @@ def read_lidar(path: PathLike, expected_points: int | None = None) -> NDArray[np
                     path, f"size {size} bytes is not a multiple of 16 (float32 x, y, z, intensity): truncated?"
                 )
             pts = np.empty((size // 16, 4), dtype="<f4")
-            if f.readinto(memoryview(pts).cast("B")) != size:
+            if size and f.readinto(memoryview(pts).cast("B")) != size:  # (an empty view cannot be cast)
                 raise FormatError(path, "lidar file changed while being read")
     except FileNotFoundError:
         raise FormatError(path, "lidar file not found") from None

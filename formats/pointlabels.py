@@ -80,6 +80,7 @@ class NpzLabelSource:
     def __init__(self, folder: PathLike) -> None:
         self.folder = Path(folder)
         ip = self.folder / INDEX
+        self._check_inside(ip)
         data = read_json_file(ip, FormatError) if ip.is_file() else None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise FormatError(ip, f"not a point-label index (format {FORMAT!r} expected)")
@@ -110,7 +111,15 @@ class NpzLabelSource:
 
     def load(self, frame: int) -> FrameLabels:
         path, n = self._files[frame]
+        self._check_inside(path)
         return decode_npz(path, n)
+
+    def _check_inside(self, path: Path) -> None:
+        """FormatError when ``path`` (symlinks resolved) leaves the label folder: the labels are
+        read from the folder beside the project, never from elsewhere."""
+        real = outside_roots(path, [os.path.realpath(self.folder)])
+        if real is not None:
+            raise FormatError(path, f"resolves to {real}, outside the point-label folder {self.folder}; refused")
 
 
 def load_point_labels(folder: PathLike, point_count: Any = None, max_clean_frames: int = 32) -> PointLabels:

@@ -339,6 +339,9 @@ def attach_files_beside(project: Project) -> None:
     if project.path is None:
         return
     labels_dir = point_labels_dir(project.path)
+    real = outside_roots(labels_dir, [os.path.realpath(project.path.parent)])
+    if real is not None:
+        raise FormatError(labels_dir, f"resolves to {real}, outside the project's folder; refused")
     if labels_dir.is_dir():
         project.document.attach_point_labels(load_point_labels(labels_dir))
 

@@ -113,3 +113,36 @@ def test_point_label_edits_write_no_full_recovery_copy(tmp_path: Path) -> None:
     stack.push(label_points(0, [1, 2, 3], semantic=17))
     assert not store.path.exists()  # the JSON document did not change: nothing to copy
     store.close()
+
+
+def test_label_files_leaving_the_folder_are_refused(tmp_path: Path) -> None:
+    """A label file, the index or the whole label folder that is a symlink to elsewhere is refused
+    with an error naming it: labels are read from beside the project only."""
+    doc = AnnotationDocument(2)
+    doc.attach_point_labels(PointLabels(frame_count=2, point_count=lambda f: 10))
+    UndoStack(doc).push(label_points(0, [1, 2], semantic=3))
+    proj = tmp_path / "p" / "a.flproj"
+    proj.parent.mkdir()
+    save_project(proj, doc, tmp_path, saved_by="t")
+    folder = point_labels_dir(proj)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    # one frame file pointing out of the folder
+    (outside / "000000.npz").write_bytes((folder / "000000.npz").read_bytes())
+    (folder / "000000.npz").unlink()
+    (folder / "000000.npz").symlink_to(outside / "000000.npz")
+    with pytest.raises(FormatError, match="000000.npz.*outside the point-label folder"):
+        load_project(proj).document.point_labels.get(0)
+    # the index pointing out of it
+    (outside / "index.json").write_bytes((folder / "index.json").read_bytes())
+    (folder / "index.json").unlink()
+    (folder / "index.json").symlink_to(outside / "index.json")
+    with pytest.raises(FormatError, match="index.json.*outside the point-label folder"):
+        load_project(proj)
+    # the folder itself elsewhere
+    import shutil
+
+    shutil.rmtree(folder)
+    folder.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(FormatError, match="outside the project's folder"):
+        load_project(proj)
