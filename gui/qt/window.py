@@ -48,7 +48,6 @@ from formats.project import AUTOSAVE_INTERVAL_S, RecoveryStore
 from fusionlabel.commands import SetAttribute, SetLabel
 from fusionlabel.document import BoxRef, DocumentEvent
 from fusionlabel.events import log_listener_error
-from fusionlabel.geometry import box_corners
 from fusionlabel.tools import (
     PointerEvent,
     Preview,
@@ -58,7 +57,7 @@ from fusionlabel.tools import (
 from fusionlabel.tools.select import click_3d
 from gui import persist
 from gui.bindings import bind_check, bind_combo, bind_progress, bind_spin, bind_status
-from gui.cameras import CameraBox, CameraGrid
+from gui.cameras import CameraGrid
 from gui.colors import (
     COLOR_MODES,
 )
@@ -641,15 +640,13 @@ class MainWindow(QMainWindow):
         self._boxes_dirty = False
         if self.session is None:
             return
-        refs = self.drawing.boxes()
-        corners = box_corners([r.box for r in refs]) if refs else np.zeros((0, 8, 3))  # one batch
-        cam_boxes = [CameraBox(r.track_id, r.label, c, r.is_keyframe, r.state, r.confidence)
-                     for r, c in zip(refs, corners, strict=True)]
-        if self.camera_grid is not None:
-            props = self.proposal_review.camera_items(self.session.doc, self.frame)
+        self.drawing.refresh_layers()
+        if self.camera_grid is not None:  # the cameras paint their own layers, filled from the model's
+            props = self.drawing.proposal_layer
+            items = [(c.id, c.corners, c.id in props.selected) for c in props.data]
             for panel in self.camera_grid.panels.values():
-                panel.set_boxes(cam_boxes, update=False)
-                panel.set_proposals(props, update=False)
+                panel.set_boxes(self.drawing.committed, update=False)
+                panel.set_proposals(items, update=False)
                 panel.set_selected(self.selection)
         self.drawing.update_overlays()
         self.drawing.update_box_views()
@@ -671,6 +668,7 @@ class MainWindow(QMainWindow):
             self._update_boxes()
 
     def _on_preview(self, preview: Preview | None) -> None:
+        self.drawing.refresh_preview()
         self.drawing.update_overlays()
         self.drawing.update_box_views()
         if self.camera_grid is not None:

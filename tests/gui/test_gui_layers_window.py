@@ -59,6 +59,10 @@ def test_cuboid_layer_reproduces_the_window_bev_and_side_view(qtbot, scene: Path
     side = layer.ortho_shapes("side", refs[1].box)
     for got, want in zip(win.side.shapes[: len(side)], side, strict=True):
         _same(got, want)
+    # the window draws from the model's layers: the boxes (selection included) and the proposals
+    assert [layer.name for layer in win.model.layers] == ["proposals", "boxes"]
+    assert [c.id for c in win.model.layers["boxes"].data] == [r.track_id for r in refs]
+    assert win.model.layers["boxes"].selected == {refs[1].track_id}
     # the camera panels draw from their box layer: its selection follows the window's
     for panel in win.camera_grid.panels.values():
         assert panel.box_layer.selected == {refs[1].track_id}
