@@ -16,7 +16,7 @@ import numpy as np
 
 from fusionlabel.box import Box3D
 from fusionlabel.document import BoxRef
-from fusionlabel.tools import box_handles, box_outline
+from fusionlabel.tools import Preview, box_handles, box_outline
 from gui.colors import bev_colors, class_color, point_colors
 from gui.frames import FrameData
 from gui.model import ViewerModel
@@ -43,6 +43,7 @@ class ViewDrawing:
         self.proposal_layer = model.layers.append(CuboidLayer("proposals", "proposal"))
         self.box_layer = model.layers.append(CuboidLayer("boxes"))
         self.committed: list[Cuboid] = []  # the document's boxes at the frame (the cameras')
+        self.camera_grid: Any = None  # the session's camera panels (gui.cameras.CameraGrid)
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""
@@ -72,6 +73,16 @@ class ViewDrawing:
         self.view3d.set_points(pts, point_colors(self.model.view.color_mode, pts, inten, origin, ground))
         order = height_order(pts[:, 2])
         self.bev.set_points(pts[order, :2], bev_colors(pts[order, 2], ground))
+
+    def ground_z(self) -> float:
+        """The ground height (world z, m) under the frame shown (0 before one)."""
+        return float(self.fd.memo.get("ground_z", 0.0)) if self.fd is not None else 0.0
+
+    def show_camera_points(self, on: bool) -> None:
+        """Overlay the LiDAR points (coloured by depth) on the camera images, or not."""
+        if self.camera_grid is not None:
+            for panel in self.camera_grid.panels.values():
+                panel.set_show_points(on)
 
     def boxes(self) -> list[BoxRef]:
         """The document's boxes at the current frame."""
@@ -110,6 +121,35 @@ class ViewDrawing:
             return
         self.box_layer.set_data(track_cuboids(self.model.session.doc, self.model.frame, prev,
                                               ctx.default_class if ctx is not None else "car"))
+
+    def update_boxes(self) -> None:
+        """Every view's boxes from the document (cameras included), the side / front views, the
+        timeline and the review marks."""
+        if self.model.session is None:
+            return
+        self.refresh_layers()
+        if self.camera_grid is not None:  # the cameras paint their own layers, filled from the model's
+            props = self.proposal_layer
+            items = [(c.id, c.corners, c.id in props.selected) for c in props.data]
+            for panel in self.camera_grid.panels.values():
+                panel.set_boxes(self.committed, update=False)
+                panel.set_proposals(items, update=False)
+                panel.set_selected(self.model.selection)
+        self.update_overlays()
+        self.update_box_views()
+        self.update_timeline()
+        self.review.on_boxes_updated(self.camera_grid)
+
+    def on_preview(self, preview: Preview | None) -> None:
+        """A drag's preview changed: the boxes layer, the side / front views and the cameras."""
+        self.refresh_preview()
+        self.update_overlays()
+        self.update_box_views()
+        if self.camera_grid is not None:
+            shown = preview is not None and preview.frame == self.model.frame
+            corners = preview.box.corners() if shown else None  # type: ignore[union-attr]
+            for panel in self.camera_grid.panels.values():
+                panel.set_preview(corners)
 
     def update_overlays(self) -> None:
         """3D and BEV from the layers (proposals, then boxes with the preview), the QA issue
