@@ -21,7 +21,7 @@ from gui.colors import bev_colors, class_color, point_colors
 from gui.frames import FrameData
 from gui.model import ViewerModel
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
-from gui.model.layers import Cuboid, CuboidLayer, proposal_cuboids, track_cuboids
+from gui.model.layers import Cuboid, CuboidLayer, Layer, proposal_cuboids, track_cuboids
 from gui.model.shapes import Shape
 from gui.ortho import OrthoView
 from gui.session import derive, height_order
@@ -44,6 +44,9 @@ class ViewDrawing:
         self.box_layer = model.layers.append(CuboidLayer("boxes"))
         self.committed: list[Cuboid] = []  # the document's boxes at the frame (the cameras')
         self.camera_grid: Any = None  # the session's camera panels (gui.cameras.CameraGrid)
+        self._mirrored: list[Layer] = []
+        for ev in ("inserted", "removed", "moved"):
+            model.layers.events[ev].connect(lambda *_: self.mirror_layers())
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""
@@ -73,6 +76,24 @@ class ViewDrawing:
         self.view3d.set_points(pts, point_colors(self.model.view.color_mode, pts, inten, origin, ground))
         order = height_order(pts[:, 2])
         self.bev.set_points(pts[order, :2], bev_colors(pts[order, 2], ground))
+
+    def mirror_layers(self) -> None:
+        """The model's further layers (all but the boxes and proposals painted here), in the
+        model's order, in the BEV's, the 3D view's and every camera panel's own layers (under the
+        cameras' drag preview); a layer removed from the model leaves them. Called on the model's
+        layer events and when the camera panels change."""
+        extra = [la for la in self.model.layers if la is not self.box_layer and la is not self.proposal_layer]
+        panels = list(self.camera_grid.panels.values()) if self.camera_grid is not None else []
+        for layers, top in [(self.bev.layers, None), (self.view3d.layers, None),
+                            *((p.layers, p.preview_layer) for p in panels)]:
+            for la in self._mirrored:
+                if la in layers and not any(la is e for e in extra):
+                    layers.remove(la)
+            for la in extra:
+                if la in layers:
+                    layers.remove(la)  # re-placed below, in the model's order
+                layers.insert(layers.index(top) if top is not None else len(layers), la)
+        self._mirrored = extra
 
     def ground_z(self) -> float:
         """The ground height (world z, m) under the frame shown (0 before one)."""

@@ -111,6 +111,7 @@ class SessionLoader:
         grid = self.drawing.camera_grid = CameraGrid(cams)
         grid.box_clicked.connect(self.model.select)
         self.drawing.show_camera_points(bool(self.model.view.camera_points))
+        self.drawing.mirror_layers()  # the model's further layers in the new panels
         self.cam_layout.addWidget(grid)
         self.objects.set_ontology(session.ontology, self.classes())
         self.objects.refresh(session.doc)

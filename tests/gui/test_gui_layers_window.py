@@ -108,3 +108,15 @@ def test_a_polyline_layer_added_to_the_views_is_painted(qtbot, scene: Path, cach
     win.view3d.layers.append(layer)
     win.view3d.render()
     assert win.view3d.lines.visible
+    win.bev.layers.remove(layer)
+    win.view3d.layers.remove(layer)
+    # a layer added to the model reaches every view (the cameras' under the drag preview) and
+    # leaves them with the model
+    win.model.layers.append(layer)
+    views = [win.bev.layers, win.view3d.layers, *(p.layers for p in win.camera_grid.panels.values())]
+    assert all(layer in v for v in views)
+    panel = next(iter(win.camera_grid.panels.values()))
+    assert [la.name for la in panel.layers] == ["boxes", "proposals", "map", "preview"]
+    assert any(s.key == ("map", 1) for s in win.bev.layer_shapes())
+    win.model.layers.remove(layer)
+    assert not any(layer in v for v in views)
