@@ -5,12 +5,17 @@ benchmarks/bench_gui.py``).
    time of ``set_frame(i)`` plus the repaint of every widget (``processEvents``), mean and p95,
    target < 50 ms; once stepping as fast as possible, once at the 10 Hz sensor rate (prefetch has
    time to work). While frames change the window's 3D view redraws in the idle gap after a step,
-   or within a step once steps have come back to back for ``MainWindow.MAX_3D_STALE_S`` (those
+   or within a step once steps have come back to back for ``FrameView.MAX_3D_STALE_S`` (gui/qt/frameview.py) (those
    steps make the p95 of the flat-out run); both counts are printed.
 2. The 3D view's frame time (``canvas.render()``, 900x600) for 100k and 1M points, full cloud and
    level of detail (decimated subset).
 
 The sequence is generated once into ``--path`` (default ``$TMPDIR/fusionlabel-bench-gui-200``).
+
+``--compare DIR`` measures frame stepping of another checkout (e.g. the main branch before a
+change, ``git worktree add /tmp/before <commit>``) against this one in the same run: each
+repetition (``--repeat``, default 3) runs the stepping of both, alternating, each in its own
+process with its code first on the path, and the figures of both are printed.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+CODE = Path(os.environ.get("FUSIONLABEL_BENCH_CODE", ROOT))  # the checkout measured (--compare)
+sys.path.insert(0, str(CODE))
 
 
 def ensure_sequence(path: Path, frames: int) -> Path:
@@ -46,9 +52,14 @@ def stats(ms: list[float]) -> str:
     return f"mean {a.mean():6.1f} ms  p50 {p50:6.1f}  p95 {p95:6.1f}  max {a.max():6.1f}"
 
 
-def bench_stepping(path: Path, app) -> None:  # type: ignore[no-untyped-def]
+def bench_stepping(path: Path, app) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Frame stepping in the window; returns the mean and p95 (ms) of each run."""
     from gui.app import Prompter
-    from gui.qt.window import MainWindow
+
+    try:
+        from gui.qt.window import MainWindow
+    except ImportError:  # a checkout from before the window moved to gui/qt
+        from gui.app import MainWindow  # type: ignore[attr-defined,no-redef]
 
     class Quiet(Prompter):
         def ask_recover(self, parent, p, when):  # type: ignore[no-untyped-def]
@@ -129,6 +140,35 @@ def bench_stepping(path: Path, app) -> None:  # type: ignore[no-untyped-def]
     print(parts())
     win.session.undo.mark_clean()
     win.close()
+    runs = (("fast", fast), ("10 Hz", paced), ("back", back))
+    return {f"{name} {what}": float(f(np.asarray(ms))) for name, ms in runs
+            for what, f in (("mean", np.mean), ("p95", lambda a: np.percentile(a, 95)))}
+
+
+def compare(other: Path, path: Path, repeat: int) -> None:
+    """Stepping of ``other`` (a checkout) and of this one, alternating, each in a fresh process."""
+    import json
+    import subprocess
+
+    trees = {"before": other.resolve(), "this": ROOT}
+    got: dict[str, list[dict[str, float]]] = {k: [] for k in trees}
+
+    def run(tree: Path) -> dict[str, float]:
+        env = dict(os.environ, FUSIONLABEL_BENCH_CODE=str(tree), PYTHONPATH=str(tree))
+        out = subprocess.run([sys.executable, __file__, "--path", str(path), "--skip-3d", "--json"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+        return json.loads(next(line for line in out.splitlines() if line.startswith("{")))  # type: ignore[no-any-return]
+
+    run(ROOT)  # a warm-up, not counted: the frame cache on disk is filled for both
+    for r in range(repeat):
+        for name, tree in trees.items():
+            row = run(tree)
+            got[name].append(row)
+            print(f"  run {r + 1} {name:<6} ({tree}): " + ", ".join(f"{k} {v:.1f}" for k, v in row.items()), flush=True)
+    print(f"frame stepping, median of {repeat} runs each (ms):")
+    for key in got["this"][0]:
+        a, b = (float(np.median([row[key] for row in got[n]])) for n in trees)
+        print(f"  {key:<12} before {a:7.1f}   this {b:7.1f}   ({100 * (b - a) / a:+.0f} %)")
 
 
 def bench_3d(app) -> None:  # type: ignore[no-untyped-def]
@@ -177,13 +217,23 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--skip-stepping", action="store_true")
     ap.add_argument("--skip-3d", action="store_true")
+    ap.add_argument("--compare", type=Path, help="another checkout whose stepping is measured against this one")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", action="store_true", help="print the stepping figures as one JSON line")
     args = ap.parse_args()
     os.environ.setdefault("FUSIONLABEL_CACHE", str(Path(tempfile.gettempdir()) / "fusionlabel-bench-cache"))
     from PyQt6.QtWidgets import QApplication
 
+    if args.compare is not None:
+        compare(args.compare, ensure_sequence(args.path, args.frames), args.repeat)
+        return
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if not args.skip_stepping:
-        bench_stepping(ensure_sequence(args.path, args.frames), app)
+        figures = bench_stepping(ensure_sequence(args.path, args.frames), app)
+        if args.json:
+            import json
+
+            print(json.dumps(figures), flush=True)
     if not args.skip_3d:
         bench_3d(app)
 

@@ -46,7 +46,7 @@ from gui.model.camproj import (  # noqa: F401  (re-exported: the panel's project
     view_cone,
 )
 from gui.model.cloud import ShownCloud
-from gui.model.layers import Cuboid, CuboidLayer, LayerList
+from gui.model.layers import Cuboid, CuboidLayer, CuboidLike, LayerList
 from gui.ortho import qpolygon
 
 F64 = NDArray[np.float64]
@@ -116,7 +116,7 @@ class CameraPanel(QWidget):
         self._T_cam_from_world = np.eye(4)
         #: the image's capture time (``fusionlabel.timing.CaptureTiming``): boxes drawn there
         self.timing: CaptureTiming | None = None
-        self._boxes: list[CameraBox] = []
+        self._boxes: list[CuboidLike] = []
         self._proj = BoxProjection.empty()
         self.selected: int | None = None
         self.show_points = False
@@ -191,7 +191,7 @@ class CameraPanel(QWidget):
         self._compose()
         self.update()
 
-    def set_boxes(self, boxes: Sequence[CameraBox], update: bool = True) -> None:
+    def set_boxes(self, boxes: Sequence[CuboidLike], update: bool = True) -> None:
         """The document's boxes (the ``"boxes"`` layer's data; projected at once)."""
         self._boxes = list(boxes)
         self.box_layer.set_data(self._boxes)
@@ -273,9 +273,9 @@ class CameraPanel(QWidget):
         clipped to the image."""
         rect = self.camera.image_rect()
         proj = self._proj
-        out = [(e, piece) for n, i in enumerate(proj.whole) if self._boxes[i].track_id == track_id
+        out = [(e, piece) for n, i in enumerate(proj.whole) if self._boxes[i].id == track_id
                for e in range(12) for piece in clip_polyline(proj.whole_uv[n, e], rect)]
-        return out + [(e, poly) for i, e, poly in proj.pieces if self._boxes[i].track_id == track_id]
+        return out + [(e, poly) for i, e, poly in proj.pieces if self._boxes[i].id == track_id]
 
     def _compose(self) -> None:
         """The displayed image: the camera image, with the depth-coloured points when enabled."""

@@ -3,10 +3,10 @@
 - BEV: :func:`pick_footprints` (boxes by their footprints), :func:`pick_candidates` (the
   document's boxes at the current frame), :func:`pick_proposals` (pre-label proposals).
 - Camera images: :func:`pick_camera_boxes` (boxes by their projected, distortion-aware outlines).
-- 3D view: :func:`pick_view_boxes` (boxes by their outlines on the canvas), :func:`click_3d`
-  (a 3D-view click: a one-click box where the viewing ray meets points, else selection), and the
-  ray tests :func:`ray_box_hit`, :func:`pick_ray` (boxes along a viewing ray, nearest first; also
-  for boxes partly behind the eye) used by the 3D edit tool.
+- 3D view: the ray tests :func:`ray_box_hit`, :func:`pick_ray` (boxes along a viewing ray,
+  nearest entry first; a box holding the eye first, boxes partly behind the eye included), used
+  by :func:`click_3d` (a 3D-view click: a one-click box where the viewing ray meets points, else
+  selection), the 3D edit tool and the layers' ``pick_3d``.
 
 The views give positions (world metres, image or canvas pixels) and, for the 3D view, the viewing
 ray and the world -> canvas projection; the window only turns Qt events into these calls.
@@ -15,13 +15,13 @@ ray and the world -> canvas projection; the window only turns Qt events into the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from calib.camera import CameraModel
-from calib.projection import box_extent2d, convex_hull
+from calib.projection import box_extent2d
 from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.geometry import point_in_polygon
@@ -31,9 +31,6 @@ from fusionlabel.tools.events import PointerEvent
 from fusionlabel.tools.handles import footprint_distance
 from fusionlabel.tools.oneclick import OneClickTool
 
-#: Nearest distance (m, along the viewing direction) a corner may have for a box to be picked in
-#: the 3D view: a box reaching behind the eye has no closed outline on the canvas.
-VIEW_NEAR = 0.05
 #: Nearest depth (m, camera z) a corner may have for a box to be picked in a camera image.
 CAMERA_NEAR = 0.1
 
@@ -93,41 +90,15 @@ def pick_camera_boxes(boxes: Iterable[tuple[int, ArrayLike]], T_cam_from_world: 
     return pick_outlines(outlines(), uv)
 
 
-def pick_view_boxes(boxes: Iterable[tuple[int, ArrayLike]], eye: ArrayLike, direction: ArrayLike,
-                    to_canvas: Callable[[NDArray[np.float64]], ArrayLike], xy: ArrayLike) -> list[int]:
-    """Ids of the ``(id, corners (8, 3) world m)`` boxes whose outline on a perspective canvas
-    (the convex hull of the corners mapped by ``to_canvas``: world (8, 3) -> canvas px (8, 2))
-    contains canvas point ``xy``, nearest first (mean corner distance along the viewing
-    ``direction`` from ``eye``, world frame). Boxes reaching behind the eye are skipped."""
-    o = np.asarray(eye, dtype=np.float64).reshape(3)
-    d = np.asarray(direction, dtype=np.float64).reshape(3)
-    n = float(np.linalg.norm(d))
-    if not n > 0.0:
-        raise ValueError("the viewing direction must not be zero")
-    d = d / n
-
-    def outlines() -> Iterable[tuple[int, NDArray[np.float64], float]]:
-        for key, corners in boxes:
-            c = np.asarray(corners, dtype=np.float64)
-            depth = (c - o) @ d
-            if depth.min() <= VIEW_NEAR:
-                continue
-            yield key, convex_hull(np.asarray(to_canvas(c), dtype=np.float64)[:, :2]), float(depth.mean())
-
-    return pick_outlines(outlines(), xy)
-
-
-def click_3d(ctx: ToolContext, tool: Tool, eye: ArrayLike, direction: ArrayLike,
-             to_canvas: Callable[[NDArray[np.float64]], ArrayLike], xy: ArrayLike) -> int | None:
-    """A click at canvas ``xy`` (px) of the 3D view, whose viewing ray starts at ``eye`` along
-    ``direction`` (world frame): with the one-click tool active (``tool``), box the object the ray
-    hits first (:meth:`OneClickTool.click_ray`, which selects it); otherwise select the nearest box
-    of the current frame under the click (:func:`pick_view_boxes`; a click on nothing keeps the
-    selection). Returns the new or selected track id, or None."""
+def click_3d(ctx: ToolContext, tool: Tool, eye: ArrayLike, direction: ArrayLike) -> int | None:
+    """A click in the 3D view, whose viewing ray starts at ``eye`` along ``direction`` (world
+    frame): with the one-click tool active (``tool``), box the object the ray hits first
+    (:meth:`OneClickTool.click_ray`, which selects it); otherwise select the box of the current
+    frame the ray enters first (:func:`pick_ray_candidates`: a box holding the eye first; a
+    click on nothing keeps the selection). Returns the new or selected track id, or None."""
     if isinstance(tool, OneClickTool):
         return tool.click_ray(eye, direction)
-    refs = ctx.doc.boxes_at(ctx.frame)
-    ids = pick_view_boxes(((r.track_id, r.box.corners()) for r in refs), eye, direction, to_canvas, xy)
+    ids = pick_ray_candidates(ctx, eye, direction)
     if not ids:
         return None
     ctx.stack.break_merge()  # as a BEV click: nudges of another box are another undo step

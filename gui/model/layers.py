@@ -15,8 +15,8 @@ side / front  :meth:`Layer.ortho_shapes` (view, the         --
 camera        :meth:`Layer.camera_lines` (``CameraView``):  :meth:`Layer.pick_camera` (image px)
               ``LineGroup`` s of image-px polylines
               (near-plane clipped, lens-bent, clipped)
-3D            :meth:`Layer.segments_3d`: ``Segments3D``     :meth:`Layer.pick_3d` (viewing ray +
-              (world line segments by pen group)            world -> canvas mapping)
+3D            :meth:`Layer.segments_3d`: ``Segments3D``     :meth:`Layer.pick_3d` (the viewing ray,
+              (world line segments by pen group)            world frame)
 ============  ===========================================  ==========================================
 
 Layers: :class:`CuboidLayer` (tracks' boxes in their four states; proposals and the drag preview
@@ -44,7 +44,7 @@ from fusionlabel.events import EventGroup
 from fusionlabel.geometry import point_in_polygon
 from fusionlabel.tools.context import Preview
 from fusionlabel.tools.handles import box_outline, world_to_view
-from fusionlabel.tools.select import pick_camera_boxes, pick_footprints, pick_view_boxes
+from fusionlabel.tools.select import pick_camera_boxes, pick_footprints, pick_ray
 from gui.colors import PROPOSAL_COLOR, SELECTED_COLOR, class_color, class_color_f, tracked_opacity
 from gui.model.camproj import (
     FRONT_LOOP,
@@ -231,10 +231,9 @@ class Layer(Evented):
         """Ids under image point ``uv`` (px) of a camera, best first."""
         return []
 
-    def pick_3d(self, eye: ArrayLike, direction: ArrayLike,
-                to_canvas: Callable[[F64], ArrayLike], xy: ArrayLike) -> list[Hashable]:
-        """Ids under canvas point ``xy`` of the 3D view (viewing ray ``eye`` + ``direction``, world
-        frame; ``to_canvas`` maps (N, 3) world -> (N, 2) canvas px), nearest first."""
+    def pick_3d(self, eye: ArrayLike, direction: ArrayLike) -> list[Hashable]:
+        """Ids hit by the 3D view's viewing ray ``eye`` + ``direction`` (world frame), nearest
+        first."""
         return []
 
     def _alpha(self, color: tuple[int, ...]) -> tuple[int, ...]:
@@ -517,11 +516,10 @@ class CuboidLayer(Layer):
     def segments_3d(self) -> Segments3D:
         return glyph_segments(self.glyphs(), self.opacity)
 
-    def pick_3d(self, eye: ArrayLike, direction: ArrayLike,
-                to_canvas: Callable[[F64], ArrayLike], xy: ArrayLike) -> list[Hashable]:
-        """:func:`fusionlabel.tools.select.pick_view_boxes` over the items."""
-        return pick_view_boxes(((c.id, c.corners) for c in self._items if c.id is not None), eye, direction,
-                               to_canvas, xy)
+    def pick_3d(self, eye: ArrayLike, direction: ArrayLike) -> list[Hashable]:
+        """:func:`fusionlabel.tools.select.pick_ray` over the items that carry a box."""
+        return pick_ray(((c.id, c.box) for c in self._items if c.box is not None and c.id is not None), eye,
+                        direction)
 
 
 def track_cuboids(doc: AnnotationDocument, frame: int, preview: Preview | None = None,

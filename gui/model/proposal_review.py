@@ -32,18 +32,11 @@ from fusionlabel.errors import ModelError
 from fusionlabel.events import EventGroup
 from fusionlabel.ontology import Ontology
 from fusionlabel.tools.select import pick_proposals
-from gui.colors import PROPOSAL_COLOR
 from gui.model.evented import Evented, Field
 from gui.model.jobs import Job
-from gui.model.shapes import BoxGlyph, Shape
 
 if TYPE_CHECKING:
     from gui.model.viewer import ViewerModel
-
-#: Fill alpha (0-255) of a proposal's BEV footprint; the one under review is filled stronger.
-PROPOSAL_FILL = 28
-CURRENT_FILL = 110
-
 
 # ---- pre-labelling in a background job ------------------------------------------------------------
 def prelabel_work(loaded: object, frames: Sequence[int], ontology: Ontology) -> Callable[[Job], object]:
@@ -317,28 +310,3 @@ class ProposalReview:
         if pid is not None:
             self.pick(pid)
             self._say(f"proposal {pid} under review: Y accept, X reject, L relabel, J next")
-
-    # ---- drawing --------------------------------------------------------------------------------
-    def camera_items(self, doc: AnnotationDocument, frame: int) -> list[tuple[int, np.ndarray, bool]]:
-        """The proposals at ``frame`` for the camera panels: ``(proposal id, (8, 3) world corners,
-        is the one under review)``."""
-        cur = self.current
-        cur_id = cur.proposal_id if cur is not None else None
-        return [(p.proposal_id, np.asarray(p.box.corners()), p.proposal_id == cur_id) for p in doc.proposals_at(frame)]
-
-    def overlays(self, doc: AnnotationDocument, frame: int) -> tuple[list, list[Shape]]:
-        """3D glyphs and BEV shapes of the proposals at ``frame`` (one each per proposal)."""
-        cur = self.current
-        cur_id = cur.proposal_id if cur is not None else None
-        glyphs, shapes = [], []
-        rgb = PROPOSAL_COLOR
-        rgba = (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, 0.9)
-        for p in doc.proposals_at(frame):
-            corners = p.box.corners()
-            text = f"p{p.proposal_id} {p.score:.2f}"
-            is_cur = p.proposal_id == cur_id
-            glyphs.append(BoxGlyph(corners, rgba, False, is_cur, text))  # the one under review: bold
-            shapes.append(Shape(np.asarray(corners[:4, :2]), rgb, 3.6 if is_cur else 1.4, True, False,
-                                CURRENT_FILL if is_cur else PROPOSAL_FILL, text, ("proposal", p.proposal_id),
-                                dotted=True))
-        return glyphs, shapes

@@ -1,8 +1,10 @@
 """What the window's views draw for the current frame (Qt side): the points (with accumulated
-sweeps), the boxes with the drag preview, the selected box's handles, the ego context, the side /
-front views of the selected box and the timeline. :class:`ViewDrawing` reads the Qt-free model
-(:class:`~gui.model.ViewerModel`) and calls the views through their public methods; it holds the
-frame being shown (``fd``, a :class:`~gui.frames.FrameData`)."""
+sweeps), the annotation layers of the model (the boxes with the drag preview, the proposals), the
+selected box's handles, the ego context, the side / front views of the selected box and the
+timeline. :class:`ViewDrawing` fills the model's layers (:attr:`~gui.model.ViewerModel.layers`:
+``"proposals"`` and ``"boxes"``, :mod:`gui.model.layers`) and paints their drawing data in the
+views through the views' public methods; it holds the frame being shown (``fd``, a
+:class:`~gui.frames.FrameData`)."""
 
 from __future__ import annotations
 
@@ -14,21 +16,14 @@ import numpy as np
 
 from fusionlabel.box import Box3D
 from fusionlabel.document import BoxRef
-from fusionlabel.geometry import box_corners
-from fusionlabel.tools import box_handles, box_outline
-from gui.colors import (
-    SELECTED_COLOR,
-    bev_colors,
-    class_color,
-    class_color_f,
-    point_colors,
-    tracked_opacity,
-)
+from fusionlabel.tools import Preview, box_handles, box_outline
+from gui.colors import bev_colors, class_color, point_colors
 from gui.frames import FrameData
 from gui.model import ViewerModel
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
 from gui.model.cloud import ShownCloud, shown_cloud
-from gui.model.shapes import BoxGlyph, Shape
+from gui.model.layers import Cuboid, CuboidLayer, Layer, proposal_cuboids, track_cuboids
+from gui.model.shapes import Shape
 from gui.ortho import OrthoView
 from gui.session import EAGER_DERIVE_MAX_POINTS, derive, height_order
 from gui.widgets import Timeline
@@ -45,6 +40,14 @@ class ViewDrawing:
         self.bev, self.side, self.front, self.view3d, self.timeline = bev, side, front, view3d, timeline
         self.review, self.proposal_review, self.playing = review, proposal_review, playing
         self.fd: FrameData | None = None
+        #: The model's annotation layers drawn here: the proposals (drawn first) and the boxes.
+        self.proposal_layer = model.layers.append(CuboidLayer("proposals", "proposal"))
+        self.box_layer = model.layers.append(CuboidLayer("boxes"))
+        self.committed: list[Cuboid] = []  # the document's boxes at the frame (the cameras')
+        self.camera_grid: Any = None  # the session's camera panels (gui.cameras.CameraGrid)
+        self._mirrored: list[Layer] = []
+        for ev in ("inserted", "removed", "moved"):
+            model.layers.events[ev].connect(lambda *_: self.mirror_layers())
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""
@@ -99,77 +102,131 @@ class ViewDrawing:
             return self.cloud()
         return self.model.session.overlay_points(index)
 
+    def mirror_layers(self) -> None:
+        """The model's further layers (all but the boxes and proposals painted here), in the
+        model's order, in the BEV's, the 3D view's and every camera panel's own layers (under the
+        cameras' drag preview); a layer removed from the model leaves them. Called on the model's
+        layer events and when the camera panels change."""
+        extra = [la for la in self.model.layers if la is not self.box_layer and la is not self.proposal_layer]
+        panels = list(self.camera_grid.panels.values()) if self.camera_grid is not None else []
+        for layers, top in [(self.bev.layers, None), (self.view3d.layers, None),
+                            *((p.layers, p.preview_layer) for p in panels)]:
+            for la in self._mirrored:
+                if la in layers and not any(la is e for e in extra):
+                    layers.remove(la)
+            for la in extra:
+                if la in layers:
+                    layers.remove(la)  # re-placed below, in the model's order
+                layers.insert(layers.index(top) if top is not None else len(layers), la)
+        self._mirrored = extra
+
+    def ground_z(self) -> float:
+        """The ground height (world z, m) under the frame shown (0 before one)."""
+        return float(self.fd.memo.get("ground_z", 0.0)) if self.fd is not None else 0.0
+
+    def show_camera_points(self, on: bool) -> None:
+        """Overlay the LiDAR points (coloured by depth) on the camera images, or not."""
+        if self.camera_grid is not None:
+            for panel in self.camera_grid.panels.values():
+                panel.set_show_points(on)
+
     def boxes(self) -> list[BoxRef]:
         """The document's boxes at the current frame."""
         if self.model.session is None:
             return []
         return self.model.session.doc.boxes_at(self.model.frame)
 
-    def shown_boxes(self) -> list[tuple[int | None, str, Box3D, str, float | None]]:
-        """(track id, label, box, state, tracking confidence) drawn now: the document's, with the
-        drag preview replacing its track's box (drawn as a keyframe; a new box while creating has
-        track id None). ``state`` is one of ``fusionlabel.model.BOX_STATES``."""
-        prev = self.model.context.preview if self.model.context is not None else None
-        out: list[tuple[int | None, str, Box3D, str, float | None]] = []
-        for r in self.boxes():
-            if prev is not None and prev.frame == self.model.frame and prev.track_id == r.track_id:
-                out.append((r.track_id, r.label, prev.box, "keyframe", None))
-            else:
-                out.append((r.track_id, r.label, r.box, r.state, r.confidence))
-        if prev is not None and prev.frame == self.model.frame and prev.track_id is None:
-            label = self.model.context.default_class if self.model.context is not None else "car"
-            out.append((None, label, prev.box, "keyframe", None))
-        return out
+    def refresh_layers(self) -> None:
+        """Fill the model's layers for the current frame: ``"boxes"`` (the document's boxes,
+        every state, with the drag preview; ``committed`` keeps them without it) and
+        ``"proposals"`` (the one under review selected)."""
+        s = self.model.session
+        if s is None:
+            self.committed = []
+            self.box_layer.set_data(())
+            self.proposal_layer.set_data(())
+            return
+        frame = self.model.frame
+        self.committed = track_cuboids(s.doc, frame)
+        self.refresh_preview()
+        cur = self.proposal_review.current
+        with self.model.layers.events.blocker("changed"):
+            self.proposal_layer.selected = () if cur is None else (cur.proposal_id,)
+        self.proposal_layer.set_data(proposal_cuboids(s.doc, frame))
 
-    def update_overlays(self) -> None:
-        """3D and BEV boxes (with the preview), and the selected box's handles in the BEV."""
+    def refresh_preview(self) -> None:
+        """The boxes layer with the drag preview (replacing its track's box, or a new box) and
+        the selection."""
+        ctx = self.model.context
+        prev = ctx.preview if ctx is not None else None
+        with self.model.layers.events.blocker("changed"):
+            sel = self.model.selection
+            self.box_layer.selected = () if sel is None else (sel,)
+        if prev is None or prev.frame != self.model.frame or self.model.session is None:
+            self.box_layer.set_data(self.committed)
+            return
+        self.box_layer.set_data(track_cuboids(self.model.session.doc, self.model.frame, prev,
+                                              ctx.default_class if ctx is not None else "car"))
+
+    def update_boxes(self) -> None:
+        """Every view's boxes from the document (cameras included), the side / front views, the
+        timeline and the review marks."""
         if self.model.session is None:
             return
-        glyphs, shapes = [], self.ego_shapes()
-        sel = self.model.selection
-        selected_box = None
-        shown = self.shown_boxes()
-        all_corners = box_corners([s[2] for s in shown]) if shown else np.zeros((0, 8, 3))
-        # heading ticks: box centre -> front-face centre (BEV), all boxes at once
-        ticks = np.stack([all_corners[:, :4, :2].mean(axis=1), all_corners[:, :2, :2].mean(axis=1)], axis=1)
-        for (tid, label, box, state, conf), corners, tick in zip(shown, all_corners, ticks, strict=True):
-            is_sel = tid is not None and tid == sel
-            if is_sel or tid is None:
-                selected_box = box
-            key, tracked = state == "keyframe", state == "tracked"
-            glyphs.append(BoxGlyph(corners, class_color_f(label), key, is_sel or tid is None,
-                                   "new" if tid is None else str(tid), tracked, conf))
-            color = SELECTED_COLOR if (is_sel or tid is None) else class_color(label)
-            opacity = tracked_opacity(conf) if tracked and not is_sel else 1.0
-            shapes.append(Shape(corners[:4, :2], color, 2.5 if is_sel else (1.6 if key else 1.2), True,
-                                not key and not tracked, 45 if is_sel else 0, "" if tid is None else str(tid), tid,
-                                dash_dot=tracked, opacity=opacity))
-            shapes.append(Shape(tick, color, 1.5, closed=False, opacity=opacity))
+        self.refresh_layers()
+        if self.camera_grid is not None:  # the cameras paint their own layers, filled from the model's
+            props = self.proposal_layer
+            items = [(c.id, c.corners, c.id in props.selected) for c in props.data]
+            for panel in self.camera_grid.panels.values():
+                panel.set_boxes(self.committed, update=False)
+                panel.set_proposals(items, update=False)
+                panel.set_selected(self.model.selection)
+        self.update_overlays()
+        self.update_box_views()
+        self.update_timeline()
+        self.review.on_boxes_updated(self.camera_grid)
+
+    def on_preview(self, preview: Preview | None) -> None:
+        """A drag's preview changed: the boxes layer, the side / front views and the cameras."""
+        self.refresh_preview()
+        self.update_overlays()
+        self.update_box_views()
+        if self.camera_grid is not None:
+            shown = preview is not None and preview.frame == self.model.frame
+            corners = preview.box.corners() if shown else None  # type: ignore[union-attr]
+            for panel in self.camera_grid.panels.values():
+                panel.set_preview(corners)
+
+    def update_overlays(self) -> None:
+        """3D and BEV from the layers (proposals, then boxes with the preview), the QA issue
+        markers and review marks, the ego context and the selected box's handles in the BEV."""
+        if self.model.session is None:
+            return
+        shapes = self.ego_shapes() + self.box_layer.bev_shapes()
+        selected_box = next((c.box for c in self.box_layer.data
+                             if c.id is None or c.id in self.box_layer.selected), None)
         if selected_box is not None:
             shapes += self.handle_shapes("bev", selected_box, self.bev.scale, None)
-        g, s = self.assist_overlays()
         shapes += self.review.bev_shapes()  # accepted / rejected marks
-        g += self.review.glyphs_3d()  # issue markers
-        self.view3d.set_boxes(glyphs + g)
-        self.bev.set_shapes(s + shapes)
+        glyphs = self.box_layer.glyphs() + self.proposal_layer.glyphs() + self.review.glyphs_3d()  # issue markers
+        self.view3d.set_boxes(glyphs)
+        self.bev.set_shapes(self.proposal_layer.bev_shapes() + self.marker_shapes() + shapes)
 
-    def assist_overlays(self) -> tuple[list, list[Shape]]:
-        """Machine proposals (pre-labels: dotted pale lilac, filled, ``p<id> <score>``) and QA issue markers
-        (a ring with ``!``: red while open, grey when resolved) of the current frame, for the 3D
-        view and the BEV. They are not human boxes: the tools do not pick them."""
-
+    def marker_shapes(self) -> list[Shape]:
+        """QA issue markers of the current frame in the BEV (a ring with ``!``: red while open,
+        grey when resolved). They are not boxes: the tools do not pick them."""
         if self.model.session is None:
-            return [], []
+            return []
         doc = self.model.session.doc
-        glyphs, shapes = self.proposal_review.overlays(doc, self.model.frame)  # dotted, filled
         ang = np.linspace(0, 2 * np.pi, 25)
         ring = np.column_stack([np.cos(ang), np.sin(ang)]) * (7.0 / max(self.bev.scale, 1e-6))
+        shapes = []
         for m in getattr(doc, "issue_markers", lambda: [])():
             if m.frame is not None and m.frame != self.model.frame:
                 continue
             color = (150, 150, 150) if m.resolved else (255, 70, 60)
             shapes.append(Shape(np.asarray(m.position[:2]) + ring, color, 2.0, True, False, 90, f"! {m.text}"[:40]))
-        return glyphs, shapes
+        return shapes
 
     def ego_shapes(self) -> list[Shape]:
         """BEV context: range rings every 10 m around the ego vehicle and its footprint."""
@@ -216,10 +273,7 @@ class ViewDrawing:
                 v.message = "select a box"
             return
         box = ref.box
-        shown = box
-        prev = self.model.context.preview if self.model.context is not None else None
-        if prev is not None and prev.track_id == ref.track_id and prev.frame == self.model.frame:
-            shown = prev.box
+        shown = next((c.box for c in self.box_layer.data if c.id == ref.track_id and c.box is not None), box)
         l, w, h = box.size
         cz = box.center[2]
         m = NEIGHBOURHOOD_MARGIN
@@ -237,14 +291,7 @@ class ViewDrawing:
             view.set_points(uv, rgb, order=inside.astype(np.float32))
             view.set_view(up_angle=math.pi / 2)
             view.fit((-half - m / 2, cz - h / 2 - m / 2), (half + m / 2, cz + h / 2 + m / 2), margin=0.05)
-            outline = box_outline(name, shown, box)
-            shapes = [Shape(outline, SELECTED_COLOR, 2.0, True, ref.state in ("interpolated", "held"), 30,
-                            dash_dot=ref.state == "tracked")]
-            if name == "side":
-                c = outline.mean(axis=0)
-                shapes.append(Shape(np.array([c, [outline[:2, 0].mean(), c[1]]]), SELECTED_COLOR, 1.5, closed=False))
-            shapes += self.handle_shapes(name, shown, view.scale, box)
-            view.set_shapes(shapes)
+            view.set_shapes(self.box_layer.ortho_shapes(name, box) + self.handle_shapes(name, shown, view.scale, box))
 
     def update_timeline(self) -> None:
         if self.model.session is None:

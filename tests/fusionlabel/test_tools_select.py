@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from calib.camera import CameraModel
-from calib.transforms import transform_points
 from fusionlabel.assist import box_from_click, fit_ground
 from fusionlabel.assist.review import SetProposals
 from fusionlabel.box import Box3D
@@ -23,7 +22,8 @@ from fusionlabel.tools.select import (
     pick_footprints,
     pick_outlines,
     pick_proposals,
-    pick_view_boxes,
+    pick_ray,
+    ray_box_hit,
 )
 from tests.fusionlabel.test_assist_oneclick import sweep  # noqa: F401  (the synthetic sweep fixture)
 
@@ -35,12 +35,6 @@ CAR = Box3D((20.0, 0.0, 0.8), (4.0, 1.8, 1.6), math.pi / 2)
 K = np.array([[500.0, 0.0, 319.5], [0.0, 500.0, 239.5], [0.0, 0.0, 1.0]])
 CAM = CameraModel(K, 640, 480)
 T_CAM_FROM_WORLD = np.array([[0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0, 0, 0, 1.0]])
-
-
-def pinhole(pts_world: np.ndarray) -> np.ndarray:
-    """World (N, 3) -> canvas px (N, 2) of the camera above (a stand-in for the 3D view)."""
-    p = transform_points(T_CAM_FROM_WORLD, pts_world)
-    return (p[:, :2] / p[:, 2:3]) * 500.0 + np.array([319.5, 239.5])
 
 
 def test_point_in_polygon() -> None:
@@ -91,19 +85,26 @@ def test_camera_boxes_nearest_first_and_behind_skipped() -> None:
     assert pick_camera_boxes(items, T_CAM_FROM_WORLD, CAM, (319.5 + 55.0, 239.5)) == [2]
 
 
-def test_view_boxes_by_canvas_outline_nearest_first() -> None:
+def test_pick_ray_nearest_entry_first_with_boxes_holding_or_straddling_the_eye() -> None:
     near = Box3D((10.0, 0.0, 0.0), (4.0, 2.0, 1.5), 0.0)
     far = Box3D((25.0, 0.5, 0.0), (4.0, 2.0, 1.5), 0.0)
-    around = Box3D((0.0, 0.0, 0.0), (4.0, 2.0, 1.5), 0.0)  # holds the eye: no closed outline
-    items = [(1, far.corners()), (2, near.corners()), (3, around.corners())]
+    around = Box3D((0.0, 0.0, 0.0), (4.0, 2.0, 1.5), 0.0)  # holds the eye
+    items = [(1, far), (2, near), (3, around)]
     eye, ahead = np.zeros(3), np.array([1.0, 0.0, 0.0])
-    assert pick_view_boxes(items, eye, ahead, pinhole, (319.5, 239.5)) == [2, 1]
-    assert pick_view_boxes(items, eye, ahead, pinhole, (600.0, 20.0)) == []
-    assert pick_view_boxes(items, eye, 3.0 * ahead, pinhole, (319.5, 239.5)) == [2, 1]  # any length
+    assert pick_ray(items, eye, ahead) == [3, 2, 1]  # the box holding the eye first (entry 0)
+    assert pick_ray(items[:2], eye, ahead) == [2, 1]
+    assert pick_ray(items[:2], eye, 3.0 * ahead) == [2, 1]  # any length
+    assert pick_ray(items[:2], eye, np.array([0.0, 1.0, 0.0])) == []
     with pytest.raises(ValueError, match="direction"):
-        pick_view_boxes(items, eye, np.zeros(3), pinhole, (319.5, 239.5))
-    # the same boxes seen from behind (looking along -x): all are behind the eye but "around"
-    assert pick_view_boxes(items, np.array([30.0, 0.0, 0.0]), ahead, pinhole, (319.5, 239.5)) == []
+        pick_ray(items, eye, np.zeros(3))
+    # seen from beyond them (looking along +x from x = 30): all behind the eye
+    assert pick_ray(items, np.array([30.0, 0.0, 0.0]), ahead) == []
+    # a box straddling the eye's plane (corners behind the eye) is picked where the ray enters it
+    straddle = Box3D((0.0, 1.5, 0.0), (6.0, 2.0, 1.5), 0.0)
+    d = np.array([1.0, 0.3, 0.0])
+    assert ((np.asarray(straddle.corners()) - eye) @ d).min() < 0  # partly behind the eye
+    assert pick_ray([(7, straddle)], eye, d) == [7]
+    assert ray_box_hit(eye, d, straddle) == pytest.approx(np.hypot(0.5 / 0.3, 0.5))
 
 
 def _doc_with_boxes() -> tuple[AnnotationDocument, UndoStack, dict[str, int]]:
@@ -124,12 +125,12 @@ def test_click_3d_selects_the_nearest_box_and_a_miss_keeps_the_selection() -> No
     ctx = ToolContext(doc, stack, frame=0)
     ctl = ToolController(ctx)
     eye, ahead = np.zeros(3), np.array([1.0, 0.0, 0.0])
-    assert click_3d(ctx, ctl.tool, eye, ahead, pinhole, (319.5, 239.5)) == ids["near"]
+    assert click_3d(ctx, ctl.tool, eye, ahead) == ids["near"]
     assert ctx.selection == ids["near"]
-    assert click_3d(ctx, ctl.tool, eye, ahead, pinhole, (600.0, 20.0)) is None
+    assert click_3d(ctx, ctl.tool, eye, np.array([1.0, 1.0, 0.0])) is None
     assert ctx.selection == ids["near"] and len(stack) == 2  # nothing edited
     ctx.set_frame(1)  # the tracks end at their keyframe (frame 0): nothing to pick at frame 1
-    assert doc.boxes_at(1) == [] and click_3d(ctx, ctl.tool, eye, ahead, pinhole, (319.5, 239.5)) is None
+    assert doc.boxes_at(1) == [] and click_3d(ctx, ctl.tool, eye, ahead) is None
 
 
 def test_click_3d_with_the_one_click_tool_boxes_what_the_ray_hits(sweep: tuple) -> None:  # noqa: F811
@@ -144,7 +145,7 @@ def test_click_3d_with_the_one_click_tool_boxes_what_the_ray_hits(sweep: tuple) 
     ctl.set_tool("oneclick")
     eye = np.array([gt.center[0] - 8.0, gt.center[1], 12.0])  # a 3D-view camera above and behind
     target = np.array([*gt.center[:2], gt.center[2] + gt.size[2] / 2 - 0.1])
-    tid = click_3d(ctx, ctl.tool, eye, target - eye, pinhole, (0.0, 0.0))
+    tid = click_3d(ctx, ctl.tool, eye, target - eye)
     assert tid is not None and ctx.selection == tid and ctl.active_name == "edit"
     box = doc.track(tid).keyframes[0]
     assert bev_iou(box, gt) > 0.7
@@ -153,7 +154,7 @@ def test_click_3d_with_the_one_click_tool_boxes_what_the_ray_hits(sweep: tuple) 
     assert ref.box is not None and bev_iou(box, ref.box) > 0.95
     # a ray into the sky: nothing made, the status says why
     ctl.set_tool("oneclick")
-    assert click_3d(ctx, ctl.tool, eye, np.array([0.0, 0.0, 1.0]), pinhole, (0.0, 0.0)) is None
+    assert click_3d(ctx, ctl.tool, eye, np.array([0.0, 0.0, 1.0])) is None
     assert len(doc) == 1 and "neither points nor the ground" in messages[-1]
 
 

@@ -118,7 +118,7 @@ def test_prelabel_review_accept_reject_undo_and_styling(qtbot, scene: Path, tmp_
     seen = [(panel, pid) for panel in win.camera_grid.panels.values() for pid in {q for q, _, _ in panel._proposals}]
     assert seen, "no proposal projects into a camera"
     panel, pid = max(seen, key=lambda pp: sum(len(q) for q in pp[0].proposal_edges(pp[1])))
-    win._set_draft(False)
+    win.frames.set_draft(False)
     qtbot.wait(20)
     grab = panel.grab().toImage()
     hits = total = 0

@@ -59,6 +59,10 @@ def test_cuboid_layer_reproduces_the_window_bev_and_side_view(qtbot, scene: Path
     side = layer.ortho_shapes("side", refs[1].box)
     for got, want in zip(win.side.shapes[: len(side)], side, strict=True):
         _same(got, want)
+    # the window draws from the model's layers: the boxes (selection included) and the proposals
+    assert [layer.name for layer in win.model.layers] == ["proposals", "boxes"]
+    assert [c.id for c in win.model.layers["boxes"].data] == [r.track_id for r in refs]
+    assert win.model.layers["boxes"].selected == {refs[1].track_id}
     # the camera panels draw from their box layer: its selection follows the window's
     for panel in win.camera_grid.panels.values():
         assert panel.box_layer.selected == {refs[1].track_id}
@@ -104,3 +108,15 @@ def test_a_polyline_layer_added_to_the_views_is_painted(qtbot, scene: Path, cach
     win.view3d.layers.append(layer)
     win.view3d.render()
     assert win.view3d.lines.visible
+    win.bev.layers.remove(layer)
+    win.view3d.layers.remove(layer)
+    # a layer added to the model reaches every view (the cameras' under the drag preview) and
+    # leaves them with the model
+    win.model.layers.append(layer)
+    views = [win.bev.layers, win.view3d.layers, *(p.layers for p in win.camera_grid.panels.values())]
+    assert all(layer in v for v in views)
+    panel = next(iter(win.camera_grid.panels.values()))
+    assert [la.name for la in panel.layers] == ["boxes", "proposals", "map", "preview"]
+    assert any(s.key == ("map", 1) for s in win.bev.layer_shapes())
+    win.model.layers.remove(layer)
+    assert not any(layer in v for v in views)

@@ -1,7 +1,7 @@
 """Frame stepping speed mechanics in the real window: the 3D view is an offscreen-rendered image
 (no QOpenGLWidget in the window), it forwards the mouse wheel to the canvas, and while frames change
 quickly it is redrawn in the idle gap after a step (or within a step when steps come back to back
-for ``MAX_3D_STALE_S``), the latest frame at rest."""
+for ``FrameView.MAX_3D_STALE_S``), the latest frame at rest."""
 
 from __future__ import annotations
 
@@ -82,12 +82,12 @@ def test_3d_view_is_an_image_in_the_window_and_takes_the_wheel(qtbot, win) -> No
 
 def test_fast_steps_hold_the_3d_view_until_rest(qtbot, win, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     v = win.view3d
-    monkeypatch.setattr(type(win), "MAX_3D_STALE_S", 10.0)
-    win._last_3d = -1e9  # the last 3D redraw by a frame change was long ago
+    monkeypatch.setattr(type(win.frames), "MAX_3D_STALE_S", 10.0)
+    win.frames.last_3d = -1e9  # the last 3D redraw by a frame change was long ago
     win.set_frame(1)  # drawn within the step (stale for too long)
     assert not v.held and v.lod_active
     win.set_frame(2)  # back to back: the 3D view keeps its frame, the data waits for the idle gap
-    assert v.held and v._pending_points is not None and win._idle_3d.isActive()
+    assert v.held and v._pending_points is not None and win.frames.idle_3d.isActive()
     n2 = len(win.session.frame(2).pts_world)
     qtbot.waitUntil(lambda: not v.held, timeout=3000)  # the gap: frame 2, decimated until rest
     assert v._lod_index is not None and v._lod_index[0] == n2
@@ -123,13 +123,13 @@ def test_steps_do_not_repaint_the_3d_view_which_follows_in_the_gap(qtbot, win, m
     from PyQt6.QtWidgets import QApplication
 
     v = win.view3d
-    monkeypatch.setattr(type(win), "MAX_3D_STALE_S", 10.0)
+    monkeypatch.setattr(type(win.frames), "MAX_3D_STALE_S", 10.0)
     assert win.follow_ego
     renders: list[int] = []
     real = v._render_now
     monkeypatch.setattr(v, "_render_now", lambda: renders.append(win.frame) or real())
-    win._idle_3d.setInterval(250)  # a gap no step's own repaint can reach on a busy machine
-    win._last_3d = -1e9
+    win.frames.idle_3d.setInterval(250)  # a gap no step's own repaint can reach on a busy machine
+    win.frames.last_3d = -1e9
     win.set_frame(1)
     QApplication.processEvents()
     assert renders == [1]  # stale for too long: drawn within the step

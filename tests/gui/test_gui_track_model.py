@@ -64,7 +64,7 @@ def test_each_box_state_is_drawn_its_own_way(qtbot, scene: Path) -> None:
     assert sh.dash_dot and not sh.dashed and sh.opacity < 1.0  # tracked, confidence 0.5
     glyph_lines = win.view3d.tracked
     assert glyph_lines.visible
-    cam = [b for p in win.camera_grid.panels.values() for b in p._boxes if b.track_id == tid]
+    cam = [b for p in win.camera_grid.panels.values() for b in p.box_layer.data if b.id == tid]
     assert cam and cam[0].state == "tracked" and cam[0].pattern == "dashdot" and cam[0].confidence == 0.5
 
     win.set_frame(2)

@@ -201,11 +201,9 @@ def test_cuboid_picking_in_bev_camera_and_3d() -> None:
     assert layer.pick_camera(view, px((30.0, 12.0, 0.0))) == [3]
     assert layer.pick_camera(view, px((30.0, -12.0, 0.0))) == []
 
-    def to_canvas(p: np.ndarray) -> np.ndarray:
-        return np.array([px(q) for q in np.asarray(p)])
-
-    assert layer.pick_3d((0, 0, 0), (1, 0, 0), to_canvas, px((30.0, 12.0, 0.0))) == [3]
-    assert layer.pick_3d((0, 0, 0), (1, 0, 0), to_canvas, px((10.0, 0.5, 0.0))) == [1, 2]
+    assert layer.pick_3d((0, 0, 0), (30.0, 12.0, 0.0)) == [3]  # the viewing ray towards a box
+    assert layer.pick_3d((0, 0, 0), (10.0, 0.5, 0.0)) == [1, 2]  # nearest entry first
+    assert layer.pick_3d((0, 0, 0), (-1.0, 0.0, 0.0)) == []
 
 
 # ---- polylines / polygons (map elements) -------------------------------------------------------

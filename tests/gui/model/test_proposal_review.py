@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import numpy as np
-
 from fusionlabel.assist import set_prelabels
 from fusionlabel.box import Box3D
 from fusionlabel.commands import UndoStack
@@ -15,6 +13,7 @@ from fusionlabel.document import AnnotationDocument, Proposal
 from fusionlabel.ontology import Ontology
 from fusionlabel.tools import ToolContext, ToolController
 from gui.model import ViewerModel
+from gui.model.layers import CuboidLayer, proposal_cuboids
 from gui.model.proposal_review import ProposalReview
 
 
@@ -81,10 +80,12 @@ def test_a_bev_click_picks_the_proposal_under_it_and_overlays() -> None:
     pr.on_bev_pointer("press", (20.2, 0.1), 10.0)
     pr.on_bev_pointer("release", (20.2, 0.1), 10.0)
     assert pr.current.proposal_id == 1
-    glyphs, shapes = pr.overlays(m.session.doc, 5)
+    layer = CuboidLayer("proposals", "proposal")  # what the window draws: the proposals' layer
+    layer.set_data(proposal_cuboids(m.session.doc, 5))
+    layer.selected = (pr.current.proposal_id,)
+    glyphs, shapes = layer.glyphs(), layer.bev_shapes()
     assert len(glyphs) == len(shapes) == 1 and shapes[0].key == ("proposal", 1) and shapes[0].dotted
-    items = pr.camera_items(m.session.doc, 5)
-    assert items[0][0] == 1 and items[0][2] and np.asarray(items[0][1]).shape == (8, 3)
+    assert glyphs[0].selected and shapes[0].width > 3 and layer.corners.shape == (1, 8, 3)
     pr.on_bev_pointer("press", (0.0, 0.0), 10.0)
     pr.on_bev_pointer("release", (5.0, 0.0), 10.0)  # a drag, not a click: nothing picked
     assert pr.current.proposal_id == 1
