@@ -91,21 +91,25 @@ def read_lidar(path: PathLike, expected_points: int | None = None) -> NDArray[np
     points, the point count differs from ``expected_points`` or a value is NaN/inf."""
     path = Path(path)
     check_confined(path, FormatError)
-    try:
-        raw = path.read_bytes()
+    try:  # read straight into the array (one copy: big sweeps are 160 MB)
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size % 16:
+                raise FormatError(
+                    path, f"size {size} bytes is not a multiple of 16 (float32 x, y, z, intensity): truncated?"
+                )
+            pts = np.empty((size // 16, 4), dtype="<f4")
+            if f.readinto(memoryview(pts).cast("B")) != size:
+                raise FormatError(path, "lidar file changed while being read")
     except FileNotFoundError:
         raise FormatError(path, "lidar file not found") from None
     except OSError as e:
         raise FormatError(path, f"cannot read lidar file: {e}") from None
-    if len(raw) % 16:
-        raise FormatError(
-            path, f"size {len(raw)} bytes is not a multiple of 16 (float32 x, y, z, intensity): truncated?"
-        )
-    pts = np.frombuffer(raw, dtype="<f4").reshape(-1, 4).astype(np.float32)
+    pts = pts.astype(np.float32, copy=False)  # native byte order (a copy on big-endian machines only)
     if expected_points is not None and pts.shape[0] != expected_points:
         raise FormatError(path, f"expected {expected_points} points, found {pts.shape[0]}")
-    bad = ~np.isfinite(pts).all(axis=1)
-    if bad.any():
+    if not np.isfinite(pts.reshape(-1)).all():  # the cheap test first, the rows only when it fails
+        bad = ~np.isfinite(pts).all(axis=1)
         raise FormatError(
             path, f"{int(bad.sum())} points contain NaN or inf (first at row {int(np.argmax(bad))})"
         )

@@ -481,8 +481,11 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
     w.add_argument("--keyframe-hz", type=float, default=None, help="nuScenes: keyframe rate, e.g. 2 (Hz)")
     w.add_argument("--out-version", dest="out_version", default=None,
                    help="nuScenes: table folder name of the output (v1.0-fusionlabel)")
-    w.add_argument("--link", choices=["copy", "hardlink", "symlink"], default=None,
-                   help="how unchanged source files are placed (default copy)")
+    w.add_argument("--link", choices=["copy", "hardlink", "symlink", "link"], default=None,
+                   help="how unchanged source files are placed (default copy; images the format accepts as "
+                        "they are: link = hardlink, else symlink, else copy)")
+    w.add_argument("--reencode-images", dest="images", action="store_const", const="reencode", default=None,
+                   help="KITTI, nuScenes: encode every image again instead of linking the source image")
     w.add_argument("--no-time-correct", dest="time_correct", action="store_false", default=None,
                    help="KITTI: 2D boxes at the sweep time, not at the image's capture time")
     w.add_argument("--deskew", action="store_true", default=None,
@@ -508,7 +511,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     options = {"camera": args.camera, "lidar": args.lidar, "decimals": args.decimals, "level": args.level,
                "velodyne_axes": args.velodyne_axes,
                "sequence": args.sequence_name, "keyframe_every": args.keyframe_every,
-               "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link,
+               "keyframe_hz": args.keyframe_hz, "version": args.out_version, "link": args.link, "images": args.images,
                "time_correct": args.time_correct, "deskew": args.deskew,
                "overwrite": True if args.force else None}
     t0 = time.perf_counter()
@@ -903,6 +906,19 @@ def _run_open(args: argparse.Namespace) -> int:
     return int(app.run(args) or 0)
 
 
+# ---- batch --------------------------------------------------------------------------------------
+def _add_batch(p: argparse.ArgumentParser) -> None:
+    from formats.batch.commands import add_arguments
+
+    add_arguments(p)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from formats.batch.commands import run
+
+    return run(args, main, validate=lambda argv: build_parser().parse_args(argv))
+
+
 COMMANDS: list[Command] = [
     Command("synth", "generate a synthetic sequence in the native layout", _add_synth, _run_synth),
     Command("info", "describe a sequence", _add_info, _run_info),
@@ -933,6 +949,8 @@ COMMANDS: list[Command] = [
     Command("label-points", "per-point labels: fill from boxes, ground and road, cleanup, QA; saved in a project",
             lambda p: importlib.import_module("formats.pointlabels_cli").add_arguments(p),
             lambda a: importlib.import_module("formats.pointlabels_cli").run(a)),
+    Command("batch", "run convert, export-bev, export-images, prelabel, track or qa over many sequences "
+            "(inline, local processes or Ray; resumable manifest)", _add_batch, _run_batch),
 ]
 
 

@@ -7,7 +7,9 @@ Behaviour
 * ``get(i)`` returns the cached item (a *hit*); waits for a load of ``i`` already in flight in a
   prefetch thread instead of loading it twice (a *wait*, its duration recorded); otherwise loads
   it in the calling thread (a *miss*). It then schedules prefetch of ``i+1 .. i+ahead`` and
-  ``i-1 .. i-behind`` (in the direction of travel first) on a small thread pool.
+  ``i-1 .. i-behind`` (in the direction of travel first) on a small thread pool; no more of them
+  than the cache holds beside ``i`` (judged by the size of the last frame loaded), so that big
+  frames (a 10M-point sweep is 200 MB) do not evict each other before they are shown.
 * The cache holds items up to ``max_bytes`` (sizes from ``size_of``: by default the ``nbytes`` of
   the item, or the sum over numpy arrays found in it), evicting the least recently used first. An
   item larger than the bound is returned but not kept.
@@ -97,6 +99,7 @@ class FrameCache(Generic[T]):
         self._closed = False
         self._last: int | None = None
         self._background_futures: dict[int, Future[T]] = {}
+        self._last_size = 0  # bytes of the last item loaded
         self.stats = CacheStats()
 
     # ---- public API ------------------------------------------------------------------------
@@ -217,6 +220,7 @@ class FrameCache(Generic[T]):
     def _store(self, frame: int, item: T) -> None:
         size = int(self._size_of(item))
         with self._lock:
+            self._last_size = size
             if size > self.max_bytes:
                 return
             old = self._items.pop(frame, None)
@@ -236,6 +240,10 @@ class FrameCache(Generic[T]):
         fwd = [frame + d for d in range(1, self.ahead + 1)]
         back = [frame - d for d in range(1, self.behind + 1)]
         order = fwd + back if direction > 0 else back + fwd
+        with self._lock:
+            size = self._last_size
+        if size > 0:  # big frames: prefetch no more than the cache holds beside this one
+            order = order[: max(0, self.max_bytes // size - 1)]
         self.prefetch(order)
 
     def _submit(self, frame: int) -> None:

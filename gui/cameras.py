@@ -7,7 +7,10 @@ boxes found by auto-tracking dash-dotted and as opaque as their confidence, the 
 white and thicker), the machine proposals (dotted) and the drag preview, plus any layer added to
 :attr:`CameraPanel.layers` (map polylines...). ``set_boxes`` / ``set_proposals`` /
 ``set_preview`` / ``set_selected`` are thin adapters that fill those layers. A toggle overlays
-the LiDAR points coloured by depth (``CameraModel.project``). Clicking inside a projected box
+the LiDAR points coloured by depth (``CameraModel.project``; the nearest point of each pixel on
+top); given a ``gui.model.cloud.ShownCloud`` instead of an array, the overlay projects the prefix
+of its level of detail: ``draft_points`` in draft mode, ``still_points`` (None: all) at rest.
+Clicking inside a projected box
 emits ``box_clicked(track_id)`` (the nearest box wins when several contain the click).
 """
 
@@ -42,6 +45,7 @@ from gui.model.camproj import (  # noqa: F401  (re-exported: the panel's project
     project_boxes_whole,
     view_cone,
 )
+from gui.model.cloud import ShownCloud
 from gui.model.layers import Cuboid, CuboidLayer, LayerList
 from gui.ortho import qpolygon
 
@@ -116,7 +120,12 @@ class CameraPanel(QWidget):
         self._proj = BoxProjection.empty()
         self.selected: int | None = None
         self.show_points = False
-        self._pts_world: NDArray[np.float32] | None = None
+        self._pts_world: NDArray[np.float32] | ShownCloud | None = None
+        #: Point budgets of the overlay of a cloud: in draft mode, at rest (None: every point).
+        self.draft_points = 100_000
+        self.still_points: int | None = 2_000_000
+        #: Points projected by the last overlay (tests, benchmarks).
+        self.overlay_count = 0
         self._scaled: tuple[tuple[int, int], QImage] | None = None
         self._polys: tuple[tuple[int, int, int | None, bool], list] | None = None
         #: Draft quality (nearest-neighbour image scaling, 1 px lines without antialiasing) while
@@ -160,15 +169,16 @@ class CameraPanel(QWidget):
         image: NDArray[np.uint8] | None,
         T_cam_from_world: F64,
         boxes: Sequence[CameraBox],
-        pts_world: NDArray[np.float32] | None = None,
+        pts_world: NDArray[np.float32] | ShownCloud | None = None,
         camera: CameraModel | None = None,
         timing: CaptureTiming | None = None,
     ) -> None:
         """Image (H, W, 3) uint8 RGB (None: no image this frame), the pose ``T_cam_from_world``,
-        the boxes, the world points (for the LiDAR overlay) and, when the calibration changes per
-        frame, this frame's camera model. ``timing``: the image's capture time, with
-        ``T_cam_from_world`` the pose at that time (``gui.session.Session.camera_pose``): the
-        tracks' boxes are drawn where they are then (None: at the frame time)."""
+        the boxes, the world points (for the LiDAR overlay: (N, 3) float32, or a cloud with its
+        level of detail) and, when the calibration changes per frame, this frame's camera model.
+        ``timing``: the image's capture time, with ``T_cam_from_world`` the pose at that time
+        (``gui.session.Session.camera_pose``): the tracks' boxes are drawn where they are then
+        (None: at the frame time)."""
         if camera is not None and camera is not self.camera:
             self.camera = camera
             self._scaled = None
@@ -206,6 +216,10 @@ class CameraPanel(QWidget):
             self.draft = on
             self._scaled = None
             self._lines.clear()
+            cloud = self._pts_world
+            if self.show_points and isinstance(cloud, ShownCloud) and \
+                    cloud.count(self.draft_points) < cloud.count(self.still_points):
+                self._compose()
             self.update()
 
     def set_preview(self, corners_world: F64 | None) -> None:
@@ -269,22 +283,27 @@ class CameraPanel(QWidget):
             self._qimage = None
             return
         img = self._image
-        if self.show_points and self._pts_world is not None and len(self._pts_world):
+        pts = self._pts_world
+        if isinstance(pts, ShownCloud):
+            pts = pts.take(self.draft_points if self.draft else self.still_points)[0]
+        self.overlay_count = 0
+        if self.show_points and pts is not None and len(pts):
+            self.overlay_count = len(pts)
             img = img.copy()
-            T = self._T_cam_from_world
-            pts_cam = transform_f32(T, self._pts_world)
+            pts_cam = transform_f32(self._T_cam_from_world, pts)
             front = pts_cam[:, 2] > 0.5
             uv, depth, valid = self.camera.project(pts_cam[front])
-            uv, depth = uv[valid], depth[valid]
-            order = np.argsort(-depth)  # far first, near on top
-            u = np.rint(uv[order, 0]).astype(np.int64)
-            v = np.rint(uv[order, 1]).astype(np.int64)
-            rgb = depth_colors_u8(depth[order])
+            uv, depth = uv[valid], depth[valid].astype(np.float32)
+            u = np.rint(uv[:, 0]).astype(np.int64)
+            v = np.rint(uv[:, 1]).astype(np.int64)
             h, w = img.shape[:2]
+            near = np.full(h * w, np.inf, np.float32)  # depth buffer: the nearest point on top
             for du, dv in ((0, 0), (1, 0), (0, 1), (1, 1)):
                 uu, vv = u + du, v + dv
                 k = (uu >= 0) & (uu < w) & (vv >= 0) & (vv < h)
-                img[vv[k], uu[k]] = rgb[k]
+                np.minimum.at(near, vv[k] * w + uu[k], depth[k])
+            hit = np.flatnonzero(near < np.inf)
+            img.reshape(-1, 3)[hit] = depth_colors_u8(near[hit])
         self._composite = np.ascontiguousarray(img)
         h, w = self._composite.shape[:2]
         # the screen's 32-bit format: scaling and drawing need no per-paint conversion (a deep copy)

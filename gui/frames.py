@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fusionlabel.frames import FrameCache
+from fusionlabel.lod import LevelOfDetail
 
 
 @dataclass
@@ -20,7 +21,9 @@ class FrameData:
 
     ``pts_world``: (N, 3) float32 LiDAR points in the world frame (metres), all LiDARs stacked;
     ``intensity``: (N,) float32 in [0, 1]; ``images``: camera name -> (H, W, 3) uint8 RGB;
-    ``T_world_from_ego``: 4x4 ego pose at the frame's time.
+    ``T_world_from_ego``: 4x4 ego pose at the frame's time; ``lod``: the points' level of detail
+    (``fusionlabel.lod``: a progressive order, built by the loader in the prefetch thread; None
+    when not built).
     """
 
     index: int
@@ -30,12 +33,13 @@ class FrameData:
     images: dict[str, NDArray[np.uint8]] = field(default_factory=dict)
     #: Derived arrays computed once (in the loading thread when possible), e.g. ``"z_order"``.
     memo: dict[object, Any] = field(default_factory=dict, repr=False)
+    lod: LevelOfDetail | None = field(default=None, repr=False)
 
     @property
     def nbytes(self) -> int:
         arrays = [self.pts_world, self.intensity, *self.images.values(),
                   *(v for v in self.memo.values() if isinstance(v, np.ndarray))]
-        return int(sum(a.nbytes for a in arrays))
+        return int(sum(a.nbytes for a in arrays)) + (self.lod.nbytes if self.lod is not None else 0)
 
 
 def transform_f32(T: np.ndarray, pts: np.ndarray) -> np.ndarray:

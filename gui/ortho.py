@@ -15,6 +15,12 @@ Shapes come from ``set_shapes`` (a thin adapter the window fills) and from the a
 of :attr:`OrthoView.layers` (``gui.model.layers``: their ``bev_shapes``, or ``ortho_shapes`` of
 the box given to :meth:`OrthoView.set_layer_view` in the side and front views), painted in that
 order, the preview on top.
+
+Big clouds: :meth:`OrthoView.set_cloud` takes a ``gui.model.cloud.ShownCloud`` (world points with
+their level of detail) instead of points: the raster is then a height buffer (the highest point of
+each pixel gives its colour, ``gui.colors.bev_colors``) of the cloud's ``draft_points`` prefix in
+draft mode, while panning or zooming and for the first picture of a new cloud, and of
+``still_points`` (default 2M; None: every point) at rest (300 ms after the last change).
 """
 
 from __future__ import annotations
@@ -25,12 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from PyQt6.QtCore import QPointF, Qt, pyqtSignal
+from PyQt6.QtCore import QPointF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF, QWheelEvent
 from PyQt6.QtWidgets import QWidget
 
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import point_in_polygon, polygon_area
+from gui.model.cloud import ShownCloud
 from gui.model.layers import LayerList
 from gui.model.shapes import Shape
 
@@ -110,6 +117,17 @@ class OrthoView(QWidget):
         self._layer_shapes: list[Shape] | None = None
         for ev in ("inserted", "removed", "moved", "changed"):
             self.layers.events[ev].connect(self._on_layers)
+        self._cloud: ShownCloud | None = None
+        #: Point budgets of a cloud: in draft mode and while the view moves, and at rest (None: all).
+        self.draft_points = 200_000
+        self.still_points: int | None = 2_000_000
+        #: Points rasterised by the last raster (tests, benchmarks).
+        self.raster_count = 0
+        self._moving = False
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(300)
+        self._rest.timeout.connect(self._at_rest)
 
     # ---- layers ---------------------------------------------------------------------------------
     def set_layer_view(self, view: str, ref_box: Box3D | None = None) -> None:
@@ -151,13 +169,39 @@ class OrthoView(QWidget):
             idx = np.argsort(order, kind="stable")
             pts, rgb32 = pts[idx], rgb32[idx]
         self._pts, self._rgb32 = pts, rgb32
+        self._cloud = None
         self._raster = None
         self.update()
 
+    def set_cloud(self, cloud: ShownCloud | None) -> None:
+        """Draw a cloud with its level of detail (world x, y on the plane; see the module
+        docstring) instead of the points of :meth:`set_points`; None: no points."""
+        self._pts, self._rgb32 = np.zeros((0, 2)), np.zeros(0, np.uint32)
+        self._cloud = cloud
+        self._raster = None
+        if cloud is not None and cloud.count(self.draft_points) < cloud.count(self.still_points):
+            self._moving = True  # the first picture from the draft budget, the rest at rest
+            self._rest.start()
+        self.update()
+
+    @property
+    def point_budget(self) -> int | None:
+        """The cloud's budget of the next raster."""
+        return self.draft_points if (self.draft or self._moving) else self.still_points
+
+    def _at_rest(self) -> None:
+        self._moving = False
+        if self._cloud is not None and self._cloud.count(self.draft_points) < self._cloud.count(self.still_points):
+            self._raster = None
+            self.update()
+
     def set_draft(self, on: bool) -> None:
-        """Draft (fast: 1 px lines, no antialiasing; the selected box 2 px) or full quality."""
+        """Draft (fast: 1 px lines, no antialiasing; the selected box 2 px; a cloud within
+        ``draft_points``) or full quality."""
         if on != self.draft:
             self.draft = on
+            if self._cloud is not None and self._cloud.count(self.draft_points) < self._cloud.count(self.still_points):
+                self._raster = None
             self.update()
 
     def set_shapes(self, shapes: Sequence[Shape]) -> None:
@@ -212,6 +256,9 @@ class OrthoView(QWidget):
         if up_angle is not None:
             self.up_angle = float(up_angle)
         self._raster = None
+        if self._cloud is not None and self._cloud.count(self.draft_points) < self._cloud.count(self.still_points):
+            self._moving = True
+            self._rest.start()
         self.update()
         self.view_changed.emit()
 
@@ -231,7 +278,9 @@ class OrthoView(QWidget):
         """The points as a QImage in the screen's native 32-bit format (no conversion to draw)."""
         w, h = max(self.width(), 1), max(self.height(), 1)
         buf = np.full(h * w, _BACKGROUND32, np.uint32)
-        if len(self._pts):
+        if self._cloud is not None:
+            self._raster_cloud(buf, w, h)
+        elif len(self._pts):
             s = self.to_screen(self._pts)
             x = np.floor(s[:, 0]).astype(np.int64)
             y = np.floor(s[:, 1]).astype(np.int64)
@@ -245,6 +294,29 @@ class OrthoView(QWidget):
                     buf[flat[k] + d] = rgb[k]
         self._raster_buf = buf
         return QImage(buf.data, w, h, 4 * w, QImage.Format.Format_RGB32)
+
+    def _raster_cloud(self, buf: NDArray[np.uint32], w: int, h: int) -> None:
+        """The cloud's points of :attr:`point_budget` into ``buf`` (h * w): the highest per pixel."""
+        assert self._cloud is not None
+        pts, _ = self._cloud.take(self.point_budget)
+        self.raster_count = len(pts)
+        if not len(pts):
+            return
+        s = self.to_screen(pts[:, :2])
+        x = np.floor(s[:, 0]).astype(np.int32)
+        y = np.floor(s[:, 1]).astype(np.int32)
+        del s
+        ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+        x, y, z = x[ok], y[ok], pts[ok, 2]
+        flat = y.astype(np.int64) * w + x
+        top = np.full(h * w, -np.inf, np.float32)
+        np.maximum.at(top, flat, z)
+        if self.scale >= self.splat_scale:  # 2x2 px
+            right, below = x < w - 1, y < h - 1
+            for d, k in ((1, right), (w, below), (w + 1, right & below)):
+                np.maximum.at(top, flat[k] + d, z[k])
+        hit = np.flatnonzero(top > -np.inf)
+        buf[hit] = pack_rgb32(self._cloud.bev_rgb(top[hit]))
 
     def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         if self._raster is None or self._raster.width() != self.width() or self._raster.height() != self.height():

@@ -34,12 +34,19 @@ from formats.project import SequenceRef
 from formats.source import is_project_file as _is_project_file
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
+from fusionlabel.lod import build_lod
 from fusionlabel.model import SequenceInfo
 from fusionlabel.ontology import Ontology
 from fusionlabel.sequence import SensorSequence
 from gui.frames import FrameData, FrameSource, make_frame_cache, transform_f32
 
 Progress = Callable[[int, int, str], None]
+
+#: Frames of up to this many points also get the full-size colour and BEV arrays of :func:`derive`
+#: in the loader (the window's drawing of a frame without its level of detail); bigger frames
+#: only get their level of detail (``FrameData.lod``) and ground height: the views draw them
+#: through ``gui.model.cloud.ShownCloud``, within a point budget.
+EAGER_DERIVE_MAX_POINTS = 2_000_000
 
 
 class SessionError(Exception):
@@ -195,11 +202,13 @@ class Session:
 
 
 def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew: bool = False,
-               timing: Any = None) -> FrameData:
+               timing: Any = None, lod: bool = True) -> FrameData:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
-    [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``). Raises the
-    reader's error (naming the file) on bad data. With a ``timing``
+    [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``); the
+    points' level of detail (``FrameData.lod``, when ``lod``). The frame cache calls it in its
+    prefetch thread, so the level of detail of the next frames is ready before they are shown.
+    Raises the reader's error (naming the file) on bad data. With a ``timing``
     (``formats.timing.SequenceTiming``) and sweeps with per-point times, ``memo["pts_world_timed"]``
     holds the deskewed world points, and ``deskew`` shows them (``pts_world``)."""
     info = loaded.info
@@ -222,7 +231,10 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
         else:
             inten = np.asarray(inten, dtype=np.float32)
             inten_list.append(inten / 255.0 if inten.size and float(inten.max()) > 1.5 else inten)
-    if pts_list:
+    if len(pts_list) == 1:  # no copy (a 10M-point sweep is 120 MB): the reader's buffer is freed
+        pts_world = pts_list[0]
+        intensity = np.ascontiguousarray(inten_list[0])
+    elif pts_list:
         pts_world = np.concatenate(pts_list)
         intensity = np.concatenate(inten_list)
     else:
@@ -240,7 +252,12 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
     fd = FrameData(index, pts_world, intensity, np.array(info.frames[index].T_world_from_ego), images)
     if has_times:
         fd.memo["pts_world_timed"] = np.concatenate(timed_list)
-    derive(fd)
+    if lod:
+        fd.lod = build_lod(pts_world)
+    if len(pts_world) <= EAGER_DERIVE_MAX_POINTS:
+        derive(fd)
+    else:
+        fd.memo["ground_z"] = ground_height(fd.pts_world, fd.T_world_from_ego[:3, 3])
     return fd
 
 

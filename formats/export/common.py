@@ -67,23 +67,49 @@ def token(*parts: object) -> str:
 
 
 
-LINK_MODES = ("copy", "hardlink", "symlink")
+LINK_MODES = ("copy", "hardlink", "symlink", "link")
+#: How images the output format accepts as they are get there: ``link`` (placed with
+#: :func:`place_file` mode ``link``, or the writer's ``link`` mode when one is given) or
+#: ``reencode`` (decoded and encoded again, as an image that needs resampling always is).
+IMAGE_MODES = ("link", "reencode")
 
 
-def place_file(src: Path, dst: Path, mode: str = "copy") -> None:
+def place_file(src: Path, dst: Path, mode: str = "copy") -> str:
     """Put ``src`` at ``dst`` (its folder must exist): a byte copy, a hard link (falls back to a
-    copy across file systems) or an absolute symbolic link."""
+    copy across file systems), an absolute symbolic link, or ``link``: a hard link, else a
+    symbolic link, else a copy. Returns how it was placed (``copy``, ``hardlink``, ``symlink``)."""
     if mode == "copy":
         shutil.copyfile(src, dst)
-    elif mode == "hardlink":
+        return "copy"
+    if mode in ("hardlink", "link"):
         try:
             os.link(src, dst)
+            return "hardlink"
+        except OSError:
+            if mode == "hardlink":
+                shutil.copyfile(src, dst)
+                return "copy"
+        try:
+            os.symlink(Path(src).resolve(), dst)
+            return "symlink"
         except OSError:
             shutil.copyfile(src, dst)
-    elif mode == "symlink":
+            return "copy"
+    if mode == "symlink":
         os.symlink(Path(src).resolve(), dst)
-    else:
-        raise ValueError(f"link mode must be one of {LINK_MODES}, got {mode!r}")
+        return "symlink"
+    raise ValueError(f"link mode must be one of {LINK_MODES}, got {mode!r}")
+
+
+def file_modes(link: str | None, images: str) -> tuple[str, str | None]:
+    """(mode for the unchanged source files, mode for the images the format accepts as they are
+    or None to re-encode them): ``link`` given applies to both; by default files are copied and
+    images linked (``link``). ValueError for an unknown mode."""
+    if link is not None and link not in LINK_MODES:
+        raise ValueError(f"link mode must be one of {LINK_MODES}, got {link!r}")
+    if images not in IMAGE_MODES:
+        raise ValueError(f"image mode must be one of {IMAGE_MODES}, got {images!r}")
+    return link or "copy", None if images == "reencode" else link or "link"
 
 
 def write_bytes(path: Path, data: bytes) -> None:

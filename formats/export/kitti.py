@@ -51,7 +51,8 @@ decimals for truncation and the 2D box, 4 for the 3D values and alpha (sub-centi
 Sensor files. ``velodyne``: float32 x y z intensity in the velodyne frame (with ``deskew``,
 sweeps with per-point times motion-compensated to the sweep time, :mod:`formats.timing`) (a source file already in
 that layout and frame is copied or linked, ``link``); intensity is copied unscaled (0 when the source has
-none). ``image_2``: PNG (a PNG source image that needs no resampling is copied or linked).
+none). ``image_2``: PNG (a PNG source image that needs no resampling is linked: hard link, else symbolic
+link, else copy; ``images="reencode"`` encodes it again, ``link`` given places it that way).
 
 Poses (tracking). ``oxts/<seq>.txt`` holds one OXTS record per frame: a KITTI tracking source's
 own file is copied; otherwise the IMU poses (``T_world_from_ego @ T_ego_from_imu``) are written
@@ -87,6 +88,7 @@ from formats.export.common import (
     ViewCache,
     choose_camera,
     encode_image,
+    file_modes,
     kitti_occlusion,
     level_rotation,
     may_be_in_image,
@@ -275,6 +277,7 @@ class _Ctx:
     axes: str
     timing: SequenceTiming | None = None
     deskew: bool = False
+    image_link: str | None = None  # None: re-encode every image
 
 
 def _fmt(v: float) -> str:
@@ -328,8 +331,9 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
     # image
     img_src = loaded.info.frames[k].camera_files.get(ctx.camera)
-    if not view.resamples and img_src is not None and img_src.suffix.lower() == ".png" and img_src.is_file():
-        place_file(img_src, image_path, ctx.link)
+    if (ctx.image_link is not None and not view.resamples and img_src is not None
+            and img_src.suffix.lower() == ".png" and img_src.is_file()):
+        place_file(img_src, image_path, ctx.image_link)
     else:
         img = loaded.read_image(k, ctx.camera)
         if img is None:
@@ -397,8 +401,8 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
 
 def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, ontology: Ontology | None,
-             decimals: int | None, keep_source_fields: bool, occlusion: bool, link: str, level: bool,
-             axes: str, time_correct: bool = True, deskew: bool = False) -> _Ctx:
+             decimals: int | None, keep_source_fields: bool, occlusion: bool, link: str | None, level: bool,
+             axes: str, images: str, time_correct: bool = True, deskew: bool = False) -> _Ctx:
     cam = choose_camera(loaded.rig(0), camera)
     lidars = loaded.lidar_names
     if lidar is None:
@@ -408,8 +412,9 @@ def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, onto
     elif lidar not in lidars:
         raise FormatError(loaded.info.root, f"no LiDAR {lidar!r}; the sequence has {lidars}")
     timing = SequenceTiming(loaded) if time_correct else None
+    files, image_link = file_modes(link, images)
     return _Ctx(loaded, cam, lidar, ClassMapper(ontology, "kitti"), ViewCache(), decimals, keep_source_fields,
-                occlusion, link, level, axes, timing, deskew)
+                occlusion, files, level, axes, timing, deskew, image_link)
 
 
 def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
@@ -430,12 +435,13 @@ def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
 # ---- writers ----------------------------------------------------------------------------------------
 def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress = None, camera: str | None = None,
                        lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
-                       keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
-                       level: bool = True, velodyne_axes: str = "ego", overwrite: bool = False,
-                       time_correct: bool = True, deskew: bool = False, **_: Any) -> ConvertSummary:
+                       keep_source_fields: bool = True, occlusion: bool = True, link: str | None = None,
+                       level: bool = True, velodyne_axes: str = "ego", images: str = "link",
+                       overwrite: bool = False, time_correct: bool = True, deskew: bool = False,
+                       **_: Any) -> ConvertSummary:
     """Write ``loaded`` as a KITTI object folder at ``dst`` (module docstring)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
-                   velodyne_axes, time_correct, deskew)
+                   velodyne_axes, images, time_correct, deskew)
     summary = ConvertSummary(outputs=[str(dst)])
     n = len(loaded)
     ids = loaded.info.meta.get("frame_ids") if loaded.format in ("kitti-object", "kitti-flat") else None
@@ -445,7 +451,7 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
         for k in range(n):
             fid = str(ids[k]) if ids is not None else f"{k:06d}"
             fc = frame_calib(loaded, k, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
-            fc.write(out / "calib" / f"{fid}.txt", link)
+            fc.write(out / "calib" / f"{fid}.txt", ctx.link)
             lines = _export_frame(ctx, k, fc, summary, False, out / "velodyne" / f"{fid}.bin",
                                   out / "image_2" / f"{fid}.png")
             write_bytes(out / "label_2" / f"{fid}.txt", "".join(line + "\n" for line in lines).encode())
@@ -458,14 +464,15 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
 
 def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progress = None, camera: str | None = None,
                          lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
-                         keep_source_fields: bool = True, occlusion: bool = True, link: str = "copy",
-                         level: bool = True, velodyne_axes: str = "ego", sequence: str | None = None,
+                         keep_source_fields: bool = True, occlusion: bool = True, link: str | None = None,
+                         level: bool = True, velodyne_axes: str = "ego", images: str = "link",
+                         sequence: str | None = None,
                          origin_latlon: tuple[float, float, float] = DEFAULT_ORIGIN,
                          overwrite: bool = False, time_correct: bool = True, deskew: bool = False,
                          **_: Any) -> ConvertSummary:
     """Write ``loaded`` as one sequence of a KITTI tracking folder at ``dst`` (module docstring)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
-                   velodyne_axes, time_correct, deskew)
+                   velodyne_axes, images, time_correct, deskew)
     if loaded.frame_rigs is not None and any(r != loaded.frame_rigs[0] for r in loaded.frame_rigs):
         raise FormatError(loaded.info.root, "the frames have different calibrations (independent KITTI object "
                           "frames?); a KITTI tracking sequence has one calibration")
@@ -476,7 +483,7 @@ def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progres
         for d in ("calib", f"velodyne/{seq}", f"image_02/{seq}", "label_02", "oxts"):
             (out / d).mkdir(parents=True)
         fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
-        fc.write(out / "calib" / f"{seq}.txt", link)
+        fc.write(out / "calib" / f"{seq}.txt", ctx.link)
         lines: list[str] = []
         for k in range(n):
             lines += _export_frame(ctx, k, fc, summary, True, out / "velodyne" / seq / f"{k:06d}.bin",
@@ -487,7 +494,7 @@ def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progres
         write_bytes(out / "label_02" / f"{seq}.txt", "".join(line + "\n" for line in lines).encode())
         src_oxts = loaded.info.meta.get("oxts_file") if loaded.format == "kitti-tracking" else None
         if src_oxts is not None:
-            place_file(Path(src_oxts), out / "oxts" / f"{seq}.txt", link)
+            place_file(Path(src_oxts), out / "oxts" / f"{seq}.txt", ctx.link)
         elif _has_real_poses(loaded):
             rig = loaded.rig(0)
             imu = "imu" if "imu" in rig.names() else "ego"

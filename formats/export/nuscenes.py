@@ -36,7 +36,8 @@ nuScenes channel is kept (``CAM_FRONT``), ``image_2`` (KITTI's left colour camer
 ``CAM_FRONT``, ``cam_back_left`` -> ``CAM_BACK_LEFT``); ``channels=`` overrides. nuScenes images
 are undistorted pinhole images: a distorted camera is resampled to the pinhole camera with its own
 K and size (:class:`formats.export.common.PinholeView`); a JPEG source image that needs no
-resampling is copied, others are encoded as JPEG (quality 95).
+resampling is linked (hard link, else symbolic link, else copy; ``link`` given places it that
+way, ``images="reencode"`` encodes it again), others are encoded as JPEG (quality 95).
 
 Point labels (``loaded.annotations.point_labels``), when present, add nuScenes-lidarseg and
 nuScenes-panoptic files for every keyframe's LIDAR_TOP sweep (:mod:`formats.export.lidarseg`).
@@ -66,6 +67,7 @@ from formats.export.common import (
     ClassMapper,
     ViewCache,
     encode_image,
+    file_modes,
     frame_period_ns,
     may_be_in_image,
     nuscenes_visibility,
@@ -166,8 +168,10 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                    version: str = DEFAULT_VERSION, keyframe_every: int | None = None, keyframe_hz: float | None = None,
                    ontology: Ontology | None = None, channels: dict[str, str] | None = None,
                    scene_name: str | None = None, location: str | None = None, occlusion: bool = True,
-                   link: str = "copy", overwrite: bool = False, **_: Any) -> ConvertSummary:
+                   link: str | None = None, images: str = "link", overwrite: bool = False,
+                   **_: Any) -> ConvertSummary:
     """Write ``loaded`` as one nuScenes scene at ``dst`` (module docstring)."""
+    link, image_link = file_modes(link, images)
     info = loaded.info
     n = len(loaded)
     lidars = loaded.lidar_names
@@ -309,9 +313,10 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                 src = fi.camera_files.get(cam)
                 ts = us(fi.camera_timestamps_ns.get(cam, fi.timestamp_ns))
                 rel = f"{kind}/{ch}/{scene}__{ch}__{ts}.jpg"
-                if not view.resamples and src is not None and src.suffix.lower() in (".jpg", ".jpeg") and src.is_file():
+                if (image_link is not None and not view.resamples and src is not None
+                        and src.suffix.lower() in (".jpg", ".jpeg") and src.is_file()):
                     folder(kind, ch)
-                    place_file(src, out / rel, link)
+                    place_file(src, out / rel, image_link)
                 else:
                     img = loaded.read_image(k, cam)
                     if img is None:

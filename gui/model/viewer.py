@@ -34,7 +34,7 @@ from gui.model.jobs import JobRunner
 from gui.model.layers import LayerList
 
 #: Most sweeps accumulated before and after the current one.
-MAX_ACCUMULATE = 10
+MAX_ACCUMULATE = 50
 
 
 def _color_mode(v: Any) -> str:

@@ -27,9 +27,10 @@ from gui.colors import (
 from gui.frames import FrameData
 from gui.model import ViewerModel
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
+from gui.model.cloud import ShownCloud, shown_cloud
 from gui.model.shapes import BoxGlyph, Shape
 from gui.ortho import OrthoView
-from gui.session import derive, height_order
+from gui.session import EAGER_DERIVE_MAX_POINTS, derive, height_order
 from gui.widgets import Timeline
 
 
@@ -64,15 +65,39 @@ class ViewDrawing:
         fd = self.fd
         origin = fd.T_world_from_ego[:3, 3]
         ground = float(fd.memo.get("ground_z", origin[2]))
-        if self.model.view.accumulate <= 0:  # the common case: colours and order precomputed by the loader
-            derive(fd, self.model.view.color_mode)
-            self.view3d.set_points(fd.pts_world, fd.memo[("rgb", self.model.view.color_mode)])
+        view = self.model.view
+        if view.accumulate <= 0 and len(fd.pts_world) <= EAGER_DERIVE_MAX_POINTS:
+            # the common case: colours and order precomputed by the loader, every point drawn
+            derive(fd, view.color_mode)
+            self.view3d.set_points(fd.pts_world, fd.memo[("rgb", view.color_mode)])
             self.bev.set_points(fd.memo["bev_xy"], fd.memo["bev_rgb32"])
             return
+        session = self.model.session
+        if session is not None and fd.lod is not None:  # a big frame or sweeps accumulated: point budgets
+            cloud = self.cloud()
+            self.view3d.set_cloud(cloud)
+            self.bev.set_cloud(cloud)
+            return
         pts, inten = self.points()
-        self.view3d.set_points(pts, point_colors(self.model.view.color_mode, pts, inten, origin, ground))
+        self.view3d.set_points(pts, point_colors(view.color_mode, pts, inten, origin, ground))
         order = height_order(pts[:, 2])
         self.bev.set_points(pts[order, :2], bev_colors(pts[order, 2], ground))
+
+    def cloud(self) -> ShownCloud:
+        """The frame's cloud plus +-accumulate sweeps with their level of detail
+        (``gui.model.cloud.shown_cloud``): what big frames and accumulations draw within budgets."""
+        session = self.model.session
+        assert session is not None and session.frames is not None
+        return shown_cloud(session.frames, self.model.frame, len(session), self.model.view.accumulate,
+                           self.model.view.color_mode)
+
+    def overlay_points(self, index: int) -> Any:
+        """What the camera panels overlay: the session's (capture-time) world points, or for a big
+        frame the cloud with its level of detail (the panels draw a budget of it)."""
+        assert self.model.session is not None and self.fd is not None
+        if len(self.fd.pts_world) > EAGER_DERIVE_MAX_POINTS and self.fd.lod is not None:
+            return self.cloud()
+        return self.model.session.overlay_points(index)
 
     def boxes(self) -> list[BoxRef]:
         """The document's boxes at the current frame."""

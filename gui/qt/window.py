@@ -604,9 +604,10 @@ class MainWindow(QMainWindow):
             self._set_draft(True)
             self.rest_timer.start()
         if self.camera_grid is not None:
+            overlay = self.drawing.overlay_points(index)
             for name, panel in self.camera_grid.panels.items():
                 T_cam_from_world, timing = self.session.camera_pose(index, name)
-                panel.set_frame(fd.images.get(name), T_cam_from_world, (), self.session.overlay_points(index),
+                panel.set_frame(fd.images.get(name), T_cam_from_world, (), overlay,
                                 camera=self.session.camera(index, name), timing=timing)
         self._update_boxes()
         if draw_3d:

@@ -3,7 +3,9 @@
 vispy's ``Markers`` computes per-point sprites with antialiased edges; for a labeling view a plain
 square point of fixed pixel size is enough and about twice as fast under software GL. The visual
 keeps two vertex buffers on the GPU, the full cloud and a decimated one, and switching between
-them (level of detail) uploads nothing.
+them (level of detail) uploads nothing. A colour is uploaded as one float (4 bytes a point): its 8-bit
+red, green and blue as the integer ``r + 256 g + 65536 b`` (exact in float32), unpacked by the
+vertex shader (GLSL 1.20 has no bit casts, and vispy declares attributes by their shader type).
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from vispy.visuals import Visual
 
 _VERT = """
 attribute vec3 a_position;
-attribute vec4 a_color;
+attribute float a_color;
 uniform float u_size;
 varying vec4 v_color;
 void main() {
     gl_Position = $transform(vec4(a_position, 1.0));
     gl_PointSize = u_size;
-    v_color = a_color;
+    float b = floor(a_color / 65536.0);
+    float g = floor((a_color - b * 65536.0) / 256.0);
+    float r = a_color - b * 65536.0 - g * 256.0;
+    v_color = vec4(r, g, b, 255.0) / 255.0;
 }
 """
 
@@ -35,8 +40,8 @@ void main() {
 
 
 class PointCloudVisual(Visual):
-    """Points (N, 3) float32 (scene units: metres) with (N, 4) float32 RGBA colours in [0, 1],
-    drawn as ``size`` px squares; ``set_lod(True)`` draws the decimated subset instead."""
+    """Points (N, 3) float32 (scene units: metres) with (N, 4) RGBA colours (float in [0, 1] or
+    uint8), drawn as ``size`` px squares; ``set_lod(True)`` draws the decimated subset instead."""
 
     def __init__(self, size: float = 2.0, lod_size: float = 3.0) -> None:
         super().__init__(vcode=_VERT, fcode=_FRAG)
@@ -44,7 +49,7 @@ class PointCloudVisual(Visual):
         self.set_gl_state("opaque", depth_test=True)
         self.size, self.lod_size = float(size), float(lod_size)
         empty3 = np.zeros((1, 3), np.float32)
-        empty4 = np.zeros((1, 4), np.float32)
+        empty4 = np.zeros(1, np.float32)
         self._full = (gloo.VertexBuffer(empty3), gloo.VertexBuffer(empty4))
         self._lod = (gloo.VertexBuffer(empty3), gloo.VertexBuffer(empty4))
         self._n_full = self._n_lod = 0
@@ -69,24 +74,32 @@ class PointCloudVisual(Visual):
         """Upload the cloud (pos (N, 3), color (N, 4)) and its decimated subset ``lod_index``
         (indices into it; default every 4th point)."""
         pos = np.ascontiguousarray(pos, dtype=np.float32)
-        color = np.ascontiguousarray(color, dtype=np.float32)
-        if len(pos) == 0:
-            pos, color = np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32)
-            self._n_full = 0
-        else:
-            self._n_full = len(pos)
+        color = rgba_u8(color)
         if lod_index is None:
             lod_index = np.arange(0, len(pos), 4)
-        self._full[0].set_data(pos)
-        self._full[1].set_data(color)
-        lp, lc = pos[lod_index], color[lod_index]
-        if len(lp) == 0:
-            lp, lc = pos[:1], color[:1] * 0
-        self._lod[0].set_data(np.ascontiguousarray(lp))
-        self._lod[1].set_data(np.ascontiguousarray(lc))
-        self._n_lod = len(lod_index) if self._n_full else 0
+        self.set_full(pos, color)
+        self.set_decimated(pos[lod_index], color[lod_index])
+
+    def set_full(self, pos: NDArray[np.floating], color: NDArray[np.generic]) -> None:
+        """Upload the cloud drawn at rest: pos (N, 3), color (N, 4) (float in [0, 1] or uint8)."""
+        self._n_full = self._upload(self._full, pos, color)
+
+    def set_decimated(self, pos: NDArray[np.floating], color: NDArray[np.generic]) -> None:
+        """Upload the cloud drawn while moving: pos (M, 3), color (M, 4)."""
+        self._n_lod = self._upload(self._lod, pos, color)
+
+    def _upload(self, buffers: tuple[gloo.VertexBuffer, gloo.VertexBuffer], pos: NDArray[np.floating],
+                color: NDArray[np.generic]) -> int:
+        pos = np.ascontiguousarray(pos, dtype=np.float32).reshape(-1, 3)
+        col = packed_rgb(color)
+        n = len(pos)
+        if n == 0:
+            pos, col = np.zeros((1, 3), np.float32), np.zeros(1, np.float32)
+        buffers[0].set_data(pos)
+        buffers[1].set_data(col)
         self._bind()
         self.update()
+        return n
 
     def set_lod(self, on: bool) -> None:
         """Draw the decimated subset (True) or the full cloud (False)."""
@@ -106,6 +119,24 @@ class PointCloudVisual(Visual):
 
     def _prepare_draw(self, view) -> bool:  # type: ignore[no-untyped-def]
         return self.count > 0
+
+
+def rgba_u8(color: NDArray[np.generic]) -> NDArray[np.uint8]:
+    """(N, 3 or 4) colours as uint8 (floats in [0, 1] scaled by 255)."""
+    c = np.asarray(color)
+    if c.dtype != np.uint8:
+        c = np.clip(np.rint(c * 255.0), 0, 255).astype(np.uint8)
+    return c
+
+
+def packed_rgb(color: NDArray[np.generic]) -> NDArray[np.float32]:
+    """(N, 3 or 4) colours (uint8, or floats in [0, 1]; alpha ignored) -> (N,) float32
+    ``r + 256 g + 65536 b`` of their 8-bit channels (the vertex shader's colour attribute)."""
+    c = rgba_u8(color)
+    out = c[:, 2].astype(np.float32) * np.float32(65536.0)
+    out += c[:, 1].astype(np.float32) * np.float32(256.0)
+    out += c[:, 0]
+    return out
 
 
 PointCloud = create_visual_node(PointCloudVisual)

@@ -10,7 +10,11 @@ thicker on top. What is drawn is the layers' drawing data (``gui.model.layers.Se
 
 Level of detail: any interaction with the camera (mouse drag, wheel, or a programmatic move via
 :meth:`View3D.interacted`) switches the cloud to a decimated subset; ``rest_ms`` after the last
-interaction the full cloud is drawn again.
+interaction the full cloud is drawn again. A cloud given with its level of detail
+(:meth:`View3D.set_cloud`, a ``gui.model.cloud.ShownCloud``) is drawn within two point budgets:
+``lod_points`` (the prefix of its progressive order) while moving and at first, ``still_points``
+at rest (uploaded when the view first comes to rest, so that a big frame shows a first picture at
+once).
 
 Holding (:meth:`View3D.hold`): while frames change quickly the window may defer the 3D view's new
 data and its repaint (the latest points and boxes are kept and applied once, on :meth:`release`,
@@ -36,6 +40,7 @@ from PyQt6.QtGui import QImage, QPainter
 from PyQt6.QtWidgets import QApplication, QWidget
 from vispy import scene
 
+from gui.model.cloud import ShownCloud
 from gui.model.layers import LayerList, Segments3D, glyph_segments
 from gui.model.shapes import BoxGlyph
 from gui.render.points import PointCloud
@@ -55,7 +60,8 @@ class View3D:
     (world points -> canvas pixels).
     """
 
-    def __init__(self, parent: QWidget | None = None, lod_points: int = 30000, rest_ms: int = 300) -> None:
+    def __init__(self, parent: QWidget | None = None, lod_points: int = 30000, rest_ms: int = 300,
+                 still_points: int | None = 1_000_000) -> None:
         self._closed = False
         self._held = False
         #: Called with canvas (x, y) logical px on a left click (press and release in place).
@@ -81,10 +87,16 @@ class View3D:
             v.set_gl_state("translucent", depth_test=False)
         self.text.set_gl_state("translucent", depth_test=False)
         self.lod_points = int(lod_points)
+        #: Budget of a cloud with a level of detail at rest (None: every point). Software GL holds
+        #: about 60 bytes per uploaded point (measured with llvmpipe), 4x the point's raw data: 1M
+        #: points cost some 60 MB, and more than a 900x600 view has pixels.
+        self.still_points = still_points
         self.lod_enabled = True
+        self._cloud: ShownCloud | None = None
+        self._still_stale = False
         self._lod_index: tuple[int, NDArray[np.int64]] | None = None
         self._texts: list[str] = []
-        self._pending_points: tuple[NDArray[np.floating], NDArray[np.floating]] | None = None
+        self._pending_points: tuple[NDArray[np.floating], NDArray[np.floating]] | ShownCloud | None = None
         self._pending_boxes: Sequence[BoxGlyph] | None = None
         self._box_segments = Segments3D()
         #: More annotation layers drawn in 3D (their ``segments_3d``), over the boxes' segments.
@@ -157,6 +169,7 @@ class View3D:
         if self._held:
             self._pending_points = (pts_world, rgb)
             return
+        self._cloud, self._still_stale = None, False
         n = len(pts_world)
         color = np.ones((n, 4), np.float32)
         color[:, :3] = rgb
@@ -169,6 +182,45 @@ class View3D:
             lod = np.arange(n)
         self._lod_index = (n, lod)
         self.points.set_data(pts_world, color, lod)
+
+    def set_cloud(self, cloud: ShownCloud) -> None:
+        """Draw ``cloud`` (world points with their level of detail) within the budgets: its
+        ``lod_points`` prefix now (the first picture, and while moving), its ``still_points``
+        at rest."""
+        if self._held:
+            self._pending_points = cloud
+            return
+        self._cloud = cloud
+        pts, inten = cloud.take(self.lod_points)
+        rgba = cloud.rgba(pts, inten)
+        self.points.set_decimated(pts, rgba)
+        if cloud.count(self.still_points) <= len(pts):
+            self.points.set_full(pts, rgba)
+            self._still_stale = False
+        elif not self.lod_enabled:
+            self._still_stale = True
+            self._upload_still()
+        else:  # the first picture from the prefix; the rest follows at rest
+            self._still_stale = True
+            self.points.set_lod(True)
+            self._rest.start()
+
+    def _upload_still(self) -> None:
+        if self._cloud is not None and self._still_stale:
+            pts, inten = self._cloud.take(self.still_points)
+            self.points.set_full(pts, self._cloud.rgba(pts, inten))
+        self._still_stale = False
+
+    def settle(self) -> None:
+        """Come to rest now (as ``rest_ms`` after the last interaction): apply deferred data,
+        upload the still budget and draw it."""
+        self._rest.stop()
+        self._at_rest()
+
+    @property
+    def drawn_points(self) -> int:
+        """Points drawn by the next render."""
+        return self.points.count
 
     def set_boxes(self, boxes: Sequence[BoxGlyph]) -> None:
         """Replace the drawn boxes (a thin adapter: their segments, ``glyph_segments``)."""
@@ -232,8 +284,10 @@ class View3D:
     def _apply_pending(self) -> None:
         held, self._held = self._held, False
         try:
-            if self._pending_points is not None:
+            if isinstance(self._pending_points, tuple):
                 self.set_points(*self._pending_points)
+            elif self._pending_points is not None:
+                self.set_cloud(self._pending_points)
             if self._pending_boxes is not None:
                 self.set_boxes(self._pending_boxes)
             elif self._layers_dirty:
@@ -267,6 +321,7 @@ class View3D:
         if self._closed:
             return
         self.release()
+        self._upload_still()
         self.points.set_lod(False)
         self.canvas.update()
 

@@ -78,6 +78,24 @@ def test_lru_bounded_in_bytes() -> None:
     c.close()
 
 
+def test_big_frames_prefetch_only_what_the_cache_holds() -> None:
+    """Frames of 1 KiB in a 2.5 KiB cache: beside the frame shown, one more fits, so only the next
+    frame in the direction of travel is prefetched (no frame evicts another before it is shown)."""
+    ld = Loader()
+    c = FrameCache(ld, 20, max_bytes=2560, ahead=2, behind=1)
+    c.get(5)
+    assert c.wait_idle(5)
+    assert sorted(ld.calls) == [5, 6]
+    c.get(6)
+    assert c.wait_idle(5)
+    assert sorted(ld.calls) == [5, 6, 7] and 6 in c and 7 in c
+    c.get(4)  # backwards: the frame behind first
+    assert c.wait_idle(5)
+    assert 3 in ld.calls and 8 not in ld.calls
+    assert c.stats.evictions <= 3 and max(ld.calls.values()) == 1
+    c.close()
+
+
 def test_item_larger_than_the_cache_is_returned_not_kept() -> None:
     c = FrameCache(lambda i: np.zeros(1000), 3, max_bytes=100, ahead=0, behind=0)
     assert c.get(0).shape == (1000,)

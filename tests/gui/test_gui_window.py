@@ -144,8 +144,8 @@ def test_navigation_selection_and_timeline(qtbot, scene: Path, cache: Path) -> N
     assert win.view3d.lod_active
     qtbot.waitUntil(lambda: not win.view3d.lod_active, timeout=3000)
     n = win.view3d.points.count
-    win.set_accumulate(1)
-    assert win.view3d.points.count > n
+    win.set_accumulate(1)  # sweeps accumulated: a first picture within the budget, every point at rest
+    qtbot.waitUntil(lambda: win.view3d.points.count > n, timeout=5000)
     win.set_accumulate(0)
     win.set_camera_points(True)
     win.set_camera_points(False)

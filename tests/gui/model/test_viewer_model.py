@@ -14,7 +14,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.commands import CreateTrack, UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.tools import PointerEvent, ToolContext, ToolController
-from gui.model import Evented, Field, Progress, ProgressState, StatusMessage, ViewerModel, ViewOptions
+from gui.model import MAX_ACCUMULATE, Evented, Field, Progress, ProgressState, StatusMessage, ViewerModel, ViewOptions
 
 ROOT = Path(__file__).resolve().parents[3]
 A = Box3D((0.0, 0.0, 1.0), (4.0, 2.0, 2.0), 0.0)
@@ -155,7 +155,7 @@ def test_listeners_of_one_piece_do_not_hear_the_others_and_errors_are_reported()
 def test_view_options_are_checked_and_evented() -> None:
     v = ViewOptions()
     assert v.as_dict() == {"color_mode": "height", "accumulate": 0, "follow_ego": True, "bev_up_offset": 0.0,
-                           "camera_points": False, "level_of_detail": True}
+                           "camera_points": False, "level_of_detail": True, "time_correct": True, "deskew": False}
     got: list[tuple[str, object]] = []
     for n in v.events.names:
         v.events[n].connect(lambda val, n=n: got.append((n, val)))
@@ -170,7 +170,7 @@ def test_view_options_are_checked_and_evented() -> None:
     assert got == [("color_mode", "intensity"), ("color_mode", "distance"), ("color_mode", "height"),
                    ("accumulate", 3), ("camera_points", True), ("level_of_detail", False),
                    ("bev_up_offset", pytest.approx(math.pi / 2)), ("bev_up_offset", 0.0)]
-    for name, bad in (("color_mode", "rainbow"), ("accumulate", -1), ("accumulate", 11),
+    for name, bad in (("color_mode", "rainbow"), ("accumulate", -1), ("accumulate", MAX_ACCUMULATE + 1),
                       ("bev_up_offset", float("nan"))):
         with pytest.raises(ValueError):
             v.set(name, bad)

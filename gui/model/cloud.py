@@ -1,0 +1,134 @@
+"""The points the views draw, within a point budget (Qt-free).
+
+A :class:`ShownCloud` is the current frame's sweep, or an accumulation of sweeps placed in the
+world frame through their ego poses (``Accumulate +-N``), each with its level of detail
+(``fusionlabel.lod``: a progressive order built by the frame loader in the prefetch thread).
+A view asks :meth:`ShownCloud.take` for the points of its budget: each sweep gives the prefix of
+its progressive order, the budget split in proportion to the sweeps' sizes
+(``fusionlabel.lod.split_budget``), so that any budget gives a spatially uniform subsample of the
+whole. The 3D view (``gui.render.view3d.View3D.set_cloud``), the bird's-eye view
+(``gui.ortho.OrthoView.set_cloud``) and the camera overlays (``gui.cameras.CameraPanel``) all
+draw from the same cloud, each with its own budgets: a small one while the view moves or frames
+step, a bigger one (or everything) at rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fusionlabel.lod import LevelOfDetail, build_lod, split_budget
+from gui.colors import bev_colors, point_colors
+from gui.frames import FrameData
+
+F32 = NDArray[np.float32]
+
+#: Samples of up to this many points are kept by the cloud (views asking the same budget share them).
+CACHE_MAX_POINTS = 500_000
+
+
+@dataclass(frozen=True)
+class CloudPart:
+    """One sweep: ``pts_world`` (N, 3) float32 world metres, ``intensity`` (N,) float32 in [0, 1],
+    ``lod`` its level of detail."""
+
+    pts_world: F32
+    intensity: F32
+    lod: LevelOfDetail
+
+    @property
+    def n(self) -> int:
+        return len(self.pts_world)
+
+
+def frame_part(fd: FrameData) -> CloudPart:
+    """A frame's sweep as a cloud part (its level of detail built now if the loader did not)."""
+    if fd.lod is None or fd.lod.n != len(fd.pts_world):
+        fd.lod = build_lod(fd.pts_world)
+    return CloudPart(fd.pts_world, fd.intensity, fd.lod)
+
+
+class ShownCloud:
+    """The points drawn now (see the module docstring): ``parts`` (sweeps, world frame), the 3D
+    colour ``color_mode`` (``gui.colors.COLOR_MODES``), ``origin`` (3,) the sensor / ego position
+    of the current frame (world m; the distance colours) and ``ground`` its ground height (m)."""
+
+    def __init__(self, parts: Sequence[CloudPart], color_mode: str = "height",
+                 origin: Sequence[float] = (0.0, 0.0, 0.0), ground: float = 0.0) -> None:
+        self.parts = list(parts)
+        self.color_mode = color_mode
+        self.origin = np.asarray(origin, dtype=np.float64).reshape(3)
+        self.ground = float(ground)
+        self._cache: dict[int | None, tuple[F32, F32]] = {}
+
+    @property
+    def n(self) -> int:
+        """Number of points of every part."""
+        return sum(p.n for p in self.parts)
+
+    @property
+    def raw_nbytes(self) -> int:
+        """Bytes of the points' raw data (x, y, z, intensity as float32)."""
+        return 16 * self.n
+
+    def count(self, budget: int | None) -> int:
+        """Points given for ``budget`` (None: all)."""
+        if budget is None or budget >= self.n:
+            return self.n
+        shares = split_budget([p.n for p in self.parts], int(budget))
+        return sum(p.lod.count(k) for p, k in zip(self.parts, shares, strict=True))
+
+    def take(self, budget: int | None) -> tuple[F32, F32]:
+        """World points (k, 3) float32 and intensities (k,) of a ``budget`` (None: every point),
+        ``k = count(budget)``: each sweep's progressive prefix, its share of the budget. With one
+        sweep and a budget covering it, its arrays themselves (no copy)."""
+        key = None if budget is None or budget >= self.n else int(budget)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        shares = split_budget([p.n for p in self.parts], key)
+        if len(self.parts) == 1 and shares[0] == self.parts[0].n:
+            out = (self.parts[0].pts_world, self.parts[0].intensity)
+        elif not self.parts:
+            out = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
+        else:
+            pts = [p.lod.take(p.pts_world, k) for p, k in zip(self.parts, shares, strict=True)]
+            inten = [p.lod.take(p.intensity, k) for p, k in zip(self.parts, shares, strict=True)]
+            out = (np.concatenate(pts).astype(np.float32, copy=False),
+                   np.concatenate(inten).astype(np.float32, copy=False))
+        if len(out[0]) <= CACHE_MAX_POINTS:
+            self._cache[key] = out
+        return out
+
+    def rgba(self, pts_world: F32, intensity: F32 | None) -> NDArray[np.uint8]:
+        """(k, 4) uint8 RGBA of points in the 3D colour mode (``gui.colors.point_colors``)."""
+        rgb = point_colors(self.color_mode, pts_world, intensity, self.origin, self.ground)
+        out = np.empty((len(rgb), 4), np.uint8)
+        np.multiply(rgb, 255.0, out=rgb)
+        out[:, :3] = rgb
+        out[:, 3] = 255
+        return out
+
+    def bev_rgb(self, z: F32) -> NDArray[np.uint8]:
+        """(k, 3) uint8 bird's-eye colours of world heights ``z`` (k,)."""
+        return bev_colors(z, self.ground)
+
+
+def shown_cloud(frames: Any, frame: int, frame_count: int, accumulate: int = 0, color_mode: str = "height",
+                origin: Sequence[float] | None = None) -> ShownCloud:
+    """The cloud of frame ``frame`` plus ``accumulate`` sweeps before and after it (within
+    ``0..frame_count-1``), from ``frames`` (the window's frame cache: ``get(i, prefetch)`` ->
+    :class:`~gui.frames.FrameData`). ``origin`` defaults to the frame's ego position; the ground
+    height is the frame's (``memo["ground_z"]``, else the origin's height)."""
+    fd = frames.get(frame, prefetch=False)
+    o = fd.T_world_from_ego[:3, 3] if origin is None else np.asarray(origin, dtype=np.float64)
+    parts = [frame_part(fd)]
+    for f in range(frame - accumulate, frame + accumulate + 1):
+        if f != frame and 0 <= f < frame_count:
+            parts.append(frame_part(frames.get(f, prefetch=False)))
+    ground = float(fd.memo.get("ground_z", o[2]))
+    return ShownCloud(parts, color_mode, o, ground)

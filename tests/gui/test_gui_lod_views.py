@@ -1,0 +1,220 @@
+"""Big frames: the cloud with its level of detail (gui.model.cloud) and the views drawing it within
+their point budgets: the 3D view, the BEV raster and the camera overlay get at most their moving
+budget while moving (or stepping), more at rest; accumulations split the budget over sweeps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fusionlabel.lod import build_lod
+from gui.frames import FrameData
+from gui.model.cloud import CloudPart, ShownCloud, shown_cloud
+
+
+def sweep(n: int, seed: int = 0, x0: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    r = (2 + 60 * rng.uniform(0, 1, n) ** 2).astype(np.float32)
+    a = rng.uniform(-np.pi, np.pi, n).astype(np.float32)
+    z = rng.uniform(-0.2, 3.0, n).astype(np.float32)
+    pts = np.column_stack([x0 + r * np.cos(a), r * np.sin(a), z]).astype(np.float32)
+    return pts, rng.uniform(0, 1, n).astype(np.float32)
+
+
+def part(n: int, seed: int = 0, x0: float = 0.0) -> CloudPart:
+    pts, inten = sweep(n, seed, x0)
+    return CloudPart(pts, inten, build_lod(pts))
+
+
+class Frames:
+    """A frame cache stand-in: frames of ``n`` points, the ego moving 2 m a frame along x."""
+
+    def __init__(self, count: int, n: int) -> None:
+        self.fds = []
+        for i in range(count):
+            pts, inten = sweep(n, i, 2.0 * i)
+            T = np.eye(4)
+            T[0, 3] = 2.0 * i
+            self.fds.append(FrameData(i, pts, inten, T))
+        self.asked: list[int] = []
+
+    def get(self, i: int, prefetch: bool = True) -> FrameData:
+        self.asked.append(i)
+        return self.fds[i]
+
+
+# ---- the cloud (no Qt) ----------------------------------------------------------------------------
+def test_take_gives_the_progressive_prefix_and_the_whole_without_copy() -> None:
+    p = part(20_000)
+    cloud = ShownCloud([p])
+    pts, inten = cloud.take(1000)
+    assert len(pts) == len(inten) == 1000
+    assert np.array_equal(pts, p.pts_world[p.lod.order[:1000]])
+    assert np.array_equal(inten, p.intensity[p.lod.order[:1000]])
+    full, _ = cloud.take(None)
+    assert full is p.pts_world
+    assert cloud.take(10**9)[0] is p.pts_world
+    assert cloud.take(1000)[0] is pts  # small samples are shared by the views
+    short = ShownCloud([CloudPart(p.pts_world, p.intensity, build_lod(p.pts_world, max_prefix=8000))])
+    assert short.count(12_000) == len(short.take(12_000)[0]) == 8000  # at most the order kept
+    assert short.count(20_000) == 20_000 and short.take(20_000)[0] is p.pts_world
+    rgba = cloud.rgba(pts, inten)
+    assert rgba.shape == (1000, 4) and rgba.dtype == np.uint8 and (rgba[:, 3] == 255).all()
+
+
+def test_accumulation_splits_the_budget_over_sweeps() -> None:
+    frames = Frames(7, 5000)
+    cloud = shown_cloud(frames, 3, 7, accumulate=2)
+    assert sorted(set(frames.asked)) == [1, 2, 3, 4, 5] and cloud.n == 25_000
+    assert all(fd.lod is not None for fd in frames.fds[1:6])  # built when the loader had not
+    pts, _ = cloud.take(5000)
+    assert len(pts) == 5000
+    # every sweep gives its share: its own prefix (sweeps are shifted by 2 m a frame)
+    for k, p in enumerate(cloud.parts):
+        rows = pts[k * 1000:(k + 1) * 1000]
+        assert np.array_equal(rows, p.pts_world[p.lod.order[:1000]])
+    at_edge = shown_cloud(frames, 0, 7, accumulate=2)
+    assert len(at_edge.parts) == 3  # frames 0, 1, 2
+    assert np.allclose(cloud.origin, [6.0, 0, 0])
+
+
+# ---- the views ------------------------------------------------------------------------------------
+pytest.importorskip("PyQt6.QtWidgets")
+
+
+@pytest.fixture
+def big_cloud() -> ShownCloud:
+    return ShownCloud([part(60_000, 1)], ground=0.0)
+
+
+def test_3d_view_draws_the_budget_while_moving_and_more_at_rest(qtbot, big_cloud: ShownCloud) -> None:  # type: ignore[no-untyped-def]
+    from PyQt6.QtWidgets import QMainWindow
+
+    from gui.render.view3d import View3D
+
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    v = View3D(lod_points=5000, still_points=40_000, rest_ms=50)
+    w.setCentralWidget(v.widget)
+    w.resize(400, 300)
+    w.show()
+    v.set_cloud(big_cloud)
+    assert v.lod_active and v.drawn_points == 5000  # the first picture: the budget
+    first = v.render()
+    assert (first[..., :3].astype(int).sum(axis=2) > 60).sum() > 500
+    v.settle()
+    assert not v.lod_active and v.drawn_points == 40_000  # at rest: the still budget
+    v.interacted()
+    assert v.drawn_points == 5000
+    qtbot.waitUntil(lambda: not v.lod_active, timeout=3000)
+    assert v.drawn_points == 40_000
+    v.still_points = None  # every point at rest
+    v.set_cloud(big_cloud)
+    v.settle()
+    assert v.drawn_points == 60_000
+    small = ShownCloud([part(3000, 2)])
+    v.set_cloud(small)  # under the budget: drawn whole at once
+    assert v.drawn_points == 3000 and not v.lod_active
+    v.hold()
+    v.set_cloud(big_cloud)  # deferred while held
+    assert v.drawn_points == 3000
+    v.release()
+    assert v.drawn_points == 5000
+    v.close()
+
+
+def test_3d_view_colours_are_exact(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Colours travel packed in one float a point (r + 256 g + 65536 b) and come out exact."""
+    from PyQt6.QtWidgets import QMainWindow
+
+    from gui.render.points import packed_rgb
+    from gui.render.view3d import View3D
+
+    c = np.array([[255, 0, 7, 255], [1, 254, 128, 255], [13, 77, 255, 0]], np.uint8)
+    assert np.array_equal(packed_rgb(c), c[:, 0] + 256.0 * c[:, 1] + 65536.0 * c[:, 2])
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    v = View3D()
+    w.setCentralWidget(v.widget)
+    w.resize(200, 200)
+    w.show()
+    pts = np.random.default_rng(0).uniform(-3, 3, (20_000, 3)).astype(np.float32)
+    for rgb in ((201, 99, 3), (17, 230, 140)):
+        v.set_points(pts, np.tile(np.array(rgb, np.float32) / 255.0, (len(pts), 1)))
+        v.look_at((0, 0, 0), 0.0, 12.0)
+        img = v.render()[..., :3].reshape(-1, 3)
+        colours, counts = np.unique(img, axis=0, return_counts=True)
+        assert tuple(colours[np.argmax(counts)]) == rgb
+    v.close()
+
+
+def test_bev_rasters_the_budget_in_draft_and_while_panning(qtbot, big_cloud: ShownCloud) -> None:  # type: ignore[no-untyped-def]
+    from gui.ortho import OrthoView
+
+    view = OrthoView()
+    qtbot.addWidget(view)
+    view.resize(300, 300)
+    view.show()
+    view.draft_points, view.still_points = 4000, None
+    view.set_cloud(big_cloud)
+    view.set_view((0, 0), 2.0)
+    view._rest.setInterval(50)
+    view.set_draft(True)
+    img = view.grab()
+    assert view.raster_count == 4000 and not img.isNull()
+    view.set_draft(False)
+    qtbot.waitUntil(lambda: not view._moving, timeout=3000)
+    view.repaint()
+    assert view.raster_count == 60_000  # at rest: every point (still_points None)
+    lit_full = int((view._raster_buf != view._raster_buf[0]).sum())
+    view.set_view((1.0, 0))  # panning: the budget until rest
+    view.repaint()
+    assert view.raster_count == 4000
+    lit_draft = int((view._raster_buf != view._raster_buf[0]).sum())
+    assert 0.8 * 4000 < lit_draft < lit_full  # a spread-out subsample: few points share a pixel
+    qtbot.waitUntil(lambda: not view._moving, timeout=3000)
+    view.repaint()
+    assert view.raster_count == 60_000
+
+
+def test_bev_raster_shows_the_highest_point_of_a_pixel(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from gui.colors import bev_colors
+    from gui.ortho import OrthoView, pack_rgb32
+
+    pts = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 1.0]], np.float32)
+    cloud = ShownCloud([CloudPart(pts, np.zeros(3, np.float32), build_lod(pts))])
+    view = OrthoView()
+    qtbot.addWidget(view)
+    view.resize(100, 100)
+    view.show()
+    view.set_cloud(cloud)
+    view.set_view((0.25, 0.25), 2.0)
+    view.grab()
+    lit = view._raster_buf[view._raster_buf != view._raster_buf[0]]
+    assert set(lit.tolist()) == {int(pack_rgb32(bev_colors(np.array([2.0], np.float32)))[0])}
+
+
+def test_camera_overlay_projects_the_budget_in_draft(qtbot, big_cloud: ShownCloud) -> None:  # type: ignore[no-untyped-def]
+    from calib.camera import CameraModel
+    from gui.cameras import CameraPanel
+
+    K = np.array([[200.0, 0, 160], [0, 200.0, 100], [0, 0, 1]])
+    panel = CameraPanel("cam_front", CameraModel(K, 320, 200))
+    qtbot.addWidget(panel)
+    T_cam_from_world = np.array([[0.0, -1, 0, 0], [0, 0, -1, 1.5], [1, 0, 0, 0], [0, 0, 0, 1]])
+    image = np.zeros((200, 320, 3), np.uint8)
+    panel.draft_points, panel.still_points = 3000, None
+    panel.set_show_points(True)
+    panel.set_draft(True)
+    panel.set_frame(image, T_cam_from_world, [], big_cloud)
+    assert panel.overlay_count == 3000
+    draft_lit = int((panel._composite.sum(axis=2) > 0).sum())
+    panel.set_draft(False)  # at rest: recomposed with every point
+    assert panel.overlay_count == 60_000
+    full_lit = int((panel._composite.sum(axis=2) > 0).sum())
+    assert 0 < draft_lit < full_lit
+    # an array (no level of detail) is projected whole, nearest point on top, as before
+    pts, _ = big_cloud.take(None)
+    panel.set_frame(image, T_cam_from_world, [], pts)
+    assert panel.overlay_count == 60_000
+    assert int((panel._composite.sum(axis=2) > 0).sum()) == full_lit
