@@ -102,7 +102,7 @@ def _camera_case(win):  # type: ignore[no-untyped-def]
     """(panel, track id, truth box, image rect) of the car with the largest projected rectangle
     that lies wholly inside a camera image at the current frame."""
     best = None
-    for name, panel in win.camera_grid.panels.items():
+    for panel in win.camera_grid.panels.values():
         view = panel.camera_view()
         for r in win.session.doc.boxes_at(win.frame):
             if r.label != "car":
