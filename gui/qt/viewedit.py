@@ -30,7 +30,7 @@ from fusionlabel.tools import PointerEvent
 from fusionlabel.tools.imagebox import CameraFrame, ImageRect
 from fusionlabel.tools.select import pick_ray_candidates
 from gui.cameras import CameraGrid, CameraPanel
-from gui.model.viewedit import ImageRectLayer
+from gui.model.viewedit import ImageRectLayer, RotateHandleLayer
 from gui.ortho import modifier_names
 from gui.qt.keys import CURSORS
 
@@ -51,9 +51,15 @@ class ViewEditing(QObject):
         self._layers: dict[str, ImageRectLayer] = {}
         self._drag3d = False
         self._cam_drag: CameraPanel | None = None
+        self._doc: object = None
+        self._unsub_doc: Any = None
+        #: The selected box's rotation handle in the 3D view (follows the drag preview).
+        self.handle = win.view3d.layers.append(RotateHandleLayer())
         win.view3d.display.installEventFilter(self)
-        win.frame_shown.connect(lambda _i: self._bind())
+        win.frame_shown.connect(lambda _i: (self._bind(), self._update_handle()))
         win.model.events.tool.connect(lambda _n: self._bind())
+        win.model.events.selection.connect(self._update_handle)
+        win.model.events.preview.connect(self._update_handle)
         win.model.view.events.camera_box.connect(self._on_mode)
 
     # ---- binding --------------------------------------------------------------------------------
@@ -70,6 +76,12 @@ class ViewEditing(QObject):
             tool = ctl.view_tools["camera"]
             tool.cameras = self.camera_frame
             tool.on_rect = self._on_rect
+        session = self.win.session
+        doc = session.doc if session is not None else None
+        if doc is not self._doc:  # the handle follows the document's changes (undo, nudges...)
+            if self._unsub_doc is not None:
+                self._unsub_doc()
+            self._doc, self._unsub_doc = doc, None if doc is None else doc.subscribe(self._update_handle)
         grid = self.win.camera_grid
         if grid is not None and grid is not self._grid:
             self._grid, self._layers, self._cam_drag = grid, {}, None
@@ -77,6 +89,17 @@ class ViewEditing(QObject):
                 panel.installEventFilter(self)
                 self._layers[name] = panel.layers.append(ImageRectLayer())  # type: ignore[assignment]
             self._on_mode(self.on)
+
+    def _update_handle(self, *_: object) -> None:
+        """The handle of the selected box at the current frame (of its drag preview while one runs)."""
+        ctx = self.win.model.context
+        box = None
+        if ctx is not None and self.win.session is not None and ctx.doc is self._doc:
+            ref, prev = ctx.selected_box(), ctx.preview
+            if ref is not None:
+                same = prev is not None and prev.track_id == ref.track_id and prev.frame == ctx.frame
+                box = prev.box if same else ref.box
+        self.handle.set_value(box)
 
     def camera_frame(self, name: str) -> CameraFrame | None:
         """Camera ``name`` as its panel shows it: the lens and ``T_world_from_cam`` at the image's
@@ -102,7 +125,7 @@ class ViewEditing(QObject):
     def _on_rect(self, rect: ImageRect | None) -> None:
         grid = self.win.camera_grid
         for name, layer in self._layers.items():
-            if layer.set_rect(rect if rect is not None and rect.camera == name else None) and grid is not None:
+            if layer.set_value(rect if rect is not None and rect.camera == name else None) and grid is not None:
                 grid.panels[name].update()
 
     # ---- events ---------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Editing in the 3D view and image-first boxes in the camera panels, in the real window with real
 mouse events (pytest-qt under Xvfb) on a synthetic scene: a left drag on a box moves it by the
 ground distance the pointer sweeps (one undo step; a drag on empty space orbits and changes
-nothing); shift + drag changes its height; with the camera box tool (Shift+B) a 2D drag over a
-ground-truth car gives a box of BEV IoU >= 0.6 with the truth, selected and undoable; Esc cancels
-a rectangle."""
+nothing); its drawn rotation handle turns it; shift + drag changes its height; with the camera
+box tool (Shift+B) a 2D drag over a ground-truth car gives a box of BEV IoU >= 0.6 with the
+truth, selected and undoable; Esc cancels a rectangle."""
 
 from __future__ import annotations
 
@@ -83,6 +83,22 @@ def test_dragging_a_box_in_the_3d_view_moves_it(qtbot, scene: Path) -> None:
     assert doc.box_at(tid, win.frame).box.center == pytest.approx(box0.center)
     assert len(win.session.undo) == undo0
 
+    # the rotation handle is drawn for the selected box; dragging it turns the box about its centre
+    from fusionlabel.tools.edit3d import rotate_handle_3d
+
+    assert win.view_editing.handle.value == box0
+    v3.render()
+    h = rotate_handle_3d(box0)
+    side = np.array([-np.sin(box0.yaw), np.cos(box0.yaw), 0.0]) * 1.5  # to the box's left
+    a, b = v3.to_canvas(np.array([h, h + side]))
+    _mouse_drag(qtbot, v3.widget, a, b)
+    got = doc.box_at(tid, win.frame).box
+    assert got.center == pytest.approx(box0.center)
+    assert 0.2 < got.yaw - box0.yaw < 0.9  # counter-clockwise (about atan(1.5 / 3.3))
+    assert win.view_editing.handle.value == got
+    key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert doc.box_at(tid, win.frame).box == box0
+
     # shift + drag: the height only
     v3.render()
     c = np.asarray(box0.center, dtype=float)
@@ -151,9 +167,9 @@ def test_camera_drag_over_a_car_gives_its_box(qtbot, scene: Path) -> None:
     QApplication.sendEvent(panel, QMouseEvent(QtCore.QEvent.Type.MouseMove, QPointF(*b), panel.mapToGlobal(QPointF(*b)),
                                               Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton,
                                               Qt.KeyboardModifier.NoModifier))
-    assert win.view_editing._layers[panel.name].rect is not None  # the rectangle is drawn
+    assert win.view_editing._layers[panel.name].value is not None  # the rectangle is drawn
     key(qtbot, win, Qt.Key.Key_Escape)
-    assert win.view_editing._layers[panel.name].rect is None
+    assert win.view_editing._layers[panel.name].value is None
     qtbot.mouseRelease(panel, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _pt(b))
     assert len(doc) == n0
 
