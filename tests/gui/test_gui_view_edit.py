@@ -7,6 +7,7 @@ truth, selected and undoable; Esc cancels a rectangle."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,21 +31,31 @@ def _pt(xy) -> QPoint:  # type: ignore[no-untyped-def]
     return QPoint(int(round(float(xy[0]))), int(round(float(xy[1]))))
 
 
-def _mouse_drag(qtbot, widget, a, b, steps: int = 8, mods=None) -> None:  # type: ignore[no-untyped-def]
-    """A left drag in ``widget`` from widget pixel ``a`` to ``b`` through ``steps`` moves."""
+def _held_move(widget, p, mods=None) -> None:  # type: ignore[no-untyped-def]
+    """A mouse move to widget pixel ``p`` with the left button held (QTest's mouseMove carries no
+    buttons)."""
     from PyQt6.QtCore import QPointF
     from PyQt6.QtGui import QMouseEvent
     from PyQt6.QtWidgets import QApplication
 
     mods = Qt.KeyboardModifier.NoModifier if mods is None else mods
+    q = QPointF(float(p[0]), float(p[1]))
+    QApplication.sendEvent(widget, QMouseEvent(QtCore.QEvent.Type.MouseMove, q, widget.mapToGlobal(q),
+                                               Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton, mods))
+
+
+def _mouse_drag(qtbot, widget, a, b, steps: int = 8, mods=None, shot: str = "") -> None:  # type: ignore[no-untyped-def]
+    """A left drag in ``widget`` from widget pixel ``a`` to ``b`` through ``steps`` moves; with
+    ``shot`` the window is saved as ``shot`` before the release (``FUSIONLABEL_TEST_SHOTS``)."""
+    mods = Qt.KeyboardModifier.NoModifier if mods is None else mods
     a, b = np.asarray(a, float), np.asarray(b, float)
     qtbot.mousePress(widget, Qt.MouseButton.LeftButton, mods, _pt(a))
     for t in np.linspace(0, 1, steps + 1)[1:]:
-        p = QPointF(*(a + t * (b - a)))
-        # a move with the left button held (QTest's mouseMove carries no buttons)
-        ev = QMouseEvent(QtCore.QEvent.Type.MouseMove, p, widget.mapToGlobal(p), Qt.MouseButton.NoButton,
-                         Qt.MouseButton.LeftButton, mods)
-        QApplication.sendEvent(widget, ev)
+        _held_move(widget, a + t * (b - a), mods)
+    if shot and os.environ.get("FUSIONLABEL_TEST_SHOTS"):
+        out = Path(os.environ["FUSIONLABEL_TEST_SHOTS"]) / shot
+        out.parent.mkdir(parents=True, exist_ok=True)
+        assert widget.window().screenshot().save(str(out))
     qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, mods, _pt(b))
     qtbot.wait(5)
 
@@ -68,7 +79,7 @@ def test_dragging_a_box_in_the_3d_view_moves_it(qtbot, scene: Path) -> None:
     shift = np.array([1.5, -1.0, 0.0])  # metres on the ground (the grabbed point's plane)
     a, b = v3.to_canvas(np.array([top, top + shift]))
     assert win.selection != tid
-    _mouse_drag(qtbot, v3.widget, a, b)  # selects the box under the pointer and drags it
+    _mouse_drag(qtbot, v3.widget, a, b, shot="drag3d.png")  # selects the box under the pointer and drags it
     assert win.selection == tid
     got = doc.box_at(tid, win.frame).box
     assert len(win.session.undo) == undo0 + 1  # one step for the drag
@@ -160,20 +171,23 @@ def test_camera_drag_over_a_car_gives_its_box(qtbot, scene: Path) -> None:
 
     # Esc cancels a rectangle: the drag is left before its release
     qtbot.mousePress(panel, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _pt(a))
-    from PyQt6.QtCore import QPointF
-    from PyQt6.QtGui import QMouseEvent
-    from PyQt6.QtWidgets import QApplication
-
-    QApplication.sendEvent(panel, QMouseEvent(QtCore.QEvent.Type.MouseMove, QPointF(*b), panel.mapToGlobal(QPointF(*b)),
-                                              Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton,
-                                              Qt.KeyboardModifier.NoModifier))
+    _held_move(panel, b)
     assert win.view_editing._layers[panel.name].value is not None  # the rectangle is drawn
     key(qtbot, win, Qt.Key.Key_Escape)
     assert win.view_editing._layers[panel.name].value is None
     qtbot.mouseRelease(panel, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _pt(b))
     assert len(doc) == n0
 
-    _mouse_drag(qtbot, panel, a, b)
+    # with the tool on a click still selects the box under it
+    centre = np.array([(u0 + u1) / 2, (v0 + v1) / 2])
+    expect = panel.box_at(centre)
+    assert expect is not None
+    win.select(None)
+    qtbot.mouseClick(panel, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     _pt(panel.image_to_widget(centre[None])[0]))
+    assert win.selection == expect and len(doc) == n0
+
+    _mouse_drag(qtbot, panel, a, b, shot="camera_rect.png")
     assert len(doc) == n0 + 1
     new = win.selection
     assert new is not None and new != truth_id
