@@ -77,9 +77,22 @@ def ray_plane_z(origin: NDArray[np.float64], direction: NDArray[np.float64], z: 
     return origin + t * direction
 
 
+def ray_vertical_z(origin: NDArray[np.float64], direction: NDArray[np.float64],
+                   point: NDArray[np.float64]) -> float | None:
+    """Height (world z, m) of the point of the vertical line through ``point`` (3,) nearest to the
+    ray (unit ``direction``), or None when the ray runs (nearly) vertically."""
+    dh = float(np.hypot(direction[0], direction[1]))
+    if dh < 1e-6:
+        return None
+    # minimise |origin + t d - (point + s ez)| over t, s: the horizontal parts fix t
+    w = np.asarray(point[:2]) - np.asarray(origin[:2])
+    t = float(w @ np.asarray(direction[:2])) / (dh * dh)
+    return float(origin[2] + t * direction[2])
+
+
 @dataclass
 class _Drag3D:
-    kind: str  # "move" | "rotate"
+    kind: str  # "move" | "rotate" | "height"
     track_id: int
     frame: int
     press_px: tuple[float, float]
@@ -150,8 +163,9 @@ class View3DEditTool(Tool):
             return False
         what, point = got
         rotate = what == "rotate" or ev.ctrl
+        kind = "rotate" if rotate else "height" if ev.shift else "move"
         assert ev.pos_px is not None
-        self._drag = _Drag3D("rotate" if rotate else "move", ref.track_id, self.ctx.frame, ev.pos_px, ref.box,
+        self._drag = _Drag3D(kind, ref.track_id, self.ctx.frame, ev.pos_px, ref.box,
                              float(point[2]), point, "rotate" if what == "rotate" else None)
         return True
 
@@ -162,6 +176,14 @@ class View3DEditTool(Tool):
             if math.dist(d.press_px, ev.pos_px) < DRAG_THRESHOLD_PX:
                 return
             d.active = True
+        if d.kind == "height":
+            z = ray_vertical_z(np.asarray(ev.ray_origin), np.asarray(ev.ray_direction), d.grab)
+            if z is None:
+                return
+            b0 = d.original
+            d.box = b0.replace(center=(b0.center[0], b0.center[1], b0.center[2] + z - float(d.grab[2])))
+            self.ctx.set_preview(Preview(d.track_id, d.box, "move", d.frame, d.handle))
+            return
         q = ray_plane_z(np.asarray(ev.ray_origin), np.asarray(ev.ray_direction), d.plane_z)
         if q is None:
             return  # the ray left the plane (above the horizon): keep the last box
@@ -202,4 +224,4 @@ class View3DEditTool(Tool):
         got = self.hit(ev) if self._drag is None else None
         if got is None:
             return "default"
-        return "rotate" if got[0] == "rotate" or ev.ctrl else "move"
+        return "rotate" if got[0] == "rotate" or ev.ctrl else "height" if ev.shift else "move"

@@ -69,6 +69,8 @@ APP_ACTIONS = frozenset({
     # pre-label proposals (docs/tools.md "Proposals")
     "accept_proposal", "reject_proposal", "relabel_proposal", "next_proposal", "previous_proposal",
     "accept_above_threshold",
+    # the camera box tool: a view option of the window (docs/tools.md "Camera panels")
+    "camera_box",
 })
 
 # ---- review mode (the window's gui/review.py performs these) ----
@@ -117,6 +119,9 @@ def default_bindings() -> list[KeyBinding]:
         _b("v", (), "tool_edit", "Select / edit tool", ed),
         _b("b", (), "tool_create", "Create tool (drag rear to front; shift: corner to corner)", ed),
         _b("g", (), "tool_oneclick", "One-click box tool (click an object's points)", ed),
+        _b("b", ("shift",), "camera_box",
+           "Camera box tool on / off: drag a rectangle over an object in a camera panel (a box from its LiDAR points)",
+           ed),
     ]
     tr = "Tracks"
     out += [

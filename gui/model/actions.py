@@ -316,6 +316,9 @@ def default_actions() -> list[Action]:
         Action("cancel_auto_track", "Cancel auto-tracking", _part("auto_track", "cancel"), "Track"),
         # Assist (one-click tool, pre-labelling, proposal review)
         Action("tool_oneclick", "One-click box tool", _ctl("tool_oneclick"), "Assist"),
+        Action("camera_box", "Camera box tool (on / off)", _toggle("camera_box"), "Assist",
+               help="Camera box tool on / off: drag a rectangle over an object in a camera panel, a box is fitted "
+                    "to its LiDAR points (Esc cancels the drag)"),
         Action("prelabel", "Pre-label sequence", _part("proposal_review", "start_prelabel"), "Assist"),
         _proposal("accept_proposal", "Accept proposal", "accept"),
         _proposal("accept_above_threshold", "Accept all proposals above the threshold", "accept_above"),

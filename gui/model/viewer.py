@@ -69,6 +69,8 @@ class ViewOptions(Evented):
     time_correct = Field(True, bool, "each image's boxes and LiDAR overlay at the image's capture time "
                          "(fusionlabel.timing); off: at the sweep time")
     deskew = Field(False, bool, "sweeps with per-point times shown motion-compensated through the ego poses")
+    camera_box = Field(False, bool, "a left drag in a camera panel draws a rectangle that becomes a 3D box "
+                       "(gui.qt.viewedit)")
 
     def cycle_color_mode(self) -> str:
         """Switch to the next colour mode; returns it."""

@@ -48,6 +48,7 @@ from gui.qt.menus import build_menus
 from gui.qt.prompts import APP_NAME, Prompter
 from gui.qt.proposals import ProposalDock
 from gui.qt.saving import ProjectKeeper
+from gui.qt.viewedit import install_view_editing
 from gui.review import ReviewMode
 from gui.session import Session
 from gui.tracking import AutoTrackDock  # T / Shift+T in the background, review list (I)
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
 
         self.exporter = ExportActions(self.model, self)
         self._actions()
+        install_view_editing(self)  # 3D-view box drag, camera box tool (gui/qt/viewedit.py)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self.keeper.autosave_tick)

@@ -178,3 +178,19 @@ def test_ray_plane() -> None:
     assert q == pytest.approx((6.0, 0.0, 2.0))
     assert ray_plane_z(np.array([0.0, 0.0, 10.0]), np.array([1.0, 0.0, 0.0]), 2.0) is None
     assert ray_plane_z(np.array([0.0, 0.0, 10.0]), np.array([0.0, 0.0, 1.0]), 2.0) is None  # behind
+
+
+def test_shift_drag_changes_the_height_only() -> None:
+    ctx, ctl, previews = make(0)
+    box0 = ctx.selected_box().box
+    press = ev3("press", box0.center, (100, 100), ("shift",))
+    grab = ctl.view_tools["3d"].hit(press)[1]  # where the ray enters the box
+    assert ctl.on_pointer(press)
+    up = grab + np.array([0.0, 0.0, 0.7])  # the ray through a point 0.7 m above the grabbed one
+    assert ctl.on_pointer(ev3("move", up, (100, 60), ("shift",)))
+    assert previews[-1] is not None and previews[-1].box.center[2] == pytest.approx(box0.center[2] + 0.7)
+    assert ctl.on_pointer(ev3("release", up, (100, 60), ("shift",)))
+    after = ctx.selected_box().box
+    assert after.center[:2] == pytest.approx(box0.center[:2]) and after.yaw == pytest.approx(box0.yaw)
+    assert after.center[2] == pytest.approx(box0.center[2] + 0.7)
+    assert ctx.stack.undo() and ctx.selected_box().box.center[2] == pytest.approx(box0.center[2])

@@ -155,7 +155,8 @@ def test_listeners_of_one_piece_do_not_hear_the_others_and_errors_are_reported()
 def test_view_options_are_checked_and_evented() -> None:
     v = ViewOptions()
     assert v.as_dict() == {"color_mode": "height", "accumulate": 0, "follow_ego": True, "bev_up_offset": 0.0,
-                           "camera_points": False, "level_of_detail": True, "time_correct": True, "deskew": False}
+                           "camera_points": False, "level_of_detail": True, "time_correct": True, "deskew": False,
+                           "camera_box": False}
     got: list[tuple[str, object]] = []
     for n in v.events.names:
         v.events[n].connect(lambda val, n=n: got.append((n, val)))
