@@ -20,6 +20,7 @@ events into the tools' ``PointerEvent`` s:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from fusionlabel.tools import PointerEvent
 from fusionlabel.tools.imagebox import CameraFrame, ImageRect
 from fusionlabel.tools.select import pick_ray_candidates
 from gui.cameras import CameraGrid, CameraPanel
+from gui.model import ViewerModel
 from gui.model.viewedit import ImageRectLayer, RotateHandleLayer
 from gui.ortho import modifier_names
 from gui.qt.keys import CURSORS
@@ -41,12 +43,15 @@ _HEIGHT_CURSOR = Qt.CursorShape.SizeVerCursor
 
 
 class ViewEditing(QObject):
-    """The event filters of the 3D view and the camera panels of one window (see the module doc).
-    ``win`` is the main window (``model``, ``view3d``, ``camera_grid``, ``frame_shown``)."""
+    """The event filters of the 3D view and the camera panels of one window (see the module doc):
+    ``model`` the window's ``ViewerModel``, ``view3d`` its 3D view, ``camera_grid`` a callable
+    giving the current camera grid (one per session; None before one), ``frame_shown`` the signal
+    emitted after a frame is drawn, ``parent`` the QObject that owns the filters."""
 
-    def __init__(self, win: Any) -> None:
-        super().__init__(win)
-        self.win = win
+    def __init__(self, model: ViewerModel, view3d: Any, camera_grid: Callable[[], CameraGrid | None],
+                 frame_shown: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model, self.view3d, self._camera_grid = model, view3d, camera_grid
         self._grid: CameraGrid | None = None
         self._layers: dict[str, ImageRectLayer] = {}
         self._drag3d = False
@@ -54,35 +59,45 @@ class ViewEditing(QObject):
         self._doc: object = None
         self._unsub_doc: Any = None
         #: The selected box's rotation handle in the 3D view (follows the drag preview).
-        self.handle = win.view3d.layers.append(RotateHandleLayer())
-        win.view3d.display.installEventFilter(self)
-        win.frame_shown.connect(lambda _i: (self._bind(), self._update_handle()))
-        win.model.events.tool.connect(lambda _n: self._bind())
-        win.model.events.selection.connect(self._update_handle)
-        win.model.events.preview.connect(self._update_handle)
-        win.model.view.events.camera_box.connect(self._on_mode)
+        self.handle = view3d.layers.append(RotateHandleLayer())
+        view3d.display.installEventFilter(self)
+        frame_shown.connect(lambda _i: (self._bind(), self._update_handle()))
+        model.events.tool.connect(lambda _n: self._bind())
+        model.events.selection.connect(self._update_handle)
+        model.events.preview.connect(self._update_handle)
+        model.view.events.camera_box.connect(self._on_mode)
+
+    @property
+    def camera_grid(self) -> CameraGrid | None:
+        """The window's current camera grid (None before a session)."""
+        return self._camera_grid()
+
+    @property
+    def session(self) -> Any:
+        """The loaded session (``model.session``)."""
+        return self.model.session
 
     # ---- binding --------------------------------------------------------------------------------
     @property
     def on(self) -> bool:
         """The camera box tool is on."""
-        return bool(self.win.model.view.camera_box)
+        return bool(self.model.view.camera_box)
 
     def _bind(self) -> None:
         """Feed the controller's camera tool (a new controller per document) and filter the panels
         of a new camera grid (one per session)."""
-        ctl = self.win.model.controller
+        ctl = self.model.controller
         if ctl is not None:
             tool = ctl.view_tools["camera"]
             tool.cameras = self.camera_frame
             tool.on_rect = self._on_rect
-        session = self.win.session
+        session = self.session
         doc = session.doc if session is not None else None
         if doc is not self._doc:  # the handle follows the document's changes (undo, nudges...)
             if self._unsub_doc is not None:
                 self._unsub_doc()
             self._doc, self._unsub_doc = doc, None if doc is None else doc.subscribe(self._update_handle)
-        grid = self.win.camera_grid
+        grid = self.camera_grid
         if grid is not None and grid is not self._grid:
             self._grid, self._layers, self._cam_drag = grid, {}, None
             for name, panel in grid.panels.items():
@@ -92,9 +107,9 @@ class ViewEditing(QObject):
 
     def _update_handle(self, *_: object) -> None:
         """The handle of the selected box at the current frame (of its drag preview while one runs)."""
-        ctx = self.win.model.context
+        ctx = self.model.context
         box = None
-        if ctx is not None and self.win.session is not None and ctx.doc is self._doc:
+        if ctx is not None and self.session is not None and ctx.doc is self._doc:
             ref, prev = ctx.selected_box(), ctx.preview
             if ref is not None:
                 same = prev is not None and prev.track_id == ref.track_id and prev.frame == ctx.frame
@@ -104,7 +119,7 @@ class ViewEditing(QObject):
     def camera_frame(self, name: str) -> CameraFrame | None:
         """Camera ``name`` as its panel shows it: the lens and ``T_world_from_cam`` at the image's
         capture time (None: no such panel)."""
-        grid = self.win.camera_grid
+        grid = self.camera_grid
         panel = grid.panels.get(name) if grid is not None else None
         if panel is None:
             return None
@@ -112,18 +127,18 @@ class ViewEditing(QObject):
         return CameraFrame(view.camera, np.linalg.inv(view.T_cam_from_world))
 
     def _on_mode(self, on: bool) -> None:
-        grid = self.win.camera_grid
+        grid = self.camera_grid
         if grid is not None:
             for panel in grid.panels.values():
                 panel.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
-        if not on and self.win.model.controller is not None:
-            self.win.model.controller.view_tools["camera"].cancel()
-        self.win.model.show_message(
+        if not on and self.model.controller is not None:
+            self.model.controller.view_tools["camera"].cancel()
+        self.model.show_message(
             "camera box tool on: drag a rectangle over an object in a camera panel (Shift+B: off)" if on
             else "camera box tool off", 4000)
 
     def _on_rect(self, rect: ImageRect | None) -> None:
-        grid = self.win.camera_grid
+        grid = self.camera_grid
         for name, layer in self._layers.items():
             if layer.set_value(rect if rect is not None and rect.camera == name else None) and grid is not None:
                 grid.panels[name].update()
@@ -131,25 +146,25 @@ class ViewEditing(QObject):
     # ---- events ---------------------------------------------------------------------------------
     def eventFilter(self, obj: QObject, e: QEvent) -> bool:  # type: ignore[override]
         t = e.type()
-        if t not in (_PRESS, _MOVE, _RELEASE) or self.win.model.controller is None or self.win.session is None:
+        if t not in (_PRESS, _MOVE, _RELEASE) or self.model.controller is None or self.session is None:
             return False
         try:
-            if obj is self.win.view3d.display:
+            if obj is self.view3d.display:
                 return self._in_3d(e)  # type: ignore[arg-type]
             if isinstance(obj, CameraPanel) and self.on:
                 return self._in_camera(obj, e)  # type: ignore[arg-type]
         except Exception as err:  # a tool error must not kill the window; the document is unchanged
             self._drag3d, self._cam_drag = False, None
-            self.win.model.show_message(f"{type(err).__name__}: {err}", 8000)
+            self.model.show_message(f"{type(err).__name__}: {err}", 8000)
         return False
 
     def _ev3(self, kind: str, e: QMouseEvent, button: str) -> PointerEvent:
         x, y = float(e.position().x()), float(e.position().y())
-        origin, direction = self.win.view3d.ray_at(x, y)
+        origin, direction = self.view3d.ray_at(x, y)
         return PointerEvent.in_3d(kind, origin, direction, (x, y), button, modifier_names(e.modifiers()))
 
     def _in_3d(self, e: QMouseEvent) -> bool:
-        ctl, ctx = self.win.model.controller, self.win.model.context
+        ctl, ctx = self.model.controller, self.model.context
         tool = ctl.view_tools["3d"]
         t = e.type()
         if t == _PRESS:
@@ -171,7 +186,7 @@ class ViewEditing(QObject):
             if e.buttons() == Qt.MouseButton.NoButton:  # hover: what a press would grab
                 hint = ctl.cursor(self._ev3("move", e, "none"))
                 shape = _HEIGHT_CURSOR if hint == "height" else CURSORS.get(hint)
-                self.win.view3d.display.setCursor(shape or Qt.CursorShape.ArrowCursor)
+                self.view3d.display.setCursor(shape or Qt.CursorShape.ArrowCursor)
             return False
         if t == _RELEASE and self._drag3d and e.button() == _LEFT:
             self._drag3d = False
@@ -180,7 +195,7 @@ class ViewEditing(QObject):
         return False
 
     def _in_camera(self, panel: CameraPanel, e: QMouseEvent) -> bool:
-        ctl = self.win.model.controller
+        ctl = self.model.controller
         tool = ctl.view_tools["camera"]
         uv = panel.widget_to_image(np.array([[e.position().x(), e.position().y()]]))[0]
         pos = (float(uv[0]), float(uv[1]))
@@ -208,8 +223,8 @@ class ViewEditing(QObject):
         return False
 
 
-def install_view_editing(win: Any) -> ViewEditing:
-    """Bind 3D-view box dragging and the camera box tool to the window ``win``; kept as
-    ``win.view_editing``."""
-    win.view_editing = ViewEditing(win)
-    return win.view_editing  # type: ignore[no-any-return]
+def install_view_editing(model: ViewerModel, view3d: Any, camera_grid: Callable[[], CameraGrid | None],
+                         frame_shown: Any, parent: QObject | None = None) -> ViewEditing:
+    """Bind 3D-view box dragging and the camera box tool (see :class:`ViewEditing` for the
+    arguments); the window keeps the result as ``view_editing``."""
+    return ViewEditing(model, view3d, camera_grid, frame_shown, parent)

@@ -106,7 +106,8 @@ class MainWindow(QMainWindow):
 
         self.exporter = ExportActions(self.model, self)
         self._actions()
-        install_view_editing(self)  # 3D-view box drag, camera box tool (gui/qt/viewedit.py)
+        self.view_editing = install_view_editing(  # 3D-view box drag, camera box tool (gui/qt/viewedit.py)
+            self.model, self.view3d, lambda: self.camera_grid, self.frame_shown, self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self.keeper.autosave_tick)
