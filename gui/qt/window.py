@@ -149,6 +149,9 @@ class MainWindow(QMainWindow):
 
         self.exporter = ExportActions(self.model, self)
         self._actions()
+        from gui.qt.mapview import install_map  # map layer, map tools, accumulated world (gui/qt/mapview.py)
+
+        install_map(self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self.keeper.autosave_tick)
