@@ -66,17 +66,25 @@ def pick_frames(frame_count: int, n: int) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(0, frame_count - 1, n)})
 
 
-def _reduce(xyz: F32, inten: F32, cell: float) -> tuple[F32, F32]:
-    """The lowest point (and its intensity) of each cell."""
+_XY_BITS, _Z_BITS = 21, 20  # cell index bits per axis (around the origin), height bits (cm)
+
+
+def _reduce(xyz: F32, inten: F32, cell: float, origin: tuple[float, float]) -> tuple[F32, F32]:
+    """The lowest point (and its intensity) of each cell: one sort of a composite key (cell x,
+    cell y, height in cm) per call."""
     if not len(xyz):
         return xyz, inten
-    ix = np.floor(xyz[:, 0] / cell).astype(np.int64)
-    iy = np.floor(xyz[:, 1] / cell).astype(np.int64)
-    key = (ix << 32) ^ (iy & 0xFFFFFFFF)
-    order = np.lexsort((xyz[:, 2], key))
-    k = key[order]
-    first = np.ones(len(k), bool)
-    first[1:] = k[1:] != k[:-1]
+    half = 1 << (_XY_BITS - 1)
+    ix = np.floor((xyz[:, 0] - origin[0]) / cell).astype(np.int64) + half
+    iy = np.floor((xyz[:, 1] - origin[1]) / cell).astype(np.int64) + half
+    if ix.min() < 0 or iy.min() < 0 or ix.max() >= 2 * half or iy.max() >= 2 * half:
+        raise ModelError(f"accumulate: points farther than {half * cell / 1000:.0f} km from the first sweep")
+    zq = np.clip(np.round(xyz[:, 2] * 100.0).astype(np.int64) + (1 << (_Z_BITS - 1)), 0, (1 << _Z_BITS) - 1)
+    key = (ix << (_XY_BITS + _Z_BITS)) | (iy << _Z_BITS) | zq
+    order = np.argsort(key)
+    c = key[order] >> _Z_BITS
+    first = np.ones(len(c), bool)
+    first[1:] = c[1:] != c[:-1]
     keep = order[first]
     return xyz[keep], inten[keep]
 
@@ -93,10 +101,11 @@ def accumulate_sweeps(sweep: Sweep, frames: Sequence[int], cell: float = CELL_M,
     batch_xyz: list[F32] = []
     batch_int: list[F32] = []
     raw = 0
+    origin: list[tuple[float, float]] = []
 
     def flush() -> None:
         if batch_xyz:
-            x, i = _reduce(np.concatenate(acc_xyz + batch_xyz), np.concatenate(acc_int + batch_int), cell)
+            x, i = _reduce(np.concatenate(acc_xyz + batch_xyz), np.concatenate(acc_int + batch_int), cell, origin[0])
             acc_xyz[:], acc_int[:] = [x], [i]
             batch_xyz.clear()
             batch_int.clear()
@@ -109,6 +118,8 @@ def accumulate_sweeps(sweep: Sweep, frames: Sequence[int], cell: float = CELL_M,
             raise ModelError(f"accumulate: frame {f}: points (M, 3) with M intensities expected, "
                              f"got {p.shape} and {it.shape}")
         ok = np.isfinite(p[:, :3]).all(axis=1)
+        if not origin and ok.any():
+            origin.append((float(np.median(p[ok, 0])), float(np.median(p[ok, 1]))))
         batch_xyz.append(p[ok, :3])
         batch_int.append(it[ok])
         raw += int(ok.sum())
