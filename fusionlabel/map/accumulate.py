@@ -120,8 +120,9 @@ def accumulate_sweeps(sweep: Sweep, frames: Sequence[int], cell: float = CELL_M,
         ok = np.isfinite(p[:, :3]).all(axis=1)
         if not origin and ok.any():
             origin.append((float(np.median(p[ok, 0])), float(np.median(p[ok, 1]))))
-        batch_xyz.append(p[ok, :3])
-        batch_int.append(it[ok])
+        x, i = _reduce(p[ok, :3], it[ok], cell, origin[0]) if ok.any() else (p[ok, :3], it[ok])
+        batch_xyz.append(x)  # each sweep reduced first: the merges sort fewer points
+        batch_int.append(i)
         raw += int(ok.sum())
         if len(batch_xyz) >= BATCH_SWEEPS:
             flush()

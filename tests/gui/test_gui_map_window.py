@@ -110,3 +110,14 @@ def test_accumulated_world_and_map_export(qtbot, scene: Path, tmp_path: Path) ->
         assert win.exporter.last_error is None
         (out,) = [p for p in dst.iterdir() if name in p.name]
         assert json.loads(out.read_text())
+
+
+def test_bench_map_view_runs_small(qtbot) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_map_view import BEAMS, STEPS, run
+
+    f = run(sweeps=3, repeats=1)
+    assert f["raw_points"] == 3 * BEAMS * STEPS and 0 < f["points"] < f["raw_points"]
+    assert all(f[k] > 0 for k in ("build_s", "redraw_pan_ms", "redraw_layer_ms", "redraw_all_ms"))
