@@ -211,7 +211,8 @@ class MapWork(Evented):
             return False
         from gui.session import load_frame
 
-        loaded, n = m.session.loaded, len(m.session)
+        session = m.session
+        loaded, n = session.loaded, len(session)
 
         def sweep(i: int) -> tuple[Any, Any]:
             fd = load_frame(loaded, i, cameras=False)
@@ -222,6 +223,8 @@ class MapWork(Evented):
 
         def finished(job: Any) -> None:
             self.job = None
+            if m.session is not session:  # another sequence was opened meanwhile
+                return
             if job.state == "done":
                 c = job.result
                 self.set_accumulated(c, sweeps)
