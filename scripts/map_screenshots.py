@@ -45,6 +45,21 @@ def main() -> None:
         app.processEvents()
     win.screenshot().save(str(a.out / "window.png"))
     win.bev.grab().save(str(a.out / "bev.png"))
+    # an element being drawn: two vertices on the sidewalk and the rubber band to the pointer
+    from fusionlabel.tools import PointerEvent
+
+    win.registry.run("tool_map_draw", win.model)
+    T = win.drawing.fd.T_world_from_ego
+    for fwd in (-8.0, 4.0, 12.0):
+        x, y = (T @ [fwd, 13.0, 0.0, 1.0])[:2]
+        kind = "press" if fwd < 12.0 else "move"
+        win.ctl.on_pointer(PointerEvent(kind, (x, y), "left" if kind == "press" else "none", view="bev",
+                                        pixels_per_metre=win.bev.scale))
+    for _ in range(3):
+        app.processEvents()
+    win.bev.grab().save(str(a.out / "bev_drawing.png"))
+    win.ctl.cancel()
+    win.model.map.draw_tool.cancel()
     from PyQt6.QtWidgets import QDockWidget
 
     for dock in win.findChildren(QDockWidget):  # the cameras alone, larger

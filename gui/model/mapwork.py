@@ -133,6 +133,7 @@ class MapWork(Evented):
             v = np.vstack([v, [x, y, v[-1, 2]]])
         if len(v) < 2:
             v = np.vstack([v, v])
+        self.draft.selected = ("draft",)  # drawn like a selected element: white, wider
         self.draft.set_data([PlainElement("draft", t.label, v, False)])
 
     # ---- tools and commands -----------------------------------------------------------------------
