@@ -75,10 +75,18 @@ def _ontology_color(label: str) -> tuple[int, int, int] | None:
     return None if spec is None else (int(spec.color[0]), int(spec.color[1]), int(spec.color[2]))
 
 
+def _map_color(label: str) -> tuple[int, int, int] | None:
+    """The display colour of a map class (``fusionlabel.map.MAP_CLASSES``), or None."""
+    from fusionlabel.map.element import MAP_CLASSES
+
+    c = MAP_CLASSES.get(label)
+    return None if c is None else c.color
+
+
 def class_color(label: str) -> tuple[int, int, int]:
     """RGB 0-255 of a class: the default ontology's colour (see :func:`_ontology_color`), else the
     table above, else a stable colour derived from the name."""
-    c = _ontology_color(label) or CLASS_COLORS.get(label)
+    c = _ontology_color(label) or CLASS_COLORS.get(label) or _map_color(label)
     if c is not None:
         return c
     h = hashlib.md5(label.encode("utf-8")).digest()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXPORT_KINDS = ("maptr", "av2", "openlabel")
+from formats.maps.export import EXPORT_KINDS
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -44,39 +44,17 @@ def _open(src: Path, args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def run_export_map(args: argparse.Namespace) -> int:
-    from formats.maps.av2 import write_av2_map
-    from formats.maps.maptr import write_maptr
-    from formats.maps.openlabel import write_openlabel_map
+    from formats.errors import FormatError
+    from formats.maps.export import write_map
     from fusionlabel.cli import EXIT_OK, CLIError
 
     info, doc = _open(args.src, args)
-    elements = [doc.map_elements[i] for i in sorted(doc.map_elements)]
-    if not elements:
+    if not doc.map_elements:
         raise CLIError(f"{args.src}: no map elements to export")
-    if args.fixed_num < 2:
-        raise CLIError("--fixed-num must be at least 2")
-    args.dst.mkdir(parents=True, exist_ok=True)
-    name = info.name
-    if args.kind == "maptr":
-        frames = [(i, f.timestamp_ns, f.T_world_from_ego) for i, f in enumerate(info.frames)]
-        out = args.dst / f"maptr_{name}.json"
-        data = write_maptr(out, name, frames, elements, args.window, args.fixed_num)
-        counts: dict[str, int] = {}
-        for g in data["GTs"]:
-            for v in g["vectors"]:
-                counts[v["cls_name"]] = counts.get(v["cls_name"], 0) + 1
-        per = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
-        print(f"{out}: {len(frames)} frames, window {args.window[0]:g} x {args.window[1]:g} m; instances: {per}")
-    elif args.kind == "av2":
-        out = write_av2_map(args.dst, args.log_id or name, elements)
-        import json
-
-        d = json.loads(out.read_text())
-        print(f"{out}: {len(d['lane_segments'])} lane segments, {len(d['drivable_areas'])} drivable areas, "
-              f"{len(d['pedestrian_crossings'])} pedestrian crossings")
-    else:
-        out = args.dst / f"{name}_map.openlabel.json"
-        write_openlabel_map(out, name, elements)
-        print(f"{out}: {len(elements)} map elements as poly3d")
+    try:
+        _, text = write_map(args.kind, args.dst, info, doc, args.window, args.fixed_num, args.log_id)
+    except FormatError as e:
+        raise CLIError(str(e)) from None
+    print(text)
     sys.stdout.flush()
     return EXIT_OK

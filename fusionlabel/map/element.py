@@ -52,7 +52,7 @@ MAP_CLASSES: dict[str, MapClass] = {
     c.name: c
     for c in (
         MapClass("lane_divider", False, {"type": MARK_TYPES, "color": MARK_COLORS},
-                 {"type": "solid", "color": "white"}, (240, 240, 240)),
+                 {"type": "solid", "color": "white"}, (255, 130, 210)),
         MapClass("road_boundary", False, {"kind": ("curb", "edge", "barrier")}, {"kind": "curb"}, (255, 60, 60)),
         MapClass("stop_line", False, {}, {}, (255, 255, 0)),
         MapClass("ped_crossing", True, {}, {}, (60, 160, 255)),

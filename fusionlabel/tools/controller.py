@@ -127,6 +127,9 @@ class ToolController:
         return self._tool_for(ev).cursor(ev)
 
     def on_key(self, ev: KeyEvent) -> str | None:
+        tool = self.tool
+        if getattr(tool, "wants_keys", False) and tool.on_key(ev):  # the map tools' Enter / Backspace / Delete
+            return f"{tool.name}:{ev.key}"
         if self.dragging:
             if ev.key == "escape" and self.cancel():
                 return "cancel"

@@ -273,6 +273,35 @@ def _proposal(i: str, title: str, method: str, *args: object) -> Action:
     return Action(i, title, _part("proposal_review", method, *args), "Assist")
 
 
+def _map_actions() -> list[Action]:
+    """The Map menu (``model.map``: :class:`gui.model.mapwork.MapWork`) and View > Map elements."""
+    from fusionlabel.map.element import MAP_CLASSES
+
+    def toggle(m: Any) -> None:
+        m.map.visible = not m.map.visible
+
+    acc = [Action(f"map_accumulate_{k}", t, _part("map", "start_accumulate", n), "Map/&Accumulated world",
+                  group="Map") for k, t, n in (("25", "25 sweeps", 25), ("100", "100 sweeps", 100),
+                                              ("all", "All sweeps", 0), ("off", "Off (the current sweep)", -1))]
+    classes = [Action(f"map_class_{c}", c.replace("_", " "), _part("map", "set_new_class", c),
+                      "Map/&Class of new elements", group="Map") for c in MAP_CLASSES]
+    return [
+        Action("map_visible", "Map elements (on / off)", toggle, "View", enabled=always, group="View"),
+        Action("tool_map_draw", "Draw map element (click vertices, Enter ends)", _part("map", "set_tool", "map_draw"),
+               "Map"),
+        Action("tool_map_edit", "Edit map elements (drag vertices, double-click inserts)",
+               _part("map", "set_tool", "map_edit"), "Map"),
+        *classes,
+        Action("map_apply_class", "Give the selected element the class of new elements", _part("map", "apply_class"),
+               "Map", separator=True),
+        Action("map_reverse", "Reverse the selected element", _part("map", "reverse"), "Map"),
+        Action("map_split", "Split the selected element at the selected vertex", _part("map", "split"), "Map"),
+        Action("map_join", "Join the selected element with the nearest of its class", _part("map", "join"), "Map"),
+        Action("map_delete", "Delete the selected element", _part("map", "delete"), "Map"),
+        *acc,
+    ]
+
+
 def default_actions() -> list[Action]:
     """The window's actions, in menu order (see the module doc)."""
     nav, view = "Navigation", "View"
@@ -351,6 +380,8 @@ def default_actions() -> list[Action]:
                enabled=always, group=view),
         Action("rotate_bev", "Rotate the BEV by 90 degrees", lambda m: m.view.rotate_bev(), "View", ("Shift+Z",),
                enabled=always, group=view),
+        # Map (map elements in the BEV: gui/model/mapwork.py; model.map)
+        *_map_actions(),
         # Review (QA review of the annotation; not the proposal review)
         _review("review_mode", "Review mode (review and findings panels)", "toggle"),
         _review("review_accept", "Accept the selected box", "review_box", "accepted", sep=True),

@@ -41,6 +41,11 @@ EXPORTS: dict[str, ExportKind] = {
         ExportKind("bev", "&BEV products...", "formats.bev:write_bev"),
         ExportKind("images", "&Images with boxes...", "formats.render_export:write_images"),
         ExportKind("images-mp4", "Images with boxes + &MP4...", "formats.render_export:write_images", {"mp4": True}),
+        ExportKind("map-maptr", "Map as Map&TR vectors...", "formats.maps.export:write_map_export", {"kind": "maptr"}),
+        ExportKind("map-av2", "Map as &Argoverse 2 local map...", "formats.maps.export:write_map_export",
+                   {"kind": "av2"}),
+        ExportKind("map-openlabel", "Map as OpenLABEL &poly3d...", "formats.maps.export:write_map_export",
+                   {"kind": "openlabel"}),
     )
 }
 

@@ -48,6 +48,9 @@ class ViewDrawing:
         self._mirrored: list[Layer] = []
         for ev in ("inserted", "removed", "moved"):
             model.layers.events[ev].connect(lambda *_: self.mirror_layers())
+        #: ``() -> (points (M, 3) world, colours (M, 3) uint8) | None``: shown instead of the sweep
+        #: when it gives points (the accumulated world of map work, ``gui/qt/mapview.py``)
+        self.points_override: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""
@@ -64,6 +67,12 @@ class ViewDrawing:
 
     def update_points(self) -> None:
         if self.fd is None:
+            return
+        over = self.points_override() if self.points_override is not None else None
+        if over is not None:
+            pts, rgb = over
+            self.view3d.set_points(pts, rgb.astype(np.float32) / 255.0)
+            self.bev.set_points(pts[:, :2], rgb)
             return
         fd = self.fd
         origin = fd.T_world_from_ego[:3, 3]

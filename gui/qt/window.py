@@ -44,6 +44,7 @@ from gui.qt.frameview import FrameView
 from gui.qt.input import InputRouter
 from gui.qt.jobs import qt_job_runner
 from gui.qt.loading import SessionLoader
+from gui.qt.mapview import install_map
 from gui.qt.menus import build_menus
 from gui.qt.prompts import APP_NAME, Prompter
 from gui.qt.proposals import ProposalDock
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
         self._actions()
         self.view_editing = install_view_editing(  # 3D-view box drag, camera box tool (gui/qt/viewedit.py)
             self.model, self.view3d, lambda: self.camera_grid, self.frame_shown, self)
+        self.map_work = install_map(  # map layers, map tools, accumulated world (gui/qt/mapview.py)
+            self.model, self.drawing, self.bev, lambda: self.camera_grid, (self.frame_shown, self.loaded))
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self.keeper.autosave_tick)

@@ -78,7 +78,7 @@ def test_a_polyline_layer_added_to_the_views_is_painted(qtbot, scene: Path, cach
     win = open_window(qtbot, scene)
     T = win.drawing.fd.T_world_from_ego
     ahead = [T[:3, :3] @ np.array([x, y, -1.7]) + T[:3, 3] for x, y in ((8.0, -6.0), (8.0, 6.0))]
-    layer = PolylineLayer("map")
+    layer = PolylineLayer("map_test")  # beside the window's own map layer
     layer.set_data([MapElement(1, "stop_line", np.array(ahead))])
     color = class_color("stop_line")
     # a camera that sees it draws it in the class colour

@@ -98,7 +98,7 @@ def test_no_shortcut_is_bound_twice_in_the_window() -> None:
 def test_menus_in_order_with_the_export_submenu() -> None:
     reg = default_registry()
     tops = [p for p, _ in reg.menus() if "/" not in p]
-    assert tops == ["File", "Edit", "Track", "Assist", "Navigate", "View", "Review", "Help"]
+    assert tops == ["File", "Edit", "Track", "Assist", "Navigate", "View", "Map", "Review", "Help"]
     assert reg.shown_key("flip_track") == "H" and reg.shown_key("save") == "Ctrl+S"
     assert reg.keys_of("help") == ["F1", "?"]
 
@@ -170,3 +170,34 @@ def test_a_failing_action_says_so_and_returns_false() -> None:
 
     r = ActionRegistry([*default_actions(), Action("boom", "Boom", boom, "View")])
     assert not r.run("boom", m) and got == ["boom: RuntimeError: no"]
+
+
+def test_map_actions_on_a_headless_model() -> None:
+    from fusionlabel.tools import KeyEvent, PointerEvent
+    from gui.model.mapwork import MapWork
+
+    m, ctx, reg = headless()
+    msgs: list[str] = []
+    m.map = MapWork(m, msgs.append)
+    m.map.bind(ctx, m.controller)
+    assert reg.run("map_class_stop_line", m) and m.map.draw_tool.label == "stop_line"
+    assert reg.run("tool_map_draw", m) and m.controller.active_name == "map_draw"
+    for x in (0.0, 4.0, 8.0):
+        m.controller.on_pointer(PointerEvent("press", (x, 1.0), view="bev"))
+    assert len(m.map.draft.data) == 1
+    assert m.controller.on_key(KeyEvent("enter")) == "map_draw:enter"
+    (eid,) = ctx.doc.map_elements
+    assert [e.id for e in m.map.layer.data] == [eid] and m.map.layer.selected == {eid}
+    assert not m.map.draft.data
+    reg.run("tool_map_edit", m)
+    m.map.edit_tool.select(eid, 1)
+    assert reg.run("map_split", m) and len(ctx.doc.map_elements) == 2
+    assert reg.run("map_join", m) and len(ctx.doc.map_element(eid)) == 3
+    assert reg.run("map_reverse", m) and ctx.doc.map_element(eid).vertices[0, 0] == 8.0
+    reg.run("map_class_lane_divider", m)
+    assert reg.run("map_apply_class", m) and ctx.doc.map_element(eid).label == "lane_divider"
+    reg.run("map_visible", m)
+    assert not m.map.layer.visible and not m.map.draft.visible
+    assert reg.run("map_delete", m) and not ctx.doc.map_elements and not m.map.layer.data
+    ctx.stack.undo()
+    assert [e.id for e in m.map.layer.data] == [eid]
