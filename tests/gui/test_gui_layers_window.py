@@ -60,7 +60,10 @@ def test_cuboid_layer_reproduces_the_window_bev_and_side_view(qtbot, scene: Path
     for got, want in zip(win.side.shapes[: len(side)], side, strict=True):
         _same(got, want)
     # the window draws from the model's layers: the boxes (selection included) and the proposals
-    assert [layer.name for layer in win.model.layers] == ["proposals", "boxes"]
+    assert [layer.name for layer in win.model.layers][:2] == ["proposals", "boxes"]
+    # ... and the further annotation kinds' layers, each mirrored into the views
+    assert {"map", "map_draft"} <= {layer.name for layer in win.model.layers}
+    assert win.model.layers["map"] in win.bev.layers and win.model.layers["map"] in win.view3d.layers
     assert [c.id for c in win.model.layers["boxes"].data] == [r.track_id for r in refs]
     assert win.model.layers["boxes"].selected == {refs[1].track_id}
     # the camera panels draw from their box layer: its selection follows the window's
@@ -116,7 +119,9 @@ def test_a_polyline_layer_added_to_the_views_is_painted(qtbot, scene: Path, cach
     views = [win.bev.layers, win.view3d.layers, *(p.layers for p in win.camera_grid.panels.values())]
     assert all(layer in v for v in views)
     panel = next(iter(win.camera_grid.panels.values()))
-    assert [la.name for la in panel.layers] == ["boxes", "proposals", "map", "preview"]
+    names = [la.name for la in panel.layers]
+    assert names[:2] == ["boxes", "proposals"] and names.index(layer.name) < names.index("preview")
+    assert names[2:names.index("preview")] == [la.name for la in win.model.layers][2:]  # the model's order
     assert any(s.key == ("map", 1) for s in win.bev.layer_shapes())
     win.model.layers.remove(layer)
     assert not any(layer in v for v in views)
