@@ -116,6 +116,9 @@ class CameraPanel(QWidget):
         self._proj = BoxProjection.empty()
         self.selected: int | None = None
         self.show_points = False
+        #: ``overlay_colors(n)`` -> (n, 3) uint8 colours of the overlay's points (e.g. by point
+        #: label, gui.model.pointlabels), or None for colours by depth
+        self.overlay_colors: Callable[[int], NDArray[np.uint8] | None] | None = None
         self._pts_world: NDArray[np.float32] | None = None
         self._scaled: tuple[tuple[int, int], QImage] | None = None
         self._polys: tuple[tuple[int, int, int | None, bool], list] | None = None
@@ -279,7 +282,11 @@ class CameraPanel(QWidget):
             order = np.argsort(-depth)  # far first, near on top
             u = np.rint(uv[order, 0]).astype(np.int64)
             v = np.rint(uv[order, 1]).astype(np.int64)
-            rgb = depth_colors_u8(depth[order])
+            given = self.overlay_colors(len(self._pts_world)) if self.overlay_colors is not None else None
+            if given is not None and len(given) == len(self._pts_world):
+                rgb = np.asarray(given)[front][valid][order]
+            else:
+                rgb = depth_colors_u8(depth[order])
             h, w = img.shape[:2]
             for du, dv in ((0, 0), (1, 0), (0, 1), (1, 1)):
                 uu, vv = u + du, v + dv

@@ -44,6 +44,8 @@ class ViewDrawing:
         self.bev, self.side, self.front, self.view3d, self.timeline = bev, side, front, view3d, timeline
         self.review, self.proposal_review, self.playing = review, proposal_review, playing
         self.fd: FrameData | None = None
+        #: draws the points by their labels (gui.qt.pointlabels) when the colour mode asks it
+        self.label_points: Callable[[FrameData], bool] | None = None
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""
@@ -62,6 +64,8 @@ class ViewDrawing:
         if self.fd is None:
             return
         fd = self.fd
+        if self.label_points is not None and self.label_points(fd):
+            return
         origin = fd.T_world_from_ego[:3, 3]
         ground = float(fd.memo.get("ground_z", origin[2]))
         if self.model.view.accumulate <= 0:  # the common case: colours and order precomputed by the loader

@@ -75,6 +75,7 @@ from gui.qt.drawing import ViewDrawing
 from gui.qt.jobs import qt_job_runner
 from gui.qt.keys import CURSORS, key_event_from_qt
 from gui.qt.menus import build_menus
+from gui.qt.pointlabels import install_point_labels
 from gui.qt.prompts import APP_NAME, Prompter
 from gui.qt.proposals import ProposalDock
 from gui.qt.saving import ProjectKeeper
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
 
         self.exporter = ExportActions(self.model, self)
         self._actions()
+        install_point_labels(self)  # point labels: colours, dock, BEV lasso (gui/qt/pointlabels.py)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self.keeper.autosave_tick)
