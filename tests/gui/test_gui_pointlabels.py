@@ -39,7 +39,8 @@ def test_bev_lasso_labels_points_undo_restores_save_and_reopen_keep(qtbot, scene
     # colours by class: the views draw from the labels, the legend counts them
     win.set_color_mode("class")
     assert win.color_box.currentText() == "class"
-    rows = [win.point_labels.dock_widget.legend.item(i).text() for i in range(win.point_labels.dock_widget.legend.count())]
+    legend = win.point_labels.dock_widget.legend
+    rows = [legend.item(i).text() for i in range(legend.count())]
     assert any(r.startswith("flat.driveable_surface") for r in rows) and any(r.startswith("vehicle.car") for r in rows)
     # lasso mode by its key, the class from the chooser
     qtbot.keyClick(win.bev, Qt.Key.Key_L, Qt.KeyboardModifier.ShiftModifier)
@@ -58,8 +59,7 @@ def test_bev_lasso_labels_points_undo_restores_save_and_reopen_keep(qtbot, scene
     assert (after[inside] == noise).all()  # every point well inside
     far = (np.abs(pts[:, 0] - ego[0]) > 6.5) | (np.abs(pts[:, 1] - ego[1]) > 6.5)
     np.testing.assert_array_equal(after[far], before[far])  # nothing outside
-    assert any(win.point_labels.dock_widget.legend.item(i).text().startswith("noise")
-               for i in range(win.point_labels.dock_widget.legend.count()))
+    assert any(legend.item(i).text().startswith("noise") for i in range(legend.count()))
     win.undo()
     np.testing.assert_array_equal(labels.get(0).semantic, before)
     win.redo()
