@@ -109,3 +109,17 @@ def test_killed_session_reopens_with_its_point_label_edits(scene: Path, tmp_path
     assert not store.points_path.exists()
     store.close()
     s.close()
+
+
+def test_killed_point_label_session_is_restored_by_the_window_and_saved(qtbot, scene: Path, tmp_path: Path) -> None:
+    proj = saved_project(scene, tmp_path)
+    sha = run_and_kill("points", proj, 5)
+    win = open_window(qtbot, proj, FakePrompter(recover=True))
+    labels = win.session.doc.point_labels
+    assert points_digest(labels) == sha.split(":")[1]
+    assert labels.dirty_frames  # restored, not saved yet
+    assert win.save() and not labels.dirty_frames
+    win.close()
+    again = open_window(qtbot, proj, FakePrompter())
+    assert points_digest(again.session.doc.point_labels) == sha.split(":")[1]
+    again.close()
