@@ -112,6 +112,9 @@ class PointLabelDock(QWidget):
 
     def refresh(self) -> None:
         self.legend.clear()
+        if not self.part.active():  # (no label reads while stepping in the other colour modes)
+            self.share_label.setText("points by class or instance (Shift+M): legend and shares")
+            return
         entries = self.part.legend()
         total = sum(e.count for e in entries)
         for e in entries:
@@ -206,13 +209,26 @@ class PointLabelsInWindow:
         if not self.part.active():
             self.part.fd = fd
             self.dock_widget.refresh()
+            bar = getattr(self.win.timeline, "bar", None)
+            if bar is not None:
+                bar.set_label_shares(())
             return False
         rgb, order = self.part.colors(fd)
         self._rgb = rgb
         self.win.view3d.set_points(fd.pts_world, rgb.astype(np.float32) / np.float32(255.0))
         self.win.bev.set_points(fd.pts_world[:, :2], rgb, order=order)
         self.dock_widget.refresh()
+        self.update_shares()
         return True
+
+    def update_shares(self) -> None:
+        """The timeline's strip: the labelled share of the frames whose labels are in memory."""
+        labels, s = self.part.labels(), self.win.session
+        bar = getattr(self.win.timeline, "bar", None)
+        if labels is None or s is None or bar is None:
+            return
+        held = set(labels.held_frames())
+        bar.set_label_shares([self.part.labelled_share(f) if f in held else None for f in range(len(s))])
 
     def _overlay_colors(self, n: int) -> np.ndarray | None:
         if not self.part.active():

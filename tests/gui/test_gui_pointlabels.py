@@ -42,6 +42,7 @@ def test_bev_lasso_labels_points_undo_restores_save_and_reopen_keep(qtbot, scene
     legend = win.point_labels.dock_widget.legend
     rows = [legend.item(i).text() for i in range(legend.count())]
     assert any(r.startswith("flat.driveable_surface") for r in rows) and any(r.startswith("vehicle.car") for r in rows)
+    assert win.timeline.bar.label_shares[0] == pytest.approx((before != UNLABELLED).mean(), abs=1e-3)
     # lasso mode by its key, the class from the chooser
     qtbot.keyClick(win.bev, Qt.Key.Key_L, Qt.KeyboardModifier.ShiftModifier)
     assert win.ctl.active_name == "label_points"
