@@ -23,7 +23,9 @@ File ``<project>.recovery.journal`` (next to ``<project>.recovery.json``, see
   null}``, ``"track_reviews": {id: [review with "frame"]}`` (all box reviews of a track, after it
   was added or removed), ``"box_reviews": [{"track_id", "frame", "review": review or null}]``,
   ``"frame_reviews": [{"frame", "review": review or null}]``, ``"proposals": {id: proposal or
-  null}``, ``"issues": [marker, ...]`` (all markers). Ids are JSON object keys (strings).
+  null}``, ``"issues": [marker, ...]`` (all markers), ``"point_labels": [frame, ...]`` (frames whose
+  point labels changed: their states are in ``<project>.recovery.pointlabels/``,
+  :mod:`formats.pointlabel_recovery`). Ids are JSON object keys (strings).
 - Reading stops at the first line that is torn (no newline at the end of the file), fails its
   CRC, is not JSON or breaks the ``seq`` order: a record cut by a crash is ignored, with every
   record after it.
@@ -98,11 +100,14 @@ class Changes:
     proposals: set[int] = field(default_factory=set)
     issues: bool = False
     map_elements: set[int] = field(default_factory=set)
+    #: frames whose point labels changed (their states go to the recovery folder,
+    #: formats.pointlabel_recovery; the record only names them)
+    point_frames: set[int] = field(default_factory=set)
     unknown: bool = False  # an event kind this journal does not know: write a full copy instead
 
     def __bool__(self) -> bool:
         return bool(self.tracks or self.track_reviews or self.box_reviews or self.frame_reviews
-                    or self.proposals or self.issues or self.map_elements or self.unknown)
+                    or self.proposals or self.issues or self.map_elements or self.point_frames or self.unknown)
 
     def add(self, e: DocumentEvent) -> None:
         tid = e.track_id
@@ -123,7 +128,7 @@ class Changes:
         elif e.kind == "map_changed" and tid is not None:
             self.map_elements.add(tid)
         elif e.kind == "point_labels_changed":
-            pass  # point labels live beside the project (formats.pointlabels), not in its JSON
+            self.point_frames.update(e.frames)  # states beside the recovery copy (formats.pointlabel_recovery)
         else:
             self.unknown = True
 
@@ -157,6 +162,8 @@ class Changes:
         if self.map_elements:
             els = doc.map_elements
             rec["map"] = {str(i): (els[i].to_dict() if i in els else None) for i in sorted(self.map_elements)}
+        if self.point_frames:
+            rec["point_labels"] = sorted(self.point_frames)
         return rec
 
 

@@ -455,6 +455,10 @@ class RecoveryStore:
         self._was_clean = self.stack is not None and self.stack.is_clean  # the document is the saved project
         self._base_size = 0  # bytes of the full copy the journal continues
         self.journal = EditJournal(journal_path_for(self.path)) if journal and stack is not None else None
+        # point labels: the frames changed and not yet written beside the recovery copy; a store
+        # for a restored document (track_clean_state False) keeps the folder it was restored from
+        self._point_frames: set[int] = set()
+        self._points_fresh = track_clean_state
         self._unsubscribe = [doc.subscribe(self._on_change)]
         if self.journal is not None and stack is not None:
             self._unsubscribe.append(stack.subscribe(self._on_step))
@@ -464,8 +468,30 @@ class RecoveryStore:
         """The edit journal beside the recovery file."""
         return journal_path_for(self.path)
 
+    @property
+    def points_path(self) -> Path:
+        """The folder of the point-label frames edited since the last save
+        (:mod:`formats.pointlabel_recovery`)."""
+        from formats.pointlabel_recovery import recovery_points_dir
+
+        return recovery_points_dir(self.path)
+
+    def _write_point_frames(self) -> None:
+        """Write the point-label frames changed since the last write (before the journal record)."""
+        if not self._point_frames or self.doc.point_labels is None:
+            return
+        from formats.pointlabel_recovery import remove, write_frames
+
+        if self._points_fresh:  # a folder left by an older session is not this document's
+            remove(self.points_path)
+            self._points_fresh = False
+        frames, self._point_frames = self._point_frames, set()
+        write_frames(self.doc.point_labels, self.points_path, frames)
+
     def _on_change(self, event: DocumentEvent) -> None:
         self._dirty = True
+        if event.kind == "point_labels_changed":
+            self._point_frames.update(event.frames)
         if self.journal is not None:
             self._changes.add(event)
 
@@ -482,6 +508,7 @@ class RecoveryStore:
             self.discard()
             return
         try:
+            self._write_point_frames()
             hard = JOURNAL_HARD_FACTOR * max(JOURNAL_COMPACT_BYTES, self._base_size)
             if changes.unknown or (self.journal.is_open and self.journal.size > hard) or (
                     not self.journal.is_open and not (was_clean and self._start_on_project())):
@@ -567,6 +594,7 @@ class RecoveryStore:
                 "journal_base": token, "edits": self.edits}
         base = self.path.parent
         data = project_to_dict(self.doc, self.sequence, base, self.ontology, meta=meta)
+        self._write_point_frames()
         atomic_write_json(self.path, data)
         self._dirty = False
         self._last_write = self.clock() if now is None else now
@@ -631,6 +659,11 @@ class RecoveryStore:
         data, n = self._read_replayed()
         project = project_from_dict(data, self.path, base_dir=self.path.parent)
         project.meta["journal_records"] = n
+        from formats.pointlabel_recovery import recovered_point_labels
+
+        labels = recovered_point_labels(self.points_path, self.doc.point_labels)  # over the opened ones
+        project.document.attach_point_labels(labels if labels is not None else self.doc.point_labels)
+        project.meta["point_label_frames"] = len(labels.dirty_frames) if labels is not None else 0
         return project
 
     def move_aside(self) -> Path:
@@ -643,6 +676,8 @@ class RecoveryStore:
             data, _ = self._read_replayed()
             project_from_dict(data, self.path)  # it loads: keep it as one file
             atomic_write_json(kept, data)
+            if self.points_path.is_dir():  # its point-label frames beside it
+                os.replace(self.points_path, kept.with_name(kept.name.removesuffix(".json") + ".pointlabels"))
             self.discard()
         except Exception:
             try:
@@ -655,7 +690,12 @@ class RecoveryStore:
         return kept
 
     def discard(self) -> None:
-        """Remove the recovery file and its journal (if any)."""
+        """Remove the recovery file, its journal and its point-label frames (if any)."""
+        from formats.pointlabel_recovery import remove
+
+        remove(self.points_path)
+        self._point_frames = set()
+        self._points_fresh = False
         try:
             self.path.unlink()
         except FileNotFoundError:

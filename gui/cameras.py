@@ -126,6 +126,9 @@ class CameraPanel(QWidget):
         self.still_points: int | None = 2_000_000
         #: Points projected by the last overlay (tests, benchmarks).
         self.overlay_count = 0
+        #: ``overlay_colors(n)`` -> (n, 3) uint8 colours of the overlay's points (e.g. by point
+        #: label, gui.model.pointlabels), or None for colours by depth
+        self.overlay_colors: Callable[[int], NDArray[np.uint8] | None] | None = None
         self._scaled: tuple[tuple[int, int], QImage] | None = None
         self._polys: tuple[tuple[int, int, int | None, bool], list] | None = None
         #: Draft quality (nearest-neighbour image scaling, 1 px lines without antialiasing) while
@@ -296,6 +299,11 @@ class CameraPanel(QWidget):
             uv, depth = uv[valid], depth[valid].astype(np.float32)
             u = np.rint(uv[:, 0]).astype(np.int64)
             v = np.rint(uv[:, 1]).astype(np.int64)
+            given = None  # colours per point (by label), for an array overlay (not a cloud's budget)
+            if self.overlay_colors is not None and pts is self._pts_world:
+                given = self.overlay_colors(len(pts))
+                if given is not None and len(given) != len(pts):
+                    given = None
             h, w = img.shape[:2]
             near = np.full(h * w, np.inf, np.float32)  # depth buffer: the nearest point on top
             for du, dv in ((0, 0), (1, 0), (0, 1), (1, 1)):
@@ -303,7 +311,17 @@ class CameraPanel(QWidget):
                 k = (uu >= 0) & (uu < w) & (vv >= 0) & (vv < h)
                 np.minimum.at(near, vv[k] * w + uu[k], depth[k])
             hit = np.flatnonzero(near < np.inf)
-            img.reshape(-1, 3)[hit] = depth_colors_u8(near[hit])
+            if given is None:
+                img.reshape(-1, 3)[hit] = depth_colors_u8(near[hit])
+            else:  # each pixel in the colour of its nearest point
+                rgb = np.asarray(given)[front][valid]
+                flat = img.reshape(-1, 3)
+                for du, dv in ((0, 0), (1, 0), (0, 1), (1, 1)):
+                    uu, vv = u + du, v + dv
+                    k = np.flatnonzero((uu >= 0) & (uu < w) & (vv >= 0) & (vv < h))
+                    pix = vv[k] * w + uu[k]
+                    top = k[depth[k] <= near[pix]]
+                    flat[vv[top] * w + uu[top]] = rgb[top]
         self._composite = np.ascontiguousarray(img)
         h, w = self._composite.shape[:2]
         # the screen's 32-bit format: scaling and drawing need no per-paint conversion (a deep copy)

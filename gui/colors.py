@@ -47,6 +47,10 @@ def tracked_opacity(confidence: float | None) -> float:
     return TRACKED_MIN_OPACITY + (1.0 - TRACKED_MIN_OPACITY) * c
 
 COLOR_MODES = ("height", "intensity", "distance")
+#: Colour modes drawn from the point labels (gui.model.pointlabels): by class, by instance.
+LABEL_MODES = ("class", "instance")
+#: Every mode of the view's "Points by" chooser.
+ALL_COLOR_MODES = COLOR_MODES + LABEL_MODES
 
 # A perceptually ordered colour ramp (dark blue -> cyan -> green -> yellow -> red), RGB 0-1.
 _RAMP = np.array(

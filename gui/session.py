@@ -213,6 +213,7 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
     holds the deskewed world points, and ``deskew`` shows them (``pts_world``)."""
     info = loaded.info
     pts_list, inten_list, timed_list = [], [], []
+    slices: dict[str, tuple[int, int]] = {}  # where each LiDAR's points lie in pts_world
     has_times = False
     for name in loaded.lidar_names:
         pc = loaded.read_lidar(index, name)
@@ -223,6 +224,8 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
         if timing is not None and timing.sweep_times(index, name, pc) is not None:
             timed = np.asarray(timing.world_points(index, name, True, pc)[0], dtype=np.float32)
             has_times = True
+        start = sum(len(p) for p in pts_list)
+        slices[name] = (start, start + len(raw))
         timed_list.append(raw if timed is None else timed)
         pts_list.append(timed if deskew and timed is not None else raw)
         inten = pc.intensity
@@ -250,6 +253,7 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
                 img = np.repeat(img[:, :, None], 3, axis=2)
             images[name] = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
     fd = FrameData(index, pts_world, intensity, np.array(info.frames[index].T_world_from_ego), images)
+    fd.memo["lidar_slices"] = slices
     if has_times:
         fd.memo["pts_world_timed"] = np.concatenate(timed_list)
     if lod:

@@ -43,6 +43,8 @@ class TimelineBar(QWidget):
         self.span: tuple[int, int] | None = None
         self.gaps: list[tuple[int, int]] = []
         self.tracked: list[int] = []
+        #: per frame the share of labelled points (point labels), None where unknown: a strip
+        self.label_shares: tuple[float | None, ...] = ()
         self._static: tuple[tuple, QPixmap] | None = None  # ruler without the cursor, by its state
         self.setMinimumHeight(34)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -58,6 +60,14 @@ class TimelineBar(QWidget):
         self.gaps = [(int(a), int(b)) for a, b in gaps]
         self.tracked = sorted(int(f) for f in tracked)
         self.update()
+
+    def set_label_shares(self, shares: Sequence[float | None]) -> None:
+        """Per frame the share of labelled points in [0, 1] (None: unknown), drawn along the top
+        edge from red (none) to green (all)."""
+        shares = tuple(None if s is None else round(float(s), 3) for s in shares)
+        if shares != self.label_shares:
+            self.label_shares = shares
+            self.update()
 
     def _x(self, f: float) -> float:
         n = max(self.count - 1, 1)
@@ -93,6 +103,12 @@ class TimelineBar(QWidget):
                 p.fillRect(QRectF(x0, mid - 4, max(x1 - x0, 2.0), 8), QColor(28, 30, 36))
                 p.setPen(QPen(QColor(200, 80, 70), 1.5))
                 p.drawLine(QPointF(x0, mid - 5), QPointF(x1, mid + 5))
+        half = 0.5 * (self._x(1) - self._x(0))
+        for f, share in enumerate(self.label_shares[: self.count]):
+            if share is not None:
+                x0 = self._x(f) - half
+                color = QColor(int(220 * (1 - share)), int(60 + 160 * share), 60)
+                p.fillRect(QRectF(x0, 1, max(2 * half, 1.0), 3), color)
         p.setPen(QPen(QColor(90, 95, 105), 1))
         p.drawLine(int(self._x(0)), int(mid), int(self._x(max(self.count - 1, 0))), int(mid))
         step = max(1, self.count // 50)
@@ -110,7 +126,7 @@ class TimelineBar(QWidget):
 
     def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         key = (self.width(), self.height(), self.devicePixelRatioF(), self.count, tuple(self.keyframes), self.span,
-               tuple(self.gaps), tuple(self.tracked))
+               tuple(self.gaps), tuple(self.tracked), self.label_shares)
         if self._static is None or self._static[0] != key:  # redrawn only when the ruler changes
             pm = QPixmap(self.size() * self.devicePixelRatioF())
             pm.setDevicePixelRatio(self.devicePixelRatioF())

@@ -269,6 +269,13 @@ def _review(i: str, title: str, method: str, *args: object, sep: bool = False) -
     return Action(i, title, _part("review", method, *args), "Review", enabled=always, separator=sep)
 
 
+def _points(*entries: tuple[str, str, str, tuple[object, ...], tuple[str, ...]]) -> list[Action]:
+    """Point-label entries ``(id, title, method of model.point_labels, its args, the window's keys)``."""
+    return [Action(i, t, _part("point_labels", meth, *args), "Assist/Point labels", keys,
+                   separator=n == 0)
+            for n, (i, t, meth, args, keys) in enumerate(entries)]
+
+
 def _proposal(i: str, title: str, method: str, *args: object) -> Action:
     return Action(i, title, _part("proposal_review", method, *args), "Assist")
 
@@ -355,6 +362,13 @@ def default_actions() -> list[Action]:
         _proposal("relabel_proposal", "Proposal: class of new boxes", "relabel"),
         _proposal("next_proposal", "Next proposal", "step", 1),
         _proposal("previous_proposal", "Previous proposal", "step", -1),
+        # Assist > Point labels (gui/model/pointlabels.py; model.point_labels)
+        *_points(("point_lasso", "Lasso: label points in the BEV", "use_tool", ("lasso",), ("Shift+L",)),
+                 ("point_brush", "Brush: label points in the BEV", "use_tool", ("brush",), ("Shift+B",)),
+                 ("point_fill_boxes", "Fill point labels from boxes", "fill_from_boxes", (), ("Ctrl+Shift+F",)),
+                 ("point_ground_road", "Ground and road point labels", "ground_and_road", (), ("Ctrl+Shift+G",)),
+                 ("point_cleanup", "Clean up small point-label clusters", "cleanup", (), ()),
+                 ("point_colors", "Points by class / instance / height", "cycle_color", (), ("Shift+M",))),
         # Navigate
         Action("frame_step", "Next frame", lambda m: m.set_frame(m.frame + 1), "Navigate", group=nav),
         Action("play", "Play / pause", _shell("toggle_play"), "Navigate", ("Space",), group=nav),

@@ -28,7 +28,7 @@ from typing import Any
 
 from fusionlabel.events import ErrorReporter, EventGroup
 from fusionlabel.tools import Preview, ToolContext, ToolController
-from gui.colors import COLOR_MODES
+from gui.colors import ALL_COLOR_MODES, COLOR_MODES
 from gui.model.evented import Evented, Field
 from gui.model.jobs import JobRunner
 from gui.model.layers import LayerList
@@ -38,8 +38,8 @@ MAX_ACCUMULATE = 50
 
 
 def _color_mode(v: Any) -> str:
-    if v not in COLOR_MODES:
-        raise ValueError(f"colour mode must be one of {COLOR_MODES}, got {v!r}")
+    if v not in ALL_COLOR_MODES:
+        raise ValueError(f"colour mode must be one of {ALL_COLOR_MODES}, got {v!r}")
     return str(v)
 
 
@@ -60,7 +60,8 @@ def _angle(v: Any) -> float:
 class ViewOptions(Evented):
     """The window's view toggles (each ``view.events.<name>(value)`` on change)."""
 
-    color_mode = Field("height", _color_mode, "points coloured by height, intensity or distance")
+    color_mode = Field("height", _color_mode, "points coloured by height, intensity or distance, or by their "
+                       "point labels: class or instance")
     accumulate = Field(0, _accumulate, "also show this many sweeps before and after (world frame)")
     follow_ego = Field(True, bool, "the BEV and 3D view follow the ego vehicle while stepping")
     bev_up_offset = Field(0.0, _angle, "added to the ego heading as the BEV's up direction (rad, [0, 2 pi))")
@@ -73,8 +74,8 @@ class ViewOptions(Evented):
                        "(gui.qt.viewedit)")
 
     def cycle_color_mode(self) -> str:
-        """Switch to the next colour mode; returns it."""
-        i = COLOR_MODES.index(self.color_mode)
+        """Switch to the next colour mode (of height, intensity, distance); returns it."""
+        i = COLOR_MODES.index(self.color_mode) if self.color_mode in COLOR_MODES else -1
         self.color_mode = COLOR_MODES[(i + 1) % len(COLOR_MODES)]
         return self.color_mode
 

@@ -51,6 +51,8 @@ class ViewDrawing:
         #: ``() -> (points (M, 3) world, colours (M, 3) uint8) | None``: shown instead of the sweep
         #: when it gives points (the accumulated world of map work, ``gui/qt/mapview.py``)
         self.points_override: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None
+        #: draws the points by their labels (gui.qt.pointlabels) when the colour mode asks it
+        self.label_points: Callable[[FrameData], bool] | None = None
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""
@@ -75,6 +77,8 @@ class ViewDrawing:
             self.bev.set_points(pts[:, :2], rgb)
             return
         fd = self.fd
+        if self.label_points is not None and self.label_points(fd):
+            return
         origin = fd.T_world_from_ego[:3, 3]
         ground = float(fd.memo.get("ground_z", origin[2]))
         view = self.model.view

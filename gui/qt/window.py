@@ -46,6 +46,7 @@ from gui.qt.jobs import qt_job_runner
 from gui.qt.loading import SessionLoader
 from gui.qt.mapview import install_map
 from gui.qt.menus import build_menus
+from gui.qt.pointlabels import install_point_labels
 from gui.qt.prompts import APP_NAME, Prompter
 from gui.qt.proposals import ProposalDock
 from gui.qt.saving import ProjectKeeper
@@ -111,6 +112,9 @@ class MainWindow(QMainWindow):
             self.model, self.view3d, lambda: self.camera_grid, self.frame_shown, self)
         self.map_work = install_map(  # map layers, map tools, accumulated world (gui/qt/mapview.py)
             self.model, self.drawing, self.bev, lambda: self.camera_grid, (self.frame_shown, self.loaded))
+        self.point_labels = install_point_labels(  # point labels: colours, dock, BEV lasso (gui/qt/pointlabels.py)
+            self.model, self.drawing, self.bev, self.view3d, self.timeline, self.color_box, lambda: self.camera_grid,
+            self.frame_shown, lambda d: self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d), self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self.keeper.autosave_tick)

@@ -5,7 +5,9 @@ code, applies edits, prints ``EDITS <n> <sha256 of the document>`` and waits to 
 recovery store the window uses (gui.session, gui.persist) and pushes N commands (the last two an
 undo and a redo); ``window`` runs the real window and types keys on the selected box (nudges and a
 rotation, which merge into one undo step per frame, a frame step, an undo and a redo) until N
-edits were applied (a key that changes the document counts as one).
+edits were applied (a key that changes the document counts as one); ``points`` pushes N point-label
+edits (a BEV lasso stroke per frame, the last two an undo and a redo) and a box edit, and prints the
+digest of the document and of its point labels.
 """
 
 from __future__ import annotations
@@ -38,6 +40,40 @@ def headless(project: Path, n: int) -> str:
     s.undo.undo()
     s.undo.redo()
     return digest(s.doc)
+
+
+def points_digest(labels) -> str:  # type: ignore[no-untyped-def]
+    h = hashlib.sha256()
+    for f in labels.labelled_frames():
+        lab = labels.get(f)
+        h.update(b"%d:" % f + lab.semantic.tobytes() + lab.instance.tobytes())
+    return h.hexdigest()
+
+
+def points(project: Path, n: int) -> str:
+    from fusionlabel.commands import SetKeyframe
+    from fusionlabel.pointlabels.tools import label_mask, lasso_mask
+    from gui import persist
+    from gui.session import load_session
+
+    s = load_session(project)
+    store = persist.recovery_store(s, 3600.0)
+    assert store.journal is not None and s.doc.point_labels is not None
+    for i in range(n - 2):
+        f = i % len(s)
+        pts = s.points_at(f)
+        c = pts[:, :2].mean(axis=0) + (i, 0)
+        square = c + [[-6, -6], [6, -6], [6, 6], [-6, 6]]
+        cmd = label_mask(s.doc, f, lasso_mask(pts, square, (-5.0, 50.0)), "static.vegetation" if i % 2 else "noise")
+        assert cmd is not None
+        s.undo.push(cmd)
+    s.undo.undo()
+    s.undo.redo()
+    tid = s.doc.track_ids()[0]
+    b = s.doc.box_at(tid, 0)
+    assert b is not None
+    s.undo.push(SetKeyframe(tid, 0, b.box.replace(center=(b.box.center[0] + 0.5, *b.box.center[1:]))))
+    return f"{digest(s.doc)}:{points_digest(s.doc.point_labels)}"
 
 
 def window(project: Path, n: int) -> str:
@@ -78,7 +114,7 @@ def window(project: Path, n: int) -> str:
 
 def main() -> None:
     mode, project, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    sha = headless(project, n) if mode == "headless" else window(project, n)
+    sha = {"headless": headless, "window": window, "points": points}[mode](project, n)
     print(f"EDITS {n} {sha}", flush=True)
     while True:  # wait for SIGKILL: nothing is closed or saved
         time.sleep(1)
