@@ -364,7 +364,7 @@ def default_actions() -> list[Action]:
         _proposal("previous_proposal", "Previous proposal", "step", -1),
         # Assist > Point labels (gui/model/pointlabels.py; model.point_labels)
         *_points(("point_lasso", "Lasso: label points in the BEV", "use_tool", ("lasso",), ("Shift+L",)),
-                 ("point_brush", "Brush: label points in the BEV", "use_tool", ("brush",), ("Shift+B",)),
+                 ("point_brush", "Brush: label points in the BEV", "use_tool", ("brush",), ("Shift+P",)),
                  ("point_fill_boxes", "Fill point labels from boxes", "fill_from_boxes", (), ("Ctrl+Shift+F",)),
                  ("point_ground_road", "Ground and road point labels", "ground_and_road", (), ("Ctrl+Shift+G",)),
                  ("point_cleanup", "Clean up small point-label clusters", "cleanup", (), ()),
