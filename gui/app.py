@@ -570,7 +570,7 @@ class MainWindow(QMainWindow):
         """Keymap actions handed to the window (``APP_ACTIONS``) for tracks and proposals."""
         if self.session is None:
             return False
-        if name.endswith("_proposal") or name == "accept_above_threshold":
+        if name.endswith("_proposal") or name in ("accept_above_threshold", "reject_rest"):
             return self.proposals_ui.perform(name)
         if name in TRACKING_ACTIONS:
             return self.tracking.perform(name)

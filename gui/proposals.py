@@ -394,8 +394,20 @@ class ProposalReview:
         return {
             "accept_proposal": self.accept, "reject_proposal": self.reject, "relabel_proposal": self.relabel,
             "next_proposal": lambda: self.step(1), "previous_proposal": lambda: self.step(-1),
-            "accept_above_threshold": self.accept_above,
+            "accept_above_threshold": self.accept_above, "reject_rest": self.reject_rest,
         }[action]()
+
+    def reject_rest(self) -> bool:
+        """Reject the proposal under review and every one after it in the queue, one undoable step
+        (:meth:`ReviewQueue.reject_rest`)."""
+        if self.queue is None or self.queue.current is None:
+            self._say("no proposal to review")
+            return False
+        n = len(self.queue.reject_rest().proposal_ids)
+        self._say(f"rejected the rest of the queue: {n} proposal{'s' if n != 1 else ''} ({len(self.queue)} left; "
+                  "Ctrl+Z undoes them all)")
+        self.show_current()
+        return n > 0
 
     def proposal_at(self, doc: AnnotationDocument, frame: int, xy: Sequence[float]) -> int | None:
         """The proposal whose BEV footprint at ``frame`` holds world ``xy`` (the smallest one when

@@ -68,7 +68,7 @@ APP_ACTIONS = frozenset({
     "auto_track", "auto_track_all", "next_tracked_review", "previous_tracked_review",
     # pre-label proposals (docs/tools.md "Proposals")
     "accept_proposal", "reject_proposal", "relabel_proposal", "next_proposal", "previous_proposal",
-    "accept_above_threshold",
+    "accept_above_threshold", "reject_rest",
 })
 
 # ---- review mode (the window's gui/review.py performs these) ----
@@ -117,6 +117,8 @@ def default_bindings() -> list[KeyBinding]:
         _b("v", (), "tool_edit", "Select / edit tool", ed),
         _b("b", (), "tool_create", "Create tool (drag rear to front; shift: corner to corner)", ed),
         _b("g", (), "tool_oneclick", "One-click box tool (click an object's points)", ed),
+        _b("g", ("shift",), "tool_oneclick_held",
+           "One-click box tool held on: box after box (V or Esc with nothing selected leaves it)", ed),
     ]
     tr = "Tracks"
     out += [
@@ -139,6 +141,8 @@ def default_bindings() -> list[KeyBinding]:
         _b("y", ("shift",), "accept_above_threshold",
            "Accept every proposal at or above the review threshold (one undoable step)", pr),
         _b("x", (), "reject_proposal", "Reject the current proposal", pr),
+        _b("x", ("shift",), "reject_rest",
+           "Reject the current proposal and every one after it in the review queue (one undoable step)", pr),
         _b("l", (), "relabel_proposal", "Give the current proposal the class chosen for new boxes", pr),
         _b("j", (), "next_proposal", "Next proposal in the review queue (highest confidence first)", pr),
         _b("j", ("shift",), "previous_proposal", "Previous proposal in the review queue", pr),
