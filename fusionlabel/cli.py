@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fusionlabel import __version__
+from fusionlabel import __version__, proposals_cli
 from fusionlabel.errors import FusionLabelError
 
 EXIT_OK = 0
@@ -881,6 +881,8 @@ COMMANDS: list[Command] = [
             "or native", _add_convert, _run_convert),
     Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
             _add_prelabel, _run_prelabel),
+    Command("review-proposals", "accept proposals above a confidence and reject those below (or the rest), "
+            "one step each", proposals_cli.add_arguments, proposals_cli.run),
     Command("track", "follow tracks from their keyframes through the sequence on the LiDAR points (auto-track; "
             "tracked boxes with confidence)", _add_track, _run_track),
     Command("qa", "check a project or dataset's labels, sample frames to review, write a QA report", _add_qa,
