@@ -121,7 +121,7 @@ ON_OBJECT_M = 0.5  #: ... or whose centre is this close (m) to the object's
 INSPECT_STRIDE = 5  #: inspection: every 5th visible frame (and the first and last)
 PX_PER_M = 40.0  #: BEV zoom of the gestures (handles are picked within 8 px)
 FIX_ROUNDS = 6
-REJECT_RUN = 3  #: the rest of the review queue is rejected (Shift+X) after this many wrong proposals in a row
+REJECT_RUN = 5  #: the rest of the review queue is rejected (Shift+X) after this many wrong proposals in a row
 VEHICLES = VEHICLE_CLASSES  #: the vehicle classes of the pre-labeller
 
 
