@@ -121,6 +121,7 @@ ON_OBJECT_M = 0.5  #: ... or whose centre is this close (m) to the object's
 INSPECT_STRIDE = 5  #: inspection: every 5th visible frame (and the first and last)
 PX_PER_M = 40.0  #: BEV zoom of the gestures (handles are picked within 8 px)
 FIX_ROUNDS = 6
+REJECT_RUN = 5  #: the rest of the review queue is rejected (Shift+X) after this many wrong proposals in a row
 VEHICLES = VEHICLE_CLASSES  #: the vehicle classes of the pre-labeller
 
 
@@ -302,6 +303,8 @@ class Features:
     resize_track: bool = False  #: ``U`` gives a track one size (``fusionlabel.trackops.ResizeTrack``)
     held: bool = False  #: a new box lasts to the end of the sequence (held), a parked car needs one
     bulk_accept: bool = False  #: ReviewQueue accepts everything above a threshold
+    reject_rest: bool = False  #: ReviewQueue rejects the rest of the queue in one action (``Shift+X``)
+    held_oneclick: bool = False  #: ``Shift+G`` holds the one-click tool on, box after box
 
     @classmethod
     def detect(cls) -> Features:
@@ -314,11 +317,15 @@ class Features:
         f.flip_track, f.resize_track = hasattr(ops, "FlipTrack"), hasattr(ops, "ResizeTrack")
         f.held = "to_sequence_end" in inspect.signature(CreateTrack).parameters
         f.bulk_accept = hasattr(ReviewQueue, "accept_above")
+        f.reject_rest = hasattr(ReviewQueue, "reject_rest")
+        km = importlib.import_module("fusionlabel.tools.keymap").Keymap.default()
+        f.held_oneclick = bool(km.shortcuts_for("tool_oneclick_held"))
         return f
 
     def describe(self) -> str:
         return ", ".join(f"{name}={'yes' if getattr(self, name) else 'no'}"
-                         for name in ("autotrack", "flip_track", "resize_track", "held", "bulk_accept"))
+                         for name in ("autotrack", "flip_track", "resize_track", "held", "bulk_accept", "reject_rest",
+                                      "held_oneclick"))
 
 
 TODAY = Features()
@@ -401,6 +408,9 @@ class Desk:
             self._review(name)
         elif name == "accept_above_threshold" and self.queue:
             self.queue.accept_above()  # type: ignore[attr-defined]  # the dock's default threshold
+            self.show_current()
+        elif name == "reject_rest" and self.queue:
+            self.queue.reject_rest()  # type: ignore[attr-defined]
             self.show_current()
         elif name in ("flip_track", "end_track", "extend_track", "resize_track") and tid is not None:
             self._track_edit(name, tid, f)
@@ -570,16 +580,19 @@ class Desk:
 
     # ---- creation -------------------------------------------------------------------------------
     def one_click(self, g: GtTrack, f: int) -> int | None:
-        """``G`` and a click on the object's points at frame ``f``; without a box there, ``N`` (a
-        class-default box at the pointer). Returns the new track id."""
+        """``G`` (unless the one-click tool is held on with ``Shift+G``) and a click on the object's
+        points at frame ``f``; without a box there, ``N`` (a class-default box at the pointer).
+        Returns the new track id."""
         self.goto(f)
         self.choose_class(g.label)
         before = set(self.doc.track_ids())
-        self.key("g")
+        if self.ctl.held != "oneclick":
+            self.key("g")
         self.click(g.boxes[f].center[:2], "one-click")
         new = set(self.doc.track_ids()) - before
         if not new:
-            self.ctl.set_tool("edit")
+            if self.ctl.held != "oneclick":
+                self.ctl.set_tool("edit")
             self.key("n")
             new = set(self.doc.track_ids()) - before
         if not new:
@@ -807,12 +820,19 @@ def hand_after(desk: Desk) -> None:
     goes on."""
     seq, led, tracking = desk.seq, desk.ledger, desk.features.autotrack is not None
     mine: dict[int, int] = {}
+    held = desk.features.held_oneclick
+    if held:  # Shift+G: the one-click tool held on for every object (one key, shared)
+        led.charge_to(*seq.gt)
+        desk.key("g", "shift")
     for f, gs in sorted(_first_visible(seq).items()):
         for g in gs:
             led.charge_to(g.gt_id)
             tid = desk.one_click(g, f)
             if tid is not None:
                 mine[g.gt_id] = tid
+    if held:  # V: back to the edit tool (one key, shared)
+        led.charge_to(*seq.gt)
+        desk.key("v")
     if tracking and mine:
         led.charge_to(*mine)
         desk.key("t", "shift")
@@ -848,32 +868,52 @@ def _prelabel(desk: Desk, proposals: list[Proposal] | None = None) -> None:
     desk.show_current()
 
 
-def _object_under(desk: Desk, box: Box3D, f: int, claimed: set[int]) -> GtTrack | None:
+def _object_under(desk: Desk, box: Box3D, f: int, claimed: set[int],
+                  boxes: dict[int, Box3D] | None = None) -> GtTrack | None:
     """The object in scope, not labelled yet, that a person sees a proposal's box at ``f`` sit on:
     BEV IoU >= ON_OBJECT_IOU, or centres within ON_OBJECT_M (a walker's box of the class prior
-    size around a thin person); the best IoU wins."""
+    size around a thin person); the best IoU wins. Where the truth has no box of an object at
+    ``f`` (a real sample labels part of its frames; the object is there all the same), it is
+    judged at the proposal's nearest frame of ``boxes`` (its boxes by frame) where it has one."""
     best, best_key = None, (0.0, -math.inf)
     for g in desk.seq.gt.values():
-        if g.gt_id in claimed or f not in g.boxes:
+        if g.gt_id in claimed:
             continue
-        iou = bev_iou(box, g.boxes[f])
-        d = math.dist(box.center[:2], g.boxes[f].center[:2])
+        k = f
+        if f not in g.boxes:
+            common = [j for j in (boxes or {}) if j in g.boxes]
+            if not common:
+                continue
+            k = min(common, key=lambda j: (abs(j - f), j))
+        b = (boxes or {}).get(k, box)
+        iou = bev_iou(b, g.boxes[k])
+        d = math.dist(b.center[:2], g.boxes[k].center[:2])
         if (iou >= ON_OBJECT_IOU or d <= ON_OBJECT_M) and (iou, -d) > best_key:
             best, best_key = g, (iou, -d)
     return best
 
 
-def review_one_by_one(desk: Desk, claimed: dict[int, int], result: RouteResult) -> None:
+def review_one_by_one(desk: Desk, claimed: dict[int, int], result: RouteResult,
+                      reject_run: int | None = None) -> None:
     """Look at each proposal left in the queue in its order; ``Y`` (after ``L`` with the right class
-    when its class is wrong) when it is on an object not yet labelled, else ``X``."""
+    when its class is wrong) when it is on an object not yet labelled, else ``X``. With
+    ``reject_run`` (the queue's "reject the rest", highest confidence first): once that many
+    proposals in a row were wrong, ``Shift+X`` rejects the rest unseen (what it drops of real
+    objects shows in the recall)."""
     q, led = desk.queue, desk.ledger
     assert q is not None
+    wrong = 0
     while q.current is not None:
+        if reject_run is not None and wrong >= reject_run:
+            led.charge_to(OVERHEAD)
+            desk.key("x", "shift")
+            break
         p = q.current
         f = desk.ctx.frame if desk.ctx.frame in p.boxes else p.frames()[0]
-        g = _object_under(desk, p.boxes[f], f, set(claimed))
+        g = _object_under(desk, p.boxes[f], f, set(claimed), p.boxes)
         led.charge_to(g.gt_id if g is not None else OVERHEAD)
         desk.check()
+        wrong = wrong + 1 if g is None else 0
         if g is None:
             desk.key("x")
             continue
@@ -919,7 +959,8 @@ def prelabel_after(desk: Desk, result: RouteResult, proposals: list[Proposal] | 
         tr = desk.doc.track(tid)
         f0 = tr.keyframe_indices()[0]
         result.accepted += 1
-        g = _object_under(desk, tr.keyframes[f0], f0, set(claimed))
+        g = _object_under(desk, tr.keyframes[f0], f0, set(claimed),
+                          {k: r.box for k in tr.frames() if (r := desk.doc.box_at(tid, k)) is not None})
         if g is None:  # a false track: found when inspecting it, deleted
             desk.ctx.set_frame(f0)
             desk.check()
@@ -929,7 +970,7 @@ def prelabel_after(desk: Desk, result: RouteResult, proposals: list[Proposal] | 
         result.accepted_true += 1
         claimed[g.gt_id] = tid
         desk.owner[tid] = g.gt_id
-    review_one_by_one(desk, claimed, result)
+    review_one_by_one(desk, claimed, result, REJECT_RUN if desk.features.reject_rest else None)
     for gid, tid in claimed.items():
         led.charge_to(gid)
         desk.inspect(tid, desk.seq.gt[gid])

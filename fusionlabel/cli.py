@@ -19,7 +19,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from fusionlabel import __version__
+from fusionlabel import __version__, proposals_cli
 from fusionlabel.errors import FusionLabelError
 from fusionlabel.sequence import SensorSequence
 
@@ -936,6 +936,8 @@ COMMANDS: list[Command] = [
             "semantickitti or native", _add_convert, _run_convert),
     Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
             _add_prelabel, _run_prelabel),
+    Command("review-proposals", "accept proposals above a confidence and reject those below (or the rest), "
+            "one step each", proposals_cli.add_arguments, proposals_cli.run),
     Command("track", "follow tracks from their keyframes through the sequence on the LiDAR points (auto-track; "
             "tracked boxes with confidence)", _add_track, _run_track),
     Command("qa", "check a project or dataset's labels, sample frames to review, write a QA report", _add_qa,

@@ -39,6 +39,7 @@ from fusionlabel.assist.prelabel import (
 from fusionlabel.assist.review import (
     AcceptProposal,
     EditProposal,
+    RejectMany,
     RejectProposal,
     ReviewQueue,
     SetProposals,
@@ -56,6 +57,7 @@ __all__ = [
     "PrelabelParams",
     "PrelabelResult",
     "PrelabelScore",
+    "RejectMany",
     "RejectProposal",
     "ReviewQueue",
     "SetProposals",

@@ -14,8 +14,9 @@ Proposals live in :attr:`AnnotationDocument.proposals`, apart from the human tra
 :class:`ReviewQueue` orders the proposals highest confidence first (``lowest_first=True``: the
 uncertain ones first), accepts the current proposal as a whole track (a proposal is one track over
 its frames), accepts every proposal at or above a confidence threshold in one undoable step
-(:class:`AcceptAbove`), and follows the document: it stays current after accepts, rejects, undo and
-redo. Accepted tracks get keyframes only where the motion needs them
+(:class:`AcceptAbove`), rejects the rest of the queue from the current proposal on, or everything
+below a threshold, in one undoable step (:class:`RejectMany`), and follows the document: it stays
+current after accepts, rejects, undo and redo. Accepted tracks get keyframes only where the motion needs them
 (:func:`fusionlabel.assist.tracklabel.reduce_keyframes`).
 """
 
@@ -184,6 +185,19 @@ class AcceptAbove(CommandGroup):
         return [c.track_id for c in self.commands if isinstance(c, AcceptProposal) and c.track_id is not None]
 
 
+class RejectMany(CommandGroup):
+    """Reject several proposals (each whole, see :class:`RejectProposal`) as one undoable step
+    ("reject the rest" of the review queue, or everything below a confidence threshold)."""
+
+    def __init__(self, proposal_ids: Sequence[int], description: str | None = None) -> None:
+        super().__init__(description or f"Reject {len(proposal_ids)} proposals",
+                         [RejectProposal(pid) for pid in proposal_ids])
+
+    @property
+    def proposal_ids(self) -> list[int]:
+        return [c.proposal_id for c in self.commands if isinstance(c, RejectProposal)]
+
+
 class EditProposal(Command):
     """Change a proposal before accepting it: its box at ``frame`` (with ``box``; a frame without a
     box gets one) and/or its class (``label``)."""
@@ -259,7 +273,8 @@ class ReviewQueue:
     ``attributes_for(label)`` gives the attributes of an accepted track (e.g. the ontology's
     ``default_attributes``). ``accept_above(threshold)`` accepts every proposal at or above the
     threshold in one undoable step; ``accept_track()`` accepts the current proposal's whole track
-    (every frame, whichever frame the labeler looks at)."""
+    (every frame, whichever frame the labeler looks at); ``reject_rest()`` rejects the current
+    proposal and all after it (``reject_below(threshold)``: all below), one undoable step."""
 
     def __init__(self, doc: AnnotationDocument, stack: UndoStack, frame: int | None = None,
                  attributes_for: object = None, lowest_first: bool = False) -> None:
@@ -371,6 +386,37 @@ class ReviewQueue:
             self._current, self._pos = None, 0
         self.refresh()
         return cmd
+
+    def rest(self) -> list[int]:
+        """Ids of the current proposal and every one after it in review order (highest first:
+        the current one and all of lower confidence); empty when the queue is."""
+        return list(self._order[self._pos:]) if self._current is not None else []
+
+    def below(self, threshold: float) -> list[int]:
+        """Ids of the queued proposals with confidence < ``threshold``, in review order."""
+        return [i for i in self._order if self.doc.proposals[i].confidence < threshold]
+
+    def _reject_many(self, ids: Sequence[int], description: str) -> RejectMany:
+        cmd = RejectMany(ids, description)
+        if ids:
+            self.stack.push(cmd)
+        self._current, self._pos = None, 0
+        self.refresh()
+        return cmd
+
+    def reject_rest(self) -> RejectMany:
+        """Reject the current proposal and every one after it in review order (after accepting
+        what is above the threshold and the good ones at the head: the rest of the queue), one
+        undoable step (:class:`RejectMany`; pushed only when there is one). The queue goes on from
+        its head with what is left (the proposals before the current one)."""
+        ids = self.rest()
+        return self._reject_many(ids, f"Reject the rest of the review queue ({len(ids)} proposals)")
+
+    def reject_below(self, threshold: float) -> RejectMany:
+        """Reject every queued proposal with confidence < ``threshold``, one undoable step
+        (:class:`RejectMany`; pushed only when some qualify)."""
+        ids = self.below(threshold)
+        return self._reject_many(ids, f"Reject {len(ids)} proposals with confidence < {threshold:.2f}")
 
     def reject(self, frames: Iterable[int] | None = None) -> RejectProposal:
         p = self._require()

@@ -76,6 +76,12 @@ class TrackParams:
     join_frames: int = 10
     join_gate_m: float = 1.5
     join_gate_per_s: float = 2.0
+    #: one still object, two tracks (a passer-by split its cluster for a while and a second track
+    #: started): tracks of one kind whose centres stay within ``still_spread_m`` (median distance
+    #: to their median) and whose medians lie within ``still_gate_m`` (people and riders: a third
+    #: of it) are one track, overlapping in time or not
+    still_spread_m: float = 0.5
+    still_gate_m: float = 1.0
     #: quantile of the per-frame extents that sizes people and riders, plus the point spacing (m)
     small_quantile: float = 0.9
     small_margin: float = 0.05
@@ -222,7 +228,9 @@ def merge_fragments(tracks: list[dict[int, Detection]], times: Mapping[int, floa
     joined track's detections move into the track it continues). ``vehicle[i]``: track ``i`` is a
     vehicle (vehicles and others never join). A track whose box centres lie inside another
     track's boxes (grown by ``fragment_margin``) at ``fragment_share`` of its frames, and that has
-    fewer points there, is a fragment and is dropped."""
+    fewer points there, is a fragment and is dropped. Two tracks that stand still at one place are
+    one (``still_gate_m``), overlapping in time or not; a track that starts where an ended one
+    would be by its motion, or where it stood, continues it."""
     prm = params or TrackParams()
     alive = [bool(t) for t in tracks]
     # fragments in space
@@ -241,7 +249,10 @@ def merge_fragments(tracks: list[dict[int, Detection]], times: Mapping[int, floa
             if inside >= prm.fragment_share * len(ti):
                 alive[i] = False
                 break
-    # fragments in time: join B to A when B starts where A's motion takes it
+    # one still object tracked twice: join B to A (A the longer) when both stand still at one place
+    _join_still_duplicates(tracks, alive, vehicle, prm)
+    # fragments in time: join B to A when B starts where A's motion takes it (or, A's last box
+    # thrown off by a partial view, where A stood: the median of its last centres)
     changed = True
     while changed:
         changed = False
@@ -261,7 +272,8 @@ def merge_fragments(tracks: list[dict[int, Detection]], times: Mapping[int, floa
                     continue
                 dt = times[fb] - times[fa[-1]]
                 pred = ca.mean(axis=0) + va * (times[fb] - t_a.mean())
-                d = float(np.linalg.norm(np.array(tb[fb].box.center[:2]) - pred))
+                start = np.array(tb[fb].box.center[:2])
+                d = float(min(np.linalg.norm(start - pred), np.linalg.norm(start - np.median(ca, axis=0))))
                 if d <= prm.join_gate_m + prm.join_gate_per_s * dt and (best is None or d < best[0]):
                     best = (d, a, b)
         if best is not None:
@@ -270,6 +282,37 @@ def merge_fragments(tracks: list[dict[int, Detection]], times: Mapping[int, floa
             alive[b] = False
             changed = True
     return [i for i, ok in enumerate(alive) if ok]
+
+
+def _join_still_duplicates(tracks: list[dict[int, Detection]], alive: list[bool], vehicle: Sequence[bool],
+                           prm: TrackParams) -> None:
+    """Join (in place) tracks of one kind that stand still at one place (see
+    :attr:`TrackParams.still_gate_m`) into the one with the most frames; at a frame both have,
+    the detection nearer their joint median centre stays."""
+    med: dict[int, F64] = {}
+    for i, t in enumerate(tracks):
+        if not alive[i] or len(t) < 2:
+            continue
+        c = np.array([d.box.center[:2] for d in t.values()])
+        m = np.median(c, axis=0)
+        if float(np.median(np.linalg.norm(c - m, axis=1))) <= prm.still_spread_m:
+            med[i] = m
+    for i in sorted(med, key=lambda k: -len(tracks[k])):
+        if not alive[i]:
+            continue
+        gate = prm.still_gate_m if vehicle[i] else prm.still_gate_m / 3.0
+        for j in sorted(med, key=lambda k: -len(tracks[k])):
+            if j == i or not alive[j] or vehicle[j] != vehicle[i] or len(tracks[j]) > len(tracks[i]):
+                continue
+            if float(np.linalg.norm(med[i] - med[j])) > gate:
+                continue
+            joint = (med[i] * len(tracks[i]) + med[j] * len(tracks[j])) / (len(tracks[i]) + len(tracks[j]))
+            for f, d in tracks[j].items():
+                own = tracks[i].get(f)
+                if own is None or (np.linalg.norm(np.asarray(d.box.center[:2]) - joint)
+                                   < np.linalg.norm(np.asarray(own.box.center[:2]) - joint)):
+                    tracks[i][f] = d
+            alive[j] = False
 
 
 # ---- one track ---------------------------------------------------------------------------------------

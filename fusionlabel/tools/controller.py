@@ -38,7 +38,9 @@ class ToolController:
       see ``APP_ACTIONS``: ``on_app_action(name)`` is called for those), else None. During a
       drag only Escape (cancel) is handled.
     - :meth:`perform` runs an action by name (for menus and toolbar buttons).
-    - ``return_to_edit``: after a box is created the edit tool becomes active again.
+    - ``return_to_edit``: after a box is created the edit tool becomes active again, unless the
+      tool is ``held`` (``Shift+G``: the one-click tool stays on, box after box, until another
+      tool is chosen or ``Esc`` with nothing selected).
     - ``events.tool(name)`` is emitted when the active tool changes (``on_tool_changed``, when
       given, is connected to it).
     """
@@ -74,6 +76,8 @@ class ToolController:
         #: The tools of the views that are not view planes, by view (see the class doc).
         self.view_tools: dict[str, Tool] = {"camera": image_box, "3d": View3DEditTool(ctx)}
         self._active = "edit"
+        #: the tool held on after each created box (``Shift+G``: the one-click tool, box after box)
+        self.held: str | None = None
         self.cursor_bev: tuple[float, float] | None = None
 
     # ---- tools ----------------------------------------------------------------------------------
@@ -88,6 +92,8 @@ class ToolController:
     def set_tool(self, name: str) -> None:
         if name not in self.tools:
             raise ValueError(f"unknown tool {name!r}; known: {sorted(self.tools)}")
+        if name != self.held:
+            self.held = None
         if name == self._active:
             return
         self.tool.cancel()
@@ -111,7 +117,7 @@ class ToolController:
         return self.tool if ev.view in PLANE_VIEWS else self.view_tools[ev.view]
 
     def _created(self, track_id: int) -> None:
-        if self.return_to_edit:
+        if self.return_to_edit and self._active != self.held:
             self.set_tool("edit")
 
     # ---- events ---------------------------------------------------------------------------------
@@ -190,10 +196,13 @@ class ToolController:
             if ctx.selection is not None:
                 ctx.set_selection(None)
                 return True
+            if self.held is not None:  # leave the held tool
+                self.set_tool("edit")
+                return True
             return False
         if action == "create_at_cursor":
             made = actions.create_at(ctx, self.cursor_bev) is not None
-            if made and self.return_to_edit:
+            if made and self.return_to_edit and self._active != self.held:
                 self.set_tool("edit")
             return made
         if action == "delete_box":
@@ -210,6 +219,10 @@ class ToolController:
             return True
         if action == "tool_oneclick":
             self.set_tool("oneclick")
+            return True
+        if action == "tool_oneclick_held":
+            self.set_tool("oneclick")
+            self.held = "oneclick"
             return True
         if action in ("undo", "redo"):
             self.cancel()

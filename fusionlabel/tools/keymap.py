@@ -68,7 +68,7 @@ APP_ACTIONS = frozenset({
     "auto_track", "auto_track_all", "next_tracked_review", "previous_tracked_review",
     # pre-label proposals (docs/tools.md "Proposals")
     "accept_proposal", "reject_proposal", "relabel_proposal", "next_proposal", "previous_proposal",
-    "accept_above_threshold",
+    "accept_above_threshold", "reject_rest",
     # the camera box tool: a view option of the window (docs/tools.md "Camera panels")
     "camera_box",
 })
@@ -122,6 +122,8 @@ def default_bindings() -> list[KeyBinding]:
         _b("b", ("shift",), "camera_box",
            "Camera box tool on / off: drag a rectangle over an object in a camera panel (a box from its LiDAR points)",
            ed),
+        _b("g", ("shift",), "tool_oneclick_held",
+           "One-click box tool held on: box after box (V or Esc with nothing selected leaves it)", ed),
     ]
     tr = "Tracks"
     out += [
@@ -144,6 +146,8 @@ def default_bindings() -> list[KeyBinding]:
         _b("y", ("shift",), "accept_above_threshold",
            "Accept every proposal at or above the review threshold (one undoable step)", pr),
         _b("x", (), "reject_proposal", "Reject the current proposal", pr),
+        _b("x", ("shift",), "reject_rest",
+           "Reject the current proposal and every one after it in the review queue (one undoable step)", pr),
         _b("l", (), "relabel_proposal", "Give the current proposal the class chosen for new boxes", pr),
         _b("j", (), "next_proposal", "Next proposal in the review queue (highest confidence first)", pr),
         _b("j", ("shift",), "previous_proposal", "Previous proposal in the review queue", pr),

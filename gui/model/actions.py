@@ -358,6 +358,7 @@ def default_actions() -> list[Action]:
         Action("prelabel", "Pre-label sequence", _part("proposal_review", "start_prelabel"), "Assist"),
         _proposal("accept_proposal", "Accept proposal", "accept"),
         _proposal("accept_above_threshold", "Accept all proposals above the threshold", "accept_above"),
+        _proposal("reject_rest", "Reject this proposal and the rest of the queue", "reject_rest"),
         _proposal("reject_proposal", "Reject proposal", "reject"),
         _proposal("relabel_proposal", "Proposal: class of new boxes", "relabel"),
         _proposal("next_proposal", "Next proposal", "step", 1),

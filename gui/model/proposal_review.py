@@ -231,6 +231,18 @@ class ProposalReview:
         self.show_current()
         return n > 0
 
+    def reject_rest(self) -> bool:
+        """Reject the proposal under review and every one after it in the queue, one undoable step
+        (:meth:`ReviewQueue.reject_rest`)."""
+        if self.queue is None or self.queue.current is None:
+            self._say("no proposal to review")
+            return False
+        n = len(self.queue.reject_rest().proposal_ids)
+        self._say(f"rejected the rest of the queue: {n} proposal{'s' if n != 1 else ''} ({len(self.queue)} left; "
+                  "Ctrl+Z undoes them all)")
+        self.show_current()
+        return n > 0
+
     def pick(self, pid: int) -> None:
         """Make proposal ``pid`` the one under review."""
         if self.queue is None or pid not in self.queue.ids():

@@ -214,6 +214,37 @@ def test_one_click_tool_through_the_controller(sweep: tuple) -> None:
     assert not doc.tracks and "no object" in messages[-1] and len(stack) == 0
 
 
+def test_one_click_tool_held_box_after_box(sweep: tuple) -> None:
+    """Shift+G: the one-click tool stays on after each box (one key for many objects); V, or Esc
+    with nothing selected, leaves it; G alone still returns to editing after one box."""
+    from fusionlabel.commands import UndoStack
+    from fusionlabel.document import AnnotationDocument
+    from fusionlabel.tools import KeyEvent, PointerEvent, ToolContext, ToolController
+
+    pts, ground, origin, parked, _ = sweep
+    doc = AnnotationDocument(frame_count=1)
+    ctx = ToolContext(doc, UndoStack(doc), frame=0, points=pts, ground=ground, default_class="car")
+    ctl = ToolController(ctx)
+    ctl.tools["oneclick"].origin = tuple(origin)
+    assert ctl.on_key(KeyEvent("g", frozenset({"shift"}))) == "tool_oneclick_held"
+    cars = list(parked.values())[:3]
+    for k, gt in enumerate(cars, start=1):
+        for kind in ("press", "release"):
+            ctl.on_pointer(PointerEvent(kind, gt.center[:2]))
+        assert len(doc.tracks) == k and ctl.active_name == "oneclick"  # still on: the next object
+    assert ctl.on_key(KeyEvent("escape")) == "escape" and ctx.selection is None  # first: deselect
+    assert ctl.active_name == "oneclick"
+    assert ctl.on_key(KeyEvent("escape")) == "escape" and ctl.active_name == "edit"  # then: leave
+    ctl.on_key(KeyEvent("g", frozenset({"shift"})))
+    ctl.on_key(KeyEvent("v"))
+    assert ctl.active_name == "edit" and ctl.held is None
+    ctl.on_key(KeyEvent("g"))  # not held: back to editing after one box
+    gt = list(parked.values())[3]
+    for kind in ("press", "release"):
+        ctl.on_pointer(PointerEvent(kind, gt.center[:2]))
+    assert len(doc.tracks) == 4 and ctl.active_name == "edit"
+
+
 def test_walkers_ego_axes_prior_on_real_samples(bench: ModuleType) -> None:
     """The walkers' heading prior (nearest ego axis) against the labels of every real sample that
     is present: more walkers within 20 degrees and no lower mean IoU, per source."""

@@ -198,3 +198,28 @@ def test_keyboard_nudges_edit_the_proposal_under_review(doc: AnnotationDocument)
     ctx.set_selection(None)
     ctx.proposal_under_review = None
     assert ctl.on_key(KeyEvent("w")) is None
+
+
+def test_queue_reject_rest_and_reject_below(doc: AnnotationDocument) -> None:
+    from fusionlabel.assist.review import RejectMany
+
+    stack = UndoStack(doc)
+    q = ReviewQueue(doc, stack)
+    assert q.ids() == [0, 2, 1]
+    before, steps = doc.to_dict(), len(stack)
+    q.next()  # the labeler looked at the most confident one, moves on: 2 and 1 are the rest
+    assert q.rest() == [2, 1]
+    cmd = q.reject_rest()
+    assert isinstance(cmd, RejectMany) and cmd.proposal_ids == [2, 1]
+    assert len(stack) == steps + 1 and set(doc.proposals) == {0}  # one undoable step
+    assert q.ids() == [0] and q.current.proposal_id == 0  # the queue goes on from its head
+    stack.undo()
+    assert doc.to_dict() == before and q.ids() == [0, 2, 1]
+    low = doc.proposals[1].confidence
+    assert q.below(low) == [] and q.reject_below(low).proposal_ids == [] and len(stack) == steps  # no step
+    cmd = q.reject_below(doc.proposals[2].confidence)
+    assert cmd.proposal_ids == [1] and set(doc.proposals) == {0, 2}
+    q.reject_rest()  # from the head: everything
+    assert len(q) == 0 and q.current is None and q.rest() == []
+    assert q.reject_rest().proposal_ids == []  # an empty queue: nothing, no step
+    q.close()

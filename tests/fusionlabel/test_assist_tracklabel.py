@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fusionlabel.assist.prelabel import Detection
-from fusionlabel.assist.tracklabel import cabin_vote, merge_fragments, points_move, reduce_keyframes
+from fusionlabel.assist.tracklabel import TrackParams, cabin_vote, merge_fragments, points_move, reduce_keyframes
 from fusionlabel.box import Box3D
 from fusionlabel.interpolation import interpolate_boxes_at
 from tests.conftest import load_benchmark
@@ -75,6 +75,30 @@ def test_points_move_and_fragments() -> None:
     tracks = [dict(parked), frag, first, second]
     keep = merge_fragments(tracks, times, [True, False, True, True])
     assert keep == [0, 2] and sorted(tracks[2]) == [*range(8), *range(11, 20)]
+
+
+def test_still_duplicates_and_a_join_past_a_thrown_off_box() -> None:
+    """A parked car tracked twice (a passer-by split its cluster: the second track starts with
+    boxes off the car and overlaps the first in time) is one track; a track whose last box a partial
+    view threw off is continued by the one that starts where it stood."""
+    rng = np.random.default_rng(2)
+    times = {f: 0.1 * f for f in range(30)}
+
+    def det(x: float, y: float, n: int = 450) -> Detection:
+        return Detection(_box(x).replace(center=(x, y, 0.8)), "car", 0.8, n, points=_car_points(x, 0.0, rng))
+
+    first = {f: det(3.0 + rng.normal(0, 0.05), 0.0) for f in range(19)}
+    second = {11: det(5.2, -0.7, 70), 12: det(4.0, -0.5, 80), **{f: det(3.0, 0.02) for f in range(16, 30)}}
+    other = {f: det(9.0, 0.0) for f in range(30)}  # a second parked car 6 m ahead stays apart
+    tracks = [first, second, other]
+    assert merge_fragments(tracks, times, [True, True, True]) == [0, 2]
+    assert sorted(tracks[0]) == [*range(19), *range(19, 30)] and tracks[0][12].box.center[0] < 3.2
+    # a parked car whose last box is thrown 1.6 m off by a partial view, then seen again 1.3 m off
+    ended = {f: det(20.0, 0.0) for f in range(21)}
+    ended[21] = det(18.4, 0.3, 130)
+    again = {22: det(20.3, 1.2, 50), **{f: det(20.0, 0.0) for f in range(24, 30)}}
+    both = [ended, again]
+    assert merge_fragments(both, times, [True, True], TrackParams(still_spread_m=-1.0)) == [0]
 
 
 @pytest.fixture(scope="module")

@@ -199,3 +199,48 @@ def test_bulk_accept_then_a_false_track_is_deleted(bench) -> None:
     (row,) = bench.score(desk, "prelabel/after", res).rows
     assert row["found"] and row["iou"] == pytest.approx(1.0)
     assert row["tally"].actions == 4  # all overhead, shared by the one object
+
+
+def test_parked_car_with_the_one_click_tool_held_on(bench) -> None:
+    """Shift+G holds the one-click tool on: the objects are clicked without G each, V leaves it."""
+    if not bench.Features.detect().held_oneclick:
+        pytest.skip("the one-click tool cannot be held on")
+    seq = toy_sequence(bench, {f: PARKED for f in range(FRAMES)})
+    desk = bench.Desk(seq, bench.Features(held=True, held_oneclick=True))
+    bench.hand_after(desk)
+    names = [e[2] for e in actions(desk.ledger)]
+    assert names[:3] == ["f0 shift+g", "f0 one-click", "f0 v"]
+    (row,) = bench.score(desk, "hand/after").rows
+    assert row["found"] and row["iou"] > 0.7 and row["tally"].actions == len(names)
+
+
+def test_reject_the_rest_after_a_run_of_wrong_proposals(bench) -> None:
+    """After Shift+Y the labeler looks at the rest highest first: X for each wrong one until
+    REJECT_RUN in a row were wrong, then Shift+X rejects what is left unseen."""
+    if not bench.Features.detect().reject_rest:
+        pytest.skip("the review queue cannot reject the rest")
+    seq = toy_sequence(bench, {f: PARKED for f in range(FRAMES)})
+    desk = bench.Desk(seq, bench.Features(bulk_accept=True, reject_rest=True))
+    res = bench.RouteResult("prelabel/after", "toy")
+    props = [perfect_proposal(lambda f: PARKED)]
+    for k in range(bench.REJECT_RUN + 4):
+        ghost = PARKED.replace(center=(-10.0 - 6.0 * k, -8.0, 0.8))
+        props.append(Proposal(k + 1, "car", {0: ghost}, {0: 0.5 - 0.05 * k}, 0.5 - 0.05 * k))
+    bench.prelabel_after(desk, res, props)
+    names = [e[2] for e in actions(desk.ledger)]
+    assert names == ["pre-label button", "f0 shift+y", *["f0 x"] * bench.REJECT_RUN, "f0 shift+x"]
+    assert not desk.doc.proposals and (res.accepted, res.accepted_true) == (1, 1)
+
+
+def test_a_proposal_is_judged_where_the_truth_has_the_object(bench) -> None:
+    """A real sample labels part of its frames: a proposal shown at a frame where the truth has no
+    box of the object it sits on is judged at its nearest frame where the truth has one."""
+    boxes = {f: PARKED for f in range(FRAMES)}
+    seq = toy_sequence(bench, boxes)
+    g = seq.gt[7]
+    del g.boxes[0]
+    desk = bench.Desk(seq)
+    prop = {f: PARKED for f in range(FRAMES)}
+    assert bench._object_under(desk, PARKED, 0, set()) is None  # the one frame alone: no truth there
+    assert bench._object_under(desk, PARKED, 0, set(), prop) is g
+    assert bench._object_under(desk, PARKED, 0, {7}, prop) is None  # labelled already

@@ -248,6 +248,14 @@ def test_accept_above_threshold_by_key_and_menu(qtbot, scene: Path, tmp_path: Pa
     win.proposal_dock.widget.lowest_first.setChecked(True)
     left = [doc.proposals[i].confidence for i in win.proposal_dock.widget.ids()]
     assert left == sorted(left) and ui.queue.lowest_first
+    # Shift+X: the rest of the queue rejected in one undoable step
+    ui.dock.lowest_first.setChecked(False)
+    n_steps = len(undo)
+    key(qtbot, win, Qt.Key.Key_X, Qt.KeyboardModifier.ShiftModifier)
+    assert len(undo) == n_steps + 1 and not doc.proposals and len(doc) == len(expect)
+    assert "rejected the rest" in win.statusBar().currentMessage()
+    key(qtbot, win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(doc.proposals) == n_props - len(expect)
 
 
 def _click_3d(qtbot, win, xy) -> None:  # type: ignore[no-untyped-def]
