@@ -249,7 +249,7 @@ def test_accept_above_threshold_by_key_and_menu(qtbot, scene: Path, tmp_path: Pa
     left = [doc.proposals[i].confidence for i in win.proposal_dock.widget.ids()]
     assert left == sorted(left) and ui.queue.lowest_first
     # Shift+X: the rest of the queue rejected in one undoable step
-    ui.dock.lowest_first.setChecked(False)
+    win.proposal_dock.widget.lowest_first.setChecked(False)
     n_steps = len(undo)
     key(qtbot, win, Qt.Key.Key_X, Qt.KeyboardModifier.ShiftModifier)
     assert len(undo) == n_steps + 1 and not doc.proposals and len(doc) == len(expect)
