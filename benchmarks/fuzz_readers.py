@@ -168,6 +168,36 @@ def _self_contained_openlabel(folder: Path) -> None:
     p.write_text(json.dumps(d, indent=1))
 
 
+def _kitti_raw(date: Path, kd: Path) -> Path:
+    """A KITTI raw date folder (calibration files, one drive with velodyne, image_02 and oxts
+    streams and their timestamps) from the KITTI object export's sweeps and images; returns
+    the date folder (the drive is found inside it)."""
+    import cv2
+
+    w, h = (int(v) for v in cv2.imread(str(kd / "image_2" / "000000.png")).shape[1::-1])
+    cam = "".join(f"S_0{i}: {w} {h}\nK_0{i}: 50 0 {w / 2} 0 50 {h / 2} 0 0 1\nD_0{i}: 0 0 0 0 0\n"
+                  f"R_0{i}: 1 0 0 0 1 0 0 0 1\nT_0{i}: {-0.5 * i} 0 0\nS_rect_0{i}: {w} {h}\n"
+                  f"R_rect_0{i}: 1 0 0 0 1 0 0 0 1\nP_rect_0{i}: 50 0 {w / 2} {-25.0 * i} 0 50 {h / 2} 0 0 0 1 0\n"
+                  for i in range(4))
+    date.mkdir(parents=True)
+    (date / "calib_cam_to_cam.txt").write_text("calib_time: 09-Jan-2012 13:57:47\n" + cam)
+    (date / "calib_velo_to_cam.txt").write_text("calib_time: x\nR: 0 -1 0 0 0 -1 1 0 0\nT: 0 -0.08 -0.27\n")
+    (date / "calib_imu_to_velo.txt").write_text("calib_time: x\nR: 1 0 0 0 1 0 0 0 1\nT: -0.81 0.32 -0.80\n")
+    drive = date / "2011_09_26_drive_0005_sync"
+    streams = {"velodyne_points": ".bin", "image_02": ".png", "oxts": ".txt"}
+    for s in streams:
+        (drive / s / "data").mkdir(parents=True)
+    for k in range(2):
+        shutil.copy(kd / "velodyne" / f"{k:06d}.bin", drive / "velodyne_points" / "data" / f"{k:010d}.bin")
+        shutil.copy(kd / "image_2" / f"{k:06d}.png", drive / "image_02" / "data" / f"{k:010d}.png")
+        oxts = [49.0, 8.4 + 1e-5 * k, 10.0, 0.0, 0.0, 0.1 * k] + [0.0] * 24
+        (drive / "oxts" / "data" / f"{k:010d}.txt").write_text(" ".join(f"{v:.9f}" for v in oxts) + "\n")
+    for i, s in enumerate(streams):
+        stamps = [f"2011-09-26 13:02:25.{100_000_000 * k + 1_000_000 * i:09d}" for k in range(2)]
+        (drive / s / "timestamps.txt").write_text("\n".join(stamps) + "\n")
+    return date
+
+
 def build_seeds(work: Path) -> list[Seed]:
     """Write every seed under ``work`` (a few MB) and return them."""
     from calib.rig import load_rig_json
@@ -195,6 +225,7 @@ def build_seeds(work: Path) -> list[Seed]:
         shutil.copy(kd / "calib" / f"{k:06d}.txt", flat / f"{k:06d}.txt")
         shutil.copy(kd / "label_2" / f"{k:06d}.txt", flat / f"{k:06d}_gt.txt")
     seeds.append(Seed("kitti-flat", flat, "", "dataset"))
+    seeds.append(Seed("kitti-raw", _kitti_raw(work / "kitti-raw", work / "kitti"), "", "dataset"))
     # SUSTechPOINTS: lidar/*.pcd, camera/<cam>/*.png, calib/camera/<cam>.json, label/*.json
     loaded = open_dataset(native)
     rig = load_rig_json(native / "rig.json")
@@ -658,7 +689,8 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
 
 def _existing(d: Path) -> list[Seed]:
     seeds = [Seed(n, d / n, "", "dataset") for n in
-             ("native", "kitti", "kitti-tracking", "nuscenes", "openlabel", "kitti-flat", "sustech", "folder")]
+             ("native", "kitti", "kitti-tracking", "nuscenes", "openlabel", "kitti-flat", "kitti-raw", "sustech",
+              "folder")]
     seeds.insert(1, Seed("packed", d / "packed", "seq.h5", "dataset"))
     seeds += [Seed(f"cloud-{p.name}", d / "clouds", p.name, "cloud") for p in sorted((d / "clouds").iterdir())]
     seeds.append(Seed("project", d / "project", "a.flproj", "project"))
@@ -697,14 +729,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", type=int, default=15, help="places / cases listed per outcome")
     ap.add_argument("--json", type=Path, default=None, help="write every case's result to this JSON file")
     ap.add_argument("--verbose", action="store_true", help="print each non-ok case as it happens")
+    ap.add_argument("--every", type=int, default=0, help="print running counts every N cases (0: never)")
     args = ap.parse_args(argv)
     n = args.cases if args.cases is not None else (LONG_CASES if args.long else QUICK_CASES)
 
+    running = Summary()
+    t0 = time.perf_counter()
+
     def progress(r: Result) -> None:
+        running.results.append(r)
         if args.verbose and r.outcome not in ("ok", "project-error"):
             print(f"case {r.case} {r.seed} {r.outcome}: {r.mutation}: {r.error} [{r.place}]", flush=True)
+        if args.every and len(running.results) % args.every == 0:
+            c = running.counts()
+            print(f"[{len(running.results)} cases, {time.perf_counter() - t0:.0f} s] "
+                  + ", ".join(f"{k} {c.get(k, 0)}" for k in OUTCOMES)
+                  + f"; peak {running.peak_mb():.0f} MiB; slowest "
+                  f"{max(x.seconds for x in running.results):.1f} s", flush=True)
 
-    t0 = time.perf_counter()
     summary = run(n, args.seed, args.timeout, args.mem_gib, only=args.only, progress=progress)
     print(report(summary, args.show))
     print(f"wall time {time.perf_counter() - t0:.0f} s")

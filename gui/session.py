@@ -33,6 +33,7 @@ from calib.camera import CameraModel
 from formats.project import PROJECT_FORMAT, PROJECT_SUFFIX, SequenceRef, load_project
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
+from fusionlabel.errors import FusionLabelError
 from fusionlabel.model import SequenceInfo
 from fusionlabel.ontology import Ontology
 from gui.frames import FrameData, FrameSource, make_frame_cache, transform_f32
@@ -40,8 +41,10 @@ from gui.frames import FrameData, FrameSource, make_frame_cache, transform_f32
 Progress = Callable[[int, int, str], None]
 
 
-class SessionError(Exception):
-    """A sequence or project cannot be opened; the message names the file and the problem."""
+class SessionError(FusionLabelError):
+    """A sequence or project cannot be opened; the message names the file and the problem (one
+    of the project's error family, so the window and the command line report it like any reader's
+    error)."""
 
 
 @dataclass
