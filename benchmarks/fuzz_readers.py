@@ -666,6 +666,9 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
     import formats.packed  # noqa: F401
     import formats.project  # noqa: F401
     import gui.colors  # noqa: F401
+    from calib.schema import prepare
+
+    prepare()  # the JSON schemas compiled once, as a long-running window does
 
     own = seeds_dir is None
     work = Path(tempfile.mkdtemp(prefix="fl-fuzz-")) if own else Path(seeds_dir)  # type: ignore[arg-type]

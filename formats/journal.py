@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from formats.errors import FormatError
-from formats.io import atomic_write_bytes
+from formats.io import atomic_write_bytes, validate
 from fusionlabel.document import AnnotationDocument, DocumentEvent, track_to_dict
 
 JOURNAL_FORMAT = "fusionlabel-edit-journal"
@@ -232,6 +232,8 @@ def read_journal(path: str | os.PathLike[str], base: str | None) -> tuple[list[d
     for i, rec in enumerate(lines[1:]):
         if rec.get("seq") != base_edits + i + 1:
             break
+        # a record that passed its CRC but breaks the schema was written wrong: say where
+        validate(rec, "journal", f"{path}: record {i + 1}", FormatError)
         records.append(rec)
     return records, base_edits
 

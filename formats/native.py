@@ -30,7 +30,14 @@ from numpy.typing import NDArray
 from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
 from formats.errors import FormatError
-from formats.io import atomic_write_bytes, atomic_write_json, check_confined, read_json_file, staged_output
+from formats.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    check_confined,
+    read_json_file,
+    staged_output,
+    validate,
+)
 from formats.limits import MAX_FRAMES
 
 if TYPE_CHECKING:
@@ -261,8 +268,10 @@ def save_tracks(path: PathLike, tracks: Iterable[Track]) -> None:
 
 
 def load_tracks(path: PathLike) -> list[Track]:
-    """Read a track file written by :func:`save_tracks`."""
-    return tracks_from_dict(read_json(path), path)
+    """Read a track file written by :func:`save_tracks` (validated against ``tracks.schema.json``)."""
+    data = read_json(path)
+    validate(data, "tracks", path, FormatError)
+    return tracks_from_dict(data, path)
 
 
 # ---- the sequence index ----------------------------------------------------------------------
@@ -430,6 +439,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
         raise FormatError(ip, f"not a native sequence: {INDEX_FILE} not found")
     root = ip.parent
     data = read_json(ip)
+    validate(data, "native-index", ip, FormatError)
     if not isinstance(data, dict):
         raise FormatError(ip, "top level must be a JSON object")
     fmt = _require(data, "format", "top level", ip)

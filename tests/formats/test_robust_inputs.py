@@ -101,7 +101,7 @@ def test_project_option_named_format(reader_seeds: dict[str, Any], tmp_path: Pat
     d["sequence"]["options"] = {"format": "kitti"}
     (root / "a.flproj").write_text(json.dumps(d))
     err = _raises_naming("a.flproj", load_project, root / "a.flproj")
-    assert "sequence.options.format" in str(err)
+    assert "$.sequence.options: 'format' is not allowed here" in str(err)
 
 
 @pytest.mark.parametrize(("key", "value"), [("tolerance_ms", "fast"), ("layout", 5), ("sequence", [1]),
