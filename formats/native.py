@@ -43,7 +43,7 @@ from formats.limits import MAX_FRAMES
 if TYPE_CHECKING:
     from fusionlabel.synth import SynthScene
 from fusionlabel.box import Box3D
-from fusionlabel.document import AnnotationDocument
+from fusionlabel.document import AnnotationDocument, box_dict
 from fusionlabel.errors import FusionLabelError
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
 
@@ -203,7 +203,7 @@ def _require(d: Any, key: str, where: str, path: Path) -> Any:
 
 
 def box_to_dict(box: Box3D) -> dict[str, Any]:
-    return {"center": list(box.center), "size": list(box.size), "yaw": box.yaw}
+    return box_dict(box)
 
 
 def tracks_to_dict(tracks: Iterable[Track]) -> dict[str, Any]:

@@ -51,7 +51,14 @@ from numpy.typing import NDArray
 from calib.camera import CameraModel
 from calib.errors import CalibrationError, TransformError
 from calib.rig import Rig, Sensor
-from calib.transforms import check_transform, invert, make_transform, quat_to_rotation, rotation_to_yaw
+from calib.transforms import (
+    check_transform,
+    invert,
+    make_transform,
+    quat_to_rotation,
+    rotation_to_quat,
+    rotation_to_yaw,
+)
 from formats.errors import FormatError
 from formats.io import atomic_write_text, read_json_file
 from fusionlabel.box import Box3D
@@ -120,7 +127,11 @@ def _intervals(frames: Iterable[int]) -> list[dict[str, int]]:
 
 def cuboid_val(box: Box3D) -> list[float]:
     """OpenLABEL cuboid ``val`` of a box: [x, y, z, qx, qy, qz, qw, sx, sy, sz] (centre m, rotation
-    about +z as an (x, y, z, w) quaternion with w >= 0, size l w h m)."""
+    as an (x, y, z, w) quaternion with w >= 0: about +z for an upright box, with the tilt for a
+    tilted one; size l w h m)."""
+    if box.tilted:
+        qw, qx, qy, qz = (float(v) for v in rotation_to_quat(box.rotation()))
+        return [*box.center, qx, qy, qz, qw, *box.size]
     h = box.yaw / 2.0
     qz, qw = math.sin(h), math.cos(h)
     if qw < 0:
@@ -412,6 +423,8 @@ def _cuboid_box(cub: dict[str, Any], T_world_from_cs: F64, path: Path, where: st
     if min(sx, sy, sz) <= 0:
         raise _err(path, f"{where}.val", f"cuboid size must be positive, got {(sx, sy, sz)}")
     T = T_world_from_cs @ make_transform(R, [x, y, z])
+    if Box3D.from_rotation((x, y, z), (sx, sy, sz), R).tilted:  # a tilted cuboid keeps its tilt
+        return Box3D.from_rotation(T[:3, 3], (sx, sy, sz), T[:3, :3])
     return Box3D(tuple(T[:3, 3]), (sx, sy, sz), rotation_to_yaw(T[:3, :3]))
 
 

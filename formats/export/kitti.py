@@ -32,6 +32,10 @@ The image_2 files are the camera's images resampled to that rectified pinhole ca
 and levelled, :class:`common.PinholeView`), so ``cam0rect`` is the image_2 camera frame and P2
 projects labels onto the written images.
 
+Tilt. KITTI holds a heading (``rotation_y``) only: a tilted box (roll / pitch, ``Box3D``) is
+written upright and counted in the summary (``ConvertSummary.tilt_dropped`` and the largest tilt,
+``tilt_dropped_max``); its 2D box is the projection of the tilted box.
+
 Which boxes. KITTI labels cover objects in the image: a box is written when its projected 3D box,
 clipped to the image, is not empty. Boxes entirely outside image_2 (or behind it), and boxes whose
 class has no KITTI type (ontology mapping), are listed in the summary's ``skipped`` with the reason.
@@ -391,6 +395,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
             trunc = float(tracking_truncation(trunc))
         obj = box_to_kitti(ref.box, typ, T_cam0rect_from_world, bbox, trunc, occ, score,
                            frame_field, ref.track_id if tracking else None)
+        summary.drop_tilt(ref.box)  # KITTI holds a rotation_y only
         line = obj.format(ctx.decimals)
         if tracking:
             parts = line.split(" ")
