@@ -144,3 +144,11 @@ def test_edits_keep_the_tilt_and_interpolation_runs_on_the_rotation_group() -> N
     assert back.tracks[1].keyframes[0] == a
     assert _rotation_error(back.tracks[1].box_at(2).rotation(), mid.rotation()) < 1e-9
     assert isinstance(back.tracks[1], Track)
+
+
+def test_editing_tools_keep_the_tilt() -> None:
+    from fusionlabel.tools.handles import moved, resized
+
+    a = Box3D((0.0, 0.0, 0.0), (4.0, 2.0, 1.5), 0.2, 0.06, -0.04)
+    for b in (moved(a, (1.0, 0.5, 0.0)), resized(a, (1, 0, 0), (0.5, 0.0, 0.0)), a.replace(yaw=1.0)):
+        assert (b.roll, b.pitch) == (a.roll, a.pitch)
