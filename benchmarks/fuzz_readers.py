@@ -198,6 +198,30 @@ def _kitti_raw(date: Path, kd: Path) -> Path:
     return date
 
 
+def _recovery(folder: Path, native: Path, doc: Any) -> Path:
+    """A saved project next to a copy of the sequence, then edits never saved: a full recovery
+    copy (``a.flproj.recovery.json``) and the edit journal continuing it; returns the folder."""
+    from formats.project import RecoveryStore, save_project
+    from fusionlabel.commands import CreateTrack, SetKeyframe, SetLabel, SetReview, UndoStack
+    from fusionlabel.document import AnnotationDocument, Review
+
+    shutil.copytree(native, folder / "seq")
+    work = AnnotationDocument.from_dict(doc.to_dict())
+    stack = UndoStack(work)
+    save_project(folder / "a.flproj", work, folder / "seq", sequence_format="native")
+    stack.mark_clean()
+    store = RecoveryStore(work, folder / "seq", project_path=folder / "a.flproj", stack=stack)
+    tid = min(work.tracks)
+    box = next(iter(work.tracks[tid].keyframes.values()))
+    stack.push(SetLabel(tid, "truck"))
+    store.write_recovery()  # a full copy; the journal continues it
+    stack.push(SetKeyframe(tid, 1, box.replace(center=(box.center[0] + 0.5, *box.center[1:]))))
+    stack.push(CreateTrack("pedestrian", 0, box.replace(size=(0.6, 0.6, 1.7))))
+    stack.push(SetReview(1, Review("accepted", "ok", "qa"), track_id=tid))
+    store.close()
+    return folder
+
+
 def build_seeds(work: Path) -> list[Seed]:
     """Write every seed under ``work`` (a few MB) and return them."""
     from calib.rig import load_rig_json
@@ -249,8 +273,8 @@ def build_seeds(work: Path) -> list[Seed]:
         labels = [{"obj_type": r.label, "obj_id": str(r.track_id),
                    "psr": {"position": dict(zip("xyz", map(float, r.box.center), strict=True)),
                            "scale": dict(zip("xyz", map(float, r.box.size), strict=True)),
-                           "rotation": {"x": 0.0, "y": 0.0, "z": float(r.box.yaw)}}}
-                  for r in loaded.annotations.boxes_at(k)[:5]]
+                           "rotation": {"x": 0.01 * (i % 2), "y": -0.02 * (i % 2), "z": float(r.box.yaw)}}}
+                  for i, r in enumerate(loaded.annotations.boxes_at(k)[:5])]
         (sus / "label" / f"{k:06d}.json").write_text(json.dumps(labels))
     seeds.append(Seed("sustech", sus, "", "dataset"))
     # a plain folder: rig.json + lidar_top/*.pcd + cam_front/*.png, timestamps by file order
@@ -274,6 +298,7 @@ def build_seeds(work: Path) -> list[Seed]:
     shutil.copytree(native, proj / "seq")
     save_project(proj / "a.flproj", loaded.annotations, proj / "seq", sequence_format="native")
     seeds.append(Seed("project", proj, "a.flproj", "project"))
+    seeds.append(Seed("recovery", _recovery(work / "recovery", native, loaded.annotations), "a.flproj", "recovery"))
     loaded.close()
     return seeds
 
@@ -502,6 +527,19 @@ def consume(kind: str, path: Path, scratch: Path) -> None:
             loaded.close()
         save_project(scratch / "again.flproj", proj.document, proj.sequence, ontology=proj.ontology)
         load_project(scratch / "again.flproj")
+    elif kind == "recovery":  # the window's restore of unsaved work: recovery copy + edit journal
+        from formats.project import RecoveryStore, load_project, save_project
+        from fusionlabel.commands import UndoStack
+        from fusionlabel.document import AnnotationDocument
+
+        saved = load_project(path)
+        store = RecoveryStore(AnnotationDocument(saved.document.frame_count), saved.sequence, project_path=path,
+                              stack=UndoStack(AnnotationDocument(saved.document.frame_count)))
+        if store.has_recovery():
+            proj = store.load_recovery()
+            save_project(scratch / "restored.flproj", proj.document, proj.sequence, ontology=proj.ontology)
+            load_project(scratch / "restored.flproj")
+        store.close()
     else:
         raise ValueError(kind)
 
@@ -697,6 +735,7 @@ def _existing(d: Path) -> list[Seed]:
     seeds.insert(1, Seed("packed", d / "packed", "seq.h5", "dataset"))
     seeds += [Seed(f"cloud-{p.name}", d / "clouds", p.name, "cloud") for p in sorted((d / "clouds").iterdir())]
     seeds.append(Seed("project", d / "project", "a.flproj", "project"))
+    seeds.append(Seed("recovery", d / "recovery", "a.flproj", "recovery"))
     return seeds
 
 

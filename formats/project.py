@@ -63,7 +63,15 @@ from typing import Any
 
 from formats.errors import FormatError
 from formats.io import atomic_write_json, outside_roots, validate
-from formats.journal import Changes, EditJournal, JournalConflict, apply_records, journal_path_for, read_journal
+from formats.journal import (
+    Changes,
+    EditJournal,
+    JournalConflict,
+    apply_records,
+    check_beside,
+    journal_path_for,
+    read_journal,
+)
 from formats.native import check_document_frames, read_json
 from fusionlabel import __version__
 from fusionlabel.commands import UndoStack
@@ -355,6 +363,7 @@ def _saved_at_ns(path: Path) -> int | None:
     if not path.exists():
         return None
     try:
+        check_beside(path)
         v = read_json(path).get("meta", {}).get("saved_at_ns")
         if isinstance(v, int) and not isinstance(v, bool):
             return v
@@ -577,6 +586,7 @@ class RecoveryStore:
     def _read_replayed(self) -> tuple[dict[str, Any], int]:
         """The recovery data (the recovery copy, or the project file its journal continues) with the
         journal replayed, and the number of records replayed."""
+        check_beside(self.path)
         data = read_json(self.path) if self.path.exists() else None
         if data is not None:
             validate(data, "project", self.path, FormatError)
