@@ -73,8 +73,12 @@ class Box3D:
         object.__setattr__(self, "center", c)
         object.__setattr__(self, "size", s)
         object.__setattr__(self, "yaw", float(wrap_angle(float(self.yaw))))
-        object.__setattr__(self, "roll", float(wrap_angle(float(self.roll))))
-        object.__setattr__(self, "pitch", float(wrap_angle(float(self.pitch))))
+        if self.roll or self.pitch:  # upright boxes (nearly all) skip the wrapping
+            object.__setattr__(self, "roll", float(wrap_angle(float(self.roll))))
+            object.__setattr__(self, "pitch", float(wrap_angle(float(self.pitch))))
+        else:
+            object.__setattr__(self, "roll", 0.0)
+            object.__setattr__(self, "pitch", 0.0)
 
     # ---- constructors -------------------------------------------------------------------
     @classmethod
