@@ -491,7 +491,11 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
         if not isinstance(ob.get("type"), str) or not ob["type"]:
             raise _err(p, f"openlabel.objects.{uid}.type", "missing class")
         attrs, interp = {}, None
-        for t in _obj(ob.get("object_data", {}), p, f"openlabel.objects.{uid}.object_data").get("text", []):
+        texts = _obj(ob.get("object_data", {}), p, f"openlabel.objects.{uid}.object_data").get("text", [])
+        if not isinstance(texts, list):
+            raise _err(p, f"openlabel.objects.{uid}.object_data.text", "expected a list")
+        for i, t in enumerate(texts):
+            t = _obj(t, p, f"openlabel.objects.{uid}.object_data.text[{i}]")
             name = str(t.get("name", ""))
             if name == "interpolation":
                 interp = str(t.get("val"))

@@ -153,6 +153,11 @@ def _first_frame_object(d: Any) -> Any:
         lambda d: next(iter(d["openlabel"]["objects"].values())).__setitem__("type", 5),
         lambda d: _first_frame_object(d)["object_data"].__setitem__("cuboid", 5),
         lambda d: _first_frame_object(d).__setitem__("object_data", [1]),
+        # found by the long fuzz run: text entries that are not objects, a text that is not a list
+        lambda d: next(iter(d["openlabel"]["objects"].values())).setdefault("object_data", {}).__setitem__(
+            "text", [[[1]]]),
+        lambda d: next(iter(d["openlabel"]["objects"].values())).setdefault("object_data", {}).__setitem__(
+            "text", 3),
     ],
 )
 def test_openlabel_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, edit: Any) -> None:
@@ -161,6 +166,17 @@ def test_openlabel_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, edi
     edit(d)
     (root / "openlabel.json").write_text(json.dumps(d))
     _raises_naming("openlabel.json", _consume, root)
+
+
+@pytest.mark.parametrize("value", ["1e+308", "-90", "400", "3e6"])
+def test_kitti_raw_oxts_position_out_of_range(reader_seeds: dict[str, Any], tmp_path: Path, value: str) -> None:
+    """Found by the long fuzz run: a longitude of 1e308 made the poses infinite (LinAlgError)."""
+    root = _copy(reader_seeds, "kitti-raw", tmp_path)
+    f = next(root.glob("*_sync/oxts/data/0000000000.txt"))
+    vals = f.read_text().split()
+    vals[0 if value == "-90" else 2 if value == "3e6" else 1] = value
+    f.write_text(" ".join(vals) + "\n")
+    _raises_naming("0000000000.txt", _consume, root)
 
 
 # ---- images ----------------------------------------------------------------------------------------
