@@ -336,7 +336,7 @@ def _camera(props: dict[str, Any], path: Path, where: str) -> CameraModel | None
                 K = _nums([fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0], 9, path, f"{where}.focal/center").reshape(3, 3)
             lens = _nums(ip.get("lens_coeffs", ip.get("lens_coeffs_1xN")), (4,), path, f"{where}.lens_coeffs")
             return CameraModel(K, ip.get("width_px"), ip.get("height_px"), "fisheye", tuple(lens))
-    except CalibrationError as e:
+    except (CalibrationError, TypeError, ValueError) as e:  # e.g. distortion given as a number or text
         raise _err(path, where, str(e)) from None
     return None
 
@@ -536,7 +536,7 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
             cam_i = _camera(sprops, p, f"{where}.frame_properties.streams.{sname}.stream_properties")
             if cam_i is not None:
                 frame_cams[sname] = cam_i
-            sync = sprops.get("sync", {})
+            sync = _obj(sprops.get("sync", {}), p, f"{where}.frame_properties.streams.{sname}.sync")
             if kind == "camera" and "timestamp" in sync:
                 cam_t[sname] = _parse_time(sync, p, f"{where}.frame_properties.streams.{sname}.sync")
         if frame_cams or (ego and any(a in rig and b == ego or b in rig and a == ego for a, b in tfs)):

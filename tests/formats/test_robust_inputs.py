@@ -137,6 +137,16 @@ def test_nuscenes_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, tabl
     assert isinstance(err, DatasetError)
 
 
+def _first_stream_props(d: Any) -> Any:
+    fr = next(iter(d["openlabel"]["frames"].values()))
+    return next(iter(fr["frame_properties"]["streams"].values())).setdefault("stream_properties", {})
+
+
+def _first_intrinsics(d: Any) -> Any:
+    return next(st["stream_properties"]["intrinsics_pinhole"] for st in d["openlabel"]["streams"].values()
+                if "intrinsics_pinhole" in st.get("stream_properties", {}))
+
+
 def _first_frame_object(d: Any) -> Any:
     return next(o for fr in d["openlabel"]["frames"].values() for o in fr.get("objects", {}).values())
 
@@ -158,6 +168,9 @@ def _first_frame_object(d: Any) -> Any:
             "text", [[[1]]]),
         lambda d: next(iter(d["openlabel"]["objects"].values())).setdefault("object_data", {}).__setitem__(
             "text", 3),
+        lambda d: _first_stream_props(d).__setitem__("sync", ["timestamp"]),
+        lambda d: _first_intrinsics(d).__setitem__("distortion_coeffs", 5),
+        lambda d: _first_intrinsics(d).__setitem__("distortion_coeffs", "abc"),
     ],
 )
 def test_openlabel_wrong_types(reader_seeds: dict[str, Any], tmp_path: Path, edit: Any) -> None:
