@@ -460,7 +460,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
         )
     rig_path = root / str(data.get("rig", RIG_FILE))
     if not rig_path.is_file():
-        raise FormatError(rig_path, "rig file not found")
+        raise FormatError(rig_path, f"rig file named by {ip} not found")
     rig = load_rig_json(rig_path)
     frames_raw = _require(data, "frames", "top level", ip)
     if not isinstance(frames_raw, list):

@@ -193,6 +193,8 @@ def load_sustech(
                     sustech_rotation(float(rot.get("x", 0.0)), float(rot.get("y", 0.0)), float(rot["z"])),
                 )
                 oid, typ = str(obj["obj_id"]), str(obj["obj_type"])
+                if not typ.strip():
+                    raise ValueError("obj_type is empty")
             except (KeyError, TypeError, ValueError, ModelError) as e:
                 raise DatasetError(lp, f"object {i}: malformed ({type(e).__name__}: {e})") from None
             raw.append((k, oid, typ, box, lp))

@@ -192,6 +192,20 @@ def test_kitti_raw_oxts_position_out_of_range(reader_seeds: dict[str, Any], tmp_
     _raises_naming("0000000000.txt", _consume, root)
 
 
+def test_errors_name_a_file_of_the_dataset(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    """Found by the long fuzz run: errors that named only "/" or no file at all."""
+    root = _copy(reader_seeds, "native", tmp_path)
+    d = json.loads((root / "fusionlabel.json").read_text())
+    d["rig"] = "/"
+    (root / "fusionlabel.json").write_text(json.dumps(d))
+    _raises_naming("fusionlabel.json", _consume, root)
+    root = _copy(reader_seeds, "sustech", tmp_path / "s")
+    labels = json.loads((root / "label" / "000000.json").read_text())
+    labels[0]["obj_type"] = ""
+    (root / "label" / "000000.json").write_text(json.dumps(labels))
+    _raises_naming("000000.json", _consume, root)
+
+
 # ---- images ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", ["native", "kitti", "folder", "sustech", "kitti-tracking"])
 def test_zero_byte_camera_image(reader_seeds: dict[str, Any], tmp_path: Path, seed: str) -> None:
