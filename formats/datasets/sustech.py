@@ -195,7 +195,7 @@ def load_sustech(
                 oid, typ = str(obj["obj_id"]), str(obj["obj_type"])
                 if not typ.strip():
                     raise ValueError("obj_type is empty")
-            except (KeyError, TypeError, ValueError, ModelError) as e:
+            except (KeyError, TypeError, ValueError, AttributeError, ModelError) as e:
                 raise DatasetError(lp, f"object {i}: malformed ({type(e).__name__}: {e})") from None
             raw.append((k, oid, typ, box, lp))
     ids_map = map_track_ids(o for _, o, _, _, _ in raw)

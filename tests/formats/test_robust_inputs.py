@@ -204,6 +204,10 @@ def test_errors_name_a_file_of_the_dataset(reader_seeds: dict[str, Any], tmp_pat
     labels[0]["obj_type"] = ""
     (root / "label" / "000000.json").write_text(json.dumps(labels))
     _raises_naming("000000.json", _consume, root)
+    labels[0]["obj_type"] = "Car"
+    labels[0]["psr"]["rotation"] = -1  # found by the confirmation run (the tilt reads rotation.x / .y)
+    (root / "label" / "000000.json").write_text(json.dumps(labels))
+    _raises_naming("000000.json", _consume, root)
 
 
 # ---- images ----------------------------------------------------------------------------------------
