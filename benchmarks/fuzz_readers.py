@@ -175,6 +175,60 @@ def _self_contained_openlabel(folder: Path) -> None:
     p.write_text(json.dumps(d, indent=1))
 
 
+def _kitti_raw(date: Path, kd: Path) -> Path:
+    """A KITTI raw date folder (calibration files, one drive with velodyne, image_02 and oxts
+    streams and their timestamps) from the KITTI object export's sweeps and images; returns
+    the date folder (the drive is found inside it)."""
+    import cv2
+
+    w, h = (int(v) for v in cv2.imread(str(kd / "image_2" / "000000.png")).shape[1::-1])
+    cam = "".join(f"S_0{i}: {w} {h}\nK_0{i}: 50 0 {w / 2} 0 50 {h / 2} 0 0 1\nD_0{i}: 0 0 0 0 0\n"
+                  f"R_0{i}: 1 0 0 0 1 0 0 0 1\nT_0{i}: {-0.5 * i} 0 0\nS_rect_0{i}: {w} {h}\n"
+                  f"R_rect_0{i}: 1 0 0 0 1 0 0 0 1\nP_rect_0{i}: 50 0 {w / 2} {-25.0 * i} 0 50 {h / 2} 0 0 0 1 0\n"
+                  for i in range(4))
+    date.mkdir(parents=True)
+    (date / "calib_cam_to_cam.txt").write_text("calib_time: 09-Jan-2012 13:57:47\n" + cam)
+    (date / "calib_velo_to_cam.txt").write_text("calib_time: x\nR: 0 -1 0 0 0 -1 1 0 0\nT: 0 -0.08 -0.27\n")
+    (date / "calib_imu_to_velo.txt").write_text("calib_time: x\nR: 1 0 0 0 1 0 0 0 1\nT: -0.81 0.32 -0.80\n")
+    drive = date / "2011_09_26_drive_0005_sync"
+    streams = {"velodyne_points": ".bin", "image_02": ".png", "oxts": ".txt"}
+    for s in streams:
+        (drive / s / "data").mkdir(parents=True)
+    for k in range(2):
+        shutil.copy(kd / "velodyne" / f"{k:06d}.bin", drive / "velodyne_points" / "data" / f"{k:010d}.bin")
+        shutil.copy(kd / "image_2" / f"{k:06d}.png", drive / "image_02" / "data" / f"{k:010d}.png")
+        oxts = [49.0, 8.4 + 1e-5 * k, 10.0, 0.0, 0.0, 0.1 * k] + [0.0] * 24
+        (drive / "oxts" / "data" / f"{k:010d}.txt").write_text(" ".join(f"{v:.9f}" for v in oxts) + "\n")
+    for i, s in enumerate(streams):
+        stamps = [f"2011-09-26 13:02:25.{100_000_000 * k + 1_000_000 * i:09d}" for k in range(2)]
+        (drive / s / "timestamps.txt").write_text("\n".join(stamps) + "\n")
+    return date
+
+
+def _recovery(folder: Path, native: Path, doc: Any) -> Path:
+    """A saved project next to a copy of the sequence, then edits never saved: a full recovery
+    copy (``a.flproj.recovery.json``) and the edit journal continuing it; returns the folder."""
+    from formats.project import RecoveryStore, save_project
+    from fusionlabel.commands import CreateTrack, SetKeyframe, SetLabel, SetReview, UndoStack
+    from fusionlabel.document import AnnotationDocument, Review
+
+    shutil.copytree(native, folder / "seq")
+    work = AnnotationDocument.from_dict(doc.to_dict())
+    stack = UndoStack(work)
+    save_project(folder / "a.flproj", work, folder / "seq", sequence_format="native")
+    stack.mark_clean()
+    store = RecoveryStore(work, folder / "seq", project_path=folder / "a.flproj", stack=stack)
+    tid = min(work.tracks)
+    box = next(iter(work.tracks[tid].keyframes.values()))
+    stack.push(SetLabel(tid, "truck"))
+    store.write_recovery()  # a full copy; the journal continues it
+    stack.push(SetKeyframe(tid, 1, box.replace(center=(box.center[0] + 0.5, *box.center[1:]))))
+    stack.push(CreateTrack("pedestrian", 0, box.replace(size=(0.6, 0.6, 1.7))))
+    stack.push(SetReview(1, Review("accepted", "ok", "qa"), track_id=tid))
+    store.close()
+    return folder
+
+
 def build_seeds(work: Path) -> list[Seed]:
     """Write every seed under ``work`` (a few MB) and return them."""
     from calib.rig import load_rig_json
@@ -202,6 +256,7 @@ def build_seeds(work: Path) -> list[Seed]:
         shutil.copy(kd / "calib" / f"{k:06d}.txt", flat / f"{k:06d}.txt")
         shutil.copy(kd / "label_2" / f"{k:06d}.txt", flat / f"{k:06d}_gt.txt")
     seeds.append(Seed("kitti-flat", flat, "", "dataset"))
+    seeds.append(Seed("kitti-raw", _kitti_raw(work / "kitti-raw", work / "kitti"), "", "dataset"))
     # SUSTechPOINTS: lidar/*.pcd, camera/<cam>/*.png, calib/camera/<cam>.json, label/*.json
     loaded = open_dataset(native)
     rig = load_rig_json(native / "rig.json")
@@ -225,8 +280,8 @@ def build_seeds(work: Path) -> list[Seed]:
         labels = [{"obj_type": r.label, "obj_id": str(r.track_id),
                    "psr": {"position": dict(zip("xyz", map(float, r.box.center), strict=True)),
                            "scale": dict(zip("xyz", map(float, r.box.size), strict=True)),
-                           "rotation": {"x": 0.0, "y": 0.0, "z": float(r.box.yaw)}}}
-                  for r in loaded.annotations.boxes_at(k)[:5]]
+                           "rotation": {"x": 0.01 * (i % 2), "y": -0.02 * (i % 2), "z": float(r.box.yaw)}}}
+                  for i, r in enumerate(loaded.annotations.boxes_at(k)[:5])]
         (sus / "label" / f"{k:06d}.json").write_text(json.dumps(labels))
     seeds.append(Seed("sustech", sus, "", "dataset"))
     # a plain folder: rig.json + lidar_top/*.pcd + cam_front/*.png, timestamps by file order
@@ -250,6 +305,7 @@ def build_seeds(work: Path) -> list[Seed]:
     shutil.copytree(native, proj / "seq")
     save_project(proj / "a.flproj", loaded.annotations, proj / "seq", sequence_format="native")
     seeds.append(Seed("project", proj, "a.flproj", "project"))
+    seeds.append(Seed("recovery", _recovery(work / "recovery", native, loaded.annotations), "a.flproj", "recovery"))
     loaded.close()
     return seeds
 
@@ -478,6 +534,19 @@ def consume(kind: str, path: Path, scratch: Path) -> None:
             loaded.close()
         save_project(scratch / "again.flproj", proj.document, proj.sequence, ontology=proj.ontology)
         load_project(scratch / "again.flproj")
+    elif kind == "recovery":  # the window's restore of unsaved work: recovery copy + edit journal
+        from formats.project import RecoveryStore, load_project, save_project
+        from fusionlabel.commands import UndoStack
+        from fusionlabel.document import AnnotationDocument
+
+        saved = load_project(path)
+        store = RecoveryStore(AnnotationDocument(saved.document.frame_count), saved.sequence, project_path=path,
+                              stack=UndoStack(AnnotationDocument(saved.document.frame_count)))
+        if store.has_recovery():
+            proj = store.load_recovery()
+            save_project(scratch / "restored.flproj", proj.document, proj.sequence, ontology=proj.ontology)
+            load_project(scratch / "restored.flproj")
+        store.close()
     else:
         raise ValueError(kind)
 
@@ -642,6 +711,9 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
     import formats.packed  # noqa: F401
     import formats.project  # noqa: F401
     import gui.colors  # noqa: F401
+    from calib.schema import prepare
+
+    prepare()  # the JSON schemas compiled once, as a long-running window does
 
     own = seeds_dir is None
     work = Path(tempfile.mkdtemp(prefix="fl-fuzz-")) if own else Path(seeds_dir)  # type: ignore[arg-type]
@@ -665,10 +737,12 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
 
 def _existing(d: Path) -> list[Seed]:
     seeds = [Seed(n, d / n, "", "dataset") for n in
-             ("native", "kitti", "kitti-tracking", "nuscenes", "openlabel", "kitti-flat", "sustech", "folder")]
+             ("native", "kitti", "kitti-tracking", "nuscenes", "openlabel", "kitti-flat", "kitti-raw", "sustech",
+              "folder")]
     seeds.insert(1, Seed("packed", d / "packed", "seq.h5", "dataset"))
     seeds += [Seed(f"cloud-{p.name}", d / "clouds", p.name, "cloud") for p in sorted((d / "clouds").iterdir())]
     seeds.append(Seed("project", d / "project", "a.flproj", "project"))
+    seeds.append(Seed("recovery", d / "recovery", "a.flproj", "recovery"))
     return seeds
 
 
@@ -704,14 +778,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", type=int, default=15, help="places / cases listed per outcome")
     ap.add_argument("--json", type=Path, default=None, help="write every case's result to this JSON file")
     ap.add_argument("--verbose", action="store_true", help="print each non-ok case as it happens")
+    ap.add_argument("--every", type=int, default=0, help="print running counts every N cases (0: never)")
     args = ap.parse_args(argv)
     n = args.cases if args.cases is not None else (LONG_CASES if args.long else QUICK_CASES)
 
+    running = Summary()
+    t0 = time.perf_counter()
+
     def progress(r: Result) -> None:
+        running.results.append(r)
         if args.verbose and r.outcome not in ("ok", "project-error"):
             print(f"case {r.case} {r.seed} {r.outcome}: {r.mutation}: {r.error} [{r.place}]", flush=True)
+        if args.every and len(running.results) % args.every == 0:
+            c = running.counts()
+            print(f"[{len(running.results)} cases, {time.perf_counter() - t0:.0f} s] "
+                  + ", ".join(f"{k} {c.get(k, 0)}" for k in OUTCOMES)
+                  + f"; peak {running.peak_mb():.0f} MiB; slowest "
+                  f"{max(x.seconds for x in running.results):.1f} s", flush=True)
 
-    t0 = time.perf_counter()
     summary = run(n, args.seed, args.timeout, args.mem_gib, only=args.only, progress=progress)
     print(report(summary, args.show))
     print(f"wall time {time.perf_counter() - t0:.0f} s")

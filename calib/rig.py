@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 from calib.camera import CameraModel
 from calib.errors import CalibrationError, TransformError, UnknownSensorError
 from calib.fileio import atomic_write_text, read_json_file
+from calib.schema import validate
 from calib.transforms import check_transform, invert, make_transform, quat_to_rotation
 
 F64 = NDArray[np.float64]
@@ -282,6 +283,7 @@ def load_rig_json(path: str | os.PathLike[str]) -> Rig:
     """Read a native rig JSON file; CalibrationError names the file and the key on bad input."""
     path = Path(path)
     data = read_json_file(path, lambda src, msg: CalibrationError(msg, path=src))
+    validate(data, "rig", path, lambda src, msg: CalibrationError(msg, path=src))
     return Rig.from_dict(data, source=str(path))
 
 

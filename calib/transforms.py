@@ -7,6 +7,8 @@ Conventions: ``pts_dst = (T_dst_from_src @ [pts_src, 1].T).T``; compose right to
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.transform import Rotation
@@ -117,6 +119,29 @@ def rotation_to_yaw(R: ArrayLike) -> float:
     """Heading about +z of a rotation: angle of the rotated x axis in the xy plane, radians."""
     R = np.asarray(R, dtype=np.float64)
     return float(np.arctan2(R[1, 0], R[0, 0]))
+
+
+def ypr_to_rotation(yaw: float, pitch: float = 0.0, roll: float = 0.0) -> F64:
+    """``Rz(yaw) @ Ry(pitch) @ Rx(roll)`` (intrinsic z-y'-x'': heading, then pitch about the
+    turned y axis, then roll about the box's own x axis), radians, (3, 3)."""
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    cp, sp = math.cos(pitch), math.sin(pitch)
+    cr, sr = math.cos(roll), math.sin(roll)
+    return np.array([
+        [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+        [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+        [-sp, cp * sr, cp * cr],
+    ])
+
+
+def rotation_to_ypr(R: ArrayLike) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) of :func:`ypr_to_rotation` from a (3, 3) rotation; pitch in
+    [-pi/2, pi/2]; the yaw equals :func:`rotation_to_yaw`."""
+    R = np.asarray(R, dtype=np.float64)
+    yaw = math.atan2(R[1, 0], R[0, 0])
+    pitch = math.atan2(-R[2, 0], math.hypot(R[0, 0], R[1, 0]))
+    roll = math.atan2(R[2, 1], R[2, 2])
+    return yaw, pitch, roll
 
 
 def quat_to_yaw(q_wxyz: ArrayLike) -> float:

@@ -25,6 +25,7 @@ from calib.fileio import (
     read_json_file,
     temp_prefix,
 )
+from calib.schema import add_schema_dir, validate
 from formats.errors import FormatError
 
 __all__ = [
@@ -39,7 +40,12 @@ __all__ = [
     "read_json_file",
     "remove_stale_temps",
     "staged_output",
+    "validate",
 ]
+
+#: The schemas of formats' own JSON files (native index, tracks, project, edit journal).
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+add_schema_dir(SCHEMA_DIR)
 
 #: A temporary file or folder left by a crash is removed once it is this old (seconds) and its
 #: writer is not running.

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from formats.errors import FormatError
-from formats.io import atomic_write_bytes
+from formats.io import atomic_write_bytes, outside_roots, validate
 from fusionlabel.document import AnnotationDocument, DocumentEvent, track_to_dict
 
 JOURNAL_FORMAT = "fusionlabel-edit-journal"
@@ -231,11 +231,21 @@ def apply_records(document: dict[str, Any], records: Iterable[dict[str, Any]]) -
     return out
 
 
+def check_beside(path: Path) -> None:
+    """FormatError when ``path`` (a recovery copy or journal, the tool's own file beside the project
+    or in the cache folder) is a link that resolves outside its own folder: such a file is never
+    followed (a project folder handed over could otherwise make the tool read any file)."""
+    real = outside_roots(path, [os.path.realpath(path.parent)])
+    if real is not None and os.path.lexists(path):
+        raise FormatError(path, f"resolves to {real}, outside its folder {path.parent}; refused")
+
+
 def read_journal(path: str | os.PathLike[str], base: str | None) -> tuple[list[dict[str, Any]], int]:
     """The valid records of the journal at ``path`` that continue the recovery copy whose token is
     ``base``, and the ``base_edits`` of its header. No file, another base or an unreadable
     header: ``([], 0)``."""
     path = Path(path)
+    check_beside(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -256,6 +266,8 @@ def read_journal(path: str | os.PathLike[str], base: str | None) -> tuple[list[d
     for i, rec in enumerate(lines[1:]):
         if rec.get("seq") != base_edits + i + 1:
             break
+        # a record that passed its CRC but breaks the schema was written wrong: say where
+        validate(rec, "journal", f"{path}: record {i + 1}", FormatError)
         records.append(rec)
     return records, base_edits
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,9 @@ class KittiObject:
     score: float | None = None
     frame: int | None = None
     track_id: int | None = None
+    #: The line's own text of the fields after ``type`` (truncated ... rotation_y [score]), as read;
+    #: None for objects made here. :meth:`source_line` writes them back unchanged.
+    text: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_dontcare(self) -> bool:
@@ -97,6 +100,14 @@ class KittiObject:
         if self.score is not None:
             parts.append(_num(self.score, d3))
         return " ".join(parts)
+
+    def source_line(self, type: str, frame: int | None = None, track_id: int | None = None) -> str:
+        """The label line with every number exactly as the source file wrote it (``text``), under
+        ``type`` (and ``frame track_id`` first when ``frame`` is given)."""
+        if self.text is None:
+            raise ValueError("this object was not read from a file: it has no source text")
+        head = [str(frame), str(track_id if track_id is not None else -1)] if frame is not None else []
+        return " ".join([*head, type, *self.text])
 
 
 def _num(v: float, nd: int) -> str:
@@ -136,6 +147,7 @@ def parse_label_line(line: str, source: str = "<label>", lineno: int = 0, tracki
         score=nums[14] if len(nums) == 15 else None,
         frame=frame,
         track_id=track_id,
+        text=tuple(parts[off + 1 :]),
     )
     if not obj.is_dontcare and min(obj.dimensions) <= 0:
         raise KittiLabelError(where, f"{typ} has a non-positive size h w l = {obj.dimensions}")

@@ -36,14 +36,21 @@ from numpy.typing import NDArray
 from calib.rig import Rig, load_rig_json, save_rig_json
 from calib.transforms import check_transform
 from formats.errors import FormatError
-from formats.io import atomic_write_bytes, atomic_write_json, check_confined, read_json_file, staged_output
+from formats.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    check_confined,
+    read_json_file,
+    staged_output,
+    validate,
+)
 from formats.limits import MAX_FRAMES
 from formats.maps.native import load_map, save_map
 
 if TYPE_CHECKING:
     from fusionlabel.synth import SynthScene
 from fusionlabel.box import Box3D
-from fusionlabel.document import AnnotationDocument
+from fusionlabel.document import AnnotationDocument, box_dict
 from fusionlabel.errors import FusionLabelError
 from fusionlabel.map.element import MapElement
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
@@ -230,7 +237,7 @@ def _require(d: Any, key: str, where: str, path: Path) -> Any:
 
 
 def box_to_dict(box: Box3D) -> dict[str, Any]:
-    return {"center": list(box.center), "size": list(box.size), "yaw": box.yaw}
+    return box_dict(box)
 
 
 def tracks_to_dict(tracks: Iterable[Track]) -> dict[str, Any]:
@@ -295,8 +302,10 @@ def save_tracks(path: PathLike, tracks: Iterable[Track]) -> None:
 
 
 def load_tracks(path: PathLike) -> list[Track]:
-    """Read a track file written by :func:`save_tracks`."""
-    return tracks_from_dict(read_json(path), path)
+    """Read a track file written by :func:`save_tracks` (validated against ``tracks.schema.json``)."""
+    data = read_json(path)
+    validate(data, "tracks", path, FormatError)
+    return tracks_from_dict(data, path)
 
 
 # ---- the sequence index ----------------------------------------------------------------------
@@ -497,6 +506,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
         raise FormatError(ip, f"not a native sequence: {INDEX_FILE} not found")
     root = ip.parent
     data = read_json(ip)
+    validate(data, "native-index", ip, FormatError)
     if not isinstance(data, dict):
         raise FormatError(ip, "top level must be a JSON object")
     fmt = _require(data, "format", "top level", ip)
@@ -517,7 +527,7 @@ def load_sequence(path: PathLike) -> SequenceInfo:
         )
     rig_path = root / str(data.get("rig", RIG_FILE))
     if not rig_path.is_file():
-        raise FormatError(rig_path, "rig file not found")
+        raise FormatError(rig_path, f"rig file named by {ip} not found")
     rig = load_rig_json(rig_path)
     frames_raw = _require(data, "frames", "top level", ip)
     if not isinstance(frames_raw, list):

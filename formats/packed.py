@@ -15,6 +15,12 @@ Layout (``h5py``; ``FORMAT``/``VERSION`` as root attributes)::
 
 Per-point arrays are chunked one chunk per frame (up to 1 Mi rows) and compressed (``lzf`` by
 default, or ``gzip`` level 1). Files are written atomically (temporary file, fsync, rename).
+
+Integrity: the file starts with a 512-byte HDF5 user block holding ``SEAL_MAGIC``, the length and
+the CRC-32 of everything after it; :func:`load_packed` checks them before the HDF5 library reads a
+byte (a corrupt HDF5 file can make the library loop forever: the reader fuzzer found one byte
+inserted among the root attributes doing so). Checking costs one read of the file (~1 s per GB).
+Files written before the seal (no magic) are opened unchecked.
 :func:`load_packed` is one more layout of :func:`formats.datasets.open_dataset` (``.h5``).
 """
 
@@ -24,6 +30,7 @@ import json
 import os
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,6 +50,9 @@ from fusionlabel.model import FrameInfo, SequenceInfo
 FORMAT = "fusionlabel-packed"
 VERSION = 1
 SUFFIXES = (".h5", ".hdf5")
+#: The HDF5 user block at the start of the file, holding the seal (magic, length, CRC-32).
+USERBLOCK = 512
+SEAL_MAGIC = b"FUSIONLABEL-PACKED-SEAL "
 MAX_CHUNK_ROWS = 1 << 20
 
 
@@ -117,7 +127,7 @@ def pack(
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
-        with h5py.File(tmp, "w") as h:
+        with h5py.File(tmp, "w", userblock_size=USERBLOCK) as h:
             h.attrs["format"] = FORMAT
             h.attrs["version"] = VERSION
             h.create_dataset("sequence", data=_dumps(desc))
@@ -160,6 +170,10 @@ def pack(
                     progress(k + 1, n)
             h.flush()
         with open(tmp, "rb+") as fh:
+            n, crc = _crc_after_userblock(fh)
+            fh.seek(0)
+            fh.write(SEAL_MAGIC + f"{n} {crc:08x}\n".encode().ljust(USERBLOCK - len(SEAL_MAGIC), b"\0"))
+            fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, out)
     except BaseException:
@@ -169,6 +183,38 @@ def pack(
             pass
         raise
     return out
+
+
+def _crc_after_userblock(fh: Any) -> tuple[int, int]:
+    """(length, CRC-32) of the bytes of the open file ``fh`` after the user block."""
+    fh.seek(USERBLOCK)
+    n, crc = 0, 0
+    while chunk := fh.read(1 << 20):
+        n += len(chunk)
+        crc = zlib.crc32(chunk, crc)
+    return n, crc
+
+
+def check_seal(path: Path) -> None:
+    """DatasetError when a sealed packed file's length or CRC-32 (its user block) does not match its
+    content; files without the seal pass unchecked."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(USERBLOCK)
+            if not head.startswith(SEAL_MAGIC):
+                return
+            try:
+                n_s, crc_s = head[len(SEAL_MAGIC):].split(b"\n", 1)[0].decode("ascii").split()
+                want_n, want_crc = int(n_s), int(crc_s, 16)
+            except (ValueError, UnicodeDecodeError):
+                raise DatasetError(path, "corrupt packed file: unreadable seal in its user block") from None
+            n, crc = _crc_after_userblock(fh)
+    except OSError as e:
+        raise DatasetError(path, f"cannot read: {e.strerror or e}") from None
+    if n != want_n:
+        raise DatasetError(path, f"corrupt packed file: {n} bytes after the user block, its seal says {want_n}")
+    if crc != want_crc:
+        raise DatasetError(path, f"corrupt packed file: CRC-32 {crc:08x}, its seal says {want_crc:08x}")
 
 
 def is_packed(path: str | os.PathLike[str]) -> bool:
@@ -200,6 +246,7 @@ def load_packed(path: str | os.PathLike[str], **_: Any) -> LoadedSequence:
     """Open a packed file; the returned sequence reads from it (call ``close()`` when done)."""
     path = Path(path)
     check_confined(path, DatasetError)
+    check_seal(path)
     try:
         h = h5py.File(path, "r")
     except OSError as e:

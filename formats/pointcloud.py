@@ -284,6 +284,9 @@ def _parse_pcd_header(raw: bytes, path: Path) -> PcdHeader:
     for axis in ("x", "y", "z"):
         if axis not in real:
             raise PointCloudError(path, f"PCD has no {axis!r} field (fields: {' '.join(names)})")
+        f_axis = next(f for f in fields if f.name == axis)
+        if f_axis.count != 1:
+            raise PointCloudError(path, f"PCD field {axis!r} has COUNT {f_axis.count}; a coordinate has COUNT 1")
     data = keys["DATA"][0].lower() if keys["DATA"] else ""
     if data not in ("ascii", "binary", "binary_compressed"):
         raise PointCloudError(path, f"PCD DATA {data!r} is not ascii, binary or binary_compressed")

@@ -66,8 +66,16 @@ from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
-from formats.io import atomic_write_json, outside_roots
-from formats.journal import Changes, EditJournal, JournalConflict, apply_records, journal_path_for, read_journal
+from formats.io import atomic_write_json, outside_roots, validate
+from formats.journal import (
+    Changes,
+    EditJournal,
+    JournalConflict,
+    apply_records,
+    check_beside,
+    journal_path_for,
+    read_journal,
+)
 from formats.native import check_document_frames, read_json
 from fusionlabel import __version__
 from fusionlabel.commands import UndoStack
@@ -326,7 +334,9 @@ def _check_ontology_path(ontology: str, path: Path, sequence: Path, allow_roots:
 def load_project(path: PathLike) -> Project:
     """Read a project file; :class:`FormatError` names the file and the key on any problem."""
     path = Path(path)
-    project = project_from_dict(read_json(path), path)
+    data = read_json(path)
+    validate(data, "project", path, FormatError)
+    project = project_from_dict(data, path)
     attach_files_beside(project)
     return project
 
@@ -379,6 +389,7 @@ def _saved_at_ns(path: Path) -> int | None:
     if not path.exists():
         return None
     try:
+        check_beside(path)
         v = read_json(path).get("meta", {}).get("saved_at_ns")
         if isinstance(v, int) and not isinstance(v, bool):
             return v
@@ -629,7 +640,10 @@ class RecoveryStore:
     def _read_replayed(self) -> tuple[dict[str, Any], int]:
         """The recovery data (the recovery copy, or the project file its journal continues) with the
         journal replayed, and the number of records replayed."""
+        check_beside(self.path)
         data = read_json(self.path) if self.path.exists() else None
+        if data is not None:
+            validate(data, "project", self.path, FormatError)
         meta = data.get("meta") if isinstance(data, dict) else None
         base = meta.get("journal_base") if isinstance(meta, dict) else None
         records, base_edits = read_journal(self.journal_path, base if isinstance(base, str) else None)
@@ -638,6 +652,7 @@ class RecoveryStore:
             if on_project and (data is None or not is_recovery_newer(self.path, self.project_path)):
                 records, base_edits = on_project, edits
                 data = read_json(self.project_path)
+                validate(data, "project", self.project_path, FormatError)
                 if not isinstance(data, dict) or not isinstance(data.get("meta"), dict):
                     raise FormatError(self.project_path, "not a project file")
                 data["meta"].update(recovery=True, recovery_of=str(self.project_path), recovery_base="project")

@@ -792,6 +792,15 @@ class AnnotationDocument:
 
 
 # ---- one track as plain data (the document's layout; also the edit journal's, formats.project) ----
+def box_dict(b: Box3D) -> dict[str, Any]:
+    """A keyframe box as the document writes it: ``center``, ``size``, ``yaw`` and, for a tilted
+    box only, ``roll`` and ``pitch`` (radians)."""
+    d: dict[str, Any] = {"center": list(b.center), "size": list(b.size), "yaw": b.yaw}
+    if b.tilted:
+        d["roll"], d["pitch"] = b.roll, b.pitch
+    return d
+
+
 def track_to_dict(t: Track) -> dict[str, Any]:
     """One track as :meth:`AnnotationDocument.to_dict` writes it (world frame, metres, radians)."""
     d: dict[str, Any] = {
@@ -799,10 +808,7 @@ def track_to_dict(t: Track) -> dict[str, Any]:
         "label": t.label,
         "attributes": dict(sorted(t.attributes.items())),
         "interpolation": t.interpolation,
-        "keyframes": {
-            str(f): {"center": list(b.center), "size": list(b.size), "yaw": b.yaw}
-            for f, b in sorted(t.keyframes.items())
-        },
+        "keyframes": {str(f): box_dict(b) for f, b in sorted(t.keyframes.items())},
     }
     if t.gaps:
         d["gaps"] = [list(g) for g in t.gaps]
@@ -883,15 +889,16 @@ def _frame_key(k: object, where: str) -> int:
 
 
 def _box_from_dict(bd: object, where: str) -> Box3D:
-    bd = _keys(bd, where, {"center", "size", "yaw"})
+    bd = _keys(bd, where, {"center", "size", "yaw"}, optional={"roll", "pitch"})
     for name, n in (("center", 3), ("size", 3)):
         v = bd[name]
         if not isinstance(v, (list, tuple)) or len(v) != n or not all(_is_number(x) for x in v):
             raise ModelError(f"{where}: {name!r} must be {n} numbers, got {v!r}")
-    if not _is_number(bd["yaw"]):
-        raise ModelError(f"{where}: 'yaw' must be a number, got {bd['yaw']!r}")
+    for name in ("yaw", "roll", "pitch"):
+        if name in bd and not _is_number(bd[name]):
+            raise ModelError(f"{where}: {name!r} must be a number, got {bd[name]!r}")
     try:
-        return Box3D(tuple(bd["center"]), tuple(bd["size"]), bd["yaw"])
+        return Box3D(tuple(bd["center"]), tuple(bd["size"]), bd["yaw"], bd.get("roll", 0.0), bd.get("pitch", 0.0))
     except ModelError as e:
         raise ModelError(f"{where}: {e}") from None
 

@@ -37,6 +37,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
+
+from calib.transforms import rotation_to_ypr
 from fusionlabel.box import Box3D
 from fusionlabel.errors import ModelError
 
@@ -158,13 +162,16 @@ def _times(frames: Sequence[int], times_ns: FrameTimes | None) -> list[float]:
 # ---- pairwise blends ------------------------------------------------------------------------------
 def lerp_box(a: Box3D, b: Box3D, t: float) -> Box3D:
     """Linear blend of two world-frame boxes at ``t`` in [0, 1]: centre and size linearly, yaw
-    along the shortest arc (never the long way round through a flip)."""
+    along the shortest arc (never the long way round through a flip). When either box is tilted
+    the whole rotation is interpolated on the rotation group (spherical, shortest way)."""
     dyaw = _wrap(b.yaw - a.yaw)
-    return Box3D(
-        tuple(ca + t * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True)),
-        tuple(sa + t * (sb - sa) for sa, sb in zip(a.size, b.size, strict=True)),
-        a.yaw + t * dyaw,
-    )
+    center = tuple(ca + t * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True))
+    size = tuple(sa + t * (sb - sa) for sa, sb in zip(a.size, b.size, strict=True))
+    if a.tilted or b.tilted:
+        R = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([a.rotation(), b.rotation()])))([t]).as_matrix()[0]
+        yaw, pitch, roll = rotation_to_ypr(R)
+        return Box3D(center, size, yaw, roll, pitch)  # type: ignore[arg-type]
+    return Box3D(center, size, a.yaw + t * dyaw)  # type: ignore[arg-type]
 
 
 # ---- smooth segments ------------------------------------------------------------------------------
@@ -284,7 +291,7 @@ class _SmoothSegment:
         yaw = lin.yaw
         if self.kind == "heading" and math.hypot(dx, dy) > 1e-9:
             yaw = math.atan2(self.seg.sign * dy, self.seg.sign * dx)
-        return Box3D((x, y, lin.center[2]), lin.size, yaw)
+        return Box3D((x, y, lin.center[2]), lin.size, yaw, lin.roll, lin.pitch)
 
 
 # ---- prediction (extrapolation, propagation) ------------------------------------------------------

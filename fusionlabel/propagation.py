@@ -187,8 +187,8 @@ def refine_box(
     d = np.abs(_signed_distance(ca * pu + sa * pv, -sa * pu + ca * pv, half_l, half_w))
     n_support = int((d <= tolerance).sum())
     shift_world = (c * bx - s * by, s * bx + c * by, bt)
-    fitted = Box3D((box.center[0] + shift_world[0], box.center[1] + shift_world[1], box.center[2]), box.size,
-                   box.yaw + bt)
+    fitted = box.replace(center=(box.center[0] + shift_world[0], box.center[1] + shift_world[1], box.center[2]),
+                         yaw=box.yaw + bt)  # a tilt is kept
     if n_support < min_support * n or n_support < min_points:
         return RefineResult(
             False, box, f"poor fit: {n_support} of {n} points within {tolerance} m of the faces", n, n_support,

@@ -34,6 +34,7 @@ from formats.project import SequenceRef
 from formats.source import is_project_file as _is_project_file
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
+from fusionlabel.errors import FusionLabelError
 from fusionlabel.lod import build_lod
 from fusionlabel.model import SequenceInfo
 from fusionlabel.ontology import Ontology
@@ -49,8 +50,10 @@ Progress = Callable[[int, int, str], None]
 EAGER_DERIVE_MAX_POINTS = 2_000_000
 
 
-class SessionError(Exception):
-    """A sequence or project cannot be opened; the message names the file and the problem."""
+class SessionError(FusionLabelError):
+    """A sequence or project cannot be opened; the message names the file and the problem (one
+    of the project's error family, so the window and the command line report it like any reader's
+    error)."""
 
 
 @dataclass

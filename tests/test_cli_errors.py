@@ -145,8 +145,15 @@ def _outward_symlink(reader_seeds: dict[str, Any], tmp_path: Path) -> tuple[list
     return ["info", str(root)], "000000.txt"
 
 
+def _rig_schema(reader_seeds: dict[str, Any], tmp_path: Path) -> tuple[list[str], str]:
+    root = _copy(reader_seeds, "native", tmp_path)
+    _edit_json(root / "rig.json", lambda d: d["sensors"][0].update(kind=7))
+    return ["info", str(root)], "rig.json: $.sensors[0].kind: 7 is not of type 'string'"
+
+
 CASES = {
     "non-UTF-8 JSON": _native_non_utf8,
+    "JSON Schema (rig)": _rig_schema,
     "deep JSON": _native_deep,
     "corrupt npz": _npz_truncated,
     "PLY header": _ply_header,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tests.conftest import load_benchmark
 
-CASES = 285  # 15 per seed (19 seeds)
+CASES = 300  # 15 per seed (20 seeds)
 
 
 def test_quick_fuzz_run_has_only_loads_and_project_errors() -> None:

@@ -44,12 +44,15 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 @dataclass(frozen=True)
 class IgnoreRegion:
     """A 2D region of one camera image at one frame that must not be labelled nor count as a miss
-    (KITTI ``DontCare``). ``bbox`` is (x1, y1, x2, y2) in pixels of that image."""
+    (KITTI ``DontCare``). ``bbox`` is (x1, y1, x2, y2) in pixels of that image; ``source`` the
+    record it was read from (KITTI: the ``KittiObject`` with its line's text), written back as it was
+    by a writer of the same kind."""
 
     frame: int
     camera: str
     bbox: tuple[float, float, float, float]
     label: str = "DontCare"
+    source: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -81,6 +84,10 @@ class LoadedSequence:
       where it differs from the sweep's (nuScenes cameras); use :meth:`T_world_from_sensor`.
     * ``lidar_layout``: the ``.bin`` layout of the sweeps (``"kitti"``, ``"nuscenes"``, field names).
     * ``warnings``: what was noticed but is not an error (skipped folders, recovered headers).
+    * ``source_labels``: per frame, the labels as the source file wrote them, each with the
+      world-frame box read from it, ``(box, record)`` (KITTI: the ``KittiObject`` holding its line's
+      text); use :meth:`source_label`. A writer of the same kind writes a box that is still equal to
+      its source box from the record (the source's own numbers); an edited box no longer matches.
     """
 
     info: SequenceInfo
@@ -97,6 +104,15 @@ class LoadedSequence:
     #: The real folders (and files) the sequence's files were checked to lie in (set by
     #: :func:`formats.datasets.open_dataset`; empty when built otherwise).
     allowed_roots: tuple[str, ...] = ()
+    source_labels: dict[int, list[tuple[Any, Any]]] = field(default_factory=dict)
+
+    def source_label(self, frame: int, box: Any) -> Any | None:
+        """The source record of ``frame`` whose box read is exactly ``box`` (an unchanged box),
+        else None."""
+        for b, rec in self.source_labels.get(frame, ()):
+            if b == box:
+                return rec
+        return None
 
     # ---- description ------------------------------------------------------------------------------
     @property

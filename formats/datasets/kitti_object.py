@@ -31,8 +31,9 @@ from formats.datasets.base import (
     list_files,
 )
 from formats.datasets.errors import DatasetError
-from formats.kitti_labels import kitti_to_box, read_label_file
+from formats.kitti_labels import KittiObject, kitti_to_box, read_label_file
 from formats.sync import DEFAULT_TOLERANCE_NS, report_from_pairs
+from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
 
@@ -158,6 +159,7 @@ def _load(
     # labels: one single-frame track per object line; DontCare -> ignore regions
     tracks: list[Track] = []
     ignore: list[IgnoreRegion] = []
+    sources: dict[int, list[tuple[Box3D, KittiObject]]] = {}
     for k, fid in enumerate(ids):
         lp = label_of(fid)
         if lp is None:
@@ -166,9 +168,10 @@ def _load(
         T_ego_from_cam0rect = np.linalg.inv(calibs[k].T_cam0rect_from_velo())
         for obj in read_label_file(lp):
             if obj.is_dontcare:
-                ignore.append(IgnoreRegion(k, CAMERAS[2], obj.bbox, obj.type))
+                ignore.append(IgnoreRegion(k, CAMERAS[2], obj.bbox, obj.type, obj))
                 continue
             box = kitti_to_box(obj, T_ego_from_cam0rect)
+            sources.setdefault(k, []).append((box, obj))
             attrs = {
                 "kitti_id": fid,
                 "truncated": f"{obj.truncated:g}",
@@ -199,4 +202,5 @@ def _load(
         frame_rigs=rigs,
         lidar_layout="kitti",
         warnings=warnings,
+        source_labels=sources,
     )

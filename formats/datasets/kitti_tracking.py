@@ -38,8 +38,9 @@ from formats.datasets.base import (
 )
 from formats.datasets.errors import DatasetError
 from formats.datasets.oxts import ego_poses_from_oxts, read_oxts_file
-from formats.kitti_labels import kitti_to_box, read_tracking_labels
+from formats.kitti_labels import KittiObject, kitti_to_box, read_tracking_labels
 from formats.sync import DEFAULT_TOLERANCE_NS, report_from_pairs
+from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
 
@@ -146,12 +147,14 @@ def load_kitti_tracking(
     T_ego_from_cam0rect = np.linalg.inv(calib.T_cam0rect_from_velo())
     tracks: dict[int, Track] = {}
     ignore: list[IgnoreRegion] = []
+    sources: dict[int, list[tuple[Box3D, KittiObject]]] = {}
     for k in sorted(labels):
         for obj in labels[k]:
             if obj.is_dontcare or obj.track_id is None or obj.track_id < 0:
-                ignore.append(IgnoreRegion(k, "image_2", obj.bbox, obj.type))
+                ignore.append(IgnoreRegion(k, "image_2", obj.bbox, obj.type, obj))
                 continue
             box = kitti_to_box(obj, T_ego_from_cam0rect).transformed(poses[k])
+            sources.setdefault(k, []).append((box, obj))
             tr = tracks.get(obj.track_id)
             if tr is None:
                 tr = tracks[obj.track_id] = Track(obj.track_id, obj.type, {"kitti_sequence": seq})
@@ -180,4 +183,5 @@ def load_kitti_tracking(
         sync=report,
         lidar_layout="kitti",
         warnings=warnings,
+        source_labels=sources,
     )

@@ -47,7 +47,7 @@ import numpy as np
 from calib.errors import CalibrationError
 from calib.readers import nuscenes_ego_pose, nuscenes_sensor
 from calib.rig import Rig
-from calib.transforms import quat_to_yaw
+from calib.transforms import quat_to_rotation
 from formats.datasets.base import LoadedSequence, check_image_size, check_increasing, image_size
 from formats.datasets.errors import DatasetError
 from formats.io import read_json_file
@@ -299,7 +299,7 @@ def load_nuscenes(
         w = where["sample_annotation"]
         try:
             wlh = [float(v) for v in a["size"]]
-            box = Box3D(tuple(a["translation"]), (wlh[1], wlh[0], wlh[2]), quat_to_yaw(a["rotation"]))
+            box = Box3D.from_rotation(a["translation"], (wlh[1], wlh[0], wlh[2]), quat_to_rotation(a["rotation"]))
         except (KeyError, TypeError, ValueError, ModelError) as e:
             raise DatasetError(w, f"sample_annotation {a['token']}: bad box ({e})") from None
         tr = tracks.get(inst)

@@ -129,7 +129,7 @@ def _camera(props: dict[str, Any], path: Path, where: str) -> CameraModel | None
                 K = _nums([fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0], 9, path, f"{where}.focal/center").reshape(3, 3)
             lens = _nums(ip.get("lens_coeffs", ip.get("lens_coeffs_1xN")), (4,), path, f"{where}.lens_coeffs")
             return CameraModel(K, ip.get("width_px"), ip.get("height_px"), "fisheye", tuple(lens))
-    except CalibrationError as e:
+    except (CalibrationError, TypeError, ValueError) as e:  # e.g. distortion given as a number or text
         raise _err(path, where, str(e)) from None
     return None
 
@@ -216,6 +216,8 @@ def _cuboid_box(cub: dict[str, Any], T_world_from_cs: F64, path: Path, where: st
     if min(sx, sy, sz) <= 0:
         raise _err(path, f"{where}.val", f"cuboid size must be positive, got {(sx, sy, sz)}")
     T = T_world_from_cs @ make_transform(R, [x, y, z])
+    if Box3D.from_rotation((x, y, z), (sx, sy, sz), R).tilted:  # a tilted cuboid keeps its tilt
+        return Box3D.from_rotation(T[:3, 3], (sx, sy, sz), T[:3, :3])
     return Box3D(tuple(T[:3, 3]), (sx, sy, sz), rotation_to_yaw(T[:3, :3]))
 
 
@@ -282,7 +284,11 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
         if not isinstance(ob.get("type"), str) or not ob["type"]:
             raise _err(p, f"openlabel.objects.{uid}.type", "missing class")
         attrs, interp = {}, None
-        for t in _obj(ob.get("object_data", {}), p, f"openlabel.objects.{uid}.object_data").get("text", []):
+        texts = _obj(ob.get("object_data", {}), p, f"openlabel.objects.{uid}.object_data").get("text", [])
+        if not isinstance(texts, list):
+            raise _err(p, f"openlabel.objects.{uid}.object_data.text", "expected a list")
+        for i, t in enumerate(texts):
+            t = _obj(t, p, f"openlabel.objects.{uid}.object_data.text[{i}]")
             name = str(t.get("name", ""))
             if name == "interpolation":
                 interp = str(t.get("val"))
@@ -323,7 +329,7 @@ def _read(path: PathLike) -> tuple[SequenceInfo, AnnotationDocument, list[Rig] |
             cam_i = _camera(sprops, p, f"{where}.frame_properties.streams.{sname}.stream_properties")
             if cam_i is not None:
                 frame_cams[sname] = cam_i
-            sync = sprops.get("sync", {})
+            sync = _obj(sprops.get("sync", {}), p, f"{where}.frame_properties.streams.{sname}.sync")
             if kind == "camera" and "timestamp" in sync:
                 cam_t[sname] = _parse_time(sync, p, f"{where}.frame_properties.streams.{sname}.sync")
         if frame_cams or (ego and any(a in rig and b == ego or b in rig and a == ego for a, b in tfs)):

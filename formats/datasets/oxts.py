@@ -39,6 +39,10 @@ EARTH_RADIUS_M = 6378137.0
 OXTS_FIELDS = 30
 
 
+#: Largest OXTS altitude accepted (metres).
+MAX_ALTITUDE_M = 100_000.0
+
+
 def parse_oxts_line(line: str, source: Path | str, lineno: int | None = None) -> F64:
     """One OXTS record -> (30,) float64; DatasetError naming the file (and line) when malformed."""
     parts = line.split()
@@ -51,6 +55,13 @@ def parse_oxts_line(line: str, source: Path | str, lineno: int | None = None) ->
         raise DatasetError(source, f"{where}non-numeric OXTS value ({e})") from None
     if not np.all(np.isfinite(v[:6])):
         raise DatasetError(source, f"{where}non-finite lat/lon/alt/roll/pitch/yaw")
+    lat, lon, alt = v[:3]
+    # the Mercator projection needs a latitude off the poles; positions beyond the earth are errors
+    if not (-89.0 <= lat <= 89.0 and -360.0 <= lon <= 360.0 and abs(alt) <= MAX_ALTITUDE_M):
+        raise DatasetError(source, f"{where}lat {lat:g} / lon {lon:g} / alt {alt:g} out of range "
+                                   f"(|lat| <= 89, |lon| <= 360 degrees, |alt| <= {MAX_ALTITUDE_M:g} m)")
+    if not np.all(np.abs(v[3:6]) <= 100.0):
+        raise DatasetError(source, f"{where}roll/pitch/yaw {v[3:6].tolist()} out of range (|angle| <= 100 rad)")
     return v
 
 

@@ -16,13 +16,15 @@
   ``frame id * 100 ms`` (a 10 Hz LiDAR). Images have no time of their own and pair with the sweep
   of the same id; frames without an image are reported as missing in ``sync``.
 * Labels are in the LiDAR frame: ``position`` is the centre, ``scale`` (x, y, z) = (l, w, h),
-  ``rotation.z`` the yaw (roll and pitch are dropped: core boxes are upright). ``obj_id`` ->
+  ``rotation`` (x, y, z) a three.js Euler of order XYZ (:func:`sustech_rotation`): with x = y = 0
+  an upright box of yaw z, else a tilted box (its roll and pitch kept, ``Box3D``). ``obj_id`` ->
   track id (:func:`map_track_ids`; the original id is kept as the ``obj_id`` attribute when it is
   not a plain integer).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ import numpy as np
 from calib.camera import CameraModel
 from calib.errors import CalibrationError
 from calib.rig import Rig, Sensor
-from calib.transforms import check_transform, invert
+from calib.transforms import check_transform, invert, yaw_to_rotation
 from formats.datasets.base import (
     DEFAULT_PERIOD_NS,
     IMAGE_SUFFIXES,
@@ -53,6 +55,15 @@ from fusionlabel.errors import ModelError
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
 
 LIDAR = "lidar"
+
+
+def sustech_rotation(rx: float, ry: float, rz: float) -> np.ndarray:
+    """The (3, 3) rotation of a SUSTechPOINTS ``psr.rotation`` (radians): a three.js Euler of order
+    ``"XYZ"``, ``Rx(rx) @ Ry(ry) @ Rz(rz)`` (the tool's default); (0, 0, yaw) is a yaw about +z."""
+    cx, sx, cy, sy = math.cos(rx), math.sin(rx), math.cos(ry), math.sin(ry)
+    Rx = np.array([[1.0, 0.0, 0.0], [0.0, cx, -sx], [0.0, sx, cx]])
+    Ry = np.array([[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]])
+    return Rx @ Ry @ yaw_to_rotation(rz)
 
 
 def is_sustech(path: Path) -> bool:
@@ -176,13 +187,15 @@ def load_sustech(
             try:
                 psr = obj["psr"]
                 pos, scale, rot = psr["position"], psr["scale"], psr["rotation"]
-                box = Box3D(
+                box = Box3D.from_rotation(
                     (float(pos["x"]), float(pos["y"]), float(pos["z"])),
                     (float(scale["x"]), float(scale["y"]), float(scale["z"])),
-                    float(rot["z"]),
+                    sustech_rotation(float(rot.get("x", 0.0)), float(rot.get("y", 0.0)), float(rot["z"])),
                 )
                 oid, typ = str(obj["obj_id"]), str(obj["obj_type"])
-            except (KeyError, TypeError, ValueError, ModelError) as e:
+                if not typ.strip():
+                    raise ValueError("obj_type is empty")
+            except (KeyError, TypeError, ValueError, AttributeError, ModelError) as e:
                 raise DatasetError(lp, f"object {i}: malformed ({type(e).__name__}: {e})") from None
             raw.append((k, oid, typ, box, lp))
     ids_map = map_track_ids(o for _, o, _, _, _ in raw)

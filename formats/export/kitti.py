@@ -32,19 +32,32 @@ The image_2 files are the camera's images resampled to that rectified pinhole ca
 and levelled, :class:`common.PinholeView`), so ``cam0rect`` is the image_2 camera frame and P2
 projects labels onto the written images.
 
+Tilt. KITTI holds a heading (``rotation_y``) only: a tilted box (roll / pitch, ``Box3D``) is
+written upright and counted in the summary (``ConvertSummary.tilt_dropped`` and the largest tilt,
+``tilt_dropped_max``); its 2D box is the projection of the tilted box.
+
 Which boxes. KITTI labels cover objects in the image: a box is written when its projected 3D box,
 clipped to the image, is not empty. Boxes entirely outside image_2 (or behind it), and boxes whose
 class has no KITTI type (ontology mapping), are listed in the summary's ``skipped`` with the reason.
 
-Per-box fields. ``bbox``: the projected 3D box clipped to the image, at the image's capture time
-with ``time_correct`` (default: the track's box moved to that time and the camera at the ego pose
-of that time, :mod:`formats.timing`; the 3D fields stay at the sweep time)
+Per-box fields. A KITTI source's boxes that are unchanged (equal to the box read from their line:
+``LoadedSequence.source_label``) are written back as the source line, every number exactly as the
+file wrote it (truncated, occluded, alpha, 2D box, h w l, x y z, rotation_y, score), when the
+calibration is the source's own and image_2 is not resampled (``keep_source_fields``, default);
+so are its ``DontCare`` rows. Any edit of a box (move, resize, turn) makes it differ from its
+source box, and its fields are computed: ``bbox``: the projected 3D box clipped to the image,
+at the image's capture time with ``time_correct`` (default: the track's box moved to that time
+and the camera at the ego pose of that time, :mod:`formats.timing`; the 3D fields stay at the
+sweep time)
 (:func:`calib.projection.box_extent2d`; then to KITTI's pixel range ``[0, W-1] x [0, H-1]``, pixel
-centres at integers), ``truncated``: the share of the projected outline outside the image (KITTI
+centres at integers; a box whose clipped 2D box is less than ``MIN_BOX_PX`` (1) pixel wide or high
+is skipped with that reason: its outline covers under a pixel of the image, so no written 2D box
+is degenerate), ``truncated``: the share of the projected outline outside the image (KITTI
 tracking: the integer level of :func:`tracking_truncation`), ``occluded``: the LiDAR heuristic of
-:mod:`formats.export.common`. With ``keep_source_fields`` (default) a track's own ``truncated`` /
-``occluded`` / ``score`` attributes (as the KITTI readers keep them) are written instead.
-``DontCare`` lines are written from the source's ignore regions of the exported camera. Numbers: 2
+:mod:`formats.export.common` (3, unknown, without a sweep), ``alpha`` from the geometry. With
+``keep_source_fields`` a track's own ``truncated`` / ``occluded`` / ``score`` attributes (as the
+KITTI object reader keeps them) are written instead of the computed ones. ``DontCare`` lines are
+written from the source's ignore regions of the exported camera. Numbers: 2
 decimals for truncation and the 2D box, 4 for the 3D values and alpha (sub-centimetre round trips);
 ``decimals=2`` writes everything at the benchmark files' precision.
 
@@ -100,7 +113,7 @@ from formats.export.common import (
 )
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
-from formats.kitti_labels import box_to_kitti
+from formats.kitti_labels import DONTCARE, KittiObject, box_to_kitti
 from formats.timing import SequenceTiming
 from fusionlabel.geometry import point_box_indices
 from fusionlabel.ontology import Ontology
@@ -249,6 +262,12 @@ def _has_real_poses(loaded: LoadedSequence) -> bool:
 
 
 # ---- per-frame labels ----------------------------------------------------------------------------
+#: The source layouts whose label lines an export writes back for unchanged boxes.
+KITTI_FORMATS = ("kitti-object", "kitti-flat", "kitti-tracking")
+#: A written 2D box (clipped to ``[0, W-1] x [0, H-1]``) is at least this wide and high (pixels);
+#: a box whose clipped outline is narrower (it covers under a pixel of the image, e.g. its outline
+#: lies between W-1 and W-0.5) is skipped with that reason.
+MIN_BOX_PX = 1.0
 #: Truncated-share bounds of the KITTI tracking truncation levels 0 and 1 (above: 2).
 TRACKING_TRUNCATION_BOUNDS = (0.3, 0.99)
 
@@ -351,12 +370,20 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
     lines = []
     frame_field = k if tracking else None
+    # the source's own lines hold for its unchanged boxes only in the very camera it labelled
+    same_view = (ctx.keep_source_fields and fc.source is not None and not view.resamples
+                 and ctx.camera == "image_2" and loaded.format in KITTI_FORMATS)
     for m, ref in enumerate(refs):
         what = f"{where} track {ref.track_id}"
         attrs = loaded.annotations.tracks[ref.track_id].attributes
         typ = ctx.mapper.for_track(ref.label, attrs)
         if typ is None:
             summary.skipped.append((what, f"class {ref.label!r} has no KITTI type"))
+            continue
+        src = loaded.source_label(k, ref.box) if same_view else None
+        if isinstance(src, KittiObject) and src.text is not None:
+            lines.append(src.source_line(typ, frame_field, ref.track_id if tracking else None))
+            summary.boxes += 1
             continue
         corners_cam = xform(T_cam2_from_world, ref.box.corners())
         if ct is not None:  # the 2D box of the image: where the object is at its capture time
@@ -369,6 +396,9 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         w_max, h_max = view.pinhole.width - 1.0, view.pinhole.height - 1.0
         bbox = (min(max(x1, 0.0), w_max), min(max(y1, 0.0), h_max), min(max(x2, 0.0), w_max),
                 min(max(y2, 0.0), h_max))
+        if bbox[2] - bbox[0] < MIN_BOX_PX or bbox[3] - bbox[1] < MIN_BOX_PX:
+            summary.skipped.append((what, f"less than {MIN_BOX_PX:g} pixel wide or high in the {ctx.camera} image"))
+            continue
         trunc = ext.truncation
         occ = 3
         if sweep is not None:
@@ -385,6 +415,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
             trunc = float(tracking_truncation(trunc))
         obj = box_to_kitti(ref.box, typ, T_cam0rect_from_world, bbox, trunc, occ, score,
                            frame_field, ref.track_id if tracking else None)
+        summary.drop_tilt(ref.box)  # KITTI holds a rotation_y only
         line = obj.format(ctx.decimals)
         if tracking:
             parts = line.split(" ")
@@ -396,7 +427,8 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     if regions and view.resamples:
         summary.skipped.append((f"{where} DontCare", "ignore regions of a resampled camera are not kept"))
     elif regions:
-        lines += [_dontcare(r.bbox, frame_field) for r in regions]
+        lines += [r.source.source_line(DONTCARE, frame_field) if same_view and isinstance(r.source, KittiObject)
+                  and r.source.text is not None else _dontcare(r.bbox, frame_field) for r in regions]
     return lines
 
 

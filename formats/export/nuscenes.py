@@ -449,6 +449,7 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
             "visibility_token": nuscenes_visibility(int(hits[m]), int(occ[m])),
             "attribute_tokens": [token("attribute", a) for a in attributes_for(cat, ref.label, attrs)],
             "translation": [float(v) for v in ref.box.center], "size": [w, l, h],
-            "rotation": [float(v) for v in yaw_to_quat(ref.box.yaw)],
+            "rotation": [float(v) for v in (rotation_to_quat(ref.box.rotation()) if ref.box.tilted
+                                            else yaw_to_quat(ref.box.yaw))],
             "num_lidar_pts": int(counts[m]), "num_radar_pts": 0})
         summary.boxes += 1

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.rig import Rig
+from calib.transforms import rotation_to_quat
 from formats.datasets.openlabel import DEFAULT_FILE, EGO_CS, SCHEMA_VERSION, WORLD_CS
 from formats.errors import FormatError
 from formats.export.summary import ConvertSummary
@@ -109,7 +110,11 @@ def _intervals(frames: Iterable[int]) -> list[dict[str, int]]:
 
 def cuboid_val(box: Box3D) -> list[float]:
     """OpenLABEL cuboid ``val`` of a box: [x, y, z, qx, qy, qz, qw, sx, sy, sz] (centre m, rotation
-    about +z as an (x, y, z, w) quaternion with w >= 0, size l w h m)."""
+    as an (x, y, z, w) quaternion with w >= 0: about +z for an upright box, with the tilt for a
+    tilted one; size l w h m)."""
+    if box.tilted:
+        qw, qx, qy, qz = (float(v) for v in rotation_to_quat(box.rotation()))
+        return [*box.center, qx, qy, qz, qw, *box.size]
     h = box.yaw / 2.0
     qz, qw = math.sin(h), math.cos(h)
     if qw < 0:

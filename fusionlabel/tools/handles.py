@@ -236,7 +236,7 @@ def resized(
         new = max(float(min_size), size[i] + s * float(d @ axes[i]))
         center = center + axes[i] * s * (new - size[i]) / 2.0
         size[i] = new
-    return Box3D(tuple(center), tuple(size), box.yaw)
+    return box.replace(center=tuple(center), size=tuple(size))  # keeps a tilt
 
 
 def resized_by(box: Box3D, dsize: ArrayLike, min_size: float = MIN_SIZE) -> Box3D:

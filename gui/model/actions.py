@@ -352,7 +352,8 @@ def default_actions() -> list[Action]:
         Action("cancel_auto_track", "Cancel auto-tracking", _part("auto_track", "cancel"), "Track"),
         # Assist (one-click tool, pre-labelling, proposal review)
         Action("tool_oneclick", "One-click box tool", _ctl("tool_oneclick"), "Assist"),
-        Action("tool_oneclick_held", "One-click box tool, held on (box after box)", _ctl("tool_oneclick_held"), "Assist"),
+        Action("tool_oneclick_held", "One-click box tool, held on (box after box)", _ctl("tool_oneclick_held"),
+               "Assist"),
         Action("camera_box", "Camera box tool (on / off)", _toggle("camera_box"), "Assist",
                help="Camera box tool on / off: drag a rectangle over an object in a camera panel, a box is fitted "
                     "to its LiDAR points (Esc cancels the drag)"),

@@ -90,6 +90,27 @@ def test_not_a_packed_file(tmp_path: Path) -> None:
         open_dataset(p)
 
 
+def test_a_corrupt_packed_file_is_refused_before_the_hdf5_library_reads_it(tmp_path: Path) -> None:
+    """One byte inserted among the root attributes made the HDF5 library loop forever (found by the
+    long run of the reader fuzzer): the seal (length, CRC-32) is checked first."""
+    make_tracking(tmp_path / "seq", n=2)
+    out = pack(open_dataset(tmp_path / "seq"), tmp_path / "a.h5")
+    data = out.read_bytes()
+    assert data.startswith(b"FUSIONLABEL-PACKED-SEAL ")
+    at = data.index(b"fusionlabel-packed", 512) + 8  # inside the format attribute
+    (tmp_path / "b.h5").write_bytes(data[:at] + b"\xff" + data[at:])
+    with pytest.raises(DatasetError, match="b.h5: corrupt packed file: .* bytes after the user block"):
+        open_dataset(tmp_path / "b.h5")
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x40
+    (tmp_path / "c.h5").write_bytes(bytes(flipped))
+    with pytest.raises(DatasetError, match="c.h5: corrupt packed file: CRC-32"):
+        open_dataset(tmp_path / "c.h5")
+    # a file written before the seal (no magic in its user block) opens unchecked
+    (tmp_path / "d.h5").write_bytes(b"\0" * 512 + data[512:])
+    assert len(open_dataset(tmp_path / "d.h5")) == 2
+
+
 @pytest.mark.real
 def test_pack_real_kitti_object_and_nuscenes(tmp_path: Path) -> None:
     for root in (real_data("kitti_object_vis", "data", "object"), real_data("nuscenes_kf")):

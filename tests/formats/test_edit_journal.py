@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from formats.errors import FormatError
 from formats.io import atomic_write_bytes, remove_stale_temps, staged_output
 from formats.journal import apply_records, decode_lines, encode_line, journal_path_for, read_journal
 from formats.project import RecoveryStore, SequenceRef, load_project, save_project
@@ -327,3 +328,23 @@ def test_a_staged_output_removes_what_an_earlier_crashed_run_left(tmp_path: Path
         (tmp / "fusionlabel.json").write_text("{}")
     assert not left.exists() and (tmp_path / "synth-seed5" / "fusionlabel.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["synth-seed5"]
+
+
+def test_a_recovery_copy_or_journal_linked_out_of_its_folder_is_refused(tmp_path: Path) -> None:
+    here = tmp_path / "p"
+    here.mkdir()
+    doc, stack, proj, store = saved_project(here)
+    stack.push(SetKeyframe(0, 5, moved(5.0)))
+    store.write_recovery()
+    stack.push(SetKeyframe(0, 6, moved(6.0)))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    for f in (store.journal_path, store.path):
+        moved_to = outside / f.name
+        f.rename(moved_to)
+        f.symlink_to(moved_to)
+        with pytest.raises(FormatError, match="outside its folder"):
+            reopen(here, proj).load_recovery()
+        f.unlink()
+        moved_to.rename(f)
+    assert reopen(here, proj).load_recovery().document.to_dict() == doc.to_dict()

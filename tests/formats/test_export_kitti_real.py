@@ -1,12 +1,10 @@
-"""Real KITTI labels imported and written again reproduce the original label lines field by field.
+"""Real KITTI labels imported and written again.
 
-At the files' own precision (``decimals=2``):
-
-* type, truncated, occluded, h w l, x y z, rotation_y and every DontCare line: identical text
-  (truncated/occluded are the source's own values, kept as track attributes by the reader);
-* alpha: recomputed from the geometry (``ry - atan2(x, z)``), within one unit of the last place
-  (0.01 rad: the file's ry and location are themselves rounded);
-* the 2D box: recomputed as the projected 3D box clipped to the image. KITTI's boxes are drawn
+* Unchanged boxes (default): every line comes back exactly as the file wrote it, every field
+  (type, truncated, occluded, alpha, 2D box, h w l, x y z, rotation_y, DontCare rows), in order.
+* Recomputed (``keep_source_fields=False``), at the files' precision (``decimals=2``): h w l, x y z
+  and rotation_y identical text; alpha from the geometry (``ry - atan2(x, z)``) within one unit of
+  the last place; the 2D box the projected 3D box clipped to the image. KITTI's boxes are drawn
   around the object's pixels, so they agree to IoU >= 0.95 for vehicles and cyclists, less for
   pedestrians (whose 3D box is wider than their silhouette); the figures are printed.
 
@@ -50,44 +48,17 @@ def test_real_kitti_labels_written_again(name: str, parts: tuple[str, ...], fmt:
     out = tmp_path / "kitti"
     summary = convert(root, out, "kitti", src_format=fmt, decimals=2)
     assert not summary.skipped
-    ious: dict[str, list[float]] = {}
-    alpha_diff = 0.0
     lines = 0
     for fid in src.info.meta["frame_ids"]:
         orig_text = _label_file(root, fmt, fid).read_text().splitlines()
         new_text = (out / "label_2" / f"{fid}.txt").read_text().splitlines()
         assert len(new_text) == len(orig_text)
-        orig = read_label_file(_label_file(root, fmt, fid))
-        for lo, ln, o in zip(orig_text, new_text, orig, strict=True):
-            fo, fn = lo.split(), ln.split()
-            lines += 1
-            if o.is_dontcare:
-                assert fn[0] == fo[0] == "DontCare"
-                assert [float(v) for v in fn[1:]] == [float(v) for v in fo[1:]], (lo, ln)
-                continue
-            assert fn[:3] == fo[:3], (fid, lo, ln)  # type truncated occluded
-            assert fn[8:] == fo[8:], (fid, lo, ln)  # h w l x y z ry
-            d = abs(float(fn[3]) - float(fo[3]))
-            alpha_diff = max(alpha_diff, d)
-            assert d <= 0.01 + 1e-9, (fid, lo, ln)
-            bo = tuple(float(v) for v in fo[4:8])
-            bn = tuple(float(v) for v in fn[4:8])
-            ious.setdefault(o.type, []).append(_iou(bo, bn))
-        # the recomputed alpha is the geometric one of the written values
-        for n in read_label_file(out / "label_2" / f"{fid}.txt"):
-            if not n.is_dontcare:
-                want = math.remainder(n.rotation_y - math.atan2(n.location[0], n.location[2]), 2 * math.pi)
-                assert abs(math.remainder(n.alpha - want, 2 * math.pi)) <= 0.01
+        assert new_text == orig_text, fid  # every field of every line, in the file's order
+        lines += len(orig_text)
         for sub, suffix in (("calib", ".txt"), ("velodyne", ".bin"), ("image_2", ".png")):
             src_file = (root / sub / f"{fid}{suffix}") if fmt == "kitti-object" else (root / f"{fid}{suffix}")
             assert (out / sub / f"{fid}{suffix}").read_bytes() == src_file.read_bytes()
-    figures = {t: (round(min(v), 3), round(float(np.median(v)), 3)) for t, v in sorted(ious.items())}
-    print(f"{name}: {lines} lines; alpha max diff {alpha_diff:.3f}; 2D box IoU (min, median) by type {figures}")
-    for t, v in ious.items():
-        if t != "Pedestrian":
-            assert min(v) >= 0.95, (t, v)
-        else:
-            assert min(v) >= 0.45 and float(np.median(v)) >= 0.65, v
+    print(f"{name}: {lines} lines written again, every field identical")
     # and the written folder reads back to the same boxes
     back = open_dataset(out)
     for k in range(len(src)):
@@ -97,6 +68,44 @@ def test_real_kitti_labels_written_again(name: str, parts: tuple[str, ...], fmt:
         for x, y in zip(a, b, strict=True):
             assert np.linalg.norm(np.subtract(x.center, y.center)) < 0.006
     assert len(back.ignore_regions) == len(src.ignore_regions)
+
+
+@pytest.mark.parametrize(("name", "parts", "fmt"), SETS, ids=[s[0] for s in SETS])
+def test_real_kitti_labels_recomputed(name: str, parts: tuple[str, ...], fmt: str, tmp_path: Path) -> None:
+    root = real_data(*parts)
+    src = open_dataset(root, fmt)
+    out = tmp_path / "kitti"
+    summary = convert(root, out, "kitti", src_format=fmt, decimals=2, keep_source_fields=False)
+    assert not summary.skipped
+    ious: dict[str, list[float]] = {}
+    alpha_diff = 0.0
+    for fid in src.info.meta["frame_ids"]:
+        orig_text = _label_file(root, fmt, fid).read_text().splitlines()
+        new_text = (out / "label_2" / f"{fid}.txt").read_text().splitlines()
+        assert len(new_text) == len(orig_text)
+        orig = read_label_file(_label_file(root, fmt, fid))
+        for lo, ln, o in zip(orig_text, new_text, orig, strict=True):
+            fo, fn = lo.split(), ln.split()
+            if o.is_dontcare:
+                assert [float(v) for v in fn[1:]] == [float(v) for v in fo[1:]], (lo, ln)
+                continue
+            assert fn[0] == fo[0] and fn[8:] == fo[8:], (fid, lo, ln)  # type, h w l x y z ry
+            alpha_diff = max(alpha_diff, abs(float(fn[3]) - float(fo[3])))
+            bn = tuple(float(v) for v in fn[4:8])
+            assert bn[2] - bn[0] >= 1.0 and bn[3] - bn[1] >= 1.0
+            ious.setdefault(o.type, []).append(_iou(tuple(float(v) for v in fo[4:8]), bn))
+        for n in read_label_file(out / "label_2" / f"{fid}.txt"):
+            if not n.is_dontcare:  # the recomputed alpha is the geometric one of the written values
+                want = math.remainder(n.rotation_y - math.atan2(n.location[0], n.location[2]), 2 * math.pi)
+                assert abs(math.remainder(n.alpha - want, 2 * math.pi)) <= 0.01
+    figures = {t: (round(min(v), 3), round(float(np.median(v)), 3)) for t, v in sorted(ious.items())}
+    print(f"{name} recomputed: alpha max diff {alpha_diff:.3f}; 2D box IoU (min, median) by type {figures}")
+    assert alpha_diff <= 0.01 + 1e-9
+    for t, v in ious.items():
+        if t != "Pedestrian":
+            assert min(v) >= 0.95, (t, v)
+        else:
+            assert min(v) >= 0.45 and float(np.median(v)) >= 0.65, v
 
 
 def test_recomputed_truncation_and_occlusion_agree_with_kitti(tmp_path: Path) -> None:

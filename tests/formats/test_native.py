@@ -223,11 +223,11 @@ def test_malformed_index_json(written: tuple[SynthScene, Path], tmp_path: Path) 
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.pop("frames"), "missing key 'frames'"),
-        (lambda d: d.update(format="kitti"), "format is 'kitti'"),
-        (lambda d: d.update(version=99), "unsupported version 99"),
-        (lambda d: d["frames"][1].pop("timestamp_ns"), "frames[1]: missing key 'timestamp_ns'"),
-        (lambda d: d["frames"][1].update(timestamp_ns=1.5), "frames[1].timestamp_ns: expected an integer"),
+        (lambda d: d.pop("frames"), "$: 'frames' is a required property"),
+        (lambda d: d.update(format="kitti"), "$.format: expected 'fusionlabel-native', got 'kitti'"),
+        (lambda d: d.update(version=99), "$.version: expected 1, got 99"),
+        (lambda d: d["frames"][1].pop("timestamp_ns"), "$.frames[1]: 'timestamp_ns' is a required property"),
+        (lambda d: d["frames"][1].update(timestamp_ns=1.5), "$.frames[1].timestamp_ns: 1.5 is not of type 'integer'"),
         (lambda d: d["frames"][0]["T_world_from_ego"][3].__setitem__(3, 2.0), "bottom row"),
         (lambda d: d["frames"][2]["lidar"].update(lidar_top="lidar/nope.bin"), "not found"),
         (lambda d: d["frames"][0]["cameras"].update(cam_rear="x.png"), "not a camera of the rig"),
@@ -259,13 +259,13 @@ def _one(box: str) -> str:
     ("payload", "message"),
     [
         ("{not json", "invalid JSON at line 1"),
-        (_one('{"center": [0, 0], "size": [1, 1, 1], "yaw": 0}'), "'center' must be 3 numbers"),
-        (_one('{"center": [0, 0, 0], "size": [1, -1, 1], "yaw": 0}'), "size must be positive"),
+        (_one('{"center": [0, 0], "size": [1, 1, 1], "yaw": 0}'), "keyframes['0'].center: [0, 0] is too short"),
+        (_one('{"center": [0, 0, 0], "size": [1, -1, 1], "yaw": 0}'), "keyframes['0'].size[1]: -1 is less"),
         (_one('{"center": [0, 0, NaN], "size": [1, 1, 1], "yaw": 0}'), "NaN is not allowed"),
-        (_one('{"center": [0, 0, 0], "size": [1, 1, 1]}'), "missing key 'yaw'"),
-        (_doc('{"id": 1, "label": "car", "keyframes": {"x": {}}}'), "keyframe key: expected an integer"),
-        (_doc('{"id": 1, "keyframes": {}}'), "tracks[0]: missing key 'label'"),
-        (_doc('{"id": 1, "label": "car", "keyframes": {}}'), "'keyframes' must be a non-empty mapping"),
+        (_one('{"center": [0, 0, 0], "size": [1, 1, 1]}'), "$.tracks[0].keyframes['0']: 'yaw' is a required property"),
+        (_doc('{"id": 1, "label": "car", "keyframes": {"x": {}}}'), "$.tracks[0].keyframes: 'x' does not match"),
+        (_doc('{"id": 1, "keyframes": {}}'), "$.tracks[0]: 'label' is a required property"),
+        (_doc('{"id": 1, "label": "car", "keyframes": {}}'), "$.tracks[0].keyframes: {} should be non-empty"),
         (
             _doc(
                 '{"id": 1, "label": "a", "keyframes": {"0": {"center": [0, 0, 0], "size": [1, 1, 1], "yaw": 0}}}, '

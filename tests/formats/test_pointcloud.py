@@ -125,6 +125,23 @@ def test_pcd_field_order_and_counts(tmp_path: Path) -> None:
     assert "_" not in r.fields
 
 
+@pytest.mark.parametrize("data", ["ascii", "binary"])
+@pytest.mark.parametrize("count", ["0", "2"])
+def test_pcd_coordinate_with_a_count_other_than_one_is_refused(tmp_path: Path, data: str, count: str) -> None:
+    """Found by the long fuzz run: COUNT 0 for y made numpy's stack raise a ValueError."""
+    p = tmp_path / "c.pcd"
+    write_pcd(p, _cloud(10), data)
+    head, sep, body = p.read_bytes().partition(b"DATA")
+    lines = head.decode().splitlines()
+    i = next(j for j, ln in enumerate(lines) if ln.startswith("COUNT"))
+    counts = lines[i].split()
+    counts[2] = count  # y
+    lines[i] = " ".join(counts)
+    p.write_bytes(("\n".join(lines) + "\n").encode() + sep + body)
+    with pytest.raises(PointCloudError, match=r"c\.pcd.*'y' has COUNT"):
+        read_pcd(p)
+
+
 def test_truncated_pcd_is_refused(tmp_path: Path) -> None:
     p = tmp_path / "t.pcd"
     write_pcd(p, _cloud(100), "binary")

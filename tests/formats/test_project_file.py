@@ -111,15 +111,15 @@ def good(tmp_path: Path) -> dict:
     [
         (lambda d: d.update(format="other"), "format"),
         (lambda d: d.update(version=9), "version"),
-        (lambda d: d.pop("sequence"), "missing key 'sequence'"),
-        (lambda d: d["sequence"].pop("path"), "sequence: missing key 'path'"),
+        (lambda d: d.pop("sequence"), "$: 'sequence' is a required property"),
+        (lambda d: d["sequence"].pop("path"), "$.sequence: 'path' is a required property"),
         (lambda d: d["sequence"].update(format=""), "sequence.format"),
-        (lambda d: d["sequence"].update(extra=1), "sequence.extra"),
+        (lambda d: d["sequence"].update(extra=1), "$.sequence: Additional properties are not allowed"),
         (lambda d: d.update(meta=[]), "meta"),
         (lambda d: d.update(bogus=1), "bogus"),
-        (lambda d: d.pop("document"), "missing key 'document'"),
-        (lambda d: d["document"]["tracks"][0].pop("label"), "document: tracks[0]: missing key 'label'"),
-        (lambda d: d["document"]["tracks"][0]["keyframes"]["0"].update(size=[1, 2]), "track 0 keyframe 0"),
+        (lambda d: d.pop("document"), "$: 'document' is a required property"),
+        (lambda d: d["document"]["tracks"][0].pop("label"), "$.document.tracks[0]: 'label' is a required property"),
+        (lambda d: d["document"]["tracks"][0]["keyframes"]["0"].update(size=[1, 2]), "keyframes['0'].size: [1, 2]"),
     ],
 )
 def test_malformed_files_name_the_file_and_key(tmp_path: Path, mutate, needle: str) -> None:

@@ -72,8 +72,10 @@ def test_frame_points_are_in_the_world_frame(scene: Path) -> None:
 
 
 def test_bad_path_names_the_file(tmp_path: Path) -> None:
+    from fusionlabel.errors import FusionLabelError
     from gui.session import SessionError, load_session
 
+    assert issubclass(SessionError, FusionLabelError)  # one error family: the CLI's one line, exit 2
     with pytest.raises(SessionError, match="nothing-here"):
         load_session(tmp_path / "nothing-here")
     bad = tmp_path / "bad"
