@@ -66,6 +66,18 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def remove_stale_temps_in(folder: str | os.PathLike[str], max_age_s: float = STALE_AGE_S,
+                          now: float | None = None) -> list[Path]:
+    """:func:`remove_stale_temps` for every file of ``folder``: a folder only the project writes
+    (its point labels beside it), where any hidden temporary file is a crashed write's."""
+    try:
+        names = sorted({p.name[1:].split(".pid", 1)[0] for p in Path(folder).iterdir()
+                        if p.name.startswith(".") and ".pid" in p.name})
+    except OSError:
+        return []
+    return remove_stale_temps(folder, names, max_age_s, now) if names else []
+
+
 def remove_stale_temps(folder: str | os.PathLike[str], names: Iterable[str], max_age_s: float = STALE_AGE_S,
                        now: float | None = None) -> list[Path]:
     """Remove the temporary siblings of ``names`` in ``folder`` left by crashed writes: hidden

@@ -17,8 +17,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from formats.io import remove_stale_temps
+from formats.io import remove_stale_temps, remove_stale_temps_in
 from formats.journal import journal_path_for
+from formats.pointlabel_recovery import recovery_points_dir
+from formats.pointlabels import point_labels_dir
 from formats.project import RecoveryStore, recovery_path_for_project, recovery_path_for_sequence
 from formats.project import save_project as _save_project
 from gui.session import Session
@@ -67,8 +69,11 @@ def remove_stale_files(session: Session, cache_dir: Path | None = None) -> list[
         p = Path(session.project_path)
         rec = recovery_path_for_project(p)
         removed += remove_stale_temps(p.parent, [p.name, rec.name, journal_path_for(rec).name])
+        for labels in (point_labels_dir(p), recovery_points_dir(rec)):  # the point labels beside them
+            removed += remove_stale_temps_in(labels)
     rec = recovery_path_for_sequence(session.sequence_ref.path, cache_dir)
     removed += remove_stale_temps(rec.parent, [rec.name, journal_path_for(rec).name])
+    removed += remove_stale_temps_in(recovery_points_dir(rec))
     root = Path(session.seq.root if session.seq.root is not None else session.source)
     removed += remove_stale_temps(root.parent, [root.name])
     return removed

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from formats.io import STALE_AGE_S, remove_stale_temps
+from formats.io import STALE_AGE_S, remove_stale_temps, remove_stale_temps_in
 from formats.journal import journal_path_for
+from formats.pointlabels import point_labels_dir
 from formats.project import load_project, recovery_path_for_project, save_project
 from fusionlabel.cli import main as cli_main
 
@@ -101,12 +102,15 @@ save_project(p.path, p.document, p.sequence, meta={{"note": "second save"}})
     assert rc == -9
     assert proj.read_bytes() == before  # the saved project is intact
     assert load_project(proj).document.to_dict() == loaded.annotations.to_dict()
-    assert _litter(tmp_path) and all(n.startswith(".a.flproj.") for n in _litter(tmp_path))
+    labels = point_labels_dir(proj)  # the sequence's point labels are saved beside the project first
+    assert _litter(tmp_path) + _litter(labels)
+    assert all(n.startswith(".a.flproj.") for n in _litter(tmp_path))
     # the next start (the window's gui.persist.remove_stale_files) removes what the killed save left
     _age(tmp_path)
     rec = recovery_path_for_project(proj)
     removed = remove_stale_temps(tmp_path, [proj.name, rec.name, journal_path_for(rec).name])
-    assert removed and not _litter(tmp_path)
+    removed += remove_stale_temps_in(labels)
+    assert removed and not _litter(tmp_path) and not _litter(labels)
 
 
 def test_a_kill_during_synth_leaves_no_half_sequence_and_no_litter(tmp_path: Path) -> None:
