@@ -158,3 +158,20 @@ def test_the_fast_check_and_the_describing_validator_agree(seq: Path, tmp_path: 
         assert fast == slow, json.dumps(m)[:300]
         valid += fast
     assert 0 < valid < 150
+
+
+def test_map_elements_and_point_label_records_are_checked() -> None:
+    """The document's map elements and the journal's map / point-label records follow the schema:
+    a valid one passes, a bad vertex or an unknown key names the JSON path."""
+    el = {"id": 3, "label": "lane_divider", "attributes": {"type": "dashed"}, "vertices": [[0, 0, 0], [5, 0.3, 0.02]]}
+    doc = {"version": 1, "frame_count": 2, "tracks": [], "reviews": {"boxes": [], "frames": []}, "map": [el]}
+    validate(doc, "document", "doc.json", FormatError)
+    validate({"seq": 2, "map": {"3": el, "4": None}, "point_labels": [0, 1]}, "journal", "j", FormatError)
+    bad = copy.deepcopy(doc)
+    bad["map"][0]["vertices"][1] = [5, 0.3]
+    with pytest.raises(FormatError, match=r"doc.json.*map\[0\]"):
+        validate(bad, "document", "doc.json", FormatError)
+    with pytest.raises(FormatError, match="j"):
+        validate({"seq": 2, "point_labels": [-1]}, "journal", "j", FormatError)
+    with pytest.raises(FormatError, match="j"):
+        validate({"seq": 2, "map": {"3": {**el, "colour": "x"}}}, "journal", "j", FormatError)
