@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
     QDockWidget,
     QFormLayout,
     QLabel,
+    QMainWindow,
     QProgressBar,
     QSpinBox,
     QSplitter,
@@ -32,6 +33,14 @@ def dock(title: str, name: str, widget: QWidget) -> QDockWidget:
     d.setObjectName(name)
     d.setWidget(widget)
     return d
+
+
+def tab_beside(main: QMainWindow, anchor: QDockWidget, new: QDockWidget) -> None:
+    """Add the dock ``new`` to ``main`` as a tab beside ``anchor`` (same area), ``anchor`` shown:
+    the views keep their room (the point-label dock beside the proposal and auto-track tabs)."""
+    main.addDockWidget(main.dockWidgetArea(anchor), new)
+    main.tabifyDockWidget(anchor, new)
+    anchor.raise_()
 
 
 class WindowWidgets:

@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -76,7 +77,7 @@ class PointLabelDock(QWidget):
         self.unlabelled_box.toggled.connect(self._band_changed)
         form.addRow(self.unlabelled_box)
         lay.addLayout(form)
-        row = QHBoxLayout()
+        row = QGridLayout()  # two rows: the dock stays as narrow as its neighbours (a tab beside them)
         self.buttons: dict[str, QPushButton] = {}
         for key, text, run in (("lasso", "Lasso", lambda: part.use_tool("lasso")),
                                ("brush", "Brush", lambda: part.use_tool("brush")),
@@ -86,7 +87,8 @@ class PointLabelDock(QWidget):
             b = QPushButton(text)
             b.clicked.connect(run)
             self.buttons[key] = b
-            row.addWidget(b)
+            row.addWidget(b, len(self.buttons) > 2, (len(self.buttons) - 1) % 3 if len(self.buttons) <= 3
+                          else len(self.buttons) - 4)
         lay.addLayout(row)
         self.share_label = QLabel("")
         lay.addWidget(self.share_label)

@@ -38,7 +38,7 @@ from gui.model.proposal_review import ProposalReview
 from gui.model.review import QAReview
 from gui.model.tracks import TrackOperations
 from gui.qt.dialogs import choose_track_dialog
-from gui.qt.docks import WindowWidgets, dock
+from gui.qt.docks import WindowWidgets, dock, tab_beside
 from gui.qt.drawing import ViewDrawing
 from gui.qt.frameview import FrameView
 from gui.qt.input import InputRouter
@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
             self.model, self.drawing, self.bev, lambda: self.camera_grid, (self.frame_shown, self.loaded))
         self.point_labels = install_point_labels(  # point labels: colours, dock, BEV lasso (gui/qt/pointlabels.py)
             self.model, self.drawing, self.bev, self.view3d, self.timeline, self.color_box, lambda: self.camera_grid,
-            self.frame_shown, lambda d: self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d), self)
+            self.frame_shown, lambda d: tab_beside(self, self.findChild(QDockWidget, "proposals"), d), self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(1000, int(min(self.autosave_s, 30.0) * 1000)))
         self.autosave_timer.timeout.connect(self.keeper.autosave_tick)
