@@ -120,17 +120,25 @@ class ViewDrawing:
         model's order, in the BEV's, the 3D view's and every camera panel's own layers (under the
         cameras' drag preview); a layer removed from the model leaves them. Called on the model's
         layer events and when the camera panels change."""
-        extra = [la for la in self.model.layers if la is not self.box_layer and la is not self.proposal_layer]
+        order = list(self.model.layers)
+        first_box = min(order.index(self.box_layer), order.index(self.proposal_layer))
+        extra = [la for la in order if la is not self.box_layer and la is not self.proposal_layer]
+        below = {id(la) for la in order[:first_box]}  # put before the boxes in the model: under them
         panels = list(self.camera_grid.panels.values()) if self.camera_grid is not None else []
         for layers, top in [(self.bev.layers, None), (self.view3d.layers, None),
                             *((p.layers, p.preview_layer) for p in panels)]:
             for la in self._mirrored:
                 if la in layers and not any(la is e for e in extra):
                     layers.remove(la)
+            n_below = 0
             for la in extra:
                 if la in layers:
                     layers.remove(la)  # re-placed below, in the model's order
-                layers.insert(layers.index(top) if top is not None else len(layers), la)
+                if id(la) in below:
+                    layers.insert(n_below, la)
+                    n_below += 1
+                else:
+                    layers.insert(layers.index(top) if top is not None else len(layers), la)
         self._mirrored = extra
 
     def ground_z(self) -> float:

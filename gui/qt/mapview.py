@@ -25,8 +25,8 @@ def install_map(model: ViewerModel, drawing: Any, bev: Any, camera_grid: Callabl
     :class:`MapWork`."""
     mw = MapWork(model, lambda text: model.show_message(text, 6000))
     model.map = mw  # type: ignore[attr-defined]
-    model.layers.append(mw.layer)  # the window mirrors the model's layers into its views
-    model.layers.append(mw.draft)
+    model.layers.insert(0, mw.layer)  # under the boxes (the window mirrors the model's layers into its views)
+    model.layers.append(mw.draft)  # the element being drawn: on top
     drawing.points_override = mw.accumulated_points
     state: dict[str, Any] = {"ctl": None}
 

@@ -60,7 +60,9 @@ def test_cuboid_layer_reproduces_the_window_bev_and_side_view(qtbot, scene: Path
     for got, want in zip(win.side.shapes[: len(side)], side, strict=True):
         _same(got, want)
     # the window draws from the model's layers: the boxes (selection included) and the proposals
-    assert [layer.name for layer in win.model.layers][:2] == ["proposals", "boxes"]
+    names = [layer.name for layer in win.model.layers]
+    assert names.index("proposals") + 1 == names.index("boxes")
+    assert names.index("map") < names.index("proposals") < names.index("map_draft")  # the map under the boxes
     # ... and the further annotation kinds' layers, each mirrored into the views
     assert {"map", "map_draft"} <= {layer.name for layer in win.model.layers}
     assert win.model.layers["map"] in win.bev.layers and win.model.layers["map"] in win.view3d.layers
@@ -120,8 +122,9 @@ def test_a_polyline_layer_added_to_the_views_is_painted(qtbot, scene: Path, cach
     assert all(layer in v for v in views)
     panel = next(iter(win.camera_grid.panels.values()))
     names = [la.name for la in panel.layers]
-    assert names[:2] == ["boxes", "proposals"] and names.index(layer.name) < names.index("preview")
-    assert names[2:names.index("preview")] == [la.name for la in win.model.layers][2:]  # the model's order
+    assert names.index("map") < names.index("boxes") < names.index(layer.name) < names.index("preview")
+    model_names = [la.name for la in win.model.layers if la.name not in ("boxes", "proposals", "map")]
+    assert names[names.index("proposals") + 1:names.index("preview")] == model_names  # the model's order
     assert any(s.key == ("map", 1) for s in win.bev.layer_shapes())
     win.model.layers.remove(layer)
     assert not any(layer in v for v in views)
