@@ -331,6 +331,13 @@ def _check_ontology_path(ontology: str, path: Path, sequence: Path, allow_roots:
                                 "sequence; refused (name extra roots in the sequence options: allow_roots)")
 
 
+def kept_meta(project: Project | None) -> dict[str, Any]:
+    """A project's meta without what every save rewrites (``saved_at``, ``app``, ...): what a
+    command that saves the project again keeps."""
+    return {k: v for k, v in (project.meta if project is not None else {}).items()
+            if k not in ("saved_at", "saved_at_ns", "app", "saved_by")}
+
+
 def load_project(path: PathLike) -> Project:
     """Read a project file; :class:`FormatError` names the file and the key on any problem."""
     path = Path(path)

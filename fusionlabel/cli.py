@@ -19,7 +19,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from fusionlabel import __version__, proposals_cli
+from fusionlabel import __version__
 from fusionlabel.errors import FusionLabelError
 from fusionlabel.sequence import SensorSequence
 
@@ -587,9 +587,10 @@ def _open_source(src: Path, args: argparse.Namespace) -> tuple[Any, Any, Path, d
 
 
 def _kept_meta(project: Any) -> dict[str, Any]:
-    """A project's meta without what every save rewrites (saved_at, app, ...)."""
-    return {k: v for k, v in (project.meta if project is not None else {}).items()
-            if k not in ("saved_at", "saved_at_ns", "app", "saved_by")}
+    """A project's meta without what every save rewrites (``formats.project.kept_meta``)."""
+    from formats.project import kept_meta
+
+    return kept_meta(project)
 
 
 def _run_prelabel(args: argparse.Namespace) -> int:
@@ -937,7 +938,8 @@ COMMANDS: list[Command] = [
     Command("prelabel", "propose boxes for a sequence (pre-labels with confidence, kept apart from human labels)",
             _add_prelabel, _run_prelabel),
     Command("review-proposals", "accept proposals above a confidence and reject those below (or the rest), "
-            "one step each", proposals_cli.add_arguments, proposals_cli.run),
+            "one step each", lambda p: importlib.import_module("formats.proposals_cli").add_arguments(p),
+            lambda a: importlib.import_module("formats.proposals_cli").run(a)),
     Command("track", "follow tracks from their keyframes through the sequence on the LiDAR points (auto-track; "
             "tracked boxes with confidence)", _add_track, _run_track),
     Command("qa", "check a project or dataset's labels, sample frames to review, write a QA report", _add_qa,

@@ -30,20 +30,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Apply the bulk actions, write the project, report what was done; returns the exit code."""
-    from formats.project import load_project, save_project
+    from formats.project import kept_meta, load_project, save_project
     from fusionlabel.assist.review import ReviewQueue
-    from fusionlabel.cli import EXIT_OK, CLIError, _kept_meta
     from fusionlabel.commands import UndoStack
     from fusionlabel.ontology import Ontology
 
     if args.accept_above is None and args.reject_below is None and not args.reject_rest:
-        raise CLIError("review-proposals: nothing to do (give --accept-above, --reject-below or --reject-rest)")
+        raise ValueError("review-proposals: nothing to do (give --accept-above, --reject-below or --reject-rest)")
     for name in ("accept_above", "reject_below"):
         v = getattr(args, name)
         if v is not None and not 0.0 <= v <= 1.0:
-            raise CLIError(f"--{name.replace('_', '-')} {v}: a confidence in [0, 1]")
+            raise ValueError(f"--{name.replace('_', '-')} {v}: a confidence in [0, 1]")
     if not args.project.is_file():
-        raise CLIError(f"{args.project}: no such project file")
+        raise ValueError(f"{args.project}: no such project file")
     project = load_project(args.project)
     doc = project.document
     ontology = Ontology.default().for_dataset(project.sequence.format)
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         rejected = []
     queue.close()
     out = args.out or args.project
-    save_project(out, doc, project.sequence, ontology=project.ontology, meta=_kept_meta(project))
+    save_project(out, doc, project.sequence, ontology=project.ontology, meta=kept_meta(project))
     report = {"project": str(out), "proposals_before": before, "accepted": len(accepted),
               "accepted_tracks": accepted, "rejected": len(rejected), "proposals_left": len(doc.proposals),
               "human_tracks": len(doc.tracks)}
@@ -67,4 +66,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{out}: {len(accepted)} of {before} proposals accepted as tracks, {len(rejected)} rejected, "
               f"{len(doc.proposals)} left; {len(doc.tracks)} human tracks")
-    return EXIT_OK
+    return 0
