@@ -8,6 +8,9 @@ import re
 import shutil
 import tempfile
 import time
+import tokenize
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +54,12 @@ add_schema_dir(SCHEMA_DIR)
 #: writer is not running.
 STALE_AGE_S = 600.0
 _TEMP_SUFFIXES = (".tmp", ".partial", ".old")
+#: What reading a damaged ``.npz`` / ``.npy`` can raise (zip, deflate, the npy header's parser):
+#: readers turn these into their format error naming the file.
+NPZ_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, SyntaxError,
+    tokenize.TokenError,
+)
 _PID = re.compile(r"pid(\d+)\.")
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from formats.errors import FormatError
-from formats.io import atomic_write_bytes, atomic_write_json, outside_roots, read_json_file
+from formats.io import NPZ_READ_ERRORS, atomic_write_bytes, atomic_write_json, outside_roots, read_json_file
 from fusionlabel.errors import ModelError
 from fusionlabel.model import SequenceInfo
 from fusionlabel.pointlabels import ClassTable, FrameLabels, PointLabels
@@ -64,7 +63,7 @@ def decode_npz(path: Path, expected: int | None = None) -> FrameLabels:
     try:
         with np.load(path, allow_pickle=False) as z:
             sem, inst = z["semantic"], z["instance"]
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    except NPZ_READ_ERRORS as e:
         raise FormatError(path, f"cannot read point labels: {e}") from None
     if sem.dtype != np.uint8 or inst.dtype != np.uint16 or sem.shape != inst.shape or sem.ndim != 1:
         raise FormatError(path, f"point labels must be (N,) uint8 semantic and uint16 instance, got "

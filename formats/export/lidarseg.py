@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 
 from formats.errors import FormatError
 from formats.export.common import token, write_bytes
-from formats.io import outside_roots
+from formats.io import NPZ_READ_ERRORS, outside_roots
 from fusionlabel.pointlabels import ClassTable, FrameLabels, PointLabels
 from fusionlabel.pointlabels.classes import NO_INSTANCE, NUSCENES_LIDARSEG, NUSCENES_STUFF_START
 
@@ -136,7 +135,7 @@ def read_frame_labels(root: Path, lidarseg_file: str, panoptic_file: str | None,
         try:
             with np.load(pp, allow_pickle=False) as z:
                 pan = z["data"].astype(np.int64)
-        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        except NPZ_READ_ERRORS as e:
             raise FormatError(pp, f"cannot read panoptic labels: {e}") from None
         if pan.shape != seg.shape or not np.array_equal(pan // 1000, seg):
             raise FormatError(pp, "panoptic labels disagree with the lidarseg labels of the same sweep")

@@ -10,7 +10,14 @@ import pytest
 from formats.datasets import open_dataset
 from formats.errors import FormatError
 from formats.native import write_synth_scene
-from formats.pointlabels import encode_npz, load_point_labels, point_labels_dir, save_point_labels, sweeps_of
+from formats.pointlabels import (
+    decode_npz,
+    encode_npz,
+    load_point_labels,
+    point_labels_dir,
+    save_point_labels,
+    sweeps_of,
+)
 from formats.project import load_project, save_project
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
@@ -146,3 +153,22 @@ def test_label_files_leaving_the_folder_are_refused(tmp_path: Path) -> None:
     folder.symlink_to(outside, target_is_directory=True)
     with pytest.raises(FormatError, match="outside the project's folder"):
         load_project(proj)
+
+
+def test_damaged_label_files_give_the_format_error(tmp_path: Path) -> None:
+    """Bytes flipped in a point-label npz (zip, deflate or the npy header damaged) end in a
+    FormatError naming the file, never another exception."""
+    import random
+
+    data = encode_npz(FrameLabels(np.arange(5000) % 7, np.zeros(5000)))
+    p = tmp_path / "000000.npz"
+    for seed in range(40):
+        b, r = bytearray(data), random.Random(seed)
+        for _ in range(8):
+            i = r.randrange(60, len(b) - 100)
+            b[i] ^= 0xFF
+        p.write_bytes(bytes(b))
+        try:
+            decode_npz(p, 5000)
+        except FormatError as e:
+            assert "000000.npz" in str(e)
