@@ -19,7 +19,6 @@ ascending order); stuff classes (index >= 24) and points without an instance get
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import numpy as np
 
 from formats.errors import FormatError
 from formats.export.common import token, write_bytes
-from formats.io import NPZ_READ_ERRORS, outside_roots
+from formats.io import NPZ_READ_ERRORS, outside_roots, read_json_file
 from fusionlabel.pointlabels import ClassTable, FrameLabels, PointLabels
 from fusionlabel.pointlabels.classes import NO_INSTANCE, NUSCENES_LIDARSEG, NUSCENES_STUFF_START
 
@@ -101,10 +100,7 @@ def _records(root: Path, version: str, name: str) -> list[dict[str, Any]]:
     p = root / version / f"{name}.json"
     if not p.is_file():
         return []
-    try:
-        data = json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        raise FormatError(p, f"cannot read: {e}") from None
+    data = read_json_file(p, FormatError)  # checked: confined, size-limited, depth-limited
     if not isinstance(data, list) or not all(isinstance(r, dict) and isinstance(r.get("filename"), str)
                                               and isinstance(r.get("sample_data_token"), str) for r in data):
         raise FormatError(p, "expected a list of {token, sample_data_token, filename} records")

@@ -130,6 +130,9 @@ class ClassTable:
             if c.nuscenes not in lidarseg:
                 raise ModelError(f"class table: {c.name!r} exports as {c.nuscenes!r}, not a nuScenes-lidarseg class")
             self.nuscenes_lut[c.index] = lidarseg[c.nuscenes]
+            if not (0 <= int(c.kitti) < 2**16 and len(c.color) == 3 and all(0 <= int(v) <= 255 for v in c.color)):
+                raise ModelError(f"class table: {c.name!r}: SemanticKITTI id {c.kitti!r} or colour {c.color!r} out of "
+                                 "range (id 0..65535, colour 3 x 0..255)")
             self.kitti_lut[c.index] = c.kitti
             self.colors[c.index] = c.color
 

@@ -172,3 +172,14 @@ def test_damaged_label_files_give_the_format_error(tmp_path: Path) -> None:
             decode_npz(p, 5000)
         except FormatError as e:
             assert "000000.npz" in str(e)
+
+
+def test_class_table_values_out_of_range_are_refused() -> None:
+    """A class colour or SemanticKITTI id that does not fit its array is the model's error (a
+    damaged index or sequence file then names its file), not an overflow."""
+    from fusionlabel.errors import ModelError
+    from fusionlabel.pointlabels.classes import ClassTable, PointClass
+
+    for color, kitti in (((0, 0, -1), 0), ((0, 4000000000, 0), 0), ((0, 0, 0), 2**40)):
+        with pytest.raises(ModelError, match="out of range"):
+            ClassTable([PointClass(0, "noise", color, "noise", kitti)])
