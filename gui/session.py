@@ -209,8 +209,9 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
     [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``); the
-    points' level of detail (``FrameData.lod``, when ``lod``). The frame cache calls it in its
-    prefetch thread, so the level of detail of the next frames is ready before they are shown.
+    points' level of detail (``FrameData.lod``, when ``lod`` and the frame has over
+    :data:`EAGER_DERIVE_MAX_POINTS` points: only big frames are drawn within point budgets). The
+    frame cache calls it in its prefetch thread, so that is ready before the frame is shown.
     Raises the reader's error (naming the file) on bad data. With a ``timing``
     (``formats.timing.SequenceTiming``) and sweeps with per-point times, ``memo["pts_world_timed"]``
     holds the deskewed world points, and ``deskew`` shows them (``pts_world``)."""
@@ -259,8 +260,8 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
     fd.memo["lidar_slices"] = slices
     if has_times:
         fd.memo["pts_world_timed"] = np.concatenate(timed_list)
-    if lod:
-        fd.lod = build_lod(pts_world)
+    if lod and len(pts_world) > EAGER_DERIVE_MAX_POINTS:  # a big frame is drawn within point budgets
+        fd.lod = build_lod(pts_world)  # (a small one gets it when accumulated: gui.model.cloud.frame_part)
     if len(pts_world) <= EAGER_DERIVE_MAX_POINTS:
         derive(fd)
     else:

@@ -89,7 +89,7 @@ class ViewDrawing:
             self.bev.set_points(fd.memo["bev_xy"], fd.memo["bev_rgb32"])
             return
         session = self.model.session
-        if session is not None and fd.lod is not None:  # a big frame or sweeps accumulated: point budgets
+        if session is not None and (fd.lod is not None or view.accumulate > 0):  # big frame or accumulation: budgets
             cloud = self.cloud()
             self.view3d.set_cloud(cloud)
             self.bev.set_cloud(cloud)
