@@ -17,7 +17,7 @@ import numpy as np
 from fusionlabel.box import Box3D
 from fusionlabel.document import BoxRef
 from fusionlabel.tools import Preview, box_handles, box_outline
-from gui.colors import bev_colors, class_color, point_colors
+from gui.colors import class_color
 from gui.frames import FrameData
 from gui.model import ViewerModel
 from gui.model.boxview import NEIGHBOURHOOD_MARGIN, box_neighbourhood
@@ -25,7 +25,7 @@ from gui.model.cloud import ShownCloud, shown_cloud
 from gui.model.layers import Cuboid, CuboidLayer, Layer, proposal_cuboids, track_cuboids
 from gui.model.shapes import Shape
 from gui.ortho import OrthoView
-from gui.session import EAGER_DERIVE_MAX_POINTS, derive, height_order
+from gui.session import EAGER_DERIVE_MAX_POINTS, derive
 from gui.widgets import Timeline
 
 
@@ -54,19 +54,6 @@ class ViewDrawing:
         #: draws the points by their labels (gui.qt.pointlabels) when the colour mode asks it
         self.label_points: Callable[[FrameData], bool] | None = None
 
-    def points(self) -> tuple[np.ndarray, np.ndarray]:
-        """World points (and intensities) shown now: the frame's, plus +-accumulate sweeps."""
-        assert self.model.session is not None and self.fd is not None
-        pts, inten = [self.fd.pts_world], [self.fd.intensity]
-        here, n = self.model.frame, self.model.view.accumulate
-        for f in range(here - n, here + n + 1):
-            if f == self.model.frame or not 0 <= f < len(self.model.session):
-                continue
-            fd = self.model.session.frames.get(f, prefetch=False)  # type: ignore[union-attr]
-            pts.append(fd.pts_world)
-            inten.append(fd.intensity)
-        return np.concatenate(pts), np.concatenate(inten)
-
     def update_points(self) -> None:
         if self.fd is None:
             return
@@ -79,8 +66,6 @@ class ViewDrawing:
         fd = self.fd
         if self.label_points is not None and self.label_points(fd):
             return
-        origin = fd.T_world_from_ego[:3, 3]
-        ground = float(fd.memo.get("ground_z", origin[2]))
         view = self.model.view
         if view.accumulate <= 0 and len(fd.pts_world) <= EAGER_DERIVE_MAX_POINTS:
             # the common case: colours and order precomputed by the loader, every point drawn
@@ -88,16 +73,10 @@ class ViewDrawing:
             self.view3d.set_points(fd.pts_world, fd.memo[("rgb", view.color_mode)])
             self.bev.set_points(fd.memo["bev_xy"], fd.memo["bev_rgb32"])
             return
-        session = self.model.session
-        if session is not None and (fd.lod is not None or view.accumulate > 0):  # big frame or accumulation: budgets
-            cloud = self.cloud()
-            self.view3d.set_cloud(cloud)
-            self.bev.set_cloud(cloud)
-            return
-        pts, inten = self.points()
-        self.view3d.set_points(pts, point_colors(view.color_mode, pts, inten, origin, ground))
-        order = height_order(pts[:, 2])
-        self.bev.set_points(pts[order, :2], bev_colors(pts[order, 2], ground))
+        # a big frame or sweeps accumulated: drawn within point budgets from their level of detail
+        cloud = self.cloud()
+        self.view3d.set_cloud(cloud)
+        self.bev.set_cloud(cloud)
 
     def cloud(self) -> ShownCloud:
         """The frame's cloud plus +-accumulate sweeps with their level of detail
@@ -111,7 +90,7 @@ class ViewDrawing:
         """What the camera panels overlay: the session's (capture-time) world points, or for a big
         frame the cloud with its level of detail (the panels draw a budget of it)."""
         assert self.model.session is not None and self.fd is not None
-        if len(self.fd.pts_world) > EAGER_DERIVE_MAX_POINTS and self.fd.lod is not None:
+        if len(self.fd.pts_world) > EAGER_DERIVE_MAX_POINTS:
             return self.cloud()
         return self.model.session.overlay_points(index)
 
