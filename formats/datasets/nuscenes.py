@@ -29,7 +29,9 @@
   pose are kept, so nothing is drawn at the wrong time).
   The 2 Hz sample annotations are the tracks' keyframes at their sweeps; the frames between are
   interpolated. ``info.meta["keyframes"]`` lists the keyframe frames (the nuScenes export writes
-  the others back as sweeps).
+  the others back as sweeps). A scene without sweeps (a keyframe-only extract) opens as its
+  keyframes with a warning saying so; a scene with sweeps opened without the option warns that
+  they are there.
 * ``check_files=False`` parses the tables without requiring the sensor files (tests on schema-only
   samples).
 """
@@ -269,6 +271,7 @@ def load_nuscenes(
     else:
         frames, sensor_poses, report = _sample_frames(
             by_sample, samples, where, root, lidar, lidars, cameras, pose, tol)
+    warnings += _sweep_notes(t, frame_of, lidar, len(samples), len(frames), sweeps, sc)
     if check_files:
         for f in frames:
             for p in f.lidar_files.values():
@@ -349,6 +352,27 @@ def load_nuscenes(
         lidar_layout="nuscenes",
         warnings=warnings,
     )
+
+
+def _sweep_notes(t: dict[str, dict[str, dict[str, Any]]], frame_of: dict[str, int], lidar: str, samples: int,
+                 frames: int, sweeps: bool, sc: dict[str, Any]) -> list[str]:
+    """What the user should know about the scene's sweeps: asked for and absent (the scene opens as
+    its keyframes), or present and not asked for."""
+    name = sc.get("name", sc["token"])
+    if sweeps:
+        if frames > samples:
+            return []
+        return [f"scene {name!r} has no {lidar} sweeps between its samples: opened as its {samples} "
+                "keyframe(s) only"]
+    n = 0
+    for sd in t["sample_data"].values():
+        if sd.get("sample_token") in frame_of and not sd.get("is_key_frame", True):
+            cs = t["calibrated_sensor"].get(sd.get("calibrated_sensor_token"), {})
+            n += t["sensor"].get(cs.get("sensor_token"), {}).get("channel") == lidar
+    if n == 0:
+        return []
+    return [f"scene {name!r} has {n} {lidar} sweeps between its {samples} samples: open with sweeps "
+            "(--sweeps) to label every sweep"]
 
 
 def _sample_frames(by_sample: list[dict[str, dict[str, Any]]], samples: list[dict[str, Any]], where: dict[str, Path],

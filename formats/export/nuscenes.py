@@ -26,7 +26,9 @@ Keyframes. Every frame is a keyframe (a ``sample``) by default; ``keyframe_every
 N-th frame a sample and writes the others as sweeps (``is_key_frame`` false, ``sample_token`` the
 nearest keyframe's sample), without annotations, as nuScenes does. A source opened with its
 sweeps (nuScenes ``sweeps=True``: ``info.meta["keyframes"]``) keeps its samples as samples and
-its sweeps as sweeps unless ``keyframe_every``/``keyframe_hz`` is given.
+its sweeps as sweeps unless ``keyframe_every``/``keyframe_hz`` is given. An image that serves
+several frames (a camera slower than the LiDAR: the same capture time) is written once, as one
+sample_data, with the keyframe among those frames (else the first).
 
 Sensors. The first LiDAR is ``LIDAR_TOP`` (others: ``LIDAR_<NAME>``); its files are ``.pcd.bin``
 float32 x y z intensity ring (intensity copied unscaled, ring 0 when the source has none; a
@@ -250,6 +252,16 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
     categories_used: dict[int, str] = {}
     inst_scene: dict[int, str] = {}
 
+    # an image serving several frames (a camera slower than the LiDAR) is written once: by the
+    # keyframe among them, else the first
+    image_owner: dict[tuple[str, str, int], int] = {}
+    for k, fi in enumerate(info.frames):
+        for cam in cam_ch:
+            key = (scene_of[k], cam, int(fi.camera_timestamps_ns.get(cam, fi.timestamp_ns)))
+            owner = image_owner.setdefault(key, k)
+            if owner not in sample_of_frame and k in sample_of_frame:
+                image_owner[key] = k
+
     point_labels = loaded.annotations.point_labels
     with staged_output(Path(dst), overwrite) as out:
         vdir = out / version
@@ -309,6 +321,8 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             for cam, ch in cam_ch.items():
                 if cam not in rig.camera_names():
                     continue
+                if image_owner[(scene, cam, int(fi.camera_timestamps_ns.get(cam, fi.timestamp_ns)))] != k:
+                    continue  # written with the frame that owns this image
                 view = views.get(cam, rig.camera(cam))
                 src = fi.camera_files.get(cam)
                 ts = us(fi.camera_timestamps_ns.get(cam, fi.timestamp_ns))
