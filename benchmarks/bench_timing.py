@@ -21,6 +21,12 @@ layout and opened like any sequence (``formats.datasets.open_dataset``); its gro
    boxes taken at the points' own times (``fusionlabel.timing.distance_outside_boxes``), with the
    sweep placed raw (every point through the frame's ego pose) and deskewed (each point through
    the ego pose at its own time). Target: within 2 cm deskewed.
+3. **Objects at the frame time**: the same points against the boxes drawn at the frame time
+   (what the views show): deskewed by the ego motion only, the objects' own motion during the
+   sweep smears them; carried by their tracks' motion to the frame time
+   (``fusionlabel.timing.objects_to_frame_time``: points assigned to a track by lying in its box
+   at their own time) they lie inside. Also the share of points assigned to their own track and
+   the CPU time per sweep.
 
 Usage: ``python benchmarks/bench_timing.py [--frames 4] [--seed 0] [--exposure-offset 20]
 [--size 800x450] [--keep DIR]``. Prints the figures; takes a few minutes (the generator renders
@@ -155,15 +161,57 @@ def deskew(scene: SynthScene, loaded, moving: set[int]) -> dict[str, np.ndarray]
             pts, _ = timing.world_points(k, lidar, desk, pc)
             res[name].append(distance_outside_boxes(pts[sel], t_ns[sel], inst[sel], doc, times))
     print("\n2. Moving objects' LiDAR points outside their boxes at the points' own times (cm)")
+    _table(res)
+    return {k: _finite(v) for k, v in res.items()}
+
+
+def frame_time(loaded, moving: set[int]) -> dict[str, np.ndarray]:  # noqa: ANN001
+    """Print the table of moving objects' points against the boxes drawn at the frame time:
+    deskewed (ego motion only: the objects' own motion during the sweep smears them) and carried
+    to the frame time by their tracks' motion (``SequenceTiming.frame_time_points``); return the
+    distances (m)."""
+    timing = SequenceTiming(loaded)
+    doc = loaded.annotations
+    times = loaded.info.frame_times_ns()
+    lidar = loaded.lidar_names[0]
+    res: dict[str, list[np.ndarray]] = {"ego only": [], "+ objects": []}
+    caught, cpu = [], 0.0
+    for k in range(len(loaded)):
+        pc = loaded.read_lidar(k, lidar)
+        inst = native.read_lidar_instance(loaded.info, k, lidar)
+        assert pc is not None and inst is not None
+        sel = np.isin(inst, list(moving))
+        at = np.full(int(sel.sum()), times[k])
+        desk, _ = timing.world_points(k, lidar, True, pc)
+        c0 = time.process_time()
+        got = timing.frame_time_points(k, lidar, pc)
+        cpu += time.process_time() - c0
+        assert got is not None
+        moved, owner = got
+        caught.append(owner[sel] == inst[sel])
+        res["ego only"].append(distance_outside_boxes(desk[sel], at, inst[sel], doc, times))
+        res["+ objects"].append(distance_outside_boxes(moved[sel], at, inst[sel], doc, times))
+    print("\n3. Moving objects' points outside their boxes at the frame time (cm): deskewed by the ego motion,"
+          "\n   then also carried by their tracks' motion to the frame time")
+    _table(res)
+    c = np.concatenate(caught)
+    print(f"points given to their own track: {100.0 * float(c.mean()):.2f} %; "
+          f"CPU {1000.0 * cpu / len(loaded):.1f} ms per sweep")
+    return {k: _finite(v) for k, v in res.items()}
+
+
+def _finite(parts: list[np.ndarray]) -> np.ndarray:
+    d = np.concatenate(parts)
+    return d[np.isfinite(d)]
+
+
+def _table(res: dict[str, list[np.ndarray]]) -> None:
+    """Print distances (m) per row as cm: points, mean, p99, max, share within 2 cm."""
     print(f"{'sweep':<10}{'points':>8}{'mean':>8}{'p99':>8}{'max':>8}{'within 2 cm':>13}")
-    out = {}
     for name, parts in res.items():
-        dm = np.concatenate(parts)
-        out[name] = dm = dm[np.isfinite(dm)]
-        d = dm * 100.0
+        d = _finite(parts) * 100.0
         print(f"{name:<10}{len(d):>8}{d.mean():>8.2f}{np.percentile(d, 99):>8.2f}{d.max():>8.2f}"
               f"{100.0 * float((d <= 2.0).mean()):>12.1f}%")
-    return out
 
 
 def moving_ids(scene: SynthScene) -> set[int]:
@@ -197,6 +245,7 @@ def main() -> None:
               f"{len(moving)} moving objects")
         projection(scene, loaded, moving)
         deskew(scene, loaded, moving)
+        frame_time(loaded, moving)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fusionlabel.timing import CaptureTiming, EgoClock, deskew_points
+from fusionlabel.timing import CaptureTiming, EgoClock, deskew_points, objects_to_frame_time, times_to_ns
 
 F64 = NDArray[np.float64]
 
@@ -103,6 +103,19 @@ class SequenceTiming:
             return deskew_points(pc.xyz, times, fi.timestamp_ns, self.clock, T_es, to="world"), times
         T = self.loaded.T_world_from_sensor(frame, lidar)
         return np.asarray(pc.xyz, dtype=np.float64) @ T[:3, :3].T + T[:3, 3], times
+
+    def frame_time_points(self, frame: int, lidar: str, pc: Any = None) -> tuple[F64, NDArray[np.int64]] | None:
+        """``(pts_world (N, 3) m, owner (N,) track id or -1)``: the sweep deskewed and the points
+        of moving tracks carried by their motion to the frame time
+        (:func:`fusionlabel.timing.objects_to_frame_time` with :attr:`doc`); None when the sweep
+        has no per-point times."""
+        if pc is None:
+            pc = self.loaded.read_lidar(frame, lidar)
+        pts, times = self.world_points(frame, lidar, True, pc)
+        if times is None:
+            return None
+        frame_times = self.loaded.info.frame_times_ns()
+        return objects_to_frame_time(pts, times_to_ns(frame_times[frame], times), self.doc, frame, frame_times)
 
     def deskewed_sweep(self, frame: int, lidar: str, pc: Any = None) -> F64 | None:
         """(N, 3) sweep in the sensor frame at the frame time, motion-compensated; None when the

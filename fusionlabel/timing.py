@@ -16,6 +16,8 @@ sweep. This module, Qt-free and format-free, gives what the views and exports ne
 - :func:`deskew_points`: a sweep whose points carry their own times (seconds relative to the
   frame time) motion-compensated through the ego poses: each point through the ego pose at its
   own time, into the world or into the sensor frame at the frame time.
+- :func:`objects_to_frame_time`: moving objects' points of a deskewed sweep carried by their
+  tracks' motion to the frame time, so that they lie in the boxes drawn at the frame.
 - :func:`distance_outside_boxes`: how far points lie outside their objects' boxes taken at the
   points' own times (the check of deskewed sweeps).
 
@@ -283,6 +285,61 @@ def distance_outside_boxes(pts_world: ArrayLike, times_ns: ArrayLike, owners: Ar
         excess = np.maximum(np.abs(local) - np.asarray(box.size) / 2.0, 0.0)
         out[sel] = np.linalg.norm(excess, axis=1)
     return out
+
+
+def objects_to_frame_time(pts_world: ArrayLike, times_ns: ArrayLike, doc: Any, frame: int,
+                          frame_times_ns: Sequence[int] | None = None, margin: float = 0.15
+                          ) -> tuple[F64, NDArray[np.int64]]:
+    """Moving objects' points brought to the frame time: a world point (N, 3) m seen at its own
+    time ``times_ns`` (N,) int64 ns (an ego-deskewed sweep) that lies in a track's box at that
+    time (the box enlarged by ``margin`` m on every side but the bottom: ground points stay) is
+    carried by the track's motion from its time to frame ``frame``'s time (``box_motion``), so
+    that it lies in the box drawn at the frame. Every track with a box at ``frame`` is tried
+    (static ones move nothing). The track's box at a point's time is the piecewise-linear blend
+    through the boxes at the sweep's first and last point times and the frame times between
+    (:func:`track_box_at_time`). Returns ``(points (N, 3) m, owner (N,) track id or -1)``."""
+    p = np.array(pts_world, dtype=np.float64).reshape(-1, 3)
+    t = np.asarray(times_ns, dtype=np.int64).reshape(-1)
+    if len(t) != len(p):
+        raise ValueError(f"need one time per point: {len(p)} points, {len(t)} times")
+    owner = np.full(len(p), -1, dtype=np.int64)
+    times = list(frame_times_ns if frame_times_ns is not None else (doc.frame_times_ns or ()))
+    if len(p) == 0 or not times:
+        return p, owner
+    t_lo, t_hi = int(t.min()), int(t.max())
+    knots = sorted({t_lo, t_hi, int(times[frame]), *(int(v) for v in times if t_lo < v < t_hi)})
+    ks = np.asarray(knots, dtype=np.float64) - knots[0]
+    ts = t.astype(np.float64) - knots[0]
+    for ref in doc.boxes_at(frame):
+        b0 = ref.box
+        boxes = [track_box_at_time(doc, ref.track_id, tk, times, frame) for tk in knots]
+        if any(b is None for b in boxes):
+            continue
+        c = np.array([b.center for b in boxes])  # type: ignore[union-attr]
+        yaw = np.unwrap([b.yaw for b in boxes])  # type: ignore[union-attr]
+        if np.abs(c - c[0]).max() < 1e-4 and np.abs(yaw - yaw[0]).max() < 1e-5:
+            continue  # static over the sweep
+        half = np.asarray(b0.size) / 2.0 + margin
+        lo, hi = c[:, :2].min(axis=0) - np.linalg.norm(half[:2]), c[:, :2].max(axis=0) + np.linalg.norm(half[:2])
+        near = np.flatnonzero((owner < 0) & (p[:, 0] >= lo[0]) & (p[:, 0] <= hi[0]) & (p[:, 1] >= lo[1])
+                              & (p[:, 1] <= hi[1]))
+        if len(near) == 0:
+            continue
+        ct = np.stack([np.interp(ts[near], ks, c[:, j]) for j in range(3)], axis=1)
+        yt = np.interp(ts[near], ks, yaw)
+        d = p[near] - ct
+        cs, sn = np.cos(yt), np.sin(yt)
+        local = np.stack([cs * d[:, 0] + sn * d[:, 1], -sn * d[:, 0] + cs * d[:, 1], d[:, 2]], axis=1)
+        inside = (np.abs(local[:, 0]) <= half[0]) & (np.abs(local[:, 1]) <= half[1]) & \
+                 (local[:, 2] >= -b0.size[2] / 2.0) & (local[:, 2] <= half[2])
+        if not inside.any():
+            continue
+        idx, loc = near[inside], local[inside]
+        c0, s0 = np.cos(b0.yaw), np.sin(b0.yaw)
+        p[idx] = np.stack([c0 * loc[:, 0] - s0 * loc[:, 1], s0 * loc[:, 0] + c0 * loc[:, 1], loc[:, 2]],
+                          axis=1) + np.asarray(b0.center)
+        owner[idx] = ref.track_id
+    return p, owner
 
 
 def times_to_ns(frame_ns: int, times_s: ArrayLike) -> NDArray[np.int64]:

@@ -20,6 +20,7 @@ from fusionlabel.timing import (
     EgoClock,
     deskew_points,
     distance_outside_boxes,
+    objects_to_frame_time,
     times_to_ns,
     track_box_at_time,
 )
@@ -102,6 +103,26 @@ def test_distance_outside_boxes_at_point_times() -> None:
     assert d[0] == 0.0 and math.isclose(d[1], 1.0, abs_tol=1e-9) and np.isnan(d[2])
 
 
+def test_objects_brought_to_the_frame_time() -> None:
+    """A car moving 20 m/s along +x (box centred at x = 2 at frame 1): its points seen 50 ms
+    before / after the frame time lie 1 m behind / ahead and are carried into the frame's box;
+    a ground point under it, points far away and points of a static track stay."""
+    doc = _doc()
+    doc.tracks[2] = Track(2, "car", {}, {k: Box3D((30.0, 0.0, 0.8), (4.0, 2.0, 1.6), 0.0) for k in range(3)})
+    t1 = T0 + DT
+    pts = np.array([[-0.9, 5.0, 0.8], [4.6, 5.5, 1.2], [2.0, 5.0, -0.3], [50.0, 0.0, 0.0], [31.0, 0.5, 0.5]])
+    times = np.array([t1 - DT // 2, t1 + DT // 2, t1 - DT // 2, t1, t1 - DT // 2])
+    out, owner = objects_to_frame_time(pts, times, doc, 1)
+    assert owner.tolist() == [1, 1, -1, -1, -1]
+    assert np.allclose(out[0], [0.1, 5.0, 0.8]) and np.allclose(out[1], [3.6, 5.5, 1.2])
+    assert np.array_equal(out[2:], pts[2:])
+    d_before = distance_outside_boxes(pts[:2], np.full(2, t1), [1, 1], doc)
+    d_after = distance_outside_boxes(out[:2], np.full(2, t1), [1, 1], doc)
+    assert d_before.min() > 0.5 and np.all(d_after == 0.0)
+    with pytest.raises(ValueError, match="one time per point"):
+        objects_to_frame_time(pts, times[:2], doc, 1)
+
+
 def test_sweep_column_offsets_turn_clockwise() -> None:
     offs = sweep_column_offsets(8, 0.1)
     assert offs[0] == 0.0 and offs[2] == pytest.approx(-0.025) and offs[6] == pytest.approx(0.025)
@@ -133,6 +154,28 @@ def test_synth_rolling_sweep_points_fit_boxes_only_when_deskewed() -> None:
     d_desk = distance_outside_boxes(desk[obj], t_ns[obj], sw.instance[obj], doc)
     assert np.nanmax(d_desk) < 0.02
     assert np.nanmax(d_raw) > 0.1
+
+
+def test_synth_moving_objects_fit_the_frame_boxes_only_when_carried() -> None:
+    """Against the boxes drawn at the frame time, moving objects' deskewed points smear (the
+    objects move during the sweep) unless carried by their tracks' motion to the frame time."""
+    sc = SynthScene(SynthConfig(frames=3, seed=0, cameras=1, image_size=(64, 36), beams=32, azimuths=1024,
+                                rolling_sweep=True))
+    times = [sc.timestamp_ns(i) for i in range(3)]
+    doc = AnnotationDocument.from_tracks(sc.tracks(), 3)
+    doc.set_frame_times(times)
+    clock = EgoClock(times, [sc.ego_pose(i) for i in range(3)])
+    fr = sc.frame(1)
+    sw = fr.lidar["lidar_top"]
+    desk = deskew_points(sw.points[:, :3], sw.time, fr.timestamp_ns, clock, sc.rig.T("ego", "lidar_top"), to="world")
+    moving = [o.instance for o in sc.layout.labelled if o.path is not None and o.speed > 0]
+    obj = np.isin(sw.instance, moving)
+    at_frame = np.full(int(obj.sum()), fr.timestamp_ns)
+    moved, owner = objects_to_frame_time(desk, times_to_ns(fr.timestamp_ns, sw.time), doc, 1, times)
+    d_ego = distance_outside_boxes(desk[obj], at_frame, sw.instance[obj], doc, times)
+    d_obj = distance_outside_boxes(moved[obj], at_frame, sw.instance[obj], doc, times)
+    assert obj.sum() > 300 and np.nanmax(d_obj) < 0.02 and np.nanmax(d_ego) > 0.2
+    assert (owner[obj] == sw.instance[obj]).mean() > 0.99 and (owner[~obj] >= 0).mean() < 0.001
 
 
 def test_synth_default_timing_unchanged() -> None:

@@ -28,3 +28,6 @@ def test_bench_timing_targets(tmp_path: Path) -> None:
     assert len(d["deskewed"]) > 100
     assert d["deskewed"].max() <= 0.02 < d["raw"].max()
     assert np.isfinite(d["raw"]).all()
+    f = bench.frame_time(loaded, moving)  # against the boxes drawn at the frame time
+    assert len(f["+ objects"]) > 100
+    assert f["+ objects"].max() <= 0.02 < f["ego only"].max()
