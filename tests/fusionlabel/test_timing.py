@@ -132,13 +132,17 @@ def test_sweep_column_offsets_turn_clockwise() -> None:
 SMALL = dict(frames=3, seed=2, cameras=1, image_size=(64, 36), beams=16, azimuths=360, sweep_blocks=36)
 
 
-def test_synth_rolling_sweep_points_fit_boxes_only_when_deskewed() -> None:
-    sc = SynthScene(SynthConfig(rolling_sweep=True, exposure_offset_ns=20_000_000, **SMALL))  # type: ignore[arg-type]
+def _timed(sc: SynthScene) -> tuple[list[int], AnnotationDocument, EgoClock, object]:
+    """A 3-frame scene's frame times, ground-truth document, ego clock and middle frame."""
     times = [sc.timestamp_ns(i) for i in range(3)]
     doc = AnnotationDocument.from_tracks(sc.tracks(), 3)
     doc.set_frame_times(times)
-    clock = EgoClock(times, [sc.ego_pose(i) for i in range(3)])
-    fr = sc.frame(1)
+    return times, doc, EgoClock(times, [sc.ego_pose(i) for i in range(3)]), sc.frame(1)
+
+
+def test_synth_rolling_sweep_points_fit_boxes_only_when_deskewed() -> None:
+    sc = SynthScene(SynthConfig(rolling_sweep=True, exposure_offset_ns=20_000_000, **SMALL))  # type: ignore[arg-type]
+    times, doc, clock, fr = _timed(sc)
     sw = fr.lidar["lidar_top"]
     assert sw.time is not None and len(sw.time) == len(sw.points)
     assert -0.05 <= sw.time.min() < -0.04 and 0.04 < sw.time.max() <= 0.05
@@ -161,11 +165,7 @@ def test_synth_moving_objects_fit_the_frame_boxes_only_when_carried() -> None:
     objects move during the sweep) unless carried by their tracks' motion to the frame time."""
     sc = SynthScene(SynthConfig(frames=3, seed=0, cameras=1, image_size=(64, 36), beams=32, azimuths=1024,
                                 rolling_sweep=True))
-    times = [sc.timestamp_ns(i) for i in range(3)]
-    doc = AnnotationDocument.from_tracks(sc.tracks(), 3)
-    doc.set_frame_times(times)
-    clock = EgoClock(times, [sc.ego_pose(i) for i in range(3)])
-    fr = sc.frame(1)
+    times, doc, clock, fr = _timed(sc)
     sw = fr.lidar["lidar_top"]
     desk = deskew_points(sw.points[:, :3], sw.time, fr.timestamp_ns, clock, sc.rig.T("ego", "lidar_top"), to="world")
     moving = [o.instance for o in sc.layout.labelled if o.path is not None and o.speed > 0]
