@@ -12,7 +12,9 @@ sweep. This module, Qt-free and format-free, gives what the views and exports ne
   (:mod:`fusionlabel.motion_model`) where only one side has a box.
 - :class:`CaptureTiming`: one frame shown at one camera's capture time: ``T_cam_from_world`` from
   the ego pose at that time, and :meth:`CaptureTiming.corners_at` moving boxes drawn at the frame
-  time (corners (B, 8, 3) world m) by their track's motion to the capture time.
+  time (corners (B, 8, 3) world m) by their track's motion to the capture time (pre-label
+  proposals, named ``(PROPOSAL, id)``, by their boxes at the neighbouring frames:
+  :func:`proposal_box_at_time`).
 - :func:`deskew_points`: a sweep whose points carry their own times (seconds relative to the
   frame time) motion-compensated through the ego poses: each point through the ego pose at its
   own time, into the world or into the sensor frame at the frame time.
@@ -198,7 +200,10 @@ class CaptureTiming:
 
     def track_motion(self, track_id: Hashable) -> F64 | None:
         """(4, 4) world -> world motion of a track from the frame time to the capture time, or
-        None (no track of that id, or no box at the frame)."""
+        None (no track of that id, or no box at the frame). ``(PROPOSAL, id)`` names a pre-label
+        proposal (:func:`proposal_box_at_time`)."""
+        if isinstance(track_id, tuple) and len(track_id) == 2 and track_id[0] == PROPOSAL:
+            return self.proposal_motion(track_id[1])
         if not isinstance(track_id, (int, np.integer)) or isinstance(track_id, bool):
             return None
         try:
@@ -209,6 +214,20 @@ class CaptureTiming:
             return None
         at = track_box_at_time(self.doc, int(track_id), self.capture_ns, self.times_ns, self.frame)
         return None if at is None else box_motion(ref.box, at)
+
+    def proposal_motion(self, proposal_id: Hashable) -> F64 | None:
+        """(4, 4) world -> world motion of a proposal from the frame time to the capture time,
+        or None (no such proposal, no box at the frame, or no neighbouring box to move by)."""
+        find = getattr(self.doc, "proposal", None)
+        try:
+            prop = find(proposal_id) if find is not None else None
+        except (KeyError, ModelError):
+            prop = None
+        ref = None if prop is None else prop.boxes.get(self.frame)
+        if ref is None:
+            return None
+        at = proposal_box_at_time(prop.boxes, self.times_ns, self.capture_ns, self.frame)
+        return None if at is None else box_motion(ref, at)
 
     def corners_at(self, ids: Sequence[Hashable], corners_world: ArrayLike) -> F64:
         """Boxes drawn at the frame time, (B, 8, 3) world m, one per id of ``ids``, moved by their
@@ -222,6 +241,27 @@ class CaptureTiming:
             if M is not None:
                 c[i] = c[i] @ M[:3, :3].T + M[:3, 3]
         return c
+
+
+#: First element of the key naming a proposal in :meth:`CaptureTiming.corners_at`'s ids.
+PROPOSAL = "proposal"
+
+
+def proposal_box_at_time(boxes: dict[int, Box3D], times_ns: Sequence[int], t_ns: int, frame: int) -> Box3D | None:
+    """A proposal's world box at time ``t_ns`` from its boxes by frame (observed frames only, no
+    interpolated ones): the blend of its boxes at ``frame`` and the neighbouring frame on the side
+    of ``t_ns``, or extrapolated linearly from the neighbour on the other side; None when it has no
+    box at ``frame`` or at either neighbour."""
+    b0 = boxes.get(frame)
+    if b0 is None:
+        return None
+    t0 = int(times_ns[frame])
+    side = 1 if int(t_ns) >= t0 else -1
+    for nb in (frame + side, frame - side):
+        b1 = boxes.get(nb)
+        if b1 is not None and 0 <= nb < len(times_ns):
+            return lerp_box(b0, b1, (int(t_ns) - t0) / (int(times_ns[nb]) - t0))
+    return None
 
 
 def capture_times(info: Any, frame: int) -> dict[str, int]:

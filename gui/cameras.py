@@ -225,10 +225,12 @@ class CameraPanel(QWidget):
                 self._compose()
             self.update()
 
-    def set_preview(self, corners_world: F64 | None) -> None:
-        """The box of a drag in progress ((8, 3) world corners), drawn white on top; None: none."""
+    def set_preview(self, corners_world: F64 | None, track_id: int | None = None) -> None:
+        """The box of a drag in progress ((8, 3) world corners), drawn white on top; None: none.
+        ``track_id``: the track whose box is dragged (drawn at the image's capture time as the
+        track's box is; None: a new box)."""
         had = bool(self.preview_layer.data)
-        items = [] if corners_world is None else [Cuboid(None, "", np.asarray(corners_world, dtype=np.float64))]
+        items = [] if corners_world is None else [Cuboid(track_id, "", np.asarray(corners_world, dtype=np.float64))]
         if items or had:
             self.preview_layer.set_data(items)
             self.update()

@@ -42,6 +42,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.events import EventGroup
 from fusionlabel.geometry import point_in_polygon
+from fusionlabel.timing import PROPOSAL
 from fusionlabel.tools.context import Preview
 from fusionlabel.tools.handles import box_outline, world_to_view
 from fusionlabel.tools.select import pick_camera_boxes, pick_footprints, pick_ray
@@ -409,9 +410,12 @@ class CuboidLayer(Layer):
         return BoxProjection.of(self._corners, view, self._track_ids())
 
     def _track_ids(self) -> list[Any]:
-        """The items' track ids for moving them to a capture time (style ``"track"`` only: the
-        ids of proposals are not track ids; the preview and new boxes have none)."""
-        return [c.id for c in self._items] if self.style == "track" else []
+        """The items' keys for moving them to a capture time (``CaptureTiming.corners_at``): the
+        track ids (style ``"track"``, and ``"preview"``: a drag of a track's box moves with the
+        track, a new box (id None) stays); proposals as ``(PROPOSAL, id)``."""
+        if self.style == "proposal":
+            return [(PROPOSAL, c.id) for c in self._items]
+        return [c.id for c in self._items]
 
     def camera_corners(self, view: CameraView) -> F64:
         """(B, 8, 3) world corners of the items as drawn in ``view`` (tracks' boxes at its capture

@@ -194,8 +194,9 @@ class ViewDrawing:
         if self.camera_grid is not None:
             shown = preview is not None and preview.frame == self.model.frame
             corners = preview.box.corners() if shown else None  # type: ignore[union-attr]
+            tid = preview.track_id if shown else None  # type: ignore[union-attr]
             for panel in self.camera_grid.panels.values():
-                panel.set_preview(corners)
+                panel.set_preview(corners, tid)
 
     def update_overlays(self) -> None:
         """3D and BEV from the layers (proposals, then boxes with the preview), the QA issue

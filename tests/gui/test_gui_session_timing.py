@@ -89,3 +89,72 @@ def test_window_view_menu_switches_capture_time_and_deskew(qtbot, timed: Path, t
     win.qactions["deskew"].trigger()
     assert win.session.deskew and win.model.view.deskew
     assert np.abs(win.session.points_at(win.frame) - raw).max() > 0.1
+
+
+def _moving_ref(s, frame: int):  # noqa: ANN001, ANN202
+    """The box at ``frame`` of the track that moves most between frames 0 and 2, and its camera
+    pose and timing at ``frame``."""
+    def moved(r):  # noqa: ANN001, ANN202
+        a, b = s.doc.box_at(r.track_id, 0), s.doc.box_at(r.track_id, 2)
+        return 0.0 if a is None or b is None else float(np.linalg.norm(np.subtract(a.box.center, b.box.center)))
+    T_cap, ct = s.camera_pose(frame, "cam_front")
+    refs = [r for r in s.doc.boxes_at(frame) if moved(r) > 0.5]
+    return max(refs, key=moved), T_cap, ct
+
+
+def test_drag_preview_and_proposals_drawn_at_capture_time(qtbot, timed: Path) -> None:  # noqa: ANN001
+    """The camera panel's drag preview of a track's box and the pre-label proposals stand where
+    the track's box stands at the image's capture time (moved by the track's / proposal's motion),
+    as the boxes do; a new box being drawn (no track) is not moved."""
+    from fusionlabel.document import Proposal
+    from gui.cameras import CameraPanel
+    from gui.model.camproj import CameraView
+    from gui.model.layers import CuboidLayer, track_cuboids
+    from gui.session import load_session
+
+    s = load_session(timed)
+    try:
+        ref, T_cap, ct = _moving_ref(s, 1)
+        assert ct is not None
+        view = CameraView("cam_front", s.camera(1, "cam_front"), T_cap, timing=ct)
+        boxes = CuboidLayer("boxes", "track")
+        boxes.set_data(track_cuboids(s.doc, 1))
+        i = [c.id for c in boxes.data].index(ref.track_id)
+        want = boxes.camera_corners(view)[i]
+        assert np.abs(want - ref.box.corners()).max() > 0.05  # the track moves between the times
+        panel = CameraPanel("cam_front", s.camera(1, "cam_front"))
+        qtbot.addWidget(panel)
+        panel.set_frame(None, T_cap, [], timing=ct)
+        panel.set_preview(ref.box.corners(), ref.track_id)
+        np.testing.assert_allclose(panel.preview_layer.camera_corners(panel.camera_view())[0], want, atol=1e-9)
+        panel.set_preview(ref.box.corners())  # a new box: no track to move with
+        np.testing.assert_allclose(panel.preview_layer.camera_corners(panel.camera_view())[0], ref.box.corners())
+        # a proposal observed at frames 0-2 with the track's boxes moves as the track does
+        s.doc.proposals[7] = Proposal(7, ref.label, {k: s.doc.box_at(ref.track_id, k).box for k in range(3)})
+        panel.set_proposals([(7, ref.box.corners(), False)])
+        np.testing.assert_allclose(panel.proposal_layer.camera_corners(panel.camera_view())[0], want, atol=1e-6)
+        assert panel.proposal_edges(7)
+    finally:
+        s.close()
+
+
+@pytest.mark.gl
+def test_image_box_tool_fits_with_the_capture_time_pose(qtbot, timed: Path, tmp_path: Path,  # noqa: ANN001
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The camera box tool is given each camera at the image's capture time (the pose the panel
+    draws with), and the frame-time pose when time correction is off."""
+    from tests.gui.gui_support import open_window
+
+    monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
+    win = open_window(qtbot, timed)
+    name = next(iter(win.camera_grid.panels))
+    tool = win.model.controller.view_tools["camera"]
+    T_cap, ct = win.session.camera_pose(win.frame, name)
+    assert ct is not None
+    np.testing.assert_allclose(tool.cameras(name).T_world_from_cam, np.linalg.inv(T_cap), atol=1e-9)
+    win.qactions["time_correct"].trigger()
+    panel = win.camera_grid.panels[name]
+    qtbot.waitUntil(lambda: panel.camera_view().timing is None)
+    T_frame = win.session.T_cam_from_world(win.frame, name)
+    np.testing.assert_allclose(tool.cameras(name).T_world_from_cam, np.linalg.inv(T_frame), atol=1e-9)
+    assert np.abs(T_cap[:3, 3] - T_frame[:3, 3]).max() > 0.1
