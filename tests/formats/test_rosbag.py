@@ -416,3 +416,66 @@ def test_mutated_bags_raise_only_project_errors(kind: str, bags: dict[str, Path]
             ls.close()
         except FusionLabelError as e:
             assert str(d) in str(e) or data_file.name in str(e), e
+
+
+def test_bag_through_open_source_label_and_export(bags: dict[str, Path], scene: Path, tmp_path: Path) -> None:
+    """A recording end to end through the one seam: ``open_source`` opens the bag (an empty
+    document where it has no labels), boxes are labelled with undoable commands (the native
+    sequence's ground truth, keyframe by keyframe), the project is saved and reopened through
+    ``open_source`` (its frame count checked), and both KITTI and nuScenes exports of it equal
+    the native sequence's (the devkit loads the nuScenes one)."""
+    from formats.convert import call_writer, get_writer
+    from formats.source import FrameCountError, open_source
+    from fusionlabel.commands import CreateTrack, SetKeyframe, UndoStack
+    from tests.conftest import nusc_python
+
+    bag = bags["ros1"]
+    opened = open_source(bag)
+    assert opened.kind == "dataset" and opened.sequence is not None and opened.sequence.format == "rosbag"
+    doc = opened.document
+    assert len(doc) == 0 and doc.frame_count == 4
+    nat = open_dataset(scene)
+    undo = UndoStack(doc)
+    for tr in nat.annotations.tracks.values():
+        frames = tr.keyframe_indices()
+        cmd = undo.push(CreateTrack(tr.label, frames[0], tr.keyframes[frames[0]], end=frames[-1]))
+        for k in frames[1:]:
+            undo.push(SetKeyframe(cmd.track_id, k, tr.keyframes[k]))  # type: ignore[attr-defined]
+    opened.close()
+    proj = tmp_path / "bag.flproj"
+    save_project(proj, doc, bag, sequence_format="rosbag")
+    again = open_source(proj)
+    assert again.kind == "project" and len(again.sequence) == 4  # type: ignore[arg-type]
+    assert sorted(len(again.document.boxes_at(k)) for k in range(4)) == sorted(
+        len(nat.annotations.boxes_at(k)) for k in range(4))
+    for to in ("kitti", "nuscenes"):
+        s_bag = call_writer(get_writer(to), again.sequence, tmp_path / f"bag_{to}", None, {})
+        s_nat = call_writer(get_writer(to), nat, tmp_path / f"nat_{to}", None, {})
+        assert s_bag.boxes == s_nat.boxes > 10 and s_bag.frames == s_nat.frames == 4
+    again.close()
+    for f in sorted((tmp_path / "nat_kitti" / "label_2").iterdir()):
+        a = np.loadtxt(f, usecols=range(1, 15), ndmin=2)
+        b = np.loadtxt(tmp_path / "bag_kitti" / "label_2" / f.name, usecols=range(1, 15), ndmin=2)
+        assert a.shape == b.shape and np.abs(a - b).max() < 0.011  # 2-decimal text, 1 cm
+    tables = next(p for p in (tmp_path / "bag_nuscenes").iterdir() if (p / "sample.json").is_file())
+    # the frame-count rule on the bag's project: a 5-frame document is refused, naming both counts,
+    # unless the sequence's count is asked for
+    doc.frame_count = 5
+    longer = tmp_path / "longer.flproj"
+    save_project(longer, doc, bag, sequence_format="rosbag")
+    with pytest.raises(FrameCountError, match="5 frames.*has 4"):
+        open_source(longer)
+    ok = open_source(longer, frame_mismatch="sequence")
+    assert ok.document.frame_count == 4 and any("sequence's 4 frames" in n for n in ok.notes)
+    ok.close()
+    py = nusc_python()
+    if py is None:
+        pytest.skip("the nuScenes devkit venv (.venv-nusc) is not installed")
+    import subprocess
+
+    script = ("import sys\nfrom nuscenes.nuscenes import NuScenes\n"
+              "n = NuScenes(version=sys.argv[2], dataroot=sys.argv[1], verbose=False)\n"
+              "print(len(n.sample), len(n.sample_annotation))\n")
+    out = subprocess.run([str(py), "-c", script, str(tmp_path / "bag_nuscenes"), tables.name], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split()[-2:] == ["4", str(s_bag.boxes)]
