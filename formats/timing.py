@@ -1,5 +1,6 @@
 """Sensor timing of an opened sequence: per-point times of a sweep, the camera poses and boxes at
-each image's capture time, deskewed sweeps (the core is :mod:`fusionlabel.timing`; docs/timing.md).
+each image's capture time, deskewed sweeps (the core is :mod:`fusionlabel.timing`; docs/timing.md);
+:func:`deskew_note`: why a sequence's sweeps cannot be deskewed (said in the window and exports).
 
 Per-point times (:func:`point_times_s`) come from the first of these point fields: ``time``,
 ``t``, ``timestamp``, ``time_offset``, ``offset_time``, ``time_stamp``. Units: floating values are
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from fusionlabel.errors import ModelError
 from fusionlabel.timing import CaptureTiming, EgoClock, deskew_points, objects_to_frame_time, times_to_ns
 
 F64 = NDArray[np.float64]
@@ -45,6 +47,30 @@ def point_times_s(fields: dict[str, Any], frame_ns: int) -> F64 | None:
     # absolute (on the frame's clock) or an offset from the frame time: whichever centres the
     # sweep nearer the frame time
     return absolute if abs(float(np.median(absolute))) < abs(float(np.median(rel))) else rel
+
+
+def deskew_note(loaded: Any, timing: SequenceTiming | None = None) -> str | None:
+    """Why deskewing ``loaded``'s sweeps (a ``LoadedSequence``) cannot change them, as a sentence
+    for the user, or None when it can: no LiDAR, sweeps without per-point times (the first frame's
+    sweeps are read), no ego poses (every pose the identity, e.g. SUSTechPOINTS unless opened with
+    estimated poses), a single frame, or frame times that give no ego clock."""
+    names = list(getattr(loaded, "lidar_names", []))
+    if not names:
+        return "the sequence has no LiDAR"
+    if timing is None:
+        try:
+            timing = SequenceTiming(loaded)
+        except ModelError as e:
+            return f"its frame times give no ego motion ({e})"
+    if all(timing.sweep_times(0, n) is None for n in names):
+        return "its sweeps carry no per-point times"
+    info = loaded.info
+    if not info.has_ego_poses():
+        return ("it has no ego poses (world = the LiDAR frame of each sweep), so there is no motion to "
+                "compensate; open it with estimated poses (--estimate-poses) to deskew")
+    if len(info.frames) < 2:
+        return "it has a single frame: the ego motion during the sweep is unknown"
+    return None
 
 
 class SequenceTiming:
@@ -128,12 +154,20 @@ class SequenceTiming:
         fi = self.loaded.info.frames[frame]
         return deskew_points(pc.xyz, times, fi.timestamp_ns, self.clock, self.loaded.rig(frame).T("ego", lidar))
 
+    @property
+    def deskew_note(self) -> str | None:
+        """Why deskew cannot change this sequence's sweeps (:func:`deskew_note`), or None."""
+        if not hasattr(self, "_deskew_note"):
+            self._deskew_note = deskew_note(self.loaded, self)
+        return self._deskew_note
+
     def export_sweep(self, frame: int, lidar: str, pc: Any, deskew: bool) -> tuple[NDArray[np.floating], F64 | None]:
         """``(xyz (N, 3) sensor frame, times (N,) s or None)`` of a sweep to be written: deskewed
         into the sensor frame at the frame time (times None: every point is at the frame time
-        then) when ``deskew`` and the sweep has times, else as read with its times."""
+        then) when ``deskew``, the sweep has times and the sequence has ego motion
+        (:attr:`deskew_note` None), else as read with its times (never dropped for nothing)."""
         times = self.sweep_times(frame, lidar, pc)
-        if deskew and times is not None:
+        if deskew and times is not None and self.deskew_note is None:
             fi = self.loaded.info.frames[frame]
             T_es = self.loaded.rig(frame).T("ego", lidar)
             return deskew_points(pc.xyz, times, fi.timestamp_ns, self.clock, T_es), None

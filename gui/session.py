@@ -122,6 +122,14 @@ class Session:
             self.frames.close()
             self.frames = make_frame_cache(self._frame_loader(), len(self))
 
+    def deskew_note(self) -> str | None:
+        """Why deskewed sweeps are the raw ones in this sequence (no per-point times, no ego
+        poses...: ``formats.timing.deskew_note``), or None when deskew compensates them."""
+        from formats.timing import deskew_note
+
+        timing = self.timing
+        return timing.deskew_note if timing is not None else deskew_note(self.loaded)
+
     def _frame_loader(self) -> Callable[[int], FrameData]:
         loaded, timing, deskew = self.loaded, self.timing, self.deskew
         return lambda i: load_frame(loaded, i, deskew=deskew, timing=timing)

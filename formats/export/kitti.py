@@ -451,6 +451,10 @@ def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, onto
 
 def _notes(ctx: _Ctx, summary: ConvertSummary) -> None:
     loaded = ctx.loaded
+    if ctx.deskew:
+        note = (ctx.timing or SequenceTiming(loaded)).deskew_note
+        if note is not None:
+            summary.warnings.append(f"deskew: sweeps written as read: {note}")
     others = [n for n in loaded.lidar_names if n != ctx.lidar]
     if others:
         summary.warnings.append(f"only LiDAR {ctx.lidar!r} is written as velodyne; not written: {others}")

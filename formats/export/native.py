@@ -78,6 +78,8 @@ def write_native(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int, 
                                    "path": str(info.root) if info.root is not None else None}}
         doc_map = loaded.annotations.map_elements
         writer.finish(tracks, meta, [doc_map[k] for k in sorted(doc_map)] if doc_map else None)
+    if deskew and timing.deskew_note is not None:
+        summary.warnings.append(f"deskew: sweeps written as read: {timing.deskew_note}")
     summary.boxes = loaded.annotations.num_boxes()
     for r in loaded.ignore_regions:
         summary.skipped.append((f"frame {r.frame} {r.camera} {r.label} region",

@@ -104,8 +104,10 @@ class FrameView:
         s.time_correct = bool(view.time_correct)
         s.set_deskew(bool(view.deskew))
         self.show_frame(self.model.frame)
+        note = s.deskew_note() if view.deskew else None  # deskew that cannot work says why
+        sweeps = "deskewed sweeps" if note is None else f"sweeps shown raw: {note}"
         self.model.show_message(f"boxes at {'capture' if view.time_correct else 'sweep'} time; "
-                                f"{'deskewed' if view.deskew else 'raw'} sweeps", 3000)
+                                f"{'raw sweeps' if not view.deskew else sweeps}", 3000 if note is None else 10000)
 
     def release_3d(self) -> None:
         """Let the 3D view draw the latest frame (its repaint follows in the event loop)."""

@@ -135,3 +135,51 @@ def test_sustech_point_times_span_one_sweep() -> None:
     loaded = open_dataset(real_data("sustechpoints_example", "data", "example"))
     t = SequenceTiming(loaded).sweep_times(0, loaded.lidar_names[0])
     assert t is not None and -0.08 < t.min() < -0.02 and 0.02 < t.max() < 0.08
+
+
+def test_deskew_says_when_it_cannot(tmp_path: Path) -> None:
+    """Deskew that cannot change the sweeps says why (no per-point times, no ego poses) and the
+    exports then keep the sweeps and their times as read."""
+    from formats.export.kitti import write_kitti_object
+    from formats.export.native import write_native
+    from formats.timing import SequenceTiming, deskew_note
+
+    _, loaded = _timed_sequence(tmp_path)
+    assert deskew_note(loaded) is None
+    plain = open_dataset(native.write_synth_scene(SynthScene(SynthConfig(**SMALL)), tmp_path / "plain"))  # type: ignore[arg-type]
+    assert "no per-point times" in (deskew_note(plain) or "")
+    still = open_dataset(tmp_path / "seq")
+    for f in still.info.frames:  # as SUSTechPOINTS: no ego poses (world = the LiDAR frame)
+        f.T_world_from_ego = np.eye(4)
+    note = SequenceTiming(still).deskew_note
+    assert note is not None and "no ego poses" in note and "--estimate-poses" in note
+    s = write_native(still, tmp_path / "desk", deskew=True)
+    assert any(w.startswith("deskew: sweeps written as read: it has no ego poses") for w in s.warnings)
+    got, src = open_dataset(tmp_path / "desk").read_lidar(1), still.read_lidar(1)
+    assert got is not None and src is not None
+    np.testing.assert_array_equal(got.fields["time"], src.fields["time"])  # times kept, not dropped
+    np.testing.assert_array_equal(got.xyz, src.xyz)
+    k = write_kitti_object(still, tmp_path / "k_desk", deskew=True)
+    assert any("deskew: sweeps written as read" in w for w in k.warnings)
+    assert not any("deskew" in w for w in write_native(loaded, tmp_path / "ok", deskew=True).warnings)
+
+
+def test_sustech_deskew_needs_poses() -> None:
+    from formats.timing import SequenceTiming, deskew_note
+    from tests.conftest import real_data
+
+    root = real_data("sustechpoints_example", "data", "example")
+    assert "no ego poses" in (deskew_note(open_dataset(root)) or "")
+    est = open_dataset(root, estimate_poses=True)  # estimated poses: deskew moves the points
+    assert deskew_note(est) is None
+    t = SequenceTiming(est)
+    raw, desk = (t.world_points(0, est.lidar_names[0], d)[0] for d in (False, True))
+    assert np.abs(raw - desk).max() > 0.05
+
+
+def test_convert_cli_says_deskew_cannot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fusionlabel.cli import main
+
+    src = native.write_synth_scene(SynthScene(SynthConfig(**SMALL)), tmp_path / "plain")  # type: ignore[arg-type]
+    assert main(["convert", str(src), str(tmp_path / "k"), "--to", "kitti", "--deskew"]) == 0
+    assert "deskew: sweeps written as read: its sweeps carry no per-point times" in capsys.readouterr().out

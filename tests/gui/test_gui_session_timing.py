@@ -158,3 +158,20 @@ def test_image_box_tool_fits_with_the_capture_time_pose(qtbot, timed: Path, tmp_
     T_frame = win.session.T_cam_from_world(win.frame, name)
     np.testing.assert_allclose(tool.cameras(name).T_world_from_cam, np.linalg.inv(T_frame), atol=1e-9)
     assert np.abs(T_cap[:3, 3] - T_frame[:3, 3]).max() > 0.1
+
+
+@pytest.mark.gl
+def test_deskew_that_cannot_work_says_why(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Switching deskew on for sweeps without per-point times says so in the status line (and the
+    session's note says why); on a sequence that has them, the message is the plain one."""
+    from tests.gui.gui_support import open_window
+
+    monkeypatch.setenv("FUSIONLABEL_CACHE", str(tmp_path / "cache"))
+    plain = native.write_synth_scene(SynthScene(SynthConfig(frames=2, seed=0, cameras=1, image_size=(160, 90),
+                                                            beams=16, azimuths=360)), tmp_path / "plain")
+    win = open_window(qtbot, plain)
+    assert "no per-point times" in (win.session.deskew_note() or "")
+    win.qactions["deskew"].trigger()
+    assert win.model.view.deskew
+    text = win.model.status.text
+    assert "sweeps shown raw: its sweeps carry no per-point times" in text, text
