@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fusionlabel.errors import ModelError
+from fusionlabel.sequence import SensorSequence
 from fusionlabel.timing import CaptureTiming, EgoClock, deskew_points, objects_to_frame_time, times_to_ns
 
 F64 = NDArray[np.float64]
@@ -49,7 +50,7 @@ def point_times_s(fields: dict[str, Any], frame_ns: int) -> F64 | None:
     return absolute if abs(float(np.median(absolute))) < abs(float(np.median(rel))) else rel
 
 
-def deskew_note(loaded: Any, timing: SequenceTiming | None = None) -> str | None:
+def deskew_note(loaded: SensorSequence, timing: SequenceTiming | None = None) -> str | None:
     """Why deskewing ``loaded``'s sweeps (a ``LoadedSequence``) cannot change them, as a sentence
     for the user, or None when it can: no LiDAR, sweeps without per-point times (the first frame's
     sweeps are read), no ego poses (every pose the identity, e.g. SUSTechPOINTS unless opened with
@@ -78,7 +79,7 @@ class SequenceTiming:
     the capture time of every image, camera poses and box motion at those times, deskewed sweeps.
     ``doc``: the annotation document whose tracks move (default the sequence's own)."""
 
-    def __init__(self, loaded: Any, doc: Any = None) -> None:
+    def __init__(self, loaded: SensorSequence, doc: Any = None) -> None:
         self.loaded = loaded
         self.doc = doc if doc is not None else loaded.annotations
         self.clock = EgoClock.from_sequence(loaded.info)
