@@ -192,10 +192,14 @@ def _hex_rgb(h: str) -> tuple[int, int, int]:
 
 def camera_thumbnail(
     loaded: SensorSequence, frame: int, camera: str, boxes: Sequence[tuple[int, str, Box3D]],
-    flagged: Mapping[int, str], onto: Ontology, width: int = THUMB_WIDTH,
+    flagged: Mapping[int, str], onto: Ontology, width: int = THUMB_WIDTH, doc: AnnotationDocument | None = None,
 ) -> NDArray[np.uint8] | None:
     """The camera image of ``frame`` scaled to ``width`` px with every box's edges drawn (flagged
-    track ids in their severity colour, thicker), or None when the image is missing."""
+    track ids in their severity colour, thicker) at the image's capture time (``doc``: the document
+    whose tracks move, default the sequence's; ``formats.timing.capture_pose``), or None when the
+    image is missing."""
+    from formats.timing import capture_pose
+
     img = loaded.read_image(frame, camera)
     if img is None:
         return None
@@ -203,10 +207,11 @@ def camera_thumbnail(
     s = width / w0
     out = np.ascontiguousarray(cv2.resize(img, (width, max(1, round(h0 * s))), interpolation=cv2.INTER_LINEAR))
     cam = loaded.rig(frame).camera(camera)
-    T_cam_from_world = loaded.T_sensor_from_world(frame, camera)
+    T_cam_from_world, ct = capture_pose(loaded, frame, camera, doc)
     lines = []
     for tid, label, box in boxes:
-        corners_cam = transform_points(T_cam_from_world, box.corners())
+        corners = box.corners() if ct is None else ct.corners_at([tid], box.corners())[0]
+        corners_cam = transform_points(T_cam_from_world, corners)
         polys = [np.round((poly + 0.5) * s - 0.5).astype(np.int32).reshape(-1, 1, 2)
                  for _, poly in project_box_edges(corners_cam, cam)]
         lines.append((tid, label, polys, False))
@@ -250,7 +255,7 @@ def frame_thumbnail(src: QASource, frame: int, flagged: Mapping[int, str]) -> tu
         boxes = []
     cams = loaded.info.camera_names
     if cams:
-        img = camera_thumbnail(loaded, frame, cams[0], boxes, flagged, src.ontology)
+        img = camera_thumbnail(loaded, frame, cams[0], boxes, flagged, src.ontology, doc=src.document)
         if img is not None:
             return _rgb_to_jpeg_b64(img), cams[0]
     pts = world_point_loader(loaded)(frame)

@@ -50,6 +50,18 @@ def point_times_s(fields: dict[str, Any], frame_ns: int) -> F64 | None:
     return absolute if abs(float(np.median(absolute))) < abs(float(np.median(rel))) else rel
 
 
+def capture_pose(loaded: SensorSequence, frame: int, camera: str, doc: Any = None
+                 ) -> tuple[F64, CaptureTiming | None]:
+    """``(T_cam_from_world (4, 4), timing)`` to draw ``doc``'s boxes (default the sequence's) in
+    ``camera``'s image of ``frame`` at its capture time (``SequenceTiming.camera_pose``; boxes
+    moved by ``timing.corners_at``), or the sequence's own pose and None where the frame times give
+    no ego clock (repeated timestamps)."""
+    try:
+        return SequenceTiming(loaded, doc).camera_pose(frame, camera)
+    except ModelError:
+        return loaded.T_sensor_from_world(frame, camera), None
+
+
 def deskew_note(loaded: SensorSequence, timing: SequenceTiming | None = None) -> str | None:
     """Why deskewing ``loaded``'s sweeps (a ``LoadedSequence``) cannot change them, as a sentence
     for the user, or None when it can: no LiDAR, sweeps without per-point times (the first frame's

@@ -183,3 +183,44 @@ def test_convert_cli_says_deskew_cannot(tmp_path: Path, capsys: pytest.CaptureFi
     src = native.write_synth_scene(SynthScene(SynthConfig(**SMALL)), tmp_path / "plain")  # type: ignore[arg-type]
     assert main(["convert", str(src), str(tmp_path / "k"), "--to", "kitti", "--deskew"]) == 0
     assert "deskew: sweeps written as read: its sweeps carry no per-point times" in capsys.readouterr().out
+
+
+def test_qa_thumbnail_draws_at_capture_time(tmp_path: Path) -> None:
+    """The QA report's camera thumbnail draws a moving track's box where it stands at the image's
+    capture time (not at the sweep time)."""
+    from calib.projection import project_box_edges
+    from calib.transforms import transform_points
+    from formats.qa_report import camera_thumbnail
+    from formats.timing import SequenceTiming
+    from fusionlabel.ontology import Ontology
+
+    sc = SynthScene(SynthConfig(frames=3, seed=0, cameras=1, image_size=(640, 360), beams=16, azimuths=360,
+                                rolling_sweep=True, exposure_offset_ns=40_000_000))
+    loaded = open_dataset(native.write_synth_scene(sc, tmp_path / "seq"))
+    cam = loaded.camera_names[0]
+    model = loaded.rig(1).camera(cam)
+    T_cap, ct = SequenceTiming(loaded).camera_pose(1, cam)
+    T_frame = loaded.T_sensor_from_world(1, cam)
+    assert ct is not None
+
+    def rect(T: np.ndarray, corners: np.ndarray) -> np.ndarray | None:
+        polys = [p for _, p in project_box_edges(transform_points(T, corners), model)]
+        if not polys:
+            return None
+        uv = np.concatenate(polys)
+        return np.array([uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()])
+
+    best = None
+    for r in loaded.annotations.boxes_at(1):
+        a, b = rect(T_cap, ct.corners_at([r.track_id], r.box.corners())[0]), rect(T_frame, r.box.corners())
+        if a is not None and b is not None and a[0] > 2 and a[1] > 2 and a[2] < 637 and a[3] < 357:
+            if best is None or np.abs(a - b).max() > best[3]:
+                best = (r, a, b, float(np.abs(a - b).max()))
+    assert best is not None and best[3] > 4.0  # a box that moves by pixels between the two times
+    r, want, before, _ = best
+    img = camera_thumbnail(loaded, 1, cam, [(r.track_id, r.label, r.box)], {}, Ontology.default(), width=640)
+    plain = loaded.read_image(1, cam)
+    assert img is not None and plain is not None
+    vs, us = np.nonzero(np.abs(img.astype(int) - plain.astype(int)).sum(axis=2) > 60)
+    got = np.array([us.min(), vs.min(), us.max(), vs.max()], dtype=float)
+    assert np.abs(got - want).max() <= 2.0 < np.abs(got - before).max(), (got, want, before)
