@@ -5,7 +5,8 @@ recording reader's tests and of ``benchmarks/bench_bag.py``.
 Topics written (``<lidar>``/``<cam>`` are the rig's sensor names, also the messages' frame ids):
 
 * ``/sensors/<lidar>/points``: ``sensor_msgs/PointCloud2`` per sweep (x, y, z, intensity float32,
-  4 bytes of padding, and a per-point ``time`` field: float32 seconds after the header stamp,
+  4 bytes of padding, and a per-point ``time`` field: float32 seconds after the header stamp:
+  the source's own per-point times where it has them (``formats.timing.point_times_s``), else
   from the point's azimuth as a spinning LiDAR would have it), stamped at the sweep time.
 * ``/sensors/<cam>/image/compressed``: ``sensor_msgs/CompressedImage`` (PNG, lossless; or JPEG)
   or, with ``image_encoding="rgb8"``, ``/sensors/<cam>/image``: ``sensor_msgs/Image``; stamped at
@@ -35,6 +36,7 @@ from calib.camera import CameraModel
 from calib.transforms import rotation_to_quat
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
+from formats.timing import point_times_s as sweep_times_s
 
 #: The recording kinds :func:`write_bag` writes.
 KINDS = ("ros1", "ros2-mcap", "ros2-sqlite3")
@@ -97,14 +99,15 @@ class MessageBuilder:
             return self.T["std_msgs/msg/Header"](seq=self.seq, stamp=stamp, frame_id=frame_id)
         return self.T["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id)
 
-    def cloud(self, t_ns: int, frame_id: str, xyz: np.ndarray, intensity: np.ndarray | None) -> Any:
+    def cloud(self, t_ns: int, frame_id: str, xyz: np.ndarray, intensity: np.ndarray | None,
+              times_s: np.ndarray | None = None) -> Any:
         n = len(xyz)
         rec = np.zeros(n, dtype=np.dtype({"names": ["x", "y", "z", "intensity", "time"],
                                           "formats": ["<f4"] * 5, "offsets": [0, 4, 8, 12, 20], "itemsize": 24}))
         rec["x"], rec["y"], rec["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
         if intensity is not None:
             rec["intensity"] = intensity
-        rec["time"] = point_times_s(xyz)
+        rec["time"] = point_times_s(xyz) if times_s is None else times_s
         PF = self.T["sensor_msgs/msg/PointField"]
         fields = [PF(name=nm, offset=off, datatype=7, count=1)
                   for nm, off in (("x", 0), ("y", 4), ("z", 8), ("intensity", 12), ("time", 20))]
@@ -260,7 +263,8 @@ def write_bag(
             for n in lidar_names:
                 pc = loaded.read_lidar(src, n)
                 if pc is not None:
-                    put(c_lidar[n], t, m.cloud(t, n, pc.xyz, pc.intensity))
+                    times_s = sweep_times_s(pc.fields, fi.timestamp_ns)  # the source's own, if any
+                    put(c_lidar[n], t, m.cloud(t, n, pc.xyz, pc.intensity, times_s))
             for c in rig.camera_names():
                 img = loaded.read_image(src, c)
                 if img is None:
