@@ -18,11 +18,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from calib.transforms import invert
 from fusionlabel.errors import ModelError
 from fusionlabel.sequence import SensorSequence
 from fusionlabel.timing import CaptureTiming, EgoClock, deskew_points, objects_to_frame_time, times_to_ns
 
 F64 = NDArray[np.float64]
+
+#: Export deskew modes: off, the ego motion (True or "ego"), and moving objects too ("objects").
+DESKEW_MODES = (False, True, "ego", "objects")
 
 #: Point fields holding per-point times, in the order they are looked up.
 TIME_FIELDS = ("time", "t", "timestamp", "time_offset", "offset_time", "time_stamp")
@@ -174,14 +178,23 @@ class SequenceTiming:
             self._deskew_note = deskew_note(self.loaded, self)
         return self._deskew_note
 
-    def export_sweep(self, frame: int, lidar: str, pc: Any, deskew: bool) -> tuple[NDArray[np.floating], F64 | None]:
+    def export_sweep(self, frame: int, lidar: str, pc: Any, deskew: bool | str
+                     ) -> tuple[NDArray[np.floating], F64 | None]:
         """``(xyz (N, 3) sensor frame, times (N,) s or None)`` of a sweep to be written: deskewed
         into the sensor frame at the frame time (times None: every point is at the frame time
-        then) when ``deskew``, the sweep has times and the sequence has ego motion
-        (:attr:`deskew_note` None), else as read with its times (never dropped for nothing)."""
+        then) when ``deskew`` (True or ``"ego"``; ``"objects"``: moving tracks' points also carried
+        to the frame time, :meth:`frame_time_points`), the sweep has times and the sequence has ego
+        motion (:attr:`deskew_note` None), else as read with its times (never dropped for nothing)."""
+        if deskew not in DESKEW_MODES:
+            raise ValueError(f"deskew must be one of {DESKEW_MODES}, got {deskew!r}")
         times = self.sweep_times(frame, lidar, pc)
         if deskew and times is not None and self.deskew_note is None:
             fi = self.loaded.info.frames[frame]
             T_es = self.loaded.rig(frame).T("ego", lidar)
+            if deskew == "objects":
+                got = self.frame_time_points(frame, lidar, pc)
+                assert got is not None  # the sweep has times
+                T_sw = invert(self.clock.T_world_from_ego(fi.timestamp_ns) @ T_es)
+                return got[0] @ T_sw[:3, :3].T + T_sw[:3, 3], None
             return deskew_points(pc.xyz, times, fi.timestamp_ns, self.clock, T_es), None
         return pc.xyz, times

@@ -488,8 +488,9 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
                    help="KITTI, nuScenes: encode every image again instead of linking the source image")
     w.add_argument("--no-time-correct", dest="time_correct", action="store_false", default=None,
                    help="KITTI: 2D boxes at the sweep time, not at the image's capture time")
-    w.add_argument("--deskew", action="store_true", default=None,
-                   help="KITTI, native: sweeps with per-point times written motion-compensated")
+    w.add_argument("--deskew", nargs="?", const="ego", choices=["ego", "objects"], default=None,
+                   help="KITTI, native: sweeps with per-point times written motion-compensated (ego: the ego "
+                        "motion; objects: moving tracks' points also carried to the frame time)")
     add_open_arguments(p)
 
 

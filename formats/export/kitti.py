@@ -62,7 +62,8 @@ decimals for truncation and the 2D box, 4 for the 3D values and alpha (sub-centi
 ``decimals=2`` writes everything at the benchmark files' precision.
 
 Sensor files. ``velodyne``: float32 x y z intensity in the velodyne frame (with ``deskew``,
-sweeps with per-point times motion-compensated to the sweep time, :mod:`formats.timing`) (a source file already in
+sweeps with per-point times motion-compensated to the sweep time, :mod:`formats.timing`; ``deskew="objects"``:
+moving tracks' points also carried to the sweep time) (a source file already in
 that layout and frame is copied or linked, ``link``); intensity is copied unscaled (0 when the source has
 none). ``image_2``: PNG (a PNG source image that needs no resampling is linked: hard link, else symbolic
 link, else copy; ``images="reencode"`` encodes it again, ``link`` given places it that way).
@@ -295,7 +296,7 @@ class _Ctx:
     level: bool
     axes: str
     timing: SequenceTiming | None = None
-    deskew: bool = False
+    deskew: bool | str = False
     image_link: str | None = None  # None: re-encode every image
 
 
@@ -335,7 +336,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         xyz_lid = pc.xyz
         deskewed = False
         if ctx.deskew:
-            xyz_lid, t = (ctx.timing or SequenceTiming(loaded)).export_sweep(k, ctx.lidar, pc, True)
+            xyz_lid, t = (ctx.timing or SequenceTiming(loaded)).export_sweep(k, ctx.lidar, pc, ctx.deskew)
             deskewed = t is None and xyz_lid is not pc.xyz
         xyz_velo = xform(T_velo_from_lid, xyz_lid) if rotated else np.asarray(xyz_lid, dtype=np.float64)
         same_layout = loaded.lidar_layout == "kitti" and src is not None and src.suffix == ".bin"
@@ -434,7 +435,7 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
 def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, ontology: Ontology | None,
              decimals: int | None, keep_source_fields: bool, occlusion: bool, link: str | None, level: bool,
-             axes: str, images: str, time_correct: bool = True, deskew: bool = False) -> _Ctx:
+             axes: str, images: str, time_correct: bool = True, deskew: bool | str = False) -> _Ctx:
     cam = choose_camera(loaded.rig(0), camera)
     lidars = loaded.lidar_names
     if lidar is None:
@@ -473,7 +474,7 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
                        lidar: str | None = None, ontology: Ontology | None = None, decimals: int | None = None,
                        keep_source_fields: bool = True, occlusion: bool = True, link: str | None = None,
                        level: bool = True, velodyne_axes: str = "ego", images: str = "link",
-                       overwrite: bool = False, time_correct: bool = True, deskew: bool = False,
+                       overwrite: bool = False, time_correct: bool = True, deskew: bool | str = False,
                        **_: Any) -> ConvertSummary:
     """Write ``loaded`` as a KITTI object folder at ``dst`` (module docstring)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
@@ -504,7 +505,7 @@ def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progres
                          level: bool = True, velodyne_axes: str = "ego", images: str = "link",
                          sequence: str | None = None,
                          origin_latlon: tuple[float, float, float] = DEFAULT_ORIGIN,
-                         overwrite: bool = False, time_correct: bool = True, deskew: bool = False,
+                         overwrite: bool = False, time_correct: bool = True, deskew: bool | str = False,
                          **_: Any) -> ConvertSummary:
     """Write ``loaded`` as one sequence of a KITTI tracking folder at ``dst`` (module docstring)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,

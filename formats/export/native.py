@@ -29,11 +29,11 @@ from formats.timing import SequenceTiming
 
 
 def write_native(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int, int], None] | None = None,
-                 overwrite: bool = False, name: str | None = None, deskew: bool = False,
+                 overwrite: bool = False, name: str | None = None, deskew: bool | str = False,
                  **_: Any) -> ConvertSummary:
     """Write ``loaded`` as a native sequence folder at ``dst`` (module docstring). Per-point times
     are kept (``lidar_time``); with ``deskew`` the sweeps are written motion-compensated to the
-    frame time instead (docs/timing.md)."""
+    frame time instead (``"objects"``: moving tracks' points too; docs/timing.md)."""
     if loaded.frame_rigs is not None and any(r != loaded.frame_rigs[0] for r in loaded.frame_rigs):
         raise FormatError(loaded.info.root, "the frames have different calibrations (independent KITTI object "
                           "frames?); a native sequence has one rig: convert to kitti instead")
