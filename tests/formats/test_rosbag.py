@@ -479,3 +479,13 @@ def test_bag_through_open_source_label_and_export(bags: dict[str, Path], scene: 
     out = subprocess.run([str(py), "-c", script, str(tmp_path / "bag_nuscenes"), tables.name], capture_output=True,
                          text=True, check=True)
     assert out.stdout.split()[-2:] == ["4", str(s_bag.boxes)]
+
+
+def test_bag_benchmark_measures_a_small_bag(bags: dict[str, Path], scene: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/bench_bag.py's measurement (open and step, wall and CPU) on the test's bag."""
+    from tests.conftest import load_benchmark
+
+    assert load_benchmark("bench_bag")._measure(scene, bags["ros2-mcap"], 3, 4) == 0
+    out = capsys.readouterr().out
+    assert "open: bag" in out and "s CPU" in out and "ratio bag/folder" in out
