@@ -28,7 +28,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,6 +56,8 @@ class TaskOutcome:
     error: str = ""
     started: float = 0.0
     seconds: float = 0.0
+    #: the exception itself where the task ran in this process (``inline``; None from workers)
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 OnDone = Callable[[TaskOutcome], None]
@@ -85,7 +87,8 @@ def _call(task: Task) -> TaskOutcome:
     try:
         value = task.fn(task.payload)
     except Exception as e:  # a task's failure is its own: reported, the batch goes on
-        return TaskOutcome(task.key, False, error=_error_text(e), started=started, seconds=time.perf_counter() - t0)
+        return TaskOutcome(task.key, False, error=_error_text(e), started=started, seconds=time.perf_counter() - t0,
+                           exception=e)
     return TaskOutcome(task.key, True, value=value, started=started, seconds=time.perf_counter() - t0)
 
 
@@ -124,7 +127,7 @@ class InlineExecutor:
 def _child(conn: Any, task: Task) -> None:
     """Worker process body: run the task, send its outcome, exit."""
     _single_threaded_libraries()
-    res = _call(task)
+    res = replace(_call(task), exception=None)  # the text travels, not the object
     try:
         conn.send(res)
     except Exception as e:  # an unpicklable value: say so instead of dying silently
@@ -219,7 +222,7 @@ class ProcessExecutor:
 def _ray_call(task: Task) -> TaskOutcome:
     """Ray task body (a module-level function, so that workers import it by name)."""
     _single_threaded_libraries()
-    return _call(task)
+    return replace(_call(task), exception=None)
 
 
 def _project_root() -> Path:
