@@ -56,6 +56,8 @@ class TaskOutcome:
     error: str = ""
     started: float = 0.0
     seconds: float = 0.0
+    #: CPU time of the task's process while it ran (s; every thread of a worker process)
+    cpu_seconds: float = 0.0
     #: the exception itself where the task ran in this process (``inline``; None from workers)
     exception: BaseException | None = field(default=None, compare=False, repr=False)
 
@@ -83,13 +85,14 @@ def _error_text(e: BaseException) -> str:
 
 def _call(task: Task) -> TaskOutcome:
     started = time.time()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         value = task.fn(task.payload)
     except Exception as e:  # a task's failure is its own: reported, the batch goes on
         return TaskOutcome(task.key, False, error=_error_text(e), started=started, seconds=time.perf_counter() - t0,
-                           exception=e)
-    return TaskOutcome(task.key, True, value=value, started=started, seconds=time.perf_counter() - t0)
+                           cpu_seconds=time.process_time() - c0, exception=e)
+    return TaskOutcome(task.key, True, value=value, started=started, seconds=time.perf_counter() - t0,
+                       cpu_seconds=time.process_time() - c0)
 
 
 def _single_threaded_libraries() -> None:
@@ -132,7 +135,7 @@ def _child(conn: Any, task: Task) -> None:
         conn.send(res)
     except Exception as e:  # an unpicklable value: say so instead of dying silently
         conn.send(TaskOutcome(task.key, False, error=f"cannot send the result: {e}", started=res.started,
-                              seconds=res.seconds))
+                              seconds=res.seconds, cpu_seconds=res.cpu_seconds))
     conn.close()
 
 
