@@ -14,7 +14,9 @@ Run: PYTHONPATH=. python benchmarks/bench_batch.py [--sequences 20] [--frames 50
    machine was (``/proc/stat``) and the batch's share of that. ``--repeat``: rounds of the
    executors interleaved (a loaded machine's load changes from minute to minute).
    ``--long-frames N``: one sequence of N frames through ``convert_path``, one task against
-   ``--jobs`` frame-range tasks.
+   ``--jobs`` frame-range tasks. ``--probe-seconds S``: how many cores 1 and 2 busy processes
+   of this session get, and 2 in sessions of their own (the kernel's autogroup scheduling shares
+   a loaded machine between sessions, not processes).
 2. Export speed on the ``--export-frames`` synthetic sequence (6 cameras of ``--size``), frames
    per second per format with images linked (the default) and re-encoded (``images="reencode"``):
    KITTI from the undistorted pinhole camera ``cam_front_left`` without levelling (its PNG images
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -118,6 +121,45 @@ def bench_batch(work: Path, sequences: int, frames: int, jobs: int, size: tuple[
     print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other processes share them)")
 
 
+def _burn(seconds: float, new_session: bool, out: Any) -> None:
+    """Busy-loop for ``seconds`` of wall time; put this process's CPU time on ``out``."""
+    if new_session:
+        os.setsid()  # a session of its own: an autogroup of its own
+    t = time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        sum(i * i for i in range(10_000))
+    out.put(time.process_time())
+
+
+def scheduler_probe(seconds: float) -> None:
+    """How many cores a batch can get here: CPU time obtained per wall second by 1 and 2 busy
+    processes of this session, and by 2 in sessions of their own. With the kernel's autogroup
+    scheduling (``/proc/sys/kernel/sched_autogroup_enabled``) the CPU is shared between sessions,
+    not processes: on a loaded machine more workers of one session get no more CPU."""
+    import multiprocessing as mp
+
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            auto = f.read().strip() == "1"
+    except OSError:
+        auto = False
+    print(f"scheduler probe: {seconds:.0f} s of busy loops; autogroup scheduling {'on' if auto else 'off'}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    ctx = mp.get_context("fork")
+    for n, new in ((1, False), (2, False), (2, True)):
+        q = ctx.Queue()
+        procs = [ctx.Process(target=_burn, args=(seconds, new, q)) for _ in range(n)]
+        t = time.perf_counter()
+        for p in procs:
+            p.start()
+        cpu = sum(q.get() for _ in procs)
+        for p in procs:
+            p.join()
+        wall = time.perf_counter() - t
+        what = "in sessions of their own" if new else "of this session"
+        print(f"  {n} process{'es' if n > 1 else ''} {what:<24}: {cpu / wall:4.2f} cores of CPU obtained", flush=True)
+
+
 def bench_long(work: Path, frames: int, jobs: int, size: tuple[int, int]) -> None:
     """One long sequence through ``convert --jobs``: frame-range tasks against one task."""
     from formats.convert import convert_path
@@ -200,6 +242,8 @@ def main() -> None:
     ap.add_argument("--executors", default="inline,processes,ray", help="comma-separated, inline first")
     ap.add_argument("--repeat", type=int, default=1, help="rounds of the executors, interleaved")
     ap.add_argument("--long-frames", type=int, default=0, help="frames of the one long sequence (0: skip)")
+    ap.add_argument("--probe-seconds", type=float, default=0.0,
+                    help="scheduler probe: busy loops of this length in 1 and 2 processes (0: skip)")
     ap.add_argument("--skip-batch", action="store_true")
     ap.add_argument("--skip-export", action="store_true")
     args = ap.parse_args()
@@ -211,6 +255,8 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
     print(f"cpu cores: {os.cpu_count()} (load average {os.getloadavg()[0]:.1f})")
     try:
+        if args.probe_seconds > 0:
+            scheduler_probe(args.probe_seconds)
         if not args.skip_batch:
             bench_batch(work, args.sequences, args.frames, args.jobs, args.size, args.executors.split(","),
                         args.repeat)

@@ -383,7 +383,7 @@ def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: s
 
 #: Imported once by the process executor's forkserver, so that workers start without importing them.
 _PRELOAD = ["formats.convert", "formats.datasets", "formats.export.kitti", "formats.export.nuscenes",
-            "formats.export.native"]
+            "formats.export.native", "formats.batch.preload"]
 
 
 def _count_frames(source: SequenceSource, strict: bool = False) -> int:

@@ -48,7 +48,7 @@ MANIFEST_NAME = "batch-manifest.parquet"
 #: Modules the process backend's forkserver imports once (workers start without importing them).
 PRELOAD = ("fusionlabel.cli", "formats.batch.commands", "formats.convert", "formats.datasets",
            "formats.export.kitti", "formats.export.nuscenes", "formats.export.native", "formats.bev",
-           "formats.render_export", "formats.qa_report", "formats.project")
+           "formats.render_export", "formats.qa_report", "formats.project", "formats.batch.preload")
 
 
 @dataclass(frozen=True)

@@ -208,3 +208,12 @@ def test_a_failing_command_is_reported_and_a_bad_option_stops_before_work(
         main(["batch", "convert", str(seqs), str(tmp_path / "x"), "--to", "nowhere"])
     assert not (tmp_path / "x").exists()
     capsys.readouterr()
+
+
+def test_the_forkserver_preload_compiles_every_schema() -> None:
+    from formats.batch.commands import PRELOAD
+    from formats.batch.preload import SCHEMAS
+    from formats.convert import _PRELOAD
+
+    assert {"rig", "native-index", "project"} <= set(SCHEMAS)
+    assert "formats.batch.preload" in PRELOAD and "formats.batch.preload" in _PRELOAD
