@@ -290,8 +290,8 @@ def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: s
                  frames_per_task: int | None = None, **options: Any) -> ConvertSummary:
     """Convert every sequence of ``src`` (:func:`find_sequences`) to ``to``: one sequence is written
     to ``dst`` itself, several to ``dst/<name>/``, as tasks of a ``fusionlabel.batch`` executor
-    (``executor``: ``inline``, ``processes`` or ``ray``; default ``processes`` with ``jobs > 1``,
-    else ``inline``; ``address``: a Ray cluster). A sequence longer than ``frames_per_task``
+    (``executor``: ``inline``, ``processes`` or ``ray``; default ``processes`` with ``jobs > 1``
+    and more than one task, else ``inline``; ``address``: a Ray cluster). A sequence longer than ``frames_per_task``
     frames (default with ``jobs > 1``: a quarter of the frames per worker, at least
     :data:`MIN_RANGE_FRAMES`) is split into frame ranges, one task each, where the writer takes
     them (:func:`supports_frame_ranges`): they write into one staging folder that becomes the
@@ -315,7 +315,6 @@ def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: s
     per = frames_per_task
     if per is None and jobs > 1:
         per = max(MIN_RANGE_FRAMES, -(-grand // (4 * jobs)))
-    name = executor or ("processes" if jobs > 1 else "inline")
     opts = tuple(options.items())
     done: dict[str, int] = {}
 
@@ -325,7 +324,7 @@ def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: s
             progress(sum(done.values()), grand)
 
     summary = ConvertSummary()
-    tasks: list[Task] = []
+    planned: list[tuple[str, SequenceSource, Path, tuple[int, int] | None]] = []  # key, source, target, range
     plan: dict[str, tuple[Path, list[str], ExitStack | None]] = {}  # name -> (output, task keys, staging)
     for s in sources:
         out = dst if single else dst / s.name
@@ -343,9 +342,12 @@ def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: s
                 summary.failed.append((s.name, f"{type(e).__name__}: {e}"))
                 continue
         plan[s.name] = (out, keys, stage)
-        for key, rng in zip(keys, ranges or [None], strict=True):
-            report = (lambda d, _t, key=key: tick(key, d)) if name == "inline" else None
-            tasks.append(Task(key, run_convert_task, ConvertTask(s, str(target), to, opts, rng, report)))
+        planned += [(key, s, target, rng) for key, rng in zip(keys, ranges or [None], strict=True)]
+    # workers where there is more than one task (one task runs here: per-frame progress, no start)
+    name = executor or ("processes" if jobs > 1 and len(planned) > 1 else "inline")
+    tasks = [Task(key, run_convert_task, ConvertTask(
+        s, str(target), to, opts, rng, (lambda d, _t, key=key: tick(key, d)) if name == "inline" else None))
+        for key, s, target, rng in planned]
     sizes = {t.key: len(range(*t.payload.frames)) if t.payload.frames else totals[t.payload.source.name]
              for t in tasks}
     ex = make_executor(name, max(1, jobs), address, _PRELOAD)

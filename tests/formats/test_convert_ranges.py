@@ -86,8 +86,10 @@ def tree_of_one(seq: Path, tmp_path: Path) -> dict[str, bytes]:
 
 
 def test_formats_without_ranges_run_one_task_per_sequence(seq: Path, tmp_path: Path) -> None:
-    s = convert_path(seq, tmp_path / "n", "native", frames_per_task=2)
+    seen: list[int] = []
+    s = convert_path(seq, tmp_path / "n", "native", jobs=2, frames_per_task=2, progress=lambda d, t: seen.append(d))
     assert s.frames == FRAMES and (tmp_path / "n" / "fusionlabel.json").is_file()
+    assert len(seen) > 2 and seen[-1] == FRAMES  # one task runs in this process: progress per frame
     with pytest.raises(FormatError, match="not empty"):
         convert_path(seq, tmp_path / "n", "kitti", frames_per_task=2)  # the output exists: no --force
 
