@@ -12,36 +12,34 @@ with :func:`register_writer`.
 
 :func:`convert` opens ``src`` (any layout :func:`formats.datasets.open_dataset` reads) and runs a
 writer; :func:`convert_path` also handles a folder holding many sequences (one sub-folder each),
-converting them in parallel worker processes (``jobs``) with one overall progress callback.
+converting them as tasks of the batch executor (``fusionlabel.batch``: inline, worker processes
+or Ray; ``jobs`` workers), long sequences split into frame ranges, with one overall progress
+callback.
 
 Sources (:func:`find_sequences`): a sequence in any layout :func:`formats.datasets.open_dataset`
 detects (or ``src_format``); a native annotation project file (``.flproj``: its sequence with the
 project's annotations); or a folder holding many sequences: sub-folders that are sequences
 (e.g. several native scenes), every sequence of a KITTI tracking folder (unless ``sequence`` is
 given) or every scene of a nuScenes table set (unless ``scene`` is given). Several sequences are
-written to ``dst/<sequence name>/`` each, in ``jobs`` worker processes
-(``concurrent.futures.ProcessPoolExecutor``, ``forkserver`` start method); the progress callback
-then counts the frames of all of them. A sequence that fails is reported in the summary's
-``failed`` list and the others go on.
+written to ``dst/<sequence name>/`` each, one task per sequence (or per frame range of a long one,
+:func:`convert_path`); the progress callback then counts the frames of all of them. A sequence
+that fails is reported in the summary's ``failed`` list and the others go on.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import multiprocessing
 import os
-import queue as _queue
-import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from formats.errors import FormatError
 from formats.export.summary import ConvertSummary
-from formats.io import read_json_file
+from formats.io import read_json_file, staged_output
 from fusionlabel.sequence import SensorSequence
 
 __all__ = ["ConvertSummary"]
@@ -241,129 +239,164 @@ def _convert_loaded(loaded: SensorSequence, writer: Callable[..., ConvertSummary
     return summary
 
 
-_QUEUE: Any = None
+#: Frames of one task at least, where a long sequence is split into frame ranges.
+MIN_RANGE_FRAMES = 50
 
 
-def _init_worker(q: Any) -> None:
-    """Worker start: keep the progress queue; one OpenCV thread per worker (the workers are the
-    parallelism; nested thread pools would oversubscribe the cores)."""
-    global _QUEUE
-    _QUEUE = q
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError:  # pragma: no cover - OpenCV is a dependency
-        pass
+def supports_frame_ranges(writer: Callable[..., ConvertSummary]) -> bool:
+    """Whether ``writer`` takes ``frames`` (a range: it writes those frames' files into an existing
+    folder, nothing else; the same bytes as writing the whole sequence)."""
+    return "frames" in inspect.signature(writer).parameters
 
 
-def _convert_source(source: SequenceSource, dst: Path, to: str, options: dict[str, Any]) -> ConvertSummary:
-    """Worker: convert one sequence, reporting ``(name, done, total)`` on the progress queue."""
-    q = _QUEUE
+def frame_ranges(n: int, per_task: int) -> list[tuple[int, int]]:
+    """``n`` frames cut into ``ceil(n / per_task)`` contiguous ``(start, stop)`` ranges of equal
+    size (within one frame)."""
+    if per_task < 1:
+        raise ValueError(f"frames per task must be at least 1, got {per_task}")
+    k = max(1, -(-n // per_task))
+    cuts = [round(i * n / k) for i in range(k + 1)]
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
-    def report(done: int, total: int) -> None:
-        if q is not None:
-            q.put((source.name, done, total))
 
-    return _convert_loaded(source.open(), get_writer(to), dst, report, options)
+@dataclass(frozen=True)
+class ConvertTask:
+    """One task of a conversion: the ``source`` sequence written as ``to`` into ``dst`` (for a
+    frame range ``frames = (start, stop)``: the sequence's staging folder, shared by its ranges);
+    ``options`` the writer's; ``progress`` only where the task runs in the caller's process."""
+
+    source: SequenceSource
+    dst: str
+    to: str
+    options: tuple[tuple[str, Any], ...]
+    frames: tuple[int, int] | None = None
+    progress: ProgressFn | None = None
+
+
+def run_convert_task(task: ConvertTask) -> ConvertSummary:
+    """Executor task body (``fusionlabel.batch``): open the source and run the writer."""
+    writer = get_writer(task.to)
+    options = dict(task.options)
+    if task.frames is not None:
+        if not supports_frame_ranges(writer):
+            raise FormatError(None, f"output format {task.to!r} cannot be written in frame ranges")
+        options["frames"] = range(*task.frames)
+    return _convert_loaded(task.source.open(), writer, Path(task.dst), task.progress, options)
 
 
 def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: str, *, src_format: str | None = None,
                  open_options: dict[str, Any] | None = None, jobs: int = 1, progress: ProgressFn | None = None,
-                 frame_mismatch: str = "error", **options: Any) -> ConvertSummary:
+                 frame_mismatch: str = "error", executor: str | None = None, address: str | None = None,
+                 frames_per_task: int | None = None, **options: Any) -> ConvertSummary:
     """Convert every sequence of ``src`` (:func:`find_sequences`) to ``to``: one sequence is written
-    to ``dst`` itself, several to ``dst/<name>/`` in ``jobs`` worker processes. ``progress(done,
-    total)`` counts frames over all sequences; ``frame_mismatch``: the frame-count rule for
-    projects (``formats.source``). Returns the merged summary (``failed`` lists the sequences
-    that raised)."""
-    get_writer(to)  # unknown format: fail before any work
+    to ``dst`` itself, several to ``dst/<name>/``, as tasks of a ``fusionlabel.batch`` executor
+    (``executor``: ``inline``, ``processes`` or ``ray``; default ``processes`` with ``jobs > 1``
+    and more than one task, else ``inline``; ``address``: a Ray cluster). A sequence longer than ``frames_per_task``
+    frames (default with ``jobs > 1``: a quarter of the frames per worker, at least
+    :data:`MIN_RANGE_FRAMES`) is split into frame ranges, one task each, where the writer takes
+    them (:func:`supports_frame_ranges`): they write into one staging folder that becomes the
+    output once all succeeded (the same files as one task). ``progress(done, total)`` counts
+    frames over all sequences (per frame in the caller's process, per task from workers);
+    ``frame_mismatch``: the frame-count rule for projects (``formats.source``). Returns the merged
+    summary (``failed`` lists the sequences whose task raised; one sequence raises its error)."""
+    from fusionlabel.batch import Task, TaskOutcome, make_executor
+
+    writer = get_writer(to)  # unknown format: fail before any work
     sources = find_sequences(src, src_format, open_options, frame_mismatch)
     dst = Path(dst)
-    if len(sources) == 1:
-        return _convert_loaded(sources[0].open(), get_writer(to), dst, progress, options)
+    single = len(sources) == 1
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise FormatError(Path(src), f"sequence names are not unique: {names}")
-    dst.mkdir(parents=True, exist_ok=True)
-    totals = {s.name: _count_frames(s) for s in sources}
-    done = dict.fromkeys(totals, 0)
+    if not single:
+        dst.mkdir(parents=True, exist_ok=True)
+    totals = {s.name: _count_frames(s, strict=single) for s in sources}
     grand = sum(totals.values())
-    summary = ConvertSummary()
+    per = frames_per_task
+    if per is None and jobs > 1:
+        per = max(MIN_RANGE_FRAMES, -(-grand // (4 * jobs)))
+    opts = tuple(options.items())
+    done: dict[str, int] = {}
 
-    def tick(name: str, d: int) -> None:
-        done[name] = d
+    def tick(key: str, d: int) -> None:
+        done[key] = d
         if progress is not None:
             progress(sum(done.values()), grand)
 
-    if jobs <= 1:
-        for s in sources:
-            try:
-                res = _convert_loaded(s.open(), get_writer(to), dst / s.name,
-                                      lambda d, t, name=s.name: tick(name, d), options)
-                summary.merge(res, prefix=f"{s.name}: ")
-            except Exception as e:  # one bad sequence must not stop the others
-                summary.failed.append((s.name, f"{type(e).__name__}: {e}"))
-            tick(s.name, totals[s.name])
-        return summary
-
-    ctx = _mp_context()
-    q = ctx.Queue()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(q,)) as pool:
-        futures: dict[Future[ConvertSummary], SequenceSource] = {
-            pool.submit(_convert_source, s, dst / s.name, to, options): s for s in sources
-        }
-        pending = set(futures)
-        results: dict[str, Future[ConvertSummary]] = {}
-        while pending:
-            try:
-                name, d, _ = q.get(timeout=0.05)
-                tick(name, d)
-            except _queue.Empty:
-                pass
-            for f in [f for f in pending if f.done()]:
-                pending.discard(f)
-                results[futures[f].name] = f
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            try:
-                name, d, _ = q.get(timeout=0.01)
-                tick(name, d)
-            except _queue.Empty:
-                break
-    for s in sources:  # merged in source order, whatever the order of completion
-        err = results[s.name].exception()
-        if err is not None:
-            summary.failed.append((s.name, f"{type(err).__name__}: {err}"))
+    summary = ConvertSummary()
+    planned: list[tuple[str, SequenceSource, Path, tuple[int, int] | None]] = []  # key, source, target, range
+    plan: dict[str, tuple[Path, list[str], ExitStack | None]] = {}  # name -> (output, task keys, staging)
+    for s in sources:
+        out = dst if single else dst / s.name
+        n = totals[s.name]
+        ranges = frame_ranges(n, per) if per is not None and n > per and supports_frame_ranges(writer) else None
+        if ranges is None:
+            keys, stage, target = [s.name], None, out
         else:
-            summary.merge(results[s.name].result(), prefix=f"{s.name}: ")
-        tick(s.name, totals[s.name])
-    q.close()
+            keys, stage = [f"{s.name}[{a}:{b}]" for a, b in ranges], ExitStack()
+            try:
+                target = stage.enter_context(staged_output(out, bool(options.get("overwrite"))))
+            except FormatError as e:
+                if single:
+                    raise
+                summary.failed.append((s.name, f"{type(e).__name__}: {e}"))
+                continue
+        plan[s.name] = (out, keys, stage)
+        planned += [(key, s, target, rng) for key, rng in zip(keys, ranges or [None], strict=True)]
+    # workers where there is more than one task (one task runs here: per-frame progress, no start)
+    name = executor or ("processes" if jobs > 1 and len(planned) > 1 else "inline")
+    tasks = [Task(key, run_convert_task, ConvertTask(
+        s, str(target), to, opts, rng, (lambda d, _t, key=key: tick(key, d)) if name == "inline" else None))
+        for key, s, target, rng in planned]
+    sizes = {t.key: len(range(*t.payload.frames)) if t.payload.frames else totals[t.payload.source.name]
+             for t in tasks}
+    ex = make_executor(name, max(1, jobs), address, _PRELOAD)
+    try:
+        outcomes = ex.run(tasks, lambda o: tick(o.key, sizes[o.key]))
+    finally:
+        ex.close()
+    for s in sources:  # merged in source order, whatever the order of completion
+        if s.name not in plan:
+            continue
+        out, keys, stage = plan[s.name]
+        got: list[TaskOutcome] = [outcomes[k] for k in keys]
+        bad = next((o for o in got if not o.ok), None)
+        if bad is None:
+            seq = ConvertSummary()
+            for o in got:
+                seq.merge(o.value)
+            seq.outputs = [str(out)]
+            if stage is not None:
+                stage.close()  # the staging folder becomes the output
+        else:
+            if stage is not None:
+                stage.__exit__(RuntimeError, RuntimeError(bad.error), None)  # removed
+            if single:
+                if bad.exception is not None:
+                    raise bad.exception
+                raise FormatError(out, bad.error.splitlines()[0] if bad.error else "conversion failed")
+            summary.failed.append((s.name, bad.error.splitlines()[0] if bad.error else "failed"))
+            continue
+        if single:
+            return seq
+        summary.merge(seq, prefix=f"{s.name}: ")
     return summary
 
 
-#: Imported once by the forkserver, so that workers start without importing them again.
+#: Imported once by the process executor's forkserver, so that workers start without importing them.
 _PRELOAD = ["formats.convert", "formats.datasets", "formats.export.kitti", "formats.export.nuscenes",
-            "formats.export.native"]
+            "formats.export.native", "formats.batch.preload"]
 
 
-def _mp_context() -> Any:
-    """``forkserver`` (else ``spawn``): workers start from a clean process. Forking the caller
-    directly is unsafe once it has used OpenCV (its thread pool's locks are copied held). As with
-    any multiprocessing, a script that calls :func:`convert_path` with ``jobs > 1`` must guard its
-    entry point with ``if __name__ == "__main__":``."""
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def _count_frames(source: SequenceSource) -> int:
+def _count_frames(source: SequenceSource, strict: bool = False) -> int:
+    """Frames of ``source``; 0 when it cannot be opened (reported when its task fails on it),
+    or its error with ``strict``."""
     try:
         loaded = source.open()
     except Exception:
-        return 0  # reported when the worker fails on it
+        if strict:
+            raise
+        return 0
     try:
         return len(loaded)
     finally:

@@ -459,12 +459,20 @@ def _run_export_images(args: argparse.Namespace) -> int:
 def _add_convert(p: argparse.ArgumentParser) -> None:
     from formats.convert import writer_names
     from formats.openargs import add_open_arguments
+    from fusionlabel.batch.executor import EXECUTORS
 
     p.add_argument("src", type=Path, help="sequence (any readable layout), project file, or a folder of sequences")
     p.add_argument("dst", type=Path, help="output folder (one sub-folder per sequence for a folder of sequences)")
     p.add_argument("--to", required=True, choices=sorted(writer_names()), help="output format")
     p.add_argument("--jobs", type=_positive_int, default=1,
-                   help="worker processes for a folder of sequences (default 1)")
+                   help="workers: one task per sequence, long sequences split into frame ranges (default 1)")
+    p.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="batch executor of the tasks (default: processes with --jobs > 1, else inline)")
+    p.add_argument("--address", default=None, metavar="HOST:PORT", help="ray: the cluster to join")
+    p.add_argument("--frames-per-task", type=_positive_int, default=None,
+                   help="split sequences longer than this into frame ranges, one task each, where the output "
+                        "format allows (kitti; default with --jobs > 1: a quarter of the frames per worker, "
+                        "at least 50)")
     p.add_argument("--force", action="store_true", help="replace non-empty output folders")
     w = p.add_argument_group("writer options")
     w.add_argument("--camera", default=None, help="KITTI: the camera written as image_2 (default: the front one)")
@@ -518,7 +526,8 @@ def _run_convert(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     summary = convert_path(args.src, args.dst, args.to, src_format=args.dataset_format,
                            open_options=dataset_options(args), jobs=args.jobs, progress=report,
-                           frame_mismatch=frame_mismatch(args),
+                           frame_mismatch=frame_mismatch(args), executor=args.executor, address=args.address,
+                           frames_per_task=args.frames_per_task,
                            **{k: v for k, v in options.items() if v is not None})
     if tty:
         print(file=sys.stderr)

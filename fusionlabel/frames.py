@@ -16,6 +16,9 @@ Behaviour
 * A loader exception propagates to the ``get`` that asked (also when it happened in a prefetch);
   nothing is cached for that frame and the next ``get`` tries again.
 * Thread-safe: any thread may call ``get``; ``close()`` stops the prefetch threads.
+* ``hold_prefetch()`` defers the prefetch that ``get`` schedules until ``release_prefetch()``
+  (then scheduled around the last frame asked): a window's first picture of a big frame, and the
+  work that refines it, do not share the CPU with loading the neighbours.
 """
 
 from __future__ import annotations
@@ -100,6 +103,8 @@ class FrameCache(Generic[T]):
         self._last: int | None = None
         self._background_futures: dict[int, Future[T]] = {}
         self._last_size = 0  # bytes of the last item loaded
+        self._held = False  # prefetch deferred (hold_prefetch)
+        self._held_frame: int | None = None  # the last frame asked while held
         self.stats = CacheStats()
 
     # ---- public API ------------------------------------------------------------------------
@@ -152,6 +157,23 @@ class FrameCache(Generic[T]):
         for f in frames:
             if 0 <= f < self.frame_count:
                 self._submit(int(f))
+
+    def hold_prefetch(self) -> None:
+        """Defer the prefetch that :meth:`get` schedules until :meth:`release_prefetch`."""
+        with self._lock:
+            self._held = True
+
+    def release_prefetch(self) -> None:
+        """End :meth:`hold_prefetch`: the neighbours of the last frame asked meanwhile are
+        prefetched now."""
+        with self._lock:
+            self._held, frame, self._held_frame = False, self._held_frame, None
+        if frame is not None:
+            self._schedule(frame)
+
+    @property
+    def prefetch_held(self) -> bool:
+        return self._held
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no load is in flight (tests, benchmarks); False on timeout."""
@@ -235,6 +257,10 @@ class FrameCache(Generic[T]):
             self.stats.items = len(self._items)
 
     def _schedule(self, frame: int) -> None:
+        with self._lock:
+            if self._held:
+                self._held_frame = frame
+                return
         direction = 1 if self._last is None or frame >= self._last else -1
         self._last = frame
         fwd = [frame + d for d in range(1, self.ahead + 1)]

@@ -38,6 +38,9 @@ MAX_LEVEL_POINTS = 1_000_000
 #: The order is kept for this many points at most: a budget between it and the cloud's size gets
 #: this many points, a budget covering the cloud gets every point (no order needed).
 MAX_PREFIX = 4_000_000
+#: The provisional order (:func:`stride_lod`) is kept for this many points: the views' budgets at
+#: rest draw at most this many until the voxel order replaces it.
+PROVISIONAL_PREFIX = 1_000_000
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 
@@ -100,6 +103,8 @@ class LevelOfDetail:
     cell_sizes: tuple[float, ...]
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     points: int = -1
+    #: A stride order (:func:`stride_lod`) standing in until the voxel levels are built.
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         if self.points < 0:
@@ -150,6 +155,23 @@ class LevelOfDetail:
 def empty_lod() -> LevelOfDetail:
     """The level of detail of no points."""
     return LevelOfDetail(np.zeros(0, np.uint32), np.zeros(2, np.int64), (), points=0)
+
+
+def stride_lod(n: int, max_prefix: int | None = PROVISIONAL_PREFIX) -> LevelOfDetail:
+    """A provisional level of detail of ``n`` points without voxel levels: the golden stride
+    through the input order (uniform over the sensor's scan), kept for its first ``max_prefix``
+    points (None: all). It costs no pass over the points (a first picture at once; the window
+    replaces it by :func:`build_lod`'s order built in a worker)."""
+    if n < 0 or n >= 1 << 32:
+        raise ModelError(f"{n} points: a level of detail holds 0 to 2**32 - 1")
+    if n == 0:
+        return empty_lod()
+    kept = n if max_prefix is None else min(n, max(int(max_prefix), 1))
+    if kept == n:
+        order = _golden_u32(n)
+    else:
+        order = (np.arange(kept, dtype=np.int64) * _golden_step(n) % n).astype(np.uint32)
+    return LevelOfDetail(order, np.array([0, kept], np.int64), (), points=n, provisional=True)
 
 
 def build_lod(pts: NDArray[np.floating], max_level_points: int = MAX_LEVEL_POINTS,

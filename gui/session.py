@@ -35,7 +35,7 @@ from formats.source import is_project_file as _is_project_file
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import FusionLabelError
-from fusionlabel.lod import build_lod
+from fusionlabel.lod import build_lod, stride_lod
 from fusionlabel.model import SequenceInfo
 from fusionlabel.ontology import Ontology
 from fusionlabel.sequence import SensorSequence
@@ -80,6 +80,8 @@ class Session:
     #: sweeps motion-compensated through the ego poses where points carry times (``set_deskew``)
     deskew: bool = False
     _timing: Any = field(default=None, repr=False)
+    #: the loader gives big frames a provisional level of detail (``load_frame(quick_lod=True)``)
+    _quick_lod: bool = field(default=False, repr=False)
 
     @property
     def timing(self) -> Any:
@@ -132,7 +134,7 @@ class Session:
 
     def _frame_loader(self) -> Callable[[int], FrameData]:
         loaded, timing, deskew = self.loaded, self.timing, self.deskew
-        return lambda i: load_frame(loaded, i, deskew=deskew, timing=timing)
+        return lambda i: load_frame(loaded, i, deskew=deskew, timing=timing, quick_lod=self._quick_lod)
 
     @property
     def seq(self) -> SequenceInfo:
@@ -213,13 +215,15 @@ class Session:
 
 
 def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew: bool = False,
-               timing: Any = None, lod: bool = True) -> FrameData:
+               timing: Any = None, lod: bool = True, quick_lod: bool = False) -> FrameData:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
     [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``); the
     points' level of detail (``FrameData.lod``, when ``lod`` and the frame has over
-    :data:`EAGER_DERIVE_MAX_POINTS` points: only big frames are drawn within point budgets). The
-    frame cache calls it in its prefetch thread, so that is ready before the frame is shown.
+    :data:`EAGER_DERIVE_MAX_POINTS` points: only big frames are drawn within point budgets;
+    ``quick_lod``: the provisional stride order of ``fusionlabel.lod.stride_lod``, built at no cost,
+    for a first picture at once, the voxel order being built after). The frame cache calls it in
+    its prefetch thread, so that is ready before the frame is shown.
     Raises the reader's error (naming the file) on bad data. With a ``timing``
     (``formats.timing.SequenceTiming``) and sweeps with per-point times, ``memo["pts_world_timed"]``
     holds the deskewed world points, and ``deskew`` shows them (``pts_world``)."""
@@ -269,7 +273,8 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
     if has_times:
         fd.memo["pts_world_timed"] = np.concatenate(timed_list)
     if lod and len(pts_world) > EAGER_DERIVE_MAX_POINTS:  # a big frame is drawn within point budgets
-        fd.lod = build_lod(pts_world)  # (a small one gets it when accumulated: gui.model.cloud.frame_part)
+        # (a small one gets it when accumulated: gui.model.cloud.frame_part)
+        fd.lod = stride_lod(len(pts_world)) if quick_lod else build_lod(pts_world)
     if len(pts_world) <= EAGER_DERIVE_MAX_POINTS:
         derive(fd)
     else:
@@ -396,7 +401,12 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
     session.ontology = session.ontology.for_dataset(loaded.info.format)
     step(2, "reading the first frame")
     session.frames = make_frame_cache(session._frame_loader(), n)
-    if n:
-        session.frames.get(0)
+    if n:  # a big first frame with a provisional level of detail (the window refines it); its
+        # neighbours are prefetched once it is shown (Session.frame), not while it is drawn first
+        session._quick_lod = True
+        try:
+            session.frames.get(0, prefetch=False)
+        finally:
+            session._quick_lod = False
     step(3, "done")
     return session

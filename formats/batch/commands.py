@@ -48,7 +48,7 @@ MANIFEST_NAME = "batch-manifest.parquet"
 #: Modules the process backend's forkserver imports once (workers start without importing them).
 PRELOAD = ("fusionlabel.cli", "formats.batch.commands", "formats.convert", "formats.datasets",
            "formats.export.kitti", "formats.export.nuscenes", "formats.export.native", "formats.bev",
-           "formats.render_export", "formats.qa_report", "formats.project")
+           "formats.render_export", "formats.qa_report", "formats.project", "formats.batch.preload")
 
 
 @dataclass(frozen=True)
@@ -274,6 +274,7 @@ def run_batch(command: str, src: str | os.PathLike[str], out: str | os.PathLike[
     def done(o: TaskOutcome) -> None:
         row = by_key[o.key].row
         row.started, row.seconds, row.executor = o.started, round(o.seconds, 4), executor
+        row.cpu_seconds = round(o.cpu_seconds, 4)
         if o.ok:
             row.status, row.error, row.summary = "done", "", str(o.value.get("summary", ""))
             res.done += 1
@@ -352,7 +353,8 @@ def run_status(args: argparse.Namespace) -> int:
         return 0
     st = info["status"]
     print(f"{info['manifest']}: {info['tasks']} tasks: {st['done']} done, {st['failed']} failed, "
-          f"{st['pending']} pending; {info['task_seconds']:.1f} s of task time")
+          f"{st['pending']} pending; {info['task_seconds']:.1f} s of task time, "
+          f"{info['task_cpu_seconds']:.1f} s of task CPU time")
     for cmd, c in info["commands"].items():
         print(f"  {cmd:14s} " + ", ".join(f"{k} {v}" for k, v in c.items()))
     for f in info["failed"]:

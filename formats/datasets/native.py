@@ -44,11 +44,12 @@ def load_native(path: Path, **_: Any) -> LoadedSequence:
         if name not in seq.frames[frame].lidar_files:
             return None
         arr = mod.read_lidar_frame(seq, frame, name)
-        fields = {"intensity": arr[:, 3].copy()} if arr.shape[1] > 3 else {}
+        # views of the sweep (no copies: a big one is a memory map of the file, formats.native)
+        fields = {"intensity": arr[:, 3]} if arr.shape[1] > 3 else {}
         times = mod.read_lidar_time(seq, frame, name) if hasattr(mod, "read_lidar_time") else None
         if times is not None:
             fields["time"] = times  # seconds relative to the frame timestamp (fusionlabel.timing)
-        return PointCloud(arr[:, :3].copy(), fields, seq.frames[frame].lidar_files[name])
+        return PointCloud(arr[:, :3], fields, seq.frames[frame].lidar_files[name])
 
     per_cam = {
         c: {k: f.camera_timestamps_ns.get(c) for k, f in enumerate(seq.frames) if c in f.camera_files}

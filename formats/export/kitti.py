@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -475,17 +476,23 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
                        keep_source_fields: bool = True, occlusion: bool = True, link: str | None = None,
                        level: bool = True, velodyne_axes: str = "ego", images: str = "link",
                        overwrite: bool = False, time_correct: bool = True, deskew: bool | str = False,
-                       **_: Any) -> ConvertSummary:
-    """Write ``loaded`` as a KITTI object folder at ``dst`` (module docstring)."""
+                       frames: range | None = None, **_: Any) -> ConvertSummary:
+    """Write ``loaded`` as a KITTI object folder at ``dst`` (module docstring). ``frames``: only
+    these frames' files, into the existing folder ``dst`` (a frame-range task of
+    ``formats.convert.convert_path``; the files are those of the whole sequence's export)."""
     ctx = _context(loaded, camera, lidar, ontology, decimals, keep_source_fields, occlusion, link, level,
                    velodyne_axes, images, time_correct, deskew)
     summary = ConvertSummary(outputs=[str(dst)])
     n = len(loaded)
+    ks = range(n) if frames is None else frames
+    if ks.step != 1 or ks.start < 0 or ks.stop > n:
+        raise FormatError(loaded.info.root, f"frame range {ks.start}:{ks.stop} is not within 0:{n}")
     ids = loaded.info.meta.get("frame_ids") if loaded.format in ("kitti-object", "kitti-flat") else None
-    with staged_output(Path(dst), overwrite) as out:
+    target = staged_output(Path(dst), overwrite) if frames is None else nullcontext(Path(dst))
+    with target as out:
         for d in ("calib", "velodyne", "image_2", "label_2"):
-            (out / d).mkdir()
-        for k in range(n):
+            (out / d).mkdir(exist_ok=frames is not None)
+        for i, k in enumerate(ks):
             fid = str(ids[k]) if ids is not None else f"{k:06d}"
             fc = frame_calib(loaded, k, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
             fc.write(out / "calib" / f"{fid}.txt", ctx.link)
@@ -494,8 +501,9 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
             write_bytes(out / "label_2" / f"{fid}.txt", "".join(line + "\n" for line in lines).encode())
             summary.frames += 1
             if progress is not None:
-                progress(k + 1, n)
-    _notes(ctx, summary)
+                progress(i + 1, len(ks))
+    if 0 in ks:  # (once per sequence)
+        _notes(ctx, summary)
     return summary
 
 

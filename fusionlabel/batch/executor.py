@@ -28,7 +28,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,6 +56,10 @@ class TaskOutcome:
     error: str = ""
     started: float = 0.0
     seconds: float = 0.0
+    #: CPU time of the task's process while it ran (s; every thread of a worker process)
+    cpu_seconds: float = 0.0
+    #: the exception itself where the task ran in this process (``inline``; None from workers)
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 OnDone = Callable[[TaskOutcome], None]
@@ -81,12 +85,14 @@ def _error_text(e: BaseException) -> str:
 
 def _call(task: Task) -> TaskOutcome:
     started = time.time()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         value = task.fn(task.payload)
     except Exception as e:  # a task's failure is its own: reported, the batch goes on
-        return TaskOutcome(task.key, False, error=_error_text(e), started=started, seconds=time.perf_counter() - t0)
-    return TaskOutcome(task.key, True, value=value, started=started, seconds=time.perf_counter() - t0)
+        return TaskOutcome(task.key, False, error=_error_text(e), started=started, seconds=time.perf_counter() - t0,
+                           cpu_seconds=time.process_time() - c0, exception=e)
+    return TaskOutcome(task.key, True, value=value, started=started, seconds=time.perf_counter() - t0,
+                       cpu_seconds=time.process_time() - c0)
 
 
 def _single_threaded_libraries() -> None:
@@ -124,12 +130,12 @@ class InlineExecutor:
 def _child(conn: Any, task: Task) -> None:
     """Worker process body: run the task, send its outcome, exit."""
     _single_threaded_libraries()
-    res = _call(task)
+    res = replace(_call(task), exception=None)  # the text travels, not the object
     try:
         conn.send(res)
     except Exception as e:  # an unpicklable value: say so instead of dying silently
         conn.send(TaskOutcome(task.key, False, error=f"cannot send the result: {e}", started=res.started,
-                              seconds=res.seconds))
+                              seconds=res.seconds, cpu_seconds=res.cpu_seconds))
     conn.close()
 
 
@@ -219,7 +225,7 @@ class ProcessExecutor:
 def _ray_call(task: Task) -> TaskOutcome:
     """Ray task body (a module-level function, so that workers import it by name)."""
     _single_threaded_libraries()
-    return _call(task)
+    return replace(_call(task), exception=None)
 
 
 def _project_root() -> Path:

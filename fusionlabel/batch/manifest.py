@@ -4,7 +4,8 @@ Spark), one row per task.
 Columns: ``key`` (``<command>:<name>``), ``command``, ``name``, ``input`` (path), ``fingerprint``
 (:func:`fingerprint` of the input), ``options`` (JSON text), ``status`` (``done``, ``failed``,
 ``pending``), ``executor``, ``started`` (Unix time, s), ``seconds`` (task wall time),
-``outputs`` (list of paths), ``summary`` (the task's last output line), ``error``.
+``outputs`` (list of paths), ``summary`` (the task's last output line), ``error``,
+``cpu_seconds`` (CPU time of the task's process while it ran; absent from older manifests: 0).
 
 A rerun skips a task whose row is ``done`` with the same fingerprint and options and whose
 outputs all exist (:meth:`Manifest.is_done`). The table is rewritten whole after each finished
@@ -63,12 +64,18 @@ class ManifestRow:
     outputs: list[str] = field(default_factory=list)
     summary: str = ""
     error: str = ""
+    cpu_seconds: float = 0.0
+
+
+#: Columns a manifest may lack (written by an older version): read as their defaults.
+OPTIONAL_COLUMNS = ("cpu_seconds",)
 
 
 def _schema() -> Any:
     import pyarrow as pa
 
-    types = {"started": pa.float64(), "seconds": pa.float64(), "outputs": pa.list_(pa.string())}
+    types = {"started": pa.float64(), "seconds": pa.float64(), "cpu_seconds": pa.float64(),
+             "outputs": pa.list_(pa.string())}
     return pa.schema([(f.name, types.get(f.name, pa.string())) for f in fields(ManifestRow)])
 
 
@@ -95,7 +102,8 @@ class Manifest:
             table = pq.read_table(p)
         except (pa.ArrowException, OSError) as e:
             raise ValueError(f"{p}: not a readable Parquet manifest ({e})") from e
-        names = [f.name for f in fields(ManifestRow)]
+        names = [f.name for f in fields(ManifestRow)
+                 if f.name in table.column_names or f.name not in OPTIONAL_COLUMNS]
         missing = [n for n in names if n not in table.column_names]
         if missing:
             raise ValueError(f"{p}: not a batch manifest (missing columns {', '.join(missing)})")
@@ -144,5 +152,6 @@ def summarize(manifest: Manifest) -> dict[str, Any]:
         "status": by_status,
         "commands": by_command,
         "task_seconds": round(sum(r.seconds for r in rows), 3),
+        "task_cpu_seconds": round(sum(r.cpu_seconds for r in rows), 3),
         "failed": [{"key": r.key, "error": (r.error.splitlines() or [""])[0]} for r in rows if r.status == "failed"],
     }

@@ -108,6 +108,8 @@ class ToolContext:
         self.stack = stack if stack is not None else UndoStack(doc)
         self.frame = doc.check_frame(frame)
         self._selection: int | None = None
+        self._points: NDArray[np.float64] | None = None
+        self._points_given: NDArray[np.generic] | None = None
         self.points = points
         self.ground = ground
         self.default_class = default_class
@@ -129,18 +131,25 @@ class ToolContext:
     # ---- points ---------------------------------------------------------------------------------
     @property
     def points(self) -> NDArray[np.float64] | None:
-        """The current frame's world-frame points ``(N, 3)`` float64, or None."""
+        """The current frame's world-frame points ``(N, 3)`` float64, or None (converted from
+        the points given on first use: a 10M-point frame stepped past costs no 240 MB copy)."""
+        if self._points is None and self._points_given is not None:
+            self._points = np.asarray(self._points_given[:, :3], dtype=np.float64)
+            self._points_given = None
         return self._points
 
     @points.setter
     def points(self, pts: ArrayLike | None) -> None:
+        self._points = self._points_given = None
         if pts is None:
-            self._points = None
             return
         p = np.asarray(pts)
         if p.ndim != 2 or p.shape[1] < 3:
             raise ValueError(f"points must have shape (N, 3), got {p.shape}")
-        self._points = np.asarray(p[:, :3], dtype=np.float64)
+        if p.dtype == np.float64:
+            self._points = p[:, :3]
+        else:
+            self._points_given = p
 
     def set_frame_data(self, points: ArrayLike | None, sensor_origin: ArrayLike | None = None,
                        ego_yaw: float | None = None) -> None:
@@ -211,7 +220,7 @@ class ToolContext:
             if callable(self.ground):
                 return float(self.ground(float(x), float(y)))
             return float(self.ground)
-        pts = self._points
+        pts = self.points
         if pts is None or len(pts) == 0:
             return 0.0
         d2 = (pts[:, 0] - x) ** 2 + (pts[:, 1] - y) ** 2

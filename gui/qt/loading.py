@@ -16,6 +16,7 @@ from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
 from fusionlabel.document import DocumentEvent
+from fusionlabel.lod import build_lod
 from fusionlabel.tools import ToolContext, ToolController
 from gui import persist
 from gui.cameras import CameraGrid
@@ -118,7 +119,13 @@ class SessionLoader:
         ts = [f.timestamp_ns for f in session.seq.frames]
         period_ms = float(np.median(np.diff(ts))) / 1e6 if len(ts) > 1 else 100.0
         self.frames.play_timer.setInterval(max(10, int(round(period_ms))))
+        first = session.frames.get(0, prefetch=False) if len(session) else None
+        refine = first is not None and first.lod is not None and first.lod.provisional
+        if refine:  # a big first frame: drawn now, refined next, its neighbours prefetched after
+            session.frames.hold_prefetch()
         self.frames.show_frame(0, recentre=True)
+        if refine:
+            QTimer.singleShot(0, lambda: self.refine_lod(session, first))
         self.autosave_timer.start()
         self.keeper.update_title()
         what = {"ground_truth": "ground truth as the initial annotation", "project": "project",
@@ -130,6 +137,26 @@ class SessionLoader:
             self.model.show_message(f"{self.keeper.restore_note}. {loaded}", 20000)
         else:
             self.model.show_message(loaded, 8000)
+
+    def refine_lod(self, session: Session, fd: Any) -> None:
+        """Replace the provisional level of detail of a big frame ``fd`` (``FrameData``) by its
+        voxel order (``fusionlabel.lod.build_lod``), built in a background job; then the views
+        redraw it and the held prefetch of the neighbours starts."""
+
+        def work(job: Job) -> Any:
+            return build_lod(fd.pts_world)
+
+        def finished(job: Job) -> None:
+            if self.model.session is not session:
+                return  # closed meanwhile (the job's frame is gone with it)
+            if job.state == "done" and fd.lod is not None and fd.lod.provisional:
+                fd.lod = job.result
+                if self.model.frame == fd.index and self.drawing.fd is fd:
+                    self.drawing.update_points()
+            assert session.frames is not None
+            session.frames.release_prefetch()
+
+        self.model.jobs.submit("level of detail", work, finished=finished)
 
     def bind_document(self) -> None:
         """(Re)create the tool context, controller and recovery store for the session's document."""

@@ -59,6 +59,22 @@ def test_inline_and_processes_run_every_task_and_isolate_failures() -> None:
             assert not out["t3"].ok and "died (exit code 3)" in out["t3"].error
 
 
+def _burn(n: int) -> int:
+    return sum(i * i for i in range(n))
+
+
+def test_outcomes_carry_the_tasks_cpu_time_and_inline_keeps_the_exception() -> None:
+    tasks = [Task("burn", _burn, 300_000), Task("bad", _square, -2)]
+    for ex in (InlineExecutor(), ProcessExecutor(2)):
+        out = ex.run(tasks)
+        assert 0 < out["burn"].cpu_seconds <= out["burn"].seconds + 0.5
+        exc = out["bad"].exception
+        if ex.name == "inline":
+            assert isinstance(exc, ValueError)
+        else:
+            assert exc is None and "ValueError: negative -2" in out["bad"].error
+
+
 def test_make_executor_checks_its_arguments() -> None:
     assert make_executor("inline").name == "inline"
     assert make_executor("processes", 3).jobs == 3
@@ -104,6 +120,13 @@ def test_manifest_round_trips_through_parquet(tmp_path: Path) -> None:
     s = summarize(back)
     assert s["status"] == {"done": 1, "failed": 1, "pending": 0}
     assert s["failed"] == [{"key": "convert:b", "error": "boom"}]
+    # a manifest written before the cpu_seconds column reads with 0 there
+    pq.write_table(table.drop(["cpu_seconds"]), tmp_path / "old.parquet")
+    old = Manifest.load(tmp_path / "old.parquet")
+    assert old.rows["convert:a"].cpu_seconds == 0.0 and old.rows["convert:a"].seconds == 2.0
+    m.rows["convert:a"].cpu_seconds = 1.25
+    m.save()
+    assert summarize(Manifest.load(m.path))["task_cpu_seconds"] == 1.25
     (tmp_path / "bad.parquet").write_text("not parquet")
     with pytest.raises(ValueError, match="bad.parquet"):
         Manifest.load(tmp_path / "bad.parquet")
@@ -185,3 +208,12 @@ def test_a_failing_command_is_reported_and_a_bad_option_stops_before_work(
         main(["batch", "convert", str(seqs), str(tmp_path / "x"), "--to", "nowhere"])
     assert not (tmp_path / "x").exists()
     capsys.readouterr()
+
+
+def test_the_forkserver_preload_compiles_every_schema() -> None:
+    from formats.batch.commands import PRELOAD
+    from formats.batch.preload import SCHEMAS
+    from formats.convert import _PRELOAD
+
+    assert {"rig", "native-index", "project"} <= set(SCHEMAS)
+    assert "formats.batch.preload" in PRELOAD and "formats.batch.preload" in _PRELOAD

@@ -78,3 +78,12 @@ def test_ray_killed_worker_fails_its_task_only_and_rerun_skips(runtime: None, se
     assert rows["convert:s0"].started == Manifest.load(out / "batch-manifest.parquet").rows["convert:s0"].started
     last = run_batch("convert", seqs, out, ["--to", "kitti"], main, executor="ray", jobs=2)
     assert (last.skipped, last.done) == (3, 0)
+
+
+def test_convert_frame_ranges_on_ray_equal_one_task(runtime: None, seqs: Path, tmp_path: Path) -> None:
+    from formats.convert import convert_path
+
+    one = convert_path(seqs / "s0", tmp_path / "one", "kitti")
+    r = convert_path(seqs / "s0", tmp_path / "ray", "kitti", jobs=2, executor="ray", frames_per_task=1)
+    assert r.frames == one.frames == 3 and not r.failed
+    assert tree_bytes(tmp_path / "ray") == tree_bytes(tmp_path / "one")

@@ -286,3 +286,26 @@ def test_bad_track_files(tmp_path: Path, payload: str, message: str) -> None:
 def test_not_a_sequence(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="fusionlabel.json not found"):
         native.load_sequence(tmp_path)
+
+
+def test_big_sweeps_are_read_through_a_copy_on_write_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(1)
+    pts = rng.normal(size=(1000, 4)).astype(np.float32)
+    path = tmp_path / "s.bin"
+    native.write_lidar(path, pts)
+    small = native.read_lidar(path)
+    monkeypatch.setattr(native, "MMAP_MIN_BYTES", 64)
+    big = native.read_lidar(path, expected_points=1000)
+    assert np.array_equal(big, pts) and np.array_equal(small, pts)
+    big[:, 0] += 1.0  # writes stay private to the array
+    assert np.array_equal(np.fromfile(path, "<f4").reshape(-1, 4), pts)
+    bad = pts.copy()
+    bad[7, 2] = np.nan
+    path.write_bytes(bad.tobytes())
+    with pytest.raises(FormatError, match="NaN"):
+        native.read_lidar(path)
+    with pytest.raises(FormatError, match="expected 5 points"):
+        native.write_lidar(path, pts)
+        native.read_lidar(path, expected_points=5)
+    (tmp_path / "e.bin").write_bytes(b"")
+    assert native.read_lidar(tmp_path / "e.bin").shape == (0, 4)

@@ -155,3 +155,19 @@ def test_bad_frames_and_nbytes() -> None:
         c.get(True)
     c.close()
     assert nbytes_of({"a": np.zeros(4), "b": [np.zeros(2, np.float32)]}) == 40
+
+
+def test_held_prefetch_starts_on_release_around_the_last_frame() -> None:
+    ld = Loader()
+    with FrameCache(ld, 10, max_bytes=1 << 20, ahead=2, behind=1) as c:
+        c.hold_prefetch()
+        assert c.prefetch_held
+        c.get(3)
+        c.get(4)
+        c.wait_idle(5)
+        assert set(ld.calls) == {3, 4}  # nothing prefetched while held
+        c.release_prefetch()
+        assert not c.prefetch_held
+        c.wait_idle(5)
+        assert {5, 6} <= set(ld.calls)  # around the last frame asked (4, forward)
+        c.release_prefetch()  # a second release does nothing

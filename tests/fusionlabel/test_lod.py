@@ -166,3 +166,20 @@ def test_split_budget() -> None:
     assert split_budget([], 10) == []
     with pytest.raises(ValueError):
         split_budget([3], -1)
+
+
+def test_stride_lod_is_a_provisional_golden_stride_prefix() -> None:
+    from fusionlabel.lod import stride_lod
+
+    n = 10_007
+    lod = stride_lod(n, max_prefix=3000)
+    assert lod.provisional and lod.levels == 0 and lod.n == n
+    assert np.array_equal(lod.order, golden_stride(n, 3000))
+    assert len(np.unique(lod.order)) == 3000  # distinct points
+    assert lod.count(500) == 500 and lod.count(5000) == 3000 and lod.count(None) == n
+    full = stride_lod(n, max_prefix=None)
+    assert np.array_equal(np.sort(full.order), np.arange(n))
+    assert not build_lod(lidar_like(2000)).provisional
+    assert stride_lod(0).n == 0
+    with pytest.raises(ModelError):
+        stride_lod(-1)

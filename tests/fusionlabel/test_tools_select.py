@@ -168,3 +168,21 @@ def test_frame_facts_are_cleared_with_the_frame() -> None:
     ctx.set_frame_data(np.zeros((4, 3)), (1.0, 2.0, 3.0), 0.5)
     ctx.set_frame(2)
     assert ctx.points is None and ctx.sensor_origin is None and ctx.ego_yaw is None
+
+
+def test_frame_points_are_converted_to_float64_on_first_use_only() -> None:
+    from fusionlabel.document import AnnotationDocument
+    from fusionlabel.tools import ToolContext
+
+    ctx = ToolContext(AnnotationDocument(2), None, 0)
+    pts = np.random.default_rng(0).normal(size=(1000, 4)).astype(np.float32)
+    ctx.set_frame_data(pts, (0.0, 0.0, 0.0))
+    assert ctx._points is None  # noqa: SLF001 - nothing converted while frames step past
+    got = ctx.points
+    assert got is not None and got.dtype == np.float64 and np.array_equal(got, pts[:, :3])
+    assert ctx.points is got  # converted once
+    assert float(pts[:, 2].min()) <= ctx.ground_height(0.0, 0.0) <= float(pts[:, 2].max())
+    with pytest.raises(ValueError, match="shape"):
+        ctx.set_frame_data(pts[:, :2])
+    ctx.set_frame_data(None)
+    assert ctx.points is None

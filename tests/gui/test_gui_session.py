@@ -173,6 +173,10 @@ def test_fast_helpers_match_the_plain_computations() -> None:
     T = pose_from_xyz_yaw(120.0, -40.0, 1.8, 2.3)
     ref = pts.astype(np.float64) @ T[:3, :3].T + T[:3, 3]
     assert np.abs(transform_f32(T, pts) - ref).max() < 1e-3
+    # blocks of any size (and strided input, as a view of (N, 4) rows) give the same values
+    rows = np.concatenate([pts, np.ones((5000, 1), np.float32)], axis=1)
+    assert np.array_equal(transform_f32(T, rows, chunk=7), transform_f32(T, pts))
+    assert transform_f32(T, pts[:0]).shape == (0, 3)
     z = rng.normal(0, 2, 5000).astype(np.float32)
     order = height_order(z)
     assert sorted(order.tolist()) == list(range(5000))

@@ -400,3 +400,22 @@ def test_shift_z_turns_the_bev_by_90_degrees(qtbot, scene: Path, cache: Path) ->
     for _ in range(3):
         qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ShiftModifier)
     assert win.bev_up_offset == 0.0
+
+
+def test_big_first_frame_is_drawn_provisional_then_refined_then_prefetched(
+        qtbot, scene: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gui.qt.drawing as drawing
+    import gui.session as gs
+
+    # every frame counts as big: drawn within budgets through its level of detail
+    monkeypatch.setattr(gs, "EAGER_DERIVE_MAX_POINTS", 1000)
+    monkeypatch.setattr(drawing, "EAGER_DERIVE_MAX_POINTS", 1000)
+    win = open_window(qtbot, scene)
+    frames = win.model.session.frames
+    fd = frames.get(0, prefetch=False)
+    qtbot.waitUntil(lambda: not fd.lod.provisional, timeout=20000)  # the voxel order replaced it
+    assert fd.lod.levels > 0 and len(fd.lod.order) == min(fd.lod.n, 4_000_000)
+    qtbot.waitUntil(lambda: not frames.prefetch_held, timeout=5000)
+    frames.wait_idle(20)
+    assert 1 in frames and frames.get(1, prefetch=False).lod.levels > 0  # prefetched: voxel order at once
+    assert win.view3d._cloud.parts[0].lod is fd.lod  # noqa: SLF001 - the views redrew the refined cloud
