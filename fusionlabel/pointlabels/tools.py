@@ -21,7 +21,7 @@ frame, and the sensor's world position per frame) and returns a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,15 +312,65 @@ def label_mask(doc: AnnotationDocument, frame: int, mask: ArrayLike, semantic: i
                description: str = "Label points") -> SetPointLabels | None:
     """A command labelling the points of ``mask`` (N,) at ``frame`` with ``semantic`` (an index or
     a class name) and/or ``instance``; ``only_unlabelled`` keeps points that have a class."""
+    return label_masks(doc, {frame: mask}, semantic, instance, only_unlabelled=only_unlabelled,
+                       description=description)
+
+
+def label_masks(doc: AnnotationDocument, masks: Mapping[int, ArrayLike], semantic: int | str | None = None,
+                instance: int | None = None, *, only_unlabelled: bool = False,
+                description: str = "Label points") -> SetPointLabels | None:
+    """One command labelling, in every frame of ``masks`` (frame -> (N,) bool over that sweep),
+    the selected points (see :func:`label_mask`): a stroke over accumulated sweeps labels each
+    sweep's own points in one undo step. None when nothing is selected."""
     labels = labels_of(doc)
-    m = np.asarray(mask, dtype=bool).reshape(-1)
     sem = labels.table.index(semantic) if isinstance(semantic, str) else semantic
-    if only_unlabelled:
-        m = m & (labels.get(frame, len(m)).semantic == UNLABELLED)
-    idx = np.flatnonzero(m)
-    if idx.size == 0:
-        return None
-    return SetPointLabels({frame: PointEdit(idx, sem, instance, len(m))}, description)
+    edits: dict[int, PointEdit] = {}
+    for frame, mask in masks.items():
+        m = np.asarray(mask, dtype=bool).reshape(-1)
+        if only_unlabelled:
+            m = m & (labels.get(frame, len(m)).semantic == UNLABELLED)
+        idx = np.flatnonzero(m)
+        if idx.size:
+            edits[int(frame)] = PointEdit(idx, sem, instance, len(m))
+    return SetPointLabels(edits, description) if edits else None
+
+
+def camera_lasso_mask(pts: ArrayLike, polygon_uv: ArrayLike, camera: Any, T_cam_from_world: ArrayLike, *,
+                      z_band: Sequence[float] | None = None, nearest_only: bool = False,
+                      depth_tol: float = 0.5, cell_px: float = 4.0) -> Mask:
+    """(N,) True for world points ``pts`` (N, 3) m in front of ``camera`` (a
+    :class:`calib.camera.CameraModel`, pose ``T_cam_from_world`` (4, 4)) whose projection lies in
+    the image and inside ``polygon_uv`` (K, 2) image px (even-odd rule), with world z in
+    ``z_band``. ``nearest_only``: only the visible surface, points at most ``depth_tol`` m behind
+    the nearest selected point of their ``cell_px`` x ``cell_px`` pixel cell (the frustum's
+    background and what a wall hides stay out)."""
+    p = np.asarray(pts, dtype=np.float64)
+    p = p.reshape(-1, p.shape[-1])[:, :3]
+    poly = np.asarray(polygon_uv, dtype=np.float64).reshape(-1, 2)
+    if len(poly) < 3:
+        raise ModelError(f"camera lasso: a polygon needs 3 vertices or more, got {len(poly)}")
+    if cell_px <= 0 or depth_tol < 0:
+        raise ModelError(f"camera lasso: cell_px must be > 0 and depth_tol >= 0, got {cell_px}, {depth_tol}")
+    T = np.asarray(T_cam_from_world, dtype=np.float64)
+    cand = np.flatnonzero(_z_band(p, z_band))
+    pc = p[cand] @ T[:3, :3].T + T[:3, 3]
+    front = pc[:, 2] > 0
+    cand, pc = cand[front], pc[front]
+    uv, depth, valid = camera.project(pc)
+    cand, uv, depth = cand[valid], uv[valid], depth[valid]
+    inside = lasso_mask(np.c_[uv, np.zeros(len(uv))], poly)
+    cand, uv, depth = cand[inside], uv[inside], depth[inside]
+    if nearest_only and cand.size:
+        cell = np.floor((uv + 0.5) / cell_px).astype(np.int64)  # image px from -0.5: cells from 0
+        key = cell[:, 0] * (int(camera.height / cell_px) + 2) + cell[:, 1]
+        _, inv = np.unique(key, return_inverse=True)
+        near = np.full(inv.max() + 1, np.inf)
+        np.minimum.at(near, inv, depth)
+        keep = depth <= near[inv] + depth_tol
+        cand = cand[keep]
+    out = np.zeros(len(p), dtype=bool)
+    out[cand] = True
+    return out
 
 
 # ---- small-cluster cleanup -------------------------------------------------------------------------

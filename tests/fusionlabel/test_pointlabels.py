@@ -257,3 +257,41 @@ def test_fill_from_boxes_matches_per_frame_boxes() -> None:
         lab = doc.point_labels.get(f)
         assert np.array_equal(lab.semantic, want_s) and np.array_equal(lab.instance, want_i), f
     assert (doc.point_labels.get(10).instance == 2).any()  # the held pedestrian box after its last keyframe
+
+
+def test_qa_run_checks_reports_point_label_findings_and_follows_undo() -> None:
+    from fusionlabel.qa import run_checks
+    from fusionlabel.qa.config import QAConfig
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    pts = {f: np.c_[rng.uniform(-10, 10, (n, 2)), rng.uniform(0, 2, n)] for f in range(3)}
+    doc, stack = _doc_with_labels(3, n)
+    doc._insert_track(Track(2, "car", {}, {0: Box3D((0, 0, 1), (4, 2, 2), 0.0), 2: Box3D((2, 0, 1), (4, 2, 2), 0.0)}))
+    sweeps = Sweeps(lambda f: pts[f], np.zeros((3, 3)))
+
+    def point_findings(**kw: object) -> list:
+        res = run_checks(doc, point_labels=doc.point_labels, point_sweeps=sweeps, **kw)  # type: ignore[arg-type]
+        return [f for f in res.findings if f.check.startswith("point_")]
+
+    assert point_findings() == []  # no frame has point labels yet: nothing to check
+    stack.push(fill_from_boxes(doc, sweeps))
+    res = run_checks(doc, point_labels=doc.point_labels, point_sweeps=sweeps)
+    assert {"point_class", "point_instance", "point_unlabelled"} <= set(res.checks_run)
+    assert [f for f in res.findings if f.check.startswith("point_")] == []
+    car1 = np.flatnonzero(doc.point_labels.get(1).semantic == 17)
+    stack.push(label_points(1, car1[:4], semantic=2))  # 4 car points labelled pedestrian
+    stack.push(label_points(1, car1[4:14], semantic=UNLABELLED, instance=0))  # 10 erased
+    found = {(f.check, f.severity, f.frame, f.track_id): f for f in point_findings()}
+    assert set(found) == {("point_class", "error", 1, 2), ("point_unlabelled", "warning", 1, 2)}
+    assert found[("point_class", "error", 1, 2)].details["points"] == 4
+    loc = found[("point_unlabelled", "warning", 1, 2)].location
+    assert loc is not None and abs(loc[0] - 1.0) <= 2.0 and abs(loc[1]) <= 1.0  # inside the box at frame 1
+    # the thresholds and switches come from the QA configuration
+    cfg = QAConfig.from_dict({"checks": {"point_unlabelled": {"min_points": 11}, "point_class": {"enabled": False}}})
+    assert point_findings(config=cfg) == []
+    assert "point_class" not in run_checks(doc, config=cfg, point_labels=doc.point_labels,
+                                           point_sweeps=sweeps).checks_run
+    stack.undo()
+    stack.undo()
+    assert point_findings() == []
