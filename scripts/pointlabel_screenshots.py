@@ -29,11 +29,11 @@ def main() -> None:
     a = ap.parse_args()
     from PyQt6.QtWidgets import QApplication
 
+    from formats.pointlabels import sweeps_of
     from fusionlabel.cli import generate
     from fusionlabel.pointlabels.commands import label_points
     from fusionlabel.pointlabels.tools import fill_from_boxes, ground_and_road
     from fusionlabel.tools import PointerEvent
-    from formats.pointlabels import sweeps_of
     from gui.qt.window import MainWindow
 
     a.out.mkdir(parents=True, exist_ok=True)
@@ -42,8 +42,14 @@ def main() -> None:
         path = a.out / "scene"
         if not (path / "fusionlabel.json").exists():
             generate(path, frames=6, seed=0, cameras=6, size=(640, 360), force=True)
+    from gui.qt.prompts import Prompter
+
+    class Discard(Prompter):  # the demo's edits are not kept
+        def ask_save_changes(self, parent: object) -> str:  # type: ignore[override]
+            return "discard"
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    win = MainWindow(recovery=False)
+    win = MainWindow(Discard(), recovery=False)
     win.resize(1900, 1150)
     win.show()
     done: list[bool] = []
@@ -80,6 +86,14 @@ def main() -> None:
         if best is None or valid.sum() > best[1]:
             best = (name, int(valid.sum()), cam.camera.width, cam.camera.height)
     name, _, W, H = best
+    from PyQt6.QtWidgets import QDockWidget
+
+    docks = [d for d in win.findChildren(QDockWidget) if d.isVisible()]
+    for dock in docks:  # the cameras larger while the lasso is shown
+        dock.hide()
+    sizes = win.widgets.main_split.sizes()
+    win.widgets.main_split.setSizes([50, 950])
+    _spin(app)
     poly = np.array([[0.55, 0.35], [0.9, 0.4], [0.85, 0.75], [0.6, 0.7]]) * [W, H]
     tool = part.tool
     tool.on_pointer(PointerEvent.in_camera("press", name, tuple(poly[0])))
@@ -93,6 +107,9 @@ def main() -> None:
     _spin(app)
     panel.grab().save(str(a.out / f"camera_lasso_done_{name}.png"))
     cam_count = tool.last_count
+    for dock in docks:
+        dock.show()
+    win.widgets.main_split.setSizes(sizes)
     # accumulated sweeps: one BEV stroke (a band beside the ego's path) over every sweep shown
     win.model.view.accumulate = 2
     _spin(app)

@@ -37,6 +37,9 @@ def test_default_table_is_lidarseg_and_maps_kitti() -> None:
     assert t.index("vehicle.ego") == 31 and len(t) == 34
     assert t.class_for_label("car") == 17 and t.class_for_label("cyclist") == 14
     assert t.class_for_label("pedestrian") == 2 and t.class_for_label("tram") is None
+    # datasets that keep their own names: SUSTechPOINTS / KITTI capitalised classes
+    assert t.class_for_label("Car") == 17 and t.class_for_label("Pedestrian") == 2
+    assert t.class_for_label("Truck") == t.index("vehicle.truck") and t.class_for_label("Rider") is None
     sem = np.array([17, 24, 26, t.index("static.manmade.pole"), UNLABELLED], dtype=np.uint8)
     assert t.to_kitti(sem).tolist() == [10, 40, 48, 80, 0]
     assert t.to_nuscenes(sem).tolist() == [17, 24, 26, 28, 0]
