@@ -193,14 +193,21 @@ def _box_hits(pts: F64, boxes: F64, margin: float) -> Iterable[tuple[NDArray[np.
         if len(pos) == 0:
             continue
         box_idx = np.repeat(bsel, cnt)
-        p = pts_sorted[pos]
-        ok = np.abs(p[:, 2] - boxes[box_idx, 2]) <= half[box_idx, 2]
-        dx = p[:, 0] - boxes[box_idx, 0]
-        dy = p[:, 1] - boxes[box_idx, 1]
-        c, s = cos[box_idx], sin[box_idx]
-        ok &= np.abs(c * dx + s * dy) <= half[box_idx, 0]
-        ok &= np.abs(c * dy - s * dx) <= half[box_idx, 1]
+        ok = _inside_pairs(pts_sorted[pos], boxes, box_idx, half, cos, sin)
         yield box_idx[ok], order[pos[ok]]
+
+
+def _inside_pairs(p: F64, boxes: F64, box_idx: NDArray[np.intp], half: F64, cos: F64, sin: F64) -> NDArray[np.bool_]:
+    """The exact test of the points-in-boxes kernels: ``(K,)`` whether point ``p[k]`` (K, 3)
+    lies in box ``box_idx[k]``; ``half`` (M, 3) the half sizes with margin, ``cos`` / ``sin`` (M,)
+    of the yaws. Every kernel uses this one expression, so their answers agree bit for bit."""
+    ok = np.abs(p[:, 2] - boxes[box_idx, 2]) <= half[box_idx, 2]
+    dx = p[:, 0] - boxes[box_idx, 0]
+    dy = p[:, 1] - boxes[box_idx, 1]
+    c, s = cos[box_idx], sin[box_idx]
+    ok &= np.abs(c * dx + s * dy) <= half[box_idx, 0]
+    ok &= np.abs(c * dy - s * dx) <= half[box_idx, 1]
+    return ok
 
 
 def points_in_boxes(
@@ -244,6 +251,86 @@ def point_box_indices(
         out[u] = np.minimum(out[u], bi[first])
     out[out == len(b)] = -1
     return out
+
+
+#: Cell (m) of the BEV raster of :func:`points_in_any_box`; the raster gets coarser past this many cells.
+_RASTER_CELL = 0.5
+_RASTER_MAX_CELLS = 4_000_000
+
+
+def points_in_any_box(
+    pts: ArrayLike, boxes: Box3D | Sequence[Box3D] | ArrayLike, margin: float = 0.0
+) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """The points of a whole sweep that lie in a box: ``(indices, box_of)``, the ascending indices
+    of those points and the index of the first (lowest) box holding each; the same answer as
+    :func:`point_box_indices` (``box_of == point_box_indices(pts, boxes)[indices]``, bit for bit)
+    but made for a large sweep with few points inside boxes.
+
+    ``pts`` (N, 3+) may be float32 (no float64 copy of the sweep is made: only candidates are
+    converted). The boxes' BEV bounding rectangles (+ ``margin``, padded for rounding) are drawn
+    into a raster of ``_RASTER_CELL`` m cells; a point whose cell no box touches is in no box, a
+    cell touched by one box is tested against that box only, and the rare cells several boxes
+    touch go through :func:`point_box_indices`."""
+    p = np.asarray(pts)
+    if p.dtype.kind != "f":
+        p = p.astype(np.float64)
+    if p.ndim == 1 and p.shape[0] == 0:
+        p = p.reshape(0, 3)
+    if p.ndim != 2 or p.shape[1] < 3:
+        raise ValueError(f"points must have shape (N, 3), got {p.shape}")
+    b = as_box_array(boxes)
+    none = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64))
+    if len(p) == 0 or len(b) == 0:
+        return none
+    margin = float(margin)
+    half = b[:, 3:6] / 2.0 + (margin + BOUNDARY_EPS)
+    cos, sin = np.cos(b[:, 6]), np.sin(b[:, 6])
+    # BEV bounding rectangles, padded for the rounding of float32 points far from the origin
+    pad = 1e-3 + 1e-6 * float(np.abs(b[:, :2]).max() + np.abs(half[:, :2]).max())
+    ext = np.c_[np.abs(cos) * half[:, 0] + np.abs(sin) * half[:, 1],
+                np.abs(sin) * half[:, 0] + np.abs(cos) * half[:, 1]] + pad
+    lo_xy, hi_xy = b[:, :2] - ext, b[:, :2] + ext
+    g0, g1 = lo_xy.min(axis=0), hi_xy.max(axis=0)
+    cell = max(_RASTER_CELL, float(np.sqrt((g1 - g0).prod() / _RASTER_MAX_CELLS)))
+    shape = np.floor((g1 - g0) / cell).astype(np.int64) + 1
+    first = np.full((int(shape[0]), int(shape[1])), -1, dtype=np.int32)  # -1 none, -2 several, else the box
+    cl = np.floor((lo_xy - g0) / cell).astype(np.int64)
+    ch = np.floor((hi_xy - g0) / cell).astype(np.int64) + 1
+    for i in range(len(b)):
+        win = first[cl[i, 0]:ch[i, 0], cl[i, 1]:ch[i, 1]]
+        win[win >= 0] = -2
+        win[win == -1] = i
+    zlo = float((b[:, 2] - half[:, 2]).min()) - pad
+    zhi = float((b[:, 2] + half[:, 2]).max()) + pad
+    # the cell of every point (in the points' own precision; NaN compares False)
+    # Python floats keep float32 points in float32 (NEP 50); the pad covers its rounding
+    u = (p[:, 0] - float(g0[0])) * (1.0 / cell)
+    v = (p[:, 1] - float(g0[1])) * (1.0 / cell)
+    z = p[:, 2]
+    ok = (u >= 0) & (u < int(shape[0])) & (v >= 0) & (v < int(shape[1])) & (z >= zlo) & (z <= zhi)
+    cand = np.flatnonzero(ok)
+    cell_of = u[cand].astype(np.intp)
+    cell_of *= int(shape[1])
+    cell_of += v[cand].astype(np.intp)
+    code = first.ravel().take(cell_of)
+    keep = code != -1
+    cand, code = cand[keep], code[keep]
+    box_of = np.full(len(cand), -1, dtype=np.int64)
+    one = np.flatnonzero(code >= 0)
+    if one.size:
+        bi = code[one].astype(np.intp)
+        inside = _inside_pairs(p[cand[one], :3].astype(np.float64), b, bi, half, cos, sin)
+        box_of[one[inside]] = bi[inside]
+    several = np.flatnonzero(code == -2)
+    if several.size * len(b) <= _CHUNK_PAIRS:  # every (point, box) pair; the first box holding it wins
+        q = p[cand[several], :3].astype(np.float64)
+        ok = _inside_pairs(np.repeat(q, len(b), axis=0), b, np.tile(np.arange(len(b)), len(q)), half, cos,
+                           sin).reshape(len(q), len(b))
+        box_of[several] = np.where(ok.any(axis=1), ok.argmax(axis=1), -1)
+    else:
+        box_of[several] = point_box_indices(p[cand[several], :3], b, margin)
+    hit = box_of >= 0
+    return cand[hit], box_of[hit]
 
 
 # ---- convex polygon intersection (one pair) ----------------------------------------------------

@@ -171,15 +171,18 @@ class ClassTable:
 
     def class_for_label(self, label: str, ontology: Any = None) -> int | None:
         """The class index for a track class ``label``: the label itself when it names a class,
-        else its nuScenes category through ``ontology`` (default: the default ontology); None when
-        neither gives a class of the table."""
+        else its nuScenes category through ``ontology`` (default: the default ontology): the
+        ontology class of that name, of that name in lower case, or the class a KITTI type maps to
+        (datasets that keep their own names: SUSTechPOINTS ``Car``, KITTI ``Pedestrian``); None
+        when none gives a class of the table."""
         if label in self._by_name:
             return self._by_name[label].index
         if ontology is None:
             from fusionlabel.ontology import Ontology
 
             ontology = Ontology.default()
-        cat = ontology.to_nuscenes(label)
+        spec = ontology.get(label) or ontology.get(label.lower()) or ontology.from_kitti(label)
+        cat = spec.nuscenes if spec is not None else None
         if cat is not None and cat in self._by_name:
             return self._by_name[cat].index
         return None

@@ -21,7 +21,7 @@ frame, and the sensor's world position per frame) and returns a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +31,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
-from fusionlabel.geometry import as_box_array, point_box_indices
+from fusionlabel.geometry import boxes_to_array, points_in_any_box
 from fusionlabel.pointlabels.classes import NO_INSTANCE, UNLABELLED
 from fusionlabel.pointlabels.commands import PointEdit, SetPointLabels
 from fusionlabel.pointlabels.store import instance_of_track, labels_of
@@ -58,38 +59,40 @@ class Sweeps:
         self.frame_count = len(self.origins)
 
     def points(self, frame: int) -> F64:
-        p = np.asarray(self.points_of(frame), dtype=np.float64)
+        """(N, 3) float64 world points of ``frame``."""
+        return self.raw(frame).astype(np.float64, copy=False)[:, :3]
+
+    def raw(self, frame: int) -> NDArray[np.floating]:
+        """(N, 3+) world points of ``frame`` as given (float32 stays float32: no copy)."""
+        p = np.asarray(self.points_of(frame))
+        if p.dtype.kind != "f":
+            p = p.astype(np.float64)
         if p.ndim != 2 or p.shape[1] < 3:
             raise ModelError(f"sweep of frame {frame}: points must be (N, 3+), got {p.shape}")
-        return p[:, :3]
+        return p
 
 
-def near_boxes(pts: F64, boxes: F64, margin: float = 0.0, cell: float = 1.0) -> NDArray[np.intp]:
-    """Indices of the points (N, 3) that may lie in one of ``boxes`` (M, 7) (+ ``margin`` m): in a
-    BEV grid cell of ``cell`` m touched by a box's bounding circle and within the boxes' height
-    range. A cheap pre-filter for :func:`~fusionlabel.geometry.point_box_indices` (most points of
-    a sweep are far from every box)."""
-    if len(boxes) == 0 or len(pts) == 0:
-        return np.zeros(0, dtype=np.intp)
-    r = np.hypot(boxes[:, 3], boxes[:, 4]) / 2 + margin
-    zlo = float((boxes[:, 2] - boxes[:, 5] / 2).min()) - margin
-    zhi = float((boxes[:, 2] + boxes[:, 5] / 2).max()) + margin
-    lo = np.floor((boxes[:, :2] - r[:, None]) / cell).astype(np.int64)
-    hi = np.floor((boxes[:, :2] + r[:, None]) / cell).astype(np.int64)
-    g0 = lo.min(axis=0)
-    shape = hi.max(axis=0) - g0 + 1
-    if shape[0] * shape[1] > 4_000_000:  # boxes spread over a huge area: no pre-filter
-        return np.arange(len(pts))
-    grid = np.zeros((int(shape[0]), int(shape[1])), dtype=bool)
-    for (a, b), (c, d) in zip(lo - g0, hi - g0, strict=True):
-        grid[a:c + 1, b:d + 1] = True
-    z = pts[:, 2]
-    idx = np.flatnonzero((z >= zlo) & (z <= zhi))  # NaN compares False
-    u = pts[idx, 0] / cell - g0[0]
-    v = pts[idx, 1] / cell - g0[1]
-    keep = (u >= 0) & (v >= 0) & (u < shape[0]) & (v < shape[1])  # NaN compares False
-    idx, u, v = idx[keep], u[keep].astype(np.int64), v[keep].astype(np.int64)
-    return idx[grid[u, v]]
+def _boxes_by_frame(doc: AnnotationDocument, track_ids: Sequence[int], frames: Iterable[int]
+                    ) -> dict[int, tuple[list[int], list[Box3D]]]:
+    """frame -> (track ids ascending, their world boxes) of ``track_ids`` at ``frames``: each
+    track resolved once over all its frames (keyframes, tracked, interpolated and held boxes as
+    in :meth:`~fusionlabel.document.AnnotationDocument.boxes_at`, interpolation done per track
+    rather than per frame)."""
+    frame_list = [doc.check_frame(f) for f in frames]
+    out: dict[int, tuple[list[int], list[Box3D]]] = {}
+    times = doc.frame_times_ns
+    for tid in sorted(track_ids):
+        t = doc.track(tid)
+        span = t.span()
+        if span is None:
+            continue
+        fs = [f for f in frame_list if span[0] <= f <= span[1]]
+        for f, (box, _, _) in zip(fs, t.resolve(fs, times), strict=True):
+            if box is not None:
+                ids, boxes = out.setdefault(f, ([], []))
+                ids.append(tid)
+                boxes.append(box)
+    return out
 
 
 @dataclass
@@ -126,23 +129,18 @@ def fill_from_boxes(
             if cls_of[tid] is None and report is not None:
                 report.unmapped[tid] = t.label
     frame_list = range(sweeps.frame_count) if frames is None else sorted(set(int(f) for f in frames))
+    by_frame = _boxes_by_frame(doc, [t for t, c in sorted(cls_of.items()) if c is not None], frame_list)
     edits: dict[int, PointEdit] = {}
     for f in frame_list:
-        refs = [r for r in doc.boxes_at(f) if cls_of.get(r.track_id) is not None]
-        if not refs:
+        if f not in by_frame:
             continue
-        pts = sweeps.points(f)
-        boxes = as_box_array([r.box for r in refs])
-        near = near_boxes(pts, boxes, margin)
-        box_of = point_box_indices(pts[near], boxes, margin=margin)
-        hit = box_of >= 0
-        idx = near[hit]
+        tids, boxes = by_frame[f]
+        pts = sweeps.raw(f)
+        idx, b = points_in_any_box(pts, boxes_to_array(boxes), margin)
         if idx.size == 0:
             continue
-        box_of = box_of[hit]
-        sem_lut = np.array([cls_of[r.track_id] for r in refs], dtype=np.uint8)
-        inst_lut = np.array([instance_of_track(r.track_id) for r in refs], dtype=np.uint16)
-        b = box_of
+        sem_lut = np.array([cls_of[t] for t in tids], dtype=np.uint8)
+        inst_lut = np.array([instance_of_track(t) for t in tids], dtype=np.uint16)
         edits[f] = PointEdit(idx, sem_lut[b], inst_lut[b], len(pts))
         if report is not None:
             report.frames += 1
@@ -314,15 +312,65 @@ def label_mask(doc: AnnotationDocument, frame: int, mask: ArrayLike, semantic: i
                description: str = "Label points") -> SetPointLabels | None:
     """A command labelling the points of ``mask`` (N,) at ``frame`` with ``semantic`` (an index or
     a class name) and/or ``instance``; ``only_unlabelled`` keeps points that have a class."""
+    return label_masks(doc, {frame: mask}, semantic, instance, only_unlabelled=only_unlabelled,
+                       description=description)
+
+
+def label_masks(doc: AnnotationDocument, masks: Mapping[int, ArrayLike], semantic: int | str | None = None,
+                instance: int | None = None, *, only_unlabelled: bool = False,
+                description: str = "Label points") -> SetPointLabels | None:
+    """One command labelling, in every frame of ``masks`` (frame -> (N,) bool over that sweep),
+    the selected points (see :func:`label_mask`): a stroke over accumulated sweeps labels each
+    sweep's own points in one undo step. None when nothing is selected."""
     labels = labels_of(doc)
-    m = np.asarray(mask, dtype=bool).reshape(-1)
     sem = labels.table.index(semantic) if isinstance(semantic, str) else semantic
-    if only_unlabelled:
-        m = m & (labels.get(frame, len(m)).semantic == UNLABELLED)
-    idx = np.flatnonzero(m)
-    if idx.size == 0:
-        return None
-    return SetPointLabels({frame: PointEdit(idx, sem, instance, len(m))}, description)
+    edits: dict[int, PointEdit] = {}
+    for frame, mask in masks.items():
+        m = np.asarray(mask, dtype=bool).reshape(-1)
+        if only_unlabelled:
+            m = m & (labels.get(frame, len(m)).semantic == UNLABELLED)
+        idx = np.flatnonzero(m)
+        if idx.size:
+            edits[int(frame)] = PointEdit(idx, sem, instance, len(m))
+    return SetPointLabels(edits, description) if edits else None
+
+
+def camera_lasso_mask(pts: ArrayLike, polygon_uv: ArrayLike, camera: Any, T_cam_from_world: ArrayLike, *,
+                      z_band: Sequence[float] | None = None, nearest_only: bool = False,
+                      depth_tol: float = 0.5, cell_px: float = 4.0) -> Mask:
+    """(N,) True for world points ``pts`` (N, 3) m in front of ``camera`` (a
+    :class:`calib.camera.CameraModel`, pose ``T_cam_from_world`` (4, 4)) whose projection lies in
+    the image and inside ``polygon_uv`` (K, 2) image px (even-odd rule), with world z in
+    ``z_band``. ``nearest_only``: only the visible surface, points at most ``depth_tol`` m behind
+    the nearest selected point of their ``cell_px`` x ``cell_px`` pixel cell (the frustum's
+    background and what a wall hides stay out)."""
+    p = np.asarray(pts, dtype=np.float64)
+    p = p.reshape(-1, p.shape[-1])[:, :3]
+    poly = np.asarray(polygon_uv, dtype=np.float64).reshape(-1, 2)
+    if len(poly) < 3:
+        raise ModelError(f"camera lasso: a polygon needs 3 vertices or more, got {len(poly)}")
+    if cell_px <= 0 or depth_tol < 0:
+        raise ModelError(f"camera lasso: cell_px must be > 0 and depth_tol >= 0, got {cell_px}, {depth_tol}")
+    T = np.asarray(T_cam_from_world, dtype=np.float64)
+    cand = np.flatnonzero(_z_band(p, z_band))
+    pc = p[cand] @ T[:3, :3].T + T[:3, 3]
+    front = pc[:, 2] > 0
+    cand, pc = cand[front], pc[front]
+    uv, depth, valid = camera.project(pc)
+    cand, uv, depth = cand[valid], uv[valid], depth[valid]
+    inside = lasso_mask(np.c_[uv, np.zeros(len(uv))], poly)
+    cand, uv, depth = cand[inside], uv[inside], depth[inside]
+    if nearest_only and cand.size:
+        cell = np.floor((uv + 0.5) / cell_px).astype(np.int64)  # image px from -0.5: cells from 0
+        key = cell[:, 0] * (int(camera.height / cell_px) + 2) + cell[:, 1]
+        _, inv = np.unique(key, return_inverse=True)
+        near = np.full(inv.max() + 1, np.inf)
+        np.minimum.at(near, inv, depth)
+        keep = depth <= near[inv] + depth_tol
+        cand = cand[keep]
+    out = np.zeros(len(p), dtype=bool)
+    out[cand] = True
+    return out
 
 
 # ---- small-cluster cleanup -------------------------------------------------------------------------

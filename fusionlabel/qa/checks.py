@@ -471,12 +471,18 @@ def run_checks(
     config: QAConfig | None = None,
     records: Iterable[LabelRecord] | None = None,
     frames: Iterable[int] | None = None,
+    point_labels: Any = None,
+    point_sweeps: Any = None,
 ) -> QAResult:
     """Run every enabled check (see the module doc) on ``doc``.
 
     ``info``: frame times and LiDAR poses (None: uniform ``default_frame_dt_s`` and no range check);
     ``load_points(frame)``: world-frame points (N, >=3) or None; ``records``: raw label records for
     the duplicate-id check; ``frames``: limit the per-frame checks to these frames.
+    ``point_labels`` (a ``fusionlabel.pointlabels.PointLabels``) with ``point_sweeps`` (the
+    labelled LiDAR's ``Sweeps``): also the point-label checks ``point_class``, ``point_instance``
+    and ``point_unlabelled`` (:func:`point_label_findings`) on the
+    frames that have point labels.
     """
     cfg = config or QAConfig.default()
     onto = ontology or Ontology.default()
@@ -510,6 +516,11 @@ def run_checks(
     wanted = set(range(n)) | set(per_frame) if frames is None else {int(f) for f in frames}
     for f in sorted(wanted):
         _check_frame(ctx, f, per_frame.get(f, []), load_points, skipped)
+    point_checks: list[str] = []
+    if point_labels is not None and point_sweeps is not None:
+        found, point_checks = point_label_findings(doc, point_labels, point_sweeps, cfg, frames=frames,
+                                                   ontology=onto)
+        ctx.out.extend(found)
     if info is None and cfg.enabled("lidar_range"):
         skipped["lidar_range"] = "no sequence description (LiDAR poses)"
     if cfg.enabled("duplicate_id"):
@@ -521,8 +532,38 @@ def run_checks(
     findings = sorted(ctx.out, key=lambda x: (x.frame if x.frame is not None else -1,
                                               x.track_id if x.track_id is not None else -1,
                                               order[x.severity], x.check, x.message))
-    run = [c for c in cfg.check_names() if cfg.enabled(c) and c not in skipped]
+    run = [c for c in cfg.check_names() if cfg.enabled(c) and c not in skipped
+           and (not c.startswith("point_") or c in point_checks)]
     return QAResult(findings, n, len(doc), nboxes, run, skipped)
+
+
+def point_label_findings(doc: AnnotationDocument, labels: Any, sweeps: Any, config: QAConfig, *,
+                         frames: Iterable[int] | None = None, ontology: Any = None) -> tuple[list[Finding], list[str]]:
+    """The point-label issues (:func:`fusionlabel.pointlabels.qa.check_point_labels` of
+    ``labels``, a ``PointLabels``, on ``sweeps``, the labelled LiDAR's ``Sweeps``) as findings of
+    the checks ``QA_CHECKS`` enabled in ``config`` (severity and ``min_points`` from it), and the
+    names of the checks run. Frames without point labels are not checked."""
+    from fusionlabel.pointlabels.qa import QA_CHECKS, check_point_labels
+
+    run = [c for c in QA_CHECKS.values() if config.enabled(c)]
+    if not run:
+        return [], []
+    if frames is not None:  # frames without point labels have nothing to check
+        frames = [f for f in frames if labels.has(int(f))]
+    issues = check_point_labels(
+        doc, labels, sweeps, frames=frames, ontology=ontology,
+        min_points=int(min((config.param(c, "min_points") for c in ("point_class", "point_instance")
+                            if config.enabled(c)), default=1)),
+        min_unlabelled=int(config.param("point_unlabelled", "min_points")) if config.enabled("point_unlabelled")
+        else None)
+    out = []
+    for i in issues:
+        check = QA_CHECKS[i.kind]
+        if not config.enabled(check) or i.points < int(config.param(check, "min_points")):
+            continue
+        out.append(Finding(check, config.severity(check), f"frame {i.frame}: {i.message}", i.track_id, i.frame,
+                           i.location, {"points": i.points, "instance": i.instance}))
+    return out, run
 
 
 def _fmt(v: Iterable[float]) -> str:

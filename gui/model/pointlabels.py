@@ -14,6 +14,13 @@
   ``cleanup`` (``fusionlabel.pointlabels.tools``), each one undoable command, computed in a
   background job and pushed on the GUI thread.
 
+- Accumulated sweeps (``view.accumulate`` > 0): :meth:`PointLabelPart.shown_frames` are the
+  current frame and those around it; the views draw all of them by label and a BEV stroke labels
+  each sweep's own points in one step (the tool's ``sweeps_of``).
+- Camera lasso: with the lasso on, a drag in a camera panel labels the current sweep's points
+  whose projection falls inside it (``nearest_only``: the visible surface only); the stroke is
+  drawn by :class:`ImageStrokeLayer` in the panel it belongs to.
+
 A sequence without point labels gets empty ones (sized from its sweeps) on the first edit.
 """
 
@@ -29,10 +36,29 @@ from fusionlabel.pointlabels.classes import UNLABELLED, ClassTable
 from fusionlabel.pointlabels.store import PointLabels
 from fusionlabel.tools.pointlabel import PointLabelTool
 from gui.colors import LABEL_MODES
+from gui.model.camproj import CameraView, LineGroup
 from gui.model.layers import LegendEntry, PointClass, PointLabelLayer
+from gui.model.viewedit import OneValueLayer
 
 #: Colour of points of a LiDAR that is not the labelled one (RGB 0-255).
 OTHER_LIDAR_COLOR = (70, 70, 70)
+#: Pen of a camera lasso being drawn: RGB 0-255, width px, pattern.
+STROKE_PEN = ((255, 255, 255), 1.5, "")
+
+
+class ImageStrokeLayer(OneValueLayer):
+    """A camera lasso being drawn (``value``: ``(camera name, ((u, v), ...))`` image px, or
+    None), a closed polyline in the panel of that camera; nothing elsewhere."""
+
+    kind = "point_lasso"
+
+    def camera_lines(self, view: CameraView) -> list[LineGroup]:
+        v = self.value
+        if v is None or v[0] != view.name or len(v[1]) < 2:
+            return []
+        poly = np.asarray(v[1] + (v[1][0],), dtype=np.float64)
+        color, width, pattern = STROKE_PEN
+        return [LineGroup(self._alpha(color), width, pattern, (poly,))]
 
 
 def layer_for(table: ClassTable) -> PointLabelLayer:
@@ -120,6 +146,32 @@ class PointLabelPart:
         sl = labelled_slice(fd, labels.sensor, n)
         return None if sl is None else fd.pts_world[sl]
 
+    def shown_frames(self) -> list[Any]:
+        """The frames drawn now (``gui.frames.FrameData``): the current one first, then the
+        accumulated ones (``view.accumulate`` before and after, within the sequence)."""
+        s, fd = self.session, self.fd
+        if s is None or fd is None:
+            return []
+        acc = int(self.model.view.accumulate)
+        if acc <= 0 or getattr(s, "frames", None) is None:
+            return [fd]
+        n = len(s)
+        return [fd] + [s.frames.get(f, prefetch=False) for f in range(fd.index - acc, fd.index + acc + 1)
+                       if f != fd.index and 0 <= f < n]
+
+    def shown_sweeps(self) -> list[tuple[int, NDArray[np.floating]]]:
+        """``[(frame, world points (N, 3))]`` of the labelled LiDAR in the frames drawn, when
+        sweeps are accumulated (the tool's ``sweeps_of``); empty otherwise (the current frame)."""
+        frames = self.shown_frames()
+        if len(frames) < 2:
+            return []
+        out = []
+        for fd in frames:
+            pts = self.frame_points(fd)
+            if pts is not None:
+                out.append((int(fd.index), pts))
+        return out
+
     def colors(self, fd: Any) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
         """(N, 3) uint8 colours and (N,) drawing order of every point of ``fd.pts_world`` by its
         label (the view's colour mode), for the 3D view, the BEV and the camera overlay."""
@@ -141,6 +193,18 @@ class PointLabelPart:
         rgb[sl] = layer.colors()
         order[sl] = layer.order()
         return rgb, order
+
+    def shown_colors(self, fd: Any) -> tuple[NDArray[np.float32], NDArray[np.uint8], NDArray[np.float32]]:
+        """Every point of the frames drawn (:meth:`shown_frames`, ``fd`` the current one) with its
+        colour and drawing order by label: world points (M, 3) float32, (M, 3) uint8, (M,); the
+        current frame's points come first (``len(fd.pts_world)`` of them)."""
+        self.fd = fd
+        frames = self.shown_frames()
+        parts = [(f.pts_world, *self.colors(f)) for f in frames]
+        self.fd = fd
+        if len(parts) == 1:
+            return parts[0]  # type: ignore[return-value]
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
     def legend(self) -> list[LegendEntry]:
         """The classes of the current sweep and their counts (after :meth:`colors`)."""
@@ -175,6 +239,8 @@ class PointLabelPart:
         tool.semantic = self.table().index(self.current_class)
         tool.z_band = self.tool.z_band if self.tool is not None else None
         tool.mode = self.tool.mode if self.tool is not None else "lasso"
+        tool.nearest_only = self.tool.nearest_only if self.tool is not None else False
+        tool.sweeps_of = self.shown_sweeps
         self.tool = tool
         return tool
 
@@ -192,7 +258,8 @@ class PointLabelPart:
         ctl.set_tool("label_points")
         if not self.active():
             self.model.view.color_mode = "class"
-        self.model.show_message(f"{mode}: left drag in the BEV labels points as {self.current_class}", 5000)
+        where = "the BEV or a camera panel" if mode == "lasso" else "the BEV"
+        self.model.show_message(f"{mode}: left drag in {where} labels points as {self.current_class}", 5000)
 
     # ---- sequence tools ------------------------------------------------------------------------------
     def _sweeps(self) -> Any:

@@ -380,11 +380,18 @@ class QAReview:
         doc = AnnotationDocument.from_dict(data)  # the labeler keeps editing the original
         records = records_from_document_dict(data)
         info, onto, loader = s.seq, s.ontology, world_point_loader(s.loaded)
+        labels = s.doc.point_labels  # the point-label checks read the labels (and their sweeps)
+        sweeps = None
+        if labels is not None:
+            from formats.pointlabels import sweeps_of
+
+            sweeps = sweeps_of(s.loaded, labels.sensor)
 
         def work(_job: Job) -> QAResult:
             from fusionlabel.qa import run_checks
 
-            return run_checks(doc, info, loader, ontology=onto, records=records)
+            return run_checks(doc, info, loader, ontology=onto, records=records, point_labels=labels,
+                              point_sweeps=sweeps)
 
         self._job = m.jobs.submit("qa-checks", work, finished=self._on_checks)
         self.events.checks_running.emit((len(doc), len(info)))

@@ -6,7 +6,9 @@
   (fill from boxes, ground and road, cleanup), the legend with the counts of the current sweep and
   the labelled share;
 - the controller's ``"label_points"`` tool (BEV lasso / brush, one undoable step per stroke), its
-  stroke drawn in the BEV while dragging;
+  stroke drawn in the BEV while dragging; with the lasso on, a drag in a camera panel is a camera
+  lasso (drawn in that panel; the camera box tool, when on, keeps the panels);
+- with sweeps accumulated, all of them drawn by label (a BEV stroke labels each);
 - redraws when the point labels change (edits, undo, redo).
 
 The actions (keys, menu entries) are in :mod:`gui.model.actions` (``point_*``).
@@ -18,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QColor, QIcon, QPixmap
+from PyQt6.QtCore import QEvent, QObject, Qt
+from PyQt6.QtGui import QColor, QIcon, QMouseEvent, QPixmap
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,9 +39,11 @@ from PyQt6.QtWidgets import (
 )
 
 from fusionlabel.document import DocumentEvent
+from fusionlabel.tools.events import PointerEvent
+from fusionlabel.tools.imagebox import CameraFrame
 from gui.colors import LABEL_MODES
 from gui.model import ViewerModel
-from gui.model.pointlabels import PointLabelPart
+from gui.model.pointlabels import ImageStrokeLayer, PointLabelPart
 from gui.model.shapes import Shape
 
 STROKE_COLOR = (255, 255, 255)
@@ -76,6 +80,10 @@ class PointLabelDock(QWidget):
         self.unlabelled_box = QCheckBox("only unlabelled points")
         self.unlabelled_box.toggled.connect(self._band_changed)
         form.addRow(self.unlabelled_box)
+        self.nearest_box = QCheckBox("camera lasso: visible surface only")
+        self.nearest_box.setToolTip("a lasso in a camera panel leaves the points hidden behind nearer ones")
+        self.nearest_box.toggled.connect(self._band_changed)
+        form.addRow(self.nearest_box)
         lay.addLayout(form)
         row = QGridLayout()  # two rows: the dock stays as narrow as its neighbours (a tab beside them)
         self.buttons: dict[str, QPushButton] = {}
@@ -104,6 +112,7 @@ class PointLabelDock(QWidget):
         if tool is None:
             return
         tool.only_unlabelled = self.unlabelled_box.isChecked()
+        tool.nearest_only = self.nearest_box.isChecked()
         if self.band_box.isChecked():
             tool.set_z_band(self.band_lo.value(), max(self.band_hi.value(), self.band_lo.value()))
         else:
@@ -136,6 +145,67 @@ class PointLabelDock(QWidget):
             + f"{len(frames)} frames with labels")
 
 
+_PRESS, _MOVE, _RELEASE = QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease
+
+
+class CameraLasso(QObject):
+    """The camera panels' event filter of the camera lasso: while the point-label lasso is the
+    tool (and the camera box tool is off), left drags in a panel go to the tool as camera events;
+    ``layers`` draw the stroke, one per panel."""
+
+    def __init__(self, part: PointLabelPart, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.part = part
+        self.grid: Any = None
+        self.layers: dict[str, ImageStrokeLayer] = {}
+
+    def bind(self, grid: Any, tool: Any) -> None:
+        """Filter the panels of a new camera grid; give ``tool`` the cameras and the stroke."""
+        if grid is not None and grid is not self.grid:
+            self.grid, self.layers = grid, {}
+            for name, panel in grid.panels.items():
+                panel.installEventFilter(self)
+                self.layers[name] = panel.layers.append(ImageStrokeLayer())  # type: ignore[assignment]
+        if tool is not None:
+            tool.cameras = self.camera_frame
+            tool.on_camera_stroke = self._on_stroke
+
+    def camera_frame(self, name: str) -> CameraFrame | None:
+        panel = self.grid.panels.get(name) if self.grid is not None else None
+        if panel is None:
+            return None
+        view = panel.camera_view()
+        return CameraFrame(view.camera, np.linalg.inv(view.T_cam_from_world))
+
+    def _on_stroke(self, camera: str, stroke: np.ndarray | None) -> None:
+        value = None if stroke is None else (camera, tuple((float(u), float(v)) for u, v in stroke))
+        for name, layer in self.layers.items():
+            if layer.set_value(value if name == camera else None) and self.grid is not None:
+                self.grid.panels[name].update()
+
+    def _on(self) -> bool:
+        m = self.part.model
+        ctl, tool = m.controller, self.part.tool
+        return (ctl is not None and tool is not None and ctl.active_name == "label_points" and tool.mode == "lasso"
+                and not m.view.camera_box)
+
+    def eventFilter(self, obj: QObject, e: QEvent) -> bool:  # type: ignore[override]
+        if e.type() not in (_PRESS, _MOVE, _RELEASE) or not self._on() or not hasattr(obj, "widget_to_image"):
+            return False
+        me: QMouseEvent = e  # type: ignore[assignment]
+        uv = obj.widget_to_image(np.array([[me.position().x(), me.position().y()]]))[0]
+        kind = {_PRESS: "press", _MOVE: "move", _RELEASE: "release"}[e.type()]
+        if kind != "move" and me.button() != Qt.MouseButton.LeftButton:
+            return False
+        try:
+            return bool(self.part.tool.on_pointer(  # type: ignore[union-attr]
+                PointerEvent.in_camera(kind, obj.name, (float(uv[0]), float(uv[1])))))  # type: ignore[attr-defined]
+        except Exception as err:  # a tool error must not kill the window; the labels are unchanged
+            self.part.tool.cancel()  # type: ignore[union-attr]
+            self.part.model.show_message(f"{type(err).__name__}: {err}", 8000)
+            return True
+
+
 class PointLabelsInWindow:
     """Glue between the window's widgets and :class:`PointLabelPart` (module doc): ``model`` the
     window's ``ViewerModel``, ``drawing`` its ``gui.qt.drawing.ViewDrawing``, ``bev`` /
@@ -157,6 +227,7 @@ class PointLabelsInWindow:
                 color_box.addItem(mode)
         drawing.label_points = self.draw
         self.dock_widget = PointLabelDock(self.part)
+        self.camera_lasso = CameraLasso(self.part, parent)
         self.dock = QDockWidget("Point labels", parent)
         self.dock.setObjectName("point_labels")
         self.dock.setWidget(self.dock_widget)
@@ -180,6 +251,7 @@ class PointLabelsInWindow:
             tool.on_stroke = self._on_stroke
             ctl.tools["label_points"] = tool
             self.dock_widget.apply_settings()
+        self.camera_lasso.bind(self.camera_grid, self.part.tool)
         if self._doc is not s.doc:
             if self._unsub is not None:
                 self._unsub()
@@ -192,6 +264,7 @@ class PointLabelsInWindow:
         grid = self.camera_grid
         if grid is None:
             return
+        self.camera_lasso.bind(grid, self.part.tool)
         for panel in grid.panels.values():
             if panel.overlay_colors is None:
                 panel.overlay_colors = self._overlay_colors
@@ -229,10 +302,10 @@ class PointLabelsInWindow:
             if bar is not None:
                 bar.set_label_shares(())
             return False
-        rgb, order = self.part.colors(fd)
-        self._rgb = rgb
-        self.view3d.set_points(fd.pts_world, rgb.astype(np.float32) / np.float32(255.0))
-        self.bev.set_points(fd.pts_world[:, :2], rgb, order=order)
+        pts, rgb, order = self.part.shown_colors(fd)  # with the accumulated sweeps, if any
+        self._rgb = rgb[:len(fd.pts_world)]  # the camera overlay: the current frame's
+        self.view3d.set_points(pts, rgb.astype(np.float32) / np.float32(255.0))
+        self.bev.set_points(pts[:, :2], rgb, order=order)
         self.dock_widget.refresh()
         self.update_shares()
         return True

@@ -37,6 +37,9 @@ def test_default_table_is_lidarseg_and_maps_kitti() -> None:
     assert t.index("vehicle.ego") == 31 and len(t) == 34
     assert t.class_for_label("car") == 17 and t.class_for_label("cyclist") == 14
     assert t.class_for_label("pedestrian") == 2 and t.class_for_label("tram") is None
+    # datasets that keep their own names: SUSTechPOINTS / KITTI capitalised classes
+    assert t.class_for_label("Car") == 17 and t.class_for_label("Pedestrian") == 2
+    assert t.class_for_label("Truck") == t.index("vehicle.truck") and t.class_for_label("Rider") is None
     sem = np.array([17, 24, 26, t.index("static.manmade.pole"), UNLABELLED], dtype=np.uint8)
     assert t.to_kitti(sem).tolist() == [10, 40, 48, 80, 0]
     assert t.to_nuscenes(sem).tolist() == [17, 24, 26, 28, 0]
@@ -203,15 +206,95 @@ def test_create_track_then_fill_is_two_steps() -> None:
     assert len(doc) == 0 and (doc.point_labels.get(1).semantic == UNLABELLED).all()
 
 
-def test_near_boxes_keeps_every_point_inside_a_box() -> None:
-    from fusionlabel.geometry import point_box_indices
-    from fusionlabel.pointlabels.tools import near_boxes
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("offset", [0.0, 3e4])
+def test_points_in_any_box_equals_point_box_indices(dtype: type, offset: float, monkeypatch: pytest.MonkeyPatch
+                                                     ) -> None:
+    import fusionlabel.geometry as geo
 
     rng = np.random.default_rng(5)
-    pts = np.c_[rng.uniform(-50, 50, (20000, 2)), rng.uniform(-1, 4, 20000)]
-    pts[:5] = np.nan
-    boxes = np.c_[rng.uniform(-40, 40, (30, 2)), rng.uniform(0, 2, 30), rng.uniform(0.5, 6, (30, 3)),
+    pts = np.c_[rng.uniform(-50, 50, (20000, 2)) + offset, rng.uniform(-1, 4, 20000)]
+    boxes = np.c_[rng.uniform(-40, 40, (30, 2)) + offset, rng.uniform(0, 2, 30), rng.uniform(0.5, 9, (30, 3)),
                   rng.uniform(-np.pi, np.pi, 30)]
-    full = np.flatnonzero(point_box_indices(pts, boxes, margin=0.1) >= 0)
-    near = near_boxes(pts, boxes, margin=0.1)
-    assert full.size > 100 and np.isin(full, near).all() and near.size < len(pts) / 2
+    pts[:240] = geo.box_corners(boxes).reshape(-1, 3)  # on faces and corners: inside
+    pts[240:245] = np.nan
+    pts[245, 0] = np.inf
+    pts = pts.astype(dtype)
+    for margin in (0.0, 0.1, -0.05):
+        full = geo.point_box_indices(pts, boxes, margin=margin)
+        idx, box_of = geo.points_in_any_box(pts, boxes, margin=margin)
+        assert idx.size > 500 and np.array_equal(idx, np.flatnonzero(full >= 0))
+        assert np.array_equal(box_of, full[idx])
+    # points in cells several boxes touch: the pairwise test and, past its budget, the general one
+    monkeypatch.setattr(geo, "_CHUNK_PAIRS", 10)
+    idx2, box_of2 = geo.points_in_any_box(pts, boxes, margin=-0.05)
+    assert np.array_equal(idx2, idx) and np.array_equal(box_of2, box_of)
+    assert geo.points_in_any_box(pts[:0], boxes)[0].size == 0 and geo.points_in_any_box(pts, boxes[:0])[0].size == 0
+
+
+def test_fill_from_boxes_matches_per_frame_boxes() -> None:
+    """The fill resolves each track once (interpolated, tracked and held boxes): the same points as
+    the boxes of each frame (``doc.boxes_at``) tested one frame at a time; lowest track id wins."""
+    from fusionlabel.geometry import as_box_array, point_box_indices
+
+    rng = np.random.default_rng(3)
+    n, frames = 3000, 12
+    pts = {f: np.c_[rng.uniform(-15, 15, (n, 2)), rng.uniform(0, 2.5, n)].astype(np.float32) for f in range(frames)}
+    doc, stack = _doc_with_labels(frames, n)
+    doc._insert_track(Track(3, "car", {}, {0: Box3D((-8, 0, 1), (4, 2, 2), 0.0), 6: Box3D((0, 1, 1), (4.5, 2, 2), 0.4),
+                                           11: Box3D((8, 3, 1), (4, 2, 2), 0.8)}))
+    doc._insert_track(Track(1, "pedestrian", {}, {2: Box3D((-7, 0, 1), (1, 1, 2), 0.0),
+                                                  9: Box3D((2, 2, 1), (1, 1, 2), 0.0)}, end=11))
+    doc._insert_track(Track(5, "tram", {}, {4: Box3D((0, -5, 1), (3, 3, 2), 0.0)}))  # maps to no class
+    stack.push(fill_from_boxes(doc, Sweeps(lambda f: pts[f], np.zeros((frames, 3))), margin=0.05))
+    table = doc.point_labels.table
+    for f in range(frames):
+        refs = [r for r in doc.boxes_at(f) if table.class_for_label(r.label) is not None]
+        want_s = np.full(n, UNLABELLED)
+        want_i = np.zeros(n)
+        if refs:
+            b = point_box_indices(pts[f], as_box_array([r.box for r in refs]), margin=0.05)
+            for k, r in enumerate(refs):
+                want_s[b == k] = table.class_for_label(r.label)
+                want_i[b == k] = instance_of_track(r.track_id)
+        lab = doc.point_labels.get(f)
+        assert np.array_equal(lab.semantic, want_s) and np.array_equal(lab.instance, want_i), f
+    assert (doc.point_labels.get(10).instance == 2).any()  # the held pedestrian box after its last keyframe
+
+
+def test_qa_run_checks_reports_point_label_findings_and_follows_undo() -> None:
+    from fusionlabel.qa import run_checks
+    from fusionlabel.qa.config import QAConfig
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    pts = {f: np.c_[rng.uniform(-10, 10, (n, 2)), rng.uniform(0, 2, n)] for f in range(3)}
+    doc, stack = _doc_with_labels(3, n)
+    doc._insert_track(Track(2, "car", {}, {0: Box3D((0, 0, 1), (4, 2, 2), 0.0), 2: Box3D((2, 0, 1), (4, 2, 2), 0.0)}))
+    sweeps = Sweeps(lambda f: pts[f], np.zeros((3, 3)))
+
+    def point_findings(**kw: object) -> list:
+        res = run_checks(doc, point_labels=doc.point_labels, point_sweeps=sweeps, **kw)  # type: ignore[arg-type]
+        return [f for f in res.findings if f.check.startswith("point_")]
+
+    assert point_findings() == []  # no frame has point labels yet: nothing to check
+    stack.push(fill_from_boxes(doc, sweeps))
+    res = run_checks(doc, point_labels=doc.point_labels, point_sweeps=sweeps)
+    assert {"point_class", "point_instance", "point_unlabelled"} <= set(res.checks_run)
+    assert [f for f in res.findings if f.check.startswith("point_")] == []
+    car1 = np.flatnonzero(doc.point_labels.get(1).semantic == 17)
+    stack.push(label_points(1, car1[:4], semantic=2))  # 4 car points labelled pedestrian
+    stack.push(label_points(1, car1[4:14], semantic=UNLABELLED, instance=0))  # 10 erased
+    found = {(f.check, f.severity, f.frame, f.track_id): f for f in point_findings()}
+    assert set(found) == {("point_class", "error", 1, 2), ("point_unlabelled", "warning", 1, 2)}
+    assert found[("point_class", "error", 1, 2)].details["points"] == 4
+    loc = found[("point_unlabelled", "warning", 1, 2)].location
+    assert loc is not None and abs(loc[0] - 1.0) <= 2.0 and abs(loc[1]) <= 1.0  # inside the box at frame 1
+    # the thresholds and switches come from the QA configuration
+    cfg = QAConfig.from_dict({"checks": {"point_unlabelled": {"min_points": 11}, "point_class": {"enabled": False}}})
+    assert point_findings(config=cfg) == []
+    assert "point_class" not in run_checks(doc, config=cfg, point_labels=doc.point_labels,
+                                           point_sweeps=sweeps).checks_run
+    stack.undo()
+    stack.undo()
+    assert point_findings() == []
