@@ -1,0 +1,323 @@
+"""The exporters' per-frame geometry, fast: which boxes a camera can see, their 2D outlines on the
+exported pinhole camera, and the LiDAR occlusion heuristic's counts (:mod:`formats.export.common`).
+
+Every result equals the straightforward computation bit for bit (tests compare them); only work
+whose outcome is already decided is skipped:
+
+* :func:`spheres_outside`: a box whose bounding sphere lies behind the near plane or wholly beyond
+  one side of the image is not in it (a conservative pre-test before the exact one).
+* :func:`pinhole_extent2d`: :func:`calib.projection.box_extent2d` for an undistorted camera,
+  computed on plain floats (the same operations in the same order) instead of small arrays.
+* :class:`SweepBoxes`: the sweep's points inside boxes (``point_box_indices`` with the hit margin)
+  computed only for the points the heuristic looks at (those projected into some box's outline)
+  and only against the boxes that can hold them; :meth:`SweepBoxes.camera` projects only the
+  points that can land in a given pixel rectangle in front of a depth.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calib.camera import CameraModel
+from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
+from formats.export.common import HIT_MARGIN, ProjectedSweep, xform
+from fusionlabel.box import Box3D
+from fusionlabel.geometry import BOUNDARY_EPS, point_box_indices
+
+F64 = NDArray[np.float64]
+
+#: Near plane of the exported cameras' projections (``calib.camera.DEFAULT_NEAR``, metres).
+NEAR = 0.1
+
+
+def box_radii(boxes: Sequence[Box3D], pad: float = 0.0) -> F64:
+    """(M,) radius of each box's bounding sphere about its centre (m), ``pad`` added to every
+    half size (a margin around the box) and a micrometre for rounding."""
+    half = np.array([b.size for b in boxes], dtype=np.float64).reshape(-1, 3) / 2.0 + pad
+    return np.sqrt((half * half).sum(axis=1)) + 1e-6
+
+
+def spheres_outside(centers_cam: F64, radii: F64, camera: CameraModel, near: float = NEAR) -> NDArray[np.bool_]:
+    """(M,) True where a sphere (centres (M, 3) in the camera frame, radii (M,), metres) certainly
+    has nothing in the image of the pinhole ``camera``: it lies behind the near plane, or beyond one
+    side of the image (so a box inside it has no clipped 2D outline: ``box_extent2d`` gives None or
+    an empty clipped part, and no projected point of it is valid)."""
+    c = np.asarray(centers_cam, dtype=np.float64).reshape(-1, 3)
+    K = camera.K
+    fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
+    W, H = camera.width, camera.height
+    tol = 1e-6 + 1e-9 * np.abs(c).max(axis=1, initial=0.0)
+    r = radii + tol
+    z = c[:, 2]
+    out = z + r < near
+    # planes through the optical centre: a point p is on the image side of each when n . p >= 0
+    normals = np.array([[fx, s, cx + 0.5], [-fx, -s, W - 0.5 - cx], [0.0, fy, cy + 0.5],
+                        [0.0, -fy, H - 0.5 - cy]])
+    normals /= np.linalg.norm(normals, axis=1)[:, None]
+    dist = c @ normals.T  # (M, 4) signed distances
+    return out | (dist < -r[:, None]).any(axis=1)
+
+
+# ---- the 2D outline of a box on a pinhole camera ---------------------------------------------------
+def _hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``calib.projection.convex_hull`` of sorted unique points (monotone chain, same arithmetic)."""
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list[tuple[float, float]] = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
+
+
+def _clip(poly: list[tuple[float, float]], nx: float, ny: float, c: float) -> list[tuple[float, float]]:
+    """``calib.projection._clip_polygon_halfplane``: the part with ``n . x <= c``."""
+    out: list[tuple[float, float]] = []
+    if not poly:
+        return out
+    prev = poly[-1]
+    s_prev = prev[0] * nx + prev[1] * ny - c
+    for p in poly:
+        s_cur = p[0] * nx + p[1] * ny - c
+        ins = s_cur <= 0
+        if ins != (s_prev <= 0):
+            t = s_prev / (s_prev - s_cur)
+            out.append((prev[0] + (p[0] - prev[0]) * t, prev[1] + (p[1] - prev[1]) * t))
+        if ins:
+            out.append(p)
+        prev, s_prev = p, s_cur
+    return out
+
+
+def _clip_rect(poly: list[tuple[float, float]], rect: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    x0, y0, x1, y1 = rect
+    for nx, ny, c in ((-1.0, 0.0, -x0), (1.0, 0.0, x1), (0.0, -1.0, -y0), (0.0, 1.0, y1)):
+        poly = _clip(poly, nx, ny, c)
+    return poly
+
+
+def _bbox(poly: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    xs = [p[0] for p in poly]
+    ys = [p[1] for p in poly]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | None = None,
+                     need_truncation: bool = True) -> BoxExtent2D | None:
+    """:func:`calib.projection.box_extent2d` (default near plane) of a box with corners (8, 3) in
+    the frame of an undistorted pinhole ``camera``, equal to it bit for bit; a box reaching behind
+    the near plane, or another camera model, goes to ``box_extent2d`` itself. ``rounded_xy``: the
+    corners' ``np.round(xy / z, 12)`` (8, 2) when the caller computed it for many boxes at once.
+    Without ``need_truncation`` the returned truncation is NaN (the polygon and boxes are exact)."""
+    corners = np.asarray(corners_cam, dtype=np.float64)
+    if (camera.model != "none" or math.isfinite(camera.max_radius) or corners.shape != (8, 3)
+            or not np.isfinite(corners).all()):
+        return box_extent2d(corners, camera)
+    if not (corners[:, 2] >= NEAR).all():  # the solid clipped at the near plane, as box_outline_normalized
+        a, b, keep = clip_segments_near(corners[BOX_EDGES[:, 0]], corners[BOX_EDGES[:, 1]], NEAR)
+        pts3 = np.concatenate([a[keep], b[keep]])
+        if len(pts3) == 0:
+            return None
+        rounded_xy = np.round(pts3[:, :2] / pts3[:, 2:3], 12)
+    elif rounded_xy is None:
+        rounded_xy = np.round(corners[:, :2] / corners[:, 2:3], 12)
+    pts = sorted(set(map(tuple, rounded_xy.tolist())))
+    if len(pts) <= 2:
+        return None
+    outline = _hull(pts)  # clipping to the field of view disk: none (infinite radius)
+    if len(outline) < 3:
+        return None
+    K = camera.K
+    k00, k01, k02, k11, k12 = float(K[0, 0]), float(K[0, 1]), float(K[0, 2]), float(K[1, 1]), float(K[1, 2])
+
+    def px(poly: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [(k00 * x + k01 * y + k02, k11 * y + k12) for x, y in poly]
+
+    full = px(outline)
+    near_img = _clip_rect(outline, _normalized_bounds(camera))
+    clipped_poly: list[tuple[float, float]] = []
+    if len(near_img) >= 3:
+        clipped_poly = _clip_rect(px(near_img), camera.image_rect())
+    poly = np.array(clipped_poly, dtype=np.float64).reshape(-1, 2)
+    area_clip = _polygon_area(poly) if len(clipped_poly) >= 3 else 0.0
+    clipped = _bbox(clipped_poly) if len(clipped_poly) >= 3 and area_clip > 0 else None
+    if need_truncation:
+        area_full = _polygon_area(np.array(full, dtype=np.float64))
+        trunc = 1.0 - area_clip / area_full if area_full > 0 else (0.0 if clipped else 1.0)
+        trunc = float(min(max(trunc, 0.0), 1.0))
+    else:
+        trunc = math.nan
+    return BoxExtent2D(_bbox(full), clipped, trunc, poly)
+
+
+# ---- the sweep and the boxes ---------------------------------------------------------------------
+class SweepBoxes:
+    """A sweep for the occlusion heuristic: its points in the frame the boxes are tested in (``F``:
+    KITTI's velodyne, nuScenes' LiDAR), given as ``xyz`` (N, 3) in the source frame and
+    ``T_F_from_src`` (None: the same frame; the points in ``F`` are ``xform(T, xyz)``, float64, as
+    the writers compute them), and the frame's world boxes with ``T_F_from_world``.
+
+    :meth:`box_of` gives ``point_box_indices(points_F, [b.transformed(T_F_from_world) ...],
+    margin=HIT_MARGIN)`` for chosen points, computed once per point and only against the boxes
+    whose bounding sphere (with the margin) reaches those points."""
+
+    def __init__(self, xyz: NDArray[np.floating], T_F_from_src: F64 | None, boxes_world: Sequence[Box3D],
+                 T_F_from_world: F64, points_F: F64 | None = None) -> None:
+        self.xyz = xyz
+        self.T = None if T_F_from_src is None else np.asarray(T_F_from_src, dtype=np.float64)
+        self._points_F = points_F
+        self.boxes_world = list(boxes_world)
+        self.T_F_from_world = np.asarray(T_F_from_world, dtype=np.float64)
+        self._boxes_F: dict[int, Box3D] = {}
+        self._box_of = np.full(len(xyz), -2, dtype=np.int64)  # -2: not computed yet
+        centers = np.array([b.center for b in self.boxes_world], dtype=np.float64).reshape(-1, 3)
+        self._centers_F = xform(self.T_F_from_world, centers) if len(centers) else centers
+        self._radii = box_radii(self.boxes_world, HIT_MARGIN + BOUNDARY_EPS)
+        self._cols: tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], float] | None = None
+
+    def __len__(self) -> int:
+        return len(self.xyz)
+
+    def points(self, idx: NDArray[np.intp]) -> F64:
+        """(K, 3) float64 points ``idx`` of the sweep in frame ``F``."""
+        if self._points_F is not None:
+            return self._points_F[idx]
+        if self.T is None:
+            return np.asarray(self.xyz[idx], dtype=np.float64)
+        return xform(self.T, self.xyz[idx])
+
+    def all_points(self) -> F64:
+        """(N, 3) float64 sweep in frame ``F`` (computed once)."""
+        if self._points_F is None:
+            self._points_F = (np.asarray(self.xyz, dtype=np.float64) if self.T is None else xform(self.T, self.xyz))
+        return self._points_F
+
+    def box_of(self, idx: NDArray[np.intp]) -> NDArray[np.int64]:
+        """(K,) index of the first box (hit margin) holding each point ``idx``, -1 for none."""
+        todo = idx[self._box_of[idx] == -2]
+        if todo.size:
+            todo = np.unique(todo)
+            pts = self.points(todo)
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            c, r = self._centers_F, self._radii
+            near = np.flatnonzero(((c + r[:, None]) >= lo).all(axis=1) & ((c - r[:, None]) <= hi).all(axis=1))
+            res = np.full(len(todo), -1, dtype=np.int64)
+            if near.size:
+                boxes = [self._box_F(int(m)) for m in near]
+                got = point_box_indices(pts, boxes, margin=HIT_MARGIN)
+                hit = got >= 0
+                res[hit] = near[got[hit]]
+            self._box_of[todo] = res
+        return self._box_of[idx]
+
+    def _box_F(self, m: int) -> Box3D:
+        b = self._boxes_F.get(m)
+        if b is None:
+            b = self._boxes_F[m] = self.boxes_world[m].transformed(self.T_F_from_world)
+        return b
+
+    def _columns(self) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], float]:
+        """The source points as three contiguous float32 columns and their largest |coordinate|."""
+        if self._cols is None:
+            cols = [np.ascontiguousarray(self.xyz[:, i], dtype=np.float32) for i in range(3)]
+            big = max(max(float(np.max(c)), -float(np.min(c))) for c in cols) if len(self.xyz) else 0.0
+            self._cols = (cols[0], cols[1], cols[2], big)
+        return self._cols
+
+    def candidates(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float],
+                   max_depth: float) -> NDArray[np.intp]:
+        """Indices of a superset of the points whose pixel in the pinhole ``camera`` lies in ``rect``
+        (inclusive) at a depth in (NEAR, ``max_depth``]: the five bounding planes evaluated in
+        float32 on the source points, with a margin far above float32 rounding."""
+        x, y, z, big = self._columns()
+        T = np.asarray(T_cam_from_F, dtype=np.float64)
+        if self.T is not None:
+            T = T @ self.T
+        K = camera.K
+        fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
+        u0, v0, u1, v1 = rect
+        # (normal in the camera frame, offset, kind): n . p_cam >= 0 on the inside
+        planes = [np.array([fx, s, cx - u0]), np.array([-fx, -s, u1 - cx]), np.array([0.0, fy, cy - v0]),
+                  np.array([0.0, -fy, v1 - cy])]
+        tol = 1e-4 * (1.0 + big + float(np.abs(T[:3, 3]).max()))
+        R, t = T[:3, :3], T[:3, 3]
+
+        def form(n: F64, idx: NDArray[np.intp] | None) -> NDArray[np.float32]:
+            a = (R.T @ n).astype(np.float32)
+            xs, ys, zs = (x, y, z) if idx is None else (x[idx], y[idx], z[idx])
+            return a[0] * xs + a[1] * ys + a[2] * zs
+
+        depth = form(np.array([0.0, 0.0, 1.0]), None)
+        keep = (depth > NEAR - t[2] - tol) & (depth <= min(max_depth, 1e30) - t[2] + tol)
+        idx = np.flatnonzero(keep)
+        for n in planes:
+            n = n / np.linalg.norm(n)
+            if idx.size == 0:
+                break
+            idx = idx[form(n, idx) >= -float(n @ t) - tol]
+        return idx
+
+    def camera(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float] | None,
+               max_depth: float = math.inf) -> ProjectedSweep:
+        """The sweep projected into ``camera`` as :func:`common.project_sweep` projects it, holding
+        only the points whose pixel lies in ``rect`` (u0, v0, u1, v1, inclusive; None: nothing)
+        at a depth of at most ``max_depth``; ``box_of`` is a callable view (:meth:`box_of`)."""
+        if rect is None or len(self) == 0:
+            return ProjectedSweep(np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=np.int64), _EMPTY)
+        cand = self.candidates(T_cam_from_F, camera, rect, max_depth)
+        pts = self.points(cand)
+        T = np.asarray(T_cam_from_F, dtype=np.float64)
+        pts_cam = xform(T, pts)  # the exact coordinates project_sweep computes for these points
+        z = pts_cam[:, 2]
+        front = np.flatnonzero((z > NEAR) & (z <= max_depth))
+        uv, depth, valid = camera.project(pts_cam[front])
+        u0, v0, u1, v1 = rect
+        valid &= (uv[:, 0] >= u0) & (uv[:, 0] <= u1) & (uv[:, 1] >= v0) & (uv[:, 1] <= v1)
+        keep = np.flatnonzero(valid)
+        index = cand[front[keep]]
+        self.box_of(index)  # one query for all of them
+        return ProjectedSweep(uv[keep], depth[keep], index, _LazyBoxOf(self))
+
+
+class _LazyBoxOf:
+    """``sweep.box_of[index]`` computed on demand (what :func:`common.occlusion_counts` reads)."""
+
+    def __init__(self, owner: SweepBoxes | None) -> None:
+        self.owner = owner
+
+    def __getitem__(self, idx: NDArray[np.intp]) -> NDArray[np.int64]:
+        if self.owner is None:
+            return np.full(len(idx), -1, dtype=np.int64)
+        return self.owner.box_of(np.asarray(idx, dtype=np.intp))
+
+
+_EMPTY = _LazyBoxOf(None)
+
+
+def union_rect(rects: Sequence[tuple[float, float, float, float]]) -> tuple[float, float, float, float] | None:
+    """The bounding rectangle of pixel rectangles (u0, v0, u1, v1), None for none."""
+    if not rects:
+        return None
+    a = np.array(rects, dtype=np.float64)
+    return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()), float(a[:, 3].max()))
+
+
+def polygon_rect(poly: F64) -> tuple[float, float, float, float]:
+    """(u0, v0, u1, v1) of a polygon (K, 2)."""
+    lo, hi = poly.min(axis=0), poly.max(axis=0)
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+BoxCounter = Callable[[ProjectedSweep, F64, F64, int], tuple[int, int]]
