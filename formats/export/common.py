@@ -378,3 +378,4 @@ def frame_period_ns(times_ns: list[int]) -> int:
 
 def finite_or(value: float, default: float) -> float:
     return value if math.isfinite(value) else default
+

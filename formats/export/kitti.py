@@ -94,7 +94,6 @@ from formats.datasets.base import LoadedSequence
 from formats.datasets.oxts import EARTH_RADIUS_M, OXTS_FIELDS
 from formats.errors import FormatError
 from formats.export.common import (
-    HIT_MARGIN,
     ClassMapper,
     PinholeView,
     ViewCache,
@@ -104,17 +103,15 @@ from formats.export.common import (
     kitti_occlusion,
     level_rotation,
     may_be_in_image,
-    occlusion_counts,
     place_file,
     write_bytes,
     xform,
 )
-from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, polygon_rect, spheres_outside, union_rect
+from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, spheres_outside
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
 from formats.kitti_labels import DONTCARE, KittiObject, box_to_kitti
 from formats.timing import SequenceTiming
-from fusionlabel.geometry import BOUNDARY_EPS
 from fusionlabel.ontology import Ontology
 
 KITTI_FORMATS = ("kitti-object", "kitti-flat", "kitti-tracking")
@@ -431,27 +428,22 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         pending.append(_Pending(m, ref, typ, attrs, corners_cam, ext, bbox))
         lines.append(None)  # filled below, in this order
 
-    sweep = None
-    counted = pending
-    if ctx.occlusion and xyz_lid is not None and counted:
+    counts: list[tuple[int, int]] | None = None
+    if ctx.occlusion and xyz_lid is not None and pending:
         sb = SweepBoxes(xyz_lid, T_velo_from_lid if rotated else None, boxes, T_velo_from_world)
-        T_cam_from_velo = fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo
-        reach = box_radii([p.ref.box for p in counted], HIT_MARGIN + BOUNDARY_EPS)
-        centers = xform(T_cam2_from_world, np.array([p.ref.box.center for p in counted], dtype=np.float64))
-        depth = max(float(np.max(centers[:, 2] + reach)), max(float(p.corners_cam[:, 2].max()) for p in counted))
-        rect = union_rect([polygon_rect(p.ext.polygon) for p in counted if len(p.ext.polygon)])
-        sweep = sb.camera(T_cam_from_velo, view.pinhole, rect, depth + 1e-6)
+        counts = sb.occlusion_counts(fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo, view.pinhole,
+                                     [(p.m, p.ext.polygon, p.corners_cam) for p in pending])
 
-    it = iter(pending)
+    it = iter(enumerate(pending))
     for i, line in enumerate(lines):
         if line is not None:
             continue
-        p = next(it)
+        j, p = next(it)
         ref, ext, attrs = p.ref, p.ext, p.attrs
         trunc = ext.truncation
         occ = 3
-        if sweep is not None:
-            occ = kitti_occlusion(*occlusion_counts(sweep, ext.polygon, p.corners_cam, p.m))
+        if counts is not None:
+            occ = kitti_occlusion(*counts[j])
         score = None
         if ctx.keep_source_fields:
             try:

@@ -58,12 +58,10 @@ from typing import Any
 
 import numpy as np
 
-from calib.projection import box_extent2d
 from calib.transforms import invert, rotation_to_quat, yaw_to_quat
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
 from formats.export.common import (
-    HIT_MARGIN,
     ClassMapper,
     ViewCache,
     encode_image,
@@ -71,17 +69,16 @@ from formats.export.common import (
     frame_period_ns,
     may_be_in_image,
     nuscenes_visibility,
-    occlusion_counts,
     place_file,
-    project_sweep,
     token,
     write_bytes,
     xform,
 )
 from formats.export.lidarseg import LidarsegWriter, lidarseg_categories
+from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, spheres_outside
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
-from fusionlabel.geometry import count_points_in_boxes, point_box_indices
+from fusionlabel.geometry import count_points_in_boxes
 from fusionlabel.ontology import Ontology
 from fusionlabel.pointlabels import FrameLabels
 
@@ -395,6 +392,35 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
     return summary
 
 
+def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_world: np.ndarray, views: ViewCache,
+               hits: np.ndarray, occ: np.ndarray) -> None:
+    """Add every camera's occlusion counts of the boxes (module docstring) to ``hits``/``occ``."""
+    boxes = sweep_boxes.boxes_world
+    centers = np.array([b.center for b in boxes], dtype=np.float64)
+    radii = box_radii(boxes)
+    corners_world: dict[int, np.ndarray] = {}
+    for cam in rig.camera_names():
+        view = views.get(cam, rig.camera(cam))
+        T_cam_from_lidar = rig.T(cam, primary)
+        T_cam_from_world = T_cam_from_lidar @ T_lidar_from_world
+        centers_cam = xform(T_cam_from_world, centers)
+        items = []
+        for m in np.flatnonzero(~spheres_outside(centers_cam, radii, view.pinhole)).tolist():
+            if m not in corners_world:
+                corners_world[m] = boxes[m].corners()
+            corners = xform(T_cam_from_world, corners_world[m])
+            if not may_be_in_image(corners, view.pinhole):
+                continue
+            ext = pinhole_extent2d(corners, view.pinhole, need_truncation=False)
+            if ext is None or ext.clipped is None:
+                continue
+            items.append((m, ext.polygon, corners))
+        for (m, _, _), (h, o) in zip(items, sweep_boxes.occlusion_counts(T_cam_from_lidar, view.pinhole, items),
+                                     strict=True):
+            hits[m] += h
+            occ[m] += o
+
+
 def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, primary: str, pc: Any, rig: Any,
               views: ViewCache, mapper: ClassMapper, occlusion: bool, anns_by_instance: dict[int, list[dict[str, Any]]],
               categories_used: dict[int, str], inst_scene: dict[int, str], summary: ConvertSummary) -> None:
@@ -408,30 +434,13 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
     hits = np.zeros(len(refs), dtype=np.int64)
     occ = np.zeros(len(refs), dtype=np.int64)
     if pc is not None:
-        xyz = np.asarray(pc.xyz, dtype=np.float64)
         # points near some box (LiDAR frame, hit margin), then the exact count in the world frame
-        box_of = point_box_indices(xyz, [b.transformed(T_lidar_from_world) for b in boxes], margin=HIT_MARGIN)
-        near = np.flatnonzero(box_of >= 0)
+        sweep_boxes = SweepBoxes(pc.xyz, None, boxes, T_lidar_from_world)
+        near = sweep_boxes.near_boxes()
         if near.size:
-            counts = count_points_in_boxes(xform(T_world_from_lidar, xyz[near]), boxes)
+            counts = count_points_in_boxes(xform(T_world_from_lidar, sweep_boxes.points(near)), boxes)
         if occlusion:
-            for cam in rig.camera_names():
-                view = views.get(cam, rig.camera(cam))
-                T_cam_from_lidar = rig.T(cam, primary)
-                T_cam_from_world = T_cam_from_lidar @ T_lidar_from_world
-                sweep = None
-                for m, b in enumerate(boxes):
-                    corners = xform(T_cam_from_world, b.corners())
-                    if not may_be_in_image(corners, view.pinhole):
-                        continue
-                    ext = box_extent2d(corners, view.pinhole)
-                    if ext is None or ext.clipped is None:
-                        continue
-                    if sweep is None:
-                        sweep = project_sweep(xform(T_cam_from_lidar, xyz), view.pinhole, box_of)
-                    h, o = occlusion_counts(sweep, ext.polygon, corners, m)
-                    hits[m] += h
-                    occ[m] += o
+            _occlusion(sweep_boxes, rig, primary, T_lidar_from_world, views, hits, occ)
     for m, ref in enumerate(refs):
         cat = mapper(ref.label)
         if cat is None:

@@ -17,14 +17,14 @@ whose outcome is already decided is skipped:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
-from formats.export.common import HIT_MARGIN, ProjectedSweep, xform
+from formats.export.common import HIT_MARGIN, _in_convex, xform
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import BOUNDARY_EPS, point_box_indices
 
@@ -208,7 +208,6 @@ class SweepBoxes:
         """(K,) index of the first box (hit margin) holding each point ``idx``, -1 for none."""
         todo = idx[self._box_of[idx] == -2]
         if todo.size:
-            todo = np.unique(todo)
             pts = self.points(todo)
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             c, r = self._centers_F, self._radii
@@ -227,6 +226,39 @@ class SweepBoxes:
         if b is None:
             b = self._boxes_F[m] = self.boxes_world[m].transformed(self.T_F_from_world)
         return b
+
+    def near_boxes(self) -> NDArray[np.intp]:
+        """Indices of a superset of the points within the hit margin of some box (every point
+        ``point_box_indices`` puts in a box): the points in the cells of a coarse xy grid (frame
+        ``F``) touched by the boxes' bounding discs."""
+        m = len(self.boxes_world)
+        if m == 0 or len(self) == 0:
+            return np.zeros(0, dtype=np.intp)
+        c, r = self._centers_F, self._radii
+        if self.T is not None:  # the grid lives in the source frame: discs there
+            T_src_from_F = np.linalg.inv(self.T)
+            c = xform(T_src_from_F, c)
+        x, y, _, big = self._columns()
+        pad = 1e-3 * (1.0 + big)  # far above float32 rounding of the coordinates
+        lo = (c[:, :2] - r[:, None]).min(axis=0) - pad
+        hi = (c[:, :2] + r[:, None]).max(axis=0) + pad
+        cell = max(float(np.median(r)), float((hi - lo).max()) / 512.0, 1e-3)
+        nx, ny = int((hi[0] - lo[0]) // cell) + 1, int((hi[1] - lo[1]) // cell) + 1
+        table = np.zeros((nx + 1) * (ny + 1), dtype=bool)
+        i0 = np.floor((c[:, 0] - r - pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
+        i1 = np.floor((c[:, 0] + r + pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
+        j0 = np.floor((c[:, 1] - r - pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
+        j1 = np.floor((c[:, 1] + r + pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
+        for a0, a1, b0, b1 in zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True):
+            t = table.reshape(nx + 1, ny + 1)
+            t[a0:a1 + 1, b0:b1 + 1] = True
+        inv = np.float32(1.0 / cell)
+        fx = (x - np.float32(lo[0])) * inv
+        fy = (y - np.float32(lo[1])) * inv
+        inside = (fx >= 0) & (fx < nx + 1) & (fy >= 0) & (fy < ny + 1)
+        idx = np.flatnonzero(inside)
+        cells = fx[idx].astype(np.int64) * (ny + 1) + fy[idx].astype(np.int64)
+        return idx[table[cells]]
 
     def _columns(self) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], float]:
         """The source points as three contiguous float32 columns and their largest |coordinate|."""
@@ -269,41 +301,57 @@ class SweepBoxes:
             idx = idx[form(n, idx) >= -float(n @ t) - tol]
         return idx
 
-    def camera(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float] | None,
-               max_depth: float = math.inf) -> ProjectedSweep:
-        """The sweep projected into ``camera`` as :func:`common.project_sweep` projects it, holding
-        only the points whose pixel lies in ``rect`` (u0, v0, u1, v1, inclusive; None: nothing)
-        at a depth of at most ``max_depth``; ``box_of`` is a callable view (:meth:`box_of`)."""
-        if rect is None or len(self) == 0:
-            return ProjectedSweep(np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=np.int64), _EMPTY)
+    def occlusion_counts(self, T_cam_from_F: F64, camera: CameraModel,
+                         items: Sequence[tuple[int, F64, F64]]) -> list[tuple[int, int]]:
+        """``common.occlusion_counts(project_sweep(...), polygon, corners_cam, m)`` for every
+        ``(m, polygon (K, 2) px, corners_cam (8, 3))`` of ``items`` (boxes ``m`` of this sweep seen
+        by the pinhole ``camera``), computed on the points that can fall in the polygons and
+        with point-in-box tests only for the points inside them."""
+        out = [(0, 0)] * len(items)
+        todo = [(i, m, poly, corners) for i, (m, poly, corners) in enumerate(items) if len(poly) >= 3]
+        if not todo or len(self) == 0:
+            return out
+        rect = union_rect([polygon_rect(poly) for _, _, poly, _ in todo])
+        reach = self._radii
+        cz = xform(np.asarray(T_cam_from_F, dtype=np.float64), self._centers_F[[m for _, m, _, _ in todo]])[:, 2]
+        depth = max(max(float(c[:, 2].max()) for _, _, _, c in todo),
+                    float(np.max(cz + reach[[m for _, m, _, _ in todo]]))) + 1e-6
+        uv, z, index = self._project(T_cam_from_F, camera, rect, depth)  # type: ignore[arg-type]
+        if len(uv) == 0:
+            return out
+        order = np.argsort(uv[:, 0], kind="stable")
+        u_sorted = uv[order, 0]
+        sels = []
+        for _, _, poly, _ in todo:
+            lo = poly.min(axis=0)
+            hi = poly.max(axis=0)
+            cand = order[np.searchsorted(u_sorted, lo[0], "left"):np.searchsorted(u_sorted, hi[0], "right")]
+            v = uv[cand, 1]
+            cand = cand[(v >= lo[1]) & (v <= hi[1])]
+            cand = cand[_in_convex(poly, uv[cand])]
+            sels.append(cand)
+        box_of = self.box_of(index[np.concatenate(sels)]) if sels else np.zeros(0, dtype=np.int64)
+        start = 0
+        for (i, m, _, corners), sel in zip(todo, sels, strict=True):
+            inside = box_of[start:start + len(sel)] == m
+            start += len(sel)
+            near = float(np.min(corners[:, 2]))
+            out[i] = (int(np.count_nonzero(inside)), int(np.count_nonzero(~inside & (z[sel] < near))))
+        return out
+
+    def _project(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float],
+                 max_depth: float) -> tuple[F64, F64, NDArray[np.intp]]:
+        """``(uv (K, 2), depth (K,), index (K,))`` of the points :func:`common.project_sweep` keeps
+        whose pixel lies in ``rect`` (inclusive) at a depth of at most ``max_depth``."""
         cand = self.candidates(T_cam_from_F, camera, rect, max_depth)
-        pts = self.points(cand)
-        T = np.asarray(T_cam_from_F, dtype=np.float64)
-        pts_cam = xform(T, pts)  # the exact coordinates project_sweep computes for these points
+        pts_cam = xform(np.asarray(T_cam_from_F, dtype=np.float64), self.points(cand))  # as project_sweep's
         z = pts_cam[:, 2]
         front = np.flatnonzero((z > NEAR) & (z <= max_depth))
         uv, depth, valid = camera.project(pts_cam[front])
         u0, v0, u1, v1 = rect
         valid &= (uv[:, 0] >= u0) & (uv[:, 0] <= u1) & (uv[:, 1] >= v0) & (uv[:, 1] <= v1)
         keep = np.flatnonzero(valid)
-        index = cand[front[keep]]
-        self.box_of(index)  # one query for all of them
-        return ProjectedSweep(uv[keep], depth[keep], index, _LazyBoxOf(self))
-
-
-class _LazyBoxOf:
-    """``sweep.box_of[index]`` computed on demand (what :func:`common.occlusion_counts` reads)."""
-
-    def __init__(self, owner: SweepBoxes | None) -> None:
-        self.owner = owner
-
-    def __getitem__(self, idx: NDArray[np.intp]) -> NDArray[np.int64]:
-        if self.owner is None:
-            return np.full(len(idx), -1, dtype=np.int64)
-        return self.owner.box_of(np.asarray(idx, dtype=np.intp))
-
-
-_EMPTY = _LazyBoxOf(None)
+        return uv[keep], depth[keep], cand[front[keep]]
 
 
 def union_rect(rects: Sequence[tuple[float, float, float, float]]) -> tuple[float, float, float, float] | None:
@@ -320,4 +368,3 @@ def polygon_rect(poly: F64) -> tuple[float, float, float, float]:
     return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
-BoxCounter = Callable[[ProjectedSweep, F64, F64, int], tuple[int, int]]
