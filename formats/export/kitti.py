@@ -431,8 +431,8 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     counts: list[tuple[int, int]] | None = None
     if ctx.occlusion and xyz_lid is not None and pending:
         sb = SweepBoxes(xyz_lid, T_velo_from_lid if rotated else None, boxes, T_velo_from_world)
-        counts = sb.occlusion_counts(fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo, view.pinhole,
-                                     [(p.m, p.ext.polygon, p.corners_cam) for p in pending])
+        counts = sb.occlusion_counts([(fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo, view.pinhole,
+                                       [(p.m, p.ext.polygon, p.corners_cam) for p in pending])])[0]
 
     it = iter(enumerate(pending))
     for i, line in enumerate(lines):

@@ -51,6 +51,7 @@ files.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -101,6 +102,10 @@ ATTRIBUTES = {
     "pedestrian.standing": "The human is standing.",
     "pedestrian.sitting_lying_down": "The human is sitting or lying down.",
 }
+
+
+#: Tokens of records that recur unchanged (attributes, instances): computed once.
+_fixed_token = functools.lru_cache(maxsize=65536)(token)
 
 
 def camera_channel(name: str, channels: dict[str, str] | None = None) -> str:
@@ -216,8 +221,17 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
     sensors += [{"token": token("sensor", ch), "channel": ch, "modality": "camera"} for ch in cam_ch.values()]
     calibrated: dict[str, dict[str, Any]] = {}
 
+    calib_of: dict[tuple[int, str, str], str] = {}  # (rig, sensor, channel) -> token: one rig, one record
+
     def calib_token(frame: int, name: str, ch: str, K: np.ndarray | None) -> str:
-        T = loaded.rig(frame).T_ego_from(name)
+        rig = loaded.rig(frame)
+        key = (id(rig), name, ch)
+        if key not in calib_of:
+            calib_of[key] = _calib_token(rig, name, ch, K)
+        return calib_of[key]
+
+    def _calib_token(rig: Any, name: str, ch: str, K: np.ndarray | None) -> str:
+        T = rig.T_ego_from(name)
         rec = {"sensor_token": token("sensor", ch), "translation": [float(v) for v in T[:3, 3]],
                "rotation": [float(v) for v in rotation_to_quat(T[:3, :3])],
                "camera_intrinsic": [] if K is None else [[float(v) for v in row] for row in K]}
@@ -399,6 +413,7 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
     centers = np.array([b.center for b in boxes], dtype=np.float64)
     radii = box_radii(boxes)
     corners_world: dict[int, np.ndarray] = {}
+    per_camera = []
     for cam in rig.camera_names():
         view = views.get(cam, rig.camera(cam))
         T_cam_from_lidar = rig.T(cam, primary)
@@ -415,8 +430,9 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
             if ext is None or ext.clipped is None:
                 continue
             items.append((m, ext.polygon, corners))
-        for (m, _, _), (h, o) in zip(items, sweep_boxes.occlusion_counts(T_cam_from_lidar, view.pinhole, items),
-                                     strict=True):
+        per_camera.append((T_cam_from_lidar, view.pinhole, items))
+    for (_, _, items), counts in zip(per_camera, sweep_boxes.occlusion_counts(per_camera), strict=True):
+        for (m, _, _), (h, o) in zip(items, counts, strict=True):
             hits[m] += h
             occ[m] += o
 
@@ -454,9 +470,9 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
         l, w, h = ref.box.size
         anns_by_instance.setdefault(tid, []).append({
             "token": token(scene, "sample_annotation", tid, k), "sample_token": sample_tok,
-            "instance_token": token(inst_scene.setdefault(tid, scene), "instance", tid),
+            "instance_token": _fixed_token(inst_scene.setdefault(tid, scene), "instance", tid),
             "visibility_token": nuscenes_visibility(int(hits[m]), int(occ[m])),
-            "attribute_tokens": [token("attribute", a) for a in attributes_for(cat, ref.label, attrs)],
+            "attribute_tokens": [_fixed_token("attribute", a) for a in attributes_for(cat, ref.label, attrs)],
             "translation": [float(v) for v in ref.box.center], "size": [w, l, h],
             "rotation": [float(v) for v in (rotation_to_quat(ref.box.rotation()) if ref.box.tilted
                                             else yaw_to_quat(ref.box.yaw))],

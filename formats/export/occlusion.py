@@ -242,7 +242,7 @@ class SweepBoxes:
         pad = 1e-3 * (1.0 + big)  # far above float32 rounding of the coordinates
         lo = (c[:, :2] - r[:, None]).min(axis=0) - pad
         hi = (c[:, :2] + r[:, None]).max(axis=0) + pad
-        cell = max(float(np.median(r)), float((hi - lo).max()) / 512.0, 1e-3)
+        cell = max(float(np.median(r)) / 2.0, float((hi - lo).max()) / 1024.0, 1e-3)
         nx, ny = int((hi[0] - lo[0]) // cell) + 1, int((hi[1] - lo[1]) // cell) + 1
         table = np.zeros((nx + 1) * (ny + 1), dtype=bool)
         i0 = np.floor((c[:, 0] - r - pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
@@ -301,42 +301,45 @@ class SweepBoxes:
             idx = idx[form(n, idx) >= -float(n @ t) - tol]
         return idx
 
-    def occlusion_counts(self, T_cam_from_F: F64, camera: CameraModel,
-                         items: Sequence[tuple[int, F64, F64]]) -> list[tuple[int, int]]:
-        """``common.occlusion_counts(project_sweep(...), polygon, corners_cam, m)`` for every
-        ``(m, polygon (K, 2) px, corners_cam (8, 3))`` of ``items`` (boxes ``m`` of this sweep seen
-        by the pinhole ``camera``), computed on the points that can fall in the polygons and
-        with point-in-box tests only for the points inside them."""
-        out = [(0, 0)] * len(items)
-        todo = [(i, m, poly, corners) for i, (m, poly, corners) in enumerate(items) if len(poly) >= 3]
-        if not todo or len(self) == 0:
+    def occlusion_counts(self, views: Sequence[tuple[F64, CameraModel, Sequence[tuple[int, F64, F64]]]]
+                         ) -> list[list[tuple[int, int]]]:
+        """Per view ``(T_cam_from_F, pinhole camera, items)``, the list of
+        ``common.occlusion_counts(project_sweep(...), polygon, corners_cam, m)`` of its items
+        ``(m, polygon (K, 2) px, corners_cam (8, 3))`` (box ``m`` of this sweep in that camera),
+        computed on the points that can fall in the polygons, with one point-in-box query for the
+        points inside them over all views."""
+        out: list[list[tuple[int, int]]] = []
+        pending = []  # (view, item, selected points' depths, their sweep indices, near)
+        for v, (T_cam_from_F, camera, items) in enumerate(views):
+            out.append([(0, 0)] * len(items))
+            todo = [(i, m, poly, corners) for i, (m, poly, corners) in enumerate(items) if len(poly) >= 3]
+            if not todo or len(self) == 0:
+                continue
+            rect = union_rect([polygon_rect(poly) for _, _, poly, _ in todo])
+            ms = [m for _, m, _, _ in todo]
+            cz = xform(np.asarray(T_cam_from_F, dtype=np.float64), self._centers_F[ms])[:, 2]
+            depth = max(max(float(c[:, 2].max()) for _, _, _, c in todo), float(np.max(cz + self._radii[ms]))) + 1e-6
+            uv, z, index = self._project(T_cam_from_F, camera, rect, depth)  # type: ignore[arg-type]
+            if len(uv) == 0:
+                continue
+            order = np.argsort(uv[:, 0], kind="stable")
+            u_sorted = uv[order, 0]
+            for i, m, poly, corners in todo:
+                lo = poly.min(axis=0)
+                hi = poly.max(axis=0)
+                sel = order[np.searchsorted(u_sorted, lo[0], "left"):np.searchsorted(u_sorted, hi[0], "right")]
+                w = uv[sel, 1]
+                sel = sel[(w >= lo[1]) & (w <= hi[1])]
+                sel = sel[_in_convex(poly, uv[sel])]
+                pending.append((v, i, m, z[sel], index[sel], float(np.min(corners[:, 2]))))
+        if not pending:
             return out
-        rect = union_rect([polygon_rect(poly) for _, _, poly, _ in todo])
-        reach = self._radii
-        cz = xform(np.asarray(T_cam_from_F, dtype=np.float64), self._centers_F[[m for _, m, _, _ in todo]])[:, 2]
-        depth = max(max(float(c[:, 2].max()) for _, _, _, c in todo),
-                    float(np.max(cz + reach[[m for _, m, _, _ in todo]]))) + 1e-6
-        uv, z, index = self._project(T_cam_from_F, camera, rect, depth)  # type: ignore[arg-type]
-        if len(uv) == 0:
-            return out
-        order = np.argsort(uv[:, 0], kind="stable")
-        u_sorted = uv[order, 0]
-        sels = []
-        for _, _, poly, _ in todo:
-            lo = poly.min(axis=0)
-            hi = poly.max(axis=0)
-            cand = order[np.searchsorted(u_sorted, lo[0], "left"):np.searchsorted(u_sorted, hi[0], "right")]
-            v = uv[cand, 1]
-            cand = cand[(v >= lo[1]) & (v <= hi[1])]
-            cand = cand[_in_convex(poly, uv[cand])]
-            sels.append(cand)
-        box_of = self.box_of(index[np.concatenate(sels)]) if sels else np.zeros(0, dtype=np.int64)
+        box_of = self.box_of(np.concatenate([p[4] for p in pending]))
         start = 0
-        for (i, m, _, corners), sel in zip(todo, sels, strict=True):
-            inside = box_of[start:start + len(sel)] == m
-            start += len(sel)
-            near = float(np.min(corners[:, 2]))
-            out[i] = (int(np.count_nonzero(inside)), int(np.count_nonzero(~inside & (z[sel] < near))))
+        for v, i, m, depths, idx, near in pending:
+            inside = box_of[start:start + len(idx)] == m
+            start += len(idx)
+            out[v][i] = (int(np.count_nonzero(inside)), int(np.count_nonzero(~inside & (depths < near))))
         return out
 
     def _project(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float],
