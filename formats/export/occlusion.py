@@ -185,7 +185,7 @@ class SweepBoxes:
         centers = np.array([b.center for b in self.boxes_world], dtype=np.float64).reshape(-1, 3)
         self._centers_F = xform(self.T_F_from_world, centers) if len(centers) else centers
         self._radii = box_radii(self.boxes_world, HIT_MARGIN + BOUNDARY_EPS)
-        self._cols: tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], float] | None = None
+        self._cols: tuple[NDArray[np.float32], float] | None = None
 
     def __len__(self) -> int:
         return len(self.xyz)
@@ -238,7 +238,8 @@ class SweepBoxes:
         if self.T is not None:  # the grid lives in the source frame: discs there
             T_src_from_F = np.linalg.inv(self.T)
             c = xform(T_src_from_F, c)
-        x, y, _, big = self._columns()
+        cols, big = self._columns()
+        x, y = cols[0], cols[1]
         pad = 1e-3 * (1.0 + big)  # far above float32 rounding of the coordinates
         lo = (c[:, :2] - r[:, None]).min(axis=0) - pad
         hi = (c[:, :2] + r[:, None]).max(axis=0) + pad
@@ -260,46 +261,50 @@ class SweepBoxes:
         cells = fx[idx].astype(np.int64) * (ny + 1) + fy[idx].astype(np.int64)
         return idx[table[cells]]
 
-    def _columns(self) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], float]:
-        """The source points as three contiguous float32 columns and their largest |coordinate|."""
+    def _columns(self) -> tuple[NDArray[np.float32], float]:
+        """The source points as a contiguous (3, N) float32 array and their largest |coordinate|."""
         if self._cols is None:
-            cols = [np.ascontiguousarray(self.xyz[:, i], dtype=np.float32) for i in range(3)]
-            big = max(max(float(np.max(c)), -float(np.min(c))) for c in cols) if len(self.xyz) else 0.0
-            self._cols = (cols[0], cols[1], cols[2], big)
+            cols = np.empty((3, len(self.xyz)), dtype=np.float32)
+            for i in range(3):
+                cols[i] = self.xyz[:, i]
+            big = max(float(cols.max(initial=0.0)), -float(cols.min(initial=0.0)))
+            self._cols = (cols, big)
         return self._cols
 
     def candidates(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float],
                    max_depth: float) -> NDArray[np.intp]:
         """Indices of a superset of the points whose pixel in the pinhole ``camera`` lies in ``rect``
-        (inclusive) at a depth in (NEAR, ``max_depth``]: the five bounding planes evaluated in
-        float32 on the source points, with a margin far above float32 rounding."""
-        x, y, z, big = self._columns()
+        (inclusive) at a depth in (NEAR, ``max_depth``]: the bounding planes (the image sides through
+        the optical centre, the near and far depths) evaluated in float32 on the source points, with
+        a margin far above float32 rounding; each is a necessary condition for such a point."""
+        cols, big = self._columns()
         T = np.asarray(T_cam_from_F, dtype=np.float64)
         if self.T is not None:
             T = T @ self.T
         K = camera.K
         fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
         u0, v0, u1, v1 = rect
-        # (normal in the camera frame, offset, kind): n . p_cam >= 0 on the inside
-        planes = [np.array([fx, s, cx - u0]), np.array([-fx, -s, u1 - cx]), np.array([0.0, fy, cy - v0]),
-                  np.array([0.0, -fy, v1 - cy])]
         tol = 1e-4 * (1.0 + big + float(np.abs(T[:3, 3]).max()))
         R, t = T[:3, :3], T[:3, 3]
-
-        def form(n: F64, idx: NDArray[np.intp] | None) -> NDArray[np.float32]:
+        # half-spaces lo <= n . p_cam <= hi (n unit): the image sides in u (the narrowest), the depth, v
+        tests = [(np.array([fx, s, cx - u0]), 0.0, math.inf), (np.array([-fx, -s, u1 - cx]), 0.0, math.inf),
+                 (np.array([0.0, 0.0, 1.0]), NEAR, min(max_depth, 1e30)), (np.array([0.0, fy, cy - v0]), 0.0, math.inf),
+                 (np.array([0.0, -fy, v1 - cy]), 0.0, math.inf)]
+        idx: NDArray[np.intp] | None = None
+        for n, lo, hi in tests:
+            scale = float(np.linalg.norm(n))
+            n = n / scale
             a = (R.T @ n).astype(np.float32)
-            xs, ys, zs = (x, y, z) if idx is None else (x[idx], y[idx], z[idx])
-            return a[0] * xs + a[1] * ys + a[2] * zs
-
-        depth = form(np.array([0.0, 0.0, 1.0]), None)
-        keep = (depth > NEAR - t[2] - tol) & (depth <= min(max_depth, 1e30) - t[2] + tol)
-        idx = np.flatnonzero(keep)
-        for n in planes:
-            n = n / np.linalg.norm(n)
+            xs, ys, zs = (cols[0], cols[1], cols[2]) if idx is None else (cols[0][idx], cols[1][idx], cols[2][idx])
+            val = a[0] * xs + a[1] * ys + a[2] * zs
+            off = float(n @ t)
+            ok = val >= lo / scale - off - tol
+            if hi < math.inf:
+                ok &= val <= hi / scale - off + tol
+            idx = np.flatnonzero(ok) if idx is None else idx[ok]
             if idx.size == 0:
                 break
-            idx = idx[form(n, idx) >= -float(n @ t) - tol]
-        return idx
+        return idx if idx is not None else np.zeros(0, dtype=np.intp)
 
     def occlusion_counts(self, views: Sequence[tuple[F64, CameraModel, Sequence[tuple[int, F64, F64]]]]
                          ) -> list[list[tuple[int, int]]]:
@@ -332,15 +337,36 @@ class SweepBoxes:
                 sel = sel[(w >= lo[1]) & (w <= hi[1])]
                 sel = sel[_in_convex(poly, uv[sel])]
                 pending.append((v, i, m, z[sel], index[sel], float(np.min(corners[:, 2]))))
-        if not pending:
-            return out
-        box_of = self.box_of(np.concatenate([p[4] for p in pending]))
-        start = 0
         for v, i, m, depths, idx, near in pending:
-            inside = box_of[start:start + len(idx)] == m
-            start += len(idx)
+            inside = self.first_box_is(idx, m)
             out[v][i] = (int(np.count_nonzero(inside)), int(np.count_nonzero(~inside & (depths < near))))
         return out
+
+    def first_box_is(self, idx: NDArray[np.intp], m: int) -> NDArray[np.bool_]:
+        """(K,) ``box_of(idx) == m``: the points lie in box ``m`` (hit margin) and in no box before
+        it. The test of box ``m`` is ``point_box_indices``' own arithmetic; the boxes before it
+        are asked only for the points inside it, and only those whose sphere meets box ``m``'s."""
+        if len(idx) == 0:
+            return np.zeros(0, dtype=bool)
+        p = self.points(idx)
+        b = self._box_F(m)
+        x, y, z = b.center
+        half = np.asarray(b.size, dtype=np.float64) / 2.0 + (HIT_MARGIN + BOUNDARY_EPS)
+        yaw = np.array([b.yaw])
+        c, s = np.cos(yaw)[0], np.sin(yaw)[0]
+        ok = np.abs(p[:, 2] - z) <= half[2]
+        dx = p[:, 0] - x
+        dy = p[:, 1] - y
+        ok &= np.abs(c * dx + s * dy) <= half[0]
+        ok &= np.abs(c * dy - s * dx) <= half[1]
+        if m and ok.any():
+            d = np.sqrt(((self._centers_F[:m] - self._centers_F[m]) ** 2).sum(axis=1))
+            before = np.flatnonzero(d <= self._radii[:m] + self._radii[m])
+            if before.size:
+                sub = np.flatnonzero(ok)
+                got = point_box_indices(p[sub], [self._box_F(int(j)) for j in before], margin=HIT_MARGIN)
+                ok[sub[got >= 0]] = False
+        return ok
 
     def _project(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float],
                  max_depth: float) -> tuple[F64, F64, NDArray[np.intp]]:
