@@ -337,34 +337,47 @@ class SweepBoxes:
                 sel = sel[(w >= lo[1]) & (w <= hi[1])]
                 sel = sel[_in_convex(poly, uv[sel])]
                 pending.append((v, i, m, z[sel], index[sel], float(np.min(corners[:, 2]))))
-        for v, i, m, depths, idx, near in pending:
-            inside = self.first_box_is(idx, m)
-            out[v][i] = (int(np.count_nonzero(inside)), int(np.count_nonzero(~inside & (depths < near))))
+        if not pending:
+            return out
+        sizes = [len(p[4]) for p in pending]
+        inside = self.first_box_is(np.concatenate([p[4] for p in pending]),
+                                   np.repeat(np.array([p[2] for p in pending], dtype=np.intp), sizes))
+        start = 0
+        for (v, i, _, depths, _, near), k in zip(pending, sizes, strict=True):
+            ins = inside[start:start + k]
+            start += k
+            out[v][i] = (int(np.count_nonzero(ins)), int(np.count_nonzero(~ins & (depths < near))))
         return out
 
-    def first_box_is(self, idx: NDArray[np.intp], m: int) -> NDArray[np.bool_]:
-        """(K,) ``box_of(idx) == m``: the points lie in box ``m`` (hit margin) and in no box before
-        it. The test of box ``m`` is ``point_box_indices``' own arithmetic; the boxes before it
-        are asked only for the points inside it, and only those whose sphere meets box ``m``'s."""
+    def first_box_is(self, idx: NDArray[np.intp], m: NDArray[np.intp]) -> NDArray[np.bool_]:
+        """(K,) ``box_of(idx) == m`` for points ``idx`` and boxes ``m`` (K,): the point lies in its
+        box (hit margin) and in no box before it. The test is ``point_box_indices``' own
+        arithmetic; the boxes before are asked only for the points inside, and only those boxes
+        whose sphere meets the point's box's."""
         if len(idx) == 0:
             return np.zeros(0, dtype=bool)
         p = self.points(idx)
-        b = self._box_F(m)
-        x, y, z = b.center
-        half = np.asarray(b.size, dtype=np.float64) / 2.0 + (HIT_MARGIN + BOUNDARY_EPS)
-        yaw = np.array([b.yaw])
-        c, s = np.cos(yaw)[0], np.sin(yaw)[0]
-        ok = np.abs(p[:, 2] - z) <= half[2]
-        dx = p[:, 0] - x
-        dy = p[:, 1] - y
-        ok &= np.abs(c * dx + s * dy) <= half[0]
-        ok &= np.abs(c * dy - s * dx) <= half[1]
-        if m and ok.any():
-            d = np.sqrt(((self._centers_F[:m] - self._centers_F[m]) ** 2).sum(axis=1))
-            before = np.flatnonzero(d <= self._radii[:m] + self._radii[m])
-            if before.size:
-                sub = np.flatnonzero(ok)
-                got = point_box_indices(p[sub], [self._box_F(int(j)) for j in before], margin=HIT_MARGIN)
+        used = np.unique(m)
+        boxes = np.zeros((len(self.boxes_world), 7))
+        boxes[used] = [self._box_F(int(j)).to_array() for j in used]
+        half = boxes[:, 3:6] / 2.0 + (HIT_MARGIN + BOUNDARY_EPS)
+        cos, sin = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+        ok = np.abs(p[:, 2] - boxes[m, 2]) <= half[m, 2]
+        dx = p[:, 0] - boxes[m, 0]
+        dy = p[:, 1] - boxes[m, 1]
+        c, s = cos[m], sin[m]
+        ok &= np.abs(c * dx + s * dy) <= half[m, 0]
+        ok &= np.abs(c * dy - s * dx) <= half[m, 1]
+        c_u = self._centers_F[used]
+        d = np.sqrt(((c_u[:, None, :] - self._centers_F[None, :, :]) ** 2).sum(axis=2))  # (U, M)
+        meets = (d <= self._radii[used][:, None] + self._radii[None, :]) & (
+            np.arange(len(self.boxes_world))[None, :] < used[:, None])
+        for row in np.flatnonzero(meets.any(axis=1)).tolist():  # a point in box j and an earlier one is not j's
+            j = int(used[row])
+            before = np.flatnonzero(meets[row])
+            sub = np.flatnonzero(ok & (m == j))
+            if sub.size:
+                got = point_box_indices(p[sub], [self._box_F(int(b)) for b in before], margin=HIT_MARGIN)
                 ok[sub[got >= 0]] = False
         return ok
 
