@@ -8,10 +8,12 @@ whose outcome is already decided is skipped:
   one side of the image is not in it (a conservative pre-test before the exact one).
 * :func:`pinhole_extent2d`: :func:`calib.projection.box_extent2d` for an undistorted camera,
   computed on plain floats (the same operations in the same order) instead of small arrays.
-* :class:`SweepBoxes`: the sweep's points inside boxes (``point_box_indices`` with the hit margin)
-  computed only for the points the heuristic looks at (those projected into some box's outline)
-  and only against the boxes that can hold them; :meth:`SweepBoxes.camera` projects only the
-  points that can land in a given pixel rectangle in front of a depth.
+* :class:`SweepBoxes`: the sweep's points are pre-selected in float32 to those that can project
+  into the rectangle around a camera's box outlines, then projected exactly in float64 (as
+  ``common.project_sweep``); the point-in-box test (``point_box_indices`` with the hit margin) runs
+  only for the points inside an outline, against that outline's box and the earlier boxes that
+  meet it (:meth:`SweepBoxes.occlusion_counts`); ``num_lidar_pts`` candidates come from a coarse
+  grid of the boxes' discs (:meth:`SweepBoxes.near_boxes`).
 """
 
 from __future__ import annotations
@@ -169,19 +171,16 @@ class SweepBoxes:
     ``T_F_from_src`` (None: the same frame; the points in ``F`` are ``xform(T, xyz)``, float64, as
     the writers compute them), and the frame's world boxes with ``T_F_from_world``.
 
-    :meth:`box_of` gives ``point_box_indices(points_F, [b.transformed(T_F_from_world) ...],
-    margin=HIT_MARGIN)`` for chosen points, computed once per point and only against the boxes
-    whose bounding sphere (with the margin) reaches those points."""
+    A point's box is ``point_box_indices(points_F, [b.transformed(T_F_from_world) ...],
+    margin=HIT_MARGIN)``: the first box holding it (:meth:`first_box_is`)."""
 
     def __init__(self, xyz: NDArray[np.floating], T_F_from_src: F64 | None, boxes_world: Sequence[Box3D],
-                 T_F_from_world: F64, points_F: F64 | None = None) -> None:
+                 T_F_from_world: F64) -> None:
         self.xyz = xyz
         self.T = None if T_F_from_src is None else np.asarray(T_F_from_src, dtype=np.float64)
-        self._points_F = points_F
         self.boxes_world = list(boxes_world)
         self.T_F_from_world = np.asarray(T_F_from_world, dtype=np.float64)
         self._boxes_F: dict[int, Box3D] = {}
-        self._box_of = np.full(len(xyz), -2, dtype=np.int64)  # -2: not computed yet
         centers = np.array([b.center for b in self.boxes_world], dtype=np.float64).reshape(-1, 3)
         self._centers_F = xform(self.T_F_from_world, centers) if len(centers) else centers
         self._radii = box_radii(self.boxes_world, HIT_MARGIN + BOUNDARY_EPS)
@@ -192,34 +191,9 @@ class SweepBoxes:
 
     def points(self, idx: NDArray[np.intp]) -> F64:
         """(K, 3) float64 points ``idx`` of the sweep in frame ``F``."""
-        if self._points_F is not None:
-            return self._points_F[idx]
         if self.T is None:
             return np.asarray(self.xyz[idx], dtype=np.float64)
         return xform(self.T, self.xyz[idx])
-
-    def all_points(self) -> F64:
-        """(N, 3) float64 sweep in frame ``F`` (computed once)."""
-        if self._points_F is None:
-            self._points_F = (np.asarray(self.xyz, dtype=np.float64) if self.T is None else xform(self.T, self.xyz))
-        return self._points_F
-
-    def box_of(self, idx: NDArray[np.intp]) -> NDArray[np.int64]:
-        """(K,) index of the first box (hit margin) holding each point ``idx``, -1 for none."""
-        todo = idx[self._box_of[idx] == -2]
-        if todo.size:
-            pts = self.points(todo)
-            lo, hi = pts.min(axis=0), pts.max(axis=0)
-            c, r = self._centers_F, self._radii
-            near = np.flatnonzero(((c + r[:, None]) >= lo).all(axis=1) & ((c - r[:, None]) <= hi).all(axis=1))
-            res = np.full(len(todo), -1, dtype=np.int64)
-            if near.size:
-                boxes = [self._box_F(int(m)) for m in near]
-                got = point_box_indices(pts, boxes, margin=HIT_MARGIN)
-                hit = got >= 0
-                res[hit] = near[got[hit]]
-            self._box_of[todo] = res
-        return self._box_of[idx]
 
     def _box_F(self, m: int) -> Box3D:
         b = self._boxes_F.get(m)
