@@ -3,6 +3,16 @@ conversion.
 
 Run: PYTHONPATH=. python benchmarks/bench_export.py [--frames 200] [--size 320x180] [--cameras 6]
      [--sequences 4] [--jobs 2] [--work DIR]     (prints figures, asserts nothing)
+     PYTHONPATH=. python benchmarks/bench_export.py --linked [--baseline REV] [--frames 200] [--work DIR]
+
+``--linked``: the export-speed figures with linked images (docs/batch.md, "Export speed"): KITTI
+from the synthetic scene's undistorted pinhole camera ``cam_front_left`` without levelling (its PNG
+images are linked) and nuScenes from a nuScenes copy of the scene (its JPEG images are linked);
+frames per second of the writer alone and of the whole conversion (opening included), wall and
+CPU time (``time.process_time``: the machine may be shared). ``--baseline REV`` runs the same
+exports with the code of git revision ``REV`` (its ``calib``, ``fusionlabel`` and ``formats``
+extracted to a temporary folder, run in a subprocess) in the same run, and says whether the
+exported files are byte-identical.
 
 A synthetic native scene of ``--frames`` frames (``--cameras`` cameras of ``--size``, full 64 x 1800
 LiDAR) is generated once into ``--work`` (default: a temporary folder; pass a folder to reuse it),
@@ -44,6 +54,106 @@ def _scene(path: Path, frames: int, seed: int, cameras: int, size: tuple[int, in
     return path
 
 
+#: The export-speed cases with linked images: (format, source ("scene" or "nusc"), writer options).
+LINKED_CASES = (("kitti", "scene", {"camera": "cam_front_left", "level": False}),
+                ("nuscenes", "nusc", {}))
+
+
+#: Opens a source and writes it, timed: defined as text so that a baseline revision's code can
+#: run it in a subprocess (``timed_export(src, out, fmt, options) -> dict``).
+_TIMED = """
+import shutil, time
+from pathlib import Path
+
+
+def timed_export(src, out, fmt, options):
+    from formats.convert import call_writer, get_writer
+    from formats.source import open_source
+
+    shutil.rmtree(out, ignore_errors=True)
+    w0, c0 = time.perf_counter(), time.process_time()
+    loaded = open_source(Path(src)).sequence
+    w1, c1 = time.perf_counter(), time.process_time()
+    s = call_writer(get_writer(fmt), loaded, Path(out), None, dict(options))
+    w2, c2 = time.perf_counter(), time.process_time()
+    return {"frames": s.frames, "open_wall": w1 - w0, "open_cpu": c1 - c0, "write_wall": w2 - w1,
+            "write_cpu": c2 - c1}
+"""
+
+
+def _timed_export(src: Path, out: Path, fmt: str, options: dict[str, object]) -> dict[str, float]:
+    """Open ``src``, write it as ``fmt`` to ``out``: frames, seconds (wall, CPU) of the open and the writer."""
+    ns: dict[str, object] = {}
+    exec(_TIMED, ns)  # noqa: S102 - the text above
+    return ns["timed_export"](src, out, fmt, options)  # type: ignore[operator,no-any-return]
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    """True when two folders hold the same files with the same bytes."""
+    import filecmp
+
+    fa = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    fb = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    if fa != fb:
+        return False
+    _, bad, err = filecmp.cmpfiles(a, b, [str(p) for p in fa], shallow=False)
+    return not bad and not err
+
+
+def _baseline_tree(rev: str, dst: Path) -> Path:
+    import subprocess
+
+    dst.mkdir(parents=True, exist_ok=True)
+    arch = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "calib", "fusionlabel", "formats"],
+                          check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dst)], input=arch, check=True)
+    return dst
+
+
+def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str | None,
+                 scene: Path | None = None) -> None:
+    """Export speed with linked images (module docstring), optionally against ``baseline``; ``scene``:
+    a native scene to use (e.g. made by ``fusionlabel synth``) instead of generating one."""
+    import json
+    import subprocess
+
+    w, h = size
+    if scene is None:
+        scene = _scene(work / f"scene_{frames}f_6c_{w}x{h}", frames, 0, 6, size)
+    nusc = work / f"nusc_of_{scene.name}"
+    if not nusc.is_dir():
+        convert(scene, nusc, "nuscenes", images="reencode")
+    sources = {"scene": scene, "nusc": nusc}
+    base_root = _baseline_tree(baseline, work / "baseline_code") if baseline else None
+    print(f"export with linked images: {scene} and its nuScenes copy (load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores)")
+    for fmt, src, opts in LINKED_CASES:
+        runs = {}
+        for who in ("baseline", "this") if base_root is not None else ("this",):
+            out = work / f"out_linked_{who}"
+            if who == "this":
+                r = _timed_export(sources[src], out, fmt, opts)
+            else:
+                code = _TIMED + ("\nimport json, sys\nprint(json.dumps(timed_export(sys.argv[1], sys.argv[2], "
+                                 "sys.argv[3], json.loads(sys.argv[4]))))\n")
+                res = subprocess.run([sys.executable, "-c", code, str(sources[src]), str(out), fmt, json.dumps(opts)],
+                                     check=True, capture_output=True, text=True, cwd=base_root,
+                                     env={**os.environ, "PYTHONPATH": str(base_root)})
+                r = json.loads(res.stdout.strip().splitlines()[-1])
+            runs[who] = r
+            n = r["frames"]
+            print(f"  {fmt:<9} {who:<8} writer {n / r['write_wall']:6.1f} frames/s wall {n / r['write_cpu']:6.1f} CPU"
+                  f" | with opening {n / (r['open_wall'] + r['write_wall']):6.1f} wall "
+                  f"{n / (r['open_cpu'] + r['write_cpu']):6.1f} CPU  (open {r['open_cpu']:.2f} s CPU)", flush=True)
+        if base_root is not None:
+            same = _same_tree(work / "out_linked_baseline", work / "out_linked_this")
+            b, t = runs["baseline"], runs["this"]
+            print(f"  {fmt:<9} writer speed-up {b['write_cpu'] / t['write_cpu']:.1f}x CPU, "
+                  f"{b['write_wall'] / t['write_wall']:.1f}x wall; output byte-identical to {baseline}: {same}")
+        for who in runs:
+            shutil.rmtree(work / f"out_linked_{who}", ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)
@@ -53,6 +163,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--work", type=Path, default=None, help="folder for the generated scenes (kept)")
     ap.add_argument("--formats", default=None, help="comma-separated formats to time (default: all; '' for none)")
+    ap.add_argument("--linked", action="store_true", help="only the export-speed figures with linked images")
+    ap.add_argument("--baseline", default=None, help="with --linked: a git revision to compare against")
+    ap.add_argument("--scene", type=Path, default=None, help="with --linked: an existing native scene to export")
     args = ap.parse_args()
     tmp = None
     if args.work is None:
@@ -62,6 +175,9 @@ def main() -> None:
         work = args.work
         work.mkdir(parents=True, exist_ok=True)
     try:
+        if args.linked:
+            bench_linked(work, args.frames, args.size, args.baseline, args.scene)
+            return
         w, h = args.size
         print(f"cpu cores: {os.cpu_count()} (load average {os.getloadavg()[0]:.1f}); "
               f"scene: {args.frames} frames, {args.cameras} cameras {w}x{h}, "

@@ -112,7 +112,7 @@ def file_modes(link: str | None, images: str) -> tuple[str, str | None]:
     return link or "copy", None if images == "reencode" else link or "link"
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes | memoryview) -> None:
     """Write a file inside a staged output folder (the folder rename makes the export atomic)."""
     with open(path, "wb") as f:
         f.write(data)
@@ -378,3 +378,4 @@ def frame_period_ns(times_ns: list[int]) -> int:
 
 def finite_or(value: float, default: float) -> float:
     return value if math.isfinite(value) else default
+

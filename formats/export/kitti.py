@@ -90,14 +90,12 @@ from typing import Any
 
 import numpy as np
 
-from calib.projection import box_extent2d
 from calib.readers import KittiCalib, load_kitti_calib
 from calib.transforms import invert
 from formats.datasets.base import LoadedSequence
 from formats.datasets.oxts import EARTH_RADIUS_M, OXTS_FIELDS
 from formats.errors import FormatError
 from formats.export.common import (
-    HIT_MARGIN,
     ClassMapper,
     PinholeView,
     ViewCache,
@@ -107,17 +105,15 @@ from formats.export.common import (
     kitti_occlusion,
     level_rotation,
     may_be_in_image,
-    occlusion_counts,
     place_file,
-    project_sweep,
     write_bytes,
     xform,
 )
+from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, spheres_outside
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
 from formats.kitti_labels import DONTCARE, KittiObject, box_to_kitti
 from formats.timing import SequenceTiming
-from fusionlabel.geometry import point_box_indices
 from fusionlabel.ontology import Ontology
 
 KITTI_FORMATS = ("kitti-object", "kitti-flat", "kitti-tracking")
@@ -311,6 +307,36 @@ def _dontcare(bbox: tuple[float, float, float, float], frame: int | None) -> str
     return head + "DontCare -1 -1 -10 " + " ".join(_fmt(v) for v in bbox) + " -1 -1 -1 -1000 -1000 -1000 -10"
 
 
+def _write_velodyne(path: Path, xyz: np.ndarray, intensity: np.ndarray | None,
+                    T_velo_from_lid: np.ndarray | None) -> None:
+    """Write a sweep as KITTI float32 x y z intensity: ``xyz`` (N, 3) through ``T_velo_from_lid``
+    (None: as it is), each coordinate computed as :func:`common.xform` computes it."""
+    n = len(xyz)
+    arr = np.empty((n, 4), dtype=np.float32)
+    if T_velo_from_lid is None:
+        arr[:, :3] = xyz
+    else:
+        T = np.asarray(T_velo_from_lid, dtype=np.float64)
+        x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+        for i in range(3):  # the expression of common.xform, stored as float32
+            arr[:, i] = T[i, 0] * x + T[i, 1] * y + T[i, 2] * z + T[i, 3]
+    arr[:, 3] = 0.0 if intensity is None else np.asarray(intensity, dtype=np.float32).reshape(n)
+    write_bytes(path, memoryview(arr).cast("B"))
+
+
+@dataclass
+class _Pending:
+    """A box whose label line waits for its occlusion count."""
+
+    m: int
+    ref: Any
+    typ: str
+    attrs: dict[str, str]
+    corners_cam: np.ndarray
+    ext: Any
+    bbox: tuple[float, float, float, float]
+
+
 def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tracking: bool,
                   velo_path: Path, image_path: Path) -> list[str]:
     """Write the sweep and image of frame ``k``; return its label lines (tracking form when
@@ -325,12 +351,13 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     rotated = not np.allclose(T_velo_from_lid, np.eye(4), atol=1e-12, rtol=0)
     where = f"frame {k}"
     ct = ctx.timing.capture(k, ctx.camera) if ctx.timing is not None else None
+    moved = ct is not None and ct.capture_ns != ct.frame_ns
     shift = ct.ego_shift() if ct is not None else np.eye(4)
 
     # sweep (in the velodyne frame)
     pc = loaded.read_lidar(k, ctx.lidar)
     src = loaded.info.frames[k].lidar_files.get(ctx.lidar)
-    xyz_velo = None
+    xyz_lid = None
     if pc is None:
         summary.skipped.append((f"{where} {ctx.lidar}", "no LiDAR sweep"))
     else:
@@ -339,16 +366,11 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         if ctx.deskew:
             xyz_lid, t = (ctx.timing or SequenceTiming(loaded)).export_sweep(k, ctx.lidar, pc, ctx.deskew)
             deskewed = t is None and xyz_lid is not pc.xyz
-        xyz_velo = xform(T_velo_from_lid, xyz_lid) if rotated else np.asarray(xyz_lid, dtype=np.float64)
         same_layout = loaded.lidar_layout == "kitti" and src is not None and src.suffix == ".bin"
         if not rotated and not deskewed and same_layout and src is not None and src.is_file():
             place_file(src, velo_path, ctx.link)
         else:
-            arr = np.zeros((len(pc), 4), dtype=np.float32)
-            arr[:, :3] = xyz_velo
-            if pc.intensity is not None:
-                arr[:, 3] = np.asarray(pc.intensity, dtype=np.float32).reshape(len(pc))
-            write_bytes(velo_path, arr.tobytes())
+            _write_velodyne(velo_path, xyz_lid, pc.intensity, T_velo_from_lid if rotated else None)
 
     # image
     img_src = loaded.info.frames[k].camera_files.get(ctx.camera)
@@ -362,15 +384,15 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         else:
             write_bytes(image_path, encode_image(view.image(img), ".png", image_path))
 
-    refs = [r for r in loaded.annotations.boxes_at(k)]
-    sweep = None
-    if ctx.occlusion and xyz_velo is not None and refs:
-        boxes_velo = [r.box.transformed(T_velo_from_world) for r in refs]
-        box_of = point_box_indices(xyz_velo, boxes_velo, margin=HIT_MARGIN)
-        pts_cam = xform(fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo, xyz_velo)
-        sweep = project_sweep(pts_cam, view.pinhole, box_of)
+    refs = loaded.annotations.boxes_at(k)
+    boxes = [r.box for r in refs]
+    outside = np.zeros(len(refs), dtype=bool)
+    if refs and not moved:  # boxes certainly outside the image (at the capture time when it differs)
+        centers = xform(T_cam2_from_world, np.array([b.center for b in boxes], dtype=np.float64))
+        outside = spheres_outside(centers, box_radii(boxes), view.pinhole)
 
-    lines = []
+    lines: list[str | None] = []
+    pending: list[_Pending] = []
     frame_field = k if tracking else None
     # the source's own lines hold for its unchanged boxes only in the very camera it labelled
     same_view = (ctx.keep_source_fields and fc.source is not None and not view.resamples
@@ -387,10 +409,14 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
             lines.append(src.source_line(typ, frame_field, ref.track_id if tracking else None))
             summary.boxes += 1
             continue
-        corners_cam = xform(T_cam2_from_world, ref.box.corners())
-        if ct is not None:  # the 2D box of the image: where the object is at its capture time
-            corners_cam = xform(T_cam2_from_world @ shift, ct.corners_at([ref.track_id], ref.box.corners())[0])
-        ext = box_extent2d(corners_cam, view.pinhole) if may_be_in_image(corners_cam, view.pinhole) else None
+        ext = None
+        if not outside[m]:
+            if moved:  # the 2D box of the image: where the object is at its capture time
+                corners_cam = xform(T_cam2_from_world @ shift, ct.corners_at([ref.track_id], ref.box.corners())[0])
+            else:
+                corners_cam = xform(T_cam2_from_world, ref.box.corners())
+            if may_be_in_image(corners_cam, view.pinhole):
+                ext = pinhole_extent2d(corners_cam, view.pinhole)
         if ext is None or ext.clipped is None:
             summary.skipped.append((what, f"outside the {ctx.camera} image"))
             continue
@@ -401,10 +427,25 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
         if bbox[2] - bbox[0] < MIN_BOX_PX or bbox[3] - bbox[1] < MIN_BOX_PX:
             summary.skipped.append((what, f"less than {MIN_BOX_PX:g} pixel wide or high in the {ctx.camera} image"))
             continue
+        pending.append(_Pending(m, ref, typ, attrs, corners_cam, ext, bbox))
+        lines.append(None)  # filled below, in this order
+
+    counts: list[tuple[int, int]] | None = None
+    if ctx.occlusion and xyz_lid is not None and pending:
+        sb = SweepBoxes(xyz_lid, T_velo_from_lid if rotated else None, boxes, T_velo_from_world)
+        counts = sb.occlusion_counts([(fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo, view.pinhole,
+                                       [(p.m, p.ext.polygon, p.corners_cam) for p in pending])])[0]
+
+    it = iter(enumerate(pending))
+    for i, line in enumerate(lines):
+        if line is not None:
+            continue
+        j, p = next(it)
+        ref, ext, attrs = p.ref, p.ext, p.attrs
         trunc = ext.truncation
         occ = 3
-        if sweep is not None:
-            occ = kitti_occlusion(*occlusion_counts(sweep, ext.polygon, corners_cam, m))
+        if counts is not None:
+            occ = kitti_occlusion(*counts[j])
         score = None
         if ctx.keep_source_fields:
             try:
@@ -415,23 +456,24 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
                 pass
         if tracking:  # KITTI tracking's truncation is an integer level
             trunc = float(tracking_truncation(trunc))
-        obj = box_to_kitti(ref.box, typ, T_cam0rect_from_world, bbox, trunc, occ, score,
+        obj = box_to_kitti(ref.box, p.typ, T_cam0rect_from_world, p.bbox, trunc, occ, score,
                            frame_field, ref.track_id if tracking else None)
         summary.drop_tilt(ref.box)  # KITTI holds a rotation_y only
-        line = obj.format(ctx.decimals)
+        text = obj.format(ctx.decimals)
         if tracking:
-            parts = line.split(" ")
+            parts = text.split(" ")
             parts[3] = str(int(trunc))
-            line = " ".join(parts)
-        lines.append(line)
+            text = " ".join(parts)
+        lines[i] = text
         summary.boxes += 1
+    out = [line for line in lines if line is not None]
     regions = loaded.ignore_regions_at(k, ctx.camera)
     if regions and view.resamples:
         summary.skipped.append((f"{where} DontCare", "ignore regions of a resampled camera are not kept"))
     elif regions:
-        lines += [r.source.source_line(DONTCARE, frame_field) if same_view and isinstance(r.source, KittiObject)
-                  and r.source.text is not None else _dontcare(r.bbox, frame_field) for r in regions]
-    return lines
+        out += [r.source.source_line(DONTCARE, frame_field) if same_view and isinstance(r.source, KittiObject)
+                and r.source.text is not None else _dontcare(r.bbox, frame_field) for r in regions]
+    return out
 
 
 def _context(loaded: LoadedSequence, camera: str | None, lidar: str | None, ontology: Ontology | None,

@@ -53,6 +53,7 @@ files.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -60,12 +61,10 @@ from typing import Any
 
 import numpy as np
 
-from calib.projection import box_extent2d
 from calib.transforms import invert, rotation_to_quat, yaw_to_quat
 from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
 from formats.export.common import (
-    HIT_MARGIN,
     ClassMapper,
     ViewCache,
     encode_image,
@@ -73,17 +72,16 @@ from formats.export.common import (
     frame_period_ns,
     may_be_in_image,
     nuscenes_visibility,
-    occlusion_counts,
     place_file,
-    project_sweep,
     token,
     write_bytes,
     xform,
 )
 from formats.export.lidarseg import LidarsegWriter, lidarseg_categories
+from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, spheres_outside
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
-from fusionlabel.geometry import count_points_in_boxes, point_box_indices
+from fusionlabel.geometry import count_points_in_boxes
 from fusionlabel.ontology import Ontology
 from fusionlabel.pointlabels import FrameLabels
 
@@ -106,6 +104,10 @@ ATTRIBUTES = {
     "pedestrian.standing": "The human is standing.",
     "pedestrian.sitting_lying_down": "The human is sitting or lying down.",
 }
+
+
+#: Tokens of records that recur unchanged (attributes, instances): computed once.
+_fixed_token = functools.lru_cache(maxsize=65536)(token)
 
 
 def camera_channel(name: str, channels: dict[str, str] | None = None) -> str:
@@ -221,8 +223,17 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
     sensors += [{"token": token("sensor", ch), "channel": ch, "modality": "camera"} for ch in cam_ch.values()]
     calibrated: dict[str, dict[str, Any]] = {}
 
+    calib_of: dict[tuple[int, str, str], str] = {}  # (rig, sensor, channel) -> token: one rig, one record
+
     def calib_token(frame: int, name: str, ch: str, K: np.ndarray | None) -> str:
-        T = loaded.rig(frame).T_ego_from(name)
+        rig = loaded.rig(frame)
+        key = (id(rig), name, ch)
+        if key not in calib_of:
+            calib_of[key] = _calib_token(rig, name, ch, K)
+        return calib_of[key]
+
+    def _calib_token(rig: Any, name: str, ch: str, K: np.ndarray | None) -> str:
+        T = rig.T_ego_from(name)
         rec = {"sensor_token": token("sensor", ch), "translation": [float(v) for v in T[:3, 3]],
                "rotation": [float(v) for v in rotation_to_quat(T[:3, :3])],
                "camera_intrinsic": [] if K is None else [[float(v) for v in row] for row in K]}
@@ -409,6 +420,37 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
     return summary
 
 
+def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_world: np.ndarray, views: ViewCache,
+               hits: np.ndarray, occ: np.ndarray) -> None:
+    """Add every camera's occlusion counts of the boxes (module docstring) to ``hits``/``occ``."""
+    boxes = sweep_boxes.boxes_world
+    centers = np.array([b.center for b in boxes], dtype=np.float64)
+    radii = box_radii(boxes)
+    corners_world: dict[int, np.ndarray] = {}
+    per_camera = []
+    for cam in rig.camera_names():
+        view = views.get(cam, rig.camera(cam))
+        T_cam_from_lidar = rig.T(cam, primary)
+        T_cam_from_world = T_cam_from_lidar @ T_lidar_from_world
+        centers_cam = xform(T_cam_from_world, centers)
+        items = []
+        for m in np.flatnonzero(~spheres_outside(centers_cam, radii, view.pinhole)).tolist():
+            if m not in corners_world:
+                corners_world[m] = boxes[m].corners()
+            corners = xform(T_cam_from_world, corners_world[m])
+            if not may_be_in_image(corners, view.pinhole):
+                continue
+            ext = pinhole_extent2d(corners, view.pinhole, need_truncation=False)
+            if ext is None or ext.clipped is None:
+                continue
+            items.append((m, ext.polygon, corners))
+        per_camera.append((T_cam_from_lidar, view.pinhole, items))
+    for (_, _, items), counts in zip(per_camera, sweep_boxes.occlusion_counts(per_camera), strict=True):
+        for (m, _, _), (h, o) in zip(items, counts, strict=True):
+            hits[m] += h
+            occ[m] += o
+
+
 def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, primary: str, pc: Any, rig: Any,
               views: ViewCache, mapper: ClassMapper, occlusion: bool, anns_by_instance: dict[int, list[dict[str, Any]]],
               categories_used: dict[int, str], inst_scene: dict[int, str], summary: ConvertSummary) -> None:
@@ -422,30 +464,13 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
     hits = np.zeros(len(refs), dtype=np.int64)
     occ = np.zeros(len(refs), dtype=np.int64)
     if pc is not None:
-        xyz = np.asarray(pc.xyz, dtype=np.float64)
         # points near some box (LiDAR frame, hit margin), then the exact count in the world frame
-        box_of = point_box_indices(xyz, [b.transformed(T_lidar_from_world) for b in boxes], margin=HIT_MARGIN)
-        near = np.flatnonzero(box_of >= 0)
+        sweep_boxes = SweepBoxes(pc.xyz, None, boxes, T_lidar_from_world)
+        near = sweep_boxes.near_boxes()
         if near.size:
-            counts = count_points_in_boxes(xform(T_world_from_lidar, xyz[near]), boxes)
+            counts = count_points_in_boxes(xform(T_world_from_lidar, sweep_boxes.points(near)), boxes)
         if occlusion:
-            for cam in rig.camera_names():
-                view = views.get(cam, rig.camera(cam))
-                T_cam_from_lidar = rig.T(cam, primary)
-                T_cam_from_world = T_cam_from_lidar @ T_lidar_from_world
-                sweep = None
-                for m, b in enumerate(boxes):
-                    corners = xform(T_cam_from_world, b.corners())
-                    if not may_be_in_image(corners, view.pinhole):
-                        continue
-                    ext = box_extent2d(corners, view.pinhole)
-                    if ext is None or ext.clipped is None:
-                        continue
-                    if sweep is None:
-                        sweep = project_sweep(xform(T_cam_from_lidar, xyz), view.pinhole, box_of)
-                    h, o = occlusion_counts(sweep, ext.polygon, corners, m)
-                    hits[m] += h
-                    occ[m] += o
+            _occlusion(sweep_boxes, rig, primary, T_lidar_from_world, views, hits, occ)
     for m, ref in enumerate(refs):
         cat = mapper(ref.label)
         if cat is None:
@@ -459,9 +484,9 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
         l, w, h = ref.box.size
         anns_by_instance.setdefault(tid, []).append({
             "token": token(scene, "sample_annotation", tid, k), "sample_token": sample_tok,
-            "instance_token": token(inst_scene.setdefault(tid, scene), "instance", tid),
+            "instance_token": _fixed_token(inst_scene.setdefault(tid, scene), "instance", tid),
             "visibility_token": nuscenes_visibility(int(hits[m]), int(occ[m])),
-            "attribute_tokens": [token("attribute", a) for a in attributes_for(cat, ref.label, attrs)],
+            "attribute_tokens": [_fixed_token("attribute", a) for a in attributes_for(cat, ref.label, attrs)],
             "translation": [float(v) for v in ref.box.center], "size": [w, l, h],
             "rotation": [float(v) for v in (rotation_to_quat(ref.box.rotation()) if ref.box.tilted
                                             else yaw_to_quat(ref.box.yaw))],

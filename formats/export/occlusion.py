@@ -1,0 +1,386 @@
+"""The exporters' per-frame geometry, fast: which boxes a camera can see, their 2D outlines on the
+exported pinhole camera, and the LiDAR occlusion heuristic's counts (:mod:`formats.export.common`).
+
+Every result equals the straightforward computation bit for bit (tests compare them); only work
+whose outcome is already decided is skipped:
+
+* :func:`spheres_outside`: a box whose bounding sphere lies behind the near plane or wholly beyond
+  one side of the image is not in it (a conservative pre-test before the exact one).
+* :func:`pinhole_extent2d`: :func:`calib.projection.box_extent2d` for an undistorted camera,
+  computed on plain floats (the same operations in the same order) instead of small arrays.
+* :class:`SweepBoxes`: the sweep's points are pre-selected in float32 to those that can project
+  into the rectangle around a camera's box outlines, then projected exactly in float64 (as
+  ``common.project_sweep``); the point-in-box test (``point_box_indices`` with the hit margin) runs
+  only for the points inside an outline, against that outline's box and the earlier boxes that
+  meet it (:meth:`SweepBoxes.occlusion_counts`); ``num_lidar_pts`` candidates come from a coarse
+  grid of the boxes' discs (:meth:`SweepBoxes.near_boxes`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calib.camera import CameraModel
+from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
+from formats.export.common import HIT_MARGIN, _in_convex, xform
+from fusionlabel.box import Box3D
+from fusionlabel.geometry import BOUNDARY_EPS, point_box_indices
+
+F64 = NDArray[np.float64]
+
+#: Near plane of the exported cameras' projections (``calib.camera.DEFAULT_NEAR``, metres).
+NEAR = 0.1
+
+
+def box_radii(boxes: Sequence[Box3D], pad: float = 0.0) -> F64:
+    """(M,) radius of each box's bounding sphere about its centre (m), ``pad`` added to every
+    half size (a margin around the box) and a micrometre for rounding."""
+    half = np.array([b.size for b in boxes], dtype=np.float64).reshape(-1, 3) / 2.0 + pad
+    return np.sqrt((half * half).sum(axis=1)) + 1e-6
+
+
+def spheres_outside(centers_cam: F64, radii: F64, camera: CameraModel, near: float = NEAR) -> NDArray[np.bool_]:
+    """(M,) True where a sphere (centres (M, 3) in the camera frame, radii (M,), metres) certainly
+    has nothing in the image of the pinhole ``camera``: it lies behind the near plane, or beyond one
+    side of the image (so a box inside it has no clipped 2D outline: ``box_extent2d`` gives None or
+    an empty clipped part, and no projected point of it is valid)."""
+    c = np.asarray(centers_cam, dtype=np.float64).reshape(-1, 3)
+    K = camera.K
+    fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
+    W, H = camera.width, camera.height
+    tol = 1e-6 + 1e-9 * np.abs(c).max(axis=1, initial=0.0)
+    r = radii + tol
+    z = c[:, 2]
+    out = z + r < near
+    # planes through the optical centre: a point p is on the image side of each when n . p >= 0
+    normals = np.array([[fx, s, cx + 0.5], [-fx, -s, W - 0.5 - cx], [0.0, fy, cy + 0.5],
+                        [0.0, -fy, H - 0.5 - cy]])
+    normals /= np.linalg.norm(normals, axis=1)[:, None]
+    dist = c @ normals.T  # (M, 4) signed distances
+    return out | (dist < -r[:, None]).any(axis=1)
+
+
+# ---- the 2D outline of a box on a pinhole camera ---------------------------------------------------
+def _hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``calib.projection.convex_hull`` of sorted unique points (monotone chain, same arithmetic)."""
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list[tuple[float, float]] = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
+
+
+def _clip(poly: list[tuple[float, float]], nx: float, ny: float, c: float) -> list[tuple[float, float]]:
+    """``calib.projection._clip_polygon_halfplane``: the part with ``n . x <= c``."""
+    out: list[tuple[float, float]] = []
+    if not poly:
+        return out
+    prev = poly[-1]
+    s_prev = prev[0] * nx + prev[1] * ny - c
+    for p in poly:
+        s_cur = p[0] * nx + p[1] * ny - c
+        ins = s_cur <= 0
+        if ins != (s_prev <= 0):
+            t = s_prev / (s_prev - s_cur)
+            out.append((prev[0] + (p[0] - prev[0]) * t, prev[1] + (p[1] - prev[1]) * t))
+        if ins:
+            out.append(p)
+        prev, s_prev = p, s_cur
+    return out
+
+
+def _clip_rect(poly: list[tuple[float, float]], rect: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    x0, y0, x1, y1 = rect
+    for nx, ny, c in ((-1.0, 0.0, -x0), (1.0, 0.0, x1), (0.0, -1.0, -y0), (0.0, 1.0, y1)):
+        poly = _clip(poly, nx, ny, c)
+    return poly
+
+
+def _bbox(poly: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    xs = [p[0] for p in poly]
+    ys = [p[1] for p in poly]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | None = None,
+                     need_truncation: bool = True) -> BoxExtent2D | None:
+    """:func:`calib.projection.box_extent2d` (default near plane) of a box with corners (8, 3) in
+    the frame of an undistorted pinhole ``camera``, equal to it bit for bit; a box reaching behind
+    the near plane, or another camera model, goes to ``box_extent2d`` itself. ``rounded_xy``: the
+    corners' ``np.round(xy / z, 12)`` (8, 2) when the caller computed it for many boxes at once.
+    Without ``need_truncation`` the returned truncation is NaN (the polygon and boxes are exact)."""
+    corners = np.asarray(corners_cam, dtype=np.float64)
+    if (camera.model != "none" or math.isfinite(camera.max_radius) or corners.shape != (8, 3)
+            or not np.isfinite(corners).all()):
+        return box_extent2d(corners, camera)
+    if not (corners[:, 2] >= NEAR).all():  # the solid clipped at the near plane, as box_outline_normalized
+        a, b, keep = clip_segments_near(corners[BOX_EDGES[:, 0]], corners[BOX_EDGES[:, 1]], NEAR)
+        pts3 = np.concatenate([a[keep], b[keep]])
+        if len(pts3) == 0:
+            return None
+        rounded_xy = np.round(pts3[:, :2] / pts3[:, 2:3], 12)
+    elif rounded_xy is None:
+        rounded_xy = np.round(corners[:, :2] / corners[:, 2:3], 12)
+    pts = sorted(set(map(tuple, rounded_xy.tolist())))
+    if len(pts) <= 2:
+        return None
+    outline = _hull(pts)  # clipping to the field of view disk: none (infinite radius)
+    if len(outline) < 3:
+        return None
+    K = camera.K
+    k00, k01, k02, k11, k12 = float(K[0, 0]), float(K[0, 1]), float(K[0, 2]), float(K[1, 1]), float(K[1, 2])
+
+    def px(poly: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [(k00 * x + k01 * y + k02, k11 * y + k12) for x, y in poly]
+
+    full = px(outline)
+    near_img = _clip_rect(outline, _normalized_bounds(camera))
+    clipped_poly: list[tuple[float, float]] = []
+    if len(near_img) >= 3:
+        clipped_poly = _clip_rect(px(near_img), camera.image_rect())
+    poly = np.array(clipped_poly, dtype=np.float64).reshape(-1, 2)
+    area_clip = _polygon_area(poly) if len(clipped_poly) >= 3 else 0.0
+    clipped = _bbox(clipped_poly) if len(clipped_poly) >= 3 and area_clip > 0 else None
+    if need_truncation:
+        area_full = _polygon_area(np.array(full, dtype=np.float64))
+        trunc = 1.0 - area_clip / area_full if area_full > 0 else (0.0 if clipped else 1.0)
+        trunc = float(min(max(trunc, 0.0), 1.0))
+    else:
+        trunc = math.nan
+    return BoxExtent2D(_bbox(full), clipped, trunc, poly)
+
+
+# ---- the sweep and the boxes ---------------------------------------------------------------------
+class SweepBoxes:
+    """A sweep for the occlusion heuristic: its points in the frame the boxes are tested in (``F``:
+    KITTI's velodyne, nuScenes' LiDAR), given as ``xyz`` (N, 3) in the source frame and
+    ``T_F_from_src`` (None: the same frame; the points in ``F`` are ``xform(T, xyz)``, float64, as
+    the writers compute them), and the frame's world boxes with ``T_F_from_world``.
+
+    A point's box is ``point_box_indices(points_F, [b.transformed(T_F_from_world) ...],
+    margin=HIT_MARGIN)``: the first box holding it (:meth:`first_box_is`)."""
+
+    def __init__(self, xyz: NDArray[np.floating], T_F_from_src: F64 | None, boxes_world: Sequence[Box3D],
+                 T_F_from_world: F64) -> None:
+        self.xyz = xyz
+        self.T = None if T_F_from_src is None else np.asarray(T_F_from_src, dtype=np.float64)
+        self.boxes_world = list(boxes_world)
+        self.T_F_from_world = np.asarray(T_F_from_world, dtype=np.float64)
+        self._boxes_F: dict[int, Box3D] = {}
+        centers = np.array([b.center for b in self.boxes_world], dtype=np.float64).reshape(-1, 3)
+        self._centers_F = xform(self.T_F_from_world, centers) if len(centers) else centers
+        self._radii = box_radii(self.boxes_world, HIT_MARGIN + BOUNDARY_EPS)
+        self._cols: tuple[NDArray[np.float32], float] | None = None
+
+    def __len__(self) -> int:
+        return len(self.xyz)
+
+    def points(self, idx: NDArray[np.intp]) -> F64:
+        """(K, 3) float64 points ``idx`` of the sweep in frame ``F``."""
+        if self.T is None:
+            return np.asarray(self.xyz[idx], dtype=np.float64)
+        return xform(self.T, self.xyz[idx])
+
+    def _box_F(self, m: int) -> Box3D:
+        b = self._boxes_F.get(m)
+        if b is None:
+            b = self._boxes_F[m] = self.boxes_world[m].transformed(self.T_F_from_world)
+        return b
+
+    def near_boxes(self) -> NDArray[np.intp]:
+        """Indices of a superset of the points within the hit margin of some box (every point
+        ``point_box_indices`` puts in a box): the points in the cells of a coarse xy grid (frame
+        ``F``) touched by the boxes' bounding discs."""
+        m = len(self.boxes_world)
+        if m == 0 or len(self) == 0:
+            return np.zeros(0, dtype=np.intp)
+        c, r = self._centers_F, self._radii
+        if self.T is not None:  # the grid lives in the source frame: discs there
+            T_src_from_F = np.linalg.inv(self.T)
+            c = xform(T_src_from_F, c)
+        cols, big = self._columns()
+        x, y = cols[0], cols[1]
+        pad = 1e-3 * (1.0 + big)  # far above float32 rounding of the coordinates
+        lo = (c[:, :2] - r[:, None]).min(axis=0) - pad
+        hi = (c[:, :2] + r[:, None]).max(axis=0) + pad
+        cell = max(float(np.median(r)) / 2.0, float((hi - lo).max()) / 1024.0, 1e-3)
+        nx, ny = int((hi[0] - lo[0]) // cell) + 1, int((hi[1] - lo[1]) // cell) + 1
+        table = np.zeros((nx + 1) * (ny + 1), dtype=bool)
+        i0 = np.floor((c[:, 0] - r - pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
+        i1 = np.floor((c[:, 0] + r + pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
+        j0 = np.floor((c[:, 1] - r - pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
+        j1 = np.floor((c[:, 1] + r + pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
+        for a0, a1, b0, b1 in zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True):
+            t = table.reshape(nx + 1, ny + 1)
+            t[a0:a1 + 1, b0:b1 + 1] = True
+        inv = np.float32(1.0 / cell)
+        fx = (x - np.float32(lo[0])) * inv
+        fy = (y - np.float32(lo[1])) * inv
+        inside = (fx >= 0) & (fx < nx + 1) & (fy >= 0) & (fy < ny + 1)
+        idx = np.flatnonzero(inside)
+        cells = fx[idx].astype(np.int64) * (ny + 1) + fy[idx].astype(np.int64)
+        return idx[table[cells]]
+
+    def _columns(self) -> tuple[NDArray[np.float32], float]:
+        """The source points as a contiguous (3, N) float32 array and their largest |coordinate|."""
+        if self._cols is None:
+            cols = np.empty((3, len(self.xyz)), dtype=np.float32)
+            for i in range(3):
+                cols[i] = self.xyz[:, i]
+            big = max(float(cols.max(initial=0.0)), -float(cols.min(initial=0.0)))
+            self._cols = (cols, big)
+        return self._cols
+
+    def candidates(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float],
+                   max_depth: float) -> NDArray[np.intp]:
+        """Indices of a superset of the points whose pixel in the pinhole ``camera`` lies in ``rect``
+        (inclusive) at a depth in (NEAR, ``max_depth``]: the bounding planes (the image sides through
+        the optical centre, the near and far depths) evaluated in float32 on the source points, with
+        a margin far above float32 rounding; each is a necessary condition for such a point."""
+        cols, big = self._columns()
+        T = np.asarray(T_cam_from_F, dtype=np.float64)
+        if self.T is not None:
+            T = T @ self.T
+        K = camera.K
+        fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
+        u0, v0, u1, v1 = rect
+        tol = 1e-4 * (1.0 + big + float(np.abs(T[:3, 3]).max()))
+        R, t = T[:3, :3], T[:3, 3]
+        # half-spaces lo <= n . p_cam <= hi (n unit): the image sides in u (the narrowest), the depth, v
+        tests = [(np.array([fx, s, cx - u0]), 0.0, math.inf), (np.array([-fx, -s, u1 - cx]), 0.0, math.inf),
+                 (np.array([0.0, 0.0, 1.0]), NEAR, min(max_depth, 1e30)), (np.array([0.0, fy, cy - v0]), 0.0, math.inf),
+                 (np.array([0.0, -fy, v1 - cy]), 0.0, math.inf)]
+        idx: NDArray[np.intp] | None = None
+        for n, lo, hi in tests:
+            scale = float(np.linalg.norm(n))
+            n = n / scale
+            a = (R.T @ n).astype(np.float32)
+            xs, ys, zs = (cols[0], cols[1], cols[2]) if idx is None else (cols[0][idx], cols[1][idx], cols[2][idx])
+            val = a[0] * xs + a[1] * ys + a[2] * zs
+            off = float(n @ t)
+            ok = val >= lo / scale - off - tol
+            if hi < math.inf:
+                ok &= val <= hi / scale - off + tol
+            idx = np.flatnonzero(ok) if idx is None else idx[ok]
+            if idx.size == 0:
+                break
+        return idx if idx is not None else np.zeros(0, dtype=np.intp)
+
+    def occlusion_counts(self, views: Sequence[tuple[F64, CameraModel, Sequence[tuple[int, F64, F64]]]]
+                         ) -> list[list[tuple[int, int]]]:
+        """Per view ``(T_cam_from_F, pinhole camera, items)``, the list of
+        ``common.occlusion_counts(project_sweep(...), polygon, corners_cam, m)`` of its items
+        ``(m, polygon (K, 2) px, corners_cam (8, 3))`` (box ``m`` of this sweep in that camera),
+        computed on the points that can fall in the polygons, with one point-in-box query for the
+        points inside them over all views."""
+        out: list[list[tuple[int, int]]] = []
+        pending = []  # (view, item, selected points' depths, their sweep indices, near)
+        for v, (T_cam_from_F, camera, items) in enumerate(views):
+            out.append([(0, 0)] * len(items))
+            todo = [(i, m, poly, corners) for i, (m, poly, corners) in enumerate(items) if len(poly) >= 3]
+            if not todo or len(self) == 0:
+                continue
+            rect = union_rect([polygon_rect(poly) for _, _, poly, _ in todo])
+            ms = [m for _, m, _, _ in todo]
+            cz = xform(np.asarray(T_cam_from_F, dtype=np.float64), self._centers_F[ms])[:, 2]
+            depth = max(max(float(c[:, 2].max()) for _, _, _, c in todo), float(np.max(cz + self._radii[ms]))) + 1e-6
+            uv, z, index = self._project(T_cam_from_F, camera, rect, depth)  # type: ignore[arg-type]
+            if len(uv) == 0:
+                continue
+            order = np.argsort(uv[:, 0], kind="stable")
+            u_sorted = uv[order, 0]
+            for i, m, poly, corners in todo:
+                lo = poly.min(axis=0)
+                hi = poly.max(axis=0)
+                sel = order[np.searchsorted(u_sorted, lo[0], "left"):np.searchsorted(u_sorted, hi[0], "right")]
+                w = uv[sel, 1]
+                sel = sel[(w >= lo[1]) & (w <= hi[1])]
+                sel = sel[_in_convex(poly, uv[sel])]
+                pending.append((v, i, m, z[sel], index[sel], float(np.min(corners[:, 2]))))
+        if not pending:
+            return out
+        sizes = [len(p[4]) for p in pending]
+        inside = self.first_box_is(np.concatenate([p[4] for p in pending]),
+                                   np.repeat(np.array([p[2] for p in pending], dtype=np.intp), sizes))
+        start = 0
+        for (v, i, _, depths, _, near), k in zip(pending, sizes, strict=True):
+            ins = inside[start:start + k]
+            start += k
+            out[v][i] = (int(np.count_nonzero(ins)), int(np.count_nonzero(~ins & (depths < near))))
+        return out
+
+    def first_box_is(self, idx: NDArray[np.intp], m: NDArray[np.intp]) -> NDArray[np.bool_]:
+        """(K,) ``box_of(idx) == m`` for points ``idx`` and boxes ``m`` (K,): the point lies in its
+        box (hit margin) and in no box before it. The test is ``point_box_indices``' own
+        arithmetic; the boxes before are asked only for the points inside, and only those boxes
+        whose sphere meets the point's box's."""
+        if len(idx) == 0:
+            return np.zeros(0, dtype=bool)
+        p = self.points(idx)
+        used = np.unique(m)
+        boxes = np.zeros((len(self.boxes_world), 7))
+        boxes[used] = [self._box_F(int(j)).to_array() for j in used]
+        half = boxes[:, 3:6] / 2.0 + (HIT_MARGIN + BOUNDARY_EPS)
+        cos, sin = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+        ok = np.abs(p[:, 2] - boxes[m, 2]) <= half[m, 2]
+        dx = p[:, 0] - boxes[m, 0]
+        dy = p[:, 1] - boxes[m, 1]
+        c, s = cos[m], sin[m]
+        ok &= np.abs(c * dx + s * dy) <= half[m, 0]
+        ok &= np.abs(c * dy - s * dx) <= half[m, 1]
+        c_u = self._centers_F[used]
+        d = np.sqrt(((c_u[:, None, :] - self._centers_F[None, :, :]) ** 2).sum(axis=2))  # (U, M)
+        meets = (d <= self._radii[used][:, None] + self._radii[None, :]) & (
+            np.arange(len(self.boxes_world))[None, :] < used[:, None])
+        for row in np.flatnonzero(meets.any(axis=1)).tolist():  # a point in box j and an earlier one is not j's
+            j = int(used[row])
+            before = np.flatnonzero(meets[row])
+            sub = np.flatnonzero(ok & (m == j))
+            if sub.size:
+                got = point_box_indices(p[sub], [self._box_F(int(b)) for b in before], margin=HIT_MARGIN)
+                ok[sub[got >= 0]] = False
+        return ok
+
+    def _project(self, T_cam_from_F: F64, camera: CameraModel, rect: tuple[float, float, float, float],
+                 max_depth: float) -> tuple[F64, F64, NDArray[np.intp]]:
+        """``(uv (K, 2), depth (K,), index (K,))`` of the points :func:`common.project_sweep` keeps
+        whose pixel lies in ``rect`` (inclusive) at a depth of at most ``max_depth``."""
+        cand = self.candidates(T_cam_from_F, camera, rect, max_depth)
+        pts_cam = xform(np.asarray(T_cam_from_F, dtype=np.float64), self.points(cand))  # as project_sweep's
+        z = pts_cam[:, 2]
+        front = np.flatnonzero((z > NEAR) & (z <= max_depth))
+        uv, depth, valid = camera.project(pts_cam[front])
+        u0, v0, u1, v1 = rect
+        valid &= (uv[:, 0] >= u0) & (uv[:, 0] <= u1) & (uv[:, 1] >= v0) & (uv[:, 1] <= v1)
+        keep = np.flatnonzero(valid)
+        return uv[keep], depth[keep], cand[front[keep]]
+
+
+def union_rect(rects: Sequence[tuple[float, float, float, float]]) -> tuple[float, float, float, float] | None:
+    """The bounding rectangle of pixel rectangles (u0, v0, u1, v1), None for none."""
+    if not rects:
+        return None
+    a = np.array(rects, dtype=np.float64)
+    return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()), float(a[:, 3].max()))
+
+
+def polygon_rect(poly: F64) -> tuple[float, float, float, float]:
+    """(u0, v0, u1, v1) of a polygon (K, 2)."""
+    lo, hi = poly.min(axis=0), poly.max(axis=0)
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+

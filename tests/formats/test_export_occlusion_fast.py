@@ -1,0 +1,121 @@
+"""The exporters' fast per-frame geometry (formats.export.occlusion) equals the straightforward
+computation bit for bit: box outlines, boxes outside the image, occlusion counts, points near boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from calib.camera import CameraModel
+from calib.projection import box_extent2d
+from calib.transforms import invert, make_transform
+from formats.export.common import HIT_MARGIN, may_be_in_image, occlusion_counts, project_sweep, xform
+from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, spheres_outside
+from fusionlabel.box import Box3D
+from fusionlabel.geometry import point_box_indices
+
+CAM = CameraModel(np.array([[571.26, 0.0, 399.5], [0.0, 571.26, 224.5], [0.0, 0.0, 1.0]]), 800, 450, "none", ())
+
+
+def _random_boxes(rng: np.random.Generator, n: int, spread: float = 30.0) -> list[Box3D]:
+    """Boxes in a camera frame (z forward): many in view, some beside, behind or across the near plane."""
+    out = []
+    for _ in range(n):
+        c = rng.uniform([-spread, -3.0, -8.0], [spread, 3.0, 2.0 * spread])
+        size = rng.uniform([0.5, 0.5, 0.5], [6.0, 3.0, 3.0])
+        tilt = rng.uniform(-0.3, 0.3, 2) if rng.random() < 0.2 else (0.0, 0.0)
+        out.append(Box3D(tuple(c), tuple(size), float(rng.uniform(-np.pi, np.pi)), float(tilt[0]), float(tilt[1])))
+    return out
+
+
+def _same_extent(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return (a.unclipped == b.unclipped and a.clipped == b.clipped and a.truncation == b.truncation  # type: ignore[attr-defined]
+            and np.array_equal(a.polygon, b.polygon))  # type: ignore[attr-defined]
+
+
+def test_pinhole_extent_equals_box_extent2d_bit_for_bit() -> None:
+    rng = np.random.default_rng(1)
+    boxes = _random_boxes(rng, 3000)
+    kinds = {"none": 0, "clipped": 0, "whole": 0, "near": 0}
+    for b in boxes:
+        corners = b.corners()
+        ref = box_extent2d(corners, CAM)
+        got = pinhole_extent2d(corners, CAM)
+        assert _same_extent(ref, got), b
+        kinds["near" if (corners[:, 2] < 0.1).any() else "none" if ref is None or ref.clipped is None
+              else "clipped" if ref.truncation > 0 else "whole"] += 1
+        # precomputed rounded corners give the same
+        if (corners[:, 2] >= 0.1).all():
+            rounded = np.round(corners[:, :2] / corners[:, 2:3], 12)
+            assert _same_extent(ref, pinhole_extent2d(corners, CAM, rounded))
+    assert min(kinds.values()) > 50, kinds  # every case exercised
+    # a distorted camera goes to box_extent2d itself
+    fish = CameraModel(CAM.K, 800, 450, "radtan", (-0.1, 0.01, 0.0, 0.0, 0.0))
+    b = Box3D((1.0, 0.5, 12.0), (4.0, 2.0, 1.5), 0.3)
+    assert _same_extent(box_extent2d(b.corners(), fish), pinhole_extent2d(b.corners(), fish))
+
+
+def test_spheres_outside_only_for_boxes_out_of_the_image() -> None:
+    rng = np.random.default_rng(2)
+    boxes = _random_boxes(rng, 3000, spread=60.0)
+    centers = np.array([b.center for b in boxes])
+    out = spheres_outside(centers, box_radii(boxes), CAM)
+    assert 100 < out.sum() < len(boxes) - 100
+    for b, o in zip(boxes, out, strict=True):
+        if o:
+            ext = box_extent2d(b.corners(), CAM) if may_be_in_image(b.corners(), CAM) else None
+            assert ext is None or ext.clipped is None, b
+            # and no point inside it projects into the image
+            local = rng.uniform(-0.5, 0.5, (200, 3)) * np.array(b.size)
+            pts = local @ b.rotation().T + np.array(b.center)
+            assert not CAM.project(pts)[2].any()
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool) -> None:
+    """Against project_sweep + point_box_indices over the whole sweep + occlusion_counts, in two
+    cameras, with the sweep given in another frame (KITTI's velodyne) or as it is (nuScenes)."""
+    rng = np.random.default_rng(3 + rotated)
+    T_F_from_world = make_transform(np.eye(3), [-5.0, 2.0, -1.5])
+    boxes_world = []
+    for _ in range(40):  # cars on a ground plane around the sensor (world = F shifted)
+        c = rng.uniform([-40, -40, 0.5], [40, 40, 1.2]) + np.array([5.0, -2.0, 1.5])
+        boxes_world.append(Box3D(tuple(c), (4.5, 1.9, 1.6), float(rng.uniform(-np.pi, np.pi))))
+    boxes_F = [b.transformed(T_F_from_world) for b in boxes_world]
+    # points: inside boxes (with some beyond the margin), on the ground and in the air
+    pts = [rng.uniform(-50, 50, (30000, 3)) * [1, 1, 0.1]]
+    for b in boxes_F:
+        local = rng.uniform(-0.55, 0.55, (300, 3)) * np.array(b.size)
+        pts.append(local @ b.rotation().T + np.array(b.center))
+    pts_F = np.concatenate(pts)
+    T_F_from_src = make_transform(np.array([[0.9999619, -0.0087265, 0], [0.0087265, 0.9999619, 0], [0, 0, 1]]),
+                                  [0.0, 0.0, 0.0]) if rotated else None
+    src = (xform(invert(T_F_from_src), pts_F) if rotated else pts_F).astype(np.float32)
+    exact_F = xform(T_F_from_src, src) if rotated else np.asarray(src, dtype=np.float64)
+    box_of_all = point_box_indices(exact_F, boxes_F, margin=HIT_MARGIN)
+    sb = SweepBoxes(src, T_F_from_src, boxes_world, T_F_from_world)
+    views, expected = [], []
+    for yaw in (0.0, 2.0):  # two cameras looking different ways (optical: z forward)
+        R_F_from_cam = np.array([[0, 0, 1], [-1, 0, 0], [0, -1, 0]], dtype=float)
+        Rz = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
+        T_cam_from_F = invert(make_transform(Rz @ R_F_from_cam, [0.5, 0.0, 0.3]))
+        T_cam_from_world = T_cam_from_F @ T_F_from_world
+        sweep = project_sweep(xform(T_cam_from_F, exact_F), CAM, box_of_all)
+        items, want = [], []
+        for m, b in enumerate(boxes_world):
+            corners = xform(T_cam_from_world, b.corners())
+            ext = box_extent2d(corners, CAM) if may_be_in_image(corners, CAM) else None
+            if ext is None or ext.clipped is None:
+                continue
+            items.append((m, ext.polygon, corners))
+            want.append(occlusion_counts(sweep, ext.polygon, corners, m))
+        assert len(items) >= 3 and sum(h for h, _ in want) > 100 and sum(o for _, o in want) > 0, want
+        views.append((T_cam_from_F, CAM, items))
+        expected.append(want)
+    assert sb.occlusion_counts(views) == expected
+    # the grid pre-selection holds every point within the margin of a box
+    near = sb.near_boxes()
+    assert set(np.flatnonzero(box_of_all >= 0)) <= set(near.tolist())
+    assert len(near) < len(src)
