@@ -12,8 +12,9 @@ Second part, the lane-paint assist (``fusionlabel.map.extract``): ground returns
 sweep accumulated in the world frame (points of the labelled objects left out), lane-divider
 proposals extracted with their confidence, exported per frame like the ground truth, and scored
 against the ground-truth dividers (Chamfer AP, the proposals' confidence as the score). With
-``--real``, the assist also runs on the real samples under ../shared/data/real (no map ground
-truth there: proposal counts, lengths and timings are printed).
+``--real``, the assist (lane paint, and kerbs from height steps: ``fusionlabel.map.curbs``) also
+runs on the real samples under ../shared/data/real (no map ground truth there: paint and step
+cells, proposal counts, lengths, confidences and timings are printed).
 
 Usage: python benchmarks/bench_map.py [--seeds 0 1 2 3 4] [--frames 30] [--no-assist] [--real]
 """
@@ -38,7 +39,8 @@ from formats.maps.maptr import (  # noqa: E402
     read_maptr,
     write_maptr,
 )
-from fusionlabel.map.extract import accumulate_ground, extract_lane_lines  # noqa: E402
+from fusionlabel.map.curbs import curb_cells, extract_curbs  # noqa: E402
+from fusionlabel.map.extract import PaintParams, accumulate_ground, extract_lane_lines, paint_cells  # noqa: E402
 from fusionlabel.map.geometry import chamfer_distance, resample, transform_points  # noqa: E402
 from fusionlabel.map.metrics import Instance, chamfer_ap, mean_ap  # noqa: E402
 from fusionlabel.sequence import SensorSequence  # noqa: E402
@@ -174,10 +176,27 @@ def real_figures() -> None:
         t1 = time.perf_counter()
         props = extract_lane_lines(pts)
         t2 = time.perf_counter()
-        lengths = [p.details["length_m"] for p in props]
-        print(f"{name}: {len(info.frames)} frames, {len(pts)} ground points ({t1 - t0:.1f} s); {len(props)} "
-              f"lane-line proposals in {t2 - t1:.1f} s" + (f", lengths {min(lengths):.0f}-{max(lengths):.0f} m, "
-              f"confidence {max(p.confidence for p in props):.2f} max" if props else ""))
+        cells, _ = paint_cells(pts)
+        short = extract_lane_lines(pts, PaintParams(min_length_m=4.0))
+        print(f"{name}: {len(info.frames)} frames, {len(pts)} ground points ({t1 - t0:.1f} s); {len(cells)} paint "
+              f"cells of 0.1 m; {len(props)} lane-line proposals in {t2 - t1:.1f} s" + _lengths(props)
+              + f"; with lines from 4 m: {len(short)}" + _lengths(short))
+        origins: list[np.ndarray] = []
+        near = accumulate_ground(((p, T, b) for p, T, b in _dataset_sweeps(loaded) if not origins.append(T[:3, 3])),
+                                 tolerance=0.35)  # a raised sidewalk kept
+        t3 = time.perf_counter()
+        curbs = extract_curbs(near, origins=origins)
+        kerb_cells, _ = curb_cells(near)
+        print(f"{name}: kerbs: {len(near)} points near the ground, {len(kerb_cells)} step cells of 0.2 m; "
+              f"{len(curbs)} road-boundary proposals in {time.perf_counter() - t3:.1f} s" + _lengths(curbs))
+
+
+def _lengths(props: list[Any]) -> str:
+    if not props:
+        return ""
+    lengths = [p.details["length_m"] for p in props]
+    return (f" (lengths {min(lengths):.1f}-{max(lengths):.1f} m, confidence "
+            f"{min(p.confidence for p in props):.2f}-{max(p.confidence for p in props):.2f})")
 
 
 def main() -> None:
