@@ -66,3 +66,18 @@ def test_review_queue_accept_reject_undo() -> None:
     empty = MapProposalQueue(AnnotationDocument(1), UndoStack(AnnotationDocument(1)))
     with pytest.raises(ModelError, match="no map proposal"):
         empty.accept()
+
+
+def test_ray_polyline_distance() -> None:
+    from fusionlabel.map.geometry import ray_polyline_distance
+
+    line = [[10.0, -5.0, 0.0], [10.0, 5.0, 0.0]]
+    d, t = ray_polyline_distance([0, 0, 2.0], [10.0, 0.5, -2.0], line)
+    # the ray meets z = 0 at (10, 0.5): on the line
+    assert d == pytest.approx(0.0, abs=1e-9) and t == pytest.approx(np.linalg.norm([10.0, 0.5, -2.0]))
+    d, _ = ray_polyline_distance([0, 0, 2.0], [10.0, 7.0, -2.0], line)  # passes the end (10, 5, 0)
+    assert d == pytest.approx(np.linalg.norm(np.cross([10.0, 5.0, -2.0], [10.0, 7.0, -2.0]))
+                              / np.linalg.norm([10.0, 7.0, -2.0]), rel=1e-6)
+    assert ray_polyline_distance([0, 0, 0], [-1, 0, 0], line) == (float("inf"), float("inf"))
+    with pytest.raises(ValueError):
+        ray_polyline_distance([0, 0, 0], [0, 0, 0], line)
