@@ -37,6 +37,7 @@ def _divider_in_camera(win, name: str):  # type: ignore[no-untyped-def]
 def test_pick_in_camera_and_3d(qtbot, scene: Path) -> None:  # type: ignore[no-untyped-def]
     Qt = QtCore.Qt
     win = open_window(qtbot, scene)
+    win.set_frame(1)  # after stepping: the panels still pick
     mw = win.model.map
     name = next(n for n in win.camera_grid.panels if "front" in n.lower() and "left" not in n.lower()
                 and "right" not in n.lower())
