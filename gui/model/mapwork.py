@@ -175,6 +175,14 @@ class MapWork(Evented):
     def delete(self) -> bool:
         return self._with_selected(maptools.delete_element)
 
+    def resample(self) -> bool:
+        """Resample the selected element every metre (one undo step)."""
+        return self._with_selected(maptools.resample_element)
+
+    def smooth(self) -> bool:
+        """Smooth the selected element over 3 m of arc length (one undo step)."""
+        return self._with_selected(maptools.smooth_element)
+
     def apply_class(self) -> bool:
         """Give the selected element the class of new elements (``new_class``)."""
         return self._with_selected(lambda ctx, sel: maptools.set_element_class(ctx, sel, self.new_class))
