@@ -669,9 +669,10 @@ class PolylineLayer(Layer):
         return [LineGroup(c, w, "" if (c, w) in sel else pattern, tuple(groups[(c, w)]))
                 for c, w in sorted(groups, key=lambda k: k in sel)]
 
-    def pick_camera(self, view: CameraView, uv: ArrayLike, tolerance_px: float = 6.0) -> list[Hashable]:
+    def pick_camera(self, view: CameraView, uv: ArrayLike, tolerance_px: float = 6.0,
+                    interiors: bool = True) -> list[Hashable]:
         """Elements whose projection passes within ``tolerance_px`` of ``uv`` (nearest first),
-        then the polygons whose projection holds it (smallest first)."""
+        then (``interiors``) the polygons whose projection holds it (smallest first)."""
         p = np.asarray(uv, dtype=np.float64).reshape(2)
         near: dict[Any, float] = {}
         inside: dict[Any, float] = {}
@@ -680,15 +681,15 @@ class PolylineLayer(Layer):
             d = _segment_distance(poly, p, closed[eid] and len(poly) > 2)
             if d <= tolerance_px:
                 near[eid] = min(near.get(eid, math.inf), _edge(d, closed[eid]))
-            elif closed[eid] and len(poly) > 2 and point_in_polygon(poly, p):
+            elif interiors and closed[eid] and len(poly) > 2 and point_in_polygon(poly, p):
                 inside[eid] = min(inside.get(eid, math.inf), abs(polygon_area(poly)))
         return _ranked(near, inside)
 
     def pick_3d(self, eye: ArrayLike, direction: ArrayLike, tolerance: float = 0.25,
-                angle: float = 0.012) -> list[Hashable]:
+                angle: float = 0.012, interiors: bool = True) -> list[Hashable]:
         """Elements the viewing ray passes within ``max(tolerance m, angle * range)`` of (nearest
-        in angle first), then the polygons whose plane (mean height) it meets inside them
-        (smallest first)."""
+        in angle first), then (``interiors``) the polygons whose plane (mean height) it meets
+        inside them (smallest first)."""
         o = np.asarray(eye, dtype=np.float64).reshape(3)
         d = np.asarray(direction, dtype=np.float64).reshape(3)
         d = d / max(float(np.linalg.norm(d)), 1e-12)
@@ -699,7 +700,7 @@ class PolylineLayer(Layer):
             dist, rng = ray_polyline_distance(o, d, v, closed)
             if np.isfinite(dist) and dist <= max(tolerance, angle * rng):
                 near[e.id] = _edge(dist / max(rng, 1e-6), closed)
-            elif closed and abs(d[2]) > 1e-9:
+            elif interiors and closed and abs(d[2]) > 1e-9:
                 t = (float(v[:, 2].mean()) - o[2]) / d[2]
                 if t > 0 and point_in_polygon(v[:, :2], (o + t * d)[:2]):
                     inside[e.id] = abs(polygon_area(v[:, :2]))

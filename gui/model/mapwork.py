@@ -226,18 +226,22 @@ class MapWork(Evented):
 
     def pick_camera(self, view: Any, uv: Any) -> bool:
         """A click at image px ``uv`` of a camera (``gui.model.camproj.CameraView``): the map
-        proposal or element drawn there (within 6 px; polygons containing it after lines) is
-        picked. True when one was."""
+        proposal or element drawn there (within 6 px; with a map tool active also the polygons
+        containing it, after the lines) is picked. True when one was."""
         if self.ctx is None:
             return False
-        return self._picked(self.proposals.layer.pick_camera(view, uv), self.layer.pick_camera(view, uv))
+        inner = self.claims_clicks()  # without a map tool a click on the road is no pick of the drivable area
+        return self._picked(self.proposals.layer.pick_camera(view, uv, interiors=inner),
+                            self.layer.pick_camera(view, uv, interiors=inner))
 
     def pick_ray(self, origin: Any, direction: Any) -> bool:
         """A click in the 3D view along the viewing ray (world frame): the map proposal or element
         it passes closest (within 0.25 m or 0.7 degrees; polygons it meets after lines) is picked."""
         if self.ctx is None:
             return False
-        return self._picked(self.proposals.layer.pick_3d(origin, direction), self.layer.pick_3d(origin, direction))
+        inner = self.claims_clicks()
+        return self._picked(self.proposals.layer.pick_3d(origin, direction, interiors=inner),
+                            self.layer.pick_3d(origin, direction, interiors=inner))
 
     def claims_clicks(self) -> bool:
         """A map tool is active: clicks in the cameras and the 3D view pick map elements first."""

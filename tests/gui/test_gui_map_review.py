@@ -34,6 +34,12 @@ def _divider_in_camera(win, name: str):  # type: ignore[no-untyped-def]
     raise AssertionError("no lane divider to click")
 
 
+def _ego(win, fwd: float, left: float) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """World (x, y) of a point ``fwd`` m ahead and ``left`` m left of the ego at the frame shown."""
+    T = win.drawing.fd.T_world_from_ego
+    return (T @ np.array([fwd, left, 0.0, 1.0]))[:2]
+
+
 def test_pick_in_camera_and_3d(qtbot, scene: Path) -> None:  # type: ignore[no-untyped-def]
     Qt = QtCore.Qt
     win = open_window(qtbot, scene)
@@ -68,6 +74,13 @@ def test_pick_in_camera_and_3d(qtbot, scene: Path) -> None:  # type: ignore[no-u
     win.router.click_3d(float(x), float(y))
     assert mw.edit_tool.selected == other.element_id
     assert mw.layer.pick_3d(*win.view3d.ray_at(float(x), float(y)))[0] == other.element_id
+    # without a map tool a click on the road inside the drivable area picks nothing of the map
+    win.ctl.set_tool("edit")
+    mw.edit_tool.select(None)
+    road = np.asarray(_ego(win, 6.0, 0.0).tolist() + [0.0])  # mid-lane, 1.75 m from the dividers
+    x, y = win.view3d.to_canvas(road[None])[0]
+    win.router.click_3d(float(x), float(y))
+    assert mw.edit_tool.selected is None and win.ctl.active_name == "edit"
 
 
 def test_map_proposals_review_and_import(qtbot, scene: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ def test_pick_bev_and_ray() -> None:
     assert la.pick_3d(eye, hit - eye)[:2] == [3, 1]
     assert la.pick_3d(eye, np.array([10.0, 5.0, 0.0]) - eye)[0] == 2
     assert la.pick_3d(eye, np.array([10.0, 2.5, 0.0]) - eye) == [1]
+    assert la.pick_3d(eye, np.array([10.0, 2.5, 0.0]) - eye, interiors=False) == []
     assert la.pick_3d(eye, np.array([0.0, 0.0, 1.0])) == []
 
 
@@ -48,3 +49,4 @@ def test_pick_camera() -> None:
     pc = np.linalg.inv(T_world_from_cam) @ np.append(p, 1.0)
     uv = cam.project(pc[None, :3])[0][0]
     assert la.pick_camera(view, uv)[:2] == [3, 1]
+    assert la.pick_camera(view, uv, interiors=False) == [3]
