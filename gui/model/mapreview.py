@@ -117,8 +117,8 @@ class MapProposalWork:
         """Replace the map proposals (one undoable step) and review from the first."""
         self.bind()
         s = self.model.session
-        if s is None or self.queue is None:
-            return
+        if s is None or self.queue is None or (not proposals and not len(self.queue)):
+            return  # nothing found and nothing to replace: no empty undo step
         s.undo.push(SetMapProposals(proposals))
         self.show_current()
 

@@ -92,6 +92,12 @@ def test_read_every_kind(tmp_path: Path) -> None:
         assert np.abs(e.vertices[:, 1] - ref.vertices[0, 1]).max() < 1e-6 or e.label == "ped_crossing"
     with pytest.raises(FormatError, match="no sample of frame 7"):
         read_map_file(files["maptr"], frame=7)
+    own = json.loads(files["maptr"].read_text())  # MapTR's own ground truth: no pose per sample
+    for g in own["GTs"]:
+        del g["T_world_from_ego"]
+    (tmp_path / "own.json").write_text(json.dumps({"GTs": own["GTs"]}))
+    with pytest.raises(FormatError, match="own.json: .*no T_world_from_ego"):
+        read_map_file(tmp_path / "own.json")
     (tmp_path / "bad.json").write_text(json.dumps({"tracks": []}))
     with pytest.raises(FormatError, match="bad.json: not a map file"):
         read_map_file(tmp_path / "bad.json")
