@@ -12,8 +12,9 @@ Second part, the lane-paint assist (``fusionlabel.map.extract``): ground returns
 sweep accumulated in the world frame (points of the labelled objects left out), lane-divider
 proposals extracted with their confidence, exported per frame like the ground truth, and scored
 against the ground-truth dividers (Chamfer AP, the proposals' confidence as the score). With
-``--real``, the assist also runs on the real samples under ../shared/data/real (no map ground
-truth there: proposal counts, lengths and timings are printed).
+``--real``, the assist (lane paint, and kerbs from height steps: ``fusionlabel.map.curbs``) also
+runs on the real samples under ../shared/data/real (no map ground truth there: paint and step
+cells, proposal counts, lengths, confidences and timings are printed).
 
 Usage: python benchmarks/bench_map.py [--seeds 0 1 2 3 4] [--frames 30] [--no-assist] [--real]
 """
@@ -24,7 +25,6 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +38,11 @@ from formats.maps.maptr import (  # noqa: E402
     read_maptr,
     write_maptr,
 )
-from fusionlabel.map.extract import accumulate_ground, extract_lane_lines  # noqa: E402
+from fusionlabel.map.assist import sequence_sweeps  # noqa: E402
+from fusionlabel.map.curbs import curb_cells, extract_curbs  # noqa: E402
+from fusionlabel.map.extract import PaintParams, accumulate_ground, extract_lane_lines, paint_cells  # noqa: E402
 from fusionlabel.map.geometry import chamfer_distance, resample, transform_points  # noqa: E402
 from fusionlabel.map.metrics import Instance, chamfer_ap, mean_ap  # noqa: E402
-from fusionlabel.sequence import SensorSequence  # noqa: E402
 from fusionlabel.synth import SynthConfig, SynthScene  # noqa: E402
 
 TO_MAPTR = {"lane_divider": "divider", "ped_crossing": "ped_crossing", "road_boundary": "boundary"}
@@ -140,19 +141,6 @@ def _real_root() -> Path:
     return root.parent / "shared" / "data" / "real"
 
 
-def _dataset_sweeps(loaded: SensorSequence) -> Iterator[tuple[np.ndarray, np.ndarray, list[Any]]]:
-    """(points (N, 4) sensor frame, T_world_from_sensor, labelled boxes) of every sweep."""
-    doc = loaded.annotations
-    for i, fr in enumerate(loaded.info.frames):
-        for lidar in fr.lidar_files:
-            pc = loaded.read_lidar(i, lidar)
-            if pc is None or not len(pc.xyz):
-                continue
-            inten = pc.fields.get("intensity", np.zeros(len(pc.xyz)))
-            pts = np.concatenate([pc.xyz, np.asarray(inten, dtype=np.float64)[:, None]], axis=1)
-            yield pts, loaded.T_world_from_sensor(i, lidar), [b.box for b in doc.boxes_at(i)]
-
-
 def real_figures() -> None:
     """The assist on the real samples (no map ground truth: counts and timings)."""
     from formats.datasets import open_dataset
@@ -170,14 +158,31 @@ def real_figures() -> None:
             continue
         info = loaded.info
         t0 = time.perf_counter()
-        pts = accumulate_ground(_dataset_sweeps(loaded))
+        frames = range(len(info.frames))
+        pts = accumulate_ground(sequence_sweeps(loaded, frames))
         t1 = time.perf_counter()
         props = extract_lane_lines(pts)
         t2 = time.perf_counter()
-        lengths = [p.details["length_m"] for p in props]
-        print(f"{name}: {len(info.frames)} frames, {len(pts)} ground points ({t1 - t0:.1f} s); {len(props)} "
-              f"lane-line proposals in {t2 - t1:.1f} s" + (f", lengths {min(lengths):.0f}-{max(lengths):.0f} m, "
-              f"confidence {max(p.confidence for p in props):.2f} max" if props else ""))
+        cells, _ = paint_cells(pts)
+        short = extract_lane_lines(pts, PaintParams(min_length_m=4.0))
+        print(f"{name}: {len(info.frames)} frames, {len(pts)} ground points ({t1 - t0:.1f} s); {len(cells)} paint "
+              f"cells of 0.1 m; {len(props)} lane-line proposals in {t2 - t1:.1f} s" + _lengths(props)
+              + f"; with lines from 4 m: {len(short)}" + _lengths(short))
+        origins: list[np.ndarray] = []
+        near = accumulate_ground(sequence_sweeps(loaded, frames, origins), tolerance=0.35)  # a raised sidewalk kept
+        t3 = time.perf_counter()
+        curbs = extract_curbs(near, origins=origins)
+        kerb_cells, _ = curb_cells(near)
+        print(f"{name}: kerbs: {len(near)} points near the ground, {len(kerb_cells)} step cells of 0.2 m; "
+              f"{len(curbs)} road-boundary proposals in {time.perf_counter() - t3:.1f} s" + _lengths(curbs))
+
+
+def _lengths(props: list[Any]) -> str:
+    if not props:
+        return ""
+    lengths = [p.details["length_m"] for p in props]
+    return (f" (lengths {min(lengths):.1f}-{max(lengths):.1f} m, confidence "
+            f"{min(p.confidence for p in props):.2f}-{max(p.confidence for p in props):.2f})")
 
 
 def main() -> None:

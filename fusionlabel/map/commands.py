@@ -9,7 +9,7 @@ the replaced element, so ``revert`` restores it exactly. Vertices are world-fram
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -268,3 +268,39 @@ class JoinElements(Command):
         a, b = self._previous
         doc._put_map_element(a, replace=True)
         doc._put_map_element(b, replace=False)
+
+
+class ImportMapElements(Command):
+    """Add ``elements`` (world frame; e.g. read from a map file) as new map elements with fresh ids
+    (picked at the first apply and kept for redo: ``element_ids``), one undo step; ``replace``
+    removes every existing map element first (restored by revert)."""
+
+    def __init__(self, elements: Sequence[MapElement], replace: bool = False, description: str = "") -> None:
+        self.elements = list(elements)
+        self.replace = replace
+        self.element_ids: list[int] = []
+        self.description = description or f"Import {len(self.elements)} map elements"
+        self._removed: list[MapElement] = []
+
+    def apply(self, doc: AnnotationDocument) -> None:
+        removed = [doc._remove_map_element(k) for k in sorted(doc.map_elements)] if self.replace else []
+        start = 0 if self.replace else doc.new_map_element_id()
+        ids = self.element_ids or list(range(start, start + len(self.elements)))
+        done: list[int] = []
+        try:
+            for eid, el in zip(ids, self.elements, strict=True):
+                doc._put_map_element(el.replace(element_id=eid), replace=False)
+                done.append(eid)
+        except ModelError:
+            for eid in done:
+                doc._remove_map_element(eid)
+            for el in removed:
+                doc._put_map_element(el, replace=False)
+            raise
+        self.element_ids, self._removed = ids, removed
+
+    def revert(self, doc: AnnotationDocument) -> None:
+        for eid in reversed(self.element_ids):
+            doc._remove_map_element(eid)
+        for el in self._removed:
+            doc._put_map_element(el, replace=False)

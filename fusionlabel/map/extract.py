@@ -268,6 +268,40 @@ def extract_lane_lines(points: ArrayLike, params: PaintParams | None = None, fir
     xy, zc = paint_cells(points, prm)
     if len(xy) < 10:
         return []
+    out: list[MapProposal] = []
+    ground_tree = cKDTree(xy)
+    for line in trace_cells(xy, prm):
+        length = float(arc_length(line)[-1])
+        if length < prm.min_length_m:
+            continue
+        steps = np.linalg.norm(np.diff(line, axis=0), axis=1)
+        painted = float(steps[steps <= prm.step_m * 1.5].sum() / max(length, 1e-9))
+        v = smooth(line, window_m=3.0, iterations=2)
+        v = resample(v, spacing=1.0)
+        _, k = ground_tree.query(v)
+        v3 = np.concatenate([v, zc[k][:, None]], axis=1)
+        kind = "dashed" if painted < prm.dashed_below else "solid"
+        conf = float((1.0 - np.exp(-length / 25.0)) * (0.5 + 0.5 * min(painted / prm.dashed_below, 1.0)))
+        el = MapElement(first_id + len(out), "lane_divider", v3, {"type": kind})
+        out.append(MapProposal(el, conf, {"length_m": round(length, 2), "painted": round(painted, 3)}))
+    return _uncrossed(out, first_id)
+
+
+def _uncrossed(out: list[MapProposal], first_id: int) -> list[MapProposal]:
+    """Highest confidence first; a line crossing a surer one is dropped (lane lines and kerbs do
+    not cross); ids renumbered from ``first_id``."""
+    out = sorted(out, key=lambda p: -p.confidence)
+    kept: list[MapProposal] = []
+    for prop in out:
+        if not any(polylines_cross(prop.element.vertices, k.element.vertices) for k in kept):
+            kept.append(prop)
+    return [MapProposal(p.element.replace(element_id=first_id + i), p.confidence, p.details)
+            for i, p in enumerate(kept)]
+
+
+def trace_cells(xy: F64, prm: PaintParams) -> list[F64]:
+    """Lines (each (K, 2) world xy) traced through the cell centres ``xy`` (M, 2) from line-like
+    seeds both ways and joined where they continue each other (steps 3 of the module doc)."""
     tree = cKDTree(xy)
     used = np.zeros(len(xy), dtype=bool)
     # line-likeness of each paint cell
@@ -293,27 +327,4 @@ def extract_lane_lines(points: ArrayLike, params: PaintParams | None = None, fir
                 used[tree.query_ball_point((a + b) / 2, 0.45)] = True
         if len(line) >= 2:
             traces.append(line)
-    traces = _join(traces, prm)
-    out: list[MapProposal] = []
-    ground_tree = cKDTree(xy)
-    for line in traces:
-        length = float(arc_length(line)[-1])
-        if length < prm.min_length_m:
-            continue
-        steps = np.linalg.norm(np.diff(line, axis=0), axis=1)
-        painted = float(steps[steps <= prm.step_m * 1.5].sum() / max(length, 1e-9))
-        v = smooth(line, window_m=3.0, iterations=2)
-        v = resample(v, spacing=1.0)
-        _, k = ground_tree.query(v)
-        v3 = np.concatenate([v, zc[k][:, None]], axis=1)
-        kind = "dashed" if painted < prm.dashed_below else "solid"
-        conf = float((1.0 - np.exp(-length / 25.0)) * (0.5 + 0.5 * min(painted / prm.dashed_below, 1.0)))
-        el = MapElement(first_id + len(out), "lane_divider", v3, {"type": kind})
-        out.append(MapProposal(el, conf, {"length_m": round(length, 2), "painted": round(painted, 3)}))
-    out.sort(key=lambda p: -p.confidence)
-    kept: list[MapProposal] = []  # lane lines do not cross: a line crossing a surer one is dropped
-    for prop in out:
-        if not any(polylines_cross(prop.element.vertices, k.element.vertices) for k in kept):
-            kept.append(prop)
-    return [MapProposal(p.element.replace(element_id=first_id + i), p.confidence, p.details)
-            for i, p in enumerate(kept)]
+    return _join(traces, prm)

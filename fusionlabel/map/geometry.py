@@ -214,3 +214,34 @@ def polylines_cross(a: ArrayLike, b: ArrayLike) -> bool:
     if (p.min(axis=0) > q.max(axis=0)).any() or (q.min(axis=0) > p.max(axis=0)).any():
         return False
     return bool(_segments_cross(p[:-1, None], p[1:, None], q[None, :-1], q[None, 1:]).any())
+
+
+def ray_polyline_distance(origin: ArrayLike, direction: ArrayLike, pts: ArrayLike,
+                          closed: bool = False) -> tuple[float, float]:
+    """Closest approach of a ray (``origin`` (3,), ``direction`` (3,), world frame) to the 3D
+    polyline ``pts`` (N, 3) (closed: with its last edge): ``(distance m, range m along the unit
+    direction at that point)``; ``(inf, inf)`` when the polyline lies wholly behind the origin."""
+    o = np.asarray(origin, dtype=np.float64).reshape(3)
+    d = np.asarray(direction, dtype=np.float64).reshape(3)
+    n = float(np.linalg.norm(d))
+    if not n > 0.0:
+        raise ValueError("ray direction must not be zero")
+    d = d / n
+    p = _ring(np.asarray(pts, dtype=np.float64).reshape(-1, 3), closed)
+    a, e = p[:-1], p[1:] - p[:-1]
+    # minimise |o + t d - (a + s e)| over t >= 0, s in [0, 1]: s from the infinite lines, clipped
+    ee = (e * e).sum(axis=1)
+    de = e @ d
+    w = a - o
+    denom = ee - de * de
+    s = np.where(denom > 1e-12, (de * (w @ d) - (w * e).sum(axis=1)) / np.where(denom > 1e-12, denom, 1.0), 0.0)
+    s = np.clip(s, 0.0, 1.0)
+    q = a + e * s[:, None]
+    t = (q - o) @ d
+    ok = t > 0.0
+    if not ok.any():
+        return float("inf"), float("inf")
+    dist = np.linalg.norm(q - o - t[:, None] * d, axis=1)
+    dist = np.where(ok, dist, np.inf)
+    k = int(np.argmin(dist))
+    return float(dist[k]), float(t[k])

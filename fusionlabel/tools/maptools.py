@@ -42,9 +42,11 @@ from fusionlabel.map.commands import (
     MoveVertex,
     ReverseElement,
     SetMapClass,
+    SetVertices,
     SplitElement,
 )
 from fusionlabel.map.element import MAP_CLASSES, MapElement, map_class
+from fusionlabel.map.geometry import resample, smooth
 from fusionlabel.tools.base import Tool, moved_beyond_threshold
 from fusionlabel.tools.context import ToolContext
 from fusionlabel.tools.events import KeyEvent, PointerEvent
@@ -378,3 +380,21 @@ def set_element_class(ctx: ToolContext, element_id: int, label: str) -> None:
     """Change an element's class (polylines to polyline classes, polygons to polygon classes)."""
     if ctx.doc.map_element(element_id).label != label:
         ctx.stack.push(SetMapClass(element_id, label))
+
+
+def resample_element(ctx: ToolContext, element_id: int, spacing: float = 1.0) -> None:
+    """Resample an element's vertices every ``spacing`` m of arc length, ends (a polygon's first
+    vertex) kept, heights interpolated (one undo step)."""
+    el = ctx.doc.map_element(element_id)
+    v = resample(el.vertices, spacing=spacing, closed=el.closed)
+    if el.closed and len(v) > 3 and np.allclose(v[0], v[-1]):
+        v = v[:-1]
+    ctx.stack.push(SetVertices(element_id, v, f"Resample map element {element_id} every {spacing:g} m"))
+
+
+def smooth_element(ctx: ToolContext, element_id: int, window_m: float = 3.0) -> None:
+    """Smooth an element by a moving average over ``window_m`` m of arc length (vertex count and
+    a line's ends kept; one undo step)."""
+    el = ctx.doc.map_element(element_id)
+    v = smooth(el.vertices, window_m=window_m, closed=el.closed, iterations=2)
+    ctx.stack.push(SetVertices(element_id, v, f"Smooth map element {element_id}"))

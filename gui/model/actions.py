@@ -304,8 +304,24 @@ def _map_actions() -> list[Action]:
         Action("map_reverse", "Reverse the selected element", _part("map", "reverse"), "Map"),
         Action("map_split", "Split the selected element at the selected vertex", _part("map", "split"), "Map"),
         Action("map_join", "Join the selected element with the nearest of its class", _part("map", "join"), "Map"),
+        Action("map_resample", "Resample the selected element (a vertex every metre)", _part("map", "resample"),
+               "Map"),
+        Action("map_smooth", "Smooth the selected element (3 m)", _part("map", "smooth"), "Map"),
         Action("map_delete", "Delete the selected element", _part("map", "delete"), "Map"),
         *acc,
+        Action("map_import", "Import map file (native, Argoverse 2, MapTR, OpenLABEL)...", _part("map", "import_file"),
+               "Map", separator=True),
+        *[Action(f"map_{i}", t, lambda m, meth=meth, args=args: getattr(m.map.proposals, meth)(*args),
+                 "Map/&Map proposals", group="Map")
+          for i, t, meth, args in (
+              ("extract_lanes", "Extract lane lines (lane-paint assist)", "start_extract", ("lanes",)),
+              ("extract_curbs", "Extract kerbs (height-step assist)", "start_extract", ("curbs",)),
+              ("proposal_accept", "Accept the map proposal under review", "accept", ()),
+              ("proposal_reject", "Reject the map proposal under review", "reject", ()),
+              ("proposal_next", "Next map proposal", "next", ()),
+              ("proposal_previous", "Previous map proposal", "previous", ()),
+              ("proposal_accept_above", "Accept map proposals above the threshold", "accept_above", ()),
+              ("proposal_reject_rest", "Reject the rest of the map proposals", "reject_rest", ()))],
     ]
 
 

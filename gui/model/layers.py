@@ -42,6 +42,7 @@ from fusionlabel.box import Box3D
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.events import EventGroup
 from fusionlabel.geometry import point_in_polygon
+from fusionlabel.map.geometry import polygon_area, ray_polyline_distance
 from fusionlabel.timing import PROPOSAL
 from fusionlabel.tools.context import Preview
 from fusionlabel.tools.handles import box_outline, world_to_view
@@ -604,8 +605,9 @@ def _segment_distance(poly: F64, p: F64, closed: bool) -> float:
 class PolylineLayer(Layer):
     """World-frame polylines and polygons (map elements: lane lines, road edges, crossings...) in
     every view, in their class colour; polygons (``closed``) faintly filled in the BEV; selected
-    elements white and thicker. Picking: a polygon containing the point or a line within the
-    tolerance, nearest first."""
+    elements white and thicker. ``style`` ``"proposal"`` (map proposals of the assist): pale
+    lilac, dotted, as box proposals. Picking: a line within the tolerance, nearest first, then
+    the polygons holding the point, smallest first (a lane line inside the drivable area wins)."""
 
     kind = "polylines"
     #: Line width (px) of an element; selected ones are drawn this much wider.
@@ -613,8 +615,11 @@ class PolylineLayer(Layer):
     SELECTED_EXTRA = 1.5
     FILL_ALPHA = 35
 
-    def __init__(self, name: str = "map", **values: Any) -> None:
+    def __init__(self, name: str = "map", style: str = "class", **values: Any) -> None:
         super().__init__(name=name, **values)
+        if style not in ("class", "proposal"):
+            raise ValueError(f"polyline layer style must be 'class' or 'proposal', got {style!r}")
+        self.style = style
         self._items: tuple[MapElementLike, ...] = ()
         self._verts: list[F64] = []
 
@@ -632,7 +637,7 @@ class PolylineLayer(Layer):
     def _pen(self, e: MapElementLike) -> tuple[tuple[int, int, int], float]:
         if e.id in self.selected:
             return SELECTED_COLOR, self.WIDTH + self.SELECTED_EXTRA
-        return class_color(e.label), self.WIDTH
+        return (PROPOSAL_COLOR if self.style == "proposal" else class_color(e.label)), self.WIDTH
 
     def bev_shapes(self) -> list[Shape]:
         out = []
@@ -640,7 +645,7 @@ class PolylineLayer(Layer):
             color, width = self._pen(e)
             closed = bool(e.closed) and len(v) > 2
             out.append(Shape(v[:, :2], color, width, closed, fill_alpha=self.FILL_ALPHA if closed else 0,
-                             key=("map", e.id), opacity=self.opacity))
+                             key=(self.name, e.id), opacity=self.opacity, dotted=self.style == "proposal"))
         return out
 
     def ortho_shapes(self, view: str, ref_box: Box3D) -> list[Shape]:
@@ -664,21 +669,46 @@ class PolylineLayer(Layer):
             color, width = self._pen(by_id[eid])
             groups.setdefault((self._alpha(color), width), []).append(poly)
         sel = {k for k in groups if k[0][:3] == SELECTED_COLOR}
-        return [LineGroup(c, w, "", tuple(groups[(c, w)])) for c, w in sorted(groups, key=lambda k: k in sel)]
+        pattern = "dot" if self.style == "proposal" else ""
+        return [LineGroup(c, w, "" if (c, w) in sel else pattern, tuple(groups[(c, w)]))
+                for c, w in sorted(groups, key=lambda k: k in sel)]
 
-    def pick_camera(self, view: CameraView, uv: ArrayLike, tolerance_px: float = 6.0) -> list[Hashable]:
-        """Elements whose projection passes within ``tolerance_px`` of ``uv`` (or whose projected
-        polygon holds it), nearest first."""
+    def pick_camera(self, view: CameraView, uv: ArrayLike, tolerance_px: float = 6.0,
+                    interiors: bool = True) -> list[Hashable]:
+        """Elements whose projection passes within ``tolerance_px`` of ``uv`` (nearest first),
+        then (``interiors``) the polygons whose projection holds it (smallest first)."""
         p = np.asarray(uv, dtype=np.float64).reshape(2)
-        best: dict[Any, float] = {}
+        near: dict[Any, float] = {}
+        inside: dict[Any, float] = {}
         closed = {e.id: bool(e.closed) for e in self._items}
         for eid, poly in self.camera_pieces(view):
-            d = _segment_distance(poly, p, False)
-            if closed[eid] and len(poly) > 2 and point_in_polygon(poly, p):
-                d = 0.0
+            d = _segment_distance(poly, p, closed[eid] and len(poly) > 2)
             if d <= tolerance_px:
-                best[eid] = min(best.get(eid, math.inf), d)
-        return [k for k, _ in sorted(best.items(), key=lambda kv: (kv[1], str(kv[0])))]
+                near[eid] = min(near.get(eid, math.inf), _edge(d, closed[eid]))
+            elif interiors and closed[eid] and len(poly) > 2 and point_in_polygon(poly, p):
+                inside[eid] = min(inside.get(eid, math.inf), abs(polygon_area(poly)))
+        return _ranked(near, inside)
+
+    def pick_3d(self, eye: ArrayLike, direction: ArrayLike, tolerance: float = 0.25,
+                angle: float = 0.012, interiors: bool = True) -> list[Hashable]:
+        """Elements the viewing ray passes within ``max(tolerance m, angle * range)`` of (nearest
+        in angle first), then (``interiors``) the polygons whose plane (mean height) it meets
+        inside them (smallest first)."""
+        o = np.asarray(eye, dtype=np.float64).reshape(3)
+        d = np.asarray(direction, dtype=np.float64).reshape(3)
+        d = d / max(float(np.linalg.norm(d)), 1e-12)
+        near: dict[Any, float] = {}
+        inside: dict[Any, float] = {}
+        for e, v in zip(self._items, self._verts, strict=True):
+            closed = bool(e.closed) and len(v) > 2
+            dist, rng = ray_polyline_distance(o, d, v, closed)
+            if np.isfinite(dist) and dist <= max(tolerance, angle * rng):
+                near[e.id] = _edge(dist / max(rng, 1e-6), closed)
+            elif interiors and closed and abs(d[2]) > 1e-9:
+                t = (float(v[:, 2].mean()) - o[2]) / d[2]
+                if t > 0 and point_in_polygon(v[:, :2], (o + t * d)[:2]):
+                    inside[e.id] = abs(polygon_area(v[:, :2]))
+        return _ranked(near, inside)
 
     def segments_3d(self) -> Segments3D:
         groups: dict[str, tuple[list[F64], list[F64]]] = {"key": ([], []), "sel": ([], [])}
@@ -686,7 +716,8 @@ class PolylineLayer(Layer):
             ends = np.concatenate([v, v[:1]]) if e.closed and len(v) > 2 else v
             segs = np.stack([ends[:-1], ends[1:]], axis=1).reshape(-1, 3)
             sel = e.id in self.selected
-            rgba = np.array((1.0, 1.0, 1.0, 1.0) if sel else class_color_f(e.label))
+            rgba = np.array((1.0, 1.0, 1.0, 1.0) if sel else (*(c / 255.0 for c in PROPOSAL_COLOR), 1.0)
+                            if self.style == "proposal" else class_color_f(e.label))
             rgba[3] *= self.opacity
             g = groups["sel" if sel else "key"]
             g[0].append(segs)
@@ -696,14 +727,32 @@ class PolylineLayer(Layer):
 
     def pick_bev(self, xy: ArrayLike, tolerance: float = 0.0) -> list[Hashable]:
         p = np.asarray(xy, dtype=np.float64).reshape(-1)[:2]
-        scored = []
+        near: dict[Any, float] = {}
+        inside: dict[Any, float] = {}
         for e, v in zip(self._items, self._verts, strict=True):
             closed = bool(e.closed) and len(v) > 2
-            d = 0.0 if closed and point_in_polygon(v[:, :2], p) else _segment_distance(v[:, :2], p, closed)
+            d = _segment_distance(v[:, :2], p, closed)
             if d <= tolerance:
-                scored.append((d, str(e.id), e.id))
-        scored.sort(key=lambda t: (t[0], t[1]))
-        return [eid for _, _, eid in scored]
+                near[e.id] = _edge(d, closed)
+            elif closed and point_in_polygon(v[:, :2], p):
+                inside[e.id] = abs(polygon_area(v[:, :2]))
+        return _ranked(near, inside)
+
+
+#: A polygon's edge counts this much farther than a line at the same distance when picking: a kerb
+#: and the drivable area's edge along it are one line on screen; the kerb is meant.
+POLYGON_EDGE_PENALTY = 1.5
+
+
+def _edge(d: float, closed: bool) -> float:
+    """The pick score of a distance ``d`` to an element's outline (a polygon's after a line's)."""
+    return d * POLYGON_EDGE_PENALTY + 1e-9 if closed else d
+
+
+def _ranked(near: dict[Any, float], inside: dict[Any, float]) -> list[Hashable]:
+    """Ids of the elements near the pick (by distance) then of the polygons holding it (by area)."""
+    first = [k for k, _ in sorted(near.items(), key=lambda kv: (kv[1], str(kv[0])))]
+    return first + [k for k, _ in sorted(inside.items(), key=lambda kv: (kv[1], str(kv[0]))) if k not in near]
 
 
 #: The polygon form of the same layer (elements with ``closed`` True).

@@ -62,6 +62,9 @@ class MapWork(Evented):
         self.sweeps = 0
         self._rgb: np.ndarray | None = None
         self._unsub: Callable[[], None] | None = None
+        from gui.model.mapreview import MapProposalWork
+
+        self.proposals = MapProposalWork(model, self.message)  # the assist's proposals under review
         self.events.visible.connect(self._on_visible)
         self.events.new_class.connect(self._on_class)
 
@@ -81,6 +84,7 @@ class MapWork(Evented):
         self._unsub = ctx.doc.subscribe(self._on_doc)
         self.accumulated = None
         self.show_accumulated = False
+        self.proposals.bind()
         self.refresh()
         self.refresh_draft()
 
@@ -99,6 +103,7 @@ class MapWork(Evented):
     def _on_visible(self, on: bool) -> None:
         self.layer.visible = on
         self.draft.visible = on
+        self.proposals.layer.visible = on
 
     def _on_class(self, label: str) -> None:
         if self.draw_tool is not None:
@@ -170,6 +175,14 @@ class MapWork(Evented):
     def delete(self) -> bool:
         return self._with_selected(maptools.delete_element)
 
+    def resample(self) -> bool:
+        """Resample the selected element every metre (one undo step)."""
+        return self._with_selected(maptools.resample_element)
+
+    def smooth(self) -> bool:
+        """Smooth the selected element over 3 m of arc length (one undo step)."""
+        return self._with_selected(maptools.smooth_element)
+
     def apply_class(self) -> bool:
         """Give the selected element the class of new elements (``new_class``)."""
         return self._with_selected(lambda ctx, sel: maptools.set_element_class(ctx, sel, self.new_class))
@@ -186,6 +199,92 @@ class MapWork(Evented):
             return False
         maptools.split_element(self.ctx, sel, v)
         return True
+
+    # ---- picking in the cameras and the 3D view ---------------------------------------------------
+    def select(self, element_id: int) -> None:
+        """Select map element ``element_id`` with the map edit tool (made the active tool), so that
+        the Map menu and Delete act on it; drawn white in every view."""
+        if self.edit_tool is None:
+            return
+        self.set_tool("map_edit")
+        self.edit_tool.select(element_id)
+        self.refresh()
+        el = self.ctx.doc.map_elements.get(element_id)
+        if el is not None:
+            self.message(f"map element {element_id} ({el.label}, {len(el)} vertices, {el.length():.1f} m) selected")
+
+    def _picked(self, proposal_ids: list[Any], element_ids: list[Any]) -> bool:
+        """Make the first proposal hit the one under review, else select the first element hit."""
+        if proposal_ids and self.proposals.layer.visible:
+            self.proposals.pick(int(proposal_ids[0]))
+            self.message(f"map proposal {proposal_ids[0]} under review (Map > Map proposals: accept / reject)")
+            return True
+        if element_ids and self.layer.visible:
+            self.select(int(element_ids[0]))
+            return True
+        return False
+
+    def pick_camera(self, view: Any, uv: Any) -> bool:
+        """A click at image px ``uv`` of a camera (``gui.model.camproj.CameraView``): the map
+        proposal or element drawn there (within 6 px; with a map tool active also the polygons
+        containing it, after the lines) is picked. True when one was."""
+        if self.ctx is None:
+            return False
+        inner = self.claims_clicks()  # without a map tool a click on the road is no pick of the drivable area
+        return self._picked(self.proposals.layer.pick_camera(view, uv, interiors=inner),
+                            self.layer.pick_camera(view, uv, interiors=inner))
+
+    def pick_ray(self, origin: Any, direction: Any) -> bool:
+        """A click in the 3D view along the viewing ray (world frame): the map proposal or element
+        it passes closest (within 0.25 m or 0.7 degrees; polygons it meets after lines) is picked."""
+        if self.ctx is None:
+            return False
+        inner = self.claims_clicks()
+        return self._picked(self.proposals.layer.pick_3d(origin, direction, interiors=inner),
+                            self.layer.pick_3d(origin, direction, interiors=inner))
+
+    def claims_clicks(self) -> bool:
+        """A map tool is active: clicks in the cameras and the 3D view pick map elements first."""
+        ctl = self.controller
+        return ctl is not None and getattr(ctl, "active_name", None) in ("map_draw", "map_edit")
+
+    # ---- import -------------------------------------------------------------------------------------
+    #: Asks the user for a map file (set by the Qt side; None: cancelled).
+    ask_open: Callable[[], str | None] | None = None
+
+    def import_file(self, path: str | None = None, kind: str = "auto") -> bool:
+        """Map > Import map file: read ``path`` (default: ask) with
+        ``formats.maps.imports.read_map_file`` (native, Argoverse 2, MapTR, OpenLABEL) and add its
+        elements in one undoable step; a bad file is said in the status line."""
+        if self.ctx is None:
+            return False
+        if path is None:
+            path = self.ask_open() if self.ask_open is not None else None
+            if not path:
+                return False
+        from formats.errors import FormatError
+        from formats.maps.imports import read_map_file
+
+        try:
+            elements = read_map_file(path, kind)
+        except (FormatError, OSError, ValueError) as e:
+            self.message(f"import map: {e}")
+            return False
+        from pathlib import Path
+
+        return self.import_elements(elements, Path(path).name) > 0
+
+    def import_elements(self, elements: Any, name: str = "map file", replace: bool = False) -> int:
+        """Add ``elements`` (world frame, e.g. ``formats.maps.imports.read_map_file``) as new map
+        elements in one undoable step; returns how many."""
+        if self.ctx is None:
+            return 0
+        from fusionlabel.map.commands import ImportMapElements
+
+        cmd = ImportMapElements(list(elements), replace=replace, description=f"Import map {name}")
+        self.ctx.stack.push(cmd)
+        self.message(f"{len(cmd.element_ids)} map elements imported from {name} (Ctrl+Z undoes it)")
+        return len(cmd.element_ids)
 
     # ---- accumulated world ------------------------------------------------------------------------
     def ground_height(self, x: float, y: float) -> float:

@@ -90,13 +90,19 @@ class InputRouter:
 
     def click_3d(self, x: float, y: float) -> None:
         """A click in the 3D view (canvas px): ``fusionlabel.tools.select.click_3d`` on its viewing
-        ray (a one-click box where the ray meets points, else the box it enters first selected)."""
+        ray (a one-click box where the ray meets points, else the box it enters first selected);
+        with a map tool active, or when no box was hit, the map element (or map proposal) the ray
+        passes picked (``model.map.pick_ray``)."""
         ctl, ctx = self.model.controller, self.model.context
         if self.model.session is None or ctl is None or ctx is None:
             return
         try:
             origin, direction = self.view3d.ray_at(x, y)
-            click_3d(ctx, ctl.tool, origin, direction)
+            mw = getattr(self.model, "map", None)  # map work (gui/model/mapwork.py): picks map elements
+            if mw is not None and mw.claims_clicks() and mw.pick_ray(origin, direction):
+                return
+            if click_3d(ctx, ctl.tool, origin, direction) is None and mw is not None:
+                mw.pick_ray(origin, direction)
         except Exception as e:  # a tool error must not kill the window; the document is unchanged
             self._failed("", e)
 

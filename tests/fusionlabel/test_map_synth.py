@@ -91,58 +91,74 @@ def test_lane_paint_in_the_lidar_intensity(scene: SynthScene) -> None:
     assert on.size > 20 and np.median(on) > 3.0 * np.median(off)
 
 
-def _on_paint(img: np.ndarray, uv: np.ndarray, radius: int = 2) -> np.ndarray:
-    """Whether a white paint pixel lies within ``radius`` px of each uv (every channel > 110: white
-    paint, also where the ground texture's grid lines darken it; asphalt and the red bike lane
-    are darker in some channel)."""
-    h, w = img.shape[:2]
-    white = (img > 110).all(axis=2)
-    ok = np.zeros(len(uv), dtype=bool)
-    iu, iv = np.round(uv[:, 0]).astype(int), np.round(uv[:, 1]).astype(int)
-    for du in range(-radius, radius + 1):
-        for dv in range(-radius, radius + 1):
-            if du * du + dv * dv > radius * radius:
-                continue
-            u, v = np.clip(iu + du, 0, w - 1), np.clip(iv + dv, 0, h - 1)
-            ok |= white[v, u]
-    return ok
+def _paint_offsets(scene: SynthScene, frame: int, name: str) -> tuple[str, np.ndarray]:
+    """(lens model, offsets px) of camera ``name`` at ``frame``: the white lane lines (solid, and
+    the dashed ones inside a dash), sampled every 0.25 m, projected through the camera's lens model;
+    for each visible sample (2 - 25 m deep, not behind an object or structure) the distance across
+    the projected line (along its image normal) to the nearest white paint pixel within 4 px along
+    it at the sample's depth (within 5 %: not another line's paint; inf: none). Paint pixels:
+    every channel > 110 (white paint, also where the ground
+    texture's grid lines darken it; asphalt and the red bike lane are darker in some channel). The
+    renderer samples one ray per pixel, so a line a fraction of a pixel wide far away shows as
+    pixel fragments along it: the offset across the line is what measures the alignment."""
+    from fusionlabel.synth.road import LANE_WIDTH
+
+    T_world_from_ego = scene.ego_pose(frame)
+    prims = primitives_at(scene.layout.objects, scene.time_s(frame))
+    road = scene.layout.road
+    cam = scene.rig.camera(name)
+    T_world_from_cam = T_world_from_ego @ scene.rig.T("ego", name)
+    ci = scene.renderer(name).render(T_world_from_cam, prims, road)
+    h, w = ci.image.shape[:2]
+    white = (ci.image > 110).all(axis=2)
+    T_cam_from_world = np.linalg.inv(T_world_from_cam)
+    offsets = []
+    for v in _lines(scene, ("solid", "white")) + _lines(scene, ("dashed", "white")):
+        p = resample(v, spacing=0.25)
+        s, d = road.to_road(p[:, 0], p[:, 1])
+        is_dashed = np.abs(np.abs(d) - LANE_WIDTH) < 0.01
+        keep = ~is_dashed | ((np.mod(s, 9.0) > 0.3) & (np.mod(s, 9.0) < 2.7))  # inside a dash
+        tangent = np.gradient(p, axis=0)
+        ahead = p + 0.05 * tangent / np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+        uv, z, valid = cam.project(p @ T_cam_from_world[:3, :3].T + T_cam_from_world[:3, 3])
+        uv2, _, _ = cam.project(ahead @ T_cam_from_world[:3, :3].T + T_cam_from_world[:3, 3])
+        valid &= keep & (z < 25.0) & (z > 2.0)
+        uvs = np.where(valid[:, None], uv, 0.0)
+        iu = np.clip(np.round(uvs[:, 0]).astype(int), 0, w - 1)
+        iv = np.clip(np.round(uvs[:, 1]).astype(int), 0, h - 1)
+        valid &= ci.instance[iv, iu] < 0  # not behind an object
+        valid &= np.abs(ci.depth[iv, iu] - z) < 0.05 * z + 0.3  # not behind structure
+        for k in np.flatnonzero(valid):
+            t = uv2[k] - uv[k]
+            t /= np.linalg.norm(t)
+            vv, uu = np.mgrid[max(iv[k] - 6, 0):min(iv[k] + 7, h), max(iu[k] - 6, 0):min(iu[k] + 7, w)]
+            m = white[vv, uu] & (np.abs(ci.depth[vv, uu] - z[k]) < 0.05 * z[k])  # this line's paint
+            rel = np.stack([uu[m], vv[m]], axis=1) - uv[k]
+            along, across = rel @ t, rel @ np.array([-t[1], t[0]])
+            near = np.abs(along) <= 4.0
+            offsets.append(float(np.abs(across[near]).min()) if near.any() else np.inf)
+    return cam.model, np.asarray(offsets)
 
 
 @pytest.mark.slow
-def test_projected_lines_lie_on_the_rendered_paint(scene: SynthScene) -> None:
-    """Solid white edge lines (and the painted parts of the dashed lines) projected through each
-    camera model (radtan front, pinhole front-left, fisheye back) land on white paint pixels
-    within 2 px (800 x 450 images)."""
-    from fusionlabel.synth.road import LANE_WIDTH
-
-    T_world_from_ego = scene.ego_pose(10)
-    prims = primitives_at(scene.layout.objects, scene.time_s(10))
-    road = scene.layout.road
-    pts = []
-    for v in _lines(scene, ("solid", "white")) + _lines(scene, ("dashed", "white")):
-        p = resample(v, spacing=0.25)
-        s, _ = road.to_road(p[:, 0], p[:, 1])
-        is_dashed = np.abs(np.abs(road.to_road(p[:, 0], p[:, 1])[1]) - LANE_WIDTH) < 0.01
-        keep = ~is_dashed | ((np.mod(s, 9.0) > 0.3) & (np.mod(s, 9.0) < 2.7))  # inside a dash
-        pts.append(p[keep])
-    pw = np.concatenate(pts)
-    checked = 0
-    for name in ("cam_front", "cam_front_left", "cam_back"):
-        cam = scene.rig.camera(name)
-        T_world_from_cam = T_world_from_ego @ scene.rig.T("ego", name)
-        ci = scene.renderer(name).render(T_world_from_cam, prims, road)
-        T_cam_from_world = np.linalg.inv(T_world_from_cam)
-        pc = pw @ T_cam_from_world[:3, :3].T + T_cam_from_world[:3, 3]
-        uv, z, valid = cam.project(pc)
-        valid &= (z < 25.0) & (z > 2.0)
-        uv[~valid] = 0.0
-        iu = np.clip(np.round(uv[:, 0]).astype(int), 0, ci.image.shape[1] - 1)
-        iv = np.clip(np.round(uv[:, 1]).astype(int), 0, ci.image.shape[0] - 1)
-        valid &= ci.instance[iv, iu] < 0  # not behind an object
-        valid &= np.abs(ci.depth[iv, iu] - z) < 0.05 * z + 0.3  # not behind structure
-        if valid.sum() < 10:
-            continue
-        hit = _on_paint(ci.image, uv[valid])
-        assert hit.mean() > 0.95, (name, hit.mean(), int(valid.sum()))
-        checked += 1
-    assert checked == 3
+@pytest.mark.parametrize("name,model", [("cam_front", "radtan"), ("cam_front_left", "none"), ("cam_back", "fisheye")])
+def test_projected_lines_lie_on_the_rendered_paint(scene: SynthScene, name: str, model: str) -> None:
+    """White lane lines projected through each camera model (radtan front, pinhole front-left,
+    fisheye back; 800 x 450 images) lie on the rendered paint within 2 px, measured across the
+    line (:func:`_paint_offsets`) at frames 0, 10 and 19. Figures (seed 2): offsets p50 0.03 -
+    0.04 px, p95 0.17 - 0.29 px, max 0.29 / 0.29 / 0.42 px (radtan / pinhole / fisheye); the
+    samples with no paint pixel near (1.8 % of the pinhole ones) lie 19 - 23 m away, where no
+    pixel's ray meets the thin line."""
+    offs = []
+    for frame in (0, 10, 19):
+        lens, o = _paint_offsets(scene, frame, name)
+        assert lens == model
+        offs.append(o)
+    o = np.concatenate(offs)
+    found = o[np.isfinite(o)]
+    print(f"\n{name} ({model}): {o.size} samples, paint found for {found.size / o.size:.1%}; offset across "
+          f"the line p50 {np.median(found):.2f} px, p95 {np.percentile(found, 95):.2f} px, max {found.max():.2f} px")
+    assert o.size > 100
+    assert found.size >= 0.97 * o.size
+    assert found.max() <= 2.0
+    assert np.percentile(found, 95) <= 1.0

@@ -190,3 +190,28 @@ def test_accumulate_keeps_the_lowest_return_per_cell() -> None:
     assert pick_frames(10, 0) == list(range(10)) and pick_frames(10, 3) == [0, 4, 9] and pick_frames(0, 5) == []
     with pytest.raises(ModelError):
         accumulate_sweeps(lambda f: (np.zeros((3, 2)), np.zeros(3)), [0])
+
+
+def test_resample_and_smooth_a_drawn_line(ctx: ToolContext) -> None:
+    from fusionlabel.tools.maptools import resample_element, smooth_element
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(0.0, 20.0, 6)
+    ctx.stack.push(AddMapElement("lane_divider", np.stack([x, rng.normal(0, 0.2, 6), np.zeros(6)], axis=1)))
+    ctx.stack.push(AddMapElement("ped_crossing", [[0, 5, 0], [4, 5, 0], [4, 8, 0], [0, 8, 0]]))
+    line, poly = sorted(ctx.doc.map_elements)
+    before = ctx.doc.map_element(line)
+    resample_element(ctx, line, 1.0)
+    v = ctx.doc.map_element(line).vertices
+    steps = np.linalg.norm(np.diff(v, axis=0), axis=1)
+    assert len(v) > 20 and np.ptp(steps) < 0.01 and np.allclose(v[[0, -1]], before.vertices[[0, -1]])
+    wiggle = np.abs(np.diff(v[:, 1], 2)).max()  # the sharpest bend (at the drawn vertices)
+    smooth_element(ctx, line, 3.0)
+    s = ctx.doc.map_element(line).vertices
+    assert len(s) == len(v) and np.abs(np.diff(s[:, 1], 2)).max() < 0.5 * wiggle
+    assert np.allclose(s[[0, -1]], v[[0, -1]])
+    ctx.stack.undo()
+    ctx.stack.undo()
+    assert ctx.doc.map_element(line) == before
+    resample_element(ctx, poly, 1.0)  # a polygon: 14 m of outline, its ring not repeated
+    assert len(ctx.doc.map_element(poly)) == 14 and ctx.doc.map_element(poly).closed

@@ -122,8 +122,9 @@ def test_a_polyline_layer_added_to_the_views_is_painted(qtbot, scene: Path, cach
     assert all(layer in v for v in views)
     panel = next(iter(win.camera_grid.panels.values()))
     names = [la.name for la in panel.layers]
-    assert names.index("map") < names.index("boxes") < names.index(layer.name) < names.index("preview")
-    model_names = [la.name for la in win.model.layers if la.name not in ("boxes", "proposals", "map")]
+    assert (names.index("map") < names.index("map_proposals") < names.index("boxes") < names.index(layer.name)
+            < names.index("preview"))  # the map and its proposals under the boxes
+    model_names = [la.name for la in win.model.layers if la.name not in ("boxes", "proposals", "map", "map_proposals")]
     assert names[names.index("proposals") + 1:names.index("preview")] == model_names  # the model's order
     assert any(s.key == ("map", 1) for s in win.bev.layer_shapes())
     win.model.layers.remove(layer)
