@@ -124,7 +124,7 @@ def cluster_detections(
         score = guess.fit * math.sqrt(guess.probability) * (0.5 + 0.5 * density) * (0.85 if partial else 1.0)
         score *= cues.factor(ontology[guess.label].size.max[0] < SMALL_OBJECT_LENGTH)
         return Detection(box, guess.label, float(np.clip(score, 0.0, 1.0)), int(len(idx)), "cluster",
-                         guess.probabilities, c, ground, o, partial, ego_yaw)
+                         guess.probabilities, c, ground, o, partial, ego_yaw, cues.top_unseen)
 
     # over-segmentation (an occluder's shadow, glass that returns nothing) splits objects; a
     # coarse cluster replaces its fine parts when it scores at least as well as the best of them
@@ -285,6 +285,7 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
     """Proposals of associated tracks finished as wholes (:mod:`fusionlabel.assist.tracklabel`):
     fragments merged, then per track one class, one size, a consistent heading and smoothed
     poses (tracks of detector boxes without points keep their boxes, headed along their motion)."""
+    from fusionlabel.assist.trackcues import track_cues
     from fusionlabel.assist.tracklabel import finish_track, merge_fragments, track_confidence
 
     times = {f: t for tr in tracks for f, t in tr.times.items()}
@@ -308,8 +309,9 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
             fin = finish_track(clustered, tr.times, label, onto)
             tr.boxes = fin.boxes
             small = onto[label].size.max[0] < SMALL_OBJECT_LENGTH
-            out.append(_to_proposal(tr, len(out), flip=False,
-                                    confidence=track_confidence(clustered, tr.boxes, label, small, fin.measured)))
+            cues = track_cues(clustered, label, onto, fin.moving, small)
+            conf = track_confidence(clustered, tr.boxes, label, small, fin.measured) * cues.factor()
+            out.append(_to_proposal(tr, len(out), flip=False, confidence=conf))
         else:
             refine_track(tr, onto)
             out.append(_to_proposal(tr, len(out)))

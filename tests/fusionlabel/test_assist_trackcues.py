@@ -1,0 +1,72 @@
+"""Track-level structure cues (``fusionlabel.assist.trackcues``): a wall whose top is never seen,
+a wall whose visible part slides along it, a pole and spread-out clutter are told from a parked
+car, a standing person and movers, on point sets with known shapes (world frame, metres)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fusionlabel.assist.ground import flat_ground
+from fusionlabel.assist.prelabel import Detection
+from fusionlabel.assist.trackcues import TrackCueParams, track_cues
+from fusionlabel.box import Box3D
+from fusionlabel.ontology import Ontology
+
+ONTO = Ontology.default()
+G = flat_ground(0.0)
+
+
+def _det(points: np.ndarray, label: str, top_cut: bool) -> Detection:
+    c = points.mean(axis=0)
+    return Detection(Box3D((float(c[0]), float(c[1]), 1.0), (4.0, 1.8, 1.5), 0.0), label, 0.7, len(points),
+                     points=points, ground=G, origin=np.zeros(3), top_cut=top_cut)
+
+
+def _block(rng: np.random.Generator, x0: float, x1: float, y0: float, y1: float, z1: float, n: int) -> np.ndarray:
+    return np.column_stack([rng.uniform(x0, x1, n), rng.uniform(y0, y1, n), rng.uniform(0.2, z1, n)])
+
+
+def test_walls_are_structure_and_a_parked_car_is_not() -> None:
+    rng = np.random.default_rng(0)
+    # a thin wall face seen from the road, its top cut by the highest ring at 2.8 m
+    thin = {f: _det(_block(rng, 10.0, 19.0, 5.0, 5.05, 2.8, 400), "truck", True) for f in range(20)}
+    cues = track_cues(thin, "truck", ONTO, moving=False, small=False)
+    assert cues.structure and cues.thickness < 0.3 and cues.factor() < 0.5, cues
+    # a 2 m thick building block with an end face, the part in the clustering window sliding along it
+    slide = {f: _det(np.vstack([_block(rng, 2.0 * f, 2.0 * f + 9.0, 5.0, 5.05, 3.0, 300),
+                                _block(rng, 2.0 * f, 2.0 * f + 0.05, 5.0, 7.0, 3.0, 60)]), "truck", True)
+             for f in range(8)}
+    cues = track_cues(slide, "truck", ONTO, moving=False, small=False)
+    assert cues.structure and cues.length > ONTO["truck"].size.max[0], cues
+    # a tall block whose roof is never seen, within a truck's length
+    tall = {f: _det(np.vstack([_block(rng, 0.0, 6.0, 5.0, 5.05, 3.1, 300), _block(rng, 0.0, 0.05, 5.0, 7.0, 3.1, 80)]),
+                    "truck", True) for f in range(10)}
+    assert track_cues(tall, "truck", ONTO, moving=False, small=False).structure
+    # a parked car: an L-shape whose roof is seen
+    car = {f: _det(np.vstack([_block(rng, 0.0, 4.5, 3.0, 3.05, 1.5, 300), _block(rng, 0.0, 0.05, 3.0, 4.8, 1.5, 100)]),
+                   "car", False) for f in range(20)}
+    cues = track_cues(car, "car", ONTO, moving=False, small=False)
+    assert not cues.structure and not cues.clutter and cues.factor() == 1.0
+    # a van beside the sensor whose top is cut but which is neither thin, nor long, nor as tall as a van
+    van = {f: _det(np.vstack([_block(rng, 0.0, 5.0, 3.0, 3.05, 1.6, 300), _block(rng, 0.0, 0.05, 3.0, 5.0, 1.6, 100)]),
+                   "van", True) for f in range(20)}
+    assert not track_cues(van, "van", ONTO, moving=False, small=False).structure
+    # a mover is never structure, whatever its points
+    assert not track_cues(thin, "truck", ONTO, moving=True, small=False).structure
+
+
+def test_clutter_and_poles_against_a_standing_person() -> None:
+    rng = np.random.default_rng(1)
+    person = {f: _det(_block(rng, 0.0, 0.45, 0.0, 0.3, 1.75, 80), "pedestrian", False) for f in range(20)}
+    assert track_cues(person, "pedestrian", ONTO, moving=False, small=True).factor() == 1.0
+    pole = {f: _det(_block(rng, 0.0, 0.3, 0.0, 0.3, 2.0, 60), "pedestrian", True) for f in range(20)}
+    cues = track_cues(pole, "pedestrian", ONTO, moving=False, small=True)
+    assert cues.clutter and "pole" in cues.reason
+    # a bush: different parts of it in different sweeps, 1.8 x 0.9 m over the track
+    bush = {f: _det(_block(rng, 0.08 * f, 0.08 * f + 0.7, 0.0, 0.9, 1.3, 40), "pedestrian", False) for f in range(15)}
+    cues = track_cues(bush, "pedestrian", ONTO, moving=False, small=True)
+    assert cues.clutter and cues.factor() < 0.5, cues
+    # the same points moving along: a walker
+    assert not track_cues(bush, "pedestrian", ONTO, moving=True, small=True).clutter
+    # the factors are parameters
+    assert track_cues(pole, "pedestrian", ONTO, False, True).factor(TrackCueParams(clutter_factor=0.5)) == 0.5
