@@ -9,14 +9,14 @@ leaves open; the cues here are measured on the track's points in the **world** f
   segmentation's height limit, :attr:`fusionlabel.assist.detection.Detection.top_cut`), and its
   points do not close into a vehicle: the union of all its frames' points is a thin plane, or it
   is longer than the class allows (the part of a long wall inside the clustering's window slides
-  along it as the sensor moves, so the extent grows with the sweep), or the visible top is as
-  high as the class's typical height (a vehicle that tall whose roof is never seen is not
-  confirmed as one: it may go on up, as a building does).
+  along it as the sensor moves, so the extent grows with the sweep), or the visible part is
+  already as tall as the class's smallest member (a vehicle that tall whose roof is never seen is
+  not confirmed as one: it may go on up, as a building does).
 - **Clutter** (a bush, a post, a fragment proposed as a person or a rider): the track stands
   still, and its points cover more ground than one standing person or rider does (in one frame
   longer than the class's typical length along the track's principal axis, and over the track
-  wider than half its typical width), or its top is cut in most frames (a pole: a person's head,
-  the top, is seen).
+  wider than half its typical width); or, moving or not, its top is cut in most frames (a pole:
+  a person's head, the top, is seen).
 
 Each cue gives a factor on the track's confidence (:class:`TrackCues.factor`); nothing is dropped,
 the track only sinks below the accept threshold and towards the end of the review queue.
@@ -44,8 +44,8 @@ class TrackCueParams:
     wall_thickness: float = 0.3
     #: longer than the class's largest length by this factor (union or any one frame)
     length_margin: float = 1.05
-    #: the visible top reaches this share of the class's typical height
-    tall_share: float = 0.9
+    #: the visible top reaches this share of the class's smallest height
+    tall_share: float = 1.0
     #: clutter: a still person's or rider's frame extent (union width) beyond this factor of the
     #: class's typical length (half its typical width)
     footprint_margin: float = 1.0
@@ -88,7 +88,7 @@ def track_cues(dets: Mapping[int, Any], label: str, ontology: Any, moving: bool,
     """The cues of one finished track: ``dets`` frame -> detection with world ``points`` (M, 3),
     ``ground`` and ``top_cut`` (:class:`fusionlabel.assist.detection.Detection`), its class
     ``label`` (a name of ``ontology``), whether it is ``moving`` and whether the class is a person
-    or a rider (``small``). A moving track is neither structure nor clutter."""
+    or a rider (``small``). A moving track is not structure, and clutter only as a pole."""
     frames = [f for f in sorted(dets) if dets[f].points is not None and len(dets[f].points)]
     if not frames:
         return TrackCues()
@@ -107,15 +107,15 @@ def track_cues(dets: Mapping[int, Any], label: str, ontology: Any, moving: bool,
         tops.append(float(np.percentile(h, 99)))
     top = float(np.median(tops))
     base = dict(length=length, thickness=thickness, longest_frame=longest, top_cut_share=cut, top=top)
-    if moving:
-        return TrackCues(**base)
     spec = ontology[label]
     never_top = cut >= params.top_cut_share
+    if small and never_top:  # moving or not: a person's head, the top, is seen
+        return TrackCues(clutter=True, reason="a person or rider whose top is never seen (a pole)", **base)
+    if moving:
+        return TrackCues(**base)
     if small:
         wide = (longest > params.footprint_margin * spec.size.mean[0]
                 and thickness > params.footprint_margin * spec.size.mean[1] * 0.5)
-        if never_top:
-            return TrackCues(clutter=True, reason="a still person or rider whose top is never seen (a pole)", **base)
         if wide:
             why = f"a still {label} whose points cover {longest:.1f} m in one frame, {thickness:.1f} m across"
             return TrackCues(clutter=True, reason=f"{why} (more than one {label})", **base)
@@ -127,8 +127,8 @@ def track_cues(dets: Mapping[int, Any], label: str, ontology: Any, moving: bool,
         why = f"a thin plane {length:.1f} m long, {thickness:.2f} m thick"
     elif max(length, longest) > max_len:
         why = f"{max(length, longest):.1f} m long, more than a {label} (the extent grows with the sweep)"
-    elif top >= params.tall_share * spec.size.mean[2]:
-        why = f"its top never seen at {top:.1f} m (a {label} that tall shows its roof; a building does not)"
+    elif top >= params.tall_share * spec.size.min[2]:
+        why = f"its top never seen at {top:.1f} m (no roof: as tall as a {label} and maybe a building)"
     else:
         return TrackCues(**base)
     return TrackCues(structure=True, reason=f"still, top cut in {cut:.0%} of the frames, {why}", **base)

@@ -62,11 +62,41 @@ def test_clutter_and_poles_against_a_standing_person() -> None:
     pole = {f: _det(_block(rng, 0.0, 0.3, 0.0, 0.3, 2.0, 60), "pedestrian", True) for f in range(20)}
     cues = track_cues(pole, "pedestrian", ONTO, moving=False, small=True)
     assert cues.clutter and "pole" in cues.reason
-    # a bush: different parts of it in different sweeps, 1.8 x 0.9 m over the track
-    bush = {f: _det(_block(rng, 0.08 * f, 0.08 * f + 0.7, 0.0, 0.9, 1.3, 40), "pedestrian", False) for f in range(15)}
+    # a bush: 1.0 x 0.9 m in one sweep, other parts of it in other sweeps
+    bush = {f: _det(_block(rng, 0.05 * f, 0.05 * f + 1.0, 0.0, 0.9, 1.3, 40), "pedestrian", False) for f in range(15)}
     cues = track_cues(bush, "pedestrian", ONTO, moving=False, small=True)
     assert cues.clutter and cues.factor() < 0.5, cues
     # the same points moving along: a walker
     assert not track_cues(bush, "pedestrian", ONTO, moving=True, small=True).clutter
     # the factors are parameters
     assert track_cues(pole, "pedestrian", ONTO, False, True).factor(TrackCueParams(clutter_factor=0.5)) == 0.5
+
+
+def test_a_still_person_is_boxed_from_all_its_frames() -> None:
+    """A standing person (0.3 m deep, 0.5 m across the shoulders, facing ``yaw``) seen from a
+    passing sensor shows another side in each sweep: the union of its points gives the footprint,
+    the heading across the shoulders (up to 180 degrees) and the size."""
+    import math
+
+    from fusionlabel.assist.tracklabel import finish_track
+
+    rng = np.random.default_rng(3)
+    yaw = 0.6
+    c, s = math.cos(yaw), math.sin(yaw)
+    dets, times = {}, {}
+    for f in range(12):
+        u, v = rng.uniform(-0.15, 0.15, 400), rng.uniform(-0.25, 0.25, 400)
+        sensor = np.array([-8.0 + 1.5 * f, -6.0])
+        x, y = 5.0 + c * u - s * v, 3.0 + s * u + c * v
+        facing = (x - 5.0) * (sensor[0] - 5.0) + (y - 3.0) * (sensor[1] - 3.0) > 0  # the side towards the sensor
+        pts = np.column_stack([x, y, rng.uniform(0.1, 1.75, 400)])[facing]
+        d = _det(pts, "pedestrian", False)
+        dets[f] = Detection(d.box, "pedestrian", 0.8, len(pts), points=pts, ground=G,
+                            origin=np.array([*sensor, 1.8]), ego_yaw=0.0)
+        times[f] = 0.1 * f
+    fin = finish_track(dets, times, "pedestrian", ONTO)
+    assert not fin.moving
+    box = fin.boxes[0]
+    assert abs(math.remainder(box.yaw - yaw, math.pi)) < math.radians(20), box  # measured: 15 degrees
+    assert abs(box.length - 0.3) < 0.1 and abs(box.width - 0.5) < 0.1, box
+    assert np.hypot(box.center[0] - 5.0, box.center[1] - 3.0) < 0.08, box
