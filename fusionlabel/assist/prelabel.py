@@ -45,6 +45,10 @@ from fusionlabel.sequence import SensorSequence
 
 F64 = NDArray[np.float64]
 
+#: The proposal attribute that says why the track-level cues lowered a proposal's confidence
+#: (:mod:`fusionlabel.assist.trackcues`: a wall, a pole, clutter)
+CUE_ATTRIBUTE = "prelabel_cue"
+
 #: Classes counted as vehicles for association gating (the others: people and bikes).
 VEHICLE_CLASSES = frozenset({"car", "van", "truck", "bus", "bus_bendy", "trailer", "construction_vehicle",
                              "ambulance", "police_car", "tram"})
@@ -311,7 +315,10 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
             small = onto[label].size.max[0] < SMALL_OBJECT_LENGTH
             cues = track_cues(clustered, label, onto, fin.moving, small)
             conf = track_confidence(clustered, tr.boxes, label, small, fin.measured) * cues.factor()
-            out.append(_to_proposal(tr, len(out), flip=False, confidence=conf))
+            prop = _to_proposal(tr, len(out), flip=False, confidence=conf)
+            if cues.reason:  # why it sank in the queue (the review dock shows it)
+                prop.attributes[CUE_ATTRIBUTE] = cues.reason
+            out.append(prop)
         else:
             refine_track(tr, onto)
             out.append(_to_proposal(tr, len(out)))

@@ -100,3 +100,31 @@ def test_a_still_person_is_boxed_from_all_its_frames() -> None:
     assert abs(math.remainder(box.yaw - yaw, math.pi)) < math.radians(20), box  # measured: 15 degrees
     assert abs(box.length - 0.3) < 0.1 and abs(box.width - 0.5) < 0.1, box
     assert np.hypot(box.center[0] - 5.0, box.center[1] - 3.0) < 0.08, box
+
+
+def test_association_lowers_a_wall_and_says_why() -> None:
+    """Through the pre-labeller's association: a still wall face (top cut, a thin plane) and a parked
+    car, seen over 12 frames; the wall's proposal sinks below the car's and carries the reason (the
+    review dock shows it)."""
+    from fusionlabel.assist.prelabel import CUE_ATTRIBUTE, associate
+
+    rng = np.random.default_rng(4)
+    frames = list(range(12))
+    per_frame = []
+    for _ in frames:
+        wall = _block(rng, 10.0, 19.0, 5.0, 5.05, 2.8, 500)
+        car = np.vstack([_block(rng, 0.0, 4.5, -4.0, -3.95, 1.5, 300), _block(rng, 0.0, 0.05, -5.8, -4.0, 1.5, 100)])
+        dets = []
+        for pts, label, cut in ((wall, "truck", True), (car, "car", False)):
+            c = pts.mean(axis=0)
+            size = (9.0, 2.5, 2.8) if label == "truck" else (4.5, 1.8, 1.5)
+            dets.append(Detection(Box3D((float(c[0]), float(c[1]), size[2] / 2), size, 0.0), label, 0.8, len(pts),
+                                  probabilities={label: 0.9, "bus": 0.1}, points=pts, ground=G,
+                                  origin=np.array([0.0, 0.0, 1.8]), top_cut=cut))
+        per_frame.append(dets)
+    props = associate(per_frame, frames, [int(f * 1e8) for f in frames], ontology=ONTO)
+    by_label = {p.label: p for p in props}
+    assert set(by_label) == {"truck", "car"}
+    wall, car = by_label["truck"], by_label["car"]
+    assert "thin plane" in wall.attributes[CUE_ATTRIBUTE] and CUE_ATTRIBUTE not in car.attributes
+    assert wall.confidence < 0.5 * car.confidence
