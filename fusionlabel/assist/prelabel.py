@@ -74,6 +74,9 @@ class PrelabelParams:
     #: track-level pre-labels (one size per track, consistent heading, merged fragments, smoothed
     #: poses); False: the frame-level boxes of the earlier path (kept for comparison)
     track_level: bool = True
+    #: a still vehicle's track is extended by its box to this many frames before its first and
+    #: after its last observation (within ``max_range`` of the sensor); 0: not extended
+    still_extend: int = 10
 
 
 # ---- per-frame proposals ------------------------------------------------------------------------
@@ -293,6 +296,7 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
     from fusionlabel.assist.tracklabel import finish_track, merge_fragments, track_confidence
 
     times = {f: t for tr in tracks for f, t in tr.times.items()}
+    origins = {f: x.origin for tr in tracks for f, x in tr.dets.items() if x.origin is not None}
     dets = [dict(tr.dets) for tr in tracks]
     keep = merge_fragments(dets, times, [tr.vehicle for tr in tracks])
     out = []
@@ -315,6 +319,8 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
             small = onto[label].size.max[0] < SMALL_OBJECT_LENGTH
             cues = track_cues(clustered, label, onto, fin.moving, small)
             conf = track_confidence(clustered, tr.boxes, label, small, fin.measured) * cues.factor()
+            if not fin.moving and not small:
+                tr.boxes.update(_still_extension(tr.boxes, origins, prm))
             prop = _to_proposal(tr, len(out), flip=False, confidence=conf)
             if cues.reason:  # why it sank in the queue (the review dock shows it)
                 prop.attributes[CUE_ATTRIBUTE] = cues.reason
@@ -322,6 +328,25 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
         else:
             refine_track(tr, onto)
             out.append(_to_proposal(tr, len(out)))
+    return out
+
+
+def _still_extension(boxes: dict[int, Box3D], origins: dict[int, F64], prm: PrelabelParams) -> dict[int, Box3D]:
+    """A still vehicle does not come and go: its one box at the frames up to ``still_extend``
+    before its first and after its last observation (where the clustering lost it: merged with a
+    neighbour, occluded for a while) whose sensor origin (``origins``: frame -> world (3,)) is
+    within ``max_range`` of it."""
+    frames = sorted(boxes)
+    if not frames or prm.still_extend <= 0:
+        return {}
+    first, last = frames[0], frames[-1]
+    out = {}
+    for f, o in origins.items():
+        if f in boxes or not (first - prm.still_extend <= f < first or last < f <= last + prm.still_extend):
+            continue
+        box = boxes[first if f < first else last]
+        if math.hypot(box.center[0] - float(o[0]), box.center[1] - float(o[1])) <= prm.max_range:
+            out[f] = box
     return out
 
 

@@ -128,3 +128,17 @@ def test_association_lowers_a_wall_and_says_why() -> None:
     wall, car = by_label["truck"], by_label["car"]
     assert "thin plane" in wall.attributes[CUE_ATTRIBUTE] and CUE_ATTRIBUTE not in car.attributes
     assert wall.confidence < 0.5 * car.confidence
+
+
+def test_a_still_vehicle_is_extended_to_the_frames_it_was_lost() -> None:
+    """A parked car observed at frames 5-9 gets its box at up to ``still_extend`` frames before and
+    after, where the sensor is within range; not beyond either."""
+    from fusionlabel.assist.prelabel import PrelabelParams, _still_extension
+
+    box = Box3D((20.0, 0.0, 0.8), (4.5, 1.8, 1.5), 0.0)
+    boxes = dict.fromkeys(range(5, 10), box)
+    origins = {f: np.array([2.0 * f, 0.0, 1.8]) for f in range(40)}  # the ego drives along x
+    ext = _still_extension(boxes, origins, PrelabelParams(max_range=15.0, still_extend=10))
+    assert sorted(ext) == [*range(3, 5), *range(10, 18)]  # 0-2 and 18-19: over 15 m away; 20+: over 10 frames
+    assert all(b == box for b in ext.values())
+    assert _still_extension(boxes, origins, PrelabelParams(still_extend=0)) == {}
