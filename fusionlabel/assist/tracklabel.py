@@ -89,6 +89,8 @@ class TrackParams:
     #: many); people (typical length under ``walker_length`` m) face across its principal axis
     still_min_points: int = 30
     walker_length: float = 1.0
+    #: a still person's heading: from the points above this share of its top (the upper body)
+    torso_share: float = 0.55
 
 
 # ---- keyframes ------------------------------------------------------------------------------------
@@ -324,17 +326,26 @@ def _still_footprint(dets: Mapping[int, Detection], frames: Sequence[int], spec:
                      prm: TrackParams) -> tuple[F64, float, tuple[float, float]] | None:
     """A still person's or rider's footprint from the union of its points over the track (the
     sensor sees other sides of it as it moves): BEV centre (2,), heading (rad) and (length, width)
-    m. The heading runs across the union's principal axis for people (shoulders are wider than a
-    body is deep: a class whose typical length is under ``walker_length``) and along it for riders
-    (a bike is long); of the two directions, the one nearer ``ref_yaw``. Extents: 2-98 % of the
-    points plus ``small_margin``, clipped to the class's limits. None with fewer than
-    ``still_min_points`` points."""
-    pts = np.vstack([np.asarray(dets[f].points, dtype=np.float64)[:, :2] for f in frames])
-    if len(pts) < prm.still_min_points:
+    m. People (a class whose typical length is under ``walker_length``) face across the principal
+    axis of their upper body (the points above ``torso_share`` of the top: shoulders are wider than
+    a body is deep, whatever the legs do; not snapped to the ego's axes: standing people face
+    anywhere); riders along the principal axis of all their points (a bike is long). Of the two
+    directions, the one nearer ``ref_yaw``. Extents: 2-98 % of the points plus ``small_margin``,
+    clipped to the class's limits. None with fewer than ``still_min_points`` points."""
+    p3 = np.vstack([np.asarray(dets[f].points, dtype=np.float64)[:, :3] for f in frames])
+    if len(p3) < prm.still_min_points:
         return None
-    mean = pts.mean(axis=0)
-    _, vec = np.linalg.eigh((pts - mean).T @ (pts - mean))
-    axis = vec[:, 1] if spec.size.mean[0] >= prm.walker_length else vec[:, 0]
+    pts = p3[:, :2]
+    walker = spec.size.mean[0] < prm.walker_length
+    sel = pts
+    if walker:
+        g = next((dets[f].ground for f in frames if dets[f].ground is not None), None)
+        h = g.height_above(p3) if g is not None else p3[:, 2] - p3[:, 2].min()
+        upper = h >= prm.torso_share * float(np.percentile(h, 98))
+        sel = pts[upper] if upper.sum() >= 10 else pts
+    mean = sel.mean(axis=0)
+    _, vec = np.linalg.eigh((sel - mean).T @ (sel - mean))
+    axis = vec[:, 0] if walker else vec[:, 1]
     yaw = math.atan2(float(axis[1]), float(axis[0]))
     if abs(wrap_angle(yaw - ref_yaw)) > math.pi / 2:
         yaw = wrap_angle(yaw + math.pi)
