@@ -67,6 +67,7 @@ class Case:
     ms: float
     stripped_err: float = float("nan")  # centre error (m) with the object's points removed
     stripped_source: str = ""
+    confidence: float = 0.0  # the fit's confidence
 
 
 def cases_of_scene(seed: int, frames: int, classes: tuple[str, ...], use_class: bool, strip: bool = True) -> list[Case]:
@@ -118,7 +119,8 @@ def cases_of_scene(seed: int, frames: int, classes: tuple[str, ...], use_class: 
                 iou = bev_iou(res.box, gt) if res.box is not None else 0.0
                 err = math.dist(res.box.center[:2], gt.center[:2]) if res.box is not None else float("inf")
                 case = Case(seed, f, cam_name, tid, str(labels[tid]), int(counts[tid]) if tid < len(counts) else 0,
-                            float(math.dist(gt.center[:2], origin[:2])), iou, err, res.iou2d, res.source, res.label, ms)
+                            float(math.dist(gt.center[:2], origin[:2])), iou, err, res.iou2d, res.source, res.label, ms,
+                            confidence=res.confidence)
                 if strip:
                     # the same rectangle with the object's points removed: the ground-ray box
                     bare = box_from_image_rect(ext.clipped, cam, T_world_from_cam, pts[sw.instance != tid], ground,
@@ -155,8 +157,17 @@ def summarize(cases: list[Case], use_class: bool) -> dict[str, float]:
         res["stripped_median_err"] = float(np.nanmedian([c.stripped_err for c in bare]))
         res["stripped_rel_p90"] = float(np.nanpercentile(rel, 90))
         res["stripped_within_tol"] = float(np.mean([c.stripped_err <= SPARSE_TOL for c in bare]))
+    fitted = [c for c in cases if c.source == "points"]
+    for lo, hi in CONF_BINS:
+        sel = [c for c in fitted if lo <= c.confidence < hi]
+        res[f"conf_{lo:.1f}_n"] = float(len(sel))
+        res[f"conf_{lo:.1f}_iou07"] = float(np.mean([c.iou >= 0.7 for c in sel])) if sel else float("nan")
     res["ms_mean"] = float(np.mean([c.ms for c in cases])) if cases else 0.0
     return res
+
+
+#: confidence bins of the calibration table (fitted boxes: share with BEV IoU >= 0.7 per bin)
+CONF_BINS = ((0.0, 0.3), (0.3, 0.6), (0.6, 0.8), (0.8, 1.01))
 
 
 def main() -> None:
@@ -187,9 +198,13 @@ def main() -> None:
             for c in cs:
                 print(f"     f{c.frame} {c.camera:<15} id {c.instance:>3} {c.points:>5} pts {c.distance:5.1f} m "
                       f"IoU {c.iou:.2f} err {c.centre_err:5.2f} 2D {c.iou2d if c.iou2d is None else round(c.iou2d, 2)} "
-                      f"{c.source} {c.label_out}")
+                      f"{c.source} {c.label_out} conf {c.confidence:.2f}")
     s = summarize(allc, use_class)
     print(f"dense: centre error median {s.get('dense_median_err', float('nan')):.2f} m")
+    print("confidence of fitted boxes: " + ", ".join(
+        f"[{lo:.1f}, {min(hi, 1.0):.1f}) {int(s[f'conf_{lo:.1f}_n'])} boxes, "
+        f"{s[f'conf_{lo:.1f}_iou07']:.2f} with IoU >= 0.7"
+        for lo, hi in CONF_BINS))
     if "stripped_ground_ray" in s:
         print(f"ground-ray fallback (each object's points removed): {s['stripped_ground_ray']:.2f} took it; "
               f"centre error median {s['stripped_median_err']:.2f} m, <= {SPARSE_TOL:.0f} m "

@@ -23,7 +23,7 @@ truth, per class group (cars: car / van / police car; pedestrians):
 keyframe per observed frame) for comparison.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_prelabel_tracks.py [--seeds 0 1 2 3 4] [--frames 30]
-[--threshold 0.6] [--old]``.
+[--threshold T] [--old]`` (default: the review queue's ``ACCEPT_THRESHOLD``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_assist import synth_inputs  # noqa: E402
+from fusionlabel.assist.review import ACCEPT_THRESHOLD  # noqa: E402
 from fusionlabel.geometry import bev_iou_matrix  # noqa: E402
 
 #: class groups; "other": every other class (the synthetic cyclists; trucks and buses proposed on walls)
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
     ap.add_argument("--frames", type=int, default=30)
-    ap.add_argument("--threshold", type=float, default=0.6)
+    ap.add_argument("--threshold", type=float, default=ACCEPT_THRESHOLD)
     ap.add_argument("--old", action="store_true", help="also the frame-level path (before track-level pre-labels)")
     args = ap.parse_args(argv)
     modes = {"new": True, "old": False} if args.old else {"new": True}

@@ -19,8 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's arguments."""
     p.add_argument("project", type=Path, help="a project file with proposals (fusionlabel prelabel)")
     p.add_argument("--out", type=Path, default=None, help="project file to write (default: PROJECT itself)")
-    p.add_argument("--accept-above", type=float, default=None, metavar="T",
-                   help="accept every proposal with confidence >= T as a track")
+    from fusionlabel.assist.review import ACCEPT_THRESHOLD
+
+    p.add_argument("--accept-above", type=float, nargs="?", const=ACCEPT_THRESHOLD, default=None, metavar="T",
+                   help=f"accept every proposal with confidence >= T as a track (T omitted: the review queue's "
+                        f"threshold, {ACCEPT_THRESHOLD})")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--reject-below", type=float, default=None, metavar="T",
                    help="reject every proposal with confidence < T")

@@ -42,6 +42,9 @@ class Detection:
     #: the ego's heading (rad, world frame) at the sweep, when known: a track of walkers re-boxed
     #: with its class is headed along the ego axis nearest its points' principal axis
     ego_yaw: float | None = field(default=None, compare=False, repr=False)
+    #: the cluster's top was not seen in this sweep (cut by the sensor's highest ring, or the points
+    #: go on above the segmentation's height limit): its visible height is a lower bound
+    top_cut: bool = False
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,10 @@ from fusionlabel.sequence import SensorSequence
 
 F64 = NDArray[np.float64]
 
+#: The proposal attribute that says why the track-level cues lowered a proposal's confidence
+#: (:mod:`fusionlabel.assist.trackcues`: a wall, a pole, clutter)
+CUE_ATTRIBUTE = "prelabel_cue"
+
 #: Classes counted as vehicles for association gating (the others: people and bikes).
 VEHICLE_CLASSES = frozenset({"car", "van", "truck", "bus", "bus_bendy", "trailer", "construction_vehicle",
                              "ambulance", "police_car", "tram"})
@@ -70,6 +74,9 @@ class PrelabelParams:
     #: track-level pre-labels (one size per track, consistent heading, merged fragments, smoothed
     #: poses); False: the frame-level boxes of the earlier path (kept for comparison)
     track_level: bool = True
+    #: a still vehicle's track is extended by its box to this many frames before its first and
+    #: after its last observation (within ``max_range`` of the sensor); 0: not extended
+    still_extend: int = 10
 
 
 # ---- per-frame proposals ------------------------------------------------------------------------
@@ -124,7 +131,7 @@ def cluster_detections(
         score = guess.fit * math.sqrt(guess.probability) * (0.5 + 0.5 * density) * (0.85 if partial else 1.0)
         score *= cues.factor(ontology[guess.label].size.max[0] < SMALL_OBJECT_LENGTH)
         return Detection(box, guess.label, float(np.clip(score, 0.0, 1.0)), int(len(idx)), "cluster",
-                         guess.probabilities, c, ground, o, partial, ego_yaw)
+                         guess.probabilities, c, ground, o, partial, ego_yaw, cues.top_unseen)
 
     # over-segmentation (an occluder's shadow, glass that returns nothing) splits objects; a
     # coarse cluster replaces its fine parts when it scores at least as well as the best of them
@@ -285,9 +292,11 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
     """Proposals of associated tracks finished as wholes (:mod:`fusionlabel.assist.tracklabel`):
     fragments merged, then per track one class, one size, a consistent heading and smoothed
     poses (tracks of detector boxes without points keep their boxes, headed along their motion)."""
+    from fusionlabel.assist.trackcues import track_cues
     from fusionlabel.assist.tracklabel import finish_track, merge_fragments, track_confidence
 
     times = {f: t for tr in tracks for f, t in tr.times.items()}
+    origins = {f: x.origin for tr in tracks for f, x in tr.dets.items() if x.origin is not None}
     dets = [dict(tr.dets) for tr in tracks]
     keep = merge_fragments(dets, times, [tr.vehicle for tr in tracks])
     out = []
@@ -308,11 +317,36 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
             fin = finish_track(clustered, tr.times, label, onto)
             tr.boxes = fin.boxes
             small = onto[label].size.max[0] < SMALL_OBJECT_LENGTH
-            out.append(_to_proposal(tr, len(out), flip=False,
-                                    confidence=track_confidence(clustered, tr.boxes, label, small, fin.measured)))
+            cues = track_cues(clustered, label, onto, fin.moving, small)
+            conf = track_confidence(clustered, tr.boxes, label, small, fin.measured) * cues.factor()
+            if not fin.moving and not small:
+                tr.boxes.update(_still_extension(tr.boxes, origins, prm))
+            prop = _to_proposal(tr, len(out), flip=False, confidence=conf)
+            if cues.reason:  # why it sank in the queue (the review dock shows it)
+                prop.attributes[CUE_ATTRIBUTE] = cues.reason
+            out.append(prop)
         else:
             refine_track(tr, onto)
             out.append(_to_proposal(tr, len(out)))
+    return out
+
+
+def _still_extension(boxes: dict[int, Box3D], origins: dict[int, F64], prm: PrelabelParams) -> dict[int, Box3D]:
+    """A still vehicle does not come and go: its one box at the frames up to ``still_extend``
+    before its first and after its last observation (where the clustering lost it: merged with a
+    neighbour, occluded for a while) whose sensor origin (``origins``: frame -> world (3,)) is
+    within ``max_range`` of it."""
+    frames = sorted(boxes)
+    if not frames or prm.still_extend <= 0:
+        return {}
+    first, last = frames[0], frames[-1]
+    out = {}
+    for f, o in origins.items():
+        if f in boxes or not (first - prm.still_extend <= f < first or last < f <= last + prm.still_extend):
+            continue
+        box = boxes[first if f < first else last]
+        if math.hypot(box.center[0] - float(o[0]), box.center[1] - float(o[1])) <= prm.max_range:
+            out[f] = box
     return out
 
 

@@ -85,6 +85,12 @@ class TrackParams:
     #: quantile of the per-frame extents that sizes people and riders, plus the point spacing (m)
     small_quantile: float = 0.9
     small_margin: float = 0.05
+    #: a still person or rider is boxed from the union of its points over the track (at least this
+    #: many); people (typical length under ``walker_length`` m) face across its principal axis
+    still_min_points: int = 30
+    walker_length: float = 1.0
+    #: a still person's heading: from the points above this share of its top (the upper body)
+    torso_share: float = 0.55
 
 
 # ---- keyframes ------------------------------------------------------------------------------------
@@ -316,6 +322,43 @@ def _join_still_duplicates(tracks: list[dict[int, Detection]], alive: list[bool]
 
 
 # ---- one track ---------------------------------------------------------------------------------------
+def _still_footprint(dets: Mapping[int, Detection], frames: Sequence[int], spec: Any, ref_yaw: float,
+                     prm: TrackParams) -> tuple[F64, float, tuple[float, float]] | None:
+    """A still person's or rider's footprint from the union of its points over the track (the
+    sensor sees other sides of it as it moves): BEV centre (2,), heading (rad) and (length, width)
+    m. People (a class whose typical length is under ``walker_length``) face across the principal
+    axis of their upper body (the points above ``torso_share`` of the top: shoulders are wider than
+    a body is deep, whatever the legs do; not snapped to the ego's axes: standing people face
+    anywhere); riders along the principal axis of all their points (a bike is long). Of the two
+    directions, the one nearer ``ref_yaw``. Extents: 2-98 % of the points plus ``small_margin``,
+    clipped to the class's limits. None with fewer than ``still_min_points`` points."""
+    p3 = np.vstack([np.asarray(dets[f].points, dtype=np.float64)[:, :3] for f in frames])
+    if len(p3) < prm.still_min_points:
+        return None
+    pts = p3[:, :2]
+    walker = spec.size.mean[0] < prm.walker_length
+    sel = pts
+    if walker:
+        g = next((dets[f].ground for f in frames if dets[f].ground is not None), None)
+        h = g.height_above(p3) if g is not None else p3[:, 2] - p3[:, 2].min()
+        upper = h >= prm.torso_share * float(np.percentile(h, 98))
+        sel = pts[upper] if upper.sum() >= 10 else pts
+    mean = sel.mean(axis=0)
+    _, vec = np.linalg.eigh((sel - mean).T @ (sel - mean))
+    axis = vec[:, 0] if walker else vec[:, 1]
+    yaw = math.atan2(float(axis[1]), float(axis[0]))
+    if abs(wrap_angle(yaw - ref_yaw)) > math.pi / 2:
+        yaw = wrap_angle(yaw + math.pi)
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    u = pts[:, 0] * cy + pts[:, 1] * sy
+    w = -pts[:, 0] * sy + pts[:, 1] * cy
+    (u0, u1), (w0, w1) = np.percentile(u, [2, 98]), np.percentile(w, [2, 98])
+    size = (float(np.clip(u1 - u0 + prm.small_margin, spec.size.min[0], spec.size.max[0])),
+            float(np.clip(w1 - w0 + prm.small_margin, spec.size.min[1], spec.size.max[1])))
+    uc, wc = (u0 + u1) / 2.0, (w0 + w1) / 2.0
+    return np.array([uc * cy - wc * sy, uc * sy + wc * cy]), float(yaw), size
+
+
 @dataclass
 class FinishedTrack:
     """One finished track: world-frame ``boxes`` (frame -> box), whether it ``moving``, and
@@ -387,6 +430,12 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
                     float(np.median([fitted[f][0].width for f in best])))
         else:
             size = (spec.size.mean[0], spec.size.mean[1])
+    still_person = None
+    if small and not moving:
+        still_person = _still_footprint(dets, frames, spec, yaw_f[frames[0]], prm)
+        if still_person is not None:
+            yaw_f = dict.fromkeys(frames, still_person[1])
+            size = still_person[2]
     boxes = {f: box_from_cluster(dets[f].points, dets[f].ground, ontology, dets[f].origin, class_hint=label,
                                  size=size, yaw=yaw_f[f])[0] for f in frames}
     height = float(np.median([b.size[2] for b in boxes.values()]))
@@ -397,7 +446,8 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
         z = np.array([np.median(bottom[max(0, k - prm.window):k + prm.window + 1]) for k in range(len(frames))])
     else:
         w = npts / npts.sum()
-        pos = np.repeat((w[:, None] * cc).sum(axis=0)[None, :], len(frames), axis=0)
+        centre = (w[:, None] * cc).sum(axis=0) if still_person is None else still_person[0]
+        pos = np.repeat(np.asarray(centre, dtype=np.float64)[None, :], len(frames), axis=0)
         z = np.full(len(frames), float(np.median(bottom)))
     return FinishedTrack({f: Box3D((float(pos[k, 0]), float(pos[k, 1]), float(z[k] + height / 2)),
                                    (size[0], size[1], height), yaw_f[f]) for k, f in enumerate(frames)},

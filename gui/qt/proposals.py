@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from fusionlabel.assist.prelabel import CUE_ATTRIBUTE
 from fusionlabel.assist.review import ACCEPT_THRESHOLD
 from fusionlabel.document import Proposal
 from gui.bindings import bind_check, bind_double
@@ -89,6 +90,9 @@ class ReviewDock(QWidget):
             span = f"{frames[0]}-{frames[-1]}" if len(frames) > 1 else str(frames[0]) if frames else "-"
             it = QTreeWidgetItem([str(p.proposal_id), p.label, f"{p.confidence:.2f}", span])
             it.setData(0, Qt.ItemDataRole.UserRole, p.proposal_id)
+            if p.attributes.get(CUE_ATTRIBUTE):  # why the track-level cues lowered its confidence
+                for col in range(4):
+                    it.setToolTip(col, f"confidence lowered: {p.attributes[CUE_ATTRIBUTE]}")
             self.tree.addTopLevelItem(it)
             self._items[p.proposal_id] = it
         if current in self._items:

@@ -195,3 +195,44 @@ def test_camera_panel_tool(wall_scene: dict) -> None:
     assert not ctl.view_tools["camera"].on_pointer(PointerEvent("press", (1.0, 2.0)))
 
 
+
+
+def test_confidence_is_calibrated() -> None:
+    """A good fit scores high and a poor one low (seed 0, frame 0, every camera): the confidence
+    follows the box's agreement with the truth, not the distance of the car's size from the class's
+    typical one (a 0.975 BEV IoU fit once scored 0.15)."""
+    bench = load_benchmark("bench_image_box")
+    fitted = [c for c in bench.cases_of_scene(0, 1, ("car",), True, strip=False) if c.source == "points"]
+    assert len(fitted) >= 15
+    good = [c for c in fitted if c.iou >= 0.9 and (c.iou2d or 0.0) >= 0.9 and c.points >= 100]
+    assert good and min(c.confidence for c in good) >= 0.8, [(c.iou, c.confidence) for c in good]
+    bad = [c for c in fitted if c.iou < 0.5]
+    assert all(c.confidence < 0.4 for c in bad), [(c.iou, c.confidence) for c in bad]
+    high = [c for c in fitted if c.confidence >= 0.6]
+    assert high and np.mean([c.iou >= 0.7 for c in high]) >= 0.9
+
+
+def test_fit_confidence_terms(wall_scene: dict) -> None:
+    """Each term of the confidence acts: 2D agreement, points, a size outside the class's limits,
+    a guessed class's probability, a partial view."""
+    from dataclasses import replace
+
+    from fusionlabel.assist.image_box import fit_confidence
+
+    s = wall_scene
+    rect = gt_rect(s["car"], s["cam"], s["T_world_from_cam"])
+    res = box_from_image_rect(rect, s["cam"], s["T_world_from_cam"], s["pts"], s["ground"], class_hint="car",
+                              origin=s["origin"])
+    fit, onto = res.fit, Ontology.default()
+    assert fit is not None and not fit.partial
+    full = fit_confidence(fit, 0.95, onto, "car")
+    assert full >= 0.95 and res.confidence >= 0.9
+    assert fit_confidence(fit, 0.7, onto, "car") == pytest.approx(0.5 * full, rel=1e-6)
+    assert fit_confidence(fit, 0.45, onto, "car") == 0.0
+    few = replace(fit, indices=fit.indices[:10])
+    assert fit_confidence(few, 0.95, onto, "car") < 0.4
+    huge = replace(fit, box=fit.box.replace(size=(9.0, 2.0, 1.5)))  # longer than any car
+    assert fit_confidence(huge, 0.95, onto, "car") < 0.05
+    assert fit_confidence(replace(fit, partial=True), 0.95, onto, "car") == pytest.approx(0.85 * full)
+    guessed = fit_confidence(fit, 0.95, onto, None)
+    assert guessed == pytest.approx(full * fit.guess.probabilities["car"])

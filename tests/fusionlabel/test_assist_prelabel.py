@@ -114,9 +114,12 @@ def test_nms_drops_fragments_inside_a_bigger_detection() -> None:
     assert len(nms(dets, 0.3, contained=1.01)) == 4
 
 
-def test_standing_walker_track_is_headed_along_the_ego_axes() -> None:
-    """Pre-labels re-box a walker track with its class; with the ego pose given (FrameInput's
-    ``T_world_from_ego``) its heading is the ego axis nearest its stride's direction."""
+def test_standing_walker_track_is_headed_by_its_upper_body() -> None:
+    """Pre-labels re-box a still walker track from the union of its points: it faces across its
+    upper body (shoulders wider than deep), whatever its legs do (here mid-stride), with or without
+    the ego pose (FrameInput's ``T_world_from_ego``). (It used to take the ego axis nearest its
+    stride; the synthetic standing people face anywhere, and the ego-axis snap cost their boxes
+    15-30 degrees: docs/assist.md, track-level cues.)"""
     from fusionlabel.assist import FrameInput
     from tests.fusionlabel.test_assist_oneclick_geometry import _striding_walker
 
@@ -143,5 +146,7 @@ def test_standing_walker_track_is_headed_along_the_ego_axes() -> None:
     def err(yaw: float) -> float:
         return abs((math.degrees(yaw - truth) + 90.0) % 180.0 - 90.0)
 
-    assert err(run(True)) < 1e-6
-    assert 15.0 < err(run(False)) < 35.0
+    own = truth + math.radians(25.0)  # the walker's own heading
+    for with_ego in (True, False):
+        got = run(with_ego)
+        assert abs((math.degrees(got - own) + 90.0) % 180.0 - 90.0) < 8.0, math.degrees(got - own)

@@ -48,3 +48,13 @@ def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["review-proposals", str(tmp_path / "missing.flproj"), "--reject-rest"]) == 2
     err = capsys.readouterr().err
     assert "nothing to do" in err and "1.5" in err and "missing.flproj" in err
+
+
+def test_accept_above_the_queue_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--accept-above`` without a value takes the review queue's threshold (at 0.45: the 0.9 and
+    0.7 proposals of 0.9 / 0.7 / 0.4 / 0.1)."""
+    from fusionlabel.assist.review import ACCEPT_THRESHOLD
+
+    src = _project(tmp_path / "p.flproj")
+    rep = _run(capsys, str(src), "--accept-above")
+    assert rep["accepted"] == sum(c >= ACCEPT_THRESHOLD for c in (0.9, 0.7, 0.4, 0.1)) >= 2

@@ -215,6 +215,13 @@ def test_accept_above_threshold_by_key_and_menu(qtbot, scene: Path, tmp_path: Pa
             undo.push(DeleteTrack(t))
     assert _prelabel(qtbot, win, [0, 1, 2, 3]) > 2
     ui = win.proposal_review
+    # a proposal the track-level cues lowered says why in the dock's tooltip
+    from fusionlabel.assist.prelabel import CUE_ATTRIBUTE
+
+    for p in doc.proposals.values():
+        item = win.proposal_dock.widget._items[p.proposal_id]
+        reason = p.attributes.get(CUE_ATTRIBUTE)
+        assert (reason in item.toolTip(1)) if reason else not item.toolTip(1)
     confs = sorted((p.confidence for p in doc.proposals.values()), reverse=True)
     thr = float(confs[len(confs) // 2])  # about half of them qualify
     win.proposal_dock.widget.threshold.setValue(thr)
