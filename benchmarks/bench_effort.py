@@ -835,6 +835,28 @@ def _first_visible(seq: SeqData) -> dict[int, list[GtTrack]]:
     return by_frame
 
 
+def _visits(seq: SeqData, ends_first: bool) -> list[tuple[int, list[GtTrack]]]:
+    """The frames the labeler boxes objects at, in order, each with the objects boxed there: each
+    object at its first visible frame; with ``ends_first`` (new boxes are tracked backwards and
+    forwards by themselves, so an object may be boxed at any frame where it is seen), first every
+    object seen at the first frame, then at the last frame (``End``: one key), then the rest at
+    their first visible frames."""
+    if not ends_first:
+        return sorted(_first_visible(seq).items())
+    last = len(seq) - 1
+    order = sorted(seq.gt.values(), key=lambda g: (g.label, g.gt_id))
+    out: list[tuple[int, list[GtTrack]]] = []
+    done: set[int] = set()
+    for f in (0, last):
+        gs = [g for g in order if f in g.visible and g.gt_id not in done]
+        if gs:
+            out.append((f, gs))
+            done.update(g.gt_id for g in gs)
+    rest = {f: [g for g in gs if g.gt_id not in done] for f, gs in _first_visible(seq).items()}
+    out += sorted((f, gs) for f, gs in rest.items() if gs)
+    return out
+
+
 def hand_before(desk: Desk) -> None:
     """One-click each object at its first visible frame; ``Alt+C`` frame by frame, checking and fixing
     every visible box before the next ``Alt+C``."""
@@ -870,7 +892,8 @@ def hand_after(desk: Desk) -> None:
     """One-click each object at its first visible frame; inspect each track and fix. With the
     window's automatic tracking (``fusionlabel.follow``, on by default) each new box tracks itself
     through the sequence and is finished as a whole (heading, size, motion state) while the
-    labeler goes on, and each fix re-tracks the frames around it: no key. Else, with auto-track,
+    labeler goes on, and each fix re-tracks the frames around it: no key; the objects are boxed
+    at the first frame, then the last, then the rest where they appear (:func:`_visits`). Else, with auto-track,
     ``Shift+T`` (one key shared by all tracks) and each fix that made or changed a keyframe is
     followed by ``T`` (the track re-tracked from its keyframes) before the inspection goes on."""
     seq, led, tracking = desk.seq, desk.ledger, desk.features.autotrack is not None
@@ -880,7 +903,7 @@ def hand_after(desk: Desk) -> None:
     if held:  # Shift+G: the one-click tool held on for every object (one key, shared)
         led.charge_to(*seq.gt)
         desk.key("g", "shift")
-    for f, gs in sorted(_first_visible(seq).items()):
+    for f, gs in _visits(seq, desk.following):
         for g in gs:
             led.charge_to(g.gt_id)
             tid = desk.one_click(g, f)
