@@ -482,7 +482,9 @@ class Desk:
                 continue
             res = fw.run_follow(fp, self.sweeps, full_points_at=lambda k: self.seq.points[k],
                                 ontology=self.seq.ontology)
-            fw.apply_follow(self.stack, fp, res, step)
+            applied = fw.apply_follow(self.stack, fp, res, step).applied
+            if applied and req.finish:  # the window says so: the new track already has one size (U)
+                self.resized.add(req.track_id)
             if req.track_id in self.doc:
                 tr = self.doc.track(req.track_id)
                 self.flagged[req.track_id] = {f for f, c in tr.tracked_confidence.items() if c < REVIEW_BELOW}
@@ -838,17 +840,23 @@ def _first_visible(seq: SeqData) -> dict[int, list[GtTrack]]:
 def _visits(seq: SeqData, ends_first: bool) -> list[tuple[int, list[GtTrack]]]:
     """The frames the labeler boxes objects at, in order, each with the objects boxed there: each
     object at its first visible frame; with ``ends_first`` (new boxes are tracked backwards and
-    forwards by themselves, so an object may be boxed at any frame where it is seen), first every
-    object seen at the first frame, then at the last frame (``End``: one key), then the rest at
-    their first visible frames."""
+    forwards by themselves, so an object may be boxed at any frame where it is seen), first the
+    objects seen at the first frame, then those seen at the last frame (``End``: one key), each at
+    the one of the two where it is nearer to the sensor (where a person sees it best), then the
+    rest at their first visible frames."""
     if not ends_first:
         return sorted(_first_visible(seq).items())
     last = len(seq) - 1
     order = sorted(seq.gt.values(), key=lambda g: (g.label, g.gt_id))
+
+    def end_for(g: GtTrack) -> int | None:
+        ends = [f for f in (0, last) if f in g.visible]
+        return min(ends, key=lambda f: math.dist(g.boxes[f].center[:2], seq.origins[f][:2])) if ends else None
+
     out: list[tuple[int, list[GtTrack]]] = []
     done: set[int] = set()
     for f in (0, last):
-        gs = [g for g in order if f in g.visible and g.gt_id not in done]
+        gs = [g for g in order if end_for(g) == f]
         if gs:
             out.append((f, gs))
             done.update(g.gt_id for g in gs)

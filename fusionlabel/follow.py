@@ -9,8 +9,8 @@ points ``(N, 3)`` world-frame arrays in metres (``points_at(frame)``, ground rem
   auto-tracked (:mod:`fusionlabel.autotrack`) through the whole sequence, forwards and
   backwards, and **finished as a whole** (``finish``, :func:`finish_track`): a vehicle's heading
   is taken for the whole track from its motion when it moves (it drives forwards) and from its
-  shape seen over all the frames when it stands (the cabin sits behind the middle,
-  :func:`fusionlabel.assist.fit.cabin_vote` on the points accumulated over the track); one size
+  shape seen over all the frames when it stands (the cabin sits behind the middle:
+  :func:`body_cabin_vote` on the points accumulated over the track); one size
   for the track (:func:`fusionlabel.tracksize.estimate_track_size`, as ``U``); the motion state
   (an attribute with the value ``"moving"``, e.g. ``state``) set to moving when the track moves
   and cleared when it stands still (one box cannot tell).
@@ -19,7 +19,9 @@ points ``(N, 3)`` world-frame arrays in metres (``points_at(frame)``, ground rem
   :class:`~fusionlabel.propagation.PropagateBoxes`: ``Shift+C``) of a track that has tracked boxes
   makes a keyframe there, and the frames between the keyframe before k and the one after it
   (the sequence's ends, or the track's end, where there is none) are tracked again from the
-  keyframes on both sides, so one fix corrects the frames around it.
+  keyframes on both sides, so one fix corrects the frames around it. An edit that changes the
+  box's size gives the whole track that size (one size per track; each box keeps the faces its
+  points support).
 
 The result is applied as part of the step that asked for it (``UndoStack.amend``): one undo
 removes a new box with its tracking, or an edit with its re-tracking.
@@ -34,7 +36,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from fusionlabel.assist.fit import cabin_vote
 from fusionlabel.autotrack import AutoTrack, AutoTrackParams, AutoTrackResult, PointsAt, Progress
 from fusionlabel.box import Box3D
 from fusionlabel.commands import Command, CommandGroup, CreateTrack, SetAttribute, SetKeyframe, UndoStack
@@ -56,6 +57,8 @@ MOVING_STRAIGHTNESS = 0.6
 CABIN_FLIP_VOTE = 0.2
 #: Points of a track's box grown by this (m) are its points (the cabin vote, the resize).
 NEAR_MARGIN = 0.5
+#: An edit that changes a box's length, width or height by more than this (m) sizes the whole track.
+SIZE_EDIT = 0.02
 #: Frames whose points are accumulated for the cabin vote and the size (the best-supported ones).
 MAX_FINISH_FRAMES = 20
 
@@ -74,12 +77,14 @@ class FollowOptions:
 @dataclass(frozen=True)
 class FollowRequest:
     """One run to do: track ``track_id`` over the inclusive ``frames`` range; ``finish`` it as a
-    new track (:func:`finish_track`); ``reason``: ``"created"`` or ``"edited"``."""
+    new track (:func:`finish_track`); ``reason``: ``"created"`` or ``"edited"``; ``size``: the
+    edit gave the box a new size (l, w, h), which the whole track takes (one size per track)."""
 
     track_id: int
     frames: tuple[int, int]
     finish: bool
     reason: str
+    size: tuple[float, float, float] | None = None
 
 
 def _commands(cmd: Command) -> Iterable[Command]:
@@ -119,20 +124,25 @@ def requests_for(doc: AnnotationDocument, cmd: Command, frame_count: int,
             continue
         if not options.on_edit:
             continue
-        edits: list[tuple[int, int]] = []
+        edits: list[tuple[int, int, Box3D | None]] = []
         if isinstance(c, SetKeyframe):
-            edits.append((int(c.track_id), int(c.frame)))
+            edits.append((int(c.track_id), int(c.frame), c.box))
         elif type(c).__name__ == "PropagateBoxes":  # Shift+C / Alt+C: boxes placed at the target
-            edits.extend((int(t), int(c.target)) for t in (c.outcomes or {}))  # type: ignore[attr-defined]
-        for tid, f in edits:
+            edits.extend((int(t), int(c.target), None) for t in (c.outcomes or {}))  # type: ignore[attr-defined]
+        for tid, f, box in edits:
             if tid not in doc or tid in out:
                 continue
             tr = doc.track(tid)
             if not tr.tracked:  # interpolated tracks stay interpolated
                 continue
+            others = [b.size for k, b in (*tr.keyframes.items(), *tr.tracked.items()) if k != f]
+            size = None
+            if box is not None and any(max(abs(a - b) for a, b in zip(box.size, o, strict=True)) > SIZE_EDIT
+                                       for o in others):
+                size = tuple(float(v) for v in box.size)
             rng = edit_range(tr, f, frame_count)
-            if rng is not None:
-                out[tid] = FollowRequest(tid, rng, False, "edited")
+            if rng is not None or size is not None:
+                out[tid] = FollowRequest(tid, rng or (f, f), False, "edited", size)  # type: ignore[arg-type]
     return list(out.values())
 
 
@@ -191,6 +201,32 @@ def _to_box(src: Box3D, dst: Box3D, pts: F64) -> F64:
                             d[:, 2] + dst.center[2]))
 
 
+def body_cabin_vote(points: F64, box: Box3D, min_cover: float = 0.8) -> float:
+    """Evidence (signed, m) that a vehicle's front is toward +heading of ``box``, from its points
+    ``(N, 3)`` (world, around the box; accumulated over frames): the cabin (points in the top 30 %
+    of the points' height above the box's bottom) spans an interval along the heading, the body
+    (every point 0.3 m above the bottom) another; the gap from the cabin to the body's front
+    (hood) minus the gap to its rear (trunk). Measured against the body's own ends, not the box's
+    (a box grown over unseen space would fake a gap); 0 when the body spans less than
+    ``min_cover`` of the box's length (an end unseen) or the cabin less than a third of it."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    c, s = math.cos(box.yaw), math.sin(box.yaw)
+    u = (p[:, 0] - box.center[0]) * c + (p[:, 1] - box.center[1]) * s
+    bottom = box.center[2] - box.size[2] / 2
+    body = p[:, 2] >= bottom + 0.3
+    if body.sum() < 20:
+        return 0.0
+    top = float(np.percentile(p[body, 2], 99))
+    high = p[:, 2] >= bottom + 0.7 * (top - bottom)
+    if high.sum() < 10:
+        return 0.0
+    b0, b1 = np.percentile(u[body], [1, 99])
+    c0, c1 = np.percentile(u[high], [3, 97])
+    if b1 - b0 < min_cover * box.size[0] or c1 - c0 < (b1 - b0) / 3:
+        return 0.0
+    return float((b1 - c1) - (c0 - b0))
+
+
 def _path(boxes: Mapping[int, Box3D]) -> tuple[float, float, F64]:
     """(path length, net displacement, unit direction of the displacement) of boxes in frame
     order (BEV, m)."""
@@ -245,7 +281,7 @@ def finish_track(
             out.flip, out.heading = True, "motion"
     elif kind == "vehicle":  # standing: its shape over every frame, in the keyframe's box
         acc = [_to_box(boxes[f], track.keyframes[k0], out.points[f]) for f in frames if f in out.points]
-        if acc and cabin_vote(np.concatenate(acc), track.keyframes[k0]) < -CABIN_FLIP_VOTE:
+        if acc and body_cabin_vote(np.concatenate(acc), track.keyframes[k0]) < -CABIN_FLIP_VOTE:
             out.flip, out.heading = True, "shape"
     if spec is not None:
         name = next((a.name for a in spec.attributes if MOVING_VALUE in a.values), None)
@@ -313,10 +349,15 @@ def run_follow(fp: FollowPlan, points_at: PointsAt, *, full_points_at: PointsAt 
     onto = ontology or Ontology.default()
     results = run_plan(fp.plan, points_at, progress=progress, params=params, ontology=onto)
     out = FollowResult(results)
-    r = results.get(fp.request.track_id)
-    if fp.request.finish and r is not None:
+    req = fp.request
+    r = results.get(req.track_id)
+    if req.finish and r is not None:
         out.finish = finish_track(fp.track, r, full_points_at or points_at, onto,
                                   origin_at=getattr(points_at, "origin", None), times_ns=fp.plan.times_ns)
+    elif req.size is not None and r is not None:  # the edit's size for the whole track, faces kept
+        boxes = {**fp.track.tracked, **r.boxes, **fp.track.keyframes}
+        out.finish = Finish(req.track_id, size=req.size,
+                            points={f: _near(b, points_at(f)) for f, b in boxes.items()})
     return out
 
 

@@ -149,3 +149,22 @@ def test_a_parked_car_is_turned_round_by_its_cabin_and_loses_a_moving_state() ->
     right = Track(1, "car", keyframes={0: car})
     fin = finish_track(right, result, points, Ontology.default())
     assert not fin.flip and fin.state is None
+
+
+def test_an_edit_that_resizes_a_box_sizes_the_whole_track() -> None:
+    truth = driving(8.0)
+    short = truth[0].replace(size=(3.6, 1.9, 1.5))
+    doc, stack, cmd = doc_with(short)
+    points = scene(truth)
+    _run(doc, stack, cmd, points)
+    tid = cmd.track_id
+    assert doc.track(tid).tracked
+    edit = SetKeyframe(tid, 6, doc.box_at(tid, 6).box.replace(size=CAR))
+    stack.push(edit)
+    (req,) = requests_for(doc, edit, N)
+    assert req.size == CAR and req.frames == (1, N - 1)
+    fp = plan_follow(doc, N, req)
+    apply_follow(stack, fp, run_follow(fp, points), edit)
+    tr = doc.track(tid)
+    assert {b.size for b in [*tr.keyframes.values(), *tr.tracked.values()]} == {CAR}
+    assert len(stack) == 2
