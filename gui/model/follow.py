@@ -138,7 +138,9 @@ class Follow:
                 if self.on_applied is not None:
                     self.on_applied(tid, job.result.results)
             elif out.changed:
-                self.model.show_message(f"Track {tid} changed while it was tracked: tracking it again", 3000)
+                again = any(r.track_id == tid for r, _ in self.pending)
+                self.model.show_message(f"Track {tid} changed while it was tracked: "
+                                        f"{'tracking it again' if again else 'left as edited (T tracks it)'}", 3000)
         elif job.state == "failed":
             self.model.show_message(f"Automatic tracking failed: {job.error}", 8000)
         self._next()
