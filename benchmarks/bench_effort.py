@@ -841,22 +841,17 @@ def _visits(seq: SeqData, ends_first: bool) -> list[tuple[int, list[GtTrack]]]:
     """The frames the labeler boxes objects at, in order, each with the objects boxed there: each
     object at its first visible frame; with ``ends_first`` (new boxes are tracked backwards and
     forwards by themselves, so an object may be boxed at any frame where it is seen), first the
-    objects seen at the first frame, then those seen at the last frame (``End``: one key), each at
-    the one of the two where it is nearer to the sensor (where a person sees it best), then the
-    rest at their first visible frames."""
+    objects seen at the first frame, then those seen at the last frame (``End``: one key), then the
+    rest at their first visible frames. (Boxing each object at the nearer of the two ends, where
+    it is seen best, was measured worse: a car boxed after its turn is tracked back through it.)"""
     if not ends_first:
         return sorted(_first_visible(seq).items())
     last = len(seq) - 1
     order = sorted(seq.gt.values(), key=lambda g: (g.label, g.gt_id))
-
-    def end_for(g: GtTrack) -> int | None:
-        ends = [f for f in (0, last) if f in g.visible]
-        return min(ends, key=lambda f: math.dist(g.boxes[f].center[:2], seq.origins[f][:2])) if ends else None
-
     out: list[tuple[int, list[GtTrack]]] = []
     done: set[int] = set()
     for f in (0, last):
-        gs = [g for g in order if end_for(g) == f]
+        gs = [g for g in order if f in g.visible and g.gt_id not in done]
         if gs:
             out.append((f, gs))
             done.update(g.gt_id for g in gs)

@@ -203,22 +203,22 @@ def _to_box(src: Box3D, dst: Box3D, pts: F64) -> F64:
 
 def body_cabin_vote(points: F64, box: Box3D, min_cover: float = 0.8) -> float:
     """Evidence (signed, m) that a vehicle's front is toward +heading of ``box``, from its points
-    ``(N, 3)`` (world, around the box; accumulated over frames): the cabin (points in the top 30 %
-    of the points' height above the box's bottom) spans an interval along the heading, the body
-    (every point 0.3 m above the bottom) another; the gap from the cabin to the body's front
+    ``(N, 3)`` (world, around the box; accumulated over frames; those within the box's width and
+    height): the cabin (points in the top 30 % of the box's height) spans an interval along the
+    heading, the body (every point 0.3 m above the bottom) another; the gap from the cabin to the body's front
     (hood) minus the gap to its rear (trunk). Measured against the body's own ends, not the box's
     (a box grown over unseen space would fake a gap); 0 when the body spans less than
     ``min_cover`` of the box's length (an end unseen) or the cabin less than a third of it."""
     p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     c, s = math.cos(box.yaw), math.sin(box.yaw)
-    u = (p[:, 0] - box.center[0]) * c + (p[:, 1] - box.center[1]) * s
+    dx, dy = p[:, 0] - box.center[0], p[:, 1] - box.center[1]
+    u, v = dx * c + dy * s, -dx * s + dy * c
     bottom = box.center[2] - box.size[2] / 2
-    body = p[:, 2] >= bottom + 0.3
-    if body.sum() < 20:
-        return 0.0
-    top = float(np.percentile(p[body, 2], 99))
-    high = p[:, 2] >= bottom + 0.7 * (top - bottom)
-    if high.sum() < 10:
+    # the box's own column (a pole or a person beside the car is not its body), up to its top
+    inside = (np.abs(v) <= box.size[1] / 2 + 0.15) & (p[:, 2] <= bottom + box.size[2] + 0.15)
+    body = inside & (p[:, 2] >= bottom + 0.3)
+    high = inside & (p[:, 2] >= bottom + 0.7 * box.size[2])
+    if body.sum() < 20 or high.sum() < 10:
         return 0.0
     b0, b1 = np.percentile(u[body], [1, 99])
     c0, c1 = np.percentile(u[high], [3, 97])
