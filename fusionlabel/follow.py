@@ -55,6 +55,9 @@ MOVING_STRAIGHTNESS = 0.6
 #: A standing vehicle is turned around when the cabin vote on its accumulated points says its
 #: front is the other way by more than this (m, hood minus trunk gap; the one-frame cue's 0.2 m).
 CABIN_FLIP_VOTE = 0.2
+#: Only boxes fitted with at least this confidence show how the track moves and what it looks like
+#: (a far parked car's weak fits on stray points must not make it "moving").
+MIN_FIT_CONFIDENCE = 0.5
 #: Points of a track's box grown by this (m) are its points (the cabin vote, the resize).
 NEAR_MARGIN = 0.5
 #: An edit that changes a box's length, width or height by more than this (m) sizes the whole track.
@@ -261,7 +264,8 @@ def finish_track(
     out = Finish(track.track_id)
     if kind == "static":
         return out
-    fitted = {f: result.boxes[f] for f in result.fitted if f in result.boxes}
+    fitted = {f: result.boxes[f] for f in result.fitted
+              if f in result.boxes and result.confidence.get(f, 0.0) >= MIN_FIT_CONFIDENCE}
     boxes = {**fitted, **track.keyframes}
     best = sorted(fitted, key=lambda f: -result.confidence.get(f, 0.0))[: MAX_FINISH_FRAMES - len(track.keyframes)]
     frames = sorted({*track.keyframes, *best})
