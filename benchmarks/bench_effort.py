@@ -44,7 +44,11 @@ Routes (each a list of pluggable steps; the "before" ones use only what the wind
 - ``hand/after`` (the track model, ``fusionlabel.autotrack``): one-click every object at its first
   visible frame (the track lasts to the end of the sequence), ``Shift+T`` (auto-track every track:
   one key, shared), inspect each track and fix; a fix that edited a box at its frame is followed
-  by ``T`` (the track re-tracked from its keyframes).
+  by ``T`` (the track re-tracked from its keyframes). With ``fusionlabel.follow`` (the window's
+  default; ``--no-follow`` leaves it out) each new box tracks itself and is finished as a whole
+  (heading, size, motion state), each fix re-tracks its neighbourhood (no ``Shift+T``, no ``T``;
+  the desk lets those jobs finish after each box and fix), and the objects are boxed at the first
+  frame, then the last frame's new ones (``End``), then the rest where they appear.
 - ``prelabel/before``: pre-label the sequence (one click, shared), review the queue as it is
   ordered (lowest confidence first): look at each proposal at the frame the window shows, ``Y``
   when it is on an object not yet labelled (``L`` after choosing the class when its class is wrong),
