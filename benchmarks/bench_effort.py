@@ -44,7 +44,11 @@ Routes (each a list of pluggable steps; the "before" ones use only what the wind
 - ``hand/after`` (the track model, ``fusionlabel.autotrack``): one-click every object at its first
   visible frame (the track lasts to the end of the sequence), ``Shift+T`` (auto-track every track:
   one key, shared), inspect each track and fix; a fix that edited a box at its frame is followed
-  by ``T`` (the track re-tracked from its keyframes).
+  by ``T`` (the track re-tracked from its keyframes). With ``fusionlabel.follow`` (the window's
+  default; ``--no-follow`` leaves it out) each new box tracks itself and is finished as a whole
+  (heading, size, motion state), each fix re-tracks its neighbourhood (no ``Shift+T``, no ``T``;
+  the desk lets those jobs finish after each box and fix), and the objects are boxed at the first
+  frame, then the last frame's new ones (``End``), then the rest where they appear.
 - ``prelabel/before``: pre-label the sequence (one click, shared), review the queue as it is
   ordered (lowest confidence first): look at each proposal at the frame the window shows, ``Y``
   when it is on an object not yet labelled (``L`` after choosing the class when its class is wrong),
@@ -305,6 +309,7 @@ class Features:
     bulk_accept: bool = False  #: ReviewQueue accepts everything above a threshold
     reject_rest: bool = False  #: ReviewQueue rejects the rest of the queue in one action (``Shift+X``)
     held_oneclick: bool = False  #: ``Shift+G`` holds the one-click tool on, box after box
+    follow: Any = None  #: ``fusionlabel.follow``: a new box tracks itself, an edit re-tracks around it
 
     @classmethod
     def detect(cls) -> Features:
@@ -320,12 +325,16 @@ class Features:
         f.reject_rest = hasattr(ReviewQueue, "reject_rest")
         km = importlib.import_module("fusionlabel.tools.keymap").Keymap.default()
         f.held_oneclick = bool(km.shortcuts_for("tool_oneclick_held"))
+        try:
+            f.follow = importlib.import_module("fusionlabel.follow")
+        except ImportError:
+            pass
         return f
 
     def describe(self) -> str:
         return ", ".join(f"{name}={'yes' if getattr(self, name) else 'no'}"
                          for name in ("autotrack", "flip_track", "resize_track", "held", "bulk_accept", "reject_rest",
-                                      "held_oneclick"))
+                                      "held_oneclick", "follow"))
 
 
 TODAY = Features()
@@ -347,6 +356,21 @@ def key_steps(delta: float, large: float, small: float, tolerance: float) -> tup
 
 
 # ---- the labeler's desk: the window's Qt-free parts -------------------------------------------------
+class _Sweeps:
+    """What auto-tracking reads, as the window's ``fusionlabel.autotrack.SweepPoints`` gives it:
+    each frame's ground-free world points, and ``origin(frame)`` the LiDAR's world position (it
+    places a walker's box behind its visible side)."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def __call__(self, f: int) -> np.ndarray:
+        return self.desk.sweep_points(f)
+
+    def origin(self, f: int) -> np.ndarray:
+        return self.desk.seq.origins[f]
+
+
 class Desk:
     """A document, undo stack, tool context and controller for ``seq``, kept current as the window
     keeps them, with every gesture counted in ``ledger``."""
@@ -368,6 +392,10 @@ class Desk:
         self.frame_edits = 0  # edits of a box at one frame (not whole-track edits) since the last fix began
         self._sweeps: dict[int, np.ndarray] = {}
         self.resized: set[int] = set()  # tracks given one size with U
+        self._follow: list[tuple[Any, Any]] = []  # (request, step) the window's follow-up runs are to do
+        self.following = False  # the window's automatic tracking (Assist toggles) is on
+        self.stack.on_push(self._pushed)
+        self.sweeps = _Sweeps(self)
         self._on_frame(0)
 
     # ---- the window's frame handling ------------------------------------------------------------
@@ -427,12 +455,43 @@ class Desk:
             plan = trackjob.plan_autotrack(self.doc, len(self.seq), track_ids)
         except ModelError:
             return
-        results = trackjob.run_plan(plan, self.sweep_points, ontology=self.seq.ontology)
+        results = trackjob.run_plan(plan, self.sweeps, ontology=self.seq.ontology)
         trackjob.apply_results(self.doc, self.stack, plan, results)
         for tid in results:
             self.flagged[tid] = set()
         for item in trackjob.TrackedReviewQueue.from_results(results.values()).items:
             self.flagged[item.track_id].add(item.frame)
+
+    def _pushed(self, cmd: Any, step: Any) -> None:
+        """The window's follow-up of a pushed command (``fusionlabel.follow``: a new box tracked
+        through the sequence, an edited one's neighbourhood re-tracked), queued as its jobs are."""
+        if self.following and self.features.follow is not None:
+            for req in self.features.follow.requests_for(self.doc, cmd, len(self.seq)):
+                self._follow = [(r, s) for r, s in self._follow if r.track_id != req.track_id]
+                self._follow.append((req, step))
+
+    def settle(self) -> None:
+        """Let the window's follow-up jobs finish (they run in the background while the labeler
+        looks on; here one after the other): each planned, run on the ground-free sweeps,
+        applied as part of the step that asked for it; the low-confidence tracked boxes join the
+        frames inspected of their track."""
+        from fusionlabel.trackjob import REVIEW_BELOW
+
+        fw = self.features.follow
+        while self._follow:
+            req, step = self._follow.pop(0)
+            try:
+                fp = fw.plan_follow(self.doc, len(self.seq), req)
+            except ModelError:
+                continue
+            res = fw.run_follow(fp, self.sweeps, full_points_at=lambda k: self.seq.points[k],
+                                ontology=self.seq.ontology)
+            applied = fw.apply_follow(self.stack, fp, res, step).applied
+            if applied and req.finish:  # the window says so: the new track already has one size (U)
+                self.resized.add(req.track_id)
+            if req.track_id in self.doc:
+                tr = self.doc.track(req.track_id)
+                self.flagged[req.track_id] = {f for f, c in tr.tracked_confidence.items() if c < REVIEW_BELOW}
 
     def sweep_points(self, f: int) -> np.ndarray:
         """Frame ``f``'s world points without the ground, as the window gives auto-tracking
@@ -782,6 +841,29 @@ def _first_visible(seq: SeqData) -> dict[int, list[GtTrack]]:
     return by_frame
 
 
+def _visits(seq: SeqData, ends_first: bool) -> list[tuple[int, list[GtTrack]]]:
+    """The frames the labeler boxes objects at, in order, each with the objects boxed there: each
+    object at its first visible frame; with ``ends_first`` (new boxes are tracked backwards and
+    forwards by themselves, so an object may be boxed at any frame where it is seen), first the
+    objects seen at the first frame, then those seen at the last frame (``End``: one key), then the
+    rest at their first visible frames. (Boxing each object at the nearer of the two ends, where
+    it is seen best, was measured worse: a car boxed after its turn is tracked back through it.)"""
+    if not ends_first:
+        return sorted(_first_visible(seq).items())
+    last = len(seq) - 1
+    order = sorted(seq.gt.values(), key=lambda g: (g.label, g.gt_id))
+    out: list[tuple[int, list[GtTrack]]] = []
+    done: set[int] = set()
+    for f in (0, last):
+        gs = [g for g in order if f in g.visible and g.gt_id not in done]
+        if gs:
+            out.append((f, gs))
+            done.update(g.gt_id for g in gs)
+    rest = {f: [g for g in gs if g.gt_id not in done] for f, gs in _first_visible(seq).items()}
+    out += sorted((f, gs) for f, gs in rest.items() if gs)
+    return out
+
+
 def hand_before(desk: Desk) -> None:
     """One-click each object at its first visible frame; ``Alt+C`` frame by frame, checking and fixing
     every visible box before the next ``Alt+C``."""
@@ -814,26 +896,33 @@ def hand_before(desk: Desk) -> None:
 
 
 def hand_after(desk: Desk) -> None:
-    """One-click each object at its first visible frame; with auto-track, ``Shift+T`` (one key shared
-    by all tracks); inspect each track and fix; with auto-track, each fix that made or changed a
-    keyframe is followed by ``T`` (the track re-tracked from its keyframes) before the inspection
-    goes on."""
+    """One-click each object at its first visible frame; inspect each track and fix. With the
+    window's automatic tracking (``fusionlabel.follow``, on by default) each new box tracks itself
+    through the sequence and is finished as a whole (heading, size, motion state) while the
+    labeler goes on, and each fix re-tracks the frames around it: no key; the objects are boxed
+    at the first frame, then the last, then the rest where they appear (:func:`_visits`). Else, with auto-track,
+    ``Shift+T`` (one key shared by all tracks) and each fix that made or changed a keyframe is
+    followed by ``T`` (the track re-tracked from its keyframes) before the inspection goes on."""
     seq, led, tracking = desk.seq, desk.ledger, desk.features.autotrack is not None
+    desk.following = desk.features.follow is not None
     mine: dict[int, int] = {}
     held = desk.features.held_oneclick
     if held:  # Shift+G: the one-click tool held on for every object (one key, shared)
         led.charge_to(*seq.gt)
         desk.key("g", "shift")
-    for f, gs in sorted(_first_visible(seq).items()):
+    for f, gs in _visits(seq, desk.following):
         for g in gs:
             led.charge_to(g.gt_id)
             tid = desk.one_click(g, f)
             if tid is not None:
                 mine[g.gt_id] = tid
+            desk.settle()
     if held:  # V: back to the edit tool (one key, shared)
         led.charge_to(*seq.gt)
         desk.key("v")
-    if tracking and mine:
+    if desk.following:
+        desk.on_fixed = lambda _tid: desk.settle()
+    elif tracking and mine:
         led.charge_to(*mine)
         desk.key("t", "shift")
 
@@ -1084,10 +1173,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-after", action="store_true", help="with --before: only today's routes")
     ap.add_argument("--routes", nargs="*", default=["hand", "prelabel"], choices=["hand", "prelabel"])
     ap.add_argument("--no-real", action="store_true")
+    ap.add_argument("--no-follow", action="store_true",
+                    help="by hand without the automatic tracking of new and edited tracks (Shift+T and T instead)")
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.frames, args.no_real = [0], 8, True
     feats = Features.detect()
+    if args.no_follow:
+        feats.follow = None
     print(f"features: {feats.describe()}")
     print(f"costs: {COSTS.click} s per click or drag, {COSTS.key} s per key, {COSTS.check} s per visual check")
     plan = list(routes_for(feats, args.routes, args.before, not args.no_after))

@@ -880,8 +880,9 @@ def auto_track_all(
     """:func:`auto_track` for several tracks, in ``passes`` rounds, vehicles first, then ridden
     classes, then walkers: each fit leaves out the points of the other tracks' boxes known so far
     (their keyframes and the boxes fitted with a confidence of at least 0.3, from this round or
-    the one before), so a cyclist beside a car or a walker beside another is not drawn onto it. ``context``: further
-    tracks whose keyframes are left out but which are not tracked. ``progress(done, total)`` after
+    the one before), so a cyclist beside a car or a walker beside another is not drawn onto it.
+    ``context``: further tracks whose boxes are left out but which are not tracked. One track is
+    followed in one round (a second would see the same boxes). ``progress(done, total)`` after
     every frame step; it returns False (or raises :class:`Cancelled`) to cancel, which raises
     :class:`Cancelled`. ``origin_at``: see :func:`auto_track` (default: ``points_at.origin`` when
     it has one, as :class:`SweepPoints`). Returns track id -> result."""
@@ -889,6 +890,8 @@ def auto_track_all(
         origin_at = getattr(points_at, "origin", None)
     fr = sorted({int(f) for f in frames})
     seeds = [t for t in tracks if t.keyframes]
+    if len(seeds) == 1:  # a second round would see the same boxes of the others: the same result
+        passes = 1
     total = max(1, passes * sum(2 * len(fr) for _ in seeds))
     done = 0
 

@@ -672,6 +672,9 @@ def _add_track(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", default=None, help="frame range FIRST:LAST (inclusive, default all)")
     p.add_argument("--lidar", default=None, help="LiDAR sensor name (default: the frame's first)")
     p.add_argument("--review", type=int, default=10, help="lowest-confidence tracked boxes to list (10)")
+    p.add_argument("--finish", action="store_true",
+                   help="tracks with one keyframe (new boxes) also get one heading (from their motion or shape), "
+                        "size and motion state for the whole track, as in the window")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_open_arguments(p)
 
@@ -692,10 +695,23 @@ def _track_ids(text: str | None, doc: Any) -> list[int]:
     return ids
 
 
+def _finishes(args: argparse.Namespace, loaded: Any, doc: Any, results: dict, sweeps: Any, times: Any) -> list:
+    """``--finish``: how each followed track with one keyframe is finished (fusionlabel.follow)."""
+    from fusionlabel.autotrack import SweepPoints
+    from fusionlabel.follow import finish_track
+    from fusionlabel.ontology import Ontology
+
+    whole = SweepPoints(loaded, args.lidar, remove_ground=False)
+    onto = Ontology.default()
+    return [finish_track(doc.track(t), r, whole, onto, origin_at=sweeps.origin, times_ns=times)
+            for t, r in results.items() if len(doc.track(t).keyframes) == 1]
+
+
 def _run_track(args: argparse.Namespace) -> int:
     from formats.project import SequenceRef, save_project
-    from fusionlabel.autotrack import AutoTrack, SweepPoints, TrackSeed, auto_track_all, review_list
+    from fusionlabel.autotrack import SweepPoints, TrackSeed, auto_track_all, review_list
     from fusionlabel.commands import UndoStack
+    from fusionlabel.follow import follow_command
 
     src: Path = args.src
     loaded, project, out, options = _open_source(src, args)
@@ -713,9 +729,11 @@ def _run_track(args: argparse.Namespace) -> int:
             context.append(TrackSeed(t, doc.track(t).label, boxes))
     printer = _progress_printer(not args.json and sys.stderr.isatty())
     t0 = time.perf_counter()
-    results = auto_track_all(seeds, SweepPoints(loaded, args.lidar), frames, times, context=context,
+    sweeps = SweepPoints(loaded, args.lidar)
+    results = auto_track_all(seeds, sweeps, frames, times, context=context,
                              progress=(lambda d, n: printer(d, n)) if printer is not None else None)
-    UndoStack(doc).push(AutoTrack(results, frames))
+    finishes = _finishes(args, loaded, doc, results, sweeps, times) if args.finish else []
+    UndoStack(doc).push(follow_command(results, frames, finishes))
     seq = project.sequence if project is not None else SequenceRef(
         Path(loaded.info.root or src), loaded.info.format, loaded.info.name, options)
     meta = _kept_meta(project)
@@ -733,6 +751,9 @@ def _run_track(args: argparse.Namespace) -> int:
         "seconds": round(dt, 2),
         "review": [{"track": t, "frame": f, "confidence": round(c, 3)} for t, f, c in queue],
     }
+    if args.finish:
+        report["finished"] = {"tracks": len(finishes), "turned": sum(f.flip for f in finishes),
+                              "resized": sum(f.size is not None for f in finishes)}
     if args.json:
         print(json.dumps(report))
     else:

@@ -328,6 +328,8 @@ class UndoStack:
       merge into one step until :meth:`break_merge`, an undo/redo or :meth:`mark_clean`.
     - ``with stack.group("Move boxes"):`` records every push inside as one step; nested groups
       fold into the outermost; an exception inside reverts the group's pushes and propagates.
+    - ``amend(cmd, step)`` applies ``cmd`` as part of ``step`` while that is the top step (work a
+      step started, such as tracking a new box, undone with it).
     - ``mark_clean()`` / ``is_clean`` track the saved state; ``limit`` caps the number of steps
       (oldest dropped). ``subscribe(callback)`` calls ``callback()`` whenever undo/redo
       availability, texts or the clean state may have changed.
@@ -346,6 +348,7 @@ class UndoStack:
         self._group_starts: list[int] = []
         self._group_text = ""
         self._listeners: list[Callable[[], None]] = []
+        self._push_listeners: list[Callable[[Command, Command], None]] = []
 
     # ---- queries --------------------------------------------------------------------------------
     @property
@@ -388,6 +391,14 @@ class UndoStack:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
+    def on_push(self, callback: Callable[[Command, Command], None]) -> Callable[[], None]:
+        """Call ``callback(cmd, step)`` after each push is recorded (a group's commands once, as
+        the group, when it closes): ``step`` is the top step that now holds ``cmd`` (``cmd``
+        itself, or the step it merged into). Undo and redo do not call it. Returns an
+        unsubscriber."""
+        self._push_listeners.append(callback)
+        return lambda: self._push_listeners.remove(callback) if callback in self._push_listeners else None
+
     def _changed(self) -> None:
         for cb in list(self._listeners):
             cb()
@@ -400,7 +411,37 @@ class UndoStack:
             self._group_cmds.append(cmd)
             return cmd
         self._record(cmd, mergeable=True)
+        self._pushed(cmd)
         return cmd
+
+    def _pushed(self, cmd: Command) -> None:
+        step = self.top
+        if step is not None:
+            for cb in list(self._push_listeners):
+                cb(cmd, step)
+
+    @property
+    def top(self) -> Command | None:
+        """The step :meth:`undo` would revert (None when there is none)."""
+        return self._done[-1] if self._done else None
+
+    def amend(self, cmd: Command, step: Command | None) -> bool:
+        """Apply ``cmd`` as part of ``step`` when that is still the top step (the work a step
+        started, e.g. tracking a new box: one undo reverts both); else, or when the top step is
+        the saved state or a group is open, push ``cmd`` as its own step. Returns whether it was
+        folded into ``step``."""
+        if step is None or self.top is not step or self._group_starts or self._clean == len(self._done):
+            self.push(cmd)
+            return False
+        cmd.apply(self.doc)  # raises with the document unchanged
+        if self._undone:  # a new change: the redo history goes, as with push
+            self._undone.clear()
+            if self._clean is not None and self._clean > len(self._done):
+                self._clean = None
+        self._done[-1] = CommandGroup(step.description, [step, cmd])
+        self._merge_open = False
+        self._changed()
+        return True
 
     def _record(self, cmd: Command, mergeable: bool) -> None:
         if self._undone:
@@ -453,7 +494,9 @@ class UndoStack:
             if not self._group_starts:
                 cmds, self._group_cmds = self._group_cmds, []
                 if cmds:
-                    self._record(CommandGroup(self._group_text, cmds), mergeable=False)
+                    group = CommandGroup(self._group_text, cmds)
+                    self._record(group, mergeable=False)
+                    self._pushed(group)
 
     def undo(self) -> bool:
         """Revert the last step; False when there is none."""

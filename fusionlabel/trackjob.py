@@ -42,6 +42,8 @@ from fusionlabel.ontology import Ontology
 #: Tracked boxes below this confidence join the review queue (at most ``REVIEW_LIMIT`` of them).
 REVIEW_BELOW = 0.6
 REVIEW_LIMIT = 100
+#: The other tracks' tracked boxes of at least this confidence are left out of a run's fits.
+CONTEXT_CONFIDENCE = 0.3
 
 
 def track_state(track: Track) -> tuple[Any, ...]:
@@ -79,13 +81,28 @@ class AutoTrackPlan:
         return [s.track_id for s in self.seeds]
 
 
+def _context_seed(track_id: int, t: Track, min_confidence: float = CONTEXT_CONFIDENCE) -> TrackSeed:
+    """A track whose boxes the fits leave out: its keyframes and its tracked boxes of at least
+    ``min_confidence`` (the tracker's own boxes of it, fitted on points)."""
+    boxes = {f: b for f, b in t.tracked.items() if t.tracked_confidence.get(f, 0.0) >= min_confidence}
+    boxes.update(t.keyframes)
+    return TrackSeed(track_id, t.label, boxes, tuple(tuple(g) for g in t.gaps))
+
+
 def plan_autotrack(doc: AnnotationDocument, frame_count: int, track_ids: Iterable[int] | None = None,
-                   times_ns: Sequence[int] | None = None) -> AutoTrackPlan:
-    """Plan a run over frames ``0 .. frame_count - 1`` for ``track_ids`` (default: every track with
-    a keyframe). ``times_ns``: frame timestamps (default: the document's). ModelError for an
-    unknown track, a track without keyframes, no track to follow or no frame."""
+                   times_ns: Sequence[int] | None = None, frames: tuple[int, int] | None = None) -> AutoTrackPlan:
+    """Plan a run over frames ``0 .. frame_count - 1`` (``frames``: only the inclusive range
+    ``(first, last)`` of them, e.g. the frames between two keyframes after an edit) for
+    ``track_ids`` (default: every track with a keyframe). ``times_ns``: frame timestamps (default:
+    the document's). The other tracks' keyframes and confident tracked boxes are left out of the
+    fits. ModelError for an unknown track, a track without keyframes, no track to follow or no
+    frame."""
     if frame_count <= 0:
         raise ModelError("auto-track: the sequence has no frame")
+    first, last = (0, int(frame_count) - 1) if frames is None else (max(0, int(frames[0])),
+                                                                      min(int(frame_count) - 1, int(frames[1])))
+    if first > last:
+        raise ModelError(f"auto-track: no frame in {frames[0]}..{frames[1]}")  # type: ignore[index]
     if track_ids is None:
         ids = [t for t in doc.track_ids() if doc.track(t).keyframes]
     else:
@@ -103,8 +120,9 @@ def plan_autotrack(doc: AnnotationDocument, frame_count: int, track_ids: Iterabl
     chosen = set(ids)
     return AutoTrackPlan(
         seeds=tuple(_seed(t, doc.track(t)) for t in ids),
-        context=tuple(_seed(t, doc.track(t)) for t in doc.track_ids() if t not in chosen and doc.track(t).keyframes),
-        frames=tuple(range(int(frame_count))),
+        context=tuple(_context_seed(t, doc.track(t)) for t in doc.track_ids()
+                      if t not in chosen and doc.track(t).keyframes),
+        frames=tuple(range(first, last + 1)),
         times_ns=tuple(int(v) for v in times) if times is not None else None,
         states={t: track_state(doc.track(t)) for t in ids},
     )

@@ -75,3 +75,19 @@ def test_track_rejects_unknown_tracks(stripped: tuple[Path, Path, list[int]], tm
     assert "no track 999" in capsys.readouterr().err
     assert main(["track", str(proj), "--out", str(tmp_path / "x.flproj"), "--frames", "3:99"]) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+def test_track_finish_gives_a_new_track_one_heading_and_size(stripped: tuple[Path, Path, list[int]], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    seq, proj, _ = stripped
+    truth = open_dataset(seq).annotations
+    car = next(t for t, tr in truth.tracks.items() if tr.label == "car" and tr.attributes.get("state") == "moving")
+    out = tmp_path / "finished.flproj"
+    assert main(["track", str(proj), "--out", str(out), "--tracks", str(car), "--finish", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["finished"]["tracks"] == 1
+    got = load_project(out).document.track(car)
+    sizes = {b.size for b in [*got.keyframes.values(), *got.tracked.values()]}
+    assert len(sizes) == 1  # one size for the whole track
+    for f, b in got.tracked.items():
+        assert abs(math.remainder(b.yaw - truth.track(car).keyframes[f].yaw, 2 * math.pi)) < math.radians(30)

@@ -373,6 +373,11 @@ def default_actions() -> list[Action]:
         Action("camera_box", "Camera box tool (on / off)", _toggle("camera_box"), "Assist",
                help="Camera box tool on / off: drag a rectangle over an object in a camera panel, a box is fitted "
                     "to its LiDAR points (Esc cancels the drag)"),
+        Action("auto_track_new", "New boxes track themselves (on / off)", _toggle("auto_track_new"), "Assist",
+               enabled=always, help="New boxes track themselves through the sequence, with one heading, size and "
+                                    "motion state for the whole track (on / off)"),
+        Action("auto_track_edits", "Edits re-track up to the next keyframes (on / off)", _toggle("auto_track_edits"),
+               "Assist", enabled=always),
         Action("prelabel", "Pre-label sequence", _part("proposal_review", "start_prelabel"), "Assist"),
         _proposal("accept_proposal", "Accept proposal", "accept"),
         _proposal("accept_above_threshold", "Accept all proposals above the threshold", "accept_above"),

@@ -9,7 +9,8 @@ The logic (what a run tracks, applying to a document edited meanwhile, the revie
 queue; ``gui/tracking.py`` is the dock bound to it. Points come from the session's own sequence
 (``fusionlabel.autotrack.SweepPoints``: each sweep in the world frame, ground removed), read in
 the worker thread. A track edited while the job ran keeps its edits and is named in the status
-bar; the others get their result (docs/gui.md "Auto-track").
+bar; the others get their result (docs/gui.md "Auto-track"). ``follow`` (``gui/model/follow.py``)
+tracks new and edited boxes by itself; its results join the review list.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from fusionlabel.trackjob import (
     plan_autotrack,
     run_plan,
 )
+from gui.model.follow import Follow
 from gui.model.jobs import Job
 
 if TYPE_CHECKING:
@@ -60,6 +62,8 @@ class AutoTrack:
         self._job: Job | None = None
         self._run: tuple[Any, AutoTrackPlan, float] | None = None  # session, plan, start time
         self._unsub: Callable[[], None] | None = None
+        #: the automatic tracking of new and edited boxes (its results join the review list)
+        self.follow = Follow(model, self._followed)
 
     # ---- session binding ------------------------------------------------------------------------
     def bind(self) -> None:
@@ -71,11 +75,13 @@ class AutoTrack:
         s = self.model.session
         if s is not None:
             self._unsub = s.doc.subscribe(lambda _e: self.events.stale.emit())
+        self.follow.bind()
         self.refresh()
 
     def close(self) -> None:
         """Stop a running job (its result is dropped) and forget the review list."""
         self._stop()
+        self.follow.close()
         if self._unsub is not None:
             self._unsub()
             self._unsub = None
@@ -218,6 +224,13 @@ class AutoTrack:
             if self.error is not None:
                 self.error("Auto-track failed", f"{message}\n\nNothing was changed.")
         self.events.finished.emit(None)
+
+    def _followed(self, track_id: int, results: dict[int, AutoTrackResult]) -> None:
+        """An automatic run's result was applied: its low-confidence boxes join the review list."""
+        self.last_results[track_id] = results[track_id]
+        self.queue = TrackedReviewQueue.from_results(self.last_results.values(), self.review_below,
+                                                     self.review_limit)
+        self.refresh()
 
     # ---- the review list ------------------------------------------------------------------------
     def refresh(self) -> None:

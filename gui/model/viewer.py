@@ -72,6 +72,10 @@ class ViewOptions(Evented):
     deskew = Field(False, bool, "sweeps with per-point times shown motion-compensated through the ego poses")
     camera_box = Field(False, bool, "a left drag in a camera panel draws a rectangle that becomes a 3D box "
                        "(gui.qt.viewedit)")
+    auto_track_new = Field(True, bool, "a new box tracks itself through the sequence and gets one heading, size "
+                           "and motion state for the whole track (gui.model.follow)")
+    auto_track_edits = Field(True, bool, "an edited box of a tracked track re-tracks the frames up to its "
+                             "neighbouring keyframes (gui.model.follow)")
 
     def cycle_color_mode(self) -> str:
         """Switch to the next colour mode (of height, intensity, distance); returns it."""

@@ -244,3 +244,24 @@ def test_a_proposal_is_judged_where_the_truth_has_the_object(bench) -> None:
     assert bench._object_under(desk, PARKED, 0, set()) is None  # the one frame alone: no truth there
     assert bench._object_under(desk, PARKED, 0, set(), prop) is g
     assert bench._object_under(desk, PARKED, 0, {7}, prop) is None  # labelled already
+
+
+def test_moving_car_by_hand_with_boxes_that_track_themselves(bench) -> None:
+    """With the window's automatic tracking a new box is tracked through the sequence by itself: no
+    Shift+T; the objects are boxed at the nearer of the first and last frames."""
+    import importlib
+
+    truth = {f: Box3D((4.0 + 0.8 * f, 3.0, 0.8), (4.5, 1.9, 1.6), 0.0) for f in range(FRAMES)}
+    seq = toy_sequence(bench, truth)
+    feats = bench.Features(held=True, held_oneclick=True, flip_track=True, resize_track=True,
+                           autotrack=importlib.import_module("fusionlabel.autotrack"),
+                           follow=importlib.import_module("fusionlabel.follow"))
+    desk = bench.Desk(seq, feats)
+    bench.hand_after(desk)
+    names = [e[2] for e in actions(desk.ledger)]
+    assert names[:2] == ["f0 shift+g", "f0 one-click"] and "shift+t" not in " ".join(names)
+    assert all(not n.endswith(" t") for n in names)  # no re-track key after a fix
+    (tid,) = desk.doc.track_ids()
+    assert len(desk.doc.track(tid).tracked) >= FRAMES - 2  # tracked by itself
+    (row,) = bench.score(desk, "hand/after").rows
+    assert row["found"] and row["iou"] > 0.7 and row["flips"] == 0

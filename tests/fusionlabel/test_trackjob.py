@@ -143,3 +143,22 @@ def test_review_queue_steps_lowest_first_and_skips_fixed_boxes() -> None:
     assert [it.frame for it in q.open_items(doc)] == [7, 5, 4]
     assert q.select(3).frame == 4 and q.step(doc, 1) is None and q.current.frame == 4
     assert len(TrackedReviewQueue.from_results([res], below=0.6, limit=2)) == 2
+
+
+def test_plan_over_a_frame_range_with_the_other_tracks_tracked_boxes_as_context() -> None:
+    from fusionlabel.trackops import SetTracked
+
+    doc, undo = make_doc()
+    cone = doc.track(2).keyframes[0]
+    undo.push(SetTracked(2, {3: cone, 4: cone}, {3: 0.9, 4: 0.1}))
+    plan = plan_autotrack(doc, N, [1], frames=(2, 5))
+    assert plan.frames == (2, 3, 4, 5)
+    (ctx,) = plan.context
+    assert sorted(ctx.keyframes) == [0, 3]  # the keyframe and the confident tracked box, not the weak one
+    with pytest.raises(ModelError, match="no frame"):
+        plan_autotrack(doc, N, [1], frames=(6, 3))
+    undo.push(SetKeyframe(1, 7, car_at(7)))
+    results = run_plan(plan_autotrack(doc, N, [1], frames=(2, 5)), points_at)
+    assert sorted(results[1].boxes) == [2, 3, 4, 5]  # only the range is tracked
+    out = apply_results(doc, undo, plan_autotrack(doc, N, [1], frames=(2, 5)), results)
+    assert out.applied == [1] and sorted(doc.track(1).tracked) == [2, 3, 4, 5]

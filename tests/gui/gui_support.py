@@ -51,11 +51,15 @@ class FakePrompter:
         return None
 
 
-def open_window(qtbot, path: Path, prompter: object | None = None, focus_bev: bool = True, **kw):  # type: ignore[no-untyped-def]
-    """A shown 1400x900 MainWindow with ``path`` loaded (waits for the load to finish)."""
+def open_window(qtbot, path: Path, prompter: object | None = None, focus_bev: bool = True,  # type: ignore[no-untyped-def]
+                follow: bool = False, **kw):
+    """A shown 1400x900 MainWindow with ``path`` loaded (waits for the load to finish). ``follow``:
+    new and edited boxes track themselves (the window's default; off here so that a test of
+    something else sees no background tracking)."""
     from gui.qt.window import MainWindow
 
     win = MainWindow(prompter or FakePrompter(), **kw)
+    win.model.view.auto_track_new = win.model.view.auto_track_edits = follow
     OPEN_WINDOWS.append(win)
     win.resize(1400, 900)
     win.show()
