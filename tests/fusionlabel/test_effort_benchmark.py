@@ -223,9 +223,12 @@ def test_reject_the_rest_after_a_run_of_wrong_proposals(bench) -> None:
     desk = bench.Desk(seq, bench.Features(bulk_accept=True, reject_rest=True))
     res = bench.RouteResult("prelabel/after", "toy")
     props = [perfect_proposal(lambda f: PARKED)]
-    for k in range(bench.REJECT_RUN + 4):
+    from fusionlabel.assist.review import ACCEPT_THRESHOLD
+
+    for k in range(bench.REJECT_RUN + 4):  # all below the bulk-accept threshold
         ghost = PARKED.replace(center=(-10.0 - 6.0 * k, -8.0, 0.8))
-        props.append(Proposal(k + 1, "car", {0: ghost}, {0: 0.5 - 0.05 * k}, 0.5 - 0.05 * k))
+        conf = ACCEPT_THRESHOLD - 0.05 - 0.04 * k
+        props.append(Proposal(k + 1, "car", {0: ghost}, {0: conf}, conf))
     bench.prelabel_after(desk, res, props)
     names = [e[2] for e in actions(desk.ledger)]
     assert names == ["pre-label button", "f0 shift+y", *["f0 x"] * bench.REJECT_RUN, "f0 shift+x"]
