@@ -156,7 +156,7 @@ def test_view_options_are_checked_and_evented() -> None:
     v = ViewOptions()
     assert v.as_dict() == {"color_mode": "height", "accumulate": 0, "follow_ego": True, "bev_up_offset": 0.0,
                            "camera_points": False, "level_of_detail": True, "time_correct": True, "deskew": False,
-                           "camera_box": False}
+                           "camera_box": False, "auto_track_new": True, "auto_track_edits": True}
     got: list[tuple[str, object]] = []
     for n in v.events.names:
         v.events[n].connect(lambda val, n=n: got.append((n, val)))
