@@ -20,6 +20,10 @@
   (first frame, instance token), and the token is kept as the ``instance_token`` attribute; the
   label is the category name; the attribute names of the instance's first annotation are kept as
   the ``nuscenes_attributes`` track attribute (comma-separated).
+* Per-annotation source fields: each annotation's visibility level and attribute names are kept as
+  its source record (``LoadedSequence.source_labels``, a :class:`NuScenesSourceAnnotation`); the
+  nuScenes writer writes them back for a box that is unchanged in a track whose attributes are
+  unchanged (an edit recomputes them).
 * Timestamps: microseconds in the tables (Lyft writes them as floats) -> integer ns.
 * ``sweeps=True`` (``--sweeps``): every sweep of the primary LiDAR in the scene (keyframes and
   the sample_data between them, 20 Hz in nuScenes) is a frame, in time order; each camera's
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,8 +65,22 @@ from fusionlabel.errors import ModelError
 from fusionlabel.model import FrameInfo, SequenceInfo, Track
 
 TABLES = ("scene", "sample", "sample_data", "calibrated_sensor", "sensor", "ego_pose")
-OPTIONAL_TABLES = ("sample_annotation", "instance", "category", "log", "attribute")
+OPTIONAL_TABLES = ("sample_annotation", "instance", "category", "log", "attribute", "visibility")
 NUSCENES_TOLERANCE_NS = 75_000_000
+#: The visibility levels of the nuScenes schema by their usual tokens (used when a copy has no
+#: visibility table).
+VISIBILITY_LEVELS = {"1": "v0-40", "2": "v40-60", "3": "v60-80", "4": "v80-100"}
+
+
+@dataclass(frozen=True)
+class NuScenesSourceAnnotation:
+    """What a ``sample_annotation`` said beyond its box: the visibility level (``"v0-40"`` ...,
+    None when absent or unknown), the attribute names in the file's order, and the track's
+    attributes as read (a writer keeps the source's fields only while they are unchanged)."""
+
+    visibility: str | None
+    attributes: tuple[str, ...]
+    track_attributes: tuple[tuple[str, str], ...]
 
 
 def find_versions(root: Path) -> list[str]:
@@ -111,10 +130,11 @@ TABLE_FIELDS: dict[str, dict[str, tuple[bool, tuple[Callable[[Any], bool], str]]
     "ego_pose": {"translation": (True, _vec(3)), "rotation": (True, _vec(4))},
     "sample_annotation": {"sample_token": (True, _STR), "instance_token": (True, _STR),
                           "translation": (True, _vec(3)), "size": (True, _vec(3)), "rotation": (True, _vec(4)),
-                          "attribute_tokens": (False, _STRS)},
+                          "attribute_tokens": (False, _STRS), "visibility_token": (False, _STR)},
     "instance": {"category_token": (False, _STR)},
     "category": {"name": (False, _STR)},
     "attribute": {"name": (False, _STR)},
+    "visibility": {"level": (False, _STR)},
     "log": {"logfile": (False, _STR), "location": (False, _STR)},
 }
 
@@ -296,6 +316,7 @@ def load_nuscenes(
     first_ann: dict[str, dict[str, Any]] = {}
     for a in sorted(anns, key=lambda a: (frame_of[a["sample_token"]], a["token"])):
         first_ann.setdefault(a.get("instance_token"), a)
+    ann_sources: dict[int, list[tuple[Box3D, tuple[str, str | None, tuple[str, ...]]]]] = {}
     for a in sorted(anns, key=lambda a: a["token"]):
         inst = a.get("instance_token")
         k = frame_of[a["sample_token"]]
@@ -321,6 +342,11 @@ def load_nuscenes(
         if k in tr.keyframes:
             raise DatasetError(w, f"instance {inst} has two annotations in sample {a['sample_token']}")
         tr.keyframes[k] = box
+        vis_tok = a.get("visibility_token")
+        vis = t["visibility"].get(vis_tok, {}).get("level") if t["visibility"] else VISIBILITY_LEVELS.get(vis_tok)
+        names = tuple(str(t["attribute"][x].get("name")) for x in a.get("attribute_tokens") or []
+                      if x in t["attribute"])
+        ann_sources.setdefault(k, []).append((box, (inst, vis if vis in VISIBILITY_LEVELS.values() else None, names)))
     log = t["log"].get(sc.get("log_token"), {})
     info = SequenceInfo(
         str(sc.get("name", sc["token"])),
@@ -340,6 +366,9 @@ def load_nuscenes(
         },
     )
     doc = AnnotationDocument.from_tracks(sorted(tracks.values(), key=lambda tr: tr.track_id), len(frames))
+    track_attrs = {inst: tuple(sorted(tr.attributes.items())) for inst, tr in tracks.items()}
+    sources = {k: [(box, NuScenesSourceAnnotation(vis, names, track_attrs[inst])) for box, (inst, vis, names) in lst]
+               for k, lst in ann_sources.items()}
     if (vdir / "lidarseg.json").is_file():  # point labels (nuScenes-lidarseg / panoptic)
         from formats.export.lidarseg import nuscenes_point_labels
 
@@ -351,6 +380,7 @@ def load_nuscenes(
         sensor_poses=sensor_poses,
         lidar_layout="nuscenes",
         warnings=warnings,
+        source_labels=sources,
     )
 
 

@@ -19,6 +19,9 @@ primary LiDAR's points inside the box (:func:`fusionlabel.geometry.count_points_
 ``num_radar_pts`` is 0 (no radar); ``visibility_token`` comes from the LiDAR occlusion heuristic
 over every camera (:mod:`formats.export.common`), ``attribute_tokens`` from the track attributes
 (``state`` of vehicles and pedestrians, ``rider`` of cycles; cyclists are ``cycle.with_rider``).
+From a nuScenes source, a box that is unchanged in a track whose attributes are unchanged keeps
+the source annotation's own visibility level and attribute names (per annotation: a car parked,
+then moving, keeps both); an edit recomputes them.
 Tracks are instances; annotations, samples and sample_data are linked by ``prev``/``next``.
 
 Keyframes. Every frame is a keyframe (a ``sample``) by default; ``keyframe_every=N`` (or
@@ -63,6 +66,7 @@ import numpy as np
 
 from calib.transforms import invert, rotation_to_quat, yaw_to_quat
 from formats.datasets.base import LoadedSequence
+from formats.datasets.nuscenes import NuScenesSourceAnnotation
 from formats.errors import FormatError
 from formats.export.common import (
     ClassMapper,
@@ -94,6 +98,7 @@ VISIBILITY = [
     ("3", "v60-80", "visibility of whole object is between 60 and 80%"),
     ("4", "v80-100", "visibility of whole object is between 80 and 100%"),
 ]
+VISIBILITY_TOKEN_OF_LEVEL = {level: tok for tok, level, _ in VISIBILITY}
 ATTRIBUTES = {
     "vehicle.moving": "Vehicle is moving.",
     "vehicle.stopped": "Vehicle, with a driver/rider in/on it, is currently stationary but has an intent to move.",
@@ -481,12 +486,19 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
             cat = categories_used[tid]
         categories_used.setdefault(tid, cat)
         attrs = loaded.annotations.tracks[tid].attributes
+        visibility = nuscenes_visibility(int(hits[m]), int(occ[m]))
+        attribute_names = attributes_for(cat, ref.label, attrs)
+        src = loaded.source_label(k, ref.box) if loaded.info.format == "nuscenes" else None
+        if isinstance(src, NuScenesSourceAnnotation) and src.track_attributes == tuple(sorted(attrs.items())):
+            # an unchanged box of an unchanged track: the source's own visibility and attributes
+            visibility = VISIBILITY_TOKEN_OF_LEVEL.get(src.visibility or "", visibility)
+            attribute_names = [a for a in src.attributes if a in ATTRIBUTES]
         l, w, h = ref.box.size
         anns_by_instance.setdefault(tid, []).append({
             "token": token(scene, "sample_annotation", tid, k), "sample_token": sample_tok,
             "instance_token": _fixed_token(inst_scene.setdefault(tid, scene), "instance", tid),
-            "visibility_token": nuscenes_visibility(int(hits[m]), int(occ[m])),
-            "attribute_tokens": [_fixed_token("attribute", a) for a in attributes_for(cat, ref.label, attrs)],
+            "visibility_token": visibility,
+            "attribute_tokens": [_fixed_token("attribute", a) for a in attribute_names],
             "translation": [float(v) for v in ref.box.center], "size": [w, l, h],
             "rotation": [float(v) for v in (rotation_to_quat(ref.box.rotation()) if ref.box.tilted
                                             else yaw_to_quat(ref.box.yaw))],
