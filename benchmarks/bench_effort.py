@@ -57,7 +57,9 @@ Routes (each a list of pluggable steps; the "before" ones use only what the wind
 - ``prelabel/after`` (track-level pre-labels, the review queue's bulk accept): the queue highest
   confidence first, everything above its threshold accepted with ``Shift+Y`` (not looked at one by
   one), the rest reviewed one by one; inspect every accepted track (a false track found there is
-  deleted: click + ``Shift+Delete``) and fix.
+  deleted: click + ``Shift+Delete``) and fix. With ``fusionlabel.follow`` (the window's default) a
+  fix of a track with tracked boxes (an accepted moving vehicle's machine boxes) re-tracks the
+  frames around it; the desk lets that job finish after each fix.
 
 Prints per route and class (moving / static vehicles, pedestrians, cyclists, ...): tracks, actions
 per track (clicks + drags + keys; overhead such as rejecting false proposals is shared evenly over
@@ -1060,9 +1062,15 @@ def prelabel_after(desk: Desk, result: RouteResult, proposals: list[Proposal] | 
         claimed[g.gt_id] = tid
         desk.owner[tid] = g.gt_id
     review_one_by_one(desk, claimed, result, REJECT_RUN if desk.features.reject_rest else None)
+    # the window's automatic tracking is on (its default): an edit of a track with tracked boxes
+    # (an accepted moving vehicle's machine boxes) re-tracks the frames around it
+    desk.following = desk.features.follow is not None
+    if desk.following:
+        desk.on_fixed = lambda _tid: desk.settle()
     for gid, tid in claimed.items():
         led.charge_to(gid)
         desk.inspect(tid, desk.seq.gt[gid])
+    desk.on_fixed = None
     led.charge_to(OVERHEAD)
     return claimed
 

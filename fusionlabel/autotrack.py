@@ -25,6 +25,11 @@ Each step (frame to frame, forwards or backwards):
    last fit are dropped and the frames after are left without a tracked box (occluded or gone).
    A still object (no motion seen) is held in place instead, at a low confidence.
 
+**Hold still**: a track whose motion state says it stands (``TrackSeed.still``) gets its nearest
+keyframe's box at every frame (confidence where its points support it); :func:`still_test`
+decides from the points, frame by frame, whether an object stands still over the frames it is
+seen, and where (``fusionlabel.follow`` holds a new track still on it).
+
 Several keyframes: the frames between two keyframes are tracked from both ends and blended
 (weighted by the distance to each end and the confidences), so the result passes through the
 keyframes; before the first and after the last keyframe a single pass runs outwards.
@@ -551,6 +556,197 @@ def keyframe_motion(
                                    box.size, box.yaw), 0.5) for dt in t]
 
 
+#: "Hold still" (:func:`still_test`): each frame's still fit looks this far (m) around the
+#: reference box (one-click's box may be off by a few decimetres).
+STILL_WINDOW = 0.5
+#: A walker's still fits (its points' centre) may drift by at most this (m) over the frames seen
+#: (their linear trend times the span), and at most at half the class's ``min_speed``.
+STILL_TRAVEL = 0.3
+#: The held box explains a frame's points when it has at least this share of the face points
+#: (:func:`face_score`) of the best of that frame's own still fit and the tracker's box there.
+STILL_RATIO = 0.8
+#: A frame tells whether the held box explains it when the best of its boxes has at least this
+#: share of the held box's face points at the best-supported frames.
+STILL_INFORMATIVE = 0.25
+#: Share of the frames where the object was fitted with confidence that the held box must explain
+#: (a car that drives off leaves the held box at its last frames).
+STILL_EXPLAINED = 0.9
+#: ... and no run of this many of them at either end goes unexplained (it drives off, or it came).
+STILL_END_RUN = 2
+#: ... and the median of its still fits at the first and at the last this many frames lies within
+#: ``STILL_TRAVEL`` of the held box (one that starts walking late barely moves the overall trend).
+STILL_END_FRAMES = 3
+#: Fewest frames with a still fit, and the shortest span (s) they cover, for a decision (a walker at
+#: 0.8 m/s moves 0.16 m in two frame steps: too short to tell from standing).
+STILL_MIN_FRAMES = 5
+STILL_MIN_SPAN_S = {"vehicle": 0.5, "ridden": 1.0, "walker": 1.0}
+#: The best-supported still fits (most points) whose median places the held box.
+STILL_POSE_FRAMES = 10
+#: Tracked boxes of a held track without points to support them (occluded, out of range).
+HELD_UNSEEN_CONFIDENCE = 0.2
+
+
+@dataclass(frozen=True)
+class StillTest:
+    """Outcome of :func:`still_test`: ``still`` (hold the box still), the held ``box`` (one pose
+    for every frame), each frame's ``confidence`` where its points support the held box,
+    ``travel`` (m, a walker's fits' trend over the frames seen), ``explained`` (share of the frames
+    fitted with confidence that a still fit explains), the ``frames`` with a still fit, and
+    ``reason`` when not still."""
+
+    still: bool
+    box: Box3D
+    confidence: dict[int, float] = field(default_factory=dict)
+    travel: float = math.inf
+    explained: float = 0.0
+    frames: tuple[int, ...] = ()
+    reason: str = ""
+
+
+def face_score(box: Box3D, pts: F64 | None, params: AutoTrackParams, exclude: Sequence[Box3D] = ()) -> int:
+    """How many of the points ``(N, 3)`` near ``box`` (above its bottom's clearance, without those
+    in ``exclude``) lie within the tolerance of its faces (a walker's: inside it, grown by the
+    tolerance): how well the box, as it stands, explains them."""
+    if pts is None or not len(pts):
+        return 0
+    tol = params.tolerance
+    if exclude:
+        pts = _without(pts, box, exclude, 3 * tol)
+    u, v = _crop(box, pts, 3 * tol, 3 * tol, params.clearance)
+    d = _signed_distance(u, v, box.size[0] / 2, box.size[1] / 2)
+    if box.size[0] <= 1.5:  # a person or a small object: its points fill it
+        return int((d <= tol).sum())
+    return int((np.abs(d) <= tol).sum())
+
+
+def _still_fit(box: Box3D, pts: F64 | None, kind: str, window: float, params: AutoTrackParams,
+               exclude: Sequence[Box3D], origin: F64 | None) -> Match | None:
+    """``box`` fitted to one frame's points without motion: a walker's on its points' centre
+    (:func:`blob_match`, behind its visible side when the sensor's position ``origin`` is known),
+    else a scan match within +-``window`` m and 2 degrees."""
+    if pts is None or not len(pts):
+        return None
+    if kind == "walker":
+        off = (0.0, 0.0) if origin is None else tuple(WALKER_SCALE * visible_offset(box, origin))
+        return blob_match(box, pts, window, off, params, exclude)  # type: ignore[arg-type]
+    return scan_match(box, pts, window, window, math.radians(2.0), params, exclude)
+
+
+def still_test(
+    box: Box3D,
+    frames: Iterable[int],
+    required: Iterable[int],
+    points_at: PointsAt,
+    secs: Mapping[int, float],
+    kind: str,
+    params: AutoTrackParams | None = None,
+    exclude: Callable[[int], Sequence[Box3D]] | None = None,
+    origin_at: OriginAt | None = None,
+    tracked: Mapping[int, Box3D] | None = None,
+) -> StillTest:
+    """Whether an object stands still over ``frames`` (the frames it is seen: its keyframes and
+    fitted frames), from its points, not from a tracker's boxes (a tracker's per-frame
+    registration may wander off a parked car along a face): ``box`` (world, e.g. the keyframe's)
+    is fitted to each frame's points on its own (:func:`_still_fit`, at most ``STILL_WINDOW`` m
+    away, no motion); the held box is the median of the ``STILL_POSE_FRAMES`` best-supported
+    fits (position and yaw; size and height of ``box``). The object stands still when there are
+    ``STILL_MIN_FRAMES`` fits over at least ``STILL_MIN_SPAN_S`` of the class kind and the held
+    box, as it stands, explains the points of ``required`` (the frames where a tracker fitted it
+    with confidence) nearly as well as that frame's own fit or ``tracked`` box (the tracker's)
+    does (:func:`face_score`: at least ``STILL_RATIO`` of the best), at ``STILL_EXPLAINED`` of
+    them and at none of ``STILL_END_RUN`` in a row at either end (where it drives off or came,
+    its points leave the held box); a frame whose best box has under ``STILL_INFORMATIVE`` of
+    the held box's face points at its best-supported frames tells nothing (an occluded parked
+    car's tracker holds on to a few stray points). A walker's fits are its points' centre: they also must show no
+    motion: their linear trend (weighted by points) moves less than ``STILL_TRAVEL`` m over the
+    span, slower than half the class's ``min_speed``, and the fits at the first and at the last
+    ``STILL_END_FRAMES`` frames lie within ``STILL_TRAVEL`` of the held box. ``secs``: frame ->
+    seconds; ``exclude(frame)``: other objects' boxes there (their points are left out);
+    ``origin_at(frame)``: the sensor's world position (walkers)."""
+    prm = params or AutoTrackParams()
+    limits = LIMITS.get(kind, LIMITS["vehicle"])
+    others = exclude if exclude is not None else (lambda f: ())
+    fr = sorted({int(f) for f in frames if int(f) in secs})
+    fits: dict[int, Match] = {}
+    for f in fr:
+        o = origin_at(f) if origin_at is not None else None
+        m = _still_fit(box, points_at(f), kind, STILL_WINDOW, prm, others(f),
+                       None if o is None else np.asarray(o, dtype=np.float64))
+        if m is not None and m.ok:
+            fits[f] = m
+    out = StillTest(False, box, frames=tuple(sorted(fits)))
+    if len(fits) < STILL_MIN_FRAMES:
+        return replace(out, reason=f"seen in {len(fits)} frames")
+    t = np.array([secs[f] for f in fits])
+    span = float(t.max() - t.min())
+    if span < STILL_MIN_SPAN_S.get(kind, 0.5):
+        return replace(out, reason=f"seen over {span:.2f} s")
+    best = sorted(fits, key=lambda f: -fits[f].n_inside)[:STILL_POSE_FRAMES]
+    x, y = (float(np.median([fits[f].box.center[i] for f in best])) for i in (0, 1))
+    dyaw = float(np.median([math.remainder(fits[f].box.yaw - box.yaw, 2 * math.pi) for f in best]))
+    held = Box3D((x, y, box.center[2]), box.size, box.yaw + dyaw)
+    conf = {f: _confidence(m, 0.0, 1.0, prm) for f, m in fits.items()}
+    out = replace(out, box=held, confidence=conf)
+    need = sorted({int(f) for f in required if int(f) in secs} | set(best))
+    scores: dict[int, tuple[int, int]] = {}  # frame -> (held box's face points, best of the frame's boxes)
+    for f in need:
+        pts = points_at(f)
+        mine = face_score(held, pts, prm, others(f))
+        alt = [b for b in ((fits[f].box if f in fits else None), (tracked or {}).get(f)) if b is not None]
+        scores[f] = (mine, max([mine, *(face_score(b, pts, prm, others(f)) for b in alt)]))
+    # a frame tells only when its best box has a share of the points the held box has where the
+    # object is seen best (an occluded object's tracker may hold on to a few stray points)
+    ref = float(np.median([scores[f][0] for f in best]))
+    ok = [mine >= STILL_RATIO * top for f, (mine, top) in scores.items() if top >= STILL_INFORMATIVE * ref]
+    explained = float(np.mean(ok)) if ok else 1.0
+    out = replace(out, explained=explained)
+    if explained < STILL_EXPLAINED:
+        return replace(out, reason=f"the held box explains {explained:.0%} of the frames")
+    lead = next((i for i, v in enumerate(ok) if v), len(ok))
+    trail = next((i for i, v in enumerate(reversed(ok)) if v), len(ok))
+    if max(lead, trail) >= STILL_END_RUN:
+        return replace(out, reason=f"its points leave the held box at {max(lead, trail)} frames at an end")
+    if kind == "walker":
+        xy = np.array([m.box.center[:2] for m in fits.values()])
+        w = np.array([max(m.n_inside, 1) for m in fits.values()], dtype=np.float64)
+        tc = t - float(np.average(t, weights=w))
+        dxy = xy - np.average(xy, axis=0, weights=w)
+        v = (w[:, None] * tc[:, None] * dxy).sum(axis=0) / float((w * tc * tc).sum())
+        speed = float(np.hypot(*v))
+        out = replace(out, travel=speed * span)
+        if speed * span > STILL_TRAVEL or speed > 0.5 * limits.min_speed:
+            return replace(out, reason=f"its points move {speed * span:.2f} m ({speed:.2f} m/s)")
+        order = sorted(fits)
+        for end in (order[:STILL_END_FRAMES], order[-STILL_END_FRAMES:]):  # it starts or stops walking
+            mx, my = (float(np.median([fits[f].box.center[i] for f in end])) for i in (0, 1))
+            off = math.hypot(mx - x, my - y)
+            if off > STILL_TRAVEL:
+                return replace(out, reason=f"its points at frames {end[0]}-{end[-1]} lie {off:.2f} m off")
+    return replace(out, still=True)
+
+
+def held_confidence(
+    box: Box3D,
+    frames: Iterable[int],
+    points_at: PointsAt,
+    kind: str,
+    params: AutoTrackParams | None = None,
+    exclude: Callable[[int], Sequence[Box3D]] | None = None,
+    origin_at: OriginAt | None = None,
+) -> dict[int, float]:
+    """A held box's confidence at each of ``frames`` where its points support it (a still fit
+    within a tolerance of it accepted; see :func:`_still_fit`); frames without are left out."""
+    prm = params or AutoTrackParams()
+    out: dict[int, float] = {}
+    for f in frames:
+        o = origin_at(f) if origin_at is not None else None
+        m = _still_fit(box, points_at(f), kind, prm.tolerance, prm, exclude(f) if exclude is not None else (),
+                       None if o is None else np.asarray(o, dtype=np.float64))
+        if m is not None and m.ok:
+            out[int(f)] = _confidence(m, 0.0, 1.0, prm)
+    return out
+
+
 @dataclass
 class AutoTrackResult:
     """Boxes tracked for one track: ``boxes`` / ``confidence`` (frame -> world box, [0, 1]) over
@@ -746,6 +942,7 @@ def auto_track(
     progress: Callable[[], None] | None = None,
     exclude: Callable[[int], Sequence[Box3D]] | None = None,
     origin_at: OriginAt | None = None,
+    still: bool = False,
 ) -> AutoTrackResult:
     """Follow a track's object through ``frames`` (ascending, contiguous or not) from its
     ``keyframes`` (frame -> world box; at least one), on the world points ``points_at(frame)``.
@@ -754,7 +951,9 @@ def auto_track(
     picks the motion limits (``ontology``, default the shipped one). ``progress()`` is called once
     per frame step (raise :class:`Cancelled` in it to stop). ``exclude(frame)``: boxes of other
     objects there, whose points the fits leave out; ``origin_at(frame)``: the sensor's world
-    position there (places walkers behind their visible side). See the module doc."""
+    position there (places walkers behind their visible side). ``still``: the track holds still
+    (its motion state says it stands): every frame gets its nearest keyframe's box, no fit moves
+    it (the confidence says where its points support it). See the module doc."""
     prm = params or AutoTrackParams()
     if not keyframes:
         raise ValueError(f"track {track_id}: auto-tracking needs at least one keyframe")
@@ -767,13 +966,21 @@ def auto_track(
     samples_all = [(secs[k], keyframes[k], 1.0) for k in ks]
     tick = progress or (lambda: None)
     res = AutoTrackResult(track_id)
-    if kind == "static":  # cones, barriers: they stay where they were put
+    if kind == "static" or still:  # cones, barriers, a parked car: they stay where they were put
         for f in fr:
             if f in keyframes or in_gap(gaps, f):
                 continue
             k = min(ks, key=lambda k: abs(k - f))
             if not gap_between(gaps, min(k, f), max(k, f)):
                 res.boxes[f], res.confidence[f] = keyframes[k], 0.5
+        if still and kind != "static":
+            for k in ks:
+                mine = [f for f, b in res.boxes.items() if b is keyframes[k]]
+                conf = held_confidence(keyframes[k], mine, points_at, kind, prm, exclude, origin_at)
+                for f in mine:
+                    tick()
+                    res.confidence[f] = conf.get(f, HELD_UNSEEN_CONFIDENCE)
+                res.fitted.update(conf)
         return res
 
     def linked(a: int, b: int) -> bool:
@@ -855,13 +1062,15 @@ KIND_ORDER = {"vehicle": 0, "ridden": 1, "walker": 2, "static": 3}
 
 @dataclass(frozen=True)
 class TrackSeed:
-    """What auto-tracking needs of a track: id, class label, keyframes (frame -> world box) and
-    gaps (inclusive frame intervals)."""
+    """What auto-tracking needs of a track: id, class label, keyframes (frame -> world box),
+    gaps (inclusive frame intervals) and whether it holds still (its motion state says it stands:
+    :func:`fusionlabel.ontology.holds_still`)."""
 
     track_id: int
     label: str
     keyframes: Mapping[int, Box3D]
     gaps: Sequence[tuple[int, int]] = ()
+    still: bool = False
 
 
 def auto_track_all(
@@ -912,7 +1121,7 @@ def auto_track_all(
                 return [boxes[f] for tid, boxes in known.items() if tid != own and f in boxes]
 
             r = auto_track(t.track_id, t.label, t.keyframes, points_at, fr, times_ns, params, gaps=t.gaps,
-                           ontology=onto, progress=tick, exclude=exclude, origin_at=origin_at)
+                           ontology=onto, progress=tick, exclude=exclude, origin_at=origin_at, still=t.still)
             results[t.track_id] = r
             known[t.track_id] = {**{f: r.boxes[f] for f in r.fitted if r.confidence[f] >= 0.3}, **t.keyframes}
     if progress is not None:

@@ -712,6 +712,7 @@ def _run_track(args: argparse.Namespace) -> int:
     from fusionlabel.autotrack import SweepPoints, TrackSeed, auto_track_all, review_list
     from fusionlabel.commands import UndoStack
     from fusionlabel.follow import follow_command
+    from fusionlabel.ontology import holds_still
 
     src: Path = args.src
     loaded, project, out, options = _open_source(src, args)
@@ -721,7 +722,8 @@ def _run_track(args: argparse.Namespace) -> int:
     if not ids:
         raise CLIError(f"{src}: no track with a keyframe to follow")
     times = loaded.info.frame_times_ns()
-    seeds = [TrackSeed(t, doc.track(t).label, dict(doc.track(t).keyframes), doc.track(t).gaps) for t in ids]
+    seeds = [TrackSeed(t, doc.track(t).label, dict(doc.track(t).keyframes), doc.track(t).gaps,
+                       holds_still(doc.track(t).attributes)) for t in ids]
     context = []  # the other tracks' boxes (whatever their state), whose points the fits leave out
     for t in doc.track_ids():
         if t not in ids:

@@ -13,7 +13,10 @@ points ``(N, 3)`` world-frame arrays in metres (``points_at(frame)``, ground rem
   :func:`body_cabin_vote` on the points accumulated over the track); one size
   for the track (:func:`fusionlabel.tracksize.estimate_track_size`, as ``U``); the motion state
   (an attribute with the value ``"moving"``, e.g. ``state``) set to moving when the track moves
-  and cleared when it stands still (one box cannot tell).
+  and cleared when it stands still (one box cannot tell). A track whose points stand still over
+  the frames it is seen (:func:`fusionlabel.autotrack.still_test`) **holds still**: one box for
+  the whole track, its motion state set to the class's still value (``parked``, ``standing``,
+  ``stopped``).
 - **An edit re-tracks its neighbourhood** (``FollowOptions.on_edit``): a box edited at frame k
   (:class:`~fusionlabel.commands.SetKeyframe`: a drag, the keys, the 3D view;
   :class:`~fusionlabel.propagation.PropagateBoxes`: ``Shift+C``) of a track that has tracked boxes
@@ -21,7 +24,9 @@ points ``(N, 3)`` world-frame arrays in metres (``points_at(frame)``, ground rem
   (the sequence's ends, or the track's end, where there is none) are tracked again from the
   keyframes on both sides, so one fix corrects the frames around it. An edit that changes the
   box's size gives the whole track that size (one size per track; each box keeps the faces its
-  points support).
+  points support). An edit of a track that holds still puts the edited box at every frame of it
+  (one pose per still track). A motion state set by hand re-tracks the whole track: a still
+  value holds it (:func:`fusionlabel.ontology.holds_still`), ``moving`` follows it.
 
 The result is applied as part of the step that asked for it (``UndoStack.amend``): one undo
 removes a new box with its tracking, or an edit with its re-tracking.
@@ -36,14 +41,31 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from fusionlabel.autotrack import AutoTrack, AutoTrackParams, AutoTrackResult, PointsAt, Progress
+from fusionlabel.autotrack import (
+    HELD_UNSEEN_CONFIDENCE,
+    AutoTrack,
+    AutoTrackParams,
+    AutoTrackResult,
+    PointsAt,
+    Progress,
+    held_confidence,
+    still_test,
+)
 from fusionlabel.box import Box3D
 from fusionlabel.commands import Command, CommandGroup, CreateTrack, SetAttribute, SetKeyframe, UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
+from fusionlabel.interpolation import in_gap
 from fusionlabel.model import Track
-from fusionlabel.motion_model import class_kind
-from fusionlabel.ontology import MOVING_VALUE, Ontology
+from fusionlabel.motion_model import class_kind, frame_seconds
+from fusionlabel.ontology import (
+    MOVING_VALUE,
+    STILL_VALUES,
+    Ontology,
+    holds_still,
+    motion_state_attribute,
+    still_value,
+)
 from fusionlabel.trackjob import ApplyOutcome, AutoTrackPlan, plan_autotrack, run_plan, track_state
 
 F64 = NDArray[np.float64]
@@ -81,13 +103,16 @@ class FollowOptions:
 class FollowRequest:
     """One run to do: track ``track_id`` over the inclusive ``frames`` range; ``finish`` it as a
     new track (:func:`finish_track`); ``reason``: ``"created"`` or ``"edited"``; ``size``: the
-    edit gave the box a new size (l, w, h), which the whole track takes (one size per track)."""
+    edit gave the box a new size (l, w, h), which the whole track takes (one size per track);
+    ``hold``: the edited box of a track that holds still, which every frame of it takes (one pose
+    per still track)."""
 
     track_id: int
     frames: tuple[int, int]
     finish: bool
     reason: str
     size: tuple[float, float, float] | None = None
+    hold: Box3D | None = None
 
 
 def _commands(cmd: Command) -> Iterable[Command]:
@@ -118,14 +143,24 @@ def requests_for(doc: AnnotationDocument, cmd: Command, frame_count: int,
                  options: FollowOptions = FollowOptions()) -> list[FollowRequest]:
     """The runs a just-applied command asks for (see the module doc): a created track is tracked
     over the whole sequence (and finished); an edited box of a track with tracked boxes re-tracks
-    its neighbourhood. Commands of other kinds (auto-tracking's own, whole-track edits, review)
-    ask for nothing."""
+    its neighbourhood, or, when the track holds still, puts the edited box at every frame of it;
+    a motion state set by hand (moving, or a still value) on a tracked track tracks it again over
+    the whole sequence (held still, or followed). Commands of other kinds (auto-tracking's own,
+    whole-track edits, review) ask for nothing."""
     out: dict[int, FollowRequest] = {}
     for c in _commands(cmd):
         if isinstance(c, CreateTrack) and options.on_create and c.track_id is not None and c.track_id in doc:
             out[c.track_id] = FollowRequest(int(c.track_id), (0, frame_count - 1), options.finish, "created")
             continue
         if not options.on_edit:
+            continue
+        if isinstance(c, SetAttribute) and c.track_id in doc and c.track_id not in out:
+            # the motion state set by hand: a track now still is held, one now moving tracked again
+            values = {c.value, getattr(c, "_previous", None)}
+            tr = doc.track(c.track_id)
+            if tr.tracked and values & {MOVING_VALUE, *STILL_VALUES}:
+                last = frame_count - 1 if tr.end is None else min(frame_count - 1, int(tr.end))
+                out[int(c.track_id)] = FollowRequest(int(c.track_id), (0, last), False, "state")
             continue
         edits: list[tuple[int, int, Box3D | None]] = []
         if isinstance(c, SetKeyframe):
@@ -137,6 +172,12 @@ def requests_for(doc: AnnotationDocument, cmd: Command, frame_count: int,
                 continue
             tr = doc.track(tid)
             if not tr.tracked:  # interpolated tracks stay interpolated
+                continue
+            if holds_still(tr.attributes):  # a still object: the edit moves it at every frame
+                ref = doc.box_at(tid, f)
+                if ref is not None:
+                    last = frame_count - 1 if tr.end is None else min(frame_count - 1, int(tr.end))
+                    out[tid] = FollowRequest(tid, (0, last), False, "edited", hold=box or ref.box)
                 continue
             others = [b.size for k, b in (*tr.keyframes.items(), *tr.tracked.items()) if k != f]
             size = None
@@ -155,7 +196,10 @@ class Finish:
     """How a newly tracked track is finished: turned by 180 degrees (``flip``, why in
     ``heading``: ``"motion"`` / ``"shape"``), given one ``size`` (None: kept), its motion state
     attribute set (``state``: (name, value or None to clear), None: kept); ``points``: the
-    track's points per frame (world, near its boxes) that place the resized boxes."""
+    track's points per frame (world, near its boxes) that place the resized boxes. ``hold``: the
+    track holds still: this one box (flip and size included) at every keyframe and at the tracked
+    frames of ``hold_confidence`` (frame -> confidence), which replace its tracked boxes over
+    ``hold_range`` (inclusive)."""
 
     track_id: int
     flip: bool = False
@@ -163,12 +207,25 @@ class Finish:
     size: tuple[float, float, float] | None = None
     state: tuple[str, str | None] | None = None
     points: dict[int, F64] = field(default_factory=dict)
+    hold: Box3D | None = None
+    hold_confidence: dict[int, float] = field(default_factory=dict)
+    hold_range: tuple[int, int] | None = None
+    keyframes: tuple[int, ...] = ()
 
     def commands(self) -> list[Command]:
         """The commands that finish the track (applied after its tracked boxes)."""
-        from fusionlabel.trackops import FlipTrack, ResizeTrack
+        from fusionlabel.trackops import FlipTrack, ResizeTrack, SetTracked
 
         out: list[Command] = []
+        if self.hold is not None:
+            conf = self.hold_confidence
+            rng = self.hold_range or ((min(conf), max(conf)) if conf else None)
+            if rng is not None:
+                out.append(SetTracked(self.track_id, dict.fromkeys(conf, self.hold), conf, replace=rng))
+            out += [SetKeyframe(self.track_id, k, self.hold) for k in self.keyframes]
+            if self.state is not None:
+                out.append(SetAttribute(self.track_id, self.state[0], self.state[1]))
+            return out
         if self.flip:
             out.append(FlipTrack(self.track_id))
         if self.size is not None:
@@ -251,13 +308,22 @@ def finish_track(
     *,
     origin_at: Callable[[int], object] | None = None,
     times_ns: object = None,
+    fit_points_at: Callable[[int], F64 | None] | None = None,
+    exclude: Callable[[int], Sequence[Box3D]] | None = None,
 ) -> Finish:
     """How to finish ``track`` (its keyframes as made, before ``result`` is applied) once
     ``result`` tracked it (see the module doc); reads the world points ``points_at(frame)``
     (``(N, 3+)``, the whole sweep: the size's free-space test needs what lies behind the box) of
     at most ``MAX_FINISH_FRAMES`` of its frames (its keyframes and the fitted ones with the
-    highest confidence); ``origin_at(frame)``: the sensor's world position there."""
-    from fusionlabel.tracksize import estimate_track_size
+    highest confidence); ``origin_at(frame)``: the sensor's world position there.
+
+    A track that does not move and whose points stand still over the frames it is seen
+    (:func:`fusionlabel.autotrack.still_test` on ``fit_points_at(frame)``, the points tracking
+    fits, default ``points_at``; ``exclude(frame)``: the other objects' boxes there) **holds
+    still**: one box for the whole track (``Finish.hold``: the still fits' pose, turned and
+    sized as decided), its motion state set to the class's still value (``parked``,
+    ``standing``, ``stopped``), so that later edits and re-tracking keep it in one place."""
+    from fusionlabel.tracksize import estimate_track_size, resize_box
 
     spec = ontology.get(track.label)
     kind = class_kind(spec)
@@ -287,12 +353,25 @@ def finish_track(
         acc = [_to_box(boxes[f], track.keyframes[k0], out.points[f]) for f in frames if f in out.points]
         if acc and body_cabin_vote(np.concatenate(acc), track.keyframes[k0]) < -CABIN_FLIP_VOTE:
             out.flip, out.heading = True, "shape"
+    value = still_value(spec)
+    still = None
+    if not moving and value is not None:  # its points stand still: hold it still
+        fit_at = fit_points_at or points_at
+        span = sorted({*track.keyframes, *result.boxes, *result.lost})
+        secs = frame_seconds(span, times_ns, k0)  # type: ignore[arg-type]
+        test = still_test(track.keyframes[k0], sorted({*track.keyframes, *result.fitted}),
+                          sorted({*track.keyframes, *fitted}), fit_at, secs,
+                          kind, exclude=exclude, origin_at=origin_at, tracked=result.boxes)  # type: ignore[arg-type]
+        still = test if test.still else None
     if spec is not None:
-        name = next((a.name for a in spec.attributes if MOVING_VALUE in a.values), None)
+        attr = motion_state_attribute(spec)
+        name = attr.name if attr is not None else None
         current = track.attributes.get(name) if name else None
-        if name and moving and current is None:
+        if name and still is not None and current != value:
+            out.state = (name, value)
+        elif name and moving and current is None:
             out.state = (name, MOVING_VALUE)
-        elif name and not moving and current == MOVING_VALUE:
+        elif name and not moving and still is None and current == MOVING_VALUE:
             out.state = (name, None)
     probe = track.copy(tracked=dict(fitted), tracked_confidence={f: result.confidence[f] for f in fitted})
     try:  # the whole sweeps: rays that end behind the box show it empty (a box too long shrinks)
@@ -303,6 +382,16 @@ def finish_track(
         cur = track.keyframes[min(track.keyframes)].size
         if any(abs(a - b) > 0.02 for a, b in zip(size, cur, strict=True)):
             out.size = tuple(float(v) for v in size)  # type: ignore[assignment]
+    if still is not None:
+        held = still.box.replace(yaw=still.box.yaw + math.pi) if out.flip else still.box
+        if out.size is not None:
+            near = [_near(held, fit_at(f)) for f in still.frames[:MAX_FINISH_FRAMES]]
+            held = resize_box(held, out.size, "visible", np.concatenate(near) if near else None)
+        todo = [f for f in span if f not in track.keyframes]
+        out.hold = held
+        out.hold_confidence = {f: still.confidence.get(f, HELD_UNSEEN_CONFIDENCE) for f in todo}
+        out.hold_range = (min(todo), max(todo)) if todo else None
+        out.keyframes = tuple(sorted(track.keyframes))
     return out
 
 
@@ -351,13 +440,27 @@ def run_follow(fp: FollowPlan, points_at: PointsAt, *, full_points_at: PointsAt 
     default ``points_at``); ``points_at.origin(frame)``, when it has one, is the sensor's world
     position. Touches no document (safe in a worker thread)."""
     onto = ontology or Ontology.default()
+    req = fp.request
+    origin_at = getattr(points_at, "origin", None)
+
+    def exclude(f: int) -> list[Box3D]:
+        return [s.keyframes[f] for s in fp.plan.context if f in s.keyframes]
+
+    if req.hold is not None:  # a still track: the edited box at every frame, nothing tracked
+        kind = class_kind(onto.get(fp.track.label))
+        todo = [f for f in fp.plan.frames if f not in fp.track.keyframes and not in_gap(fp.track.gaps, f)]
+        conf = held_confidence(req.hold, todo, points_at, kind, params, exclude, origin_at)
+        fin = Finish(req.track_id, hold=req.hold, hold_range=(fp.plan.frames[0], fp.plan.frames[-1]),
+                     hold_confidence={f: conf.get(f, HELD_UNSEEN_CONFIDENCE) for f in todo},
+                     keyframes=tuple(k for k, b in sorted(fp.track.keyframes.items()) if b != req.hold))
+        return FollowResult({req.track_id: AutoTrackResult(req.track_id)}, fin)
     results = run_plan(fp.plan, points_at, progress=progress, params=params, ontology=onto)
     out = FollowResult(results)
-    req = fp.request
     r = results.get(req.track_id)
     if req.finish and r is not None:
         out.finish = finish_track(fp.track, r, full_points_at or points_at, onto,
-                                  origin_at=getattr(points_at, "origin", None), times_ns=fp.plan.times_ns)
+                                  origin_at=origin_at, times_ns=fp.plan.times_ns,
+                                  fit_points_at=points_at, exclude=exclude)
     elif req.size is not None and r is not None:  # the edit's size for the whole track, faces kept
         boxes = {**fp.track.tracked, **r.boxes, **fp.track.keyframes}
         out.finish = Finish(req.track_id, size=req.size,

@@ -60,6 +60,29 @@ UNKNOWN_COLOR = (160, 160, 160)
 UNKNOWN_SIZE = (1.0, 1.0, 1.0)
 #: The value of a motion-state attribute that one box cannot tell (see ``Ontology.default_attributes``).
 MOVING_VALUE = "moving"
+#: Values of a motion-state attribute that say the object stands still for the whole track ("hold
+#: still": auto-tracking keeps its box in one place), in the order a still track is given one.
+STILL_VALUES = ("parked", "standing", "stopped", "sitting_lying_down")
+
+
+def motion_state_attribute(spec: ClassSpec | None) -> AttributeSpec | None:
+    """The class's motion-state attribute (the one with the value ``"moving"``), or None."""
+    if spec is None:
+        return None
+    return next((a for a in spec.attributes if MOVING_VALUE in a.values), None)
+
+
+def still_value(spec: ClassSpec | None) -> str | None:
+    """The motion-state value a still track of the class gets (``parked`` for vehicles,
+    ``standing`` for people, ``stopped`` for riders), None when the class has no such value."""
+    a = motion_state_attribute(spec)
+    return None if a is None else next((v for v in STILL_VALUES if v in a.values), None)
+
+
+def holds_still(attributes: Mapping[str, str]) -> bool:
+    """Whether a track's attributes say it stands still for the whole track (a motion state in
+    ``STILL_VALUES``)."""
+    return any(v in STILL_VALUES for v in attributes.values())
 
 
 class OntologyError(FusionLabelError, ValueError):

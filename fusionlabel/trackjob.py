@@ -12,6 +12,8 @@ Policy (docs/gui.md "Auto-track"):
   keyframes. Keyframes are never changed; the tracked boxes of the chosen tracks are replaced
   over the whole sequence, so re-tracking after a fix at frame k (which made a keyframe there)
   re-blends the frames on both sides of k between its neighbouring keyframes.
+- A track whose motion state says it stands still (``parked``, ``standing``, ...:
+  :func:`fusionlabel.ontology.holds_still`) **holds still**: its keyframe's box at every frame.
 - **Edited meanwhile**: a track whose keyframes, tracked boxes, gaps, end or class changed (or
   that was deleted) while the job ran keeps its state; the other tracks get their result
   (:func:`apply_results`). The caller reports the tracks left out.
@@ -37,7 +39,7 @@ from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
 from fusionlabel.errors import ModelError
 from fusionlabel.model import Track
-from fusionlabel.ontology import Ontology
+from fusionlabel.ontology import Ontology, holds_still
 
 #: Tracked boxes below this confidence join the review queue (at most ``REVIEW_LIMIT`` of them).
 REVIEW_BELOW = 0.6
@@ -60,7 +62,7 @@ def track_state(track: Track) -> tuple[Any, ...]:
 
 
 def _seed(track_id: int, t: Track) -> TrackSeed:
-    return TrackSeed(track_id, t.label, dict(t.keyframes), tuple(tuple(g) for g in t.gaps))
+    return TrackSeed(track_id, t.label, dict(t.keyframes), tuple(tuple(g) for g in t.gaps), holds_still(t.attributes))
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,19 @@ class SetProposals(Command):
 ACCEPT_THRESHOLD = 0.45
 
 
+#: Accepted moving objects of these class kinds keep one keyframe, their other boxes tracked
+#: (:class:`AcceptProposal`).
+MACHINE_BOXES = True
+MACHINE_KINDS = ("vehicle",)
+
+
+def _kind(label: str) -> str:
+    from fusionlabel.motion_model import class_kind
+    from fusionlabel.ontology import Ontology
+
+    return class_kind(Ontology.default().get(label))
+
+
 class AcceptProposal(Command):
     """Turn a proposal into a human track: its boxes at ``frames`` (default: all) become the
     keyframes of a new track (``track_id`` None: a fresh id, kept for redo) labelled ``label``
@@ -83,7 +96,11 @@ class AcceptProposal(Command):
     is dropped (:func:`~fusionlabel.assist.tracklabel.reduce_keyframes`; the first stays, the
     track's ``end`` is the last accepted frame and its latest keyframe box is held up to it, so a
     parked object keeps one keyframe and the track spans the same frames). The accepted frames
-    leave the proposal; it is removed when none is left. After apply, ``self.track_id`` is the new track's id."""
+    leave the proposal; it is removed when none is left. With ``machine_boxes`` (default
+    ``MACHINE_BOXES``), a vehicle that moves (more than one keyframe needed) keeps its first
+    keyframe only and its other boxes become tracked boxes (the machine's, not the labeler's): an
+    edit there re-tracks them from the edited box (``fusionlabel.follow``), so one fix corrects the
+    frames around it. After apply, ``self.track_id`` is the new track's id."""
 
     def __init__(
         self,
@@ -96,9 +113,11 @@ class AcceptProposal(Command):
         reduce: bool = True,
         tol_m: float = KEYFRAME_TOL_M,
         tol_yaw: float = KEYFRAME_TOL_YAW,
+        machine_boxes: bool = MACHINE_BOXES,
     ) -> None:
         self.proposal_id = proposal_id
         self.reduce, self.tol_m, self.tol_yaw = reduce, tol_m, tol_yaw
+        self.machine_boxes = machine_boxes
         self.frames = None if frames is None else sorted({int(f) for f in frames})
         self.label = label
         self.attributes = dict(attributes or {})
@@ -117,8 +136,16 @@ class AcceptProposal(Command):
         keyframes = {f: p.boxes[f] for f in frames}
         if self.reduce:
             keyframes = reduce_keyframes(keyframes, self.interpolation, self.tol_m, self.tol_yaw, hold=True)
-        track = Track(tid, self.label or p.label, dict(self.attributes), keyframes, self.interpolation,
-                      end=max(frames))
+        label = self.label or p.label
+        tracked: dict[int, Box3D] = {}
+        if self.machine_boxes and len(keyframes) > 1 and _kind(label) in MACHINE_KINDS:
+            # a moving vehicle: one keyframe, the detector's boxes tracked (an edit re-tracks them)
+            first = min(keyframes)
+            tracked = {f: p.boxes[f] for f in frames if f != first}
+            keyframes = {first: keyframes[first]}
+        conf = {f: float(p.scores.get(f, p.confidence)) for f in tracked}
+        track = Track(tid, label, dict(self.attributes), keyframes, self.interpolation, end=max(frames),
+                      tracked=tracked, tracked_confidence=conf)
         doc._insert_track(track)
         rest = {f: b for f, b in p.boxes.items() if f not in frames}
         try:

@@ -133,6 +133,10 @@ class Follow:
                     extra = "; " + ", ".join(x for x in (f"turned round ({fin.heading})" if fin.flip else "",
                                                         "one size" if fin.size is not None else "") if x)
                 n = len(job.result.results[tid].boxes)
+                if fin is not None and fin.hold is not None:  # one pose for the whole track
+                    n = len(fin.hold_confidence)
+                    state = f" ({fin.state[1]})" if fin.state is not None and fin.state[1] else ""
+                    extra += f"; held still{state}: one place at every frame"
                 self.model.show_message(f"Track {tid}: {n} tracked boxes{extra} (Ctrl+Z undoes it with the "
                                         f"{'box' if fp.request.reason == 'created' else 'edit'})", 6000)
                 if self.on_applied is not None:

@@ -55,7 +55,7 @@ def test_round_trip_and_backward_compatible_layout(doc: AnnotationDocument) -> N
 def test_accept_makes_a_track_and_undo_restores_exactly(doc: AnnotationDocument) -> None:
     stack = UndoStack(doc)
     before = doc.to_dict()
-    cmd = stack.push(AcceptProposal(1, attributes={"state": "parked"}))
+    cmd = stack.push(AcceptProposal(1, attributes={"state": "parked"}, machine_boxes=False))
     assert 1 not in doc.proposals
     t = doc.track(cmd.track_id)
     # the boxes point 0.1 rad off their motion: the interpolation would turn the middle one (past
@@ -66,6 +66,16 @@ def test_accept_makes_a_track_and_undo_restores_exactly(doc: AnnotationDocument)
     assert doc.to_dict() == before
     stack.redo()
     assert cmd.track_id in doc.tracks and 1 not in doc.proposals
+    stack.undo()
+    # by default a moving vehicle keeps its first keyframe; its other boxes are the machine's
+    # (tracked, with their scores), which an edit re-tracks
+    cmd = stack.push(AcceptProposal(1))
+    t = doc.track(cmd.track_id)
+    assert sorted(t.keyframes) == [0] and sorted(t.tracked) == [1, 2] and t.tracked[2] == _box(32.0)
+    assert t.tracked_confidence == {1: pytest.approx(0.2), 2: pytest.approx(0.2)}  # the proposal's scores
+    assert t.end == 2 and t.box_state(1) == "tracked"
+    stack.undo()
+    assert doc.to_dict() == before
 
 
 def test_partial_accept_and_reject(doc: AnnotationDocument) -> None:

@@ -128,7 +128,7 @@ def test_a_new_box_tracks_itself_and_drives_forwards(backwards: bool) -> None:
     assert cmd.track_id not in doc
 
 
-def test_a_parked_car_is_turned_round_by_its_cabin_and_loses_a_moving_state() -> None:
+def test_a_parked_car_is_turned_round_by_its_cabin_and_held_still_not_moving() -> None:
     rng = np.random.default_rng(3)
     car = Box3D((10.0, 4.0, 0.75), (4.5, 1.8, 1.5), 0.3)
     # body over the whole length up to 0.9 m, the cabin behind the middle above it
@@ -145,10 +145,11 @@ def test_a_parked_car_is_turned_round_by_its_cabin_and_loses_a_moving_state() ->
     backwards = Track(1, "car", keyframes={0: car.replace(yaw=car.yaw + math.pi)}, attributes={"state": "moving"})
     fin = finish_track(backwards, result, points, Ontology.default())
     assert fin.flip and fin.heading == "shape"
-    assert fin.state == ("state", None)  # it stands still: not "moving"
-    right = Track(1, "car", keyframes={0: car})
+    assert fin.state == ("state", "parked")  # it stands still: not "moving", held still
+    assert fin.hold is not None and abs(wrap_angle(fin.hold.yaw - car.yaw)) < math.radians(2)  # turned round
+    right = Track(1, "car", keyframes={0: car}, attributes={"state": "parked"})
     fin = finish_track(right, result, points, Ontology.default())
-    assert not fin.flip and fin.state is None
+    assert not fin.flip and fin.state is None and fin.hold is not None
 
 
 def test_an_edit_that_resizes_a_box_sizes_the_whole_track() -> None:
@@ -168,3 +169,159 @@ def test_an_edit_that_resizes_a_box_sizes_the_whole_track() -> None:
     tr = doc.track(tid)
     assert {b.size for b in [*tr.keyframes.values(), *tr.tracked.values()]} == {CAR}
     assert len(stack) == 2
+
+
+# ---- hold still: a parked car keeps one pose, a slow walker and a car that drives off do not ----
+def _faces_seen(box: Box3D, origin: np.ndarray, rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+    """World points (n, 3) on the faces of ``box`` (shrunk by ``scale``) turned towards ``origin``,
+    as many per face as its width seen from there."""
+    l, w = scale * box.size[0], scale * box.size[1]
+    c, sn = math.cos(box.yaw), math.sin(box.yaw)
+    d = np.array(box.center[:2]) - origin[:2]
+    d /= np.linalg.norm(d)
+    faces = [((c, sn), (l / 2, None), w), ((-c, -sn), (-l / 2, None), w), ((-sn, c), (None, w / 2), l),
+             ((sn, -c), (None, -w / 2), l)]
+    weight = np.array([max(0.0, -(nx * d[0] + ny * d[1])) * length for (nx, ny), _, length in faces])
+    pick = rng.choice(4, size=n, p=weight / weight.sum())
+    s = rng.uniform(-0.5, 0.5, n)
+    u = np.array([faces[k][1][0] if faces[k][1][0] is not None else s[i] * l for i, k in enumerate(pick)])
+    v = np.array([faces[k][1][1] if faces[k][1][1] is not None else s[i] * w for i, k in enumerate(pick)])
+    z = rng.uniform(-box.size[2] / 2 + 0.4, box.size[2] / 2, n)
+    pts = np.column_stack([box.center[0] + c * u - sn * v, box.center[1] + sn * u + c * v, box.center[2] + z])
+    return pts + rng.normal(0, 0.02, pts.shape)
+
+
+def _passing(truth: dict[int, Box3D], seed: int = 5, n: int = 250,
+             scale: float = 1.0) -> tuple[dict[int, np.ndarray], dict]:
+    """Points of ``truth`` as a sensor driving past at 12 m/s sees them (the faces turned towards it,
+    from the front over the side to the back; a body narrower than its box: ``scale``), plus a
+    wall; and the sensor's positions."""
+    rng = np.random.default_rng(seed)
+    origin = {f: np.array([-8.0 + 1.2 * f, -2.0, 1.8]) for f in truth}
+    wall = np.column_stack([rng.uniform(-20, 80, 2000), np.full(2000, 12.0), rng.uniform(0.3, 2.5, 2000)])
+    pts = {f: np.vstack([_faces_seen(b, origin[f], rng, n, scale), wall]) for f, b in truth.items()}
+    return pts, origin
+
+
+class _Sweeps:
+    def __init__(self, pts: dict[int, np.ndarray], origin: dict) -> None:
+        self.pts, self.origins = pts, origin
+
+    def __call__(self, f: int) -> np.ndarray | None:
+        return self.pts.get(f)
+
+    def origin(self, f: int) -> np.ndarray | None:
+        return self.origins.get(f)
+
+
+def _boxes(doc: AnnotationDocument, tid: int) -> dict[int, Box3D]:
+    return {f: doc.box_at(tid, f).box for f in range(N) if doc.box_at(tid, f) is not None}
+
+
+def test_a_parked_car_holds_still_in_one_place_at_every_frame() -> None:
+    car = Box3D((6.0, 3.0, 0.75), CAR, 0.05)
+    truth = dict.fromkeys(range(N), car)
+    pts, origin = _passing(truth)
+    start = car.replace(center=(6.25, 3.1, 0.75), yaw=0.08)  # one-click's box, a little off
+    doc, stack, cmd = doc_with(start, frame=4)
+    _run(doc, stack, cmd, _Sweeps(pts, origin))
+    tid = cmd.track_id
+    tr = doc.track(tid)
+    assert tr.attributes.get("state") == "parked"  # the window shows it as the motion state
+    boxes = _boxes(doc, tid)
+    assert len(boxes) == N and len(set(boxes.values())) == 1  # one pose, no per-frame drift
+    held = boxes[0]
+    assert math.dist(held.center[:2], car.center[:2]) < 0.05  # the fits' median, not one-click's box
+    assert abs(wrap_angle(held.yaw - car.yaw)) < math.radians(1.5)
+    assert len(stack) == 1  # created, tracked and held: one step
+
+
+def test_an_edit_of_a_still_track_moves_it_at_every_frame_in_one_step() -> None:
+    car = Box3D((6.0, 3.0, 0.75), CAR, 0.05)
+    pts, origin = _passing(dict.fromkeys(range(N), car))
+    doc, stack, cmd = doc_with(car, frame=0)
+    sweeps = _Sweeps(pts, origin)
+    _run(doc, stack, cmd, sweeps)
+    tid = cmd.track_id
+    assert doc.track(tid).attributes.get("state") == "parked"
+    moved = doc.box_at(tid, 12).box.replace(center=(6.3, 3.0, 0.75))
+    edit = SetKeyframe(tid, 12, moved)
+    stack.push(edit)
+    (req,) = requests_for(doc, edit, N)
+    assert req.hold == moved and req.frames == (0, N - 1)
+    fp = plan_follow(doc, N, req)
+    apply_follow(stack, fp, run_follow(fp, sweeps), edit)
+    assert set(_boxes(doc, tid).values()) == {moved}
+    assert len(stack) == 2
+    stack.undo()  # the edit and its hold together
+    assert len(set(_boxes(doc, tid).values())) == 1 and doc.box_at(tid, 12).box != moved
+
+
+def test_a_slow_walker_is_not_held_still() -> None:
+    walker = (0.5, 0.6, 1.75)
+    truth = {f: Box3D((8.0 + 0.08 * f, 4.0, 0.875), walker, 0.0) for f in range(N)}  # 0.8 m/s
+    pts, origin = _passing(truth, n=60, scale=0.85)
+    doc, stack, cmd = doc_with(truth[0], label="pedestrian")
+    _run(doc, stack, cmd, _Sweeps(pts, origin))
+    tid = cmd.track_id
+    assert doc.track(tid).attributes.get("state") != "standing"
+    last = doc.box_at(tid, N - 1).box
+    assert math.dist(last.center[:2], truth[0].center[:2]) > 1.2  # it walked on (1.5 m)
+    assert math.dist(last.center[:2], truth[N - 1].center[:2]) < 0.3
+
+
+def test_a_standing_walker_is_held_still() -> None:
+    person = Box3D((8.0, 4.0, 0.875), (0.5, 0.6, 1.75), 0.0)
+    pts, origin = _passing(dict.fromkeys(range(N), person), n=60, scale=0.85)
+    doc, stack, cmd = doc_with(person.replace(center=(8.1, 4.05, 0.875)), label="pedestrian")
+    _run(doc, stack, cmd, _Sweeps(pts, origin))
+    tid = cmd.track_id
+    assert doc.track(tid).attributes.get("state") == "standing"
+    boxes = _boxes(doc, tid)
+    assert len(set(boxes.values())) == 1 and math.dist(boxes[0].center[:2], person.center[:2]) < 0.1
+
+
+@pytest.mark.parametrize(("start", "accel"), [(10, 2.0), (12, 3.0)])
+def test_a_car_that_drives_off_is_not_held_still(start: int, accel: float) -> None:
+    car = Box3D((6.0, 3.0, 0.75), CAR, 0.0)
+    truth = {}
+    for f in range(N):  # stands, then drives off (0.8 m, 0.7 m by the last frame)
+        t = max(0.0, (f - start) * 0.1)
+        truth[f] = car.replace(center=(6.0 + 0.5 * accel * t * t, 3.0, 0.75))
+    pts, origin = _passing(truth)
+    doc, stack, cmd = doc_with(car, frame=0)
+    _run(doc, stack, cmd, _Sweeps(pts, origin))
+    tid = cmd.track_id
+    assert doc.track(tid).attributes.get("state") != "parked"
+    assert math.dist(doc.box_at(tid, N - 1).box.center[:2], truth[N - 1].center[:2]) < 0.3
+
+
+def test_a_motion_state_set_by_hand_holds_the_track_still_or_lets_it_move() -> None:
+    from fusionlabel.trackjob import plan_autotrack, run_plan
+
+    truth = driving(8.0)
+    points = scene(truth, missing={7})
+    doc, stack, cmd = doc_with(truth[0], state="moving")
+    _run(doc, stack, cmd, points)
+    tid = cmd.track_id
+    assert math.dist(doc.box_at(tid, N - 1).box.center[:2], truth[N - 1].center[:2]) < 0.5
+    set_parked = SetAttribute(tid, "state", "parked")
+    stack.push(set_parked)
+    (req,) = requests_for(doc, set_parked, N)
+    assert (req.frames, req.reason, req.hold) == ((0, N - 1), "state", None)
+    plan = plan_autotrack(doc, N, [tid])
+    assert plan.seeds[0].still
+    r = run_plan(plan, points)[tid]
+    key = doc.track(tid).keyframes[0]
+    assert set(r.boxes.values()) == {key}  # held at its keyframe: no fit moves it
+    assert r.confidence[1] > 0.6 and r.confidence[N - 1] < 0.3  # only frame 1's points are still there
+    fp = plan_follow(doc, N, req)
+    apply_follow(stack, fp, run_follow(fp, points), set_parked)
+    assert doc.box_at(tid, N - 1).box == key
+    set_moving = SetAttribute(tid, "state", "moving")
+    stack.push(set_moving)
+    (req,) = requests_for(doc, set_moving, N)
+    fp = plan_follow(doc, N, req)
+    assert not fp.plan.seeds[0].still
+    apply_follow(stack, fp, run_follow(fp, points), set_moving)
+    assert math.dist(doc.box_at(tid, N - 1).box.center[:2], truth[N - 1].center[:2]) < 0.5
