@@ -70,7 +70,6 @@ from formats.export.common import (
     encode_image,
     file_modes,
     frame_period_ns,
-    may_be_in_image,
     nuscenes_visibility,
     place_file,
     token,
@@ -78,7 +77,13 @@ from formats.export.common import (
     xform,
 )
 from formats.export.lidarseg import LidarsegWriter, lidarseg_categories
-from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, spheres_outside
+from formats.export.occlusion import (
+    SweepBoxes,
+    box_radii,
+    may_be_in_image_many,
+    pinhole_extent2d,
+    spheres_outside,
+)
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
 from fusionlabel.geometry import count_points_in_boxes
@@ -434,16 +439,21 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
         T_cam_from_world = T_cam_from_lidar @ T_lidar_from_world
         centers_cam = xform(T_cam_from_world, centers)
         items = []
-        for m in np.flatnonzero(~spheres_outside(centers_cam, radii, view.pinhole)).tolist():
-            if m not in corners_world:
-                corners_world[m] = boxes[m].corners()
-            corners = xform(T_cam_from_world, corners_world[m])
-            if not may_be_in_image(corners, view.pinhole):
-                continue
-            ext = pinhole_extent2d(corners, view.pinhole, need_truncation=False)
-            if ext is None or ext.clipped is None:
-                continue
-            items.append((m, ext.polygon, corners))
+        ms = np.flatnonzero(~spheres_outside(centers_cam, radii, view.pinhole)).tolist()
+        if ms:
+            for m in ms:
+                if m not in corners_world:
+                    corners_world[m] = boxes[m].corners()
+            # every box's corners in this camera at once (the rows xform gives box by box)
+            corners = xform(T_cam_from_world, np.concatenate([corners_world[m] for m in ms])).reshape(-1, 8, 3)
+            seen = may_be_in_image_many(corners, view.pinhole)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rounded = np.round(corners[:, :, :2] / corners[:, :, 2:3], 12)
+            for j in np.flatnonzero(seen).tolist():
+                ext = pinhole_extent2d(corners[j], view.pinhole, rounded[j], need_truncation=False)
+                if ext is None or ext.clipped is None:
+                    continue
+                items.append((ms[j], ext.polygon, corners[j]))
         per_camera.append((T_cam_from_lidar, view.pinhole, items))
     for (_, _, items), counts in zip(per_camera, sweep_boxes.occlusion_counts(per_camera), strict=True):
         for (m, _, _), (h, o) in zip(items, counts, strict=True):

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
-from formats.export.common import HIT_MARGIN, _in_convex, xform
+from formats.export.common import HIT_MARGIN, xform
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import BOUNDARY_EPS, point_box_indices
 
@@ -63,6 +63,21 @@ def spheres_outside(centers_cam: F64, radii: F64, camera: CameraModel, near: flo
     dist = c @ normals.T  # (M, 4) signed distances
     return out | (dist < -r[:, None]).any(axis=1)
 
+
+def may_be_in_image_many(corners_cam: F64, camera: CameraModel, near: float = NEAR) -> NDArray[np.bool_]:
+    """(M,) :func:`common.may_be_in_image` of boxes with corners (M, 8, 3) in the camera frame, the
+    same arithmetic for all boxes at once."""
+    c = np.asarray(corners_cam, dtype=np.float64).reshape(-1, 8, 3)
+    z = c[:, :, 2]
+    behind = z <= near
+    any_behind = behind.any(axis=1)
+    K = camera.K
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = K[0, 0] * c[:, :, 0] / z + K[0, 1] * c[:, :, 1] / z + K[0, 2]
+        v = K[1, 1] * c[:, :, 1] / z + K[1, 2]
+    aside = ((u < -0.5).all(axis=1) | (u > camera.width - 0.5).all(axis=1) | (v < -0.5).all(axis=1)
+             | (v > camera.height - 0.5).all(axis=1))
+    return np.where(any_behind, ~behind.all(axis=1), ~aside)
 
 # ---- the 2D outline of a box on a pinhole camera ---------------------------------------------------
 def _hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -288,7 +303,7 @@ class SweepBoxes:
         computed on the points that can fall in the polygons, with one point-in-box query for the
         points inside them over all views."""
         out: list[list[tuple[int, int]]] = []
-        pending = []  # (view, item, selected points' depths, their sweep indices, near)
+        pending = []  # (view, slots, boxes, item of each selected point, its depth, its sweep index, near)
         for v, (T_cam_from_F, camera, items) in enumerate(views):
             out.append([(0, 0)] * len(items))
             todo = [(i, m, poly, corners) for i, (m, poly, corners) in enumerate(items) if len(poly) >= 3]
@@ -302,25 +317,21 @@ class SweepBoxes:
             if len(uv) == 0:
                 continue
             order = np.argsort(uv[:, 0], kind="stable")
-            u_sorted = uv[order, 0]
-            for i, m, poly, corners in todo:
-                lo = poly.min(axis=0)
-                hi = poly.max(axis=0)
-                sel = order[np.searchsorted(u_sorted, lo[0], "left"):np.searchsorted(u_sorted, hi[0], "right")]
-                w = uv[sel, 1]
-                sel = sel[(w >= lo[1]) & (w <= hi[1])]
-                sel = sel[_in_convex(poly, uv[sel])]
-                pending.append((v, i, m, z[sel], index[sel], float(np.min(corners[:, 2]))))
+            sel, item = _in_polygons(uv, order, [poly for _, _, poly, _ in todo])
+            pending.append((v, [i for i, _, _, _ in todo], np.array(ms, dtype=np.intp), item, z[sel], index[sel],
+                            np.array([float(np.min(c[:, 2])) for _, _, _, c in todo])))
         if not pending:
             return out
-        sizes = [len(p[4]) for p in pending]
-        inside = self.first_box_is(np.concatenate([p[4] for p in pending]),
-                                   np.repeat(np.array([p[2] for p in pending], dtype=np.intp), sizes))
+        inside = self.first_box_is(np.concatenate([p[5] for p in pending]),
+                                   np.concatenate([p[2][p[3]] for p in pending]))
         start = 0
-        for (v, i, _, depths, _, near), k in zip(pending, sizes, strict=True):
-            ins = inside[start:start + k]
-            start += k
-            out[v][i] = (int(np.count_nonzero(ins)), int(np.count_nonzero(~ins & (depths < near))))
+        for v, slots, _, item, depths, _, near in pending:
+            ins = inside[start:start + len(item)]
+            start += len(item)
+            hits = np.bincount(item[ins], minlength=len(slots))
+            occ = np.bincount(item[~ins & (depths < near[item])], minlength=len(slots))
+            for j, i in enumerate(slots):
+                out[v][i] = (int(hits[j]), int(occ[j]))
         return out
 
     def first_box_is(self, idx: NDArray[np.intp], m: NDArray[np.intp]) -> NDArray[np.bool_]:
@@ -368,6 +379,46 @@ class SweepBoxes:
         valid &= (uv[:, 0] >= u0) & (uv[:, 0] <= u1) & (uv[:, 1] >= v0) & (uv[:, 1] <= v1)
         keep = np.flatnonzero(valid)
         return uv[keep], depth[keep], cand[front[keep]]
+
+
+def _in_polygons(uv: F64, order: NDArray[np.intp], polys: Sequence[F64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """The (point, polygon) pairs with the pixel ``uv[point]`` inside polygon (K, 2) ``polys[item]``:
+    ``(point indices, item indices)``, grouped by item in ascending order. A point is inside when
+    it lies in the polygon's bounding rectangle (inclusive) and ``common._in_convex`` holds, computed
+    with the same arithmetic for all polygons at once (``order``: the points sorted by u). Polygons
+    are padded to the same vertex count by repeating their last vertex: the zero-length edges add
+    zero cross products, which pass both orientation tests."""
+    t = len(polys)
+    kmax = max(len(q) for q in polys)
+    pad = np.empty((t, kmax, 2))
+    for j, q in enumerate(polys):
+        pad[j, :len(q)] = q
+        pad[j, len(q):] = q[-1]
+    lo = pad.min(axis=1)
+    hi = pad.max(axis=1)
+    u_sorted = uv[order, 0]
+    a = np.searchsorted(u_sorted, lo[:, 0], "left")
+    b = np.searchsorted(u_sorted, hi[:, 0], "right")
+    cnt = np.maximum(b - a, 0)
+    total = int(cnt.sum())
+    offsets = np.repeat(np.cumsum(cnt) - cnt, cnt)
+    sel = order[np.repeat(a, cnt) + np.arange(total) - offsets]
+    item = np.repeat(np.arange(t), cnt)
+    w = uv[sel, 1]
+    keep = (w >= lo[item, 1]) & (w <= hi[item, 1])
+    sel, item = sel[keep], item[keep]
+    px, py = uv[sel, 0], uv[sel, 1]
+    nxt = np.roll(pad, -1, axis=1)
+    ex = nxt[:, :, 0] - pad[:, :, 0]  # (T, K) edge vectors, as _in_convex's b - a
+    ey = nxt[:, :, 1] - pad[:, :, 1]
+    pos = np.ones(len(sel), dtype=bool)
+    neg = np.ones(len(sel), dtype=bool)
+    for k in range(kmax):
+        cross = ex[item, k] * (py - pad[item, k, 1]) - ey[item, k] * (px - pad[item, k, 0])
+        pos &= cross >= -1e-9
+        neg &= cross <= 1e-9
+    ok = pos | neg
+    return sel[ok], item[ok]
 
 
 def union_rect(rects: Sequence[tuple[float, float, float, float]]) -> tuple[float, float, float, float] | None:
