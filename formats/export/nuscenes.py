@@ -86,7 +86,6 @@ from formats.export.occlusion import (
 )
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
-from fusionlabel.geometry import count_points_in_boxes
 from fusionlabel.ontology import Ontology
 from fusionlabel.pointlabels import FrameLabels
 
@@ -476,9 +475,7 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
     if pc is not None:
         # points near some box (LiDAR frame, hit margin), then the exact count in the world frame
         sweep_boxes = SweepBoxes(pc.xyz, None, boxes, T_lidar_from_world)
-        near = sweep_boxes.near_boxes()
-        if near.size:
-            counts = count_points_in_boxes(xform(T_world_from_lidar, sweep_boxes.points(near)), boxes)
+        counts = sweep_boxes.world_counts(T_world_from_lidar)
         if occlusion:
             _occlusion(sweep_boxes, rig, primary, T_lidar_from_world, views, hits, occ)
     for m, ref in enumerate(refs):

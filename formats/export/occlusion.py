@@ -28,7 +28,11 @@ from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
 from formats.export.common import HIT_MARGIN, xform
 from fusionlabel.box import Box3D
-from fusionlabel.geometry import BOUNDARY_EPS, point_box_indices
+from fusionlabel.geometry import (
+    BOUNDARY_EPS,
+    boxes_to_array,
+    point_box_indices,
+)
 
 F64 = NDArray[np.float64]
 
@@ -179,6 +183,25 @@ def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | No
     return BoxExtent2D(_bbox(full), clipped, trunc, poly)
 
 
+def _pairs_inside(p: F64, boxes: F64, box_idx: NDArray[np.intp], margin: float) -> NDArray[np.bool_]:
+    """``fusionlabel.geometry._inside_pairs(p, boxes, box_idx, half, cos, sin)`` with ``half`` the
+    half sizes plus ``margin + BOUNDARY_EPS``: the same expression on the same values, the
+    boxes' numbers taken from one-dimensional tables."""
+    half = boxes[:, 3:6] / 2.0 + (margin + BOUNDARY_EPS)
+    cos, sin = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+
+    def col(a: F64) -> F64:
+        return np.ascontiguousarray(a).take(box_idx)
+
+    ok = np.abs(p[:, 2] - col(boxes[:, 2])) <= col(half[:, 2])
+    dx = p[:, 0] - col(boxes[:, 0])
+    dy = p[:, 1] - col(boxes[:, 1])
+    c, s = col(cos), col(sin)
+    ok &= np.abs(c * dx + s * dy) <= col(half[:, 0])
+    ok &= np.abs(c * dy - s * dx) <= col(half[:, 1])
+    return ok
+
+
 # ---- the sweep and the boxes ---------------------------------------------------------------------
 class SweepBoxes:
     """A sweep for the occlusion heuristic: its points in the frame the boxes are tested in (``F``:
@@ -200,6 +223,10 @@ class SweepBoxes:
         self._centers_F = xform(self.T_F_from_world, centers) if len(centers) else centers
         self._radii = box_radii(self.boxes_world, HIT_MARGIN + BOUNDARY_EPS)
         self._cols: tuple[NDArray[np.float32], float] | None = None
+        self._cell_cache: tuple[NDArray[np.intp], NDArray[np.int32]] | None = None
+        self._several: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
+        self._boxes_F_arr: F64 | None = None
+        self._near: tuple[NDArray[np.intp], NDArray[np.int64], F64, NDArray[np.int64]] | None = None
 
     def __len__(self) -> int:
         return len(self.xyz)
@@ -220,9 +247,20 @@ class SweepBoxes:
         """Indices of a superset of the points within the hit margin of some box (every point
         ``point_box_indices`` puts in a box): the points in the cells of a coarse xy grid (frame
         ``F``) touched by the boxes' bounding discs."""
+        return self._cells()[0]
+
+    def _cells(self) -> tuple[NDArray[np.intp], NDArray[np.int32]]:
+        """``(idx, code)``: the (ascending) indices of the points in the cells of a coarse xy grid
+        (the source frame) touched by some box's bounding disc (its sphere with the hit margin),
+        and per point the one box whose disc touches its cell, -2 where several do. A box (hit
+        margin) holds no point outside its disc, whatever the frame's rotation."""
+        if self._cell_cache is not None:
+            return self._cell_cache
         m = len(self.boxes_world)
         if m == 0 or len(self) == 0:
-            return np.zeros(0, dtype=np.intp)
+            self._cell_cache = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int32))
+            self._several = None
+            return self._cell_cache
         c, r = self._centers_F, self._radii
         if self.T is not None:  # the grid lives in the source frame: discs there
             T_src_from_F = np.linalg.inv(self.T)
@@ -234,21 +272,95 @@ class SweepBoxes:
         hi = (c[:, :2] + r[:, None]).max(axis=0) + pad
         cell = max(float(np.median(r)) / 2.0, float((hi - lo).max()) / 1024.0, 1e-3)
         nx, ny = int((hi[0] - lo[0]) // cell) + 1, int((hi[1] - lo[1]) // cell) + 1
-        table = np.zeros((nx + 1) * (ny + 1), dtype=bool)
+        table = np.full((nx + 1) * (ny + 1), -1, dtype=np.int32)  # -1 no box, -2 several, else the box
+        t = table.reshape(nx + 1, ny + 1)
         i0 = np.floor((c[:, 0] - r - pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
         i1 = np.floor((c[:, 0] + r + pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
         j0 = np.floor((c[:, 1] - r - pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
         j1 = np.floor((c[:, 1] + r + pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
-        for a0, a1, b0, b1 in zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True):
-            t = table.reshape(nx + 1, ny + 1)
-            t[a0:a1 + 1, b0:b1 + 1] = True
+        for b, (a0, a1, b0, b1) in enumerate(zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True)):
+            win = t[a0:a1 + 1, b0:b1 + 1]
+            win[win != -1] = -2
+            win[win == -1] = b
         inv = np.float32(1.0 / cell)
         fx = (x - np.float32(lo[0])) * inv
         fy = (y - np.float32(lo[1])) * inv
         inside = (fx >= 0) & (fx < nx + 1) & (fy >= 0) & (fy < ny + 1)
         idx = np.flatnonzero(inside)
-        cells = fx[idx].astype(np.int64) * (ny + 1) + fy[idx].astype(np.int64)
-        return idx[table[cells]]
+        ci, cj = fx[idx].astype(np.int64), fy[idx].astype(np.int64)
+        code = table[ci * (ny + 1) + cj]
+        keep = code != -1
+        self._cell_cache = (idx[keep], code[keep])
+        several = np.flatnonzero(code[keep] == -2)
+        ci, cj = ci[keep][several], cj[keep][several]
+        pt = [several[(ci >= a0) & (ci <= a1) & (cj >= b0) & (cj <= b1)]
+              for a0, a1, b0, b1 in zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True)]
+        self._several = (np.concatenate(pt), np.repeat(np.arange(m), [len(q) for q in pt]))
+        return self._cell_cache
+
+    def _several_pairs(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """``(pos, box)``: the (point, box) pairs of the points of :meth:`_cells` whose cell several
+        boxes' discs touch, one per such box (``pos`` indexes ``_cells()[0]``), in ascending box order."""
+        self._cells()
+        if self._several is None:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+        return self._several
+
+    def boxes_F_array(self) -> F64:
+        """(M, 7) the boxes in frame ``F`` (``Box3D.transformed(T_F_from_world).to_array()``)."""
+        if self._boxes_F_arr is None:
+            self._boxes_F_arr = np.array([self._box_F(j).to_array() for j in range(len(self.boxes_world))],
+                                         dtype=np.float64).reshape(-1, 7)
+        return self._boxes_F_arr
+
+    def near_box_index(self) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+        """``(idx, box_of)``: the points of :meth:`near_boxes` and the first box holding each
+        (``point_box_indices(points_F, boxes_F, margin=HIT_MARGIN)``, -1 none), computed per
+        (point, box) pair with that function's arithmetic: a point whose cell one box touches is
+        tested against that box only (no other box can hold it), the others against every box."""
+        if self._near is None:
+            idx, code = self._cells()
+            box_of = np.full(len(idx), -1, dtype=np.int64)
+            p = self.points(idx)
+            if len(idx):
+                b = self.boxes_F_array()
+                one = np.flatnonzero(code >= 0)
+                bi = code[one].astype(np.intp)
+                ok = _pairs_inside(p[one], b, bi, HIT_MARGIN)
+                box_of[one[ok]] = bi[ok]
+                pos, box = self._several_pairs()  # the first box holding the point
+                ok = _pairs_inside(p[pos], b, box, HIT_MARGIN)
+                first = np.full(len(idx), len(b), dtype=np.int64)
+                np.minimum.at(first, pos[ok], box[ok])
+                got = np.flatnonzero(first < len(b))
+                box_of[got] = first[got]
+            full = np.full(len(self), -1, dtype=np.int64)
+            full[idx] = box_of
+            self._near = (idx, box_of, p, full)
+        return self._near[0], self._near[1]
+
+    def world_counts(self, T_world_from_F: F64) -> NDArray[np.int64]:
+        """(M,) ``count_points_in_boxes(xform(T_world_from_F, points_F), boxes_world)`` over the
+        whole sweep (nuScenes' ``num_lidar_pts``, no margin), computed per (point, box) pair as
+        :meth:`near_box_index` does: a box without margin holds no point outside its disc."""
+        m = len(self.boxes_world)
+        self.near_box_index()
+        assert self._near is not None
+        p = self._near[2]
+        _, code = self._cells()
+        counts = np.zeros(m, dtype=np.int64)
+        if len(p) == 0:
+            return counts
+        w = xform(np.asarray(T_world_from_F, dtype=np.float64), p)
+        b = boxes_to_array(self.boxes_world)
+        one = np.flatnonzero(code >= 0)
+        bi = code[one].astype(np.intp)
+        ok = _pairs_inside(w[one], b, bi, 0.0)
+        counts += np.bincount(bi[ok], minlength=m)
+        pos, box = self._several_pairs()
+        ok = _pairs_inside(w[pos], b, box, 0.0)
+        counts += np.bincount(box[ok], minlength=m)
+        return counts
 
     def _columns(self) -> tuple[NDArray[np.float32], float]:
         """The source points as a contiguous (3, N) float32 array and their largest |coordinate|."""
@@ -341,6 +453,8 @@ class SweepBoxes:
         whose sphere meets the point's box's."""
         if len(idx) == 0:
             return np.zeros(0, dtype=bool)
+        if self._near is not None:  # every point's box is known (near_box_index)
+            return self._near[3][idx] == m
         p = self.points(idx)
         used = np.unique(m)
         boxes = np.zeros((len(self.boxes_world), 7))
