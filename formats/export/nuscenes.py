@@ -154,9 +154,18 @@ def attributes_for(category: str, label: str, attrs: dict[str, str]) -> list[str
     return []
 
 
-def _pose_record(tok: str, ts_us: int, T: np.ndarray) -> dict[str, Any]:
-    return {"token": tok, "timestamp": ts_us, "rotation": [float(v) for v in rotation_to_quat(T[:3, :3])],
-            "translation": [float(v) for v in T[:3, 3]]}
+def _pose_record(tok: str, ts_us: int, T: np.ndarray,
+                 cache: dict[bytes, tuple[list[float], list[float]]] | None = None) -> dict[str, Any]:
+    """An ego_pose record; ``cache`` keeps the numbers of each pose (by its matrix's bytes: the
+    sensors of a frame often share one pose)."""
+    T = np.asarray(T, dtype=np.float64)
+    key = T.tobytes()
+    got = None if cache is None else cache.get(key)
+    if got is None:
+        got = ([float(v) for v in rotation_to_quat(T[:3, :3])], [float(v) for v in T[:3, 3]])
+        if cache is not None:
+            cache[key] = got
+    return {"token": tok, "timestamp": ts_us, "rotation": list(got[0]), "translation": list(got[1])}
 
 
 def _link(records: list[dict[str, Any]]) -> None:
@@ -298,6 +307,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             sample_tok = sample_of_frame[k] if is_key else nearest_sample(k)
             rig = loaded.rig(k)
             poses = loaded.sensor_poses[k] if loaded.sensor_poses is not None else {}
+            pose_cache: dict[bytes, tuple[list[float], list[float]]] = {}
             pc_primary = None
             # LiDARs
             for ln, ch in lid_ch.items():
@@ -324,7 +334,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                         arr[:, 4] = ring
                     write_bytes(out / rel, arr.tobytes())
                 ep = token(scene, "ego_pose", ch, k)
-                ego_poses.append(_pose_record(ep, ts, poses.get(ln, fi.T_world_from_ego)))
+                ego_poses.append(_pose_record(ep, ts, poses.get(ln, fi.T_world_from_ego), pose_cache))
                 sd_by_channel.setdefault((scene, ch), []).append({
                     "token": token(scene, "sample_data", ch, k), "sample_token": sample_tok, "ego_pose_token": ep,
                     "calibrated_sensor_token": calib_token(k, ln, ch, None), "timestamp": ts, "fileformat": "pcd",
@@ -353,7 +363,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                     folder(kind, ch)
                     write_bytes(out / rel, encode_image(view.image(img), ".jpg", out / rel))
                 ep = token(scene, "ego_pose", ch, k)
-                ego_poses.append(_pose_record(ep, ts, poses.get(cam, fi.T_world_from_ego)))
+                ego_poses.append(_pose_record(ep, ts, poses.get(cam, fi.T_world_from_ego), pose_cache))
                 sd_by_channel.setdefault((scene, ch), []).append({
                     "token": token(scene, "sample_data", ch, k), "sample_token": sample_tok, "ego_pose_token": ep,
                     "calibrated_sensor_token": calib_token(k, cam, ch, view.pinhole.K), "timestamp": ts,
