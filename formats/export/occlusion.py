@@ -519,8 +519,9 @@ def _in_polygons(uv: F64, order: NDArray[np.intp], polys: Sequence[F64]) -> tupl
     sel = order[np.repeat(a, cnt) + np.arange(total) - offsets]
     item = np.repeat(np.arange(t), cnt)
     w = uv[sel, 1]
-    keep = (w >= lo[item, 1]) & (w <= hi[item, 1])
+    keep = (w >= np.repeat(lo[:, 1], cnt)) & (w <= np.repeat(hi[:, 1], cnt))
     sel, item = sel[keep], item[keep]
+    run = np.bincount(item, minlength=t)  # the pairs come in runs of one item each
     px, py = uv[sel, 0], uv[sel, 1]
     nxt = np.roll(pad, -1, axis=1)
     ex = nxt[:, :, 0] - pad[:, :, 0]  # (T, K) edge vectors, as _in_convex's b - a
@@ -528,7 +529,8 @@ def _in_polygons(uv: F64, order: NDArray[np.intp], polys: Sequence[F64]) -> tupl
     pos = np.ones(len(sel), dtype=bool)
     neg = np.ones(len(sel), dtype=bool)
     for k in range(kmax):
-        cross = ex[item, k] * (py - pad[item, k, 1]) - ey[item, k] * (px - pad[item, k, 0])
+        cross = (np.repeat(ex[:, k], run) * (py - np.repeat(pad[:, k, 1], run))
+                 - np.repeat(ey[:, k], run) * (px - np.repeat(pad[:, k, 0], run)))
         pos &= cross >= -1e-9
         neg &= cross <= 1e-9
     ok = pos | neg
