@@ -124,9 +124,21 @@ def _clip(poly: list[tuple[float, float]], nx: float, ny: float, c: float) -> li
 
 def _clip_rect(poly: list[tuple[float, float]], rect: tuple[float, float, float, float]) -> list[tuple[float, float]]:
     x0, y0, x1, y1 = rect
+    # a polygon inside the rectangle comes out of the four clips unchanged (each side's test
+    # ``n . p - c <= 0`` is exactly the comparison below for finite coordinates)
+    if all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in poly):
+        return list(poly)
     for nx, ny, c in ((-1.0, 0.0, -x0), (1.0, 0.0, x1), (0.0, -1.0, -y0), (0.0, 1.0, y1)):
         poly = _clip(poly, nx, ny, c)
     return poly
+
+
+def _area(poly: F64) -> float:
+    """``calib.projection._polygon_area`` (the same dot products), the rolled coordinates sliced."""
+    x, y = poly[:, 0], poly[:, 1]
+    xr = np.concatenate((x[1:], x[:1]))
+    yr = np.concatenate((y[1:], y[:1]))
+    return 0.5 * abs(float(np.dot(x, yr) - np.dot(y, xr)))
 
 
 def _bbox(poly: list[tuple[float, float]]) -> tuple[float, float, float, float]:
@@ -172,7 +184,7 @@ def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | No
     if len(near_img) >= 3:
         clipped_poly = _clip_rect(px(near_img), camera.image_rect())
     poly = np.array(clipped_poly, dtype=np.float64).reshape(-1, 2)
-    area_clip = _polygon_area(poly) if len(clipped_poly) >= 3 else 0.0
+    area_clip = _area(poly) if len(clipped_poly) >= 3 else 0.0
     clipped = _bbox(clipped_poly) if len(clipped_poly) >= 3 and area_clip > 0 else None
     if need_truncation:
         area_full = _polygon_area(np.array(full, dtype=np.float64))
