@@ -497,11 +497,33 @@ class SweepBoxes:
         """``(uv (K, 2), depth (K,), index (K,))`` of the points :func:`common.project_sweep` keeps
         whose pixel lies in ``rect`` (inclusive) at a depth of at most ``max_depth``."""
         cand = self.candidates(T_cam_from_F, camera, rect, max_depth)
-        pts_cam = xform(np.asarray(T_cam_from_F, dtype=np.float64), self.points(cand))  # as project_sweep's
+        T = np.asarray(T_cam_from_F, dtype=np.float64)
+        u0, v0, u1, v1 = rect
+        if camera.model == "none" and not math.isfinite(camera.max_radius):
+            # CameraModel.project of a pinhole camera, column by column: the same operations
+            if self.T is None:  # self.points(cand), column by column
+                x, y, z = (np.asarray(self.xyz[:, i][cand], dtype=np.float64) for i in range(3))
+            else:
+                p = self.points(cand)
+                x, y, z = p[:, 0], p[:, 1], p[:, 2]
+            zc = T[2, 0] * x + T[2, 1] * y + T[2, 2] * z + T[2, 3]  # as xform
+            front = np.flatnonzero((zc > NEAR) & (zc <= max_depth))
+            x, y, z = x[front], y[front], z[front]
+            zc = zc[front]
+            xn = (T[0, 0] * x + T[0, 1] * y + T[0, 2] * z + T[0, 3]) / zc
+            yn = (T[1, 0] * x + T[1, 1] * y + T[1, 2] * z + T[1, 3]) / zc
+            K = camera.K
+            u = K[0, 0] * xn + K[0, 1] * yn + K[0, 2]
+            v = K[1, 1] * yn + K[1, 2]
+            cu0, cv0, cu1, cv1 = camera.image_rect()
+            valid = (zc > 0.1) & (u >= cu0) & (u < cu1) & (v >= cv0) & (v < cv1)
+            valid &= (u >= u0) & (u <= u1) & (v >= v0) & (v <= v1)
+            keep = np.flatnonzero(valid)
+            return np.stack([u[keep], v[keep]], axis=1), zc[keep], cand[front[keep]]
+        pts_cam = xform(T, self.points(cand))  # as project_sweep's
         z = pts_cam[:, 2]
         front = np.flatnonzero((z > NEAR) & (z <= max_depth))
         uv, depth, valid = camera.project(pts_cam[front])
-        u0, v0, u1, v1 = rect
         valid &= (uv[:, 0] >= u0) & (uv[:, 0] <= u1) & (uv[:, 1] >= v0) & (uv[:, 1] <= v1)
         keep = np.flatnonzero(valid)
         return uv[keep], depth[keep], cand[front[keep]]
