@@ -403,21 +403,29 @@ class SweepBoxes:
         tests = [(np.array([fx, s, cx - u0]), 0.0, math.inf), (np.array([-fx, -s, u1 - cx]), 0.0, math.inf),
                  (np.array([0.0, 0.0, 1.0]), NEAR, min(max_depth, 1e30)), (np.array([0.0, fy, cy - v0]), 0.0, math.inf),
                  (np.array([0.0, -fy, v1 - cy]), 0.0, math.inf)]
+        # the two u sides on every point, then the others on the points left (one gather)
         idx: NDArray[np.intp] | None = None
-        for n, lo, hi in tests:
+        xs, ys, zs = cols[0], cols[1], cols[2]
+        ok: NDArray[np.bool_] | None = None
+        for j, (n, lo, hi) in enumerate(tests):
+            if j == 2:
+                assert ok is not None
+                idx = np.flatnonzero(ok)
+                if idx.size == 0:
+                    return idx
+                xs, ys, zs = cols[0][idx], cols[1][idx], cols[2][idx]
+                ok = None
             scale = float(np.linalg.norm(n))
             n = n / scale
             a = (R.T @ n).astype(np.float32)
-            xs, ys, zs = (cols[0], cols[1], cols[2]) if idx is None else (cols[0][idx], cols[1][idx], cols[2][idx])
             val = a[0] * xs + a[1] * ys + a[2] * zs
             off = float(n @ t)
-            ok = val >= lo / scale - off - tol
+            test = val >= lo / scale - off - tol
             if hi < math.inf:
-                ok &= val <= hi / scale - off + tol
-            idx = np.flatnonzero(ok) if idx is None else idx[ok]
-            if idx.size == 0:
-                break
-        return idx if idx is not None else np.zeros(0, dtype=np.intp)
+                test &= val <= hi / scale - off + tol
+            ok = test if ok is None else ok & test
+        assert idx is not None and ok is not None
+        return idx[ok]
 
     def occlusion_counts(self, views: Sequence[tuple[F64, CameraModel, Sequence[tuple[int, F64, F64]]]]
                          ) -> list[list[tuple[int, int]]]:
