@@ -10,10 +10,16 @@ whose outcome is already decided is skipped:
   computed on plain floats (the same operations in the same order) instead of small arrays.
 * :class:`SweepBoxes`: the sweep's points are pre-selected in float32 to those that can project
   into the rectangle around a camera's box outlines, then projected exactly in float64 (as
-  ``common.project_sweep``); the point-in-box test (``point_box_indices`` with the hit margin) runs
-  only for the points inside an outline, against that outline's box and the earlier boxes that
-  meet it (:meth:`SweepBoxes.occlusion_counts`); ``num_lidar_pts`` candidates come from a coarse
-  grid of the boxes' discs (:meth:`SweepBoxes.near_boxes`).
+  ``common.project_sweep`` and ``CameraModel.project``, column by column); the points inside the
+  outlines of all of a camera's boxes are found in one vectorised pass (``common._in_convex``'s
+  arithmetic); the point-in-box test (``point_box_indices`` with the hit margin) runs only for
+  the points inside an outline, against that outline's box and the earlier boxes that meet it
+  (:meth:`SweepBoxes.occlusion_counts`), or, when the frame's boxes were indexed
+  (:meth:`SweepBoxes.near_box_index`), is looked up: a coarse grid of the boxes' discs gives
+  (point, box) pairs, each tested with the kernels' own expression, a point in a cell of one disc
+  against that box only. The same pairs give nuScenes' ``num_lidar_pts`` in the world frame
+  (:meth:`SweepBoxes.world_counts`): a box holds no point outside its sphere, whatever the frames'
+  rotation.
 """
 
 from __future__ import annotations
