@@ -12,7 +12,8 @@ frames per second of the writer alone and of the whole conversion (opening inclu
 CPU time (``time.process_time``: the machine may be shared). ``--baseline REV`` runs the same
 exports with the code of git revision ``REV`` (its ``calib``, ``fusionlabel`` and ``formats``
 extracted to a temporary folder, run in a subprocess) in the same run, and says whether the
-exported files are byte-identical. Every run starts after ``os.sync()`` (so that it is not billed
+exported files are byte-identical. Each run is a fresh interpreter (the code of this checkout
+or of ``REV``), started after ``os.sync()`` (so that it is not billed
 for writing back the previous run's files); ``--rounds N`` runs each side N times in alternating
 order (baseline first, then this first, ...) and compares each side's run of least CPU time.
 
@@ -61,8 +62,8 @@ LINKED_CASES = (("kitti", "scene", {"camera": "cam_front_left", "level": False})
                 ("nuscenes", "nusc", {}))
 
 
-#: Opens a source and writes it, timed: defined as text so that a baseline revision's code can
-#: run it in a subprocess (``timed_export(src, out, fmt, options) -> dict``).
+#: Opens a source and writes it, timed: defined as text so that either revision's code can run
+#: it in a subprocess of its own (``timed_export(src, out, fmt, options) -> dict``).
 _TIMED = """
 import shutil, time
 from pathlib import Path
@@ -81,13 +82,6 @@ def timed_export(src, out, fmt, options):
     return {"frames": s.frames, "open_wall": w1 - w0, "open_cpu": c1 - c0, "write_wall": w2 - w1,
             "write_cpu": c2 - c1}
 """
-
-
-def _timed_export(src: Path, out: Path, fmt: str, options: dict[str, object]) -> dict[str, float]:
-    """Open ``src``, write it as ``fmt`` to ``out``: frames, seconds (wall, CPU) of the open and the writer."""
-    ns: dict[str, object] = {}
-    exec(_TIMED, ns)  # noqa: S102 - the text above
-    return ns["timed_export"](src, out, fmt, options)  # type: ignore[operator,no-any-return]
 
 
 def _same_tree(a: Path, b: Path) -> bool:
@@ -138,15 +132,14 @@ def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str |
                 out = work / f"out_linked_{who}"
                 shutil.rmtree(out, ignore_errors=True)
                 os.sync()  # the previous run's files written back now, not during this run
-                if who == "this":
-                    r = _timed_export(sources[src], out, fmt, opts)
-                else:
-                    code = _TIMED + ("\nimport json, sys\nprint(json.dumps(timed_export(sys.argv[1], sys.argv[2], "
-                                     "sys.argv[3], json.loads(sys.argv[4]))))\n")
-                    res = subprocess.run([sys.executable, "-c", code, str(sources[src]), str(out), fmt,
-                                          json.dumps(opts)], check=True, capture_output=True, text=True,
-                                         cwd=base_root, env={**os.environ, "PYTHONPATH": str(base_root)})
-                    r = json.loads(res.stdout.strip().splitlines()[-1])
+                # both sides in a fresh interpreter of their own (this process's state would bias one)
+                code_root = ROOT if who == "this" else base_root
+                code = _TIMED + ("\nimport json, sys\nprint(json.dumps(timed_export(sys.argv[1], sys.argv[2], "
+                                 "sys.argv[3], json.loads(sys.argv[4]))))\n")
+                res = subprocess.run([sys.executable, "-c", code, str(sources[src]), str(out), fmt,
+                                      json.dumps(opts)], check=True, capture_output=True, text=True,
+                                     cwd=code_root, env={**os.environ, "PYTHONPATH": str(code_root)})
+                r = json.loads(res.stdout.strip().splitlines()[-1])
                 if who not in runs or r["write_cpu"] < runs[who]["write_cpu"]:
                     runs[who] = r
                 n = r["frames"]
