@@ -81,10 +81,11 @@ Frame times are not kept (the KITTI tracking reader assumes 10 Hz).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +165,27 @@ class FrameCalib:
     source: Path | None
     text: str | None
     view: PinholeView
+    #: ``T_velo_from_lidar`` of the frames with this calibration (set by :func:`cached_frame_calib`)
+    T_velo_from_lid: np.ndarray | None = None
 
-    @property
+    @functools.cached_property
     def T_cam2_from_cam0rect(self) -> np.ndarray:
         return self.calib.T_cami_from_cam0rect(2)
+
+    @functools.cached_property
+    def T_cam0rect_from_velo(self) -> np.ndarray:
+        return self.calib.T_cam0rect_from_velo()
+
+    @functools.cached_property
+    def data(self) -> bytes | None:
+        """The synthesised file's bytes (None for a source file)."""
+        return None if self.text is None else self.text.encode()
 
     def write(self, path: Path, link: str) -> None:
         if self.source is not None:
             place_file(self.source, path, link)
         else:
-            write_bytes(path, (self.text or "").encode())
+            write_bytes(path, self.data or b"")
 
 
 def T_velo_from_lidar(loaded: LoadedSequence, frame: int, lidar: str, axes: str = "ego") -> np.ndarray:
@@ -212,6 +224,20 @@ def frame_calib(loaded: LoadedSequence, frame: int, camera: str, lidar: str, vie
         source="<synthesised>",
     )
     return FrameCalib(calib, None, calib_text(calib), view)
+
+
+def cached_frame_calib(ctx: _Ctx, frame: int) -> FrameCalib:
+    """:func:`frame_calib` of ``frame`` with the context's settings, made once per rig (and per
+    source calibration file): frames that share them share the same calibration."""
+    loaded = ctx.loaded
+    src = source_calib_file(loaded, frame) if loaded.format in KITTI_FORMATS and ctx.camera == "image_2" else None
+    key = (id(loaded.rig(frame)), src)
+    fc = ctx.calibs.get(key)
+    if fc is None:
+        fc = ctx.calibs[key] = frame_calib(loaded, frame, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
+        fc.T_velo_from_lid = (np.eye(4) if fc.source is not None
+                              else T_velo_from_lidar(loaded, frame, ctx.lidar, ctx.axes))
+    return fc
 
 
 # ---- OXTS ---------------------------------------------------------------------------------------
@@ -295,6 +321,7 @@ class _Ctx:
     timing: SequenceTiming | None = None
     deskew: bool | str = False
     image_link: str | None = None  # None: re-encode every image
+    calibs: dict[tuple[int, Path | None], FrameCalib] = field(default_factory=dict)
 
 
 def _fmt(v: float) -> str:
@@ -343,9 +370,11 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
     ``tracking``)."""
     loaded = ctx.loaded
     view = fc.view
-    T_velo_from_lid = np.eye(4) if fc.source is not None else T_velo_from_lidar(loaded, k, ctx.lidar, ctx.axes)
+    T_velo_from_lid = fc.T_velo_from_lid
+    if T_velo_from_lid is None:
+        T_velo_from_lid = np.eye(4) if fc.source is not None else T_velo_from_lidar(loaded, k, ctx.lidar, ctx.axes)
     T_velo_from_world = T_velo_from_lid @ invert(loaded.T_world_from_sensor(k, ctx.lidar))
-    T_cam0rect_from_velo = fc.calib.T_cam0rect_from_velo()
+    T_cam0rect_from_velo = fc.T_cam0rect_from_velo
     T_cam0rect_from_world = T_cam0rect_from_velo @ T_velo_from_world
     T_cam2_from_world = fc.T_cam2_from_cam0rect @ T_cam0rect_from_world
     rotated = not np.allclose(T_velo_from_lid, np.eye(4), atol=1e-12, rtol=0)
@@ -536,7 +565,7 @@ def write_kitti_object(loaded: LoadedSequence, dst: Path, *, progress: Progress 
             (out / d).mkdir(exist_ok=frames is not None)
         for i, k in enumerate(ks):
             fid = str(ids[k]) if ids is not None else f"{k:06d}"
-            fc = frame_calib(loaded, k, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
+            fc = cached_frame_calib(ctx, k)
             fc.write(out / "calib" / f"{fid}.txt", ctx.link)
             lines = _export_frame(ctx, k, fc, summary, False, out / "velodyne" / f"{fid}.bin",
                                   out / "image_2" / f"{fid}.png")
@@ -569,7 +598,7 @@ def write_kitti_tracking(loaded: LoadedSequence, dst: Path, *, progress: Progres
     with staged_output(Path(dst), overwrite) as out:
         for d in ("calib", f"velodyne/{seq}", f"image_02/{seq}", "label_02", "oxts"):
             (out / d).mkdir(parents=True)
-        fc = frame_calib(loaded, 0, ctx.camera, ctx.lidar, ctx.views, ctx.level, ctx.axes)
+        fc = cached_frame_calib(ctx, 0)
         fc.write(out / "calib" / f"{seq}.txt", ctx.link)
         lines: list[str] = []
         for k in range(n):

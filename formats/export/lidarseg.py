@@ -64,7 +64,10 @@ class LidarsegWriter:
     def _instance_numbers(self, scene: str, instance: np.ndarray, semantic_nus: np.ndarray) -> np.ndarray:
         out = np.zeros(len(instance), dtype=np.uint16)
         has = (instance != NO_INSTANCE) & self._thing[semantic_nus]
-        for inst in np.unique(instance[has]):
+        of = instance[has]
+        insts = np.unique(of)
+        numbers = np.zeros(len(insts), dtype=np.uint16)
+        for j, inst in enumerate(insts.tolist()):
             key = (scene, int(inst))
             if key not in self._numbers:
                 n = 1 + sum(1 for s, _ in self._numbers if s == scene)
@@ -72,7 +75,9 @@ class LidarsegWriter:
                     raise FormatError(self.out, f"scene {scene}: more than {MAX_PANOPTIC_INSTANCE} instances "
                                       "do not fit nuScenes-panoptic labels")
                 self._numbers[key] = n
-            out[has & (instance == inst)] = self._numbers[key]
+            numbers[j] = self._numbers[key]
+        if len(insts):
+            out[has] = numbers[np.searchsorted(insts, of)]  # each point's instance number
         return out
 
     def add(self, scene: str, sd_token: str, labels: FrameLabels) -> None:

@@ -74,7 +74,6 @@ from formats.export.common import (
     encode_image,
     file_modes,
     frame_period_ns,
-    may_be_in_image,
     nuscenes_visibility,
     place_file,
     token,
@@ -82,10 +81,15 @@ from formats.export.common import (
     xform,
 )
 from formats.export.lidarseg import LidarsegWriter, lidarseg_categories
-from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, spheres_outside
+from formats.export.occlusion import (
+    SweepBoxes,
+    box_radii,
+    may_be_in_image_many,
+    pinhole_extent2d,
+    spheres_outside,
+)
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
-from fusionlabel.geometry import count_points_in_boxes
 from fusionlabel.ontology import Ontology
 from fusionlabel.pointlabels import FrameLabels
 
@@ -155,9 +159,18 @@ def attributes_for(category: str, label: str, attrs: dict[str, str]) -> list[str
     return []
 
 
-def _pose_record(tok: str, ts_us: int, T: np.ndarray) -> dict[str, Any]:
-    return {"token": tok, "timestamp": ts_us, "rotation": [float(v) for v in rotation_to_quat(T[:3, :3])],
-            "translation": [float(v) for v in T[:3, 3]]}
+def _pose_record(tok: str, ts_us: int, T: np.ndarray,
+                 cache: dict[bytes, tuple[list[float], list[float]]] | None = None) -> dict[str, Any]:
+    """An ego_pose record; ``cache`` keeps the numbers of each pose (by its matrix's bytes: the
+    sensors of a frame often share one pose)."""
+    T = np.asarray(T, dtype=np.float64)
+    key = T.tobytes()
+    got = None if cache is None else cache.get(key)
+    if got is None:
+        got = ([float(v) for v in rotation_to_quat(T[:3, :3])], [float(v) for v in T[:3, 3]])
+        if cache is not None:
+            cache[key] = got
+    return {"token": tok, "timestamp": ts_us, "rotation": list(got[0]), "translation": list(got[1])}
 
 
 def _link(records: list[dict[str, Any]]) -> None:
@@ -299,6 +312,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             sample_tok = sample_of_frame[k] if is_key else nearest_sample(k)
             rig = loaded.rig(k)
             poses = loaded.sensor_poses[k] if loaded.sensor_poses is not None else {}
+            pose_cache: dict[bytes, tuple[list[float], list[float]]] = {}
             pc_primary = None
             # LiDARs
             for ln, ch in lid_ch.items():
@@ -325,7 +339,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                         arr[:, 4] = ring
                     write_bytes(out / rel, arr.tobytes())
                 ep = token(scene, "ego_pose", ch, k)
-                ego_poses.append(_pose_record(ep, ts, poses.get(ln, fi.T_world_from_ego)))
+                ego_poses.append(_pose_record(ep, ts, poses.get(ln, fi.T_world_from_ego), pose_cache))
                 sd_by_channel.setdefault((scene, ch), []).append({
                     "token": token(scene, "sample_data", ch, k), "sample_token": sample_tok, "ego_pose_token": ep,
                     "calibrated_sensor_token": calib_token(k, ln, ch, None), "timestamp": ts, "fileformat": "pcd",
@@ -354,7 +368,7 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                     folder(kind, ch)
                     write_bytes(out / rel, encode_image(view.image(img), ".jpg", out / rel))
                 ep = token(scene, "ego_pose", ch, k)
-                ego_poses.append(_pose_record(ep, ts, poses.get(cam, fi.T_world_from_ego)))
+                ego_poses.append(_pose_record(ep, ts, poses.get(cam, fi.T_world_from_ego), pose_cache))
                 sd_by_channel.setdefault((scene, ch), []).append({
                     "token": token(scene, "sample_data", ch, k), "sample_token": sample_tok, "ego_pose_token": ep,
                     "calibrated_sensor_token": calib_token(k, cam, ch, view.pinhole.K), "timestamp": ts,
@@ -439,16 +453,21 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
         T_cam_from_world = T_cam_from_lidar @ T_lidar_from_world
         centers_cam = xform(T_cam_from_world, centers)
         items = []
-        for m in np.flatnonzero(~spheres_outside(centers_cam, radii, view.pinhole)).tolist():
-            if m not in corners_world:
-                corners_world[m] = boxes[m].corners()
-            corners = xform(T_cam_from_world, corners_world[m])
-            if not may_be_in_image(corners, view.pinhole):
-                continue
-            ext = pinhole_extent2d(corners, view.pinhole, need_truncation=False)
-            if ext is None or ext.clipped is None:
-                continue
-            items.append((m, ext.polygon, corners))
+        ms = np.flatnonzero(~spheres_outside(centers_cam, radii, view.pinhole)).tolist()
+        if ms:
+            for m in ms:
+                if m not in corners_world:
+                    corners_world[m] = boxes[m].corners()
+            # every box's corners in this camera at once (the rows xform gives box by box)
+            corners = xform(T_cam_from_world, np.concatenate([corners_world[m] for m in ms])).reshape(-1, 8, 3)
+            seen = may_be_in_image_many(corners, view.pinhole)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rounded = np.round(corners[:, :, :2] / corners[:, :, 2:3], 12)
+            for j in np.flatnonzero(seen).tolist():
+                ext = pinhole_extent2d(corners[j], view.pinhole, rounded[j], need_truncation=False)
+                if ext is None or ext.clipped is None:
+                    continue
+                items.append((ms[j], ext.polygon, corners[j]))
         per_camera.append((T_cam_from_lidar, view.pinhole, items))
     for (_, _, items), counts in zip(per_camera, sweep_boxes.occlusion_counts(per_camera), strict=True):
         for (m, _, _), (h, o) in zip(items, counts, strict=True):
@@ -471,9 +490,7 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, prima
     if pc is not None:
         # points near some box (LiDAR frame, hit margin), then the exact count in the world frame
         sweep_boxes = SweepBoxes(pc.xyz, None, boxes, T_lidar_from_world)
-        near = sweep_boxes.near_boxes()
-        if near.size:
-            counts = count_points_in_boxes(xform(T_world_from_lidar, sweep_boxes.points(near)), boxes)
+        counts = sweep_boxes.world_counts(T_world_from_lidar)
         if occlusion:
             _occlusion(sweep_boxes, rig, primary, T_lidar_from_world, views, hits, occ)
     for m, ref in enumerate(refs):

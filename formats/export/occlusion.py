@@ -10,10 +10,16 @@ whose outcome is already decided is skipped:
   computed on plain floats (the same operations in the same order) instead of small arrays.
 * :class:`SweepBoxes`: the sweep's points are pre-selected in float32 to those that can project
   into the rectangle around a camera's box outlines, then projected exactly in float64 (as
-  ``common.project_sweep``); the point-in-box test (``point_box_indices`` with the hit margin) runs
-  only for the points inside an outline, against that outline's box and the earlier boxes that
-  meet it (:meth:`SweepBoxes.occlusion_counts`); ``num_lidar_pts`` candidates come from a coarse
-  grid of the boxes' discs (:meth:`SweepBoxes.near_boxes`).
+  ``common.project_sweep`` and ``CameraModel.project``, column by column); the points inside the
+  outlines of all of a camera's boxes are found in one vectorised pass (``common._in_convex``'s
+  arithmetic); the point-in-box test (``point_box_indices`` with the hit margin) runs only for
+  the points inside an outline, against that outline's box and the earlier boxes that meet it
+  (:meth:`SweepBoxes.occlusion_counts`), or, when the frame's boxes were indexed
+  (:meth:`SweepBoxes.near_box_index`), is looked up: a coarse grid of the boxes' discs gives
+  (point, box) pairs, each tested with the kernels' own expression, a point in a cell of one disc
+  against that box only. The same pairs give nuScenes' ``num_lidar_pts`` in the world frame
+  (:meth:`SweepBoxes.world_counts`): a box holds no point outside its sphere, whatever the frames'
+  rotation.
 """
 
 from __future__ import annotations
@@ -26,9 +32,13 @@ from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
-from formats.export.common import HIT_MARGIN, _in_convex, xform
+from formats.export.common import HIT_MARGIN, xform
 from fusionlabel.box import Box3D
-from fusionlabel.geometry import BOUNDARY_EPS, point_box_indices
+from fusionlabel.geometry import (
+    BOUNDARY_EPS,
+    boxes_to_array,
+    point_box_indices,
+)
 
 F64 = NDArray[np.float64]
 
@@ -63,6 +73,21 @@ def spheres_outside(centers_cam: F64, radii: F64, camera: CameraModel, near: flo
     dist = c @ normals.T  # (M, 4) signed distances
     return out | (dist < -r[:, None]).any(axis=1)
 
+
+def may_be_in_image_many(corners_cam: F64, camera: CameraModel, near: float = NEAR) -> NDArray[np.bool_]:
+    """(M,) :func:`common.may_be_in_image` of boxes with corners (M, 8, 3) in the camera frame, the
+    same arithmetic for all boxes at once."""
+    c = np.asarray(corners_cam, dtype=np.float64).reshape(-1, 8, 3)
+    z = c[:, :, 2]
+    behind = z <= near
+    any_behind = behind.any(axis=1)
+    K = camera.K
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = K[0, 0] * c[:, :, 0] / z + K[0, 1] * c[:, :, 1] / z + K[0, 2]
+        v = K[1, 1] * c[:, :, 1] / z + K[1, 2]
+    aside = ((u < -0.5).all(axis=1) | (u > camera.width - 0.5).all(axis=1) | (v < -0.5).all(axis=1)
+             | (v > camera.height - 0.5).all(axis=1))
+    return np.where(any_behind, ~behind.all(axis=1), ~aside)
 
 # ---- the 2D outline of a box on a pinhole camera ---------------------------------------------------
 def _hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -105,9 +130,21 @@ def _clip(poly: list[tuple[float, float]], nx: float, ny: float, c: float) -> li
 
 def _clip_rect(poly: list[tuple[float, float]], rect: tuple[float, float, float, float]) -> list[tuple[float, float]]:
     x0, y0, x1, y1 = rect
+    # a polygon inside the rectangle comes out of the four clips unchanged (each side's test
+    # ``n . p - c <= 0`` is exactly the comparison below for finite coordinates)
+    if all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in poly):
+        return list(poly)
     for nx, ny, c in ((-1.0, 0.0, -x0), (1.0, 0.0, x1), (0.0, -1.0, -y0), (0.0, 1.0, y1)):
         poly = _clip(poly, nx, ny, c)
     return poly
+
+
+def _area(poly: F64) -> float:
+    """``calib.projection._polygon_area`` (the same dot products), the rolled coordinates sliced."""
+    x, y = poly[:, 0], poly[:, 1]
+    xr = np.concatenate((x[1:], x[:1]))
+    yr = np.concatenate((y[1:], y[:1]))
+    return 0.5 * abs(float(np.dot(x, yr) - np.dot(y, xr)))
 
 
 def _bbox(poly: list[tuple[float, float]]) -> tuple[float, float, float, float]:
@@ -153,7 +190,7 @@ def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | No
     if len(near_img) >= 3:
         clipped_poly = _clip_rect(px(near_img), camera.image_rect())
     poly = np.array(clipped_poly, dtype=np.float64).reshape(-1, 2)
-    area_clip = _polygon_area(poly) if len(clipped_poly) >= 3 else 0.0
+    area_clip = _area(poly) if len(clipped_poly) >= 3 else 0.0
     clipped = _bbox(clipped_poly) if len(clipped_poly) >= 3 and area_clip > 0 else None
     if need_truncation:
         area_full = _polygon_area(np.array(full, dtype=np.float64))
@@ -162,6 +199,25 @@ def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | No
     else:
         trunc = math.nan
     return BoxExtent2D(_bbox(full), clipped, trunc, poly)
+
+
+def _pairs_inside(p: F64, boxes: F64, box_idx: NDArray[np.intp], margin: float) -> NDArray[np.bool_]:
+    """``fusionlabel.geometry._inside_pairs(p, boxes, box_idx, half, cos, sin)`` with ``half`` the
+    half sizes plus ``margin + BOUNDARY_EPS``: the same expression on the same values, the
+    boxes' numbers taken from one-dimensional tables."""
+    half = boxes[:, 3:6] / 2.0 + (margin + BOUNDARY_EPS)
+    cos, sin = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+
+    def col(a: F64) -> F64:
+        return np.ascontiguousarray(a).take(box_idx)
+
+    ok = np.abs(p[:, 2] - col(boxes[:, 2])) <= col(half[:, 2])
+    dx = p[:, 0] - col(boxes[:, 0])
+    dy = p[:, 1] - col(boxes[:, 1])
+    c, s = col(cos), col(sin)
+    ok &= np.abs(c * dx + s * dy) <= col(half[:, 0])
+    ok &= np.abs(c * dy - s * dx) <= col(half[:, 1])
+    return ok
 
 
 # ---- the sweep and the boxes ---------------------------------------------------------------------
@@ -185,6 +241,10 @@ class SweepBoxes:
         self._centers_F = xform(self.T_F_from_world, centers) if len(centers) else centers
         self._radii = box_radii(self.boxes_world, HIT_MARGIN + BOUNDARY_EPS)
         self._cols: tuple[NDArray[np.float32], float] | None = None
+        self._cell_cache: tuple[NDArray[np.intp], NDArray[np.int32]] | None = None
+        self._several: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
+        self._boxes_F_arr: F64 | None = None
+        self._near: tuple[NDArray[np.intp], NDArray[np.int64], F64, NDArray[np.int64]] | None = None
 
     def __len__(self) -> int:
         return len(self.xyz)
@@ -205,9 +265,20 @@ class SweepBoxes:
         """Indices of a superset of the points within the hit margin of some box (every point
         ``point_box_indices`` puts in a box): the points in the cells of a coarse xy grid (frame
         ``F``) touched by the boxes' bounding discs."""
+        return self._cells()[0]
+
+    def _cells(self) -> tuple[NDArray[np.intp], NDArray[np.int32]]:
+        """``(idx, code)``: the (ascending) indices of the points in the cells of a coarse xy grid
+        (the source frame) touched by some box's bounding disc (its sphere with the hit margin),
+        and per point the one box whose disc touches its cell, -2 where several do. A box (hit
+        margin) holds no point outside its disc, whatever the frame's rotation."""
+        if self._cell_cache is not None:
+            return self._cell_cache
         m = len(self.boxes_world)
         if m == 0 or len(self) == 0:
-            return np.zeros(0, dtype=np.intp)
+            self._cell_cache = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int32))
+            self._several = None
+            return self._cell_cache
         c, r = self._centers_F, self._radii
         if self.T is not None:  # the grid lives in the source frame: discs there
             T_src_from_F = np.linalg.inv(self.T)
@@ -219,21 +290,95 @@ class SweepBoxes:
         hi = (c[:, :2] + r[:, None]).max(axis=0) + pad
         cell = max(float(np.median(r)) / 2.0, float((hi - lo).max()) / 1024.0, 1e-3)
         nx, ny = int((hi[0] - lo[0]) // cell) + 1, int((hi[1] - lo[1]) // cell) + 1
-        table = np.zeros((nx + 1) * (ny + 1), dtype=bool)
+        table = np.full((nx + 1) * (ny + 1), -1, dtype=np.int32)  # -1 no box, -2 several, else the box
+        t = table.reshape(nx + 1, ny + 1)
         i0 = np.floor((c[:, 0] - r - pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
         i1 = np.floor((c[:, 0] + r + pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
         j0 = np.floor((c[:, 1] - r - pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
         j1 = np.floor((c[:, 1] + r + pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
-        for a0, a1, b0, b1 in zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True):
-            t = table.reshape(nx + 1, ny + 1)
-            t[a0:a1 + 1, b0:b1 + 1] = True
+        for b, (a0, a1, b0, b1) in enumerate(zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True)):
+            win = t[a0:a1 + 1, b0:b1 + 1]
+            win[win != -1] = -2
+            win[win == -1] = b
         inv = np.float32(1.0 / cell)
         fx = (x - np.float32(lo[0])) * inv
         fy = (y - np.float32(lo[1])) * inv
         inside = (fx >= 0) & (fx < nx + 1) & (fy >= 0) & (fy < ny + 1)
         idx = np.flatnonzero(inside)
-        cells = fx[idx].astype(np.int64) * (ny + 1) + fy[idx].astype(np.int64)
-        return idx[table[cells]]
+        ci, cj = fx[idx].astype(np.int64), fy[idx].astype(np.int64)
+        code = table[ci * (ny + 1) + cj]
+        keep = code != -1
+        self._cell_cache = (idx[keep], code[keep])
+        several = np.flatnonzero(code[keep] == -2)
+        ci, cj = ci[keep][several], cj[keep][several]
+        pt = [several[(ci >= a0) & (ci <= a1) & (cj >= b0) & (cj <= b1)]
+              for a0, a1, b0, b1 in zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True)]
+        self._several = (np.concatenate(pt), np.repeat(np.arange(m), [len(q) for q in pt]))
+        return self._cell_cache
+
+    def _several_pairs(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """``(pos, box)``: the (point, box) pairs of the points of :meth:`_cells` whose cell several
+        boxes' discs touch, one per such box (``pos`` indexes ``_cells()[0]``), in ascending box order."""
+        self._cells()
+        if self._several is None:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+        return self._several
+
+    def boxes_F_array(self) -> F64:
+        """(M, 7) the boxes in frame ``F`` (``Box3D.transformed(T_F_from_world).to_array()``)."""
+        if self._boxes_F_arr is None:
+            self._boxes_F_arr = np.array([self._box_F(j).to_array() for j in range(len(self.boxes_world))],
+                                         dtype=np.float64).reshape(-1, 7)
+        return self._boxes_F_arr
+
+    def near_box_index(self) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+        """``(idx, box_of)``: the points of :meth:`near_boxes` and the first box holding each
+        (``point_box_indices(points_F, boxes_F, margin=HIT_MARGIN)``, -1 none), computed per
+        (point, box) pair with that function's arithmetic: a point whose cell one box touches is
+        tested against that box only (no other box can hold it), the others against every box."""
+        if self._near is None:
+            idx, code = self._cells()
+            box_of = np.full(len(idx), -1, dtype=np.int64)
+            p = self.points(idx)
+            if len(idx):
+                b = self.boxes_F_array()
+                one = np.flatnonzero(code >= 0)
+                bi = code[one].astype(np.intp)
+                ok = _pairs_inside(p[one], b, bi, HIT_MARGIN)
+                box_of[one[ok]] = bi[ok]
+                pos, box = self._several_pairs()  # the first box holding the point
+                ok = _pairs_inside(p[pos], b, box, HIT_MARGIN)
+                first = np.full(len(idx), len(b), dtype=np.int64)
+                np.minimum.at(first, pos[ok], box[ok])
+                got = np.flatnonzero(first < len(b))
+                box_of[got] = first[got]
+            full = np.full(len(self), -1, dtype=np.int64)
+            full[idx] = box_of
+            self._near = (idx, box_of, p, full)
+        return self._near[0], self._near[1]
+
+    def world_counts(self, T_world_from_F: F64) -> NDArray[np.int64]:
+        """(M,) ``count_points_in_boxes(xform(T_world_from_F, points_F), boxes_world)`` over the
+        whole sweep (nuScenes' ``num_lidar_pts``, no margin), computed per (point, box) pair as
+        :meth:`near_box_index` does: a box without margin holds no point outside its disc."""
+        m = len(self.boxes_world)
+        self.near_box_index()
+        assert self._near is not None
+        p = self._near[2]
+        _, code = self._cells()
+        counts = np.zeros(m, dtype=np.int64)
+        if len(p) == 0:
+            return counts
+        w = xform(np.asarray(T_world_from_F, dtype=np.float64), p)
+        b = boxes_to_array(self.boxes_world)
+        one = np.flatnonzero(code >= 0)
+        bi = code[one].astype(np.intp)
+        ok = _pairs_inside(w[one], b, bi, 0.0)
+        counts += np.bincount(bi[ok], minlength=m)
+        pos, box = self._several_pairs()
+        ok = _pairs_inside(w[pos], b, box, 0.0)
+        counts += np.bincount(box[ok], minlength=m)
+        return counts
 
     def _columns(self) -> tuple[NDArray[np.float32], float]:
         """The source points as a contiguous (3, N) float32 array and their largest |coordinate|."""
@@ -264,21 +409,29 @@ class SweepBoxes:
         tests = [(np.array([fx, s, cx - u0]), 0.0, math.inf), (np.array([-fx, -s, u1 - cx]), 0.0, math.inf),
                  (np.array([0.0, 0.0, 1.0]), NEAR, min(max_depth, 1e30)), (np.array([0.0, fy, cy - v0]), 0.0, math.inf),
                  (np.array([0.0, -fy, v1 - cy]), 0.0, math.inf)]
+        # the two u sides on every point, then the others on the points left (one gather)
         idx: NDArray[np.intp] | None = None
-        for n, lo, hi in tests:
+        xs, ys, zs = cols[0], cols[1], cols[2]
+        ok: NDArray[np.bool_] | None = None
+        for j, (n, lo, hi) in enumerate(tests):
+            if j == 2:
+                assert ok is not None
+                idx = np.flatnonzero(ok)
+                if idx.size == 0:
+                    return idx
+                xs, ys, zs = cols[0][idx], cols[1][idx], cols[2][idx]
+                ok = None
             scale = float(np.linalg.norm(n))
             n = n / scale
             a = (R.T @ n).astype(np.float32)
-            xs, ys, zs = (cols[0], cols[1], cols[2]) if idx is None else (cols[0][idx], cols[1][idx], cols[2][idx])
             val = a[0] * xs + a[1] * ys + a[2] * zs
             off = float(n @ t)
-            ok = val >= lo / scale - off - tol
+            test = val >= lo / scale - off - tol
             if hi < math.inf:
-                ok &= val <= hi / scale - off + tol
-            idx = np.flatnonzero(ok) if idx is None else idx[ok]
-            if idx.size == 0:
-                break
-        return idx if idx is not None else np.zeros(0, dtype=np.intp)
+                test &= val <= hi / scale - off + tol
+            ok = test if ok is None else ok & test
+        assert idx is not None and ok is not None
+        return idx[ok]
 
     def occlusion_counts(self, views: Sequence[tuple[F64, CameraModel, Sequence[tuple[int, F64, F64]]]]
                          ) -> list[list[tuple[int, int]]]:
@@ -288,7 +441,7 @@ class SweepBoxes:
         computed on the points that can fall in the polygons, with one point-in-box query for the
         points inside them over all views."""
         out: list[list[tuple[int, int]]] = []
-        pending = []  # (view, item, selected points' depths, their sweep indices, near)
+        pending = []  # (view, slots, boxes, item of each selected point, its depth, its sweep index, near)
         for v, (T_cam_from_F, camera, items) in enumerate(views):
             out.append([(0, 0)] * len(items))
             todo = [(i, m, poly, corners) for i, (m, poly, corners) in enumerate(items) if len(poly) >= 3]
@@ -302,25 +455,21 @@ class SweepBoxes:
             if len(uv) == 0:
                 continue
             order = np.argsort(uv[:, 0], kind="stable")
-            u_sorted = uv[order, 0]
-            for i, m, poly, corners in todo:
-                lo = poly.min(axis=0)
-                hi = poly.max(axis=0)
-                sel = order[np.searchsorted(u_sorted, lo[0], "left"):np.searchsorted(u_sorted, hi[0], "right")]
-                w = uv[sel, 1]
-                sel = sel[(w >= lo[1]) & (w <= hi[1])]
-                sel = sel[_in_convex(poly, uv[sel])]
-                pending.append((v, i, m, z[sel], index[sel], float(np.min(corners[:, 2]))))
+            sel, item = _in_polygons(uv, order, [poly for _, _, poly, _ in todo])
+            pending.append((v, [i for i, _, _, _ in todo], np.array(ms, dtype=np.intp), item, z[sel], index[sel],
+                            np.array([float(np.min(c[:, 2])) for _, _, _, c in todo])))
         if not pending:
             return out
-        sizes = [len(p[4]) for p in pending]
-        inside = self.first_box_is(np.concatenate([p[4] for p in pending]),
-                                   np.repeat(np.array([p[2] for p in pending], dtype=np.intp), sizes))
+        inside = self.first_box_is(np.concatenate([p[5] for p in pending]),
+                                   np.concatenate([p[2][p[3]] for p in pending]))
         start = 0
-        for (v, i, _, depths, _, near), k in zip(pending, sizes, strict=True):
-            ins = inside[start:start + k]
-            start += k
-            out[v][i] = (int(np.count_nonzero(ins)), int(np.count_nonzero(~ins & (depths < near))))
+        for v, slots, _, item, depths, _, near in pending:
+            ins = inside[start:start + len(item)]
+            start += len(item)
+            hits = np.bincount(item[ins], minlength=len(slots))
+            occ = np.bincount(item[~ins & (depths < near[item])], minlength=len(slots))
+            for j, i in enumerate(slots):
+                out[v][i] = (int(hits[j]), int(occ[j]))
         return out
 
     def first_box_is(self, idx: NDArray[np.intp], m: NDArray[np.intp]) -> NDArray[np.bool_]:
@@ -330,6 +479,8 @@ class SweepBoxes:
         whose sphere meets the point's box's."""
         if len(idx) == 0:
             return np.zeros(0, dtype=bool)
+        if self._near is not None:  # every point's box is known (near_box_index)
+            return self._near[3][idx] == m
         p = self.points(idx)
         used = np.unique(m)
         boxes = np.zeros((len(self.boxes_world), 7))
@@ -360,14 +511,78 @@ class SweepBoxes:
         """``(uv (K, 2), depth (K,), index (K,))`` of the points :func:`common.project_sweep` keeps
         whose pixel lies in ``rect`` (inclusive) at a depth of at most ``max_depth``."""
         cand = self.candidates(T_cam_from_F, camera, rect, max_depth)
-        pts_cam = xform(np.asarray(T_cam_from_F, dtype=np.float64), self.points(cand))  # as project_sweep's
+        T = np.asarray(T_cam_from_F, dtype=np.float64)
+        u0, v0, u1, v1 = rect
+        if camera.model == "none" and not math.isfinite(camera.max_radius):
+            # CameraModel.project of a pinhole camera, column by column: the same operations
+            if self.T is None:  # self.points(cand), column by column
+                x, y, z = (np.asarray(self.xyz[:, i][cand], dtype=np.float64) for i in range(3))
+            else:
+                p = self.points(cand)
+                x, y, z = p[:, 0], p[:, 1], p[:, 2]
+            zc = T[2, 0] * x + T[2, 1] * y + T[2, 2] * z + T[2, 3]  # as xform
+            front = np.flatnonzero((zc > NEAR) & (zc <= max_depth))
+            x, y, z = x[front], y[front], z[front]
+            zc = zc[front]
+            xn = (T[0, 0] * x + T[0, 1] * y + T[0, 2] * z + T[0, 3]) / zc
+            yn = (T[1, 0] * x + T[1, 1] * y + T[1, 2] * z + T[1, 3]) / zc
+            K = camera.K
+            u = K[0, 0] * xn + K[0, 1] * yn + K[0, 2]
+            v = K[1, 1] * yn + K[1, 2]
+            cu0, cv0, cu1, cv1 = camera.image_rect()
+            valid = (zc > 0.1) & (u >= cu0) & (u < cu1) & (v >= cv0) & (v < cv1)
+            valid &= (u >= u0) & (u <= u1) & (v >= v0) & (v <= v1)
+            keep = np.flatnonzero(valid)
+            return np.stack([u[keep], v[keep]], axis=1), zc[keep], cand[front[keep]]
+        pts_cam = xform(T, self.points(cand))  # as project_sweep's
         z = pts_cam[:, 2]
         front = np.flatnonzero((z > NEAR) & (z <= max_depth))
         uv, depth, valid = camera.project(pts_cam[front])
-        u0, v0, u1, v1 = rect
         valid &= (uv[:, 0] >= u0) & (uv[:, 0] <= u1) & (uv[:, 1] >= v0) & (uv[:, 1] <= v1)
         keep = np.flatnonzero(valid)
         return uv[keep], depth[keep], cand[front[keep]]
+
+
+def _in_polygons(uv: F64, order: NDArray[np.intp], polys: Sequence[F64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """The (point, polygon) pairs with the pixel ``uv[point]`` inside polygon (K, 2) ``polys[item]``:
+    ``(point indices, item indices)``, grouped by item in ascending order. A point is inside when
+    it lies in the polygon's bounding rectangle (inclusive) and ``common._in_convex`` holds, computed
+    with the same arithmetic for all polygons at once (``order``: the points sorted by u). Polygons
+    are padded to the same vertex count by repeating their last vertex: the zero-length edges add
+    zero cross products, which pass both orientation tests."""
+    t = len(polys)
+    kmax = max(len(q) for q in polys)
+    pad = np.empty((t, kmax, 2))
+    for j, q in enumerate(polys):
+        pad[j, :len(q)] = q
+        pad[j, len(q):] = q[-1]
+    lo = pad.min(axis=1)
+    hi = pad.max(axis=1)
+    u_sorted = uv[order, 0]
+    a = np.searchsorted(u_sorted, lo[:, 0], "left")
+    b = np.searchsorted(u_sorted, hi[:, 0], "right")
+    cnt = np.maximum(b - a, 0)
+    total = int(cnt.sum())
+    offsets = np.repeat(np.cumsum(cnt) - cnt, cnt)
+    sel = order[np.repeat(a, cnt) + np.arange(total) - offsets]
+    item = np.repeat(np.arange(t), cnt)
+    w = uv[sel, 1]
+    keep = (w >= np.repeat(lo[:, 1], cnt)) & (w <= np.repeat(hi[:, 1], cnt))
+    sel, item = sel[keep], item[keep]
+    run = np.bincount(item, minlength=t)  # the pairs come in runs of one item each
+    px, py = uv[sel, 0], uv[sel, 1]
+    nxt = np.roll(pad, -1, axis=1)
+    ex = nxt[:, :, 0] - pad[:, :, 0]  # (T, K) edge vectors, as _in_convex's b - a
+    ey = nxt[:, :, 1] - pad[:, :, 1]
+    pos = np.ones(len(sel), dtype=bool)
+    neg = np.ones(len(sel), dtype=bool)
+    for k in range(kmax):
+        cross = (np.repeat(ex[:, k], run) * (py - np.repeat(pad[:, k, 1], run))
+                 - np.repeat(ey[:, k], run) * (px - np.repeat(pad[:, k, 0], run)))
+        pos &= cross >= -1e-9
+        neg &= cross <= 1e-9
+    ok = pos | neg
+    return sel[ok], item[ok]
 
 
 def union_rect(rects: Sequence[tuple[float, float, float, float]]) -> tuple[float, float, float, float] | None:

@@ -119,3 +119,55 @@ def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool) -> None
     near = sb.near_boxes()
     assert set(np.flatnonzero(box_of_all >= 0)) <= set(near.tolist())
     assert len(near) < len(src)
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_near_box_index_and_world_counts_equal_the_kernels(rotated: bool) -> None:
+    """The grid's (point, box) pairs give point_box_indices (frame F, hit margin) and
+    count_points_in_boxes (world frame, no margin) over the whole sweep, bit for bit: overlapping
+    boxes (cells of several boxes), tilted boxes, and F tilted against the world (so that an upright
+    box in F is not the world box); the occlusion counts through them stay the same."""
+    from fusionlabel.geometry import count_points_in_boxes
+
+    rng = np.random.default_rng(11 + rotated)
+    c, s = np.cos(0.7), np.sin(0.7)
+    Rz = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    a, b = np.radians(4.0), np.radians(-3.0)  # pitch and roll of F against the world
+    Ry = np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+    Rx = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(b), -np.sin(b)], [0.0, np.sin(b), np.cos(b)]])
+    T_F_from_world = make_transform(Rz @ Ry @ Rx, [3.0, -7.0, -1.2])
+    T_world_from_F = invert(T_F_from_world)
+    boxes_world = []
+    for i in range(50):
+        if i % 5 == 4:  # overlapping the previous box
+            p = boxes_world[-1]
+            ctr = np.array(p.center) + rng.uniform(-1.5, 1.5, 3) * [1, 1, 0.2]
+        else:
+            ctr = rng.uniform([-30, -30, 0.5], [30, 30, 1.5])
+        tilt = rng.uniform(-0.2, 0.2, 2) if i % 7 == 0 else (0.0, 0.0)
+        boxes_world.append(Box3D(tuple(ctr), tuple(rng.uniform([1.0, 0.6, 0.8], [10.0, 2.6, 3.5])),
+                                 float(rng.uniform(-np.pi, np.pi)), float(tilt[0]), float(tilt[1])))
+    pts_w = [rng.uniform(-40, 40, (20000, 3)) * [1, 1, 0.1]]
+    for bw in boxes_world:  # inside, on and just beyond the faces
+        local = rng.uniform(-0.56, 0.56, (250, 3)) * np.array(bw.size)
+        pts_w.append(local @ bw.rotation().T + np.array(bw.center))
+    pts_F = xform(T_F_from_world, np.concatenate(pts_w))
+    T_F_from_src = make_transform(np.array([[0.9999619, -0.0087265, 0], [0.0087265, 0.9999619, 0], [0, 0, 1]]),
+                                  [0.0, 0.0, 0.0]) if rotated else None
+    src = (xform(invert(T_F_from_src), pts_F) if rotated else pts_F).astype(np.float32)
+    exact_F = xform(T_F_from_src, src) if rotated else np.asarray(src, dtype=np.float64)
+    boxes_F = [bw.transformed(T_F_from_world) for bw in boxes_world]
+    sb = SweepBoxes(src, T_F_from_src, boxes_world, T_F_from_world)
+    idx, box_of = sb.near_box_index()
+    want = point_box_indices(exact_F, boxes_F, margin=HIT_MARGIN)
+    assert np.array_equal(box_of, want[idx])
+    assert set(np.flatnonzero(want >= 0).tolist()) <= set(idx.tolist())
+    _, code = sb._cells()
+    assert (code == -2).sum() > 100  # cells of several boxes exercised
+    counts = sb.world_counts(T_world_from_F)
+    ref = count_points_in_boxes(xform(T_world_from_F, exact_F), boxes_world)
+    assert np.array_equal(counts, ref) and ref.sum() > 1000
+    # first_box_is answers from the same table
+    q = rng.integers(0, len(src), 5000)
+    m = rng.integers(0, len(boxes_world), 5000)
+    assert np.array_equal(sb.first_box_is(q, m), want[q] == m)
