@@ -24,7 +24,9 @@ points ``(N, 3)`` world-frame arrays in metres (``points_at(frame)``, ground rem
   (the sequence's ends, or the track's end, where there is none) are tracked again from the
   keyframes on both sides, so one fix corrects the frames around it. An edit that changes the
   box's size gives the whole track that size (one size per track; each box keeps the faces its
-  points support). An edit of a track that holds still puts the edited box at every frame of it
+  points support); so does a size edit of an interpolated track whose keyframes share one size
+  (an accepted pre-label of a walker or rider: its keyframes are its frames). An edit of a track
+  that holds still puts the edited box at every frame of it
   (one pose per still track). A motion state set by hand re-tracks the whole track: a still
   value holds it (:func:`fusionlabel.ontology.holds_still`), ``moving`` follows it.
 
@@ -127,6 +129,11 @@ def _commands(cmd: Command) -> Iterable[Command]:
         yield cmd
 
 
+def _differ(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Two sizes differ by more than ``SIZE_EDIT`` in some dimension."""
+    return max(abs(x - y) for x, y in zip(a, b, strict=True)) > SIZE_EDIT
+
+
 def edit_range(track: Track, frame: int, frame_count: int) -> tuple[int, int] | None:
     """The frames re-tracked after an edit of ``track`` at ``frame``: from the keyframe before it
     (exclusive; the sequence's first frame when there is none) to the keyframe after it
@@ -185,7 +192,13 @@ def requests_for(doc: AnnotationDocument, cmd: Command, frame_count: int,
             if tid not in doc or tid in out:
                 continue
             tr = doc.track(tid)
-            if not tr.tracked:  # interpolated tracks stay interpolated
+            if not tr.tracked:  # interpolated tracks stay interpolated, but one size stays one size:
+                # a size edit of a track whose other keyframes share one size (an accepted walker's,
+                # rider's) gives them all the new size, as it does a tracked track
+                sizes = [b.size for k, b in tr.keyframes.items() if k != f]
+                if (box is not None and sizes and _differ(box.size, sizes[0])
+                        and not any(_differ(o, sizes[0]) for o in sizes)):
+                    out[tid] = FollowRequest(tid, (f, f), False, "edited", tuple(float(v) for v in box.size))
                 continue
             if holds_still(tr.attributes):  # a still object: the edit moves it at every frame
                 ref = doc.box_at(tid, f)

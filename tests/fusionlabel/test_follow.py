@@ -377,3 +377,29 @@ def test_an_accepted_still_vehicle_asks_for_nothing() -> None:
     doc, _, cmd = _accepted(dict.fromkeys(range(N), car), range(4, N - 4))
     assert not doc.track(cmd.track_ids[0]).tracked  # one keyframe, held
     assert requests_for(doc, cmd, N) == []
+
+
+def test_a_size_edit_of_an_interpolated_track_of_one_size_sizes_all_its_keyframes() -> None:
+    truth = driving(1.4, size=(0.6, 0.7, 1.75))  # an accepted walker's boxes: keyframes of one size
+    doc, stack, cmd = doc_with(truth[0], label="pedestrian")
+    tid = cmd.track_id
+    for f in (5, 10, 15):
+        stack.push(SetKeyframe(tid, f, truth[f]))
+    nudge = SetKeyframe(tid, 10, truth[10].replace(center=(truth[10].center[0] + 0.1, *truth[10].center[1:])))
+    stack.push(nudge)
+    assert requests_for(doc, nudge, N) == []  # a move: that keyframe only, interpolated as before
+    edit = SetKeyframe(tid, 10, truth[10].replace(size=(1.8, 0.6, 1.75)))  # a rider, in fact
+    stack.push(edit)
+    (req,) = requests_for(doc, edit, N)
+    assert (req.frames, req.size) == ((10, 10), (1.8, 0.6, 1.75))
+    fp = plan_follow(doc, N, req)
+    apply_follow(stack, fp, run_follow(fp, scene(truth)), edit)
+    tr = doc.track(tid)
+    assert not tr.tracked and sorted(tr.keyframes) == [0, 5, 10, 15]
+    assert all(b.size[:2] == pytest.approx((1.8, 0.6)) for b in tr.keyframes.values())
+    stack.undo()  # the edit and the sizes it gave: one step
+    assert doc.track(tid).keyframes[5].size == truth[5].size
+    mixed = SetKeyframe(tid, 5, truth[5].replace(size=(0.9, 0.7, 1.75)))
+    stack.push(mixed)
+    stack.push(edit := SetKeyframe(tid, 10, truth[10].replace(size=(1.8, 0.6, 1.75))))
+    assert requests_for(doc, edit, N) == []  # keyframes of several sizes: a size by frame, left so
