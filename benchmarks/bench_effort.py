@@ -59,7 +59,9 @@ Routes (each a list of pluggable steps; the "before" ones use only what the wind
   one), the rest reviewed one by one; inspect every accepted track (a false track found there is
   deleted: click + ``Shift+Delete``) and fix. With ``fusionlabel.follow`` (the window's default) a
   fix of a track with tracked boxes (an accepted moving vehicle's machine boxes) re-tracks the
-  frames around it; the desk lets that job finish after each fix.
+  frames around it; the desk lets that job finish after each fix. Accepting such a track extends
+  it past its ends (the window's job on accept; the desk lets it finish after ``Shift+Y`` and
+  after the one-by-one review); the frames it gained below the review confidence are inspected.
 
 Prints per route and class (moving / static vehicles, pedestrians, cyclists, ...): tracks, actions
 per track (clicks + drags + keys; overhead such as rejecting false proposals is shared evenly over
@@ -493,7 +495,10 @@ class Desk:
                 self.resized.add(req.track_id)
             if req.track_id in self.doc:
                 tr = self.doc.track(req.track_id)
-                self.flagged[req.track_id] = {f for f, c in tr.tracked_confidence.items() if c < REVIEW_BELOW}
+                low = {f for f, c in tr.tracked_confidence.items() if c < REVIEW_BELOW}
+                if getattr(req, "extend", False):  # an accepted track extended: the frames it gained
+                    low -= set(fp.track.tracked)  # (its own boxes are the detector's, scored by it)
+                self.flagged[req.track_id] = low
 
     def sweep_points(self, f: int) -> np.ndarray:
         """Frame ``f``'s world points without the ground, as the window gives auto-tracking
@@ -1043,9 +1048,13 @@ def prelabel_after(desk: Desk, result: RouteResult, proposals: list[Proposal] | 
     assert q is not None
     claimed: dict[int, int] = {}
     before = set(desk.doc.track_ids())
+    # the window's automatic tracking is on (its default): an accepted moving vehicle's track is
+    # extended past its ends, an edit of a track with tracked boxes re-tracks the frames around it
+    desk.following = desk.features.follow is not None
     if desk.features.bulk_accept:
         led.charge_to(OVERHEAD)
         desk.key("y", "shift")  # accept everything above the threshold
+        desk.settle()
     for tid in sorted(set(desk.doc.track_ids()) - before):
         tr = desk.doc.track(tid)
         f0 = tr.keyframe_indices()[0]
@@ -1062,9 +1071,7 @@ def prelabel_after(desk: Desk, result: RouteResult, proposals: list[Proposal] | 
         claimed[g.gt_id] = tid
         desk.owner[tid] = g.gt_id
     review_one_by_one(desk, claimed, result, REJECT_RUN if desk.features.reject_rest else None)
-    # the window's automatic tracking is on (its default): an edit of a track with tracked boxes
-    # (an accepted moving vehicle's machine boxes) re-tracks the frames around it
-    desk.following = desk.features.follow is not None
+    desk.settle()
     if desk.following:
         desk.on_fixed = lambda _tid: desk.settle()
     for gid, tid in claimed.items():

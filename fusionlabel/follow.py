@@ -24,7 +24,9 @@ points ``(N, 3)`` world-frame arrays in metres (``points_at(frame)``, ground rem
   (the sequence's ends, or the track's end, where there is none) are tracked again from the
   keyframes on both sides, so one fix corrects the frames around it. An edit that changes the
   box's size gives the whole track that size (one size per track; each box keeps the faces its
-  points support). An edit of a track that holds still puts the edited box at every frame of it
+  points support); so does a size edit of an interpolated track whose keyframes share one size
+  (an accepted pre-label of a walker or rider: its keyframes are its frames). An edit of a track
+  that holds still puts the edited box at every frame of it
   (one pose per still track). A motion state set by hand re-tracks the whole track: a still
   value holds it (:func:`fusionlabel.ontology.holds_still`), ``moving`` follows it.
 
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -92,11 +94,13 @@ MAX_FINISH_FRAMES = 20
 class FollowOptions:
     """What the window does by itself (Assist menu toggles): ``on_create`` track a new box through
     the sequence; ``finish`` give a newly tracked track its heading, size and motion state;
-    ``on_edit`` re-track the frames around an edited box."""
+    ``on_edit`` re-track the frames around an edited box; ``on_accept`` extend an accepted
+    pre-label track with tracked boxes (a moving vehicle) past its ends."""
 
     on_create: bool = True
     on_edit: bool = True
     finish: bool = True
+    on_accept: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,8 @@ class FollowRequest:
     new track (:func:`finish_track`); ``reason``: ``"created"`` or ``"edited"``; ``size``: the
     edit gave the box a new size (l, w, h), which the whole track takes (one size per track);
     ``hold``: the edited box of a track that holds still, which every frame of it takes (one pose
-    per still track)."""
+    per still track); ``extend``: an accepted pre-label track, followed from its boxes (all of
+    them, as keyframes) past its first and last frame, its own boxes kept (:func:`extend_result`)."""
 
     track_id: int
     frames: tuple[int, int]
@@ -113,6 +118,7 @@ class FollowRequest:
     reason: str
     size: tuple[float, float, float] | None = None
     hold: Box3D | None = None
+    extend: bool = False
 
 
 def _commands(cmd: Command) -> Iterable[Command]:
@@ -121,6 +127,11 @@ def _commands(cmd: Command) -> Iterable[Command]:
             yield from _commands(c)
     else:
         yield cmd
+
+
+def _differ(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Two sizes differ by more than ``SIZE_EDIT`` in some dimension."""
+    return max(abs(x - y) for x, y in zip(a, b, strict=True)) > SIZE_EDIT
 
 
 def edit_range(track: Track, frame: int, frame_count: int) -> tuple[int, int] | None:
@@ -146,11 +157,21 @@ def requests_for(doc: AnnotationDocument, cmd: Command, frame_count: int,
     its neighbourhood, or, when the track holds still, puts the edited box at every frame of it;
     a motion state set by hand (moving, or a still value) on a tracked track tracks it again over
     the whole sequence (held still, or followed). Commands of other kinds (auto-tracking's own,
-    whole-track edits, review) ask for nothing."""
+    whole-track edits, the rest of the review) ask for nothing, but an accepted pre-label with
+    tracked boxes (a moving vehicle) is extended past its ends (``options.on_accept``): the
+    detector often finds a car a few frames later or loses it a few frames earlier than it is
+    seen."""
     out: dict[int, FollowRequest] = {}
     for c in _commands(cmd):
         if isinstance(c, CreateTrack) and options.on_create and c.track_id is not None and c.track_id in doc:
             out[c.track_id] = FollowRequest(int(c.track_id), (0, frame_count - 1), options.finish, "created")
+            continue
+        if type(c).__name__ == "AcceptProposal":  # a pre-label accepted (review queue; Y, Shift+Y)
+            tid = getattr(c, "track_id", None)
+            if options.on_accept and tid is not None and tid in doc and tid not in out:
+                tr = doc.track(tid)
+                if tr.tracked and not holds_still(tr.attributes):  # a moving vehicle's machine boxes
+                    out[int(tid)] = FollowRequest(int(tid), (0, frame_count - 1), False, "accepted", extend=True)
             continue
         if not options.on_edit:
             continue
@@ -171,7 +192,13 @@ def requests_for(doc: AnnotationDocument, cmd: Command, frame_count: int,
             if tid not in doc or tid in out:
                 continue
             tr = doc.track(tid)
-            if not tr.tracked:  # interpolated tracks stay interpolated
+            if not tr.tracked:  # interpolated tracks stay interpolated, but one size stays one size:
+                # a size edit of a track whose other keyframes share one size (an accepted walker's,
+                # rider's) gives them all the new size, as it does a tracked track
+                sizes = [b.size for k, b in tr.keyframes.items() if k != f]
+                if (box is not None and sizes and _differ(box.size, sizes[0])
+                        and not any(_differ(o, sizes[0]) for o in sizes)):
+                    out[tid] = FollowRequest(tid, (f, f), False, "edited", tuple(float(v) for v in box.size))
                 continue
             if holds_still(tr.attributes):  # a still object: the edit moves it at every frame
                 ref = doc.box_at(tid, f)
@@ -454,6 +481,9 @@ def run_follow(fp: FollowPlan, points_at: PointsAt, *, full_points_at: PointsAt 
                      hold_confidence={f: conf.get(f, HELD_UNSEEN_CONFIDENCE) for f in todo},
                      keyframes=tuple(k for k, b in sorted(fp.track.keyframes.items()) if b != req.hold))
         return FollowResult({req.track_id: AutoTrackResult(req.track_id)}, fin)
+    if req.extend:
+        return FollowResult({req.track_id: extend_result(fp, points_at, progress=progress, params=params,
+                                                         ontology=onto)})
     results = run_plan(fp.plan, points_at, progress=progress, params=params, ontology=onto)
     out = FollowResult(results)
     r = results.get(req.track_id)
@@ -465,6 +495,38 @@ def run_follow(fp: FollowPlan, points_at: PointsAt, *, full_points_at: PointsAt 
         boxes = {**fp.track.tracked, **r.boxes, **fp.track.keyframes}
         out.finish = Finish(req.track_id, size=req.size,
                             points={f: _near(b, points_at(f)) for f, b in boxes.items()})
+    return out
+
+
+def extend_result(fp: FollowPlan, points_at: PointsAt, *, progress: Progress | None = None,
+                  params: AutoTrackParams | None = None, ontology: Ontology | None = None) -> AutoTrackResult:
+    """An accepted track extended past its ends: auto-tracked over ``fp``'s frames outside the
+    span of its boxes, from all its boxes (keyframes and tracked, as keyframes: the motion model
+    sees the whole track), forwards up to the last frame fitted to points and backwards down to
+    the first (boxes only carried by the motion model past where the object is last seen are
+    left out). The result holds the track's own tracked boxes too, unchanged, so applying it over
+    the whole range replaces nothing of them."""
+    tr = fp.track
+    tid = fp.request.track_id
+    known = {**tr.tracked, **tr.keyframes}
+    out = AutoTrackResult(tid, dict(tr.tracked), dict(tr.tracked_confidence))
+    if not known:
+        return out
+    first, last = min(known), max(known)
+    if not any(f < first or f > last for f in fp.plan.frames):
+        return out
+    seed = next(s for s in fp.plan.seeds if s.track_id == tid)
+    plan = replace(fp.plan, seeds=(replace(seed, keyframes=known),))
+    r = run_plan(plan, points_at, progress=progress, params=params, ontology=ontology).get(tid)
+    if r is None:
+        return out
+    lo = min((f for f in r.fitted if f < first), default=first)
+    hi = max((f for f in r.fitted if f > last), default=last)
+    for f, b in r.boxes.items():
+        if lo <= f < first or last < f <= hi:
+            out.boxes[f], out.confidence[f] = b, r.confidence[f]
+            if f in r.fitted:
+                out.fitted.add(f)
     return out
 
 

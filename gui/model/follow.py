@@ -75,6 +75,7 @@ class Follow:
     def options(self) -> FollowOptions:
         v = self.model.view
         return FollowOptions(on_create=bool(v.auto_track_new), on_edit=bool(v.auto_track_edits),
+                             on_accept=bool(v.auto_track_new),
                              finish=bool(v.auto_track_new))
 
     # ---- requests -------------------------------------------------------------------------------

@@ -325,3 +325,81 @@ def test_a_motion_state_set_by_hand_holds_the_track_still_or_lets_it_move() -> N
     assert not fp.plan.seeds[0].still
     apply_follow(stack, fp, run_follow(fp, points), set_moving)
     assert math.dist(doc.box_at(tid, N - 1).box.center[:2], truth[N - 1].center[:2]) < 0.5
+
+
+def _accepted(truth: dict[int, Box3D], frames: range) -> tuple[AnnotationDocument, UndoStack, object]:
+    """A document whose pre-label of a moving car (its true boxes at ``frames``) is accepted."""
+    from fusionlabel.assist.review import AcceptAbove, SetProposals
+    from fusionlabel.document import Proposal
+
+    doc = AnnotationDocument(N, TIMES)
+    stack = UndoStack(doc)
+    stack.push(SetProposals([Proposal(0, "car", {f: truth[f] for f in frames}, dict.fromkeys(frames, 0.9), 0.9)]))
+    return doc, stack, stack.push(AcceptAbove([0], {0: "car"}))
+
+
+def test_an_accepted_moving_car_is_extended_past_its_ends_in_the_accept_step() -> None:
+    truth = driving(8.0)
+    doc, stack, cmd = _accepted(truth, range(4, N - 4))  # the detector found it late and lost it early
+    tid = cmd.track_ids[0]
+    before = doc.track(tid).copy()
+    (req,) = requests_for(doc, cmd, N)
+    assert (req.track_id, req.frames, req.reason, req.extend) == (tid, (0, N - 1), "accepted", True)
+    assert requests_for(doc, cmd, N, FollowOptions(on_accept=False)) == []
+    fp = plan_follow(doc, N, req)
+    apply_follow(stack, fp, run_follow(fp, scene(truth)), cmd)
+    tr = doc.track(tid)
+    assert tr.span() == (0, N - 1)
+    for f in range(N):
+        b = doc.box_at(tid, f).box
+        assert math.dist(b.center[:2], truth[f].center[:2]) < 0.3
+        assert abs(wrap_angle(b.yaw - truth[f].yaw)) < math.radians(5)
+    assert tr.keyframes == before.keyframes  # its own boxes are kept as they were
+    assert all(tr.tracked[f] == b for f, b in before.tracked.items())
+    assert len(stack) == 2  # the proposals, then accepted and extended: one step
+    stack.undo()
+    assert tid not in doc
+
+
+def test_an_accepted_track_is_extended_only_where_the_object_is_seen() -> None:
+    truth = driving(8.0)
+    gone = set(range(N - 6, N))  # the car leaves the sensor's sight at frame N - 6
+    doc, stack, cmd = _accepted(truth, range(4, N - 8))
+    (req,) = requests_for(doc, cmd, N)
+    fp = plan_follow(doc, N, req)
+    apply_follow(stack, fp, run_follow(fp, scene(truth, missing=gone)), cmd)
+    tid = cmd.track_ids[0]
+    assert doc.track(tid).span() == (0, N - 7)  # no box carried on past where it was last seen
+
+
+def test_an_accepted_still_vehicle_asks_for_nothing() -> None:
+    car = Box3D((6.0, 3.0, 0.75), CAR, 0.05)
+    doc, _, cmd = _accepted(dict.fromkeys(range(N), car), range(4, N - 4))
+    assert not doc.track(cmd.track_ids[0]).tracked  # one keyframe, held
+    assert requests_for(doc, cmd, N) == []
+
+
+def test_a_size_edit_of_an_interpolated_track_of_one_size_sizes_all_its_keyframes() -> None:
+    truth = driving(1.4, size=(0.6, 0.7, 1.75))  # an accepted walker's boxes: keyframes of one size
+    doc, stack, cmd = doc_with(truth[0], label="pedestrian")
+    tid = cmd.track_id
+    for f in (5, 10, 15):
+        stack.push(SetKeyframe(tid, f, truth[f]))
+    nudge = SetKeyframe(tid, 10, truth[10].replace(center=(truth[10].center[0] + 0.1, *truth[10].center[1:])))
+    stack.push(nudge)
+    assert requests_for(doc, nudge, N) == []  # a move: that keyframe only, interpolated as before
+    edit = SetKeyframe(tid, 10, truth[10].replace(size=(1.8, 0.6, 1.75)))  # a rider, in fact
+    stack.push(edit)
+    (req,) = requests_for(doc, edit, N)
+    assert (req.frames, req.size) == ((10, 10), (1.8, 0.6, 1.75))
+    fp = plan_follow(doc, N, req)
+    apply_follow(stack, fp, run_follow(fp, scene(truth)), edit)
+    tr = doc.track(tid)
+    assert not tr.tracked and sorted(tr.keyframes) == [0, 5, 10, 15]
+    assert all(b.size[:2] == pytest.approx((1.8, 0.6)) for b in tr.keyframes.values())
+    stack.undo()  # the edit and the sizes it gave: one step
+    assert doc.track(tid).keyframes[5].size == truth[5].size
+    mixed = SetKeyframe(tid, 5, truth[5].replace(size=(0.9, 0.7, 1.75)))
+    stack.push(mixed)
+    stack.push(edit := SetKeyframe(tid, 10, truth[10].replace(size=(1.8, 0.6, 1.75))))
+    assert requests_for(doc, edit, N) == []  # keyframes of several sizes: a size by frame, left so
