@@ -56,6 +56,7 @@ __all__ = [
     "detect_format",
     "format_names",
     "open_dataset",
+    "reopen_format",
 ]
 
 
@@ -435,6 +436,13 @@ def _open(p: Path, name: str, options: dict[str, Any]) -> LoadedSequence:
     return loaded
 
 
+def reopen_format(loaded: LoadedSequence) -> str:
+    """The format that reopens ``loaded`` from its path, as a project records it: ``"packed"`` for
+    a packed copy (its ``info.format`` is its source's layout, kept for the writers), else
+    ``info.format``."""
+    return "packed" if "packed_from" in loaded.info.meta else loaded.info.format
+
+
 def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any]:
     """Facts about an opened sequence as a JSON-ready dict (for ``fusionlabel info``): format,
     name, frames, duration, sensors, image sizes, points per sweep (reads every sweep when
@@ -459,7 +467,7 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
         cam = info.rig.camera(c)
         images[c] = {"width": cam.width, "height": cam.height, "model": cam.model}
     return {
-        "format": "packed" if "packed_from" in info.meta else info.format,
+        "format": reopen_format(loaded),
         "source_format": info.format,
         "name": info.name,
         "path": (str(info.meta["recording"]["path"]) if isinstance(info.meta.get("recording"), dict)
