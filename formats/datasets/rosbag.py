@@ -56,6 +56,7 @@ from calib.transforms import invert, make_transform
 from formats.datasets.base import LoadedSequence, decode_camera_image
 from formats.datasets.errors import DatasetError
 from formats.datasets.rosbag_store import BAG_SUFFIXES, BagStore, header_stamp_ns
+from formats.io import outside_roots
 from formats.limits import MAX_FRAMES, MAX_IMAGE_PIXELS
 from formats.pointcloud import PointCloud, _finish
 from formats.sync import DEFAULT_TOLERANCE_NS, synchronize
@@ -98,6 +99,8 @@ def is_recording(path: Path) -> bool:
     p = Path(path)
     if p.is_dir():
         meta = p / "metadata.yaml"
+        if meta.is_file() and outside_roots(meta, [os.path.realpath(p)]) is not None:
+            return True  # a link out of the folder: not read here; the loader refuses it, naming it
         return meta.is_file() and b"rosbag2_bagfile_information" in _head(meta, 4096)
     if p.suffix.lower() not in BAG_SUFFIXES or not p.is_file():
         return False
@@ -408,9 +411,12 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise DatasetError(p, "the topic mapping must be a mapping of option -> value")
-    unknown = sorted(set(data) - set(MAPPING_KEYS))
+    unknown = sorted(set(data) - set(MAPPING_KEYS), key=str)
     if unknown:
         raise DatasetError(p, f"unknown keys {unknown}; known: {', '.join(MAPPING_KEYS)}")
+    from formats.datasets import check_options
+
+    check_options(p, data)  # each value of the kind the option takes (a topic, a tolerance in range)
     return dict(data)
 
 
