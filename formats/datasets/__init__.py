@@ -38,6 +38,7 @@ from formats.datasets.native import is_native, load_native
 from formats.datasets.nuscenes import find_versions, load_nuscenes
 from formats.datasets.sustech import is_sustech, load_sustech
 from formats.io import confined_to, outside_roots
+from formats.limits import MAX_TOLERANCE_MS
 from formats.pointcloud import SUFFIXES as CLOUD_SUFFIXES
 from fusionlabel.errors import ModelError
 
@@ -365,7 +366,12 @@ def _is_str(v: Any) -> bool:
 
 
 def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def _is_topics(v: Any) -> bool:
@@ -389,7 +395,8 @@ OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "name": (_is_str, "a name"),
     "timestamp_unit": (lambda v: v in ("ns", "us", "ms", "s"), "one of ns, us, ms, s"),
     "timestamps": (lambda v: v in ("points", "ids"), "'points' or 'ids'"),
-    "tolerance_ms": (lambda v: _is_num(v) and v >= 0, "a non-negative number"),
+    "tolerance_ms": (lambda v: _is_num(v) and 0 <= v <= MAX_TOLERANCE_MS,
+                     f"a number of milliseconds in 0..{MAX_TOLERANCE_MS:.0f}"),
     "rate_hz": (lambda v: _is_num(v) and v > 0, "a positive number"),
     "check_files": (lambda v: isinstance(v, bool), "true or false"),
     "lidar": (_is_str, "a LiDAR name"),

@@ -178,6 +178,15 @@ def test_topic_choice_options_and_mapping_file(scene: Path, tmp_path: Path) -> N
     mp.write_text("lidar: /x\n")
     with pytest.raises(DatasetError, match="unknown keys"):
         open_dataset(amb, mapping=str(mp))
+    # values of the wrong kind or out of range name the mapping file (not OverflowError / ValueError)
+    for bad, what in (("tolerance_ms: 1e308", "tolerance_ms"), ("tolerance_ms: -1", "tolerance_ms"),
+                      ("tolerance_ms: " + "9" * 400, "tolerance_ms"), ("stamps: [1]", "stamps"),
+                      ("lidar_topic: 7", "lidar_topic"), ("ego_frame: {a: 1}", "ego_frame")):
+        mp.write_text(bad + "\n")
+        with pytest.raises(DatasetError, match=f"map.yaml: option '{what}'"):
+            open_dataset(amb, mapping=str(mp))
+    with pytest.raises(DatasetError, match="option 'tolerance_ms'"):
+        open_dataset(amb, tolerance_ms=1e308)
     with pytest.raises(DatasetError, match="not a PointCloud2 topic"):
         open_dataset(amb, lidar_topic="/tf")
 
