@@ -98,6 +98,16 @@ def test_read_every_kind(tmp_path: Path) -> None:
     (tmp_path / "own.json").write_text(json.dumps({"GTs": own["GTs"]}))
     with pytest.raises(FormatError, match="own.json: .*no T_world_from_ego"):
         read_map_file(tmp_path / "own.json")
+    # a MapTR pose, frame or stamp of the wrong kind names the file and the sample
+    d = json.loads(files["maptr"].read_text())
+    for key, value in (("T_world_from_ego", [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, []], [0, 0, 0, 1]]),
+                       ("T_world_from_ego", [1, 2]),
+                       ("frame", "x"), ("frame", 2**70), ("frame", -1), ("timestamp_ns", 1.5)):
+        g = json.loads(json.dumps(d))
+        g["GTs"][1][key] = value
+        (tmp_path / "m.json").write_text(json.dumps(g))
+        with pytest.raises(FormatError, match=f"m.json: GTs\\[1\\].{key}"):
+            read_map_file(tmp_path / "m.json")
     (tmp_path / "bad.json").write_text(json.dumps({"tracks": []}))
     with pytest.raises(FormatError, match="bad.json: not a map file"):
         read_map_file(tmp_path / "bad.json")
