@@ -108,6 +108,15 @@ def test_read_every_kind(tmp_path: Path) -> None:
         (tmp_path / "m.json").write_text(json.dumps(g))
         with pytest.raises(FormatError, match=f"m.json: GTs\\[1\\].{key}"):
             read_map_file(tmp_path / "m.json")
+    # an OpenLABEL map object whose object_data / poly3d is not an object / a list of them
+    d = json.loads(files["openlabel"].read_text())
+    key = next(iter(d["openlabel"]["objects"]))
+    for od in ([1, 2], {"poly3d": 5}, {"poly3d": [1]}, {"poly3d": "ab"}):
+        g = json.loads(json.dumps(d))
+        g["openlabel"]["objects"][key]["object_data"] = od
+        (tmp_path / "o.json").write_text(json.dumps(g))
+        with pytest.raises(FormatError, match=f"o.json: openlabel.objects.{key}: object_data.poly3d"):
+            read_map_file(tmp_path / "o.json")
     (tmp_path / "bad.json").write_text(json.dumps({"tracks": []}))
     with pytest.raises(FormatError, match="bad.json: not a map file"):
         read_map_file(tmp_path / "bad.json")
