@@ -800,6 +800,7 @@ def run_case(seed: Seed, case: int, base_seed: int, tmp: Path, timeout_s: float,
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # child
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.close(r)
         try:
             _child(seed, case, base_seed, tmp, mem_bytes, w)
@@ -965,14 +966,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose and r.outcome not in ("ok", "project-error"):
             print(f"case {r.case} {r.seed} {r.outcome}: {r.mutation}: {r.error} [{r.place}]", flush=True)
         if args.every and len(running.results) % args.every == 0:
+            if args.json:  # the results so far: a run stopped later still leaves them
+                args.json.write_text(json.dumps([x.__dict__ for x in running.results]))
             c = running.counts()
             print(f"[{len(running.results)} cases, {time.perf_counter() - t0:.0f} s] "
                   + ", ".join(f"{k} {c.get(k, 0)}" for k in OUTCOMES)
                   + f"; peak {running.peak_mb():.0f} MiB; slowest "
                   f"{max(x.seconds for x in running.results):.1f} s", flush=True)
 
-    summary = run(n, args.seed, args.timeout, args.mem_gib, seeds_dir=args.seeds_dir, only=args.only,
-                  progress=progress)
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a run stopped with SIGTERM reports the cases it ran
+    try:
+        summary = run(n, args.seed, args.timeout, args.mem_gib, seeds_dir=args.seeds_dir, only=args.only,
+                      progress=progress)
+    except KeyboardInterrupt:
+        print(f"stopped after {len(running.results)} cases")
+        summary = running
     print(report(summary, args.show))
     print(per_seed(summary))
     print(f"wall time {time.perf_counter() - t0:.0f} s")
