@@ -238,3 +238,22 @@ def test_real_sample_with_sweeps_added_opens_them_and_the_devkit_loads_the_expor
     n_bytes = len(plain.read_lidar(0)) * 5 * 4
     for c in r["chain"]:
         assert np.allclose(c[2], by_t[c[0] * 1000], atol=1e-6) and c[3] == n_bytes
+
+
+def test_a_sweep_with_a_dangling_sensor_token_names_the_table(scenes: tuple[Path, Path], tmp_path: Path) -> None:
+    """A sweep's calibrated_sensor token that names no record is a DatasetError naming the table
+    and the sample_data (KeyError before; the keyframes' tokens were checked, not the sweeps')."""
+    import shutil
+
+    _, nusc = scenes
+    d = tmp_path / "n"
+    shutil.copytree(nusc, d)
+    tables = next(p for p in d.iterdir() if (p / "sample_data.json").is_file())
+    recs = json.loads((tables / "sample_data.json").read_text())
+    sweep = next(r for r in recs if not r["is_key_frame"])
+    sweep["calibrated_sensor_token"] = "nope"
+    (tables / "sample_data.json").write_text(json.dumps(recs))
+    open_dataset(d)  # the keyframes alone do not need it
+    with pytest.raises(DatasetError, match=f"calibrated_sensor.json: sample_data {sweep['token']}: unknown "
+                                           "calibrated_sensor token 'nope'"):
+        open_dataset(d, sweeps=True)
