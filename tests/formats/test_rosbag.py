@@ -498,3 +498,14 @@ def test_bag_benchmark_measures_a_small_bag(bags: dict[str, Path], scene: Path,
     assert load_benchmark("bench_bag")._measure(scene, bags["ros2-mcap"], 3, 4) == 0
     out = capsys.readouterr().out
     assert "open: bag" in out and "s CPU" in out and "ratio bag/folder" in out
+
+
+def test_a_damaged_type_definition_names_file_and_topic(bags: dict[str, Path], tmp_path: Path) -> None:
+    """An MCAP whose CameraInfo schema names a field otherwise (``width`` -> ``wodth``) decodes into
+    a message without it: a DatasetError naming the file and the topic (AttributeError before)."""
+    mcap = next(bags["ros2-mcap"].glob("*.mcap"))
+    bad = tmp_path / "bad.mcap"
+    bad.write_bytes(mcap.read_bytes().replace(b"uint32 width", b"uint32 wodth"))
+    with pytest.raises(DatasetError, match=r"bad.mcap: topic /sensors/\w+/camera_info: message 0 does not have the "
+                                           r"fields of its type \(AttributeError"):
+        open_dataset(bad)
