@@ -634,7 +634,11 @@ def _consume_project(path: Path, scratch: Path) -> None:
 
     opened = open_source(path)
     try:
-        assert opened.sequence is not None and opened.project is not None
+        if opened.project is None:  # the project file was renamed or deleted: what is left opened as a dataset
+            assert opened.sequence is not None
+            _consume_loaded(opened.sequence, point_colors)
+            return
+        assert opened.sequence is not None  # open_source requires the sequence
         _consume_loaded(opened.sequence, point_colors)
         save_project(scratch / "again.flproj", opened.document, opened.project.sequence,
                      ontology=opened.project.ontology)
@@ -672,6 +676,8 @@ def consume(kind: str, path: Path, scratch: Path, options: dict[str, Any] | None
         from fusionlabel.commands import UndoStack
 
         _consume_project(path, scratch)
+        if not path.is_file():  # the project file was renamed or deleted: nothing to review
+            return
         project = load_project(path)
         doc = project.document
         queue = ReviewQueue(doc, UndoStack(doc))
