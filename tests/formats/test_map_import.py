@@ -117,6 +117,14 @@ def test_read_every_kind(tmp_path: Path) -> None:
         (tmp_path / "o.json").write_text(json.dumps(g))
         with pytest.raises(FormatError, match=f"o.json: openlabel.objects.{key}: object_data.poly3d"):
             read_map_file(tmp_path / "o.json")
+    # an Argoverse 2 lane mark type that is not a string (AttributeError before)
+    d = json.loads(files["av2"].read_text())
+    key = next(iter(d["lane_segments"]))
+    for mark in ({"a": 1}, -1, None, ["SOLID_WHITE"]):
+        d["lane_segments"][key]["left_lane_mark_type"] = mark
+        (tmp_path / "a.json").write_text(json.dumps(d))
+        with pytest.raises(FormatError, match="a.json: bad entry: lane mark type"):
+            read_map_file(tmp_path / "a.json", "av2")
     (tmp_path / "bad.json").write_text(json.dumps({"tracks": []}))
     with pytest.raises(FormatError, match="bad.json: not a map file"):
         read_map_file(tmp_path / "bad.json")
