@@ -75,9 +75,12 @@ def find_versions(root: Path) -> list[str]:
 
 def _us_to_ns(v: Any, where: Path, what: str) -> int:
     try:
-        return int((Decimal(repr(v) if isinstance(v, float) else str(v)) * 1000).to_integral_value())
+        ns = int((Decimal(repr(v) if isinstance(v, float) else str(v)) * 1000).to_integral_value())
     except Exception:
         raise DatasetError(where, f"{what}: timestamp {v!r} is not a number (microseconds)") from None
+    if not -(2**63) <= ns < 2**63:  # the frames' times are int64 nanoseconds
+        raise DatasetError(where, f"{what}: timestamp {v!r} is out of range (microseconds)")
+    return ns
 
 
 def _is_num(v: Any) -> bool:

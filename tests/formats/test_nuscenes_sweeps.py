@@ -257,3 +257,21 @@ def test_a_sweep_with_a_dangling_sensor_token_names_the_table(scenes: tuple[Path
     with pytest.raises(DatasetError, match=f"calibrated_sensor.json: sample_data {sweep['token']}: unknown "
                                            "calibrated_sensor token 'nope'"):
         open_dataset(d, sweeps=True)
+
+
+def test_a_timestamp_beyond_int64_nanoseconds_names_the_record(scenes: tuple[Path, Path], tmp_path: Path) -> None:
+    """A sample_data timestamp of -1e308 us is a DatasetError naming the table and the record
+    (OverflowError when the sweeps' times became an int64 array before)."""
+    import shutil
+
+    _, nusc = scenes
+    d = tmp_path / "n"
+    shutil.copytree(nusc, d)
+    tables = next(p for p in d.iterdir() if (p / "sample_data.json").is_file())
+    recs = json.loads((tables / "sample_data.json").read_text())
+    cam = next(r for r in recs if "CAM_" in r["filename"])
+    cam["timestamp"] = -1e308
+    (tables / "sample_data.json").write_text(json.dumps(recs))
+    with pytest.raises(DatasetError, match=f"sample_data.json: sample_data {cam['token']}: timestamp -1e[+]?308 is "
+                                           "out of range"):
+        open_dataset(d, sweeps=True)
