@@ -3,16 +3,24 @@ the file) or load, never in a foreign exception, a hang, a memory blow-up or a r
 dataset.
 
 Seeds are small files written by the project itself: a synthetic native sequence (``synth``,
-thinned to ~1,100 points per sweep), its packed HDF5 copy, its KITTI object / tracking, nuScenes
-and OpenLABEL exports (the OpenLABEL sensor files copied next to it), a flat KITTI folder, a
-SUSTechPOINTS scene and a plain folder written here, point clouds (PCD
-ascii / binary / binary_compressed, PLY ascii / binary, ``.bin``, ``.npy``, ``.npz``) and a
-project file. Each case copies one seed, applies one mutation (byte flips, truncation, a JSON value
-of another type, deep nesting, huge numbers, non-UTF-8 bytes, renamed or deleted files, path
-entries pointing to ``../`` or absolute paths, outward symlinks) and consumes it as the window
-does: ``open_dataset``, every frame's points (coloured as the window colours them) and images,
-the calibration and sensor poses, the labels; a project is loaded, its sequence opened, saved and
-reloaded.
+thinned to ~1,100 points per sweep; with per-point ground truth and a map), its packed HDF5 copy,
+its KITTI object / tracking, nuScenes (with lidarseg / panoptic) and OpenLABEL exports (the
+OpenLABEL sensor files copied next to it), a flat KITTI folder, a KITTI raw date folder, a
+SUSTechPOINTS scene and a plain folder written here, point clouds (PCD ascii / binary /
+binary_compressed, PLY ascii / binary, ``.bin``, ``.npy``, ``.npz``), a project (point labels
+beside it, map elements in it) and a recovery copy with its edit journal; and (:data:`LATER_SEEDS`)
+recordings (a ROS 1 bag, one with a topic mapping file, ROS 2 bags with sqlite3 and MCAP storage,
+a plain MCAP file), nuScenes opened with its sweeps, a SemanticKITTI export read back, the map
+files ``import-map`` reads (native, Argoverse 2, MapTR, OpenLABEL ``poly3d``) and a project with
+pre-label proposals. Each case copies one seed, applies one mutation (byte flips, truncation, a
+JSON value of another type, deep nesting, huge numbers, non-UTF-8 bytes, renamed or deleted files,
+path entries pointing to ``../`` or absolute paths, in JSON or in a ROS 2 bag's
+``metadata.yaml``, outward symlinks) and consumes it as the window or the command does:
+``open_dataset``, every frame's points (coloured as the window colours them) and images, the
+calibration and sensor poses, the labels and per-point labels; a project is opened through
+``formats.source.open_source`` (point labels beside it), saved and reopened; a recovery copy and
+journal restored; proposals accepted and rejected as ``review-proposals`` does; a map file
+imported as ``import-map`` does; a SemanticKITTI folder read back.
 
 Each case runs in a forked child with ``RLIMIT_AS`` (default 2 GiB) and a watchdog (default
 10 s). Outcomes: ``ok``, ``project-error`` (the project's error family), ``foreign`` (any other
@@ -25,6 +33,8 @@ counted too.
     python benchmarks/fuzz_readers.py                 # quick: 300 cases
     python benchmarks/fuzz_readers.py --cases 2000 --seed 7 --show 20
     python benchmarks/fuzz_readers.py --long          # 50,000 cases (hours on two cores)
+    python benchmarks/fuzz_readers.py --cases 17000 --seed 1 --seeds-dir /tmp/fz --json a.json  # one of
+    python benchmarks/fuzz_readers.py --summarize a.json b.json c.json   # several runs' merged report
 """
 
 from __future__ import annotations
@@ -90,6 +100,8 @@ class Seed:
     root: Path
     entry: str
     kind: str
+    #: reader options (``open_dataset`` keywords) the seed is opened with
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 def _run_cli(*args: str) -> None:
@@ -306,8 +318,66 @@ def build_seeds(work: Path) -> list[Seed]:
     save_project(proj / "a.flproj", loaded.annotations, proj / "seq", sequence_format="native")
     seeds.append(Seed("project", proj, "a.flproj", "project"))
     seeds.append(Seed("recovery", _recovery(work / "recovery", native, loaded.annotations), "a.flproj", "recovery"))
+    seeds += _later_seeds(work, native, loaded)
     loaded.close()
     return seeds
+
+
+#: The seeds of the readers added after the first ones (recordings, nuScenes sweeps, point labels,
+#: SemanticKITTI, map files, proposals): name -> (entry relative to the seed's folder, kind, options).
+LATER_SEEDS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "ros1": ("rec.bag", "dataset", {}),
+    "ros2-sqlite3": ("", "dataset", {}),
+    "ros2-mcap": ("", "dataset", {}),
+    "mcap": ("rec.mcap", "dataset", {}),
+    "ros1-mapping": ("rec.bag", "dataset", {"mapping": "@mapping.yaml"}),
+    "nuscenes-sweeps": ("", "dataset", {"sweeps": True}),
+    "semantickitti": ("", "semantickitti", {}),
+    "map-native": ("map.json", "map", {}),
+    "map-av2": ("log_map_archive_seq.json", "map", {}),
+    "map-maptr": ("maptr.json", "map", {}),
+    "map-openlabel": ("map.openlabel.json", "map", {}),
+    "proposals": ("a.flproj", "proposals", {}),
+}
+
+
+def _later_seeds(work: Path, native: Path, loaded: Any) -> list[Seed]:
+    """Write the :data:`LATER_SEEDS` (each with the project's own writers) and return them."""
+    from formats.convert import convert
+    from formats.datasets.rosbag_write import write_bag
+
+    write_bag(loaded, (work / "ros1").mkdir() or work / "ros1" / "rec.bag", "ros1")
+    write_bag(loaded, work / "ros2-sqlite3", "ros2-sqlite3", odometry=True)
+    write_bag(loaded, work / "ros2-mcap", "ros2-mcap")
+    (work / "mcap").mkdir()
+    shutil.copy(next((work / "ros2-mcap").glob("*.mcap")), work / "mcap" / "rec.mcap")
+    # a ROS 1 bag opened with a topic mapping file beside it (YAML, the reader's ``mapping``)
+    shutil.copytree(work / "ros1", work / "ros1-mapping")
+    (work / "ros1-mapping" / "mapping.yaml").write_text(
+        "lidar_topic: /sensors/lidar_top/points\ncamera_topics: [/sensors/cam_front/image/compressed]\n"
+        "ego_frame: base_link\nworld_frame: map\nstamps: header\ntolerance_ms: 50\n")
+    # nuScenes with its sweeps: 3 frames, keyframes every 2nd (2 samples, 1 sweep between)
+    three = work / "tmp-native3"
+    _run_cli("synth", str(three), "--frames", "3", "--cameras", "1", "--size", "64x48", "--seed", "5")
+    _thin_native(three)
+    convert(three, work / "nuscenes-sweeps", "nuscenes", keyframe_every=2)
+    shutil.rmtree(three)
+    _run_cli("convert", str(native), str(work / "semantickitti"), "--to", "semantickitti")
+    # map files: the native map of the sequence, and the project's map exported as each kind
+    (work / "map-native").mkdir()
+    shutil.copy(native / "labels" / "map.json", work / "map-native" / "map.json")
+    for kind, name in (("av2", "map-av2"), ("maptr", "map-maptr"), ("openlabel", "map-openlabel")):
+        _run_cli("export-map", str(native), str(work / name), "--to", kind, "--log-id", "seq")
+    (next((work / "map-maptr").glob("maptr_*.json"))).rename(work / "map-maptr" / "maptr.json")
+    (next((work / "map-openlabel").glob("*_map.openlabel.json"))).rename(work / "map-openlabel" / "map.openlabel.json")
+    # a project with proposals (pre-labels) next to a copy of the sequence
+    shutil.copytree(native, work / "proposals" / "seq")
+    _run_cli("prelabel", str(work / "proposals" / "seq"), "--out", str(work / "proposals" / "a.flproj"))
+    return _existing_later(work)
+
+
+def _existing_later(d: Path) -> list[Seed]:
+    return [Seed(name, d / name, entry, kind, dict(opts)) for name, (entry, kind, opts) in LATER_SEEDS.items()]
 
 
 # ---- mutations -------------------------------------------------------------------------------------
@@ -386,6 +456,8 @@ def mutate(rng: random.Random, root: Path, outside: Path, entry: Path | None = N
         ops.append("symlink")
     if is_json:
         ops += ["json_type", "json_type", "json_type", "json_deep", "json_path", "json_path", "json_number"]
+    if target.suffix == ".yaml" and b"relative_file_paths" in data:  # a ROS 2 bag's storage files
+        ops += ["yaml_path", "yaml_path"]
     op = rng.choice(ops)
     if op == "flip":
         b = bytearray(data)
@@ -419,6 +491,26 @@ def mutate(rng: random.Random, root: Path, outside: Path, entry: Path | None = N
         return f"rename {rel} -> {dst.name}"
     elif op == "delete":
         target.unlink()
+    elif op == "yaml_path":
+        # a storage file named by metadata.yaml moved outside the bag (a valid copy), or an
+        # absolute / upward path in its place
+        import re
+
+        names = re.findall(rb"^  - ([^\s:]+)$", data, flags=re.M)
+        if not names:
+            target.write_bytes(data + b"\x00")
+            return f"{op} {rel}: no storage file, appended NUL"
+        old = rng.choice(names).decode(errors="replace")
+        value = rng.choice(ESCAPES)
+        if value == "../outside/secret" and (target.parent / old).is_file():
+            shutil.copy(target.parent / old, outside / Path(old).name)
+            value = os.path.relpath(outside / Path(old).name, target.parent)
+            if rng.random() < 0.5:
+                value = str((outside / Path(old).name).resolve())
+        new = data.replace(f"  - {old}\n".encode(), f"  - '{value}'\n".encode(), 1)
+        new = new.replace(f"path: {old}\n".encode(), f"path: '{value}'\n".encode(), 1)
+        target.write_bytes(new)
+        return f"{op} {rel}: {old} -> {value}"
     elif op == "symlink":
         if entry is not None and target == entry:
             target = rng.choice([f for f in files if f != entry])
@@ -471,19 +563,20 @@ def mutate(rng: random.Random, root: Path, outside: Path, entry: Path | None = N
 
 
 # ---- consumption (what the window does) ------------------------------------------------------------
-def consume_dataset(path: Path, save_to: Path | None = None) -> None:
-    """Open, read every frame's points and images, the calibration and poses, the labels; colour
-    the points as the window does; with ``save_to``: save a project, reload it, reopen."""
-    from formats.datasets import open_dataset
+def consume_dataset(path: Path, save_to: Path | None = None, options: dict[str, Any] | None = None) -> None:
+    """Open, read every frame's points and images, the calibration and poses, the labels (boxes
+    and per-point labels); colour the points as the window does; with ``save_to``: save a
+    project, reload it, reopen."""
+    from formats.datasets import open_dataset, reopen_format
     from gui.colors import point_colors
 
-    loaded = open_dataset(path)
+    loaded = open_dataset(path, **(options or {}))
     try:
         _consume_loaded(loaded, point_colors)
         if save_to is not None:
             from formats.project import SequenceRef, load_project, save_project
 
-            ref = SequenceRef(path, loaded.format)
+            ref = SequenceRef(path, reopen_format(loaded), options=dict(options or {}))
             save_project(save_to, loaded.annotations, ref)
             proj = load_project(save_to)
             proj.sequence.open().close()
@@ -511,29 +604,59 @@ def _consume_loaded(loaded: LoadedSequence, point_colors: Callable[..., Any]) ->
             for ref in loaded.annotations.boxes_at(k):
                 pts_cam = transform_points(T, ref.box.corners())
                 c.project(pts_cam)
+    _consume_point_labels(loaded)
 
 
-def consume(kind: str, path: Path, scratch: Path) -> None:
+def _consume_point_labels(loaded: LoadedSequence) -> None:
+    """Every labelled frame's per-point labels (a project's, a native sequence's ground truth,
+    nuScenes lidarseg / panoptic), sized by the frame's sweep as the window sizes them."""
+    labels = loaded.annotations.point_labels
+    if labels is None:
+        return
+    for f in labels.labelled_frames():
+        if 0 <= f < len(loaded):
+            pc = loaded.read_lidar(f, labels.sensor) if labels.sensor in loaded.lidar_names else None
+            lab = labels.get(f, None if pc is None else len(pc))
+            np.bincount(lab.semantic, minlength=256)
+
+
+def _resolve_options(options: dict[str, Any], root: Path) -> dict[str, Any]:
+    """Option values ``@name`` name a file of the case's dataset folder."""
+    return {k: str(root / v[1:]) if isinstance(v, str) and v.startswith("@") else v for k, v in options.items()}
+
+
+def _consume_project(path: Path, scratch: Path) -> None:
+    """The window's open of a project (``formats.source.open_source``: the sequence, the point
+    labels beside it, the frame rule), its consumption, a save and a reopen."""
+    from formats.project import save_project
+    from formats.source import open_source
+    from gui.colors import point_colors
+
+    opened = open_source(path)
+    try:
+        if opened.project is None:  # the project file was renamed or deleted: what is left opened as a dataset
+            assert opened.sequence is not None
+            _consume_loaded(opened.sequence, point_colors)
+            return
+        assert opened.sequence is not None  # open_source requires the sequence
+        _consume_loaded(opened.sequence, point_colors)
+        save_project(scratch / "again.flproj", opened.document, opened.project.sequence,
+                     ontology=opened.project.ontology)
+    finally:
+        opened.close()
+    open_source(scratch / "again.flproj").close()
+
+
+def consume(kind: str, path: Path, scratch: Path, options: dict[str, Any] | None = None) -> None:
     if kind == "dataset":
-        consume_dataset(path, scratch / "saved.flproj")
+        consume_dataset(path, scratch / "saved.flproj", options)
     elif kind == "cloud":
         from formats.pointcloud import read_point_cloud
 
         pc = read_point_cloud(path, "kitti" if path.suffix == ".bin" else None)
         np.asarray(pc.xyz).sum()
     elif kind == "project":
-        from formats.project import load_project, save_project
-
-        proj = load_project(path)
-        from gui.colors import point_colors
-
-        loaded = proj.sequence.open()
-        try:
-            _consume_loaded(loaded, point_colors)
-        finally:
-            loaded.close()
-        save_project(scratch / "again.flproj", proj.document, proj.sequence, ontology=proj.ontology)
-        load_project(scratch / "again.flproj")
+        _consume_project(path, scratch)
     elif kind == "recovery":  # the window's restore of unsaved work: recovery copy + edit journal
         from formats.project import RecoveryStore, load_project, save_project
         from fusionlabel.commands import UndoStack
@@ -547,6 +670,40 @@ def consume(kind: str, path: Path, scratch: Path) -> None:
             save_project(scratch / "restored.flproj", proj.document, proj.sequence, ontology=proj.ontology)
             load_project(scratch / "restored.flproj")
         store.close()
+    elif kind == "proposals":  # review-proposals: accept above, reject the rest, save, reload
+        from formats.project import load_project, save_project
+        from fusionlabel.assist.review import ReviewQueue
+        from fusionlabel.commands import UndoStack
+
+        _consume_project(path, scratch)
+        if not path.is_file():  # the project file was renamed or deleted: nothing to review
+            return
+        project = load_project(path)
+        doc = project.document
+        queue = ReviewQueue(doc, UndoStack(doc))
+        queue.accept_above(0.5)
+        queue.reject_rest()
+        queue.close()
+        save_project(scratch / "reviewed.flproj", doc, project.sequence, ontology=project.ontology)
+        load_project(scratch / "reviewed.flproj")
+    elif kind == "map":  # import-map: read the file, import into a document, write and read a native map
+        from formats.maps.imports import read_map_file
+        from formats.maps.native import load_map, save_map
+        from fusionlabel.commands import UndoStack
+        from fusionlabel.document import AnnotationDocument
+        from fusionlabel.map.commands import ImportMapElements
+
+        elements = read_map_file(path)
+        doc = AnnotationDocument(2)
+        UndoStack(doc).push(ImportMapElements(elements))
+        save_map(scratch / "map.json", doc.map_elements.values())
+        load_map(scratch / "map.json")
+    elif kind == "semantickitti":  # the SemanticKITTI export read back
+        from formats.export.semantickitti import read_semantickitti
+
+        table, frames = read_semantickitti(path)
+        for lab in frames.values():
+            np.bincount(lab.semantic, minlength=256)
     else:
         raise ValueError(kind)
 
@@ -621,7 +778,7 @@ def _child(seed: Seed, case: int, base_seed: int, tmp: Path, mem_bytes: int, fd:
         sys.addaudithook(hook)
         errors = project_errors()
         try:
-            consume(seed.kind, entry, scratch)
+            consume(seed.kind, entry, scratch, _resolve_options(seed.options, root))
             if opened:
                 res.update(outcome="escape", error=f"read {opened[0]}")
         except MemoryError as e:
@@ -649,6 +806,7 @@ def run_case(seed: Seed, case: int, base_seed: int, tmp: Path, timeout_s: float,
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # child
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.close(r)
         try:
             _child(seed, case, base_seed, tmp, mem_bytes, w)
@@ -721,7 +879,7 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
         seeds = build_seeds(work / "seeds") if not (work / "seeds").is_dir() else _existing(work / "seeds")
         if only:
             seeds = [s for s in seeds if only in s.name]
-        tmp = work / "cases"
+        tmp = work / f"cases-{os.getpid()}"  # runs sharing a seeds folder do not share cases
         tmp.mkdir(exist_ok=True)
         summary = Summary()
         for i in range(cases):
@@ -729,6 +887,7 @@ def run(cases: int, base_seed: int = 0, timeout_s: float = 10.0, mem_gib: float 
             summary.results.append(res)
             if progress is not None:
                 progress(res)
+        shutil.rmtree(tmp, ignore_errors=True)
         return summary
     finally:
         if own:
@@ -743,7 +902,7 @@ def _existing(d: Path) -> list[Seed]:
     seeds += [Seed(f"cloud-{p.name}", d / "clouds", p.name, "cloud") for p in sorted((d / "clouds").iterdir())]
     seeds.append(Seed("project", d / "project", "a.flproj", "project"))
     seeds.append(Seed("recovery", d / "recovery", "a.flproj", "recovery"))
-    return seeds
+    return seeds + _existing_later(d)
 
 
 def report(summary: Summary, show: int = 10) -> str:
@@ -767,6 +926,19 @@ def report(summary: Summary, show: int = 10) -> str:
     return "\n".join(lines)
 
 
+def per_seed(summary: Summary) -> str:
+    """One line per seed: its cases and their outcomes."""
+    by: dict[str, Counter[str]] = {}
+    for r in summary.results:
+        by.setdefault(r.seed, Counter())[r.outcome] += 1
+    lines = ["cases per seed (ok / project error / other):"]
+    for name, c in sorted(by.items()):
+        other = sum(v for k, v in c.items() if k not in ("ok", "project-error"))
+        ok, err = c.get("ok", 0), c.get("project-error", 0)
+        lines.append(f"  {name:22s} {sum(c.values()):6d}  {ok:6d} / {err:6d} / {other}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=None, help=f"number of cases (default {QUICK_CASES})")
@@ -779,7 +951,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write every case's result to this JSON file")
     ap.add_argument("--verbose", action="store_true", help="print each non-ok case as it happens")
     ap.add_argument("--every", type=int, default=0, help="print running counts every N cases (0: never)")
+    ap.add_argument("--seeds-dir", type=Path, default=None,
+                    help="keep the seeds (and the cases' scratch) in this folder; seeds already there are reused")
+    ap.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="FILE",
+                    help="merge the --json result files of several runs and print their report (runs nothing)")
     args = ap.parse_args(argv)
+    if args.summarize:
+        merged = Summary([Result(**d) for f in args.summarize for d in json.loads(f.read_text())])
+        print(report(merged, args.show))
+        print(per_seed(merged))
+        bad = sum(merged.counts().get(k, 0) for k in ("foreign", "timeout", "memory", "crash", "escape"))
+        return 1 if bad else 0
     n = args.cases if args.cases is not None else (LONG_CASES if args.long else QUICK_CASES)
 
     running = Summary()
@@ -790,14 +972,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose and r.outcome not in ("ok", "project-error"):
             print(f"case {r.case} {r.seed} {r.outcome}: {r.mutation}: {r.error} [{r.place}]", flush=True)
         if args.every and len(running.results) % args.every == 0:
+            if args.json:  # the results so far: a run stopped later still leaves them
+                args.json.write_text(json.dumps([x.__dict__ for x in running.results]))
             c = running.counts()
             print(f"[{len(running.results)} cases, {time.perf_counter() - t0:.0f} s] "
                   + ", ".join(f"{k} {c.get(k, 0)}" for k in OUTCOMES)
                   + f"; peak {running.peak_mb():.0f} MiB; slowest "
                   f"{max(x.seconds for x in running.results):.1f} s", flush=True)
 
-    summary = run(n, args.seed, args.timeout, args.mem_gib, only=args.only, progress=progress)
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a run stopped with SIGTERM reports the cases it ran
+    try:
+        summary = run(n, args.seed, args.timeout, args.mem_gib, seeds_dir=args.seeds_dir, only=args.only,
+                      progress=progress)
+    except KeyboardInterrupt:
+        print(f"stopped after {len(running.results)} cases")
+        summary = running
     print(report(summary, args.show))
+    print(per_seed(summary))
     print(f"wall time {time.perf_counter() - t0:.0f} s")
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in summary.results], indent=1))

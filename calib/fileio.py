@@ -170,6 +170,11 @@ def confined_to(roots: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, 
         _CONFINED.reset(token)
 
 
+def confined_roots() -> tuple[str, ...] | None:
+    """The real roots reads are confined to now (:func:`confined_to`), None when nothing is."""
+    return _CONFINED.get()
+
+
 def outside_roots(path: str | os.PathLike[str], roots: Iterable[str] | None = None) -> str | None:
     """The real path of ``path`` when it lies outside ``roots`` (default: the active
     :func:`confined_to` roots), else None (also None when nothing is confined)."""

@@ -17,3 +17,7 @@ SPARSE_SLACK = 1_000
 
 #: Largest image decoded (pixels), checked from the PNG/JPEG header before decoding.
 MAX_IMAGE_PIXELS = 200_000_000
+
+#: Largest camera-LiDAR sync tolerance a reader takes (ms; an hour: beyond it nothing is "in sync",
+#: and a tolerance of 1e308 ms overflows the nanosecond integers).
+MAX_TOLERANCE_MS = 3_600_000.0

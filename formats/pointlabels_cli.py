@@ -42,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from formats.datasets import reopen_format
     from formats.openargs import frame_mismatch, open_format, open_options
     from formats.pointlabels import ensure_point_labels, sweeps_of
     from formats.project import SequenceRef, save_project
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if opened.project is not None:
         sequence, ontology = opened.project.sequence, opened.project.ontology
     else:
-        sequence, ontology = SequenceRef(src, loaded.info.format), "default"
+        sequence, ontology = SequenceRef(src, reopen_format(loaded)), "default"
     doc = loaded.annotations
     if args.clear:
         doc.attach_point_labels(None)

@@ -604,6 +604,7 @@ def _kept_meta(project: Any) -> dict[str, Any]:
 
 
 def _run_prelabel(args: argparse.Namespace) -> int:
+    from formats.datasets import reopen_format
     from formats.project import SequenceRef, save_project
     from fusionlabel.assist import PrelabelParams, ReviewQueue, frames_from_sequence, load_detector, prelabel
     from fusionlabel.assist.review import set_prelabels
@@ -626,7 +627,7 @@ def _run_prelabel(args: argparse.Namespace) -> int:
     )
     set_prelabels(doc, result.proposals)
     seq = project.sequence if project is not None else SequenceRef(
-        Path(loaded.info.root or src), loaded.info.format, loaded.info.name, options)
+        Path(loaded.info.root or src), reopen_format(loaded), loaded.info.name, options)
     meta = _kept_meta(project)
     meta["prelabel"] = {"source": args.detector or "cluster", "frames": [frames.start, frames.stop - 1],
                         "proposals": len(doc.proposals)}
@@ -708,6 +709,7 @@ def _finishes(args: argparse.Namespace, loaded: Any, doc: Any, results: dict, sw
 
 
 def _run_track(args: argparse.Namespace) -> int:
+    from formats.datasets import reopen_format
     from formats.project import SequenceRef, save_project
     from fusionlabel.autotrack import SweepPoints, TrackSeed, auto_track_all, review_list
     from fusionlabel.commands import UndoStack
@@ -737,7 +739,7 @@ def _run_track(args: argparse.Namespace) -> int:
     finishes = _finishes(args, loaded, doc, results, sweeps, times) if args.finish else []
     UndoStack(doc).push(follow_command(results, frames, finishes))
     seq = project.sequence if project is not None else SequenceRef(
-        Path(loaded.info.root or src), loaded.info.format, loaded.info.name, options)
+        Path(loaded.info.root or src), reopen_format(loaded), loaded.info.name, options)
     meta = _kept_meta(project)
     meta["autotrack"] = {"frames": [frames.start, frames.stop - 1], "tracks": ids}
     save_project(out, doc, seq, ontology=project.ontology if project is not None else "default", meta=meta)

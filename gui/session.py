@@ -158,7 +158,9 @@ class Session:
     def sequence_ref(self) -> SequenceRef:
         """Where the sequence is, for the project file."""
         root = self.seq.root if self.seq.root is not None else self.source
-        return SequenceRef(Path(root), self.loaded.format, self.seq.name, dict(self.open_options))
+        from formats.datasets import reopen_format
+
+        return SequenceRef(Path(root), reopen_format(self.loaded), self.seq.name, dict(self.open_options))
 
     def __len__(self) -> int:
         return len(self.seq)

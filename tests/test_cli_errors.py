@@ -151,6 +151,27 @@ def _rig_schema(reader_seeds: dict[str, Any], tmp_path: Path) -> tuple[list[str]
     return ["info", str(root)], "rig.json: $.sensors[0].kind: 7 is not of type 'string'"
 
 
+def _bag_storage_outside(reader_seeds: dict[str, Any], tmp_path: Path) -> tuple[list[str], str]:
+    root = _copy(reader_seeds, "ros2-mcap", tmp_path)
+    target = root / "ros2-mcap.mcap"
+    shutil.move(target, tmp_path / "stolen.mcap")
+    target.symlink_to(tmp_path / "stolen.mcap")
+    return ["info", str(root)], "ros2-mcap.mcap: resolves to"
+
+
+def _topic_map_value(reader_seeds: dict[str, Any], tmp_path: Path) -> tuple[list[str], str]:
+    root = _copy(reader_seeds, "ros1-mapping", tmp_path)
+    (root / "mapping.yaml").write_text("tolerance_ms: 1e308\n")
+    return ["info", str(root / "rec.bag"), "--topic-map", str(root / "mapping.yaml")], "mapping.yaml: option"
+
+
+def _maptr_pose(reader_seeds: dict[str, Any], tmp_path: Path) -> tuple[list[str], str]:
+    root = _copy(reader_seeds, "map-maptr", tmp_path)
+    proj = _copy(reader_seeds, "project", tmp_path)
+    _edit_json(root / "maptr.json", lambda d: d["GTs"][0].__setitem__("T_world_from_ego", [[1, 2], [3]]))
+    return ["import-map", str(proj / "a.flproj"), str(root / "maptr.json")], "maptr.json: GTs[0].T_world_from_ego"
+
+
 CASES = {
     "non-UTF-8 JSON": _native_non_utf8,
     "JSON Schema (rig)": _rig_schema,
@@ -168,6 +189,9 @@ CASES = {
     "../ path": _dotdot_path,
     "absolute path": _absolute_path,
     "outward symlink": _outward_symlink,
+    "ROS 2 bag storage linked out": _bag_storage_outside,
+    "topic mapping value": _topic_map_value,
+    "MapTR pose (import-map)": _maptr_pose,
 }
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT, load_benchmark
 
-CASES = 300  # 15 per seed (20 seeds)
+CASES = 300  # about 9 per seed (32 seeds)
 
 
 def test_quick_fuzz_run_has_only_loads_and_project_errors(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from formats.datasets.native import is_native, load_native
 from formats.datasets.nuscenes import find_versions, load_nuscenes
 from formats.datasets.sustech import is_sustech, load_sustech
 from formats.io import confined_to, outside_roots
+from formats.limits import MAX_TOLERANCE_MS
 from formats.pointcloud import SUFFIXES as CLOUD_SUFFIXES
 from fusionlabel.errors import ModelError
 
@@ -56,6 +57,7 @@ __all__ = [
     "detect_format",
     "format_names",
     "open_dataset",
+    "reopen_format",
 ]
 
 
@@ -364,7 +366,12 @@ def _is_str(v: Any) -> bool:
 
 
 def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def _is_topics(v: Any) -> bool:
@@ -388,7 +395,8 @@ OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "name": (_is_str, "a name"),
     "timestamp_unit": (lambda v: v in ("ns", "us", "ms", "s"), "one of ns, us, ms, s"),
     "timestamps": (lambda v: v in ("points", "ids"), "'points' or 'ids'"),
-    "tolerance_ms": (lambda v: _is_num(v) and v >= 0, "a non-negative number"),
+    "tolerance_ms": (lambda v: _is_num(v) and 0 <= v <= MAX_TOLERANCE_MS,
+                     f"a number of milliseconds in 0..{MAX_TOLERANCE_MS:.0f}"),
     "rate_hz": (lambda v: _is_num(v) and v > 0, "a positive number"),
     "check_files": (lambda v: isinstance(v, bool), "true or false"),
     "lidar": (_is_str, "a LiDAR name"),
@@ -435,6 +443,13 @@ def _open(p: Path, name: str, options: dict[str, Any]) -> LoadedSequence:
     return loaded
 
 
+def reopen_format(loaded: LoadedSequence) -> str:
+    """The format that reopens ``loaded`` from its path, as a project records it: ``"packed"`` for
+    a packed copy (its ``info.format`` is its source's layout, kept for the writers), else
+    ``info.format``."""
+    return "packed" if "packed_from" in loaded.info.meta else loaded.info.format
+
+
 def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any]:
     """Facts about an opened sequence as a JSON-ready dict (for ``fusionlabel info``): format,
     name, frames, duration, sensors, image sizes, points per sweep (reads every sweep when
@@ -459,7 +474,7 @@ def describe(loaded: LoadedSequence, count_points: bool = True) -> dict[str, Any
         cam = info.rig.camera(c)
         images[c] = {"width": cam.width, "height": cam.height, "model": cam.model}
     return {
-        "format": "packed" if "packed_from" in info.meta else info.format,
+        "format": reopen_format(loaded),
         "source_format": info.format,
         "name": info.name,
         "path": (str(info.meta["recording"]["path"]) if isinstance(info.meta.get("recording"), dict)

@@ -94,9 +94,12 @@ def find_versions(root: Path) -> list[str]:
 
 def _us_to_ns(v: Any, where: Path, what: str) -> int:
     try:
-        return int((Decimal(repr(v) if isinstance(v, float) else str(v)) * 1000).to_integral_value())
+        ns = int((Decimal(repr(v) if isinstance(v, float) else str(v)) * 1000).to_integral_value())
     except Exception:
         raise DatasetError(where, f"{what}: timestamp {v!r} is not a number (microseconds)") from None
+    if not -(2**63) <= ns < 2**63:  # the frames' times are int64 nanoseconds
+        raise DatasetError(where, f"{what}: timestamp {v!r} is out of range (microseconds)")
+    return ns
 
 
 def _is_num(v: Any) -> bool:
@@ -468,8 +471,13 @@ def _sweep_frames(t: dict[str, dict[str, dict[str, Any]]], where: dict[str, Path
     for sd in t["sample_data"].values():
         if sd.get("sample_token") not in frame_of:
             continue
-        cs = t["calibrated_sensor"][sd["calibrated_sensor_token"]]
-        ch = str(t["sensor"][cs["sensor_token"]].get("channel"))
+        cs = t["calibrated_sensor"].get(sd.get("calibrated_sensor_token"))
+        sensor = t["sensor"].get(cs.get("sensor_token")) if cs is not None else None
+        if sensor is None:  # a dangling token (the keyframes' are checked before: this is a sweep's)
+            table, token = ("sensor", cs.get("sensor_token")) if cs is not None else (
+                "calibrated_sensor", sd.get("calibrated_sensor_token"))
+            raise DatasetError(where[table], f"sample_data {sd['token']}: unknown {table} token {token!r}")
+        ch = str(sensor.get("channel"))
         by_ch.setdefault(ch, []).append((ts(sd), sd))
     for v in by_ch.values():
         v.sort(key=lambda x: (x[0], x[1]["token"]))

@@ -41,6 +41,8 @@ from __future__ import annotations
 import os
 import re
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +58,12 @@ from calib.transforms import invert, make_transform
 from formats.datasets.base import LoadedSequence, decode_camera_image
 from formats.datasets.errors import DatasetError
 from formats.datasets.rosbag_store import BAG_SUFFIXES, BagStore, header_stamp_ns
+from formats.io import outside_roots
 from formats.limits import MAX_FRAMES, MAX_IMAGE_PIXELS
 from formats.pointcloud import PointCloud, _finish
 from formats.sync import DEFAULT_TOLERANCE_NS, synchronize
 from fusionlabel.document import AnnotationDocument
+from fusionlabel.errors import FusionLabelError
 from fusionlabel.model import FrameInfo, SequenceInfo
 
 F64 = NDArray[np.float64]
@@ -98,6 +102,8 @@ def is_recording(path: Path) -> bool:
     p = Path(path)
     if p.is_dir():
         meta = p / "metadata.yaml"
+        if meta.is_file() and outside_roots(meta, [os.path.realpath(p)]) is not None:
+            return True  # a link out of the folder: not read here; the loader refuses it, naming it
         return meta.is_file() and b"rosbag2_bagfile_information" in _head(meta, 4096)
     if p.suffix.lower() not in BAG_SUFFIXES or not p.is_file():
         return False
@@ -228,6 +234,20 @@ def decode_image_msg(msg: Any, source: Path, topic: str, rig: Rig, camera: str) 
     if enc == "rgba8":
         return np.ascontiguousarray(img[:, :, :3])
     return img.astype(img.dtype.newbyteorder("="), copy=False)
+
+
+@contextmanager
+def _fields(source: Path, topic: str, i: int) -> Iterator[None]:
+    """Reading message ``i`` of ``topic``: a message whose type definition in the recording is
+    damaged (a field renamed or of another type) is a DatasetError naming the file and the topic,
+    not the AttributeError / TypeError of the field reached."""
+    try:
+        yield
+    except FusionLabelError:
+        raise
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError, OverflowError) as e:
+        raise DatasetError(source, f"topic {topic}: message {i} does not have the fields of its type "
+                                   f"({type(e).__name__}: {' '.join(str(e).split())[:160]})") from None
 
 
 def _get(msg: Any, *names: str) -> Any:
@@ -408,9 +428,12 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise DatasetError(p, "the topic mapping must be a mapping of option -> value")
-    unknown = sorted(set(data) - set(MAPPING_KEYS))
+    unknown = sorted(set(data) - set(MAPPING_KEYS), key=str)
     if unknown:
         raise DatasetError(p, f"unknown keys {unknown}; known: {', '.join(MAPPING_KEYS)}")
+    from formats.datasets import check_options
+
+    check_options(p, data)  # each value of the kind the option takes (a topic, a tolerance in range)
     return dict(data)
 
 
@@ -473,15 +496,16 @@ def _tf_samples(store: BagStore, topics: list[str], use_header: bool) -> dict[tu
         idx = store.topics[topic]
         for i in range(len(idx)):
             msg = store.message(topic, i)
-            for ts in msg.transforms:
-                st = ts.header.stamp
-                t = int(st.sec) * 1_000_000_000 + int(st.nanosec) if use_header else int(idx.log_ns[i])
-                try:
-                    T = _tf_matrix(ts.transform)
-                except ValueError as e:
-                    raise DatasetError(store.path, f"topic {topic}: transform {ts.header.frame_id} -> "
-                                                   f"{ts.child_frame_id}: {e}") from None
-                out.setdefault((_frame(ts.header.frame_id), _frame(ts.child_frame_id)), []).append((t, T))
+            with _fields(store.path, topic, i):
+                for ts in msg.transforms:
+                    st = ts.header.stamp
+                    t = int(st.sec) * 1_000_000_000 + int(st.nanosec) if use_header else int(idx.log_ns[i])
+                    try:
+                        T = _tf_matrix(ts.transform)
+                    except ValueError as e:
+                        raise DatasetError(store.path, f"topic {topic}: transform {ts.header.frame_id} -> "
+                                                       f"{ts.child_frame_id}: {e}") from None
+                    out.setdefault((_frame(ts.header.frame_id), _frame(ts.child_frame_id)), []).append((t, T))
     return out
 
 
@@ -561,8 +585,10 @@ def _info_topic(store: BagStore, image_topic: str, frame_id: str) -> str | None:
     if f"{ns}/camera_info" in infos:
         return f"{ns}/camera_info"
     for t in infos:
-        if _frame(store.message(t, 0).header.frame_id) == frame_id:
-            return t
+        msg = store.message(t, 0)
+        with _fields(store.path, t, 0):
+            if _frame(msg.header.frame_id) == frame_id:
+                return t
     return None
 
 
@@ -582,7 +608,9 @@ def _load(store: BagStore, path: Path, opts: dict[str, Any], use_header: bool, t
         if not len(store.topics[topic]):
             warnings.append(f"topic {topic} has no messages; skipped")
             continue
-        fid = _frame(store.message(topic, 0).header.frame_id)
+        msg = store.message(topic, 0)
+        with _fields(path, topic, 0):
+            fid = _frame(msg.header.frame_id)
         nm = fid or _name_from_topic(topic)
         if nm in sensors or nm == "ego":
             nm = f"{nm}_{_name_from_topic(topic)}"
@@ -614,7 +642,9 @@ def _load(store: BagStore, path: Path, opts: dict[str, Any], use_header: bool, t
             if it is None:
                 warnings.append(f"camera topic {topic}: no CameraInfo (same namespace or frame_id {fid!r}); skipped")
                 continue
-            cam_models[nm] = camera_from_info(store.message(it, 0), path, it)
+            info_msg = store.message(it, 0)
+            with _fields(path, it, 0):
+                cam_models[nm] = camera_from_info(info_msg, path, it)
             info_topics[nm] = it
             rig_sensors.append(Sensor(nm, "camera", T_ego_from(fid, f"camera topic {topic}"), cam_models[nm]))
         else:
@@ -681,7 +711,8 @@ def _load(store: BagStore, path: Path, opts: dict[str, Any], use_header: bool, t
             return None
         topic = sensors[lidar][0]
         msg = store.message(topic, i)
-        pc = decode_pointcloud2(msg, path, topic)
+        with _fields(path, topic, i):
+            pc = decode_pointcloud2(msg, path, topic)
         pc.path = data_file
         return pc
 
@@ -692,7 +723,9 @@ def _load(store: BagStore, path: Path, opts: dict[str, Any], use_header: bool, t
         if i is None:
             return None
         topic = sensors[cam][0]
-        return decode_image_msg(store.message(topic, i), path, topic, rig, cam)
+        msg = store.message(topic, i)
+        with _fields(path, topic, i):
+            return decode_image_msg(msg, path, topic, rig, cam)
 
     return LoadedSequence(
         info=info,
@@ -734,11 +767,12 @@ def _poses(store: BagStore, path: Path, tree: TfTree, opts: dict[str, Any], ego:
         ts, Ts, child = [], [], None
         for i in range(len(idx)):
             m = store.message(odom, i)
-            st = m.header.stamp
-            ts.append(int(st.sec) * 1_000_000_000 + int(st.nanosec) if use_header else int(idx.log_ns[i]))
-            p, q = m.pose.pose.position, m.pose.pose.orientation
-            Ts.append(make_transform(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(), [p.x, p.y, p.z]))
-            child = _frame(m.child_frame_id) or ego
+            with _fields(path, odom, i):
+                st = m.header.stamp
+                ts.append(int(st.sec) * 1_000_000_000 + int(st.nanosec) if use_header else int(idx.log_ns[i]))
+                p, q = m.pose.pose.position, m.pose.pose.orientation
+                Ts.append(make_transform(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(), [p.x, p.y, p.z]))
+                child = _frame(m.child_frame_id) or ego
         if not ts:
             raise DatasetError(path, f"topic {odom}: no Odometry messages")
         o = np.argsort(np.asarray(ts), kind="stable")

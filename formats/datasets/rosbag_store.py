@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formats.datasets.errors import DatasetError
+from formats.io import confined_roots, outside_roots
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -54,6 +55,43 @@ class TopicIndex:
 
 def _fail(path: Path, what: str) -> DatasetError:
     return DatasetError(path, what)
+
+
+def check_storage_paths(path: Path) -> None:
+    """DatasetError naming the file when a ROS 2 bag folder's ``metadata.yaml``, or a storage file
+    it names (``relative_file_paths``, ``files[].path``: ``../``, absolute paths, links), resolves
+    outside the roots reads are confined to (:func:`calib.fileio.confined_to`: the bag folder and
+    the roots the user named), or outside the folder when nothing is confined; checked before the
+    library opens anything. A recording file (``.bag``, ``.mcap``, ``.db3``) opened by name is the
+    user's choice: not checked here."""
+    if not path.is_dir():
+        return
+    roots = confined_roots() or (os.path.realpath(path),)
+
+    def inside(p: Path) -> Path:
+        real = outside_roots(p, roots)
+        if real is not None:
+            raise _fail(p, f"resolves to {real}, outside the dataset root {roots[0]}; refused (name extra roots "
+                           "explicitly to allow it: --allow-root)")
+        return p
+
+    meta = inside(path / "metadata.yaml")
+    try:
+        from ruamel.yaml import YAML
+
+        data = YAML(typ="safe", pure=True).load(meta.read_text(encoding="utf-8"))
+    except Exception as e:  # noqa: BLE001 - any failure to read or parse names the file
+        raise _fail(meta, f"cannot read the bag's metadata: {' '.join(str(e).split())[:200]}") from None
+    info = data.get("rosbag2_bagfile_information") if isinstance(data, dict) else None
+    if not isinstance(info, dict):
+        raise _fail(meta, "no 'rosbag2_bagfile_information' mapping")
+    names, files = info.get("relative_file_paths") or [], info.get("files") or []
+    if not isinstance(names, list) or not isinstance(files, list):
+        raise _fail(meta, "'relative_file_paths' and 'files' must be lists")
+    for name in [*names, *(f.get("path") for f in files if isinstance(f, dict) and "path" in f)]:
+        if not isinstance(name, str) or not name:
+            raise _fail(meta, f"storage file name {name!r}: expected a file name")
+        inside(path / name)
 
 
 class _Reader:
@@ -310,6 +348,7 @@ class BagStore:
 
         self.path = Path(path)
         self.zstd_messages = False
+        check_storage_paths(self.path)
         try:
             self.any = AnyReader([self.path], default_typestore=get_typestore(Stores.ROS2_HUMBLE))
             self.any.open()

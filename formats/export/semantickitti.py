@@ -24,6 +24,7 @@ and adult both ``person`` (30)).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ from formats.datasets.base import LoadedSequence
 from formats.errors import FormatError
 from formats.export.common import write_bytes
 from formats.export.summary import ConvertSummary
-from formats.io import read_json_file, staged_output
+from formats.io import outside_roots, read_json_file, staged_output
+from fusionlabel.errors import ModelError
 from fusionlabel.pointlabels import ClassTable, FrameLabels
 from fusionlabel.pointlabels.classes import KITTI_NAMES, UNLABELLED
 
@@ -157,20 +159,39 @@ def read_semantickitti_labels(path: Path, table: ClassTable, expected: int | Non
 
 def read_semantickitti(root: Path, sequence: str = "00") -> tuple[ClassTable, dict[int, FrameLabels]]:
     """The class table and every frame's labels of a sequence written by :func:`write_semantickitti`
-    (the table from ``fusionlabel-pointclasses.json``, else the default)."""
+    (the table from ``fusionlabel-pointclasses.json``, else the default). Every file read must
+    lie in ``root`` (symlinks resolved) and label files are named by frame number; FormatError
+    naming the file otherwise."""
     root = Path(root)
-    cf = root / CLASSES_FILE
+    real_root = os.path.realpath(root)
+
+    def inside(p: Path) -> Path:
+        real = outside_roots(p, [real_root])
+        if real is not None:
+            raise FormatError(p, f"resolves to {real}, outside the SemanticKITTI folder {root}; refused")
+        return p
+
+    cf = inside(root / CLASSES_FILE)
     data = read_json_file(cf, FormatError) if cf.is_file() else None
-    table = ClassTable.from_dict(data) if isinstance(data, dict) else ClassTable.default()
+    try:
+        table = ClassTable.from_dict(data) if isinstance(data, dict) else ClassTable.default()
+    except ModelError as e:
+        raise FormatError(cf, str(e)) from None
     raw_inv = data.get("inverse", {}) if isinstance(data, dict) else {}
     try:
         inverse = {int(k): int(v) for k, v in raw_inv.items()}
-    except (AttributeError, TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError, OverflowError):
         raise FormatError(cf, "inverse: expected {SemanticKITTI id: class index}") from None
+    bad = [(k, v) for k, v in inverse.items() if not (0 <= k <= 0xFFFF and 0 <= v <= 255)]
+    if bad:
+        raise FormatError(cf, f"inverse: SemanticKITTI id {bad[0][0]} -> class {bad[0][1]} out of range "
+                              "(ids 0..65535, classes 0..255)")
     seq = root / "sequences" / sequence
     out: dict[int, FrameLabels] = {}
     for p in sorted((seq / "labels").glob("*.label")):
-        velo = seq / "velodyne" / f"{p.stem}.bin"
+        if not p.stem.isdigit() or len(p.stem) > 9:
+            raise FormatError(p, "a label file is named by its frame number (000000.label)")
+        velo = inside(seq / "velodyne" / f"{p.stem}.bin")
         n = velo.stat().st_size // 16 if velo.is_file() else None
-        out[int(p.stem)] = read_semantickitti_labels(p, table, n, inverse)
+        out[int(p.stem)] = read_semantickitti_labels(inside(p), table, n, inverse)
     return table, out

@@ -249,6 +249,8 @@ def _xyz(pts: Any, path: PathLike, where: str) -> F64:
 
 
 def _type_of(mark: str) -> dict[str, str]:
+    if not isinstance(mark, str):
+        raise TypeError(f"lane mark type {mark!r}: expected a string")
     if mark in ("NONE", "UNKNOWN"):
         return {"type": "none"}
     if mark == "SOLID_BLUE":

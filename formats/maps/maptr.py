@@ -34,6 +34,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from formats.errors import FormatError
 from formats.io import atomic_write_json, read_json_file
+from formats.limits import MAX_FRAMES
+from fusionlabel.errors import ModelError
 from fusionlabel.map.element import MapElement
 from fusionlabel.map.geometry import (
     arc_length,
@@ -140,7 +142,10 @@ class MapTRSample:
             label = FROM_MAPTR[v.cls_name]
             if label == "ped_crossing" and np.linalg.norm(pts[0] - pts[-1]) < 1e-6:
                 pts = pts[:-1]
-            out.append(MapElement(first_id + i, label, pts))
+            try:
+                out.append(MapElement(first_id + i, label, pts))
+            except ModelError as e:
+                raise FormatError("<maptr>", f"{self.token}: vector {i}: {e}") from None
         return out
 
 
@@ -169,6 +174,17 @@ def read_maptr(path: PathLike) -> tuple[dict[str, Any], list[MapTRSample]]:
                                         f"of {MAPTR_CLASSES}") from None
             vecs.append(MapVector(cls, np.concatenate([pts, z], axis=1), v.get("element_id")))
         T = g.get("T_world_from_ego")
-        samples.append(MapTRSample(str(g.get("sample_token", i)), int(g.get("frame", i)), g.get("timestamp_ns"),
-                                   None if T is None else np.asarray(T, dtype=np.float64), vecs))
+        if T is not None:
+            try:
+                T = np.asarray(T, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError):
+                T = None
+            if T is None or T.shape != (4, 4) or not np.isfinite(T).all():
+                raise FormatError(path, f"{where}.T_world_from_ego: expected a 4x4 matrix of finite numbers")
+        frame, stamp = g.get("frame", i), g.get("timestamp_ns")
+        if not isinstance(frame, int) or isinstance(frame, bool) or not 0 <= frame <= MAX_FRAMES:
+            raise FormatError(path, f"{where}.frame: expected a frame number in 0..{MAX_FRAMES}, got {frame!r}")
+        if stamp is not None and (not isinstance(stamp, int) or isinstance(stamp, bool) or not 0 <= stamp < 2**63):
+            raise FormatError(path, f"{where}.timestamp_ns: expected an integer of nanoseconds, got {stamp!r}")
+        samples.append(MapTRSample(str(g.get("sample_token", i)), frame, stamp, T, vecs))
     return meta, samples

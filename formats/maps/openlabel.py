@@ -70,9 +70,12 @@ def read_openlabel_map(path: PathLike) -> list[MapElement]:
     out = []
     for key, ob in objects.items():
         where = f"openlabel.objects.{key}"
-        if not isinstance(ob, dict) or ob.get("type") not in MAP_CLASSES:
+        if not isinstance(ob, dict) or not isinstance(ob.get("type"), str) or ob["type"] not in MAP_CLASSES:
             continue
-        polys = (ob.get("object_data") or {}).get("poly3d") or []
+        od = ob.get("object_data") or {}
+        polys = (od.get("poly3d") or []) if isinstance(od, dict) else None
+        if not isinstance(polys, list) or not all(isinstance(p, dict) for p in polys):
+            raise FormatError(path, f"{where}: object_data.poly3d must be a list of poly3d objects")
         if len(polys) != 1:
             raise FormatError(path, f"{where}: a map element needs exactly one poly3d, got {len(polys)}")
         poly = polys[0]
@@ -81,7 +84,7 @@ def read_openlabel_map(path: PathLike) -> list[MapElement]:
             raise FormatError(path, f"{where}: poly3d in {cs!r}; only the world frame 'odom' is read")
         try:
             v = np.asarray(poly["val"], dtype=np.float64).reshape(-1, 3)
-            attrs = {t["name"]: t["val"] for t in (ob["object_data"].get("text") or [])}
+            attrs = {t["name"]: t["val"] for t in (od.get("text") or [])}
             el = MapElement(int(key), ob["type"], v, attrs)
         except (KeyError, TypeError, ValueError, ModelError) as e:
             raise FormatError(path, f"{where}: {e}") from None

@@ -70,6 +70,28 @@ def test_pack_roundtrip_synthetic(tmp_path: Path, compression: str) -> None:
     twice.close()
 
 
+def test_a_project_saved_on_a_packed_copy_reopens_it(tmp_path: Path) -> None:
+    """The format a project records for a packed copy is ``packed`` (its ``info.format`` is the
+    source's layout): the window's save and the CLI's record it so, and the project reopens."""
+    from formats.datasets import reopen_format
+    from formats.project import SequenceRef, load_project, save_project
+
+    make_tracking(tmp_path / "seq", n=3)
+    src = open_dataset(tmp_path / "seq")
+    packed = open_dataset(pack(src, tmp_path / "seq.h5"))
+    try:
+        assert packed.format == "kitti-tracking" and reopen_format(packed) == "packed"
+        assert reopen_format(src) == "kitti-tracking"
+        save_project(tmp_path / "p.flproj", packed.annotations, SequenceRef(tmp_path / "seq.h5", reopen_format(packed)))
+    finally:
+        packed.close()
+    again = load_project(tmp_path / "p.flproj").sequence.open()
+    try:
+        assert "packed_from" in again.info.meta and len(again) == 3
+    finally:
+        again.close()
+
+
 def test_pack_is_atomic(tmp_path: Path) -> None:
     make_tracking(tmp_path / "seq", n=3)
     src = open_dataset(tmp_path / "seq")

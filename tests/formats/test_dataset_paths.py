@@ -69,6 +69,17 @@ SYMLINKED = [
     ("folder", "lidar_top/000001.pcd"),
     ("folder", "cam_front/000000.png"),
     ("folder", "rig.json"),
+    ("kitti-flat", "000000.bin"),
+    ("kitti-flat", "000001.txt"),
+    ("kitti-flat", "000000_gt.txt"),
+    ("kitti-raw", "calib_cam_to_cam.txt"),
+    ("kitti-raw", "2011_09_26_drive_0005_sync/velodyne_points/data/0000000000.bin"),
+    ("kitti-raw", "2011_09_26_drive_0005_sync/image_02/data/0000000001.png"),
+    ("kitti-raw", "2011_09_26_drive_0005_sync/oxts/data/0000000000.txt"),
+    ("ros2-mcap", "metadata.yaml"),
+    ("ros2-mcap", "ros2-mcap.mcap"),
+    ("ros2-sqlite3", "metadata.yaml"),
+    ("ros2-sqlite3", "ros2-sqlite3.db3"),
 ]
 
 
@@ -93,6 +104,99 @@ def test_nuscenes_sample_file_symlink(reader_seeds: dict[str, Any], tmp_path: Pa
     shutil.move(target, outside / target.name)
     target.symlink_to(outside / target.name)
     _refused(root, target.name)
+
+
+def test_nuscenes_sweep_file_symlink(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    """With ``sweeps=True`` the sweeps between the samples are read too: a link out is refused."""
+    root, outside = _copy(reader_seeds, "nuscenes-sweeps", tmp_path)
+    target = sorted((root / "sweeps").rglob("*.pcd.bin"))[0]
+    shutil.move(target, outside / target.name)
+    target.symlink_to(outside / target.name)
+    with pytest.raises(FusionLabelError, match="outside the dataset root"):
+        _read_all(root, sweeps=True)
+    _read_all(root, sweeps=True, allow_roots=[str(outside)])
+
+
+# ---- recordings: the storage files a ROS 2 bag's metadata.yaml names ---------------------------------
+class _Opened:
+    """Files opened (audit hook) under a folder while the block runs."""
+
+    def __init__(self, folder: Path) -> None:
+        import sys
+
+        self.prefix, self.seen, self.on = os.path.realpath(folder), [], False
+
+        def hook(event: str, args: tuple[Any, ...]) -> None:
+            if self.on and event in ("open", "sqlite3.connect") and args and isinstance(args[0], str | bytes | Path):
+                p = os.path.realpath(os.fsdecode(args[0]))
+                if p.startswith(self.prefix):
+                    self.seen.append(p)
+
+        sys.addaudithook(hook)
+
+    def __enter__(self) -> _Opened:
+        self.on = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.on = False
+
+
+@pytest.mark.parametrize("kind", ["ros2-mcap", "ros2-sqlite3"])
+@pytest.mark.parametrize("ref", ["relative", "absolute", "root"])
+def test_ros2_bag_storage_outside_is_refused_before_it_is_opened(reader_seeds: dict[str, Any], tmp_path: Path,
+                                                                 kind: str, ref: str) -> None:
+    """A storage file named ``../...`` or absolute in metadata.yaml is refused, naming it, before
+    the library opens anything (the library itself would look for its base name in the folder)."""
+    root, outside = _copy(reader_seeds, kind, tmp_path)
+    storage = next(p for p in root.iterdir() if p.suffix in (".mcap", ".db3"))
+    shutil.move(storage, outside / storage.name)
+    target = {"relative": os.path.relpath(outside / storage.name, root), "absolute": str(outside / storage.name),
+              "root": "/etc/hostname"}[ref]
+    meta = root / "metadata.yaml"
+    meta.write_text(meta.read_text().replace(f" {storage.name}\n", f" '{target}'\n"))
+    with _Opened(outside) as opened, pytest.raises(DatasetError, match="outside the dataset root") as ei:
+        _read_all(root)
+    assert opened.seen == [] and target in str(ei.value)
+
+
+def test_ros2_bag_metadata_link_is_not_read(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    """Detection does not read a metadata.yaml linked out of the folder; the loader refuses it."""
+    root, outside = _copy(reader_seeds, "ros2-mcap", tmp_path)
+    shutil.move(root / "metadata.yaml", outside / "metadata.yaml")
+    (root / "metadata.yaml").symlink_to(outside / "metadata.yaml")
+    with _Opened(outside) as opened, pytest.raises(DatasetError, match="metadata.yaml: resolves to"):
+        _read_all(root)
+    assert opened.seen == []
+
+
+# ---- point labels, SemanticKITTI and map files read back ---------------------------------------------
+def test_semantickitti_label_link_is_refused(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    from formats.export.semantickitti import read_semantickitti
+
+    root, outside = _copy(reader_seeds, "semantickitti", tmp_path)
+    target = sorted(root.rglob("*.label"))[0]
+    shutil.move(target, outside / target.name)
+    target.symlink_to(os.path.relpath(outside / target.name, target.parent))
+    with _Opened(outside) as opened, pytest.raises(FormatError, match="outside the SemanticKITTI folder"):
+        read_semantickitti(root)
+    assert opened.seen == []
+
+
+def test_point_label_file_link_is_refused(reader_seeds: dict[str, Any], tmp_path: Path) -> None:
+    from formats.source import open_source
+
+    root, outside = _copy(reader_seeds, "project", tmp_path)
+    target = root / "a.flproj.pointlabels" / "000000.npz"
+    shutil.move(target, outside / target.name)
+    target.symlink_to(outside / target.name)
+    opened = open_source(root / "a.flproj")
+    try:
+        with _Opened(outside) as seen, pytest.raises(FormatError, match="outside the point-label folder"):
+            opened.document.point_labels.get(0)
+        assert seen.seen == []
+    finally:
+        opened.close()
 
 
 def test_symlink_inside_the_root_is_fine(reader_seeds: dict[str, Any], tmp_path: Path) -> None:

@@ -98,6 +98,33 @@ def test_read_every_kind(tmp_path: Path) -> None:
     (tmp_path / "own.json").write_text(json.dumps({"GTs": own["GTs"]}))
     with pytest.raises(FormatError, match="own.json: .*no T_world_from_ego"):
         read_map_file(tmp_path / "own.json")
+    # a MapTR pose, frame or stamp of the wrong kind names the file and the sample
+    d = json.loads(files["maptr"].read_text())
+    for key, value in (("T_world_from_ego", [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, []], [0, 0, 0, 1]]),
+                       ("T_world_from_ego", [1, 2]),
+                       ("frame", "x"), ("frame", 2**70), ("frame", -1), ("timestamp_ns", 1.5)):
+        g = json.loads(json.dumps(d))
+        g["GTs"][1][key] = value
+        (tmp_path / "m.json").write_text(json.dumps(g))
+        with pytest.raises(FormatError, match=f"m.json: GTs\\[1\\].{key}"):
+            read_map_file(tmp_path / "m.json")
+    # an OpenLABEL map object whose object_data / poly3d is not an object / a list of them
+    d = json.loads(files["openlabel"].read_text())
+    key = next(iter(d["openlabel"]["objects"]))
+    for od in ([1, 2], {"poly3d": 5}, {"poly3d": [1]}, {"poly3d": "ab"}):
+        g = json.loads(json.dumps(d))
+        g["openlabel"]["objects"][key]["object_data"] = od
+        (tmp_path / "o.json").write_text(json.dumps(g))
+        with pytest.raises(FormatError, match=f"o.json: openlabel.objects.{key}: object_data.poly3d"):
+            read_map_file(tmp_path / "o.json")
+    # an Argoverse 2 lane mark type that is not a string (AttributeError before)
+    d = json.loads(files["av2"].read_text())
+    key = next(iter(d["lane_segments"]))
+    for mark in ({"a": 1}, -1, None, ["SOLID_WHITE"]):
+        d["lane_segments"][key]["left_lane_mark_type"] = mark
+        (tmp_path / "a.json").write_text(json.dumps(d))
+        with pytest.raises(FormatError, match="a.json: bad entry: lane mark type"):
+            read_map_file(tmp_path / "a.json", "av2")
     (tmp_path / "bad.json").write_text(json.dumps({"tracks": []}))
     with pytest.raises(FormatError, match="bad.json: not a map file"):
         read_map_file(tmp_path / "bad.json")

@@ -238,3 +238,40 @@ def test_real_sample_with_sweeps_added_opens_them_and_the_devkit_loads_the_expor
     n_bytes = len(plain.read_lidar(0)) * 5 * 4
     for c in r["chain"]:
         assert np.allclose(c[2], by_t[c[0] * 1000], atol=1e-6) and c[3] == n_bytes
+
+
+def test_a_sweep_with_a_dangling_sensor_token_names_the_table(scenes: tuple[Path, Path], tmp_path: Path) -> None:
+    """A sweep's calibrated_sensor token that names no record is a DatasetError naming the table
+    and the sample_data (KeyError before; the keyframes' tokens were checked, not the sweeps')."""
+    import shutil
+
+    _, nusc = scenes
+    d = tmp_path / "n"
+    shutil.copytree(nusc, d)
+    tables = next(p for p in d.iterdir() if (p / "sample_data.json").is_file())
+    recs = json.loads((tables / "sample_data.json").read_text())
+    sweep = next(r for r in recs if not r["is_key_frame"])
+    sweep["calibrated_sensor_token"] = "nope"
+    (tables / "sample_data.json").write_text(json.dumps(recs))
+    open_dataset(d)  # the keyframes alone do not need it
+    with pytest.raises(DatasetError, match=f"calibrated_sensor.json: sample_data {sweep['token']}: unknown "
+                                           "calibrated_sensor token 'nope'"):
+        open_dataset(d, sweeps=True)
+
+
+def test_a_timestamp_beyond_int64_nanoseconds_names_the_record(scenes: tuple[Path, Path], tmp_path: Path) -> None:
+    """A sample_data timestamp of -1e308 us is a DatasetError naming the table and the record
+    (OverflowError when the sweeps' times became an int64 array before)."""
+    import shutil
+
+    _, nusc = scenes
+    d = tmp_path / "n"
+    shutil.copytree(nusc, d)
+    tables = next(p for p in d.iterdir() if (p / "sample_data.json").is_file())
+    recs = json.loads((tables / "sample_data.json").read_text())
+    cam = next(r for r in recs if "CAM_" in r["filename"])
+    cam["timestamp"] = -1e308
+    (tables / "sample_data.json").write_text(json.dumps(recs))
+    with pytest.raises(DatasetError, match=f"sample_data.json: sample_data {cam['token']}: timestamp -1e[+]?308 is "
+                                           "out of range"):
+        open_dataset(d, sweeps=True)

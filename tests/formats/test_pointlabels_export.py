@@ -55,6 +55,26 @@ def test_semantickitti_round_trip_is_exact(synth_seq: Path, tmp_path: Path) -> N
     assert len((seq / "poses.txt").read_text().splitlines()) == 3
 
 
+def test_semantickitti_read_back_names_bad_files(synth_seq: Path, tmp_path: Path) -> None:
+    """A label file not named by a frame number, or an inverse table out of range, is a FormatError
+    naming the file (not ValueError / IndexError)."""
+    from formats.errors import FormatError
+
+    dst = tmp_path / "skitti"
+    assert main(["convert", str(synth_seq), str(dst), "--to", "semantickitti"]) == 0
+    labels = dst / "sequences" / "00" / "labels"
+    (labels / "000001.label").rename(labels / "000001 copy.label")
+    with pytest.raises(FormatError, match="000001 copy.label: a label file is named by its frame number"):
+        read_semantickitti(dst)
+    (labels / "000001 copy.label").rename(labels / "000001.label")
+    cf = dst / "fusionlabel-pointclasses.json"
+    d = json.loads(cf.read_text())
+    for inverse in ({"70000": 1}, {"10": 300}, {"10": -1}, {"x": 1}, [1]):
+        cf.write_text(json.dumps({**d, "inverse": inverse}))
+        with pytest.raises(FormatError, match="fusionlabel-pointclasses.json: inverse"):
+            read_semantickitti(dst)
+
+
 def _partition_equal(a: np.ndarray, b: np.ndarray) -> bool:
     """Same grouping of points into instances (0 = none in both), up to renumbering."""
     if not np.array_equal(a == 0, b == 0):

@@ -178,6 +178,15 @@ def test_topic_choice_options_and_mapping_file(scene: Path, tmp_path: Path) -> N
     mp.write_text("lidar: /x\n")
     with pytest.raises(DatasetError, match="unknown keys"):
         open_dataset(amb, mapping=str(mp))
+    # values of the wrong kind or out of range name the mapping file (not OverflowError / ValueError)
+    for bad, what in (("tolerance_ms: 1e308", "tolerance_ms"), ("tolerance_ms: -1", "tolerance_ms"),
+                      ("tolerance_ms: " + "9" * 400, "tolerance_ms"), ("stamps: [1]", "stamps"),
+                      ("lidar_topic: 7", "lidar_topic"), ("ego_frame: {a: 1}", "ego_frame")):
+        mp.write_text(bad + "\n")
+        with pytest.raises(DatasetError, match=f"map.yaml: option '{what}'"):
+            open_dataset(amb, mapping=str(mp))
+    with pytest.raises(DatasetError, match="option 'tolerance_ms'"):
+        open_dataset(amb, tolerance_ms=1e308)
     with pytest.raises(DatasetError, match="not a PointCloud2 topic"):
         open_dataset(amb, lidar_topic="/tf")
 
@@ -489,3 +498,14 @@ def test_bag_benchmark_measures_a_small_bag(bags: dict[str, Path], scene: Path,
     assert load_benchmark("bench_bag")._measure(scene, bags["ros2-mcap"], 3, 4) == 0
     out = capsys.readouterr().out
     assert "open: bag" in out and "s CPU" in out and "ratio bag/folder" in out
+
+
+def test_a_damaged_type_definition_names_file_and_topic(bags: dict[str, Path], tmp_path: Path) -> None:
+    """An MCAP whose CameraInfo schema names a field otherwise (``width`` -> ``wodth``) decodes into
+    a message without it: a DatasetError naming the file and the topic (AttributeError before)."""
+    mcap = next(bags["ros2-mcap"].glob("*.mcap"))
+    bad = tmp_path / "bad.mcap"
+    bad.write_bytes(mcap.read_bytes().replace(b"uint32 width", b"uint32 wodth"))
+    with pytest.raises(DatasetError, match=r"bad.mcap: topic /sensors/\w+/camera_info: message 0 does not have the "
+                                           r"fields of its type \(AttributeError"):
+        open_dataset(bad)
