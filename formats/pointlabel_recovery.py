@@ -73,6 +73,11 @@ class _Overlay:
         base = set(self.base.labelled_frames()) if self.base is not None else set()
         return sorted(self._recovered | base)
 
+    def where(self, frame: int) -> str:
+        if frame in self._recovered or self.base is None:
+            return str(self.folder / f"{frame:06d}.npz")
+        return self.base._where(frame).strip(" ()") or str(self.folder)
+
     def load(self, frame: int) -> FrameLabels:
         if frame in self._recovered:
             return decode_npz(self.folder / f"{frame:06d}.npz")

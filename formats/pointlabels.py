@@ -108,6 +108,9 @@ class NpzLabelSource:
     def file(self, frame: int) -> Path:
         return self._files[frame][0]
 
+    def where(self, frame: int) -> str:
+        return str(self._files[frame][0])
+
     def load(self, frame: int) -> FrameLabels:
         path, n = self._files[frame]
         self._check_inside(path)
@@ -171,6 +174,10 @@ class NativeGroundTruth:
 
     def frames(self) -> list[int]:
         return list(self._frames)
+
+    def where(self, frame: int) -> str:
+        files = self.seq.meta.get("lidar_semantic_files") or []
+        return str(files[frame][self.sensor]) if frame < len(files) else str(self.seq.meta.get("index_file"))
 
     def load(self, frame: int) -> FrameLabels:
         from formats.native import read_lidar_instance, read_lidar_semantic

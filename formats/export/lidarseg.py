@@ -167,6 +167,9 @@ class LidarsegSource:
     def frames(self) -> list[int]:
         return sorted(self._files)
 
+    def where(self, frame: int) -> str:
+        return str(self.root / self._files[frame][0])
+
     def load(self, frame: int) -> FrameLabels:
         return read_frame_labels(self.root, *self._files[frame], self.table)
 

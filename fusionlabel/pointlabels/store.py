@@ -85,7 +85,8 @@ class FrameLabels:
 
 class LabelSource(Protocol):
     """Where stored labels come from: ``frames()`` the frames that have labels, ``load(frame)``
-    their arrays (``formats.pointlabels`` provides file-backed sources)."""
+    their arrays (``formats.pointlabels`` provides file-backed sources). A source may also have
+    ``where(frame) -> str``, the file a frame's labels come from, which errors then name."""
 
     def frames(self) -> Iterable[int]: ...
 
@@ -177,8 +178,18 @@ class PointLabels:
                 lab = FrameLabels.empty(n)
             self._keep_clean(f, lab)
         if n_points is not None and len(lab) != n_points:
-            raise ModelError(f"point labels: frame {f} has {len(lab)} labels for {n_points} points")
+            raise ModelError(f"point labels{self._where(f)}: frame {f} has {len(lab)} labels for {n_points} points")
         return lab
+
+    def _where(self, frame: int) -> str:
+        """`` (<file>)`` when the frame's labels were read from a source that says where, else ''."""
+        where = getattr(self._source, "where", None)
+        if frame in self._dirty or frame not in self._source_frames or where is None:
+            return ""
+        try:
+            return f" ({where(frame)})"
+        except Exception:  # noqa: BLE001 - naming the file must not hide the error being raised
+            return ""
 
     def _keep_clean(self, f: int, lab: FrameLabels) -> None:
         if self.max_clean_frames == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from formats.pointlabels import (
 from formats.project import load_project, save_project
 from fusionlabel.commands import UndoStack
 from fusionlabel.document import AnnotationDocument
+from fusionlabel.errors import ModelError
 from fusionlabel.pointlabels import UNLABELLED, FrameLabels, PointLabels, label_points
 from fusionlabel.pointlabels.tools import fill_from_boxes
 from fusionlabel.synth import SynthConfig, SynthScene
@@ -106,6 +108,23 @@ def test_bad_label_files_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "pl" / "000000.npz").write_bytes(b"not a zip")
     with pytest.raises(FormatError, match="000000.npz"):
         load_point_labels(tmp_path / "pl").get(0)
+
+
+def test_labels_that_do_not_fit_the_sweep_name_their_file(tmp_path: Path, synth_seq: Path) -> None:
+    """A label file that fits its own count but not the sweep (the sweep changed since): the error
+    names the file the labels came from (stored labels and a native sequence's ground truth)."""
+    labels = PointLabels(frame_count=2, point_count=lambda f: 10)
+    doc = AnnotationDocument(2)
+    doc.attach_point_labels(labels)
+    UndoStack(doc).push(label_points(0, [1, 2], semantic=3))
+    save_point_labels(labels, tmp_path / "pl")
+    with pytest.raises(ModelError, match=r"000000\.npz.*frame 0 has 10 labels for 12 points"):
+        load_point_labels(tmp_path / "pl").get(0, 12)
+    gt = open_dataset(synth_seq).annotations.point_labels
+    n = len(gt.get(1))
+    where = re.escape(str(synth_seq.resolve()))
+    with pytest.raises(ModelError, match=rf"\({where}/.*frame 1 has {n} labels for {n + 1} points"):
+        open_dataset(synth_seq).annotations.point_labels.get(1, n + 1)
 
 
 def test_point_label_edits_write_no_full_recovery_copy(tmp_path: Path) -> None:
