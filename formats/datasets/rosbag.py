@@ -57,6 +57,7 @@ from calib.rig import Rig, Sensor
 from calib.transforms import invert, make_transform
 from formats.datasets.base import LoadedSequence, decode_camera_image
 from formats.datasets.errors import DatasetError
+from formats.datasets.options import check_options
 from formats.datasets.rosbag_store import BAG_SUFFIXES, BagStore, header_stamp_ns
 from formats.io import outside_roots
 from formats.limits import MAX_FRAMES, MAX_IMAGE_PIXELS
@@ -431,8 +432,6 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(MAPPING_KEYS), key=str)
     if unknown:
         raise DatasetError(p, f"unknown keys {unknown}; known: {', '.join(MAPPING_KEYS)}")
-    from formats.datasets import check_options
-
     check_options(p, data)  # each value of the kind the option takes (a topic, a tolerance in range)
     return dict(data)
 
