@@ -161,12 +161,14 @@ def requests_for(doc: AnnotationDocument, cmd: Command, frame_count: int,
     tracked boxes (a moving vehicle) is extended past its ends (``options.on_accept``): the
     detector often finds a car a few frames later or loses it a few frames earlier than it is
     seen."""
+    from fusionlabel.assist.review import AcceptProposal  # the review's command (assist loads late)
+
     out: dict[int, FollowRequest] = {}
     for c in _commands(cmd):
         if isinstance(c, CreateTrack) and options.on_create and c.track_id is not None and c.track_id in doc:
             out[c.track_id] = FollowRequest(int(c.track_id), (0, frame_count - 1), options.finish, "created")
             continue
-        if type(c).__name__ == "AcceptProposal":  # a pre-label accepted (review queue; Y, Shift+Y)
+        if isinstance(c, AcceptProposal):  # a pre-label accepted (review queue; Y, Shift+Y)
             tid = getattr(c, "track_id", None)
             if options.on_accept and tid is not None and tid in doc and tid not in out:
                 tr = doc.track(tid)
