@@ -73,10 +73,13 @@ def test_spheres_outside_only_for_boxes_out_of_the_image() -> None:
             assert not CAM.project(pts)[2].any()
 
 
+@pytest.mark.parametrize("indexed", [False, True])
 @pytest.mark.parametrize("rotated", [False, True])
-def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool) -> None:
+def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool, indexed: bool) -> None:
     """Against project_sweep + point_box_indices over the whole sweep + occlusion_counts, in two
-    cameras, with the sweep given in another frame (KITTI's velodyne) or as it is (nuScenes)."""
+    cameras, with the sweep given in another frame (KITTI's velodyne) or as it is (nuScenes); with
+    ``indexed`` the frame's box index is built first (as the nuScenes writer does), so that the hits
+    come from the points of each box and the occluders from the points before the boxes."""
     rng = np.random.default_rng(3 + rotated)
     T_F_from_world = make_transform(np.eye(3), [-5.0, 2.0, -1.5])
     boxes_world = []
@@ -96,6 +99,8 @@ def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool) -> None
     exact_F = xform(T_F_from_src, src) if rotated else np.asarray(src, dtype=np.float64)
     box_of_all = point_box_indices(exact_F, boxes_F, margin=HIT_MARGIN)
     sb = SweepBoxes(src, T_F_from_src, boxes_world, T_F_from_world)
+    if indexed:
+        sb.near_box_index()
     views, expected = [], []
     for yaw in (0.0, 2.0):  # two cameras looking different ways (optical: z forward)
         R_F_from_cam = np.array([[0, 0, 1], [-1, 0, 0], [0, -1, 0]], dtype=float)
