@@ -227,3 +227,123 @@ def _bin(a: float, a0: float, scale: float) -> int:
     non-decreasing in ``a``."""
     f = (a - a0) * scale
     return np.int64(min(max(f, 0.0), BINS - 1.0))
+
+
+# ---- box outlines on a pinhole camera ------------------------------------------------------------
+#: Vertices an outline can have: a hull of 8 points clipped by 4 half-planes.
+MAX_VERTS = 16
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _clip(poly: NDArray[np.float64], n: int, nx: float, ny: float, c: float, out: NDArray[np.float64]) -> int:
+    """``occlusion._clip`` of ``poly[:n]`` into ``out``: the part with ``n . x <= c``; its vertex count."""
+    m = 0
+    if n == 0:
+        return 0
+    px, py = poly[n - 1, 0], poly[n - 1, 1]
+    s_prev = px * nx + py * ny - c
+    for i in range(n):
+        qx, qy = poly[i, 0], poly[i, 1]
+        s_cur = qx * nx + qy * ny - c
+        ins = s_cur <= 0
+        if ins != (s_prev <= 0):
+            t = s_prev / (s_prev - s_cur)
+            out[m, 0] = px + (qx - px) * t
+            out[m, 1] = py + (qy - py) * t
+            m += 1
+        if ins:
+            out[m, 0] = qx
+            out[m, 1] = qy
+            m += 1
+        px, py, s_prev = qx, qy, s_cur
+    return m
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _clip_rect(poly: NDArray[np.float64], n: int, x0: float, y0: float, x1: float, y1: float,
+               tmp: NDArray[np.float64]) -> int:
+    """``occlusion._clip_rect`` of ``poly[:n]`` in place (``tmp`` a scratch array); the vertex count."""
+    inside = True
+    for i in range(n):
+        inside &= (x0 <= poly[i, 0]) & (poly[i, 0] <= x1) & (y0 <= poly[i, 1]) & (poly[i, 1] <= y1)
+    if inside:
+        return n
+    n = _clip(poly, n, -1.0, 0.0, -x0, tmp)
+    n = _clip(tmp, n, 1.0, 0.0, x1, poly)
+    n = _clip(poly, n, 0.0, -1.0, -y0, tmp)
+    n = _clip(tmp, n, 0.0, 1.0, y1, poly)
+    return n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cross(ox: float, oy: float, ax: float, ay: float, bx: float, by: float) -> float:
+    return (ax - ox) * (by - oy) - (ay - oy) * (bx - ox)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def outlines(rounded: NDArray[np.float64], bounds: NDArray[np.float64], K: NDArray[np.float64],
+             image: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """``(polygons (J, MAX_VERTS, 2), counts (J,))``: the clipped 2D outline of each of J boxes on an
+    undistorted pinhole camera (px), as ``occlusion.pinhole_extent2d``'s polygon for a box in
+    front of the near plane: ``rounded`` (J, 8, 2) its corners' ``np.round(xy / z, 12)``, the
+    sorted distinct points' convex hull (monotone chain), clipped to ``bounds`` (the normalised
+    image bounds x0, y0, x1, y1), through ``K`` (3, 3), clipped to ``image`` (u0, v0, u1, v1).
+    ``counts[j]``: its vertex count (0 where the outline is empty or degenerate)."""
+    nb = rounded.shape[0]
+    polys = np.zeros((nb, MAX_VERTS, 2))
+    counts = np.zeros(nb, dtype=np.int64)
+    pts = np.empty((8, 2))
+    hull = np.empty((MAX_VERTS, 2))
+    tmp = np.empty((MAX_VERTS, 2))
+    k00, k01, k02, k11, k12 = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
+    for j in range(nb):
+        # sorted(set(points)): insertion sort by (x, y), duplicates dropped
+        n = 0
+        for i in range(8):
+            x, y = rounded[j, i, 0], rounded[j, i, 1]
+            dup = False
+            for q in range(n):
+                dup |= (pts[q, 0] == x) & (pts[q, 1] == y)
+            if dup:
+                continue
+            q = n
+            while q > 0 and (pts[q - 1, 0] > x or (pts[q - 1, 0] == x and pts[q - 1, 1] > y)):
+                pts[q, 0], pts[q, 1] = pts[q - 1, 0], pts[q - 1, 1]
+                q -= 1
+            pts[q, 0], pts[q, 1] = x, y
+            n += 1
+        if n <= 2:
+            continue
+        # occlusion._hull: lower[:-1] + upper[:-1]
+        h = 0
+        for i in range(n):
+            while h >= 2 and _cross(hull[h - 2, 0], hull[h - 2, 1], hull[h - 1, 0], hull[h - 1, 1],
+                                    pts[i, 0], pts[i, 1]) <= 0:
+                h -= 1
+            hull[h, 0], hull[h, 1] = pts[i, 0], pts[i, 1]
+            h += 1
+        h -= 1
+        base = h  # the upper chain starts after the lower one (its first point is the lower's last)
+        hull[h, 0], hull[h, 1] = pts[n - 1, 0], pts[n - 1, 1]
+        h += 1
+        for i in range(n - 2, -1, -1):
+            while h - base >= 2 and _cross(hull[h - 2, 0], hull[h - 2, 1], hull[h - 1, 0], hull[h - 1, 1],
+                                           pts[i, 0], pts[i, 1]) <= 0:
+                h -= 1
+            hull[h, 0], hull[h, 1] = pts[i, 0], pts[i, 1]
+            h += 1
+        h -= 1
+        if h < 3:
+            continue
+        h = _clip_rect(hull, h, bounds[0], bounds[1], bounds[2], bounds[3], tmp)
+        if h < 3:
+            continue
+        for i in range(h):
+            x, y = hull[i, 0], hull[i, 1]
+            hull[i, 0] = k00 * x + k01 * y + k02
+            hull[i, 1] = k11 * y + k12
+        h = _clip_rect(hull, h, image[0], image[1], image[2], image[3], tmp)
+        for i in range(h):
+            polys[j, i, 0], polys[j, i, 1] = hull[i, 0], hull[i, 1]
+        counts[j] = h
+    return polys, counts

@@ -85,7 +85,7 @@ from formats.export.occlusion import (
     SweepBoxes,
     box_radii,
     may_be_in_image_many,
-    pinhole_extent2d,
+    pinhole_outlines,
     spheres_outside,
 )
 from formats.export.summary import ConvertSummary
@@ -471,11 +471,10 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
             seen = may_be_in_image_many(corners, view.pinhole)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rounded = np.round(corners[:, :, :2] / corners[:, :, 2:3], 12)
-            for j in np.flatnonzero(seen).tolist():
-                ext = pinhole_extent2d(corners[j], view.pinhole, rounded[j], need_truncation=False)
-                if ext is None or ext.clipped is None:
-                    continue
-                items.append((ms[j], ext.polygon, corners[j]))
+            js = np.flatnonzero(seen)
+            for j, poly in zip(js.tolist(), pinhole_outlines(corners[js], rounded[js], view.pinhole), strict=True):
+                if poly is not None:
+                    items.append((ms[j], poly, corners[j]))
         per_camera.append((T_cam_from_lidar, view.pinhole, items))
     for (_, _, items), counts in zip(per_camera, sweep_boxes.occlusion_counts(per_camera), strict=True):
         for (m, _, _), (h, o) in zip(items, counts, strict=True):

@@ -231,6 +231,37 @@ def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | No
     return BoxExtent2D(_bbox(full), clipped, trunc, poly)
 
 
+def pinhole_outlines(corners_cam: F64, rounded_xy: F64, camera: CameraModel) -> list[F64 | None]:
+    """The clipped 2D outline (K, 2) px of each box with corners (J, 8, 3) in the frame of the
+    pinhole ``camera``, None where it has no clipped part: ``pinhole_extent2d(corners_cam[j],
+    camera, rounded_xy[j]).polygon`` where that extent's ``clipped`` is not None; ``rounded_xy``
+    (J, 8, 2) the corners' ``np.round(xy / z, 12)``. With the compiled kernels the boxes in front
+    of the near plane on an undistorted camera are outlined by :func:`kernels.outlines` (the same
+    arithmetic), the others by :func:`pinhole_extent2d`."""
+    c = np.asarray(corners_cam, dtype=np.float64).reshape(-1, 8, 3)
+    out: list[F64 | None] = [None] * len(c)
+    kn = kernels()
+    fast = np.zeros(len(c), dtype=bool)
+    if kn is not None and len(c) and camera.model == "none" and not math.isfinite(camera.max_radius):
+        fast = (c[:, :, 2] >= NEAR).all(axis=1) & np.isfinite(c).all(axis=(1, 2))
+        js = np.flatnonzero(fast)
+        if len(js):
+            polys, counts = kn.outlines(np.ascontiguousarray(rounded_xy[js], dtype=np.float64),
+                                        np.array(_normalized_bounds(camera), dtype=np.float64),
+                                        np.ascontiguousarray(camera.K, dtype=np.float64),
+                                        np.array(camera.image_rect(), dtype=np.float64))
+            for j, poly, n in zip(js.tolist(), polys, counts.tolist(), strict=True):
+                if n >= 3:
+                    q = poly[:n].copy()
+                    if _area(q) > 0:
+                        out[j] = q
+    for j in np.flatnonzero(~fast).tolist():
+        ext = pinhole_extent2d(c[j], camera, rounded_xy[j], need_truncation=False)
+        if ext is not None and ext.clipped is not None:
+            out[j] = ext.polygon
+    return out
+
+
 def _pairs_inside(p: F64, boxes: F64, box_idx: NDArray[np.intp], margin: float) -> NDArray[np.bool_]:
     """``fusionlabel.geometry._inside_pairs(p, boxes, box_idx, half, cos, sin)`` with ``half`` the
     half sizes plus ``margin + BOUNDARY_EPS``: the same expression on the same values, the

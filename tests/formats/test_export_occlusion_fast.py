@@ -249,3 +249,30 @@ def test_kernels_equal_numpy_on_a_synthetic_nuscenes_export(tmp_path, monkeypatc
         return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert tree(tmp_path / "outFalse") == tree(tmp_path / "outTrue")
+
+
+def test_outline_kernel_equals_pinhole_extent2d(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pinhole_outlines with the compiled kernel gives pinhole_extent2d's clipped polygons bit
+    for bit (and None where it has no clipped part): boxes in view, clipped, beside the image,
+    across the near plane (those go to pinhole_extent2d), and on a distorted camera."""
+    import formats.export.occlusion as occ
+
+    rng = np.random.default_rng(5)
+    boxes = _random_boxes(rng, 3000)
+    corners = np.array([b.corners() for b in boxes])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rounded = np.round(corners[:, :, :2] / corners[:, :, 2:3], 12)
+    fish = CameraModel(CAM.K, 800, 450, "radtan", (-0.1, 0.01, 0.0, 0.0, 0.0))
+    for cam in (CAM, fish):
+        got = {}
+        for on in (False, True):
+            monkeypatch.setattr(occ, "USE_KERNELS", on)
+            got[on] = occ.pinhole_outlines(corners, rounded, cam)
+        for c, r, a, b in zip(corners, rounded, got[False], got[True], strict=True):
+            ext = pinhole_extent2d(c, cam, r, need_truncation=False)
+            want = ext.polygon if ext is not None and ext.clipped is not None else None
+            for poly in (a, b):
+                assert (poly is None) == (want is None) and (poly is None or np.array_equal(poly, want))
+        if cam is CAM:  # outlined or not, in front of the near plane or across it
+            kinds = [(p is not None, bool((c[:, 2] < 0.1).any())) for p, c in zip(got[True], corners, strict=True)]
+            assert len(set(kinds)) == 4 and kinds.count((True, False)) > 500 and kinds.count((False, False)) > 50
