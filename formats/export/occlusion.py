@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
+from calib.transforms import rotation_to_yaw, wrap_angle
 from formats.export.common import HIT_MARGIN, xform
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import (
@@ -410,8 +411,19 @@ class SweepBoxes:
     def boxes_F_array(self) -> F64:
         """(M, 7) the boxes in frame ``F`` (``Box3D.transformed(T_F_from_world).to_array()``)."""
         if self._boxes_F_arr is None:
-            self._boxes_F_arr = np.array([self._box_F(j).to_array() for j in range(len(self.boxes_world))],
-                                         dtype=np.float64).reshape(-1, 7)
+            T = self.T_F_from_world
+            rows = []
+            for j, b in enumerate(self.boxes_world):
+                if b.tilted or j in self._boxes_F:
+                    rows.append(self._box_F(j).to_array())
+                    continue
+                # Box3D.transformed of an upright box without building it: the same calls
+                P = T @ b.pose()
+                row = [*P[:3, 3].tolist(), *b.size, float(wrap_angle(rotation_to_yaw(P[:3, :3])))]
+                if not all(math.isfinite(v) for v in row):  # Box3D's own error
+                    row = self._box_F(j).to_array().tolist()
+                rows.append(row)
+            self._boxes_F_arr = np.array(rows, dtype=np.float64).reshape(-1, 7)
         return self._boxes_F_arr
 
     def _src(self) -> tuple[NDArray[np.floating], F64, bool]:

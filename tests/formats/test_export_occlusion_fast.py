@@ -276,3 +276,16 @@ def test_outline_kernel_equals_pinhole_extent2d(monkeypatch: pytest.MonkeyPatch)
         if cam is CAM:  # outlined or not, in front of the near plane or across it
             kinds = [(p is not None, bool((c[:, 2] < 0.1).any())) for p, c in zip(got[True], corners, strict=True)]
             assert len(set(kinds)) == 4 and kinds.count((True, False)) > 500 and kinds.count((False, False)) > 50
+
+
+def test_boxes_F_array_equals_box3d_transformed() -> None:
+    """SweepBoxes.boxes_F_array (upright boxes without building Box3D) equals
+    ``Box3D.transformed(T_F_from_world).to_array()`` bit for bit, tilted boxes included."""
+    rng = np.random.default_rng(8)
+    boxes = _random_boxes(rng, 500, spread=50.0)
+    a = rng.uniform(-np.pi, np.pi)
+    T = make_transform(np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]]),
+                       rng.uniform(-100, 100, 3))
+    sb = SweepBoxes(np.zeros((0, 3), dtype=np.float32), None, boxes, T)
+    want = np.array([b.transformed(T).to_array() for b in boxes])
+    assert np.array_equal(sb.boxes_F_array(), want) and sum(b.tilted for b in boxes) > 50
