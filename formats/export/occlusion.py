@@ -57,14 +57,37 @@ USE_KERNELS = os.environ.get("FUSIONLABEL_KERNELS", "1") != "0"
 
 def kernels() -> ModuleType | None:
     """The compiled kernels' module (imported on first use: it imports numba), None where numba
-    is not installed or :data:`USE_KERNELS` is off."""
+    is not installed or :data:`USE_KERNELS` is off. Numba caches the compiled kernels in
+    ``__pycache__`` next to the module, else in the user's cache folder, or in ``NUMBA_CACHE_DIR``;
+    where none of them is writable, in a folder under the system's temporary folder (and without
+    that, the NumPy code runs)."""
     if not USE_KERNELS:
         return None
     try:
         from formats.export import kernels as kn
     except ImportError:
         return None
+    except RuntimeError:  # numba found no writable cache folder for the module
+        import tempfile
+
+        import numba
+
+        numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"fusionlabel-numba-{_user()}")
+        try:
+            from formats.export import kernels as kn
+        except RuntimeError:
+            return None
     return kn
+
+
+def _user() -> str:
+    """A name of the current user for a per-user folder."""
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no user name (no such entry): the id
+        return str(os.getpid() if not hasattr(os, "getuid") else os.getuid())
 
 
 def _kernels_module(force: bool) -> ModuleType | None:
