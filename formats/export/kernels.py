@@ -85,6 +85,16 @@ def box_index(cols: NDArray[np.float32], xyz: NDArray[np.floating], T_F_from_src
     return cell, box_of
 
 
+@njit(cache=True, nogil=True)
+def fill_table(table: NDArray[np.int32], win: NDArray[np.int64]) -> None:
+    """Mark each box's window of cells ``win`` (M, 4: i0, i1, j0, j1) in ``table`` (nx + 1, ny + 1):
+    a cell no box touched (-1) gets the box, a touched one -2 (several)."""
+    for b in range(win.shape[0]):
+        for i in range(win[b, 0], win[b, 1] + 1):
+            for j in range(win[b, 2], win[b, 3] + 1):
+                table[i, j] = b if table[i, j] == -1 else -2
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def world_counts(xyz: NDArray[np.floating], T_F_from_src: NDArray[np.float64], rotated: bool,
                  idx: NDArray[np.int64], cell: NDArray[np.int64], ny: int, table: NDArray[np.int32],

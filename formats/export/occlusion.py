@@ -379,12 +379,15 @@ class SweepBoxes:
             i1 = np.floor((c[:, 0] + r + pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
             j0 = np.floor((c[:, 1] - r - pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
             j1 = np.floor((c[:, 1] + r + pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
-            for b, (a0, a1, b0, b1) in enumerate(zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(),
-                                                     strict=True)):
-                win = t[a0:a1 + 1, b0:b1 + 1]
-                win[win != -1] = -2
-                win[win == -1] = b
-            self._grid_cache = (lo, cell, nx, ny, table, np.stack([i0, i1, j0, j1], axis=1))
+            wins = np.stack([i0, i1, j0, j1], axis=1)
+            if self._kn is not None:
+                self._kn.fill_table(t, wins)
+            else:
+                for b, (a0, a1, b0, b1) in enumerate(wins.tolist()):
+                    win = t[a0:a1 + 1, b0:b1 + 1]
+                    win[win != -1] = -2
+                    win[win == -1] = b
+            self._grid_cache = (lo, cell, nx, ny, table, wins)
         return self._grid_cache
 
     def _cells(self) -> tuple[NDArray[np.intp], NDArray[np.int32]]:
