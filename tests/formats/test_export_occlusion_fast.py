@@ -289,3 +289,4 @@ def test_boxes_F_array_equals_box3d_transformed() -> None:
     sb = SweepBoxes(np.zeros((0, 3), dtype=np.float32), None, boxes, T)
     want = np.array([b.transformed(T).to_array() for b in boxes])
     assert np.array_equal(sb.boxes_F_array(), want) and sum(b.tilted for b in boxes) > 50
+
