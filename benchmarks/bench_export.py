@@ -9,10 +9,11 @@ Run: PYTHONPATH=. python benchmarks/bench_export.py [--frames 200] [--size 320x1
 from the synthetic scene's undistorted pinhole camera ``cam_front_left`` without levelling (its PNG
 images are linked) and nuScenes from a nuScenes copy of the scene (its JPEG images are linked);
 frames per second of the writer alone and of the whole conversion (opening included), wall and
-CPU time (``time.process_time``: the machine may be shared). ``--baseline REV`` runs the same
-exports with the code of git revision ``REV`` (its ``calib``, ``fusionlabel`` and ``formats``
-extracted to a temporary folder, run in a subprocess) in the same run, and says whether the
-exported files are byte-identical. Each run is a fresh interpreter (the code of this checkout
+CPU time (``time.process_time``, plus the worker processes' CPU for a writer with ``jobs``: the
+machine may be shared); nuScenes also with ``jobs=2`` (its box numbers in two worker processes).
+``--baseline REV`` runs the same exports with the code of git revision ``REV`` (its ``calib``,
+``fusionlabel`` and ``formats`` extracted to a temporary folder, run in a subprocess) in the same
+run, and says whether the exported files are byte-identical. Each run is a fresh interpreter (the code of this checkout
 or of ``REV``), started after ``os.sync()`` (so that it is not billed
 for writing back the previous run's files); ``--rounds N`` runs each side N times in alternating
 order (baseline first, then this first, ...) and compares each side's run of least CPU time.
@@ -58,8 +59,11 @@ def _scene(path: Path, frames: int, seed: int, cameras: int, size: tuple[int, in
 
 
 #: The export-speed cases with linked images: (format, source ("scene" or "nusc"), writer options).
+#: ``jobs`` 2: the nuScenes writer's box numbers in two worker processes (a revision whose writer
+#: has no ``jobs`` ignores it and runs in one process).
 LINKED_CASES = (("kitti", "scene", {"camera": "cam_front_left", "level": False}),
-                ("nuscenes", "nusc", {}))
+                ("nuscenes", "nusc", {}),
+                ("nuscenes", "nusc", {"jobs": 2}))
 
 
 #: Opens a source and writes it, timed: defined as text so that either revision's code can run
@@ -70,15 +74,22 @@ from pathlib import Path
 
 
 def timed_export(src, out, fmt, options):
+    import resource
+
     from formats.convert import call_writer, get_writer
     from formats.source import open_source
+
+    def children():  # CPU of the finished worker processes (a writer with jobs)
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
 
     shutil.rmtree(out, ignore_errors=True)
     w0, c0 = time.perf_counter(), time.process_time()
     loaded = open_source(Path(src)).sequence
     w1, c1 = time.perf_counter(), time.process_time()
+    k1 = children()
     s = call_writer(get_writer(fmt), loaded, Path(out), None, dict(options))
-    w2, c2 = time.perf_counter(), time.process_time()
+    w2, c2 = time.perf_counter(), time.process_time() + children() - k1
     return {"frames": s.frames, "open_wall": w1 - w0, "open_cpu": c1 - c0, "write_wall": w2 - w1,
             "write_cpu": c2 - c1}
 """
@@ -125,6 +136,7 @@ def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str |
     print(f"export with linked images: {scene} and its nuScenes copy (load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores)")
     for fmt, src, opts in LINKED_CASES:
+        label = fmt + (f" --jobs {opts['jobs']}" if "jobs" in opts else "")
         runs: dict[str, dict[str, float]] = {}
         whos = ("baseline", "this") if base_root is not None else ("this",)
         for rnd in range(rounds):
@@ -144,13 +156,13 @@ def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str |
                     runs[who] = r
                 n = r["frames"]
                 ow, oc = r["open_wall"] + r["write_wall"], r["open_cpu"] + r["write_cpu"]
-                print(f"  {fmt:<9} {who:<8} writer {n / r['write_wall']:6.1f} frames/s wall "
+                print(f"  {label:<9} {who:<8} writer {n / r['write_wall']:6.1f} frames/s wall "
                       f"{n / r['write_cpu']:6.1f} CPU | with opening {n / ow:6.1f} wall {n / oc:6.1f} CPU  "
                       f"(open {r['open_cpu']:.2f} s CPU)", flush=True)
         if base_root is not None:
             same = _same_tree(work / "out_linked_baseline", work / "out_linked_this")
             b, t = runs["baseline"], runs["this"]
-            print(f"  {fmt:<9} writer speed-up {b['write_cpu'] / t['write_cpu']:.1f}x CPU, "
+            print(f"  {label:<9} writer speed-up {b['write_cpu'] / t['write_cpu']:.1f}x CPU, "
                   f"{b['write_wall'] / t['write_wall']:.1f}x wall (the runs of least CPU); "
                   f"output byte-identical to {baseline}: {same}")
         for who in runs:

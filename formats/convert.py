@@ -295,7 +295,8 @@ def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: s
     frames (default with ``jobs > 1``: a quarter of the frames per worker, at least
     :data:`MIN_RANGE_FRAMES`) is split into frame ranges, one task each, where the writer takes
     them (:func:`supports_frame_ranges`): they write into one staging folder that becomes the
-    output once all succeeded (the same files as one task). ``progress(done, total)`` counts
+    output once all succeeded (the same files as one task). A single task whose writer takes
+    ``jobs`` (nuScenes: its box numbers in worker processes) is given ``jobs``. ``progress(done, total)`` counts
     frames over all sequences (per frame in the caller's process, per task from workers);
     ``frame_mismatch``: the frame-count rule for projects (``formats.source``). Returns the merged
     summary (``failed`` lists the sequences whose task raised; one sequence raises its error)."""
@@ -345,6 +346,9 @@ def convert_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], to: s
         planned += [(key, s, target, rng) for key, rng in zip(keys, ranges or [None], strict=True)]
     # workers where there is more than one task (one task runs here: per-frame progress, no start)
     name = executor or ("processes" if jobs > 1 and len(planned) > 1 else "inline")
+    if (name == "inline" and len(planned) == 1 and planned[0][3] is None and jobs > 1
+            and "jobs" in inspect.signature(writer).parameters and "jobs" not in options):
+        opts += (("jobs", jobs),)  # one task: a writer with workers of its own (nuScenes) uses them
     tasks = [Task(key, run_convert_task, ConvertTask(
         s, str(target), to, opts, rng, (lambda d, _t, key=key: tick(key, d)) if name == "inline" else None))
         for key, s, target, rng in planned]

@@ -465,7 +465,8 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument("dst", type=Path, help="output folder (one sub-folder per sequence for a folder of sequences)")
     p.add_argument("--to", required=True, choices=sorted(writer_names()), help="output format")
     p.add_argument("--jobs", type=_positive_int, default=1,
-                   help="workers: one task per sequence, long sequences split into frame ranges (default 1)")
+                   help="workers: one task per sequence, long sequences split into frame ranges; one nuScenes "
+                        "sequence: its box numbers in worker processes (default 1)")
     p.add_argument("--executor", choices=EXECUTORS, default=None,
                    help="batch executor of the tasks (default: processes with --jobs > 1, else inline)")
     p.add_argument("--address", default=None, metavar="HOST:PORT", help="ray: the cluster to join")

@@ -105,11 +105,31 @@ class LoadedSequence:
     #: :func:`formats.datasets.open_dataset`; empty when built otherwise).
     allowed_roots: tuple[str, ...] = ()
     source_labels: dict[int, list[tuple[Any, Any]]] = field(default_factory=dict)
+    #: per frame ``(its source_labels list, its length, {box: first record})`` (:meth:`source_label`)
+    _source_index: dict[int, tuple[Any, int, dict[Any, Any] | None]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def source_label(self, frame: int, box: Any) -> Any | None:
         """The source record of ``frame`` whose box read is exactly ``box`` (an unchanged box),
-        else None."""
-        for b, rec in self.source_labels.get(frame, ()):
+        else None: the first equal one, looked up in a table of the frame's boxes (equal boxes hash
+        equal), built on first use and again when the frame's list changes."""
+        recs = self.source_labels.get(frame, ())
+        got = self._source_index.get(frame)
+        if got is None or got[0] is not recs or got[1] != len(recs):
+            index: dict[Any, Any] | None = {}
+            for b, rec in recs:
+                try:
+                    index.setdefault(b, rec)  # type: ignore[union-attr]
+                except TypeError:  # an unhashable box: look it up in the list
+                    index = None
+                    break
+            got = self._source_index[frame] = (recs, len(recs), index)
+        if got[2] is not None:
+            try:
+                return got[2].get(box)
+            except TypeError:
+                pass
+        for b, rec in recs:
             if b == box:
                 return rec
         return None

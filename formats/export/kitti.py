@@ -461,7 +461,9 @@ def _export_frame(ctx: _Ctx, k: int, fc: FrameCalib, summary: ConvertSummary, tr
 
     counts: list[tuple[int, int]] | None = None
     if ctx.occlusion and xyz_lid is not None and pending:
-        sb = SweepBoxes(xyz_lid, T_velo_from_lid if rotated else None, boxes, T_velo_from_world)
+        # NumPy, not the compiled kernels: one camera's counts are a few milliseconds, about what
+        # they take compiled, and numba's import and kernel loading (~0.3 s per process) would not pay
+        sb = SweepBoxes(xyz_lid, T_velo_from_lid if rotated else None, boxes, T_velo_from_world, kernels=False)
         counts = sb.occlusion_counts([(fc.T_cam2_from_cam0rect @ T_cam0rect_from_velo, view.pinhole,
                                        [(p.m, p.ext.polygon, p.corners_cam) for p in pending])])[0]
 

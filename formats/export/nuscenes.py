@@ -85,7 +85,7 @@ from formats.export.occlusion import (
     SweepBoxes,
     box_radii,
     may_be_in_image_many,
-    pinhole_extent2d,
+    pinhole_outlines,
     spheres_outside,
 )
 from formats.export.summary import ConvertSummary
@@ -190,9 +190,12 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                    version: str = DEFAULT_VERSION, keyframe_every: int | None = None, keyframe_hz: float | None = None,
                    ontology: Ontology | None = None, channels: dict[str, str] | None = None,
                    scene_name: str | None = None, location: str | None = None, occlusion: bool = True,
-                   link: str | None = None, images: str = "link", overwrite: bool = False,
+                   link: str | None = None, images: str = "link", overwrite: bool = False, jobs: int = 1,
                    **_: Any) -> ConvertSummary:
-    """Write ``loaded`` as one nuScenes scene at ``dst`` (module docstring)."""
+    """Write ``loaded`` as one nuScenes scene at ``dst`` (module docstring). ``jobs > 1``: the
+    keyframes' box numbers (``num_lidar_pts`` and the occlusion counts, :func:`box_numbers`) are
+    computed by ``jobs`` worker processes (:class:`ParallelBoxNumbers`) while this process writes
+    the files and records; the output is the same bytes."""
     link, image_link = file_modes(link, images)
     info = loaded.info
     n = len(loaded)
@@ -292,7 +295,9 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                 image_owner[key] = k
 
     point_labels = loaded.annotations.point_labels
-    with staged_output(Path(dst), overwrite) as out:
+    annotated = [k for k in keys if loaded.annotations.boxes_at(k)] if jobs > 1 else []
+    with (ParallelBoxNumbers(loaded, annotated, primary, occlusion, jobs) as numbers,
+          staged_output(Path(dst), overwrite) as out):
         vdir = out / version
         vdir.mkdir()
         made: set[Path] = set()
@@ -376,8 +381,11 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
                     "width": view.pinhole.width, "filename": rel})
             summary.frames += 1
             if is_key:
-                _annotate(loaded, k, sample_of_frame[k], scene, primary, pc_primary, rig, views, mapper, occlusion,
-                          anns_by_instance, categories_used, inst_scene, summary)
+                got = numbers.get(k)
+                if got is None:
+                    got = box_numbers(loaded, k, primary, pc_primary, rig, views, occlusion)
+                _annotate(loaded, k, sample_of_frame[k], scene, got, mapper, anns_by_instance, categories_used,
+                          inst_scene, summary)
             if progress is not None:
                 progress(k + 1, n)
 
@@ -463,11 +471,10 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
             seen = may_be_in_image_many(corners, view.pinhole)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rounded = np.round(corners[:, :, :2] / corners[:, :, 2:3], 12)
-            for j in np.flatnonzero(seen).tolist():
-                ext = pinhole_extent2d(corners[j], view.pinhole, rounded[j], need_truncation=False)
-                if ext is None or ext.clipped is None:
-                    continue
-                items.append((ms[j], ext.polygon, corners[j]))
+            js = np.flatnonzero(seen)
+            for j, poly in zip(js.tolist(), pinhole_outlines(corners[js], rounded[js], view.pinhole), strict=True):
+                if poly is not None:
+                    items.append((ms[j], poly, corners[j]))
         per_camera.append((T_cam_from_lidar, view.pinhole, items))
     for (_, _, items), counts in zip(per_camera, sweep_boxes.occlusion_counts(per_camera), strict=True):
         for (m, _, _), (h, o) in zip(items, counts, strict=True):
@@ -475,24 +482,101 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
             occ[m] += o
 
 
-def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, primary: str, pc: Any, rig: Any,
-              views: ViewCache, mapper: ClassMapper, occlusion: bool, anns_by_instance: dict[int, list[dict[str, Any]]],
-              categories_used: dict[int, str], inst_scene: dict[int, str], summary: ConvertSummary) -> None:
+#: What :func:`box_numbers` gives: (M,) ``num_lidar_pts``, occlusion hits, occluders of a frame's boxes.
+BoxNumbers = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def box_numbers(loaded: LoadedSequence, k: int, primary: str, pc: Any, rig: Any, views: ViewCache,
+                occlusion: bool) -> BoxNumbers:
+    """The numbers of frame ``k``'s boxes (``loaded.annotations.boxes_at(k)``, in that order), each
+    (M,) int64: ``num_lidar_pts`` (the points of ``pc``, the primary LiDAR's sweep, in the box, world
+    frame), and the occlusion heuristic's hits and occluders summed over every camera (zero without
+    ``occlusion`` or a sweep)."""
     refs = loaded.annotations.boxes_at(k)
-    if not refs:
-        return
-    T_world_from_lidar = loaded.T_world_from_sensor(k, primary)
-    T_lidar_from_world = invert(T_world_from_lidar)
-    boxes = [r.box for r in refs]
     counts = np.zeros(len(refs), dtype=np.int64)
     hits = np.zeros(len(refs), dtype=np.int64)
     occ = np.zeros(len(refs), dtype=np.int64)
-    if pc is not None:
+    if refs and pc is not None:
+        T_world_from_lidar = loaded.T_world_from_sensor(k, primary)
+        T_lidar_from_world = invert(T_world_from_lidar)
         # points near some box (LiDAR frame, hit margin), then the exact count in the world frame
-        sweep_boxes = SweepBoxes(pc.xyz, None, boxes, T_lidar_from_world)
+        sweep_boxes = SweepBoxes(pc.xyz, None, [r.box for r in refs], T_lidar_from_world)
         counts = sweep_boxes.world_counts(T_world_from_lidar)
         if occlusion:
             _occlusion(sweep_boxes, rig, primary, T_lidar_from_world, views, hits, occ)
+    return counts, hits, occ
+
+
+#: The sequence and settings that :class:`ParallelBoxNumbers`' workers read (set before they fork).
+_JOB: dict[str, Any] = {}
+
+
+def _numbers_of(frames: list[int]) -> list[BoxNumbers]:
+    """Worker task of :class:`ParallelBoxNumbers`: :func:`box_numbers` of ``frames``."""
+    loaded, primary, occlusion = _JOB["job"]
+    views = _JOB.setdefault("views", ViewCache())
+    return [box_numbers(loaded, k, primary, loaded.read_lidar(k, primary), loaded.rig(k), views, occlusion)
+            for k in frames]
+
+
+class ParallelBoxNumbers:
+    """:func:`box_numbers` of the ``frames`` (ascending) computed ahead by ``jobs`` worker
+    processes, in chunks of consecutive frames handed out in frame order, while the writer goes on;
+    :meth:`get` waits for a frame's numbers (None for a frame not given, or with fewer than two
+    jobs, or where processes cannot be forked: then the caller computes them itself). The workers
+    are forked from this process (they share the opened sequence); use as a context manager."""
+
+    #: Frames per worker task.
+    CHUNK = 4
+
+    def __init__(self, loaded: LoadedSequence, frames: list[int], primary: str, occlusion: bool, jobs: int) -> None:
+        import multiprocessing as mp
+
+        self._futures: dict[int, tuple[Any, int]] = {}
+        self._pool: Any = None
+        if jobs < 2 or len(frames) < 2 or "fork" not in mp.get_all_start_methods():
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        _JOB.clear()
+        _JOB["job"] = (loaded, primary, occlusion)
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork"))
+        for i in range(0, len(frames), self.CHUNK):
+            chunk = frames[i:i + self.CHUNK]
+            fut = self._pool.submit(_numbers_of, chunk)
+            for j, k in enumerate(chunk):
+                self._futures[k] = (fut, j)
+
+    def get(self, k: int) -> BoxNumbers | None:
+        """Frame ``k``'s numbers (waits for them), None where they were not computed ahead."""
+        got = self._futures.pop(k, None)
+        if got is None:
+            return None
+        fut, j = got
+        return fut.result()[j]  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop the workers (pending tasks cancelled)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            self._futures.clear()
+            _JOB.clear()
+
+    def __enter__(self) -> ParallelBoxNumbers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, numbers: BoxNumbers, mapper: ClassMapper,
+              anns_by_instance: dict[int, list[dict[str, Any]]], categories_used: dict[int, str],
+              inst_scene: dict[int, str], summary: ConvertSummary) -> None:
+    refs = loaded.annotations.boxes_at(k)
+    if not refs:
+        return
+    counts, hits, occ = numbers
     for m, ref in enumerate(refs):
         cat = mapper(ref.label)
         if cat is None:

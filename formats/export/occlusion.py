@@ -25,13 +25,16 @@ whose outcome is already decided is skipped:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
+from calib.transforms import rotation_to_yaw, wrap_angle
 from formats.export.common import HIT_MARGIN, xform
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import (
@@ -44,6 +47,57 @@ F64 = NDArray[np.float64]
 
 #: Near plane of the exported cameras' projections (``calib.camera.DEFAULT_NEAR``, metres).
 NEAR = 0.1
+
+#: Whether :class:`SweepBoxes` uses the compiled kernels (:mod:`formats.export.kernels`) by
+#: default: True where numba can be imported. Set it to False (or pass ``kernels=False``) for the
+#: NumPy reference; both give the same numbers. ``FUSIONLABEL_KERNELS=0`` in the environment turns
+#: them off.
+USE_KERNELS = os.environ.get("FUSIONLABEL_KERNELS", "1") != "0"
+
+
+def kernels() -> ModuleType | None:
+    """The compiled kernels' module (imported on first use: it imports numba), None where numba
+    is not installed or :data:`USE_KERNELS` is off. Numba caches the compiled kernels in
+    ``__pycache__`` next to the module, else in the user's cache folder, or in ``NUMBA_CACHE_DIR``;
+    where none of them is writable, in a folder under the system's temporary folder (and without
+    that, the NumPy code runs)."""
+    if not USE_KERNELS:
+        return None
+    try:
+        from formats.export import kernels as kn
+    except ImportError:
+        return None
+    except RuntimeError:  # numba found no writable cache folder for the module
+        import tempfile
+
+        import numba
+
+        numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"fusionlabel-numba-{_user()}")
+        try:
+            from formats.export import kernels as kn
+        except RuntimeError:
+            return None
+    return kn
+
+
+def _user() -> str:
+    """A name of the current user for a per-user folder."""
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no user name (no such entry): the id
+        return str(os.getpid() if not hasattr(os, "getuid") else os.getuid())
+
+
+def _kernels_module(force: bool) -> ModuleType | None:
+    """:func:`kernels`, or with ``force`` the kernels' module whatever :data:`USE_KERNELS` says
+    (ImportError without numba)."""
+    if force:
+        from formats.export import kernels as kn
+
+        return kn
+    return kernels()
 
 
 def box_radii(boxes: Sequence[Box3D], pad: float = 0.0) -> F64:
@@ -201,6 +255,37 @@ def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | No
     return BoxExtent2D(_bbox(full), clipped, trunc, poly)
 
 
+def pinhole_outlines(corners_cam: F64, rounded_xy: F64, camera: CameraModel) -> list[F64 | None]:
+    """The clipped 2D outline (K, 2) px of each box with corners (J, 8, 3) in the frame of the
+    pinhole ``camera``, None where it has no clipped part: ``pinhole_extent2d(corners_cam[j],
+    camera, rounded_xy[j]).polygon`` where that extent's ``clipped`` is not None; ``rounded_xy``
+    (J, 8, 2) the corners' ``np.round(xy / z, 12)``. With the compiled kernels the boxes in front
+    of the near plane on an undistorted camera are outlined by :func:`kernels.outlines` (the same
+    arithmetic), the others by :func:`pinhole_extent2d`."""
+    c = np.asarray(corners_cam, dtype=np.float64).reshape(-1, 8, 3)
+    out: list[F64 | None] = [None] * len(c)
+    kn = kernels()
+    fast = np.zeros(len(c), dtype=bool)
+    if kn is not None and len(c) and camera.model == "none" and not math.isfinite(camera.max_radius):
+        fast = (c[:, :, 2] >= NEAR).all(axis=1) & np.isfinite(c).all(axis=(1, 2))
+        js = np.flatnonzero(fast)
+        if len(js):
+            polys, counts = kn.outlines(np.ascontiguousarray(rounded_xy[js], dtype=np.float64),
+                                        np.array(_normalized_bounds(camera), dtype=np.float64),
+                                        np.ascontiguousarray(camera.K, dtype=np.float64),
+                                        np.array(camera.image_rect(), dtype=np.float64))
+            for j, poly, n in zip(js.tolist(), polys, counts.tolist(), strict=True):
+                if n >= 3:
+                    q = poly[:n].copy()
+                    if _area(q) > 0:
+                        out[j] = q
+    for j in np.flatnonzero(~fast).tolist():
+        ext = pinhole_extent2d(c[j], camera, rounded_xy[j], need_truncation=False)
+        if ext is not None and ext.clipped is not None:
+            out[j] = ext.polygon
+    return out
+
+
 def _pairs_inside(p: F64, boxes: F64, box_idx: NDArray[np.intp], margin: float) -> NDArray[np.bool_]:
     """``fusionlabel.geometry._inside_pairs(p, boxes, box_idx, half, cos, sin)`` with ``half`` the
     half sizes plus ``margin + BOUNDARY_EPS``: the same expression on the same values, the
@@ -231,8 +316,10 @@ class SweepBoxes:
     margin=HIT_MARGIN)``: the first box holding it (:meth:`first_box_is`)."""
 
     def __init__(self, xyz: NDArray[np.floating], T_F_from_src: F64 | None, boxes_world: Sequence[Box3D],
-                 T_F_from_world: F64) -> None:
+                 T_F_from_world: F64, kernels: bool | None = None) -> None:
         self.xyz = xyz
+        #: the compiled kernels (``kernels``: True/False forces them on/off, None the module default)
+        self._kn = None if kernels is False else _kernels_module(kernels is True)
         self.T = None if T_F_from_src is None else np.asarray(T_F_from_src, dtype=np.float64)
         self.boxes_world = list(boxes_world)
         self.T_F_from_world = np.asarray(T_F_from_world, dtype=np.float64)
@@ -244,7 +331,10 @@ class SweepBoxes:
         self._cell_cache: tuple[NDArray[np.intp], NDArray[np.int32]] | None = None
         self._several: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
         self._boxes_F_arr: F64 | None = None
-        self._near: tuple[NDArray[np.intp], NDArray[np.int64], F64, NDArray[np.int64]] | None = None
+        self._near: tuple[NDArray[np.intp], NDArray[np.int64], F64 | None, NDArray[np.int64]] | None = None
+        self._grid_cache: tuple[F64, float, int, int, NDArray[np.int32], NDArray[np.int64]] | None = None
+        self._cell_of: NDArray[np.int64] | None = None  # kernels: (N,) each point's grid cell, -1 none
+        self._exact: NDArray[np.floating] | None = None  # kernels: the source points (3, N), see _src
 
     def __len__(self) -> int:
         return len(self.xyz)
@@ -267,6 +357,39 @@ class SweepBoxes:
         ``F``) touched by the boxes' bounding discs."""
         return self._cells()[0]
 
+    def _grid(self) -> tuple[F64, float, int, int, NDArray[np.int32], NDArray[np.int64]]:
+        """``(lo (2,), cell, nx, ny, table, win)``: the coarse xy grid of :meth:`_cells` (source
+        frame, metres): its origin, cell size and last cell indices, the one box whose disc touches
+        each cell (``table`` ((nx + 1) * (ny + 1),) int32: -1 none, -2 several) and each box's
+        window of cells ``(i0, i1, j0, j1)`` (M, 4). Needs boxes and points."""
+        if self._grid_cache is None:
+            c, r = self._centers_F, self._radii
+            if self.T is not None:  # the grid lives in the source frame: discs there
+                T_src_from_F = np.linalg.inv(self.T)
+                c = xform(T_src_from_F, c)
+            _, big = self._columns()
+            pad = 1e-3 * (1.0 + big)  # far above float32 rounding of the coordinates
+            lo = (c[:, :2] - r[:, None]).min(axis=0) - pad
+            hi = (c[:, :2] + r[:, None]).max(axis=0) + pad
+            cell = max(float(np.median(r)) / 2.0, float((hi - lo).max()) / 1024.0, 1e-3)
+            nx, ny = int((hi[0] - lo[0]) // cell) + 1, int((hi[1] - lo[1]) // cell) + 1
+            table = np.full((nx + 1) * (ny + 1), -1, dtype=np.int32)  # -1 no box, -2 several, else the box
+            t = table.reshape(nx + 1, ny + 1)
+            i0 = np.floor((c[:, 0] - r - pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
+            i1 = np.floor((c[:, 0] + r + pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
+            j0 = np.floor((c[:, 1] - r - pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
+            j1 = np.floor((c[:, 1] + r + pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
+            wins = np.stack([i0, i1, j0, j1], axis=1)
+            if self._kn is not None:
+                self._kn.fill_table(t, wins)
+            else:
+                for b, (a0, a1, b0, b1) in enumerate(wins.tolist()):
+                    win = t[a0:a1 + 1, b0:b1 + 1]
+                    win[win != -1] = -2
+                    win[win == -1] = b
+            self._grid_cache = (lo, cell, nx, ny, table, wins)
+        return self._grid_cache
+
     def _cells(self) -> tuple[NDArray[np.intp], NDArray[np.int32]]:
         """``(idx, code)``: the (ascending) indices of the points in the cells of a coarse xy grid
         (the source frame) touched by some box's bounding disc (its sphere with the hit margin),
@@ -279,27 +402,15 @@ class SweepBoxes:
             self._cell_cache = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int32))
             self._several = None
             return self._cell_cache
-        c, r = self._centers_F, self._radii
-        if self.T is not None:  # the grid lives in the source frame: discs there
-            T_src_from_F = np.linalg.inv(self.T)
-            c = xform(T_src_from_F, c)
-        cols, big = self._columns()
+        lo, cell, nx, ny, table, win = self._grid()
+        if self._kn is not None:  # the kernel found every point's cell
+            self.near_box_index()
+            assert self._near is not None and self._cell_of is not None
+            idx = self._near[0]
+            self._cell_cache = (idx, table[self._cell_of[idx]])
+            return self._cell_cache
+        cols, _ = self._columns()
         x, y = cols[0], cols[1]
-        pad = 1e-3 * (1.0 + big)  # far above float32 rounding of the coordinates
-        lo = (c[:, :2] - r[:, None]).min(axis=0) - pad
-        hi = (c[:, :2] + r[:, None]).max(axis=0) + pad
-        cell = max(float(np.median(r)) / 2.0, float((hi - lo).max()) / 1024.0, 1e-3)
-        nx, ny = int((hi[0] - lo[0]) // cell) + 1, int((hi[1] - lo[1]) // cell) + 1
-        table = np.full((nx + 1) * (ny + 1), -1, dtype=np.int32)  # -1 no box, -2 several, else the box
-        t = table.reshape(nx + 1, ny + 1)
-        i0 = np.floor((c[:, 0] - r - pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
-        i1 = np.floor((c[:, 0] + r + pad - lo[0]) / cell).astype(np.int64).clip(0, nx)
-        j0 = np.floor((c[:, 1] - r - pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
-        j1 = np.floor((c[:, 1] + r + pad - lo[1]) / cell).astype(np.int64).clip(0, ny)
-        for b, (a0, a1, b0, b1) in enumerate(zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True)):
-            win = t[a0:a1 + 1, b0:b1 + 1]
-            win[win != -1] = -2
-            win[win == -1] = b
         inv = np.float32(1.0 / cell)
         fx = (x - np.float32(lo[0])) * inv
         fy = (y - np.float32(lo[1])) * inv
@@ -311,8 +422,7 @@ class SweepBoxes:
         self._cell_cache = (idx[keep], code[keep])
         several = np.flatnonzero(code[keep] == -2)
         ci, cj = ci[keep][several], cj[keep][several]
-        pt = [several[(ci >= a0) & (ci <= a1) & (cj >= b0) & (cj <= b1)]
-              for a0, a1, b0, b1 in zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True)]
+        pt = [several[(ci >= a0) & (ci <= a1) & (cj >= b0) & (cj <= b1)] for a0, a1, b0, b1 in win.tolist()]
         self._several = (np.concatenate(pt), np.repeat(np.arange(m), [len(q) for q in pt]))
         return self._cell_cache
 
@@ -327,15 +437,49 @@ class SweepBoxes:
     def boxes_F_array(self) -> F64:
         """(M, 7) the boxes in frame ``F`` (``Box3D.transformed(T_F_from_world).to_array()``)."""
         if self._boxes_F_arr is None:
-            self._boxes_F_arr = np.array([self._box_F(j).to_array() for j in range(len(self.boxes_world))],
-                                         dtype=np.float64).reshape(-1, 7)
+            T = self.T_F_from_world
+            rows = []
+            for j, b in enumerate(self.boxes_world):
+                if b.tilted or j in self._boxes_F:
+                    rows.append(self._box_F(j).to_array())
+                    continue
+                # Box3D.transformed of an upright box without building it: the same calls
+                P = T @ b.pose()
+                row = [*P[:3, 3].tolist(), *b.size, float(wrap_angle(rotation_to_yaw(P[:3, :3])))]
+                if not all(math.isfinite(v) for v in row):  # Box3D's own error
+                    row = self._box_F(j).to_array().tolist()
+                rows.append(row)
+            self._boxes_F_arr = np.array(rows, dtype=np.float64).reshape(-1, 7)
         return self._boxes_F_arr
+
+    def _src(self) -> tuple[NDArray[np.floating], F64, bool]:
+        """The kernels' ``(points (3, N), T_F_from_src (4, 4), rotated)``: the source points'
+        coordinates as given (float32: :meth:`_columns`' array; else float64), contiguous."""
+        if self._exact is None:
+            if np.asarray(self.xyz).dtype == np.float32:
+                self._exact = self._columns()[0]
+            else:
+                self._exact = np.ascontiguousarray(np.asarray(self.xyz, dtype=np.float64)[:, :3].T)
+        if self.T is None:
+            return self._exact, np.eye(4), False
+        return self._exact, np.ascontiguousarray(self.T), True
 
     def near_box_index(self) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
         """``(idx, box_of)``: the points of :meth:`near_boxes` and the first box holding each
         (``point_box_indices(points_F, boxes_F, margin=HIT_MARGIN)``, -1 none), computed per
         (point, box) pair with that function's arithmetic: a point whose cell one box touches is
         tested against that box only (no other box can hold it), the others against every box."""
+        if self._near is None and self._kn is not None and len(self.boxes_world) and len(self):
+            lo, cell, nx, ny, table, win = self._grid()
+            cols, _ = self._columns()
+            b = self.boxes_F_array()
+            half = b[:, 3:6] / 2.0 + (HIT_MARGIN + BOUNDARY_EPS)  # as _pairs_inside
+            xyz, T, rotated = self._src()
+            self._cell_of, full = self._kn.box_index(
+                cols, xyz, T, rotated, np.float32(lo[0]), np.float32(lo[1]), np.float32(1.0 / cell), nx, ny,
+                table, win, b, half, np.cos(b[:, 6]), np.sin(b[:, 6]))
+            idx = np.flatnonzero(self._cell_of >= 0)
+            self._near = (idx, full[idx], None, full)
         if self._near is None:
             idx, code = self._cells()
             box_of = np.full(len(idx), -1, dtype=np.int64)
@@ -362,15 +506,24 @@ class SweepBoxes:
         whole sweep (nuScenes' ``num_lidar_pts``, no margin), computed per (point, box) pair as
         :meth:`near_box_index` does: a box without margin holds no point outside its disc."""
         m = len(self.boxes_world)
-        self.near_box_index()
+        idx, _ = self.near_box_index()
         assert self._near is not None
-        p = self._near[2]
-        _, code = self._cells()
         counts = np.zeros(m, dtype=np.int64)
-        if len(p) == 0:
+        if len(idx) == 0:
             return counts
-        w = xform(np.asarray(T_world_from_F, dtype=np.float64), p)
         b = boxes_to_array(self.boxes_world)
+        if self._kn is not None:
+            _, _, _, ny, table, win = self._grid()
+            half = b[:, 3:6] / 2.0 + (0.0 + BOUNDARY_EPS)  # as _pairs_inside without margin
+            xyz, T, rotated = self._src()
+            assert self._cell_of is not None
+            return self._kn.world_counts(xyz, T, rotated, idx, self._cell_of, ny, table, win,
+                                         np.ascontiguousarray(T_world_from_F, dtype=np.float64), b, half,
+                                         np.cos(b[:, 6]), np.sin(b[:, 6]))
+        p = self._near[2]
+        assert p is not None
+        _, code = self._cells()
+        w = xform(np.asarray(T_world_from_F, dtype=np.float64), p)
         one = np.flatnonzero(code >= 0)
         bi = code[one].astype(np.intp)
         ok = _pairs_inside(w[one], b, bi, 0.0)
@@ -442,6 +595,7 @@ class SweepBoxes:
         points inside them over all views."""
         out: list[list[tuple[int, int]]] = []
         pending = []  # (view, slots, boxes, item of each selected point, its depth, its sweep index, near)
+        kn = self._kn if len(self) and len(self.boxes_world) else None
         for v, (T_cam_from_F, camera, items) in enumerate(views):
             out.append([(0, 0)] * len(items))
             todo = [(i, m, poly, corners) for i, (m, poly, corners) in enumerate(items) if len(poly) >= 3]
@@ -451,6 +605,20 @@ class SweepBoxes:
             ms = [m for _, m, _, _ in todo]
             cz = xform(np.asarray(T_cam_from_F, dtype=np.float64), self._centers_F[ms])[:, 2]
             depth = max(max(float(c[:, 2].max()) for _, _, _, c in todo), float(np.max(cz + self._radii[ms]))) + 1e-6
+            if kn is not None and camera.model == "none" and not math.isfinite(camera.max_radius):
+                # one compiled pass over the sweep: projection, outlines, the points' boxes (the index)
+                self.near_box_index()
+                assert self._near is not None
+                pad, ex, ey = _padded([poly for _, _, poly, _ in todo])
+                xyz, T, rotated = self._src()
+                hits, occ = kn.camera_counts(
+                    xyz, T, rotated, np.ascontiguousarray(T_cam_from_F, dtype=np.float64), depth,
+                    np.ascontiguousarray(camera.K, dtype=np.float64), np.array(camera.image_rect(), dtype=np.float64),
+                    pad, ex, ey, pad.min(axis=1), pad.max(axis=1), np.array(ms, dtype=np.int64),
+                    np.array([float(np.min(c[:, 2])) for _, _, _, c in todo]), self._near[3])
+                for j, (i, _, _, _) in enumerate(todo):
+                    out[v][i] = (int(hits[j]), int(occ[j]))
+                continue
             uv, z, index = self._project(T_cam_from_F, camera, rect, depth)  # type: ignore[arg-type]
             if len(uv) == 0:
                 continue
@@ -543,6 +711,21 @@ class SweepBoxes:
         return uv[keep], depth[keep], cand[front[keep]]
 
 
+def _padded(polys: Sequence[F64]) -> tuple[F64, F64, F64]:
+    """``(pad, ex, ey)``: polygons (K, 2) padded to the same vertex count V by repeating their last
+    vertex (T, V, 2), and their edge vectors (T, V), as ``common._in_convex``'s ``b - a``."""
+    t = len(polys)
+    kmax = max(len(q) for q in polys)
+    pad = np.empty((t, kmax, 2))
+    for j, q in enumerate(polys):
+        pad[j, :len(q)] = q
+        pad[j, len(q):] = q[-1]
+    nxt = np.roll(pad, -1, axis=1)
+    ex = nxt[:, :, 0] - pad[:, :, 0]  # (T, K) edge vectors, as _in_convex's b - a
+    ey = nxt[:, :, 1] - pad[:, :, 1]
+    return pad, ex, ey
+
+
 def _in_polygons(uv: F64, order: NDArray[np.intp], polys: Sequence[F64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """The (point, polygon) pairs with the pixel ``uv[point]`` inside polygon (K, 2) ``polys[item]``:
     ``(point indices, item indices)``, grouped by item in ascending order. A point is inside when
@@ -551,11 +734,8 @@ def _in_polygons(uv: F64, order: NDArray[np.intp], polys: Sequence[F64]) -> tupl
     are padded to the same vertex count by repeating their last vertex: the zero-length edges add
     zero cross products, which pass both orientation tests."""
     t = len(polys)
-    kmax = max(len(q) for q in polys)
-    pad = np.empty((t, kmax, 2))
-    for j, q in enumerate(polys):
-        pad[j, :len(q)] = q
-        pad[j, len(q):] = q[-1]
+    pad, ex, ey = _padded(polys)
+    kmax = pad.shape[1]
     lo = pad.min(axis=1)
     hi = pad.max(axis=1)
     u_sorted = uv[order, 0]
@@ -571,9 +751,6 @@ def _in_polygons(uv: F64, order: NDArray[np.intp], polys: Sequence[F64]) -> tupl
     sel, item = sel[keep], item[keep]
     run = np.bincount(item, minlength=t)  # the pairs come in runs of one item each
     px, py = uv[sel, 0], uv[sel, 1]
-    nxt = np.roll(pad, -1, axis=1)
-    ex = nxt[:, :, 0] - pad[:, :, 0]  # (T, K) edge vectors, as _in_convex's b - a
-    ey = nxt[:, :, 1] - pad[:, :, 1]
     pos = np.ones(len(sel), dtype=bool)
     neg = np.ones(len(sel), dtype=bool)
     for k in range(kmax):

@@ -101,3 +101,32 @@ def test_cli_convert_jobs_and_frame_ranges(seq: Path, tmp_path: Path, capsys: py
     assert main(["convert", str(seq), str(tmp_path / "b"), "--to", "kitti", "--jobs", "2",
                  "--frames-per-task", "4"]) == 0
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
+def test_nuscenes_with_jobs_writes_the_bytes_of_one_process(seq: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A nuScenes sequence with ``jobs=2`` (its box numbers computed by forked workers, several
+    chunks of keyframes) gives the same files as one process, through convert_path and the writer."""
+    import formats.export.nuscenes as nus
+
+    calls: list[int] = []
+    real = nus.ParallelBoxNumbers.__init__
+
+    def spy(self: nus.ParallelBoxNumbers, loaded: object, frames: list[int], *a: object) -> None:
+        calls.append(len(frames))
+        real(self, loaded, frames, *a)  # type: ignore[arg-type]
+        if frames:  # the workers do the frames
+            assert self._pool is not None and len(self._futures) == len(frames)
+
+    monkeypatch.setattr(nus.ParallelBoxNumbers, "CHUNK", 2)
+    monkeypatch.setattr(nus.ParallelBoxNumbers, "__init__", spy)
+    one = convert_path(seq, tmp_path / "one", "nuscenes")
+    two = convert_path(seq, tmp_path / "two", "nuscenes", jobs=2)
+    ref = tree(tmp_path / "one")
+    assert calls[0] == 0 and calls[1] == FRAMES  # one process: no frames handed out; jobs=2: every keyframe
+    assert tree(tmp_path / "two") == ref and two.frames == one.frames == FRAMES and two.boxes == one.boxes > 0
+    import json
+
+    anns = json.loads(ref["v1.0-fusionlabel/sample_annotation.json"])
+    assert any(a["num_lidar_pts"] > 0 for a in anns)
+    assert {a["visibility_token"] for a in anns} != {"1"}  # occlusion counts reached the records

@@ -73,10 +73,14 @@ def test_spheres_outside_only_for_boxes_out_of_the_image() -> None:
             assert not CAM.project(pts)[2].any()
 
 
+@pytest.mark.parametrize("kernels", [False, True])
+@pytest.mark.parametrize("indexed", [False, True])
 @pytest.mark.parametrize("rotated", [False, True])
-def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool) -> None:
+def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool, indexed: bool, kernels: bool) -> None:
     """Against project_sweep + point_box_indices over the whole sweep + occlusion_counts, in two
-    cameras, with the sweep given in another frame (KITTI's velodyne) or as it is (nuScenes)."""
+    cameras, with the sweep given in another frame (KITTI's velodyne) or as it is (nuScenes); with
+    ``indexed`` the frame's box index is built first (as the nuScenes writer does), so that the hits
+    come from the points of each box and the occluders from the points before the boxes."""
     rng = np.random.default_rng(3 + rotated)
     T_F_from_world = make_transform(np.eye(3), [-5.0, 2.0, -1.5])
     boxes_world = []
@@ -95,7 +99,9 @@ def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool) -> None
     src = (xform(invert(T_F_from_src), pts_F) if rotated else pts_F).astype(np.float32)
     exact_F = xform(T_F_from_src, src) if rotated else np.asarray(src, dtype=np.float64)
     box_of_all = point_box_indices(exact_F, boxes_F, margin=HIT_MARGIN)
-    sb = SweepBoxes(src, T_F_from_src, boxes_world, T_F_from_world)
+    sb = SweepBoxes(src, T_F_from_src, boxes_world, T_F_from_world, kernels=kernels)
+    if indexed:
+        sb.near_box_index()
     views, expected = [], []
     for yaw in (0.0, 2.0):  # two cameras looking different ways (optical: z forward)
         R_F_from_cam = np.array([[0, 0, 1], [-1, 0, 0], [0, -1, 0]], dtype=float)
@@ -121,8 +127,9 @@ def test_sweep_counts_equal_the_straightforward_heuristic(rotated: bool) -> None
     assert len(near) < len(src)
 
 
+@pytest.mark.parametrize("kernels", [False, True])
 @pytest.mark.parametrize("rotated", [False, True])
-def test_near_box_index_and_world_counts_equal_the_kernels(rotated: bool) -> None:
+def test_near_box_index_and_world_counts_equal_the_kernels(rotated: bool, kernels: bool) -> None:
     """The grid's (point, box) pairs give point_box_indices (frame F, hit margin) and
     count_points_in_boxes (world frame, no margin) over the whole sweep, bit for bit: overlapping
     boxes (cells of several boxes), tilted boxes, and F tilted against the world (so that an upright
@@ -157,7 +164,7 @@ def test_near_box_index_and_world_counts_equal_the_kernels(rotated: bool) -> Non
     src = (xform(invert(T_F_from_src), pts_F) if rotated else pts_F).astype(np.float32)
     exact_F = xform(T_F_from_src, src) if rotated else np.asarray(src, dtype=np.float64)
     boxes_F = [bw.transformed(T_F_from_world) for bw in boxes_world]
-    sb = SweepBoxes(src, T_F_from_src, boxes_world, T_F_from_world)
+    sb = SweepBoxes(src, T_F_from_src, boxes_world, T_F_from_world, kernels=kernels)
     idx, box_of = sb.near_box_index()
     want = point_box_indices(exact_F, boxes_F, margin=HIT_MARGIN)
     assert np.array_equal(box_of, want[idx])
@@ -171,3 +178,115 @@ def test_near_box_index_and_world_counts_equal_the_kernels(rotated: bool) -> Non
     q = rng.integers(0, len(src), 5000)
     m = rng.integers(0, len(boxes_world), 5000)
     assert np.array_equal(sb.first_box_is(q, m), want[q] == m)
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_kernels_equal_numpy_on_random_sweeps(rotated: bool) -> None:
+    """The compiled kernels (formats.export.kernels) and the NumPy reference give the same box
+    index, world counts and occlusion counts: float64 points (also on the boxes' faces and
+    corners), crowded overlapping boxes, a distorted camera beside pinhole ones."""
+    rng = np.random.default_rng(21 + rotated)
+    T_F_from_world = make_transform(np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), [1.0, -2.0, -1.7])
+    boxes_world = _random_boxes(rng, 60, spread=12.0)
+    pts = [rng.uniform(-30, 30, (40000, 3))]
+    for b in boxes_world:  # inside, on the faces, within and beyond BOUNDARY_EPS of them, beyond the margin
+        size = np.array(b.size)
+        local = rng.uniform(-0.55, 0.55, (200, 3)) * size
+        local[::5, 0] = size[0] / 2.0
+        local[1::5, 0] = size[0] / 2.0 + 1.5e-9
+        local[2::5, 1] = -size[1] / 2.0 - 0.5e-9
+        local[3::5, 2] = size[2] / 2.0 + HIT_MARGIN + 1.5e-9
+        pts.append(xform(T_F_from_world, local @ b.rotation().T + np.array(b.center)))
+    src = np.concatenate(pts)  # float64
+    T_F_from_src = make_transform(np.eye(3), [0.2, 0.0, 0.1]) if rotated else None
+    fish = CameraModel(CAM.K, 800, 450, "radtan", (-0.1, 0.01, 0.0, 0.0, 0.0))
+    got = []
+    for kernels in (False, True):
+        sb = SweepBoxes(src, T_F_from_src, boxes_world, T_F_from_world, kernels=kernels)
+        idx, box_of = sb.near_box_index()
+        views = []
+        for yaw, cam in ((0.0, CAM), (1.5, CAM), (3.0, fish)):
+            R = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+            T_cam_from_F = make_transform(R, [0.1, 0.2, 0.3])
+            items = []
+            for m, b in enumerate(boxes_world):
+                corners = xform(T_cam_from_F @ T_F_from_world, b.corners())
+                ext = box_extent2d(corners, cam) if may_be_in_image(corners, cam) else None
+                if ext is not None and ext.clipped is not None:
+                    items.append((m, ext.polygon, corners))
+            views.append((T_cam_from_F, cam, items))
+        got.append((idx, box_of, sb.world_counts(invert(T_F_from_world)), sb.occlusion_counts(views)))
+    (i0, b0, w0, o0), (i1, b1, w1, o1) = got
+    assert np.array_equal(i0, i1) and np.array_equal(b0, b1) and np.array_equal(w0, w1) and o0 == o1
+    assert (b0 >= 0).sum() > 3000 and w0.sum() > 3000
+    assert sum(h for v in o0 for h, _ in v) > 1000 and sum(o for v in o0 for _, o in v) > 100
+
+
+def test_kernels_equal_numpy_on_a_synthetic_nuscenes_export(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A synthetic scene (six cameras) exported to nuScenes with the kernels and with the NumPy
+    reference: the box numbers of every frame are equal, and so are the files."""
+    import formats.export.occlusion as occ
+    from formats.convert import convert_path
+    from formats.export.nuscenes import ViewCache, box_numbers
+    from formats.source import open_source
+    from fusionlabel.cli import generate
+
+    seq = tmp_path / "seq"
+    generate(seq, frames=4, seed=7, cameras=6, size=(160, 90), force=True)
+    loaded = open_source(seq).sequence
+    primary = loaded.rig(0).lidar_names()[0]
+    numbers = {}
+    for on in (False, True):
+        monkeypatch.setattr(occ, "USE_KERNELS", on)
+        numbers[on] = [box_numbers(loaded, k, primary, loaded.read_lidar(k, primary), loaded.rig(k), ViewCache(), True)
+                       for k in range(len(loaded))]
+        convert_path(seq, tmp_path / f"out{on}", "nuscenes")
+    for a, b in zip(numbers[False], numbers[True], strict=True):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert sum(int(n[0].sum()) for n in numbers[True]) > 1000 and sum(int(n[1].sum()) for n in numbers[True]) > 100
+
+    def tree(root):  # type: ignore[no-untyped-def]
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert tree(tmp_path / "outFalse") == tree(tmp_path / "outTrue")
+
+
+def test_outline_kernel_equals_pinhole_extent2d(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pinhole_outlines with the compiled kernel gives pinhole_extent2d's clipped polygons bit
+    for bit (and None where it has no clipped part): boxes in view, clipped, beside the image,
+    across the near plane (those go to pinhole_extent2d), and on a distorted camera."""
+    import formats.export.occlusion as occ
+
+    rng = np.random.default_rng(5)
+    boxes = _random_boxes(rng, 3000)
+    corners = np.array([b.corners() for b in boxes])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rounded = np.round(corners[:, :, :2] / corners[:, :, 2:3], 12)
+    fish = CameraModel(CAM.K, 800, 450, "radtan", (-0.1, 0.01, 0.0, 0.0, 0.0))
+    for cam in (CAM, fish):
+        got = {}
+        for on in (False, True):
+            monkeypatch.setattr(occ, "USE_KERNELS", on)
+            got[on] = occ.pinhole_outlines(corners, rounded, cam)
+        for c, r, a, b in zip(corners, rounded, got[False], got[True], strict=True):
+            ext = pinhole_extent2d(c, cam, r, need_truncation=False)
+            want = ext.polygon if ext is not None and ext.clipped is not None else None
+            for poly in (a, b):
+                assert (poly is None) == (want is None) and (poly is None or np.array_equal(poly, want))
+        if cam is CAM:  # outlined or not, in front of the near plane or across it
+            kinds = [(p is not None, bool((c[:, 2] < 0.1).any())) for p, c in zip(got[True], corners, strict=True)]
+            assert len(set(kinds)) == 4 and kinds.count((True, False)) > 500 and kinds.count((False, False)) > 50
+
+
+def test_boxes_F_array_equals_box3d_transformed() -> None:
+    """SweepBoxes.boxes_F_array (upright boxes without building Box3D) equals
+    ``Box3D.transformed(T_F_from_world).to_array()`` bit for bit, tilted boxes included."""
+    rng = np.random.default_rng(8)
+    boxes = _random_boxes(rng, 500, spread=50.0)
+    a = rng.uniform(-np.pi, np.pi)
+    T = make_transform(np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]]),
+                       rng.uniform(-100, 100, 3))
+    sb = SweepBoxes(np.zeros((0, 3), dtype=np.float32), None, boxes, T)
+    want = np.array([b.transformed(T).to_array() for b in boxes])
+    assert np.array_equal(sb.boxes_F_array(), want) and sum(b.tilted for b in boxes) > 50
+
