@@ -85,6 +85,9 @@ class TrackParams:
     #: quantile of the per-frame extents that sizes people and riders, plus the point spacing (m)
     small_quantile: float = 0.9
     small_margin: float = 0.05
+    #: a moving rider whose extent along its heading stays under this share of its class's
+    #: typical length was only seen from behind or ahead: it gets the typical length
+    rider_seen_share: float = 0.9
     #: a still person or rider is boxed from the union of its points over the track (at least this
     #: many); people (typical length under ``walker_length`` m) face across its principal axis
     still_min_points: int = 30
@@ -488,6 +491,8 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
             w = -p[:, 0] * sy + p[:, 1] * cy
             ext.append((float(np.ptp(np.percentile(u, [2, 98]))), float(np.ptp(np.percentile(w, [2, 98])))))
         e = np.quantile(np.array(ext), prm.small_quantile, axis=0) + prm.small_margin
+        if moving and spec.size.mean[0] >= prm.walker_length and e[0] < prm.rider_seen_share * spec.size.mean[0]:
+            e[0] = spec.size.mean[0]  # a rider seen from behind or ahead only: its length never seen
         size = (float(np.clip(e[0], spec.size.min[0], spec.size.max[0])),
                 float(np.clip(e[1], spec.size.min[1], spec.size.max[1])))
     else:
