@@ -32,6 +32,8 @@ The labeler (policy; see docs/effort.md)
   last degrees and centimetres. Keys act on the selected box (a click selects it). With the track
   model's whole-track edits, a box pointing backwards is flipped for the whole track (``H``) and a
   wrong size is first given one size for the whole track (``U``, once per track).
+- **A track of the wrong class** (an accepted pre-label) is seen at its first look: the track is
+  selected in the track list and given its class in the Objects panel's class box (3 clicks).
 - **Inspecting a track** (:meth:`Desk.inspect`): its first and last visible frames and every 5th
   visible frame between; after a fix, the frame halfway to each neighbouring inspected frame (and so
   on while those look wrong). With auto-track, the frames it marks low-confidence are inspected too.
@@ -101,7 +103,7 @@ from fusionlabel.assist.fit import resolve_class  # noqa: E402
 from fusionlabel.assist.prelabel import VEHICLE_CLASSES  # noqa: E402
 from fusionlabel.assist.review import ReviewQueue, set_prelabels  # noqa: E402
 from fusionlabel.box import Box3D  # noqa: E402
-from fusionlabel.commands import CreateTrack, UndoStack  # noqa: E402
+from fusionlabel.commands import CreateTrack, SetLabel, UndoStack  # noqa: E402
 from fusionlabel.document import AnnotationDocument, Proposal  # noqa: E402
 from fusionlabel.errors import ModelError  # noqa: E402
 from fusionlabel.geometry import bev_iou, count_points_in_boxes  # noqa: E402
@@ -725,6 +727,18 @@ class Desk:
             else:
                 return  # nothing left a person could see to change
 
+    def set_class(self, tid: int, g: GtTrack, f: int) -> None:
+        """A track of the wrong class (its colour and label say so at its first look, ``f``):
+        select it (the track list: one click) and pick the class in the Objects panel's class box
+        (two clicks: open, choose); one command for the whole track."""
+        if tid not in self.doc or self.doc.track(tid).label == g.label:
+            return
+        self.ctx.set_frame(f)  # the first look of the inspection
+        self.select_track(tid)
+        self.ledger.count("clicks", what="class box")
+        self.ledger.count("clicks", what=f"class {g.label}")
+        self.stack.push(SetLabel(tid, g.label))
+
     def select_track(self, tid: int) -> bool:
         """Select a track that may have no box here (the track list: one click)."""
         if self.ctx.selection != tid:
@@ -799,6 +813,7 @@ class Desk:
         """Inspect track ``tid`` of object ``g`` (see the policy) and fix what looks wrong; returns
         the number of frames fixed."""
         vis = g.visible
+        self.set_class(tid, g, vis[0])
         marks = sorted({vis[0], vis[-1], *vis[::stride]})
         marks = sorted(set(marks) | (self.flagged.get(tid, set()) & set(vis)))
         pending = list(marks)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -312,7 +312,7 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
             tr.labels[x.label] = tr.labels.get(x.label, 0.0) + x.score
         clustered = {f: x for f, x in d.items() if x.points is not None and x.probabilities}
         if len(clustered) == len(d):
-            tr.labels = {_track_class(clustered.values()): 1.0}
+            tr.labels = {_track_class(clustered.values(), _track_speed(clustered, tr.times), onto): 1.0}
             label = next(iter(tr.labels))
             fin = finish_track(clustered, tr.times, label, onto)
             tr.boxes = fin.boxes
@@ -350,12 +350,43 @@ def _still_extension(boxes: dict[int, Box3D], origins: dict[int, F64], prm: Prel
     return out
 
 
-def _track_class(dets: Iterable[Detection]) -> str:
+def _track_speed(dets: Mapping[int, Detection], times: Mapping[int, float], min_span_s: float = 1.0,
+                 min_frames: int = 5) -> float:
+    """A track's speed (m/s): its box centres' straight-line fit over time (BEV); 0 for a track
+    shorter than ``min_span_s`` s or ``min_frames`` frames (too short to tell)."""
+    from fusionlabel.assist.tracklabel import line_velocity
+
+    frames = sorted(dets)
+    t = np.array([times[f] for f in frames], dtype=np.float64)
+    if len(frames) < min_frames or float(t[-1] - t[0]) < min_span_s:
+        return 0.0
+    c = np.array([dets[f].box.center[:2] for f in frames], dtype=np.float64)
+    return float(np.linalg.norm(line_velocity(t, c)))
+
+
+#: A track faster than this (m/s) is not a walker when another class is possible: people in a
+#: street walk at 1-2 m/s; a rider seen from behind looks like one.
+WALKER_SPEED = 3.0
+
+
+def _track_class(dets: Iterable[Detection], speed: float = 0.0, ontology: Ontology | None = None) -> str:
     """The class of a track: the highest sum of per-frame log class probabilities (one revealing
-    view outweighs many ambiguous ones)."""
+    view outweighs many ambiguous ones) among the classes that can move at the track's ``speed``
+    (m/s): within their motion limits (:func:`fusionlabel.motion_model.limits_for`), walkers up
+    to :data:`WALKER_SPEED`; all classes when none can."""
+    from fusionlabel.motion_model import class_kind, limits_for
+
     dets = list(dets)
     classes = sorted({c for d in dets for c in d.probabilities})
     loglik = {c: sum(math.log(d.probabilities.get(c, 0.0) + 1e-4) for d in dets) for c in classes}
+    if ontology is not None and speed > 0.0:
+        def can(c: str) -> bool:
+            if c not in ontology:
+                return True
+            top = limits_for(c, ontology).max_speed
+            return speed <= (min(top, WALKER_SPEED) if class_kind(ontology[c]) == "walker" else top)
+
+        classes = [c for c in classes if can(c)] or classes
     return max(classes, key=lambda c: loglik[c])
 
 

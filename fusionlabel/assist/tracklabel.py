@@ -85,12 +85,38 @@ class TrackParams:
     #: quantile of the per-frame extents that sizes people and riders, plus the point spacing (m)
     small_quantile: float = 0.9
     small_margin: float = 0.05
+    #: a moving rider whose extent along its heading stays under this share of its class's
+    #: typical length was only seen from behind or ahead: it gets the typical length
+    rider_seen_share: float = 0.9
     #: a still person or rider is boxed from the union of its points over the track (at least this
     #: many); people (typical length under ``walker_length`` m) face across its principal axis
     still_min_points: int = 30
     walker_length: float = 1.0
     #: a still person's heading: from the points above this share of its top (the upper body)
     torso_share: float = 0.55
+    #: a moving vehicle's heading: the axes of its fitted boxes (the L-shape's edges, known
+    #: modulo 90 degrees) chained through the track from the best-seen frame whose axis lies
+    #: within ``axis_gate`` (rad) of the motion's direction; from one frame to the next the axis
+    #: nearest the heading expected there (the last heading turned as the motion turned, or as
+    #: the last two taken axes turned, at most ``axis_turn_max`` rad/s), when it is within
+    #: ``axis_step`` + ``axis_rate`` x the time between them of it (rad, rad/s; at most
+    #: ``axis_step_max``), or else within ``axis_gate`` of the motion's direction (a turn
+    #: begins), and within ``axis_drift`` of the motion, on frames with at least
+    #: ``axis_min_points`` points; elsewhere the heading turns as the motion does (a line fit over
+    #: a few frames, which lags in turns and at the track's ends). Not smoothed further: a fitted
+    #: axis is within a degree or two where it is taken.
+    axis_gate: float = math.radians(15.0)
+    axis_step: float = math.radians(5.0)
+    axis_rate: float = 0.5
+    axis_turn_max: float = 1.5
+    axis_step_max: float = math.radians(40.0)
+    axis_drift: float = math.radians(60.0)
+    axis_min_points: int = 80
+    #: a vehicle's length and width: this quantile of its fully seen frames' fitted extents (a
+    #: partial view or an occluded corner only shortens a fit); with fewer than
+    #: ``min_full_frames`` such frames not under the class's typical size
+    size_quantile: float = 0.8
+    min_full_frames: int = 3
 
 
 # ---- keyframes ------------------------------------------------------------------------------------
@@ -163,6 +189,49 @@ def _axis_mean(yaws: Sequence[float], weights: Sequence[float]) -> float:
     y = 2.0 * np.asarray(yaws, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     return 0.5 * math.atan2(float((w * np.sin(y)).sum()), float((w * np.cos(y)).sum()))
+
+
+def _axis_offset(axis: float, direction: float) -> float:
+    """The signed angle (rad) from ``direction`` to the nearest of ``axis`` + k x 90 degrees."""
+    d = float(wrap_angle(axis - direction))
+    return d - (math.pi / 2) * round(d / (math.pi / 2))
+
+
+def chain_axes(axes: Sequence[float], motion: Sequence[float], t: F64, usable: Sequence[bool] | F64,
+               prm: TrackParams) -> list[float]:
+    """A moving vehicle's heading per frame (rad, world frame) from its fitted boxes' ``axes``
+    (rad, known modulo 90 degrees) and the ``motion``'s direction (rad) at times ``t`` (s), on the
+    frames marked ``usable`` (enough points): see :attr:`TrackParams.axis_gate`. Without a frame
+    whose axis agrees with the motion, the motion's directions."""
+    n = len(motion)
+    off = [_axis_offset(axes[k], motion[k]) for k in range(n)]
+    seeds = [k for k in range(n) if usable[k] and abs(off[k]) <= prm.axis_gate]
+    if not seeds:
+        return [float(m) for m in motion]
+    out: list[float] = [0.0] * n
+    a = max(seeds, key=lambda k: (float(usable[k]), -abs(off[k]), -k))
+    out[a] = motion[a] + off[a]
+    for order in (range(a + 1, n), range(a - 1, -1, -1)):
+        taken = [a]  # frames whose fitted axis was taken, latest last
+        prev = a
+        for k in order:
+            dt = float(t[k] - t[prev])
+            guesses = [out[prev] + float(wrap_angle(motion[k] - motion[prev]))]  # turned as the motion did
+            if len(taken) >= 2 and taken[-1] == prev:  # turned as the last two taken axes did
+                i, j = taken[-2], taken[-1]
+                rate = float(np.clip((out[j] - out[i]) / float(t[j] - t[i]), -prm.axis_turn_max, prm.axis_turn_max))
+                guesses.append(out[prev] + rate * dt)
+            step = min(prm.axis_step + prm.axis_rate * abs(dt), prm.axis_step_max)
+            out[k] = guesses[0]
+            if usable[k]:  # else, or when no guess has the axis near it: as the motion turned
+                for g, tol in [*((g, step) for g in guesses), (motion[k], prm.axis_gate)]:
+                    d = _axis_offset(axes[k], g)
+                    if abs(d) <= tol and abs(float(wrap_angle(g + d - motion[k]))) <= prm.axis_drift:
+                        out[k] = g + d
+                        taken.append(k)
+                        break
+            prev = k
+    return out
 
 
 def points_move(dets: Mapping[int, Detection], times: Mapping[int, float], velocity: F64, pairs: int = 6) -> bool:
@@ -395,9 +464,12 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
         for k in range(len(frames)):
             vk = vel[k] if float(np.linalg.norm(vel[k])) >= prm.moving_speed else v
             yaws.append(math.atan2(vk[1], vk[0]))
+        if not small:
+            yaws = chain_axes([fitted[f][0].yaw for f in frames], yaws, t, npts >= prm.axis_min_points, prm)
         un = np.unwrap(np.array(yaws))
-        yaw_f = {f: float(wrap_angle(np.convolve(np.pad(un, 1, mode="edge"), np.ones(3) / 3, "valid")[k]))
-                 for k, f in enumerate(frames)}
+        if small:
+            un = np.convolve(np.pad(un, 1, mode="edge"), np.ones(3) / 3, "valid")
+        yaw_f = {f: float(wrap_angle(un[k])) for k, f in enumerate(frames)}
     else:
         axis = _axis_mean([fitted[f][0].yaw for f in frames], npts)
         if small:  # a standing person: the direction cannot be told; the one the fits agree on
@@ -419,15 +491,18 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
             w = -p[:, 0] * sy + p[:, 1] * cy
             ext.append((float(np.ptp(np.percentile(u, [2, 98]))), float(np.ptp(np.percentile(w, [2, 98])))))
         e = np.quantile(np.array(ext), prm.small_quantile, axis=0) + prm.small_margin
+        if moving and spec.size.mean[0] >= prm.walker_length and e[0] < prm.rider_seen_share * spec.size.mean[0]:
+            e[0] = spec.size.mean[0]  # a rider seen from behind or ahead only: its length never seen
         size = (float(np.clip(e[0], spec.size.min[0], spec.size.max[0])),
                 float(np.clip(e[1], spec.size.min[1], spec.size.max[1])))
     else:
         full = [f for f in frames if not fitted[f][2]]
         measured = bool(full)
         if full:
-            best = sorted(full, key=lambda f: -dets[f].n_points)[: max(3, len(full) // 3)]
-            size = (float(np.median([fitted[f][0].length for f in best])),
-                    float(np.median([fitted[f][0].width for f in best])))
+            size = (float(np.quantile([fitted[f][0].length for f in full], prm.size_quantile)),
+                    float(np.quantile([fitted[f][0].width for f in full], prm.size_quantile)))
+            if len(full) < prm.min_full_frames:  # seen whole once or twice: not trusted to be short
+                size = (max(size[0], spec.size.mean[0]), max(size[1], spec.size.mean[1]))
         else:
             size = (spec.size.mean[0], spec.size.mean[1])
     still_person = None

@@ -150,3 +150,28 @@ def test_standing_walker_track_is_headed_by_its_upper_body() -> None:
     for with_ego in (True, False):
         got = run(with_ego)
         assert abs((math.degrees(got - own) + 90.0) % 180.0 - 90.0) < 8.0, math.degrees(got - own)
+
+
+def test_a_track_faster_than_a_walker_is_a_rider_and_keeps_its_seen_class_when_slow() -> None:
+    """Points that look a little more like a person than a rider (a rider seen from behind): at
+    1.4 m/s the track is a pedestrian, at 3.9 m/s (faster than people walk) a cyclist; a class
+    that cannot move that fast is never chosen, whatever its probabilities."""
+    from fusionlabel.assist.prelabel import WALKER_SPEED, _track_class, _track_speed
+    from fusionlabel.ontology import Ontology
+
+    onto = Ontology.default()
+    times = {f: 0.1 * f for f in range(20)}
+
+    def dets(speed: float) -> dict[int, Detection]:
+        return {f: Detection(Box3D((speed * times[f], 2.0, 0.9), (0.8, 0.7, 1.8), 0.0), "pedestrian", 0.7, 80,
+                             probabilities={"pedestrian": 0.62, "cyclist": 0.38, "car": 0.0}) for f in times}
+
+    slow, fast = dets(1.4), dets(3.9)
+    assert _track_speed(slow, times) == pytest.approx(1.4)
+    assert _track_speed(dict(list(fast.items())[:4]), times) == 0.0  # too short to tell
+    assert _track_class(slow.values(), _track_speed(slow, times), onto) == "pedestrian"
+    assert 3.9 > WALKER_SPEED and _track_class(fast.values(), _track_speed(fast, times), onto) == "cyclist"
+    assert _track_class(fast.values()) == "pedestrian"  # without the speed: the points' vote
+    # nothing but walkers possible: the vote stands
+    only = {f: Detection(d.box, "pedestrian", 0.7, 80, probabilities={"pedestrian": 1.0}) for f, d in fast.items()}
+    assert _track_class(only.values(), 3.9, onto) == "pedestrian"

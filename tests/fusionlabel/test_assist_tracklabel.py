@@ -10,9 +10,18 @@ import numpy as np
 import pytest
 
 from fusionlabel.assist.prelabel import Detection
-from fusionlabel.assist.tracklabel import TrackParams, cabin_vote, merge_fragments, points_move, reduce_keyframes
+from fusionlabel.assist.tracklabel import (
+    TrackParams,
+    cabin_vote,
+    chain_axes,
+    finish_track,
+    merge_fragments,
+    points_move,
+    reduce_keyframes,
+)
 from fusionlabel.box import Box3D
 from fusionlabel.interpolation import interpolate_boxes_at
+from fusionlabel.ontology import Ontology
 from tests.conftest import load_benchmark
 
 
@@ -99,6 +108,82 @@ def test_still_duplicates_and_a_join_past_a_thrown_off_box() -> None:
     again = {22: det(20.3, 1.2, 50), **{f: det(20.0, 0.0) for f in range(24, 30)}}
     both = [ended, again]
     assert merge_fragments(both, times, [True, True], TrackParams(still_spread_m=-1.0)) == [0]
+
+
+def _turn(n: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Times (s) and headings (rad) of a car that drives straight for 12 frames, then turns by
+    10 degrees a frame (a sharp turn at 10 Hz)."""
+    t = 0.1 * np.arange(n)
+    yaw = np.radians(np.where(np.arange(n) < 12, 0.0, -10.0 * (np.arange(n) - 11)))
+    return t, yaw
+
+
+def test_chain_axes_follows_a_sharp_turn_that_the_motion_lags() -> None:
+    """The fitted boxes' axes (known modulo 90 degrees, 0.5 degrees of noise, one odd fit, two
+    frames without points) against a motion direction that lags the turn by three frames: the
+    chain follows the axes through the turn to the track's last frame; the odd fit is not taken."""
+    rng = np.random.default_rng(3)
+    t, yaw = _turn()
+    motion = np.concatenate([np.zeros(3), yaw[:-3]])  # a line fit over a few frames lags
+    axes = yaw + np.radians(rng.normal(0.0, 0.5, len(t))) + (math.pi / 2) * rng.integers(-2, 3, len(t))
+    axes[16] -= math.radians(25.0)  # a corner occluded: the fit turned off
+    usable = np.ones(len(t), dtype=bool)
+    usable[[5, 6]] = False
+    out = np.array(chain_axes(list(axes), list(motion), t, usable, TrackParams()))
+    err = np.degrees(np.abs(np.remainder(out - yaw + math.pi, 2 * math.pi) - math.pi))
+    assert np.all(np.delete(err, 16) <= 2.0), err.round(1)
+    assert err[16] <= 12.0  # turned as the motion did there
+    assert np.degrees(np.abs(motion[-1] - yaw[-1])) >= 25.0  # what the motion alone gives
+    # no frame whose axis agrees with the motion: the motion's own directions
+    assert chain_axes(list(yaw + math.radians(40.0)), list(yaw), t, usable, TrackParams()) == list(yaw)
+
+
+def _car_faces(cx: float, cy: float, yaw: float, rng: np.random.Generator, length: float = 4.5,
+               width: float = 1.9, n: int = 400) -> np.ndarray:
+    """World points (n, 3) on the faces of a car box (``length`` x ``width`` x 1.5 m) that a
+    sensor at the origin sees (their outward normals towards it)."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    faces = []
+    for (nu, nv), (half, span) in (((1, 0), (length / 2, width)), ((-1, 0), (length / 2, width)),
+                                   ((0, 1), (width / 2, length)), ((0, -1), (width / 2, length))):
+        normal = np.array([c * nu - s * nv, s * nu + c * nv])
+        centre = np.array([cx, cy]) + half * normal
+        if float(normal @ -centre) > 0.0:
+            faces.append((nu, nv, half, span))
+    pts = []
+    for nu, nv, half, span in faces:
+        m = n // len(faces)
+        a = rng.uniform(-span / 2, span / 2, m)
+        u, v = (np.full(m, half * nu), a) if nu else (a, np.full(m, half * nv))
+        pts.append(np.column_stack([cx + c * u - s * v, cy + s * u + c * v, rng.uniform(0.2, 1.5, m)]))
+    return np.vstack(pts)
+
+
+def test_a_turning_car_is_headed_by_its_box_axes_to_its_last_frame() -> None:
+    """A car seen from the side and the back as it turns sharply at the end of its track: the
+    finished track's heading stays within 3 degrees of the truth at every frame; headed by its
+    motion alone (``axis_gate`` 0) it lags by more than 10 degrees at the end."""
+    rng = np.random.default_rng(5)
+    t, yaw = _turn()
+    pos = np.zeros((len(t), 2))
+    pos[0] = (12.0, 8.0)
+    for k in range(1, len(t)):  # 6 m/s along the heading
+        pos[k] = pos[k - 1] + 0.6 * np.array([math.cos(yaw[k - 1]), math.sin(yaw[k - 1])])
+    times = {k: float(t[k]) for k in range(len(t))}
+    onto = Ontology.default()
+    dets = {}
+    for k in range(len(t)):
+        pts = _car_faces(pos[k, 0], pos[k, 1], float(yaw[k]), rng)
+        dets[k] = Detection(Box3D((pos[k, 0], pos[k, 1], 0.75), (4.5, 1.9, 1.5), float(yaw[k])), "car", 0.8,
+                            len(pts), points=pts, origin=np.zeros(3))
+    for prm, bound in ((TrackParams(), 3.0), (TrackParams(axis_gate=0.0), None)):
+        fin = finish_track(dets, times, "car", onto, prm)
+        assert fin.moving
+        err = np.array([abs(math.degrees(math.remainder(fin.boxes[k].yaw - yaw[k], 2 * math.pi))) for k in dets])
+        if bound is not None:
+            assert err.max() <= bound, err.round(1)
+        else:
+            assert err[-1] > 10.0, err.round(1)
 
 
 @pytest.fixture(scope="module")
