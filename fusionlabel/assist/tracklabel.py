@@ -9,11 +9,14 @@ After association (:mod:`fusionlabel.assist.prelabel`) every track is finished a
   broke it) is joined to it (:func:`merge_fragments`);
 - **one size** per track: vehicles from their best-seen frames (fully seen, most points; median),
   people and riders from their points (a high quantile of the per-frame extents along and across
-  the heading, clipped to the class's limits), never the class prior alone;
+  the heading plus a quarter of the point spacing, clipped to the class's limits), never the class
+  prior alone;
 - **heading**: movers along their motion (a local straight-line fit of the centres, smoothed);
   parked objects one heading for the whole track: the axis from the best views, its direction
   from the car's shape (the cabin sits behind the middle: the hood is longer than the trunk) by a
   vote over the frames that show the side, so the 180-degree ambiguity is resolved per track;
+  a standing person along the thinner axis of the rectangle its upper body's points hug over the
+  whole track (:func:`body_axis`);
 - **smoothed poses**: a parked object gets one box at every frame, a mover's centres are smoothed
   by a local linear fit in time.
 
@@ -33,6 +36,7 @@ from numpy.typing import NDArray
 
 from calib.transforms import wrap_angle
 from fusionlabel.assist.fit import SMALL_OBJECT_LENGTH, box_from_cluster, cabin_vote
+from fusionlabel.assist.fit.heading import lshape_yaw
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import points_in_boxes
 from fusionlabel.interpolation import interpolate_boxes_at
@@ -82,15 +86,19 @@ class TrackParams:
     #: of it) are one track, overlapping in time or not
     still_spread_m: float = 0.5
     still_gate_m: float = 1.0
-    #: quantile of the per-frame extents that sizes people and riders, plus the point spacing (m)
+    #: quantile of the per-frame extents that sizes people and riders, plus ``small_margin`` x the
+    #: point spacing (the median distance of a point to its nearest neighbour): a sweep's extent
+    #: falls short of the body by up to a spacing, its best-seen frames by a fraction of one
     small_quantile: float = 0.9
-    small_margin: float = 0.05
+    small_margin: float = 0.25
     #: a still person or rider is boxed from the union of its points over the track (at least this
     #: many); people (typical length under ``walker_length`` m) face across its principal axis
     still_min_points: int = 30
     walker_length: float = 1.0
     #: a still person's heading: from the points above this share of its top (the upper body)
     torso_share: float = 0.55
+    #: extents of the union of a still person's or rider's points: this low / high percentile
+    still_percentile: float = 2.0
 
 
 # ---- keyframes ------------------------------------------------------------------------------------
@@ -322,39 +330,71 @@ def _join_still_duplicates(tracks: list[dict[int, Detection]], alive: list[bool]
 
 
 # ---- one track ---------------------------------------------------------------------------------------
+def point_spacing(dets: Mapping[int, Detection], frames: Sequence[int]) -> float:
+    """The point spacing (m) of a track's sweeps: the median over ``frames`` of each frame's median
+    distance from a point to its nearest neighbour (3D, world frame); 0 where no frame has two
+    points. On a body seen at range r it is about the LiDAR's azimuth step x r."""
+    from scipy.spatial import cKDTree
+
+    per = []
+    for f in frames:
+        p = np.asarray(dets[f].points, dtype=np.float64)[:, :3]
+        if len(p) >= 2:
+            d, _ = cKDTree(p).query(p, k=2)
+            per.append(float(np.median(d[:, 1])))
+    return float(np.median(per)) if per else 0.0
+
+
+def body_axis(xy: F64) -> float:
+    """The heading axis (rad, modulo pi) of a person's body from its BEV points (N, 2) (the upper
+    body's, over all frames): the axes of the rectangle the points hug best (the closeness
+    criterion of the L-shape fit: a torso seen from one or two sides shows straight faces), of
+    which the one along which the points reach less far (shoulders are wider than a body is
+    deep). The principal axis is biased by the sides the sensor saw (one face seen edge-on pulls
+    it round)."""
+    th = lshape_yaw(xy)
+    lo, hi = 2.0, 98.0
+    c, s = math.cos(th), math.sin(th)
+    a = float(np.ptp(np.percentile(xy[:, 0] * c + xy[:, 1] * s, [lo, hi])))
+    b = float(np.ptp(np.percentile(-xy[:, 0] * s + xy[:, 1] * c, [lo, hi])))
+    return float(wrap_angle(th if a <= b else th + math.pi / 2))
+
+
 def _still_footprint(dets: Mapping[int, Detection], frames: Sequence[int], spec: Any, ref_yaw: float,
-                     prm: TrackParams) -> tuple[F64, float, tuple[float, float]] | None:
+                     prm: TrackParams, spacing: float) -> tuple[F64, float, tuple[float, float]] | None:
     """A still person's or rider's footprint from the union of its points over the track (the
     sensor sees other sides of it as it moves): BEV centre (2,), heading (rad) and (length, width)
-    m. People (a class whose typical length is under ``walker_length``) face across the principal
-    axis of their upper body (the points above ``torso_share`` of the top: shoulders are wider than
-    a body is deep, whatever the legs do; not snapped to the ego's axes: standing people face
+    m. People (a class whose typical length is under ``walker_length``) are headed by
+    :func:`body_axis` of their upper body (the points above ``torso_share`` of the top: the
+    shoulders, whatever the legs do; not snapped to the ego's axes: standing people face
     anywhere); riders along the principal axis of all their points (a bike is long). Of the two
-    directions, the one nearer ``ref_yaw``. Extents: 2-98 % of the points plus ``small_margin``,
-    clipped to the class's limits. None with fewer than ``still_min_points`` points."""
+    directions, the one nearer ``ref_yaw``. Extents: ``still_percentile`` to 100 minus it of the
+    points plus ``small_margin`` x ``spacing`` (m), clipped to the class's limits. None with fewer
+    than ``still_min_points`` points."""
     p3 = np.vstack([np.asarray(dets[f].points, dtype=np.float64)[:, :3] for f in frames])
     if len(p3) < prm.still_min_points:
         return None
     pts = p3[:, :2]
     walker = spec.size.mean[0] < prm.walker_length
-    sel = pts
     if walker:
         g = next((dets[f].ground for f in frames if dets[f].ground is not None), None)
         h = g.height_above(p3) if g is not None else p3[:, 2] - p3[:, 2].min()
         upper = h >= prm.torso_share * float(np.percentile(h, 98))
-        sel = pts[upper] if upper.sum() >= 10 else pts
-    mean = sel.mean(axis=0)
-    _, vec = np.linalg.eigh((sel - mean).T @ (sel - mean))
-    axis = vec[:, 0] if walker else vec[:, 1]
-    yaw = math.atan2(float(axis[1]), float(axis[0]))
+        yaw = body_axis(pts[upper] if upper.sum() >= 10 else pts)
+    else:
+        mean = pts.mean(axis=0)
+        _, vec = np.linalg.eigh((pts - mean).T @ (pts - mean))
+        yaw = math.atan2(float(vec[1, 1]), float(vec[0, 1]))
     if abs(wrap_angle(yaw - ref_yaw)) > math.pi / 2:
         yaw = wrap_angle(yaw + math.pi)
     cy, sy = math.cos(yaw), math.sin(yaw)
     u = pts[:, 0] * cy + pts[:, 1] * sy
     w = -pts[:, 0] * sy + pts[:, 1] * cy
-    (u0, u1), (w0, w1) = np.percentile(u, [2, 98]), np.percentile(w, [2, 98])
-    size = (float(np.clip(u1 - u0 + prm.small_margin, spec.size.min[0], spec.size.max[0])),
-            float(np.clip(w1 - w0 + prm.small_margin, spec.size.min[1], spec.size.max[1])))
+    q = [prm.still_percentile, 100.0 - prm.still_percentile]
+    (u0, u1), (w0, w1) = np.percentile(u, q), np.percentile(w, q)
+    m = prm.small_margin * spacing
+    size = (float(np.clip(u1 - u0 + m, spec.size.min[0], spec.size.max[0])),
+            float(np.clip(w1 - w0 + m, spec.size.min[1], spec.size.max[1])))
     uc, wc = (u0 + u1) / 2.0, (w0 + w1) / 2.0
     return np.array([uc * cy - wc * sy, uc * sy + wc * cy]), float(yaw), size
 
@@ -410,6 +450,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
         yaw_f = dict.fromkeys(frames, float(yaw))
     # size
     measured = True
+    spacing = point_spacing(dets, frames) if small else 0.0
     if small:
         ext = []
         for f in frames:
@@ -418,7 +459,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
             u = p[:, 0] * cy + p[:, 1] * sy
             w = -p[:, 0] * sy + p[:, 1] * cy
             ext.append((float(np.ptp(np.percentile(u, [2, 98]))), float(np.ptp(np.percentile(w, [2, 98])))))
-        e = np.quantile(np.array(ext), prm.small_quantile, axis=0) + prm.small_margin
+        e = np.quantile(np.array(ext), prm.small_quantile, axis=0) + prm.small_margin * spacing
         size = (float(np.clip(e[0], spec.size.min[0], spec.size.max[0])),
                 float(np.clip(e[1], spec.size.min[1], spec.size.max[1])))
     else:
@@ -432,7 +473,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
             size = (spec.size.mean[0], spec.size.mean[1])
     still_person = None
     if small and not moving:
-        still_person = _still_footprint(dets, frames, spec, yaw_f[frames[0]], prm)
+        still_person = _still_footprint(dets, frames, spec, yaw_f[frames[0]], prm, spacing)
         if still_person is not None:
             yaw_f = dict.fromkeys(frames, still_person[1])
             size = still_person[2]
