@@ -62,6 +62,9 @@ class Detection(Protocol):
 #: keyframe reduction tolerances: BEV/3D centre distance (m) and heading (rad)
 KEYFRAME_TOL_M = 0.15
 KEYFRAME_TOL_YAW = math.radians(3.0)
+#: ... and the centre distance at most this share of the box's smaller BEV side (a walker's
+#: 0.3 x 0.5 m box 15 cm off its place overlaps it by a third; a car's tolerance stays 0.15 m)
+KEYFRAME_TOL_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class TrackParams:
     moving_distance: float = 1.0
     #: half window (frames) of the local motion fits (heading, smoothing)
     window: int = 4
+    #: people and riders: a frame whose box lies farther than this (m) from the local motion fit
+    #: (and 3 median residuals) is left out of the fits (a neighbour merged into its cluster)
+    small_reject_m: float = 0.2
     #: share of a track's boxes inside another (bigger) track's boxes that makes it a fragment
     fragment_share: float = 0.6
     fragment_margin: float = 0.3
@@ -108,14 +114,15 @@ def _box_error(a: Box3D, b: Box3D) -> tuple[float, float]:
 
 def _within(a: Box3D, b: Box3D, tol_m: float, tol_yaw: float) -> bool:
     d, y = _box_error(a, b)
-    return d <= tol_m and y <= tol_yaw
+    return d <= min(tol_m, KEYFRAME_TOL_SHARE * min(b.size[0], b.size[1])) and y <= tol_yaw
 
 
 def reduce_keyframes(boxes: Mapping[int, Box3D], method: str = "smooth", tol_m: float = KEYFRAME_TOL_M,
                      tol_yaw: float = KEYFRAME_TOL_YAW, hold: bool = False) -> dict[int, Box3D]:
     """The keyframes a track needs: greedily (in frame order) drop every keyframe whose removal
-    keeps the track's interpolation (``method``) within ``tol_m`` (centre, m) and ``tol_yaw``
-    (rad) of every given box near it; the first and last are kept (the track's span). With
+    keeps the track's interpolation (``method``) within ``tol_m`` (centre, m; at most
+    ``KEYFRAME_TOL_SHARE`` of the given box's smaller BEV side) and ``tol_yaw`` (rad) of every
+    given box near it; the first and last are kept (the track's span). With
     ``hold`` (the track's ``end`` is set to the last frame, so its latest keyframe box is held up
     to it) the trailing keyframes go too while the held box stays within tolerance: a parked
     object keeps one keyframe. World-frame boxes in, a subset out."""
@@ -153,16 +160,29 @@ def line_velocity(t: F64, c: F64) -> F64:
     return (t[:, None] * (c - c.mean(axis=0))).sum(axis=0) / den
 
 
-def _local_fit(t: F64, c: F64, window: int) -> tuple[F64, F64]:
+def _local_fit(t: F64, c: F64, window: int, reject_m: float | None = None) -> tuple[F64, F64]:
     """Per sample: a straight-line fit over the samples within ``window`` (index) of it: the
-    fitted position (N, D) and velocity (N, D)."""
+    fitted position (N, D) and velocity (N, D). With ``reject_m`` (m) the fits are done twice,
+    the second time without the samples the first left farther than ``reject_m`` and 3 median
+    residuals from their fit (a box thrown off by a neighbour merged into the cluster would
+    otherwise pull every fit within the window)."""
     n = len(t)
     pos, vel = np.empty_like(c), np.empty_like(c)
-    for i in range(n):
-        lo, hi = max(0, i - window), min(n, i + window + 1)
-        v = line_velocity(t[lo:hi], c[lo:hi])
-        pos[i] = c[lo:hi].mean(axis=0) + v * (t[i] - t[lo:hi].mean())
-        vel[i] = v
+    keep = np.ones(n, dtype=bool)
+    for rnd in range(1 if reject_m is None else 2):
+        for i in range(n):
+            lo, hi = max(0, i - window), min(n, i + window + 1)
+            use = np.arange(lo, hi)[keep[lo:hi]]
+            if len(use) < 2:
+                use = np.arange(lo, hi)
+            v = line_velocity(t[use], c[use])
+            pos[i] = c[use].mean(axis=0) + v * (t[i] - t[use].mean())
+            vel[i] = v
+        if reject_m is not None and rnd == 0:
+            res = np.linalg.norm(c - pos, axis=1)
+            keep = res <= max(reject_m, 3.0 * float(np.median(res)))
+            if keep.all():
+                break
     return pos, vel
 
 
@@ -430,7 +450,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
     npts = np.array([dets[f].n_points for f in frames], dtype=np.float64)
     # heading
     if moving:
-        _, vel = _local_fit(t, c, prm.window)
+        _, vel = _local_fit(t, c, prm.window, prm.small_reject_m if small else None)
         yaws = []
         for k in range(len(frames)):
             vk = vel[k] if float(np.linalg.norm(vel[k])) >= prm.moving_speed else v
@@ -483,7 +503,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
     bottom = np.array([boxes[f].center[2] - boxes[f].size[2] / 2 for f in frames])
     cc = np.array([boxes[f].center[:2] for f in frames])
     if moving:
-        pos, _ = _local_fit(t, cc, prm.window)
+        pos, _ = _local_fit(t, cc, prm.window, prm.small_reject_m if small else None)
         z = np.array([np.median(bottom[max(0, k - prm.window):k + prm.window + 1]) for k in range(len(frames))])
     else:
         w = npts / npts.sum()

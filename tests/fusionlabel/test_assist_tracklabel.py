@@ -225,3 +225,39 @@ def test_finished_walker_is_sized_by_its_points_not_more() -> None:
         box = fin.boxes[10]
         assert abs(math.degrees(math.remainder(box.yaw - yaw, 2 * math.pi))) <= 5.0
         assert abs(box.size[0] - 0.30) <= 0.03 and abs(box.size[1] - 0.50) <= 0.03
+
+
+def test_walker_keyframes_keep_it_within_a_share_of_its_size() -> None:
+    """A walker's accepted track keeps the keyframes that keep every box within 3 cm (a tenth of
+    its 0.3 m length), its last box included: the 0.15 m of a car held a walker's last box where it
+    was a frame before (13 cm behind at 1.3 m/s, BEV IoU 0.4)."""
+    boxes = {f: Box3D((0.13 * f, 0.08 * math.sin(f / 3.0), 0.875), (0.30, 0.50, 1.75), 0.0) for f in range(30)}
+    kept = reduce_keyframes(boxes, hold=True)
+    assert 29 in kept
+    got = interpolate_boxes_at(kept, range(30), "smooth")
+    for f, b in zip(range(30), got, strict=True):
+        assert math.dist(b.center[:2], boxes[f].center[:2]) <= 0.03 + 1e-9
+    cars = {f: _box(0.13 * f) for f in range(30)}  # a car creeping along: 0.15 m as before
+    assert sorted(reduce_keyframes(cars, hold=True)) == [0, 29]
+
+
+def test_walker_with_a_neighbour_merged_at_one_frame() -> None:
+    """A walker whose cluster took in a neighbour 1 m aside (on the sensor's side) at one frame
+    (its box there thrown off): the frames around it stay on the walker (within 4 cm), not pulled
+    by that box through the motion fit."""
+    from fusionlabel.assist.tracklabel import finish_track
+    from fusionlabel.ontology import Ontology
+
+    rng = np.random.default_rng(11)
+    dets, times, truth = _person_track(0.3, rng, speed=1.3, lateral=9.0)
+    c = np.asarray(truth[10].center)
+    side = np.array([-math.sin(0.3), math.cos(0.3), 0.0])
+    extra = c - 1.0 * side + np.column_stack([rng.uniform(-0.15, 0.15, (60, 2)), rng.uniform(-0.8, 0.8, 60)])
+    dets[10] = Detection(dets[10].box, "pedestrian", 0.6, len(dets[10].points) + 60,
+                         points=np.vstack([dets[10].points, extra]), origin=dets[10].origin,
+                         probabilities={"pedestrian": 1.0}, ego_yaw=0.0)
+    fin = finish_track(dets, times, "pedestrian", Ontology.default())
+    assert fin.moving
+    for f in dets:
+        if f != 10:
+            assert math.dist(fin.boxes[f].center[:2], truth[f].center[:2]) <= 0.04, f
