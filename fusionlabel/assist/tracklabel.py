@@ -18,7 +18,10 @@ After association (:mod:`fusionlabel.assist.prelabel`) every track is finished a
   a standing person along the thinner axis of the rectangle its upper body's points hug over the
   whole track (:func:`body_axis`);
 - **smoothed poses**: a parked object gets one box at every frame, a mover's centres are smoothed
-  by a local linear fit in time.
+  by a local linear fit in time (people and riders: without the frames it leaves far off);
+- **riders seen end-on**: a moving "person" whose points reach along its motion as a bike's do is
+  a rider (:func:`ridden_instead`); a rider whose side was never seen is at least its class's
+  typical length.
 
 :func:`reduce_keyframes` keeps only the keyframes a track's interpolation needs (accepting a
 proposal: :class:`fusionlabel.assist.review.AcceptProposal`).
@@ -105,6 +108,14 @@ class TrackParams:
     torso_share: float = 0.55
     #: extents of the union of a still person's or rider's points: this low / high percentile
     still_percentile: float = 2.0
+    #: a rider's length is measured when at least ``side_frames`` frames see its side at least
+    #: ``side_angle`` (rad) off its heading; else it is at least the class's typical length
+    side_frames: int = 3
+    side_angle: float = math.radians(15.0)
+    #: a moving "person" whose points reach along its motion as far as a rider's smallest length
+    #: at this many frames (and this share of its frames) is a rider
+    rider_frames: int = 3
+    rider_share: float = 0.1
 
 
 # ---- keyframes ------------------------------------------------------------------------------------
@@ -184,6 +195,22 @@ def _local_fit(t: F64, c: F64, window: int, reject_m: float | None = None) -> tu
             if keep.all():
                 break
     return pos, vel
+
+
+def _side_seen(dets: Mapping[int, Detection], fitted: Mapping[int, Any], yaw_f: Mapping[int, float],
+               prm: TrackParams) -> bool:
+    """Whether the sensor saw the track's side: at ``side_frames`` frames or more its line of sight
+    (sensor origin to the fitted box's centre) is at least ``side_angle`` off the heading's axis.
+    True when origins are unknown."""
+    n = 0
+    for f, y in yaw_f.items():
+        o = dets[f].origin
+        if o is None:
+            return True
+        c = fitted[f][0].center
+        los = math.atan2(c[1] - float(o[1]), c[0] - float(o[0]))
+        n += abs(math.sin(los - y)) >= math.sin(prm.side_angle)
+    return n >= prm.side_frames
 
 
 def _axis_mean(yaws: Sequence[float], weights: Sequence[float]) -> float:
@@ -430,6 +457,41 @@ class FinishedTrack:
     measured: bool
 
 
+def ridden_instead(dets: Mapping[int, Detection], finished: FinishedTrack, label: str, ontology: Ontology,
+                   params: TrackParams | None = None) -> str | None:
+    """The ridden class (a small class whose typical length is at least ``walker_length``; of
+    several, the one with the highest sum of per-frame log probabilities) a moving track finished
+    as the walker class ``label`` is instead, or None: a bike seen from behind looks like a person
+    in most sweeps, but a person's points never reach along its motion as far as a bike's
+    (``rider_frames`` frames and ``rider_share`` of them at least the ridden class's smallest
+    length, 2-98 % of the points along the finished heading; world frame)."""
+    prm = params or TrackParams()
+    spec = ontology[label]
+    if not finished.moving or spec.size.mean[0] >= prm.walker_length:
+        return None
+    probs = [getattr(d, "probabilities", None) or {} for d in dets.values()]  # a cluster's class guess
+    names = sorted({c for pr in probs for c in pr})
+    riders = []
+    for name in names:
+        try:
+            other = ontology[name]
+        except KeyError:
+            continue
+        if prm.walker_length <= other.size.mean[0] and other.size.max[0] < SMALL_OBJECT_LENGTH:
+            riders.append(name)
+    if not riders:
+        return None
+    loglik = {c: sum(math.log(pr.get(c, 0.0) + 1e-4) for pr in probs) for c in riders}
+    rider = max(riders, key=lambda c: loglik[c])
+    reach = ontology[rider].size.min[0]
+    n = 0
+    for f, b in finished.boxes.items():
+        p = np.asarray(dets[f].points, dtype=np.float64)[:, :2]
+        along = p[:, 0] * math.cos(b.yaw) + p[:, 1] * math.sin(b.yaw)
+        n += float(np.ptp(np.percentile(along, [2, 98]))) >= reach
+    return rider if n >= max(prm.rider_frames, prm.rider_share * len(finished.boxes)) else None
+
+
 def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], label: str, ontology: Ontology,
                  params: TrackParams | None = None) -> FinishedTrack:
     """One track of cluster detections (with points) of class ``label`` finished as a whole:
@@ -480,6 +542,10 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
             w = -p[:, 0] * sy + p[:, 1] * cy
             ext.append((float(np.ptp(np.percentile(u, [2, 98]))), float(np.ptp(np.percentile(w, [2, 98])))))
         e = np.quantile(np.array(ext), prm.small_quantile, axis=0) + prm.small_margin * spacing
+        if spec.size.mean[0] >= prm.walker_length and moving and not _side_seen(dets, fitted, yaw_f, prm):
+            # a bike seen only from behind or ahead shows its wheel and rider, not its length: its
+            # extent along the heading is a lower bound
+            e[0] = max(float(e[0]), spec.size.mean[0])
         size = (float(np.clip(e[0], spec.size.min[0], spec.size.max[0])),
                 float(np.clip(e[1], spec.size.min[1], spec.size.max[1])))
     else:
