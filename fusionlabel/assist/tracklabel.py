@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from calib.transforms import wrap_angle
 from fusionlabel.assist.fit import SMALL_OBJECT_LENGTH, box_from_cluster, cabin_vote
-from fusionlabel.assist.fit.heading import lshape_yaw
+from fusionlabel.assist.fit.heading import lshape_yaw, pca_yaw
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import points_in_boxes
 from fusionlabel.interpolation import interpolate_boxes_at
@@ -394,16 +394,22 @@ def point_spacing(dets: Mapping[int, Detection], frames: Sequence[int]) -> float
 
 def body_axis(xy: F64) -> float:
     """The heading axis (rad, modulo pi) of a person's body from its BEV points (N, 2) (the upper
-    body's, over all frames): the axes of the rectangle the points hug best (the closeness
-    criterion of the L-shape fit: a torso seen from one or two sides shows straight faces), of
-    which the one along which the points reach less far (shoulders are wider than a body is
-    deep). The principal axis is biased by the sides the sensor saw (one face seen edge-on pulls
-    it round)."""
-    th = lshape_yaw(xy)
+    body's, over all frames): of the axes of the rectangle the points hug best (the closeness
+    criterion of the L-shape fit: a torso seen from one or two sides shows straight faces) and
+    their principal axes (a body filled with points, or round), the pair whose rectangle around
+    2-98 % of the points is the smallest; of its two axes, the one along which the points reach
+    less far (shoulders are wider than a body is deep). The principal axis alone is biased by the
+    sides the sensor saw (one face seen edge-on pulls it round)."""
     lo, hi = 2.0, 98.0
-    c, s = math.cos(th), math.sin(th)
-    a = float(np.ptp(np.percentile(xy[:, 0] * c + xy[:, 1] * s, [lo, hi])))
-    b = float(np.ptp(np.percentile(-xy[:, 0] * s + xy[:, 1] * c, [lo, hi])))
+    best: tuple[float, float, float, float] | None = None  # (area, axis, extent along, across)
+    for th in (lshape_yaw(xy), pca_yaw(xy)[0]):
+        c, s = math.cos(th), math.sin(th)
+        a = float(np.ptp(np.percentile(xy[:, 0] * c + xy[:, 1] * s, [lo, hi])))
+        b = float(np.ptp(np.percentile(-xy[:, 0] * s + xy[:, 1] * c, [lo, hi])))
+        if best is None or a * b < best[0]:
+            best = (a * b, th, a, b)
+    assert best is not None
+    _, th, a, b = best
     return float(wrap_angle(th if a <= b else th + math.pi / 2))
 
 
