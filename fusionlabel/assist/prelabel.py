@@ -293,7 +293,7 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
     fragments merged, then per track one class, one size, a consistent heading and smoothed
     poses (tracks of detector boxes without points keep their boxes, headed along their motion)."""
     from fusionlabel.assist.trackcues import track_cues
-    from fusionlabel.assist.tracklabel import finish_track, merge_fragments, track_confidence
+    from fusionlabel.assist.tracklabel import finish_track, merge_fragments, ridden_instead, track_confidence
 
     times = {f: t for tr in tracks for f, t in tr.times.items()}
     origins = {f: x.origin for tr in tracks for f, x in tr.dets.items() if x.origin is not None}
@@ -315,6 +315,10 @@ def _track_level(tracks: list[_Track], prm: PrelabelParams, onto: Ontology) -> l
             tr.labels = {_track_class(clustered.values(), _track_speed(clustered, tr.times), onto): 1.0}
             label = next(iter(tr.labels))
             fin = finish_track(clustered, tr.times, label, onto)
+            rider = ridden_instead(clustered, fin, label, onto)
+            if rider is not None:  # a bike seen from behind in most sweeps
+                label, tr.labels = rider, {rider: 1.0}
+                fin = finish_track(clustered, tr.times, label, onto)
             tr.boxes = fin.boxes
             small = onto[label].size.max[0] < SMALL_OBJECT_LENGTH
             cues = track_cues(clustered, label, onto, fin.moving, small)

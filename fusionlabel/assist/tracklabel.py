@@ -9,13 +9,19 @@ After association (:mod:`fusionlabel.assist.prelabel`) every track is finished a
   broke it) is joined to it (:func:`merge_fragments`);
 - **one size** per track: vehicles from their best-seen frames (fully seen, most points; median),
   people and riders from their points (a high quantile of the per-frame extents along and across
-  the heading, clipped to the class's limits), never the class prior alone;
+  the heading plus a quarter of the point spacing, clipped to the class's limits), never the class
+  prior alone;
 - **heading**: movers along their motion (a local straight-line fit of the centres, smoothed);
   parked objects one heading for the whole track: the axis from the best views, its direction
   from the car's shape (the cabin sits behind the middle: the hood is longer than the trunk) by a
   vote over the frames that show the side, so the 180-degree ambiguity is resolved per track;
+  a standing person along the thinner axis of the rectangle its upper body's points hug over the
+  whole track (:func:`body_axis`);
 - **smoothed poses**: a parked object gets one box at every frame, a mover's centres are smoothed
-  by a local linear fit in time.
+  by a local linear fit in time (people and riders: without the frames it leaves far off);
+- **riders seen end-on**: a moving "person" whose points reach along its motion as a bike's do is
+  a rider (:func:`ridden_instead`); a rider whose side was never seen is at least its class's
+  typical length.
 
 :func:`reduce_keyframes` keeps only the keyframes a track's interpolation needs (accepting a
 proposal: :class:`fusionlabel.assist.review.AcceptProposal`).
@@ -33,6 +39,7 @@ from numpy.typing import NDArray
 
 from calib.transforms import wrap_angle
 from fusionlabel.assist.fit import SMALL_OBJECT_LENGTH, box_from_cluster, cabin_vote
+from fusionlabel.assist.fit.heading import lshape_yaw, pca_yaw
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import points_in_boxes
 from fusionlabel.interpolation import interpolate_boxes_at
@@ -58,6 +65,9 @@ class Detection(Protocol):
 #: keyframe reduction tolerances: BEV/3D centre distance (m) and heading (rad)
 KEYFRAME_TOL_M = 0.15
 KEYFRAME_TOL_YAW = math.radians(3.0)
+#: ... and the centre distance at most this share of the box's smaller BEV side (a walker's
+#: 0.3 x 0.5 m box 15 cm off its place overlaps it by a third; a car's tolerance stays 0.15 m)
+KEYFRAME_TOL_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,9 @@ class TrackParams:
     moving_distance: float = 1.0
     #: half window (frames) of the local motion fits (heading, smoothing)
     window: int = 4
+    #: people and riders: a frame whose box lies farther than this (m) from the local motion fit
+    #: (and 3 median residuals) is left out of the fits (a neighbour merged into its cluster)
+    small_reject_m: float = 0.2
     #: share of a track's boxes inside another (bigger) track's boxes that makes it a fragment
     fragment_share: float = 0.6
     fragment_margin: float = 0.3
@@ -82,12 +95,11 @@ class TrackParams:
     #: of it) are one track, overlapping in time or not
     still_spread_m: float = 0.5
     still_gate_m: float = 1.0
-    #: quantile of the per-frame extents that sizes people and riders, plus the point spacing (m)
+    #: quantile of the per-frame extents that sizes people and riders, plus ``small_margin`` x the
+    #: point spacing (the median distance of a point to its nearest neighbour): a sweep's extent
+    #: falls short of the body by up to a spacing, its best-seen frames by a fraction of one
     small_quantile: float = 0.9
-    small_margin: float = 0.05
-    #: a moving rider whose extent along its heading stays under this share of its class's
-    #: typical length was only seen from behind or ahead: it gets the typical length
-    rider_seen_share: float = 0.9
+    small_margin: float = 0.25
     #: a still person or rider is boxed from the union of its points over the track (at least this
     #: many); people (typical length under ``walker_length`` m) face across its principal axis
     still_min_points: int = 30
@@ -117,6 +129,16 @@ class TrackParams:
     #: ``min_full_frames`` such frames not under the class's typical size
     size_quantile: float = 0.8
     min_full_frames: int = 3
+    #: extents of the union of a still person's or rider's points: this low / high percentile
+    still_percentile: float = 2.0
+    #: a rider's length is measured when at least ``side_frames`` frames see its side at least
+    #: ``side_angle`` (rad) off its heading; else it is at least the class's typical length
+    side_frames: int = 3
+    side_angle: float = math.radians(15.0)
+    #: a moving "person" whose points reach along its motion as far as a rider's smallest length
+    #: at this many frames (and this share of its frames) is a rider
+    rider_frames: int = 3
+    rider_share: float = 0.1
 
 
 # ---- keyframes ------------------------------------------------------------------------------------
@@ -126,14 +148,15 @@ def _box_error(a: Box3D, b: Box3D) -> tuple[float, float]:
 
 def _within(a: Box3D, b: Box3D, tol_m: float, tol_yaw: float) -> bool:
     d, y = _box_error(a, b)
-    return d <= tol_m and y <= tol_yaw
+    return d <= min(tol_m, KEYFRAME_TOL_SHARE * min(b.size[0], b.size[1])) and y <= tol_yaw
 
 
 def reduce_keyframes(boxes: Mapping[int, Box3D], method: str = "smooth", tol_m: float = KEYFRAME_TOL_M,
                      tol_yaw: float = KEYFRAME_TOL_YAW, hold: bool = False) -> dict[int, Box3D]:
     """The keyframes a track needs: greedily (in frame order) drop every keyframe whose removal
-    keeps the track's interpolation (``method``) within ``tol_m`` (centre, m) and ``tol_yaw``
-    (rad) of every given box near it; the first and last are kept (the track's span). With
+    keeps the track's interpolation (``method``) within ``tol_m`` (centre, m; at most
+    ``KEYFRAME_TOL_SHARE`` of the given box's smaller BEV side) and ``tol_yaw`` (rad) of every
+    given box near it; the first and last are kept (the track's span). With
     ``hold`` (the track's ``end`` is set to the last frame, so its latest keyframe box is held up
     to it) the trailing keyframes go too while the held box stays within tolerance: a parked
     object keeps one keyframe. World-frame boxes in, a subset out."""
@@ -171,17 +194,46 @@ def line_velocity(t: F64, c: F64) -> F64:
     return (t[:, None] * (c - c.mean(axis=0))).sum(axis=0) / den
 
 
-def _local_fit(t: F64, c: F64, window: int) -> tuple[F64, F64]:
+def _local_fit(t: F64, c: F64, window: int, reject_m: float | None = None) -> tuple[F64, F64]:
     """Per sample: a straight-line fit over the samples within ``window`` (index) of it: the
-    fitted position (N, D) and velocity (N, D)."""
+    fitted position (N, D) and velocity (N, D). With ``reject_m`` (m) the fits are done twice,
+    the second time without the samples the first left farther than ``reject_m`` and 3 median
+    residuals from their fit (a box thrown off by a neighbour merged into the cluster would
+    otherwise pull every fit within the window)."""
     n = len(t)
     pos, vel = np.empty_like(c), np.empty_like(c)
-    for i in range(n):
-        lo, hi = max(0, i - window), min(n, i + window + 1)
-        v = line_velocity(t[lo:hi], c[lo:hi])
-        pos[i] = c[lo:hi].mean(axis=0) + v * (t[i] - t[lo:hi].mean())
-        vel[i] = v
+    keep = np.ones(n, dtype=bool)
+    for rnd in range(1 if reject_m is None else 2):
+        for i in range(n):
+            lo, hi = max(0, i - window), min(n, i + window + 1)
+            use = np.arange(lo, hi)[keep[lo:hi]]
+            if len(use) < 2:
+                use = np.arange(lo, hi)
+            v = line_velocity(t[use], c[use])
+            pos[i] = c[use].mean(axis=0) + v * (t[i] - t[use].mean())
+            vel[i] = v
+        if reject_m is not None and rnd == 0:
+            res = np.linalg.norm(c - pos, axis=1)
+            keep = res <= max(reject_m, 3.0 * float(np.median(res)))
+            if keep.all():
+                break
     return pos, vel
+
+
+def _side_seen(dets: Mapping[int, Detection], fitted: Mapping[int, Any], yaw_f: Mapping[int, float],
+               prm: TrackParams) -> bool:
+    """Whether the sensor saw the track's side: at ``side_frames`` frames or more its line of sight
+    (sensor origin to the fitted box's centre) is at least ``side_angle`` off the heading's axis.
+    True when origins are unknown."""
+    n = 0
+    for f, y in yaw_f.items():
+        o = dets[f].origin
+        if o is None:
+            return True
+        c = fitted[f][0].center
+        los = math.atan2(c[1] - float(o[1]), c[0] - float(o[0]))
+        n += abs(math.sin(los - y)) >= math.sin(prm.side_angle)
+    return n >= prm.side_frames
 
 
 def _axis_mean(yaws: Sequence[float], weights: Sequence[float]) -> float:
@@ -391,39 +443,77 @@ def _join_still_duplicates(tracks: list[dict[int, Detection]], alive: list[bool]
 
 
 # ---- one track ---------------------------------------------------------------------------------------
+def point_spacing(dets: Mapping[int, Detection], frames: Sequence[int]) -> float:
+    """The point spacing (m) of a track's sweeps: the median over ``frames`` of each frame's median
+    distance from a point to its nearest neighbour (3D, world frame); 0 where no frame has two
+    points. On a body seen at range r it is about the LiDAR's azimuth step x r."""
+    from scipy.spatial import cKDTree
+
+    per = []
+    for f in frames:
+        p = np.asarray(dets[f].points, dtype=np.float64)[:, :3]
+        if len(p) >= 2:
+            d, _ = cKDTree(p).query(p, k=2)
+            per.append(float(np.median(d[:, 1])))
+    return float(np.median(per)) if per else 0.0
+
+
+def body_axis(xy: F64) -> float:
+    """The heading axis (rad, modulo pi) of a person's body from its BEV points (N, 2) (the upper
+    body's, over all frames): of the axes of the rectangle the points hug best (the closeness
+    criterion of the L-shape fit: a torso seen from one or two sides shows straight faces) and
+    their principal axes (a body filled with points, or round), the pair whose rectangle around
+    2-98 % of the points is the smallest; of its two axes, the one along which the points reach
+    less far (shoulders are wider than a body is deep). The principal axis alone is biased by the
+    sides the sensor saw (one face seen edge-on pulls it round)."""
+    lo, hi = 2.0, 98.0
+    best: tuple[float, float, float, float] | None = None  # (area, axis, extent along, across)
+    for th in (lshape_yaw(xy), pca_yaw(xy)[0]):
+        c, s = math.cos(th), math.sin(th)
+        a = float(np.ptp(np.percentile(xy[:, 0] * c + xy[:, 1] * s, [lo, hi])))
+        b = float(np.ptp(np.percentile(-xy[:, 0] * s + xy[:, 1] * c, [lo, hi])))
+        if best is None or a * b < best[0]:
+            best = (a * b, th, a, b)
+    assert best is not None
+    _, th, a, b = best
+    return float(wrap_angle(th if a <= b else th + math.pi / 2))
+
+
 def _still_footprint(dets: Mapping[int, Detection], frames: Sequence[int], spec: Any, ref_yaw: float,
-                     prm: TrackParams) -> tuple[F64, float, tuple[float, float]] | None:
+                     prm: TrackParams, spacing: float) -> tuple[F64, float, tuple[float, float]] | None:
     """A still person's or rider's footprint from the union of its points over the track (the
     sensor sees other sides of it as it moves): BEV centre (2,), heading (rad) and (length, width)
-    m. People (a class whose typical length is under ``walker_length``) face across the principal
-    axis of their upper body (the points above ``torso_share`` of the top: shoulders are wider than
-    a body is deep, whatever the legs do; not snapped to the ego's axes: standing people face
+    m. People (a class whose typical length is under ``walker_length``) are headed by
+    :func:`body_axis` of their upper body (the points above ``torso_share`` of the top: the
+    shoulders, whatever the legs do; not snapped to the ego's axes: standing people face
     anywhere); riders along the principal axis of all their points (a bike is long). Of the two
-    directions, the one nearer ``ref_yaw``. Extents: 2-98 % of the points plus ``small_margin``,
-    clipped to the class's limits. None with fewer than ``still_min_points`` points."""
+    directions, the one nearer ``ref_yaw``. Extents: ``still_percentile`` to 100 minus it of the
+    points plus ``small_margin`` x ``spacing`` (m), clipped to the class's limits. None with fewer
+    than ``still_min_points`` points."""
     p3 = np.vstack([np.asarray(dets[f].points, dtype=np.float64)[:, :3] for f in frames])
     if len(p3) < prm.still_min_points:
         return None
     pts = p3[:, :2]
     walker = spec.size.mean[0] < prm.walker_length
-    sel = pts
     if walker:
         g = next((dets[f].ground for f in frames if dets[f].ground is not None), None)
         h = g.height_above(p3) if g is not None else p3[:, 2] - p3[:, 2].min()
         upper = h >= prm.torso_share * float(np.percentile(h, 98))
-        sel = pts[upper] if upper.sum() >= 10 else pts
-    mean = sel.mean(axis=0)
-    _, vec = np.linalg.eigh((sel - mean).T @ (sel - mean))
-    axis = vec[:, 0] if walker else vec[:, 1]
-    yaw = math.atan2(float(axis[1]), float(axis[0]))
+        yaw = body_axis(pts[upper] if upper.sum() >= 10 else pts)
+    else:
+        mean = pts.mean(axis=0)
+        _, vec = np.linalg.eigh((pts - mean).T @ (pts - mean))
+        yaw = math.atan2(float(vec[1, 1]), float(vec[0, 1]))
     if abs(wrap_angle(yaw - ref_yaw)) > math.pi / 2:
         yaw = wrap_angle(yaw + math.pi)
     cy, sy = math.cos(yaw), math.sin(yaw)
     u = pts[:, 0] * cy + pts[:, 1] * sy
     w = -pts[:, 0] * sy + pts[:, 1] * cy
-    (u0, u1), (w0, w1) = np.percentile(u, [2, 98]), np.percentile(w, [2, 98])
-    size = (float(np.clip(u1 - u0 + prm.small_margin, spec.size.min[0], spec.size.max[0])),
-            float(np.clip(w1 - w0 + prm.small_margin, spec.size.min[1], spec.size.max[1])))
+    q = [prm.still_percentile, 100.0 - prm.still_percentile]
+    (u0, u1), (w0, w1) = np.percentile(u, q), np.percentile(w, q)
+    m = prm.small_margin * spacing
+    size = (float(np.clip(u1 - u0 + m, spec.size.min[0], spec.size.max[0])),
+            float(np.clip(w1 - w0 + m, spec.size.min[1], spec.size.max[1])))
     uc, wc = (u0 + u1) / 2.0, (w0 + w1) / 2.0
     return np.array([uc * cy - wc * sy, uc * sy + wc * cy]), float(yaw), size
 
@@ -437,6 +527,41 @@ class FinishedTrack:
     boxes: dict[int, Box3D]
     moving: bool
     measured: bool
+
+
+def ridden_instead(dets: Mapping[int, Detection], finished: FinishedTrack, label: str, ontology: Ontology,
+                   params: TrackParams | None = None) -> str | None:
+    """The ridden class (a small class whose typical length is at least ``walker_length``; of
+    several, the one with the highest sum of per-frame log probabilities) a moving track finished
+    as the walker class ``label`` is instead, or None: a bike seen from behind looks like a person
+    in most sweeps, but a person's points never reach along its motion as far as a bike's
+    (``rider_frames`` frames and ``rider_share`` of them at least the ridden class's smallest
+    length, 2-98 % of the points along the finished heading; world frame)."""
+    prm = params or TrackParams()
+    spec = ontology[label]
+    if not finished.moving or spec.size.mean[0] >= prm.walker_length:
+        return None
+    probs = [getattr(d, "probabilities", None) or {} for d in dets.values()]  # a cluster's class guess
+    names = sorted({c for pr in probs for c in pr})
+    riders = []
+    for name in names:
+        try:
+            other = ontology[name]
+        except KeyError:
+            continue
+        if prm.walker_length <= other.size.mean[0] and other.size.max[0] < SMALL_OBJECT_LENGTH:
+            riders.append(name)
+    if not riders:
+        return None
+    loglik = {c: sum(math.log(pr.get(c, 0.0) + 1e-4) for pr in probs) for c in riders}
+    rider = max(riders, key=lambda c: loglik[c])
+    reach = ontology[rider].size.min[0]
+    n = 0
+    for f, b in finished.boxes.items():
+        p = np.asarray(dets[f].points, dtype=np.float64)[:, :2]
+        along = p[:, 0] * math.cos(b.yaw) + p[:, 1] * math.sin(b.yaw)
+        n += float(np.ptp(np.percentile(along, [2, 98]))) >= reach
+    return rider if n >= max(prm.rider_frames, prm.rider_share * len(finished.boxes)) else None
 
 
 def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], label: str, ontology: Ontology,
@@ -459,7 +584,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
     npts = np.array([dets[f].n_points for f in frames], dtype=np.float64)
     # heading
     if moving:
-        _, vel = _local_fit(t, c, prm.window)
+        _, vel = _local_fit(t, c, prm.window, prm.small_reject_m if small else None)
         yaws = []
         for k in range(len(frames)):
             vk = vel[k] if float(np.linalg.norm(vel[k])) >= prm.moving_speed else v
@@ -482,6 +607,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
         yaw_f = dict.fromkeys(frames, float(yaw))
     # size
     measured = True
+    spacing = point_spacing(dets, frames) if small else 0.0
     if small:
         ext = []
         for f in frames:
@@ -490,9 +616,11 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
             u = p[:, 0] * cy + p[:, 1] * sy
             w = -p[:, 0] * sy + p[:, 1] * cy
             ext.append((float(np.ptp(np.percentile(u, [2, 98]))), float(np.ptp(np.percentile(w, [2, 98])))))
-        e = np.quantile(np.array(ext), prm.small_quantile, axis=0) + prm.small_margin
-        if moving and spec.size.mean[0] >= prm.walker_length and e[0] < prm.rider_seen_share * spec.size.mean[0]:
-            e[0] = spec.size.mean[0]  # a rider seen from behind or ahead only: its length never seen
+        e = np.quantile(np.array(ext), prm.small_quantile, axis=0) + prm.small_margin * spacing
+        if spec.size.mean[0] >= prm.walker_length and moving and not _side_seen(dets, fitted, yaw_f, prm):
+            # a bike seen only from behind or ahead shows its wheel and rider, not its length: its
+            # extent along the heading is a lower bound
+            e[0] = max(float(e[0]), spec.size.mean[0])
         size = (float(np.clip(e[0], spec.size.min[0], spec.size.max[0])),
                 float(np.clip(e[1], spec.size.min[1], spec.size.max[1])))
     else:
@@ -507,7 +635,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
             size = (spec.size.mean[0], spec.size.mean[1])
     still_person = None
     if small and not moving:
-        still_person = _still_footprint(dets, frames, spec, yaw_f[frames[0]], prm)
+        still_person = _still_footprint(dets, frames, spec, yaw_f[frames[0]], prm, spacing)
         if still_person is not None:
             yaw_f = dict.fromkeys(frames, still_person[1])
             size = still_person[2]
@@ -517,7 +645,7 @@ def finish_track(dets: Mapping[int, Detection], times: Mapping[int, float], labe
     bottom = np.array([boxes[f].center[2] - boxes[f].size[2] / 2 for f in frames])
     cc = np.array([boxes[f].center[:2] for f in frames])
     if moving:
-        pos, _ = _local_fit(t, cc, prm.window)
+        pos, _ = _local_fit(t, cc, prm.window, prm.small_reject_m if small else None)
         z = np.array([np.median(bottom[max(0, k - prm.window):k + prm.window + 1]) for k in range(len(frames))])
     else:
         w = npts / npts.sum()
