@@ -60,10 +60,13 @@ def _scene(path: Path, frames: int, seed: int, cameras: int, size: tuple[int, in
 
 #: The export-speed cases with linked images: (format, source ("scene" or "nusc"), writer options).
 #: ``jobs`` 2: the nuScenes writer's box numbers in two worker processes (a revision whose writer
-#: has no ``jobs`` ignores it and runs in one process).
+#: has no ``jobs`` ignores it and runs in one process); ``link`` "link": the unchanged source
+#: files (the nuScenes copy's LiDAR sweeps, 2.3 MB a frame) linked too, not only the images
+#: (``convert --link link``; by default they are copied).
 LINKED_CASES = (("kitti", "scene", {"camera": "cam_front_left", "level": False}),
                 ("nuscenes", "nusc", {}),
-                ("nuscenes", "nusc", {"jobs": 2}))
+                ("nuscenes", "nusc", {"jobs": 2}),
+                ("nuscenes", "nusc", {"link": "link"}))
 
 
 #: Opens a source and writes it, timed: defined as text so that either revision's code can run
@@ -136,7 +139,8 @@ def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str |
     print(f"export with linked images: {scene} and its nuScenes copy (load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores)")
     for fmt, src, opts in LINKED_CASES:
-        label = fmt + (f" --jobs {opts['jobs']}" if "jobs" in opts else "")
+        label = fmt + (f" --jobs {opts['jobs']}" if "jobs" in opts else "") + (
+            f" --link {opts['link']}" if "link" in opts else "")
         runs: dict[str, dict[str, float]] = {}
         whos = ("baseline", "this") if base_root is not None else ("this",)
         for rnd in range(rounds):
