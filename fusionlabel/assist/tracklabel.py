@@ -311,7 +311,7 @@ def _inside_share(det: Detection, box: Box3D, margin: float) -> float:
     """Share of a detection's points (its box centre when it has none) inside ``box`` grown by
     ``margin`` m."""
     pts = det.points if det.points is not None and len(det.points) else np.array([det.box.center])
-    return float(points_in_boxes(pts, [box], margin=margin)[:, 0].mean())
+    return float(points_in_boxes(pts, [box], margin=margin)[0].mean())
 
 
 def track_confidence(dets: Mapping[int, Detection], boxes: Mapping[int, Box3D], label: str, small: bool,

@@ -397,3 +397,16 @@ def test_a_bike_seen_from_behind_is_a_rider_of_the_class_length() -> None:
     wdets, wtimes, _ = _person_track(0.0, rng, speed=1.3)
     walker = finish_track(wdets, wtimes, "pedestrian", onto)
     assert walker.moving and ridden_instead(wdets, walker, "pedestrian", onto) is None
+
+
+def test_inside_share_is_the_share_of_the_points_inside() -> None:
+    """Three of four points inside the box (grown by the margin): 0.75, whichever point comes first
+    (the share once read the first point's row of the box-by-point mask: 0 or 1)."""
+    from fusionlabel.assist.tracklabel import _inside_share
+
+    box = Box3D((0.0, 0.0, 0.5), (1.0, 1.0, 1.0), 0.0)
+    pts = np.array([[3.0, 0.0, 0.5], [0.0, 0.0, 0.5], [0.55, 0.0, 0.5], [0.2, -0.2, 0.9]])
+    for order in ([0, 1, 2, 3], [1, 0, 3, 2]):
+        det = Detection(box, "pedestrian", 0.5, 4, points=pts[order])
+        assert _inside_share(det, box, 0.1) == pytest.approx(0.75)
+    assert _inside_share(Detection(box, "pedestrian", 0.5, 4, points=pts), box, 0.0) == pytest.approx(0.5)
