@@ -32,7 +32,19 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from PyQt6.QtCore import QPointF, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF, QWheelEvent
+from PyQt6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QWheelEvent,
+)
 from PyQt6.QtWidgets import QWidget
 
 from fusionlabel.box import Box3D
@@ -336,15 +348,22 @@ class OrthoView(QWidget):
                 n = len(sh.points)
                 self._paint_shape(p, sh, big.mid(start, n), screen[start])
                 start += n
-        for text, y, color in ((self.title, 4, QColor(225, 225, 225)), (self.message, self.height() - 22,
-                                                                        QColor(200, 200, 200))):
-            if not text:
-                continue
-            w = p.fontMetrics().horizontalAdvance(text) + 10
-            p.fillRect(4, y, w, 18, QColor(0, 0, 0, 150))
-            p.setPen(color)
+        fm = p.fontMetrics()
+        for text, y, title in self.overlay_texts(fm):
+            p.fillRect(4, y, fm.horizontalAdvance(text) + 10, 18, QColor(0, 0, 0, 150))
+            p.setPen(QColor(225, 225, 225) if title else QColor(200, 200, 200))
             p.drawText(9, y + 14, text)
         p.end()
+
+    def overlay_texts(self, fm: QFontMetrics) -> list[tuple[str, int, bool]]:
+        """The texts painted over the view: ``(text, top y px, is the title)``: the title at the
+        top, the message's lines (``\\n``-separated) at the bottom, its last line lowest; each
+        elided with "..." to the view's width (measured with ``fm``)."""
+        width = max(self.width() - 18, 20)
+        out = [(self.title, 4, True)] if self.title else []
+        msg = [t for t in self.message.split("\n") if t] if self.message else []
+        out += [(t, self.height() - 22 - 20 * (len(msg) - 1 - i), False) for i, t in enumerate(msg)]
+        return [(fm.elidedText(t, Qt.TextElideMode.ElideRight, width), y, title) for t, y, title in out]
 
     def _paint_shape(self, p: QPainter, sh: Shape, poly: QPolygonF, first: F64) -> None:
         pen = QPen(QColor(*sh.color, round(255 * min(max(sh.opacity, 0.0), 1.0))))

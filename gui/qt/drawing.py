@@ -284,9 +284,9 @@ class ViewDrawing:
         rgb[inside] = class_color(ref.label)
         text = f"track {ref.track_id} {ref.label}  {shown.size[0]:.2f} x {shown.size[1]:.2f} x {shown.size[2]:.2f} m"
         if ref.state == "tracked":
-            text += f"  (tracked, confidence {ref.confidence:.2f})"
+            text += f"\n(tracked, confidence {ref.confidence:.2f})"
         elif not ref.is_keyframe:
-            text += f"  ({ref.state})"
+            text += f"\n({ref.state})"
         for view, name, uv, half in ((self.side, "side", side_uv, l / 2), (self.front, "front", front_uv, w / 2)):
             view.message = text
             view.set_points(uv, rgb, order=inside.astype(np.float32))

@@ -218,3 +218,27 @@ def test_camera_overlay_projects_the_budget_in_draft(qtbot, big_cloud: ShownClou
     panel.set_frame(image, T_cam_from_world, [], pts)
     assert panel.overlay_count == 60_000
     assert int((panel._composite.sum(axis=2) > 0).sum()) == full_lit
+
+
+def test_the_message_of_a_narrow_view_is_on_its_own_lines_and_elided(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The side view's caption: the box's numbers on one line, its state on the next, each cut
+    with "..." where the view is narrower than the text (a 290 px panel cut it mid-word)."""
+    from PyQt6.QtGui import QFontMetrics
+
+    from gui.ortho import OrthoView
+
+    view = OrthoView()
+    qtbot.addWidget(view)
+    view.resize(260, 200)
+    view.show()
+    view.title = "side (from the right)"
+    view.message = "track 43 car  4.72 x 1.92 x 1.51 m and a long tail of words\n(tracked, confidence 0.93)"
+    fm = QFontMetrics(view.font())
+    texts = view.overlay_texts(fm)
+    assert [(y, title) for _, y, title in texts] == [(4, True), (200 - 42, False), (200 - 22, False)]
+    assert texts[2][0] == "(tracked, confidence 0.93)"
+    assert texts[1][0].startswith("track 43 car") and texts[1][0].endswith("\u2026")
+    assert all(fm.horizontalAdvance(t) <= 260 - 18 for t, _, _ in texts)
+    view.resize(600, 200)
+    assert view.overlay_texts(fm)[1][0] == "track 43 car  4.72 x 1.92 x 1.51 m and a long tail of words"
+    assert not view.grab().isNull()
