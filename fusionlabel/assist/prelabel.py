@@ -378,11 +378,12 @@ def _track_class(dets: Iterable[Detection], speed: float = 0.0, ontology: Ontolo
     view outweighs many ambiguous ones) among the classes that can move at the track's ``speed``
     (m/s): within their motion limits (:func:`fusionlabel.motion_model.limits_for`), walkers up
     to :data:`WALKER_SPEED`; all classes when none can."""
+    from fusionlabel.assist.tracklabel import class_loglik
     from fusionlabel.motion_model import class_kind, limits_for
 
     dets = list(dets)
     classes = sorted({c for d in dets for c in d.probabilities})
-    loglik = {c: sum(math.log(d.probabilities.get(c, 0.0) + 1e-4) for d in dets) for c in classes}
+    loglik = class_loglik((d.probabilities for d in dets), classes)
     if ontology is not None and speed > 0.0:
         def can(c: str) -> bool:
             if c not in ontology:

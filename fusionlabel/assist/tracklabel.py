@@ -30,7 +30,7 @@ proposal: :class:`fusionlabel.assist.review.AcceptProposal`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -529,6 +529,14 @@ class FinishedTrack:
     measured: bool
 
 
+def class_loglik(probs: Iterable[Mapping[str, float]], classes: Iterable[str]) -> dict[str, float]:
+    """Per class, the sum over a track's frames of the log of its per-frame class probability
+    (``probs``: one mapping class -> probability per frame; a class a frame does not name counts
+    as 1e-4): one revealing view outweighs many ambiguous ones."""
+    probs = list(probs)
+    return {c: sum(math.log(pr.get(c, 0.0) + 1e-4) for pr in probs) for c in classes}
+
+
 def ridden_instead(dets: Mapping[int, Detection], finished: FinishedTrack, label: str, ontology: Ontology,
                    params: TrackParams | None = None) -> str | None:
     """The ridden class (a small class whose typical length is at least ``walker_length``; of
@@ -553,7 +561,7 @@ def ridden_instead(dets: Mapping[int, Detection], finished: FinishedTrack, label
             riders.append(name)
     if not riders:
         return None
-    loglik = {c: sum(math.log(pr.get(c, 0.0) + 1e-4) for pr in probs) for c in riders}
+    loglik = class_loglik(probs, riders)
     rider = max(riders, key=lambda c: loglik[c])
     reach = ontology[rider].size.min[0]
     n = 0
