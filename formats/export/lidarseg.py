@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,18 @@ def lidarseg_categories(existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
         raise FormatError(None, f"categories {unknown} are not nuScenes-lidarseg classes: no index for lidarseg")
     out = [{**by_name[n], "index": i} for n, i in sorted(index.items(), key=lambda kv: kv[1])]
     return out
+
+
+def npz_bytes(data: np.ndarray) -> bytes:
+    """``data`` as a compressed ``.npz`` holding ``data.npy`` (what ``np.savez_compressed(f,
+    data=data)`` writes, read back by ``np.load(f)["data"]``), deflated at level 1: the labels are
+    long runs of few values, which level 1 packs nearly as well (4 KB against 2.3 KB a sweep) at
+    under half the time."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("data.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array(f, np.asanyarray(data), allow_pickle=False)
+    return buf.getvalue()
 
 
 class LidarsegWriter:
@@ -89,9 +102,7 @@ class LidarsegWriter:
         (self.out / rel_p).parent.mkdir(parents=True, exist_ok=True)
         write_bytes(self.out / rel_l, sem.astype(np.uint8).tobytes())
         pan = sem.astype(np.uint16) * np.uint16(1000) + self._instance_numbers(scene, labels.instance, sem)
-        buf = io.BytesIO()
-        np.savez_compressed(buf, data=pan.astype(np.uint16))
-        write_bytes(self.out / rel_p, buf.getvalue())
+        write_bytes(self.out / rel_p, npz_bytes(pan.astype(np.uint16)))
         self.lidarseg.append({"token": sd_token, "sample_data_token": sd_token,
                               "filename": rel_l})
         self.panoptic.append({"token": sd_token, "sample_data_token": sd_token,

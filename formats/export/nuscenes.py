@@ -76,6 +76,7 @@ from formats.export.common import (
     frame_period_ns,
     nuscenes_visibility,
     place_file,
+    table_json,
     token,
     write_bytes,
     xform,
@@ -435,7 +436,11 @@ def write_nuscenes(loaded: LoadedSequence, dst: Path, *, progress: Callable[[int
             tables["category"] = lidarseg_categories(categories)
             tables.update(seg.tables())
         for name, recs in tables.items():
-            write_bytes(vdir / f"{name}.json", json.dumps(recs, indent=1).encode())
+            try:
+                data = table_json(recs)
+            except ValueError as e:  # NaN or infinity: the table would not be JSON
+                raise FormatError(vdir / f"{name}.json", f"cannot write the {name} table: {e}") from e
+            write_bytes(vdir / f"{name}.json", data)
     for r in loaded.ignore_regions:
         summary.skipped.append((f"frame {r.frame} {r.camera} {r.label} region", "nuScenes has no ignore regions"))
     if keyframe_every > 1:
