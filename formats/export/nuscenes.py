@@ -84,6 +84,7 @@ from formats.export.common import (
 from formats.export.lidarseg import LidarsegWriter, lidarseg_categories
 from formats.export.occlusion import (
     SweepBoxes,
+    box_corners,
     box_radii,
     may_be_in_image_many,
     pinhole_outlines,
@@ -458,7 +459,7 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
     boxes = sweep_boxes.boxes_world
     centers = np.array([b.center for b in boxes], dtype=np.float64)
     radii = box_radii(boxes)
-    corners_world: dict[int, np.ndarray] = {}
+    corners_world = box_corners(boxes)  # (M, 8, 3) world frame
     per_camera = []
     for cam in rig.camera_names():
         view = views.get(cam, rig.camera(cam))
@@ -468,11 +469,8 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
         items = []
         ms = np.flatnonzero(~spheres_outside(centers_cam, radii, view.pinhole)).tolist()
         if ms:
-            for m in ms:
-                if m not in corners_world:
-                    corners_world[m] = boxes[m].corners()
             # every box's corners in this camera at once (the rows xform gives box by box)
-            corners = xform(T_cam_from_world, np.concatenate([corners_world[m] for m in ms])).reshape(-1, 8, 3)
+            corners = xform(T_cam_from_world, corners_world[ms].reshape(-1, 3)).reshape(-1, 8, 3)
             seen = may_be_in_image_many(corners, view.pinhole)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rounded = np.round(corners[:, :, :2] / corners[:, :, 2:3], 12)

@@ -36,7 +36,7 @@ from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
 from calib.transforms import rotation_to_yaw, wrap_angle
 from formats.export.common import HIT_MARGIN, xform
-from fusionlabel.box import Box3D
+from fusionlabel.box import CORNER_SIGNS, Box3D
 from fusionlabel.geometry import (
     BOUNDARY_EPS,
     boxes_to_array,
@@ -105,6 +105,26 @@ def box_radii(boxes: Sequence[Box3D], pad: float = 0.0) -> F64:
     half size (a margin around the box) and a micrometre for rounding."""
     half = np.array([b.size for b in boxes], dtype=np.float64).reshape(-1, 3) / 2.0 + pad
     return np.sqrt((half * half).sum(axis=1)) + 1e-6
+
+
+def box_corners(boxes: Sequence[Box3D]) -> F64:
+    """(M, 8, 3) ``Box3D.corners()`` of every box, in the boxes' frame (m): the upright boxes in
+    one stacked product (the same products and sums as ``corners``), tilted ones box by box."""
+    m = len(boxes)
+    out = np.empty((m, 8, 3), dtype=np.float64)
+    if m == 0:
+        return out
+    half = np.array([b.size for b in boxes], dtype=np.float64) / 2.0
+    yaw = np.array([b.yaw for b in boxes], dtype=np.float64)
+    c, s = np.cos(yaw), np.sin(yaw)
+    R = np.zeros((m, 3, 3))  # yaw_to_rotation of each box
+    R[:, 0, 0], R[:, 0, 1], R[:, 1, 0], R[:, 1, 1], R[:, 2, 2] = c, -s, s, c, 1.0
+    local = CORNER_SIGNS[None, :, :] * half[:, None, :]
+    out[:] = local @ R.transpose(0, 2, 1) + np.array([b.center for b in boxes], dtype=np.float64)[:, None, :]
+    for j, b in enumerate(boxes):
+        if b.tilted:
+            out[j] = b.corners()
+    return out
 
 
 def spheres_outside(centers_cam: F64, radii: F64, camera: CameraModel, near: float = NEAR) -> NDArray[np.bool_]:
@@ -601,10 +621,10 @@ class SweepBoxes:
             todo = [(i, m, poly, corners) for i, (m, poly, corners) in enumerate(items) if len(poly) >= 3]
             if not todo or len(self) == 0:
                 continue
-            rect = union_rect([polygon_rect(poly) for _, _, poly, _ in todo])
             ms = [m for _, m, _, _ in todo]
             cz = xform(np.asarray(T_cam_from_F, dtype=np.float64), self._centers_F[ms])[:, 2]
-            depth = max(max(float(c[:, 2].max()) for _, _, _, c in todo), float(np.max(cz + self._radii[ms]))) + 1e-6
+            zs = np.stack([c[:, 2] for _, _, _, c in todo])  # (T, 8) the corners' depths
+            depth = max(float(zs.max()), float(np.max(cz + self._radii[ms]))) + 1e-6
             if kn is not None and camera.model == "none" and not math.isfinite(camera.max_radius):
                 # one compiled pass over the sweep: projection, outlines, the points' boxes (the index)
                 self.near_box_index()
@@ -615,10 +635,11 @@ class SweepBoxes:
                     xyz, T, rotated, np.ascontiguousarray(T_cam_from_F, dtype=np.float64), depth,
                     np.ascontiguousarray(camera.K, dtype=np.float64), np.array(camera.image_rect(), dtype=np.float64),
                     pad, ex, ey, pad.min(axis=1), pad.max(axis=1), np.array(ms, dtype=np.int64),
-                    np.array([float(np.min(c[:, 2])) for _, _, _, c in todo]), self._near[3])
-                for j, (i, _, _, _) in enumerate(todo):
-                    out[v][i] = (int(hits[j]), int(occ[j]))
+                    zs.min(axis=1), self._near[3])
+                for (i, _, _, _), h, o in zip(todo, hits.tolist(), occ.tolist(), strict=True):
+                    out[v][i] = (h, o)
                 continue
+            rect = union_rect([polygon_rect(poly) for _, _, poly, _ in todo])
             uv, z, index = self._project(T_cam_from_F, camera, rect, depth)  # type: ignore[arg-type]
             if len(uv) == 0:
                 continue
@@ -714,12 +735,11 @@ class SweepBoxes:
 def _padded(polys: Sequence[F64]) -> tuple[F64, F64, F64]:
     """``(pad, ex, ey)``: polygons (K, 2) padded to the same vertex count V by repeating their last
     vertex (T, V, 2), and their edge vectors (T, V), as ``common._in_convex``'s ``b - a``."""
-    t = len(polys)
-    kmax = max(len(q) for q in polys)
-    pad = np.empty((t, kmax, 2))
-    for j, q in enumerate(polys):
-        pad[j, :len(q)] = q
-        pad[j, len(q):] = q[-1]
+    lens = np.array([len(q) for q in polys], dtype=np.intp)
+    kmax = int(lens.max())
+    starts = np.cumsum(lens) - lens
+    take = starts[:, None] + np.minimum(np.arange(kmax)[None, :], lens[:, None] - 1)
+    pad = np.concatenate(polys).reshape(-1, 2)[take]  # (T, V, 2): vertex min(i, K - 1) of each
     nxt = np.roll(pad, -1, axis=1)
     ex = nxt[:, :, 0] - pad[:, :, 0]  # (T, K) edge vectors, as _in_convex's b - a
     ey = nxt[:, :, 1] - pad[:, :, 1]
