@@ -148,6 +148,42 @@ def test_3d_view_colours_are_exact(qtbot) -> None:  # type: ignore[no-untyped-de
     v.close()
 
 
+def test_3d_view_draws_a_big_cloud_in_chunks_with_the_same_pixels(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Clouds over DRAW_CHUNK points are drawn in several draw calls (bounded llvmpipe memory):
+    the picture is the one of a single draw call, every point drawn (depth test and all)."""
+    from PyQt6.QtWidgets import QMainWindow
+
+    import gui.render.points as gp
+    from gui.render.view3d import View3D
+
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    v = View3D()
+    w.setCentralWidget(v.widget)
+    w.resize(300, 200)
+    w.show()
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-3, 3, (25_000, 3)).astype(np.float32)
+    rgb = rng.uniform(0, 1, (len(pts), 3)).astype(np.float32)
+    v.set_points(pts, rgb)
+    v.look_at((0, 0, 0), 0.3, 12.0)
+    whole = v.render()
+    calls: list[tuple[int, int]] = []
+    real = gp.PointCloudVisual.draw
+
+    def counting(self: gp.PointCloudVisual) -> None:
+        calls.append((self.count, gp.DRAW_CHUNK))
+        real(self)
+
+    monkeypatch.setattr(gp, "DRAW_CHUNK", 4096)
+    monkeypatch.setattr(gp.PointCloudVisual, "draw", counting)
+    v.canvas.update()
+    chunked = v.render()
+    assert calls and calls[-1] == (25_000, 4096)  # 7 chunks
+    assert np.array_equal(chunked, whole)
+    v.close()
+
+
 def test_bev_rasters_the_budget_in_draft_and_while_panning(qtbot, big_cloud: ShownCloud) -> None:  # type: ignore[no-untyped-def]
     from gui.ortho import OrthoView
 
