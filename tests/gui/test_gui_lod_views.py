@@ -78,6 +78,29 @@ def test_accumulation_splits_the_budget_over_sweeps() -> None:
     assert np.allclose(cloud.origin, [6.0, 0, 0])
 
 
+def test_accumulated_sweeps_release_the_whole_frame_arrays_the_current_one_keeps_them() -> None:
+    from gui.session import derive
+
+    frames = Frames(7, 5000)
+    refreshed: list[int] = []
+    frames.refresh_size = refreshed.append  # type: ignore[attr-defined]
+    for fd in frames.fds:
+        fd.memo["ground_z"] = 0.0
+        derive(fd)
+        assert fd.nbytes >= 16 * 5000 + 32 * 5000 and "bev_rgb" not in fd.memo  # 32 bytes a point
+    cloud = shown_cloud(frames, 3, 7, accumulate=2)
+    kept = {"z_order", ("rgb", "height"), "bev_rgb32", "bev_xy"}
+    assert kept <= set(frames.fds[3].memo)  # the current frame: drawn whole when accumulation stops
+    for f in (1, 2, 4, 5):
+        assert set(frames.fds[f].memo) == {"ground_z"}
+    assert sorted(refreshed) == [1, 2, 4, 5] and kept <= set(frames.fds[6].memo)
+    shown_cloud(frames, 3, 7, accumulate=2)
+    assert sorted(refreshed) == [1, 2, 4, 5]  # nothing more released, the cache not asked again
+    assert cloud.take(5000)[0].shape == (5000, 3)
+    fd = derive(frames.fds[2])  # drawn whole again: derived again
+    assert np.array_equal(fd.memo["bev_xy"], fd.pts_world[fd.memo["z_order"], :2])
+
+
 # ---- the views ------------------------------------------------------------------------------------
 pytest.importorskip("PyQt6.QtWidgets")
 
