@@ -192,6 +192,21 @@ class FrameCache(Generic[T]):
                 except Exception:  # noqa: BLE001 - a cancelled future also counts as done here
                     pass
 
+    def refresh_size(self, frame: int) -> None:
+        """Count the cached item of ``frame`` again (``size_of``): its owner released (or added)
+        data since it was stored. Nothing when it is not cached."""
+        with self._lock:
+            entry = self._items.get(frame)
+        if entry is None:
+            return
+        size = int(self._size_of(entry[0]))
+        with self._lock:
+            entry = self._items.get(frame)
+            if entry is None:
+                return
+            self._items[frame] = (entry[0], size)
+            self.stats.bytes += size - entry[1]
+
     def clear(self) -> None:
         """Drop every cached item (in-flight loads finish and are cached)."""
         with self._lock:

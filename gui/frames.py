@@ -14,6 +14,10 @@ from numpy.typing import NDArray
 from fusionlabel.frames import FrameCache
 from fusionlabel.lod import LevelOfDetail
 
+#: ``FrameData.memo`` keys of the whole-frame drawing's arrays (``gui.session.derive``), besides
+#: the 3D colours ``("rgb", mode)``.
+DERIVED_KEYS = frozenset({"z_order", "bev_rgb", "bev_rgb32", "bev_xy"})
+
 
 @dataclass
 class FrameData:
@@ -34,6 +38,19 @@ class FrameData:
     #: Derived arrays computed once (in the loading thread when possible), e.g. ``"z_order"``.
     memo: dict[object, Any] = field(default_factory=dict, repr=False)
     lod: LevelOfDetail | None = field(default=None, repr=False)
+
+    def drop_derived(self) -> int:
+        """Release the full-size arrays of the whole-frame drawing (``gui.session.derive``: the
+        height order, the 3D colours, the BEV's positions and colours; 32 bytes a point, twice the
+        raw points): a sweep drawn as a part of an accumulation is drawn from its level of detail
+        (``gui.model.cloud``), and ``derive`` makes them again if the frame is drawn whole. The
+        ground height and the loader's other entries stay. Returns the bytes released."""
+        freed = 0
+        for key in list(self.memo):
+            if key in DERIVED_KEYS or (isinstance(key, tuple) and key[:1] == ("rgb",)):
+                value = self.memo.pop(key)
+                freed += int(getattr(value, "nbytes", 0))
+        return freed
 
     @property
     def nbytes(self) -> int:
@@ -74,6 +91,8 @@ class FrameSource(Protocol):
     def hold_prefetch(self) -> None: ...
 
     def release_prefetch(self) -> None: ...
+
+    def refresh_size(self, frame: int) -> None: ...
 
     def close(self) -> None: ...
 

@@ -296,8 +296,8 @@ def height_order(z: np.ndarray) -> np.ndarray:
 def derive(fd: FrameData, mode: str = "height") -> FrameData:
     """Precompute what every frame switch needs (so that it happens in the prefetch thread):
     ``z_order`` (indices sorting the points by height), ``("rgb", mode)`` (N, 3) float colours of
-    the 3D view, ``"bev_rgb"`` (N, 3) uint8 colours of the BEV in ``z_order`` (``"bev_rgb32"`` the
-    same packed as (N,) uint32) and ``"bev_xy"`` (N, 2) float32 world x, y in ``z_order``."""
+    the 3D view, ``"bev_rgb32"`` (N,) uint32 packed RGB colours of the BEV in ``z_order``
+    (``gui.ortho.pack_rgb32``) and ``"bev_xy"`` (N, 2) float32 world x, y in ``z_order``."""
     from gui.colors import bev_colors, point_colors
     from gui.ortho import pack_rgb32
 
@@ -309,10 +309,8 @@ def derive(fd: FrameData, mode: str = "height") -> FrameData:
         fd.memo["z_order"] = height_order(fd.pts_world[:, 2])
     if ("rgb", mode) not in fd.memo:
         fd.memo[("rgb", mode)] = point_colors(mode, fd.pts_world, fd.intensity, origin, ground)
-    if "bev_rgb" not in fd.memo:
-        fd.memo["bev_rgb"] = bev_colors(fd.pts_world[fd.memo["z_order"], 2], ground)
-    if "bev_rgb32" not in fd.memo:
-        fd.memo["bev_rgb32"] = pack_rgb32(fd.memo["bev_rgb"])
+    if "bev_rgb32" not in fd.memo:  # (the (N, 3) colours are not kept: the packed ones are drawn)
+        fd.memo["bev_rgb32"] = pack_rgb32(bev_colors(fd.pts_world[fd.memo["z_order"], 2], ground))
     if "bev_xy" not in fd.memo:
         fd.memo["bev_xy"] = np.ascontiguousarray(fd.pts_world[fd.memo["z_order"], :2], dtype=np.float32)
     return fd

@@ -123,12 +123,19 @@ def shown_cloud(frames: Any, frame: int, frame_count: int, accumulate: int = 0, 
     """The cloud of frame ``frame`` plus ``accumulate`` sweeps before and after it (within
     ``0..frame_count-1``), from ``frames`` (the window's frame cache: ``get(i, prefetch)`` ->
     :class:`~gui.frames.FrameData`). ``origin`` defaults to the frame's ego position; the ground
-    height is the frame's (``memo["ground_z"]``, else the origin's height)."""
+    height is the frame's (``memo["ground_z"]``, else the origin's height).
+
+    The other sweeps release the arrays of the whole-frame drawing (``FrameData.drop_derived``:
+    twice their raw points; the cache, when it can, counts them again: ``refresh_size``)."""
     fd = frames.get(frame, prefetch=False)
     o = fd.T_world_from_ego[:3, 3] if origin is None else np.asarray(origin, dtype=np.float64)
     parts = [frame_part(fd)]
+    refresh = getattr(frames, "refresh_size", None)
     for f in range(frame - accumulate, frame + accumulate + 1):
         if f != frame and 0 <= f < frame_count:
-            parts.append(frame_part(frames.get(f, prefetch=False)))
+            other = frames.get(f, prefetch=False)
+            parts.append(frame_part(other))
+            if other.drop_derived() and refresh is not None:
+                refresh(f)
     ground = float(fd.memo.get("ground_z", o[2]))
     return ShownCloud(parts, color_mode, o, ground)

@@ -171,3 +171,22 @@ def test_held_prefetch_starts_on_release_around_the_last_frame() -> None:
         c.wait_idle(5)
         assert {5, 6} <= set(ld.calls)  # around the last frame asked (4, forward)
         c.release_prefetch()  # a second release does nothing
+
+
+def test_refresh_size_counts_an_item_again_after_its_owner_shrank_it() -> None:
+    items: dict[int, dict[str, np.ndarray]] = {}
+
+    def load(i: int) -> dict[str, np.ndarray]:
+        items[i] = {"points": np.zeros(128), "extra": np.zeros(384)}  # 1 KiB + 3 KiB
+        return items[i]
+
+    with FrameCache(load, 10, max_bytes=9 * 1024, ahead=0, behind=0) as c:
+        c.get(0)
+        c.get(1)
+        assert c.stats.bytes == 8 * 1024
+        items[0].pop("extra")
+        c.refresh_size(0)
+        c.refresh_size(7)  # not cached: nothing
+        assert c.stats.bytes == 5 * 1024 and c.stats.items == 2
+        c.get(2, prefetch=False)  # 4 KiB more: 5 + 4 KiB fit (counted as 8 + 4, frame 0 went)
+        assert 0 in c and 1 in c and 2 in c and c.stats.evictions == 0

@@ -78,6 +78,29 @@ def test_accumulation_splits_the_budget_over_sweeps() -> None:
     assert np.allclose(cloud.origin, [6.0, 0, 0])
 
 
+def test_accumulated_sweeps_release_the_whole_frame_arrays_the_current_one_keeps_them() -> None:
+    from gui.session import derive
+
+    frames = Frames(7, 5000)
+    refreshed: list[int] = []
+    frames.refresh_size = refreshed.append  # type: ignore[attr-defined]
+    for fd in frames.fds:
+        fd.memo["ground_z"] = 0.0
+        derive(fd)
+        assert fd.nbytes >= 16 * 5000 + 32 * 5000 and "bev_rgb" not in fd.memo  # 32 bytes a point
+    cloud = shown_cloud(frames, 3, 7, accumulate=2)
+    kept = {"z_order", ("rgb", "height"), "bev_rgb32", "bev_xy"}
+    assert kept <= set(frames.fds[3].memo)  # the current frame: drawn whole when accumulation stops
+    for f in (1, 2, 4, 5):
+        assert set(frames.fds[f].memo) == {"ground_z"}
+    assert sorted(refreshed) == [1, 2, 4, 5] and kept <= set(frames.fds[6].memo)
+    shown_cloud(frames, 3, 7, accumulate=2)
+    assert sorted(refreshed) == [1, 2, 4, 5]  # nothing more released, the cache not asked again
+    assert cloud.take(5000)[0].shape == (5000, 3)
+    fd = derive(frames.fds[2])  # drawn whole again: derived again
+    assert np.array_equal(fd.memo["bev_xy"], fd.pts_world[fd.memo["z_order"], :2])
+
+
 # ---- the views ------------------------------------------------------------------------------------
 pytest.importorskip("PyQt6.QtWidgets")
 
@@ -145,6 +168,42 @@ def test_3d_view_colours_are_exact(qtbot) -> None:  # type: ignore[no-untyped-de
         img = v.render()[..., :3].reshape(-1, 3)
         colours, counts = np.unique(img, axis=0, return_counts=True)
         assert tuple(colours[np.argmax(counts)]) == rgb
+    v.close()
+
+
+def test_3d_view_draws_a_big_cloud_in_chunks_with_the_same_pixels(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Clouds over DRAW_CHUNK points are drawn in several draw calls (bounded llvmpipe memory):
+    the picture is the one of a single draw call, every point drawn (depth test and all)."""
+    from PyQt6.QtWidgets import QMainWindow
+
+    import gui.render.points as gp
+    from gui.render.view3d import View3D
+
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    v = View3D()
+    w.setCentralWidget(v.widget)
+    w.resize(300, 200)
+    w.show()
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-3, 3, (25_000, 3)).astype(np.float32)
+    rgb = rng.uniform(0, 1, (len(pts), 3)).astype(np.float32)
+    v.set_points(pts, rgb)
+    v.look_at((0, 0, 0), 0.3, 12.0)
+    whole = v.render()
+    calls: list[tuple[int, int]] = []
+    real = gp.PointCloudVisual.draw
+
+    def counting(self: gp.PointCloudVisual) -> None:
+        calls.append((self.count, gp.DRAW_CHUNK))
+        real(self)
+
+    monkeypatch.setattr(gp, "DRAW_CHUNK", 4096)
+    monkeypatch.setattr(gp.PointCloudVisual, "draw", counting)
+    v.canvas.update()
+    chunked = v.render()
+    assert calls and calls[-1] == (25_000, 4096)  # 7 chunks
+    assert np.array_equal(chunked, whole)
     v.close()
 
 
