@@ -375,8 +375,8 @@ def nuscenes_visibility(hits: int, occluders: int) -> str:
     if hits + occluders == 0:
         return "1"
     visible = hits / (hits + occluders)
-    level = 1 + sum(visible >= b for b in NUSCENES_VISIBILITY_BOUNDS)
-    return str(level)
+    b2, b3, b4 = NUSCENES_VISIBILITY_BOUNDS
+    return "4" if visible >= b4 else "3" if visible >= b3 else "2" if visible >= b2 else "1"
 
 
 def frame_period_ns(times_ns: list[int]) -> int:

@@ -78,7 +78,8 @@ class LidarsegWriter:
         out = np.zeros(len(instance), dtype=np.uint16)
         has = (instance != NO_INSTANCE) & self._thing[semantic_nus]
         of = instance[has]
-        insts = np.unique(of)
+        small = of.dtype.kind == "u" and of.dtype.itemsize <= 2  # uint16 ids: a table, no sort
+        insts = np.flatnonzero(np.bincount(of, minlength=1)) if small and len(of) else np.unique(of)
         numbers = np.zeros(len(insts), dtype=np.uint16)
         for j, inst in enumerate(insts.tolist()):
             key = (scene, int(inst))
@@ -89,8 +90,12 @@ class LidarsegWriter:
                                       "do not fit nuScenes-panoptic labels")
                 self._numbers[key] = n
             numbers[j] = self._numbers[key]
-        if len(insts):
-            out[has] = numbers[np.searchsorted(insts, of)]  # each point's instance number
+        if len(insts) and small:
+            lut = np.zeros(int(insts[-1]) + 1, dtype=np.uint16)
+            lut[insts] = numbers
+            out[has] = lut[of]  # each point's instance number
+        elif len(insts):
+            out[has] = numbers[np.searchsorted(insts, of)]
         return out
 
     def add(self, scene: str, sd_token: str, labels: FrameLabels) -> None:
@@ -146,7 +151,9 @@ def read_frame_labels(root: Path, lidarseg_file: str, panoptic_file: str | None,
         pp = _inside(root, panoptic_file)
         try:
             with np.load(pp, allow_pickle=False) as z:
-                pan = z["data"].astype(np.int64)
+                pan = z["data"]
+                if pan.dtype != np.uint16:  # nuScenes' own dtype is used as it is, others widened
+                    pan = pan.astype(np.int64)
         except NPZ_READ_ERRORS as e:
             raise FormatError(pp, f"cannot read panoptic labels: {e}") from None
         if pan.shape != seg.shape or not np.array_equal(pan // 1000, seg):

@@ -579,7 +579,7 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, numbe
     refs = loaded.annotations.boxes_at(k)
     if not refs:
         return
-    counts, hits, occ = numbers
+    counts, hits, occ = (a.tolist() for a in numbers)  # Python ints, read box by box
     for m, ref in enumerate(refs):
         cat = mapper(ref.label)
         if cat is None:
@@ -590,7 +590,7 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, numbe
             cat = categories_used[tid]
         categories_used.setdefault(tid, cat)
         attrs = loaded.annotations.tracks[tid].attributes
-        visibility = nuscenes_visibility(int(hits[m]), int(occ[m]))
+        visibility = nuscenes_visibility(hits[m], occ[m])
         attribute_names = attributes_for(cat, ref.label, attrs)
         src = loaded.source_label(k, ref.box) if loaded.info.format == "nuscenes" else None
         if isinstance(src, NuScenesSourceAnnotation) and src.track_attributes == tuple(sorted(attrs.items())):
@@ -606,5 +606,5 @@ def _annotate(loaded: LoadedSequence, k: int, sample_tok: str, scene: str, numbe
             "translation": [float(v) for v in ref.box.center], "size": [w, l, h],
             "rotation": [float(v) for v in (rotation_to_quat(ref.box.rotation()) if ref.box.tilted
                                             else yaw_to_quat(ref.box.yaw))],
-            "num_lidar_pts": int(counts[m]), "num_radar_pts": 0})
+            "num_lidar_pts": counts[m], "num_radar_pts": 0})
         summary.boxes += 1
