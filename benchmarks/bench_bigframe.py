@@ -136,7 +136,7 @@ def child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None) -> 
     lod = mode in ("lod", "window")
     if mode == "lod":
         gs.EAGER_DERIVE_MAX_POINTS = 0  # the views draw through ShownCloud: no full-size colour arrays
-    else:  # the loader and drawing as before the level of detail
+    elif not lod:  # the loader and drawing as before the level of detail
         original = gs.load_frame
 
         def old_loader(loaded: Any, i: int, cameras: bool = True, **kw: Any) -> Any:
