@@ -21,6 +21,13 @@ process, psutil, after the steps, minus before opening) against the raw point da
 held (x, y, z, intensity float32) and **peak** (``ru_maxrss``). The first picture's CPU time of the
 window's thread (``time.thread_time``: reading, level of detail, drawing; without the GL
 rasteriser's threads and the prefetch) tells what it costs on a machine not shared with others.
+
+Modes: ``lod`` (the views draw through the level of detail; the loader makes no whole-frame
+drawing arrays), ``window`` (the same drawing with the window's loader: frames up to
+``gui.session.EAGER_DERIVE_MAX_POINTS`` points also get the arrays of ``derive``, the sweeps
+loaded for the accumulation included where the cache reads them whole) and ``reference``. The
+frame cache's counters after the steps are printed (``cache``: loads in the drawing thread, of
+them parts without images, images completed, by the prefetch).
 """
 
 from __future__ import annotations
@@ -126,10 +133,10 @@ def child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None) -> 
     from gui.ortho import OrthoView
     from gui.render.view3d import View3D
 
-    lod = mode == "lod"
-    if lod:
+    lod = mode in ("lod", "window")
+    if mode == "lod":
         gs.EAGER_DERIVE_MAX_POINTS = 0  # the views draw through ShownCloud: no full-size colour arrays
-    else:  # the loader and drawing as before the level of detail
+    elif not lod:  # the loader and drawing as before the level of detail
         original = gs.load_frame
 
         def old_loader(loaded: Any, i: int, cameras: bool = True, **kw: Any) -> Any:
@@ -317,6 +324,9 @@ def child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None) -> 
     out["trimmed_mb"] = (trimmed_rss() - base) / 2**20
     out["peak_mb"] = peak() / 2**20
     out["base_mb"] = base / 2**20
+    st = session.frames.stats
+    out["cache"] = {k: getattr(st, k, 0) for k in ("misses", "part_misses", "prefetched", "completions",
+                                                    "completed_ahead", "evictions")}
     session.close()
     v3.close()
     return out
@@ -335,8 +345,9 @@ def run_child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None)
 
 
 def report(res: dict[str, Any]) -> None:
-    lod = res["mode"] == "lod"
-    print(f"  {res['case']} / {'level of detail' if lod else 'reference (no level of detail)'}: "
+    names = {"lod": "level of detail", "window": "level of detail, the window's loader"}
+    name = names.get(res["mode"], "reference (no level of detail)")
+    print(f"  {res['case']} / {name}: "
           f"{res['points']:,} points")
     if "open_ms" in res:
         print(f"    open the sequence {res['open_ms']:.0f} ms; then the accumulation:")
@@ -363,6 +374,8 @@ def report(res: dict[str, Any]) -> None:
     print(f"    after malloc_trim {res['trimmed_mb']:.0f} MiB: "
           f"{res['trimmed_mb'] / max(res['raw_mb'], 1e-9):.2f}x the raw points held")
     print("    resident over the start: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in res["rss_stages"].items()))
+    if "cache" in res:
+        print("    cache          " + ", ".join(f"{k} {v}" for k, v in res["cache"].items()))
 
 
 def main() -> None:
@@ -389,7 +402,8 @@ def main() -> None:
         else:
             raise SystemExit(f"unknown case {case!r}")
         for mode in args.modes.split(","):
-            res = run_child(case, "lod" if mode == "lod" else "reference", path, args.sweeps, args.screenshot)
+            res = run_child(case, mode if mode in ("lod", "window") else "reference", path, args.sweeps,
+                            args.screenshot)
             if res is not None:
                 report(res)
 

@@ -19,6 +19,15 @@ Behaviour
 * ``hold_prefetch()`` defers the prefetch that ``get`` schedules until ``release_prefetch()``
   (then scheduled around the last frame asked): a window's first picture of a big frame, and the
   work that refines it, do not share the CPU with loading the neighbours.
+* Parts (optional: ``part_loader``, ``complete``, ``is_whole``): ``get_part(i)`` is for callers
+  that need only a part of a frame (a window's accumulated sweeps need their points, not their
+  camera images): any cached item, whole or part, is a hit; an in-flight load is waited for;
+  otherwise ``part_loader(i)`` loads the part in the calling thread and the part is cached.
+  ``get(i)`` always returns a whole item: a cached part (``is_whole(item)`` False, also after its
+  owner released data of a whole one) is completed by ``complete(i, part) -> whole item`` (in the
+  calling thread, or waiting for a completion in flight); the prefetch of a neighbour that is
+  cached as a part completes it in the prefetch thread, so that a step onto it does not wait.
+  ``neighbours(i)`` are the frames the prefetch reads around ``i`` (the ones worth keeping whole).
 """
 
 from __future__ import annotations
@@ -56,14 +65,18 @@ def nbytes_of(item: Any) -> int:
 @dataclass
 class CacheStats:
     """Counters of a :class:`FrameCache`: ``hits`` (served from the cache), ``misses`` (loaded in
-    the caller's thread), ``waits`` (waited for an in-flight prefetch), ``prefetched`` (loads done
-    in the background), ``evictions``, ``wait_s`` (seconds of every wait, in order), ``bytes`` and
-    ``items`` currently cached."""
+    the caller's thread; ``part_misses`` of them parts), ``waits`` (waited for an in-flight
+    prefetch), ``prefetched`` (loads done in the background), ``completions`` (parts completed,
+    ``completed_ahead`` of them in the background), ``evictions``, ``wait_s`` (seconds of every
+    wait, in order), ``bytes`` and ``items`` currently cached."""
 
     hits: int = 0
     misses: int = 0
+    part_misses: int = 0
     waits: int = 0
     prefetched: int = 0
+    completions: int = 0
+    completed_ahead: int = 0
     evictions: int = 0
     wait_s: list[float] = field(default_factory=list)
     bytes: int = 0
@@ -75,6 +88,9 @@ class FrameCache(Generic[T]):
 
     ``loader(i)`` loads frame ``i`` of ``frame_count``; ``max_bytes`` bounds the cache;
     ``ahead``/``behind`` frames around each requested one are prefetched by ``workers`` threads.
+    Optional parts: ``part_loader(i)`` loads a part of frame ``i`` (:meth:`get_part`),
+    ``complete(i, part)`` makes the whole item of a part, ``is_whole(item)`` tells them apart
+    (default: every item is whole).
     """
 
     def __init__(
@@ -86,10 +102,18 @@ class FrameCache(Generic[T]):
         ahead: int = 2,
         behind: int = 1,
         workers: int = 2,
+        part_loader: Callable[[int], T] | None = None,
+        complete: Callable[[int, T], T] | None = None,
+        is_whole: Callable[[T], bool] | None = None,
     ) -> None:
         if frame_count < 0 or max_bytes < 0 or ahead < 0 or behind < 0 or workers < 1:
             raise ValueError("frame_count, max_bytes, ahead, behind must be >= 0 and workers >= 1")
+        if (part_loader is None) != (complete is None) or (part_loader is None) != (is_whole is None):
+            raise ValueError("part_loader, complete and is_whole go together")
         self._loader = loader
+        self._part_loader = part_loader
+        self._complete = complete
+        self._is_whole: Callable[[T], bool] = is_whole if is_whole is not None else (lambda item: True)
         self.frame_count = int(frame_count)
         self.max_bytes = int(max_bytes)
         self._size_of = size_of
@@ -98,11 +122,13 @@ class FrameCache(Generic[T]):
         self._lock = threading.Lock()
         self._items: OrderedDict[int, tuple[T, int]] = OrderedDict()
         self._inflight: dict[int, Future[T]] = {}
+        self._inflight_parts: set[int] = set()  # frames whose load in flight is a part's
+        self._complete_after: set[int] = set()  # the prefetch wants them whole once their part is in
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frame-prefetch")
         self._closed = False
         self._last: int | None = None
         self._background_futures: dict[int, Future[T]] = {}
-        self._last_size = 0  # bytes of the last item loaded
+        self._last_size = 0  # bytes of the last whole item loaded
         self._held = False  # prefetch deferred (hold_prefetch)
         self._held_frame: int | None = None  # the last frame asked while held
         self.stats = CacheStats()
@@ -116,44 +142,41 @@ class FrameCache(Generic[T]):
             return frame in self._items
 
     def get(self, frame: int, prefetch: bool = True) -> T:
-        """Frame ``frame``, from the cache, an in-flight load, or loaded now; then prefetches."""
+        """Whole frame ``frame``, from the cache, an in-flight load, or loaded (or completed from
+        a cached part) now; then prefetches."""
         frame = self._check(frame)
-        fut: Future[T] | None = None
-        owner = False
-        with self._lock:
-            entry = self._items.get(frame)
-            if entry is not None:
-                self._items.move_to_end(frame)
-                self.stats.hits += 1
-            else:
-                fut = self._inflight.get(frame)
-                if fut is None:
-                    fut = Future()
-                    self._inflight[frame] = fut
-                    owner = True
-                    self.stats.misses += 1
-        if entry is not None:
-            item = entry[0]
-        elif owner:
-            assert fut is not None
-            item = self._load_into(frame, fut)
-        else:
-            assert fut is not None
-            t0 = time.perf_counter()
-            try:
-                item = fut.result()
-            except CancelledError:  # the cache was closed before the prefetch ran: load here
-                return self.get(frame, prefetch=False)
-            finally:
-                with self._lock:
-                    self.stats.waits += 1
-                    self.stats.wait_s.append(time.perf_counter() - t0)
+        item = self._get(frame, whole=True)
         if prefetch:
             self._schedule(frame)
         return item
 
+    def get_part(self, frame: int) -> T:
+        """Frame ``frame`` whole or as a part (whichever is cached or in flight, else its part
+        loaded now; without a ``part_loader`` the whole item); no prefetch."""
+        return self._get(self._check(frame), whole=self._part_loader is None)
+
+    @property
+    def has_parts(self) -> bool:
+        """Whether the cache loads parts (``part_loader``) and completes them (so an owner may
+        release data of a cached item that ``is_whole`` then tells)."""
+        return self._part_loader is not None
+
+    def is_whole(self, frame: int) -> bool:
+        """Whether frame ``frame`` is cached whole."""
+        with self._lock:
+            entry = self._items.get(frame)
+            return entry is not None and self._is_whole(entry[0])
+
+    def neighbours(self, frame: int) -> list[int]:
+        """The frames the prefetch reads (or completes) around ``frame``: ``behind`` before,
+        ``ahead`` after, within the sequence (for big frames it reads only the first of them that
+        the cache holds)."""
+        return [f for f in range(frame - self.behind, frame + self.ahead + 1)
+                if f != frame and 0 <= f < self.frame_count]
+
     def prefetch(self, frames: Iterable[int]) -> None:
-        """Start background loads of ``frames`` that are neither cached nor in flight."""
+        """Start background loads of ``frames`` that are neither cached nor in flight, and the
+        completion of those cached as parts."""
         for f in frames:
             if 0 <= f < self.frame_count:
                 self._submit(int(f))
@@ -240,24 +263,76 @@ class FrameCache(Generic[T]):
             raise IndexError(f"frame {frame} out of range 0..{self.frame_count - 1}")
         return int(frame)
 
-    def _load_into(self, frame: int, fut: Future[T]) -> T:
+    def _get(self, frame: int, whole: bool) -> T:
+        while True:
+            with self._lock:
+                entry = self._items.get(frame)
+                fut = self._inflight.get(frame)
+                if entry is not None and (not whole or self._is_whole(entry[0])):
+                    self._items.move_to_end(frame)
+                    self.stats.hits += 1
+                    return entry[0]
+                kind = "wait"
+                if fut is None:
+                    fut = Future()
+                    self._inflight[frame] = fut
+                    if entry is not None:
+                        kind = "complete"
+                        self.stats.completions += 1
+                    else:
+                        kind = "whole" if whole else "part"
+                        self.stats.misses += 1
+                        if kind == "part":
+                            self._inflight_parts.add(frame)
+                            self.stats.part_misses += 1
+            if kind != "wait":
+                return self._load_into(frame, fut, kind, entry[0] if entry is not None else None)
+            t0 = time.perf_counter()
+            try:
+                item = fut.result()
+            except CancelledError:  # the cache was closed before the prefetch ran: load here
+                continue
+            finally:
+                with self._lock:
+                    self.stats.waits += 1
+                    self.stats.wait_s.append(time.perf_counter() - t0)
+            if not whole or self._is_whole(item):
+                return item
+            # a part came in (or the item was released meanwhile): complete it
+
+    def _load_into(self, frame: int, fut: Future[T], kind: str = "whole", part: T | None = None) -> T:
         try:
-            item = self._loader(frame)
+            if kind == "complete":
+                assert self._complete is not None and part is not None
+                item = self._complete(frame, part)
+            elif kind == "part":
+                assert self._part_loader is not None
+                item = self._part_loader(frame)
+            else:
+                item = self._loader(frame)
         except BaseException as e:
             with self._lock:
                 self._inflight.pop(frame, None)
+                self._inflight_parts.discard(frame)
+                self._complete_after.discard(frame)
             fut.set_exception(e)
             raise
-        self._store(frame, item)
+        self._store(frame, item, whole=kind != "part")
         with self._lock:
             self._inflight.pop(frame, None)
+            self._inflight_parts.discard(frame)
+            follow = kind == "part" and frame in self._complete_after
+            self._complete_after.discard(frame)
         fut.set_result(item)
+        if follow:  # the prefetch asked for it whole while its part was loading
+            self._submit(frame)
         return item
 
-    def _store(self, frame: int, item: T) -> None:
+    def _store(self, frame: int, item: T, whole: bool = True) -> None:
         size = int(self._size_of(item))
         with self._lock:
-            self._last_size = size
+            if whole:
+                self._last_size = size
             if size > self.max_bytes:
                 return
             old = self._items.pop(frame, None)
@@ -291,21 +366,27 @@ class FrameCache(Generic[T]):
         if self._closed:
             return
         with self._lock:
-            if frame in self._items or frame in self._inflight:
+            if frame in self._inflight:
+                if frame in self._inflight_parts:  # completed once its part is in
+                    self._complete_after.add(frame)
+                return
+            entry = self._items.get(frame)
+            if entry is not None and self._is_whole(entry[0]):
                 return
             fut: Future[T] = Future()
             self._inflight[frame] = fut
             self._background_futures[frame] = fut
+        part = entry[0] if entry is not None else None
         try:
-            self._pool.submit(self._background, frame, fut)
+            self._pool.submit(self._background, frame, fut, part)
         except RuntimeError:  # pool shut down meanwhile
             with self._lock:
                 self._inflight.pop(frame, None)
             fut.cancel()
 
-    def _background(self, frame: int, fut: Future[T]) -> None:
+    def _background(self, frame: int, fut: Future[T], part: T | None = None) -> None:
         try:
-            self._load_into(frame, fut)
+            self._load_into(frame, fut, "whole" if part is None else "complete", part)
         except BaseException:  # noqa: BLE001 - delivered to whoever waits on the future
             return
         finally:
@@ -313,4 +394,8 @@ class FrameCache(Generic[T]):
                 if self._background_futures.get(frame) is fut:
                     del self._background_futures[frame]
         with self._lock:
-            self.stats.prefetched += 1
+            if part is None:
+                self.stats.prefetched += 1
+            else:
+                self.stats.completions += 1
+                self.stats.completed_ahead += 1

@@ -27,7 +27,10 @@ class FrameData:
     ``intensity``: (N,) float32 in [0, 1]; ``images``: camera name -> (H, W, 3) uint8 RGB;
     ``T_world_from_ego``: 4x4 ego pose at the frame's time; ``lod``: the points' level of detail
     (``fusionlabel.lod``: a progressive order, built by the loader in the prefetch thread; None
-    when not built).
+    when not built); ``images_read``: False when the camera images were not read (a sweep loaded
+    only to be accumulated: ``gui.session.load_frame(cameras=False)``) or were released
+    (:meth:`drop_images`): ``images`` is then empty, and the frame cache completes the frame
+    (``gui.session.complete_frame``) before it is shown.
     """
 
     index: int
@@ -38,6 +41,7 @@ class FrameData:
     #: Derived arrays computed once (in the loading thread when possible), e.g. ``"z_order"``.
     memo: dict[object, Any] = field(default_factory=dict, repr=False)
     lod: LevelOfDetail | None = field(default=None, repr=False)
+    images_read: bool = True
 
     def drop_derived(self) -> int:
         """Release the full-size arrays of the whole-frame drawing (``gui.session.derive``: the
@@ -50,6 +54,16 @@ class FrameData:
             if key in DERIVED_KEYS or (isinstance(key, tuple) and key[:1] == ("rgb",)):
                 value = self.memo.pop(key)
                 freed += int(getattr(value, "nbytes", 0))
+        return freed
+
+    def drop_images(self) -> int:
+        """Release the camera images (a sweep that is only accumulated needs its points; with six
+        1600x900 cameras they are 26 MB a frame, more than the sweep): ``images_read`` becomes
+        False, and the frame cache reads them again before the frame is shown. Returns the bytes
+        released."""
+        freed = sum(int(a.nbytes) for a in self.images.values())
+        self.images_read = False  # first: a reader seeing images gone also sees the flag
+        self.images = {}
         return freed
 
     @property
@@ -86,6 +100,13 @@ class FrameSource(Protocol):
 
     def get(self, frame: int, prefetch: bool = True) -> Any: ...
 
+    def get_part(self, frame: int) -> Any: ...
+
+    def neighbours(self, frame: int) -> list[int]: ...
+
+    @property
+    def has_parts(self) -> bool: ...
+
     def prefetch(self, frames: Iterable[int]) -> None: ...
 
     def hold_prefetch(self) -> None: ...
@@ -97,8 +118,22 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
-def make_frame_cache(loader: Callable[[int], Any], frame_count: int) -> FrameSource:
+def images_read(fd: FrameData) -> bool:
+    """Whether ``fd`` is whole for the frame cache: its camera images read (``images_read``)."""
+    return fd.images_read
+
+
+def make_frame_cache(loader: Callable[[int], Any], frame_count: int,
+                     part_loader: Callable[[int], Any] | None = None,
+                     complete: Callable[[int, Any], Any] | None = None,
+                     max_bytes: int = 512 << 20) -> FrameSource:
     """The window's frame cache: the core's ``fusionlabel.frames.FrameCache`` (LRU bounded in
-    bytes: roughly 8-16 frames of a 6-camera sequence; 2 frames ahead and 1 behind prefetched on
-    one worker thread)."""
-    return FrameCache(loader, frame_count, max_bytes=512 << 20, ahead=2, behind=1, workers=1)
+    ``max_bytes``: roughly 8-16 frames of a 6-camera sequence with their images; 2 frames ahead and
+    1 behind prefetched on one worker thread). With ``part_loader`` (a frame without its camera
+    images: what an accumulated sweep needs, ``get_part``) and ``complete`` (the part with its
+    images read), a frame cached without images is completed before ``get`` returns it, by the
+    prefetch when it is a neighbour of the frame asked."""
+    if part_loader is None or complete is None:
+        return FrameCache(loader, frame_count, max_bytes=max_bytes, ahead=2, behind=1, workers=1)
+    return FrameCache(loader, frame_count, max_bytes=max_bytes, ahead=2, behind=1, workers=1,
+                      part_loader=part_loader, complete=complete, is_whole=images_read)

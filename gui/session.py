@@ -20,6 +20,7 @@ The document is clean (not "modified") right after loading.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -122,7 +123,7 @@ class Session:
         self.deskew = bool(on)
         if self.frames is not None:
             self.frames.close()
-            self.frames = make_frame_cache(self._frame_loader(), len(self))
+            self.frames = self._make_frame_cache()
 
     def deskew_note(self) -> str | None:
         """Why deskewed sweeps are the raw ones in this sequence (no per-point times, no ego
@@ -132,9 +133,21 @@ class Session:
         timing = self.timing
         return timing.deskew_note if timing is not None else deskew_note(self.loaded)
 
-    def _frame_loader(self) -> Callable[[int], FrameData]:
+    def _frame_loader(self, part: bool = False) -> Callable[[int], FrameData]:
+        """``i -> FrameData`` of the frame cache: whole, or (``part``) a sweep to accumulate:
+        without its camera images and the whole-frame drawing's arrays."""
         loaded, timing, deskew = self.loaded, self.timing, self.deskew
+        if part:
+            return lambda i: load_frame(loaded, i, cameras=False, deskew=deskew, timing=timing,
+                                        quick_lod=self._quick_lod, derived=False)
         return lambda i: load_frame(loaded, i, deskew=deskew, timing=timing, quick_lod=self._quick_lod)
+
+    def _make_frame_cache(self) -> FrameSource:
+        """The window's frame cache of this sequence (``gui.frames.make_frame_cache``): whole
+        frames, and parts for the accumulation completed with their images when shown."""
+        loaded = self.loaded
+        return make_frame_cache(self._frame_loader(), len(self), part_loader=self._frame_loader(part=True),
+                                complete=lambda i, fd: complete_frame(loaded, fd))
 
     @property
     def seq(self) -> SequenceInfo:
@@ -172,10 +185,13 @@ class Session:
 
     def points_at(self, index: int, prefetch: bool = False) -> np.ndarray:
         """World points (N, 3) float32 of frame ``index`` through the cache (the one points
-        provider of the window: frame display, accumulation, propagation, sizes, motion cues).
+        provider of the window: frame display, accumulation, propagation, sizes, motion cues;
+        without ``prefetch`` the frame is read without its camera images when not cached).
         Raises the reader's error when the frame cannot be read."""
         assert self.frames is not None
-        return self.frames.get(index, prefetch=prefetch).pts_world
+        if prefetch:
+            return self.frames.get(index, prefetch=True).pts_world
+        return self.frames.get_part(index).pts_world
 
     def sensor_origin(self, index: int) -> np.ndarray:
         """(3,) world position (m) of the first LiDAR at frame ``index`` (the ego origin when the
@@ -217,15 +233,18 @@ class Session:
 
 
 def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew: bool = False,
-               timing: Any = None, lod: bool = True, quick_lod: bool = False) -> FrameData:
+               timing: Any = None, lod: bool = True, quick_lod: bool = False, derived: bool = True) -> FrameData:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
     [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``); the
     points' level of detail (``FrameData.lod``, when ``lod`` and the frame has over
     :data:`EAGER_DERIVE_MAX_POINTS` points: only big frames are drawn within point budgets;
     ``quick_lod``: the provisional stride order of ``fusionlabel.lod.stride_lod``, built at no cost,
-    for a first picture at once, the voxel order being built after). The frame cache calls it in
-    its prefetch thread, so that is ready before the frame is shown.
+    for a first picture at once, the voxel order being built after); the whole-frame drawing's
+    arrays (:func:`derive`) of frames up to :data:`EAGER_DERIVE_MAX_POINTS` points (when
+    ``derived``). The frame cache calls it in its prefetch thread, so that is ready before the
+    frame is shown; a sweep loaded only to be accumulated is read with ``cameras`` and ``derived``
+    False (``FrameData.images_read`` False: :func:`complete_frame` reads the images).
     Raises the reader's error (naming the file) on bad data. With a ``timing``
     (``formats.timing.SequenceTiming``) and sweeps with per-point times, ``memo["pts_world_timed"]``
     holds the deskewed world points, and ``deskew`` shows them (``pts_world``)."""
@@ -261,27 +280,48 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
     else:
         pts_world = np.zeros((0, 3), np.float32)
         intensity = np.zeros(0, np.float32)
-    images = {}
-    if cameras:
-        for name in loaded.rig(index).camera_names():
-            img = loaded.read_image(index, name)
-            if img is None:
-                continue
-            if img.ndim == 2:
-                img = np.repeat(img[:, :, None], 3, axis=2)
-            images[name] = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
-    fd = FrameData(index, pts_world, intensity, np.array(info.frames[index].T_world_from_ego), images)
+    images = read_images(loaded, index) if cameras else {}
+    fd = FrameData(index, pts_world, intensity, np.array(info.frames[index].T_world_from_ego), images,
+                   images_read=cameras)
     fd.memo["lidar_slices"] = slices
     if has_times:
         fd.memo["pts_world_timed"] = np.concatenate(timed_list)
     if lod and len(pts_world) > EAGER_DERIVE_MAX_POINTS:  # a big frame is drawn within point budgets
         # (a small one gets it when accumulated: gui.model.cloud.frame_part)
         fd.lod = stride_lod(len(pts_world)) if quick_lod else build_lod(pts_world)
-    if len(pts_world) <= EAGER_DERIVE_MAX_POINTS:
+    if derived and len(pts_world) <= EAGER_DERIVE_MAX_POINTS:
         derive(fd)
     else:
         fd.memo["ground_z"] = ground_height(fd.pts_world, fd.T_world_from_ego[:3, 3])
     return fd
+
+
+def read_images(loaded: SensorSequence, index: int) -> dict[str, np.ndarray]:
+    """Every camera image of frame ``index``: name -> (H, W, 3) uint8 RGB (grey images repeated
+    to three channels; cameras without an image at the frame left out)."""
+    images = {}
+    for name in loaded.rig(index).camera_names():
+        img = loaded.read_image(index, name)
+        if img is None:
+            continue
+        if img.ndim == 2:
+            img = np.repeat(img[:, :, None], 3, axis=2)
+        images[name] = np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
+    return images
+
+
+def complete_frame(loaded: SensorSequence, fd: FrameData) -> FrameData:
+    """The whole frame of ``fd`` (a sweep read without its images, or whose images were
+    released: ``images_read`` False): a new :class:`FrameData` sharing its points, level of
+    detail and loader entries, with the camera images read and, for a frame up to
+    :data:`EAGER_DERIVE_MAX_POINTS` points, the whole-frame drawing's arrays (:func:`derive`), as
+    :func:`load_frame` gives. ``fd`` itself is not changed (other threads may be drawing it);
+    the frame cache calls this in its prefetch thread for a neighbour of the frame shown."""
+    images = read_images(loaded, fd.index)
+    whole = dataclasses.replace(fd, images=images, images_read=True, memo=dict(fd.memo))
+    if len(whole.pts_world) <= EAGER_DERIVE_MAX_POINTS:
+        derive(whole)
+    return whole
 
 
 def height_order(z: np.ndarray) -> np.ndarray:
@@ -400,7 +440,7 @@ def load_session(path: str | os.PathLike[str], progress: Progress | None = None,
     # one-click box and the pre-labels complete partly seen objects from them
     session.ontology = session.ontology.for_dataset(loaded.info.format)
     step(2, "reading the first frame")
-    session.frames = make_frame_cache(session._frame_loader(), n)
+    session.frames = session._make_frame_cache()
     if n:  # a big first frame with a provisional level of detail (the window refines it); its
         # neighbours are prefetched once it is shown (Session.frame), not while it is drawn first
         session._quick_lod = True

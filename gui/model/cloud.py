@@ -125,17 +125,33 @@ def shown_cloud(frames: Any, frame: int, frame_count: int, accumulate: int = 0, 
     :class:`~gui.frames.FrameData`). ``origin`` defaults to the frame's ego position; the ground
     height is the frame's (``memo["ground_z"]``, else the origin's height).
 
-    The other sweeps release the arrays of the whole-frame drawing (``FrameData.drop_derived``:
-    twice their raw points; the cache, when it can, counts them again: ``refresh_size``)."""
+    The other sweeps are read as parts when the cache can (``get_part``: without their camera
+    images, nor the whole-frame drawing's arrays) and release what they hold of them: the arrays of
+    the whole-frame drawing (``FrameData.drop_derived``: twice their raw points) and, but for the
+    frames the cache prefetches around ``frame`` (``neighbours``: the ones a step goes to), their
+    camera images (``FrameData.drop_images``: 26 MB a frame with six 1600x900 cameras); the cache
+    counts them again (``refresh_size``) and reads the images again (in its prefetch thread for a
+    neighbour) before such a frame is shown, and counts the levels of detail built here."""
     fd = frames.get(frame, prefetch=False)
     o = fd.T_world_from_ego[:3, 3] if origin is None else np.asarray(origin, dtype=np.float64)
-    parts = [frame_part(fd)]
     refresh = getattr(frames, "refresh_size", None)
+    lod = fd.lod
+    parts = [frame_part(fd)]
+    if fd.lod is not lod and refresh is not None:  # its level of detail built now: counted
+        refresh(frame)
+    get_part = getattr(frames, "get_part", None)
+    # images are released only where the cache reads them again (and the neighbours kept)
+    completes = bool(getattr(frames, "has_parts", False))
+    keep = set(frames.neighbours(frame)) if completes else set()
     for f in range(frame - accumulate, frame + accumulate + 1):
         if f != frame and 0 <= f < frame_count:
-            other = frames.get(f, prefetch=False)
+            other = get_part(f) if get_part is not None else frames.get(f, prefetch=False)
+            lod = other.lod
             parts.append(frame_part(other))
-            if other.drop_derived() and refresh is not None:
+            changed = other.drop_derived() > 0 or other.lod is not lod
+            if completes and f not in keep and other.images:
+                changed = other.drop_images() > 0 or changed
+            if changed and refresh is not None:
                 refresh(f)
     ground = float(fd.memo.get("ground_z", o[2]))
     return ShownCloud(parts, color_mode, o, ground)

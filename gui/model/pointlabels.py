@@ -156,8 +156,9 @@ class PointLabelPart:
         if acc <= 0 or getattr(s, "frames", None) is None:
             return [fd]
         n = len(s)
-        return [fd] + [s.frames.get(f, prefetch=False) for f in range(fd.index - acc, fd.index + acc + 1)
-                       if f != fd.index and 0 <= f < n]
+        get_part = getattr(s.frames, "get_part", None)  # the sweeps' points: no camera images read
+        return [fd] + [get_part(f) if get_part is not None else s.frames.get(f, prefetch=False)
+                       for f in range(fd.index - acc, fd.index + acc + 1) if f != fd.index and 0 <= f < n]
 
     def shown_sweeps(self) -> list[tuple[int, NDArray[np.floating]]]:
         """``[(frame, world points (N, 3))]`` of the labelled LiDAR in the frames drawn, when

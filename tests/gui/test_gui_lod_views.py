@@ -35,7 +35,7 @@ class Frames:
             pts, inten = sweep(n, i, 2.0 * i)
             T = np.eye(4)
             T[0, 3] = 2.0 * i
-            self.fds.append(FrameData(i, pts, inten, T))
+            self.fds.append(FrameData(i, pts, inten, T, {"cam": np.zeros((4, 6, 3), np.uint8)}))
         self.asked: list[int] = []
 
     def get(self, i: int, prefetch: bool = True) -> FrameData:
@@ -93,9 +93,11 @@ def test_accumulated_sweeps_release_the_whole_frame_arrays_the_current_one_keeps
     assert kept <= set(frames.fds[3].memo)  # the current frame: drawn whole when accumulation stops
     for f in (1, 2, 4, 5):
         assert set(frames.fds[f].memo) == {"ground_z"}
-    assert sorted(refreshed) == [1, 2, 4, 5] and kept <= set(frames.fds[6].memo)
+    # released, and every level of detail built here (the current frame's too), counted again
+    assert sorted(refreshed) == [1, 2, 3, 4, 5] and kept <= set(frames.fds[6].memo)
+    assert all(fd.images for fd in frames.fds)  # a source that does not read them again keeps images
     shown_cloud(frames, 3, 7, accumulate=2)
-    assert sorted(refreshed) == [1, 2, 4, 5]  # nothing more released, the cache not asked again
+    assert sorted(refreshed) == [1, 2, 3, 4, 5]  # nothing more released, the cache not asked again
     assert cloud.take(5000)[0].shape == (5000, 3)
     fd = derive(frames.fds[2])  # drawn whole again: derived again
     assert np.array_equal(fd.memo["bev_xy"], fd.pts_world[fd.memo["z_order"], :2])
