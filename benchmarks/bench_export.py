@@ -4,6 +4,7 @@ conversion.
 Run: PYTHONPATH=. python benchmarks/bench_export.py [--frames 200] [--size 320x180] [--cameras 6]
      [--sequences 4] [--jobs 2] [--work DIR]     (prints figures, asserts nothing)
      PYTHONPATH=. python benchmarks/bench_export.py --linked [--baseline REV] [--rounds N] [--frames 200] [--work DIR]
+                                                             [--cases kitti,nuscenes]
 
 ``--linked``: the export-speed figures with linked images (docs/batch.md, "Export speed"): KITTI
 from the synthetic scene's undistorted pinhole camera ``cam_front_left`` without levelling (its PNG
@@ -17,6 +18,7 @@ run, and says whether the exported files are byte-identical. Each run is a fresh
 or of ``REV``), started after ``os.sync()`` (so that it is not billed
 for writing back the previous run's files); ``--rounds N`` runs each side N times in alternating
 order (baseline first, then this first, ...) and compares each side's run of least CPU time.
+``--cases FMT[,FMT]`` runs only the cases of those output formats (``kitti``: the KITTI case alone).
 
 A synthetic native scene of ``--frames`` frames (``--cameras`` cameras of ``--size``, full 64 x 1800
 LiDAR) is generated once into ``--work`` (default: a temporary folder; pass a folder to reuse it),
@@ -121,24 +123,26 @@ def _baseline_tree(rev: str, dst: Path) -> Path:
 
 
 def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str | None,
-                 scene: Path | None = None, rounds: int = 1) -> None:
+                 scene: Path | None = None, rounds: int = 1, cases: set[str] | None = None) -> None:
     """Export speed with linked images (module docstring), optionally against ``baseline``; ``scene``:
     a native scene to use (e.g. made by ``fusionlabel synth``) instead of generating one; ``rounds``:
-    runs of each side, in alternating order (the comparison takes each side's run of least CPU)."""
+    runs of each side, in alternating order (the comparison takes each side's run of least CPU);
+    ``cases``: the output formats whose cases run (None: all)."""
     import json
     import subprocess
 
     w, h = size
     if scene is None:
         scene = _scene(work / f"scene_{frames}f_6c_{w}x{h}", frames, 0, 6, size)
+    todo = [c for c in LINKED_CASES if cases is None or c[0] in cases]
     nusc = work / f"nusc_of_{scene.name}"
-    if not nusc.is_dir():
+    if any(src == "nusc" for _, src, _ in todo) and not nusc.is_dir():
         convert(scene, nusc, "nuscenes", images="reencode")
     sources = {"scene": scene, "nusc": nusc}
     base_root = _baseline_tree(baseline, work / "baseline_code") if baseline else None
     print(f"export with linked images: {scene} and its nuScenes copy (load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores)")
-    for fmt, src, opts in LINKED_CASES:
+    for fmt, src, opts in todo:
         label = fmt + (f" --jobs {opts['jobs']}" if "jobs" in opts else "") + (
             f" --link {opts['link']}" if "link" in opts else "")
         runs: dict[str, dict[str, float]] = {}
@@ -185,6 +189,8 @@ def main() -> None:
     ap.add_argument("--baseline", default=None, help="with --linked: a git revision to compare against")
     ap.add_argument("--scene", type=Path, default=None, help="with --linked: an existing native scene to export")
     ap.add_argument("--rounds", type=int, default=1, help="with --linked: runs of each side, in alternating order")
+    ap.add_argument("--cases", default=None,
+                    help="with --linked: comma-separated output formats whose cases run (default: all)")
     args = ap.parse_args()
     tmp = None
     if args.work is None:
@@ -195,7 +201,8 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
     try:
         if args.linked:
-            bench_linked(work, args.frames, args.size, args.baseline, args.scene, args.rounds)
+            cases = None if args.cases is None else {c for c in args.cases.split(",") if c}
+            bench_linked(work, args.frames, args.size, args.baseline, args.scene, args.rounds, cases)
             return
         w, h = args.size
         print(f"cpu cores: {os.cpu_count()} (load average {os.getloadavg()[0]:.1f}); "
