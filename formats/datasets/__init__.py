@@ -67,6 +67,8 @@ def _load_packed(path: Path, **options: Any) -> LoadedSequence:
 
 
 def _is_packed(path: Path) -> bool:
+    if not path.is_file():  # (a packed sequence is a file: folders need not import h5py)
+        return False
     from formats.packed import is_packed
 
     return is_packed(path)
@@ -88,6 +90,8 @@ def _load_recording(path: Path, **options: Any) -> LoadedSequence:
 
 
 def _is_recording(path: Path) -> bool:
+    if path.is_dir() and not (path / "metadata.yaml").is_file():  # (no ROS 2 bag folder: the reader's import spared)
+        return False
     from formats.datasets.rosbag import is_recording
 
     return is_recording(path)
