@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -186,13 +187,38 @@ def confined_roots() -> tuple[str, ...] | None:
     return _CONFINED.get()
 
 
-def outside_roots(path: str | os.PathLike[str], roots: Iterable[str] | None = None) -> str | None:
+def real_path(path: str | os.PathLike[str], folders: dict[str, str] | None = None) -> str:
+    """``os.path.realpath(path)``; with ``folders`` (a dict the caller keeps over many files) the
+    real path of each file's folder is resolved once and kept there, and only the file itself is
+    looked at (a file that is a link, cannot be looked at or is named ``.``/``..`` is resolved
+    whole): the same result, for many files of few folders at a fraction of the system calls."""
+    if folders is None:
+        return os.path.realpath(path)
+    p = os.fspath(path)
+    head, tail = os.path.split(p)
+    if not head or tail in ("", ".", ".."):
+        return os.path.realpath(p)
+    real_head = folders.get(head)
+    if real_head is None:
+        real_head = folders[head] = os.path.realpath(head)
+    joined = os.path.join(real_head, tail)
+    try:
+        if stat.S_ISLNK(os.lstat(joined).st_mode):
+            return os.path.realpath(p)
+    except OSError:
+        return os.path.realpath(p)
+    return joined
+
+
+def outside_roots(path: str | os.PathLike[str], roots: Iterable[str] | None = None,
+                  folders: dict[str, str] | None = None) -> str | None:
     """The real path of ``path`` when it lies outside ``roots`` (default: the active
-    :func:`confined_to` roots), else None (also None when nothing is confined)."""
+    :func:`confined_to` roots), else None (also None when nothing is confined). ``folders``: see
+    :func:`real_path` (for a caller checking many files)."""
     rs = _CONFINED.get() if roots is None else tuple(roots)
     if rs is None:
         return None
-    real = os.path.realpath(path)
+    real = real_path(path, folders)
     for r in rs:
         if real == r or real.startswith(r.rstrip(os.sep) + os.sep):
             return None

@@ -54,3 +54,38 @@ def test_integer_beyond_float_names_its_line(as_bytes: bool) -> None:
         parse_json_bytes(data, "f.json", _make_error)
     ok = '{"a": ' + "9" * 308 + "}"
     assert parse_json_bytes(ok.encode() if as_bytes else ok, "f.json", _make_error) == {"a": int("9" * 308)}
+
+
+def test_real_path_with_folders_equals_realpath(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """real_path with a folder cache: os.path.realpath's result for plain files, links to files and
+    folders (inside and out), dangling links, link loops, missing files, '.', '..' and relative paths."""
+    import os
+    from pathlib import Path
+
+    from calib.fileio import outside_roots, real_path
+
+    root = Path(str(tmp_path))
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "out").mkdir()
+    (root / "a" / "b" / "f.bin").write_bytes(b"x")
+    (root / "out" / "g.bin").write_bytes(b"y")
+    os.symlink(root / "out" / "g.bin", root / "a" / "b" / "link_out.bin")
+    os.symlink("f.bin", root / "a" / "b" / "rel_link.bin")
+    os.symlink(root / "nowhere", root / "a" / "b" / "dangling.bin")
+    os.symlink(root / "a" / "loop1", root / "a" / "loop2")
+    os.symlink(root / "a" / "loop2", root / "a" / "loop1")
+    os.symlink(root / "out", root / "a" / "dirlink")
+    names = ["a/b/f.bin", "a/b/link_out.bin", "a/b/rel_link.bin", "a/b/dangling.bin", "a/b/missing.bin",
+             "a/loop1/x.bin", "a/loop1", "a/dirlink/g.bin", "a/dirlink/../b/f.bin", "a/b/.", "a/b/..",
+             "a//b/f.bin", "a/b/", "a/./b/f.bin"]
+    monkeypatch.chdir(root)
+    folders: dict[str, str] = {}
+    for _ in range(2):  # (the second time from the cache)
+        for name in names:
+            for p in (str(root / name), name, Path(name)):
+                assert real_path(p, folders) == os.path.realpath(p), p
+                assert real_path(p) == os.path.realpath(p)
+    roots = [os.path.realpath(root / "a")]
+    assert outside_roots("a/b/f.bin", roots, folders) is None
+    assert outside_roots("a/b/link_out.bin", roots, folders) == os.path.realpath(root / "out" / "g.bin")
+    assert outside_roots("a/dirlink/g.bin", roots, folders) == os.path.realpath(root / "out" / "g.bin")
