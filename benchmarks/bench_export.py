@@ -19,6 +19,8 @@ or of ``REV``), started after ``os.sync()`` (so that it is not billed
 for writing back the previous run's files); ``--rounds N`` runs each side N times in alternating
 order (baseline first, then this first, ...) and compares each side's run of least CPU time.
 ``--cases FMT[,FMT]`` runs only the cases of those output formats (``kitti``: the KITTI case alone).
+Each ``--linked`` run writes its exports and the baseline's code in a folder of its own under
+``--work`` (removed at its end): two runs sharing ``--work`` do not mix their files.
 
 A synthetic native scene of ``--frames`` frames (``--cameras`` cameras of ``--size``, full 64 x 1800
 LiDAR) is generated once into ``--work`` (default: a temporary folder; pass a folder to reuse it),
@@ -139,42 +141,49 @@ def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str |
     if any(src == "nusc" for _, src, _ in todo) and not nusc.is_dir():
         convert(scene, nusc, "nuscenes", images="reencode")
     sources = {"scene": scene, "nusc": nusc}
-    base_root = _baseline_tree(baseline, work / "baseline_code") if baseline else None
-    print(f"export with linked images: {scene} and its nuScenes copy (load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores)")
-    for fmt, src, opts in todo:
-        label = fmt + (f" --jobs {opts['jobs']}" if "jobs" in opts else "") + (
-            f" --link {opts['link']}" if "link" in opts else "")
-        runs: dict[str, dict[str, float]] = {}
-        whos = ("baseline", "this") if base_root is not None else ("this",)
-        for rnd in range(rounds):
-            for who in whos if rnd % 2 == 0 else whos[::-1]:  # ABBA...: neither side always goes first
-                out = work / f"out_linked_{who}"
-                shutil.rmtree(out, ignore_errors=True)
-                os.sync()  # the previous run's files written back now, not during this run
-                # both sides in a fresh interpreter of their own (this process's state would bias one)
-                code_root = ROOT if who == "this" else base_root
-                code = _TIMED + ("\nimport json, sys\nprint(json.dumps(timed_export(sys.argv[1], sys.argv[2], "
-                                 "sys.argv[3], json.loads(sys.argv[4]))))\n")
-                res = subprocess.run([sys.executable, "-c", code, str(sources[src]), str(out), fmt,
-                                      json.dumps(opts)], check=True, capture_output=True, text=True,
-                                     cwd=code_root, env={**os.environ, "PYTHONPATH": str(code_root)})
-                r = json.loads(res.stdout.strip().splitlines()[-1])
-                if who not in runs or r["write_cpu"] < runs[who]["write_cpu"]:
-                    runs[who] = r
-                n = r["frames"]
-                ow, oc = r["open_wall"] + r["write_wall"], r["open_cpu"] + r["write_cpu"]
-                print(f"  {label:<9} {who:<8} writer {n / r['write_wall']:6.1f} frames/s wall "
-                      f"{n / r['write_cpu']:6.1f} CPU | with opening {n / ow:6.1f} wall {n / oc:6.1f} CPU  "
-                      f"(open {r['open_cpu']:.2f} s CPU)", flush=True)
-        if base_root is not None:
-            same = _same_tree(work / "out_linked_baseline", work / "out_linked_this")
-            b, t = runs["baseline"], runs["this"]
-            print(f"  {label:<9} writer speed-up {b['write_cpu'] / t['write_cpu']:.1f}x CPU, "
-                  f"{b['write_wall'] / t['write_wall']:.1f}x wall (the runs of least CPU); "
-                  f"output byte-identical to {baseline}: {same}")
-        for who in runs:
-            shutil.rmtree(work / f"out_linked_{who}", ignore_errors=True)
+    # this run's outputs and baseline code in a folder of its own (two runs sharing --work do not mix)
+    run_dir = Path(tempfile.mkdtemp(prefix="linked_run_", dir=work))
+    try:
+        base_root = _baseline_tree(baseline, run_dir / "baseline_code") if baseline else None
+        copy = " and its nuScenes copy" if any(src == "nusc" for _, src, _ in todo) else ""
+        print(f"export with linked images: {scene}{copy} (load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores)")
+        for fmt, src, opts in todo:
+            label = fmt + (f" --jobs {opts['jobs']}" if "jobs" in opts else "") + (
+                f" --link {opts['link']}" if "link" in opts else "")
+            runs: dict[str, dict[str, float]] = {}
+            whos = ("baseline", "this") if base_root is not None else ("this",)
+            for rnd in range(rounds):
+                for who in whos if rnd % 2 == 0 else whos[::-1]:  # ABBA...: neither side always goes first
+                    out = run_dir / f"out_linked_{who}"
+                    shutil.rmtree(out, ignore_errors=True)
+                    os.sync()  # the previous run's files written back now, not during this run
+                    # both sides in a fresh interpreter of their own (this process's state would bias one)
+                    code_root = ROOT if who == "this" else base_root
+                    code = _TIMED + ("\nimport json, sys\nprint(json.dumps(timed_export(sys.argv[1], sys.argv[2], "
+                                     "sys.argv[3], json.loads(sys.argv[4]))))\n")
+                    res = subprocess.run([sys.executable, "-c", code, str(sources[src]), str(out), fmt,
+                                          json.dumps(opts)], check=True, capture_output=True, text=True,
+                                         cwd=code_root, env={**os.environ, "PYTHONPATH": str(code_root)})
+                    r = json.loads(res.stdout.strip().splitlines()[-1])
+                    if who not in runs or r["write_cpu"] < runs[who]["write_cpu"]:
+                        runs[who] = r
+                    n = r["frames"]
+                    ow, oc = r["open_wall"] + r["write_wall"], r["open_cpu"] + r["write_cpu"]
+                    print(f"  {label:<9} {who:<8} writer {n / r['write_wall']:6.1f} frames/s wall "
+                          f"{n / r['write_cpu']:6.1f} CPU | with opening {n / ow:6.1f} wall {n / oc:6.1f} CPU  "
+                          f"(open {r['open_cpu']:.2f} s CPU)", flush=True)
+            if base_root is not None:
+                same = _same_tree(run_dir / "out_linked_baseline", run_dir / "out_linked_this")
+                b, t = runs["baseline"], runs["this"]
+                print(f"  {label:<9} writer speed-up {b['write_cpu'] / t['write_cpu']:.1f}x CPU, "
+                      f"{b['write_wall'] / t['write_wall']:.1f}x wall (the runs of least CPU); "
+                      f"output byte-identical to {baseline}: {same}")
+            for who in runs:
+                shutil.rmtree(run_dir / f"out_linked_{who}", ignore_errors=True)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -202,6 +211,9 @@ def main() -> None:
     try:
         if args.linked:
             cases = None if args.cases is None else {c for c in args.cases.split(",") if c}
+            known = {fmt for fmt, _, _ in LINKED_CASES}
+            if cases is not None and not cases <= known:
+                ap.error(f"--cases: unknown {sorted(cases - known)}; the linked cases are of {sorted(known)}")
             bench_linked(work, args.frames, args.size, args.baseline, args.scene, args.rounds, cases)
             return
         w, h = args.size
