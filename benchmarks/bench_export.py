@@ -13,14 +13,15 @@ frames per second of the writer alone and of the whole conversion (opening inclu
 CPU time (``time.process_time``, plus the worker processes' CPU for a writer with ``jobs``: the
 machine may be shared); nuScenes also with ``jobs=2`` (its box numbers in two worker processes).
 ``--baseline REV`` runs the same exports with the code of git revision ``REV`` (its ``calib``,
-``fusionlabel`` and ``formats`` extracted to a temporary folder, run in a subprocess) in the same
+``fusionlabel`` and ``formats`` extracted once into ``--work``/``baseline_<commit>`` and kept
+there with the compiled kernels' cache, as this checkout keeps its own; run in a subprocess) in the same
 run, and says whether the exported files are byte-identical. Each run is a fresh interpreter (the code of this checkout
 or of ``REV``), started after ``os.sync()`` (so that it is not billed
 for writing back the previous run's files); ``--rounds N`` runs each side N times in alternating
 order (baseline first, then this first, ...) and compares each side's run of least CPU time.
 ``--cases FMT[,FMT]`` runs only the cases of those output formats (``kitti``: the KITTI case alone).
-Each ``--linked`` run writes its exports and the baseline's code in a folder of its own under
-``--work`` (removed at its end): two runs sharing ``--work`` do not mix their files.
+Each ``--linked`` run writes its exports in a folder of its own under ``--work`` (removed at its
+end): two runs sharing ``--work`` do not mix their files.
 
 A synthetic native scene of ``--frames`` frames (``--cameras`` cameras of ``--size``, full 64 x 1800
 LiDAR) is generated once into ``--work`` (default: a temporary folder; pass a folder to reuse it),
@@ -114,13 +115,26 @@ def _same_tree(a: Path, b: Path) -> bool:
     return not bad and not err
 
 
-def _baseline_tree(rev: str, dst: Path) -> Path:
+def _baseline_tree(rev: str, work: Path) -> Path:
+    """The ``calib``, ``fusionlabel`` and ``formats`` of git revision ``rev``, extracted once into
+    ``work/baseline_<commit>`` and kept (a commit's files never change; numba's cache of its
+    kernels stays beside them, so only the first run with that commit compiles them). Extracted
+    into a temporary folder and renamed: a run beside this one never sees a half-made tree."""
     import subprocess
 
-    dst.mkdir(parents=True, exist_ok=True)
-    arch = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "calib", "fusionlabel", "formats"],
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    dst = work / f"baseline_{sha[:12]}"
+    if dst.is_dir():
+        return dst
+    tmp = Path(tempfile.mkdtemp(prefix=f"{dst.name}.tmp", dir=work))
+    arch = subprocess.run(["git", "-C", str(ROOT), "archive", sha, "calib", "fusionlabel", "formats"],
                           check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dst)], input=arch, check=True)
+    subprocess.run(["tar", "-x", "-C", str(tmp)], input=arch, check=True)
+    try:
+        os.rename(tmp, dst)
+    except OSError:  # another run extracted it meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
     return dst
 
 
@@ -141,10 +155,10 @@ def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str |
     if any(src == "nusc" for _, src, _ in todo) and not nusc.is_dir():
         convert(scene, nusc, "nuscenes", images="reencode")
     sources = {"scene": scene, "nusc": nusc}
-    # this run's outputs and baseline code in a folder of its own (two runs sharing --work do not mix)
+    # this run's outputs in a folder of its own (two runs sharing --work do not mix them)
     run_dir = Path(tempfile.mkdtemp(prefix="linked_run_", dir=work))
     try:
-        base_root = _baseline_tree(baseline, run_dir / "baseline_code") if baseline else None
+        base_root = _baseline_tree(baseline, work) if baseline else None
         copy = " and its nuScenes copy" if any(src == "nusc" for _, src, _ in todo) else ""
         print(f"export with linked images: {scene}{copy} (load average {os.getloadavg()[0]:.1f} "
               f"on {os.cpu_count()} cores)")
