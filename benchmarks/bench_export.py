@@ -4,6 +4,7 @@ conversion.
 Run: PYTHONPATH=. python benchmarks/bench_export.py [--frames 200] [--size 320x180] [--cameras 6]
      [--sequences 4] [--jobs 2] [--work DIR]     (prints figures, asserts nothing)
      PYTHONPATH=. python benchmarks/bench_export.py --linked [--baseline REV] [--rounds N] [--frames 200] [--work DIR]
+                                                             [--cases kitti,nuscenes]
 
 ``--linked``: the export-speed figures with linked images (docs/batch.md, "Export speed"): KITTI
 from the synthetic scene's undistorted pinhole camera ``cam_front_left`` without levelling (its PNG
@@ -12,12 +13,16 @@ frames per second of the writer alone and of the whole conversion (opening inclu
 CPU time (``time.process_time``, plus the worker processes' CPU for a writer with ``jobs``: the
 machine may be shared); nuScenes also with ``jobs=2`` (its box numbers in two worker processes).
 ``--baseline REV`` runs the same exports with the code of git revision ``REV`` (its ``calib``,
-``fusionlabel`` and ``formats`` extracted to a temporary folder, run in a subprocess) in the same
+``fusionlabel`` and ``formats`` extracted once into ``--work``/``baseline_<commit>`` and kept
+there with the compiled kernels' cache, as this checkout keeps its own; run in a subprocess) in the same
 run, and says whether the exported files are byte-identical (or hold the same content: JSON equal
 once parsed, ``.npz`` arrays equal). Each run is a fresh interpreter (the code of this checkout
 or of ``REV``), started after ``os.sync()`` (so that it is not billed
 for writing back the previous run's files); ``--rounds N`` runs each side N times in alternating
 order (baseline first, then this first, ...) and compares each side's run of least CPU time.
+``--cases FMT[,FMT]`` runs only the cases of those output formats (``kitti``: the KITTI case alone).
+Each ``--linked`` run writes its exports in a folder of its own under ``--work`` (removed at its
+end): two runs sharing ``--work`` do not mix their files.
 
 A synthetic native scene of ``--frames`` frames (``--cameras`` cameras of ``--size``, full 64 x 1800
 LiDAR) is generated once into ``--work`` (default: a temporary folder; pass a folder to reuse it),
@@ -130,67 +135,89 @@ def _same_tree(a: Path, b: Path) -> str:
     return f"same content ({len(bad)} JSON/npz files laid out differently)" if bad else "byte-identical"
 
 
-def _baseline_tree(rev: str, dst: Path) -> Path:
+def _baseline_tree(rev: str, work: Path) -> Path:
+    """The ``calib``, ``fusionlabel`` and ``formats`` of git revision ``rev``, extracted once into
+    ``work/baseline_<commit>`` and kept (a commit's files never change; numba's cache of its
+    kernels stays beside them, so only the first run with that commit compiles them). Extracted
+    into a temporary folder and renamed: a run beside this one never sees a half-made tree."""
     import subprocess
 
-    dst.mkdir(parents=True, exist_ok=True)
-    arch = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "calib", "fusionlabel", "formats"],
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    dst = work / f"baseline_{sha[:12]}"
+    if dst.is_dir():
+        return dst
+    tmp = Path(tempfile.mkdtemp(prefix=f"{dst.name}.tmp", dir=work))
+    arch = subprocess.run(["git", "-C", str(ROOT), "archive", sha, "calib", "fusionlabel", "formats"],
                           check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dst)], input=arch, check=True)
+    subprocess.run(["tar", "-x", "-C", str(tmp)], input=arch, check=True)
+    try:
+        os.rename(tmp, dst)
+    except OSError:  # another run extracted it meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
     return dst
 
 
 def bench_linked(work: Path, frames: int, size: tuple[int, int], baseline: str | None,
-                 scene: Path | None = None, rounds: int = 1) -> None:
+                 scene: Path | None = None, rounds: int = 1, cases: set[str] | None = None) -> None:
     """Export speed with linked images (module docstring), optionally against ``baseline``; ``scene``:
     a native scene to use (e.g. made by ``fusionlabel synth``) instead of generating one; ``rounds``:
-    runs of each side, in alternating order (the comparison takes each side's run of least CPU)."""
+    runs of each side, in alternating order (the comparison takes each side's run of least CPU);
+    ``cases``: the output formats whose cases run (None: all)."""
     import json
     import subprocess
 
     w, h = size
     if scene is None:
         scene = _scene(work / f"scene_{frames}f_6c_{w}x{h}", frames, 0, 6, size)
+    todo = [c for c in LINKED_CASES if cases is None or c[0] in cases]
     nusc = work / f"nusc_of_{scene.name}"
-    if not nusc.is_dir():
+    if any(src == "nusc" for _, src, _ in todo) and not nusc.is_dir():
         convert(scene, nusc, "nuscenes", images="reencode")
     sources = {"scene": scene, "nusc": nusc}
-    base_root = _baseline_tree(baseline, work / "baseline_code") if baseline else None
-    print(f"export with linked images: {scene} and its nuScenes copy (load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores)")
-    for fmt, src, opts in LINKED_CASES:
-        label = fmt + (f" --jobs {opts['jobs']}" if "jobs" in opts else "") + (
-            f" --link {opts['link']}" if "link" in opts else "")
-        runs: dict[str, dict[str, float]] = {}
-        whos = ("baseline", "this") if base_root is not None else ("this",)
-        for rnd in range(rounds):
-            for who in whos if rnd % 2 == 0 else whos[::-1]:  # ABBA...: neither side always goes first
-                out = work / f"out_linked_{who}"
-                shutil.rmtree(out, ignore_errors=True)
-                os.sync()  # the previous run's files written back now, not during this run
-                # both sides in a fresh interpreter of their own (this process's state would bias one)
-                code_root = ROOT if who == "this" else base_root
-                code = _TIMED + ("\nimport json, sys\nprint(json.dumps(timed_export(sys.argv[1], sys.argv[2], "
-                                 "sys.argv[3], json.loads(sys.argv[4]))))\n")
-                res = subprocess.run([sys.executable, "-c", code, str(sources[src]), str(out), fmt,
-                                      json.dumps(opts)], check=True, capture_output=True, text=True,
-                                     cwd=code_root, env={**os.environ, "PYTHONPATH": str(code_root)})
-                r = json.loads(res.stdout.strip().splitlines()[-1])
-                if who not in runs or r["write_cpu"] < runs[who]["write_cpu"]:
-                    runs[who] = r
-                n = r["frames"]
-                ow, oc = r["open_wall"] + r["write_wall"], r["open_cpu"] + r["write_cpu"]
-                print(f"  {label:<9} {who:<8} writer {n / r['write_wall']:6.1f} frames/s wall "
-                      f"{n / r['write_cpu']:6.1f} CPU | with opening {n / ow:6.1f} wall {n / oc:6.1f} CPU  "
-                      f"(open {r['open_cpu']:.2f} s CPU)", flush=True)
-        if base_root is not None:
-            same = _same_tree(work / "out_linked_baseline", work / "out_linked_this")
-            b, t = runs["baseline"], runs["this"]
-            print(f"  {label:<9} writer speed-up {b['write_cpu'] / t['write_cpu']:.1f}x CPU, "
-                  f"{b['write_wall'] / t['write_wall']:.1f}x wall (the runs of least CPU); "
-                  f"output against {baseline}: {same}")
-        for who in runs:
-            shutil.rmtree(work / f"out_linked_{who}", ignore_errors=True)
+    # this run's outputs in a folder of its own (two runs sharing --work do not mix them)
+    run_dir = Path(tempfile.mkdtemp(prefix="linked_run_", dir=work))
+    try:
+        base_root = _baseline_tree(baseline, work) if baseline else None
+        copy = " and its nuScenes copy" if any(src == "nusc" for _, src, _ in todo) else ""
+        print(f"export with linked images: {scene}{copy} (load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores)")
+        for fmt, src, opts in todo:
+            label = fmt + (f" --jobs {opts['jobs']}" if "jobs" in opts else "") + (
+                f" --link {opts['link']}" if "link" in opts else "")
+            runs: dict[str, dict[str, float]] = {}
+            whos = ("baseline", "this") if base_root is not None else ("this",)
+            for rnd in range(rounds):
+                for who in whos if rnd % 2 == 0 else whos[::-1]:  # ABBA...: neither side always goes first
+                    out = run_dir / f"out_linked_{who}"
+                    shutil.rmtree(out, ignore_errors=True)
+                    os.sync()  # the previous run's files written back now, not during this run
+                    # both sides in a fresh interpreter of their own (this process's state would bias one)
+                    code_root = ROOT if who == "this" else base_root
+                    code = _TIMED + ("\nimport json, sys\nprint(json.dumps(timed_export(sys.argv[1], sys.argv[2], "
+                                     "sys.argv[3], json.loads(sys.argv[4]))))\n")
+                    res = subprocess.run([sys.executable, "-c", code, str(sources[src]), str(out), fmt,
+                                          json.dumps(opts)], check=True, capture_output=True, text=True,
+                                         cwd=code_root, env={**os.environ, "PYTHONPATH": str(code_root)})
+                    r = json.loads(res.stdout.strip().splitlines()[-1])
+                    if who not in runs or r["write_cpu"] < runs[who]["write_cpu"]:
+                        runs[who] = r
+                    n = r["frames"]
+                    ow, oc = r["open_wall"] + r["write_wall"], r["open_cpu"] + r["write_cpu"]
+                    print(f"  {label:<9} {who:<8} writer {n / r['write_wall']:6.1f} frames/s wall "
+                          f"{n / r['write_cpu']:6.1f} CPU | with opening {n / ow:6.1f} wall {n / oc:6.1f} CPU  "
+                          f"(open {r['open_cpu']:.2f} s CPU)", flush=True)
+            if base_root is not None:
+                same = _same_tree(run_dir / "out_linked_baseline", run_dir / "out_linked_this")
+                b, t = runs["baseline"], runs["this"]
+                print(f"  {label:<9} writer speed-up {b['write_cpu'] / t['write_cpu']:.1f}x CPU, "
+                      f"{b['write_wall'] / t['write_wall']:.1f}x wall (the runs of least CPU); "
+                      f"output against {baseline}: {same}")
+            for who in runs:
+                shutil.rmtree(run_dir / f"out_linked_{who}", ignore_errors=True)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -205,6 +232,8 @@ def main() -> None:
     ap.add_argument("--baseline", default=None, help="with --linked: a git revision to compare against")
     ap.add_argument("--scene", type=Path, default=None, help="with --linked: an existing native scene to export")
     ap.add_argument("--rounds", type=int, default=1, help="with --linked: runs of each side, in alternating order")
+    ap.add_argument("--cases", default=None,
+                    help="with --linked: comma-separated output formats whose cases run (default: all)")
     args = ap.parse_args()
     tmp = None
     if args.work is None:
@@ -215,7 +244,11 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
     try:
         if args.linked:
-            bench_linked(work, args.frames, args.size, args.baseline, args.scene, args.rounds)
+            cases = None if args.cases is None else {c for c in args.cases.split(",") if c}
+            known = {fmt for fmt, _, _ in LINKED_CASES}
+            if cases is not None and not cases <= known:
+                ap.error(f"--cases: unknown {sorted(cases - known)}; the linked cases are of {sorted(known)}")
+            bench_linked(work, args.frames, args.size, args.baseline, args.scene, args.rounds, cases)
             return
         w, h = args.size
         print(f"cpu cores: {os.cpu_count()} (load average {os.getloadavg()[0]:.1f}); "

@@ -119,13 +119,14 @@ def validate(data: Any, name: str, source: str | Path, make_error: Callable[[str
     """Check ``data`` (parsed JSON of the file ``source``) against the shipped schema ``name``;
     on failure raise ``make_error(str(source), "<JSON path>: <message> (schema <name>)")``."""
     import fastjsonschema
-    from jsonschema.exceptions import best_match
 
     try:
         _fast(name)(data)
         return
     except fastjsonschema.JsonSchemaValueException as e:
         fast_error = e
+    from jsonschema.exceptions import best_match  # (imported on failure only: valid files need not)
+
     err = best_match(validator(name).iter_errors(data))
     if err is None:  # the two libraries disagree: say what the fast one found
         where = "$" + "".join(f"[{p!r}]" for p in (fast_error.path or [])[1:])

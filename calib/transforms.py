@@ -154,8 +154,13 @@ def yaw_to_quat(yaw: float) -> F64:
     return np.array([np.cos(yaw / 2.0), 0.0, 0.0, np.sin(yaw / 2.0)])
 
 
+_TWO_PI = 2.0 * math.pi
+
+
 def wrap_angle(a: ArrayLike) -> F64 | float:
     """Wrap angle(s) in radians to (-pi, pi]."""
+    if type(a) is float:  # one Python float: the same arithmetic (Python's % is numpy's mod) without numpy
+        return math.pi - (math.pi - a) % _TWO_PI
     a = np.asarray(a, dtype=np.float64)
     w = np.pi - np.mod(np.pi - a, 2.0 * np.pi)
     return float(w) if w.ndim == 0 else w

@@ -22,7 +22,7 @@ import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,7 +32,9 @@ from fusionlabel.errors import ModelError
 from fusionlabel.model import SequenceInfo
 from fusionlabel.pointlabels import ClassTable, FrameLabels, PointLabels
 from fusionlabel.pointlabels.classes import NO_INSTANCE, UNLABELLED
-from fusionlabel.pointlabels.tools import Sweeps
+
+if TYPE_CHECKING:  # imported where used: tools pulls in scipy.sparse and cKDTree, which opening a scene does not need
+    from fusionlabel.pointlabels.tools import Sweeps
 
 FORMAT = "fusionlabel-pointlabels"
 VERSION = 1
@@ -223,6 +225,8 @@ def native_ground_truth(seq: SequenceInfo, sensor: str | None = None) -> PointLa
 def sweeps_of(loaded: Any, sensor: str | None = None, frames: Iterable[int] | None = None) -> Sweeps:
     """:class:`~fusionlabel.pointlabels.tools.Sweeps` of a ``LoadedSequence``: the world-frame
     points of LiDAR ``sensor`` (default: the first) and its world position per frame."""
+    from fusionlabel.pointlabels.tools import Sweeps
+
     sensor = sensor or loaded.lidar_names[0]
     n = len(loaded)
     origins = np.array([loaded.T_world_from_sensor(k, sensor)[:3, 3] for k in range(n)])

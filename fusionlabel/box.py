@@ -61,21 +61,25 @@ class Box3D:
     pitch: float = 0.0
 
     def __post_init__(self) -> None:
-        c = tuple(float(v) for v in self.center)
-        s = tuple(float(v) for v in self.size)
+        c = tuple(map(float, self.center))
+        s = tuple(map(float, self.size))
         if len(c) != 3 or len(s) != 3:
             raise ModelError(f"Box3D needs 3 centre and 3 size values, got {len(c)} and {len(s)}")
-        if not all(math.isfinite(v) for v in (*c, *s, float(self.yaw), float(self.roll), float(self.pitch))):
+        yaw, roll, pitch = float(self.yaw), float(self.roll), float(self.pitch)
+        # a finite sum means finite terms (a NaN or an infinity makes it NaN or infinite); only a
+        # sum that is not (an overflow, or a bad value) is checked term by term
+        if not math.isfinite(c[0] + c[1] + c[2] + s[0] + s[1] + s[2] + yaw + roll + pitch) and not all(
+                math.isfinite(v) for v in (*c, *s, yaw, roll, pitch)):
             raise ModelError(f"Box3D has a non-finite value: centre={c} size={s} yaw={self.yaw} "
                              f"roll={self.roll} pitch={self.pitch}")
         if min(s) <= 0:
             raise ModelError(f"Box3D size must be positive, got {s}")
         object.__setattr__(self, "center", c)
         object.__setattr__(self, "size", s)
-        object.__setattr__(self, "yaw", float(wrap_angle(float(self.yaw))))
-        if self.roll or self.pitch:  # upright boxes (nearly all) skip the wrapping
-            object.__setattr__(self, "roll", float(wrap_angle(float(self.roll))))
-            object.__setattr__(self, "pitch", float(wrap_angle(float(self.pitch))))
+        object.__setattr__(self, "yaw", wrap_angle(yaw))
+        if roll or pitch:  # upright boxes (nearly all) skip the wrapping
+            object.__setattr__(self, "roll", wrap_angle(roll))
+            object.__setattr__(self, "pitch", wrap_angle(pitch))
         else:
             object.__setattr__(self, "roll", 0.0)
             object.__setattr__(self, "pitch", 0.0)

@@ -507,11 +507,11 @@ class AnnotationDocument:
         if not track.keyframes:
             raise ModelError(f"track {track.track_id} has no keyframe")
         _check_label(track.label, track.track_id)
-        for f, box in track.keyframes.items():
-            self.check_frame(f)
-            if not isinstance(f, int):
-                raise ModelError(f"track {track.track_id}: keyframe index {f!r} must be a Python int")
-            self._check_box(box, f"track {track.track_id} frame {f}")
+        kf = track.keyframes
+        fc = self.frame_count
+        if not (all(type(f) is int for f in kf) and min(kf) >= 0 and (fc is None or max(kf) < fc)
+                and all(isinstance(b, Box3D) for b in kf.values())):  # (all well: checked at once)
+            self._check_keyframes(track)
         for gap in track.gaps:
             self.check_frame(gap[1])
         for f, box in track.tracked.items():
@@ -528,6 +528,14 @@ class AnnotationDocument:
         for f, r in (reviews or {}).items():
             self._box_reviews[(track.track_id, f)] = r
         self._emit("track_added", track.track_id, track.frames())
+
+    def _check_keyframes(self, track: Track) -> None:
+        """ModelError naming the first keyframe of ``track`` whose frame or box is not valid."""
+        for f, box in track.keyframes.items():
+            self.check_frame(f)
+            if not isinstance(f, int):
+                raise ModelError(f"track {track.track_id}: keyframe index {f!r} must be a Python int")
+            self._check_box(box, f"track {track.track_id} frame {f}")
 
     def _remove_track(self, track_id: int) -> tuple[Track, dict[int, Review]]:
         """Remove a track and its box reviews; returns both (reviews by frame) for an undo."""
@@ -889,6 +897,16 @@ def _frame_key(k: object, where: str) -> int:
 
 
 def _box_from_dict(bd: object, where: str) -> Box3D:
+    if type(bd) is dict and len(bd) == 3:  # the common upright box of floats: checked at once
+        c, s, yaw = bd.get("center"), bd.get("size"), bd.get("yaw")
+        if (type(c) is list and type(s) is list and len(c) == 3 and len(s) == 3
+                and type(yaw) is float and _FLOAT_TYPES.issuperset(map(type, c + s))
+                and math.isfinite(c[0] + c[1] + c[2] + s[0] + s[1] + s[2] + yaw)):
+            # exactly the keys center, size, yaw; 7 finite numbers (a finite sum: finite terms)
+            try:
+                return Box3D(tuple(c), tuple(s), yaw)
+            except ModelError as e:
+                raise ModelError(f"{where}: {e}") from None
     bd = _keys(bd, where, {"center", "size", "yaw"}, optional={"roll", "pitch"})
     for name, n in (("center", 3), ("size", 3)):
         v = bd[name]
@@ -949,6 +967,10 @@ def _proposal_from_dict(pd: object, where: str) -> Proposal:
         return Proposal(pid, pd["label"], boxes, scores, float(pd["confidence"]), pd["source"], dict(attrs))
     except ModelError as e:
         raise ModelError(f"{where}: {e}") from None
+
+
+#: The value types of :func:`_box_from_dict`'s fast path (``bool`` is not one: not a number there).
+_FLOAT_TYPES = frozenset({float})
 
 
 def _is_number(x: object) -> bool:

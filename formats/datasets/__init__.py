@@ -67,6 +67,8 @@ def _load_packed(path: Path, **options: Any) -> LoadedSequence:
 
 
 def _is_packed(path: Path) -> bool:
+    if not path.is_file():  # (a packed sequence is a file: folders need not import h5py)
+        return False
     from formats.packed import is_packed
 
     return is_packed(path)
@@ -88,6 +90,8 @@ def _load_recording(path: Path, **options: Any) -> LoadedSequence:
 
 
 def _is_recording(path: Path) -> bool:
+    if path.is_dir() and not (path / "metadata.yaml").is_file():  # (no ROS 2 bag folder: the reader's import spared)
+        return False
     from formats.datasets.rosbag import is_recording
 
     return is_recording(path)
@@ -283,13 +287,14 @@ def check_files_inside(loaded: LoadedSequence, roots: tuple[str, ...]) -> None:
         return
     src = info.meta.get("index_file") or info.root or "dataset"
     extra = [info.meta.get(k) or [] for k in ("lidar_instance_files", "lidar_semantic_files", "camera_mask_files")]
+    folders: dict[str, str] = {}  # (the real path of each folder, resolved once)
     for k, fr in enumerate(info.frames):
         files = [*fr.lidar_files.values(), *fr.camera_files.values()]
         for per_frame in extra:
             if isinstance(per_frame, list) and k < len(per_frame) and isinstance(per_frame[k], dict):
                 files += list(per_frame[k].values())
         for f in files:
-            real = outside_roots(f, roots)
+            real = outside_roots(f, roots, folders)
             if real is not None:
                 raise DatasetError(
                     src,

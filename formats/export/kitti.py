@@ -109,6 +109,7 @@ from formats.export.common import (
     place_file,
     write_bytes,
     xform,
+    xform_into,
 )
 from formats.export.occlusion import SweepBoxes, box_radii, pinhole_extent2d, spheres_outside
 from formats.export.summary import ConvertSummary
@@ -342,11 +343,8 @@ def _write_velodyne(path: Path, xyz: np.ndarray, intensity: np.ndarray | None,
     arr = np.empty((n, 4), dtype=np.float32)
     if T_velo_from_lid is None:
         arr[:, :3] = xyz
-    else:
-        T = np.asarray(T_velo_from_lid, dtype=np.float64)
-        x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-        for i in range(3):  # the expression of common.xform, stored as float32
-            arr[:, i] = T[i, 0] * x + T[i, 1] * y + T[i, 2] * z + T[i, 3]
+    else:  # the expression of common.xform, stored as float32
+        xform_into(np.asarray(T_velo_from_lid, dtype=np.float64), xyz, arr)
     arr[:, 3] = 0.0 if intensity is None else np.asarray(intensity, dtype=np.float32).reshape(n)
     write_bytes(path, memoryview(arr).cast("B"))
 

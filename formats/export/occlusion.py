@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calib.camera import CameraModel
-from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, _polygon_area, box_extent2d, clip_segments_near
+from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, box_extent2d, clip_segments_near
 from calib.transforms import rotation_to_yaw, wrap_angle
 from formats.export.common import HIT_MARGIN, xform
 from fusionlabel.box import CORNER_SIGNS, Box3D
@@ -267,7 +267,7 @@ def pinhole_extent2d(corners_cam: F64, camera: CameraModel, rounded_xy: F64 | No
     area_clip = _area(poly) if len(clipped_poly) >= 3 else 0.0
     clipped = _bbox(clipped_poly) if len(clipped_poly) >= 3 and area_clip > 0 else None
     if need_truncation:
-        area_full = _polygon_area(np.array(full, dtype=np.float64))
+        area_full = _area(np.array(full, dtype=np.float64))  # (_polygon_area's value: 3 or more vertices)
         trunc = 1.0 - area_clip / area_full if area_full > 0 else (0.0 if clipped else 1.0)
         trunc = float(min(max(trunc, 0.0), 1.0))
     else:

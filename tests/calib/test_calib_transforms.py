@@ -67,3 +67,30 @@ def test_check_transform_rejects() -> None:
         check_transform(np.diag([1.0, 1.0, -1.0, 1.0]))
     with pytest.raises(TransformError, match="bottom row"):
         check_transform(np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]]))
+
+
+def test_wrap_angle_of_a_float_is_numpys_value() -> None:
+    """A Python float is wrapped without numpy (``math.pi - (math.pi - a) % (2 pi)``): the very
+    value of the array path, sign of zero included, also for non-finite input."""
+    import math
+
+    from calib.transforms import wrap_angle
+
+    rng = np.random.default_rng(7)
+    special = [0.0, -0.0, math.pi, -math.pi, 2 * math.pi, -2 * math.pi, 3 * math.pi, -7 * math.pi,
+               float(np.nextafter(math.pi, 4)), float(np.nextafter(-math.pi, -4)), float(np.nextafter(math.pi, 0)),
+               5e-324, -5e-324, 1e-300, 1.7976931348623157e308, -1.7976931348623157e308,
+               math.inf, -math.inf, math.nan]
+    values = [*special, *map(float, rng.normal(size=20000) * 4), *map(float, rng.uniform(-1e6, 1e6, 5000)),
+              *map(float, rng.normal(size=500) * 1e300)]
+    with np.errstate(invalid="ignore"):
+        arr = wrap_angle(np.array(values))
+    assert isinstance(arr, np.ndarray)
+    for v, ref in zip(values, arr.tolist(), strict=True):
+        got = wrap_angle(v)
+        assert type(got) is float
+        if math.isnan(ref):
+            assert math.isnan(got)
+        else:
+            assert got == ref and math.copysign(1.0, got) == math.copysign(1.0, ref), v
+    assert wrap_angle(np.float64(4.0)) == wrap_angle(4.0) and wrap_angle(4) == wrap_angle(4.0)

@@ -290,3 +290,30 @@ def test_boxes_F_array_equals_box3d_transformed() -> None:
     want = np.array([b.transformed(T).to_array() for b in boxes])
     assert np.array_equal(sb.boxes_F_array(), want) and sum(b.tilted for b in boxes) > 50
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.float16])
+def test_xform_in_blocks_equals_the_column_expression_bit_for_bit(dtype: type) -> None:
+    """common.xform / xform_into on large clouds (block by block) give the whole-column expression's
+    values, also stored as float32 (the KITTI writer's velodyne files) and for a strided (N, 4) input."""
+    from formats.export.common import XFORM_BLOCK, xform_into
+
+    rng = np.random.default_rng(11)
+    T = np.eye(4)
+    T[:3, :3] = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    T[:3, 3] = rng.normal(size=3) * 10
+    for n in (0, 1, 8, XFORM_BLOCK - 1, XFORM_BLOCK, XFORM_BLOCK + 1, 3 * XFORM_BLOCK + 77):
+        raw = (rng.normal(size=(n, 4)) * 60).astype(dtype)
+        for pts in (raw[:, :3], np.ascontiguousarray(raw[:, :3])):
+            x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
+            ref = np.empty((n, 3))
+            for i in range(3):
+                ref[:, i] = T[i, 0] * x + T[i, 1] * y + T[i, 2] * z + T[i, 3]
+            got = xform(T, pts)
+            assert got.dtype == np.float64 and got.tobytes() == ref.tobytes()
+            out32 = np.zeros((n, 4), dtype=np.float32)
+            xform_into(T, pts, out32)
+            assert out32[:, :3].tobytes() == ref.astype(np.float32).tobytes() and not out32[:, 3].any()
+    T[:3, 3] = 0.0  # a rotation: + 0.0 still turns -0.0 into 0.0
+    pts = np.array([[-0.0, -0.0, -0.0]] * (XFORM_BLOCK + 5), dtype=dtype)
+    assert xform(np.eye(4), pts).tobytes() == np.zeros((len(pts), 3)).tobytes()

@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 
+import numpy as np
 import pytest
 
 from fusionlabel.box import Box3D
@@ -228,3 +229,56 @@ def test_has_ego_poses() -> None:
     assert seq([np.eye(4), moved]).has_ego_poses()
     assert not seq([np.eye(4), np.eye(4)]).has_ego_poses()
     assert not seq([np.eye(4), moved], independent_frames=True).has_ego_poses()
+
+
+def _doc_with_box(box: object) -> dict:
+    doc, _ = sample_doc()
+    d = copy.deepcopy(doc.to_dict())
+    d["tracks"][0]["keyframes"]["2"] = box
+    return d
+
+
+@pytest.mark.parametrize(("box", "message"), [
+    ({"center": [0.0, float("nan"), 0.0], "size": [1.0, 1.0, 1.0], "yaw": 0.0},
+     "track 0 keyframe 2: 'center' must be 3"),
+    ({"center": [0.0, 0.0, 0.0], "size": [1.0, float("inf"), 1.0], "yaw": 0.0}, "track 0 keyframe 2: 'size' must be 3"),
+    ({"center": [0.0, 0.0, 0.0], "size": [1.0, 1.0, 1.0], "yaw": float("inf")}, "track 0 keyframe 2: 'yaw' must be a"),
+    ({"center": [0.0, 0.0, 0.0], "size": [1.0, -1.0, 1.0], "yaw": 0.0},
+     "track 0 keyframe 2: Box3D size must be positive"),
+    ({"center": [0.0, True, 0.0], "size": [1.0, 1.0, 1.0], "yaw": 0.0}, "track 0 keyframe 2: 'center' must be 3"),
+    ({"center": [0.0, 0.0, 0.0], "size": [1.0, 1.0, 1.0], "yaw": True}, "track 0 keyframe 2: 'yaw' must be a"),
+    ({"center": [0.0, 0.0], "size": [1.0, 1.0, 1.0], "yaw": 0.0}, "track 0 keyframe 2: 'center' must be 3"),
+    ({"center": [0.0, 0.0, 0.0], "size": [1.0, 1.0, 1.0], "pitch": 0.0}, "track 0 keyframe 2: missing key 'yaw'"),
+    ({"center": [0.0, 0.0, 0.0], "size": "abc", "yaw": 0.0}, "track 0 keyframe 2: 'size' must be 3"),
+])
+def test_float_boxes_are_checked_as_strictly(box: dict, message: str) -> None:
+    """Boxes of floats take the fast path of the box reader: the same errors as the others."""
+    with pytest.raises(ModelError, match=message):
+        AnnotationDocument.from_dict(_doc_with_box(box))
+
+
+def test_float_boxes_read_as_the_general_form_reads_them() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        c, s, yaw = rng.normal(size=3) * 50, np.abs(rng.normal(size=3)) + 0.1, float(rng.normal() * 9)
+        fast = {"center": c.tolist(), "size": s.tolist(), "yaw": yaw}
+        general = {**fast, "roll": 0.0}  # (another key: the general path)
+        a = AnnotationDocument.from_dict(_doc_with_box(fast)).track(0).keyframes[2]
+        b = AnnotationDocument.from_dict(_doc_with_box(general)).track(0).keyframes[2]
+        assert (a.center, a.size, a.yaw, a.roll, a.pitch) == (b.center, b.size, b.yaw, b.roll, b.pitch)
+    big = {"center": [1.7e308, 1.7e308, 0.0], "size": [1.0, 1.0, 1.0], "yaw": 0.0}  # (a sum that overflows)
+    assert AnnotationDocument.from_dict(_doc_with_box(big)).track(0).keyframes[2].center == (1.7e308, 1.7e308, 0.0)
+
+
+@pytest.mark.parametrize(("keyframes", "message"), [
+    ({-1: car(0.0)}, "frame -1 is outside"),
+    ({3: car(0.0), 9: car(1.0)}, "frame 9 is outside"),
+    ({True: car(0.0)}, "frame index must be an int"),
+    ({np.int64(2): car(0.0)}, r"keyframe index np.int64\(2\) must be a Python int"),
+    ({1: car(0.0), 2: "box"}, "track 7 frame 2: expected a Box3D, got str"),
+])
+def test_inserted_keyframes_are_checked(keyframes: dict, message: str) -> None:
+    t = Track(7, "car", {}, {0: car(0.0)})
+    t.keyframes = keyframes  # (past Track's own checks)
+    with pytest.raises(ModelError, match=message):
+        AnnotationDocument(frame_count=5)._insert_track(t)
