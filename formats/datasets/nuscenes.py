@@ -106,8 +106,19 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+_NUM_TYPES = frozenset({int, float})
+
+
 def _vec(n: int) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: isinstance(v, list) and len(v) == n and all(_is_num(x) for x in v)), f"a list of {n} numbers"
+    def test(v: Any) -> bool:
+        if type(v) is not list or len(v) != n:
+            return False
+        # JSON numbers are exactly int or float (bool is a type of its own): finite when their sum
+        # is; a sum that overflows is looked at number by number
+        if {*map(type, v)} <= _NUM_TYPES and math.isfinite(sum(v)):
+            return True
+        return all(_is_num(x) for x in v)
+    return test, f"a list of {n} numbers"
 
 
 _STR = (lambda v: isinstance(v, str), "a string")

@@ -56,6 +56,22 @@ def test_compose_matches_sequential_application(q1, t1, q2, t2) -> None:
     np.testing.assert_allclose(direct, stepwise, atol=1e-9)
 
 
+@settings(max_examples=200, deadline=None)
+@given(q=st.tuples(*[st.floats(-1e3, 1e3, allow_nan=False)] * 4).filter(lambda q: np.linalg.norm(q) > 1e-6))
+def test_quaternion_matrix_is_scipys(q) -> None:
+    """The direct formula gives scipy's matrix (to rounding), any scale of the quaternion."""
+    from scipy.spatial.transform import Rotation
+
+    w, x, y, z = q
+    np.testing.assert_allclose(quat_to_rotation(q), Rotation.from_quat([x, y, z, w]).as_matrix(), rtol=0, atol=4e-15)
+
+
+def test_quaternion_rejects_zero_and_non_finite() -> None:
+    for bad in ([0.0, 0.0, 0.0, 0.0], [np.nan, 0.0, 0.0, 1.0], [np.inf, 0.0, 0.0, 1.0]):
+        with pytest.raises(TransformError, match="norm"):
+            quat_to_rotation(bad)
+
+
 def test_quaternion_convention_is_wxyz() -> None:
     # 90 degrees about +z: (w, x, y, z) = (cos 45, 0, 0, sin 45) maps x to y
     R = quat_to_rotation([np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)])

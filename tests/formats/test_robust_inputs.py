@@ -389,3 +389,17 @@ def test_npy_header_that_does_not_tokenize(reader_seeds: dict[str, Any], tmp_pat
     data = p.read_bytes()
     p.write_bytes(data.replace(b"'descr': '<f4'", b"'descr': '<f4", 1))
     _raises_naming("sweep.npy", read_point_cloud, p)
+
+
+def test_nuscenes_number_lists_checked_exactly() -> None:
+    """The nuScenes tables' ``[x, y, z]`` check (its fast path by types and one sum) accepts exactly
+    lists of finite JSON numbers of the length asked, whatever their sum."""
+    from formats.datasets.nuscenes import _vec
+
+    test, what = _vec(3)
+    assert what == "a list of 3 numbers"
+    good = ([1.0, 2.0, 3.0], [1, 2, 3], [0, -0.0, 5e-324], [1e308, 1e308, 1.0], [-1e308, -1e308, 2])
+    bad = ([True, 1.0, 2.0], [float("nan"), 1.0, 2.0], [float("inf"), 1, 2], [1.0, 2.0], [1.0, 2.0, 3.0, 4.0],
+           "abc", None, [1.0, "2", 3.0], [1e308, 1e308, float("inf")], (1.0, 2.0, 3.0), [None, 1.0, 2.0])
+    assert all(test(v) for v in good)
+    assert not any(test(v) for v in bad)
