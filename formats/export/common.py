@@ -31,6 +31,7 @@ resampling, as KITTI's rectification ``R0_rect`` does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -61,9 +62,18 @@ NUSCENES_VISIBILITY_BOUNDS = (0.4, 0.6, 0.8)
 TOKEN_NAMESPACE = uuid.UUID("6f1c2a58-5a0e-4d8e-9d3b-3e1f4f0c7a11")
 
 
+_TOKEN_PREFIX = TOKEN_NAMESPACE.bytes
+
+
 def token(*parts: object) -> str:
-    """A deterministic 32-hex-digit token (uuid5 of the parts joined by '/')."""
-    return uuid.uuid5(TOKEN_NAMESPACE, "/".join(str(p) for p in parts)).hex
+    """A deterministic 32-hex-digit token: ``uuid.uuid5(TOKEN_NAMESPACE, "/".join(parts)).hex``,
+    computed as that function does (SHA-1 of the namespace and the name, version and variant bits
+    set) without building a UUID object."""
+    h = bytearray(hashlib.sha1(_TOKEN_PREFIX + "/".join(map(str, parts)).encode("utf-8"), usedforsecurity=False)
+                  .digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50  # version 5
+    h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return h.hex()
 
 
 

@@ -154,7 +154,7 @@ def _in_view(xyz: NDArray[np.floating], T_F_from_src: NDArray[np.float64], rotat
 
 
 #: Bins of the outlines' bounding rectangle per side (:func:`camera_counts`).
-BINS = 16
+BINS = 32
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, box_extent2d, clip_segments_near
-from calib.transforms import rotation_to_yaw, wrap_angle
+from calib.transforms import wrap_angle
 from formats.export.common import HIT_MARGIN, xform
 from fusionlabel.box import CORNER_SIGNS, Box3D
 from fusionlabel.geometry import (
@@ -457,19 +457,28 @@ class SweepBoxes:
     def boxes_F_array(self) -> F64:
         """(M, 7) the boxes in frame ``F`` (``Box3D.transformed(T_F_from_world).to_array()``)."""
         if self._boxes_F_arr is None:
-            T = self.T_F_from_world
-            rows = []
-            for j, b in enumerate(self.boxes_world):
-                if b.tilted or j in self._boxes_F:
-                    rows.append(self._box_F(j).to_array())
-                    continue
-                # Box3D.transformed of an upright box without building it: the same calls
-                P = T @ b.pose()
-                row = [*P[:3, 3].tolist(), *b.size, float(wrap_angle(rotation_to_yaw(P[:3, :3])))]
-                if not all(math.isfinite(v) for v in row):  # Box3D's own error
-                    row = self._box_F(j).to_array().tolist()
-                rows.append(row)
-            self._boxes_F_arr = np.array(rows, dtype=np.float64).reshape(-1, 7)
+            T = np.asarray(self.T_F_from_world, dtype=np.float64)
+            boxes = self.boxes_world
+            m = len(boxes)
+            # Box3D.transformed of the upright boxes without building them, all at once: each box's
+            # pose (Box3D.pose), T @ pose, the yaw of its rotation (rotation_to_yaw), wrapped
+            yaw = np.array([b.yaw for b in boxes], dtype=np.float64)
+            c, s = np.cos(yaw), np.sin(yaw)
+            poses = np.zeros((m, 4, 4))
+            poses[:, 0, 0], poses[:, 0, 1], poses[:, 1, 0], poses[:, 1, 1] = c, -s, s, c
+            poses[:, 2, 2] = poses[:, 3, 3] = 1.0
+            poses[:, :3, 3] = [b.center for b in boxes]
+            P = T @ poses
+            out = np.empty((m, 7), dtype=np.float64)
+            out[:, :3] = P[:, :3, 3]
+            out[:, 3:6] = [b.size for b in boxes]
+            with np.errstate(invalid="ignore"):
+                out[:, 6] = wrap_angle(np.arctan2(P[:, 1, 0], P[:, 0, 0]))
+            bad = ~np.isfinite(out).all(axis=1)
+            for j, b in enumerate(boxes):
+                if b.tilted or j in self._boxes_F or bad[j]:  # the box itself (Box3D's own error)
+                    out[j] = self._box_F(j).to_array()
+            self._boxes_F_arr = out
         return self._boxes_F_arr
 
     def _src(self) -> tuple[NDArray[np.floating], F64, bool]:

@@ -77,3 +77,18 @@ def test_padded_repeats_each_polygons_last_vertex() -> None:
     assert np.array_equal(pad[1], polys[1])
     # edges b - a, closing back to the first vertex
     assert np.array_equal(ex[0], [4, 0, 0, 0, -4]) and np.array_equal(ey[0], [0, 3, 0, 0, -3])
+
+
+def test_token_is_uuid5_of_the_joined_parts() -> None:
+    import random
+    import string
+    import uuid
+
+    from formats.export.common import TOKEN_NAMESPACE, token
+
+    rnd = random.Random(0)
+    for _ in range(3000):
+        parts = [rnd.choice(["scene-0001", "sample", "\u00e9\u2603", "", 3, -7, 2.5]) for _ in range(rnd.randint(0, 4))]
+        parts.append("".join(rnd.choices(string.printable, k=rnd.randint(0, 30))))
+        assert token(*parts) == uuid.uuid5(TOKEN_NAMESPACE, "/".join(str(p) for p in parts)).hex
+
