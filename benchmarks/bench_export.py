@@ -16,8 +16,8 @@ machine may be shared); nuScenes also with ``jobs=2`` (its box numbers in two wo
 ``fusionlabel`` and ``formats`` extracted once into ``--work``/``baseline_<commit>`` and kept
 there with the compiled kernels' cache, as this checkout keeps its own; run in a subprocess) in the same
 run, and says whether the exported files are byte-identical (or hold the same content: JSON equal
-once parsed, ``.npz`` arrays equal). Each run is a fresh interpreter (the code of this checkout
-or of ``REV``), started after ``os.sync()`` (so that it is not billed
+once parsed or its numbers within 1e-12, ``.npz`` arrays equal). Each run is a fresh interpreter
+(the code of this checkout or of ``REV``), started after ``os.sync()`` (so that it is not billed
 for writing back the previous run's files); ``--rounds N`` runs each side N times in alternating
 order (baseline first, then this first, ...) and compares each side's run of least CPU time.
 ``--cases FMT[,FMT]`` runs only the cases of those output formats (``kitti``: the KITTI case alone).
@@ -104,10 +104,30 @@ def timed_export(src, out, fmt, options):
 """
 
 
+def _json_gap(x: object, y: object) -> float | None:
+    """The largest difference between the numbers of two parsed JSON values of the same shape
+    (0.0 when equal), None where they differ otherwise (keys, lengths, strings, types)."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        if x.keys() != y.keys():
+            return None
+        gaps = [_json_gap(x[k], y[k]) for k in x]
+    elif isinstance(x, list) and isinstance(y, list):
+        if len(x) != len(y):
+            return None
+        gaps = [_json_gap(u, v) for u, v in zip(x, y, strict=True)]
+    elif type(x) in (int, float) and type(y) in (int, float):  # (bool is neither)
+        return abs(float(x) - float(y))
+    else:
+        return 0.0 if type(x) is type(y) and x == y else None
+    return None if any(g is None for g in gaps) else max(gaps, default=0.0)
+
+
 def _same_tree(a: Path, b: Path) -> str:
     """Whether two folders hold the same files: "byte-identical"; "same content" where they hold
     the same files and the only differences are in how JSON files are laid out (equal once parsed)
-    or how ``.npz`` archives are packed (equal arrays); else a line naming the first difference."""
+    or how ``.npz`` archives are packed (equal arrays); "same content within rounding" where JSON
+    numbers differ by at most 1e-12 (the largest difference named); else a line naming the first
+    difference."""
     import filecmp
     import json
 
@@ -119,9 +139,13 @@ def _same_tree(a: Path, b: Path) -> str:
     _, bad, err = filecmp.cmpfiles(a, b, [str(p) for p in fa], shallow=False)
     if err:
         return f"unreadable: {err[0]}"
+    rounding: list[tuple[float, str]] = []
     for rel in bad:
         if rel.endswith(".json"):
-            same = json.loads((a / rel).read_bytes()) == json.loads((b / rel).read_bytes())
+            gap = _json_gap(json.loads((a / rel).read_bytes()), json.loads((b / rel).read_bytes()))
+            same = gap is not None and gap <= 1e-12
+            if same and gap:
+                rounding.append((gap, rel))
         elif rel.endswith(".npz"):
             import numpy as np
 
@@ -132,6 +156,10 @@ def _same_tree(a: Path, b: Path) -> str:
             same = False
         if not same:
             return f"differs: {rel}"
+    if rounding:
+        gap, rel = max(rounding)
+        return (f"same content within rounding ({len(bad)} JSON/npz files laid out differently; numbers in "
+                f"{len(rounding)} files differ by up to {gap:.1e}, in {rel})")
     return f"same content ({len(bad)} JSON/npz files laid out differently)" if bad else "byte-identical"
 
 
