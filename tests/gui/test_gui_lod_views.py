@@ -148,21 +148,30 @@ def test_3d_view_draws_the_budget_while_moving_and_more_at_rest(qtbot, big_cloud
     v.close()
 
 
-def test_3d_view_colours_are_exact(qtbot) -> None:  # type: ignore[no-untyped-def]
-    """Colours travel packed in one float a point (r + 256 g + 65536 b) and come out exact."""
+def _shown_view3d(qtbot, width: int, height: int):  # type: ignore[no-untyped-def]
+    """``(window, view)``: a 3D view in a shown window of ``width`` x ``height`` px (closed with the
+    test's widgets; the caller keeps the window referenced, else it is collected with the view)."""
     from PyQt6.QtWidgets import QMainWindow
 
-    from gui.render.points import packed_rgb
     from gui.render.view3d import View3D
 
-    c = np.array([[255, 0, 7, 255], [1, 254, 128, 255], [13, 77, 255, 0]], np.uint8)
-    assert np.array_equal(packed_rgb(c), c[:, 0] + 256.0 * c[:, 1] + 65536.0 * c[:, 2])
     w = QMainWindow()
     qtbot.addWidget(w)
     v = View3D()
     w.setCentralWidget(v.widget)
-    w.resize(200, 200)
+    w.resize(width, height)
     w.show()
+    return w, v
+
+
+def test_3d_view_colours_are_exact(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Colours travel packed in one float a point (r + 256 g + 65536 b) and come out exact."""
+
+    from gui.render.points import packed_rgb
+
+    c = np.array([[255, 0, 7, 255], [1, 254, 128, 255], [13, 77, 255, 0]], np.uint8)
+    assert np.array_equal(packed_rgb(c), c[:, 0] + 256.0 * c[:, 1] + 65536.0 * c[:, 2])
+    _w, v = _shown_view3d(qtbot, 200, 200)
     pts = np.random.default_rng(0).uniform(-3, 3, (20_000, 3)).astype(np.float32)
     for rgb in ((201, 99, 3), (17, 230, 140)):
         v.set_points(pts, np.tile(np.array(rgb, np.float32) / 255.0, (len(pts), 1)))
@@ -176,17 +185,10 @@ def test_3d_view_colours_are_exact(qtbot) -> None:  # type: ignore[no-untyped-de
 def test_3d_view_draws_a_big_cloud_in_chunks_with_the_same_pixels(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Clouds over DRAW_CHUNK points are drawn in several draw calls (bounded llvmpipe memory):
     the picture is the one of a single draw call, every point drawn (depth test and all)."""
-    from PyQt6.QtWidgets import QMainWindow
 
     import gui.render.points as gp
-    from gui.render.view3d import View3D
 
-    w = QMainWindow()
-    qtbot.addWidget(w)
-    v = View3D()
-    w.setCentralWidget(v.widget)
-    w.resize(300, 200)
-    w.show()
+    _w, v = _shown_view3d(qtbot, 300, 200)
     rng = np.random.default_rng(1)
     pts = rng.uniform(-3, 3, (25_000, 3)).astype(np.float32)
     rgb = rng.uniform(0, 1, (len(pts), 3)).astype(np.float32)
