@@ -186,7 +186,9 @@ class Session:
     def points_at(self, index: int, prefetch: bool = False) -> np.ndarray:
         """World points (N, 3) float32 of frame ``index`` through the cache (the one points
         provider of the window: frame display, accumulation, propagation, sizes, motion cues;
-        without ``prefetch`` the frame is read without its camera images when not cached).
+        without ``prefetch`` the frame is read without its camera images when not cached, and a
+        frame held compact for the accumulation gives its points dequantized, within half a
+        centimetre: ``FrameData.compact``; with ``prefetch`` the whole frame's full-precision points).
         Raises the reader's error when the frame cannot be read."""
         assert self.frames is not None
         if prefetch:
