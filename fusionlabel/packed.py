@@ -54,19 +54,26 @@ class PackedPoints:
         """Bytes of the arrays (codes, intensities, origin)."""
         return int(self.codes.nbytes + self.intensity.nbytes + self.origin.nbytes)
 
-    def points(self, index: NDArray[np.integer] | None = None) -> NDArray[np.float32]:
+    def points(self, index: NDArray[np.integer] | None = None,
+               out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
         """World points (k, 3) float32 (metres) of the points ``index`` (k,) (None: all N, in
-        order), dequantized: a new array each call."""
+        order), dequantized into ``out`` (k, 3) float32 (None: a new array), returned."""
         codes = self.codes if index is None else self.codes[index]
-        out = codes.astype(np.float32)
-        out *= np.float32(self.scale)
+        if out is None:
+            out = np.empty((len(codes), 3), np.float32)
+        np.multiply(codes, np.float32(self.scale), out=out)
         out += self.origin
         return out
 
-    def intensities(self, index: NDArray[np.integer] | None = None) -> NDArray[np.float32]:
-        """Intensities (k,) float32 of the points ``index`` (None: all N): a new array."""
+    def intensities(self, index: NDArray[np.integer] | None = None,
+                    out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+        """Intensities (k,) float32 of the points ``index`` (None: all N), into ``out`` (k,)
+        float32 (None: a new array), returned."""
         vals = self.intensity if index is None else self.intensity[index]
-        return vals.astype(np.float32)
+        if out is None:
+            return vals.astype(np.float32)
+        out[...] = vals
+        return out
 
 
 def pack_points(pts: NDArray[np.floating], intensity: NDArray[np.floating],

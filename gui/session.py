@@ -330,7 +330,8 @@ def complete_frame(loaded: SensorSequence, fd: FrameData, deskew: bool = False, 
     float32 points, keeping its level of detail. ``fd`` itself is not changed (other threads may
     be drawing it); the frame cache calls this in its prefetch thread for a neighbour of the
     frame shown."""
-    if fd.pts_full is None:
+    pts, inten = fd.pts_full, fd.intensity_full  # read once: the drawing thread may compact fd
+    if pts is None or inten is None:
         whole = load_frame(loaded, fd.index, deskew=deskew, timing=timing, lod=False)
         if fd.lod is not None and fd.lod.n == whole.n:
             whole.lod = fd.lod
@@ -338,7 +339,8 @@ def complete_frame(loaded: SensorSequence, fd: FrameData, deskew: bool = False, 
             whole.lod = build_lod(whole.pts_world)
         return whole
     images = read_images(loaded, fd.index)
-    whole = dataclasses.replace(fd, images=images, images_read=True, memo=dict(fd.memo))
+    whole = dataclasses.replace(fd, pts_full=pts, intensity_full=inten, packed=None, images=images,
+                                images_read=True, memo=dict(fd.memo))
     if whole.n <= EAGER_DERIVE_MAX_POINTS:
         derive(whole)
     return whole

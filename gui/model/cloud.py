@@ -80,6 +80,23 @@ class CloudPart:
         index = None if m >= self.n else self.lod.order[:m]
         return self.packed.points(index), self.packed.intensities(index)
 
+    def take_into(self, k: int | None, pts_out: F32, inten_out: F32) -> None:
+        """:meth:`take` written into ``pts_out`` (m, 3) and ``inten_out`` (m,) float32 (``m =
+        lod.count(k)``): no array of the part's own (an accumulation's budget is one array)."""
+        m = self.lod.count(k)
+        index = None if m >= self.n else self.lod.order[:m]
+        if self.packed is not None and self.full_pts is None:
+            self.packed.points(index, out=pts_out)
+            self.packed.intensities(index, out=inten_out)
+            return
+        assert self.full_pts is not None and self.full_intensity is not None
+        if index is None:
+            pts_out[...] = self.full_pts
+            inten_out[...] = self.full_intensity
+        else:
+            pts_out[...] = self.full_pts[index]
+            inten_out[...] = self.full_intensity[index]
+
 
 def frame_part(fd: FrameData) -> CloudPart:
     """A frame's sweep as a cloud part (its level of detail built now if the loader did not; a
@@ -135,10 +152,14 @@ class ShownCloud:
             out = self.parts[0].take(shares[0])  # a budget covering it: its arrays, no copy
         elif not self.parts:
             out = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
-        else:
-            taken = [p.take(k) for p, k in zip(self.parts, shares, strict=True)]
-            out = (np.concatenate([t[0] for t in taken]).astype(np.float32, copy=False),
-                   np.concatenate([t[1] for t in taken]).astype(np.float32, copy=False))
+        else:  # each sweep's share written in place (no per-sweep arrays, no concatenation)
+            counts = [p.lod.count(k) for p, k in zip(self.parts, shares, strict=True)]
+            pts, inten = np.empty((sum(counts), 3), np.float32), np.empty(sum(counts), np.float32)
+            a = 0
+            for p, k, m in zip(self.parts, shares, counts, strict=True):
+                p.take_into(k, pts[a:a + m], inten[a:a + m])
+                a += m
+            out = (pts, inten)
         if len(out[0]) <= CACHE_MAX_POINTS:
             self._cache[key] = out
         return out
