@@ -313,10 +313,14 @@ def child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None) -> 
     gc.collect()
     # frames held: in the cache and shown by the views
     held = {k: session.frames._items[k][0] for k in list(session.frames._items)}  # noqa: SLF001
-    alive = {id(h.pts_world): len(h.pts_world) for h in held.values()}
+    def storage(x: Any) -> Any:  # the points' arrays held (float32, or packed: compact sweeps)
+        full = getattr(x, "pts_full", getattr(x, "full_pts", None))
+        return full if full is not None else getattr(x, "packed", None)
+
+    alive = {id(storage(h)): h.n for h in held.values()}
     for cloud in (getattr(v3, "_cloud", None), getattr(bev, "_cloud", None)):
         for p in getattr(cloud, "parts", ()):
-            alive[id(p.pts_world)] = len(p.pts_world)
+            alive[id(storage(p))] = p.n
     out["raw_mb"] = sum(16 * n for n in alive.values()) / 2**20
     out["frames_held"] = len(alive)
     out["panel_frame"] = panel_frame

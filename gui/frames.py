@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from fusionlabel.frames import FrameCache
 from fusionlabel.lod import LevelOfDetail
+from fusionlabel.packed import PackedPoints, pack_points
 
 #: ``FrameData.memo`` keys of the whole-frame drawing's arrays (``gui.session.derive``), besides
 #: the 3D colours ``("rgb", mode)``.
@@ -31,17 +32,80 @@ class FrameData:
     only to be accumulated: ``gui.session.load_frame(cameras=False)``) or were released
     (:meth:`drop_images`): ``images`` is then empty, and the frame cache completes the frame
     (``gui.session.complete_frame``) before it is shown.
+
+    The points are held either at full precision (``pts_full`` (N, 3) float32 and
+    ``intensity_full`` (N,) float32, what the loader read) or, for a sweep kept only to be
+    accumulated, compact (``packed``: ``fusionlabel.packed.PackedPoints``, int16 offsets at 1 cm
+    and float16 intensities, 8 bytes a point instead of 16; :meth:`compact`), the float32 arrays
+    then None. ``pts_world`` / ``intensity`` give float32 in either case (dequantized, a new array
+    each read, for a compact frame: the views draw its level-of-detail subset through
+    ``packed.points(index)`` instead). A compact frame is never whole (:func:`images_read`): the
+    frame cache completes it, its full points read again, before it is shown.
     """
 
     index: int
-    pts_world: NDArray[np.float32]
-    intensity: NDArray[np.float32]
+    pts_full: NDArray[np.float32] | None
+    intensity_full: NDArray[np.float32] | None
     T_world_from_ego: NDArray[np.float64]
     images: dict[str, NDArray[np.uint8]] = field(default_factory=dict)
     #: Derived arrays computed once (in the loading thread when possible), e.g. ``"z_order"``.
     memo: dict[object, Any] = field(default_factory=dict, repr=False)
     lod: LevelOfDetail | None = field(default=None, repr=False)
     images_read: bool = True
+    packed: PackedPoints | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.pts_full is None and self.packed is None:
+            raise ValueError("a frame needs its points: pts_full or packed")
+
+    @property
+    def pts_world(self) -> NDArray[np.float32]:
+        """(N, 3) float32 world points (metres): the full-precision ones, or those of a compact
+        frame dequantized (1 cm; a new array)."""
+        pts = self.pts_full
+        if pts is not None:
+            return pts
+        assert self.packed is not None
+        return self.packed.points()
+
+    @property
+    def intensity(self) -> NDArray[np.float32]:
+        """(N,) float32 intensities in [0, 1] (of a compact frame: from float16, a new array)."""
+        inten = self.intensity_full
+        if inten is not None:
+            return inten
+        assert self.packed is not None
+        return self.packed.intensities()
+
+    @property
+    def n(self) -> int:
+        """Number of points."""
+        pts = self.pts_full
+        return len(pts) if pts is not None else len(self.packed)  # type: ignore[arg-type]
+
+    @property
+    def is_compact(self) -> bool:
+        """Whether the points are held compact (``packed``, no float32 copy)."""
+        return self.pts_full is None
+
+    def compact(self) -> int:
+        """Hold the points compact (``fusionlabel.packed.pack_points``) and release the float32
+        ones and the loader's deskewed copy (``memo["pts_world_timed"]``) with them: for a sweep
+        kept only to be accumulated, which the frame cache completes (its points read again)
+        before it is shown. Nothing when already compact or when the points cannot be packed
+        (non-finite coordinates). Returns the bytes released."""
+        pts, inten = self.pts_full, self.intensity_full
+        if pts is None or inten is None:
+            return 0
+        packed = pack_points(pts, inten)
+        if packed is None:
+            return 0
+        timed = self.memo.pop("pts_world_timed", None)
+        self.packed = packed  # first: a reader finding no float32 points finds the packed ones
+        self.images_read = False
+        self.pts_full = None
+        self.intensity_full = None
+        return int(pts.nbytes + inten.nbytes - packed.nbytes + getattr(timed, "nbytes", 0))
 
     def drop_derived(self) -> int:
         """Release the full-size arrays of the whole-frame drawing (``gui.session.derive``: the
@@ -68,9 +132,11 @@ class FrameData:
 
     @property
     def nbytes(self) -> int:
-        arrays = [self.pts_world, self.intensity, *self.images.values(),
+        pts, inten, packed = self.pts_full, self.intensity_full, self.packed
+        arrays = [*(a for a in (pts, inten) if a is not None), *self.images.values(),
                   *(v for v in self.memo.values() if isinstance(v, np.ndarray))]
-        return int(sum(a.nbytes for a in arrays)) + (self.lod.nbytes if self.lod is not None else 0)
+        return (int(sum(a.nbytes for a in arrays)) + (self.lod.nbytes if self.lod is not None else 0)
+                + (packed.nbytes if packed is not None and pts is None else 0))
 
 
 def transform_f32(T: np.ndarray, pts: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
@@ -119,8 +185,9 @@ class FrameSource(Protocol):
 
 
 def images_read(fd: FrameData) -> bool:
-    """Whether ``fd`` is whole for the frame cache: its camera images read (``images_read``)."""
-    return fd.images_read
+    """Whether ``fd`` is whole for the frame cache: its camera images read (``images_read``) and
+    its points at full precision (not :meth:`FrameData.compact`)."""
+    return fd.images_read and fd.pts_full is not None
 
 
 def make_frame_cache(loader: Callable[[int], Any], frame_count: int,

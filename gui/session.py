@@ -139,15 +139,15 @@ class Session:
         loaded, timing, deskew = self.loaded, self.timing, self.deskew
         if part:
             return lambda i: load_frame(loaded, i, cameras=False, deskew=deskew, timing=timing,
-                                        quick_lod=self._quick_lod, derived=False)
+                                        quick_lod=self._quick_lod, derived=False, compact=True)
         return lambda i: load_frame(loaded, i, deskew=deskew, timing=timing, quick_lod=self._quick_lod)
 
     def _make_frame_cache(self) -> FrameSource:
         """The window's frame cache of this sequence (``gui.frames.make_frame_cache``): whole
         frames, and parts for the accumulation completed with their images when shown."""
-        loaded = self.loaded
+        loaded, timing, deskew = self.loaded, self.timing, self.deskew
         return make_frame_cache(self._frame_loader(), len(self), part_loader=self._frame_loader(part=True),
-                                complete=lambda i, fd: complete_frame(loaded, fd))
+                                complete=lambda i, fd: complete_frame(loaded, fd, deskew=deskew, timing=timing))
 
     @property
     def seq(self) -> SequenceInfo:
@@ -186,7 +186,9 @@ class Session:
     def points_at(self, index: int, prefetch: bool = False) -> np.ndarray:
         """World points (N, 3) float32 of frame ``index`` through the cache (the one points
         provider of the window: frame display, accumulation, propagation, sizes, motion cues;
-        without ``prefetch`` the frame is read without its camera images when not cached).
+        without ``prefetch`` the frame is read without its camera images when not cached, and a
+        frame held compact for the accumulation gives its points dequantized, within half a
+        centimetre: ``FrameData.compact``; with ``prefetch`` the whole frame's full-precision points).
         Raises the reader's error when the frame cannot be read."""
         assert self.frames is not None
         if prefetch:
@@ -233,7 +235,8 @@ class Session:
 
 
 def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew: bool = False,
-               timing: Any = None, lod: bool = True, quick_lod: bool = False, derived: bool = True) -> FrameData:
+               timing: Any = None, lod: bool = True, quick_lod: bool = False, derived: bool = True,
+               compact: bool = False) -> FrameData:
     """Read frame ``index`` of a ``LoadedSequence``: every LiDAR sweep transformed to the world
     frame with ``T_world_from_sensor`` (ego pose @ extrinsics) and stacked; intensities scaled to
     [0, 1] (0-255 data is divided by 255); every camera image as RGB (when ``cameras``); the
@@ -244,7 +247,10 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
     arrays (:func:`derive`) of frames up to :data:`EAGER_DERIVE_MAX_POINTS` points (when
     ``derived``). The frame cache calls it in its prefetch thread, so that is ready before the
     frame is shown; a sweep loaded only to be accumulated is read with ``cameras`` and ``derived``
-    False (``FrameData.images_read`` False: :func:`complete_frame` reads the images).
+    False (``FrameData.images_read`` False: :func:`complete_frame` reads the images) and
+    ``compact`` (its level of detail built here, then the points held compact,
+    ``FrameData.compact``: int16 at 1 cm and float16 intensities; :func:`complete_frame` reads the
+    full points again).
     Raises the reader's error (naming the file) on bad data. With a ``timing``
     (``formats.timing.SequenceTiming``) and sweeps with per-point times, ``memo["pts_world_timed"]``
     holds the deskewed world points, and ``deskew`` shows them (``pts_world``)."""
@@ -292,7 +298,11 @@ def load_frame(loaded: SensorSequence, index: int, cameras: bool = True, deskew:
     if derived and len(pts_world) <= EAGER_DERIVE_MAX_POINTS:
         derive(fd)
     else:
-        fd.memo["ground_z"] = ground_height(fd.pts_world, fd.T_world_from_ego[:3, 3])
+        fd.memo["ground_z"] = ground_height(pts_world, fd.T_world_from_ego[:3, 3])
+    if compact:  # drawn from its level of detail: built from the full points, then packed
+        if lod and fd.lod is None:
+            fd.lod = stride_lod(len(pts_world)) if quick_lod else build_lod(pts_world)
+        fd.compact()
     return fd
 
 
@@ -310,16 +320,28 @@ def read_images(loaded: SensorSequence, index: int) -> dict[str, np.ndarray]:
     return images
 
 
-def complete_frame(loaded: SensorSequence, fd: FrameData) -> FrameData:
+def complete_frame(loaded: SensorSequence, fd: FrameData, deskew: bool = False, timing: Any = None) -> FrameData:
     """The whole frame of ``fd`` (a sweep read without its images, or whose images were
     released: ``images_read`` False): a new :class:`FrameData` sharing its points, level of
     detail and loader entries, with the camera images read and, for a frame up to
     :data:`EAGER_DERIVE_MAX_POINTS` points, the whole-frame drawing's arrays (:func:`derive`), as
-    :func:`load_frame` gives. ``fd`` itself is not changed (other threads may be drawing it);
-    the frame cache calls this in its prefetch thread for a neighbour of the frame shown."""
+    :func:`load_frame` gives. A compact ``fd`` (``FrameData.compact``) is read again whole
+    (:func:`load_frame` with ``deskew`` and ``timing`` as the cache's loader), its full-precision
+    float32 points, keeping its level of detail. ``fd`` itself is not changed (other threads may
+    be drawing it); the frame cache calls this in its prefetch thread for a neighbour of the
+    frame shown."""
+    pts, inten = fd.pts_full, fd.intensity_full  # read once: the drawing thread may compact fd
+    if pts is None or inten is None:
+        whole = load_frame(loaded, fd.index, deskew=deskew, timing=timing, lod=False)
+        if fd.lod is not None and fd.lod.n == whole.n:
+            whole.lod = fd.lod
+        elif len(whole.pts_world) > EAGER_DERIVE_MAX_POINTS:
+            whole.lod = build_lod(whole.pts_world)
+        return whole
     images = read_images(loaded, fd.index)
-    whole = dataclasses.replace(fd, images=images, images_read=True, memo=dict(fd.memo))
-    if len(whole.pts_world) <= EAGER_DERIVE_MAX_POINTS:
+    whole = dataclasses.replace(fd, pts_full=pts, intensity_full=inten, packed=None, images=images,
+                                images_read=True, memo=dict(fd.memo))
+    if whole.n <= EAGER_DERIVE_MAX_POINTS:
         derive(whole)
     return whole
 

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fusionlabel.lod import LevelOfDetail, build_lod, split_budget
+from fusionlabel.packed import PackedPoints
 from gui.colors import bev_colors, point_colors
 from gui.frames import FrameData
 
@@ -33,23 +34,79 @@ CACHE_MAX_POINTS = 500_000
 
 @dataclass(frozen=True)
 class CloudPart:
-    """One sweep: ``pts_world`` (N, 3) float32 world metres, ``intensity`` (N,) float32 in [0, 1],
-    ``lod`` its level of detail."""
+    """One sweep: ``full_pts`` (N, 3) float32 world metres and ``full_intensity`` (N,) float32 in
+    [0, 1], or (a sweep kept only to be accumulated) ``packed`` (``fusionlabel.packed``: int16 at
+    1 cm, float16 intensities) with those None; ``lod`` its level of detail. :meth:`take` gives
+    the float32 points of a budget (dequantizing only those); ``pts_world`` / ``intensity`` every
+    point as float32 (of a packed sweep: dequantized, a new array)."""
 
-    pts_world: F32
-    intensity: F32
+    full_pts: F32 | None
+    full_intensity: F32 | None
     lod: LevelOfDetail
+    packed: PackedPoints | None = None
+
+    def __post_init__(self) -> None:
+        if self.full_pts is None and self.packed is None:
+            raise ValueError("a cloud part needs its points: full_pts or packed")
 
     @property
     def n(self) -> int:
-        return len(self.pts_world)
+        return len(self.full_pts) if self.full_pts is not None else len(self.packed)  # type: ignore[arg-type]
+
+    @property
+    def pts_world(self) -> F32:
+        """(N, 3) float32 world points (metres) of every point, in file order."""
+        if self.full_pts is not None:
+            return self.full_pts
+        assert self.packed is not None
+        return self.packed.points()
+
+    @property
+    def intensity(self) -> F32:
+        """(N,) float32 intensities of every point, in file order."""
+        if self.full_intensity is not None:
+            return self.full_intensity
+        assert self.packed is not None
+        return self.packed.intensities()
+
+    def take(self, k: int | None) -> tuple[F32, F32]:
+        """World points (m, 3) float32 and intensities (m,) float32 of the first ``k`` of the
+        progressive order (``m = lod.count(k)``; None: every point, file order); a packed sweep
+        dequantizes only those."""
+        if self.full_pts is not None and self.full_intensity is not None:
+            return self.lod.take(self.full_pts, k), self.lod.take(self.full_intensity, k)
+        assert self.packed is not None
+        m = self.lod.count(k)
+        index = None if m >= self.n else self.lod.order[:m]
+        return self.packed.points(index), self.packed.intensities(index)
+
+    def take_into(self, k: int | None, pts_out: F32, inten_out: F32) -> None:
+        """:meth:`take` written into ``pts_out`` (m, 3) and ``inten_out`` (m,) float32 (``m =
+        lod.count(k)``): no array of the part's own (an accumulation's budget is one array)."""
+        m = self.lod.count(k)
+        index = None if m >= self.n else self.lod.order[:m]
+        if self.packed is not None and self.full_pts is None:
+            self.packed.points(index, out=pts_out)
+            self.packed.intensities(index, out=inten_out)
+            return
+        assert self.full_pts is not None and self.full_intensity is not None
+        if index is None:
+            pts_out[...] = self.full_pts
+            inten_out[...] = self.full_intensity
+        else:
+            pts_out[...] = self.full_pts[index]
+            inten_out[...] = self.full_intensity[index]
 
 
 def frame_part(fd: FrameData) -> CloudPart:
-    """A frame's sweep as a cloud part (its level of detail built now if the loader did not)."""
-    if fd.lod is None or fd.lod.n != len(fd.pts_world):
+    """A frame's sweep as a cloud part (its level of detail built now if the loader did not; a
+    compact frame shares its packed points)."""
+    if fd.lod is None or fd.lod.n != fd.n:
         fd.lod = build_lod(fd.pts_world)
-    return CloudPart(fd.pts_world, fd.intensity, fd.lod)
+    pts, inten, packed = fd.pts_full, fd.intensity_full, fd.packed
+    if pts is not None and inten is not None:
+        return CloudPart(pts, inten, fd.lod)
+    return CloudPart(None, None, fd.lod, packed)
 
 
 class ShownCloud:
@@ -91,15 +148,18 @@ class ShownCloud:
         if hit is not None:
             return hit
         shares = split_budget([p.n for p in self.parts], key)
-        if len(self.parts) == 1 and shares[0] == self.parts[0].n:
-            out = (self.parts[0].pts_world, self.parts[0].intensity)
+        if len(self.parts) == 1:
+            out = self.parts[0].take(shares[0])  # a budget covering it: its arrays, no copy
         elif not self.parts:
             out = (np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
-        else:
-            pts = [p.lod.take(p.pts_world, k) for p, k in zip(self.parts, shares, strict=True)]
-            inten = [p.lod.take(p.intensity, k) for p, k in zip(self.parts, shares, strict=True)]
-            out = (np.concatenate(pts).astype(np.float32, copy=False),
-                   np.concatenate(inten).astype(np.float32, copy=False))
+        else:  # each sweep's share written in place (no per-sweep arrays, no concatenation)
+            counts = [p.lod.count(k) for p, k in zip(self.parts, shares, strict=True)]
+            pts, inten = np.empty((sum(counts), 3), np.float32), np.empty(sum(counts), np.float32)
+            a = 0
+            for p, k, m in zip(self.parts, shares, counts, strict=True):
+                p.take_into(k, pts[a:a + m], inten[a:a + m])
+                a += m
+            out = (pts, inten)
         if len(out[0]) <= CACHE_MAX_POINTS:
             self._cache[key] = out
         return out
@@ -129,9 +189,12 @@ def shown_cloud(frames: Any, frame: int, frame_count: int, accumulate: int = 0, 
     images, nor the whole-frame drawing's arrays) and release what they hold of them: the arrays of
     the whole-frame drawing (``FrameData.drop_derived``: twice their raw points) and, but for the
     frames the cache prefetches around ``frame`` (``neighbours``: the ones a step goes to), their
-    camera images (``FrameData.drop_images``: 26 MB a frame with six 1600x900 cameras); the cache
-    counts them again (``refresh_size``) and reads the images again (in its prefetch thread for a
-    neighbour) before such a frame is shown, and counts the levels of detail built here."""
+    camera images (``FrameData.drop_images``: 26 MB a frame with six 1600x900 cameras) and hold
+    their points compact (``FrameData.compact``: int16 at 1 cm, float16 intensities; sweeps read
+    as parts are so already); the cache counts them again (``refresh_size``) and reads the images
+    and the full points again (in its prefetch thread for a neighbour) before such a frame is
+    shown, and counts the levels of detail built here. The current frame keeps its float32
+    points."""
     fd = frames.get(frame, prefetch=False)
     o = fd.T_world_from_ego[:3, 3] if origin is None else np.asarray(origin, dtype=np.float64)
     refresh = getattr(frames, "refresh_size", None)
@@ -149,8 +212,11 @@ def shown_cloud(frames: Any, frame: int, frame_count: int, accumulate: int = 0, 
             lod = other.lod
             parts.append(frame_part(other))
             changed = other.drop_derived() > 0 or other.lod is not lod
-            if completes and f not in keep and other.images:
+            if completes and f not in keep and (other.images or not other.is_compact):
                 changed = other.drop_images() > 0 or changed
+                if other.lod is not None and other.lod.n == other.n:  # kept: the part has it
+                    changed = other.compact() > 0 or changed
+                parts[-1] = frame_part(other)
             if changed and refresh is not None:
                 refresh(f)
     ground = float(fd.memo.get("ground_z", o[2]))

@@ -77,7 +77,7 @@ def labelled_slice(fd: Any, sensor: str | None, n_labels: int) -> slice | None:
         s = next(iter(slices.values()))
     if s is not None and s[1] - s[0] == n_labels:
         return slice(int(s[0]), int(s[1]))
-    if len(fd.pts_world) == n_labels:
+    if (fd.n if hasattr(fd, "n") else len(fd.pts_world)) == n_labels:
         return slice(0, n_labels)
     return None
 
@@ -179,7 +179,7 @@ class PointLabelPart:
         self.fd = fd
         layer = self._layer()
         layer.color_by = "instance" if self.model.view.color_mode == "instance" else "class"
-        n_all = len(fd.pts_world)
+        n_all = fd.n if hasattr(fd, "n") else len(fd.pts_world)
         rgb = np.tile(np.array(OTHER_LIDAR_COLOR, np.uint8), (n_all, 1))
         order = np.zeros(n_all, np.float32)
         labels = self.labels()
