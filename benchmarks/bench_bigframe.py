@@ -324,6 +324,22 @@ def child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None) -> 
     out["raw_mb"] = sum(16 * n for n in alive.values()) / 2**20
     out["frames_held"] = len(alive)
     out["panel_frame"] = panel_frame
+    # the window at rest: its views come to rest (still budgets drawn) and, a second later, it
+    # returns the freed memory to the system (gui.memory.request_idle_trim)
+    import gui.memory as gm
+
+    trims = gm.trims
+    t_end = time.perf_counter() + 8.0
+
+    def quiet() -> bool:  # views at rest, and a trim ran after the last rest asked for one
+        rests = [getattr(v, "_rest", None) for v in (v3, bev)]
+        return (gm.trims > trims and not gm.idle_trim_pending()
+                and not any(r is not None and r.isActive() for r in rests))
+
+    while not quiet() and time.perf_counter() < t_end:
+        app.processEvents()
+        time.sleep(0.01)
+    out["idle_trim"] = quiet()
     out["rss_mb"] = (rss() - base) / 2**20
     out["trimmed_mb"] = (trimmed_rss() - base) / 2**20
     out["peak_mb"] = peak() / 2**20
@@ -372,7 +388,9 @@ def report(res: dict[str, Any]) -> None:
     print(f"    step           {res['step_ms']:8.0f} ms (prefetched; of which the cache {res['step_get_ms']:.0f} ms; "
           f"the loader's prefetch work "
           f"{res['prefetch_load_ms']:.0f} ms a frame)")
-    print(f"    memory         {res['rss_mb']:8.0f} MiB resident over the {res['base_mb']:.0f} MiB before opening, "
+    rest = "at rest, after the window's idle trim" if res.get("idle_trim") else "at rest (no idle trim ran)"
+    print(f"    memory         {res['rss_mb']:8.0f} MiB resident ({rest}) over the {res['base_mb']:.0f} MiB "
+          "before opening, "
           f"{res['rss_mb'] / max(res['raw_mb'], 1e-9):.2f}x the raw points of the {res['frames_held']} frames held "
           f"({res['raw_mb']:.0f} MiB); peak {res['peak_mb']:.0f} MiB")
     print(f"    after malloc_trim {res['trimmed_mb']:.0f} MiB: "

@@ -49,6 +49,7 @@ from PyQt6.QtWidgets import QWidget
 
 from fusionlabel.box import Box3D
 from fusionlabel.geometry import point_in_polygon, polygon_area
+from gui.memory import request_idle_trim
 from gui.model.cloud import ShownCloud
 from gui.model.layers import LayerList
 from gui.model.shapes import Shape
@@ -206,6 +207,7 @@ class OrthoView(QWidget):
         if self._cloud is not None and self._cloud.count(self.draft_points) < self._cloud.count(self.still_points):
             self._raster = None
             self.update()
+            request_idle_trim()  # the drafts' temporaries back to the system (gui.memory)
 
     def set_draft(self, on: bool) -> None:
         """Draft (fast: 1 px lines, no antialiasing; the selected box 2 px; a cloud within

@@ -40,6 +40,7 @@ from PyQt6.QtGui import QImage, QPainter
 from PyQt6.QtWidgets import QApplication, QWidget
 from vispy import scene
 
+from gui.memory import request_idle_trim
 from gui.model.cloud import ShownCloud
 from gui.model.layers import LayerList, Segments3D, glyph_segments
 from gui.model.shapes import BoxGlyph
@@ -324,6 +325,7 @@ class View3D:
         self._upload_still()
         self.points.set_lod(False)
         self.canvas.update()
+        request_idle_trim()  # the moving picture's temporaries back to the system (gui.memory)
 
     def _on_mouse(self, event) -> None:  # type: ignore[no-untyped-def]
         self.interacted()
