@@ -95,8 +95,8 @@ def transform_points(T: ArrayLike, pts: ArrayLike) -> F64:
 def quat_to_rotation(q_wxyz: ArrayLike) -> F64:
     """(w, x, y, z) quaternion (normalised here) -> (3, 3) rotation matrix."""
     q = np.asarray(q_wxyz, dtype=np.float64).reshape(4)
-    n = np.linalg.norm(q)
-    if not np.isfinite(n) or n < 1e-12:
+    n = math.sqrt(q.dot(q))  # np.linalg.norm's own arithmetic for a vector, without its overhead
+    if not math.isfinite(n) or n < 1e-12:
         raise TransformError(f"quaternion {q.tolist()} has zero or non-finite norm")
     w, x, y, z = (q / n).tolist()
     # the unit quaternion's matrix, as scipy's Rotation.as_matrix writes it (without its overhead

@@ -96,8 +96,11 @@ class Box3D:
         """From a centre, a size (l, w, h) and a (3, 3) rotation ``R_frame_from_box``: a tilted box
         where ``R`` has a roll or pitch above :data:`TILT_EPS`, else an upright one (its yaw)."""
         yaw, pitch, roll = rotation_to_ypr(R)
-        c = tuple(np.asarray(center, dtype=np.float64).reshape(3))
-        s = tuple(np.asarray(size, dtype=np.float64).reshape(3))
+        if type(center) is list and type(size) is list and len(center) == 3 and len(size) == 3:
+            c, s = tuple(map(float, center)), tuple(map(float, size))  # (a reader's JSON lists)
+        else:
+            c = tuple(np.asarray(center, dtype=np.float64).reshape(3))
+            s = tuple(np.asarray(size, dtype=np.float64).reshape(3))
         if abs(pitch) <= TILT_EPS and abs(roll) <= TILT_EPS:
             return cls(c, s, yaw)  # type: ignore[arg-type]
         return cls(c, s, yaw, roll, pitch)  # type: ignore[arg-type]

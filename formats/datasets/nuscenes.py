@@ -337,7 +337,7 @@ def load_nuscenes(
         w = where["sample_annotation"]
         try:
             wlh = [float(v) for v in a["size"]]
-            box = Box3D.from_rotation(a["translation"], (wlh[1], wlh[0], wlh[2]), quat_to_rotation(a["rotation"]))
+            box = Box3D.from_rotation(a["translation"], [wlh[1], wlh[0], wlh[2]], quat_to_rotation(a["rotation"]))
         except (KeyError, TypeError, ValueError, ModelError) as e:
             raise DatasetError(w, f"sample_annotation {a['token']}: bad box ({e})") from None
         tr = tracks.get(inst)

@@ -71,3 +71,22 @@ def test_a_sum_that_overflows_is_checked_term_by_term() -> None:
     b = Box3D((big, big, big), (big, big, big), 0.5)
     assert b.center == (big, big, big) and b.size == (big, big, big)
     assert b.yaw == wrap_angle(0.5)
+
+
+def test_from_rotation_lists_and_arrays_give_the_same_box() -> None:
+    """A reader's JSON lists take a shortcut (no arrays): the same box, and the same errors."""
+    from calib.transforms import quat_to_rotation
+
+    rng = np.random.default_rng(2)
+    for _ in range(500):
+        c, s = rng.normal(0, 50, 3).tolist(), rng.uniform(0.1, 20, 3).tolist()
+        q = rng.normal(size=4).tolist() if rng.random() < 0.3 else [float(np.cos(a := rng.uniform(-3, 3))), 0.0, 0.0,
+                                                                      float(np.sin(a))]
+        R = quat_to_rotation(q)
+        assert Box3D.from_rotation(c, s, R) == Box3D.from_rotation(np.array(c), tuple(s), R)
+    assert Box3D.from_rotation([1, 2, 3], [4, 2, 1], np.eye(3)) == Box3D((1.0, 2.0, 3.0), (4.0, 2.0, 1.0), 0.0)
+    for bad in ([1.0, float("nan"), 0.0], [1.0, 2.0, float("inf")]):
+        with pytest.raises(ModelError):
+            Box3D.from_rotation(bad, [1.0, 1.0, 1.0], np.eye(3))
+    with pytest.raises(ModelError):
+        Box3D.from_rotation([0.0, 0.0, 0.0], [1.0, 0.0, 1.0], np.eye(3))
