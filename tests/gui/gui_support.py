@@ -115,3 +115,20 @@ def key(qtbot, win, k, mods=None) -> None:  # type: ignore[no-untyped-def]
 
     qtbot.keyClick(win.bev, k, Qt.KeyboardModifier.NoModifier if mods is None else mods)
     qtbot.wait(1)
+
+
+def cache_sizes_add_up(frames) -> None:  # type: ignore[no-untyped-def]
+    """The frame cache's byte count equals the sum of its items' sizes, each its item's nbytes."""
+    items = dict(frames._items)  # noqa: SLF001 - the cache's own count against its items
+    assert frames.stats.bytes == sum(size for _, size in items.values())
+    assert all(size == item.nbytes for item, size in items.values())
+
+
+def accumulating_window(qtbot, path: Path, accumulate: int = 3, frame: int = 4):  # type: ignore[no-untyped-def]
+    """``(window, prompter)``: :func:`open_window` showing ``frame`` with ``Accumulate +-accumulate``."""
+    prompter = FakePrompter()
+    win = open_window(qtbot, path, prompter)
+    win.set_accumulate(accumulate)
+    win.set_frame(frame)
+    qtbot.wait(20)
+    return win, prompter

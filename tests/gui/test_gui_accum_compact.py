@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.gui_support import FakePrompter, open_window, synth_scene
+from tests.gui.gui_support import accumulating_window, cache_sizes_add_up, synth_scene
 
 N = 12
 
@@ -25,12 +25,6 @@ def _float_points_held(fd) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
     arrays = [v for v in vars(fd).values() if isinstance(v, np.ndarray)]
     arrays += [v for v in fd.memo.values() if isinstance(v, np.ndarray)]
     return [a for a in arrays if a.dtype == np.float32 and a.ndim == 2 and len(a) == fd.n]
-
-
-def _sizes_add_up(frames) -> None:  # type: ignore[no-untyped-def]
-    items = dict(frames._items)  # noqa: SLF001 - the cache's own count against its items
-    assert frames.stats.bytes == sum(size for _, size in items.values())
-    assert all(size == item.nbytes for item, size in items.values())
 
 
 def _tol(pts: np.ndarray, scale: float) -> float:
@@ -66,7 +60,7 @@ def test_accumulated_parts_are_compact_and_the_frame_shown_full(scene: Path) -> 
             assert (p.full_pts is None) == (p.packed is not None)
         assert sum(p.packed is not None for p in cloud.parts) >= 3
         assert cloud.parts[0].full_pts is fd.pts_full  # the current frame: its own float32 points
-        _sizes_add_up(frames)
+        cache_sizes_add_up(frames)
     finally:
         s.close()
 
@@ -128,7 +122,7 @@ def test_stepping_onto_a_compact_sweep_gives_its_full_points(scene: Path) -> Non
             assert s.frames.is_whole(f)
             shown_cloud(s.frames, f, N, accumulate=4)
             s.frames.wait_idle()
-            _sizes_add_up(s.frames)
+            cache_sizes_add_up(s.frames)
         # a frame that was shown, once out of the neighbours, is held compact too
         assert s.frames.get_part(5).is_compact and s.frames.get_part(5).images == {}
     finally:
@@ -141,11 +135,7 @@ pytest.importorskip("PyQt6.QtWidgets")
 def test_window_frame_shown_has_full_points_while_the_accumulation_is_compact(qtbot, scene: Path) -> None:  # type: ignore[no-untyped-def]
     from gui.session import load_frame
 
-    prompter = FakePrompter()
-    win = open_window(qtbot, scene, prompter)
-    win.set_accumulate(3)
-    win.set_frame(4)
-    qtbot.wait(20)
+    win, prompter = accumulating_window(qtbot, scene)
     frames = win.session.frames
     for f in (5, 6, 1):  # steps, then a jump back onto a compact sweep
         frames.wait_idle()

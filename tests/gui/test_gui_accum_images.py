@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.gui_support import FakePrompter, open_window, synth_scene
+from tests.gui.gui_support import accumulating_window, cache_sizes_add_up, synth_scene
 
 N = 12
 
@@ -18,12 +18,6 @@ N = 12
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synth_scene(tmp_path_factory, frames=N, cameras=1, size=(160, 90))
-
-
-def _sizes_add_up(frames) -> None:  # type: ignore[no-untyped-def]
-    items = dict(frames._items)  # noqa: SLF001 - the cache's own count against its items
-    assert frames.stats.bytes == sum(size for _, size in items.values())
-    assert all(size == item.nbytes for item, size in items.values())
 
 
 def test_accumulated_frames_hold_no_images_and_steps_complete_the_neighbours(scene: Path) -> None:
@@ -44,7 +38,7 @@ def test_accumulated_frames_hold_no_images_and_steps_complete_the_neighbours(sce
             assert "z_order" not in fd.memo and "bev_xy" not in fd.memo  # nor the whole drawing's arrays
         for f in (4, 5, 6, 7):  # the frame shown and the neighbours a step goes to
             assert frames.is_whole(f) and len(frames.get_part(f).images) == 1
-        _sizes_add_up(frames)
+        cache_sizes_add_up(frames)
         misses = frames.stats.misses
         for f in (6, 7, 8, 9):  # steps forward, the accumulation following
             fd = s.frame(f)
@@ -56,7 +50,7 @@ def test_accumulated_frames_hold_no_images_and_steps_complete_the_neighbours(sce
             frames.wait_idle()
             assert frames.is_whole(f + 2)  # completed (or read) ahead by the prefetch
             assert not frames.is_whole(f - 3) and frames.get_part(f - 3).images == {}
-            _sizes_add_up(frames)
+            cache_sizes_add_up(frames)
         # every step was served from the cache: the neighbours read for the accumulation without
         # images (8..11) were completed ahead by the prefetch, none in the drawing thread
         assert frames.stats.completed_ahead >= 3
@@ -79,7 +73,7 @@ def test_jumping_onto_a_frame_read_without_images_reads_them(scene: Path) -> Non
         fd = s.frame(1)  # a jump (timeline click): completed here
         assert fd.images_read and len(fd.images) == 1 and s.frames.stats.completions >= 1
         assert s.frames.is_whole(1)
-        _sizes_add_up(s.frames)
+        cache_sizes_add_up(s.frames)
     finally:
         s.close()
 
@@ -90,11 +84,7 @@ pytest.importorskip("PyQt6.QtWidgets")
 def test_window_steps_through_an_accumulation_with_the_current_frames_images(qtbot, scene: Path) -> None:  # type: ignore[no-untyped-def]
     from gui.session import load_frame
 
-    prompter = FakePrompter()
-    win = open_window(qtbot, scene, prompter)
-    win.set_accumulate(3)
-    win.set_frame(4)
-    qtbot.wait(20)
+    win, prompter = accumulating_window(qtbot, scene)
     frames = win.session.frames
     for f in (5, 6, 7, 8):
         frames.wait_idle()  # the user looked at the frame a moment: the prefetch is done
