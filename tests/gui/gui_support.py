@@ -4,6 +4,7 @@ in an ortho view's plane coordinates (metres)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,20 @@ def accumulating_window(qtbot, path: Path, accumulate: int = 3, frame: int = 4):
     win.set_frame(frame)
     qtbot.wait(20)
     return win, prompter
+
+
+@contextlib.contextmanager
+def accumulating_session(path: Path, frames: int, frame: int = 5, accumulate: int = 4):  # type: ignore[no-untyped-def]
+    """A session of ``path`` (``frames`` frames) showing ``frame`` with ``accumulate`` sweeps on
+    each side, its prefetch done; closed on exit."""
+    from gui.model.cloud import shown_cloud
+    from gui.session import load_session
+
+    s = load_session(path)
+    try:
+        s.frame(frame)
+        shown_cloud(s.frames, frame, frames, accumulate=accumulate)
+        s.frames.wait_idle()
+        yield s
+    finally:
+        s.close()

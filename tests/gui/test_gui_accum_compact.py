@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.gui_support import accumulating_window, cache_sizes_add_up, synth_scene
+from tests.gui.gui_support import accumulating_session, accumulating_window, cache_sizes_add_up, synth_scene
 
 N = 12
 
@@ -104,13 +104,9 @@ def test_drawn_subset_is_the_dequantized_points(scene: Path) -> None:
 
 def test_stepping_onto_a_compact_sweep_gives_its_full_points(scene: Path) -> None:
     from gui.model.cloud import shown_cloud
-    from gui.session import load_frame, load_session
+    from gui.session import load_frame
 
-    s = load_session(scene)
-    try:
-        s.frame(5)
-        shown_cloud(s.frames, 5, N, accumulate=4)
-        s.frames.wait_idle()
+    with accumulating_session(scene, N) as s:
         for f in (8, 1):  # a step's neighbour completed ahead (8 was compact), a jump onto a compact one
             if f == 1:
                 assert s.frames.get_part(1).is_compact
@@ -125,8 +121,6 @@ def test_stepping_onto_a_compact_sweep_gives_its_full_points(scene: Path) -> Non
             cache_sizes_add_up(s.frames)
         # a frame that was shown, once out of the neighbours, is held compact too
         assert s.frames.get_part(5).is_compact and s.frames.get_part(5).images == {}
-    finally:
-        s.close()
 
 
 pytest.importorskip("PyQt6.QtWidgets")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.gui_support import accumulating_window, cache_sizes_add_up, synth_scene
+from tests.gui.gui_support import accumulating_session, accumulating_window, cache_sizes_add_up, synth_scene
 
 N = 12
 
@@ -61,21 +61,13 @@ def test_accumulated_frames_hold_no_images_and_steps_complete_the_neighbours(sce
 
 
 def test_jumping_onto_a_frame_read_without_images_reads_them(scene: Path) -> None:
-    from gui.model.cloud import shown_cloud
-    from gui.session import load_session
 
-    s = load_session(scene)
-    try:
-        s.frame(5)
-        shown_cloud(s.frames, 5, N, accumulate=4)
-        s.frames.wait_idle()
+    with accumulating_session(scene, N) as s:
         assert not s.frames.is_whole(1)
         fd = s.frame(1)  # a jump (timeline click): completed here
         assert fd.images_read and len(fd.images) == 1 and s.frames.stats.completions >= 1
         assert s.frames.is_whole(1)
         cache_sizes_add_up(s.frames)
-    finally:
-        s.close()
 
 
 pytest.importorskip("PyQt6.QtWidgets")
