@@ -61,7 +61,6 @@ def test_accumulated_frames_hold_no_images_and_steps_complete_the_neighbours(sce
 
 
 def test_jumping_onto_a_frame_read_without_images_reads_them(scene: Path) -> None:
-
     with accumulating_session(scene, N) as s:
         assert not s.frames.is_whole(1)
         fd = s.frame(1)  # a jump (timeline click): completed here
