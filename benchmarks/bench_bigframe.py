@@ -314,7 +314,7 @@ def child(case: str, mode: str, path: Path, sweeps: int, shots: Path | None) -> 
     # frames held: in the cache and shown by the views
     held = {k: session.frames._items[k][0] for k in list(session.frames._items)}  # noqa: SLF001
     def storage(x: Any) -> Any:  # the points' arrays held (float32, or packed: compact sweeps)
-        full = getattr(x, "pts_full", getattr(x, "full_pts", None))
+        full = getattr(x, "pts_full", None)
         return full if full is not None else getattr(x, "packed", None)
 
     alive = {id(storage(h)): h.n for h in held.values()}

@@ -20,8 +20,48 @@ from fusionlabel.packed import PackedPoints, pack_points
 DERIVED_KEYS = frozenset({"z_order", "bev_rgb", "bev_rgb32", "bev_xy"})
 
 
+class HeldPoints:
+    """A sweep's points held at full precision (``pts_full`` (N, 3) float32 world metres,
+    ``intensity_full`` (N,) float32 in [0, 1]) or compact (``packed``:
+    ``fusionlabel.packed.PackedPoints``, the float32 arrays then None): what :class:`FrameData`
+    and ``gui.model.cloud.CloudPart`` share. ``pts_world`` / ``intensity`` give float32 either way
+    (of compact points: dequantized, a new array each read)."""
+
+    pts_full: NDArray[np.float32] | None
+    intensity_full: NDArray[np.float32] | None
+    packed: PackedPoints | None
+
+    def _check_held(self) -> None:
+        if self.pts_full is None and self.packed is None:
+            raise ValueError(f"{type(self).__name__} needs its points: pts_full or packed")
+
+    @property
+    def pts_world(self) -> NDArray[np.float32]:
+        """(N, 3) float32 world points (metres), in file order."""
+        pts = self.pts_full
+        if pts is not None:
+            return pts
+        assert self.packed is not None
+        return self.packed.points()
+
+    @property
+    def intensity(self) -> NDArray[np.float32]:
+        """(N,) float32 intensities in [0, 1], in file order."""
+        inten = self.intensity_full
+        if inten is not None:
+            return inten
+        assert self.packed is not None
+        return self.packed.intensities()
+
+    @property
+    def n(self) -> int:
+        """Number of points."""
+        pts = self.pts_full
+        return len(pts) if pts is not None else len(self.packed)  # type: ignore[arg-type]
+
+
 @dataclass
-class FrameData:
+class FrameData(HeldPoints):
     """Everything the views show of one frame.
 
     ``pts_world``: (N, 3) float32 LiDAR points in the world frame (metres), all LiDARs stacked;
@@ -55,33 +95,7 @@ class FrameData:
     packed: PackedPoints | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.pts_full is None and self.packed is None:
-            raise ValueError("a frame needs its points: pts_full or packed")
-
-    @property
-    def pts_world(self) -> NDArray[np.float32]:
-        """(N, 3) float32 world points (metres): the full-precision ones, or those of a compact
-        frame dequantized (1 cm; a new array)."""
-        pts = self.pts_full
-        if pts is not None:
-            return pts
-        assert self.packed is not None
-        return self.packed.points()
-
-    @property
-    def intensity(self) -> NDArray[np.float32]:
-        """(N,) float32 intensities in [0, 1] (of a compact frame: from float16, a new array)."""
-        inten = self.intensity_full
-        if inten is not None:
-            return inten
-        assert self.packed is not None
-        return self.packed.intensities()
-
-    @property
-    def n(self) -> int:
-        """Number of points."""
-        pts = self.pts_full
-        return len(pts) if pts is not None else len(self.packed)  # type: ignore[arg-type]
+        self._check_held()
 
     @property
     def is_compact(self) -> bool:

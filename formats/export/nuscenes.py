@@ -84,7 +84,6 @@ from formats.export.common import (
 from formats.export.lidarseg import LidarsegWriter, lidarseg_categories
 from formats.export.occlusion import (
     SweepBoxes,
-    box_corners,
     box_radii,
     may_be_in_image_many,
     pinhole_outlines,
@@ -92,6 +91,7 @@ from formats.export.occlusion import (
 )
 from formats.export.summary import ConvertSummary
 from formats.io import staged_output
+from fusionlabel.geometry import box3d_corners
 from fusionlabel.ontology import Ontology
 from fusionlabel.pointlabels import FrameLabels
 
@@ -459,7 +459,7 @@ def _occlusion(sweep_boxes: SweepBoxes, rig: Any, primary: str, T_lidar_from_wor
     boxes = sweep_boxes.boxes_world
     centers = np.array([b.center for b in boxes], dtype=np.float64)
     radii = box_radii(boxes)
-    corners_world = box_corners(boxes)  # (M, 8, 3) world frame
+    corners_world = box3d_corners(boxes)  # (M, 8, 3) world frame
     per_camera = []
     for cam in rig.camera_names():
         view = views.get(cam, rig.camera(cam))

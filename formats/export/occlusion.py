@@ -36,7 +36,7 @@ from calib.camera import CameraModel
 from calib.projection import BOX_EDGES, BoxExtent2D, _normalized_bounds, box_extent2d, clip_segments_near
 from calib.transforms import wrap_angle
 from formats.export.common import HIT_MARGIN, xform
-from fusionlabel.box import CORNER_SIGNS, Box3D
+from fusionlabel.box import Box3D
 from fusionlabel.geometry import (
     BOUNDARY_EPS,
     boxes_to_array,
@@ -105,26 +105,6 @@ def box_radii(boxes: Sequence[Box3D], pad: float = 0.0) -> F64:
     half size (a margin around the box) and a micrometre for rounding."""
     half = np.array([b.size for b in boxes], dtype=np.float64).reshape(-1, 3) / 2.0 + pad
     return np.sqrt((half * half).sum(axis=1)) + 1e-6
-
-
-def box_corners(boxes: Sequence[Box3D]) -> F64:
-    """(M, 8, 3) ``Box3D.corners()`` of every box, in the boxes' frame (m): the upright boxes in
-    one stacked product (the same products and sums as ``corners``), tilted ones box by box."""
-    m = len(boxes)
-    out = np.empty((m, 8, 3), dtype=np.float64)
-    if m == 0:
-        return out
-    half = np.array([b.size for b in boxes], dtype=np.float64) / 2.0
-    yaw = np.array([b.yaw for b in boxes], dtype=np.float64)
-    c, s = np.cos(yaw), np.sin(yaw)
-    R = np.zeros((m, 3, 3))  # yaw_to_rotation of each box
-    R[:, 0, 0], R[:, 0, 1], R[:, 1, 0], R[:, 1, 1], R[:, 2, 2] = c, -s, s, c, 1.0
-    local = CORNER_SIGNS[None, :, :] * half[:, None, :]
-    out[:] = local @ R.transpose(0, 2, 1) + np.array([b.center for b in boxes], dtype=np.float64)[:, None, :]
-    for j, b in enumerate(boxes):
-        if b.tilted:
-            out[j] = b.corners()
-    return out
 
 
 def spheres_outside(centers_cam: F64, radii: F64, camera: CameraModel, near: float = NEAR) -> NDArray[np.bool_]:

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from fusionlabel.lod import LevelOfDetail, build_lod, split_budget
 from fusionlabel.packed import PackedPoints
 from gui.colors import bev_colors, point_colors
-from gui.frames import FrameData
+from gui.frames import FrameData, HeldPoints
 
 F32 = NDArray[np.float32]
 
@@ -33,69 +33,50 @@ CACHE_MAX_POINTS = 500_000
 
 
 @dataclass(frozen=True)
-class CloudPart:
-    """One sweep: ``full_pts`` (N, 3) float32 world metres and ``full_intensity`` (N,) float32 in
-    [0, 1], or (a sweep kept only to be accumulated) ``packed`` (``fusionlabel.packed``: int16 at
-    1 cm, float16 intensities) with those None; ``lod`` its level of detail. :meth:`take` gives
-    the float32 points of a budget (dequantizing only those); ``pts_world`` / ``intensity`` every
-    point as float32 (of a packed sweep: dequantized, a new array)."""
+class CloudPart(HeldPoints):
+    """One sweep: its points at full precision (``pts_full``, ``intensity_full``) or, a sweep kept
+    only to be accumulated, compact (``packed``: int16 at 1 cm, float16 intensities;
+    :class:`~gui.frames.HeldPoints`); ``lod`` its level of detail. :meth:`take` gives the float32
+    points of a budget (dequantizing only those)."""
 
-    full_pts: F32 | None
-    full_intensity: F32 | None
+    pts_full: F32 | None
+    intensity_full: F32 | None
     lod: LevelOfDetail
     packed: PackedPoints | None = None
 
     def __post_init__(self) -> None:
-        if self.full_pts is None and self.packed is None:
-            raise ValueError("a cloud part needs its points: full_pts or packed")
+        self._check_held()
 
-    @property
-    def n(self) -> int:
-        return len(self.full_pts) if self.full_pts is not None else len(self.packed)  # type: ignore[arg-type]
-
-    @property
-    def pts_world(self) -> F32:
-        """(N, 3) float32 world points (metres) of every point, in file order."""
-        if self.full_pts is not None:
-            return self.full_pts
-        assert self.packed is not None
-        return self.packed.points()
-
-    @property
-    def intensity(self) -> F32:
-        """(N,) float32 intensities of every point, in file order."""
-        if self.full_intensity is not None:
-            return self.full_intensity
-        assert self.packed is not None
-        return self.packed.intensities()
+    def _index(self, k: int | None) -> NDArray[np.intp] | None:
+        """The points of a budget ``k``: the level of detail's first ``lod.count(k)``, None for all."""
+        m = self.lod.count(k)
+        return None if m >= self.n else self.lod.order[:m]
 
     def take(self, k: int | None) -> tuple[F32, F32]:
         """World points (m, 3) float32 and intensities (m,) float32 of the first ``k`` of the
         progressive order (``m = lod.count(k)``; None: every point, file order); a packed sweep
         dequantizes only those."""
-        if self.full_pts is not None and self.full_intensity is not None:
-            return self.lod.take(self.full_pts, k), self.lod.take(self.full_intensity, k)
+        if self.pts_full is not None and self.intensity_full is not None:
+            return self.lod.take(self.pts_full, k), self.lod.take(self.intensity_full, k)
         assert self.packed is not None
-        m = self.lod.count(k)
-        index = None if m >= self.n else self.lod.order[:m]
+        index = self._index(k)
         return self.packed.points(index), self.packed.intensities(index)
 
     def take_into(self, k: int | None, pts_out: F32, inten_out: F32) -> None:
         """:meth:`take` written into ``pts_out`` (m, 3) and ``inten_out`` (m,) float32 (``m =
         lod.count(k)``): no array of the part's own (an accumulation's budget is one array)."""
-        m = self.lod.count(k)
-        index = None if m >= self.n else self.lod.order[:m]
-        if self.packed is not None and self.full_pts is None:
+        index = self._index(k)
+        if self.packed is not None and self.pts_full is None:
             self.packed.points(index, out=pts_out)
             self.packed.intensities(index, out=inten_out)
             return
-        assert self.full_pts is not None and self.full_intensity is not None
+        assert self.pts_full is not None and self.intensity_full is not None
         if index is None:
-            pts_out[...] = self.full_pts
-            inten_out[...] = self.full_intensity
+            pts_out[...] = self.pts_full
+            inten_out[...] = self.intensity_full
         else:
-            pts_out[...] = self.full_pts[index]
-            inten_out[...] = self.full_intensity[index]
+            pts_out[...] = self.pts_full[index]
+            inten_out[...] = self.intensity_full[index]
 
 
 def frame_part(fd: FrameData) -> CloudPart:

@@ -1,6 +1,6 @@
 """The nuScenes writer's fast paths: its table and label-archive encoders (what they write reads
-back as what they were given, one record per line; non-finite values refused) and the batched box
-corners and padded outlines of the occlusion counts (the same numbers as box by box)."""
+back as what they were given, one record per line; non-finite values refused), the occlusion
+counts' padded outlines and the deterministic tokens."""
 
 from __future__ import annotations
 
@@ -48,22 +48,6 @@ def test_npz_bytes_is_what_savez_compressed_stores() -> None:
     assert len(data) < pan.nbytes  # compressed, not stored
     with np.load(io.BytesIO(ref.getvalue())) as z:
         assert np.array_equal(z["data"], got)
-
-
-def test_box_corners_batched_equals_each_box() -> None:
-    from formats.export.occlusion import box_corners
-    from fusionlabel.box import Box3D
-
-    rng = np.random.default_rng(3)
-    boxes = [Box3D(tuple(rng.normal(0, 40, 3)), tuple(rng.uniform(0.2, 15, 3)), float(rng.uniform(-7, 7)))
-             for _ in range(300)]
-    boxes[7] = Box3D((1.0, 2.0, 0.5), (4.0, 2.0, 1.5), 0.3, roll=0.05, pitch=-0.1)  # tilted: box by box
-    got = box_corners(boxes)
-    ref = np.stack([b.corners() for b in boxes])
-    assert got.shape == (300, 8, 3)
-    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
-    assert np.array_equal(got[7], boxes[7].corners())
-    assert box_corners([]).shape == (0, 8, 3)
 
 
 def test_padded_repeats_each_polygons_last_vertex() -> None:

@@ -334,3 +334,19 @@ def test_iou_matrix_shapes_and_values() -> None:
             assert m3[i, j] == pytest.approx(iou_3d(A[i], B[j]), abs=1e-9)
     assert (m > 0).any()
     assert bev_iou_matrix(A, np.zeros((0, 7))).shape == (30, 0)
+
+
+def test_box_corners_batched_equals_each_box() -> None:
+    from fusionlabel.box import Box3D
+    from fusionlabel.geometry import box3d_corners
+
+    rng = np.random.default_rng(3)
+    boxes = [Box3D(tuple(rng.normal(0, 40, 3)), tuple(rng.uniform(0.2, 15, 3)), float(rng.uniform(-7, 7)))
+             for _ in range(300)]
+    boxes[7] = Box3D((1.0, 2.0, 0.5), (4.0, 2.0, 1.5), 0.3, roll=0.05, pitch=-0.1)  # tilted: box by box
+    got = box3d_corners(boxes)
+    ref = np.stack([b.corners() for b in boxes])
+    assert got.shape == (300, 8, 3)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+    assert np.array_equal(got[7], boxes[7].corners())
+    assert box3d_corners([]).shape == (0, 8, 3)

@@ -57,9 +57,9 @@ def test_accumulated_parts_are_compact_and_the_frame_shown_full(scene: Path) -> 
             assert part.intensity.dtype == np.float32
             assert float(np.abs(part.intensity - full.intensity).max()) <= 2.0**-10
         for p in cloud.parts[1:]:  # the cloud holds the packed form of those sweeps, not a float copy
-            assert (p.full_pts is None) == (p.packed is not None)
+            assert (p.pts_full is None) == (p.packed is not None)
         assert sum(p.packed is not None for p in cloud.parts) >= 3
-        assert cloud.parts[0].full_pts is fd.pts_full  # the current frame: its own float32 points
+        assert cloud.parts[0].pts_full is fd.pts_full  # the current frame: its own float32 points
         cache_sizes_add_up(frames)
     finally:
         s.close()
@@ -86,8 +86,8 @@ def test_drawn_subset_is_the_dequantized_points(scene: Path) -> None:
                     want.append(p.packed.points(idx))
                     want_i.append(p.packed.intensities(idx))
                 else:
-                    want.append(p.full_pts[idx])
-                    want_i.append(p.full_intensity[idx])
+                    want.append(p.pts_full[idx])
+                    want_i.append(p.intensity_full[idx])
             assert np.array_equal(pts, np.concatenate(want)) and np.array_equal(inten, np.concatenate(want_i))
             # and within half a centimetre of the file's points
             for p, k in zip(cloud.parts, shares, strict=True):
@@ -140,7 +140,7 @@ def test_window_frame_shown_has_full_points_while_the_accumulation_is_compact(qt
         assert fd.index == f and fd.pts_full is not None
         assert np.array_equal(fd.pts_world, ref.pts_world)
         cloud = win.view3d._cloud  # noqa: SLF001 - what the 3D view draws
-        assert cloud is not None and cloud.parts[0].full_pts is fd.pts_full
+        assert cloud is not None and cloud.parts[0].pts_full is fd.pts_full
         compact = [g for g in range(f - 3, f + 4) if 0 <= g < N and g in frames and frames.get_part(g).is_compact]
         assert compact and f not in compact  # the accumulation compact, the frame shown not
     assert prompter.errors == []
